@@ -1,0 +1,55 @@
+# SkillTrace — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test lint typecheck fmt install install-dev bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip "setuptools>=68,<81" wheel
+
+# Runtime install; re-done when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+# Test tooling. face-recognition is only the naive baseline for benchmarks and a compatibility
+# test; --no-deps because its metadata names `dlib`, which would compile for many minutes
+# (we have the prebuilt dlib-bin).
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(PIP) install -e ".[dev]"
+	$(PIP) install --no-deps "face-recognition>=1.3.0"
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## Set up, migrate, seed demo data (only into an empty database) and serve on $(HOST):$(PORT).
+run: install
+	$(BIN)/skilltrace migrate
+	$(BIN)/skilltrace seed-demo
+	$(BIN)/skilltrace serve --host $(HOST) --port $(PORT)
+
+## Set up and run the whole suite (fails if no test ran).
+test: install-dev
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check app tests benchmarks migrations/env.py
+	$(BIN)/ruff format --check app tests benchmarks
+	$(BIN)/mypy
+
+fmt: install-dev
+	$(BIN)/ruff format app tests benchmarks
+	$(BIN)/ruff check --fix app tests benchmarks
+
+bench: install-dev
+	$(BIN)/python benchmarks/calibrate.py
+	$(BIN)/python benchmarks/face_latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

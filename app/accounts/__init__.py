@@ -1,0 +1,1 @@
+"""Users, roles, institutions, real-name registration, auth, API keys and consent."""

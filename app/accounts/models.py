@@ -1,0 +1,112 @@
+"""Account tables: institutions, users, login throttles, API keys, consent records."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.dbtypes import UTCDateTime, new_id, utcnow
+
+
+class Role(StrEnum):
+    learner = "learner"
+    staff = "staff"
+    regulator = "regulator"
+    admin = "admin"
+
+
+class LearnerGroup(StrEnum):
+    """Target groups the subsidy statistics are kept for (DESIGN.md §1)."""
+
+    enterprise_employee = "enterprise_employee"  # 企业职工
+    migrant_worker = "migrant_worker"  # 农民工
+    school_leaver = "school_leaver"  # 两后生
+    unemployed = "unemployed"  # 失业人员
+    ex_serviceman = "ex_serviceman"  # 退役军人
+    employment_difficulty = "employment_difficulty"  # 就业困难人员（含残疾人）
+    college_graduate = "college_graduate"  # 高校毕业生
+    poverty_labourer = "poverty_labourer"  # 脱贫劳动力
+    other = "other"
+
+
+class Institution(SQLModel, table=True):
+    __tablename__ = "institutions"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    password_hash: str = Field(max_length=255)
+    # Stored as plain strings (no database enum type) so adding a value needs no migration.
+    role: Role = Field(sa_type=String(16))
+    institution_id: uuid.UUID | None = Field(default=None, foreign_key="institutions.id", index=True)
+    real_name: str | None = Field(default=None, max_length=64)
+    # ID number: AES-GCM ciphertext, HMAC blind index for uniqueness, masked form for display.
+    id_number_enc: str | None = Field(default=None, max_length=255)
+    id_number_index: str | None = Field(default=None, max_length=64, unique=True)
+    id_number_masked: str | None = Field(default=None, max_length=18)
+    phone: str | None = Field(default=None, max_length=20)
+    group: LearnerGroup | None = Field(default=None, sa_type=String(32))
+    is_active: bool = True
+    biometric_consent: bool = False
+    consent_version: str | None = Field(default=None, max_length=32)
+    consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    face_enrolled: bool = False
+    # Bumped to invalidate every token issued before (password change, deactivation).
+    token_version: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Consecutive failed logins per username (existing or not, so nothing is revealed)."""
+
+    __tablename__ = "login_throttles"
+
+    username: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_failure_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApiKey(SQLModel, table=True):
+    """A partner platform's key: one institution, named scopes, stored as a keyed hash only."""
+
+    __tablename__ = "api_keys"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16, unique=True, index=True)
+    key_hash: str = Field(max_length=64)
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str = Field(max_length=64)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ConsentRecord(SQLModel, table=True):
+    """Every grant or withdrawal of biometric consent, with the text version shown."""
+
+    __tablename__ = "consent_records"
+    __table_args__ = (UniqueConstraint("user_id", "at", name="uq_consent_user_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    kind: str = Field(default="biometric", max_length=32)
+    granted: bool
+    version: str = Field(max_length=32)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=300)

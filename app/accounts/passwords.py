@@ -1,0 +1,62 @@
+"""Password hashing (Argon2id) and the password policy."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# OWASP Password Storage Cheat Sheet / ASVS 5.0 (V11.4): Argon2id, m=19 MiB, t=2, p=1.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+MIN_LENGTH = 8
+MAX_LENGTH = 128  # ASVS allows >= 64; a bound stops hashing megabytes
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    # zxcvbn ships the 30,000 most common passwords from real leaks.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    chinese_favourites = {
+        "woaini", "woaini1314", "5201314", "1314520", "qq123456", "a123456", "aa123456",
+        "123456a", "a123456789", "zhang123", "wang1234", "88888888", "66666666", "147258369",
+        "123qwe", "1qaz2wsx", "qwe123", "abc123456", "iloveyou", "password1", "12345678a",
+    }  # fmt: skip
+    return frozenset(FREQUENCY_LISTS["passwords"]) | chinese_favourites
+
+
+def weakness(password: str, *, username: str = "") -> str | None:
+    """Why a password is refused, or None if it is acceptable."""
+    if len(password) < MIN_LENGTH:
+        return f"at least {MIN_LENGTH} characters"
+    if len(password) > MAX_LENGTH:
+        return f"at most {MAX_LENGTH} characters"
+    lowered = password.lower()
+    if lowered in _common_passwords():
+        return "one of the most common passwords"
+    if username and lowered == username.lower():
+        return "the same as the username"
+    if len(set(password)) < 3:
+        return "too few different characters"
+    return None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+# A fixed hash to verify against when the user does not exist, so timing does not reveal it.
+DUMMY_HASH = _hasher.hash("skilltrace-timing-equaliser")

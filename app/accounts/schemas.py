@@ -1,0 +1,100 @@
+"""Request and response bodies of the accounts API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.accounts.models import LearnerGroup, Role
+
+
+class RegisterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=1, max_length=256)
+    real_name: str = Field(min_length=1, max_length=64)
+    id_number: str = Field(min_length=1, max_length=32)
+    phone: str | None = Field(default=None, max_length=20, pattern=r"^\+?[0-9 -]{5,20}$")
+    group: LearnerGroup | None = None
+
+
+class LearnerCreateIn(RegisterIn):
+    """A partner creating a learner for its institution."""
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    username: str
+    real_name: str | None
+    id_number_masked: str | None
+
+
+class MeOut(BaseModel):
+    id: uuid.UUID
+    username: str
+    role: Role
+    real_name: str | None
+    id_number_masked: str | None
+    institution_id: uuid.UUID | None
+    biometric_consent: bool
+    face_enrolled: bool
+    group: LearnerGroup | None = None
+    consent_version: str | None = None
+
+
+class LearnerOut(BaseModel):
+    id: uuid.UUID
+    username: str
+    real_name: str | None
+    id_number_masked: str | None
+    institution_id: uuid.UUID | None
+    group: LearnerGroup | None
+    face_enrolled: bool
+    created_at: datetime
+
+
+class LearnerPage(BaseModel):
+    items: list[LearnerOut]
+    next_cursor: str | None
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    biometric: bool
+
+
+class ConsentOut(BaseModel):
+    biometric_consent: bool
+    version: str
+    at: datetime
+    text: str
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(default_factory=list, max_length=20)
+
+
+class ApiKeyOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The key itself. Shown once; store it now.")

@@ -1,0 +1,453 @@
+"""Account rules: registration, login with back-off, tokens, API keys, consent.
+
+Functions take the request's session, ``flush()`` and never commit; each write appends its
+audit entry in the same transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import jwt
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app import clock
+from app.accounts import idcard, passwords, tokens
+from app.accounts.exceptions import (
+    ApiKeyNotFound,
+    IdNumberRegistered,
+    InstitutionCodeTaken,
+    InstitutionNotFound,
+    InvalidCredentials,
+    InvalidIdNumberError,
+    InvalidInput,
+    InvalidToken,
+    TooManyAttempts,
+    UsernameTaken,
+    WeakPassword,
+)
+from app.accounts.models import (
+    ApiKey,
+    ConsentRecord,
+    Institution,
+    LearnerGroup,
+    LoginThrottle,
+    Role,
+    User,
+)
+from app.accounts.principal import SCOPES, Principal
+from app.audit import service as audit
+from app.audit.service import Actor
+from app.config import get_settings
+from app.crypto import blind_index, encrypt
+from app.errors import Forbidden
+
+CONSENT_TEXT_ZH = (
+    "为核验参加补贴性职业技能培训的是您本人，平台将在签到、随机点名和考试时通过摄像头采集您的人脸图像，"
+    "提取人脸特征（加密保存）用于比对；原始照片不保存，仅保留小尺寸人脸截图作为考勤凭证，保存期满后删除。"
+    "仅您所在培训机构的工作人员和人社监管部门可查看考勤凭证。您可以随时撤回同意，撤回后人脸特征将被删除；"
+    "不同意的，可联系培训机构采用线下签到等替代方式。"
+)
+
+#: Called with (session, user) after biometric consent is withdrawn (face templates are deleted).
+consent_withdrawn_hooks: list[Callable[[Session, User], None]] = []
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+# ---------------------------------------------------------------- institutions
+
+
+def create_institution(session: Session, *, code: str, name: str, actor: Actor) -> Institution:
+    code = code.strip()
+    if not code or not name.strip():
+        raise InvalidInput("code and name are required")
+    if session.execute(select(Institution).where(Institution.code == code)).first():  # type: ignore[arg-type]
+        raise InstitutionCodeTaken()
+    inst = Institution(code=code, name=name.strip())
+    session.add(inst)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="institution.created",
+        subject=f"institution:{inst.id}",
+        payload={"code": inst.code, "name": inst.name},
+        institution_id=inst.id,
+    )
+    return inst
+
+
+def get_institution_by_code(session: Session, code: str) -> Institution:
+    inst = session.execute(
+        select(Institution).where(Institution.code == code)  # type: ignore[arg-type]
+    ).scalar_one_or_none()
+    if inst is None:
+        raise InstitutionNotFound(f"no institution with code {code!r}")
+    return inst
+
+
+def get_institution(session: Session, institution_id: uuid.UUID) -> Institution:
+    inst = session.get(Institution, institution_id)
+    if inst is None:
+        raise InstitutionNotFound()
+    return inst
+
+
+# ---------------------------------------------------------------- users
+
+
+def _check_password(password: str, username: str) -> None:
+    reason = passwords.weakness(password, username=username)
+    if reason:
+        raise WeakPassword(f"The password is too weak: {reason}.")
+
+
+def _ensure_username_free(session: Session, username: str) -> None:
+    if session.execute(select(User.id).where(User.username == username)).first():  # type: ignore[arg-type]
+        raise UsernameTaken()
+
+
+def register_learner(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    real_name: str,
+    id_number: str,
+    phone: str | None = None,
+    group: LearnerGroup | None = None,
+    institution_id: uuid.UUID | None = None,
+    actor: Actor | None = None,
+) -> User:
+    """Real-name registration: the ID number is validated, encrypted and indexed."""
+    username = normalise_username(username)
+    real_name = real_name.strip()
+    if not real_name:
+        raise InvalidInput("real_name is required")
+    try:
+        parsed = idcard.parse(id_number, today=clock.now().date())
+    except idcard.InvalidIdNumber as exc:
+        raise InvalidIdNumberError(
+            f"The ID number is not valid ({exc.reason.replace('_', ' ')}).", reason=exc.reason
+        ) from None
+    _check_password(password, username)
+    _ensure_username_free(session, username)
+    index = blind_index("id_number", parsed.value)
+    if session.execute(select(User.id).where(User.id_number_index == index)).first():  # type: ignore[arg-type]
+        raise IdNumberRegistered()
+    user = User(
+        username=username,
+        password_hash=passwords.hash_password(password),
+        role=Role.learner,
+        institution_id=institution_id,
+        real_name=real_name,
+        id_number_enc=encrypt("id_number", parsed.value.encode()),
+        id_number_index=index,
+        id_number_masked=parsed.masked,
+        phone=phone,
+        group=group,
+    )
+    session.add(user)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor or Actor.user(user.id),
+        action="learner.registered",
+        subject=f"user:{user.id}",
+        payload={
+            "username": user.username,
+            "id_number_masked": parsed.masked,
+            "group": group.value if group else None,
+        },
+        institution_id=institution_id,
+    )
+    return user
+
+
+def create_user(
+    session: Session,
+    *,
+    role: Role,
+    username: str,
+    password: str,
+    institution_id: uuid.UUID | None = None,
+    real_name: str | None = None,
+    actor: Actor,
+) -> User:
+    """Staff, regulator or admin accounts (learners go through :func:`register_learner`)."""
+    if role is Role.learner:
+        raise InvalidInput("learners register with their real name and ID number")
+    if role is Role.staff and institution_id is None:
+        raise InvalidInput("staff belong to one institution")
+    if role in (Role.regulator, Role.admin) and institution_id is not None:
+        raise InvalidInput("regulators and admins are not tied to an institution")
+    username = normalise_username(username)
+    _check_password(password, username)
+    _ensure_username_free(session, username)
+    user = User(
+        username=username,
+        password_hash=passwords.hash_password(password),
+        role=role,
+        institution_id=institution_id,
+        real_name=real_name,
+    )
+    session.add(user)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="user.created",
+        subject=f"user:{user.id}",
+        payload={"username": user.username, "role": role.value},
+        institution_id=institution_id,
+    )
+    return user
+
+
+def get_user(session: Session, user_id: uuid.UUID) -> User | None:
+    return session.get(User, user_id)
+
+
+def list_learners(
+    session: Session, principal: Principal, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[User], str | None]:
+    """Learners of the caller's institution (all for regulators), cursor-paginated."""
+    stmt = select(User).where(User.role == Role.learner)  # type: ignore[arg-type]
+    if not principal.is_regulator:
+        if principal.institution_id is None:
+            raise Forbidden()
+        stmt = stmt.where(User.institution_id == principal.institution_id)  # type: ignore[arg-type]
+    if cursor:
+        try:
+            after_ts, after_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+            after = (datetime.fromisoformat(after_ts), uuid.UUID(after_id))
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput("invalid cursor") from None
+        stmt = stmt.where(
+            (User.created_at > after[0])  # type: ignore[operator]
+            | ((User.created_at == after[0]) & (User.id > after[1]))  # type: ignore[operator]
+        )
+    stmt = stmt.order_by(User.created_at, User.id).limit(limit + 1)  # type: ignore[arg-type]
+    rows = list(session.execute(stmt).scalars())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = base64.urlsafe_b64encode(
+            f"{last.created_at.isoformat()}|{last.id}".encode()
+        ).decode()
+    return rows, next_cursor
+
+
+# ---------------------------------------------------------------- login
+
+
+def _backoff_seconds(failures: int) -> int:
+    s = get_settings()
+    over = failures - s.login_max_failures
+    return int(min(s.login_backoff_base_s * 2**over, s.login_backoff_max_s))
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    """Check a password, with exponential back-off after repeated failures.
+
+    A failure is recorded (and kept: the error commits), so the count survives the request.
+    """
+    username = normalise_username(username)
+    now = clock.now()
+    throttle = session.get(LoginThrottle, username, with_for_update=True)
+    if throttle and throttle.locked_until and throttle.locked_until > now:
+        retry = int((throttle.locked_until - now).total_seconds()) + 1
+        raise TooManyAttempts(f"Too many failed attempts; try again in {retry} s.", retry_after=retry)
+    user = session.execute(
+        select(User).where(User.username == username)  # type: ignore[arg-type]
+    ).scalar_one_or_none()
+    ok = passwords.verify_password(
+        user.password_hash if user else passwords.DUMMY_HASH, password
+    )
+    if user is None or not ok or not user.is_active:
+        throttle = throttle or LoginThrottle(username=username)
+        throttle.failures += 1
+        throttle.last_failure_at = now
+        locked = throttle.failures >= get_settings().login_max_failures
+        if locked:
+            throttle.locked_until = now + timedelta(seconds=_backoff_seconds(throttle.failures))
+        session.add(throttle)
+        if user is not None:
+            audit.append(
+                session,
+                actor=Actor("anonymous", "login"),
+                action="auth.login_locked" if locked else "auth.login_failed",
+                subject=f"user:{user.id}",
+                payload={"failures": throttle.failures},
+                institution_id=user.institution_id,
+            )
+        session.flush()
+        raise InvalidCredentials()
+    if throttle:
+        session.delete(throttle)
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+        session.add(user)
+    audit.append(
+        session,
+        actor=Actor.user(user.id),
+        action="auth.login",
+        subject=f"user:{user.id}",
+        institution_id=user.institution_id,
+    )
+    return user
+
+
+def issue_token(user: User) -> tuple[str, int]:
+    return tokens.issue_access_token(user.id, user.role.value, user.token_version)
+
+
+def user_from_token(session: Session, token: str) -> User:
+    try:
+        claims = tokens.decode_access_token(token)
+        user_id = uuid.UUID(str(claims["sub"]))
+    except (jwt.InvalidTokenError, ValueError, KeyError):
+        raise InvalidToken() from None
+    user = session.get(User, user_id)
+    if user is None or not user.is_active or claims.get("ver") != user.token_version:
+        raise InvalidToken()
+    return user
+
+
+# ---------------------------------------------------------------- API keys
+
+
+def create_api_key(
+    session: Session,
+    *,
+    institution_id: uuid.UUID,
+    name: str,
+    scopes: list[str],
+    actor: Actor,
+) -> tuple[ApiKey, str]:
+    """Create a key; the full key is returned once and only its keyed hash is stored."""
+    unknown = sorted(set(scopes) - SCOPES.keys())
+    if unknown:
+        raise InvalidInput(f"unknown scopes {unknown}; known: {sorted(SCOPES)}")
+    get_institution(session, institution_id)
+    full, prefix, digest = tokens.new_api_key()
+    key = ApiKey(
+        institution_id=institution_id,
+        name=name.strip(),
+        prefix=prefix,
+        key_hash=digest,
+        scopes=sorted(set(scopes)),
+        created_by=str(actor),
+    )
+    session.add(key)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="api_key.created",
+        subject=f"api_key:{key.id}",
+        payload={"name": key.name, "prefix": prefix, "scopes": key.scopes},
+        institution_id=institution_id,
+    )
+    return key, full
+
+
+def api_key_from_secret(session: Session, presented: str) -> ApiKey:
+    prefix = tokens.split_api_key(presented)
+    key = None
+    if prefix:
+        key = session.execute(
+            select(ApiKey).where(ApiKey.prefix == prefix)  # type: ignore[arg-type]
+        ).scalar_one_or_none()
+    if (
+        key is None
+        or key.revoked_at is not None
+        or not hmac.compare_digest(key.key_hash, tokens.hash_api_secret(presented))
+    ):
+        raise InvalidToken("The API key is invalid or revoked.")
+    return key
+
+
+def list_api_keys(session: Session, institution_id: uuid.UUID) -> list[ApiKey]:
+    return list(
+        session.execute(
+            select(ApiKey)
+            .where(ApiKey.institution_id == institution_id)  # type: ignore[arg-type]
+            .order_by(ApiKey.created_at)  # type: ignore[arg-type]
+        ).scalars()
+    )
+
+
+def revoke_api_key(
+    session: Session, *, key_id: uuid.UUID, principal: Principal
+) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None or not principal.can_see_institution(key.institution_id):
+        raise ApiKeyNotFound()
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        session.add(key)
+        audit.append(
+            session,
+            actor=principal.actor,
+            action="api_key.revoked",
+            subject=f"api_key:{key.id}",
+            payload={"prefix": key.prefix},
+            institution_id=key.institution_id,
+        )
+    return key
+
+
+# ---------------------------------------------------------------- consent
+
+
+def set_biometric_consent(
+    session: Session,
+    user: User,
+    *,
+    granted: bool,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> ConsentRecord:
+    """Record a grant or withdrawal with the consent text version; withdrawal deletes templates."""
+    now = clock.now()
+    version = get_settings().consent_version
+    record = ConsentRecord(
+        user_id=user.id,
+        granted=granted,
+        version=version,
+        at=now,
+        ip=ip,
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    session.add(record)
+    user.biometric_consent = granted
+    user.consent_version = version
+    user.consent_at = now
+    session.add(user)
+    session.flush()
+    if not granted:
+        for hook in consent_withdrawn_hooks:
+            hook(session, user)
+    audit.append(
+        session,
+        actor=Actor.user(user.id),
+        action="consent.granted" if granted else "consent.withdrawn",
+        subject=f"user:{user.id}",
+        payload={"kind": "biometric", "version": version},
+        institution_id=user.institution_id,
+    )
+    return record
+
+
+def count_users(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(User)).scalar_one())

@@ -1,0 +1,90 @@
+"""Registration, tokens, the caller's own account and consent."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.accounts import exceptions as exc
+from app.accounts import service as accounts
+from app.accounts.schemas import ConsentIn, ConsentOut, MeOut, RegisterIn, TokenOut, UserOut
+from app.api.deps import CurrentUser, SessionDep, client_info
+from app.config import get_settings
+from app.errors import NotAuthenticated, problem_responses
+
+router = APIRouter(tags=["auth"])
+
+
+def user_out(user: object) -> UserOut:
+    return UserOut.model_validate(user, from_attributes=True)
+
+
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=problem_responses(
+        exc.InvalidIdNumberError, exc.UsernameTaken, exc.IdNumberRegistered, exc.WeakPassword,
+        exc.InvalidInput,
+    ),
+)
+def register(body: RegisterIn, session: SessionDep) -> UserOut:
+    """Learner self-registration under their real name and resident ID number."""
+    user = accounts.register_learner(
+        session,
+        username=body.username,
+        password=body.password,
+        real_name=body.real_name,
+        id_number=body.id_number,
+        phone=body.phone,
+        group=body.group,
+    )
+    return user_out(user)
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    responses=problem_responses(exc.InvalidCredentials, exc.TooManyAttempts),
+)
+def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep
+) -> TokenOut:
+    """OAuth2 password flow: exchange username and password for a bearer token."""
+    user = accounts.authenticate(session, form.username, form.password)
+    access, ttl = accounts.issue_token(user)
+    return TokenOut(access_token=access, expires_in=ttl)
+
+
+@router.get("/me", response_model=MeOut, responses=problem_responses(NotAuthenticated))
+def me(user: CurrentUser) -> MeOut:
+    """The signed-in user."""
+    return MeOut.model_validate(user, from_attributes=True)
+
+
+@router.get("/me/consent", response_model=ConsentOut, responses=problem_responses(NotAuthenticated))
+def consent_status(user: CurrentUser) -> ConsentOut:
+    """The current biometric consent state and the text it refers to."""
+    return ConsentOut(
+        biometric_consent=user.biometric_consent,
+        version=user.consent_version or get_settings().consent_version,
+        at=user.consent_at or user.created_at,
+        text=accounts.CONSENT_TEXT_ZH,
+    )
+
+
+@router.post("/me/consent", response_model=ConsentOut, responses=problem_responses(NotAuthenticated))
+def consent(body: ConsentIn, user: CurrentUser, session: SessionDep, request: Request) -> ConsentOut:
+    """Grant or withdraw consent to biometric processing; withdrawing deletes face templates."""
+    ip, ua = client_info(request)
+    record = accounts.set_biometric_consent(
+        session, user, granted=body.biometric, ip=ip, user_agent=ua
+    )
+    return ConsentOut(
+        biometric_consent=record.granted,
+        version=record.version,
+        at=record.at,
+        text=accounts.CONSENT_TEXT_ZH,
+    )

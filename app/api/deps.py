@@ -1,0 +1,98 @@
+"""Typed dependencies: the request's session, the caller, role and scope guards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from app.accounts import service as accounts
+from app.accounts.exceptions import InsufficientRole, MissingScope
+from app.accounts.models import Role, User
+from app.accounts.principal import Principal
+from app.accounts.tokens import API_KEY_PREFIX
+from app.db import get_engine
+from app.errors import DomainError, NotAuthenticated
+
+
+def get_session() -> Iterator[Session]:
+    """One transaction per request: commit on success, roll back on error.
+
+    A :class:`DomainError` with ``keep_changes`` (a recorded failure) commits before re-raising.
+    ``scope="function"`` below makes this exit run before the response is sent, so a client
+    never sees success for a transaction that then failed to commit.
+    """
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+        except DomainError as exc:
+            if exc.keep_changes:
+                session.commit()
+            else:
+                session.rollback()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        else:
+            session.commit()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="Access token or partner API key")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def get_principal(session: SessionDep, creds: BearerDep) -> Principal:
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise NotAuthenticated()
+    if creds.credentials.startswith(API_KEY_PREFIX):
+        return Principal.of_key(accounts.api_key_from_secret(session, creds.credentials))
+    return Principal.of_user(accounts.user_from_token(session, creds.credentials))
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_current_user(principal: PrincipalDep) -> User:
+    if principal.user is None:
+        raise InsufficientRole("This endpoint is for signed-in users, not API keys.")
+    return principal.user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role) -> object:
+    def guard(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise InsufficientRole()
+        return user
+
+    return Depends(guard)
+
+
+CurrentLearner = Annotated[User, require_roles(Role.learner)]
+CurrentStaff = Annotated[User, require_roles(Role.staff, Role.admin)]
+CurrentRegulator = Annotated[User, require_roles(Role.regulator, Role.admin)]
+CurrentAdmin = Annotated[User, require_roles(Role.admin)]
+
+
+def require_scope(scope: str) -> object:
+    """Users pass by role (checked in the service); API keys must carry the scope."""
+
+    def guard(principal: PrincipalDep) -> Principal:
+        if principal.api_key is not None and scope not in principal.scopes:
+            raise MissingScope(f"The API key lacks the scope {scope!r}.")
+        return principal
+
+    return Depends(guard)
+
+
+def client_info(request: Request) -> tuple[str | None, str | None]:
+    ip = request.client.host if request.client else None
+    return ip, request.headers.get("user-agent")

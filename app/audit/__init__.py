@@ -1,0 +1,1 @@
+"""Append-only, tamper-evident audit log: hash chains per institution, signed checkpoints."""

@@ -1,0 +1,179 @@
+"""The hash chain itself: canonical form, entry hashes, and verification of an export.
+
+This module has no database or app dependencies so the offline verifier needs nothing else.
+
+Canonical form: RFC 8785 (JSON Canonicalization Scheme). Payloads are restricted to strings,
+integers, booleans, null, arrays and objects with string keys (no floats: write a distance as a
+decimal string), for which JCS is exactly ``json.dumps(obj, sort_keys=True,
+separators=(",", ":"), ensure_ascii=False)`` encoded as UTF-8 — fast, and reproducible by a
+regulator in any language with a JCS library.
+
+Entry hash = SHA-256 over the canonical form of
+``{"chain", "seq", "time", "actor", "action", "subject", "payload", "prev_hash"}``;
+the first entry of a chain has ``prev_hash`` = 64 zeros.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+GENESIS = "0" * 64
+ENTRY_FIELDS = ("chain", "seq", "time", "actor", "action", "subject", "payload", "prev_hash")
+
+
+def check_payload(value: Any, path: str = "payload") -> None:
+    """Refuse values the canonical form does not allow (floats, non-string keys, astral keys)."""
+    if value is None or isinstance(value, bool | str):
+        return
+    if isinstance(value, int):
+        return
+    if isinstance(value, float):
+        raise TypeError(f"{path}: floats are not allowed in audit payloads; use a string")
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            check_payload(item, f"{path}[{i}]")
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"{path}: keys must be strings")
+            if any(ord(c) > 0xFFFF for c in k):
+                raise TypeError(f"{path}: keys outside the BMP sort differently under JCS")
+            check_payload(v, f"{path}.{k}")
+        return
+    raise TypeError(f"{path}: {type(value).__name__} is not JSON")
+
+
+def canonical(obj: Any) -> bytes:
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def entry_hash(entry: dict[str, Any]) -> str:
+    """SHA-256 hex of the canonical form of an entry's hashed fields."""
+    return hashlib.sha256(canonical({k: entry[k] for k in ENTRY_FIELDS})).hexdigest()
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    entries: int = 0
+    chain: str | None = None
+    first_seq: int | None = None
+    last_seq: int | None = None
+    head_hash: str | None = None
+    checkpoint_verified: bool = False
+    error: str | None = None
+    #: 1-based line number of the first bad line in the file, if any.
+    bad_line: int | None = None
+    bad_seq: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class ChainVerifier:
+    """Feeds exported entries one at a time (constant memory) and finds the first break.
+
+    ``expected_prev`` lets a partial export (a ``since`` window) be checked against the hash of
+    the entry before it; without it the window's first ``prev_hash`` is taken on trust unless
+    the window starts at seq 1.
+    """
+
+    def __init__(self, expected_prev: str | None = None) -> None:
+        self.result = VerifyResult(ok=True)
+        self._prev_hash = expected_prev
+        self._prev_seq: int | None = None
+        self._line = 0
+
+    def _fail(self, msg: str, seq: int | None) -> VerifyResult:
+        self.result.ok = False
+        self.result.error = msg
+        self.result.bad_line = self._line
+        self.result.bad_seq = seq
+        return self.result
+
+    def feed(self, entry: dict[str, Any]) -> VerifyResult | None:
+        """Check one entry; returns the (failed) result at the first problem, else None."""
+        self._line += 1
+        r = self.result
+        missing = [k for k in (*ENTRY_FIELDS, "hash") if k not in entry]
+        if missing:
+            return self._fail(f"entry lacks fields {missing}", entry.get("seq"))
+        seq = entry["seq"]
+        if not isinstance(seq, int):
+            return self._fail("seq is not an integer", None)
+        if r.chain is None:
+            r.chain = entry["chain"]
+            r.first_seq = seq
+            if seq == 1 and entry["prev_hash"] != GENESIS:
+                return self._fail("first entry of the chain does not start at genesis", seq)
+            if seq != 1 and self._prev_hash is None:
+                r.notes.append(
+                    f"export starts at seq {seq}; its link to seq {seq - 1} was not checked "
+                    "(pass the previous entry's hash to check it)"
+                )
+        elif entry["chain"] != r.chain:
+            return self._fail(f"entry belongs to chain {entry['chain']!r}, not {r.chain!r}", seq)
+        if self._prev_seq is not None:
+            if seq <= self._prev_seq:
+                return self._fail(
+                    f"entry seq {seq} after seq {self._prev_seq}: reordered or duplicated", seq
+                )
+            if seq != self._prev_seq + 1:
+                return self._fail(
+                    f"seq jumps from {self._prev_seq} to {seq}: "
+                    f"{seq - self._prev_seq - 1} entr{'y' if seq - self._prev_seq == 2 else 'ies'}"
+                    " dropped",
+                    seq,
+                )
+        if self._prev_hash is not None and entry["prev_hash"] != self._prev_hash:
+            return self._fail(
+                "prev_hash does not match the previous entry's hash: an entry before it was "
+                "changed, dropped or inserted",
+                seq,
+            )
+        computed = entry_hash(entry)
+        if computed != entry["hash"]:
+            return self._fail("hash does not match the entry's content: the entry was edited", seq)
+        self._prev_hash = entry["hash"]
+        self._prev_seq = seq
+        r.entries += 1
+        r.last_seq = seq
+        r.head_hash = entry["hash"]
+        return None
+
+    def finish(self, checkpoint: dict[str, Any] | None) -> VerifyResult:
+        """Compare the chain head reached with the signed checkpoint's claims."""
+        r = self.result
+        if not r.ok:
+            return r
+        self._line += 1
+        if checkpoint is None:
+            return self._fail(
+                "no checkpoint at the end: the export is truncated or was cut short", None
+            )
+        if r.entries == 0:
+            return r
+        if checkpoint.get("chain") != r.chain:
+            return self._fail("checkpoint is for another chain", None)
+        if checkpoint.get("seq") != r.last_seq or checkpoint.get("head_hash") != r.head_hash:
+            return self._fail(
+                f"checkpoint names seq {checkpoint.get('seq')} but the export ends at seq "
+                f"{r.last_seq}: entries were dropped at the end or the export was truncated",
+                r.last_seq,
+            )
+        return r
+
+
+def iter_ndjson(lines: Iterable[str | bytes]) -> Iterator[dict[str, Any]]:
+    for raw in lines:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        if text.strip():
+            obj = json.loads(text)
+            if not isinstance(obj, dict):
+                raise ValueError("each line must be a JSON object")
+            yield obj

@@ -1,0 +1,195 @@
+"""Appending to the audit log and reading it back.
+
+Every service write calls :func:`append` with the same session as the change it records, so
+both commit or neither does. Appends to one chain serialise on the chain's head row: a row lock
+(``SELECT … FOR UPDATE``) on PostgreSQL, the database write lock (``BEGIN IMMEDIATE``, see
+app/db.py) on SQLite. The unique (chain, seq) constraint is the last line of defence against a
+fork. Chains are per institution, so tenants never wait on each other.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from app import clock
+from app.audit import signing
+from app.audit.chain import GENESIS, canonical, check_payload, entry_hash
+from app.audit.models import AuditChainHead, AuditEntry
+
+PLATFORM_CHAIN = "platform"
+EXPORT_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: ``user``, ``api_key`` (by key id) or ``system`` (CLI, jobs)."""
+
+    kind: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @classmethod
+    def system(cls, name: str = "cli") -> Actor:
+        return cls("system", name)
+
+    @classmethod
+    def user(cls, user_id: uuid.UUID) -> Actor:
+        return cls("user", str(user_id))
+
+
+def chain_for(institution_id: uuid.UUID | None) -> str:
+    return f"inst:{institution_id}" if institution_id else PLATFORM_CHAIN
+
+
+def format_time(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _lock_head(session: Session, chain: str, now: datetime) -> AuditChainHead:
+    bind = session.get_bind()
+    values = {"chain": chain, "seq": 0, "head_hash": GENESIS, "updated_at": now}
+    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(AuditChainHead).values(**values).on_conflict_do_nothing())
+    head = session.execute(
+        select(AuditChainHead)
+        .where(AuditChainHead.chain == chain)  # type: ignore[arg-type]
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    return head
+
+
+def append(
+    session: Session,
+    *,
+    actor: Actor | str,
+    action: str,
+    subject: str,
+    payload: dict[str, Any] | None = None,
+    institution_id: uuid.UUID | None = None,
+    chain: str | None = None,
+) -> AuditEntry:
+    """Append one entry to the institution's chain (or the platform chain) and flush."""
+    payload = payload or {}
+    check_payload(payload)
+    chain = chain or chain_for(institution_id)
+    now = clock.now()
+    head = _lock_head(session, chain, now)
+    fields = {
+        "chain": chain,
+        "seq": head.seq + 1,
+        "time": format_time(now),
+        "actor": str(actor),
+        "action": action,
+        "subject": subject,
+        "payload": payload,
+        "prev_hash": head.head_hash,
+    }
+    digest = entry_hash(fields)
+    entry = AuditEntry(
+        chain=chain,
+        seq=head.seq + 1,
+        time=now,
+        actor=str(actor),
+        action=action,
+        subject=subject,
+        payload=canonical(payload).decode("utf-8"),
+        prev_hash=head.head_hash,
+        hash=digest,
+    )
+    head.seq += 1
+    head.head_hash = digest
+    head.updated_at = now
+    session.add(entry)
+    session.add(head)
+    session.flush()
+    return entry
+
+
+def entry_dict(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "type": "entry",
+        "chain": entry.chain,
+        "seq": entry.seq,
+        "time": format_time(entry.time),
+        "actor": entry.actor,
+        "action": entry.action,
+        "subject": entry.subject,
+        "payload": json.loads(entry.payload),
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
+
+
+def chains(session: Session) -> list[str]:
+    return list(session.execute(select(AuditChainHead.chain).order_by(AuditChainHead.chain)).scalars())  # type: ignore[arg-type]
+
+
+def checkpoint(session: Session, chain: str) -> dict[str, Any]:
+    """The signed head of a chain: ``{chain, seq, head_hash, time, jws}``."""
+    head = session.get(AuditChainHead, chain)
+    seq, head_hash = (head.seq, head.head_hash) if head else (0, GENESIS)
+    return _signed(chain, seq, head_hash)
+
+
+def _signed(chain: str, seq: int, head_hash: str) -> dict[str, Any]:
+    claims = {
+        "iss": "skilltrace",
+        "chain": chain,
+        "seq": seq,
+        "head_hash": head_hash,
+        "time": format_time(clock.now()),
+    }
+    return {"type": "checkpoint", **claims, "jws": signing.sign_checkpoint(claims)}
+
+
+def iter_export(
+    session: Session,
+    chain: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Entries of one chain in chain order, in batches (constant memory), then a checkpoint.
+
+    The checkpoint signs the last exported entry, so a window export is verifiable too.
+    """
+    last_seq, last_hash = 0, GENESIS
+    after = 0
+    while True:
+        stmt = (
+            select(AuditEntry)
+            .where(AuditEntry.chain == chain, AuditEntry.seq > after)  # type: ignore[arg-type]
+            .order_by(AuditEntry.seq)  # type: ignore[arg-type]
+            .limit(EXPORT_BATCH)
+        )
+        if since is not None:
+            stmt = stmt.where(AuditEntry.time >= since)  # type: ignore[arg-type]
+        if until is not None:
+            stmt = stmt.where(AuditEntry.time < until)  # type: ignore[arg-type]
+        batch = list(session.execute(stmt).scalars())
+        if not batch:
+            break
+        for entry in batch:
+            yield entry_dict(entry)
+            last_seq, last_hash = entry.seq, entry.hash
+        after = batch[-1].seq
+        session.expunge_all()
+    yield _signed(chain, last_seq, last_hash)
+
+
+def export_lines(entries: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+    for obj in entries:
+        yield canonical(obj) + b"\n"

@@ -1,0 +1,258 @@
+"""The ``skilltrace`` command: serve, migrate, seed, manage accounts, export and verify audit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from app.config import get_settings
+
+app = typer.Typer(help="SkillTrace operations.", no_args_is_help=True, add_completion=False)
+audit_app = typer.Typer(help="Export and verify the tamper-evident audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (creates the SQLite file under the data dir if needed)."""
+    from app.migrate import upgrade
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    err.print(f"database at head: {settings.resolved_database_url.split('@')[-1]}")
+
+
+@app.command("seed-demo")
+def seed_demo() -> None:
+    """Create demo accounts if the database has no users yet, and print the logins."""
+    from app.db import get_engine, transaction
+    from app.demo import seed_if_empty
+
+    with transaction(get_engine()) as session:
+        logins = seed_if_empty(session)
+    if logins is None:
+        err.print("database already has users; demo data not added")
+        return
+    err.print("demo logins (development only):")
+    for d in logins:
+        err.print(f"  {d.role:<10} {d.username:<10} {d.password}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the web app and API with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    err.print(f"SkillTrace on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
+        log_level=settings.log_level.lower(), proxy_headers=True,
+    )
+
+
+@app.command("create-institution")
+def create_institution(
+    code: Annotated[str, typer.Option(help="Institution code, e.g. SZ001")],
+    name: Annotated[str, typer.Option(help="Full name")],
+) -> None:
+    """Create an institution; prints its id."""
+    from app.accounts import service as accounts
+    from app.audit.service import Actor
+    from app.db import get_engine, transaction
+    from app.errors import DomainError
+
+    try:
+        with transaction(get_engine()) as session:
+            inst = accounts.create_institution(session, code=code, name=name, actor=Actor.system())
+            typer.echo(json.dumps({"id": str(inst.id), "code": inst.code, "name": inst.name}, ensure_ascii=False))
+    except DomainError as exc:
+        _fail(f"{exc.code}: {exc.detail}")
+
+
+@app.command("create-user")
+def create_user(
+    role: Annotated[str, typer.Option(help="staff | regulator | admin")],
+    username: Annotated[str, typer.Option()],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    institution: Annotated[str | None, typer.Option(help="Institution code (staff)")] = None,
+    real_name: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Create a staff, regulator or admin account; prints its id."""
+    from app.accounts import service as accounts
+    from app.accounts.models import Role
+    from app.audit.service import Actor
+    from app.db import get_engine, transaction
+    from app.errors import DomainError
+
+    try:
+        r = Role(role)
+    except ValueError:
+        _fail("role must be one of staff, regulator, admin")
+        return
+    try:
+        with transaction(get_engine()) as session:
+            inst_id = accounts.get_institution_by_code(session, institution).id if institution else None
+            user = accounts.create_user(
+                session, role=r, username=username, password=password,
+                institution_id=inst_id, real_name=real_name, actor=Actor.system(),
+            )
+            typer.echo(json.dumps({"id": str(user.id), "username": user.username, "role": r.value}))
+    except DomainError as exc:
+        _fail(f"{exc.code}: {exc.detail}")
+
+
+@app.command("create-api-key")
+def create_api_key(
+    institution: Annotated[str, typer.Option(help="Institution code")],
+    name: Annotated[str, typer.Option(help="What the key is for")],
+    scope: Annotated[list[str] | None, typer.Option(help="Scope (repeatable)")] = None,
+) -> None:
+    """Create a partner API key. The key is printed once; only its hash is stored."""
+    from app.accounts import service as accounts
+    from app.audit.service import Actor
+    from app.db import get_engine, transaction
+    from app.errors import DomainError
+
+    try:
+        with transaction(get_engine()) as session:
+            inst = accounts.get_institution_by_code(session, institution)
+            key, full = accounts.create_api_key(
+                session, institution_id=inst.id, name=name, scopes=scope or [], actor=Actor.system()
+            )
+            typer.echo(json.dumps({"id": str(key.id), "key": full, "scopes": key.scopes}))
+    except DomainError as exc:
+        _fail(f"{exc.code}: {exc.detail}")
+
+
+@audit_app.command("export")
+def audit_export(
+    institution: Annotated[str | None, typer.Option(help="Institution code; omit for the platform chain")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default: stdout)")] = None,
+) -> None:
+    """Write one chain as NDJSON, ending with a signed checkpoint."""
+    from app.accounts import service as accounts
+    from app.audit import service as audit
+    from app.db import get_engine, transaction
+    from app.errors import DomainError
+
+    try:
+        with transaction(get_engine()) as session:
+            inst_id = accounts.get_institution_by_code(session, institution).id if institution else None
+            lines = audit.export_lines(audit.iter_export(session, audit.chain_for(inst_id)))
+            if output is None:
+                for line in lines:
+                    sys.stdout.buffer.write(line)
+            else:
+                with output.open("wb") as fh:
+                    for line in lines:
+                        fh.write(line)
+    except DomainError as exc:
+        _fail(f"{exc.code}: {exc.detail}")
+
+
+@audit_app.command("public-key")
+def audit_public_key() -> None:
+    """Print the JWKS with the public key that signs checkpoints."""
+    from app.audit import signing
+
+    typer.echo(json.dumps(signing.jwks(), indent=2))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    file: Annotated[Path, typer.Argument(help="NDJSON export", exists=True, dir_okay=False)],
+    key: Annotated[Path | None, typer.Option("--key", "--jwks", help="PEM public key or JWKS file", exists=True, dir_okay=False)] = None,
+    prev_hash: Annotated[str | None, typer.Option(help="Hash of the entry before a partial export")] = None,
+) -> None:
+    """Recompute a chain offline; exit 0 if intact, 1 with the first bad position otherwise."""
+    import jwt
+
+    from app.audit.chain import ChainVerifier
+    from app.audit.signing import load_public_keys, verify_checkpoint
+
+    verifier = ChainVerifier(expected_prev=prev_hash)
+    checkpoint: dict[str, object] | None = None
+    size = file.stat().st_size
+    result = None
+    with file.open("rb") as fh, Progress(
+        TextColumn("verifying"), BarColumn(), TextColumn("{task.fields[n]} entries"),
+        TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("verify", total=size, n=0)
+        for lineno, raw in enumerate(fh, start=1):
+            if checkpoint is not None and raw.strip():
+                _fail(f"line {lineno}: content after the checkpoint")
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError:
+                _fail(f"line {lineno}: not JSON (the file is truncated or corrupt)")
+                return
+            if not isinstance(obj, dict):
+                _fail(f"line {lineno}: not a JSON object")
+                return
+            if obj.get("type") == "checkpoint":
+                checkpoint = obj
+                continue
+            result = verifier.feed(obj)
+            if result is not None:
+                break
+            if lineno % 5000 == 0:
+                progress.update(task, completed=fh.tell(), n=verifier.result.entries)
+    if result is None:
+        result = verifier.finish(checkpoint)
+    if result.ok and checkpoint is not None:
+        if key is None:
+            err.print("[yellow]warning:[/yellow] no --key given; the checkpoint signature was not checked")
+        else:
+            try:
+                claims = verify_checkpoint(str(checkpoint.get("jws", "")), load_public_keys(key))
+            except (jwt.InvalidTokenError, ValueError) as exc:
+                _fail(f"checkpoint signature invalid: {exc}")
+                return
+            if any(claims.get(k) != checkpoint.get(k) for k in ("chain", "seq", "head_hash")):
+                _fail("the signed checkpoint claims differ from the checkpoint line")
+            result.checkpoint_verified = True
+    for note in result.notes:
+        err.print(f"note: {note}")
+    if not result.ok:
+        typer.echo(
+            json.dumps({"ok": False, "line": result.bad_line, "seq": result.bad_seq, "error": result.error})
+        )
+        raise typer.Exit(1)
+    typer.echo(
+        json.dumps({
+            "ok": True, "chain": result.chain, "entries": result.entries,
+            "first_seq": result.first_seq, "last_seq": result.last_seq,
+            "head_hash": result.head_hash, "signature_verified": result.checkpoint_verified,
+        })
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Settings, read from the environment with the prefix ``SKILLTRACE_``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused outside development
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+    test = "test"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Defaults give a working development install on SQLite."""
+
+    model_config = SettingsConfigDict(env_prefix="SKILLTRACE_", env_file=None, extra="ignore")
+
+    env: Environment = Environment.development
+    data_dir: Path = Path("var")
+    database_url: str = ""  # empty: SQLite file in data_dir
+    secret_key: str = DEFAULT_SECRET_KEY
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = ""  # e.g. https://skilltrace.example.cn; empty: http://host:port
+
+    # Auth
+    access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_backoff_base_s: int = Field(default=30, ge=1)
+    login_backoff_max_s: int = Field(default=3600, ge=1)
+
+    # Audit
+    audit_signing_key_pem: str = ""  # Ed25519 private key; empty: generated into data_dir/keys
+
+    # Consent text shown to learners; bump the version whenever the text changes.
+    consent_version: str = "2026-11-v1"
+
+    # Subsidy: "ever" (default) or "same_year" for the same occupation+level rule.
+    subsidy_repeat_scope: Literal["ever", "same_year"] = "ever"
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.env is not Environment.development and (
+            self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "SKILLTRACE_SECRET_KEY must be set to a random value of at least 32 characters "
+                "outside development"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'skilltrace.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

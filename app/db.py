@@ -1,0 +1,100 @@
+"""Engine and the per-request session.
+
+SQLite (WAL) is the embedded default, PostgreSQL the production database; both run the same
+Alembic migrations. One transaction per request: the session dependency commits when the
+handler returns and rolls back on error, so a change and its audit entry land together.
+
+SQLite note: Python's sqlite3 driver is put in autocommit mode and we issue ``BEGIN IMMEDIATE``
+ourselves. A deferred transaction that read first and writes later can fail with
+SQLITE_BUSY_SNAPSHOT when another writer committed in between; taking the write lock at BEGIN
+makes concurrent writers queue on ``busy_timeout`` instead (Rails 8 made the same choice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, create_engine
+
+from app.config import Settings, get_settings
+from app.errors import DomainError
+
+_engines: dict[str, Engine] = {}
+
+
+def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Engine:
+    """Create an engine with the pragmas and transaction handling this app relies on."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            **({"pool_size": 20, "max_overflow": 0} if pooled else {"poolclass": NullPool}),
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    pool_args: dict[str, Any] = (
+        {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+        if pooled
+        else {"poolclass": NullPool}
+    )
+    return create_engine(url, echo=echo, **pool_args)
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    settings = settings or get_settings()
+    url = settings.resolved_database_url
+    if url not in _engines:
+        if url.startswith("sqlite:///"):
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _engines[url] = make_engine(url)
+    return _engines[url]
+
+
+def dispose_engines() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work outside HTTP (CLI, jobs): commit on success, roll back on error.
+
+    A :class:`DomainError` with ``keep_changes`` commits what was flushed before re-raising.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+        except DomainError as exc:
+            if exc.keep_changes:
+                session.commit()
+            else:
+                session.rollback()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        else:
+            session.commit()

@@ -1,0 +1,122 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import __version__
+from app.api import audit as audit_api
+from app.api import auth as auth_api
+from app.api import institutions as institutions_api
+from app.audit import signing
+from app.config import Settings, get_settings
+from app.errors import DomainError
+from app.logging import RequestIdMiddleware, configure_logging, request_id_var
+
+log = logging.getLogger("skilltrace")
+
+PROBLEM = "application/problem+json"
+API_PREFIX = "/api/v1"
+
+
+def _problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": f"https://skilltrace.cn/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": request_id_var.get(),
+        **extra,
+    }
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _lang(request: Request) -> str:
+    return request.headers.get("accept-language", "zh-CN").split(",")[0].strip() or "zh-CN"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        body = exc.to_problem(_lang(request))
+        return _problem(
+            exc.status,
+            exc.code,
+            exc.title,
+            body.pop("detail"),
+            **{k: v for k, v in body.items() if k not in ("type", "title", "status", "code")},
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return _problem(
+            422, "validation_error", "Invalid request", "The request is not valid.", errors=errors,
+            message_zh="提交的内容有误，请检查后重试。",
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
+        code = codes.get(exc.status_code, f"http_{exc.status_code}")
+        return _problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unhandled(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _problem(
+            500, "internal_error", "Internal error",
+            "Something went wrong on our side; the request ID helps us find it.",
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        signing.signing_key()  # create the audit key at start-up, not on the first request
+        log.info("SkillTrace %s (%s) on %s", __version__, settings.env.value, settings.base_url)
+        yield
+
+    app = FastAPI(
+        title="SkillTrace",
+        version=__version__,
+        description="Subsidy-eligible online vocational training with face-verified attendance.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    for module in (auth_api, institutions_api, audit_api):
+        app.include_router(module.router, prefix=API_PREFIX)
+
+    @app.get("/.well-known/jwks.json", tags=["audit"])
+    def jwks() -> dict[str, Any]:
+        """Public keys for audit checkpoints (and, later, credentials)."""
+        return signing.jwks()
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """Liveness probe."""
+        return {"status": "ok", "version": __version__}
+
+    return app
