@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
 from app.dbtypes import UTCDateTime, new_id, utcnow
@@ -49,7 +50,7 @@ class User(SQLModel, table=True):
     username: str = Field(max_length=64, unique=True, index=True)
     password_hash: str = Field(max_length=255)
     # Stored as plain strings (no database enum type) so adding a value needs no migration.
-    role: Role = Field(sa_type=String(16))
+    role: Role = Field(sa_type=SAEnum(Role, native_enum=False, length=16))
     institution_id: uuid.UUID | None = Field(default=None, foreign_key="institutions.id", index=True)
     real_name: str | None = Field(default=None, max_length=64)
     # ID number: AES-GCM ciphertext, HMAC blind index for uniqueness, masked form for display.
@@ -57,7 +58,9 @@ class User(SQLModel, table=True):
     id_number_index: str | None = Field(default=None, max_length=64, unique=True)
     id_number_masked: str | None = Field(default=None, max_length=18)
     phone: str | None = Field(default=None, max_length=20)
-    group: LearnerGroup | None = Field(default=None, sa_type=String(32))
+    group: LearnerGroup | None = Field(
+        default=None, sa_type=SAEnum(LearnerGroup, native_enum=False, length=32)
+    )
     is_active: bool = True
     biometric_consent: bool = False
     consent_version: str | None = Field(default=None, max_length=32)

@@ -1,0 +1,152 @@
+"""Shared fixtures.
+
+Every database-touching test runs on SQLite and, when ``SKILLTRACE_TEST_POSTGRES_URL`` is set
+(CI always sets it), on PostgreSQL too: use the ``db_url`` fixture (or ``app_env``/``client``,
+which build on it). The schema always comes from the Alembic migrations.
+
+Isolation: SQLite tests get a fresh copy of a migrated template file; PostgreSQL tests share one
+migrated database per xdist worker and every table is truncated after each test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+FACES = SHARED / "faces"
+
+# Settings for every test run; set before the app is imported anywhere.
+os.environ.setdefault("SKILLTRACE_ENV", "test")
+os.environ.setdefault("SKILLTRACE_SECRET_KEY", "test-secret-key-" + "x" * 32)
+os.environ.setdefault("SKILLTRACE_LOG_LEVEL", "WARNING")
+
+PG_URL = os.environ.get("SKILLTRACE_TEST_POSTGRES_URL", "")
+REQUIRE_PG = os.environ.get("SKILLTRACE_REQUIRE_POSTGRES") == "1"
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_URL or not REQUIRE_PG:
+        return
+    raise pytest.UsageError(
+        "SKILLTRACE_REQUIRE_POSTGRES=1 but SKILLTRACE_TEST_POSTGRES_URL is not set"
+    )
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from app.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("tpl") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_worker_url() -> Iterator[str]:
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured (set SKILLTRACE_TEST_POSTGRES_URL)")
+    from app.migrate import upgrade
+
+    name = f"skilltrace_test_{_worker()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(_pg(PG_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(_pg(PG_URL)).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    from app.db import dispose_engines
+
+    dispose_engines()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _pg(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def _truncate_all(url: str) -> None:
+    from app.models import metadata
+
+    engine = create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "test.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_worker_url")
+        yield url
+        from app.db import dispose_engines
+
+        dispose_engines()
+        _truncate_all(url)
+
+
+@pytest.fixture
+def clock() -> Iterator[object]:
+    from app import clock as clock_mod
+
+    frozen = clock_mod.FrozenClock()
+    previous = clock_mod.get_clock()
+    clock_mod.set_clock(frozen)
+    yield frozen
+    clock_mod.set_clock(previous)
+
+
+@pytest.fixture
+def app_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the settings at the test database and a private data dir."""
+    from app.config import get_settings
+    from app.db import dispose_engines
+
+    monkeypatch.setenv("SKILLTRACE_DATABASE_URL", db_url)
+    monkeypatch.setenv("SKILLTRACE_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    yield db_url
+    dispose_engines()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def engine(app_env: str) -> object:
+    from app.db import get_engine
+
+    return get_engine()
+
+
+@pytest.fixture
+def client(app_env: str) -> Iterator[object]:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    with TestClient(create_app(), raise_server_exceptions=False) as c:
+        yield c
