@@ -14,7 +14,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from app.config import get_settings
 
 app = typer.Typer(help="SkillTrace operations.", no_args_is_help=True, add_completion=False)
-audit_app = typer.Typer(help="Export and verify the tamper-evident audit trail.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="Export and verify the tamper-evident audit trail.", no_args_is_help=True
+)
 app.add_typer(audit_app, name="audit")
 err = Console(stderr=True)
 
@@ -65,8 +67,13 @@ def serve(
     port = port or settings.port
     err.print(f"SkillTrace on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level=settings.log_level.lower(), proxy_headers=True,
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
     )
 
 
@@ -84,7 +91,11 @@ def create_institution(
     try:
         with transaction(get_engine()) as session:
             inst = accounts.create_institution(session, code=code, name=name, actor=Actor.system())
-            typer.echo(json.dumps({"id": str(inst.id), "code": inst.code, "name": inst.name}, ensure_ascii=False))
+            typer.echo(
+                json.dumps(
+                    {"id": str(inst.id), "code": inst.code, "name": inst.name}, ensure_ascii=False
+                )
+            )
     except DomainError as exc:
         _fail(f"{exc.code}: {exc.detail}")
 
@@ -111,10 +122,17 @@ def create_user(
         return
     try:
         with transaction(get_engine()) as session:
-            inst_id = accounts.get_institution_by_code(session, institution).id if institution else None
+            inst_id = (
+                accounts.get_institution_by_code(session, institution).id if institution else None
+            )
             user = accounts.create_user(
-                session, role=r, username=username, password=password,
-                institution_id=inst_id, real_name=real_name, actor=Actor.system(),
+                session,
+                role=r,
+                username=username,
+                password=password,
+                institution_id=inst_id,
+                real_name=real_name,
+                actor=Actor.system(),
             )
             typer.echo(json.dumps({"id": str(user.id), "username": user.username, "role": r.value}))
     except DomainError as exc:
@@ -146,8 +164,12 @@ def create_api_key(
 
 @audit_app.command("export")
 def audit_export(
-    institution: Annotated[str | None, typer.Option(help="Institution code; omit for the platform chain")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default: stdout)")] = None,
+    institution: Annotated[
+        str | None, typer.Option(help="Institution code; omit for the platform chain")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout)")
+    ] = None,
 ) -> None:
     """Write one chain as NDJSON, ending with a signed checkpoint."""
     from app.accounts import service as accounts
@@ -157,7 +179,9 @@ def audit_export(
 
     try:
         with transaction(get_engine()) as session:
-            inst_id = accounts.get_institution_by_code(session, institution).id if institution else None
+            inst_id = (
+                accounts.get_institution_by_code(session, institution).id if institution else None
+            )
             lines = audit.export_lines(audit.iter_export(session, audit.chain_for(inst_id)))
             if output is None:
                 for line in lines:
@@ -181,8 +205,15 @@ def audit_public_key() -> None:
 @audit_app.command("verify")
 def audit_verify(
     file: Annotated[Path, typer.Argument(help="NDJSON export", exists=True, dir_okay=False)],
-    key: Annotated[Path | None, typer.Option("--key", "--jwks", help="PEM public key or JWKS file", exists=True, dir_okay=False)] = None,
-    prev_hash: Annotated[str | None, typer.Option(help="Hash of the entry before a partial export")] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key", "--jwks", help="PEM public key or JWKS file", exists=True, dir_okay=False
+        ),
+    ] = None,
+    prev_hash: Annotated[
+        str | None, typer.Option(help="Hash of the entry before a partial export")
+    ] = None,
 ) -> None:
     """Recompute a chain offline; exit 0 if intact, 1 with the first bad position otherwise."""
     import jwt
@@ -194,10 +225,18 @@ def audit_verify(
     checkpoint: dict[str, object] | None = None
     size = file.stat().st_size
     result = None
-    with file.open("rb") as fh, Progress(
-        TextColumn("verifying"), BarColumn(), TextColumn("{task.fields[n]} entries"),
-        TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal,
-    ) as progress:
+    with (
+        file.open("rb") as fh,
+        Progress(
+            TextColumn("verifying"),
+            BarColumn(),
+            TextColumn("{task.fields[n]} entries"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as progress,
+    ):
         task = progress.add_task("verify", total=size, n=0)
         for lineno, raw in enumerate(fh, start=1):
             if checkpoint is not None and raw.strip():
@@ -224,7 +263,9 @@ def audit_verify(
         result = verifier.finish(checkpoint)
     if result.ok and checkpoint is not None:
         if key is None:
-            err.print("[yellow]warning:[/yellow] no --key given; the checkpoint signature was not checked")
+            err.print(
+                "[yellow]warning:[/yellow] no --key given; the checkpoint signature was not checked"
+            )
         else:
             try:
                 claims = verify_checkpoint(str(checkpoint.get("jws", "")), load_public_keys(key))
@@ -238,15 +279,23 @@ def audit_verify(
         err.print(f"note: {note}")
     if not result.ok:
         typer.echo(
-            json.dumps({"ok": False, "line": result.bad_line, "seq": result.bad_seq, "error": result.error})
+            json.dumps(
+                {"ok": False, "line": result.bad_line, "seq": result.bad_seq, "error": result.error}
+            )
         )
         raise typer.Exit(1)
     typer.echo(
-        json.dumps({
-            "ok": True, "chain": result.chain, "entries": result.entries,
-            "first_seq": result.first_seq, "last_seq": result.last_seq,
-            "head_hash": result.head_hash, "signature_verified": result.checkpoint_verified,
-        })
+        json.dumps(
+            {
+                "ok": True,
+                "chain": result.chain,
+                "entries": result.entries,
+                "first_seq": result.first_seq,
+                "last_seq": result.last_seq,
+                "head_hash": result.head_hash,
+                "signature_verified": result.checkpoint_verified,
+            }
+        )
     )
 
 

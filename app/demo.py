@@ -39,12 +39,19 @@ def seed_if_empty(session: Session) -> list[DemoLogin] | None:
     )
     by_role = {d.role: d for d in DEMO_LOGINS}
     accounts.create_user(
-        session, role=Role.staff, username=by_role["staff"].username,
-        password=by_role["staff"].password, institution_id=inst.id, real_name="李老师", actor=actor,
+        session,
+        role=Role.staff,
+        username=by_role["staff"].username,
+        password=by_role["staff"].password,
+        institution_id=inst.id,
+        real_name="李老师",
+        actor=actor,
     )
     for role in (Role.regulator, Role.admin):
         d = by_role[role.value]
-        accounts.create_user(session, role=role, username=d.username, password=d.password, actor=actor)
+        accounts.create_user(
+            session, role=role, username=d.username, password=d.password, actor=actor
+        )
     d = by_role["learner"]
     accounts.register_learner(
         session,

@@ -64,11 +64,19 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "msg": e.get("msg", ""),
+                "type": e.get("type", ""),
+            }
             for e in exc.errors()
         ]
         return _problem(
-            422, "validation_error", "Invalid request", "The request is not valid.", errors=errors,
+            422,
+            "validation_error",
+            "Invalid request",
+            "The request is not valid.",
+            errors=errors,
             message_zh="提交的内容有误，请检查后重试。",
         )
 
@@ -82,7 +90,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unhandled(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _problem(
-            500, "internal_error", "Internal error",
+            500,
+            "internal_error",
+            "Internal error",
             "Something went wrong on our side; the request ID helps us find it.",
         )
 

@@ -51,7 +51,9 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     # Stored as plain strings (no database enum type) so adding a value needs no migration.
     role: Role = Field(sa_type=SAEnum(Role, native_enum=False, length=16))
-    institution_id: uuid.UUID | None = Field(default=None, foreign_key="institutions.id", index=True)
+    institution_id: uuid.UUID | None = Field(
+        default=None, foreign_key="institutions.id", index=True
+    )
     real_name: str | None = Field(default=None, max_length=64)
     # ID number: AES-GCM ciphertext, HMAC blind index for uniqueness, masked form for display.
     id_number_enc: str | None = Field(default=None, max_length=255)

@@ -17,7 +17,7 @@ MAX_LENGTH = 128  # ASVS allows >= 64; a bound stops hashing megabytes
 @lru_cache(maxsize=1)
 def _common_passwords() -> frozenset[str]:
     # zxcvbn ships the 30,000 most common passwords from real leaks.
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # type: ignore[import-untyped]
 
     chinese_favourites = {
         "woaini", "woaini1314", "5201314", "1314520", "qq123456", "a123456", "aa123456",

@@ -42,7 +42,8 @@ class Principal:
     def actor(self) -> Actor:
         if self.user is not None:
             return Actor.user(self.user.id)
-        assert self.api_key is not None
+        if self.api_key is None:
+            raise RuntimeError("a principal is either a user or an API key")
         return Actor("api_key", str(self.api_key.id))
 
     @property

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import jwt
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts import idcard, passwords, tokens
@@ -69,7 +69,7 @@ def create_institution(session: Session, *, code: str, name: str, actor: Actor) 
     code = code.strip()
     if not code or not name.strip():
         raise InvalidInput("code and name are required")
-    if session.execute(select(Institution).where(Institution.code == code)).first():  # type: ignore[arg-type]
+    if session.exec(select(Institution).where(col(Institution.code) == code)).first():
         raise InstitutionCodeTaken()
     inst = Institution(code=code, name=name.strip())
     session.add(inst)
@@ -86,9 +86,9 @@ def create_institution(session: Session, *, code: str, name: str, actor: Actor) 
 
 
 def get_institution_by_code(session: Session, code: str) -> Institution:
-    inst = session.execute(
-        select(Institution).where(Institution.code == code)  # type: ignore[arg-type]
-    ).scalar_one_or_none()
+    inst = session.exec(
+        select(Institution).where(col(Institution.code) == code)
+    ).one_or_none()
     if inst is None:
         raise InstitutionNotFound(f"no institution with code {code!r}")
     return inst
@@ -111,7 +111,7 @@ def _check_password(password: str, username: str) -> None:
 
 
 def _ensure_username_free(session: Session, username: str) -> None:
-    if session.execute(select(User.id).where(User.username == username)).first():  # type: ignore[arg-type]
+    if session.exec(select(col(User.id)).where(col(User.username) == username)).first():
         raise UsernameTaken()
 
 
@@ -141,7 +141,7 @@ def register_learner(
     _check_password(password, username)
     _ensure_username_free(session, username)
     index = blind_index("id_number", parsed.value)
-    if session.execute(select(User.id).where(User.id_number_index == index)).first():  # type: ignore[arg-type]
+    if session.exec(select(col(User.id)).where(col(User.id_number_index) == index)).first():
         raise IdNumberRegistered()
     user = User(
         username=username,
@@ -220,11 +220,11 @@ def list_learners(
     session: Session, principal: Principal, *, cursor: str | None = None, limit: int = 50
 ) -> tuple[list[User], str | None]:
     """Learners of the caller's institution (all for regulators), cursor-paginated."""
-    stmt = select(User).where(User.role == Role.learner)  # type: ignore[arg-type]
+    stmt = select(User).where(col(User.role) == Role.learner)
     if not principal.is_regulator:
         if principal.institution_id is None:
             raise Forbidden()
-        stmt = stmt.where(User.institution_id == principal.institution_id)  # type: ignore[arg-type]
+        stmt = stmt.where(col(User.institution_id) == principal.institution_id)
     if cursor:
         try:
             after_ts, after_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
@@ -232,11 +232,11 @@ def list_learners(
         except (ValueError, UnicodeDecodeError):
             raise InvalidInput("invalid cursor") from None
         stmt = stmt.where(
-            (User.created_at > after[0])  # type: ignore[operator]
-            | ((User.created_at == after[0]) & (User.id > after[1]))  # type: ignore[operator]
+            (col(User.created_at) > after[0])
+            | ((col(User.created_at) == after[0]) & (col(User.id) > after[1]))
         )
-    stmt = stmt.order_by(User.created_at, User.id).limit(limit + 1)  # type: ignore[arg-type]
-    rows = list(session.execute(stmt).scalars())
+    stmt = stmt.order_by(col(User.created_at), col(User.id)).limit(limit + 1)
+    rows = list(session.exec(stmt))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -266,13 +266,13 @@ def authenticate(session: Session, username: str, password: str) -> User:
     throttle = session.get(LoginThrottle, username, with_for_update=True)
     if throttle and throttle.locked_until and throttle.locked_until > now:
         retry = int((throttle.locked_until - now).total_seconds()) + 1
-        raise TooManyAttempts(f"Too many failed attempts; try again in {retry} s.", retry_after=retry)
-    user = session.execute(
-        select(User).where(User.username == username)  # type: ignore[arg-type]
-    ).scalar_one_or_none()
-    ok = passwords.verify_password(
-        user.password_hash if user else passwords.DUMMY_HASH, password
-    )
+        raise TooManyAttempts(
+            f"Too many failed attempts; try again in {retry} s.", retry_after=retry
+        )
+    user = session.exec(
+        select(User).where(col(User.username) == username)
+    ).one_or_none()
+    ok = passwords.verify_password(user.password_hash if user else passwords.DUMMY_HASH, password)
     if user is None or not ok or not user.is_active:
         throttle = throttle or LoginThrottle(username=username)
         throttle.failures += 1
@@ -365,9 +365,9 @@ def api_key_from_secret(session: Session, presented: str) -> ApiKey:
     prefix = tokens.split_api_key(presented)
     key = None
     if prefix:
-        key = session.execute(
-            select(ApiKey).where(ApiKey.prefix == prefix)  # type: ignore[arg-type]
-        ).scalar_one_or_none()
+        key = session.exec(
+            select(ApiKey).where(col(ApiKey.prefix) == prefix)
+        ).one_or_none()
     if (
         key is None
         or key.revoked_at is not None
@@ -379,17 +379,15 @@ def api_key_from_secret(session: Session, presented: str) -> ApiKey:
 
 def list_api_keys(session: Session, institution_id: uuid.UUID) -> list[ApiKey]:
     return list(
-        session.execute(
+        session.exec(
             select(ApiKey)
-            .where(ApiKey.institution_id == institution_id)  # type: ignore[arg-type]
-            .order_by(ApiKey.created_at)  # type: ignore[arg-type]
-        ).scalars()
+            .where(col(ApiKey.institution_id) == institution_id)
+            .order_by(col(ApiKey.created_at))
+        )
     )
 
 
-def revoke_api_key(
-    session: Session, *, key_id: uuid.UUID, principal: Principal
-) -> ApiKey:
+def revoke_api_key(session: Session, *, key_id: uuid.UUID, principal: Principal) -> ApiKey:
     key = session.get(ApiKey, key_id)
     if key is None or not principal.can_see_institution(key.institution_id):
         raise ApiKeyNotFound()
@@ -450,4 +448,4 @@ def set_biometric_consent(
 
 
 def count_users(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(User)).scalar_one())
+    return int(session.exec(select(func.count()).select_from(User)).one())

@@ -26,7 +26,10 @@ def user_out(user: object) -> UserOut:
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
     responses=problem_responses(
-        exc.InvalidIdNumberError, exc.UsernameTaken, exc.IdNumberRegistered, exc.WeakPassword,
+        exc.InvalidIdNumberError,
+        exc.UsernameTaken,
+        exc.IdNumberRegistered,
+        exc.WeakPassword,
         exc.InvalidInput,
     ),
 )
@@ -49,9 +52,7 @@ def register(body: RegisterIn, session: SessionDep) -> UserOut:
     response_model=TokenOut,
     responses=problem_responses(exc.InvalidCredentials, exc.TooManyAttempts),
 )
-def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep
-) -> TokenOut:
+def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep) -> TokenOut:
     """OAuth2 password flow: exchange username and password for a bearer token."""
     user = accounts.authenticate(session, form.username, form.password)
     access, ttl = accounts.issue_token(user)
@@ -75,8 +76,12 @@ def consent_status(user: CurrentUser) -> ConsentOut:
     )
 
 
-@router.post("/me/consent", response_model=ConsentOut, responses=problem_responses(NotAuthenticated))
-def consent(body: ConsentIn, user: CurrentUser, session: SessionDep, request: Request) -> ConsentOut:
+@router.post(
+    "/me/consent", response_model=ConsentOut, responses=problem_responses(NotAuthenticated)
+)
+def consent(
+    body: ConsentIn, user: CurrentUser, session: SessionDep, request: Request
+) -> ConsentOut:
     """Grant or withdraw consent to biometric processing; withdrawing deletes face templates."""
     ip, ua = client_info(request)
     record = accounts.set_biometric_consent(

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -67,13 +68,14 @@ def get_current_user(principal: PrincipalDep) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_roles(*roles: Role) -> object:
+def require_roles(*roles: Role) -> DependsParam:
     def guard(user: CurrentUser) -> User:
         if user.role not in roles:
             raise InsufficientRole()
         return user
 
-    return Depends(guard)
+    dep: DependsParam = Depends(guard)
+    return dep
 
 
 CurrentLearner = Annotated[User, require_roles(Role.learner)]
@@ -82,7 +84,7 @@ CurrentRegulator = Annotated[User, require_roles(Role.regulator, Role.admin)]
 CurrentAdmin = Annotated[User, require_roles(Role.admin)]
 
 
-def require_scope(scope: str) -> object:
+def require_scope(scope: str) -> DependsParam:
     """Users pass by role (checked in the service); API keys must carry the scope."""
 
     def guard(principal: PrincipalDep) -> Principal:
@@ -90,7 +92,8 @@ def require_scope(scope: str) -> object:
             raise MissingScope(f"The API key lacks the scope {scope!r}.")
         return principal
 
-    return Depends(guard)
+    dep: DependsParam = Depends(guard)
+    return dep
 
 
 def client_info(request: Request) -> tuple[str | None, str | None]:

@@ -39,7 +39,11 @@ def _staff_institution(principal: Principal) -> uuid.UUID:
     return principal.institution_id
 
 
-@router.get("/learners", response_model=LearnerPage, responses=problem_responses(*_auth_errors, exc.InvalidInput))
+@router.get(
+    "/learners",
+    response_model=LearnerPage,
+    responses=problem_responses(*_auth_errors, exc.InvalidInput),
+)
 def list_learners(
     principal: LearnersRead,
     session: SessionDep,
@@ -60,11 +64,17 @@ def list_learners(
     status_code=status.HTTP_201_CREATED,
     response_model=LearnerOut,
     responses=problem_responses(
-        *_auth_errors, exc.InvalidIdNumberError, exc.UsernameTaken, exc.IdNumberRegistered,
-        exc.WeakPassword, exc.InvalidInput,
+        *_auth_errors,
+        exc.InvalidIdNumberError,
+        exc.UsernameTaken,
+        exc.IdNumberRegistered,
+        exc.WeakPassword,
+        exc.InvalidInput,
     ),
 )
-def create_learner(body: LearnerCreateIn, principal: LearnersWrite, session: SessionDep) -> LearnerOut:
+def create_learner(
+    body: LearnerCreateIn, principal: LearnersWrite, session: SessionDep
+) -> LearnerOut:
     """A partner platform or staff creates a learner belonging to its institution."""
     institution_id = _staff_institution(principal)
     user = accounts.register_learner(
@@ -81,13 +91,21 @@ def create_learner(body: LearnerCreateIn, principal: LearnersWrite, session: Ses
     return LearnerOut.model_validate(user, from_attributes=True)
 
 
-@router.get("/learners/{learner_id}", response_model=LearnerOut, responses=problem_responses(*_auth_errors, exc.UserNotFound))
+@router.get(
+    "/learners/{learner_id}",
+    response_model=LearnerOut,
+    responses=problem_responses(*_auth_errors, exc.UserNotFound),
+)
 def get_learner(learner_id: uuid.UUID, principal: LearnersRead, session: SessionDep) -> LearnerOut:
     """One learner; another institution's learner is reported as not found."""
     user = accounts.get_user(session, learner_id)
-    visible = user is not None and user.role is Role.learner and (
-        principal.can_see_institution(user.institution_id)
-        or (principal.user is not None and principal.user.id == user.id)
+    visible = (
+        user is not None
+        and user.role is Role.learner
+        and (
+            principal.can_see_institution(user.institution_id)
+            or (principal.user is not None and principal.user.id == user.id)
+        )
     )
     if not visible or user is None:
         raise exc.UserNotFound()
@@ -98,7 +116,10 @@ def get_learner(learner_id: uuid.UUID, principal: LearnersRead, session: Session
 def list_keys(user: CurrentUser, session: SessionDep) -> list[ApiKeyOut]:
     """The API keys of the signed-in staff member's institution (never the keys themselves)."""
     inst = _staff_institution(Principal.of_user(user))
-    return [ApiKeyOut.model_validate(k, from_attributes=True) for k in accounts.list_api_keys(session, inst)]
+    return [
+        ApiKeyOut.model_validate(k, from_attributes=True)
+        for k in accounts.list_api_keys(session, inst)
+    ]
 
 
 @router.post(
@@ -114,7 +135,9 @@ def create_key(body: ApiKeyIn, user: CurrentUser, session: SessionDep) -> ApiKey
     key, full = accounts.create_api_key(
         session, institution_id=inst, name=body.name, scopes=body.scopes, actor=principal.actor
     )
-    return ApiKeyCreated(**ApiKeyOut.model_validate(key, from_attributes=True).model_dump(), key=full)
+    return ApiKeyCreated(
+        **ApiKeyOut.model_validate(key, from_attributes=True).model_dump(), key=full
+    )
 
 
 @router.post(

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app import clock
 from app.audit import signing
@@ -62,12 +61,12 @@ def _lock_head(session: Session, chain: str, now: datetime) -> AuditChainHead:
     values = {"chain": chain, "seq": 0, "head_hash": GENESIS, "updated_at": now}
     insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
     session.execute(insert(AuditChainHead).values(**values).on_conflict_do_nothing())
-    head = session.execute(
+    head = session.exec(
         select(AuditChainHead)
-        .where(AuditChainHead.chain == chain)  # type: ignore[arg-type]
+        .where(col(AuditChainHead.chain) == chain)
         .with_for_update()
         .execution_options(populate_existing=True)
-    ).scalar_one()
+    ).one()
     return head
 
 
@@ -134,7 +133,9 @@ def entry_dict(entry: AuditEntry) -> dict[str, Any]:
 
 
 def chains(session: Session) -> list[str]:
-    return list(session.execute(select(AuditChainHead.chain).order_by(AuditChainHead.chain)).scalars())  # type: ignore[arg-type]
+    return list(
+        session.execute(select(AuditChainHead.chain).order_by(AuditChainHead.chain)).scalars()
+    )
 
 
 def checkpoint(session: Session, chain: str) -> dict[str, Any]:
@@ -171,15 +172,15 @@ def iter_export(
     while True:
         stmt = (
             select(AuditEntry)
-            .where(AuditEntry.chain == chain, AuditEntry.seq > after)  # type: ignore[arg-type]
-            .order_by(AuditEntry.seq)  # type: ignore[arg-type]
+            .where(col(AuditEntry.chain) == chain, col(AuditEntry.seq) > after)
+            .order_by(col(AuditEntry.seq))
             .limit(EXPORT_BATCH)
         )
         if since is not None:
-            stmt = stmt.where(AuditEntry.time >= since)  # type: ignore[arg-type]
+            stmt = stmt.where(col(AuditEntry.time) >= since)
         if until is not None:
-            stmt = stmt.where(AuditEntry.time < until)  # type: ignore[arg-type]
-        batch = list(session.execute(stmt).scalars())
+            stmt = stmt.where(col(AuditEntry.time) < until)
+        batch = list(session.exec(stmt))
         if not batch:
             break
         for entry in batch:
