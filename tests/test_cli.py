@@ -1,0 +1,70 @@
+"""The operator CLI against a real database."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from app.accounts.models import ApiKey, Institution, Role, User
+from app.audit.models import AuditEntry
+from app.cli import app
+from app.db import get_engine
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout
+
+
+def test_seed_demo_only_into_empty_database(app_env: str) -> None:
+    code, _ = run("seed-demo")
+    assert code == 0
+    with Session(get_engine()) as s:
+        roles = sorted(u.role.value for u in s.exec(select(User)))
+        assert roles == ["admin", "learner", "regulator", "staff"]
+    code, _ = run("seed-demo")
+    assert code == 0
+    with Session(get_engine()) as s:
+        assert len(list(s.exec(select(User)))) == 4
+
+
+def test_create_institution_user_and_key(app_env: str) -> None:
+    code, out = run("create-institution", "--code", "SZ001", "--name", "深圳培训学校")
+    assert code == 0, out
+    inst_id = json.loads(out)["id"]
+    code, out = run("create-institution", "--code", "SZ001", "--name", "again")
+    assert code == 1
+    code, out = run(
+        "create-user", "--role", "staff", "--username", "t1", "--password", "Staff-Pass-2026",
+        "--institution", "SZ001",
+    )
+    assert code == 0, out
+    code, out = run(
+        "create-user", "--role", "staff", "--username", "t2", "--password", "Staff-Pass-2026"
+    )
+    assert code == 1  # staff need an institution
+    code, out = run(
+        "create-user", "--role", "regulator", "--username", "r1", "--password", "123456"
+    )
+    assert code == 1  # weak password
+    code, out = run(
+        "create-api-key", "--institution", "SZ001", "--name", "partner",
+        "--scope", "learners:read", "--scope", "verify",
+    )
+    assert code == 0, out
+    key = json.loads(out)["key"]
+    with Session(get_engine()) as s:
+        stored = s.exec(select(ApiKey)).one()
+        assert key not in stored.key_hash and stored.prefix in key
+        assert stored.scopes == ["learners:read", "verify"]
+        staff = s.exec(select(User).where(User.username == "t1")).one()
+        assert staff.role is Role.staff and str(staff.institution_id) == inst_id
+        assert s.exec(select(Institution)).one().code == "SZ001"
+        actors = {e.actor for e in s.exec(select(AuditEntry))}
+    assert actors == {"system:cli"}
+    code, out = run("create-api-key", "--institution", "NOPE", "--name", "x")
+    assert code == 1
