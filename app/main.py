@@ -16,6 +16,7 @@ from app import __version__
 from app.api import audit as audit_api
 from app.api import auth as auth_api
 from app.api import institutions as institutions_api
+from app.api.openapi import install_openapi
 from app.audit import signing
 from app.config import Settings, get_settings
 from app.errors import DomainError
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
+    install_openapi(app)
     for module in (auth_api, institutions_api, audit_api):
         app.include_router(module.router, prefix=API_PREFIX)
 
