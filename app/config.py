@@ -41,6 +41,24 @@ class Settings(BaseSettings):
     # Audit
     audit_signing_key_pem: str = ""  # Ed25519 private key; empty: generated into data_dir/keys
 
+    # Face verification. Thresholds come from benchmarks/calibrate.py (see the face issue note):
+    # distance <= accept passes, >= reject fails, in between goes to staff review.
+    face_accept_threshold: float = Field(default=0.40, gt=0, lt=2)
+    face_reject_threshold: float = Field(default=0.50, gt=0, lt=2)
+    face_workers: int = Field(default=2, ge=0, le=64)  # 0: analyse in the calling thread (tests)
+    face_max_frame_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    face_max_frame_pixels: int = Field(default=16_000_000, ge=10_000)
+    face_max_frames: int = Field(default=15, ge=1, le=60)
+    face_min_enrol_frames: int = Field(default=3, ge=1)
+    face_challenge_ttl_s: int = Field(default=120, ge=10)
+    verify_max_failures: int = Field(default=5, ge=1)
+    verify_backoff_base_s: int = Field(default=30, ge=1)
+    verify_backoff_max_s: int = Field(default=3600, ge=1)
+    evidence_retention_days: int = Field(default=180, ge=1)
+    # Any request body above this is refused (413) before it is read: a burst of webcam frames
+    # is a few MB; nobody needs to send 50 MB.
+    max_request_bytes: int = Field(default=24 * 1024 * 1024, ge=64 * 1024)
+
     # Consent text shown to learners; bump the version whenever the text changes.
     consent_version: str = "2026-11-v1"
 
@@ -58,6 +76,8 @@ class Settings(BaseSettings):
                 "SKILLTRACE_SECRET_KEY must be set to a random value of at least 32 characters "
                 "outside development"
             )
+        if self.face_accept_threshold >= self.face_reject_threshold:
+            raise ValueError("face_accept_threshold must be below face_reject_threshold")
         return self
 
     @property

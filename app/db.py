@@ -88,7 +88,7 @@ def transaction(engine: Engine) -> Iterator[Session]:
         try:
             yield session
         except DomainError as exc:
-            if exc.keep_changes:
+            if exc.commit:
                 session.commit()
             else:
                 session.rollback()

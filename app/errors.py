@@ -25,7 +25,15 @@ class DomainError(Exception):
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         self.detail = detail or self.message_en
         self.extra = extra
+        #: Per instance: a service may decide that this particular refusal keeps its record.
+        self.commit = self.keep_changes
         super().__init__(self.detail)
+
+    def keeping_changes(self, **extra: Any) -> DomainError:
+        """Mark this error so the transaction commits what was recorded before it."""
+        self.commit = True
+        self.extra.update(extra)
+        return self
 
     def to_problem(self, lang: str = "en") -> dict[str, Any]:
         message = self.message_zh if lang.startswith("zh") else self.detail

@@ -15,11 +15,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import __version__
 from app.api import audit as audit_api
 from app.api import auth as auth_api
+from app.api import face as face_api
 from app.api import institutions as institutions_api
 from app.api.openapi import install_openapi
+from app.attendance import engine as face_engine
 from app.audit import signing
 from app.config import Settings, get_settings
 from app.errors import DomainError
+from app.limits import BodySizeLimitMiddleware
 from app.logging import RequestIdMiddleware, configure_logging, request_id_var
 
 log = logging.getLogger("skilltrace")
@@ -83,7 +86,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
+        codes = {
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "not_authenticated",
+            413: "image_too_large",
+        }
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
         return _problem(exc.status_code, code, str(exc.detail), str(exc.detail))
 
@@ -106,8 +114,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         signing.signing_key()  # create the audit key at start-up, not on the first request
+        face_engine.start()
         log.info("SkillTrace %s (%s) on %s", __version__, settings.env.value, settings.base_url)
-        yield
+        try:
+            yield
+        finally:
+            face_engine.shutdown()
 
     app = FastAPI(
         title="SkillTrace",
@@ -115,10 +127,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Subsidy-eligible online vocational training with face-verified attendance.",
         lifespan=lifespan,
     )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     install_openapi(app)
-    for module in (auth_api, institutions_api, audit_api):
+    for module in (auth_api, institutions_api, face_api, audit_api):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/.well-known/jwks.json", tags=["audit"])

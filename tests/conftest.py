@@ -28,6 +28,9 @@ FACES = SHARED / "faces"
 os.environ.setdefault("SKILLTRACE_ENV", "test")
 os.environ.setdefault("SKILLTRACE_SECRET_KEY", "test-secret-key-" + "x" * 32)
 os.environ.setdefault("SKILLTRACE_LOG_LEVEL", "WARNING")
+# Face analysis in the request thread: spawning a process pool per test app would dominate the
+# run time. The pool itself has its own tests.
+os.environ.setdefault("SKILLTRACE_FACE_WORKERS", "0")
 
 PG_URL = os.environ.get("SKILLTRACE_TEST_POSTGRES_URL", "")
 REQUIRE_PG = os.environ.get("SKILLTRACE_REQUIRE_POSTGRES") == "1"

@@ -30,7 +30,7 @@ def get_session() -> Iterator[Session]:
         try:
             yield session
         except DomainError as exc:
-            if exc.keep_changes:
+            if exc.commit:
                 session.commit()
             else:
                 session.rollback()

@@ -1,0 +1,273 @@
+"""Face enrolment, verification, attendance events, staff review and evidence."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+from sqlmodel import Session
+
+from app.accounts import service as accounts
+from app.accounts.exceptions import InvalidToken, MissingScope, UserNotFound
+from app.accounts.models import Role, User
+from app.accounts.principal import Principal
+from app.api.deps import CurrentLearner, PrincipalDep, SessionDep, client_info, require_scope
+from app.attendance import exceptions as fx
+from app.attendance import service as attendance
+from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS, ImageTooLarge
+from app.attendance.models import AttendanceEvent, Purpose, ReviewStatus
+from app.attendance.schemas import (
+    ChallengeOut,
+    EnrolOut,
+    EventOut,
+    FaceStatusOut,
+    ReviewIn,
+    ReviewItemOut,
+    VerifyOut,
+)
+from app.config import get_settings
+from app.errors import Forbidden, NotAuthenticated, problem_responses
+
+router = APIRouter(tags=["face"])
+
+_auth = (NotAuthenticated, InvalidToken, Forbidden)
+FramesField = Annotated[
+    list[UploadFile], File(description="1..N JPEG/PNG frames of the burst, in capture order")
+]
+ChallengeField = Annotated[uuid.UUID, Form(description="A fresh challenge from …/challenge")]
+VerifyKey = Annotated[Principal, require_scope("verify")]
+
+
+def read_frames(frames: list[UploadFile]) -> list[bytes]:
+    """Read uploads with a per-frame bound, without trusting the declared size."""
+    limit = get_settings().face_max_frame_bytes
+    out: list[bytes] = []
+    for f in frames:
+        if f.size is not None and f.size > limit:
+            raise ImageTooLarge()
+        data = f.file.read(limit + 1)
+        if len(data) > limit:
+            raise ImageTooLarge()
+        out.append(data)
+    return out
+
+
+def event_out(event: AttendanceEvent) -> EventOut:
+    return EventOut.model_validate(
+        {
+            **event.model_dump(),
+            "evidence_available": bool(event.evidence_path and not event.evidence_purged_at),
+        }
+    )
+
+
+def _client(request: Request) -> attendance.ClientInfo:
+    ip, ua = client_info(request)
+    return attendance.ClientInfo(ip=ip, user_agent=ua)
+
+
+@router.post(
+    "/me/face/challenge",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ChallengeOut,
+    responses=problem_responses(*_auth, fx.ConsentRequired),
+)
+def new_challenge(user: CurrentLearner, session: SessionDep) -> ChallengeOut:
+    """A single-use liveness challenge: the actions to perform and a short expiry."""
+    c = attendance.create_challenge(session, user)
+    return ChallengeOut(
+        challenge_id=c.id, nonce=c.nonce, actions=c.actions, expires_at=c.expires_at
+    )
+
+
+@router.get("/me/face", response_model=FaceStatusOut, responses=problem_responses(*_auth))
+def face_status(user: CurrentLearner, session: SessionDep) -> FaceStatusOut:
+    """Whether the learner has an active face template."""
+    t = attendance.active_template(session, user.id)
+    return FaceStatusOut(
+        enrolled=t is not None,
+        template_id=t.id if t else None,
+        enrolled_at=t.created_at if t else None,
+        biometric_consent=user.biometric_consent,
+    )
+
+
+@router.post(
+    "/me/face/enrol",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EnrolOut,
+    responses=problem_responses(*_auth, *FRAME_SUBMISSION_ERRORS, fx.FaceMatchesOtherLearner),
+)
+def enrol(
+    challenge_id: ChallengeField,
+    frames: FramesField,
+    user: CurrentLearner,
+    session: SessionDep,
+    request: Request,
+) -> EnrolOut:
+    """Enrol the learner's face from a liveness burst (≥ 3 good frames)."""
+    template, event = attendance.enrol(
+        session,
+        user,
+        challenge_id=challenge_id,
+        frames=read_frames(frames),
+        client=_client(request),
+    )
+    return EnrolOut(
+        template_id=template.id,
+        attendance_event_id=event.id,
+        quality={"frames": len(event.frame_sha256), "embeddings": template.n_embeddings},
+    )
+
+
+@router.get(
+    "/me/attendance-events", response_model=list[EventOut], responses=problem_responses(*_auth)
+)
+def my_events(user: CurrentLearner, session: SessionDep) -> list[EventOut]:
+    """The learner's own attendance events, newest first, with review decisions."""
+    events = attendance.list_events(session, Principal.of_user(user))
+    return [event_out(e) for e in events]
+
+
+def _partner_learner(session: Session, principal: Principal, learner_id: uuid.UUID) -> User:
+    if principal.user is not None and principal.role not in (Role.staff, Role.admin):
+        raise Forbidden()
+    learner = accounts.get_user(session, learner_id)
+    if (
+        learner is None
+        or learner.role is not Role.learner
+        or not principal.can_see_institution(learner.institution_id)
+    ):
+        raise UserNotFound()
+    return learner
+
+
+@router.post(
+    "/learners/{learner_id}/face/challenge",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ChallengeOut,
+    responses=problem_responses(*_auth, MissingScope, UserNotFound, fx.ConsentRequired),
+)
+def partner_challenge(
+    learner_id: uuid.UUID, principal: VerifyKey, session: SessionDep
+) -> ChallengeOut:
+    """A challenge for a learner of the caller's institution (partners that capture frames)."""
+    learner = _partner_learner(session, principal, learner_id)
+    c = attendance.create_challenge(
+        session, learner, issued_to=str(principal.actor), actor=principal.actor
+    )
+    return ChallengeOut(
+        challenge_id=c.id, nonce=c.nonce, actions=c.actions, expires_at=c.expires_at
+    )
+
+
+@router.post(
+    "/learners/{learner_id}/verify",
+    response_model=VerifyOut,
+    responses=problem_responses(
+        *_auth,
+        MissingScope,
+        UserNotFound,
+        *FRAME_SUBMISSION_ERRORS,
+        fx.FaceNotEnrolled,
+        fx.VerificationLocked,
+    ),
+)
+def partner_verify(
+    learner_id: uuid.UUID,
+    challenge_id: ChallengeField,
+    frames: FramesField,
+    principal: VerifyKey,
+    session: SessionDep,
+    request: Request,
+) -> VerifyOut:
+    """Verify frames a partner platform captured; the outcome is in the body (not an error)."""
+    learner = _partner_learner(session, principal, learner_id)
+    event = attendance.verify(
+        session,
+        learner,
+        challenge_id=challenge_id,
+        frames=read_frames(frames),
+        purpose=Purpose.partner,
+        client=_client(request),
+        actor=principal.actor,
+        institution_id=principal.institution_id,
+    )
+    return VerifyOut(
+        outcome=event.outcome,
+        attendance_event_id=event.id,
+        reason_code=event.reason_code,
+        median_distance=event.median_distance,
+        accept_threshold=event.accept_threshold,
+        reject_threshold=event.reject_threshold,
+    )
+
+
+@router.get(
+    "/attendance-events/{event_id}",
+    response_model=EventOut,
+    responses=problem_responses(*_auth, fx.EventNotFound),
+)
+def get_event(event_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> EventOut:
+    """One attendance event: the learner's own, their institution's (staff), any (regulators)."""
+    return event_out(attendance.get_event(session, principal, event_id))
+
+
+@router.get(
+    "/attendance-events/{event_id}/evidence",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "The evidence face crop"},
+        **problem_responses(*_auth, fx.EventNotFound, fx.EvidencePurged),
+    },
+)
+def get_evidence(event_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> Response:
+    """The evidence face crop (staff of the institution, regulators); never cached."""
+    data = attendance.evidence(session, principal, event_id)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store, private"})
+
+
+@router.get(
+    "/review/attendance-events",
+    response_model=list[ReviewItemOut],
+    responses=problem_responses(*_auth),
+)
+def review_queue(
+    principal: PrincipalDep,
+    session: SessionDep,
+    review_status: Annotated[ReviewStatus, Query(alias="status")] = ReviewStatus.pending,
+) -> list[ReviewItemOut]:
+    """Events waiting for (or past) staff review in the caller's institution."""
+    if principal.role not in (Role.staff, Role.admin, Role.regulator):
+        raise Forbidden()
+    events = attendance.list_events(session, principal, review_status=review_status)
+    items = []
+    for e in events:
+        learner = accounts.get_user(session, e.user_id)
+        t = attendance.active_template(session, e.user_id)
+        items.append(
+            ReviewItemOut.model_validate(
+                {
+                    **event_out(e).model_dump(),
+                    "learner_name": learner.real_name if learner else None,
+                    "enrolment_event_id": t.enrol_event_id if t else None,
+                }
+            )
+        )
+    return items
+
+
+@router.post(
+    "/attendance-events/{event_id}/review",
+    response_model=EventOut,
+    responses=problem_responses(*_auth, fx.EventNotFound, fx.NothingToReview),
+)
+def decide(
+    event_id: uuid.UUID, body: ReviewIn, principal: PrincipalDep, session: SessionDep
+) -> EventOut:
+    """Approve or reject an event in review, with a reason the learner will see."""
+    event = attendance.review(
+        session, principal, event_id, approve=body.decision == "approve", reason=body.reason
+    )
+    return event_out(event)

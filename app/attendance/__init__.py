@@ -1,0 +1,1 @@
+"""Face verification: engine, challenges, liveness, enrolment, attendance events, review."""

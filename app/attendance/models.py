@@ -1,0 +1,138 @@
+"""Attendance tables: challenges, face templates, attendance events, frame hashes, locks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+from app.dbtypes import UTCDateTime, new_id, utcnow
+
+
+class Purpose(StrEnum):
+    """Why a face was checked."""
+
+    enrol = "enrol"
+    checkin = "checkin"
+    rollcall = "rollcall"
+    quiz = "quiz"
+    partner = "partner"  # a partner platform's own capture
+
+
+class Outcome(StrEnum):
+    passed = "passed"
+    failed = "failed"
+    review = "review"  # between the accept and reject thresholds, or a 1:N duplicate: staff decide
+
+
+class ReviewStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class TemplateStatus(StrEnum):
+    pending = "pending"  # held while a 1:N duplicate is reviewed
+    active = "active"
+    retired = "retired"  # replaced by a newer enrolment
+    deleted = "deleted"  # consent withdrawn: the embeddings are wiped, the row stays for the audit
+
+
+def _enum(e: type[StrEnum], length: int = 16) -> Any:
+    return SAEnum(e, native_enum=False, length=length)
+
+
+class FaceChallenge(SQLModel, table=True):
+    """A single-use liveness challenge: random nonce and actions, short expiry."""
+
+    __tablename__ = "face_challenges"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    nonce: str = Field(max_length=64)
+    actions: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    issued_to: str = Field(default="learner", max_length=64)  # "learner" or "api_key:<id>"
+
+
+class FaceTemplate(SQLModel, table=True):
+    """A learner's enrolled face: several embeddings, AES-GCM encrypted at rest."""
+
+    __tablename__ = "face_templates"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    status: TemplateStatus = Field(sa_type=_enum(TemplateStatus), index=True)
+    embeddings_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    embeddings_sha256: str = Field(max_length=64)
+    n_embeddings: int
+    model_name: str = Field(max_length=64)
+    model_version: str = Field(max_length=64)
+    enrol_event_id: uuid.UUID | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AttendanceEvent(SQLModel, table=True):
+    """One face verification, with everything a regulator needs to trace the decision."""
+
+    __tablename__ = "attendance_events"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    institution_id: uuid.UUID | None = Field(default=None, index=True)
+    purpose: Purpose = Field(sa_type=_enum(Purpose))
+    challenge_id: uuid.UUID | None = Field(default=None)
+    actions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    frame_sha256: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Distances as decimal strings: exact in the audit payload and across databases.
+    best_distance: str | None = Field(default=None, max_length=16)
+    median_distance: str | None = Field(default=None, max_length=16)
+    accept_threshold: str = Field(max_length=16)
+    reject_threshold: str = Field(max_length=16)
+    model_name: str = Field(max_length=64)
+    model_version: str = Field(max_length=64)
+    liveness: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    outcome: Outcome = Field(sa_type=_enum(Outcome), index=True)
+    reason_code: str | None = Field(default=None, max_length=64)
+    matched_user_id: uuid.UUID | None = Field(default=None)  # 1:N duplicate: the other account
+    client_ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    evidence_path: str | None = Field(default=None, max_length=255)
+    evidence_sha256: str | None = Field(default=None, max_length=64)
+    evidence_purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    review_status: ReviewStatus | None = Field(
+        default=None, sa_type=_enum(ReviewStatus), index=True
+    )
+    reviewed_by: uuid.UUID | None = Field(default=None)
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    review_reason: str | None = Field(default=None, max_length=500)
+
+
+class FrameHash(SQLModel, table=True):
+    """SHA-256 of every frame that reached a decision: a frame is never accepted twice."""
+
+    __tablename__ = "frame_hashes"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    user_id: uuid.UUID = Field(index=True)
+    event_id: uuid.UUID
+    seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class VerificationLock(SQLModel, table=True):
+    """Consecutive failed verifications of a learner and the back-off they earned."""
+
+    __tablename__ = "verification_locks"
+
+    user_id: uuid.UUID = Field(primary_key=True, foreign_key="users.id")
+    failures: int = 0
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

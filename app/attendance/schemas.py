@@ -1,0 +1,82 @@
+"""Request and response bodies of the face and attendance API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.attendance.models import Outcome, Purpose, ReviewStatus
+
+
+class ChallengeOut(BaseModel):
+    challenge_id: uuid.UUID
+    nonce: str
+    actions: list[str]
+    expires_at: datetime
+
+
+class EnrolOut(BaseModel):
+    template_id: uuid.UUID
+    attendance_event_id: uuid.UUID
+    quality: dict[str, Any]
+
+
+class FaceStatusOut(BaseModel):
+    enrolled: bool
+    template_id: uuid.UUID | None
+    enrolled_at: datetime | None
+    biometric_consent: bool
+
+
+class VerifyOut(BaseModel):
+    outcome: Outcome
+    attendance_event_id: uuid.UUID
+    reason_code: str | None
+    median_distance: str | None
+    accept_threshold: str
+    reject_threshold: str
+
+
+class EventOut(BaseModel):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    institution_id: uuid.UUID | None
+    purpose: Purpose
+    outcome: Outcome
+    reason_code: str | None
+    challenge_id: uuid.UUID | None
+    actions: list[str]
+    frame_sha256: list[str]
+    best_distance: str | None
+    median_distance: str | None
+    accept_threshold: str
+    reject_threshold: str
+    model_name: str
+    model_version: str
+    liveness: dict[str, Any]
+    matched_user_id: uuid.UUID | None
+    client_ip: str | None
+    user_agent: str | None
+    created_at: datetime
+    evidence_sha256: str | None
+    evidence_available: bool
+    review_status: ReviewStatus | None
+    reviewed_at: datetime | None
+    review_reason: str | None
+
+
+class ReviewItemOut(EventOut):
+    learner_name: str | None
+    enrolment_event_id: uuid.UUID | None = Field(
+        description="The event of the learner's active enrolment: its crop to compare with"
+    )
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"]
+    reason: str = Field(min_length=1, max_length=500)
