@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from app.attendance.cli import face_app
 from app.config import get_settings
 
 app = typer.Typer(help="SkillTrace operations.", no_args_is_help=True, add_completion=False)
@@ -18,6 +19,7 @@ audit_app = typer.Typer(
     help="Export and verify the tamper-evident audit trail.", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
+app.add_typer(face_app, name="face", help="Face tools for operators: compare, calibrate.")
 err = Console(stderr=True)
 
 
@@ -162,6 +164,18 @@ def create_api_key(
         _fail(f"{exc.code}: {exc.detail}")
 
 
+@app.command("purge-evidence")
+def purge_evidence() -> None:
+    """Delete evidence face crops older than the retention period (their hashes stay)."""
+    from app.attendance import service as attendance
+    from app.db import get_engine, transaction
+
+    with transaction(get_engine()) as session:
+        n = attendance.purge_evidence(session)
+    days = get_settings().evidence_retention_days
+    typer.echo(json.dumps({"purged": n, "retention_days": days}))
+
+
 @audit_app.command("export")
 def audit_export(
     institution: Annotated[
@@ -221,8 +235,13 @@ def audit_verify(
     from app.audit.chain import ChainVerifier
     from app.audit.signing import load_public_keys, verify_checkpoint
 
+    def bad(line: int | None, seq: int | None, error: str) -> NoReturn:
+        typer.echo(json.dumps({"ok": False, "line": line, "seq": seq, "error": error}))
+        raise typer.Exit(1)
+
     verifier = ChainVerifier(expected_prev=prev_hash)
     checkpoint: dict[str, object] | None = None
+    checkpoint_line = last_line = 0
     size = file.stat().st_size
     result = None
     with (
@@ -239,28 +258,27 @@ def audit_verify(
     ):
         task = progress.add_task("verify", total=size, n=0)
         for lineno, raw in enumerate(fh, start=1):
-            if checkpoint is not None and raw.strip():
-                _fail(f"line {lineno}: content after the checkpoint")
             if not raw.strip():
                 continue
+            last_line = lineno
+            if checkpoint is not None:
+                bad(lineno, None, "content after the checkpoint")
             try:
                 obj = json.loads(raw)
-            except json.JSONDecodeError:
-                _fail(f"line {lineno}: not JSON (the file is truncated or corrupt)")
-                return
+            except ValueError:  # also bytes that are not UTF-8
+                bad(lineno, None, "not JSON (the file is truncated or corrupt)")
             if not isinstance(obj, dict):
-                _fail(f"line {lineno}: not a JSON object")
-                return
+                bad(lineno, None, "not a JSON object")
             if obj.get("type") == "checkpoint":
-                checkpoint = obj
+                checkpoint, checkpoint_line = obj, lineno
                 continue
-            result = verifier.feed(obj)
+            result = verifier.feed(obj, line=lineno)
             if result is not None:
                 break
             if lineno % 5000 == 0:
                 progress.update(task, completed=fh.tell(), n=verifier.result.entries)
     if result is None:
-        result = verifier.finish(checkpoint)
+        result = verifier.finish(checkpoint, line=checkpoint_line or last_line + 1)
     if result.ok and checkpoint is not None:
         if key is None:
             err.print(
@@ -270,10 +288,14 @@ def audit_verify(
             try:
                 claims = verify_checkpoint(str(checkpoint.get("jws", "")), load_public_keys(key))
             except (jwt.InvalidTokenError, ValueError) as exc:
-                _fail(f"checkpoint signature invalid: {exc}")
-                return
-            if any(claims.get(k) != checkpoint.get(k) for k in ("chain", "seq", "head_hash")):
-                _fail("the signed checkpoint claims differ from the checkpoint line")
+                bad(checkpoint_line, None, f"checkpoint signature invalid: {exc}")
+            differ = sorted(k for k in claims if claims[k] != checkpoint.get(k))
+            if differ:
+                bad(
+                    checkpoint_line,
+                    None,
+                    f"the checkpoint line differs from what was signed: {', '.join(differ)}",
+                )
             result.checkpoint_verified = True
     for note in result.notes:
         err.print(f"note: {note}")

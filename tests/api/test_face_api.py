@@ -333,3 +333,34 @@ def test_expired_challenge(client: TestClient, engine: Any, clock: Any) -> None:
     consent(client, ho)
     r = send(client, "/api/v1/me/face/enrol", ho, cid, blink_burst("a"))
     assert (r.status_code, r.json()["code"]) == (404, "challenge_not_found")
+
+
+def test_purge_evidence_keeps_hashes(client: TestClient, engine: Any, clock: Any) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import app as cli
+    from app.config import get_settings
+
+    learner, _ = enrolled(client, engine, "a")
+    staff = _staff_of(engine, learner.institution_id)
+    hs = login(client, staff.username)
+    with Session(engine) as s:
+        event = s.exec(select(AttendanceEvent)).one()
+    path = get_settings().data_dir / str(event.evidence_path)
+    assert path.exists()
+    url = f"/api/v1/attendance-events/{event.id}/evidence"
+    assert client.get(url, headers=hs).status_code == 200
+
+    result = CliRunner().invoke(cli, ["purge-evidence"])
+    assert result.exit_code == 0 and '"purged": 0' in result.stdout
+    clock.advance(days=181)
+    result = CliRunner().invoke(cli, ["purge-evidence"])
+    assert result.exit_code == 0 and '"purged": 1' in result.stdout, result.stdout
+    assert not path.exists()
+    r = client.get(url, headers=login(client, staff.username))
+    assert (r.status_code, r.json()["code"]) == (410, "evidence_purged")
+    with Session(engine) as s:
+        purged = s.get(AttendanceEvent, event.id)
+        assert purged is not None and purged.evidence_sha256 == event.evidence_sha256
+        entry = s.exec(select(AuditEntry).where(AuditEntry.action == "face.evidence_purged")).one()
+    assert event.evidence_sha256 in entry.payload
