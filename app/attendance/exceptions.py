@@ -65,7 +65,9 @@ class MultipleFaces(FaceRejected):
     code = "multiple_faces"
     title = "More than one face"
     message_zh = "画面中有多张人脸，请确保只有您本人在镜头前。"
-    message_en = "More than one face is in the picture. Make sure only you are in front of the camera."
+    message_en = (
+        "More than one face is in the picture. Make sure only you are in front of the camera."
+    )
 
 
 class FaceTooSmall(FaceRejected):
@@ -125,4 +127,111 @@ FACE_ERRORS: tuple[type[FaceRejected], ...] = (
     LivenessFailed,
     TooManyFrames,
     TooFewFrames,
+)
+
+
+# ---------------------------------------------------------------- verification and enrolment
+
+
+class ConsentRequired(DomainError):
+    code = "consent_required"
+    status = 403
+    title = "Biometric consent required"
+    message_zh = "使用人脸验证前，请先阅读并同意人脸信息处理说明。"
+    message_en = "Please read and accept the biometric consent first."
+
+
+class ChallengeNotFound(DomainError):
+    code = "challenge_not_found"
+    status = 404
+    title = "Challenge not found"
+    message_zh = "验证已失效，请重新开始。"
+    message_en = "This check is not valid any more. Please start again."
+
+
+class ChallengeExpired(FaceRejected):
+    code = "challenge_expired"
+    title = "Challenge expired"
+    message_zh = "验证已超时，请重新开始。"
+    message_en = "The check timed out. Please start again."
+
+
+class ChallengeUsed(FaceRejected):
+    code = "challenge_used"
+    title = "Challenge already used"
+    message_zh = "该验证已使用过，请重新开始。"
+    message_en = "This check was already used. Please start again."
+
+
+class FrameReplayed(FaceRejected):
+    code = "frame_replayed"
+    title = "Frame replayed"
+    message_zh = "检测到重复提交的照片，请使用摄像头实时拍摄。"
+    message_en = "A picture was sent before. Use the camera live."
+
+
+class FaceMatchesOtherLearner(DomainError):
+    code = "face_matches_other_learner"
+    status = 409
+    title = "Face matches another learner"
+    message_zh = "该人脸与其他学员账号相符，已提交培训机构人工审核。"
+    message_en = "This face matches another learner's account; staff will review it."
+
+
+class FaceNotEnrolled(DomainError):
+    code = "face_not_enrolled"
+    status = 409
+    title = "Face not enrolled"
+    message_zh = "请先完成人脸采集。"
+    message_en = "Enrol your face first."
+
+
+class FaceMismatch(DomainError):
+    code = "face_mismatch"
+    status = 403
+    title = "Face does not match"
+    message_zh = "人脸比对未通过，请本人正对摄像头重试。"
+    message_en = "The face does not match the enrolled learner."
+
+
+class VerificationLocked(DomainError):
+    code = "verification_locked"
+    status = 423
+    title = "Verification locked"
+    message_zh = "人脸验证失败次数过多，请稍后再试。"
+    message_en = "Too many failed face checks; try again later."
+
+
+class EventNotFound(DomainError):
+    code = "attendance_event_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该考勤记录。"
+    message_en = "Attendance event not found."
+
+
+class NothingToReview(DomainError):
+    code = "not_reviewable"
+    status = 409
+    title = "Not reviewable"
+    message_zh = "该记录无需审核或已审核。"
+    message_en = "This event is not waiting for review."
+
+
+class EvidencePurged(DomainError):
+    code = "evidence_purged"
+    status = 410
+    title = "Evidence purged"
+    message_zh = "该凭证已超过保存期限并被删除，仅保留其哈希值。"
+    message_en = "The evidence crop was purged after the retention period; its hash remains."
+
+
+#: Errors of every endpoint that takes a challenge and frames.
+FRAME_SUBMISSION_ERRORS: tuple[type[DomainError], ...] = (
+    *FACE_ERRORS,
+    ConsentRequired,
+    ChallengeNotFound,
+    ChallengeExpired,
+    ChallengeUsed,
+    FrameReplayed,
 )
