@@ -15,8 +15,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from app.attendance.calibration import (
-    RECOMMENDED_ACCEPT,
-    RECOMMENDED_REJECT,
     CalibrationData,
     calibrate_folder,
     error_table,
@@ -32,6 +30,7 @@ from app.attendance.face import (
     distance,
     load_image_file,
 )
+from app.config import get_settings
 
 face_app = typer.Typer(help="Face engine tools: compare two photos, calibrate thresholds.")
 console = Console()
@@ -67,10 +66,17 @@ def _describe(label: str, path: Path, engine: DlibFaceEngine) -> FaceMeasurement
 def compare(
     img_a: Path = typer.Argument(..., exists=True, dir_okay=False, help="First photo"),
     img_b: Path = typer.Argument(..., exists=True, dir_okay=False, help="Second photo"),
-    accept: float = typer.Option(RECOMMENDED_ACCEPT, help="Accept at distance <= this"),
-    reject: float = typer.Option(RECOMMENDED_REJECT, help="Fail at distance > this"),
+    accept: float | None = typer.Option(None, help="Accept at distance <= this [settings]"),
+    reject: float | None = typer.Option(None, help="Fail at distance > this [settings]"),
 ) -> None:
-    """Detect, quality-check and compare two single frames; print the decision (no liveness)."""
+    """Detect, quality-check and compare two single frames; print the decision (no liveness).
+
+    Without --accept/--reject it uses the service's configured thresholds, so the decision is
+    the one the service would make on these frames.
+    """
+    settings = get_settings()
+    accept = settings.face_accept_threshold if accept is None else accept
+    reject = settings.face_reject_threshold if reject is None else reject
     if accept > reject:
         raise typer.BadParameter("--accept must not exceed --reject")
     engine = DlibFaceEngine()

@@ -364,3 +364,22 @@ def test_purge_evidence_keeps_hashes(client: TestClient, engine: Any, clock: Any
         assert purged is not None and purged.evidence_sha256 == event.evidence_sha256
         entry = s.exec(select(AuditEntry).where(AuditEntry.action == "face.evidence_purged")).one()
     assert event.evidence_sha256 in entry.payload
+
+
+def test_re_enrolment_replaces_template_only_when_accepted(client: TestClient, engine: Any) -> None:
+    learner, h = enrolled(client, engine, "a")
+    with Session(engine) as s:
+        first = s.exec(select(FaceTemplate)).one()
+    # A failed re-enrolment (stills: no blink) leaves the old template active.
+    cid = challenge(client, h, engine, ["blink"])
+    r = send(client, "/api/v1/me/face/enrol", h, cid, lfw_person("Angelina_Jolie")[4:8])
+    assert r.json()["code"] == "liveness_failed"
+    with Session(engine) as s:
+        assert s.get(FaceTemplate, first.id).status is TemplateStatus.active  # type: ignore[union-attr]
+    cid = challenge(client, h, engine, ["blink"])
+    r = send(client, "/api/v1/me/face/enrol", h, cid, blink_burst("c"))
+    assert r.status_code == 201, r.text
+    with Session(engine) as s:
+        statuses = {t.id: t.status for t in s.exec(select(FaceTemplate))}
+    assert statuses[first.id] is TemplateStatus.retired
+    assert statuses[uuid.UUID(r.json()["template_id"])] is TemplateStatus.active
