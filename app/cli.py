@@ -192,7 +192,7 @@ def audit_export(
     from app.errors import DomainError
 
     try:
-        with transaction(get_engine()) as session:
+        with transaction(get_engine(), reading=True) as session:
             inst_id = (
                 accounts.get_institution_by_code(session, institution).id if institution else None
             )

@@ -49,7 +49,8 @@ def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
     if url.startswith("postgresql://"):
@@ -78,13 +79,26 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
+def read_only(session: Session) -> None:
+    """Mark the session's transaction as a read: on SQLite it begins DEFERRED (no write lock).
+
+    Must be called before the session's first statement. Writing in such a transaction on
+    SQLite risks SQLITE_BUSY_SNAPSHOT, so only reads may use it.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+
+
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
+def transaction(engine: Engine, *, reading: bool = False) -> Iterator[Session]:
     """One unit of work outside HTTP (CLI, jobs): commit on success, roll back on error.
 
-    A :class:`DomainError` with ``keep_changes`` commits what was flushed before re-raising.
+    A :class:`DomainError` marked to keep changes commits what was flushed before re-raising.
+    ``reading=True`` for read-only work (exports): no write lock on SQLite.
     """
     with Session(engine, expire_on_commit=False) as session:
+        if reading:
+            read_only(session)
         try:
             yield session
         except DomainError as exc:

@@ -86,6 +86,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # The framework's "error parsing the body" (not JSON, not multipart): to the client
+            # it is one more invalid request, with the same code as every other.
+            return _problem(
+                422,
+                "validation_error",
+                "Invalid request",
+                f"The request is not valid: {exc.detail}",
+                message_zh="提交的内容有误，请检查后重试。",
+            )
         codes = {
             404: "not_found",
             405: "method_not_allowed",

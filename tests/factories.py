@@ -33,7 +33,9 @@ def make_institution(engine: Engine, code: str | None = None) -> Institution:
         )
 
 
-def make_user(engine: Engine, role: Role, institution: Institution | None = None, **kw: Any) -> User:
+def make_user(
+    engine: Engine, role: Role, institution: Institution | None = None, **kw: Any
+) -> User:
     with transaction(engine) as session:
         return accounts.create_user(
             session,

@@ -39,8 +39,15 @@ def test_create_institution_user_and_key(app_env: str) -> None:
     code, out = run("create-institution", "--code", "SZ001", "--name", "again")
     assert code == 1
     code, out = run(
-        "create-user", "--role", "staff", "--username", "t1", "--password", "Staff-Pass-2026",
-        "--institution", "SZ001",
+        "create-user",
+        "--role",
+        "staff",
+        "--username",
+        "t1",
+        "--password",
+        "Staff-Pass-2026",
+        "--institution",
+        "SZ001",
     )
     assert code == 0, out
     code, out = run(
@@ -52,8 +59,15 @@ def test_create_institution_user_and_key(app_env: str) -> None:
     )
     assert code == 1  # weak password
     code, out = run(
-        "create-api-key", "--institution", "SZ001", "--name", "partner",
-        "--scope", "learners:read", "--scope", "verify",
+        "create-api-key",
+        "--institution",
+        "SZ001",
+        "--name",
+        "partner",
+        "--scope",
+        "learners:read",
+        "--scope",
+        "verify",
     )
     assert code == 0, out
     key = json.loads(out)["key"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -58,6 +59,10 @@ CONSENT_TEXT_ZH = (
 consent_withdrawn_hooks: list[Callable[[Session, User], None]] = []
 
 
+#: What registration accepts (schemas.RegisterIn), lower-cased.
+USERNAME_RE = re.compile(r"[a-z0-9_.@-]{3,64}")
+
+
 def normalise_username(username: str) -> str:
     return username.strip().lower()
 
@@ -86,9 +91,7 @@ def create_institution(session: Session, *, code: str, name: str, actor: Actor) 
 
 
 def get_institution_by_code(session: Session, code: str) -> Institution:
-    inst = session.exec(
-        select(Institution).where(col(Institution.code) == code)
-    ).one_or_none()
+    inst = session.exec(select(Institution).where(col(Institution.code) == code)).one_or_none()
     if inst is None:
         raise InstitutionNotFound(f"no institution with code {code!r}")
     return inst
@@ -262,6 +265,11 @@ def authenticate(session: Session, username: str, password: str) -> User:
     A failure is recorded (and kept: the error commits), so the count survives the request.
     """
     username = normalise_username(username)
+    if not USERNAME_RE.fullmatch(username):
+        # No account can have this name: refuse without touching the database (and with the
+        # same cost as a real check), so junk names cannot fill the throttle table.
+        passwords.verify_password(passwords.DUMMY_HASH, password)
+        raise InvalidCredentials()
     now = clock.now()
     throttle = session.get(LoginThrottle, username, with_for_update=True)
     if throttle and throttle.locked_until and throttle.locked_until > now:
@@ -269,9 +277,7 @@ def authenticate(session: Session, username: str, password: str) -> User:
         raise TooManyAttempts(
             f"Too many failed attempts; try again in {retry} s.", retry_after=retry
         )
-    user = session.exec(
-        select(User).where(col(User.username) == username)
-    ).one_or_none()
+    user = session.exec(select(User).where(col(User.username) == username)).one_or_none()
     ok = passwords.verify_password(user.password_hash if user else passwords.DUMMY_HASH, password)
     if user is None or not ok or not user.is_active:
         throttle = throttle or LoginThrottle(username=username)
@@ -365,9 +371,7 @@ def api_key_from_secret(session: Session, presented: str) -> ApiKey:
     prefix = tokens.split_api_key(presented)
     key = None
     if prefix:
-        key = session.exec(
-            select(ApiKey).where(col(ApiKey.prefix) == prefix)
-        ).one_or_none()
+        key = session.exec(select(ApiKey).where(col(ApiKey.prefix) == prefix)).one_or_none()
     if (
         key is None
         or key.revoked_at is not None

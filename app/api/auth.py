@@ -59,13 +59,17 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Sessio
     return TokenOut(access_token=access, expires_in=ttl)
 
 
-@router.get("/me", response_model=MeOut, responses=problem_responses(NotAuthenticated))
+# Signed-in users only: an API key gets 403 `forbidden`; a stale or bad token 401 `invalid_token`.
+_user_errors = (NotAuthenticated, exc.InvalidToken, exc.InsufficientRole)
+
+
+@router.get("/me", response_model=MeOut, responses=problem_responses(*_user_errors))
 def me(user: CurrentUser) -> MeOut:
     """The signed-in user."""
     return MeOut.model_validate(user, from_attributes=True)
 
 
-@router.get("/me/consent", response_model=ConsentOut, responses=problem_responses(NotAuthenticated))
+@router.get("/me/consent", response_model=ConsentOut, responses=problem_responses(*_user_errors))
 def consent_status(user: CurrentUser) -> ConsentOut:
     """The current biometric consent state and the text it refers to."""
     return ConsentOut(
@@ -76,9 +80,7 @@ def consent_status(user: CurrentUser) -> ConsentOut:
     )
 
 
-@router.post(
-    "/me/consent", response_model=ConsentOut, responses=problem_responses(NotAuthenticated)
-)
+@router.post("/me/consent", response_model=ConsentOut, responses=problem_responses(*_user_errors))
 def consent(
     body: ConsentIn, user: CurrentUser, session: SessionDep, request: Request
 ) -> ConsentOut:

@@ -15,18 +15,24 @@ from app.accounts.exceptions import InsufficientRole, MissingScope
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.accounts.tokens import API_KEY_PREFIX
-from app.db import get_engine
+from app.db import get_engine, read_only
 from app.errors import DomainError, NotAuthenticated
 
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-def get_session() -> Iterator[Session]:
+
+def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: commit on success, roll back on error.
+
+    On SQLite, reads (GET) take no write lock (see app/db.py), so long reads never block writers.
 
     A :class:`DomainError` with ``keep_changes`` (a recorded failure) commits before re-raising.
     ``scope="function"`` below makes this exit run before the response is sent, so a client
     never sees success for a transaction that then failed to commit.
     """
     with Session(get_engine(), expire_on_commit=False) as session:
+        if request.method in _READ_METHODS:
+            read_only(session)
         try:
             yield session
         except DomainError as exc:

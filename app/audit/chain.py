@@ -25,11 +25,33 @@ GENESIS = "0" * 64
 ENTRY_FIELDS = ("chain", "seq", "time", "actor", "action", "subject", "payload", "prev_hash")
 
 
+#: JCS writes numbers as IEEE 754 doubles; larger integers would not survive exactly.
+MAX_SAFE_INT = 2**53 - 1
+
+
+def _check_str(s: str, path: str) -> None:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TypeError(f"{path}: lone surrogates are not valid Unicode text") from None
+
+
 def check_payload(value: Any, path: str = "payload") -> None:
-    """Refuse values the canonical form does not allow (floats, non-string keys, astral keys)."""
-    if value is None or isinstance(value, bool | str):
+    """Refuse values the canonical form does not allow.
+
+    Floats, integers beyond ±(2**53 - 1), lone surrogates, non-string keys and keys outside
+    the BMP: for everything else :func:`canonical` is byte-identical to RFC 8785.
+    """
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        _check_str(value, path)
         return
     if isinstance(value, int):
+        if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+            raise TypeError(
+                f"{path}: integers beyond 2**53 - 1 are not exact in JSON; use a string"
+            )
         return
     if isinstance(value, float):
         raise TypeError(f"{path}: floats are not allowed in audit payloads; use a string")
@@ -41,6 +63,7 @@ def check_payload(value: Any, path: str = "payload") -> None:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise TypeError(f"{path}: keys must be strings")
+            _check_str(k, path)
             if any(ord(c) > 0xFFFF for c in k):
                 raise TypeError(f"{path}: keys outside the BMP sort differently under JCS")
             check_payload(v, f"{path}.{k}")
@@ -80,7 +103,11 @@ class ChainVerifier:
 
     ``expected_prev`` lets a partial export (a ``since`` window) be checked against the hash of
     the entry before it; without it the window's first ``prev_hash`` is taken on trust unless
-    the window starts at seq 1.
+    the window starts at seq 1. An export's checkpoint also signs the seq it starts at, so
+    entries dropped from the start are found either way.
+
+    ``line`` (file line number) may be passed to :meth:`feed` and :meth:`finish` so positions
+    name lines of the file; without it lines are counted from 1, one per call.
     """
 
     def __init__(self, expected_prev: str | None = None) -> None:
@@ -88,17 +115,18 @@ class ChainVerifier:
         self._prev_hash = expected_prev
         self._prev_seq: int | None = None
         self._line = 0
+        self._first_line: int | None = None
 
-    def _fail(self, msg: str, seq: int | None) -> VerifyResult:
+    def _fail(self, msg: str, seq: int | None, line: int | None = None) -> VerifyResult:
         self.result.ok = False
         self.result.error = msg
-        self.result.bad_line = self._line
+        self.result.bad_line = self._line if line is None else line
         self.result.bad_seq = seq
         return self.result
 
-    def feed(self, entry: dict[str, Any]) -> VerifyResult | None:
+    def feed(self, entry: dict[str, Any], line: int | None = None) -> VerifyResult | None:
         """Check one entry; returns the (failed) result at the first problem, else None."""
-        self._line += 1
+        self._line = self._line + 1 if line is None else line
         r = self.result
         missing = [k for k in (*ENTRY_FIELDS, "hash") if k not in entry]
         if missing:
@@ -109,6 +137,7 @@ class ChainVerifier:
         if r.chain is None:
             r.chain = entry["chain"]
             r.first_seq = seq
+            self._first_line = self._line
             if seq == 1 and entry["prev_hash"] != GENESIS:
                 return self._fail("first entry of the chain does not start at genesis", seq)
             if seq != 1 and self._prev_hash is None:
@@ -136,7 +165,10 @@ class ChainVerifier:
                 "changed, dropped or inserted",
                 seq,
             )
-        computed = entry_hash(entry)
+        try:
+            computed = entry_hash(entry)
+        except (TypeError, ValueError):  # NaN, Infinity, lone surrogates: never written by us
+            return self._fail("entry holds values canonical JSON does not allow", seq)
         if computed != entry["hash"]:
             return self._fail("hash does not match the entry's content: the entry was edited", seq)
         self._prev_hash = entry["hash"]
@@ -146,20 +178,33 @@ class ChainVerifier:
         r.head_hash = entry["hash"]
         return None
 
-    def finish(self, checkpoint: dict[str, Any] | None) -> VerifyResult:
-        """Compare the chain head reached with the signed checkpoint's claims."""
+    def finish(self, checkpoint: dict[str, Any] | None, line: int | None = None) -> VerifyResult:
+        """Compare the chain reached with the signed checkpoint's claims (start and head)."""
         r = self.result
         if not r.ok:
             return r
-        self._line += 1
+        self._line = self._line + 1 if line is None else line
         if checkpoint is None:
             return self._fail(
                 "no checkpoint at the end: the export is truncated or was cut short", None
             )
         if r.entries == 0:
+            if checkpoint.get("seq", 0) != 0:
+                return self._fail(
+                    f"checkpoint names seq {checkpoint.get('seq')} but the export has no "
+                    "entries: they were removed",
+                    None,
+                )
             return r
         if checkpoint.get("chain") != r.chain:
             return self._fail("checkpoint is for another chain", None)
+        if "first_seq" in checkpoint and checkpoint["first_seq"] != r.first_seq:
+            return self._fail(
+                f"the export starts at seq {r.first_seq} but its checkpoint says it starts at "
+                f"seq {checkpoint['first_seq']}: entries at the start were dropped",
+                r.first_seq,
+                line=self._first_line,
+            )
         if checkpoint.get("seq") != r.last_seq or checkpoint.get("head_hash") != r.head_hash:
             return self._fail(
                 f"checkpoint names seq {checkpoint.get('seq')} but the export ends at seq "

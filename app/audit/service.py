@@ -84,8 +84,10 @@ def append(
     payload = payload or {}
     check_payload(payload)
     chain = chain or chain_for(institution_id)
-    now = clock.now()
-    head = _lock_head(session, chain, now)
+    head = _lock_head(session, chain, clock.now())
+    # Read the clock only once the chain is ours, and never go back in time along a chain
+    # (another node's clock may lag): time windows of an export must be seq ranges too.
+    now = max(clock.now(), head.updated_at)
     fields = {
         "chain": chain,
         "seq": head.seq + 1,
@@ -145,13 +147,16 @@ def checkpoint(session: Session, chain: str) -> dict[str, Any]:
     return _signed(chain, seq, head_hash)
 
 
-def _signed(chain: str, seq: int, head_hash: str) -> dict[str, Any]:
+def _signed(
+    chain: str, seq: int, head_hash: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     claims = {
         "iss": "skilltrace",
         "chain": chain,
         "seq": seq,
         "head_hash": head_hash,
         "time": format_time(clock.now()),
+        **(extra or {}),
     }
     return {"type": "checkpoint", **claims, "jws": signing.sign_checkpoint(claims)}
 
@@ -165,8 +170,10 @@ def iter_export(
 ) -> Iterator[dict[str, Any]]:
     """Entries of one chain in chain order, in batches (constant memory), then a checkpoint.
 
-    The checkpoint signs the last exported entry, so a window export is verifiable too.
+    The checkpoint signs the last exported entry and the seq the export starts at, so a window
+    export is verifiable too and entries dropped from either end are detected.
     """
+    first_seq: int | None = None
     last_seq, last_hash = 0, GENESIS
     after = 0
     while True:
@@ -186,9 +193,11 @@ def iter_export(
         for entry in batch:
             yield entry_dict(entry)
             last_seq, last_hash = entry.seq, entry.hash
+        if first_seq is None:
+            first_seq = batch[0].seq
         after = batch[-1].seq
         session.expunge_all()
-    yield _signed(chain, last_seq, last_hash)
+    yield _signed(chain, last_seq, last_hash, {"first_seq": first_seq})
 
 
 def export_lines(entries: Iterator[dict[str, Any]]) -> Iterator[bytes]:

@@ -52,7 +52,9 @@ def test_register_masks_and_encrypts_id_number(client: TestClient, engine: Any) 
         ({"real_name": ""}, 422, "validation_error"),
     ],
 )
-def test_register_refusals(client: TestClient, over: dict[str, str], status: int, code: str) -> None:
+def test_register_refusals(
+    client: TestClient, over: dict[str, str], status: int, code: str
+) -> None:
     r = register(client, **over)
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -124,7 +126,9 @@ def test_consent_grant_and_withdraw(client: TestClient, engine: Any) -> None:
     assert r.json()["biometric_consent"] is False
     with Session(engine) as s:
         records = list(s.execute(select(ConsentRecord).order_by(ConsentRecord.at)).scalars())  # type: ignore[arg-type]
-        actions = [e.action for e in s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()]  # type: ignore[arg-type]
+        actions = [
+            e.action for e in s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()
+        ]  # type: ignore[arg-type]
     assert [r.granted for r in records] == [True, False]
     assert all(r.version for r in records)
     assert actions[-2:] == ["consent.granted", "consent.withdrawn"]
@@ -152,7 +156,8 @@ def test_roles_and_api_key_scoping(client: TestClient, engine: Any) -> None:
     assert len(client.get("/api/v1/learners", headers=h_reg).json()["items"]) == 3
 
     r = client.post(
-        "/api/v1/api-keys", json={"name": "partner", "scopes": ["learners:read", "learners:write"]},
+        "/api/v1/api-keys",
+        json={"name": "partner", "scopes": ["learners:read", "learners:write"]},
         headers=h_staff,
     )
     assert r.status_code == 201, r.text
@@ -169,18 +174,30 @@ def test_roles_and_api_key_scoping(client: TestClient, engine: Any) -> None:
     assert (r.status_code, r.json()["code"]) == (404, "user_not_found")
     r = client.post(
         "/api/v1/learners",
-        json={"username": "partner1", "password": PASSWORD, "real_name": "赵六", "id_number": id_number(seq=321)},
+        json={
+            "username": "partner1",
+            "password": PASSWORD,
+            "real_name": "赵六",
+            "id_number": id_number(seq=321),
+        },
         headers=hk,
     )
     assert r.status_code == 201 and r.json()["institution_id"] == str(a.id)
     # an API key is not a user
     assert client.get("/api/v1/me", headers=hk).status_code == 403
     # a key without the scope is refused
-    r = client.post("/api/v1/api-keys", json={"name": "ro", "scopes": ["learners:read"]}, headers=h_staff)
+    r = client.post(
+        "/api/v1/api-keys", json={"name": "ro", "scopes": ["learners:read"]}, headers=h_staff
+    )
     hro = {"Authorization": f"Bearer {r.json()['key']}"}
     r = client.post(
         "/api/v1/learners",
-        json={"username": "partner2", "password": PASSWORD, "real_name": "赵七", "id_number": id_number(seq=322)},
+        json={
+            "username": "partner2",
+            "password": PASSWORD,
+            "real_name": "赵七",
+            "id_number": id_number(seq=322),
+        },
         headers=hro,
     )
     assert (r.status_code, r.json()["code"]) == (403, "insufficient_scope")
@@ -191,7 +208,10 @@ def test_roles_and_api_key_scoping(client: TestClient, engine: Any) -> None:
     key_id = listed[0]["id"]
     assert client.post(f"/api/v1/api-keys/{key_id}/revoke", headers=h_staff).status_code == 200
     assert client.get("/api/v1/learners", headers=hk).json()["code"] == "invalid_token"
-    assert client.get("/api/v1/learners", headers={"Authorization": f"Bearer {key}x"}).status_code == 401
+    assert (
+        client.get("/api/v1/learners", headers={"Authorization": f"Bearer {key}x"}).status_code
+        == 401
+    )
 
 
 def test_problem_json_has_request_id(client: TestClient) -> None:
