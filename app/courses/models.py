@@ -1,0 +1,237 @@
+"""Course and study tables.
+
+The verified-minutes ledger is kept as raw events (heartbeats, roll-calls, the verification
+events they point to) plus the credit derived from them; ``app/courses/ledger.py`` can derive the
+credit again from the raw events alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+from app.dbtypes import UTCDateTime, new_id, utcnow
+
+
+def _enum(e: type[StrEnum], length: int = 16) -> Any:
+    return SAEnum(e, native_enum=False, length=length)
+
+
+class Level(StrEnum):
+    """National vocational qualification levels (国家职业资格等级 / 职业技能等级)."""
+
+    level5 = "level5"  # 五级/初级工
+    level4 = "level4"  # 四级/中级工
+    level3 = "level3"  # 三级/高级工
+    level2 = "level2"  # 二级/技师
+    level1 = "level1"  # 一级/高级技师
+    special = "special"  # 专项能力 / 培训合格 (non-graded)
+
+
+LEVEL_NAMES_ZH = {
+    Level.level5: "五级/初级工",
+    Level.level4: "四级/中级工",
+    Level.level3: "三级/高级工",
+    Level.level2: "二级/技师",
+    Level.level1: "一级/高级技师",
+    Level.special: "专项能力/培训合格",
+}
+
+
+class CourseStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+
+
+class CreditPolicy(StrEnum):
+    strict = "strict"  # a failed or missed roll-call forfeits the open segment
+    lenient = "lenient"  # ... keeps it up to the last heartbeat
+
+
+class Course(SQLModel, table=True):
+    __tablename__ = "courses"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    occupation_code: str = Field(max_length=32, index=True)  # 职业编码, e.g. 4-03-02-01
+    occupation_name: str = Field(max_length=100)
+    level: Level = Field(sa_type=_enum(Level), index=True)
+    required_minutes: int
+    pass_score: int  # percent, 0..100
+    subsidy_fen: int  # money in integer fen
+    # Roll-call and credit policy
+    rollcall_min_interval_s: int = 600
+    rollcall_max_interval_s: int = 1800
+    rollcall_response_window_s: int = 90
+    rollcall_min_pass_rate: int = 80  # percent
+    daily_cap_minutes: int = 480
+    credit_policy: CreditPolicy = Field(default=CreditPolicy.strict, sa_type=_enum(CreditPolicy))
+    heartbeat_interval_s: int = 30
+    # Quiz policy
+    quiz_question_count: int = 10
+    quiz_time_limit_s: int = 1800
+    quiz_max_attempts: int = 3
+    status: CourseStatus = Field(default=CourseStatus.draft, sa_type=_enum(CourseStatus), index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LessonKind(StrEnum):
+    video = "video"
+    text = "text"
+
+
+class Lesson(SQLModel, table=True):
+    __tablename__ = "lessons"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    course_id: uuid.UUID = Field(foreign_key="courses.id", index=True)
+    position: int
+    title: str = Field(max_length=200)
+    kind: LessonKind = Field(sa_type=_enum(LessonKind))
+    body_or_url: str = Field(sa_column=Column(Text, nullable=False))
+    minutes: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class QuestionKind(StrEnum):
+    single = "single"
+    multiple = "multiple"
+    judge = "judge"
+
+
+class Question(SQLModel, table=True):
+    __tablename__ = "questions"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    course_id: uuid.UUID = Field(foreign_key="courses.id", index=True)
+    kind: QuestionKind = Field(sa_type=_enum(QuestionKind))
+    stem: str = Field(sa_column=Column(Text, nullable=False))
+    options: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    answer: list[int] = Field(sa_column=Column(JSON, nullable=False))  # indexes into options
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Enrollment(SQLModel, table=True):
+    __tablename__ = "enrollments"
+    __table_args__ = (UniqueConstraint("course_id", "user_id", name="uq_enrollment_course_user"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    course_id: uuid.UUID = Field(foreign_key="courses.id", index=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: Confirmed credit (closed segments) — derivable again by app/courses/ledger.py.
+    credited_seconds: int = 0
+    quiz_passed: bool = False
+    best_quiz_score: int | None = None
+    rollcalls_total: int = 0
+    rollcalls_passed: int = 0
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SessionState(StrEnum):
+    studying = "studying"
+    paused = "paused"  # a roll-call failed or was missed: check in again to continue
+    review = "review"  # a roll-call is in staff review: no credit until decided
+    ended = "ended"
+
+
+class StudySession(SQLModel, table=True):
+    __tablename__ = "study_sessions"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    enrollment_id: uuid.UUID = Field(foreign_key="enrollments.id", index=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    state: SessionState = Field(sa_type=_enum(SessionState), index=True)
+    checkin_event_id: uuid.UUID
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    last_heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: When the current segment opened (the last passed verification).
+    segment_started_at: datetime = Field(sa_type=UTCDateTime)
+    #: Credit accrued since the last passed verification, not yet confirmed.
+    open_seconds: int = 0
+    next_rollcall_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    end_reason: str | None = Field(default=None, max_length=64)
+
+
+class Heartbeat(SQLModel, table=True):
+    __tablename__ = "heartbeats"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    session_id: uuid.UUID = Field(foreign_key="study_sessions.id", index=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    visible: bool
+    lesson_id: uuid.UUID | None = None
+    credited_seconds: int = 0
+
+
+class RollCallStatus(StrEnum):
+    pending = "pending"
+    passed = "passed"
+    failed = "failed"
+    review = "review"
+    missed = "missed"
+
+
+class RollCall(SQLModel, table=True):
+    __tablename__ = "rollcalls"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    session_id: uuid.UUID = Field(foreign_key="study_sessions.id", index=True)
+    enrollment_id: uuid.UUID = Field(foreign_key="enrollments.id", index=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    offered_at: datetime = Field(sa_type=UTCDateTime)
+    deadline: datetime = Field(sa_type=UTCDateTime)
+    status: RollCallStatus = Field(sa_type=_enum(RollCallStatus), index=True)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attendance_event_id: uuid.UUID | None = None
+
+
+class SegmentStatus(StrEnum):
+    credited = "credited"
+    forfeited = "forfeited"
+    held = "held"  # waiting for a staff review decision
+
+
+class CreditSegment(SQLModel, table=True):
+    """Credit between two verifications of one session, and what became of it."""
+
+    __tablename__ = "credit_segments"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    session_id: uuid.UUID = Field(foreign_key="study_sessions.id", index=True)
+    enrollment_id: uuid.UUID = Field(foreign_key="enrollments.id", index=True)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime = Field(sa_type=UTCDateTime)
+    seconds: int
+    status: SegmentStatus = Field(sa_type=_enum(SegmentStatus))
+    closed_by: str = Field(max_length=64)  # rollcall:<id> / end / checkin-elsewhere / ...
+    attendance_event_id: uuid.UUID | None = None
+
+
+class QuizAttempt(SQLModel, table=True):
+    __tablename__ = "quiz_attempts"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    enrollment_id: uuid.UUID = Field(foreign_key="enrollments.id", index=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    attendance_event_id: uuid.UUID
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    deadline: datetime = Field(sa_type=UTCDateTime)
+    #: [{"question_id": ..., "order": [option indexes as shown]}], in the order shown.
+    paper: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answers: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    score: int | None = None
+    passed: bool | None = None
