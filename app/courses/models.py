@@ -8,7 +8,7 @@ credit again from the raw events alone.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -165,6 +165,8 @@ class StudySession(SQLModel, table=True):
 
 
 class Heartbeat(SQLModel, table=True):
+    """Every heartbeat the page sent, with the credit it earned when it arrived (before caps)."""
+
     __tablename__ = "heartbeats"
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -235,3 +237,13 @@ class QuizAttempt(SQLModel, table=True):
     answers: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     score: int | None = None
     passed: bool | None = None
+
+
+class DailyCredit(SQLModel, table=True):
+    """Confirmed credit per enrolment per Asia/Shanghai calendar day (the daily cap's ledger)."""
+
+    __tablename__ = "daily_credits"
+
+    enrollment_id: uuid.UUID = Field(foreign_key="enrollments.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    seconds: int = 0

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-22 05:05:36.701203
+Create Date: 2026-11-22 05:07:01.576507
 """
 
 from collections.abc import Sequence
@@ -107,6 +107,13 @@ def upgrade() -> None:
     with op.batch_alter_table('questions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_questions_course_id'), ['course_id'], unique=False)
 
+    op.create_table('daily_credits',
+    sa.Column('enrollment_id', sa.Uuid(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('seconds', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['enrollment_id'], ['enrollments.id'], ),
+    sa.PrimaryKeyConstraint('enrollment_id', 'day')
+    )
     op.create_table('quiz_attempts',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('enrollment_id', sa.Uuid(), nullable=False),
@@ -234,6 +241,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_quiz_attempts_enrollment_id'))
 
     op.drop_table('quiz_attempts')
+    op.drop_table('daily_credits')
     with op.batch_alter_table('questions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_questions_course_id'))
 
