@@ -14,7 +14,7 @@ import secrets
 import statistics
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -66,6 +66,10 @@ from app.audit.service import Actor
 from app.config import get_settings
 from app.crypto import decrypt, encrypt
 from app.errors import Forbidden
+
+#: Called with (session, event, approved, actor) after staff decide an event in review, so other
+#: domains (the study ledger) can settle what waited on it without this package importing them.
+review_decided_hooks: list[Callable[[Session, AttendanceEvent, bool, Actor], None]] = []
 
 #: Embeddings kept per enrolment template (spread over the burst).
 TEMPLATE_EMBEDDINGS = 5
@@ -711,6 +715,8 @@ def review(
                 held.retired_at = now
                 session.add(held)
     session.flush()
+    for hook in review_decided_hooks:
+        hook(session, event, approve, principal.actor)
     return event
 
 

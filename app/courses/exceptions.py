@@ -1,0 +1,171 @@
+"""Errors the course catalogue, enrolment and quiz services raise; codes are the REST contract.
+
+Exception tree::
+
+    DomainError (app.errors)
+     ├── ValidationFailed
+     │    ├── InvalidCourse           422 invalid_course
+     │    ├── InvalidLesson           422 invalid_lesson
+     │    ├── InvalidQuestion         422 invalid_question
+     │    └── InvalidAnswers          422 invalid_answers
+     ├── CourseNotFound               404 course_not_found
+     ├── EnrollmentNotFound           404 enrollment_not_found
+     ├── AttemptNotFound              404 attempt_not_found
+     └── Conflict
+          ├── CourseIncomplete        409 course_incomplete      (nothing to study or quiz)
+          ├── AlreadyEnrolled         409 already_enrolled       (carries enrollment_id)
+          ├── QuizUnavailable         409 quiz_unavailable       (the question bank is empty)
+          ├── AttemptOpen             409 attempt_open           (carries attempt_id)
+          ├── AttemptLimitReached     409 attempt_limit_reached
+          └── AttemptClosed           409 attempt_closed         (already submitted)
+               └── AttemptTimeUp      409 attempt_closed         (the deadline passed)
+"""
+
+from __future__ import annotations
+
+from app.errors import Conflict, DomainError, ValidationFailed
+
+
+class InvalidCourse(ValidationFailed):
+    code = "invalid_course"
+    message_zh = "课程设置有误，请检查后重试。"
+    message_en = "The course settings are not valid."
+
+
+class InvalidLesson(ValidationFailed):
+    code = "invalid_lesson"
+    message_zh = "课时内容有误，请检查后重试。"
+    message_en = "The lesson is not valid."
+
+
+class InvalidQuestion(ValidationFailed):
+    code = "invalid_question"
+    message_zh = "试题有误：请检查题型、选项和正确答案。"
+    message_en = "The question is not valid (kind, options or answer)."
+
+
+class InvalidAnswers(ValidationFailed):
+    code = "invalid_answers"
+    message_zh = "提交的答案有误：包含不属于本次试卷的题目或无效的选项。"
+    message_en = "The answers name a question not on this paper or an option that does not exist."
+
+
+class CourseNotFound(DomainError):
+    code = "course_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该课程。"
+    message_en = "Course not found."
+
+
+class EnrollmentNotFound(DomainError):
+    code = "enrollment_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该报名记录。"
+    message_en = "Enrollment not found."
+
+
+class AttemptNotFound(DomainError):
+    code = "attempt_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该考试记录。"
+    message_en = "Quiz attempt not found."
+
+
+class CourseIncomplete(Conflict):
+    code = "course_incomplete"
+    title = "Course not ready to publish"
+    message_zh = "课程尚不能发布：至少需要一个课时，且题库题目数不少于每次考试的题数。"
+    message_en = (
+        "The course cannot be published yet: it needs at least one lesson and at least as many "
+        "questions as one quiz draws."
+    )
+
+
+class AlreadyEnrolled(Conflict):
+    code = "already_enrolled"
+    title = "Already enrolled"
+    message_zh = "您已报名该课程。"
+    message_en = "You are already enrolled in this course."
+
+
+class QuizUnavailable(Conflict):
+    code = "quiz_unavailable"
+    title = "Quiz unavailable"
+    message_zh = "该课程暂无考试题目，请联系培训机构。"
+    message_en = "This course has no quiz questions yet; contact the institution."
+
+
+class AttemptOpen(Conflict):
+    code = "attempt_open"
+    title = "Attempt in progress"
+    message_zh = "您有一场考试尚未交卷，请先完成该场考试。"
+    message_en = "A quiz attempt is still open; finish it first."
+
+
+class AttemptLimitReached(Conflict):
+    code = "attempt_limit_reached"
+    title = "No attempts left"
+    message_zh = "考试次数已用完。"
+    message_en = "All quiz attempts for this course have been used."
+
+
+class AttemptClosed(Conflict):
+    code = "attempt_closed"
+    title = "Attempt closed"
+    message_zh = "本场考试已结束，不能再提交答案。"
+    message_en = "This quiz attempt is closed; answers can no longer be submitted."
+
+
+class AttemptTimeUp(AttemptClosed):
+    """The same ``attempt_closed`` code, with words that say why: the deadline passed."""
+
+    message_zh = "考试时间已到，本次提交的答案未被记录。"
+    message_en = "Time ran out for this quiz attempt; the answers were not recorded."
+
+
+# ---------------------------------------------------------------- study sessions and roll-calls
+
+
+class SessionNotFound(DomainError):
+    code = "session_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该学习记录。"
+    message_en = "Study session not found."
+
+
+class SessionEnded(Conflict):
+    code = "session_ended"
+    message_zh = "本次学习已结束，请重新签到。"
+    message_en = "This study session has ended; check in again."
+
+
+class SessionActiveElsewhere(Conflict):
+    code = "session_active_elsewhere"
+    message_zh = "您在其他设备上正在学习。如需在此继续，请选择接管。"
+    message_en = "You are studying on another device; choose to take over to continue here."
+
+
+class RollCallNotFound(DomainError):
+    code = "rollcall_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该点名。"
+    message_en = "Roll-call not found."
+
+
+class RollCallExpired(DomainError):
+    code = "rollcall_expired"
+    status = 410
+    title = "Roll-call expired"
+    message_zh = "点名已超时，本次记为缺勤。请重新签到后继续学习。"
+    message_en = "The roll-call deadline has passed; it was recorded as missed."
+
+
+class RollCallNotPending(Conflict):
+    code = "rollcall_answered"
+    message_zh = "该点名已经回答过了。"
+    message_en = "This roll-call was already answered."
