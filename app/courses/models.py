@@ -79,7 +79,9 @@ class Course(SQLModel, table=True):
     quiz_question_count: int = 10
     quiz_time_limit_s: int = 1800
     quiz_max_attempts: int = 3
-    status: CourseStatus = Field(default=CourseStatus.draft, sa_type=_enum(CourseStatus), index=True)
+    status: CourseStatus = Field(
+        default=CourseStatus.draft, sa_type=_enum(CourseStatus), index=True
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

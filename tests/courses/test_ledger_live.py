@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import pytest
