@@ -62,7 +62,7 @@ def event_out(event: AttendanceEvent) -> EventOut:
     )
 
 
-def _client(request: Request) -> attendance.ClientInfo:
+def client_of(request: Request) -> attendance.ClientInfo:
     ip, ua = client_info(request)
     return attendance.ClientInfo(ip=ip, user_agent=ua)
 
@@ -112,7 +112,7 @@ def enrol(
         user,
         challenge_id=challenge_id,
         frames=read_frames(frames),
-        client=_client(request),
+        client=client_of(request),
     )
     return EnrolOut(
         template_id=template.id,
@@ -190,7 +190,7 @@ def partner_verify(
         challenge_id=challenge_id,
         frames=read_frames(frames),
         purpose=Purpose.partner,
-        client=_client(request),
+        client=client_of(request),
         actor=principal.actor,
         institution_id=principal.institution_id,
     )

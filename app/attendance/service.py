@@ -661,9 +661,12 @@ def list_events(
     *,
     user_id: uuid.UUID | None = None,
     review_status: ReviewStatus | None = None,
+    institution_id: uuid.UUID | None = None,
     limit: int = 100,
 ) -> list[AttendanceEvent]:
     stmt = select(AttendanceEvent)
+    if institution_id is not None:
+        stmt = stmt.where(col(AttendanceEvent.institution_id) == institution_id)
     if principal.role is Role.learner:
         stmt = stmt.where(col(AttendanceEvent.user_id) == principal.user.id)  # type: ignore[union-attr]
     elif not principal.is_regulator:

@@ -87,7 +87,10 @@ def _own_session(session: Session, user: User, session_id: uuid.UUID) -> StudySe
 
 
 def _enrollment_of(session: Session, enrollment_id: uuid.UUID) -> Enrollment:
-    enrollment = session.get(Enrollment, enrollment_id)
+    # Locked: credit and roll-call counts are read-modify-write (lock order: session, enrolment).
+    enrollment = session.get(
+        Enrollment, enrollment_id, with_for_update=True, populate_existing=True
+    )
     if enrollment is None:  # pragma: no cover - foreign key
         raise EnrollmentNotFound()
     return enrollment

@@ -35,17 +35,16 @@ from tests.factories import make_institution, make_learner, make_user
 
 def make_course(engine: Any, institution: Any, **policy: Any) -> Course:
     with transaction(engine) as s:
-        course = Course(
-            institution_id=institution.id,
-            title="电工（初级）",
-            occupation_code="6-31-01-03",
-            occupation_name="电工",
-            level=Level.level5,
-            required_minutes=60,
-            pass_score=60,
-            subsidy_fen=100_000,
-            **policy,
-        )
+        fields: dict[str, Any] = {
+            "title": "电工（初级）",
+            "occupation_code": "6-31-01-03",
+            "occupation_name": "电工",
+            "level": Level.level5,
+            "required_minutes": 60,
+            "pass_score": 60,
+            "subsidy_fen": 100_000,
+        }
+        course = Course(institution_id=institution.id, **{**fields, **policy})
         s.add(course)
         s.flush()
         return course

@@ -1,0 +1,273 @@
+"""Check-in, heartbeats, roll-call answers, progress and the ledger check."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.accounts.exceptions import InvalidToken, MissingScope
+from app.accounts.principal import Principal
+from app.api.deps import CurrentLearner, SessionDep, require_scope
+from app.api.face import ChallengeField, FramesField, client_of, event_out, read_frames
+from app.attendance import exceptions as fx
+from app.attendance import service as attendance
+from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
+from app.attendance.models import Outcome
+from app.attendance.schemas import EventOut
+from app.courses import exceptions as cx
+from app.courses import study
+from app.courses.models import RollCallStatus, SessionState
+from app.courses.progress import progress
+from app.courses.service import course_of, get_enrollment_for
+from app.errors import Forbidden, NotAuthenticated, problem_responses
+
+router = APIRouter(tags=["study"])
+
+_auth = (NotAuthenticated, InvalidToken, Forbidden)
+CoursesRead = Annotated[Principal, require_scope("courses:read")]
+
+
+class CheckInOut(BaseModel):
+    session_id: uuid.UUID
+    attendance_event_id: uuid.UUID
+    heartbeat_interval_s: int
+    state: SessionState
+
+
+class HeartbeatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    visible: bool
+    lesson_id: uuid.UUID | None = None
+
+
+class RollCallOffer(BaseModel):
+    rollcall_id: uuid.UUID
+    deadline: datetime
+
+
+class HeartbeatOut(BaseModel):
+    credited_seconds: int = Field(description="Verified seconds of the enrolment so far")
+    rollcall: RollCallOffer | None
+    state: SessionState
+    earned_seconds: int
+
+
+class RollCallAnswerOut(BaseModel):
+    outcome: Outcome
+    attendance_event_id: uuid.UUID
+    rollcall_status: RollCallStatus
+
+
+class SessionOut(BaseModel):
+    session_id: uuid.UUID
+    state: SessionState
+    credited_seconds: int
+
+
+class ProgressOut(BaseModel):
+    enrollment_id: uuid.UUID
+    course_id: uuid.UUID
+    credited_minutes: int
+    required_minutes: int
+    quiz_passed: bool
+    best_quiz_score: int | None
+    rollcalls_total: int
+    rollcalls_passed: int
+    rollcall_pass_rate: int | None
+    min_pass_rate: int
+    complete: bool
+    completed_at: datetime | None
+    missing: list[str]
+    missing_zh: list[str]
+
+
+class LedgerOut(BaseModel):
+    stored_seconds: int
+    recomputed_seconds: int
+    forfeited_seconds: int
+    held_seconds: int
+    stored_rollcalls: list[int]
+    recomputed_rollcalls: list[int]
+    matches: bool
+    per_day: dict[str, int]
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/sessions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CheckInOut,
+    responses=problem_responses(
+        *_auth,
+        *FRAME_SUBMISSION_ERRORS,
+        cx.EnrollmentNotFound,
+        fx.FaceMismatch,
+        fx.FaceNotEnrolled,
+        fx.VerificationLocked,
+        cx.SessionActiveElsewhere,
+    ),
+)
+def check_in(
+    enrollment_id: uuid.UUID,
+    challenge_id: ChallengeField,
+    frames: FramesField,
+    user: CurrentLearner,
+    session: SessionDep,
+    request: Request,
+    take_over: Annotated[bool, Form(description="End a session open elsewhere")] = True,
+) -> CheckInOut:
+    """Face check-in: opens a study session (403 face_mismatch, event recorded, if not you)."""
+    sess, event = study.check_in(
+        session,
+        user,
+        enrollment_id=enrollment_id,
+        challenge_id=challenge_id,
+        frames=read_frames(frames),
+        client=client_of(request),
+        take_over=take_over,
+    )
+    enrollment = get_enrollment_for(session, Principal.of_user(user), enrollment_id)
+    return CheckInOut(
+        session_id=sess.id,
+        attendance_event_id=event.id,
+        heartbeat_interval_s=course_of(session, enrollment).heartbeat_interval_s,
+        state=sess.state,
+    )
+
+
+@router.post(
+    "/sessions/{session_id}/heartbeat",
+    response_model=HeartbeatOut,
+    responses=problem_responses(*_auth, cx.SessionNotFound, cx.SessionEnded),
+)
+def heartbeat(
+    session_id: uuid.UUID, body: HeartbeatIn, user: CurrentLearner, session: SessionDep
+) -> HeartbeatOut:
+    """The page is alive (and visible?): credit, state, and a due roll-call if any."""
+    r = study.heartbeat(session, user, session_id, visible=body.visible, lesson_id=body.lesson_id)
+    offer = None
+    if r.rollcall is not None and r.rollcall.status is RollCallStatus.pending:
+        offer = RollCallOffer(rollcall_id=r.rollcall.id, deadline=r.rollcall.deadline)
+    return HeartbeatOut(
+        credited_seconds=r.credited_seconds,
+        rollcall=offer,
+        state=r.session.state,
+        earned_seconds=r.earned,
+    )
+
+
+@router.post(
+    "/rollcalls/{rollcall_id}/response",
+    response_model=RollCallAnswerOut,
+    responses=problem_responses(
+        *_auth,
+        *FRAME_SUBMISSION_ERRORS,
+        cx.RollCallNotFound,
+        cx.RollCallExpired,
+        cx.RollCallNotPending,
+        fx.FaceNotEnrolled,
+        fx.VerificationLocked,
+    ),
+)
+def answer_rollcall(
+    rollcall_id: uuid.UUID,
+    challenge_id: ChallengeField,
+    frames: FramesField,
+    user: CurrentLearner,
+    session: SessionDep,
+    request: Request,
+) -> RollCallAnswerOut:
+    """Answer a roll-call before its deadline (410 rollcall_expired after it: recorded missed)."""
+    rc, event = study.answer_rollcall(
+        session,
+        user,
+        rollcall_id,
+        challenge_id=challenge_id,
+        frames=read_frames(frames),
+        client=client_of(request),
+    )
+    return RollCallAnswerOut(
+        outcome=event.outcome, attendance_event_id=event.id, rollcall_status=rc.status
+    )
+
+
+@router.post(
+    "/sessions/{session_id}/end",
+    response_model=SessionOut,
+    responses=problem_responses(*_auth, cx.SessionNotFound),
+)
+def end(session_id: uuid.UUID, user: CurrentLearner, session: SessionDep) -> SessionOut:
+    """End the study session; the time since the last verification is credited."""
+    sess = study.end_session(session, user, session_id)
+    enrollment = get_enrollment_for(session, Principal.of_user(user), sess.enrollment_id)
+    return SessionOut(
+        session_id=sess.id, state=sess.state, credited_seconds=enrollment.credited_seconds
+    )
+
+
+@router.get(
+    "/enrollments/{enrollment_id}",
+    response_model=ProgressOut,
+    responses=problem_responses(*_auth, MissingScope, cx.EnrollmentNotFound),
+)
+def get_progress(
+    enrollment_id: uuid.UUID, principal: CoursesRead, session: SessionDep
+) -> ProgressOut:
+    """Progress towards completion, with what is still missing in words."""
+    enrollment = get_enrollment_for(session, principal, enrollment_id)
+    p = progress(enrollment, course_of(session, enrollment))
+    return ProgressOut(
+        enrollment_id=enrollment.id,
+        course_id=enrollment.course_id,
+        completed_at=enrollment.completed_at,
+        **{k: v for k, v in p.__dict__.items() if k != "complete"},
+        complete=enrollment.completed_at is not None,
+    )
+
+
+@router.get(
+    "/enrollments/{enrollment_id}/attendance",
+    response_model=list[EventOut],
+    responses=problem_responses(*_auth, MissingScope, cx.EnrollmentNotFound),
+)
+def enrollment_attendance(
+    enrollment_id: uuid.UUID, principal: CoursesRead, session: SessionDep
+) -> list[EventOut]:
+    """The learner's attendance events at the enrolment's institution."""
+    enrollment = get_enrollment_for(session, principal, enrollment_id)
+    events = attendance.list_events(
+        session,
+        principal,
+        user_id=enrollment.user_id,
+        limit=1000,
+        institution_id=enrollment.institution_id,
+    )
+    return [event_out(e) for e in events]
+
+
+@router.get(
+    "/enrollments/{enrollment_id}/ledger",
+    response_model=LedgerOut,
+    responses=problem_responses(*_auth, MissingScope, cx.EnrollmentNotFound),
+)
+def ledger_check(
+    enrollment_id: uuid.UUID, principal: CoursesRead, session: SessionDep
+) -> LedgerOut:
+    """Recompute the verified time from stored events alone and compare with the stored total."""
+    enrollment = get_enrollment_for(session, principal, enrollment_id)
+    check = study.check_ledger(session, enrollment)
+    r = check.recomputed
+    return LedgerOut(
+        stored_seconds=check.stored_seconds,
+        recomputed_seconds=r.credited_seconds,
+        forfeited_seconds=r.forfeited_seconds,
+        held_seconds=r.held_seconds,
+        stored_rollcalls=list(check.stored_rollcalls),
+        recomputed_rollcalls=[r.rollcalls_total, r.rollcalls_passed],
+        matches=check.matches,
+        per_day={str(d): v for d, v in r.per_day.items()},
+    )

@@ -1,0 +1,220 @@
+"""Study-session rules on a real database: roll-call timing, late answers, concurrent
+heartbeats, checking in elsewhere, completion. Face verification itself is exercised with real
+frames in test_full_path.py; here sessions are opened as a passed check-in would open them."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from app.audit.models import AuditEntry
+from app.courses import study
+from app.courses.exceptions import RollCallExpired, SessionEnded
+from app.courses.models import (
+    Enrollment,
+    RollCall,
+    RollCallStatus,
+    SessionState,
+    StudySession,
+)
+from app.courses.progress import progress
+from app.db import transaction
+from tests.courses.test_ledger_live import make_course, start
+from tests.factories import make_institution, make_learner
+
+
+@pytest.fixture
+def setup(engine: Any, clock: Any) -> dict[str, Any]:
+    inst = make_institution(engine)
+    learner = make_learner(engine, inst)
+    course = make_course(
+        engine,
+        inst,
+        heartbeat_interval_s=30,
+        rollcall_min_interval_s=300,
+        rollcall_max_interval_s=900,
+        rollcall_response_window_s=90,
+        required_minutes=10,
+        rollcall_min_pass_rate=50,
+    )
+    with transaction(engine) as s:
+        enrollment = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
+        s.add(enrollment)
+        s.flush()
+    return {"inst": inst, "learner": learner, "course": course, "enrollment": enrollment}
+
+
+def hb(engine: Any, learner: Any, sid: uuid.UUID, visible: bool = True) -> study.HeartbeatResult:
+    with transaction(engine) as s:
+        return study.heartbeat(s, s.get(type(learner), learner.id), sid, visible=visible)
+
+
+def test_rollcall_times_are_random_and_within_policy(
+    engine: Any, setup: dict[str, Any], clock: Any
+) -> None:
+    course, learner, enrollment = setup["course"], setup["learner"], setup["enrollment"]
+    offsets = set()
+    for _ in range(12):
+        sid = start(engine, learner, enrollment, course)
+        with Session(engine) as s:
+            sess = s.get(StudySession, sid)
+            assert sess is not None and sess.next_rollcall_at is not None
+            offset = (sess.next_rollcall_at - sess.started_at).total_seconds()
+        assert 300 <= offset <= 900
+        offsets.add(offset)
+        clock.advance(seconds=1)
+    assert len(offsets) >= 8  # drawn, not fixed
+
+
+def test_rollcall_offered_when_due_and_late_answer_is_refused_and_recorded(
+    engine: Any, setup: dict[str, Any], clock: Any
+) -> None:
+    course, learner, enrollment = setup["course"], setup["learner"], setup["enrollment"]
+    sid = start(engine, learner, enrollment, course)
+    with Session(engine) as s:
+        due = s.get(StudySession, sid).next_rollcall_at  # type: ignore[union-attr]
+    offered = None
+    while offered is None:
+        clock.advance(seconds=30)
+        r = hb(engine, learner, sid)
+        offered = r.rollcall
+        if offered is None:
+            assert clock.now() < due
+    assert clock.now() >= due
+    assert offered.deadline == clock.now() + timedelta(seconds=90)
+    credited_before = r.credited_seconds
+    assert credited_before > 0
+    clock.advance(seconds=91)
+    with pytest.raises(RollCallExpired):
+        with transaction(engine) as s:
+            study.answer_rollcall(
+                s,
+                s.get(type(learner), learner.id),
+                offered.id,
+                challenge_id=uuid.uuid4(),
+                frames=[b"x"],
+                client=study.attendance.ClientInfo(),
+            )
+    with Session(engine) as s:
+        rc = s.get(RollCall, offered.id)
+        sess = s.get(StudySession, sid)
+        e = s.get(Enrollment, enrollment.id)
+        assert rc is not None and sess is not None and e is not None
+        assert rc.status is RollCallStatus.missed
+        assert sess.state is SessionState.paused
+        assert e.credited_seconds == 0  # strict: the open segment is forfeited
+        assert (e.rollcalls_total, e.rollcalls_passed) == (1, 0)
+        assert s.exec(select(AuditEntry).where(AuditEntry.action == "rollcall.missed")).first()
+    # A paused session earns nothing any more.
+    clock.advance(seconds=30)
+    assert hb(engine, learner, sid).earned == 0
+
+
+def test_concurrent_heartbeats_do_not_double_credit(
+    engine: Any, setup: dict[str, Any], clock: Any
+) -> None:
+    course, learner, enrollment = setup["course"], setup["learner"], setup["enrollment"]
+    sid = start(engine, learner, enrollment, course)
+    clock.advance(seconds=30)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def beat() -> None:
+        try:
+            results.append(hb(engine, learner, sid).earned)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=beat) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(results) == [0, 0, 0, 0, 0, 30]
+    with transaction(engine) as s:
+        assert (
+            study.end_session(s, s.get(type(learner), learner.id), sid).state is SessionState.ended
+        )
+    with Session(engine) as s:
+        e = s.get(Enrollment, enrollment.id)
+        assert e is not None and e.credited_seconds == 30
+        assert study.check_ledger(s, e).matches
+
+
+def test_check_in_elsewhere_ends_the_first_session(
+    engine: Any, setup: dict[str, Any], clock: Any
+) -> None:
+    course, learner, enrollment = setup["course"], setup["learner"], setup["enrollment"]
+    first = start(engine, learner, enrollment, course)
+    for _ in range(4):
+        clock.advance(seconds=30)
+        hb(engine, learner, first)
+    clock.advance(seconds=5)
+    second = start(engine, learner, enrollment, course)
+    with Session(engine) as s:
+        a, b = s.get(StudySession, first), s.get(StudySession, second)
+        assert a is not None and b is not None
+        assert (a.state, a.end_reason) == (SessionState.ended, "checkin_elsewhere")
+        assert b.state is SessionState.studying
+        e = s.get(Enrollment, enrollment.id)
+        assert e is not None and e.credited_seconds == 120  # the first session's time is kept
+    with pytest.raises(SessionEnded):
+        hb(engine, learner, first)
+
+
+def test_heartbeats_while_hidden_earn_nothing(
+    engine: Any, setup: dict[str, Any], clock: Any
+) -> None:
+    course, learner, enrollment = setup["course"], setup["learner"], setup["enrollment"]
+    sid = start(engine, learner, enrollment, course)
+    for visible in (True, False, False, True):
+        clock.advance(seconds=30)
+        hb(engine, learner, sid, visible=visible)
+    clock.advance(seconds=300)  # the page slept: the gap is capped at the interval
+    assert hb(engine, learner, sid).earned == 30
+    with transaction(engine) as s:
+        study.end_session(s, s.get(type(learner), learner.id), sid)
+    with Session(engine) as s:
+        e = s.get(Enrollment, enrollment.id)
+        assert e is not None and e.credited_seconds == 90
+
+
+def test_completion_flips_exactly_when_the_last_condition_is_met(
+    engine: Any, setup: dict[str, Any], clock: Any
+) -> None:
+    course, learner, enrollment = setup["course"], setup["learner"], setup["enrollment"]
+    with transaction(engine) as s:
+        e = s.get(Enrollment, enrollment.id)
+        assert e is not None
+        e.quiz_passed, e.best_quiz_score = True, 90
+        s.add(e)
+    sid = start(engine, learner, enrollment, course)
+    for _ in range(19):  # 9.5 minutes, confirmed when the session ends
+        clock.advance(seconds=30)
+        hb(engine, learner, sid)
+    with transaction(engine) as s:
+        study.end_session(s, s.get(type(learner), learner.id), sid)
+    with Session(engine) as s:
+        e = s.get(Enrollment, enrollment.id)
+        assert e is not None and e.completed_at is None
+        p = progress(e, course)
+        assert not p.complete and p.missing == ["1 more verified minutes of study"]
+    sid = start(engine, learner, enrollment, course)
+    clock.advance(seconds=30)
+    hb(engine, learner, sid)
+    with Session(engine) as s:
+        e = s.get(Enrollment, enrollment.id)
+        assert e is not None and e.completed_at is None  # open segment: not confirmed yet
+    with transaction(engine) as s:
+        study.end_session(s, s.get(type(learner), learner.id), sid)
+    with Session(engine) as s:
+        e = s.get(Enrollment, enrollment.id)
+        assert e is not None and e.completed_at == clock.now()
+        done = s.exec(select(AuditEntry).where(AuditEntry.action == "enrollment.completed")).all()
+        assert len(done) == 1
