@@ -176,6 +176,47 @@ def purge_evidence() -> None:
     typer.echo(json.dumps({"purged": n, "retention_days": days}))
 
 
+@app.command()
+def sweep() -> None:
+    """Mark roll-calls whose deadline passed without an answer as missed."""
+    from app.courses.study import sweep_missed_rollcalls
+    from app.db import get_engine, transaction
+
+    with transaction(get_engine()) as session:
+        n = sweep_missed_rollcalls(session)
+    typer.echo(json.dumps({"missed": n}))
+
+
+@app.command("ledger-check")
+def ledger_check() -> None:
+    """Recompute every enrolment's verified time from stored events; exit 1 on any mismatch."""
+    from sqlmodel import select
+
+    from app.courses.models import Enrollment
+    from app.courses.study import check_ledger
+    from app.db import get_engine, transaction
+
+    bad = 0
+    with transaction(get_engine(), reading=True) as session:
+        enrollments = session.exec(select(Enrollment)).all()
+        for e in enrollments:
+            check = check_ledger(session, e)
+            if not check.matches:
+                bad += 1
+                typer.echo(
+                    json.dumps(
+                        {
+                            "enrollment": str(e.id),
+                            "stored_seconds": check.stored_seconds,
+                            "recomputed_seconds": check.recomputed.credited_seconds,
+                        }
+                    )
+                )
+    typer.echo(json.dumps({"checked": len(enrollments), "mismatches": bad}))
+    if bad:
+        raise typer.Exit(1)
+
+
 @audit_app.command("export")
 def audit_export(
     institution: Annotated[

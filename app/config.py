@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     verify_backoff_base_s: int = Field(default=30, ge=1)
     verify_backoff_max_s: int = Field(default=3600, ge=1)
     evidence_retention_days: int = Field(default=180, ge=1)
+    # How often the app marks unanswered roll-calls past their deadline as missed (a closed page
+    # sends no heartbeat). 0 disables the in-process sweep (run `skilltrace sweep` instead).
+    rollcall_sweep_interval_s: int = Field(default=30, ge=0)
     # Any request body above this is refused (413) before it is read: a burst of webcam frames
     # is a few MB; nobody needs to send 50 MB.
     max_request_bytes: int = Field(default=24 * 1024 * 1024, ge=64 * 1024)

@@ -31,6 +31,8 @@ os.environ.setdefault("SKILLTRACE_LOG_LEVEL", "WARNING")
 # Face analysis in the request thread: spawning a process pool per test app would dominate the
 # run time. The pool itself has its own tests.
 os.environ.setdefault("SKILLTRACE_FACE_WORKERS", "0")
+# Tests sweep roll-calls explicitly, on their own clock.
+os.environ.setdefault("SKILLTRACE_ROLLCALL_SWEEP_INTERVAL_S", "0")
 
 PG_URL = os.environ.get("SKILLTRACE_TEST_POSTGRES_URL", "")
 REQUIRE_PG = os.environ.get("SKILLTRACE_REQUIRE_POSTGRES") == "1"

@@ -17,6 +17,10 @@ BLINK_BURSTS = {
     "a": list(range(18, 44, 2)),
     "b": list(range(104, 128, 2)),
     "c": list(range(164, 192, 2)),
+    # The same blinks through the other frames: distinct bytes, so never a replay of the above.
+    "a2": list(range(19, 45, 2)),
+    "b2": list(range(105, 129, 2)),
+    "c2": list(range(165, 193, 2)),
 }
 
 

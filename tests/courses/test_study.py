@@ -218,3 +218,28 @@ def test_completion_flips_exactly_when_the_last_condition_is_met(
         assert e is not None and e.completed_at == clock.now()
         done = s.exec(select(AuditEntry).where(AuditEntry.action == "enrollment.completed")).all()
         assert len(done) == 1
+
+
+def test_sweep_and_ledger_check_commands(
+    app_env: str, engine: Any, setup: dict[str, Any], clock: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import app as cli
+
+    course, learner, enrollment = setup["course"], setup["learner"], setup["enrollment"]
+    sid = start(engine, learner, enrollment, course)
+    offered = None
+    while offered is None:
+        clock.advance(seconds=30)
+        offered = hb(engine, learner, sid).rollcall
+    runner = CliRunner()
+    assert runner.invoke(cli, ["sweep"]).stdout.strip() == '{"missed": 0}'
+    clock.advance(seconds=91)  # the page was closed: no heartbeat arrives
+    assert runner.invoke(cli, ["sweep"]).stdout.strip() == '{"missed": 1}'
+    with Session(engine) as s:
+        rc = s.get(RollCall, offered.id)
+        assert rc is not None and rc.status is RollCallStatus.missed
+    result = runner.invoke(cli, ["ledger-check"])
+    assert result.exit_code == 0, result.stdout
+    assert '"mismatches": 0' in result.stdout
