@@ -1,0 +1,253 @@
+"""Heartbeat throughput and latency against a real server (uvicorn, real HTTP).
+
+Starts `skilltrace serve` on a temporary database, prepares N learners each with an open study
+session (opened as a passed check-in opens it; face work is measured in face_latency.py), then
+drives their heartbeats concurrently and, in the same run, a trivial endpoint (/healthz) of the
+same app as the baseline. Afterwards it recomputes every enrolment's ledger from stored events
+and checks that nothing was lost or counted twice.
+
+    .venv/bin/python benchmarks/heartbeat_load.py [--learners 200] [--seconds 10] [--workers 2]
+
+Runs on SQLite, and on PostgreSQL too when SKILLTRACE_TEST_POSTGRES_URL is set (a server where
+the user may create databases). Prints requests/s and p50/p99 latency per target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx2 as httpx
+
+logging.getLogger("httpx2").setLevel(logging.WARNING)
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare(database_url: str, data_dir: Path, learners: int) -> list[tuple[str, str]]:
+    """Migrate, create a course and N learners with open sessions; returns (token, session)."""
+    os.environ["SKILLTRACE_DATABASE_URL"] = database_url
+    os.environ["SKILLTRACE_DATA_DIR"] = str(data_dir)
+    from app.accounts import service as accounts
+    from app.accounts.idcard import check_char
+    from app.audit.service import Actor
+    from app.config import get_settings
+    from app.courses.models import Course, Enrollment, Level, SessionState, StudySession
+    from app.db import dispose_engines, get_engine, transaction
+    from app.migrate import upgrade
+
+    get_settings.cache_clear()
+    dispose_engines()
+    upgrade(database_url)
+    out: list[tuple[str, str]] = []
+    with transaction(get_engine()) as s:
+        inst = accounts.create_institution(
+            s, code=f"B{uuid.uuid4().hex[:6]}", name="压测机构", actor=Actor.system()
+        )
+        course = Course(
+            institution_id=inst.id,
+            title="压测课程",
+            occupation_code="0-00-00-00",
+            occupation_name="测试",
+            level=Level.special,
+            required_minutes=600,
+            pass_score=60,
+            subsidy_fen=0,
+            rollcall_min_interval_s=3600,
+            rollcall_max_interval_s=7200,
+            heartbeat_interval_s=30,
+        )
+        s.add(course)
+        s.flush()
+        from app import clock
+
+        now = clock.now()
+        for i in range(learners):
+            first17 = f"110105{19500101 + i // 1000:08d}{i % 1000:03d}"
+            user = accounts.register_learner(
+                s,
+                username=f"load{i}_{uuid.uuid4().hex[:4]}",
+                password="Load-Test-Pass-1",
+                real_name="压测",
+                id_number=first17 + check_char(first17),
+                institution_id=inst.id,
+            )
+            e = Enrollment(course_id=course.id, user_id=user.id, institution_id=inst.id)
+            s.add(e)
+            s.flush()
+            sess = StudySession(
+                enrollment_id=e.id,
+                user_id=user.id,
+                state=SessionState.studying,
+                checkin_event_id=uuid.uuid4(),
+                started_at=now,
+                segment_started_at=now,
+                next_rollcall_at=None,
+            )
+            s.add(sess)
+            s.flush()
+            token, _ = accounts.issue_token(user)
+            out.append((token, str(sess.id)))
+    dispose_engines()
+    return out
+
+
+def check_ledgers(database_url: str) -> tuple[int, int]:
+    from sqlmodel import select
+
+    from app.courses.models import Enrollment
+    from app.courses.study import check_ledger
+    from app.db import dispose_engines, get_engine, transaction
+
+    bad = total = 0
+    with transaction(get_engine(), reading=True) as s:
+        for e in s.exec(select(Enrollment)).all():
+            total += 1
+            if not check_ledger(s, e).matches:
+                bad += 1
+    dispose_engines()
+    return total, bad
+
+
+async def drive(
+    base: str, requests: list[tuple[str, str, dict | None, dict]], seconds: float, concurrency: int
+) -> list[float]:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    errors = 0
+
+    async def worker(k: int, client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        i = k
+        while time.perf_counter() < deadline:
+            method, path, body, headers = requests[i % len(requests)]
+            i += concurrency
+            t = time.perf_counter()
+            r = await client.request(method, base + path, json=body, headers=headers)
+            latencies.append(time.perf_counter() - t)
+            if r.status_code >= 400:
+                errors += 1
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        await asyncio.gather(*(worker(k, client) for k in range(concurrency)))
+    if errors:
+        print(f"  !! {errors} error responses")
+    return latencies
+
+
+def report(name: str, lat: list[float], seconds: float) -> None:
+    lat = sorted(lat)
+    p50 = statistics.median(lat) * 1000
+    p99 = lat[int(len(lat) * 0.99) - 1] * 1000
+    print(f"  {name:<12} {len(lat) / seconds:8.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
+
+
+def run(label: str, database_url: str, args: argparse.Namespace) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="st-bench-"))
+    print(
+        f"\n== {label}: {args.learners} learners, {args.concurrency} concurrent, "
+        f"{args.workers} server worker(s)"
+    )
+    learners = prepare(database_url, data_dir, args.learners)
+    port = free_port()
+    env = {
+        **os.environ,
+        "SKILLTRACE_DATABASE_URL": database_url,
+        "SKILLTRACE_DATA_DIR": str(data_dir),
+        "SKILLTRACE_FACE_WORKERS": "0",
+        "SKILLTRACE_LOG_LEVEL": "WARNING",
+        "SKILLTRACE_ROLLCALL_SWEEP_INTERVAL_S": "0",
+    }
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/skilltrace"),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        trivial = [("GET", "/healthz", None, {})]
+        beats = [
+            (
+                "POST",
+                f"/api/v1/sessions/{sid}/heartbeat",
+                {"visible": True},
+                {"Authorization": f"Bearer {tok}"},
+            )
+            for tok, sid in learners
+        ]
+        asyncio.run(drive(base, beats[:50], 1.0, args.concurrency))  # warm-up
+        lat = asyncio.run(drive(base, trivial, args.seconds, args.concurrency))
+        report("/healthz", lat, args.seconds)
+        lat = asyncio.run(drive(base, beats, args.seconds, args.concurrency))
+        report("heartbeat", lat, args.seconds)
+    finally:
+        server.terminate()
+        server.wait(10)
+    total, bad = check_ledgers(database_url)
+    print(f"  ledger: {total} enrolments recomputed from events, {bad} mismatches")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--learners", type=int, default=200)
+    p.add_argument("--seconds", type=float, default=10)
+    p.add_argument("--concurrency", type=int, default=64)
+    p.add_argument("--workers", type=int, default=2)
+    args = p.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="st-bench-db-"))
+    run("SQLite", f"sqlite:///{tmp / 'bench.db'}", args)
+    pg = os.environ.get("SKILLTRACE_TEST_POSTGRES_URL")
+    if pg:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        name = f"skilltrace_bench_{uuid.uuid4().hex[:6]}"
+        admin = create_engine(
+            pg.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(pg).set(database=name).render_as_string(hide_password=False)
+        try:
+            run("PostgreSQL", url, args)
+        finally:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        print("\n(PostgreSQL skipped: set SKILLTRACE_TEST_POSTGRES_URL)")
+
+
+if __name__ == "__main__":
+    main()
