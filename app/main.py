@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -15,8 +17,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import __version__
 from app.api import audit as audit_api
 from app.api import auth as auth_api
+from app.api import courses as courses_api
 from app.api import face as face_api
 from app.api import institutions as institutions_api
+from app.api import study as study_api
 from app.api.openapi import install_openapi
 from app.attendance import engine as face_engine
 from app.audit import signing
@@ -116,6 +120,25 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
+async def _sweep_forever(interval_s: int) -> None:
+    """Mark roll-calls nobody answered as missed, off the event loop, every few seconds."""
+    from app.courses.study import sweep_missed_rollcalls
+    from app.db import get_engine, transaction
+
+    def sweep() -> int:
+        with transaction(get_engine()) as session:
+            return sweep_missed_rollcalls(session)
+
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            n = await anyio.to_thread.run_sync(sweep)
+            if n:
+                log.info("marked %d unanswered roll-calls as missed", n)
+        except Exception:
+            log.exception("roll-call sweep failed; retrying")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -125,10 +148,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         signing.signing_key()  # create the audit key at start-up, not on the first request
         face_engine.start()
+        sweeper = None
+        if settings.rollcall_sweep_interval_s:
+            sweeper = asyncio.create_task(_sweep_forever(settings.rollcall_sweep_interval_s))
         log.info("SkillTrace %s (%s) on %s", __version__, settings.env.value, settings.base_url)
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
             face_engine.shutdown()
 
     app = FastAPI(
@@ -141,7 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     install_openapi(app)
-    for module in (auth_api, institutions_api, face_api, audit_api):
+    for module in (auth_api, institutions_api, face_api, courses_api, study_api, audit_api):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/.well-known/jwks.json", tags=["audit"])

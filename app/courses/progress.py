@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
@@ -10,6 +11,10 @@ from app import clock
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.courses.models import Course, Enrollment
+
+#: Called with (session, enrollment, course, actor) right after an enrolment completes, in the
+#: same transaction (app/certificates registers its automatic issuing here).
+completion_hooks: list[Callable[[Session, Enrollment, Course, Actor], None]] = []
 
 
 @dataclass(frozen=True)
@@ -97,4 +102,6 @@ def refresh_completion(
         },
         institution_id=enrollment.institution_id,
     )
+    for hook in completion_hooks:
+        hook(session, enrollment, course, actor)
     return True

@@ -1,0 +1,329 @@
+"""Courses, lessons, question banks, the catalogue, enrolment and face-gated quizzes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from app.accounts import exceptions as ax
+from app.accounts.principal import Principal
+from app.api.deps import (
+    CurrentLearner,
+    CurrentStaff,
+    CurrentUser,
+    SessionDep,
+    client_info,
+    require_scope,
+)
+from app.api.face import ChallengeField, FramesField, read_frames
+from app.attendance import exceptions as fx
+from app.attendance import service as attendance
+from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
+from app.courses import exceptions as cx
+from app.courses import quiz
+from app.courses import service as courses
+from app.courses.models import Level, QuizAttempt
+from app.courses.schemas import (
+    CourseIn,
+    CourseOut,
+    CoursePage,
+    EnrollmentOut,
+    EnrolOut,
+    LessonIn,
+    LessonOut,
+    QuestionIn,
+    QuestionOut,
+    QuizAttemptOut,
+    QuizQuestionOut,
+    QuizResultOut,
+    QuizSubmitIn,
+)
+from app.errors import Forbidden, NotAuthenticated, problem_responses
+
+router = APIRouter(tags=["courses"])
+
+CoursesRead = Annotated[Principal, require_scope("courses:read")]
+
+# Signed-in users only (API keys get 403 `forbidden`), and the same plus a scope for reads.
+_user_auth = (NotAuthenticated, ax.InvalidToken, ax.InsufficientRole, Forbidden)
+_read_auth = (NotAuthenticated, ax.InvalidToken, ax.MissingScope, Forbidden)
+
+
+def _attempt_out(attempt: QuizAttempt) -> QuizAttemptOut:
+    return QuizAttemptOut(
+        attempt_id=attempt.id,
+        enrollment_id=attempt.enrollment_id,
+        attendance_event_id=attempt.attendance_event_id,
+        questions=[QuizQuestionOut.model_validate(q) for q in quiz.shown_questions(attempt)],
+        started_at=attempt.started_at,
+        deadline=attempt.deadline,
+        state=quiz.attempt_state(attempt),
+        submitted_at=attempt.submitted_at,
+        score=attempt.score,
+        passed=attempt.passed,
+    )
+
+
+# ---------------------------------------------------------------- courses
+
+
+@router.post(
+    "/courses",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CourseOut,
+    responses=problem_responses(*_user_auth, cx.InvalidCourse),
+)
+def create_course(body: CourseIn, user: CurrentStaff, session: SessionDep) -> CourseOut:
+    """Create a draft course for the staff member's institution."""
+    course = courses.create_course(
+        session,
+        Principal.of_user(user),
+        title=body.title,
+        occupation_code=body.occupation_code,
+        occupation_name=body.occupation_name,
+        level=body.level,
+        required_minutes=body.required_minutes,
+        pass_score=body.pass_score,
+        subsidy_fen=body.subsidy_fen,
+        description=body.description,
+        policy=body.policy(),
+    )
+    return CourseOut.of(course)
+
+
+@router.get(
+    "/courses",
+    response_model=CoursePage,
+    responses=problem_responses(*_read_auth, ax.InvalidInput),
+)
+def catalogue(
+    principal: CoursesRead,
+    session: SessionDep,
+    occupation_code: Annotated[str | None, Query(max_length=32)] = None,
+    level: Level | None = None,
+    institution_id: uuid.UUID | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CoursePage:
+    """The catalogue of published courses, oldest first, cursor-paginated."""
+    rows, nxt = courses.list_catalogue(
+        session,
+        occupation_code=occupation_code,
+        level=level,
+        institution_id=institution_id,
+        cursor=cursor,
+        limit=limit,
+    )
+    return CoursePage(items=[CourseOut.of(c) for c in rows], next_cursor=nxt)
+
+
+@router.get(
+    "/courses/{course_id}",
+    response_model=CourseOut,
+    responses=problem_responses(*_read_auth, cx.CourseNotFound),
+)
+def get_course(course_id: uuid.UUID, principal: CoursesRead, session: SessionDep) -> CourseOut:
+    """A published course, or a draft for its institution's staff and regulators."""
+    return CourseOut.of(courses.get_course(session, principal, course_id))
+
+
+@router.post(
+    "/courses/{course_id}/publish",
+    response_model=CourseOut,
+    responses=problem_responses(*_user_auth, cx.CourseNotFound, cx.CourseIncomplete),
+)
+def publish(course_id: uuid.UUID, user: CurrentStaff, session: SessionDep) -> CourseOut:
+    """Publish a draft (needs a lesson and enough questions for one quiz); repeatable."""
+    return CourseOut.of(courses.publish_course(session, Principal.of_user(user), course_id))
+
+
+@router.post(
+    "/courses/{course_id}/lessons",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LessonOut,
+    responses=problem_responses(*_user_auth, cx.CourseNotFound, cx.InvalidLesson),
+)
+def add_lesson(
+    course_id: uuid.UUID, body: LessonIn, user: CurrentStaff, session: SessionDep
+) -> LessonOut:
+    """Append a text or video lesson (allowed after publishing too)."""
+    lesson = courses.add_lesson(
+        session,
+        Principal.of_user(user),
+        course_id,
+        title=body.title,
+        kind=body.kind,
+        body_or_url=body.body_or_url,
+        minutes=body.minutes,
+    )
+    return LessonOut.model_validate(lesson, from_attributes=True)
+
+
+@router.get(
+    "/courses/{course_id}/lessons",
+    response_model=list[LessonOut],
+    responses=problem_responses(*_read_auth, cx.CourseNotFound),
+)
+def list_lessons(
+    course_id: uuid.UUID, principal: CoursesRead, session: SessionDep
+) -> list[LessonOut]:
+    """The lessons of a course the caller may read, in order."""
+    return [
+        LessonOut.model_validate(lesson, from_attributes=True)
+        for lesson in courses.list_lessons(session, principal, course_id)
+    ]
+
+
+@router.post(
+    "/courses/{course_id}/questions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=QuestionOut,
+    responses=problem_responses(*_user_auth, cx.CourseNotFound, cx.InvalidQuestion),
+)
+def add_question(
+    course_id: uuid.UUID, body: QuestionIn, user: CurrentStaff, session: SessionDep
+) -> QuestionOut:
+    """Add a single, multiple or judge question; answers are option indexes."""
+    question = courses.add_question(
+        session,
+        Principal.of_user(user),
+        course_id,
+        kind=body.kind,
+        stem=body.stem,
+        options=body.options,
+        answer=body.answer,
+    )
+    return QuestionOut.model_validate(question, from_attributes=True)
+
+
+@router.get(
+    "/courses/{course_id}/questions",
+    response_model=list[QuestionOut],
+    responses=problem_responses(*_user_auth, cx.CourseNotFound),
+)
+def list_questions(
+    course_id: uuid.UUID, user: CurrentStaff, session: SessionDep
+) -> list[QuestionOut]:
+    """The question bank with answers: staff of the owning institution only."""
+    return [
+        QuestionOut.model_validate(q, from_attributes=True)
+        for q in courses.list_questions(session, Principal.of_user(user), course_id)
+    ]
+
+
+# ---------------------------------------------------------------- enrolment
+
+
+@router.post(
+    "/courses/{course_id}/enrol",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EnrolOut,
+    responses=problem_responses(*_user_auth, cx.CourseNotFound, cx.AlreadyEnrolled),
+)
+def enrol(course_id: uuid.UUID, user: CurrentLearner, session: SessionDep) -> EnrolOut:
+    """Enrol in a published course; a repeat gets 409 `already_enrolled` with the id."""
+    enrollment = courses.enrol(session, Principal.of_user(user), course_id)
+    return EnrolOut(enrollment_id=enrollment.id)
+
+
+@router.get(
+    "/me/enrollments",
+    response_model=list[EnrollmentOut],
+    responses=problem_responses(*_user_auth),
+)
+def my_enrollments(user: CurrentUser, session: SessionDep) -> list[EnrollmentOut]:
+    """The signed-in learner's enrolments with course titles, newest first."""
+    return [
+        EnrollmentOut.of(e, c)
+        for e, c in courses.list_my_enrollments(session, Principal.of_user(user))
+    ]
+
+
+# ---------------------------------------------------------------- quizzes
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/quiz-attempts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=QuizAttemptOut,
+    responses=problem_responses(
+        *_user_auth,
+        cx.EnrollmentNotFound,
+        cx.AttemptOpen,
+        cx.AttemptLimitReached,
+        cx.QuizUnavailable,
+        *FRAME_SUBMISSION_ERRORS,
+        fx.FaceNotEnrolled,
+        fx.FaceMismatch,
+        fx.VerificationLocked,
+    ),
+)
+def start_quiz(
+    enrollment_id: uuid.UUID,
+    challenge_id: ChallengeField,
+    frames: FramesField,
+    user: CurrentLearner,
+    session: SessionDep,
+    request: Request,
+) -> QuizAttemptOut:
+    """Face-gated start of a quiz attempt: the questions (never the answers) and a deadline."""
+    ip, ua = client_info(request)
+    attempt = quiz.start_attempt(
+        session,
+        user,
+        enrollment_id,
+        challenge_id=challenge_id,
+        frames=read_frames(frames),
+        client=attendance.ClientInfo(ip=ip, user_agent=ua),
+    )
+    return _attempt_out(attempt)
+
+
+@router.get(
+    "/enrollments/{enrollment_id}/quiz-attempts",
+    response_model=list[QuizAttemptOut],
+    responses=problem_responses(*_read_auth, cx.EnrollmentNotFound),
+)
+def list_quiz_attempts(
+    enrollment_id: uuid.UUID, principal: CoursesRead, session: SessionDep
+) -> list[QuizAttemptOut]:
+    """The attempts of an enrolment (learner, staff of the institution, regulators)."""
+    return [_attempt_out(a) for a in quiz.list_attempts(session, principal, enrollment_id)]
+
+
+@router.get(
+    "/quiz-attempts/{attempt_id}",
+    response_model=QuizAttemptOut,
+    responses=problem_responses(*_read_auth, cx.AttemptNotFound),
+)
+def get_quiz_attempt(
+    attempt_id: uuid.UUID, principal: CoursesRead, session: SessionDep
+) -> QuizAttemptOut:
+    """One attempt as shown (e.g. to resume after a reload), with its result once submitted."""
+    return _attempt_out(quiz.get_attempt(session, principal, attempt_id))
+
+
+@router.post(
+    "/quiz-attempts/{attempt_id}/submit",
+    response_model=QuizResultOut,
+    responses=problem_responses(
+        *_user_auth, cx.AttemptNotFound, cx.AttemptClosed, cx.InvalidAnswers
+    ),
+)
+def submit_quiz(
+    attempt_id: uuid.UUID, body: QuizSubmitIn, user: CurrentLearner, session: SessionDep
+) -> QuizResultOut:
+    """Submit the answers (option indexes as shown) once, before the deadline."""
+    done = quiz.submit(session, user, attempt_id, body.answers)
+    return QuizResultOut(
+        attempt_id=done.attempt.id,
+        score=done.attempt.score or 0,
+        passed=bool(done.attempt.passed),
+        correct=done.correct,
+        total=done.total,
+        pass_score=done.course.pass_score,
+        quiz_passed=done.enrollment.quiz_passed,
+        completed=done.enrollment.completed_at is not None,
+    )

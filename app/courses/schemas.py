@@ -1,0 +1,302 @@
+"""Request and response bodies of the course, enrolment and quiz API.
+
+Bounds are the service's (app/courses/service.py), declared here too so partners see them in
+OpenAPI. Nothing a learner receives carries a question's answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.courses import service as svc
+from app.courses.models import (
+    LEVEL_NAMES_ZH,
+    Course,
+    CourseStatus,
+    CreditPolicy,
+    Enrollment,
+    LessonKind,
+    Level,
+    QuestionKind,
+)
+
+
+class RollcallPolicyIn(BaseModel):
+    """Random roll-call and time-credit policy (defaults: every 10–30 min, 90 s to answer)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_interval_s: int = Field(
+        default=600, ge=svc.ROLLCALL_INTERVAL_S[0], le=svc.ROLLCALL_INTERVAL_S[1]
+    )
+    max_interval_s: int = Field(
+        default=1800, ge=svc.ROLLCALL_INTERVAL_S[0], le=svc.ROLLCALL_INTERVAL_S[1]
+    )
+    response_window_s: int = Field(
+        default=90, ge=svc.RESPONSE_WINDOW_S[0], le=svc.RESPONSE_WINDOW_S[1]
+    )
+    min_pass_rate: int = Field(default=80, ge=0, le=100, description="percent")
+    daily_cap_minutes: int = Field(
+        default=480, ge=svc.DAILY_CAP_MINUTES[0], le=svc.DAILY_CAP_MINUTES[1]
+    )
+    credit_policy: CreditPolicy = Field(
+        default=CreditPolicy.strict,
+        description="strict: a failed or missed roll-call forfeits the open segment; "
+        "lenient: it keeps the credit up to the last heartbeat",
+    )
+    heartbeat_interval_s: int = Field(
+        default=30, ge=svc.HEARTBEAT_INTERVAL_S[0], le=svc.HEARTBEAT_INTERVAL_S[1]
+    )
+
+
+class QuizPolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question_count: int = Field(
+        default=10, ge=svc.QUIZ_QUESTION_COUNT[0], le=svc.QUIZ_QUESTION_COUNT[1]
+    )
+    time_limit_s: int = Field(
+        default=1800, ge=svc.QUIZ_TIME_LIMIT_S[0], le=svc.QUIZ_TIME_LIMIT_S[1]
+    )
+    max_attempts: int = Field(default=3, ge=svc.QUIZ_MAX_ATTEMPTS[0], le=svc.QUIZ_MAX_ATTEMPTS[1])
+
+
+class CourseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=svc.TITLE_CHARS)
+    description: str = Field(default="", max_length=svc.DESCRIPTION_CHARS)
+    occupation_code: str = Field(
+        min_length=1, max_length=svc.OCCUPATION_CODE_CHARS, description="职业编码, e.g. 4-03-02-01"
+    )
+    occupation_name: str = Field(min_length=1, max_length=svc.OCCUPATION_NAME_CHARS)
+    level: Level
+    required_minutes: int = Field(ge=svc.REQUIRED_MINUTES[0], le=svc.REQUIRED_MINUTES[1])
+    pass_score: int = Field(ge=0, le=100, description="percent")
+    subsidy_fen: int = Field(ge=svc.SUBSIDY_FEN[0], le=svc.SUBSIDY_FEN[1])
+    rollcall: RollcallPolicyIn = Field(default_factory=RollcallPolicyIn)
+    quiz: QuizPolicyIn = Field(default_factory=QuizPolicyIn)
+
+    def policy(self) -> svc.CoursePolicy:
+        r, q = self.rollcall, self.quiz
+        return svc.CoursePolicy(
+            rollcall_min_interval_s=r.min_interval_s,
+            rollcall_max_interval_s=r.max_interval_s,
+            rollcall_response_window_s=r.response_window_s,
+            rollcall_min_pass_rate=r.min_pass_rate,
+            daily_cap_minutes=r.daily_cap_minutes,
+            credit_policy=r.credit_policy,
+            heartbeat_interval_s=r.heartbeat_interval_s,
+            quiz_question_count=q.question_count,
+            quiz_time_limit_s=q.time_limit_s,
+            quiz_max_attempts=q.max_attempts,
+        )
+
+
+class RollcallPolicyOut(BaseModel):
+    min_interval_s: int
+    max_interval_s: int
+    response_window_s: int
+    min_pass_rate: int
+    daily_cap_minutes: int
+    credit_policy: CreditPolicy
+    heartbeat_interval_s: int
+
+
+class QuizPolicyOut(BaseModel):
+    question_count: int
+    time_limit_s: int
+    max_attempts: int
+
+
+class CourseOut(BaseModel):
+    id: uuid.UUID
+    institution_id: uuid.UUID
+    title: str
+    description: str
+    occupation_code: str
+    occupation_name: str
+    level: Level
+    level_name_zh: str
+    required_minutes: int
+    pass_score: int
+    subsidy_fen: int
+    rollcall: RollcallPolicyOut
+    quiz: QuizPolicyOut
+    status: CourseStatus
+    created_at: datetime
+    published_at: datetime | None
+
+    @classmethod
+    def of(cls, c: Course) -> CourseOut:
+        return cls(
+            id=c.id,
+            institution_id=c.institution_id,
+            title=c.title,
+            description=c.description,
+            occupation_code=c.occupation_code,
+            occupation_name=c.occupation_name,
+            level=c.level,
+            level_name_zh=LEVEL_NAMES_ZH[c.level],
+            required_minutes=c.required_minutes,
+            pass_score=c.pass_score,
+            subsidy_fen=c.subsidy_fen,
+            rollcall=RollcallPolicyOut(
+                min_interval_s=c.rollcall_min_interval_s,
+                max_interval_s=c.rollcall_max_interval_s,
+                response_window_s=c.rollcall_response_window_s,
+                min_pass_rate=c.rollcall_min_pass_rate,
+                daily_cap_minutes=c.daily_cap_minutes,
+                credit_policy=c.credit_policy,
+                heartbeat_interval_s=c.heartbeat_interval_s,
+            ),
+            quiz=QuizPolicyOut(
+                question_count=c.quiz_question_count,
+                time_limit_s=c.quiz_time_limit_s,
+                max_attempts=c.quiz_max_attempts,
+            ),
+            status=c.status,
+            created_at=c.created_at,
+            published_at=c.published_at,
+        )
+
+
+class CoursePage(BaseModel):
+    items: list[CourseOut]
+    next_cursor: str | None
+
+
+class LessonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=svc.TITLE_CHARS)
+    kind: LessonKind
+    body_or_url: str = Field(
+        min_length=1,
+        max_length=svc.LESSON_BODY_CHARS,
+        description="the text of a text lesson, or the http(s) URL of a video",
+    )
+    minutes: int = Field(ge=svc.LESSON_MINUTES[0], le=svc.LESSON_MINUTES[1])
+
+
+class LessonOut(BaseModel):
+    id: uuid.UUID
+    course_id: uuid.UUID
+    position: int
+    title: str
+    kind: LessonKind
+    body_or_url: str
+    minutes: int
+    created_at: datetime
+
+
+class QuestionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: QuestionKind
+    stem: str = Field(min_length=1, max_length=svc.STEM_CHARS)
+    options: list[str] | None = Field(
+        default=None,
+        max_length=svc.OPTIONS[1],
+        description='2..10 options; judge questions have two (default ["正确", "错误"])',
+    )
+    answer: list[int] = Field(
+        max_length=svc.OPTIONS[1],
+        description="indexes of the right options: one for single and judge, one or more for "
+        "multiple",
+    )
+
+
+class QuestionOut(BaseModel):
+    """A question with its answer: staff of the owning institution only."""
+
+    id: uuid.UUID
+    course_id: uuid.UUID
+    kind: QuestionKind
+    stem: str
+    options: list[str]
+    answer: list[int]
+    created_at: datetime
+
+
+class EnrolOut(BaseModel):
+    enrollment_id: uuid.UUID
+
+
+class EnrollmentOut(BaseModel):
+    enrollment_id: uuid.UUID
+    course_id: uuid.UUID
+    course_title: str
+    institution_id: uuid.UUID
+    occupation_code: str
+    level: Level
+    created_at: datetime
+    credited_minutes: int
+    required_minutes: int
+    quiz_passed: bool
+    best_quiz_score: int | None
+    completed_at: datetime | None
+
+    @classmethod
+    def of(cls, e: Enrollment, c: Course) -> EnrollmentOut:
+        return cls(
+            enrollment_id=e.id,
+            course_id=c.id,
+            course_title=c.title,
+            institution_id=e.institution_id,
+            occupation_code=c.occupation_code,
+            level=c.level,
+            created_at=e.created_at,
+            credited_minutes=e.credited_seconds // 60,
+            required_minutes=c.required_minutes,
+            quiz_passed=e.quiz_passed,
+            best_quiz_score=e.best_quiz_score,
+            completed_at=e.completed_at,
+        )
+
+
+class QuizQuestionOut(BaseModel):
+    """A question as the learner sees it: options in the shown order, never the answer."""
+
+    id: uuid.UUID
+    kind: QuestionKind
+    stem: str
+    options: list[str]
+
+
+class QuizAttemptOut(BaseModel):
+    attempt_id: uuid.UUID
+    enrollment_id: uuid.UUID
+    attendance_event_id: uuid.UUID
+    questions: list[QuizQuestionOut]
+    started_at: datetime
+    deadline: datetime
+    state: Literal["open", "submitted", "expired"]
+    submitted_at: datetime | None = None
+    score: int | None = None
+    passed: bool | None = None
+
+
+class QuizSubmitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answers: dict[str, list[int]] = Field(
+        max_length=svc.QUIZ_QUESTION_COUNT[1],
+        description="question id → indexes of the chosen options, as shown in this attempt; "
+        "a question left out counts as wrong",
+    )
+
+
+class QuizResultOut(BaseModel):
+    attempt_id: uuid.UUID
+    score: int = Field(description="percent of questions fully right")
+    passed: bool
+    correct: int
+    total: int
+    pass_score: int
+    quiz_passed: bool = Field(description="whether the enrolment's quiz is passed (by any attempt)")
+    completed: bool = Field(description="whether the enrolment is now complete")
