@@ -34,6 +34,8 @@ def video_frames() -> list[np.ndarray]:
             break
         frames.append(frame)  # BGR, as OpenCV encodes it
     cap.release()
+    if not frames:
+        raise FileNotFoundError(f"no frames read from {VIDEO}: is ../shared/faces beside the repo?")
     return frames
 
 
