@@ -79,6 +79,27 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _ctx: Any) -> None:
+    session.info["flushed"] = True
+
+
+def release_read_lock(session: Session) -> None:
+    """Before slow work (face analysis), end a transaction that has only read, on SQLite.
+
+    SQLite transactions here hold the database write lock from BEGIN (see above), so a request
+    that analyses frames for a second would stall every other writer. Ending a read-only prefix
+    is harmless: loaded objects are expired and reload in the next transaction, which callers
+    must treat as a fresh look (re-check what may have changed). PostgreSQL keeps its
+    transaction and row locks.
+    """
+    if session.get_bind().dialect.name != "sqlite" or not session.in_transaction():
+        return
+    if session.new or session.dirty or session.deleted or session.info.get("flushed"):
+        return
+    session.rollback()
+
+
 def read_only(session: Session) -> None:
     """Mark the session's transaction as a read: on SQLite it begins DEFERRED (no write lock).
 

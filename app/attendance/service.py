@@ -65,6 +65,7 @@ from app.audit import service as audit
 from app.audit.service import Actor
 from app.config import get_settings
 from app.crypto import decrypt, encrypt
+from app.db import release_read_lock
 from app.errors import Forbidden
 
 #: Called with (session, event, approved, actor) after staff decide an event in review, so other
@@ -426,8 +427,10 @@ def enrol(
     s = get_settings()
     if not user.biometric_consent:
         raise ConsentRequired()
-    challenge = _load_challenge(session, user, challenge_id)
+    _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
+    release_read_lock(session)
     burst = _analyse_burst(frames, min_frames=s.face_min_enrol_frames)
+    challenge = _load_challenge(session, user, challenge_id)  # fresh look after the analysis
     actor = Actor.user(user.id)
     _consume(session, challenge)
     if _check_replay(session, burst.hashes):
@@ -586,8 +589,14 @@ def verify(
     template = active_template(session, user.id)
     if template is None or template.embeddings_enc is None:
         raise FaceNotEnrolled()
-    challenge = _load_challenge(session, user, challenge_id)
+    _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
+    release_read_lock(session)
     burst = _analyse_burst(frames, min_frames=1)
+    _check_lock(session, user)  # fresh look after the analysis
+    template = active_template(session, user.id)
+    if template is None or template.embeddings_enc is None:
+        raise FaceNotEnrolled()
+    challenge = _load_challenge(session, user, challenge_id)
     _consume(session, challenge)
     if _check_replay(session, burst.hashes):
         _audit_replay(session, user, challenge, burst.hashes, actor)

@@ -516,6 +516,9 @@ def answer_rollcall(
         institution_id=enrollment.institution_id,
         client=client,
     )
+    if rc.status is not RollCallStatus.pending:
+        # Resolved while the frames were analysed (the deadline sweep): the event stays.
+        raise RollCallExpired().keeping_changes(attendance_event_id=str(event.id))
     settle_rollcall(session, study, rc, event)
     return rc, event
 
