@@ -313,7 +313,7 @@ def audit_verify(
             if obj.get("type") == "checkpoint":
                 checkpoint, checkpoint_line = obj, lineno
                 continue
-            result = verifier.feed(obj, line=lineno)
+            result = verifier.feed(obj, line=lineno, raw=raw)
             if result is not None:
                 break
             if lineno % 5000 == 0:

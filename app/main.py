@@ -20,7 +20,9 @@ from app.api import auth as auth_api
 from app.api import courses as courses_api
 from app.api import face as face_api
 from app.api import institutions as institutions_api
+from app.api import reports as reports_api
 from app.api import study as study_api
+from app.api import xapi as xapi_api
 from app.api.openapi import install_openapi
 from app.attendance import engine as face_engine
 from app.audit import signing
@@ -171,6 +173,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     for module in (auth_api, institutions_api, face_api, courses_api, study_api, audit_api):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(xapi_api.router)
+    app.include_router(reports_api.router, prefix=API_PREFIX)
 
     @app.get("/.well-known/jwks.json", tags=["audit"])
     def jwks() -> dict[str, Any]:

@@ -1,19 +1,26 @@
-"""Audit checkpoints and the public keys to check them with."""
+"""Audit checkpoints and streamed exports for regulators, staff and partner API keys."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from app.accounts.exceptions import InstitutionNotFound, InvalidToken, MissingScope
 from app.api.deps import PrincipalDep, SessionDep, require_scope
+from app.audit import export
 from app.audit import service as audit
-from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.db import get_engine, transaction
+from app.errors import Forbidden, NotAuthenticated, ValidationFailed, problem_responses
 
 router = APIRouter(tags=["audit"])
+
+_errors = (NotAuthenticated, InvalidToken, Forbidden, MissingScope, InstitutionNotFound)
 
 
 class CheckpointOut(BaseModel):
@@ -30,9 +37,7 @@ class CheckpointOut(BaseModel):
     "/audit/checkpoint",
     response_model=CheckpointOut,
     dependencies=[require_scope("audit:read")],
-    responses=problem_responses(
-        NotAuthenticated, InvalidToken, Forbidden, MissingScope, InstitutionNotFound
-    ),
+    responses=problem_responses(*_errors),
 )
 def get_checkpoint(
     principal: PrincipalDep, session: SessionDep, institution_id: uuid.UUID | None = None
@@ -41,11 +46,55 @@ def get_checkpoint(
 
     Staff and API keys see their own institution; regulators any.
     """
-    if principal.role is not None and not (principal.is_regulator or principal.role == "staff"):
-        raise Forbidden()
-    target = institution_id or (None if principal.is_regulator else principal.institution_id)
-    if target is not None and not principal.can_see_institution(target):
-        raise Forbidden("You can only read your own institution's audit trail.")
-    if target is None and not principal.is_regulator:
-        raise Forbidden()
-    return audit.checkpoint(session, audit.chain_for(target))
+    return audit.checkpoint(session, export.resolve_chain(session, principal, institution_id))
+
+
+_EXPORT_DOC = {
+    "description": (
+        "The chain's entries in seq order, then its signed checkpoint. NDJSON: one canonical "
+        "JSON object per line. CSV: header row `" + ",".join(export.CSV_COLUMNS) + "`; "
+        "`payload` is canonical JSON text; the last row is the checkpoint (payload = its signed "
+        "claims, hash = head hash, jws = signature)."
+    ),
+    "content": {
+        "application/x-ndjson": {"schema": {"type": "string"}},
+        "text/csv": {"schema": {"type": "string"}},
+    },
+}
+
+
+@router.get(
+    "/audit/export",
+    response_class=StreamingResponse,
+    dependencies=[require_scope("audit:read")],
+    responses={
+        200: _EXPORT_DOC,
+        **problem_responses(*_errors, export.InvalidWindow, ValidationFailed),
+    },
+)
+def export_audit(
+    principal: PrincipalDep,
+    session: SessionDep,
+    institution_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    format: export.ExportFormat = "ndjson",  # noqa: A002 - the contract's parameter name
+) -> StreamingResponse:
+    """Stream one chain (window `since` ≤ time < `until`) as NDJSON or CSV, ending with a
+    signed checkpoint. Verify offline with `skilltrace audit verify FILE --jwks jwks.json`
+    (a window not starting at seq 1: add `--prev-hash` of the entry before it)."""
+    since, until = export.as_utc(since), export.as_utc(until)
+    export.check_window(since, until)
+    chain = export.resolve_chain(session, principal, institution_id)
+
+    def body() -> Iterator[bytes]:
+        # The request's session is closed once streaming starts: read in a transaction of our own.
+        with transaction(get_engine(), reading=True) as s:
+            yield from export.iter_export_bytes(s, chain, since=since, until=until, fmt=format)
+
+    name = export.filename(chain, since, until, format)
+    return StreamingResponse(
+        body(),
+        media_type=export.MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

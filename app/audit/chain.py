@@ -124,8 +124,15 @@ class ChainVerifier:
         self.result.bad_seq = seq
         return self.result
 
-    def feed(self, entry: dict[str, Any], line: int | None = None) -> VerifyResult | None:
-        """Check one entry; returns the (failed) result at the first problem, else None."""
+    def feed(
+        self, entry: dict[str, Any], line: int | None = None, raw: bytes | None = None
+    ) -> VerifyResult | None:
+        """Check one entry; returns the (failed) result at the first problem, else None.
+
+        ``raw``, the entry's line as read, lets the hash be checked without serialising the
+        entry again when the line is already canonical (any export of ours is); otherwise the
+        canonical form is rebuilt from ``entry`` as usual.
+        """
         self._line = self._line + 1 if line is None else line
         r = self.result
         missing = [k for k in (*ENTRY_FIELDS, "hash") if k not in entry]
@@ -165,10 +172,12 @@ class ChainVerifier:
                 "changed, dropped or inserted",
                 seq,
             )
-        try:
-            computed = entry_hash(entry)
-        except (TypeError, ValueError):  # NaN, Infinity, lone surrogates: never written by us
-            return self._fail("entry holds values canonical JSON does not allow", seq)
+        computed = _hash_of_canonical_line(raw) if raw is not None else None
+        if computed != entry["hash"]:
+            try:
+                computed = entry_hash(entry)
+            except (TypeError, ValueError):  # NaN, Infinity, lone surrogates: never written by us
+                return self._fail("entry holds values canonical JSON does not allow", seq)
         if computed != entry["hash"]:
             return self._fail("hash does not match the entry's content: the entry was edited", seq)
         self._prev_hash = entry["hash"]
@@ -212,6 +221,31 @@ class ChainVerifier:
                 r.last_seq,
             )
         return r
+
+
+_HASH_KEY = b',"hash":"'
+_TYPE_TAIL = b',"type":"entry"}'
+
+
+def _hash_of_canonical_line(raw: bytes) -> str | None:
+    """SHA-256 of the hashed form, cut out of a canonical entry line, or None if it is not one.
+
+    A canonical line is the hashed form with ``"hash":"<64 hex>",`` inserted after ``chain``
+    and ``,"type":"entry"`` before the closing brace (keys sort that way). The keys before
+    ``hash`` hold strings, whose quotes are escaped, so the first ``,"hash":"`` is the key.
+    A line that is not canonical gives a digest that does not match, and the caller falls
+    back to rebuilding the canonical form: this path can only accept what that one accepts.
+    """
+    line = raw.rstrip(b"\r\n")
+    if not line.endswith(_TYPE_TAIL):
+        return None
+    i = line.find(_HASH_KEY)
+    if i < 0:
+        return None
+    j = i + len(_HASH_KEY) + 64
+    if line[j : j + 2] != b'",':
+        return None
+    return hashlib.sha256(line[:i] + line[j + 1 : -len(_TYPE_TAIL)] + b"}").hexdigest()
 
 
 def iter_ndjson(lines: Iterable[str | bytes]) -> Iterator[dict[str, Any]]:

@@ -147,15 +147,24 @@ def checkpoint(session: Session, chain: str) -> dict[str, Any]:
     return _signed(chain, seq, head_hash)
 
 
+#: The ``time`` of an empty export's checkpoint (there is no entry to date it by).
+EMPTY_EXPORT_TIME = "1970-01-01T00:00:00.000000Z"
+
+
 def _signed(
-    chain: str, seq: int, head_hash: str, extra: dict[str, Any] | None = None
+    chain: str,
+    seq: int,
+    head_hash: str,
+    extra: dict[str, Any] | None = None,
+    *,
+    time: str | None = None,
 ) -> dict[str, Any]:
     claims = {
         "iss": "skilltrace",
         "chain": chain,
         "seq": seq,
         "head_hash": head_hash,
-        "time": format_time(clock.now()),
+        "time": time or format_time(clock.now()),
         **(extra or {}),
     }
     return {"type": "checkpoint", **claims, "jws": signing.sign_checkpoint(claims)}
@@ -171,10 +180,12 @@ def iter_export(
     """Entries of one chain in chain order, in batches (constant memory), then a checkpoint.
 
     The checkpoint signs the last exported entry and the seq the export starts at, so a window
-    export is verifiable too and entries dropped from either end are detected.
+    export is verifiable too and entries dropped from either end are detected. Its ``time`` is
+    the last entry's (Ed25519 signatures are deterministic), so two exports of the same window
+    are byte-identical. The column-level fast path for HTTP is app/audit/export.py.
     """
     first_seq: int | None = None
-    last_seq, last_hash = 0, GENESIS
+    last_seq, last_hash, last_time = 0, GENESIS, EMPTY_EXPORT_TIME
     after = 0
     while True:
         stmt = (
@@ -193,11 +204,19 @@ def iter_export(
         for entry in batch:
             yield entry_dict(entry)
             last_seq, last_hash = entry.seq, entry.hash
+            last_time = format_time(entry.time)
         if first_seq is None:
             first_seq = batch[0].seq
         after = batch[-1].seq
         session.expunge_all()
-    yield _signed(chain, last_seq, last_hash, {"first_seq": first_seq})
+    yield export_checkpoint(chain, first_seq, last_seq, last_hash, last_time)
+
+
+def export_checkpoint(
+    chain: str, first_seq: int | None, last_seq: int, last_hash: str, last_time: str
+) -> dict[str, Any]:
+    """The signed checkpoint ending an export: its first and last seq and the last hash."""
+    return _signed(chain, last_seq, last_hash, {"first_seq": first_seq}, time=last_time)
 
 
 def export_lines(entries: Iterator[dict[str, Any]]) -> Iterator[bytes]:

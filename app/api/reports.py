@@ -1,0 +1,78 @@
+"""Reports for regulators and institution staff: fraud indicators with their evidence."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from app.accounts.exceptions import InstitutionNotFound, InvalidToken
+from app.api.deps import PrincipalDep, SessionDep
+from app.audit.export import InvalidWindow, as_utc, check_window
+from app.config import get_settings
+from app.errors import Forbidden, NotAuthenticated, ValidationFailed, problem_responses
+from app.reports import fraud
+from app.reports import service as reports
+from app.reports.schemas import FraudReportOut
+
+router = APIRouter(tags=["reports"])
+
+IndicatorCode = Literal[
+    "shared_face",
+    "shared_frame",
+    "crowded_ip",
+    "over_daily_cap",
+    "overlapping_sessions",
+    "rollcall_failure_rate",
+]
+
+
+@router.get(
+    "/reports/fraud",
+    response_model=FraudReportOut,
+    responses=problem_responses(
+        NotAuthenticated,
+        InvalidToken,
+        Forbidden,
+        InstitutionNotFound,
+        InvalidWindow,
+        ValidationFailed,
+    ),
+)
+def fraud_indicators(
+    principal: PrincipalDep,
+    session: SessionDep,
+    institution_id: uuid.UUID | None = None,
+    indicator: Annotated[list[IndicatorCode] | None, Query(description="Only these")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    face_threshold: Annotated[float | None, Query(gt=0, lt=2)] = None,
+    ip_window_minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 10,
+    ip_min_learners: Annotated[int, Query(ge=2, le=10_000)] = 5,
+    rollcall_min_count: Annotated[int, Query(ge=1, le=1_000_000)] = 20,
+    rollcall_max_rate: Annotated[float, Query(ge=0, le=1)] = 0.5,
+    rollcall_rate_factor: Annotated[float, Query(ge=1, le=100)] = 3.0,
+) -> FraudReportOut:
+    """Fraud indicators, each with the evidence rows behind it (regulators: all institutions or
+    one; staff: their own). Face threshold defaults to the accept threshold."""
+    since, until = as_utc(since), as_utc(until)
+    check_window(since, until)
+    params = fraud.FraudParams(
+        face_threshold=face_threshold or get_settings().face_accept_threshold,
+        ip_window_minutes=ip_window_minutes,
+        ip_min_learners=ip_min_learners,
+        rollcall_min_count=rollcall_min_count,
+        rollcall_max_rate=rollcall_max_rate,
+        rollcall_rate_factor=rollcall_rate_factor,
+        since=since,
+        until=until,
+    )
+    return reports.fraud_report(
+        session,
+        principal,
+        params,
+        institution_id=institution_id,
+        only=list(indicator) if indicator else None,
+    )

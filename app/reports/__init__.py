@@ -1,0 +1,1 @@
+"""Reports for regulators and institutions: fraud indicators (and, later, statistics)."""
