@@ -40,6 +40,9 @@ class Settings(BaseSettings):
 
     # Audit
     audit_signing_key_pem: str = ""  # Ed25519 private key; empty: generated into data_dir/keys
+    # RSA private key (>= 2048 bits) signing certificate credentials (RS256, the Open Badges 3.0
+    # interoperability minimum); empty: a 3072-bit key is generated into data_dir/keys.
+    credential_signing_key_pem: str = ""
 
     # Face verification. Thresholds come from benchmarks/calibrate.py (see the face issue note):
     # distance <= accept passes, > reject fails, in between goes to staff review. 0.38 is where

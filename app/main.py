@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import __version__
 from app.api import audit as audit_api
 from app.api import auth as auth_api
+from app.api import certificates as certificates_api
 from app.api import courses as courses_api
 from app.api import face as face_api
 from app.api import institutions as institutions_api
@@ -26,10 +27,12 @@ from app.api import xapi as xapi_api
 from app.api.openapi import install_openapi
 from app.attendance import engine as face_engine
 from app.audit import signing
+from app.certificates import credential
 from app.config import Settings, get_settings
 from app.errors import DomainError
 from app.limits import BodySizeLimitMiddleware
 from app.logging import RequestIdMiddleware, configure_logging, request_id_var
+from app.web import certificates as certificates_web
 
 log = logging.getLogger("skilltrace")
 
@@ -175,11 +178,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(xapi_api.router)
     app.include_router(reports_api.router, prefix=API_PREFIX)
+    app.include_router(certificates_api.router, prefix=API_PREFIX)
+    app.include_router(certificates_web.router)
 
     @app.get("/.well-known/jwks.json", tags=["audit"])
     def jwks() -> dict[str, Any]:
-        """Public keys for audit checkpoints (and, later, credentials)."""
-        return signing.jwks()
+        """Public keys for audit checkpoints (EdDSA) and certificate credentials (RS256)."""
+        return {"keys": signing.jwks()["keys"] + credential.jwks()["keys"]}
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

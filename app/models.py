@@ -5,8 +5,16 @@ from sqlmodel import SQLModel
 from app.accounts import models as accounts_models
 from app.attendance import models as attendance_models
 from app.audit import models as audit_models
+from app.certificates import models as certificates_models
 from app.courses import models as courses_models
 
 metadata = SQLModel.metadata
 
-__all__ = ["accounts_models", "attendance_models", "audit_models", "courses_models", "metadata"]
+__all__ = [
+    "accounts_models",
+    "attendance_models",
+    "audit_models",
+    "certificates_models",
+    "courses_models",
+    "metadata",
+]

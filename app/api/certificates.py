@@ -1,0 +1,335 @@
+"""Certificates: issue, read, verify (public), revoke; subsidy eligibility; claim exports;
+certificate settings; the learner's electronic training record."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Response, status
+from sqlmodel import Session
+
+from app.accounts import exceptions as ax
+from app.accounts.principal import Principal
+from app.api.deps import CurrentLearner, CurrentUser, SessionDep, require_scope
+from app.certificates import claims, credential, record, subsidy
+from app.certificates import exceptions as cx
+from app.certificates import service as certificates
+from app.certificates.models import Certificate, CertificateStatus
+from app.certificates.schemas import (
+    CertificateOut,
+    CertificateSettingsIn,
+    CertificateSettingsOut,
+    IssuedOut,
+    RecordCertificateOut,
+    RecordEntryOut,
+    RecordOut,
+    RecordSubsidyOut,
+    RevokeIn,
+    RuleOut,
+    SubsidyOut,
+    VerifyOut,
+)
+from app.config import get_settings
+from app.courses import exceptions as coursex
+from app.courses.models import LEVEL_NAMES_ZH
+from app.errors import Forbidden, NotAuthenticated, problem_responses
+
+router = APIRouter(tags=["certificates"])
+
+CertificatesRead = Annotated[Principal, require_scope("certificates:read")]
+Serial = Annotated[str, Path(min_length=1, max_length=64, description="Certificate serial")]
+
+_user_auth = (NotAuthenticated, ax.InvalidToken, ax.InsufficientRole, Forbidden)
+_read_auth = (NotAuthenticated, ax.InvalidToken, ax.MissingScope, Forbidden)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def pdf_url(serial: str) -> str:
+    return f"{get_settings().base_url}/certificates/{serial}.pdf"
+
+
+def _certificate_out(cert: Certificate, *, for_learner: bool = False) -> CertificateOut:
+    return CertificateOut(
+        identity_salt=cert.identity_salt if for_learner else None,
+        id=cert.id,
+        serial=cert.serial,
+        status=cert.status,
+        enrollment_id=cert.enrollment_id,
+        user_id=cert.user_id,
+        course_id=cert.course_id,
+        institution_id=cert.institution_id,
+        learner_name=cert.learner_name,
+        id_number_masked=cert.id_number_masked,
+        course=cert.course_title,
+        occupation_code=cert.occupation_code,
+        occupation=cert.occupation_name,
+        level=cert.level,
+        level_name=LEVEL_NAMES_ZH[cert.level],
+        minutes=cert.credited_minutes,
+        hours=credential.hours(cert.credited_minutes),
+        quiz_score=cert.quiz_score,
+        rollcalls_total=cert.rollcalls_total,
+        rollcalls_passed=cert.rollcalls_passed,
+        attendance_passed=cert.attendance_passed,
+        issued_at=cert.issued_at,
+        revoked_at=cert.revoked_at,
+        revoked_reason=cert.revoked_reason,
+        credential_jwt=cert.credential_jwt,
+        pdf_url=pdf_url(cert.serial),
+        verify_url=credential.verify_url(cert.serial),
+    )
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/certificate",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IssuedOut,
+    responses=problem_responses(
+        *_user_auth,
+        coursex.EnrollmentNotFound,
+        cx.NotComplete,
+        cx.AlreadyIssued,
+        cx.NoRealName,
+    ),
+)
+def issue(enrollment_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> IssuedOut:
+    """Issue the certificate of a completed enrolment (the learner, or staff of the institution).
+
+    409 `not_complete` lists what is `missing`; a second request gets 409 `already_issued` with
+    the existing `serial`.
+    """
+    cert = certificates.issue(session, Principal.of_user(user), enrollment_id)
+    return IssuedOut(
+        serial=cert.serial,
+        credential_jwt=cert.credential_jwt,
+        pdf_url=pdf_url(cert.serial),
+        verify_url=credential.verify_url(cert.serial),
+    )
+
+
+@router.get(
+    "/certificates/{serial}",
+    response_model=CertificateOut,
+    responses=problem_responses(*_read_auth, cx.CertificateNotFound),
+)
+def get_certificate(serial: Serial, principal: CertificatesRead, session: SessionDep) -> Any:
+    """A certificate in full, with its signed credential (learner, staff, regulators)."""
+    cert = certificates.get_certificate(session, principal, serial)
+    own = principal.user is not None and principal.user.id == cert.user_id
+    return _certificate_out(cert, for_learner=own)
+
+
+@router.get(
+    "/certificates/{serial}/verify",
+    response_model=VerifyOut,
+    responses=problem_responses(cx.CertificateNotFound),
+)
+def verify(serial: Serial, session: SessionDep) -> VerifyOut:
+    """Public check of a certificate: valid or revoked (with date and reason), masked name."""
+    cert = certificates.by_serial(session, serial)
+    return verify_out(session, cert)
+
+
+def verify_out(session: Session, cert: Certificate) -> VerifyOut:
+    return VerifyOut(
+        serial=cert.serial,
+        valid=cert.status is CertificateStatus.valid,
+        status=cert.status,
+        learner_name_masked=certificates.mask_name(cert.learner_name),
+        course=cert.course_title,
+        occupation=cert.occupation_name,
+        occupation_code=cert.occupation_code,
+        level=cert.level,
+        level_name=LEVEL_NAMES_ZH[cert.level],
+        hours=credential.hours(cert.credited_minutes),
+        minutes=cert.credited_minutes,
+        institution=certificates.institution_name(session, cert),
+        issued_at=cert.issued_at,
+        revoked_at=cert.revoked_at,
+        revoked_reason=cert.revoked_reason,
+    )
+
+
+@router.post(
+    "/certificates/{serial}/revoke",
+    response_model=CertificateOut,
+    responses=problem_responses(
+        *_user_auth, cx.CertificateNotFound, cx.AlreadyRevoked, cx.InvalidRevocation
+    ),
+)
+def revoke(serial: Serial, body: RevokeIn, user: CurrentUser, session: SessionDep) -> Any:
+    """Revoke a certificate with a reason (staff of the issuing institution; audited)."""
+    cert = certificates.revoke(session, Principal.of_user(user), serial, body.reason)
+    return _certificate_out(cert)
+
+
+@router.get(
+    "/certificates/{serial}/subsidy",
+    response_model=SubsidyOut,
+    responses=problem_responses(*_read_auth, cx.CertificateNotFound),
+)
+def get_subsidy(serial: Serial, principal: CertificatesRead, session: SessionDep) -> SubsidyOut:
+    """Subsidy eligibility with every rule named: passed or not, and why."""
+    cert = certificates.get_certificate(session, principal, serial)
+    decision = subsidy.decide(session, cert)
+    return SubsidyOut(
+        serial=cert.serial,
+        eligible=decision.eligible,
+        amount_fen=decision.amount_fen,
+        rules=[RuleOut(**vars(r)) for r in decision.rules],
+    )
+
+
+@router.get(
+    "/subsidy-claims",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "One row per eligible certificate, then a totals row",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        **problem_responses(*_user_auth, ax.InstitutionNotFound, cx.InvalidClaimPeriod),
+    },
+)
+def export_claims(
+    user: CurrentUser,
+    session: SessionDep,
+    year: Annotated[int, Query(ge=2000, le=2999)],
+    quarter: Annotated[int, Query(ge=1, le=4)],
+    institution_id: uuid.UUID | None = None,
+    format: Literal["csv", "xlsx"] = "csv",
+) -> Response:
+    """Quarterly subsidy claims as CSV or XLSX (staff: own institution; regulators: any)."""
+    report = claims.build(
+        session, Principal.of_user(user), year=year, quarter=quarter, institution_id=institution_id
+    )
+    if format == "xlsx":
+        body, media = claims.to_xlsx(report), XLSX
+    else:
+        body, media = claims.to_csv(report), "text/csv; charset=utf-8"
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{report.filename}.{format}"'},
+    )
+
+
+@router.get(
+    "/institutions/{institution_id}/certificate-settings",
+    response_model=CertificateSettingsOut,
+    responses=problem_responses(*_user_auth, ax.InstitutionNotFound),
+)
+def get_certificate_settings(
+    institution_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> CertificateSettingsOut:
+    """Whether the institution issues certificates automatically on completion."""
+    row = certificates.get_settings_for(session, Principal.of_user(user), institution_id)
+    if row is None:
+        return CertificateSettingsOut(
+            institution_id=institution_id, auto_issue=False, updated_at=None
+        )
+    return CertificateSettingsOut(
+        institution_id=row.institution_id, auto_issue=row.auto_issue, updated_at=row.updated_at
+    )
+
+
+@router.put(
+    "/institutions/{institution_id}/certificate-settings",
+    response_model=CertificateSettingsOut,
+    responses=problem_responses(*_user_auth, ax.InstitutionNotFound),
+)
+def put_certificate_settings(
+    institution_id: uuid.UUID,
+    body: CertificateSettingsIn,
+    user: CurrentUser,
+    session: SessionDep,
+) -> CertificateSettingsOut:
+    """Choose automatic issuing on completion (staff of the institution; audited)."""
+    row = certificates.update_settings(
+        session, Principal.of_user(user), institution_id, auto_issue=body.auto_issue
+    )
+    return CertificateSettingsOut(
+        institution_id=row.institution_id, auto_issue=row.auto_issue, updated_at=row.updated_at
+    )
+
+
+def _record_out(rec: record.TrainingRecord) -> RecordOut:
+    entries: list[RecordEntryOut] = []
+    for e in rec.entries:
+        cert, decision, p = e.certificate, e.decision, e.progress
+        entries.append(
+            RecordEntryOut(
+                enrollment_id=e.enrollment.id,
+                course_id=e.course.id,
+                course=e.course.title,
+                institution=e.institution.name,
+                occupation_code=e.course.occupation_code,
+                occupation=e.course.occupation_name,
+                level=e.course.level,
+                level_name=LEVEL_NAMES_ZH[e.course.level],
+                enrolled_at=e.enrollment.created_at,
+                credited_minutes=p.credited_minutes,
+                required_minutes=p.required_minutes,
+                hours=credential.hours(p.credited_minutes),
+                rollcalls_total=p.rollcalls_total,
+                rollcalls_passed=p.rollcalls_passed,
+                rollcall_pass_rate=p.rollcall_pass_rate,
+                min_pass_rate=p.min_pass_rate,
+                quiz_passed=p.quiz_passed,
+                best_quiz_score=p.best_quiz_score,
+                complete=e.enrollment.completed_at is not None or p.complete,
+                completed_at=e.enrollment.completed_at,
+                certificate=RecordCertificateOut(
+                    serial=cert.serial,
+                    status=cert.status,
+                    issued_at=cert.issued_at,
+                    verify_url=credential.verify_url(cert.serial),
+                )
+                if cert
+                else None,
+                subsidy=RecordSubsidyOut(
+                    eligible=decision.eligible,
+                    amount_fen=decision.amount_fen,
+                    refused_by=decision.refused_by,
+                )
+                if decision
+                else None,
+            )
+        )
+    granted = [e.subsidy for e in entries if e.subsidy and e.subsidy.eligible]
+    return RecordOut(
+        learner_id=rec.learner.id,
+        real_name=rec.learner.real_name,
+        id_number_masked=rec.learner.id_number_masked,
+        group=rec.learner.group,
+        enrollments=entries,
+        completed=sum(1 for e in entries if e.complete),
+        certificates=sum(1 for e in entries if e.certificate),
+        subsidised=len(granted),
+        subsidy_total_fen=sum(s.amount_fen for s in granted),
+    )
+
+
+@router.get(
+    "/me/record",
+    response_model=RecordOut,
+    responses=problem_responses(*_user_auth, cx.LearnerNotFound),
+)
+def my_record(user: CurrentLearner, session: SessionDep) -> RecordOut:
+    """My electronic training record (职业培训电子档案)."""
+    return _record_out(record.record(session, Principal.of_user(user), user.id))
+
+
+@router.get(
+    "/learners/{learner_id}/record",
+    response_model=RecordOut,
+    responses=problem_responses(*_user_auth, cx.LearnerNotFound),
+)
+def learner_record(learner_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> RecordOut:
+    """A learner's training record: staff see their institution's part, regulators all of it."""
+    return _record_out(record.record(session, Principal.of_user(user), learner_id))

@@ -1,0 +1,1 @@
+"""Certificates: completion → certificate, PDF, signed credential, verification, subsidy rules."""

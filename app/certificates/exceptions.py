@@ -1,0 +1,73 @@
+"""Errors the certificate, subsidy and claims services raise; codes are the REST contract.
+
+Exception tree::
+
+    DomainError (app.errors)
+     ├── ValidationFailed
+     │    ├── InvalidRevocation       422 invalid_revocation     (reason empty or too long)
+     │    └── InvalidClaimPeriod      422 invalid_claim_period
+     ├── CertificateNotFound          404 certificate_not_found
+     ├── LearnerNotFound              404 learner_not_found
+     └── Conflict
+          ├── NotComplete             409 not_complete           (carries missing, missing_zh)
+          ├── AlreadyIssued           409 already_issued         (carries serial)
+          ├── NoRealName              409 no_real_name           (the learner has no ID on file)
+          └── AlreadyRevoked          409 already_revoked
+"""
+
+from __future__ import annotations
+
+from app.errors import Conflict, DomainError, ValidationFailed
+
+
+class InvalidRevocation(ValidationFailed):
+    code = "invalid_revocation"
+    message_zh = "请填写撤销原因（500 字以内）。"
+    message_en = "A revocation needs a reason (at most 500 characters)."
+
+
+class InvalidClaimPeriod(ValidationFailed):
+    code = "invalid_claim_period"
+    message_zh = "申领期间有误：请选择年份和季度（1–4）。"
+    message_en = "The claim period is not valid (a year and a quarter 1-4)."
+
+
+class CertificateNotFound(DomainError):
+    code = "certificate_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该证书编号对应的证书。"
+    message_en = "No certificate with this serial number."
+
+
+class LearnerNotFound(DomainError):
+    code = "learner_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该学员。"
+    message_en = "Learner not found."
+
+
+class NotComplete(Conflict):
+    code = "not_complete"
+    title = "Not complete"
+    message_zh = "课程尚未完成，暂不能颁发培训合格证明。"
+    message_en = "The course is not complete yet; no certificate can be issued."
+
+
+class AlreadyIssued(Conflict):
+    code = "already_issued"
+    message_zh = "该报名已颁发培训合格证明。"
+    message_en = "A certificate was already issued for this enrolment."
+
+
+class NoRealName(Conflict):
+    code = "no_real_name"
+    message_zh = "学员未完成实名登记（姓名和身份证号码），不能颁发证书。"
+    message_en = "The learner has no real name and ID number on file."
+
+
+class AlreadyRevoked(Conflict):
+    code = "already_revoked"
+    message_zh = "该证书已被撤销。"
+    message_en = "This certificate is already revoked."

@@ -1,0 +1,99 @@
+"""Certificate tables: the certificates, their per-institution serial counters, issuing settings.
+
+A certificate keeps a snapshot of everything it states (name, masked ID, course, occupation,
+level, verified minutes, quiz score, roll-call counts, subsidy standard), so the PDF, the signed
+credential and the verification page say the same thing forever, whatever changes later.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, Integer, Text, UniqueConstraint
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+from app.accounts.models import LearnerGroup
+from app.courses.models import Level
+from app.dbtypes import UTCDateTime, new_id, utcnow
+
+
+def _enum(e: type[StrEnum], length: int = 16) -> Any:
+    return SAEnum(e, native_enum=False, length=length)
+
+
+class CertificateStatus(StrEnum):
+    valid = "valid"
+    revoked = "revoked"
+
+
+class Certificate(SQLModel, table=True):
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("institution_id", "year", "seq", name="uq_certificate_seq"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    serial: str = Field(max_length=64, unique=True, index=True)
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
+    #: Asia/Shanghai calendar year of issue and the number within it (the serial's parts).
+    year: int
+    seq: int
+    # One certificate per enrolment, whoever asks and however often.
+    enrollment_id: uuid.UUID = Field(foreign_key="enrollments.id", unique=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    course_id: uuid.UUID = Field(foreign_key="courses.id", index=True)
+    # Snapshot of the learner
+    learner_name: str = Field(max_length=64)
+    id_number_masked: str = Field(max_length=18)
+    learner_group: LearnerGroup | None = Field(default=None, sa_type=_enum(LearnerGroup, 32))
+    #: Salt of the credential's hashed identifier (sha256 of ID number + salt).
+    identity_salt: str = Field(max_length=64)
+    # Snapshot of the course and of what the learner achieved in it
+    course_title: str = Field(max_length=200)
+    occupation_code: str = Field(max_length=32, index=True)
+    occupation_name: str = Field(max_length=100)
+    level: Level = Field(sa_type=_enum(Level))
+    required_minutes: int
+    credited_minutes: int
+    quiz_score: int | None = None
+    pass_score: int
+    rollcalls_total: int
+    rollcalls_passed: int
+    min_pass_rate: int
+    #: Verified minutes, roll-call pass rate and at least one random roll-call all held.
+    attendance_passed: bool
+    subsidy_fen: int
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    issued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    issued_by: str = Field(max_length=128)
+    credential_jwt: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: CertificateStatus = Field(
+        default=CertificateStatus.valid, sa_type=_enum(CertificateStatus), index=True
+    )
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_reason: str | None = Field(default=None, max_length=500)
+    revoked_by: str | None = Field(default=None, max_length=128)
+
+
+class CertificateCounter(SQLModel, table=True):
+    """The last serial number used per institution and year; row-locked while issuing."""
+
+    __tablename__ = "certificate_counters"
+
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id", primary_key=True)
+    year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    last_seq: int = 0
+
+
+class CertificateSettings(SQLModel, table=True):
+    """An institution's choices about certificates (no row: the defaults)."""
+
+    __tablename__ = "certificate_settings"
+
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id", primary_key=True)
+    #: Issue the certificate the moment an enrolment completes, without anyone asking.
+    auto_issue: bool = False
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_by: str = Field(max_length=128)

@@ -1,0 +1,132 @@
+"""The certificate as a PDF: A4, Chinese text in an embedded (subset) Noto Sans SC, and a QR
+code to the public verification page.
+
+The font ships inside a Python package (``pylopdf-fonts-zh-cn``, SIL OFL 1.1), so rendering
+needs no system fonts and no download. fpdf2 embeds only the glyphs used.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import segno
+from fpdf import FPDF
+
+from app.certificates.credential import hours, verify_url
+from app.certificates.models import Certificate, CertificateStatus
+from app.certificates.subsidy import pass_rate
+from app.courses.models import LEVEL_NAMES_ZH
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FONT = "NotoSansSC"
+
+
+@lru_cache(maxsize=1)
+def font_path() -> Path:
+    import pylopdf_fonts_zh_cn
+
+    path = Path(pylopdf_fonts_zh_cn.sans_path())
+    if not path.is_file():  # pragma: no cover - a broken install
+        raise RuntimeError(f"CJK font missing at {path}; reinstall pylopdf-fonts-zh-cn")
+    return path
+
+
+def qr_png(url: str) -> bytes:
+    buf = io.BytesIO()
+    segno.make(url, error="m", micro=False).save(buf, kind="png", scale=10, border=4)
+    return buf.getvalue()
+
+
+def render(cert: Certificate, *, institution_name: str) -> bytes:
+    """The certificate's PDF bytes (same input, same content)."""
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_creation_date(cert.issued_at)
+    pdf.set_title(f"培训合格证明 {cert.serial}")
+    pdf.set_author(institution_name)
+    pdf.set_subject(cert.course_title)
+    pdf.set_auto_page_break(auto=False)
+    pdf.add_font(FONT, fname=str(font_path()))
+    pdf.add_page()
+    # Frame
+    pdf.set_draw_color(160, 30, 30)
+    pdf.set_line_width(1.2)
+    pdf.rect(10, 10, 190, 277)
+    pdf.set_line_width(0.3)
+    pdf.rect(13, 13, 184, 271)
+    # Title
+    pdf.set_text_color(160, 30, 30)
+    pdf.set_font(FONT, size=28)
+    pdf.set_xy(10, 30)
+    pdf.cell(190, 14, "培训合格证明", align="C")
+    pdf.set_font(FONT, size=12)
+    pdf.set_xy(10, 46)
+    pdf.cell(190, 7, "Certificate of Vocational Training", align="C")
+    pdf.set_text_color(0, 0, 0)
+    # Statement
+    pdf.set_font(FONT, size=13)
+    pdf.set_xy(25, 62)
+    rate = pass_rate(cert)
+    pdf.multi_cell(
+        160,
+        8,
+        f"{cert.learner_name}（身份证号 {cert.id_number_masked}）参加 {institution_name} "
+        f"组织的“{cert.course_title}”线上职业技能培训，经实名人脸核验的有效学时、"
+        "考试和随机点名均达到要求，准予结业，特发此证。",
+        align="L",
+    )
+    rows = [
+        ("姓名 Name", cert.learner_name),
+        ("身份证号 ID (masked)", cert.id_number_masked),
+        ("培训课程 Course", cert.course_title),
+        ("职业（工种）Occupation", f"{cert.occupation_name}（{cert.occupation_code}）"),
+        ("等级 Level", LEVEL_NAMES_ZH[cert.level]),
+        (
+            "有效学时 Verified hours",
+            f"{hours(cert.credited_minutes)} 小时（{cert.credited_minutes} 分钟）",
+        ),
+        ("考试成绩 Quiz score", "—" if cert.quiz_score is None else f"{cert.quiz_score} 分"),
+        (
+            "随机点名通过率 Roll-calls",
+            f"{'—' if rate is None else f'{rate}%'}（{cert.rollcalls_passed}/"
+            f"{cert.rollcalls_total}）",
+        ),
+        ("培训机构 Institution", institution_name),
+        ("发证日期 Issued", cert.issued_at.astimezone(SHANGHAI).date().isoformat()),
+        ("证书编号 Serial", cert.serial),
+    ]
+    y = pdf.get_y() + 6
+    pdf.set_font(FONT, size=11)
+    for label, value in rows:
+        pdf.set_xy(25, y)
+        pdf.set_text_color(90, 90, 90)
+        pdf.cell(58, 9, label)
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_xy(83, y)
+        pdf.multi_cell(102, 9, value, align="L")
+        y = max(y + 9, pdf.get_y())
+        pdf.set_draw_color(220, 220, 220)
+        pdf.line(25, y, 185, y)
+    # QR and how to check
+    url = verify_url(cert.serial)
+    pdf.image(io.BytesIO(qr_png(url)), x=25, y=222, w=45, h=45)
+    pdf.set_font(FONT, size=10)
+    pdf.set_xy(75, 228)
+    pdf.multi_cell(
+        110,
+        6,
+        f"扫描二维码或访问以下网址核验本证书真伪与状态：\n{url}\n"
+        "Scan the code or open the address to check this certificate. A signed Open Badges "
+        "3.0 credential is issued with it.",
+        align="L",
+    )
+    if cert.status is CertificateStatus.revoked:
+        pdf.set_text_color(200, 0, 0)
+        pdf.set_font(FONT, size=40)
+        with pdf.rotation(30, x=105, y=150):
+            pdf.set_xy(20, 140)
+            pdf.cell(170, 20, "已撤销 REVOKED", align="C")
+        pdf.set_text_color(0, 0, 0)
+    return bytes(pdf.output())

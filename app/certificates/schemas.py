@@ -1,0 +1,155 @@
+"""Request and response bodies of the certificates, subsidy and training-record API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.accounts.models import LearnerGroup
+from app.certificates.models import CertificateStatus
+from app.courses.models import Level
+
+
+class IssuedOut(BaseModel):
+    serial: str
+    credential_jwt: str = Field(description="Open Badges 3.0 OpenBadgeCredential as a VC-JWT")
+    pdf_url: str
+    verify_url: str
+
+
+class CertificateOut(BaseModel):
+    id: uuid.UUID
+    serial: str
+    status: CertificateStatus
+    enrollment_id: uuid.UUID
+    user_id: uuid.UUID
+    course_id: uuid.UUID
+    institution_id: uuid.UUID
+    learner_name: str
+    id_number_masked: str
+    course: str
+    occupation_code: str
+    occupation: str
+    level: Level
+    level_name: str
+    minutes: int
+    hours: float
+    quiz_score: int | None
+    rollcalls_total: int
+    rollcalls_passed: int
+    attendance_passed: bool
+    issued_at: datetime
+    revoked_at: datetime | None
+    revoked_reason: str | None
+    credential_jwt: str
+    pdf_url: str
+    verify_url: str
+    identity_salt: str | None = Field(
+        default=None,
+        description="Only for the learner: the salt of the credential's identityHash, to prove "
+        "the credential is theirs (sha256(ID number + salt)).",
+    )
+
+
+class VerifyOut(BaseModel):
+    """What anyone holding the serial may learn about a certificate."""
+
+    serial: str
+    valid: bool
+    status: CertificateStatus
+    learner_name_masked: str
+    course: str
+    occupation: str
+    occupation_code: str
+    level: Level
+    level_name: str
+    hours: float
+    minutes: int
+    institution: str
+    issued_at: datetime
+    revoked_at: datetime | None
+    revoked_reason: str | None
+
+
+class RevokeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RuleOut(BaseModel):
+    rule: str
+    passed: bool
+    detail: str
+    detail_zh: str
+
+
+class SubsidyOut(BaseModel):
+    serial: str
+    eligible: bool
+    amount_fen: int
+    rules: list[RuleOut]
+
+
+class CertificateSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    auto_issue: bool = Field(description="Issue the certificate as soon as an enrolment completes")
+
+
+class CertificateSettingsOut(BaseModel):
+    institution_id: uuid.UUID
+    auto_issue: bool
+    updated_at: datetime | None
+
+
+class RecordCertificateOut(BaseModel):
+    serial: str
+    status: CertificateStatus
+    issued_at: datetime
+    verify_url: str
+
+
+class RecordSubsidyOut(BaseModel):
+    eligible: bool
+    amount_fen: int
+    refused_by: list[str]
+
+
+class RecordEntryOut(BaseModel):
+    enrollment_id: uuid.UUID
+    course_id: uuid.UUID
+    course: str
+    institution: str
+    occupation_code: str
+    occupation: str
+    level: Level
+    level_name: str
+    enrolled_at: datetime
+    credited_minutes: int
+    required_minutes: int
+    hours: float
+    rollcalls_total: int
+    rollcalls_passed: int
+    rollcall_pass_rate: int | None
+    min_pass_rate: int
+    quiz_passed: bool
+    best_quiz_score: int | None
+    complete: bool
+    completed_at: datetime | None
+    certificate: RecordCertificateOut | None
+    subsidy: RecordSubsidyOut | None
+
+
+class RecordOut(BaseModel):
+    learner_id: uuid.UUID
+    real_name: str | None
+    id_number_masked: str | None
+    group: LearnerGroup | None
+    enrollments: list[RecordEntryOut]
+    completed: int
+    certificates: int
+    subsidised: int
+    subsidy_total_fen: int

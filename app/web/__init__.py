@@ -1,0 +1,1 @@
+"""Jinja2 page routes and their templates."""
