@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -67,6 +68,10 @@ def serve(
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    # The app (and worker processes) read the address from the settings: links in QR codes,
+    # credentials and xAPI statements must name where we really serve.
+    os.environ["SKILLTRACE_HOST"], os.environ["SKILLTRACE_PORT"] = host, str(port)
+    get_settings.cache_clear()
     err.print(f"SkillTrace on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "app.main:create_app",

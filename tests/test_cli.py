@@ -26,6 +26,11 @@ def test_seed_demo_only_into_empty_database(app_env: str) -> None:
     with Session(get_engine()) as s:
         roles = sorted(u.role.value for u in s.exec(select(User)))
         assert roles == ["admin", "learner", "regulator", "staff"]
+        from app.courses.models import Course, CourseStatus, Question
+
+        course = s.exec(select(Course)).one()
+        assert course.status is CourseStatus.published and course.rollcall_max_interval_s <= 120
+        assert len(s.exec(select(Question)).all()) >= course.quiz_question_count
     code, _ = run("seed-demo")
     assert code == 0
     with Session(get_engine()) as s:
