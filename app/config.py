@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     face_workers: int = Field(default=2, ge=0, le=64)  # 0: analyse in the calling thread (tests)
     face_max_frame_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     face_max_frame_pixels: int = Field(default=16_000_000, ge=10_000)
-    face_max_frames: int = Field(default=15, ge=1, le=60)
+    # A burst of 2 s at 10 frames/s: a blink (100-400 ms) and a head turn both fit.
+    face_max_frames: int = Field(default=20, ge=1, le=60)
     face_min_enrol_frames: int = Field(default=3, ge=1)
     face_challenge_ttl_s: int = Field(default=120, ge=10)
     verify_max_failures: int = Field(default=5, ge=1)

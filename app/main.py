@@ -12,6 +12,7 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
@@ -33,6 +34,7 @@ from app.errors import DomainError
 from app.limits import BodySizeLimitMiddleware
 from app.logging import RequestIdMiddleware, configure_logging, request_id_var
 from app.web import certificates as certificates_web
+from app.web import pages as pages_web
 
 log = logging.getLogger("skilltrace")
 
@@ -180,6 +182,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports_api.router, prefix=API_PREFIX)
     app.include_router(certificates_api.router, prefix=API_PREFIX)
     app.include_router(certificates_web.router)
+    app.include_router(pages_web.router)
+    app.mount("/static", StaticFiles(directory=pages_web.STATIC_DIR), name="static")
 
     @app.get("/.well-known/jwks.json", tags=["audit"])
     def jwks() -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -15,8 +18,9 @@ from app.accounts.exceptions import InsufficientRole, MissingScope
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.accounts.tokens import API_KEY_PREFIX
+from app.crypto import derive_key
 from app.db import get_engine, read_only
-from app.errors import DomainError, NotAuthenticated
+from app.errors import DomainError, Forbidden, NotAuthenticated
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -54,7 +58,57 @@ _bearer = HTTPBearer(auto_error=False, description="Access token or partner API 
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def get_principal(session: SessionDep, creds: BearerDep) -> Principal:
+#: The browser's sign-in cookie (HttpOnly): the same access token the API issues.
+SESSION_COOKIE = "st_session"
+#: The double-submit CSRF cookie (readable by the page's JS) and the header that must repeat it.
+CSRF_COOKIE = "st_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    message_zh = "页面已过期，请刷新页面后重试。"
+    message_en = "The page has expired; reload it and try again."
+
+
+def csrf_token_for(access_token: str) -> str:
+    """The CSRF token bound to a signed-in browser session (HMAC of its access token).
+
+    Bound rather than random, so a cookie planted by a sibling origin cannot be paired with a
+    header of the attacker's choosing: the token is only valid next to its own session cookie.
+    """
+    mac = hmac.new(derive_key("csrf"), access_token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def same_secret(a: str, b: str) -> bool:
+    """Constant-time comparison of two strings of any content (``compare_digest`` on bytes)."""
+    return hmac.compare_digest(a.encode("utf-8", "replace"), b.encode("utf-8", "replace"))
+
+
+def _principal_from_cookie(request: Request, session: Session) -> Principal:
+    """Browser pages calling the API: the session cookie counts only with a valid CSRF header.
+
+    A cross-site form or fetch carries the cookie but cannot read the CSRF cookie to repeat it in
+    the header, and the header must equal both the CSRF cookie and the value bound to the session.
+    """
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise NotAuthenticated()
+    header = request.headers.get(CSRF_HEADER)
+    if not header:
+        raise NotAuthenticated("Send the X-CSRF-Token header with the session cookie.")
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not (same_secret(header, cookie) and same_secret(header, csrf_token_for(token))):
+        raise CsrfFailed()
+    if token.startswith(API_KEY_PREFIX):  # API keys never travel in cookies
+        raise NotAuthenticated()
+    return Principal.of_user(accounts.user_from_token(session, token))
+
+
+def get_principal(request: Request, session: SessionDep, creds: BearerDep) -> Principal:
+    if request.headers.get("authorization") is None:
+        return _principal_from_cookie(request, session)
     if creds is None or creds.scheme.lower() != "bearer":
         raise NotAuthenticated()
     if creds.credentials.startswith(API_KEY_PREFIX):

@@ -260,19 +260,6 @@ def _pending_rollcall(session: Session, study: StudySession) -> RollCall | None:
     ).first()
 
 
-def _expire_if_due(session: Session, study: StudySession, now: datetime, actor: Actor) -> None:
-    rc = _pending_rollcall(session, study)
-    if rc is not None and now > rc.deadline:
-        _resolve_failure(
-            session,
-            study,
-            rc,
-            status=RollCallStatus.missed,
-            at=_after(study.last_heartbeat_at, rc.deadline),
-            actor=actor,
-        )
-
-
 def _end(
     session: Session, study: StudySession, *, reason: str, actor: Actor, now: datetime
 ) -> None:
@@ -406,8 +393,22 @@ def heartbeat(
         raise SessionEnded()
     actor = Actor.user(user.id)
     now = clock.now()
-    _expire_if_due(session, study, now, actor)
-    enrollment = _enrollment_of(session, study.enrollment_id)
+    # The hot path: one look for a pending roll-call serves both the deadline check and the
+    # offer; the enrolment is only read (the session row lock serialises this session).
+    rollcall = _pending_rollcall(session, study)
+    if rollcall is not None and now > rollcall.deadline:
+        _resolve_failure(
+            session,
+            study,
+            rollcall,
+            status=RollCallStatus.missed,
+            at=_after(study.last_heartbeat_at, rollcall.deadline),
+            actor=actor,
+        )
+        rollcall = None
+    enrollment = session.get(Enrollment, study.enrollment_id)
+    if enrollment is None:  # pragma: no cover - foreign key
+        raise EnrollmentNotFound()
     course = _course_of(session, enrollment)
     last = max(study.segment_started_at, study.last_heartbeat_at or study.segment_started_at)
     at = _after(last, now)
@@ -426,7 +427,6 @@ def heartbeat(
     )
     study.last_heartbeat_at = at
     study.open_seconds += earned
-    rollcall = _pending_rollcall(session, study)
     if (
         rollcall is None
         and study.state is SessionState.studying

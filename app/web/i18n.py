@@ -1,0 +1,163 @@
+"""Page language: Simplified Chinese by default, English on request (``?lang=en``, remembered).
+
+Templates and scripts write the Chinese text and look it up with ``_("…")``; the English
+catalogue (:mod:`app.web.catalogue`) maps the Chinese source strings to English, gettext-style.
+Error messages come from the domain errors themselves (``message_zh`` / ``message_en``), so the
+page says exactly what the API says.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import Request, Response
+
+from app.errors import DomainError
+from app.web.catalogue import EN
+
+Lang = Literal["zh", "en"]
+LANG_COOKIE = "st_lang"
+DEFAULT: Lang = "zh"
+
+
+def parse_lang(value: str | None) -> Lang | None:
+    if not value:
+        return None
+    v = value.strip().lower()
+    if v.startswith("en"):
+        return "en"
+    if v.startswith("zh"):
+        return "zh"
+    return None
+
+
+def lang_of(request: Request) -> Lang:
+    """``?lang=`` first, then the remembered choice, then Chinese."""
+    return (
+        parse_lang(request.query_params.get("lang"))
+        or parse_lang(request.cookies.get(LANG_COOKIE))
+        or DEFAULT
+    )
+
+
+def remember_lang(request: Request, response: Response) -> None:
+    chosen = parse_lang(request.query_params.get("lang"))
+    if chosen and chosen != parse_lang(request.cookies.get(LANG_COOKIE)):
+        response.set_cookie(
+            LANG_COOKIE, chosen, max_age=365 * 86400, path="/", samesite="lax", httponly=True
+        )
+
+
+def gettext(lang: Lang) -> Callable[[str], str]:
+    """The ``_`` of a page: identity in Chinese, the catalogue's English otherwise."""
+    if lang == "zh":
+        return _identity
+    return _english
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def _english(text: str) -> str:
+    return EN.get(text, text)
+
+
+def _all_errors(cls: type[DomainError]) -> list[type[DomainError]]:
+    out = [cls]
+    for sub in cls.__subclasses__():
+        out.extend(_all_errors(sub))
+    return out
+
+
+@functools.cache
+def error_messages(lang: Lang) -> dict[str, str]:
+    """Every domain error ``code`` → the learner's message, in the page language."""
+    # Import the domain packages so their error classes are registered as subclasses.
+    import app.accounts.exceptions
+    import app.attendance.exceptions
+    import app.courses.exceptions  # noqa: F401
+
+    out: dict[str, str] = {}
+    for err in _all_errors(DomainError):  # parents first: the general words for a shared code
+        out.setdefault(err.code, err.message_zh if lang == "zh" else err.message_en)
+    out["validation_error"] = _english_or_zh(lang, "提交的内容有误，请检查后重试。")
+    return out
+
+
+def _english_or_zh(lang: Lang, text: str) -> str:
+    return text if lang == "zh" else EN.get(text, text)
+
+
+def message_for(err: DomainError, lang: Lang) -> str:
+    return err.message_zh if lang == "zh" else err.message_en
+
+
+#: Strings the scripts show, by key (the Chinese text is the catalogue's source).
+JS_STRINGS: dict[str, str] = {
+    "blink": "请眨眼",
+    "turn_left": "请向左转头",
+    "turn_right": "请向右转头",
+    "then": "，然后",
+    "get_ready": "准备：请正对摄像头，看到提示后做动作",
+    "capturing": "正在拍摄，请做动作……",
+    "uploading": "正在上传并核验，请稍候……",
+    "camera_starting": "正在打开摄像头……",
+    "camera_denied": "无法使用摄像头：权限被拒绝。请在浏览器地址栏允许使用摄像头后刷新页面；"
+    "如无法使用摄像头，请联系培训机构采用线下签到等替代方式。",
+    "camera_missing": "没有找到摄像头。请换用带摄像头的手机或电脑；"
+    "如无法使用摄像头，请联系培训机构采用线下签到等替代方式。",
+    "camera_error": "摄像头无法启动，请关闭其他正在使用摄像头的程序后重试。",
+    "network": "网络连接失败，请检查网络后重试。",
+    "generic": "操作未完成，请重试。",
+    "retry": "重新验证",
+    "start": "开始验证",
+    "enrolled_ok": "人脸采集成功！现在可以报名课程并开始学习。",
+    "checkin_ok": "签到成功，开始计时。请保持本页面在前台。",
+    "studying": "学习中",
+    "paused": "已暂停：点名未通过或超时，本段学时未计入。请重新刷脸签到后继续学习。",
+    "review": "点名结果待人工审核，审核期间暂不计学时。请继续学习，审核通过后补记。",
+    "ended": "本次学习已结束。",
+    "hidden": "页面不在前台，计时已暂停。回到本页面后自动继续。",
+    "rollcall_passed": "点名通过，学时已确认。",
+    "rollcall_failed": "点名未通过，学习已暂停。请重新刷脸签到后继续学习。",
+    "rollcall_review": "点名已提交人工审核。",
+    "rollcall_missed": "点名已超时，本次记为缺勤，学习已暂停。请重新刷脸签到后继续学习。",
+    "seconds_left": "剩余 {s} 秒",
+    "minutes_seconds": "{m} 分 {s} 秒",
+    "quiz_started": "验证通过，考试开始。请在截止时间前交卷。",
+    "quiz_time_left": "剩余时间 {t}",
+    "quiz_result_pass": "考试通过：{score} 分（答对 {correct}/{total} 题）。",
+    "quiz_result_fail": "考试未通过：{score} 分（答对 {correct}/{total} 题，需 {pass} 分）。",
+    "quiz_unanswered": "还有 {n} 道题未作答，确定交卷吗？",
+    "confirm_end": "确定结束本次学习吗？结束后再次学习需要重新签到。",
+    "end_ok": "已结束学习，已确认的有效学时：{m} 分钟。",
+    "reason_prefix": "原因：",
+    "checkin_again": "再次签到继续学习",
+    "kind_single": "【单选】",
+    "kind_multiple": "【多选】",
+    "kind_judge": "【判断】",
+    "id_format": "身份证号码应为 18 位，最后一位可以是数字或 X。",
+    "id_birth": "身份证号码中的出生日期无效。",
+    "id_check": "身份证号码校验位不正确，请逐位核对。",
+    "id_ok": "号码格式正确（最终以服务器核验为准）。",
+}
+
+#: Reason codes stored with a failed check (``reason_code`` of ``face_mismatch``).
+REASONS = {
+    "face_mismatch": "人脸与报名时采集的不一致。",
+    "uncertain_match": "比对结果不确定，已提交人工审核。",
+}
+
+
+def js_strings(lang: Lang) -> dict[str, Any]:
+    """What the page's scripts need in words: UI strings, error messages by code, reasons."""
+    t = gettext(lang)
+    return {
+        "lang": lang,
+        "ui": {k: t(v) for k, v in JS_STRINGS.items()},
+        "errors": error_messages(lang),
+        "reasons": {k: t(v) for k, v in REASONS.items()},
+    }

@@ -1,0 +1,19 @@
+import { T } from "./api.js";
+import { FaceCheck, stopCamera } from "./facecheck.js";
+
+const check = new FaceCheck(document.getElementById("enrol-check"));
+check.onClick(async () => {
+  try {
+    await check.run();
+  } catch {
+    return; // explained in the panel; the button now says "retry" with a fresh challenge
+  }
+  check.say(T.ui.enrolled_ok, "ok");
+  check.button.hidden = true;
+  document.getElementById("enrol-next").hidden = false;
+  const state = document.getElementById("face-state");
+  state.textContent = T.ui.enrolled_ok;
+  state.className = "status ok";
+  state.dataset.enrolled = "1";
+  stopCamera();
+});

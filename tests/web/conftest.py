@@ -1,0 +1,229 @@
+"""Browser tests: a real uvicorn server on a free port, Debian's Chromium driven by Playwright,
+and a fake camera playing an MJPEG file made at test time.
+
+Browser tests skip (with the reason) when Chromium or Playwright is missing, unless
+``SKILLTRACE_REQUIRE_BROWSER=1`` (CI): then they fail.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+REQUIRE_BROWSER = os.environ.get("SKILLTRACE_REQUIRE_BROWSER") == "1"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives Chromium with Playwright (fake camera)")
+
+
+def _missing() -> str | None:
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright for Python is not installed (pip install playwright)"
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    return None
+
+
+def require_browser() -> None:
+    why = _missing()
+    if why is None:
+        return
+    if REQUIRE_BROWSER:
+        pytest.fail(f"SKILLTRACE_REQUIRE_BROWSER=1 but {why}", pytrace=False)
+    pytest.skip(why)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def blink_challenges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test-only: every challenge asks for a blink (the clip's blinks are what we can rely on).
+
+    The server draws 1-2 random actions; the camera file cannot follow an arbitrary order of
+    head turns. Production randomness is untouched: only this process's service is wrapped.
+    """
+    from app.attendance import service as attendance
+
+    original = attendance.create_challenge
+
+    def blink_only(session: Any, user: Any, **kw: Any) -> Any:
+        challenge = original(session, user, **kw)
+        challenge.actions = ["blink"]
+        session.add(challenge)
+        session.flush()
+        return challenge
+
+    monkeypatch.setattr(attendance, "create_challenge", blink_only)
+
+
+@pytest.fixture
+def live_server(app_env: str) -> Iterator[str]:
+    """The app under uvicorn in a thread, on the test database, with the real clock."""
+    require_browser()
+    import uvicorn
+
+    from app.main import create_app
+
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=15)
+
+
+@pytest.fixture
+def launch_browser() -> Iterator[Callable[[Path], Any]]:
+    """Start Chromium with a given fake-camera file; closed at the end of the test."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    browsers: list[Any] = []
+
+    def launch(camera: Path) -> Any:
+        b = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={camera}"],
+        )
+        browsers.append(b)
+        return b
+
+    yield launch
+    for b in browsers:
+        b.close()
+    pw.stop()
+
+
+class Shots:
+    """Screenshots of a page at desktop (1280 px) and phone (360 px) width."""
+
+    def __init__(self, page: Any, prefix: str) -> None:
+        self.page = page
+        self.prefix = prefix
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, name: str, *, phone: bool = True) -> None:
+        self.page.screenshot(path=SCREENSHOTS / f"{self.prefix}-{name}-desktop.png")
+        if phone:
+            size = self.page.viewport_size
+            self.page.set_viewport_size({"width": 360, "height": 740})
+            self.page.screenshot(
+                path=SCREENSHOTS / f"{self.prefix}-{name}-phone.png", full_page=True
+            )
+            self.page.set_viewport_size(size)
+
+
+def seed_course(engine: Any) -> tuple[uuid.UUID, list[dict[str, Any]]]:
+    """A published course with a short roll-call policy: heartbeats every 5 s, roll-calls every
+    20-30 s, 1 required minute, 3 questions (all drawn)."""
+    from app.accounts.models import Role
+    from app.accounts.principal import Principal
+    from app.courses import service as courses
+    from app.courses.schemas import CourseIn
+    from app.db import transaction
+    from tests.factories import make_institution, make_user
+
+    inst = make_institution(engine)
+    staff = make_user(engine, Role.staff, inst)
+    spec = CourseIn.model_validate(
+        {
+            "title": "低压电工作业（初级）",
+            "description": "低压电工安全操作与触电急救。",
+            "occupation_code": "6-31-01-03",
+            "occupation_name": "电工",
+            "level": "level5",
+            "required_minutes": 1,
+            "pass_score": 60,
+            "subsidy_fen": 150_000,
+            "rollcall": {
+                "min_interval_s": 20,
+                "max_interval_s": 30,
+                "response_window_s": 60,
+                "min_pass_rate": 80,
+                "heartbeat_interval_s": 5,
+            },
+            "quiz": {"question_count": 3, "time_limit_s": 600, "max_attempts": 3},
+        }
+    )
+    bank = [
+        {
+            "kind": "single",
+            "stem": "安全电压一般不超过多少伏？",
+            "options": ["36V", "110V", "220V"],
+            "answer": [0],
+        },
+        {
+            "kind": "multiple",
+            "stem": "哪些属于绝缘工具？",
+            "options": ["绝缘手套", "铁锤", "绝缘靴"],
+            "answer": [0, 2],
+        },
+        {
+            "kind": "judge",
+            "stem": "电工作业必须持证上岗。",
+            "options": ["正确", "错误"],
+            "answer": [0],
+        },
+    ]
+    with transaction(engine) as session:
+        p = Principal.of_user(staff)
+        course = courses.create_course(
+            session, p, **spec.model_dump(exclude={"rollcall", "quiz"}), policy=spec.policy()
+        )
+        courses.add_lesson(
+            session,
+            p,
+            course.id,
+            title="安全用电常识",
+            kind="text",
+            body_or_url="安全电压不超过 36V。\n停电、验电、挂接地线。",
+            minutes=1,
+        )
+        courses.add_lesson(
+            session,
+            p,
+            course.id,
+            title="触电急救",
+            kind="text",
+            body_or_url="先断电，再施救。",
+            minutes=1,
+        )
+        for q in bank:
+            courses.add_question(session, p, course.id, **q)
+        courses.publish_course(session, p, course.id)
+        return course.id, bank

@@ -1,0 +1,68 @@
+"""Fake-camera files for Chromium (``--use-file-for-fake-video-capture``), made at test time.
+
+Chromium plays an MJPEG file at 30 frames/s and loops it. Two things matter for face checks:
+
+* liveness needs a blink inside every ~1.5 s burst, so the file strings together only the
+  stretches of talking_head_1.mp4 around its natural blinks (a blink roughly every 0.9 s);
+* the server refuses any frame whose bytes it has seen before (replay check), and the page
+  re-encodes what the camera shows, so a looped file would send byte-identical frames again.
+  Each written frame carries a tiny unique code in one corner, and the file is long enough not
+  to loop during a test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tests.face_data import FACES, video_frames
+
+#: Stretches of the clip (25 fps) each holding one whole natural blink (see tests/face_data.py).
+BLINK_STRETCHES = [(18, 45), (104, 129), (164, 193)]
+FPS = 30  # Chromium's playback rate for MJPEG files
+
+
+def _mark(frame: np.ndarray, n: int) -> np.ndarray:
+    """Write ``n`` as 16 black/white 4x4-pixel cells in the bottom-left corner."""
+    out = frame.copy()
+    h = out.shape[0]
+    for bit in range(16):
+        v = 255 if (n >> bit) & 1 else 0
+        x = bit * 4
+        out[h - 4 : h, x : x + 4] = v
+    return out
+
+
+def _write_mjpeg(path: Path, frames: list[np.ndarray], quality: int = 80) -> Path:
+    with path.open("wb") as f:
+        for i, frame in enumerate(frames):
+            ok, buf = cv2.imencode(".jpg", _mark(frame, i), [cv2.IMWRITE_JPEG_QUALITY, quality])
+            assert ok
+            f.write(buf.tobytes())
+    return path
+
+
+def blinking_learner(path: Path, seconds: int = 240, size: int = 400) -> Path:
+    """The learner of talking_head_1.mp4 blinking about once a second, never looping."""
+    clip = video_frames()
+    cycle = [
+        cv2.resize(clip[i], (size, size), interpolation=cv2.INTER_AREA)
+        for a, b in BLINK_STRETCHES
+        for i in range(a, b)
+    ]
+    n = seconds * FPS
+    return _write_mjpeg(path, [cycle[i % len(cycle)] for i in range(n)])
+
+
+def still_of(path: Path, photo: Path, seconds: int = 60) -> Path:
+    """A still photo held in front of the camera (someone else's, for the mismatch test)."""
+    img = cv2.imread(str(photo))
+    assert img is not None, photo
+    img = cv2.resize(img, (400, 400), interpolation=cv2.INTER_CUBIC)
+    return _write_mjpeg(path, [img] * (seconds * FPS))
+
+
+def lfw_photo(name: str) -> Path:
+    return sorted((FACES / "lfw" / name).iterdir())[0]

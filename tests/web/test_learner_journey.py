@@ -1,0 +1,280 @@
+"""The learner's whole journey in Chromium with a fake camera playing talking_head_1.mp4:
+register → consent → enrol face → enrol in a course → check in → study until a roll-call is
+answered → quiz → progress complete. And a stranger's photo fails check-in and earns nothing."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, col, select
+
+from tests.factories import PASSWORD, id_number
+from tests.web.conftest import Shots, seed_course
+from tests.web.fakecam import blinking_learner, lfw_photo, still_of
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),  # one backend is enough here
+]
+FACE_TIMEOUT_MS = 60_000
+
+
+def run_check(page: Any, panel: str, attempts: int = 3) -> list[str]:
+    """Click a face-check panel's button until it passes; returns the refusals seen on the way
+    (a real learner retries too; each retry takes a fresh challenge)."""
+    refusals: list[str] = []
+    root = page.locator(f"#{panel}")
+    for _ in range(attempts):
+        root.locator(".fc-go").click()
+        page.wait_for_function(
+            "el => el.dataset.state === 'passed' || el.dataset.state === 'failed'",
+            arg=root.element_handle(),
+            timeout=FACE_TIMEOUT_MS,
+        )
+        if root.get_attribute("data-state") == "passed":
+            return refusals
+        refusals.append(root.locator(".fc-status").inner_text())
+    raise AssertionError(f"the face check {panel} kept failing: {refusals}")
+
+
+def hold_camera(context: Any, base: str) -> None:
+    """Keep the fake camera open in a tab of its own for the whole test.
+
+    Chromium restarts a file-backed fake camera from its first frame whenever it is opened
+    afresh, so pages opened one after the other would film the same frames, and the server
+    rightly refuses frames it has seen before (frame_replayed). A real camera never repeats
+    bytes; a camera held open keeps the file playing on instead.
+    """
+    holder = context.new_page()
+    holder.goto(f"{base}/login")
+    holder.evaluate(
+        """async () => { window.held = await navigator.mediaDevices.getUserMedia({
+            audio: false,
+            video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } } }); }"""
+    )
+
+
+def test_learner_journey(
+    live_server: str,
+    launch_browser: Callable[[Path], Any],
+    blink_challenges: None,
+    engine: Any,
+    tmp_path: Path,
+) -> None:
+    from app.courses.models import Enrollment, StudySession
+
+    started = time.monotonic()
+    course_id, bank = seed_course(engine)
+    browser = launch_browser(blinking_learner(tmp_path / "learner.mjpeg", seconds=300))
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    hold_camera(context, live_server)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    # Refusals (e.g. a 422 liveness_failed before a retry) log "Failed to load resource": only
+    # script errors and CSP violations count as errors here.
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.on("dialog", lambda d: d.accept())
+    shot = Shots(page, "learner")
+    refusals: list[str] = []
+
+    # Register: the ID number is checked as it is typed, the server decides.
+    page.goto(f"{live_server}/register")
+    page.fill("input[name=real_name]", "李明")
+    page.fill("#id_number", id_number(seq=77)[:-1] + ("1" if id_number(seq=77)[-1] != "1" else "2"))
+    page.locator("#id_number").blur()
+    assert page.locator("#id_hint").get_attribute("data-kind") == "error"
+    page.fill("#id_number", id_number(seq=77))
+    page.locator("#id_number").blur()
+    assert page.locator("#id_hint").get_attribute("data-kind") == "ok"
+    page.fill("input[name=username]", "liming")
+    page.fill("input[name=password]", PASSWORD)
+    page.select_option("select[name=group]", "unemployed")
+    shot("register")
+    page.click("button[type=submit].primary")
+
+    # Consent, with what, why, how long, who, the alternative, and withdrawal.
+    page.wait_for_url("**/consent")
+    body = page.inner_text("main")
+    for words in ("采集什么", "为什么采集", "180 天", "谁能看到", "线下签到", "撤回"):
+        assert words in body, words
+    shot("consent")
+    page.click("#consent-grant")
+
+    # Face enrolment with the camera.
+    page.wait_for_url("**/face")
+    page.wait_for_timeout(500)
+    shot("face")
+    refusals += run_check(page, "enrol-check")
+    assert page.locator("#face-state").get_attribute("data-enrolled") == "1"
+    shot("face-enrolled")
+
+    # The catalogue, the course page, enrolment.
+    page.click("nav >> text=选课")
+    page.wait_for_url("**/courses")
+    shot("catalogue")
+    page.click("text=低压电工作业（初级）")
+    page.wait_for_url(f"**/courses/{course_id}")
+    assert "安全用电常识" in page.inner_text("main")
+    shot("course")
+    page.click("#enrol-course")
+    page.wait_for_url("**/study/*")
+    enrollment_id = uuid.UUID(page.url.rsplit("/", 1)[1])
+    shot("study")
+
+    # Check in, then study: heartbeats every 5 s, roll-calls every 20-30 s, answered in the dialog.
+    refusals += run_check(page, "checkin-check")
+    page.wait_for_selector("#study[data-state=studying]")
+    answered = 0
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if page.locator("dialog#rollcall[open]").count():
+            if answered == 0:
+                page.wait_for_timeout(600)
+                shot("rollcall")
+            refusals += run_check(page, "rollcall-check")
+            page.wait_for_selector("dialog#rollcall:not([open])", state="attached")
+            assert page.locator("#study").get_attribute("data-state") == "studying"
+            answered += 1
+        seconds = int(page.locator("#credited").get_attribute("data-seconds") or 0)
+        if answered >= 1 and seconds >= 65:
+            break
+        page.wait_for_timeout(500)
+    assert answered >= 1, "no roll-call within the study time"
+    assert "分" in page.inner_text("#credited")
+    shot("studying")
+    page.click("#end-study")
+    page.wait_for_selector("#study[data-state=ended]")
+
+    # Progress says what is missing: only the quiz.
+    page.goto(f"{live_server}/progress/{enrollment_id}")
+    missing = page.locator("ul.missing li").all_inner_texts()
+    assert len(missing) == 1 and "考试" in missing[0], missing
+    shot("progress-missing")
+
+    # The face-gated quiz: questions without answers; answer by the options' text.
+    page.goto(f"{live_server}/quiz/{enrollment_id}")
+    refusals += run_check(page, "quiz-check")
+    page.wait_for_selector("#paper:not([hidden])")
+    right = {q["stem"]: {q["options"][i] for i in q["answer"]} for q in bank}
+    for item in page.locator("li.question").all():
+        stem = item.locator("legend").inner_text()
+        wanted = next(v for k, v in right.items() if k in stem)
+        for option in item.locator("label.option").all():
+            if option.inner_text().strip() in wanted:
+                option.locator("input").check()
+    shot("quiz")
+    page.click("#submit-quiz")
+    page.wait_for_selector("#quiz-result[data-passed='1']")
+    assert "100" in page.inner_text("#quiz-result")
+    shot("quiz-result")
+
+    # Complete.
+    page.goto(f"{live_server}/progress/{enrollment_id}")
+    assert page.locator("#progress").get_attribute("data-complete") == "1"
+    shot("progress-complete")
+    certificate = page.locator("a[href^='/certificates/']")
+    if certificate.count():
+        certificate.first.click()
+        page.wait_for_selector("[data-status=valid]")
+        shot("certificate", phone=True)
+    page.goto(f"{live_server}/record")
+    shot("record")
+    page.goto(f"{live_server}/my?lang=en")
+    assert "My courses" in page.inner_text("main")
+    shot("my-en")
+
+    with Session(engine) as s:
+        e = s.get(Enrollment, enrollment_id)
+        assert e is not None and e.completed_at is not None and e.credited_seconds >= 60
+        assert e.rollcalls_passed == e.rollcalls_total >= 1
+        sessions = s.exec(select(StudySession).where(col(StudySession.enrollment_id) == e.id)).all()
+        assert [x.state.value for x in sessions] == ["ended"]
+    assert not [m for m in errors if "Content Security Policy" in m or "Refused" in m], errors
+    assert not errors, errors
+    print(
+        f"\njourney: {time.monotonic() - started:.0f} s, {answered} roll-calls, "
+        f"refusals on the way: {refusals}"
+    )
+
+
+def test_someone_elses_photo_fails_check_in_and_earns_nothing(
+    live_server: str,
+    launch_browser: Callable[[Path], Any],
+    blink_challenges: None,
+    engine: Any,
+    tmp_path: Path,
+) -> None:
+    from app.accounts import service as accounts
+    from app.accounts.principal import Principal
+    from app.attendance import service as attendance
+    from app.attendance.models import AttendanceEvent, Outcome, Purpose
+    from app.courses import service as courses
+    from app.courses.models import Enrollment, StudySession
+    from app.db import transaction
+    from tests.face_data import blink_burst
+
+    course_id, _bank = seed_course(engine)
+    # The learner enrolled her own face (talking_head_1) and the course, over the services.
+    with transaction(engine) as session:
+        learner = accounts.register_learner(
+            session,
+            username="hanmei",
+            password=PASSWORD,
+            real_name="韩梅",
+            id_number=id_number(seq=88),
+        )
+        accounts.set_biometric_consent(session, learner, granted=True)
+        challenge = attendance.create_challenge(session, learner)
+        attendance.enrol(session, learner, challenge_id=challenge.id, frames=blink_burst("a"))
+        enrollment = courses.enrol(session, Principal.of_user(learner), course_id)
+        enrollment_id = enrollment.id
+
+    # Someone else holds a photo of another person in front of the camera.
+    camera = still_of(tmp_path / "stranger.mjpeg", lfw_photo("Ariel_Sharon"))
+    browser = launch_browser(camera)
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.on("dialog", lambda d: d.accept())
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=username]", "hanmei")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url("**/my")
+    page.goto(f"{live_server}/study/{enrollment_id}")
+    root = page.locator("#checkin-check")
+    root.locator(".fc-go").click()
+    page.wait_for_function(
+        "el => el.dataset.state === 'passed' || el.dataset.state === 'failed'",
+        arg=root.element_handle(),
+        timeout=FACE_TIMEOUT_MS,
+    )
+    assert root.get_attribute("data-state") == "failed"
+    message = root.locator(".fc-status").inner_text()
+    assert re.search("人脸比对未通过|未能确认是真人|没有检测到人脸", message), message
+    assert page.locator("#study").get_attribute("data-state") != "studying"
+    assert root.locator(".fc-go").inner_text() == "重新验证"
+    Shots(page, "stranger")("checkin-refused")
+
+    with Session(engine) as s:
+        e = s.get(Enrollment, enrollment_id)
+        assert e is not None and e.credited_seconds == 0
+        assert not s.exec(select(StudySession).where(col(StudySession.enrollment_id) == e.id)).all()
+        events = s.exec(
+            select(AttendanceEvent).where(col(AttendanceEvent.purpose) == Purpose.checkin)
+        ).all()
+        assert [ev.outcome for ev in events] == [Outcome.failed]
