@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from app.config import Settings, get_settings
+from app.keys import load_or_create_private_key
 
 KEY_FILE = "audit-ed25519.pem"
 
@@ -34,27 +34,11 @@ def public_jwk(key: Ed25519PublicKey) -> dict[str, str]:
 
 
 def _load_or_create(settings: Settings) -> Ed25519PrivateKey:
-    if settings.audit_signing_key_pem:
-        key = serialization.load_pem_private_key(settings.audit_signing_key_pem.encode(), None)
-    else:
-        path = settings.data_dir / "keys" / KEY_FILE
-        if path.exists():
-            key = serialization.load_pem_private_key(path.read_bytes(), None)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            key = Ed25519PrivateKey.generate()
-            pem = key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            # O_EXCL: two workers starting at once must not each write a different key.
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                return _load_or_create(settings)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(pem)
+    key = load_or_create_private_key(
+        settings.audit_signing_key_pem,
+        settings.data_dir / "keys" / KEY_FILE,
+        Ed25519PrivateKey.generate,
+    )
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError("the audit signing key must be an Ed25519 private key")
     return key

@@ -13,13 +13,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import (
     RSAPrivateKey,
     RSAPublicKey,
@@ -30,6 +28,7 @@ from app.audit.service import format_time
 from app.certificates.models import Certificate
 from app.config import Settings, get_settings
 from app.courses.models import LEVEL_NAMES_ZH
+from app.keys import load_or_create_private_key
 
 KEY_FILE = "credential-rsa.pem"
 KEY_BITS = 3072
@@ -55,33 +54,15 @@ def public_jwk(key: RSAPublicKey) -> dict[str, str]:
 
 
 def _key_pem(settings: Settings) -> str:
-    # Not yet a declared setting everywhere: read it if the Settings class has it.
     return settings.credential_signing_key_pem
 
 
 def _load_or_create(settings: Settings) -> RSAPrivateKey:
-    pem = _key_pem(settings)
-    if pem:
-        key = serialization.load_pem_private_key(pem.encode(), None)
-    else:
-        path = settings.data_dir / "keys" / KEY_FILE
-        if path.exists():
-            key = serialization.load_pem_private_key(path.read_bytes(), None)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            key = generate_private_key(public_exponent=65537, key_size=KEY_BITS)
-            data = key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            # O_EXCL: two workers starting at once must not each write a different key.
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                return _load_or_create(settings)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+    key = load_or_create_private_key(
+        _key_pem(settings),
+        settings.data_dir / "keys" / KEY_FILE,
+        lambda: generate_private_key(public_exponent=65537, key_size=KEY_BITS),
+    )
     if not isinstance(key, RSAPrivateKey) or key.key_size < 2048:
         raise ValueError("the credential signing key must be an RSA private key of 2048+ bits")
     return key
