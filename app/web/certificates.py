@@ -21,6 +21,7 @@ from app.certificates import service as certificates
 from app.certificates.models import Certificate, CertificateStatus
 from app.courses.models import LEVEL_NAMES_ZH
 from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.web.pages import secure_headers
 
 router = APIRouter(tags=["certificates"])
 
@@ -104,9 +105,11 @@ def verification_page(
         "serial": serial,
         "cert": _view(session, cert, lang_key) if cert else None,
     }
-    return TEMPLATES.TemplateResponse(
+    response = TEMPLATES.TemplateResponse(
         request,
         "certificate_verify.html",
         context,
         status_code=200 if cert else 404,
     )
+    secure_headers(response)  # the same strict CSP as every page: no inline style or script
+    return response

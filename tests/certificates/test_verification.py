@@ -28,6 +28,9 @@ def test_verify_then_revoke_shows_on_api_and_page(client: Any, engine: Any, cloc
     html = client.get(page)
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert 'lang="zh-CN"' in html.text and "证书有效" in html.text and "张*丰" in html.text
+    assert "default-src 'self'" in html.headers["content-security-policy"]
+    assert "<style" not in html.text and "<script" not in html.text
+    assert client.get("/static/css/certificate.css").status_code == 200
     assert "张三丰" not in html.text
     assert "Valid" in client.get(page, params={"lang": "en"}).text
 
