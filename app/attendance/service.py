@@ -28,7 +28,7 @@ from app import clock
 from app.accounts import service as accounts_service
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
-from app.attendance import liveness
+from app.attendance import liveness, search
 from app.attendance.engine import analyse_frames
 from app.attendance.exceptions import (
     ChallengeExpired,
@@ -290,23 +290,11 @@ def find_duplicates(
 ) -> list[tuple[uuid.UUID, float]]:
     """1:N search: other learners whose active template lies within ``threshold`` of the probes.
 
-    Brute force over every active template (the embedded default); returns (user, distance)
-    sorted nearest first.
+    Returns (user, fused distance) nearest first; see :mod:`app.attendance.search`.
     """
-    rows = session.exec(
-        select(FaceTemplate.user_id, FaceTemplate.embeddings_enc).where(
-            col(FaceTemplate.status) == TemplateStatus.active,
-            col(FaceTemplate.user_id) != exclude_user,
-        )
-    ).all()
-    hits: list[tuple[uuid.UUID, float]] = []
-    for user_id, blob in rows:
-        if blob is None:
-            continue
-        d = fused_distance(probes, _decode_embeddings(blob))
-        if d <= threshold:
-            hits.append((user_id, d))
-    return sorted(hits, key=lambda h: h[1])
+    index = search.index_for(session, _decode_embeddings)
+    index.refresh(session)
+    return index.search(probes, threshold, exclude_user=exclude_user)
 
 
 def _spread(items: list[FaceAnalysis], k: int) -> list[FaceAnalysis]:

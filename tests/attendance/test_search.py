@@ -1,0 +1,121 @@
+"""The in-memory 1:N index gives exactly the brute-force answer and follows the database."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlmodel import Session
+
+from app.attendance import service
+from app.attendance.face import fused_distance
+from app.attendance.models import FaceTemplate, TemplateStatus
+from app.attendance.search import TemplateIndex
+from app.db import transaction
+from tests.factories import make_institution, make_learner
+
+
+@pytest.fixture
+def db(app_env: str) -> Any:
+    """The database engine (this folder's ``engine`` fixture is the face engine)."""
+    from app.db import get_engine
+
+    return get_engine()
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def add_template(engine: Any, user_id: uuid.UUID, embs: np.ndarray) -> uuid.UUID:
+    blob, digest = service._encode_embeddings(embs.astype(np.float32))
+    with transaction(engine) as s:
+        t = FaceTemplate(
+            user_id=user_id,
+            status=TemplateStatus.active,
+            embeddings_enc=blob,
+            embeddings_sha256=digest,
+            n_embeddings=len(embs),
+            model_name="test",
+            model_version="0",
+        )
+        s.add(t)
+        s.flush()
+        return t.id
+
+
+def test_index_equals_brute_force_and_follows_changes(db: Any) -> None:
+    engine = db
+    rng = np.random.default_rng(7)
+    inst = make_institution(engine)
+    users = [make_learner(engine, inst) for _ in range(12)]
+    # Real face embeddings sit ~0.4-0.7 apart; scale random directions to that regime.
+    base = unit(rng.normal(size=(12, 128))) * 0.3
+    templates: dict[uuid.UUID, np.ndarray] = {}
+    tids = {}
+    for i, u in enumerate(users):
+        k = 3 + i % 3  # 3 to 5 embeddings, as enrolment keeps
+        embs = base[i] + rng.normal(scale=0.02, size=(k, 128))
+        templates[u.id] = embs
+        tids[u.id] = add_template(engine, u.id, embs)
+    index = TemplateIndex(service._decode_embeddings)
+    stranger = uuid.uuid4()
+
+    def brute(
+        probes: np.ndarray, threshold: float, exclude: uuid.UUID
+    ) -> list[tuple[uuid.UUID, float]]:
+        hits = [
+            (uid, fused_distance(probes, embs.astype(np.float32).astype(np.float64)))
+            for uid, embs in templates.items()
+            if uid != exclude
+        ]
+        return sorted([h for h in hits if h[1] <= threshold], key=lambda h: h[1])
+
+    with Session(engine) as s:
+        index.refresh(s)
+    assert len(index) == 12
+    for trial in range(40):
+        target = users[trial % 12].id
+        probes = templates[target][:2] + rng.normal(scale=0.03 * (trial % 4), size=(2, 128))
+        for threshold in (0.05, 0.2, 0.38, 0.6):
+            got = index.search(probes, threshold, exclude_user=stranger)
+            want = brute(probes, threshold, stranger)
+            assert [u for u, _ in got] == [u for u, _ in want]
+            assert np.allclose([d for _, d in got], [d for _, d in want], atol=1e-4)
+        assert all(u != target for u, _ in index.search(probes, 0.6, exclude_user=target))
+
+    # A re-enrolment retires the old template; consent withdrawal wipes another.
+    victim, withdrawn = users[0], users[1]
+    with transaction(engine) as s:
+        old = s.get(FaceTemplate, tids[victim.id])
+        assert old is not None
+        old.status = TemplateStatus.retired
+        s.add(old)
+        learner = s.get(type(withdrawn), withdrawn.id)
+        service.delete_templates(s, learner)
+    newer = templates[victim.id] + 0.5  # a different face now
+    add_template(engine, victim.id, newer)
+    with Session(engine) as s:
+        index.refresh(s)
+    assert len(index) == 11
+    probe_old = templates[victim.id][:1]
+    assert victim.id not in [u for u, _ in index.search(probe_old, 0.2, exclude_user=stranger)]
+    assert withdrawn.id not in [
+        u for u, _ in index.search(templates[withdrawn.id][:1], 0.2, exclude_user=stranger)
+    ]
+    assert victim.id in [u for u, _ in index.search(newer[:2], 0.38, exclude_user=stranger)]
+
+
+def test_find_duplicates_uses_the_index(db: Any) -> None:
+    engine = db
+    inst = make_institution(engine)
+    a, b = make_learner(engine, inst), make_learner(engine, inst)
+    rng = np.random.default_rng(1)
+    embs = unit(rng.normal(size=(1, 128))) * 0.3 + rng.normal(scale=0.01, size=(3, 128))
+    add_template(engine, a.id, embs)
+    with Session(engine) as s:
+        hits = service.find_duplicates(s, embs[:2], exclude_user=b.id, threshold=0.38)
+        assert [u for u, _ in hits] == [a.id]
+        assert service.find_duplicates(s, embs[:2], exclude_user=a.id, threshold=0.38) == []
