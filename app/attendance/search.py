@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from app.attendance.face import fused_distance
@@ -39,7 +40,7 @@ class TemplateIndex:
     def __init__(self, decode: Decoder) -> None:
         self._decode = decode
         self._lock = threading.Lock()
-        self._row_of: dict[uuid.UUID, int] = {}
+        self._row_of: dict[str, int] = {}  # template id as 32 hex digits -> row
         self._users: list[uuid.UUID] = []
         self._embeddings: list[np.ndarray[Any, Any]] = []
         self._alive: list[bool] = []
@@ -52,18 +53,18 @@ class TemplateIndex:
 
     def refresh(self, session: Session) -> None:
         """Follow the database: drop templates no longer active, decrypt and add new ones."""
-        current = dict(
-            session.exec(
-                select(FaceTemplate.id, FaceTemplate.user_id).where(
-                    col(FaceTemplate.status) == TemplateStatus.active
-                )
-            ).all()
+        # Ids only, as raw driver values: converting 100 k UUIDs through the ORM type costs
+        # more than the whole search.
+        raw = session.connection().execute(
+            text("SELECT id FROM face_templates WHERE status = :active"),
+            {"active": TemplateStatus.active.value},
         )
+        current = {_hex(v) for v in raw.scalars()}
         with self._lock:
-            for tid, row in self._row_of.items():
-                if self._alive[row] and tid not in current:
+            for key, row in self._row_of.items():
+                if self._alive[row] and key not in current:
                     self._alive[row] = False
-            new = [tid for tid in current if tid not in self._row_of]
+            new = [uuid.UUID(key) for key in current if key not in self._row_of]
         for start in range(0, len(new), _FETCH_CHUNK):
             chunk = new[start : start + _FETCH_CHUNK]
             rows = session.exec(
@@ -71,12 +72,12 @@ class TemplateIndex:
                     col(FaceTemplate.id).in_(chunk)
                 )
             ).all()
-            decoded = [(tid, uid, self._decode(blob)) for tid, uid, blob in rows if blob]
+            decoded = [(tid.hex, uid, self._decode(blob)) for tid, uid, blob in rows if blob]
             with self._lock:
-                for tid, uid, embs in decoded:
-                    if tid in self._row_of:
+                for key, uid, embs in decoded:
+                    if key in self._row_of:
                         continue
-                    self._row_of[tid] = len(self._users)
+                    self._row_of[key] = len(self._users)
                     self._users.append(uid)
                     self._embeddings.append(np.asarray(embs, np.float64))
                     self._alive.append(True)
@@ -119,6 +120,11 @@ class TemplateIndex:
             if d <= threshold and d < best.get(user, np.inf):
                 best[user] = d
         return sorted(best.items(), key=lambda h: h[1])
+
+
+def _hex(value: object) -> str:
+    """A UUID from the driver (uuid.UUID on PostgreSQL, hex text on SQLite) as 32 hex digits."""
+    return value.hex if isinstance(value, uuid.UUID) else str(value).replace("-", "")
 
 
 _indexes: dict[str, TemplateIndex] = {}
