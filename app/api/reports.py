@@ -1,21 +1,22 @@
-"""Reports for regulators and institution staff: fraud indicators with their evidence."""
+"""Reports for regulators and institution staff: fraud indicators with their evidence, and the
+summary statistics institutions report."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from app.accounts.exceptions import InstitutionNotFound, InvalidToken
-from app.api.deps import PrincipalDep, SessionDep
+from app.accounts.exceptions import InstitutionNotFound, InvalidToken, MissingScope
+from app.api.deps import PrincipalDep, SessionDep, require_scope
 from app.audit.export import InvalidWindow, as_utc, check_window
 from app.config import get_settings
 from app.errors import Forbidden, NotAuthenticated, ValidationFailed, problem_responses
-from app.reports import fraud
+from app.reports import fraud, statistics
 from app.reports import service as reports
-from app.reports.schemas import FraudReportOut
+from app.reports.schemas import FraudReportOut, SummaryOut
 
 router = APIRouter(tags=["reports"])
 
@@ -75,4 +76,45 @@ def fraud_indicators(
         params,
         institution_id=institution_id,
         only=list(indicator) if indicator else None,
+    )
+
+
+@router.get(
+    "/reports/summary",
+    response_model=SummaryOut,
+    dependencies=[require_scope("audit:read")],
+    responses=problem_responses(
+        NotAuthenticated,
+        InvalidToken,
+        Forbidden,
+        MissingScope,
+        InstitutionNotFound,
+        InvalidWindow,
+        ValidationFailed,
+    ),
+)
+def summary(
+    principal: PrincipalDep,
+    session: SessionDep,
+    institution_id: uuid.UUID | None = None,
+    since: Annotated[
+        date | None, Query(description="First Asia/Shanghai day counted (inclusive)")
+    ] = None,
+    until: Annotated[
+        date | None, Query(description="First Asia/Shanghai day not counted (exclusive)")
+    ] = None,
+    period: Annotated[
+        Literal["month", "quarter"], Query(description="Asia/Shanghai months or quarters")
+    ] = "month",
+) -> SummaryOut:
+    """Counts by period, institution, occupation, level and learner group: enrolled, trained
+    (≥ 1 verified minute), qualified (certificates not revoked), certificates revoked, subsidy
+    eligible and amount — the figures institutions report (DESIGN.md §1). Regulators: all
+    institutions or one; staff and API keys (scope `audit:read`): their own institution."""
+    return statistics.summary(
+        session,
+        principal,
+        institution_id=institution_id,
+        window=statistics.Window(since, until),
+        period=period,
     )

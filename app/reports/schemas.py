@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from app.accounts.models import LearnerGroup
+from app.courses.models import Level
 
 
 class EvidenceOut(BaseModel):
@@ -34,3 +38,42 @@ class FraudReportOut(BaseModel):
     institution_id: str | None = Field(description="None: every institution")
     parameters: dict[str, Any]
     indicators: list[IndicatorOut]
+
+
+class SummaryCountsOut(BaseModel):
+    enrolled: int = Field(description="Enrolments created in the period")
+    trained: int = Field(
+        description=(
+            "Enrolments with at least one verified minute, counted in the period of their first "
+            "credited day (of enrolment if no daily credit is recorded)"
+        )
+    )
+    qualified: int = Field(description="Certificates issued in the period and not revoked")
+    certificates_revoked: int = Field(
+        description="Certificates issued in the period that have since been revoked"
+    )
+    subsidy_eligible: int = Field(
+        description="Certificates issued in the period that are granted a subsidy"
+    )
+    subsidy_amount_fen: int = Field(description="Sum of their subsidy amounts, in fen")
+
+
+class SummaryRowOut(SummaryCountsOut):
+    period: str = Field(description="Asia/Shanghai month `YYYY-MM` or quarter `YYYY-Qn`")
+    institution_id: str
+    institution_code: str
+    institution_name: str
+    occupation_code: str
+    occupation_name: str
+    level: Level
+    learner_group: LearnerGroup | None = Field(description="None: not recorded")
+
+
+class SummaryOut(BaseModel):
+    generated_at: str
+    institution_id: str | None = Field(description="None: every institution")
+    period: Literal["month", "quarter"]
+    since: date | None = Field(description="First Asia/Shanghai day counted (None: open)")
+    until: date | None = Field(description="First Asia/Shanghai day not counted (None: open)")
+    rows: list[SummaryRowOut]
+    totals: SummaryCountsOut
