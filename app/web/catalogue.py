@@ -18,9 +18,9 @@ EN: dict[str, str] = {
     "注册": "Register",
     "如遇问题请联系您的培训机构": "If anything goes wrong, contact your training institution",
     "无法打开页面": "This page cannot be shown",
-    "返回我的课程": "Back to my courses",
-    "这些页面供学员使用。工作人员和监管部门的页面即将上线。": (
-        "These pages are for learners. Pages for staff and regulators are coming soon."
+    "返回首页": "Back to the start page",
+    "这些页面供学员使用。培训机构工作人员请使用“考勤审核”页面。": (
+        "These pages are for learners. Institution staff: please use the attendance review page."
     ),
     "提交的内容有误，请检查后重试。": "Something in the form is not valid; check it and try again.",
     # sign-up and sign-in
@@ -253,6 +253,70 @@ EN: dict[str, str] = {
     "待审核": "in review",
     "审核通过": "approved",
     "审核未通过": "rejected",
+    # staff: attendance review
+    "考勤审核": "Attendance review",
+    "课程": "Courses",
+    "此页面仅供培训机构工作人员使用。": "This page is for the staff of training institutions.",
+    "审核列表": "Review lists",
+    "待处理": "Pending",
+    "已审核": "Decided",
+    (
+        "系统无法自动判断的人脸验证在此由人工审核。"
+        "请对比截图，必要时联系学员核对身份证件，填写理由后作出决定；学员可以看到审核结果和理由。"
+    ): (
+        "Face checks the system could not decide on its own wait here for a person. Compare "
+        "the crops, contact the learner to check their ID card if needed, and decide with a "
+        "reason; the learner sees the decision and the reason."
+    ),
+    "暂无待审核的记录。": "Nothing is waiting for review.",
+    "暂无已审核的记录。": "No decided reviews yet.",
+    "未知学员": "Unknown learner",
+    "本次验证的人脸截图": "Face crop of this check",
+    "本次验证截图": "This check",
+    "截图已过保存期限或未保存": "No crop: past its retention period or never stored",
+    "该学员人脸采集时的截图": "Face crop taken when this learner enrolled",
+    "该学员人脸采集截图": "This learner's enrolment",
+    "本次即为该学员的人脸采集": "This check is the learner's face enrolment",
+    "没有可查看的人脸采集截图": "No enrolment crop you can view",
+    "疑似重复学员人脸采集时的截图": "Face crop taken when the possible duplicate enrolled",
+    "疑似重复的学员：": "Possible duplicate of: ",
+    (
+        "这张人脸与另一位学员已采集的人脸距离为 %s，低于通过阈值 %s："
+        "可能是同一人注册了两个账号，"
+        "也可能是长相极为相似的两个人（如双胞胎）。批准后该学员的人脸采集生效。"
+    ): (
+        "This face is at distance %s from another learner's enrolled face, below the accept "
+        "threshold %s: the same person may have registered twice, or two people look very "
+        "alike (twins, say). Approving makes this learner's face enrolment take effect."
+    ),
+    (
+        "与该学员采集的人脸相比，最小距离为 %s，中位距离为 %s，"
+        "介于通过阈值 %s 与不通过阈值 %s 之间，系统无法自动确定是否本人。"
+    ): (
+        "Compared with this learner's enrolled face, the smallest distance is %s and the "
+        "median %s: between the accept threshold %s and the reject threshold %s, so the system "
+        "cannot tell on its own whether it is the learner."
+    ),
+    "比对距离：最小 %s，中位 %s；通过阈值 %s，不通过阈值 %s。": (
+        "Distances: smallest %s, median %s; accept threshold %s, reject threshold %s."
+    ),
+    "距离越小越相似：不高于通过阈值自动通过，高于不通过阈值自动判为不一致。": (
+        "The smaller the distance, the more alike: at or below the accept threshold a check "
+        "passes by itself; above the reject threshold it fails as a different person."
+    ),
+    "审核理由（学员可见）": "Reason (the learner sees it)",
+    "例如：已核对身份证件，确为本人": "e.g. ID card checked: it is the learner",
+    "批准": "Approve",
+    "驳回": "Reject",
+    "审核理由": "Reason",
+    "审核人": "Reviewed by",
+    "请填写审核理由，再选择“批准”或“驳回”。": "Write a reason, then choose Approve or Reject.",
+    "审核结果已保存：已批准。该记录已移至“已审核”。": (
+        "Decision saved: approved. The item moved to Decided."
+    ),
+    "审核结果已保存：已驳回。该记录已移至“已审核”。": (
+        "Decision saved: rejected. The item moved to Decided."
+    ),
     # flashes
     "注册成功！请先阅读并确认人脸信息处理说明。": (
         "Registered! First, read how your face data is used."

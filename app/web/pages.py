@@ -9,6 +9,7 @@ Handlers only translate HTTP: the rules live in the services they call.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -25,6 +26,7 @@ from app.accounts.models import LearnerGroup, Role, User
 from app.accounts.principal import Principal
 from app.api.deps import SessionDep, client_info
 from app.attendance import service as attendance
+from app.attendance.models import AttendanceEvent, ReviewStatus
 from app.config import get_settings
 from app.courses import exceptions as cx
 from app.courses import quiz
@@ -67,6 +69,8 @@ FLASHES = {
     "need_consent": "使用人脸验证前，请先阅读并同意人脸信息处理说明。",
     "need_face": "请先完成人脸采集。",
     "session_expired": "登录已过期，请重新登录。",
+    "review_approved": "审核结果已保存：已批准。该记录已移至“已审核”。",
+    "review_rejected": "审核结果已保存：已驳回。该记录已移至“已审核”。",
 }
 
 GROUP_NAMES = {
@@ -187,8 +191,20 @@ def not_learner(request: Request, user: User) -> HTMLResponse:
         "error.html",
         user,
         status=403,
-        message=t("这些页面供学员使用。工作人员和监管部门的页面即将上线。"),
+        message=t("这些页面供学员使用。培训机构工作人员请使用“考勤审核”页面。"),
     )
+
+
+def not_staff(request: Request, user: User) -> HTMLResponse:
+    t = gettext(lang_of(request))
+    return render(
+        request, "error.html", user, status=403, message=t("此页面仅供培训机构工作人员使用。")
+    )
+
+
+def start_page(user: User) -> str:
+    """Where a signed-in user lands: staff on the review queue, everyone else on /my."""
+    return "/staff/review" if user.role is Role.staff else "/my"
 
 
 # ---------------------------------------------------------------- home, sign-up, sign-in
@@ -196,7 +212,7 @@ def not_learner(request: Request, user: User) -> HTMLResponse:
 
 @router.get("/")
 def home(request: Request, user: PageUser) -> Response:
-    return redirect(request, "/my" if user else "/login")
+    return redirect(request, start_page(user) if user else "/login")
 
 
 @router.get("/register")
@@ -296,6 +312,8 @@ def login_submit(
     target = safe_next(next)
     if user.role is Role.learner and not user.biometric_consent and target == "/my":
         target = "/consent"
+    elif target == "/my":
+        target = start_page(user)
     response = redirect(request, target, "signed_in")
     sign_in(response, request, user)
     return response
@@ -554,3 +572,164 @@ def record_page(request: Request, user: PageUser, session: SessionDep) -> Respon
     items = [(e, c, progress(e, c), _certificate_serial(session, e.id)) for e, c in rows]
     events = attendance.list_events(session, principal, user_id=user.id, limit=200)
     return render(request, "record.html", user, items=items, events=events)
+
+
+# ---------------------------------------------------------------- staff: attendance review
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One event of the review queue with what the reviewer compares it against."""
+
+    event: AttendanceEvent
+    learner: User | None
+    #: The learner's enrolment crop (their active template's enrolment event), if viewable.
+    enrol_crop: uuid.UUID | None
+    #: A 1:N duplicate: the other account, and its enrolment crop if this staff may see it.
+    matched: User | None
+    matched_crop: uuid.UUID | None
+    reviewer: User | None
+
+    @property
+    def has_crop(self) -> bool:
+        return _has_crop(self.event)
+
+
+def _has_crop(event: AttendanceEvent) -> bool:
+    return bool(event.evidence_path) and event.evidence_purged_at is None
+
+
+def _enrolment_crop(
+    session: Session, principal: Principal, user_id: uuid.UUID, event: AttendanceEvent
+) -> uuid.UUID | None:
+    """The crop of ``user_id``'s active enrolment, when it exists, is not the event under review
+    itself and lies in an institution this principal may see."""
+    template = attendance.active_template(session, user_id)
+    if template is None or template.enrol_event_id in (None, event.id):
+        return None
+    enrol = session.get(AttendanceEvent, template.enrol_event_id)
+    if enrol is None or not _has_crop(enrol):
+        return None
+    return enrol.id if principal.can_see_institution(enrol.institution_id) else None
+
+
+def _review_item(session: Session, principal: Principal, event: AttendanceEvent) -> ReviewItem:
+    matched = None
+    if event.matched_user_id is not None:
+        other = accounts.get_user(session, event.matched_user_id)
+        if other is not None and principal.can_see_institution(other.institution_id):
+            matched = other
+    return ReviewItem(
+        event=event,
+        learner=accounts.get_user(session, event.user_id),
+        enrol_crop=_enrolment_crop(session, principal, event.user_id, event),
+        matched=matched,
+        matched_crop=(
+            _enrolment_crop(session, principal, event.matched_user_id, event)
+            if event.matched_user_id is not None
+            else None
+        ),
+        reviewer=accounts.get_user(session, event.reviewed_by) if event.reviewed_by else None,
+    )
+
+
+def _review_page(
+    request: Request,
+    user: User,
+    session: Session,
+    *,
+    tab: str,
+    status: int = 200,
+    error: str | None = None,
+    error_event: uuid.UUID | None = None,
+) -> HTMLResponse:
+    principal = Principal.of_user(user)
+    pending = attendance.list_events(session, principal, review_status=ReviewStatus.pending)
+    if tab == "decided":
+        events = [
+            e
+            for st in (ReviewStatus.approved, ReviewStatus.rejected)
+            for e in attendance.list_events(session, principal, review_status=st)
+        ]
+        events.sort(key=lambda e: e.reviewed_at or e.created_at, reverse=True)
+    else:
+        events = pending
+    return render(
+        request,
+        "staff_review.html",
+        user,
+        status=status,
+        tab=tab,
+        pending_count=len(pending),
+        items=[_review_item(session, principal, e) for e in events],
+        error=error,
+        error_event=error_event,
+    )
+
+
+@router.get("/staff/review")
+def staff_review_page(
+    request: Request, user: PageUser, session: SessionDep, tab: str = "pending"
+) -> Response:
+    if user is None:
+        return to_login(request)
+    if user.role is not Role.staff:
+        return not_staff(request, user)
+    return _review_page(request, user, session, tab="decided" if tab == "decided" else "pending")
+
+
+@router.post("/staff/review/{event_id}")
+def staff_review_decide(
+    request: Request,
+    event_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    decision: Annotated[str, Form(max_length=16)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    if user is None:
+        return to_login(request)
+    if user.role is not Role.staff:
+        return not_staff(request, user)
+    t = gettext(lang_of(request))
+    if decision not in ("approve", "reject") or not reason.strip():
+        return _review_page(
+            request,
+            user,
+            session,
+            tab="pending",
+            status=422,
+            error=t("请填写审核理由，再选择“批准”或“驳回”。"),
+            error_event=event_id,
+        )
+    approve = decision == "approve"
+    try:
+        attendance.review(
+            session, Principal.of_user(user), event_id, approve=approve, reason=reason
+        )
+    except DomainError as err:
+        failed(session, err)
+        return error_page(request, user, err)
+    return redirect(request, "/staff/review", "review_approved" if approve else "review_rejected")
+
+
+@router.get("/staff/evidence/{event_id}.jpg")
+def staff_evidence(event_id: uuid.UUID, user: PageUser, session: SessionDep) -> Response:
+    """An evidence crop for an ``<img>`` of the review page: the session cookie alone signs in
+    (an image request cannot carry the CSRF header, and a GET changes nothing). The REST
+    endpoint keeps requiring the header."""
+    if user is None:
+        return Response(status_code=401, headers={"Cache-Control": "no-store"})
+    if user.role is not Role.staff:
+        return Response(status_code=404, headers={"Cache-Control": "no-store"})
+    try:
+        data = attendance.evidence(session, Principal.of_user(user), event_id)
+    except DomainError as err:
+        return Response(status_code=err.status, headers={"Cache-Control": "no-store"})
+    response = Response(data, media_type="image/jpeg")
+    secure_headers(response)
+    response.headers["Cache-Control"] = "no-store, private"
+    response.headers["Content-Disposition"] = f'inline; filename="{event_id}.jpg"'
+    return response
