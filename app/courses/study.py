@@ -531,61 +531,42 @@ def settle_rollcall(
     course = _course_of(session, enrollment)
     actor = Actor.user(study.user_id)
     at = _after(study.last_heartbeat_at, clock.now())
-    if event.outcome is Outcome.passed:
+
+    def close(status: RollCallStatus, segment: SegmentStatus, seconds_key: str) -> None:
         seg = _close_segment(
             session,
             study,
             enrollment,
             course,
             at=at,
-            status=SegmentStatus.credited,
+            status=segment,
             closed_by=f"rollcall:{rc.id}",
             event_id=event.id,
         )
-        rc.status, rc.answered_at, rc.attendance_event_id = RollCallStatus.passed, at, event.id
-        enrollment.rollcalls_total += 1
-        enrollment.rollcalls_passed += 1
-        study.next_rollcall_at = next_rollcall_time(course, at)
+        rc.status, rc.answered_at, rc.attendance_event_id = status, at, event.id
         session.add_all([rc, enrollment, study])
         audit.append(
             session,
             actor=actor,
-            action="rollcall.passed",
+            action=f"rollcall.{status.value}",
             subject=f"rollcall:{rc.id}",
             payload={
                 "session": str(study.id),
-                "segment_seconds": seg.seconds,
+                seconds_key: seg.seconds,
                 "attendance_event": str(event.id),
             },
             institution_id=enrollment.institution_id,
         )
+
+    if event.outcome is Outcome.passed:
+        enrollment.rollcalls_total += 1
+        enrollment.rollcalls_passed += 1
+        study.next_rollcall_at = next_rollcall_time(course, at)
+        close(RollCallStatus.passed, SegmentStatus.credited, "segment_seconds")
         refresh_completion(session, enrollment, course, actor)
     elif event.outcome is Outcome.review:
-        seg = _close_segment(
-            session,
-            study,
-            enrollment,
-            course,
-            at=at,
-            status=SegmentStatus.held,
-            closed_by=f"rollcall:{rc.id}",
-            event_id=event.id,
-        )
-        rc.status, rc.answered_at, rc.attendance_event_id = RollCallStatus.review, at, event.id
         study.state = SessionState.review
-        session.add_all([rc, study])
-        audit.append(
-            session,
-            actor=actor,
-            action="rollcall.review",
-            subject=f"rollcall:{rc.id}",
-            payload={
-                "session": str(study.id),
-                "held_seconds": seg.seconds,
-                "attendance_event": str(event.id),
-            },
-            institution_id=enrollment.institution_id,
-        )
+        close(RollCallStatus.review, SegmentStatus.held, "held_seconds")
     else:
         _resolve_failure(
             session, study, rc, status=RollCallStatus.failed, at=at, actor=actor, event_id=event.id
