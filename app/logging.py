@@ -13,6 +13,47 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+#: Paths that carry a phone hand-off's code, which is a credential: never written to a log.
+_SECRET_PATHS = re.compile(r"(/m/|/api/v1/handoffs/)[^/?#\s\"']+")
+#: Loggers that write request paths (uvicorn's access and error logs, the app's own).
+_PATH_LOGGERS = ("uvicorn.access", "uvicorn.error", "uvicorn", "skilltrace")
+
+
+def redact(text: str) -> str:
+    """``/m/abcd-efgh-jkmn`` → ``/m/[redacted]`` (and the hand-off API's paths)."""
+    return _SECRET_PATHS.sub(r"\1[redacted]", text)
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Rewrites a record's message and arguments so no hand-off code reaches any handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {
+                k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
+        return True
+
+
+_REDACT = RedactSecretsFilter()
+
+
+def install_redaction() -> None:
+    """Attach the redaction to the loggers that write paths (idempotent).
+
+    Logger filters run before any handler (ours, uvicorn's, a test's), and uvicorn's own logging
+    configuration keeps them.
+    """
+    for name in _PATH_LOGGERS:
+        logger = logging.getLogger(name)
+        if _REDACT not in logger.filters:
+            logger.addFilter(_REDACT)
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
@@ -20,6 +61,7 @@ class RequestIdFilter(logging.Filter):
 
 
 def configure_logging(level: str = "INFO") -> None:
+    install_redaction()
     root = logging.getLogger()
     if any(getattr(h, "_skilltrace", False) for h in root.handlers):
         root.setLevel(level)
@@ -27,6 +69,7 @@ def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler._skilltrace = True  # type: ignore[attr-defined]
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(_REDACT)
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
     )

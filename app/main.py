@@ -21,6 +21,7 @@ from app.api import auth as auth_api
 from app.api import certificates as certificates_api
 from app.api import courses as courses_api
 from app.api import face as face_api
+from app.api import handoff as handoff_api
 from app.api import institutions as institutions_api
 from app.api import reports as reports_api
 from app.api import study as study_api
@@ -34,7 +35,11 @@ from app.errors import DomainError
 from app.limits import BodySizeLimitMiddleware
 from app.logging import RequestIdMiddleware, configure_logging, request_id_var
 from app.web import certificates as certificates_web
+from app.web import handoff as handoff_web
+from app.web import learner_certificates as learner_certificates_web
 from app.web import pages as pages_web
+from app.web import regulator as regulator_web
+from app.web import staff as staff_web
 
 log = logging.getLogger("skilltrace")
 
@@ -183,6 +188,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(certificates_api.router, prefix=API_PREFIX)
     app.include_router(certificates_web.router)
     app.include_router(pages_web.router)
+    app.include_router(regulator_web.router)
+    app.include_router(staff_web.router)
+    app.include_router(learner_certificates_web.router)
+    app.include_router(handoff_api.router, prefix=API_PREFIX)
+    app.include_router(handoff_web.router)
     app.mount("/static", StaticFiles(directory=pages_web.STATIC_DIR), name="static")
 
     @app.get("/.well-known/jwks.json", tags=["audit"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.accounts import exceptions as ax
 from app.accounts.principal import Principal
@@ -29,12 +29,15 @@ from app.courses.schemas import (
     CourseIn,
     CourseOut,
     CoursePage,
+    CourseUpdateIn,
     EnrollmentOut,
     EnrolOut,
     LessonIn,
     LessonOut,
+    LessonUpdateIn,
     QuestionIn,
     QuestionOut,
+    QuestionUpdateIn,
     QuizAttemptOut,
     QuizQuestionOut,
     QuizResultOut,
@@ -211,6 +214,125 @@ def list_questions(
         QuestionOut.model_validate(q, from_attributes=True)
         for q in courses.list_questions(session, Principal.of_user(user), course_id)
     ]
+
+
+# ---------------------------------------------------------------- editing drafts
+
+
+@router.patch(
+    "/courses/{course_id}",
+    response_model=CourseOut,
+    responses=problem_responses(
+        *_user_auth, cx.CourseNotFound, cx.InvalidCourse, cx.CoursePublished
+    ),
+)
+def update_course(
+    course_id: uuid.UUID, body: CourseUpdateIn, user: CurrentStaff, session: SessionDep
+) -> CourseOut:
+    """Change a draft course's fields; a published course is frozen (409 `course_published`)."""
+    course = courses.update_course(session, Principal.of_user(user), course_id, body.changes())
+    return CourseOut.of(course)
+
+
+@router.patch(
+    "/courses/{course_id}/lessons/{lesson_id}",
+    response_model=LessonOut,
+    responses=problem_responses(
+        *_user_auth,
+        cx.CourseNotFound,
+        cx.LessonNotFound,
+        cx.InvalidLesson,
+        cx.CoursePublished,
+    ),
+)
+def update_lesson(
+    course_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    body: LessonUpdateIn,
+    user: CurrentStaff,
+    session: SessionDep,
+) -> LessonOut:
+    """Change or move a lesson of a draft course (`position`: 1 = first)."""
+    principal = Principal.of_user(user)
+    lesson = courses.update_lesson(
+        session,
+        principal,
+        course_id,
+        lesson_id,
+        title=body.title,
+        kind=body.kind,
+        body_or_url=body.body_or_url,
+        minutes=body.minutes,
+    )
+    if body.position is not None:
+        lesson = courses.move_lesson(
+            session, principal, course_id, lesson_id, position=body.position
+        )
+    return LessonOut.model_validate(lesson, from_attributes=True)
+
+
+@router.delete(
+    "/courses/{course_id}/lessons/{lesson_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(
+        *_user_auth, cx.CourseNotFound, cx.LessonNotFound, cx.CoursePublished
+    ),
+)
+def remove_lesson(
+    course_id: uuid.UUID, lesson_id: uuid.UUID, user: CurrentStaff, session: SessionDep
+) -> Response:
+    """Remove a lesson of a draft course; the lessons after it move up."""
+    courses.remove_lesson(session, Principal.of_user(user), course_id, lesson_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.patch(
+    "/courses/{course_id}/questions/{question_id}",
+    response_model=QuestionOut,
+    responses=problem_responses(
+        *_user_auth,
+        cx.CourseNotFound,
+        cx.QuestionNotFound,
+        cx.InvalidQuestion,
+        cx.CoursePublished,
+    ),
+)
+def update_question(
+    course_id: uuid.UUID,
+    question_id: uuid.UUID,
+    body: QuestionUpdateIn,
+    user: CurrentStaff,
+    session: SessionDep,
+) -> QuestionOut:
+    """Change a question of a draft course's bank (kind, options and answer checked together)."""
+    question = courses.update_question(
+        session,
+        Principal.of_user(user),
+        course_id,
+        question_id,
+        kind=body.kind,
+        stem=body.stem,
+        options=body.options,
+        answer=body.answer,
+    )
+    return QuestionOut.model_validate(question, from_attributes=True)
+
+
+@router.delete(
+    "/courses/{course_id}/questions/{question_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(
+        *_user_auth, cx.CourseNotFound, cx.QuestionNotFound, cx.CoursePublished
+    ),
+)
+def remove_question(
+    course_id: uuid.UUID, question_id: uuid.UUID, user: CurrentStaff, session: SessionDep
+) -> Response:
+    """Remove a question from a draft course's bank."""
+    courses.remove_question(session, Principal.of_user(user), course_id, question_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # ---------------------------------------------------------------- enrolment

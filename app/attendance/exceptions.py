@@ -235,3 +235,38 @@ FRAME_SUBMISSION_ERRORS: tuple[type[DomainError], ...] = (
     ChallengeUsed,
     FrameReplayed,
 )
+
+
+# ---------------------------------------------------------------- phone hand-off
+
+
+class HandoffNotFound(DomainError):
+    code = "handoff_not_found"
+    status = 404
+    title = "Hand-off not found"
+    message_zh = "链接无效：找不到这次手机验证。请在电脑上重新生成二维码。"
+    message_en = "This link is not valid. Create a new QR code on the computer."
+
+
+class HandoffExpired(DomainError):
+    code = "handoff_expired"
+    status = 410
+    title = "Hand-off expired"
+    message_zh = "这个手机验证链接已过期。请在电脑上重新生成二维码。"
+    message_en = "This phone link has expired. Create a new QR code on the computer."
+
+
+class HandoffUsed(DomainError):
+    code = "handoff_used"
+    status = 409
+    title = "Hand-off already used"
+    message_zh = "这个手机验证链接已经用过了，请回到电脑继续。"
+    message_en = "This phone link has already been used. Go back to the computer."
+
+
+class InvalidHandoff(DomainError):
+    code = "invalid_handoff"
+    status = 422
+    title = "Invalid hand-off"
+    message_zh = "无法为这项验证生成手机链接，请刷新页面后重试。"
+    message_en = "A phone link cannot be made for this check. Reload the page and try again."

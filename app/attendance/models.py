@@ -136,3 +136,47 @@ class VerificationLock(SQLModel, table=True):
     user_id: uuid.UUID = Field(primary_key=True, foreign_key="users.id")
     failures: int = 0
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class HandoffPurpose(StrEnum):
+    """The face check a hand-off continues on a phone (a subset of :class:`Purpose`)."""
+
+    enrol = "enrol"
+    checkin = "checkin"
+    rollcall = "rollcall"
+    quiz = "quiz"
+
+
+class HandoffState(StrEnum):
+    waiting = "waiting"  # created on the desktop, not yet opened on a phone
+    opened = "opened"  # the phone opened the link or took a challenge
+    passed = "passed"  # the operation succeeded: closed
+    failed = "failed"  # the last try failed (closed only when no further try can help)
+    expired = "expired"  # replaced by a newer hand-off (past expires_at is expired too)
+
+
+class FaceHandoff(SQLModel, table=True):
+    """One pending face check of one learner, continued on a phone through a short code.
+
+    Only the code's keyed hash is stored; the code is the credential for exactly this check.
+    """
+
+    __tablename__ = "face_handoffs"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    code_sha256: str = Field(max_length=64, unique=True, index=True)
+    purpose: HandoffPurpose = Field(sa_type=_enum(HandoffPurpose, 16))
+    enrollment_id: uuid.UUID | None = Field(default=None, foreign_key="enrollments.id")
+    rollcall_id: uuid.UUID | None = Field(default=None, foreign_key="rollcalls.id")
+    state: HandoffState = Field(default=HandoffState.waiting, sa_type=_enum(HandoffState, 16))
+    reason: str | None = Field(default=None, max_length=64)
+    #: On success what the operation returned (ids and values); on failure the error's details.
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    attempts: int = 0
+    #: The challenge the phone took last: frames must answer this one.
+    challenge_id: uuid.UUID | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

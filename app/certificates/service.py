@@ -337,3 +337,29 @@ def mask_name(name: str) -> str:
 def institution_name(session: Session, cert: Certificate) -> str:
     inst = session.get(Institution, cert.institution_id)
     return inst.name if inst else ""
+
+
+# ---------------------------------------------------------------- staff pages
+
+
+def certificates_of(
+    session: Session, principal: Principal, enrollment_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Certificate]:
+    """The certificates of these enrolments the caller may see, by enrolment (one query)."""
+    if not enrollment_ids:
+        return {}
+    rows = session.exec(
+        select(Certificate).where(col(Certificate.enrollment_id).in_(enrollment_ids))
+    ).all()
+    return {c.enrollment_id: c for c in rows if can_see_certificate(principal, c)}
+
+
+def revoke_for_enrollment(
+    session: Session, principal: Principal, enrollment_id: uuid.UUID, reason: str
+) -> Certificate:
+    """Revoke the certificate of an enrolment the caller may see (see :func:`revoke`)."""
+    enrollment = get_enrollment_for(session, principal, enrollment_id)
+    cert = certificate_of(session, enrollment.id)
+    if cert is None:
+        raise CertificateNotFound()
+    return revoke(session, principal, cert.serial, reason)

@@ -11,10 +11,13 @@ Exception tree::
      ├── CourseNotFound               404 course_not_found
      ├── EnrollmentNotFound           404 enrollment_not_found
      ├── AttemptNotFound              404 attempt_not_found
+     ├── LessonNotFound               404 lesson_not_found
+     ├── QuestionNotFound             404 question_not_found
      └── Conflict
           ├── CourseIncomplete        409 course_incomplete      (nothing to study or quiz)
           ├── AlreadyEnrolled         409 already_enrolled       (carries enrollment_id)
           ├── QuizUnavailable         409 quiz_unavailable       (the question bank is empty)
+          ├── CoursePublished         409 course_published       (a published course is frozen)
           ├── AttemptOpen             409 attempt_open           (carries attempt_id)
           ├── AttemptLimitReached     409 attempt_limit_reached
           └── AttemptClosed           409 attempt_closed         (already submitted)
@@ -72,6 +75,35 @@ class AttemptNotFound(DomainError):
     title = "Not found"
     message_zh = "找不到该考试记录。"
     message_en = "Quiz attempt not found."
+
+
+class LessonNotFound(DomainError):
+    code = "lesson_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该课时。"
+    message_en = "Lesson not found in this course."
+
+
+class QuestionNotFound(DomainError):
+    code = "question_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该试题。"
+    message_en = "Question not found in this course."
+
+
+class CoursePublished(Conflict):
+    """Editing, reordering or removing in a published course: learners were credited and
+    examined on what it holds, so it stays as it was."""
+
+    code = "course_published"
+    title = "Course published"
+    message_zh = "课程已发布：课程设置、课时和题库是学员学习和考试的依据，已冻结，不能修改或删除。"
+    message_en = (
+        "The course is published: its settings, lessons and questions are what learners were "
+        "credited and examined on, so they can no longer be changed or removed."
+    )
 
 
 class CourseIncomplete(Conflict):

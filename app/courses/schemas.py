@@ -300,3 +300,116 @@ class QuizResultOut(BaseModel):
     pass_score: int
     quiz_passed: bool = Field(description="whether the enrolment's quiz is passed (by any attempt)")
     completed: bool = Field(description="whether the enrolment is now complete")
+
+
+# ---------------------------------------------------------------- editing drafts (PATCH)
+
+
+class RollcallPolicyPatch(BaseModel):
+    """Roll-call and credit policy fields to change; those left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_interval_s: int | None = Field(
+        default=None, ge=svc.ROLLCALL_INTERVAL_S[0], le=svc.ROLLCALL_INTERVAL_S[1]
+    )
+    max_interval_s: int | None = Field(
+        default=None, ge=svc.ROLLCALL_INTERVAL_S[0], le=svc.ROLLCALL_INTERVAL_S[1]
+    )
+    response_window_s: int | None = Field(
+        default=None, ge=svc.RESPONSE_WINDOW_S[0], le=svc.RESPONSE_WINDOW_S[1]
+    )
+    min_pass_rate: int | None = Field(default=None, ge=0, le=100, description="percent")
+    daily_cap_minutes: int | None = Field(
+        default=None, ge=svc.DAILY_CAP_MINUTES[0], le=svc.DAILY_CAP_MINUTES[1]
+    )
+    credit_policy: CreditPolicy | None = None
+    heartbeat_interval_s: int | None = Field(
+        default=None, ge=svc.HEARTBEAT_INTERVAL_S[0], le=svc.HEARTBEAT_INTERVAL_S[1]
+    )
+
+
+class QuizPolicyPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question_count: int | None = Field(
+        default=None, ge=svc.QUIZ_QUESTION_COUNT[0], le=svc.QUIZ_QUESTION_COUNT[1]
+    )
+    time_limit_s: int | None = Field(
+        default=None, ge=svc.QUIZ_TIME_LIMIT_S[0], le=svc.QUIZ_TIME_LIMIT_S[1]
+    )
+    max_attempts: int | None = Field(
+        default=None, ge=svc.QUIZ_MAX_ATTEMPTS[0], le=svc.QUIZ_MAX_ATTEMPTS[1]
+    )
+
+
+class CourseUpdateIn(BaseModel):
+    """Fields of a draft course to change; those left out (or null) stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=svc.TITLE_CHARS)
+    description: str | None = Field(default=None, max_length=svc.DESCRIPTION_CHARS)
+    occupation_code: str | None = Field(
+        default=None, min_length=1, max_length=svc.OCCUPATION_CODE_CHARS
+    )
+    occupation_name: str | None = Field(
+        default=None, min_length=1, max_length=svc.OCCUPATION_NAME_CHARS
+    )
+    level: Level | None = None
+    required_minutes: int | None = Field(
+        default=None, ge=svc.REQUIRED_MINUTES[0], le=svc.REQUIRED_MINUTES[1]
+    )
+    pass_score: int | None = Field(default=None, ge=0, le=100, description="percent")
+    subsidy_fen: int | None = Field(default=None, ge=svc.SUBSIDY_FEN[0], le=svc.SUBSIDY_FEN[1])
+    rollcall: RollcallPolicyPatch | None = None
+    quiz: QuizPolicyPatch | None = None
+
+    def changes(self) -> svc.CourseChanges:
+        r = self.rollcall or RollcallPolicyPatch()
+        q = self.quiz or QuizPolicyPatch()
+        return svc.CourseChanges(
+            title=self.title,
+            description=self.description,
+            occupation_code=self.occupation_code,
+            occupation_name=self.occupation_name,
+            level=self.level,
+            required_minutes=self.required_minutes,
+            pass_score=self.pass_score,
+            subsidy_fen=self.subsidy_fen,
+            rollcall_min_interval_s=r.min_interval_s,
+            rollcall_max_interval_s=r.max_interval_s,
+            rollcall_response_window_s=r.response_window_s,
+            rollcall_min_pass_rate=r.min_pass_rate,
+            daily_cap_minutes=r.daily_cap_minutes,
+            credit_policy=r.credit_policy,
+            heartbeat_interval_s=r.heartbeat_interval_s,
+            quiz_question_count=q.question_count,
+            quiz_time_limit_s=q.time_limit_s,
+            quiz_max_attempts=q.max_attempts,
+        )
+
+
+class LessonUpdateIn(BaseModel):
+    """Fields of a draft course's lesson to change, and where to move it (1 = first)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=svc.TITLE_CHARS)
+    kind: LessonKind | None = None
+    body_or_url: str | None = Field(default=None, min_length=1, max_length=svc.LESSON_BODY_CHARS)
+    minutes: int | None = Field(default=None, ge=svc.LESSON_MINUTES[0], le=svc.LESSON_MINUTES[1])
+    position: int | None = Field(
+        default=None, ge=1, le=100_000, description="1-based place in the course; others close up"
+    )
+
+
+class QuestionUpdateIn(BaseModel):
+    """Fields of a draft course's question to change; the result is checked whole."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: QuestionKind | None = None
+    stem: str | None = Field(default=None, min_length=1, max_length=svc.STEM_CHARS)
+    options: list[str] | None = Field(default=None, max_length=svc.OPTIONS[1])
+    answer: list[int] | None = Field(default=None, max_length=svc.OPTIONS[1])

@@ -6,6 +6,8 @@ audit entry in the same transaction. Only staff of the owning institution write 
 draft is visible to that institution (staff, its API keys) and to regulators, a published
 course to anyone signed in. Lessons and questions may still be added to a published course:
 a quiz attempt already started keeps the paper it was given (see ``app/courses/quiz.py``).
+Changing a course's fields, and editing, moving or removing its lessons and questions, is for
+drafts only (409 ``course_published`` afterwards): learners were credited and examined on them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func
@@ -24,7 +28,7 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts.exceptions import InvalidInput
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.audit.chain import canonical
@@ -32,10 +36,13 @@ from app.courses.exceptions import (
     AlreadyEnrolled,
     CourseIncomplete,
     CourseNotFound,
+    CoursePublished,
     EnrollmentNotFound,
     InvalidCourse,
     InvalidLesson,
     InvalidQuestion,
+    LessonNotFound,
+    QuestionNotFound,
 )
 from app.courses.models import (
     Course,
@@ -633,5 +640,489 @@ def get_enrollment_for(
 def course_of(session: Session, enrollment: Enrollment) -> Course:
     course = session.get(Course, enrollment.course_id)
     if course is None:  # pragma: no cover - a foreign key guarantees it
+        raise CourseNotFound()
+    return course
+
+
+# ---------------------------------------------------------------- editing drafts
+# A published course is frozen: its settings, lessons and questions are what learners were
+# credited and examined on. Editing, reordering and removing are for drafts only (adding to a
+# published course stays allowed through add_lesson / add_question, as the API always did).
+
+
+def _draft_for_write(session: Session, principal: Principal, course_id: uuid.UUID) -> Course:
+    course = _course_for_write(session, principal, course_id)
+    if course.status is CourseStatus.published:
+        raise CoursePublished()
+    return course
+
+
+@dataclass(frozen=True)
+class CourseChanges:
+    """What to change in a draft course; ``None`` leaves a field as it is. Policy fields carry
+    the course's column names (those of :class:`CoursePolicy`)."""
+
+    title: str | None = None
+    description: str | None = None
+    occupation_code: str | None = None
+    occupation_name: str | None = None
+    level: Level | str | None = None
+    required_minutes: int | None = None
+    pass_score: int | None = None
+    subsidy_fen: int | None = None
+    rollcall_min_interval_s: int | None = None
+    rollcall_max_interval_s: int | None = None
+    rollcall_response_window_s: int | None = None
+    rollcall_min_pass_rate: int | None = None
+    daily_cap_minutes: int | None = None
+    credit_policy: CreditPolicy | str | None = None
+    heartbeat_interval_s: int | None = None
+    quiz_question_count: int | None = None
+    quiz_time_limit_s: int | None = None
+    quiz_max_attempts: int | None = None
+
+
+def _audit_value(value: object) -> object:
+    return str(value) if isinstance(value, StrEnum) else value
+
+
+def update_course(
+    session: Session, principal: Principal, course_id: uuid.UUID, changes: CourseChanges
+) -> Course:
+    """Change a draft course's fields (staff of the owning institution), checked as at creation.
+
+    Audited as ``course.updated`` with each changed field's old and new value (the description
+    by its hash). Nothing to change writes nothing.
+    """
+    course = _draft_for_write(session, principal, course_id)
+    new: dict[str, object] = {}
+    if changes.title is not None:
+        new["title"] = _text(changes.title, "title", TITLE_CHARS, InvalidCourse)
+    if changes.description is not None:
+        new["description"] = (
+            _text(changes.description, "description", DESCRIPTION_CHARS, InvalidCourse)
+            if changes.description.strip()
+            else ""
+        )
+    if changes.occupation_code is not None:
+        new["occupation_code"] = _text(
+            changes.occupation_code, "occupation_code", OCCUPATION_CODE_CHARS, InvalidCourse
+        )
+    if changes.occupation_name is not None:
+        new["occupation_name"] = _text(
+            changes.occupation_name, "occupation_name", OCCUPATION_NAME_CHARS, InvalidCourse
+        )
+    if changes.level is not None:
+        try:
+            new["level"] = Level(changes.level)
+        except ValueError:
+            raise InvalidCourse(
+                f"level must be one of {', '.join(v.value for v in Level)}.", field="level"
+            ) from None
+    for name, bounds in (
+        ("required_minutes", REQUIRED_MINUTES),
+        ("pass_score", PERCENT),
+        ("subsidy_fen", SUBSIDY_FEN),
+    ):
+        value = getattr(changes, name)
+        if value is not None:
+            _bounded(value, name, bounds, InvalidCourse)
+            new[name] = value
+    if changes.credit_policy is not None:
+        try:
+            new["credit_policy"] = CreditPolicy(changes.credit_policy)
+        except ValueError:
+            raise InvalidCourse(
+                "credit_policy must be strict or lenient.", field="credit_policy"
+            ) from None
+    policy_fields = [f for f in asdict(CoursePolicy()) if f != "credit_policy"]
+    for name in policy_fields:
+        value = getattr(changes, name)
+        if value is not None:
+            new[name] = value
+    # The policy is checked whole: a new minimum must not pass the kept maximum.
+    _check_policy(
+        CoursePolicy(
+            **{
+                name: new.get(name, getattr(course, name))  # type: ignore[arg-type]
+                for name in asdict(CoursePolicy())
+            }
+        )
+    )
+    changed = {k: v for k, v in new.items() if getattr(course, k) != v}
+    if not changed:
+        return course
+    payload: dict[str, object] = {}
+    for name, value in changed.items():
+        old = getattr(course, name)
+        if name == "description":
+            payload[name] = {
+                "old_sha256": hashlib.sha256(str(old).encode()).hexdigest(),
+                "new_sha256": hashlib.sha256(str(value).encode()).hexdigest(),
+            }
+        else:
+            payload[name] = [_audit_value(old), _audit_value(value)]
+        setattr(course, name, value)
+    session.add(course)
+    session.flush()
+    audit.append(
+        session,
+        actor=principal.actor,
+        action="course.updated",
+        subject=f"course:{course.id}",
+        payload={"changed": payload},
+        institution_id=course.institution_id,
+    )
+    return course
+
+
+def _lesson_of(session: Session, course: Course, lesson_id: uuid.UUID) -> Lesson:
+    lesson = session.get(Lesson, lesson_id)
+    if lesson is None or lesson.course_id != course.id:
+        raise LessonNotFound()
+    return lesson
+
+
+def _ordered_lessons(session: Session, course_id: uuid.UUID) -> list[Lesson]:
+    return list(
+        session.exec(
+            select(Lesson)
+            .where(col(Lesson.course_id) == course_id)
+            .order_by(col(Lesson.position), col(Lesson.created_at), col(Lesson.id))
+        )
+    )
+
+
+def _renumber(session: Session, lessons: Sequence[Lesson]) -> None:
+    for n, lesson in enumerate(lessons, start=1):
+        if lesson.position != n:
+            lesson.position = n
+            session.add(lesson)
+
+
+def update_lesson(
+    session: Session,
+    principal: Principal,
+    course_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    *,
+    title: str | None = None,
+    kind: LessonKind | str | None = None,
+    body_or_url: str | None = None,
+    minutes: int | None = None,
+) -> Lesson:
+    """Change a lesson of a draft course; the result is checked as a new lesson would be."""
+    course = _draft_for_write(session, principal, course_id)
+    lesson = _lesson_of(session, course, lesson_id)
+    new_title = lesson.title if title is None else _text(title, "title", TITLE_CHARS, InvalidLesson)
+    try:
+        new_kind = lesson.kind if kind is None else LessonKind(kind)
+    except ValueError:
+        raise InvalidLesson("kind must be video or text.", field="kind") from None
+    new_body = (
+        lesson.body_or_url
+        if body_or_url is None
+        else _text(body_or_url, "body_or_url", LESSON_BODY_CHARS, InvalidLesson)
+    )
+    if new_kind is LessonKind.video:
+        _check_video_url(new_body)
+    new_minutes = lesson.minutes if minutes is None else minutes
+    _bounded(new_minutes, "minutes", LESSON_MINUTES, InvalidLesson)
+    changed = [
+        name
+        for name, value in (
+            ("title", new_title),
+            ("kind", new_kind),
+            ("body_or_url", new_body),
+            ("minutes", new_minutes),
+        )
+        if getattr(lesson, name) != value
+    ]
+    if not changed:
+        return lesson
+    lesson.title, lesson.kind, lesson.body_or_url, lesson.minutes = (
+        new_title,
+        new_kind,
+        new_body,
+        new_minutes,
+    )
+    session.add(lesson)
+    session.flush()
+    audit.append(
+        session,
+        actor=principal.actor,
+        action="lesson.updated",
+        subject=f"lesson:{lesson.id}",
+        payload={
+            "course": str(course.id),
+            "changed": changed,
+            "position": lesson.position,
+            "title": lesson.title,
+            "kind": lesson.kind.value,
+            "minutes": lesson.minutes,
+            "content_sha256": hashlib.sha256(lesson.body_or_url.encode()).hexdigest(),
+        },
+        institution_id=course.institution_id,
+    )
+    return lesson
+
+
+def move_lesson(
+    session: Session,
+    principal: Principal,
+    course_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    *,
+    position: int,
+) -> Lesson:
+    """Move a lesson of a draft course to ``position`` (1 = first); the others close up."""
+    course = _draft_for_write(session, principal, course_id)
+    lesson = _lesson_of(session, course, lesson_id)
+    lessons = _ordered_lessons(session, course.id)
+    _bounded(position, "position", (1, len(lessons)), InvalidLesson)
+    old = lessons.index(lesson) + 1
+    if old == position:
+        return lesson
+    lessons.remove(lesson)
+    lessons.insert(position - 1, lesson)
+    _renumber(session, lessons)
+    session.flush()
+    audit.append(
+        session,
+        actor=principal.actor,
+        action="lesson.moved",
+        subject=f"lesson:{lesson.id}",
+        payload={"course": str(course.id), "from": old, "to": position},
+        institution_id=course.institution_id,
+    )
+    return lesson
+
+
+def remove_lesson(
+    session: Session, principal: Principal, course_id: uuid.UUID, lesson_id: uuid.UUID
+) -> None:
+    """Remove a lesson of a draft course; the lessons after it move up."""
+    course = _draft_for_write(session, principal, course_id)
+    lesson = _lesson_of(session, course, lesson_id)
+    payload = {
+        "course": str(course.id),
+        "position": lesson.position,
+        "title": lesson.title,
+        "kind": lesson.kind.value,
+        "content_sha256": hashlib.sha256(lesson.body_or_url.encode()).hexdigest(),
+    }
+    session.delete(lesson)
+    session.flush()
+    _renumber(session, _ordered_lessons(session, course.id))
+    session.flush()
+    audit.append(
+        session,
+        actor=principal.actor,
+        action="lesson.removed",
+        subject=f"lesson:{lesson_id}",
+        payload=payload,
+        institution_id=course.institution_id,
+    )
+
+
+def _question_of(session: Session, course: Course, question_id: uuid.UUID) -> Question:
+    question = session.get(Question, question_id)
+    if question is None or question.course_id != course.id:
+        raise QuestionNotFound()
+    return question
+
+
+def _question_hash(q: Question) -> str:
+    return hashlib.sha256(
+        canonical({"stem": q.stem, "options": q.options, "answer": q.answer})
+    ).hexdigest()
+
+
+def update_question(
+    session: Session,
+    principal: Principal,
+    course_id: uuid.UUID,
+    question_id: uuid.UUID,
+    *,
+    kind: QuestionKind | str | None = None,
+    stem: str | None = None,
+    options: Sequence[str] | None = None,
+    answer: Sequence[int] | None = None,
+) -> Question:
+    """Change a question of a draft course's bank; the result is checked whole (kind, options
+    and answer together). Audited by content hash: the answer stays out of the trail."""
+    course = _draft_for_write(session, principal, course_id)
+    question = _question_of(session, course, question_id)
+    try:
+        new_kind = question.kind if kind is None else QuestionKind(kind)
+    except ValueError:
+        raise InvalidQuestion("kind must be single, multiple or judge.", field="kind") from None
+    new_stem = question.stem if stem is None else _text(stem, "stem", STEM_CHARS, InvalidQuestion)
+    opts, ans = _check_question(
+        new_kind,
+        question.options if options is None else options,
+        question.answer if answer is None else answer,
+    )
+    if (new_kind, new_stem, opts, ans) == (
+        question.kind,
+        question.stem,
+        question.options,
+        question.answer,
+    ):
+        return question
+    before = _question_hash(question)
+    question.kind, question.stem, question.options, question.answer = (
+        new_kind,
+        new_stem,
+        opts,
+        ans,
+    )
+    session.add(question)
+    session.flush()
+    audit.append(
+        session,
+        actor=principal.actor,
+        action="question.updated",
+        subject=f"question:{question.id}",
+        payload={
+            "course": str(course.id),
+            "kind": new_kind.value,
+            "options": len(opts),
+            "old_content_sha256": before,
+            "content_sha256": _question_hash(question),
+        },
+        institution_id=course.institution_id,
+    )
+    return question
+
+
+def remove_question(
+    session: Session, principal: Principal, course_id: uuid.UUID, question_id: uuid.UUID
+) -> None:
+    """Remove a question from a draft course's bank."""
+    course = _draft_for_write(session, principal, course_id)
+    question = _question_of(session, course, question_id)
+    payload = {
+        "course": str(course.id),
+        "kind": question.kind.value,
+        "content_sha256": _question_hash(question),
+    }
+    session.delete(question)
+    session.flush()
+    audit.append(
+        session,
+        actor=principal.actor,
+        action="question.removed",
+        subject=f"question:{question_id}",
+        payload=payload,
+        institution_id=course.institution_id,
+    )
+
+
+# ---------------------------------------------------------------- staff views
+
+
+@dataclass(frozen=True)
+class CourseSummary:
+    """A course of the institution with what it holds and who studies it."""
+
+    course: Course
+    lessons: int
+    questions: int
+    enrollments: int
+    completed: int
+
+
+def list_institution_courses(
+    session: Session, principal: Principal, *, limit: int = 500
+) -> list[CourseSummary]:
+    """The staff member's institution's courses, drafts and published, newest first, with
+    counts (one grouped query per count, not one per course)."""
+    if principal.user is None or principal.role is not Role.staff or not principal.institution_id:
+        raise Forbidden("Only staff of an institution list its courses.")
+    rows = list(
+        session.exec(
+            select(Course)
+            .where(col(Course.institution_id) == principal.institution_id)
+            .order_by(col(Course.created_at).desc(), col(Course.id))
+            .limit(limit)
+        )
+    )
+    ids = [c.id for c in rows]
+
+    def grouped(
+        table: type[Lesson] | type[Question] | type[Enrollment], *where: Any
+    ) -> dict[uuid.UUID, int]:
+        stmt = (
+            select(col(table.course_id), func.count())
+            .where(col(table.course_id).in_(ids), *where)
+            .group_by(col(table.course_id))
+        )
+        return {cid: int(n) for cid, n in session.exec(stmt)}
+
+    lessons = grouped(Lesson)
+    questions = grouped(Question)
+    enrollments = grouped(Enrollment)
+    completed = grouped(Enrollment, col(Enrollment.completed_at).is_not(None))
+    return [
+        CourseSummary(
+            course=c,
+            lessons=lessons.get(c.id, 0),
+            questions=questions.get(c.id, 0),
+            enrollments=enrollments.get(c.id, 0),
+            completed=completed.get(c.id, 0),
+        )
+        for c in rows
+    ]
+
+
+def list_course_enrollments(
+    session: Session,
+    principal: Principal,
+    course_id: uuid.UUID,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[tuple[Enrollment, User]], str | None]:
+    """A course's enrolments with their learners, oldest first, cursor-paginated: staff of
+    the owning institution and regulators (anyone else: not found)."""
+    course = get_course(session, principal, course_id)
+    if (
+        principal.user is None
+        or principal.role is Role.learner
+        or not principal.can_see_institution(course.institution_id)
+    ):
+        raise CourseNotFound()
+    stmt = (
+        select(Enrollment, User)
+        .join(User, col(User.id) == col(Enrollment.user_id))
+        .where(col(Enrollment.course_id) == course.id)
+    )
+    if cursor:
+        after_ts, after_id = _decode_cursor(cursor)
+        stmt = stmt.where(
+            (col(Enrollment.created_at) > after_ts)
+            | ((col(Enrollment.created_at) == after_ts) & (col(Enrollment.id) > after_id))
+        )
+    stmt = stmt.order_by(col(Enrollment.created_at), col(Enrollment.id)).limit(limit + 1)
+    rows = [(e, u) for e, u in session.exec(stmt).all()]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1][0]
+        next_cursor = _encode_cursor(last.created_at, last.id)
+    return rows, next_cursor
+
+
+def get_own_course(session: Session, principal: Principal, course_id: uuid.UUID) -> Course:
+    """A course of the caller's own institution, for its staff; anything else: not found
+    (a published course of another institution is readable, but not theirs to manage)."""
+    course = session.get(Course, course_id)
+    if (
+        course is None
+        or principal.user is None
+        or principal.role is not Role.staff
+        or principal.institution_id != course.institution_id
+    ):
         raise CourseNotFound()
     return course

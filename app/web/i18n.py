@@ -105,10 +105,10 @@ JS_STRINGS: dict[str, str] = {
     "capturing": "正在拍摄，请做动作……",
     "uploading": "正在上传并核验，请稍候……",
     "camera_starting": "正在打开摄像头……",
-    "camera_denied": "无法使用摄像头：权限被拒绝。请在浏览器地址栏允许使用摄像头后刷新页面；"
-    "如无法使用摄像头，请联系培训机构采用线下签到等替代方式。",
-    "camera_missing": "没有找到摄像头。请换用带摄像头的手机或电脑；"
-    "如无法使用摄像头，请联系培训机构采用线下签到等替代方式。",
+    "camera_denied": "无法使用摄像头：权限被拒绝。可以点击“用手机继续”，用手机扫码完成这次刷脸；"
+    "或在浏览器地址栏允许使用摄像头后刷新页面。都无法使用时，请联系培训机构采用线下签到等替代方式。",
+    "camera_missing": "没有找到摄像头。可以点击“用手机继续”，用手机扫码完成这次刷脸；"
+    "都无法使用时，请联系培训机构采用线下签到等替代方式。",
     "camera_error": "摄像头无法启动，请关闭其他正在使用摄像头的程序后重试。",
     "network": "网络连接失败，请检查网络后重试。",
     "generic": "操作未完成，请重试。",
@@ -143,6 +143,16 @@ JS_STRINGS: dict[str, str] = {
     "id_birth": "身份证号码中的出生日期无效。",
     "id_check": "身份证号码校验位不正确，请逐位核对。",
     "id_ok": "号码格式正确（最终以服务器核验为准）。",
+    # No-camera fallback: continue the face check on a phone
+    "handoff_start": "用手机继续",
+    "handoff_creating": "正在生成手机验证链接……",
+    "handoff_waiting": "等待手机打开链接……",
+    "handoff_opened": "手机已打开链接，请在手机上按提示完成验证……",
+    "handoff_retry": "手机上的验证未通过：{why} 可以在手机上重试。",
+    "handoff_left": "链接 {t} 后失效",
+    "handoff_phone_done": "验证通过！请回到电脑，电脑页面会自动继续。",
+    "handoff_phone_answered": "点名已提交，请回到电脑查看结果。",
+    "handoff_phone_back": "请回到电脑继续。",
 }
 
 #: Reason codes stored with a failed check (``reason_code`` of ``face_mismatch``).

@@ -71,6 +71,19 @@ FLASHES = {
     "session_expired": "登录已过期，请重新登录。",
     "review_approved": "审核结果已保存：已批准。该记录已移至“已审核”。",
     "review_rejected": "审核结果已保存：已驳回。该记录已移至“已审核”。",
+    # staff pages: courses, lessons, questions, certificates (app/web/staff.py)
+    "course_created": "课程草稿已创建。请添加课时和试题，然后发布。",
+    "course_saved": "课程设置已保存。",
+    "course_published": "课程已发布，学员现在可以报名。课时和题库自此冻结。",
+    "lesson_added": "课时已添加。",
+    "lesson_saved": "课时已保存。",
+    "lesson_moved": "课时顺序已调整。",
+    "lesson_removed": "课时已删除。",
+    "question_added": "试题已添加。",
+    "question_saved": "试题已保存。",
+    "question_removed": "试题已删除。",
+    "certificate_issued": "培训合格证明已颁发。",
+    "certificate_revoked": "证书已撤销，验证页面将显示撤销原因。",
 }
 
 GROUP_NAMES = {
@@ -203,7 +216,10 @@ def not_staff(request: Request, user: User) -> HTMLResponse:
 
 
 def start_page(user: User) -> str:
-    """Where a signed-in user lands: staff on the review queue, everyone else on /my."""
+    """Where a signed-in user lands: staff on the review queue, regulators on their dashboard,
+    everyone else on /my."""
+    if user.role is Role.regulator:
+        return "/regulator"
     return "/staff/review" if user.role is Role.staff else "/my"
 
 

@@ -1,7 +1,10 @@
 // One face check: camera preview, a fresh challenge shown in words, a burst of frames captured
 // while the learner does it (>= 10 frames/s: a blink lasts 100-400 ms), posted as multipart.
+// Where the challenge comes from and the frames go is the check's "uploader": the signed-in
+// learner's API on the computer, or a hand-off's code on a phone. Without a camera, the computer's
+// panel hands the check over to a phone (QR code + link) and resolves when the phone passes.
 
-import { api, ApiError, explain, T } from "./api.js";
+import { api, ApiError, explain, fmt, minutesSeconds, T } from "./api.js";
 
 const FPS = 10;
 const COUNTDOWN_MS = 1500;
@@ -17,6 +20,11 @@ async function camera() {
     video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } },
   });
   return stream;
+}
+
+/** Camera refused or absent: the cases a phone can stand in for. */
+function noCamera(err) {
+  return Boolean(err) && ["NotAllowedError", "SecurityError", "NotFoundError", "OverconstrainedError"].includes(err.name);
 }
 
 function cameraMessage(err) {
@@ -66,18 +74,55 @@ function actionsInWords(actions) {
   return actions.map((a) => T.ui[a] || a).join(T.ui.then);
 }
 
+/** The signed-in learner's own API: a challenge for the learner, frames to the check's URL. */
+export function learnerUploader(check) {
+  return {
+    challenge: () => api("/api/v1/me/face/challenge", { method: "POST" }),
+    send: (form) => api(check.url, { method: "POST", form }),
+  };
+}
+
+/** A phone without sign-in: the hand-off's code authorises exactly this one check. */
+export function handoffUploader(code) {
+  const base = `/api/v1/handoffs/${encodeURIComponent(code)}`;
+  return {
+    challenge: () => api(`${base}/challenge`, { method: "POST" }),
+    send: (form) => api(`${base}/frames`, { method: "POST", form }),
+  };
+}
+
+/** Which pending check a panel's URL stands for, as the hand-off API names it. */
+export function handoffTarget(url) {
+  const path = (url || "").split("?")[0];
+  let m;
+  if (/\/api\/v1\/me\/face\/enrol$/.test(path)) return { purpose: "enrol" };
+  if ((m = path.match(/\/api\/v1\/enrollments\/([^/]+)\/sessions$/))) return { purpose: "checkin", enrollment_id: m[1] };
+  if ((m = path.match(/\/api\/v1\/enrollments\/([^/]+)\/quiz-attempts$/))) return { purpose: "quiz", enrollment_id: m[1] };
+  if ((m = path.match(/\/api\/v1\/rollcalls\/([^/]+)\/response$/))) return { purpose: "rollcall", rollcall_id: m[1] };
+  return null;
+}
+
+const POLL_MS = 2000;
+const HANDOFF_STATUS = { rollcall_expired: 410, handoff_expired: 410 };
+
 export class FaceCheck {
-  /** root: a .facecheck element; url: where to post (or set later); extra: more form fields. */
-  constructor(root, { url, extra = {} } = {}) {
+  /** root: a .facecheck element; url: where to post (or set later); extra: more form fields;
+   * uploader: where challenges come from and frames go (default: the learner's API);
+   * handoff: offer a phone when this computer has no camera. */
+  constructor(root, { url, extra = {}, uploader = null, handoff = true } = {}) {
     this.root = root;
     this.url = url || root.dataset.url;
     this.extra = extra;
+    this.uploader = uploader || learnerUploader(this);
+    this.handoffAllowed = handoff;
     this.maxFrames = Math.min(Number(root.dataset.maxFrames || 15), 30);
     this.video = root.querySelector("video");
     this.prompt = root.querySelector(".prompt");
     this.status = root.querySelector(".fc-status");
     this.button = root.querySelector(".fc-go");
+    this.panel = root.querySelector(".fc-handoff");
     this.busy = false;
+    this.cameraError = null;
   }
 
   say(text, kind = "") {
@@ -85,43 +130,43 @@ export class FaceCheck {
     this.status.dataset.kind = kind;
   }
 
+  get canHandOff() {
+    return this.handoffAllowed && Boolean(this.panel) && noCamera(this.cameraError) && Boolean(handoffTarget(this.url));
+  }
+
   async preview() {
     try {
       this.say(T.ui.camera_starting);
       this.video.srcObject = await camera();
       await this.video.play().catch(() => {});
+      this.cameraError = null;
       this.say("");
       return true;
     } catch (err) {
+      this.cameraError = err;
       this.say(cameraMessage(err), "error");
       this.root.dataset.state = "no-camera";
+      if (this.canHandOff && !this.busy) this.button.textContent = T.ui.handoff_start;
       return false;
     }
   }
 
-  /** Run one check; resolves with the API's JSON, rejects with an ApiError already explained. */
+  /** Run one check; resolves with the API's JSON, rejects with an ApiError already explained.
+   * Without a camera it resolves with the same JSON once the check passed on a phone. */
   async run() {
     if (this.busy) return null;
     this.busy = true;
     this.button.disabled = true;
     this.root.dataset.state = "running";
     try {
-      if (!(await this.preview())) throw new ApiError(0, { code: "camera" });
-      const challenge = await api("/api/v1/me/face/challenge", { method: "POST" });
-      const words = actionsInWords(challenge.actions);
-      this.prompt.textContent = words;
-      this.prompt.hidden = false;
-      this.say(T.ui.get_ready);
-      await sleep(COUNTDOWN_MS);
-      this.say(T.ui.capturing + " " + words);
-      const frames = await burst(this.video, this.maxFrames);
-      this.prompt.textContent = "";
-      this.say(T.ui.uploading);
-      const form = new FormData();
-      form.append("challenge_id", challenge.challenge_id);
-      for (const [k, v] of Object.entries(this.extra)) form.append(k, v);
-      frames.forEach((b, i) => form.append("frames", b, `frame${i}.jpg`));
-      const result = await api(this.url, { method: "POST", form });
+      let result;
+      if (await this.preview()) {
+        result = await this.capture();
+      } else if (this.canHandOff) {
+        result = await this.handOff();
+      } else {
+        throw new ApiError(0, { code: "camera" });
+      }
       this.root.dataset.state = "passed";
       this.say("");
       return result;
@@ -131,12 +176,81 @@ export class FaceCheck {
       if (err instanceof ApiError && err.code !== "camera") {
         this.say(explain(err), "error");
         this.root.dataset.code = err.code;
-        this.button.textContent = T.ui.retry;
+        this.button.textContent = this.canHandOff ? T.ui.handoff_start : T.ui.retry;
       }
       throw err;
     } finally {
       this.busy = false;
       this.button.disabled = false;
+    }
+  }
+
+  /** The capture/upload core: a fresh challenge, the burst, the upload (through the uploader). */
+  async capture() {
+    const challenge = await this.uploader.challenge();
+    const words = actionsInWords(challenge.actions);
+    this.prompt.textContent = words;
+    this.prompt.hidden = false;
+    this.say(T.ui.get_ready);
+    await sleep(COUNTDOWN_MS);
+    this.say(T.ui.capturing + " " + words);
+    const frames = await burst(this.video, this.maxFrames);
+    this.prompt.textContent = "";
+    this.say(T.ui.uploading);
+    const form = new FormData();
+    form.append("challenge_id", challenge.challenge_id);
+    for (const [k, v] of Object.entries(this.extra)) form.append(k, v);
+    frames.forEach((b, i) => form.append("frames", b, `frame${i}.jpg`));
+    return this.uploader.send(form);
+  }
+
+  /** No camera here: show a QR code and link for a phone, poll until the phone's check ends. */
+  async handOff() {
+    const preview = this.root.querySelector(".preview");
+    const state = this.panel.querySelector(".fc-handoff-state");
+    const left = this.panel.querySelector(".fc-handoff-left");
+    this.say(T.ui.handoff_creating);
+    const h = await api("/api/v1/me/face/handoffs", { method: "POST", json: handoffTarget(this.url) });
+    this.say(cameraMessage(this.cameraError), "warn"); // why the phone: and the last resort
+    this.root.dataset.state = "handoff";
+    this.root.dataset.handoff = h.handoff_id;
+    this.panel.querySelector(".fc-qr").src = h.qr_svg_url;
+    this.panel.querySelector(".fc-link code").textContent = h.url;
+    state.textContent = T.ui.handoff_waiting;
+    state.dataset.state = "waiting";
+    if (preview) preview.hidden = true;
+    this.panel.hidden = false;
+    const ends = Date.now() + h.expires_in_s * 1000;
+    const tick = () => {
+      left.textContent = fmt(T.ui.handoff_left, { t: minutesSeconds((ends - Date.now()) / 1000) });
+    };
+    tick();
+    const clock = setInterval(tick, 1000);
+    try {
+      for (;;) {
+        await sleep(POLL_MS);
+        let s;
+        try {
+          s = await api(`/api/v1/me/face/handoffs/${h.handoff_id}`);
+        } catch (err) {
+          if (err.status === 401 || err.status === 403 || err.status === 404) throw err;
+          continue; // a network blip: poll again
+        }
+        state.dataset.state = s.state;
+        if (s.result) return s.result; // passed (or a roll-call answered with another outcome)
+        if (s.closed) {
+          throw new ApiError(HANDOFF_STATUS[s.reason] || 409, { ...(s.error || {}), code: s.reason || "handoff_expired" });
+        }
+        if (s.state === "opened") state.textContent = T.ui.handoff_opened;
+        else if (s.state === "failed") {
+          const why = explain(new ApiError(422, { ...(s.error || {}), code: s.reason }));
+          state.textContent = fmt(T.ui.handoff_retry, { why });
+        }
+      }
+    } finally {
+      clearInterval(clock);
+      this.panel.hidden = true;
+      if (preview) preview.hidden = false;
     }
   }
 

@@ -51,7 +51,9 @@ async function send(visible) {
   });
   showCredit(r.credited_seconds);
   if (r.state === "paused") {
-    paused(T.ui.paused);
+    // Paused by the server: a roll-call left open past its deadline was recorded as missed.
+    const missed = rollcall && Date.now() >= Date.parse(rollcall.deadline);
+    paused(missed ? T.ui.rollcall_missed : T.ui.paused);
   } else if (r.state === "review" && root.dataset.state !== "review") {
     setState("review", T.ui.review, "warn");
   } else if (r.state === "studying" && root.dataset.state !== "studying") {
@@ -146,12 +148,35 @@ function openRollcall(offer) {
   const tick = () => {
     const left = Math.ceil((deadline - Date.now()) / 1000);
     countdownEl.textContent = fmt(T.ui.seconds_left, { s: Math.max(left, 0) });
-    if (left <= 0 && !rollcallCheck.busy) paused(T.ui.rollcall_missed);
+    if (left <= 0 && !rollcallCheck.busy) expire();
   };
   tick();
   clearInterval(countdown);
   countdown = setInterval(tick, 1000);
   rollcallCheck.preview();
+}
+
+// The deadline passed unanswered: the page pauses at once (no more heartbeats, so no more
+// credit), then tells the server, so the miss is recorded now rather than at the server's next
+// sweep, and shows the credit the server actually kept (strict policy: the stretch since the last
+// passed check is forfeited). A clock a little ahead of the server's is retried a few times.
+async function expire() {
+  const id = sessionId;
+  paused(T.ui.rollcall_missed);
+  stopCamera();
+  for (let attempt = 0; id && attempt < 5; attempt += 1) {
+    try {
+      const r = await api(`/api/v1/sessions/${id}/heartbeat`, {
+        method: "POST",
+        json: { visible: false, lesson_id: currentLesson() },
+      });
+      showCredit(r.credited_seconds);
+      if (r.state !== "studying" || !r.rollcall) return;
+    } catch {
+      return; // the server's sweep records the miss
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
 }
 
 function closeRollcall() {

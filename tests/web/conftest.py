@@ -8,7 +8,9 @@ Browser tests skip (with the reason) when Chromium or Playwright is missing, unl
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
+import re
 import socket
 import threading
 import time
@@ -22,6 +24,7 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("SKILLTRACE_REQUIRE_BROWSER") == "1"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+FACE_TIMEOUT_MS = 60_000
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -54,6 +57,15 @@ def require_browser() -> None:
     pytest.skip(why)
 
 
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF, whitespace removed (pypdf puts NULs and spaces between the two-byte
+    CID glyphs of the embedded CJK font; the characters themselves are right)."""
+    import pypdf
+
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    return re.sub(r"[\s\x00]+", "", "".join(p.extract_text() for p in reader.pages))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -82,14 +94,20 @@ def blink_challenges(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def live_server(app_env: str) -> Iterator[str]:
-    """The app under uvicorn in a thread, on the test database, with the real clock."""
+def live_server(app_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The app under uvicorn in a thread, on the test database, with the real clock.
+
+    Its public address is the server's own, so the addresses it prints (the certificate's QR
+    code and verification link) lead back to it."""
     require_browser()
     import uvicorn
 
+    from app.config import get_settings
     from app.main import create_app
 
     port = _free_port()
+    monkeypatch.setenv("SKILLTRACE_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+    get_settings.cache_clear()
     config = uvicorn.Config(
         create_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False
     )
@@ -130,29 +148,62 @@ def launch_browser() -> Iterator[Callable[[Path], Any]]:
 
 
 class Shots:
-    """Screenshots of a page at desktop (1280 px) and phone (360 px) width."""
+    """Screenshots of a page at desktop (1280 px) and phone (360 px) width.
+
+    At phone width it also measures how wide the page's content is (``scroll_widths``, and the
+    call's return value): anything above 360 means the page scrolls sideways on a phone."""
+
+    PHONE = {"width": 360, "height": 740}
 
     def __init__(self, page: Any, prefix: str) -> None:
         self.page = page
         self.prefix = prefix
+        self.scroll_widths: dict[str, int] = {}
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def __call__(self, name: str, *, phone: bool = True) -> None:
+    def __call__(self, name: str, *, phone: bool = True) -> int | None:
         self.page.screenshot(path=SCREENSHOTS / f"{self.prefix}-{name}-desktop.png")
-        if phone:
-            size = self.page.viewport_size
-            self.page.set_viewport_size({"width": 360, "height": 740})
-            self.page.screenshot(
-                path=SCREENSHOTS / f"{self.prefix}-{name}-phone.png", full_page=True
-            )
-            self.page.set_viewport_size(size)
+        if not phone:
+            return None
+        size = self.page.viewport_size
+        self.page.set_viewport_size(self.PHONE)
+        width = int(self.page.evaluate("document.documentElement.scrollWidth"))
+        self.scroll_widths[name] = width
+        self.page.screenshot(path=SCREENSHOTS / f"{self.prefix}-{name}-phone.png", full_page=True)
+        self.page.set_viewport_size(size)
+        return width
 
 
-def seed_course(engine: Any) -> tuple[uuid.UUID, list[dict[str, Any]]]:
+def run_check(page: Any, panel: str, attempts: int = 3) -> list[str]:
+    """Click a face-check panel's button until it passes; returns the refusals seen on the way
+    (a real learner retries too; each retry takes a fresh challenge)."""
+    refusals: list[str] = []
+    root = page.locator(f"#{panel}")
+    for _ in range(attempts):
+        root.locator(".fc-go").click()
+        page.wait_for_function(
+            "el => el.dataset.state === 'passed' || el.dataset.state === 'failed'",
+            arg=root.element_handle(),
+            timeout=FACE_TIMEOUT_MS,
+        )
+        if root.get_attribute("data-state") == "passed":
+            return refusals
+        refusals.append(root.locator(".fc-status").inner_text())
+    raise AssertionError(f"the face check {panel} kept failing: {refusals}")
+
+
+def seed_course(
+    engine: Any, *, rollcall: dict[str, int] | None = None, auto_certificate: bool = True
+) -> tuple[uuid.UUID, list[dict[str, Any]]]:
     """A published course with a short roll-call policy: heartbeats every 5 s, roll-calls every
-    20-30 s, 1 required minute, 3 questions (all drawn)."""
+    20-30 s, 1 required minute, 3 questions (all drawn).
+
+    ``rollcall`` overrides parts of the roll-call policy (within the bounds the course service
+    enforces). With ``auto_certificate`` the institution issues the certificate the moment an
+    enrolment completes (its certificate setting, chosen by its staff)."""
     from app.accounts.models import Role
     from app.accounts.principal import Principal
+    from app.certificates import service as certificates
     from app.courses import service as courses
     from app.courses.schemas import CourseIn
     from app.db import transaction
@@ -176,6 +227,7 @@ def seed_course(engine: Any) -> tuple[uuid.UUID, list[dict[str, Any]]]:
                 "response_window_s": 60,
                 "min_pass_rate": 80,
                 "heartbeat_interval_s": 5,
+                **(rollcall or {}),
             },
             "quiz": {"question_count": 3, "time_limit_s": 600, "max_attempts": 3},
         }
@@ -226,4 +278,6 @@ def seed_course(engine: Any) -> tuple[uuid.UUID, list[dict[str, Any]]]:
         for q in bank:
             courses.add_question(session, p, course.id, **q)
         courses.publish_course(session, p, course.id)
+        if auto_certificate:
+            certificates.update_settings(session, p, inst.id, auto_issue=True)
         return course.id, bank

@@ -1,9 +1,12 @@
 """The learner's whole journey in Chromium with a fake camera playing talking_head_1.mp4:
 register → consent → enrol face → enrol in a course → check in → study until a roll-call is
-answered → quiz → progress complete. And a stranger's photo fails check-in and earns nothing."""
+answered → quiz → progress complete → the certificate page (its PDF, and its QR code decoded
+and followed to the public verification page, which says valid). And a stranger's photo fails
+check-in and earns nothing."""
 
 from __future__ import annotations
 
+import io
 import re
 import time
 import uuid
@@ -12,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zxingcpp
+from PIL import Image
 from sqlmodel import Session, col, select
 
 from tests.factories import PASSWORD, id_number
-from tests.web.conftest import Shots, seed_course
+from tests.web.conftest import FACE_TIMEOUT_MS, Shots, pdf_text, run_check, seed_course
 from tests.web.fakecam import blinking_learner, lfw_photo, still_of
 
 pytestmark = [
@@ -23,25 +28,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),  # one backend is enough here
 ]
-FACE_TIMEOUT_MS = 60_000
-
-
-def run_check(page: Any, panel: str, attempts: int = 3) -> list[str]:
-    """Click a face-check panel's button until it passes; returns the refusals seen on the way
-    (a real learner retries too; each retry takes a fresh challenge)."""
-    refusals: list[str] = []
-    root = page.locator(f"#{panel}")
-    for _ in range(attempts):
-        root.locator(".fc-go").click()
-        page.wait_for_function(
-            "el => el.dataset.state === 'passed' || el.dataset.state === 'failed'",
-            arg=root.element_handle(),
-            timeout=FACE_TIMEOUT_MS,
-        )
-        if root.get_attribute("data-state") == "passed":
-            return refusals
-        refusals.append(root.locator(".fc-status").inner_text())
-    raise AssertionError(f"the face check {panel} kept failing: {refusals}")
 
 
 def hold_camera(context: Any, base: str) -> None:
@@ -68,12 +54,15 @@ def test_learner_journey(
     engine: Any,
     tmp_path: Path,
 ) -> None:
+    from app.certificates.credential import hours
+    from app.certificates.models import Certificate
     from app.courses.models import Enrollment, StudySession
 
     started = time.monotonic()
     course_id, bank = seed_course(engine)
     browser = launch_browser(blinking_learner(tmp_path / "learner.mjpeg", seconds=300))
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
     hold_camera(context, live_server)
     page = context.new_page()
     page.set_default_timeout(30_000)
@@ -184,15 +173,53 @@ def test_learner_journey(
     assert "100" in page.inner_text("#quiz-result")
     shot("quiz-result")
 
-    # Complete.
+    # Complete, and the certificate issued at that moment (the institution's setting).
     page.goto(f"{live_server}/progress/{enrollment_id}")
     assert page.locator("#progress").get_attribute("data-complete") == "1"
     shot("progress-complete")
-    certificate = page.locator("a[href^='/certificates/']")
-    if certificate.count():
-        certificate.first.click()
-        page.wait_for_selector("[data-status=valid]")
-        shot("certificate", phone=True)
+    with Session(engine) as s:
+        cert = s.exec(
+            select(Certificate).where(col(Certificate.enrollment_id) == enrollment_id)
+        ).one()
+    assert cert.learner_name == "李明" and cert.credited_minutes >= 1
+
+    # The learner's certificate page, from the progress page's link.
+    page.click("#progress a.button.primary")
+    page.wait_for_url(f"**/my/certificates/{cert.serial}")
+    assert page.locator("#certificate").get_attribute("data-cert-status") == "valid"
+    assert page.locator("#cert-serial").inner_text() == cert.serial
+    assert page.locator("#cert-name").inner_text() == "李明"
+    said = page.locator("#cert-hours").inner_text()
+    minutes = cert.credited_minutes
+    assert said.startswith(f"{hours(minutes)} 小时（{minutes} 分钟，要求 1 分钟）"), said
+    shot("certificate")
+
+    # The QR code as the browser draws it decodes to the public verification address.
+    qr = Image.open(io.BytesIO(page.locator("#qr").screenshot()))
+    decoded = [b.text for b in zxingcpp.read_barcodes(qr)]
+    verify_url = f"{live_server}/certificates/{cert.serial}"
+    assert decoded == [verify_url]
+    assert page.locator("#verify-url").input_value() == verify_url
+
+    # The copy button puts the same address on the clipboard.
+    page.click("#copy-link")
+    assert page.locator("#copy-status").inner_text() == "已复制核验链接。"
+    assert page.evaluate("navigator.clipboard.readText()") == verify_url
+
+    # "Download PDF": a file whose text carries the learner's Chinese name and the serial.
+    with page.expect_download() as download:
+        page.click("#download-pdf")
+    assert download.value.suggested_filename == f"{cert.serial}.pdf"
+    text = pdf_text(Path(download.value.path()).read_bytes())
+    assert "李明" in text and cert.serial in text
+
+    # Whoever scans the code lands on the public page: valid, the name masked.
+    page.goto(decoded[0])
+    page.wait_for_selector("[data-status=valid]")
+    public = page.inner_text("main")
+    assert cert.serial in public and "李*" in public and "李明" not in public
+    shot("verification")
+
     page.goto(f"{live_server}/record")
     shot("record")
     page.goto(f"{live_server}/my?lang=en")

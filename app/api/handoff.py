@@ -1,0 +1,237 @@
+"""The no-camera fallback: hand a pending face check over to a phone.
+
+The signed-in learner's page creates a hand-off and polls it; the phone, with no sign-in, uses
+the short code (the credential for that one check) to take a challenge and post its frames.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.accounts.exceptions import InvalidToken
+from app.accounts.principal import Principal
+from app.api.courses import _attempt_out
+from app.api.deps import CurrentLearner, SessionDep
+from app.api.face import ChallengeField, FramesField, client_of, read_frames
+from app.api.study import CheckInOut, RollCallAnswerOut
+from app.attendance import exceptions as fx
+from app.attendance import handoff
+from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
+from app.attendance.models import HandoffPurpose, HandoffState
+from app.attendance.schemas import ChallengeOut, EnrolOut
+from app.config import get_settings
+from app.courses import exceptions as cx
+from app.courses import quiz
+from app.errors import Forbidden, NotAuthenticated, problem_responses
+
+router = APIRouter(tags=["face"])
+
+_auth = (NotAuthenticated, InvalidToken, Forbidden)
+_code_errors = (fx.HandoffNotFound, fx.HandoffExpired, fx.HandoffUsed)
+CodePath = Annotated[
+    str, Path(max_length=32, description="The hand-off's short code (the phone link's last part)")
+]
+
+
+class HandoffIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: HandoffPurpose
+    enrollment_id: uuid.UUID | None = Field(default=None, description="For checkin and quiz")
+    rollcall_id: uuid.UUID | None = Field(default=None, description="For rollcall")
+
+
+class HandoffCreated(BaseModel):
+    handoff_id: uuid.UUID
+    purpose: HandoffPurpose
+    url: str = Field(description="The phone link; its last part is the code")
+    code: str = Field(description="Shown once: only its hash is stored")
+    expires_at: datetime
+    expires_in_s: int
+    qr_svg_url: str = Field(description="Same-origin SVG of the link as a QR code")
+
+
+class HandoffStatusOut(BaseModel):
+    handoff_id: uuid.UUID
+    purpose: HandoffPurpose
+    state: HandoffState
+    reason: str | None = Field(description="Error code of the last failed try, or of expiry")
+    closed: bool = Field(description="No further try is possible: create a new hand-off")
+    expires_at: datetime
+    expires_in_s: int
+    attempts: int
+    result: dict[str, Any] | None = Field(
+        description="The body the direct call would have returned (once passed; also for a "
+        "roll-call answered with another outcome)"
+    )
+    error: dict[str, Any] | None = Field(description="The last refusal's details")
+
+
+class PhoneResultOut(BaseModel):
+    """What the phone learns: the outcome only (the result itself is for the computer)."""
+
+    purpose: HandoffPurpose
+    state: HandoffState
+    reason: str | None
+    outcome: Literal["passed", "failed", "review"] | None = None
+
+
+def phone_url(request: Request, code: str) -> str:
+    base = get_settings().public_base_url.rstrip("/") or str(request.base_url).rstrip("/")
+    return f"{base}/m/{code}"
+
+
+@router.post(
+    "/me/face/handoffs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HandoffCreated,
+    responses=problem_responses(
+        *_auth,
+        fx.ConsentRequired,
+        fx.FaceNotEnrolled,
+        fx.InvalidHandoff,
+        cx.EnrollmentNotFound,
+        cx.RollCallNotFound,
+        cx.RollCallExpired,
+        cx.RollCallNotPending,
+    ),
+)
+def create_handoff(
+    body: HandoffIn, user: CurrentLearner, session: SessionDep, request: Request
+) -> HandoffCreated:
+    """Continue one pending face check on a phone: a short link (and its QR code) for it."""
+    h, code = handoff.create(
+        session,
+        user,
+        purpose=body.purpose,
+        enrollment_id=body.enrollment_id,
+        rollcall_id=body.rollcall_id,
+    )
+    st = handoff.status(session, user, h.id)
+    return HandoffCreated(
+        handoff_id=h.id,
+        purpose=h.purpose,
+        url=phone_url(request, code),
+        code=code,
+        expires_at=h.expires_at,
+        expires_in_s=st.expires_in_s,
+        qr_svg_url=f"/m/{code}/qr.svg",
+    )
+
+
+def _result_body(
+    session: SessionDep, user: CurrentLearner, purpose: HandoffPurpose, result: dict[str, Any]
+) -> dict[str, Any]:
+    """The stored outcome as the direct endpoint's own response model renders it."""
+    if purpose is HandoffPurpose.enrol:
+        return EnrolOut(
+            template_id=result["template_id"],
+            attendance_event_id=result["attendance_event_id"],
+            quality={"frames": result["frames"], "embeddings": result["embeddings"]},
+        ).model_dump(mode="json")
+    if purpose is HandoffPurpose.checkin:
+        return CheckInOut.model_validate(result).model_dump(mode="json")
+    if purpose is HandoffPurpose.rollcall:
+        return RollCallAnswerOut.model_validate(result).model_dump(mode="json")
+    attempt = quiz.get_attempt(session, Principal.of_user(user), uuid.UUID(result["attempt_id"]))
+    return _attempt_out(attempt).model_dump(mode="json")
+
+
+@router.get(
+    "/me/face/handoffs/{handoff_id}",
+    response_model=HandoffStatusOut,
+    responses=problem_responses(*_auth, fx.HandoffNotFound),
+)
+def get_handoff(
+    handoff_id: uuid.UUID, user: CurrentLearner, session: SessionDep
+) -> HandoffStatusOut:
+    """Poll a hand-off: waiting, opened, passed (with the direct call's body), failed, expired."""
+    st = handoff.status(session, user, handoff_id)
+    h = st.handoff
+    return HandoffStatusOut(
+        handoff_id=h.id,
+        purpose=h.purpose,
+        state=st.state,
+        reason=st.reason,
+        closed=st.closed,
+        expires_at=h.expires_at,
+        expires_in_s=st.expires_in_s,
+        attempts=h.attempts,
+        result=_result_body(session, user, h.purpose, st.result) if st.result else None,
+        error=st.error,
+    )
+
+
+# ---------------------------------------------------------------- the phone (the code authorises)
+
+
+@router.post(
+    "/handoffs/{code}/open",
+    response_model=PhoneResultOut,
+    responses=problem_responses(*_code_errors),
+)
+def open_handoff(code: CodePath, session: SessionDep) -> PhoneResultOut:
+    """The phone page loaded (no sign-in: the code is the credential)."""
+    h = handoff.mark_opened(session, code)
+    return PhoneResultOut(purpose=h.purpose, state=h.state, reason=h.reason)
+
+
+@router.post(
+    "/handoffs/{code}/challenge",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ChallengeOut,
+    responses=problem_responses(*_code_errors, fx.ConsentRequired),
+)
+def handoff_challenge(code: CodePath, session: SessionDep) -> ChallengeOut:
+    """A fresh liveness challenge for the hand-off's learner."""
+    c = handoff.challenge(session, code)
+    return ChallengeOut(
+        challenge_id=c.id, nonce=c.nonce, actions=c.actions, expires_at=c.expires_at
+    )
+
+
+@router.post(
+    "/handoffs/{code}/frames",
+    response_model=PhoneResultOut,
+    responses=problem_responses(
+        *_code_errors,
+        *FRAME_SUBMISSION_ERRORS,
+        fx.FaceMismatch,
+        fx.FaceNotEnrolled,
+        fx.VerificationLocked,
+        fx.FaceMatchesOtherLearner,
+        cx.EnrollmentNotFound,
+        cx.RollCallExpired,
+        cx.RollCallNotPending,
+        cx.AttemptOpen,
+        cx.AttemptLimitReached,
+        cx.QuizUnavailable,
+    ),
+)
+def handoff_frames(
+    code: CodePath,
+    challenge_id: ChallengeField,
+    frames: FramesField,
+    session: SessionDep,
+    request: Request,
+) -> PhoneResultOut:
+    """The phone's burst: runs the check the computer asked for (same rules, same errors)."""
+    h = handoff.submit(
+        session,
+        code,
+        challenge_id=challenge_id,
+        frames=read_frames(frames),
+        client=client_of(request),
+    )
+    outcome = (h.result or {}).get("result", {}).get("outcome")
+    return PhoneResultOut(
+        purpose=h.purpose,
+        state=h.state,
+        reason=h.reason,
+        outcome=outcome if h.purpose is HandoffPurpose.rollcall else "passed",
+    )

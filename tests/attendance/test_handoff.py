@@ -1,0 +1,396 @@
+"""The no-camera fallback over HTTP, on both databases, with the real face engine on real frames:
+the computer creates a hand-off, the phone (no sign-in) opens the short link, takes a challenge
+and posts its burst; the server runs the very operation the computer would have run, and the
+computer's poll returns the same body the direct call would have returned."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from app.accounts.models import Role
+from app.attendance.models import AttendanceEvent, FaceChallenge, FaceHandoff, Purpose
+from app.courses.models import RollCall, RollCallStatus, SessionState, StudySession
+from tests.courses.conftest import (
+    audit_log,
+    challenge,
+    consent,
+    face_learner,
+    make_course,
+    make_enrollment,
+    send,
+    video_frame,
+)
+from tests.face_data import blink_burst, lfw_person
+from tests.factories import login, make_institution, make_learner, make_user
+
+pytestmark = pytest.mark.slow
+API = "/api/v1"
+CODE = re.compile(r"^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$")
+
+
+@pytest.fixture
+def db(app_env: str) -> Any:
+    """The database engine (this directory's ``engine`` fixture is the face engine)."""
+    from app.db import get_engine
+
+    return get_engine()
+
+
+def create(client: TestClient, h: dict[str, str], **body: Any) -> Any:
+    return client.post(f"{API}/me/face/handoffs", json=body, headers=h)
+
+
+def poll(client: TestClient, h: dict[str, str], handoff_id: str) -> dict[str, Any]:
+    r = client.get(f"{API}/me/face/handoffs/{handoff_id}", headers=h)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def phone_challenge(client: TestClient, db: Any, code: str, actions: list[str]) -> str:
+    """The phone takes a challenge through the code (no sign-in); the test fixes its actions
+    (the clip blinks; it never turns its head on cue)."""
+    r = client.post(f"{API}/handoffs/{code}/challenge")
+    assert r.status_code == 201, r.text
+    cid = r.json()["challenge_id"]
+    with Session(db) as s:
+        c = s.get(FaceChallenge, uuid.UUID(cid))
+        assert c is not None and c.issued_to.startswith("handoff:")
+        c.actions = actions
+        s.add(c)
+        s.commit()
+    return str(cid)
+
+
+def phone_frames(client: TestClient, code: str, cid: str, frames: list[bytes]) -> Any:
+    files = [("frames", (f"f{i}.jpg", data, "image/jpeg")) for i, data in enumerate(frames)]
+    return client.post(f"{API}/handoffs/{code}/frames", data={"challenge_id": cid}, files=files)
+
+
+def checkin_setup(client: TestClient, db: Any, **course: Any) -> tuple[Any, dict[str, str], str]:
+    inst = make_institution(db)
+    learner, h = face_learner(client, db, inst)
+    c = make_course(db, inst, **course)
+    enrollment = make_enrollment(db, learner, c)
+    return learner, h, str(enrollment.id)
+
+
+# ---------------------------------------------------------------- check-in
+
+
+def test_checkin_on_the_phone_opens_the_learners_session(client: TestClient, db: Any) -> None:
+    learner, h, eid = checkin_setup(client, db)
+    r = create(client, h, purpose="checkin", enrollment_id=eid)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    code, hid = created["code"], created["handoff_id"]
+    assert CODE.match(code)
+    assert created["url"].endswith(f"/m/{code}")
+    assert created["qr_svg_url"] == f"/m/{code}/qr.svg"
+    assert 590 <= created["expires_in_s"] <= 600
+    assert poll(client, h, hid)["state"] == "waiting"
+
+    # The phone: no cookie, no token. The page shows the masked name and what it is for.
+    phone = client.get(f"/m/{code}")
+    assert phone.status_code == 200
+    assert "王*明" in phone.text and "王小明" not in phone.text
+    assert "学习签到" in phone.text and "低压电工作业" in phone.text
+    assert phone.headers["referrer-policy"] == "no-referrer"
+    qr = client.get(f"/m/{code}/qr.svg")
+    assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
+    assert qr.text.lstrip().startswith("<svg")
+    assert client.post(f"{API}/handoffs/{code}/open").json()["state"] == "opened"
+    assert poll(client, h, hid)["state"] == "opened"
+
+    cid = phone_challenge(client, db, code, ["blink"])
+    r = phone_frames(client, code, cid, blink_burst("b"))
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "purpose": "checkin",
+        "state": "passed",
+        "reason": None,
+        "outcome": "passed",
+    }
+
+    # The computer's poll: the same body the direct check-in returns.
+    st = poll(client, h, hid)
+    assert (st["state"], st["closed"], st["reason"]) == ("passed", True, None)
+    result = st["result"]
+    assert set(result) == {"session_id", "attendance_event_id", "heartbeat_interval_s", "state"}
+    assert result["state"] == "studying" and result["heartbeat_interval_s"] == 30
+    with Session(db) as s:
+        sess = s.get(StudySession, uuid.UUID(result["session_id"]))
+        assert sess is not None
+        assert sess.user_id == learner.id and str(sess.enrollment_id) == eid
+        assert sess.state is SessionState.studying
+        event = s.get(AttendanceEvent, uuid.UUID(result["attendance_event_id"]))
+        assert event is not None and event.purpose is Purpose.checkin
+        assert event.user_id == learner.id and event.outcome.value == "passed"
+        stored = s.exec(select(FaceHandoff)).one()
+        assert code not in stored.code_sha256 and len(stored.code_sha256) == 64
+    # The computer carries on with heartbeats of that session.
+    beat = client.post(
+        f"{API}/sessions/{result['session_id']}/heartbeat", json={"visible": True}, headers=h
+    )
+    assert beat.status_code == 200, beat.text
+
+    # Single use: the code is spent.
+    r = client.post(f"{API}/handoffs/{code}/challenge")
+    assert (r.status_code, r.json()["code"]) == (409, "handoff_used")
+    assert r.json()["message_zh"]
+    r = phone_frames(client, code, cid, blink_burst("c"))
+    assert (r.status_code, r.json()["code"]) == (409, "handoff_used")
+    assert client.get(f"/m/{code}").status_code == 409
+    actions = [a for a, _ in audit_log(db, subject=f"face_handoff:{hid}")]
+    assert actions == ["face.handoff_created", "face.handoff_opened", "face.handoff_passed"]
+    assert all(code not in str(p) for _, p in audit_log(db))
+
+
+def test_wrong_person_fails_and_the_handoff_stays_usable(client: TestClient, db: Any) -> None:
+    learner, h, eid = checkin_setup(client, db)
+    created = create(client, h, purpose="checkin", enrollment_id=eid).json()
+    code, hid = created["code"], created["handoff_id"]
+
+    cid = phone_challenge(client, db, code, [])  # identity only: the stranger's photo
+    r = phone_frames(client, code, cid, lfw_person("George_W_Bush")[:1])
+    assert (r.status_code, r.json()["code"]) == (403, "face_mismatch"), r.text
+    assert r.json()["handoff_closed"] is False and r.json()["attendance_event_id"]
+    st = poll(client, h, hid)
+    assert (st["state"], st["reason"], st["closed"], st["result"]) == (
+        "failed",
+        "face_mismatch",
+        False,
+        None,
+    )
+    assert st["error"]["reason_code"] == "face_mismatch"
+    with Session(db) as s:
+        assert s.exec(select(StudySession)).first() is None
+        failed = s.exec(
+            select(AttendanceEvent).where(col(AttendanceEvent.purpose) == Purpose.checkin)
+        ).one()
+        assert failed.reason_code == "face_mismatch"
+
+    # The spent challenge cannot be reused: each try takes a fresh one.
+    r = phone_frames(client, code, cid, blink_burst("b"))
+    assert (r.status_code, r.json()["code"]) == (404, "challenge_not_found")
+    cid = phone_challenge(client, db, code, ["blink"])
+    r = phone_frames(client, code, cid, blink_burst("b"))
+    assert r.status_code == 200 and r.json()["state"] == "passed", r.text
+    st = poll(client, h, hid)
+    assert st["state"] == "passed" and st["result"]["session_id"]
+    assert st["attempts"] == 2
+
+
+# ---------------------------------------------------------------- roll-call
+
+
+def _beat_until_offer(client: TestClient, clock: Any, h: dict[str, str], sid: str) -> Any:
+    for _ in range(20):
+        clock.advance(seconds=30)
+        beat = client.post(f"{API}/sessions/{sid}/heartbeat", json={"visible": True}, headers=h)
+        assert beat.status_code == 200, beat.text
+        if beat.json()["rollcall"]:
+            return beat.json()["rollcall"]
+    raise AssertionError("no roll-call offered")
+
+
+def test_rollcall_on_the_phone_within_the_window_and_after_it(
+    client: TestClient, db: Any, clock: Any
+) -> None:
+    learner, h, eid = checkin_setup(
+        client,
+        db,
+        rollcall_min_interval_s=60,
+        rollcall_max_interval_s=90,
+        rollcall_response_window_s=90,
+    )
+    cid = challenge(client, h, db, ["blink"])
+    r = send(client, f"{API}/enrollments/{eid}/sessions", h, cid, blink_burst("b"))
+    assert r.status_code == 201, r.text
+    sid = r.json()["session_id"]
+
+    offer = _beat_until_offer(client, clock, h, sid)
+    r = create(client, h, purpose="rollcall", rollcall_id=offer["rollcall_id"])
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["expires_in_s"] <= 90  # never after the roll-call's deadline
+    clock.advance(seconds=20)
+    cid = phone_challenge(client, db, created["code"], ["blink"])
+    r = phone_frames(client, created["code"], cid, blink_burst("c"))
+    assert r.status_code == 200, r.text
+    assert (r.json()["state"], r.json()["outcome"]) == ("passed", "passed")
+    st = poll(client, h, created["handoff_id"])
+    assert st["state"] == "passed"
+    assert st["result"] == {
+        "outcome": "passed",
+        "attendance_event_id": st["result"]["attendance_event_id"],
+        "rollcall_status": "passed",
+    }
+    with Session(db) as s:
+        rc = s.get(RollCall, uuid.UUID(offer["rollcall_id"]))
+        assert rc is not None and rc.status is RollCallStatus.passed
+
+    # The next roll-call: the phone is too late.
+    offer = _beat_until_offer(client, clock, h, sid)
+    created = create(client, h, purpose="rollcall", rollcall_id=offer["rollcall_id"]).json()
+    cid = phone_challenge(client, db, created["code"], ["blink"])
+    clock.advance(seconds=91)
+    st = poll(client, h, created["handoff_id"])
+    assert (st["state"], st["reason"], st["closed"]) == ("expired", "rollcall_expired", True)
+    r = phone_frames(client, created["code"], cid, blink_burst("c2"))
+    assert (r.status_code, r.json()["code"]) == (410, "rollcall_expired"), r.text
+    assert r.json()["message_zh"]
+    with Session(db) as s:
+        rc = s.get(RollCall, uuid.UUID(offer["rollcall_id"]))
+        assert rc is not None and rc.status is RollCallStatus.missed
+        sess = s.get(StudySession, uuid.UUID(sid))
+        assert sess is not None and sess.state is SessionState.paused
+    st = poll(client, h, created["handoff_id"])
+    assert (st["state"], st["reason"], st["closed"]) == ("failed", "rollcall_expired", True)
+    # A roll-call no longer pending gets no hand-off.
+    r = create(client, h, purpose="rollcall", rollcall_id=offer["rollcall_id"])
+    assert (r.status_code, r.json()["code"]) == (410, "rollcall_expired")
+
+
+# ---------------------------------------------------------------- enrolment and quiz
+
+
+def test_face_enrolment_on_the_phone(client: TestClient, db: Any) -> None:
+    learner = make_learner(db, make_institution(db))
+    h = login(client, learner.username)
+    consent(client, h)
+    created = create(client, h, purpose="enrol").json()
+    cid = phone_challenge(client, db, created["code"], ["blink"])
+    r = phone_frames(client, created["code"], cid, blink_burst("a"))
+    assert r.status_code == 200 and r.json()["state"] == "passed", r.text
+    st = poll(client, h, created["handoff_id"])
+    assert set(st["result"]) == {"template_id", "attendance_event_id", "quality"}
+    assert st["result"]["quality"]["frames"] == len(blink_burst("a"))
+    me = client.get(f"{API}/me/face", headers=h).json()
+    assert me["enrolled"] is True and me["template_id"] == st["result"]["template_id"]
+
+
+def test_quiz_started_on_the_phone_shows_the_paper_on_the_computer_only(
+    client: TestClient, db: Any
+) -> None:
+    learner, h, eid = checkin_setup(client, db)
+    created = create(client, h, purpose="quiz", enrollment_id=eid).json()
+    cid = phone_challenge(client, db, created["code"], [])
+    r = phone_frames(client, created["code"], cid, [video_frame()])
+    assert r.status_code == 200 and r.json()["state"] == "passed", r.text
+    assert "questions" not in r.text  # the phone learns the outcome only
+    attempt = poll(client, h, created["handoff_id"])["result"]
+    assert attempt["state"] == "open" and len(attempt["questions"]) == 3
+    assert "answer" not in {k for q in attempt["questions"] for k in q}
+    direct = client.get(f"{API}/quiz-attempts/{attempt['attempt_id']}", headers=h).json()
+    assert direct == attempt
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def test_expired_replaced_and_unknown_codes(client: TestClient, db: Any, clock: Any) -> None:
+    learner, h, eid = checkin_setup(client, db)
+    first = create(client, h, purpose="checkin", enrollment_id=eid).json()
+    second = create(client, h, purpose="checkin", enrollment_id=eid).json()
+    # A newer hand-off replaces the older one.
+    r = client.post(f"{API}/handoffs/{first['code']}/challenge")
+    assert (r.status_code, r.json()["code"]) == (410, "handoff_expired")
+    assert poll(client, h, first["handoff_id"])["state"] == "expired"
+    assert client.get(f"/m/{first['code']}").status_code == 410
+
+    cid = phone_challenge(client, db, second["code"], ["blink"])
+    clock.advance(seconds=601)
+    r = phone_frames(client, second["code"], cid, blink_burst("b"))
+    assert (r.status_code, r.json()["code"]) == (410, "handoff_expired")
+    assert r.json()["message_zh"] and r.json()["detail"]
+    st = poll(client, h, second["handoff_id"])
+    assert (st["state"], st["reason"], st["closed"]) == ("expired", "handoff_expired", True)
+    assert client.get(f"/m/{second['code']}/qr.svg").status_code == 410
+
+    for unknown in ("abcd-efgh-jkmn", "not-a-code", "x" * 12):
+        r = client.post(f"{API}/handoffs/{unknown}/challenge")
+        assert (r.status_code, r.json()["code"]) == (404, "handoff_not_found")
+    assert client.get("/m/abcd-efgh-jkmn").status_code == 404
+    r = client.post(
+        f"{API}/handoffs/abcd-efgh-jkmn/frames",
+        data={"challenge_id": str(uuid.uuid4())},
+        files=[("frames", ("f.jpg", blink_burst("b")[0], "image/jpeg"))],
+    )
+    assert (r.status_code, r.json()["code"]) == (404, "handoff_not_found")
+    with Session(db) as s:
+        assert s.exec(select(StudySession)).first() is None
+
+
+def test_no_handoff_for_someone_elses_check(client: TestClient, db: Any) -> None:
+    learner, h, eid = checkin_setup(client, db)
+    other = make_learner(db, make_institution(db))
+    h2 = login(client, other.username)
+    consent(client, h2)
+    for purpose in ("checkin", "quiz"):
+        r = create(client, h2, purpose=purpose, enrollment_id=eid)
+        assert (r.status_code, r.json()["code"]) == (404, "enrollment_not_found")
+    r = create(client, h2, purpose="rollcall", rollcall_id=str(uuid.uuid4()))
+    assert (r.status_code, r.json()["code"]) == (404, "rollcall_not_found")
+    mine = create(client, h, purpose="checkin", enrollment_id=eid).json()
+    r = client.get(f"{API}/me/face/handoffs/{mine['handoff_id']}", headers=h2)
+    assert (r.status_code, r.json()["code"]) == (404, "handoff_not_found")
+    r = create(client, h, purpose="enrol", enrollment_id=eid)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_handoff")
+    r = create(client, h, purpose="checkin")
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_handoff")
+    staff = make_user(db, Role.staff, make_institution(db))
+    r = create(client, login(client, staff.username), purpose="enrol")
+    assert r.status_code == 403
+    # Without consent a learner gets no hand-off either.
+    fresh = make_learner(db)
+    r = create(client, login(client, fresh.username), purpose="enrol")
+    assert (r.status_code, r.json()["code"]) == (403, "consent_required")
+    # Nor for a check-in before the face is enrolled.
+    other_course = make_course(db, make_institution(db))
+    own = make_enrollment(db, other, other_course)
+    r = create(client, h2, purpose="checkin", enrollment_id=str(own.id))
+    assert (r.status_code, r.json()["code"]) == (409, "face_not_enrolled")
+
+
+def test_the_code_never_reaches_the_logs(
+    client: TestClient, db: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from uvicorn.logging import AccessFormatter
+
+    learner, h, eid = checkin_setup(client, db)
+    code = create(client, h, purpose="checkin", enrollment_id=eid).json()["code"]
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    keep = Keep()
+    keep.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s'))
+    access = logging.getLogger("uvicorn.access")
+    access.addHandler(keep)
+    try:
+        with caplog.at_level(logging.INFO):
+            # What uvicorn's access log writes for the phone's requests …
+            for path in (f"/m/{code}", f"/api/v1/handoffs/{code}/frames"):
+                access.info('%s - "%s %s HTTP/%s" %d', "10.0.0.7:5000", "POST", path, "1.1", 200)
+            # … and what the app writes when a request fails unexpectedly.
+            logging.getLogger("skilltrace").error("unhandled error on %s %s", "GET", f"/m/{code}")
+            client.get(f"/m/{code}")
+            client.post(f"{API}/handoffs/{code}/open")
+    finally:
+        access.removeHandler(keep)
+    assert len(lines) == 2 and all("[redacted]" in line for line in lines), lines
+    assert "/api/v1/handoffs/[redacted]/frames" in lines[1]
+    # Everything the server side logged (the test's own HTTP client logs its URLs: not ours).
+    server = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]
+    assert any("[redacted]" in m for m in server)
+    text = "\n".join(server + lines)
+    assert code not in text and code.replace("-", "") not in text

@@ -1,0 +1,171 @@
+"""The no-camera fallback in Chromium: a computer whose camera is refused hands the face check to
+a phone (360 px, fake camera playing the learner); the phone passes the blink challenge and the
+computer's page proceeds by itself — face enrolment, then a check-in whose study session runs
+with heartbeats from the computer."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, col, select
+
+from tests.factories import PASSWORD
+from tests.web.conftest import Shots, seed_course
+from tests.web.fakecam import blinking_learner
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),  # one backend is enough here
+]
+FACE_TIMEOUT_MS = 60_000
+
+#: The computer: getUserMedia refused, as when the learner blocks the camera (or has none).
+NO_CAMERA = """
+(() => {
+  const refuse = () => Promise.reject(new DOMException("Permission denied", "NotAllowedError"));
+  if (navigator.mediaDevices) navigator.mediaDevices.getUserMedia = refuse;
+})();
+"""
+
+
+def seed_learner(engine: Any) -> tuple[str, uuid.UUID]:
+    """A learner with biometric consent (no face yet) enrolled in the seeded course."""
+    from app.accounts import service as accounts
+    from app.accounts.models import User
+    from app.accounts.principal import Principal
+    from app.courses import service as courses
+    from app.db import transaction
+    from tests.factories import make_learner
+
+    course_id, _ = seed_course(engine)
+    learner = make_learner(engine, real_name="王小明")
+    with transaction(engine) as session:
+        user = session.get(User, learner.id)
+        assert user is not None
+        accounts.set_biometric_consent(session, user, granted=True)
+        enrollment = courses.enrol(session, Principal.of_user(user), course_id)
+        return learner.username, enrollment.id
+
+
+def hand_off(
+    desktop: Any, phone: Any, panel: str, shot: Shots, phone_shot: Shots, name: str
+) -> str:
+    """Click the panel's button on the computer, open the shown link on the phone, pass the
+    check there; returns the phone link. The computer's panel must end ``passed`` by itself."""
+    root = desktop.locator(f"#{panel}")
+    root.locator(".fc-go").click()
+    desktop.wait_for_selector(f"#{panel}[data-state=handoff] .fc-handoff:not([hidden])")
+    # Why the phone, and the institution's offline alternative as the last resort.
+    said = root.locator(".fc-status").inner_text()
+    assert "用手机继续" in said and "培训机构" in said, said
+    link = root.locator(".fc-link code").inner_text().strip()
+    assert re.search(r"/m/[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$", link), link
+    qr = root.locator(".fc-qr")
+    desktop.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=qr.element_handle()
+    )
+    assert qr.get_attribute("src", timeout=1000).endswith("/qr.svg")
+    assert "失效" in root.locator(".fc-handoff-left").inner_text()
+    shot(f"{name}-handoff")
+
+    phone.goto(link)
+    assert "王*明" in phone.inner_text("main") and "王小明" not in phone.inner_text("main")
+    desktop.wait_for_selector(f"#{panel} .fc-handoff-state[data-state=opened]")
+    phone.wait_for_timeout(800)  # the camera preview starts
+    phone_shot(name)
+    check = phone.locator("#phone-check")
+    for _ in range(3):
+        check.locator(".fc-go").click()
+        phone.wait_for_function(
+            "el => el.dataset.state === 'passed' || el.dataset.state === 'failed'",
+            arg=check.element_handle(),
+            timeout=FACE_TIMEOUT_MS,
+        )
+        if check.get_attribute("data-state") == "passed":
+            break
+    assert check.get_attribute("data-state") == "passed", check.locator(".fc-status").inner_text()
+    phone.wait_for_selector("#handoff-done:not([hidden])")
+    assert "回到电脑" in phone.inner_text("#handoff-done")
+    phone_shot(f"{name}-done")
+    desktop.wait_for_selector(f"#{panel}[data-state=passed]", state="attached", timeout=15_000)
+    return link
+
+
+def test_no_camera_hands_the_check_to_a_phone(
+    live_server: str,
+    launch_browser: Callable[[Path], Any],
+    blink_challenges: None,
+    engine: Any,
+    tmp_path: Path,
+) -> None:
+    from app.attendance.models import FaceHandoff, HandoffState
+    from app.courses.models import Heartbeat, SessionState, StudySession
+
+    username, enrollment_id = seed_learner(engine)
+    browser = launch_browser(blinking_learner(tmp_path / "learner.mjpeg", seconds=300))
+
+    desktop_ctx = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    desktop_ctx.add_init_script(NO_CAMERA)
+    desktop = desktop_ctx.new_page()
+    desktop.set_default_timeout(30_000)
+    errors: list[str] = []
+    desktop.on("pageerror", lambda e: errors.append(str(e)))
+    desktop.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    shot = Shots(desktop, "handoff")
+
+    phone_ctx = browser.new_context(
+        viewport={"width": 360, "height": 740}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    # Keep the fake camera playing in a tab of its own (see test_learner_journey.hold_camera):
+    # a camera opened afresh restarts the file and would film frames the server has seen.
+    holder = phone_ctx.new_page()
+    holder.goto(f"{live_server}/login")
+    holder.evaluate(
+        """async () => { window.held = await navigator.mediaDevices.getUserMedia({
+            audio: false, video: { facingMode: "user" } }); }"""
+    )
+    phone = phone_ctx.new_page()
+    phone.set_default_timeout(30_000)
+    phone.on("pageerror", lambda e: errors.append(str(e)))
+    phone_shot = Shots(phone, "handoff-phone")
+
+    # Sign in on the computer.
+    desktop.goto(f"{live_server}/login")
+    desktop.fill("input[name=username]", username)
+    desktop.fill("input[name=password]", PASSWORD)
+    desktop.click("button[type=submit].primary")
+    desktop.wait_for_url("**/my")
+
+    # Face enrolment: the camera is refused, the panel offers the phone.
+    desktop.goto(f"{live_server}/face")
+    hand_off(desktop, phone, "enrol-check", shot, phone_shot, "enrol")
+    assert desktop.locator("#face-state").get_attribute("data-enrolled") == "1"
+    assert not desktop.locator("#enrol-next").is_hidden()
+
+    # Check-in: the phone passes, the computer's study session runs with its own heartbeats.
+    desktop.goto(f"{live_server}/study/{enrollment_id}")
+    desktop.wait_for_selector("#checkin-check")
+    hand_off(desktop, phone, "checkin-check", shot, phone_shot, "checkin")
+    desktop.wait_for_selector("#study[data-state=studying]")
+    desktop.wait_for_timeout(6_000)  # heartbeats every 5 s
+    shot("studying", phone=False)
+    with Session(engine) as s:
+        sess = s.exec(select(StudySession)).one()
+        assert sess.state is SessionState.studying and sess.enrollment_id == enrollment_id
+        beats = s.exec(select(Heartbeat).where(col(Heartbeat.session_id) == sess.id)).all()
+        assert len(beats) >= 1
+        states = [
+            h.state for h in s.exec(select(FaceHandoff).order_by(col(FaceHandoff.created_at)))
+        ]
+    assert states == [HandoffState.passed, HandoffState.passed]
+
+    # The spent link shows a closed page on the phone.
+    phone.goto(phone.url)
+    assert phone.locator("#handoff-closed").count() == 1
+    assert errors == [], errors

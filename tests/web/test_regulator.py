@@ -1,0 +1,508 @@
+"""The regulator dashboard over HTTP, on both databases: who sees which institution's figures,
+the fraud evidence links and who may follow them, the audit export (the API's bytes), and the
+certificate lookup with its subsidy evaluation.
+
+The data set is crafted directly (tests/certificates/builders.py; events with real LFW crops as
+evidence files, as the service stores them): two institutions, enrolments in two months,
+certificates (one revoked), a frame shared by two learners of A and a day over the cap in B.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import cv2
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from app.accounts.models import Institution, LearnerGroup, Role, User
+from app.accounts.principal import Principal
+from app.attendance.models import AttendanceEvent, Outcome, Purpose
+from app.certificates import service as certificates
+from app.courses.models import DailyCredit, Level
+from app.db import transaction
+from app.reports import statistics
+from tests.certificates.builders import issue, make_course, make_enrollment
+from tests.face_data import FACES
+from tests.factories import PASSWORD, login, make_learner, make_user
+
+JAN = datetime(2026, 1, 10, 2, 0, tzinfo=UTC)
+FEB = datetime(2026, 2, 10, 2, 0, tzinfo=UTC)
+LFW = FACES / "lfw"
+
+
+def crop_of(person: str, n: int = 0) -> bytes:
+    """A face crop of an LFW photo, like the one the service keeps as evidence."""
+    img = cv2.imread(str(sorted((LFW / person).iterdir())[n]))
+    assert img is not None
+    face = cv2.resize(img[60:190, 60:190], (160, 160), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", face, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    assert ok
+    return bytes(buf.tobytes())
+
+
+def named_institution(engine: Engine, code: str, name: str) -> Institution:
+    from app.accounts import service as accounts
+    from app.audit.service import Actor
+
+    with transaction(engine) as s:
+        return accounts.create_institution(s, code=code, name=name, actor=Actor.system())
+
+
+def learner(engine: Engine, inst: Institution, group: LearnerGroup, name: str) -> User:
+    user = make_learner(engine, inst, real_name=name)
+    with transaction(engine) as s:
+        u = s.get(User, user.id)
+        assert u is not None
+        u.group = group
+        s.add(u)
+    return u
+
+
+def checkin(engine: Engine, user: User, frame: str, person: str, at: datetime) -> uuid.UUID:
+    from app.attendance import service as attendance
+
+    with transaction(engine) as s:
+        ev = AttendanceEvent(
+            user_id=user.id,
+            institution_id=user.institution_id,
+            purpose=Purpose.checkin,
+            outcome=Outcome.passed,
+            accept_threshold="0.3800",
+            reject_threshold="0.5000",
+            model_name="test",
+            model_version="0",
+            best_distance="0.2100",
+            frame_sha256=[frame],
+            client_ip="198.51.100.7",
+            created_at=at,
+        )
+        attendance._store_evidence(ev, crop_of(person))
+        s.add(ev)
+        s.flush()
+        return uuid.UUID(str(ev.id))
+
+
+class World:
+    """Two institutions with figures in January and February 2026, and two fraud cases."""
+
+    def __init__(self, engine: Engine, clock: Any) -> None:
+        self.a = named_institution(engine, "NORTH01", "北城职业技能培训学校")
+        self.b = named_institution(engine, "SOUTH02", "南郊家政服务培训中心")
+        ca = make_course(engine, self.a)  # 电工 level4, 1500 yuan
+        cb = make_course(
+            engine,
+            self.b,
+            occupation_code="4-10-01-01",
+            occupation_name="保育师",
+            level=Level.level5,
+            subsidy_fen=100_000,
+        )
+        self.staff_a = make_user(engine, Role.staff, self.a)
+        self.staff_b = make_user(engine, Role.staff, self.b)
+        self.regulator = make_user(engine, Role.regulator)
+        self.a1 = learner(engine, self.a, LearnerGroup.migrant_worker, "周建国")
+        self.a2 = learner(engine, self.a, LearnerGroup.unemployed, "吴秀兰")
+        self.b1 = learner(engine, self.b, LearnerGroup.migrant_worker, "郑春花")
+        self.b2 = learner(engine, self.b, LearnerGroup.college_graduate, "孙晓东")
+
+        clock.set(JAN)
+        e = make_enrollment(engine, self.a1, ca)
+        self.credit(engine, e.id, date(2026, 1, 10), 600)
+        self.cert_valid = issue(engine, self.a1, e).serial
+        clock.set(FEB)
+        e = make_enrollment(engine, self.a2, ca)
+        self.cert_revoked = issue(engine, self.a2, e).serial
+        with transaction(engine) as s:
+            certificates.revoke(s, Principal.of_user(self.staff_a), self.cert_revoked, "冒名顶替")
+        clock.set(JAN)
+        e = make_enrollment(engine, self.b1, cb)
+        self.b1_enrollment = e.id
+        # 9 hours on one day: beyond the course's daily cap of 8 hours.
+        self.credit(engine, e.id, date(2026, 1, 12), 9 * 3600)
+        issue(engine, self.b1, e)
+        clock.set(FEB)
+        make_enrollment(engine, self.b2, cb, complete=False)
+        # One frame sent by two learners of A.
+        frame = hashlib.sha256(b"the same frame").hexdigest()
+        self.ev1 = checkin(engine, self.a1, frame, "Adrien_Brody", JAN)
+        self.ev2 = checkin(engine, self.a2, frame, "Adrien_Brody", FEB)
+
+    @staticmethod
+    def credit(engine: Engine, enrollment_id: uuid.UUID, day: date, seconds: int) -> None:
+        with transaction(engine) as s:
+            s.add(DailyCredit(enrollment_id=enrollment_id, day=day, seconds=seconds))
+
+
+@pytest.fixture
+def world(engine: Engine, clock: Any) -> World:
+    return World(engine, clock)
+
+
+def csrf_of(page: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert m, "no CSRF field on the page"
+    return m.group(1)
+
+
+def sign_in(client: TestClient, username: str) -> Any:
+    client.cookies.clear()
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={"csrf": csrf_of(page.text), "username": username, "password": PASSWORD},
+        follow_redirects=False,
+    )
+
+
+def charts_of(page: str) -> dict[str, Any]:
+    m = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page, re.S)
+    assert m, "no chart data on the page"
+    return {c["id"]: c for c in json.loads(m.group(1))["charts"]}
+
+
+def table_of(page: str, table_id: str) -> list[list[str]]:
+    m = re.search(rf'<table id="{table_id}"[^>]*>(.*?)</table>', page, re.S)
+    assert m, table_id
+    body = m.group(1).split("<tbody>")[1].split("</tbody>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    return [
+        [html.unescape(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S)] for r in rows
+    ]
+
+
+def links_of(page: str, cls: str) -> list[str]:
+    return [html.unescape(h) for h in re.findall(rf'<a href="([^"]+)" class="{cls}"', page)]
+
+
+def href_of(page: str, ident: str) -> str:
+    m = re.search(rf'id="{ident}" href="([^"]+)"', page)
+    assert m, ident
+    return html.unescape(m.group(1))
+
+
+def section(page: str, ident: str) -> str:
+    start = page.index(f'id="{ident}"')
+    return page[start : page.index("</article>", start)]
+
+
+# ---------------------------------------------------------------- who sees what
+
+
+def test_regulators_land_on_the_dashboard_and_see_every_institution(
+    client: TestClient, world: World
+) -> None:
+    r = sign_in(client, world.regulator.username)
+    assert r.status_code == 303 and r.headers["location"] == "/regulator"
+    page = client.get("/regulator")
+    assert page.status_code == 200
+    text = page.text
+    # the strict CSP of every page: the charts come from a file and a JSON block only
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert " style=" not in text and "<style" not in text
+    assert re.search(r"<script(?![^>]*(src=|application/json))", text) is None
+    assert '<script src="/static/vendor/chartjs-4.4.7/chart.umd.js" defer></script>' in text
+    assert 'href="/regulator" aria-current="page"' in text  # the regulator's nav
+    charts = charts_of(text)
+    assert set(charts) == {"chart-period", "chart-subsidy", "chart-group", "chart-institution"}
+    inst = charts["chart-institution"]
+    assert inst["labels"] == ["北城职业技能培训学校（NORTH01）", "南郊家政服务培训中心（SOUTH02）"]
+    # the same figures as the API's summary, folded by institution and by period
+    api = client.get(
+        "/api/v1/reports/summary", headers=login(client, world.regulator.username)
+    ).json()
+    by_inst: dict[str, list[int]] = {}
+    for row in api["rows"]:
+        key = f"{row['institution_name']}（{row['institution_code']}）"
+        acc = by_inst.setdefault(key, [0, 0, 0])
+        for i, k in enumerate(("enrolled", "trained", "qualified")):
+            acc[i] += row[k]
+    assert [d["data"] for d in inst["datasets"]] == [
+        [by_inst[label][i] for label in inst["labels"]] for i in range(3)
+    ]
+    assert by_inst["北城职业技能培训学校（NORTH01）"] == [2, 2, 1]
+    assert by_inst["南郊家政服务培训中心（SOUTH02）"] == [2, 1, 1]
+    period = charts["chart-period"]
+    assert period["labels"] == ["2026-01", "2026-02"]
+    assert [d["data"] for d in period["datasets"]] == [[2, 2], [2, 1], [2, 0]]
+    subsidy = charts["chart-subsidy"]
+    # January: A's certificate (1500 yuan); B's has a day over the cap but passed attendance.
+    assert subsidy["datasets"][0]["data"] == [2500.0, 0.0]
+    # each chart's table holds the same figures
+    for cid, chart in charts.items():
+        rows = table_of(text, f"{cid}-table")
+        assert [r[0] for r in rows] == chart["labels"]
+        for j, d in enumerate(chart["datasets"]):
+            shown = [float(r[j + 1]) for r in rows]
+            assert shown == [float(v) for v in d["data"]], cid
+    totals = dict(re.findall(r'<dd data-key="(\w+)">([^<]*)</dd>', text))
+    assert totals["enrolled"] == str(api["totals"]["enrolled"]) == "4"
+    assert totals["subsidy_amount_fen"] == "2500.00"  # yuan, from fen
+    # the regulator's filter lists both institutions; one of them narrows everything
+    assert f'<option value="{world.a.id}"' in text and f'<option value="{world.b.id}"' in text
+    one = client.get(f"/regulator?institution_id={world.b.id}&period=quarter")
+    assert one.status_code == 200
+    charts = charts_of(one.text)
+    assert charts["chart-institution"]["labels"] == ["南郊家政服务培训中心（SOUTH02）"]
+    assert charts["chart-period"]["labels"] == ["2026-Q1"]
+    en = client.get("/regulator?lang=en")
+    assert "Regulator dashboard" in en.text and "Suspected fraud" in en.text
+
+
+def test_staff_see_their_own_institution_only(client: TestClient, world: World) -> None:
+    r = sign_in(client, world.staff_a.username)
+    assert r.headers["location"] == "/staff/review"  # staff still land on their queue
+    page = client.get("/regulator")
+    assert page.status_code == 200
+    assert 'href="/regulator"' in page.text  # the staff nav links the report
+    charts = charts_of(page.text)
+    assert charts["chart-institution"]["labels"] == ["北城职业技能培训学校（NORTH01）"]
+    assert "南郊" not in page.text and f'value="{world.b.id}"' not in page.text
+    assert f'<option value="{world.a.id}"' not in page.text  # no institution filter at all
+    # their own institution's shared frame is listed; B's day over the cap is not
+    assert 'data-findings="1"' in section(page.text, "ind-shared_frame")
+    assert 'data-findings="0"' in section(page.text, "ind-over_daily_cap")
+    assert client.get(f"/regulator?institution_id={world.a.id}").status_code == 200
+    other = client.get(f"/regulator?institution_id={world.b.id}")
+    assert other.status_code == 403 and "南郊" not in other.text
+
+
+def test_learners_are_refused_and_anonymous_callers_sent_to_sign_in(
+    client: TestClient, world: World
+) -> None:
+    for path in (
+        "/regulator",
+        "/regulator/certificates",
+        f"/regulator/learners/{world.a1.id}",
+        "/regulator/audit/export",
+        "/regulator/audit/checkpoint",
+    ):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303, path
+        assert r.headers["location"].startswith("/login?next=%2Fregulator"), path
+    assert client.get(f"/regulator/evidence/{world.ev1}.jpg").status_code == 401
+    sign_in(client, world.a2.username)  # a learner: not even another learner's file
+    for path in (
+        "/regulator",
+        f"/regulator/certificates?serial={world.cert_valid}",
+        f"/regulator/learners/{world.a1.id}",
+        f"/regulator/audit/export?institution_id={world.a.id}",
+    ):
+        r = client.get(path)
+        assert r.status_code == 403, path
+        assert "此页面供监管部门和培训机构工作人员使用" in r.text
+        assert "周建国" not in r.text
+    assert client.get(f"/regulator/evidence/{world.ev1}.jpg").status_code == 404
+
+
+def test_bad_filters_are_refused_in_words(client: TestClient, world: World) -> None:
+    sign_in(client, world.regulator.username)
+    r = client.get("/regulator?since=2026-13-01")
+    assert r.status_code == 422 and "日期格式应为 YYYY-MM-DD" in r.text
+    r = client.get("/regulator?since=2026-02-01&until=2026-02-01")
+    assert r.status_code == 422 and "起始时间必须早于结束时间" in r.text
+    r = client.get("/regulator?institution_id=nope")
+    assert r.status_code == 422 and "请选择列表中的培训机构" in r.text
+    r = client.get(f"/regulator?institution_id={uuid.uuid4()}")
+    assert r.status_code == 404 and "找不到该培训机构" in r.text
+
+
+# ---------------------------------------------------------------- fraud evidence
+
+
+def test_fraud_evidence_links_resolve_and_stay_within_the_institution(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, world.regulator.username)
+    page = client.get("/regulator").text
+    frame = section(page, "ind-shared_frame")
+    assert "2 名学员提交了完全相同的画面" in frame
+    assert "周建国" in frame and "吴秀兰" in frame
+    cap = section(page, "ind-over_daily_cap")
+    assert "2026-01-12 记入 540 分钟，超过每日上限 480 分钟" in cap
+    links = links_of(frame, "evidence-link") + links_of(cap, "evidence-link")
+    crops = [h for h in links if h.endswith(".jpg")]
+    assert sorted(crops) == sorted(f"/regulator/evidence/{e}.jpg" for e in (world.ev1, world.ev2))
+    files = [h for h in links if h.startswith("/regulator/learners/")]
+    assert f"/regulator/learners/{world.b1.id}#en-{world.b1_enrollment}" in files
+    assert f"/regulator/learners/{world.a1.id}#ev-{world.ev1}" in files
+    for href in crops:
+        r = client.get(href)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+        assert r.content == crop_of("Adrien_Brody")
+        assert "no-store" in r.headers["cache-control"]
+    for href in files + links_of(frame, "subject"):
+        r = client.get(href.split("#")[0])
+        assert r.status_code == 200, href
+        assert f'id="{href.split("#")[1]}"' in r.text if "#" in href else True
+    learner_page = client.get(f"/regulator/learners/{world.b1.id}").text
+    assert "郑春花" in learner_page and "超过每日上限" in learner_page
+    # Staff of B: neither A's crops nor A's learners; their own learner's file opens.
+    sign_in(client, world.staff_b.username)
+    for href in crops:
+        assert client.get(href).status_code == 404
+    r = client.get(f"/regulator/learners/{world.a1.id}")
+    assert r.status_code == 404 and "周建国" not in r.text
+    assert client.get(f"/regulator/learners/{world.b1.id}").status_code == 200
+    # Staff of A: their own crops and learners.
+    sign_in(client, world.staff_a.username)
+    assert client.get(crops[0]).status_code == 200
+    assert client.get(f"/regulator/learners/{world.a2.id}").status_code == 200
+    assert client.get(f"/regulator/learners/{world.b1.id}").status_code == 404
+    assert client.get(f"/regulator/learners/{uuid.uuid4()}").status_code == 404
+
+
+# ---------------------------------------------------------------- audit export
+
+
+def _api_bytes(client: TestClient, headers: dict[str, str], **params: str) -> bytes:
+    r = client.get("/api/v1/audit/export", params=params, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.content
+
+
+def test_the_export_route_streams_the_apis_bytes(client: TestClient, world: World) -> None:
+    bearer = login(client, world.regulator.username)
+    sign_in(client, world.regulator.username)
+    page = client.get(f"/regulator?institution_id={world.a.id}&since=2026-01-01").text
+    ndjson_href = href_of(page, "export-ndjson")
+    assert ndjson_href.startswith("/regulator/audit/export?")
+    assert f"institution_id={world.a.id}" in ndjson_href and "since=2026-01-01" in ndjson_href
+    since = "2025-12-31T16:00:00+00:00"  # 1 January 2026 00:00 in Shanghai
+    for fmt in ("ndjson", "csv"):
+        mine = client.get(ndjson_href.replace("format=ndjson", f"format={fmt}"))
+        assert mine.status_code == 200
+        assert mine.headers["content-disposition"].startswith("attachment; filename=")
+        assert mine.headers["content-disposition"].endswith(f'.{fmt}"')
+        theirs = _api_bytes(client, bearer, institution_id=str(world.a.id), since=since, format=fmt)
+        assert mine.content == theirs
+        assert (
+            mine.headers["content-type"]
+            == client.get(
+                "/api/v1/audit/export",
+                params={"institution_id": str(world.a.id), "format": fmt},
+                headers=bearer,
+            ).headers["content-type"]
+        )
+    lines = mine.content.decode().splitlines()  # the CSV: ends with the checkpoint row
+    assert lines[-1].startswith("checkpoint,")
+    whole = client.get(f"/regulator/audit/export?institution_id={world.a.id}&format=ndjson")
+    assert whole.content == _api_bytes(client, bearer, institution_id=str(world.a.id))
+    entries = [json.loads(x) for x in whole.content.splitlines()]
+    assert entries[-1]["type"] == "checkpoint" and len(entries) > 2
+    assert {e["type"] for e in entries[:-1]} == {"entry"}
+    # The platform chain without an institution, as the API.
+    platform = client.get("/regulator/audit/export")
+    assert platform.content == _api_bytes(client, bearer)
+    # The checkpoint download is the API's checkpoint.
+    cp = client.get(f"/regulator/audit/checkpoint?institution_id={world.a.id}")
+    assert cp.status_code == 200 and "attachment" in cp.headers["content-disposition"]
+    api_cp = client.get(
+        "/api/v1/audit/checkpoint", params={"institution_id": str(world.a.id)}, headers=bearer
+    ).json()
+    assert cp.json() == api_cp
+    assert client.get("/regulator/audit/export?since=garbage").status_code == 422
+    assert client.get("/regulator/audit/export?since=2026-02-01&until=2026-01-01").status_code == (
+        422
+    )
+
+
+def test_staff_export_their_own_chain_only(client: TestClient, world: World) -> None:
+    bearer = login(client, world.staff_a.username)
+    sign_in(client, world.staff_a.username)
+    page = client.get("/regulator").text
+    href = href_of(page, "export-csv")
+    assert f"institution_id={world.a.id}" in href
+    mine = client.get(href)
+    assert mine.status_code == 200
+    assert mine.content == _api_bytes(client, bearer, institution_id=str(world.a.id), format="csv")
+    r = client.get(f"/regulator/audit/export?institution_id={world.b.id}")
+    assert r.status_code == 403 and "checkpoint" not in r.text
+    assert client.get(f"/regulator/audit/checkpoint?institution_id={world.b.id}").status_code == (
+        403
+    )
+
+
+# ---------------------------------------------------------------- certificate lookup
+
+
+def test_certificate_lookup_valid_revoked_and_unknown(client: TestClient, world: World) -> None:
+    sign_in(client, world.regulator.username)
+    r = client.get(f"/regulator/certificates?serial={world.cert_valid}")
+    assert r.status_code == 200
+    assert 'id="cert-result" data-status="valid"' in r.text and "证书有效" in r.text
+    assert 'data-eligible="true"' in r.text and "补贴金额 1500.00 元" in r.text
+    rules = dict(re.findall(r'data-rule="(\w+)" data-passed="(\w+)"', r.text))
+    assert rules == {
+        "not_revoked": "true",
+        "attendance_passed": "true",
+        "course_subsidised": "true",
+        "max_per_year": "true",
+        "no_repeat_occupation_level": "true",
+    }
+    r = client.get(f"/regulator/certificates?serial={world.cert_revoked}")
+    assert r.status_code == 200 and 'data-status="revoked"' in r.text
+    assert "冒名顶替" in r.text and 'data-eligible="false"' in r.text
+    rules = dict(re.findall(r'data-rule="(\w+)" data-passed="(\w+)"', r.text))
+    assert rules["not_revoked"] == "false" and "证书未撤销" in r.text
+    r = client.get("/regulator/certificates?serial=NOPE-2026-000001")
+    assert r.status_code == 404 and 'data-status="not_found"' in r.text
+    assert "NOPE-2026-000001" in r.text
+    empty = client.get("/regulator/certificates")
+    assert empty.status_code == 200 and "cert-result" not in empty.text
+    en = client.get(f"/regulator/certificates?serial={world.cert_revoked}&lang=en")
+    assert "Certificate not revoked" in en.text and "Subsidy evaluation" in en.text
+    # Staff: the subsidy evaluation of their own certificates only.
+    sign_in(client, world.staff_a.username)
+    assert (
+        'data-eligible="true"'
+        in client.get(f"/regulator/certificates?serial={world.cert_valid}").text
+    )
+    sign_in(client, world.staff_b.username)
+    r = client.get(f"/regulator/certificates?serial={world.cert_valid}")
+    assert r.status_code == 200 and 'data-status="valid"' in r.text
+    assert 'id="subsidy-hidden"' in r.text and "data-rule=" not in r.text
+
+
+def test_every_dashboard_word_has_an_english_translation() -> None:
+    from app.web import regulator
+    from app.web.catalogue import EN
+
+    words = [
+        *regulator.COUNT_NAMES.values(),
+        *regulator.INDICATOR_EXPLANATIONS.values(),
+        *regulator.FINDING_TEXTS.values(),
+        *regulator.EVIDENCE_KINDS.values(),
+        *regulator.PURPOSES.values(),
+        *regulator.OUTCOMES.values(),
+        *regulator.RULE_NAMES.values(),
+        *regulator.TEXTS.values(),
+        *regulator.CHART_TITLES.values(),
+    ]
+    missing = [w for w in words if re.search(r"[\u4e00-\u9fff]", w) and w not in EN]
+    assert not missing, missing
+    # formats keep their placeholders in English
+    for w in words:
+        if w in EN:
+            assert EN[w].count("%s") == w.count("%s"), w
+
+
+def test_summary_fold_sums_rows(world: World, engine: Engine) -> None:
+    from sqlmodel import Session
+
+    from app.reports import dashboard
+
+    with Session(engine) as s:
+        summary = statistics.summary(s, Principal.of_user(world.regulator))
+    lines = dashboard.fold(summary, key=lambda r: r.period)
+    assert [ln.key for ln in lines] == ["2026-01", "2026-02"]
+    total = {k: sum(ln.counts[k] for ln in lines) for k in statistics.COUNTS}
+    assert total == summary.totals.model_dump()
