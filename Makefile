@@ -6,7 +6,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck fmt install install-dev bench clean
+.PHONY: run test lint typecheck fmt install install-dev bench i18n clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ lint: install-dev
 fmt: install-dev
 	$(BIN)/ruff format app tests benchmarks
 	$(BIN)/ruff check --fix app tests benchmarks
+
+## Re-extract the pages' strings (babel.cfg) and update the English catalogue; then translate
+## what is new in app/web/locale/en/LC_MESSAGES/messages.po (tests/web/test_i18n.py checks).
+i18n: install
+	$(BIN)/pybabel extract -F babel.cfg --no-wrap --sort-by-file --project SkillTrace \
+		--version 1 --copyright-holder SkillTrace --msgid-bugs-address "SkillTrace developers" \
+		-o app/web/locale/messages.pot .
+	$(BIN)/pybabel update -i app/web/locale/messages.pot -d app/web/locale -l en --no-wrap \
+		--no-fuzzy-matching --ignore-obsolete
 
 bench: install-dev
 	$(BIN)/python benchmarks/calibrate.py

@@ -21,6 +21,7 @@ from app.certificates import service as certificates
 from app.certificates.models import Certificate, CertificateStatus
 from app.courses.models import LEVEL_NAMES_ZH
 from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.web.i18n import Lang, gettext
 from app.web.pages import secure_headers
 
 router = APIRouter(tags=["certificates"])
@@ -95,13 +96,14 @@ def verification_page(
     request: Request, serial: Serial, session: SessionDep, lang: str = "zh-CN"
 ) -> HTMLResponse:
     """Public verification page (the QR code's address); zh-CN by default, `?lang=en`."""
-    lang_key = "en" if lang.lower().startswith("en") else "zh"
+    lang_key: Lang = "en" if lang.lower().startswith("en") else "zh"
     try:
         cert = certificates.by_serial(session, serial)
     except cx.CertificateNotFound:
         cert = None
     context = {
         "lang": lang_key,
+        "_": gettext(lang_key),
         "serial": serial,
         "cert": _view(session, cert, lang_key) if cert else None,
     }

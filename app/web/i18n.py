@@ -1,25 +1,34 @@
 """Page language: Simplified Chinese by default, English on request (``?lang=en``, remembered).
 
-Templates and scripts write the Chinese text and look it up with ``_("…")``; the English
-catalogue (:mod:`app.web.catalogue`) maps the Chinese source strings to English, gettext-style.
-Error messages come from the domain errors themselves (``message_zh`` / ``message_en``), so the
-page says exactly what the API says.
+Chinese is the source language. Templates write ``_("中文")``; the page modules keep their words
+in plain dicts and constants. Babel extracts both (``babel.cfg``: Jinja2's extractor for the
+templates, :mod:`app.web.babel_extract` for every Chinese literal in ``app/web/*.py``) into
+``app/web/locale/messages.pot``; the English catalogue is
+``app/web/locale/en/LC_MESSAGES/messages.po`` (``make i18n`` updates both). Error messages come
+from the domain errors themselves (``message_zh`` / ``message_en``), so a page says exactly what
+the API says.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
 from fastapi import Request, Response
 
 from app.errors import DomainError
-from app.web.catalogue import EN
 
 Lang = Literal["zh", "en"]
 LANG_COOKIE = "st_lang"
 DEFAULT: Lang = "zh"
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
 
 
 def parse_lang(value: str | None) -> Lang | None:
@@ -50,19 +59,31 @@ def remember_lang(request: Request, response: Response) -> None:
         )
 
 
+def po_path(locale: str) -> Path:
+    return LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@functools.cache
+def translations(locale: str) -> Translations:
+    """The locale's catalogue, read from its ``.po`` once (fuzzy entries are left out, as
+    ``msgfmt`` does) and compiled in memory: the ``.po`` is the only file to keep."""
+    with po_path(locale).open("rb") as f:
+        catalog = read_po(f, locale=locale, domain=DOMAIN)
+    mo = io.BytesIO()
+    write_mo(mo, catalog, use_fuzzy=False)
+    mo.seek(0)
+    return Translations(mo, domain=DOMAIN)
+
+
 def gettext(lang: Lang) -> Callable[[str], str]:
-    """The ``_`` of a page: identity in Chinese, the catalogue's English otherwise."""
+    """The ``_`` of a page: identity in Chinese, the English catalogue's otherwise."""
     if lang == "zh":
         return _identity
-    return _english
+    return translations("en").gettext
 
 
 def _identity(text: str) -> str:
     return text
-
-
-def _english(text: str) -> str:
-    return EN.get(text, text)
 
 
 def _all_errors(cls: type[DomainError]) -> list[type[DomainError]]:
@@ -88,7 +109,7 @@ def error_messages(lang: Lang) -> dict[str, str]:
 
 
 def _english_or_zh(lang: Lang, text: str) -> str:
-    return text if lang == "zh" else EN.get(text, text)
+    return gettext(lang)(text)
 
 
 def message_for(err: DomainError, lang: Lang) -> str:
@@ -154,6 +175,38 @@ JS_STRINGS: dict[str, str] = {
     "handoff_phone_answered": "点名已提交，请回到电脑查看结果。",
     "handoff_phone_back": "请回到电脑继续。",
 }
+
+#: Words for stored codes, shared by the pages (``label(kind, code)`` in templates).
+LABELS: dict[str, dict[str, str]] = {
+    "purpose": {
+        "enrol": "人脸采集",
+        "checkin": "签到",
+        "rollcall": "随机点名",
+        "quiz": "考试核验",
+        "partner": "合作平台核验",
+    },
+    "outcome": {"passed": "通过", "failed": "未通过", "review": "待人工审核"},
+    "review": {"pending": "待审核", "approved": "审核通过", "rejected": "审核未通过"},
+    "rule": {
+        "not_revoked": "证书未撤销",
+        "attendance_passed": "考勤达标",
+        "course_subsidised": "课程有补贴标准",
+        "max_per_year": "每人每年不超过 3 次",
+        "no_repeat_occupation_level": "同一职业同一等级不重复享受",
+    },
+}
+
+
+def labeller(lang: Lang) -> Callable[[str, str], str]:
+    """``label("purpose", "checkin")`` → the words in the page language (the code if unknown)."""
+    t = gettext(lang)
+
+    def label(kind: str, code: str) -> str:
+        text = LABELS[kind].get(code)
+        return t(text) if text is not None else code
+
+    return label
+
 
 #: Reason codes stored with a failed check (``reason_code`` of ``face_mismatch``).
 REASONS = {

@@ -34,7 +34,15 @@ from app.courses import service as courses
 from app.courses.models import LEVEL_NAMES_ZH, Course, Enrollment
 from app.courses.progress import progress
 from app.errors import DomainError
-from app.web.i18n import Lang, gettext, js_strings, lang_of, message_for, remember_lang
+from app.web.i18n import (
+    Lang,
+    gettext,
+    js_strings,
+    labeller,
+    lang_of,
+    message_for,
+    remember_lang,
+)
 from app.web.session import PageUser, check_csrf, csrf_value, remember_csrf, sign_in, sign_out
 
 router = APIRouter(include_in_schema=False)
@@ -142,6 +150,7 @@ def render(
             LEVEL_NAMES_ZH[level] if lang == "zh" else LEVEL_NAMES_EN[level]
         ),
         "local_time": _local_time,
+        "label": labeller(lang),
         **ctx,
     }
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status)

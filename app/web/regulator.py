@@ -39,7 +39,7 @@ from app.errors import DomainError
 from app.reports import dashboard, fraud, statistics
 from app.reports import service as reports
 from app.reports.schemas import EvidenceOut, FindingOut, SummaryRowOut
-from app.web.i18n import gettext, lang_of, message_for
+from app.web.i18n import LABELS, gettext, lang_of, message_for
 from app.web.pages import GROUP_NAMES, SHANGHAI, error_page, render, secure_headers, to_login
 from app.web.session import PageUser
 
@@ -97,22 +97,9 @@ EVIDENCE_KINDS = {
     "rollcall": "随机点名",
 }
 
-PURPOSES = {
-    "enrol": "人脸采集",
-    "checkin": "签到",
-    "rollcall": "随机点名",
-    "quiz": "考试核验",
-    "partner": "合作平台核验",
-}
-OUTCOMES = {"passed": "通过", "failed": "未通过", "review": "待人工审核"}
-
-RULE_NAMES = {
-    "not_revoked": "证书未撤销",
-    "attendance_passed": "考勤达标",
-    "course_subsidised": "课程有补贴标准",
-    "max_per_year": "每人每年不超过 3 次",
-    "no_repeat_occupation_level": "同一职业同一等级不重复享受",
-}
+PURPOSES = LABELS["purpose"]
+OUTCOMES = LABELS["outcome"]
+RULE_NAMES = LABELS["rule"]
 
 #: Words the handlers put on the page (the templates' own strings are found by the i18n test).
 TEXTS = {

@@ -179,25 +179,3 @@ def test_pages_are_not_in_the_openapi_schema(client: TestClient) -> None:
         for p in paths
         if not p.startswith(("/api/", "/xapi", "/.well-known", "/healthz", "/certificates"))
     ]
-
-
-def test_every_page_string_has_an_english_translation() -> None:
-    from pathlib import Path
-
-    from app.web.catalogue import EN
-    from app.web.i18n import JS_STRINGS, REASONS
-    from app.web.pages import FLASHES, GROUP_NAMES
-
-    root = Path(__file__).resolve().parents[2] / "app" / "web" / "templates"
-    found: set[str] = set()
-    for tpl in root.glob("*.html"):
-        if tpl.name == "certificate_verify.html":
-            continue
-        found |= set(re.findall(r'_\("([^"]+)"\)', tpl.read_text()))
-        found |= set(re.findall(r"_\('([^']+)'\)", tpl.read_text()))
-        for d in re.findall(r"_\(\{([^}]*)\}\[", tpl.read_text()):
-            found |= set(re.findall(r':\s*"([^"]+)"', d))
-    found |= set(JS_STRINGS.values()) | set(REASONS.values()) | set(FLASHES.values())
-    found |= set(GROUP_NAMES.values())
-    missing = sorted(s for s in found if re.search(r"[\u4e00-\u9fff]", s) and s not in EN)
-    assert not missing, missing
