@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from app.attendance.cli import face_app
 from app.config import get_settings
+from app.webhooks.cli import deliver_webhooks
 
 app = typer.Typer(help="SkillTrace operations.", no_args_is_help=True, add_completion=False)
 audit_app = typer.Typer(
@@ -21,6 +22,7 @@ audit_app = typer.Typer(
 )
 app.add_typer(audit_app, name="audit")
 app.add_typer(face_app, name="face", help="Face tools for operators: compare, calibrate.")
+app.command("deliver-webhooks")(deliver_webhooks)
 err = Console(stderr=True)
 
 
@@ -181,6 +183,17 @@ def purge_evidence() -> None:
     typer.echo(json.dumps({"purged": n, "retention_days": days}))
 
 
+@app.command("purge-idempotency")
+def purge_idempotency() -> None:
+    """Delete Idempotency-Keys (and their stored responses) past idempotency_ttl_s."""
+    from app.db import get_engine, transaction
+    from app.idempotency import service as idempotency
+
+    with transaction(get_engine()) as session:
+        n = idempotency.purge_expired(session)
+    typer.echo(json.dumps({"purged": n, "ttl_s": get_settings().idempotency_ttl_s}))
+
+
 @app.command()
 def sweep() -> None:
     """Mark roll-calls whose deadline passed without an answer as missed."""
@@ -233,6 +246,7 @@ def audit_export(
 ) -> None:
     """Write one chain as NDJSON, ending with a signed checkpoint."""
     from app.accounts import service as accounts
+    from app.audit import export
     from app.audit import service as audit
     from app.db import get_engine, transaction
     from app.errors import DomainError
@@ -242,14 +256,14 @@ def audit_export(
             inst_id = (
                 accounts.get_institution_by_code(session, institution).id if institution else None
             )
-            lines = audit.export_lines(audit.iter_export(session, audit.chain_for(inst_id)))
+            chunks = export.iter_export_bytes(session, audit.chain_for(inst_id))
             if output is None:
-                for line in lines:
-                    sys.stdout.buffer.write(line)
+                for chunk in chunks:
+                    sys.stdout.buffer.write(chunk)
             else:
                 with output.open("wb") as fh:
-                    for line in lines:
-                        fh.write(line)
+                    for chunk in chunks:
+                        fh.write(chunk)
     except DomainError as exc:
         _fail(f"{exc.code}: {exc.detail}")
 
@@ -276,73 +290,41 @@ def audit_verify(
     ] = None,
 ) -> None:
     """Recompute a chain offline; exit 0 if intact, 1 with the first bad position otherwise."""
-    import jwt
+    from app.audit.verify import BadLine, check_signature, verify_lines
 
-    from app.audit.chain import ChainVerifier
-    from app.audit.signing import load_public_keys, verify_checkpoint
-
-    def bad(line: int | None, seq: int | None, error: str) -> NoReturn:
-        typer.echo(json.dumps({"ok": False, "line": line, "seq": seq, "error": error}))
-        raise typer.Exit(1)
-
-    verifier = ChainVerifier(expected_prev=prev_hash)
-    checkpoint: dict[str, object] | None = None
-    checkpoint_line = last_line = 0
     size = file.stat().st_size
-    result = None
-    with (
-        file.open("rb") as fh,
-        Progress(
-            TextColumn("verifying"),
-            BarColumn(),
-            TextColumn("{task.fields[n]} entries"),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as progress,
-    ):
-        task = progress.add_task("verify", total=size, n=0)
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            last_line = lineno
-            if checkpoint is not None:
-                bad(lineno, None, "content after the checkpoint")
-            try:
-                obj = json.loads(raw)
-            except ValueError:  # also bytes that are not UTF-8
-                bad(lineno, None, "not JSON (the file is truncated or corrupt)")
-            if not isinstance(obj, dict):
-                bad(lineno, None, "not a JSON object")
-            if obj.get("type") == "checkpoint":
-                checkpoint, checkpoint_line = obj, lineno
-                continue
-            result = verifier.feed(obj, line=lineno, raw=raw)
-            if result is not None:
-                break
-            if lineno % 5000 == 0:
-                progress.update(task, completed=fh.tell(), n=verifier.result.entries)
-    if result is None:
-        result = verifier.finish(checkpoint, line=checkpoint_line or last_line + 1)
-    if result.ok and checkpoint is not None:
-        if key is None:
-            err.print(
-                "[yellow]warning:[/yellow] no --key given; the checkpoint signature was not checked"
+    try:
+        with (
+            file.open("rb") as fh,
+            Progress(
+                TextColumn("verifying"),
+                BarColumn(),
+                TextColumn("{task.fields[n]} entries"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+                disable=not err.is_terminal,
+            ) as progress,
+        ):
+            task = progress.add_task("verify", total=size, n=0)
+            checked = verify_lines(
+                fh,
+                expected_prev=prev_hash,
+                progress=lambda done, n: progress.update(task, completed=done, n=n),
             )
-        else:
-            try:
-                claims = verify_checkpoint(str(checkpoint.get("jws", "")), load_public_keys(key))
-            except (jwt.InvalidTokenError, ValueError) as exc:
-                bad(checkpoint_line, None, f"checkpoint signature invalid: {exc}")
-            differ = sorted(k for k in claims if claims[k] != checkpoint.get(k))
-            if differ:
-                bad(
-                    checkpoint_line,
-                    None,
-                    f"the checkpoint line differs from what was signed: {', '.join(differ)}",
+        result, checkpoint = checked.result, checked.checkpoint
+        if result.ok and checkpoint is not None:
+            if key is None:
+                err.print(
+                    "[yellow]warning:[/yellow] no --key given; "
+                    "the checkpoint signature was not checked"
                 )
-            result.checkpoint_verified = True
+            else:
+                check_signature(checkpoint, key, checked.checkpoint_line)
+                result.checkpoint_verified = True
+    except BadLine as exc:
+        typer.echo(json.dumps({"ok": False, "line": exc.line, "seq": exc.seq, "error": exc.error}))
+        raise typer.Exit(1) from None
     for note in result.notes:
         err.print(f"note: {note}")
     if not result.ok:

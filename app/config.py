@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     # Any request body above this is refused (413) before it is read: a burst of webcam frames
     # is a few MB; nobody needs to send 50 MB.
     max_request_bytes: int = Field(default=24 * 1024 * 1024, ge=64 * 1024)
+    # How long an Idempotency-Key (POST/PATCH under /api/v1) and its stored response are kept:
+    # a repeat within this time is replayed; `skilltrace purge-idempotency` deletes older ones.
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
+
+    # Webhooks to partner platforms (app/webhooks). How often the app sends due deliveries;
+    # 0 disables the in-process sender (run `skilltrace deliver-webhooks` from cron instead).
+    webhook_delivery_interval_s: int = Field(default=10, ge=0)
+    # Allow http:// and private, loopback or link-local addresses as webhook URLs. Empty: allowed
+    # in development and tests, refused in production (server-side request forgery).
+    webhook_allow_private: bool | None = None
 
     # Consent text shown to learners; bump the version whenever the text changes.
     consent_version: str = "2026-11-v1"
@@ -89,6 +99,12 @@ class Settings(BaseSettings):
         if self.face_accept_threshold >= self.face_reject_threshold:
             raise ValueError("face_accept_threshold must be below face_reject_threshold")
         return self
+
+    @property
+    def webhook_private_allowed(self) -> bool:
+        if self.webhook_allow_private is not None:
+            return self.webhook_allow_private
+        return self.env is not Environment.production
 
     @property
     def resolved_database_url(self) -> str:

@@ -25,6 +25,7 @@ from app.api import handoff as handoff_api
 from app.api import institutions as institutions_api
 from app.api import reports as reports_api
 from app.api import study as study_api
+from app.api import webhooks as webhooks_api
 from app.api import xapi as xapi_api
 from app.api.openapi import install_openapi
 from app.attendance import engine as face_engine
@@ -32,6 +33,7 @@ from app.audit import signing
 from app.certificates import credential
 from app.config import Settings, get_settings
 from app.errors import DomainError
+from app.idempotency.middleware import IdempotencyMiddleware
 from app.limits import BodySizeLimitMiddleware
 from app.logging import RequestIdMiddleware, configure_logging, request_id_var
 from app.web import certificates as certificates_web
@@ -40,6 +42,7 @@ from app.web import learner_certificates as learner_certificates_web
 from app.web import pages as pages_web
 from app.web import regulator as regulator_web
 from app.web import staff as staff_web
+from app.webhooks.delivery import deliver_forever as deliver_webhooks_forever
 
 log = logging.getLogger("skilltrace")
 
@@ -163,12 +166,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sweeper = None
         if settings.rollcall_sweep_interval_s:
             sweeper = asyncio.create_task(_sweep_forever(settings.rollcall_sweep_interval_s))
+        webhook_sender = None
+        if settings.webhook_delivery_interval_s:
+            webhook_sender = asyncio.create_task(
+                deliver_webhooks_forever(settings.webhook_delivery_interval_s)
+            )
         log.info("SkillTrace %s (%s) on %s", __version__, settings.env.value, settings.base_url)
         try:
             yield
         finally:
             if sweeper is not None:
                 sweeper.cancel()
+            if webhook_sender is not None:
+                webhook_sender.cancel()
             face_engine.shutdown()
 
     app = FastAPI(
@@ -177,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Subsidy-eligible online vocational training with face-verified attendance.",
         lifespan=lifespan,
     )
+    app.add_middleware(IdempotencyMiddleware)  # innermost: inside the body size limit
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
@@ -193,6 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(learner_certificates_web.router)
     app.include_router(handoff_api.router, prefix=API_PREFIX)
     app.include_router(handoff_web.router)
+    app.include_router(webhooks_api.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=pages_web.STATIC_DIR), name="static")
 
     @app.get("/.well-known/jwks.json", tags=["audit"])

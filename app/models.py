@@ -7,6 +7,8 @@ from app.attendance import models as attendance_models
 from app.audit import models as audit_models
 from app.certificates import models as certificates_models
 from app.courses import models as courses_models
+from app.idempotency import models as idempotency_models
+from app.webhooks import models as webhooks_models
 
 metadata = SQLModel.metadata
 
@@ -16,5 +18,7 @@ __all__ = [
     "audit_models",
     "certificates_models",
     "courses_models",
+    "idempotency_models",
     "metadata",
+    "webhooks_models",
 ]

@@ -1,30 +1,39 @@
-"""Audit export and offline verification speed over a long chain.
+"""Audit export and offline verification speed over a long chain (issue #5).
 
-    .venv/bin/python benchmarks/audit_export.py [--entries 1000000]
+    .venv/bin/python benchmarks/audit_export.py [--entries 1000000] [--postgres URL]
 
-Builds one chain of N entries (bulk insert of rows whose hashes come from app.audit.chain) in
-a temporary, migrated SQLite file and, if SKILLTRACE_TEST_POSTGRES_URL is set, in a temporary
-PostgreSQL database. Measures, per backend:
+Builds one valid chain of N entries (hashes from app.audit.chain, bulk-inserted) in a migrated
+SQLite file, cached under var/bench/ and reused while it still has N entries, and with
+``--postgres URL`` (default: $SKILLTRACE_TEST_POSTGRES_URL) in a database of its own on that
+server, created for the run and dropped at its end (``--keep-db`` keeps it for the next run).
+Then, per backend, each in a fresh child process:
 
-- export: app.audit.export.iter_export_bytes (the HTTP path) and, for comparison, the ORM path
-  ``export_lines(iter_export())`` (the CLI), entries/s and peak RSS growth while exporting to
-  /dev/null;
-- verify: ChainVerifier over the exported file (parse + recompute every hash), entries/s.
+- export: app.audit.export.iter_export_bytes (what the HTTP export and ``skilltrace audit
+  export`` run) to a file, entries/s and peak RSS growth (VmHWM reset through
+  /proc/self/clear_refs right before, so the peak is the export's own);
+- verify: app.audit.verify.verify_lines over that file plus the checkpoint's signature against
+  the JWKS (what ``skilltrace audit verify FILE --jwks FILE`` runs), entries/s and RSS growth;
+- baselines measured in the same run, to judge the figures on a busy machine: export — the
+  same rows through the plain DB-API cursor, each hashed as ``sha256(json.dumps(row,
+  sort_keys=True))``; verify — ``json.loads`` plus ``sha256`` of each line of the file.
 
 Goals: export >= 50 k entries/s with RSS growth <= 50 MB; verification >= 100 k entries/s.
+The load average is printed with the figures (other work on the machine slows them down).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
+import sqlite3
+import subprocess
 import sys
-import tempfile
-import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,168 +42,410 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("SKILLTRACE_SECRET_KEY", "bench-secret-key-" + "x" * 32)
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+import psycopg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from app.audit import export  # noqa: E402
 from app.audit import service as audit  # noqa: E402
-from app.audit.chain import GENESIS, ChainVerifier, canonical, entry_hash  # noqa: E402
-from app.audit.models import AuditChainHead, AuditEntry  # noqa: E402
-from app.db import make_engine, transaction  # noqa: E402
+from app.audit.chain import GENESIS, canonical, entry_hash  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 
 CHAIN = f"inst:{uuid.UUID(int=1)}"
+EXPORT_GOAL, VERIFY_GOAL, RSS_GOAL_MB = 50_000, 100_000, 50.0
+BASELINE_ROWS = 200_000
+HEAD_SQL = "SELECT seq FROM audit_chain_heads WHERE chain = {p}"
+COLUMNS = ("chain", "seq", "time", "actor", "action", "subject", "payload", "prev_hash", "hash")
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# --------------------------------------------------------------------------- the chain
 
 
-class PeakRss:
-    """Samples RSS every few ms in a thread: the peak during a block, above its start."""
-
-    def __enter__(self) -> PeakRss:
-        self.start = self.peak = rss_mb()
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, rss_mb())
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._t.join()
-        self.peak = max(self.peak, rss_mb())
-
-    @property
-    def growth(self) -> float:
-        return self.peak - self.start
-
-
-def build(url: str, n: int) -> float:
-    engine = make_engine(url, pooled=False)
-    t0 = time.perf_counter()
+def chain_rows(n: int) -> Iterator[tuple[Any, ...]]:
+    """N entries of one chain, in COLUMNS order, linked and hashed as app.audit.service does."""
     prev = GENESIS
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    batch: list[dict[str, Any]] = []
     actions = ("rollcall.passed", "study.session_started", "quiz.attempt_submitted")
-    with engine.begin() as conn:
-        for seq in range(1, n + 1):
-            t = start + timedelta(milliseconds=seq * 50)
-            payload = {
-                "session": str(uuid.UUID(int=seq)),
-                "segment_seconds": seq % 900,
-                "attendance_event": str(uuid.UUID(int=seq * 7)),
-                "课程": "电工基础",
-            }
-            fields = {
-                "chain": CHAIN,
-                "seq": seq,
-                "time": audit.format_time(t),
-                "actor": f"user:{uuid.UUID(int=seq % 5000)}",
-                "action": actions[seq % 3],
-                "subject": f"rollcall:{uuid.UUID(int=seq)}",
-                "payload": payload,
-                "prev_hash": prev,
-            }
-            h = entry_hash(fields)
-            batch.append({**fields, "time": t, "payload": canonical(payload).decode(), "hash": h})
-            prev = h
-            if len(batch) == 10_000:
-                conn.execute(insert(AuditEntry), batch)
+    for seq in range(1, n + 1):
+        t = start + timedelta(milliseconds=seq * 50)
+        payload = {
+            "session": str(uuid.UUID(int=seq)),
+            "segment_seconds": seq % 900,
+            "attendance_event": str(uuid.UUID(int=seq * 7)),
+            "课程": "电工基础",
+        }
+        fields = {
+            "chain": CHAIN,
+            "seq": seq,
+            "time": audit.format_time(t),
+            "actor": f"user:{uuid.UUID(int=seq % 5000)}",
+            "action": actions[seq % 3],
+            "subject": f"rollcall:{uuid.UUID(int=seq)}",
+            "payload": payload,
+            "prev_hash": prev,
+        }
+        prev = entry_hash(fields)
+        yield (
+            CHAIN,
+            seq,
+            t,
+            fields["actor"],
+            fields["action"],
+            fields["subject"],
+            canonical(payload).decode(),
+            fields["prev_hash"],
+            prev,
+        )
+
+
+def sqlite_head(path: Path) -> int | None:
+    if not path.exists():
+        return None
+    with sqlite3.connect(path) as c:
+        try:
+            row = c.execute(
+                "SELECT seq FROM audit_chain_heads WHERE chain = ?", (CHAIN,)
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+    return row[0] if row else None
+
+
+def build_sqlite(path: Path, n: int) -> float:
+    """A migrated SQLite file holding the chain (built under a temporary name, then renamed)."""
+    t0 = time.perf_counter()
+    tmp = path.with_suffix(".building")
+    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        p.unlink(missing_ok=True)
+    upgrade(f"sqlite:///{tmp}")
+    # SQLAlchemy's storage format for the (naive UTC) DATETIME column.
+    fmt = "%Y-%m-%d %H:%M:%S.%f"
+    with sqlite3.connect(tmp) as c:
+        c.execute("PRAGMA journal_mode=WAL")
+        c.execute("PRAGMA synchronous=OFF")
+        sql = f"INSERT INTO audit_entries ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * 9)})"  # noqa: S608
+        batch: list[tuple[Any, ...]] = []
+        last = ""
+        for row in chain_rows(n):
+            batch.append((*row[:2], row[2].astimezone(UTC).strftime(fmt), *row[3:]))
+            if len(batch) == 50_000:
+                c.executemany(sql, batch)
+                last = batch[-1][-1]
                 batch.clear()
         if batch:
-            conn.execute(insert(AuditEntry), batch)
-        conn.execute(
-            insert(AuditChainHead),
-            [{"chain": CHAIN, "seq": n, "head_hash": prev, "updated_at": datetime.now(UTC)}],
+            c.executemany(sql, batch)
+            last = batch[-1][-1]
+        c.execute(
+            "INSERT INTO audit_chain_heads (chain, seq, head_hash, updated_at) VALUES (?,?,?,?)",
+            (CHAIN, n, last, datetime.now(UTC).strftime(fmt)),
         )
-    engine.dispose()
+    c.execute("PRAGMA journal_mode=DELETE")  # committed: fold the WAL in and remove it
+    c.close()
+    tmp.rename(path)
     return time.perf_counter() - t0
 
 
-def measure(url: str, n: int, out_dir: Path, label: str) -> dict[str, Any]:
-    engine = make_engine(url, pooled=False)
-    res: dict[str, Any] = {"backend": label, "entries": n}
-    path = out_dir / f"{label}.ndjson"
-    for name in ("fast", "orm"):
-        with PeakRss() as mem, transaction(engine, reading=True) as s:
-            t0 = time.perf_counter()
-            size = 0
-            with path.open("wb") if name == "fast" else open(os.devnull, "wb") as fh:
-                chunks = (
-                    export.iter_export_bytes(s, CHAIN)
-                    if name == "fast"
-                    else audit.export_lines(audit.iter_export(s, CHAIN))
-                )
-                for chunk in chunks:
-                    fh.write(chunk)
-                    size += len(chunk)
-            dt = time.perf_counter() - t0
-        res[f"export_{name}_entries_per_s"] = round(n / dt)
-        res[f"export_{name}_rss_growth_mb"] = round(mem.growth, 1)
-        res[f"export_{name}_s"] = round(dt, 2)
-    res["file_mb"] = round(path.stat().st_size / 1e6, 1)
+def pg_head(url: str) -> int | None:
+    with psycopg.connect(url) as c:
+        try:
+            row = c.execute(
+                "SELECT seq FROM audit_chain_heads WHERE chain = %s", (CHAIN,)
+            ).fetchone()
+        except psycopg.Error:
+            return None
+    return row[0] if row else None
+
+
+def build_pg(url: str, n: int) -> float:
     t0 = time.perf_counter()
-    v = ChainVerifier()
-    cp = None
-    with path.open("rb") as fh:
+    upgrade(url)
+    last = GENESIS
+    with psycopg.connect(url) as c, c.cursor() as cur:
+        with cur.copy(f"COPY audit_entries ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in chain_rows(n):
+                copy.write_row(row)
+                last = row[-1]
+        cur.execute(
+            "INSERT INTO audit_chain_heads (chain, seq, head_hash, updated_at) "
+            "VALUES (%s, %s, %s, now())",
+            (CHAIN, n, last),
+        )
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("VACUUM ANALYZE audit_entries")
+    return time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- measuring (child)
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as fh:
         for line in fh:
-            obj = json.loads(line)
-            if obj.get("type") == "checkpoint":
-                cp = obj
-                continue
-            assert v.feed(obj, raw=line) is None, v.result
-    r = v.finish(cp)
-    dt = time.perf_counter() - t0
-    assert r.ok and r.entries == n, r
-    res["verify_entries_per_s"] = round(n / dt)
-    res["verify_s"] = round(dt, 2)
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+class Peak:
+    """Peak RSS growth over a block: VmHWM reset at its start (Linux clear_refs), or, where
+    that is refused, ru_maxrss of this process (then the growth is an upper bound)."""
+
+    def __enter__(self) -> Peak:
+        try:
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")
+            self.exact = True
+        except OSError:
+            self.exact = False
+        self.start_kb = _status_kb("VmRSS")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        peak = (
+            _status_kb("VmHWM")
+            if self.exact
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        )
+        self.growth_mb = max(0, peak - self.start_kb) / 1024
+
+
+def child_export(url: str, out: str) -> dict[str, Any]:
+    from app.audit import export, signing
+    from app.db import make_engine, transaction
+
+    engine = make_engine(url, pooled=False)
+    size = 0
+    with transaction(engine, reading=True) as s:
+        # Warm up (connection, lazy imports, the signing key) with an export of no entries.
+        list(export.iter_export_bytes(s, CHAIN, since=datetime(9999, 1, 1, tzinfo=UTC)))
+        with Peak() as mem, open(out, "wb") as fh:
+            t0 = time.perf_counter()
+            for chunk in export.iter_export_bytes(s, CHAIN):
+                fh.write(chunk)
+                size += len(chunk)
+            dt = time.perf_counter() - t0
+    Path(out + ".jwks").write_text(json.dumps(signing.jwks()))
     engine.dispose()
+    return {"seconds": dt, "rss_growth_mb": mem.growth_mb, "bytes": size, "exact": mem.exact}
+
+
+def child_verify(path: str) -> dict[str, Any]:
+    import jwt  # noqa: F401 - imported by check_signature: not part of the measurement
+
+    from app.audit import signing  # noqa: F401
+    from app.audit.verify import check_signature, verify_lines
+
+    with Peak() as mem, open(path, "rb") as fh:
+        t0 = time.perf_counter()
+        checked = verify_lines(fh)
+        assert checked.result.ok and checked.checkpoint is not None, checked.result
+        check_signature(checked.checkpoint, Path(path + ".jwks"), checked.checkpoint_line)
+        dt = time.perf_counter() - t0
+    return {
+        "seconds": dt,
+        "rss_growth_mb": mem.growth_mb,
+        "entries": checked.result.entries,
+        "exact": mem.exact,
+    }
+
+
+def child_export_baseline(url: str, limit: int) -> dict[str, Any]:
+    sql = (
+        f"SELECT {', '.join(COLUMNS)} FROM audit_entries WHERE chain = {{p}} "  # noqa: S608
+        f"ORDER BY seq LIMIT {int(limit)}"
+    )
+    if url.startswith("sqlite"):
+        conn: Any = sqlite3.connect(make_url(url).database or "")
+        cur = conn.cursor()
+        cur.execute(sql.format(p="?"), (CHAIN,))
+    else:
+        conn = psycopg.connect(url)
+        cur = conn.cursor(name="baseline")
+        cur.execute(sql.format(p="%s"), (CHAIN,))
+    t0 = time.perf_counter()
+    n = 0
+    while rows := cur.fetchmany(2000):
+        for row in rows:
+            obj = dict(zip(COLUMNS, row, strict=True))
+            obj["time"] = str(obj["time"])
+            hashlib.sha256(
+                json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+            ).hexdigest()
+        n += len(rows)
+    dt = time.perf_counter() - t0
+    conn.close()
+    return {"seconds": dt, "entries": n}
+
+
+def child_verify_baseline(path: str, limit: int) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    n = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            json.loads(line)
+            hashlib.sha256(line).hexdigest()
+            n += 1
+            if n == limit:
+                break
+    return {"seconds": time.perf_counter() - t0, "entries": n}
+
+
+def run_child(*args: str) -> dict[str, Any]:
+    load = os.getloadavg()[0]
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    res: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    res["load"] = (load, os.getloadavg()[0])
     return res
 
 
+# --------------------------------------------------------------------------- the table
+
+
+def measure(url: str, n: int, out_dir: Path, label: str) -> list[dict[str, Any]]:
+    path = str(out_dir / f"{label}.ndjson")
+    rows: list[dict[str, Any]] = []
+    base = run_child("export-baseline", url, str(min(n, BASELINE_ROWS)))
+    exp = run_child("export", url, path)
+    rows.append(
+        {
+            "backend": label,
+            "what": "export NDJSON",
+            "rate": n / exp["seconds"],
+            "goal": EXPORT_GOAL,
+            "rss_mb": exp["rss_growth_mb"],
+            "baseline": base["entries"] / base["seconds"],
+            "baseline_what": "DB-API rows, json.dumps+sha256",
+            "seconds": exp["seconds"],
+            "load": exp["load"],
+            "file_mb": exp["bytes"] / 1e6,
+            "rss_exact": exp["exact"],
+        }
+    )
+    vbase = run_child("verify-baseline", path, str(min(n, BASELINE_ROWS)))
+    ver = run_child("verify", path)
+    assert ver["entries"] == n, ver
+    rows.append(
+        {
+            "backend": label,
+            "what": "verify (CLI path)",
+            "rate": n / ver["seconds"],
+            "goal": VERIFY_GOAL,
+            "rss_mb": ver["rss_growth_mb"],
+            "baseline": vbase["entries"] / vbase["seconds"],
+            "baseline_what": "json.loads+sha256 per line",
+            "seconds": ver["seconds"],
+            "load": ver["load"],
+            "rss_exact": ver["exact"],
+        }
+    )
+    os.unlink(path)
+    os.unlink(path + ".jwks")
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]], n: int) -> None:
+    print(f"\n{n:,} entries; goals: export >= {EXPORT_GOAL:,}/s, RSS growth <= {RSS_GOAL_MB} MB,")
+    print(f"verify >= {VERIFY_GOAL:,}/s. Load average (1 min) before/after each measurement.\n")
+    head = (
+        f"{'backend':<11}{'measure':<19}{'entries/s':>11}  {'goal':>9} {'met':<4}"
+        f"{'RSS +MB':>8}  {'met':<4}{'baseline/s':>11}  {'x base':>6}  {'load':>9}"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        rss_met = "yes" if r["rss_mb"] <= RSS_GOAL_MB else "NO"
+        print(
+            f"{r['backend']:<11}{r['what']:<19}{r['rate']:>11,.0f}  {r['goal']:>9,} "
+            f"{'yes' if r['rate'] >= r['goal'] else 'NO':<4}{r['rss_mb']:>8.1f}  "
+            f"{rss_met if r['what'].startswith('export') else '':<4}"
+            f"{r['baseline']:>11,.0f}  {r['rate'] / r['baseline']:>6.2f}  "
+            f"{r['load'][0]:>4.2f}/{r['load'][1]:<4.2f}"
+        )
+    print(
+        "\nbaselines: export = "
+        + rows[0]["baseline_what"]
+        + "; verify = "
+        + rows[1]["baseline_what"]
+    )
+    exact = all(r["rss_exact"] for r in rows)
+    print(
+        "RSS +MB: peak (VmHWM, reset at the start) minus RSS at the start"
+        if exact
+        else "RSS +MB: upper bound (ru_maxrss; /proc/self/clear_refs was refused)"
+    )
+    for r in rows:
+        if "file_mb" in r:
+            print(f"{r['backend']}: export file {r['file_mb']:.1f} MB in {r['seconds']:.1f} s")
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        kind, *rest = sys.argv[2:]
+        res = {
+            "export": lambda: child_export(rest[0], rest[1]),
+            "verify": lambda: child_verify(rest[0]),
+            "export-baseline": lambda: child_export_baseline(rest[0], int(rest[1])),
+            "verify-baseline": lambda: child_verify_baseline(rest[0], int(rest[1])),
+        }[kind]()
+        print(json.dumps(res))
+        return
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--entries", type=int, default=1_000_000)
+    ap.add_argument(
+        "--postgres",
+        default=os.environ.get("SKILLTRACE_TEST_POSTGRES_URL"),
+        help="PostgreSQL server URL (a database of its own is created there)",
+    )
+    ap.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    ap.add_argument("--cache-dir", type=Path, default=REPO_ROOT / "var" / "bench")
+    ap.add_argument("--keep-db", action="store_true", help="keep the PostgreSQL database")
     args = ap.parse_args()
     n = args.entries
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp)
-        url = f"sqlite:///{tmp_path / 'bench.db'}"
+    cache: Path = args.cache_dir
+    cache.mkdir(parents=True, exist_ok=True)
+    # The checkpoint signing key lives under the data dir: keep it with the cache.
+    os.environ["SKILLTRACE_DATA_DIR"] = str(cache)
+    rows: list[dict[str, Any]] = []
+    print(f"load average at start: {os.getloadavg()}", file=sys.stderr)
+    if not args.no_sqlite:
+        path = cache / f"audit-chain-{n}.sqlite"
+        if sqlite_head(path) != n:
+            print(f"sqlite: building {n:,} entries ...", file=sys.stderr)
+            print(f"  built in {build_sqlite(path, n):.1f} s", file=sys.stderr)
+        else:
+            print(f"sqlite: reusing {path}", file=sys.stderr)
+        url = f"sqlite:///{path}"
         upgrade(url)
-        print(f"sqlite: building {n} entries ...", file=sys.stderr)
-        built = build(url, n)
-        print(f"  built in {built:.1f} s", file=sys.stderr)
-        results.append(measure(url, n, tmp_path, "sqlite"))
-        print(json.dumps(results[-1]))
-        pg = os.environ.get("SKILLTRACE_TEST_POSTGRES_URL")
-        if pg:
-            name = f"skilltrace_bench_{uuid.uuid4().hex[:6]}"
-            admin_url = pg.replace("postgresql://", "postgresql+psycopg://", 1)
-            admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{name}"'))
-            db = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-            try:
-                upgrade(db)
-                print(f"postgresql: building {n} entries ...", file=sys.stderr)
-                built = build(db, n)
-                print(f"  built in {built:.1f} s", file=sys.stderr)
-                results.append(measure(db, n, tmp_path, "postgresql"))
-                print(json.dumps(results[-1]))
-            finally:
-                with admin.connect() as c:
-                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+        rows += measure(url, n, cache, "sqlite")
+    if args.postgres:
+        server = make_url(args.postgres.replace("postgresql+psycopg://", "postgresql://", 1))
+        name = f"skilltrace_bench_audit_{n}"
+        db_url = server.set(database=name).render_as_string(hide_password=False)
+        admin = server.render_as_string(hide_password=False)
+        with psycopg.connect(admin, autocommit=True) as c:
+            exists = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if exists and pg_head(db_url) != n:
+                c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+                exists = None
+            if not exists:
+                c.execute(f'CREATE DATABASE "{name}"')
+        try:
+            if not exists:
+                print(f"postgresql: building {n:,} entries ...", file=sys.stderr)
+                print(f"  built in {build_pg(db_url, n):.1f} s", file=sys.stderr)
+            else:
+                print(f"postgresql: reusing database {name}", file=sys.stderr)
+            upgrade(db_url)
+            rows += measure(db_url, n, cache, "postgresql")
+        finally:
+            if not args.keep_db:
+                with psycopg.connect(admin, autocommit=True) as c:
+                    c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print_table(rows, n)
+    print(f"\nload average at end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

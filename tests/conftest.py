@@ -33,6 +33,8 @@ os.environ.setdefault("SKILLTRACE_LOG_LEVEL", "WARNING")
 os.environ.setdefault("SKILLTRACE_FACE_WORKERS", "0")
 # Tests sweep roll-calls explicitly, on their own clock.
 os.environ.setdefault("SKILLTRACE_ROLLCALL_SWEEP_INTERVAL_S", "0")
+# Nothing is sent in the background: webhook tests deliver explicitly, to local receivers.
+os.environ.setdefault("SKILLTRACE_WEBHOOK_DELIVERY_INTERVAL_S", "0")
 
 PG_URL = os.environ.get("SKILLTRACE_TEST_POSTGRES_URL", "")
 REQUIRE_PG = os.environ.get("SKILLTRACE_REQUIRE_POSTGRES") == "1"

@@ -17,6 +17,7 @@ SCOPES = {
     "courses:read": "read courses and enrolments",
     "certificates:read": "read certificates",
     "audit:read": "export the institution's audit trail",
+    "webhooks:manage": "subscribe to webhooks, rotate their secrets, see their deliveries",
 }
 
 

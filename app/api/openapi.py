@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.errors import ValidationFailed, problem_responses
+from app.idempotency.middleware import document_idempotency
 
 _METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -42,6 +43,7 @@ def install_openapi(app: FastAPI) -> None:
                     enum.append("validation_error")
                     enum.sort()
                 existing["description"] += "; `validation_error`: the request is not valid"
+        document_idempotency(schema)  # the optional Idempotency-Key header on POST/PATCH
         for name in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(name, None)
         app.openapi_schema = schema

@@ -33,10 +33,12 @@ IndicatorCode = Literal[
 @router.get(
     "/reports/fraud",
     response_model=FraudReportOut,
+    dependencies=[require_scope("audit:read")],
     responses=problem_responses(
         NotAuthenticated,
         InvalidToken,
         Forbidden,
+        MissingScope,
         InstitutionNotFound,
         InvalidWindow,
         ValidationFailed,
@@ -56,8 +58,9 @@ def fraud_indicators(
     rollcall_max_rate: Annotated[float, Query(ge=0, le=1)] = 0.5,
     rollcall_rate_factor: Annotated[float, Query(ge=1, le=100)] = 3.0,
 ) -> FraudReportOut:
-    """Fraud indicators, each with the evidence rows behind it (regulators: all institutions or
-    one; staff: their own). Face threshold defaults to the accept threshold."""
+    """Fraud indicators, each with the evidence rows behind it. Regulators: all institutions or
+    one; staff and API keys (scope `audit:read`): their own institution only. Face threshold
+    defaults to the accept threshold."""
     since, until = as_utc(since), as_utc(until)
     check_window(since, until)
     params = fraud.FraudParams(

@@ -71,6 +71,9 @@ from app.errors import Forbidden
 #: Called with (session, event, approved, actor) after staff decide an event in review, so other
 #: domains (the study ledger) can settle what waited on it without this package importing them.
 review_decided_hooks: list[Callable[[Session, AttendanceEvent, bool, Actor], None]] = []
+#: Called with (session, event, actor) right after any attendance event is recorded, in the same
+#: transaction (app/webhooks announces verifications to partners from here).
+event_recorded_hooks: list[Callable[[Session, AttendanceEvent, Actor], None]] = []
 
 #: Embeddings kept per enrolment template (spread over the burst).
 TEMPLATE_EMBEDDINGS = 5
@@ -376,6 +379,8 @@ def _save_event(session: Session, event: AttendanceEvent, actor: Actor) -> None:
         payload=event_payload(event),
         institution_id=event.institution_id,
     )
+    for hook in event_recorded_hooks:
+        hook(session, event, actor)
 
 
 def _liveness_dict(result: liveness.LivenessResult) -> dict[str, Any]:

@@ -134,13 +134,13 @@ class ChainVerifier:
         canonical form is rebuilt from ``entry`` as usual.
         """
         self._line = self._line + 1 if line is None else line
-        r = self.result
-        missing = [k for k in (*ENTRY_FIELDS, "hash") if k not in entry]
-        if missing:
+        if not entry.keys() >= _REQUIRED:
+            missing = [k for k in _REQUIRED_ORDER if k not in entry]
             return self._fail(f"entry lacks fields {missing}", entry.get("seq"))
         seq = entry["seq"]
         if not isinstance(seq, int):
             return self._fail("seq is not an integer", None)
+        r = self.result
         if r.chain is None:
             r.chain = entry["chain"]
             r.first_seq = seq
@@ -154,38 +154,62 @@ class ChainVerifier:
                 )
         elif entry["chain"] != r.chain:
             return self._fail(f"entry belongs to chain {entry['chain']!r}, not {r.chain!r}", seq)
-        if self._prev_seq is not None:
-            if seq <= self._prev_seq:
+        prev_seq = self._prev_seq
+        if prev_seq is not None and seq != prev_seq + 1:
+            if seq <= prev_seq:
                 return self._fail(
-                    f"entry seq {seq} after seq {self._prev_seq}: reordered or duplicated", seq
+                    f"entry seq {seq} after seq {prev_seq}: reordered or duplicated", seq
                 )
-            if seq != self._prev_seq + 1:
-                return self._fail(
-                    f"seq jumps from {self._prev_seq} to {seq}: "
-                    f"{seq - self._prev_seq - 1} entr{'y' if seq - self._prev_seq == 2 else 'ies'}"
-                    " dropped",
-                    seq,
-                )
+            return self._fail(
+                f"seq jumps from {prev_seq} to {seq}: "
+                f"{seq - prev_seq - 1} entr{'y' if seq - prev_seq == 2 else 'ies'}"
+                " dropped",
+                seq,
+            )
         if self._prev_hash is not None and entry["prev_hash"] != self._prev_hash:
             return self._fail(
                 "prev_hash does not match the previous entry's hash: an entry before it was "
                 "changed, dropped or inserted",
                 seq,
             )
+        claimed = entry["hash"]
         computed = _hash_of_canonical_line(raw) if raw is not None else None
-        if computed != entry["hash"]:
+        if computed != claimed:
             try:
                 computed = entry_hash(entry)
             except (TypeError, ValueError):  # NaN, Infinity, lone surrogates: never written by us
                 return self._fail("entry holds values canonical JSON does not allow", seq)
-        if computed != entry["hash"]:
+        if computed != claimed:
             return self._fail("hash does not match the entry's content: the entry was edited", seq)
-        self._prev_hash = entry["hash"]
+        self._prev_hash = claimed
         self._prev_seq = seq
         r.entries += 1
         r.last_seq = seq
-        r.head_hash = entry["hash"]
+        r.head_hash = claimed
         return None
+
+    def feed_next(self, entry: dict[str, Any], line: int, raw: bytes) -> VerifyResult | None:
+        """:meth:`feed` for an exported line, faster where it matters: the entry that follows
+        an accepted one, with every field, linked, and hashed as the line's bytes say. Anything
+        else goes through :meth:`feed`, so the outcome is always the one :meth:`feed` gives."""
+        prev_seq = self._prev_seq
+        if prev_seq is not None and entry.keys() >= _REQUIRED:
+            seq = entry["seq"]
+            claimed = entry["hash"]
+            r = self.result
+            if (
+                type(seq) is int
+                and seq == prev_seq + 1
+                and entry["chain"] == r.chain
+                and entry["prev_hash"] == self._prev_hash
+                and _hash_of_canonical_line(raw) == claimed
+            ):
+                self._line = line
+                self._prev_hash = r.head_hash = claimed
+                self._prev_seq = r.last_seq = seq
+                r.entries += 1
+                return None
+        return self.feed(entry, line, raw)
 
     def finish(self, checkpoint: dict[str, Any] | None, line: int | None = None) -> VerifyResult:
         """Compare the chain reached with the signed checkpoint's claims (start and head)."""
@@ -223,8 +247,11 @@ class ChainVerifier:
         return r
 
 
+_REQUIRED_ORDER = (*ENTRY_FIELDS, "hash")
+_REQUIRED = frozenset(_REQUIRED_ORDER)
 _HASH_KEY = b',"hash":"'
 _TYPE_TAIL = b',"type":"entry"}'
+_TYPE_TAIL_NL = _TYPE_TAIL + b"\n"
 
 
 def _hash_of_canonical_line(raw: bytes) -> str | None:
@@ -236,16 +263,23 @@ def _hash_of_canonical_line(raw: bytes) -> str | None:
     A line that is not canonical gives a digest that does not match, and the caller falls
     back to rebuilding the canonical form: this path can only accept what that one accepts.
     """
-    line = raw.rstrip(b"\r\n")
-    if not line.endswith(_TYPE_TAIL):
-        return None
-    i = line.find(_HASH_KEY)
+    if raw.endswith(_TYPE_TAIL_NL):  # as exported: no copy of the line to strip it
+        end = len(raw) - len(_TYPE_TAIL_NL)
+    else:
+        line = raw.rstrip(b"\r\n")
+        if not line.endswith(_TYPE_TAIL):
+            return None
+        end = len(line) - len(_TYPE_TAIL)
+    i = raw.find(_HASH_KEY, 0, end)
     if i < 0:
         return None
     j = i + len(_HASH_KEY) + 64
-    if line[j : j + 2] != b'",':
+    if raw[j : j + 2] != b'",':
         return None
-    return hashlib.sha256(line[:i] + line[j + 1 : -len(_TYPE_TAIL)] + b"}").hexdigest()
+    h = hashlib.sha256(raw[:i])
+    h.update(raw[j + 1 : end])
+    h.update(b"}")
+    return h.hexdigest()
 
 
 def iter_ndjson(lines: Iterable[str | bytes]) -> Iterator[dict[str, Any]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -53,6 +54,11 @@ from app.crypto import decrypt
 from app.errors import DomainError, Forbidden
 
 log = logging.getLogger("skilltrace.certificates")
+
+#: Called with (session, certificate, actor) right after a certificate is issued or revoked, in
+#: the same transaction (and savepoint, for automatic issuing); app/webhooks listens here.
+issued_hooks: list[Callable[[Session, Certificate, Actor], None]] = []
+revoked_hooks: list[Callable[[Session, Certificate, Actor], None]] = []
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 REASON_CHARS = 500
@@ -208,6 +214,8 @@ def _issue(session: Session, enrollment: Enrollment, course: Course, actor: Acto
         },
         institution_id=institution.id,
     )
+    for hook in issued_hooks:
+        hook(session, cert, actor)
     return cert
 
 
@@ -280,6 +288,8 @@ def revoke(session: Session, principal: Principal, serial: str, reason: str) -> 
         payload={"certificate": str(cert.id), "reason": reason},
         institution_id=cert.institution_id,
     )
+    for hook in revoked_hooks:
+        hook(session, cert, principal.actor)
     return cert
 
 

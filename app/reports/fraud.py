@@ -97,15 +97,36 @@ def _events_query(scope: Scope, params: FraudParams, *columns: Any) -> Any:
 # ---------------------------------------------------------------- (a) one face, several accounts
 
 
+def _template_blocks(
+    starts: npt.NDArray[Any], sizes: npt.NDArray[Any], block_rows: int
+) -> list[tuple[int, int]]:
+    """Runs [t, t_end) of whole templates of about ``block_rows`` embeddings (at least one)."""
+    out = []
+    t = 0
+    while t < len(starts):
+        t_end = t + 1
+        while t_end < len(starts) and starts[t_end] + sizes[t_end] - starts[t] <= block_rows:
+            t_end += 1
+        out.append((t, t_end))
+        t = t_end
+    return out
+
+
 def shared_face_pairs(
-    embeddings: Sequence[npt.NDArray[Any]], threshold: float, *, block_rows: int = 2048
+    embeddings: Sequence[npt.NDArray[Any]],
+    threshold: float,
+    *,
+    block_rows: int = 2048,
+    block_cols: int = 8192,
 ) -> list[tuple[int, int, float]]:
     """All pairs (i, j), i < j, of templates whose fused distance is at most ``threshold``.
 
-    Vectorised 1:N over every template at once: distances of a block of rows against all rows,
-    reduced to the closest pair per (template, template) with ``minimum.reduceat``; only pairs
-    whose closest embeddings are within the threshold can have a fused distance within it
-    (a mean of the k best is never below the best), and only those get the exact fused distance.
+    Vectorised 1:N over every template at once, one tile of distances at a time (at most
+    ``block_rows`` × ``block_cols`` float64, 128 MiB by default, whatever the number of
+    templates): each tile is reduced to the closest pair per (template, template) with
+    ``minimum.reduceat``; only pairs whose closest embeddings are within the threshold can have a
+    fused distance within it (a mean of the k best is never below the best), and only those get
+    the exact fused distance. Time stays quadratic: at 10^5 templates this is a batch job.
     """
     if len(embeddings) < 2:
         return []
@@ -113,26 +134,27 @@ def shared_face_pairs(
     sizes = np.array([len(e) for e in embeddings])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     stacked = np.concatenate([np.asarray(e, np.float64) for e in embeddings])
+    rows = _template_blocks(starts, sizes, block_rows)
+    cols = _template_blocks(starts, sizes, block_cols)
     out: list[tuple[int, int, float]] = []
-    t = 0
-    while t < len(embeddings):
-        # a block of whole templates, about block_rows embeddings
-        t_end = t + 1
-        while t_end < len(embeddings) and starts[t_end] + sizes[t_end] - starts[t] <= block_rows:
-            t_end += 1
+    for t, t_end in rows:
         r0, r1 = starts[t], starts[t_end - 1] + sizes[t_end - 1]
-        d = distance_matrix(stacked[r0:r1], stacked)
-        by_col = np.minimum.reduceat(d, starts, axis=1)
-        by_pair = np.minimum.reduceat(by_col, starts[t:t_end] - r0, axis=0)
-        ii, jj = np.nonzero(by_pair <= threshold)
-        for bi, j in zip(ii.tolist(), jj.tolist(), strict=True):
-            i = t + bi
-            if j <= i:
+        for u, u_end in cols:
+            if u_end <= t + 1:  # every j in this block is <= every i: nothing above the diagonal
                 continue
-            fused = fused_distance(embeddings[i], embeddings[j])
-            if fused <= threshold:
-                out.append((i, j, fused))
-        t = t_end
+            c0, c1 = starts[u], starts[u_end - 1] + sizes[u_end - 1]
+            d = distance_matrix(stacked[r0:r1], stacked[c0:c1])
+            by_col = np.minimum.reduceat(d, starts[u:u_end] - c0, axis=1)
+            by_pair = np.minimum.reduceat(by_col, starts[t:t_end] - r0, axis=0)
+            ii, jj = np.nonzero(by_pair <= threshold)
+            for bi, bj in zip(ii.tolist(), jj.tolist(), strict=True):
+                i, j = t + bi, u + bj
+                if j <= i:
+                    continue
+                fused = fused_distance(embeddings[i], embeddings[j])
+                if fused <= threshold:
+                    out.append((i, j, fused))
+    out.sort()
     return out
 
 
@@ -193,18 +215,35 @@ def shared_frames(session: Session, scope: Scope, params: FraudParams) -> list[F
             if fh.user_id not in users:
                 users[fh.user_id].append(fh.event_id)
                 shared.append(fh.sha256)
+    # An institution's view names only its own learners: one first seen at another institution
+    # is reported as such (the regulator's view names both).
+    elsewhere: set[uuid.UUID] = set()
+    if scope.institution_id is not None:
+        everyone = {u for h in shared for u in seen[h]}
+        for i in range(0, len(everyone), 500):
+            chunk = sorted(everyone, key=str)[i : i + 500]
+            elsewhere |= {
+                uid
+                for uid, inst in session.execute(
+                    select(col(User.id), col(User.institution_id)).where(col(User.id).in_(chunk))
+                )
+                if inst != scope.institution_id
+            }
     findings = []
     for h in sorted(shared):
         users = seen[h]
+        own = sorted((u for u in users if u not in elsewhere), key=str)
+        evidence = [_event_ev(e, learner=str(u), frame_sha256=h) for u in own for e in users[u]]
+        others = len(users) - len(own)
+        if others:
+            evidence.append(
+                Evidence("other_institution", "", None, {"frame_sha256": h, "learners": others})
+            )
         findings.append(
             Finding(
                 summary=f"the same frame was sent by {len(users)} learners",
-                subjects=sorted(str(u) for u in users),
-                evidence=[
-                    _event_ev(e, learner=str(u), frame_sha256=h)
-                    for u, events in sorted(users.items(), key=lambda kv: str(kv[0]))
-                    for e in events
-                ],
+                subjects=[str(u) for u in own] + ["other-institution"] * bool(others),
+                evidence=evidence,
                 metrics={"frame_sha256": h, "learners": len(users)},
             )
         )

@@ -20,15 +20,17 @@ from app.reports.schemas import EvidenceOut, FindingOut, FraudReportOut, Indicat
 def report_scope(
     session: Session, principal: Principal, institution_id: uuid.UUID | None
 ) -> fraud.Scope:
-    """Regulators: everything or one institution; staff: their own institution only."""
+    """Regulators: everything or one institution; staff and partner API keys (scope
+    ``audit:read``, checked by the route): their own institution only."""
     if principal.is_regulator:
         if institution_id is not None:
             accounts.get_institution(session, institution_id)  # 404 institution_not_found
         return fraud.Scope(institution_id)
-    if principal.user is None or principal.role is not Role.staff or not principal.institution_id:
+    is_staff = principal.user is not None and principal.role is Role.staff
+    if not (is_staff or principal.api_key is not None) or not principal.institution_id:
         raise Forbidden("Fraud indicators are for regulators and institution staff.")
     if institution_id is not None and institution_id != principal.institution_id:
-        raise Forbidden("Staff see their own institution's indicators only.")
+        raise Forbidden("Staff and API keys see their own institution's indicators only.")
     return fraud.Scope(principal.institution_id)
 
 

@@ -95,6 +95,7 @@ EVIDENCE_KINDS = {
     "enrollment": "报名记录",
     "study_session": "学习时段",
     "rollcall": "随机点名",
+    "other_institution": "其他机构的记录（无权查看）",
 }
 
 PURPOSES = LABELS["purpose"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app import clock as clock_mod
+from app.accounts import service as accounts
 from app.accounts.models import Institution, Role, User
 from app.attendance import service as attendance
 from app.attendance.face import DlibFaceEngine
@@ -27,6 +29,7 @@ from app.attendance.models import (
     Purpose,
     TemplateStatus,
 )
+from app.audit.service import Actor
 from app.courses.models import (
     Course,
     DailyCredit,
@@ -205,9 +208,10 @@ def test_shared_face_pairs_match_the_pairwise_loop() -> None:
         for j in range(i + 1, len(templates))
         if fused_distance(templates[i], templates[j]) <= 0.38
     }
-    for block in (1, 7, 4096):
-        got = shared_face_pairs(templates, 0.38, block_rows=block)
-        assert {(i, j) for i, j, _ in got} == want
+    for rows, cols in ((1, 1), (7, 3), (4096, 5), (3, 4096), (4096, 8192)):
+        got = shared_face_pairs(templates, 0.38, block_rows=rows, block_cols=cols)
+        assert {(i, j) for i, j, _ in got} == want, (rows, cols)
+        assert len(got) == len(want)  # each pair once, however the tiles fall
     assert want == {(3, 40), (17, 41)}
 
 
@@ -396,3 +400,99 @@ def test_staff_see_their_own_institution_only(
         "overlapping_sessions",
         "rollcall_failure_rate",
     ]
+
+
+def test_api_keys_need_audit_read_and_see_their_own_institution_only(
+    engine: Engine, inst: Institution, client: TestClient, regulator: dict[str, str]
+) -> None:
+    other = make_institution(engine)
+    mine, theirs = learners(engine, inst, 5), learners(engine, other, 5)
+    t0 = clock_mod.now()
+    with transaction(engine) as s:
+        # In each institution: two learners sending one frame, five checking in from one IP.
+        events = {
+            i.id: [
+                add_event(s, u, i, frame_sha256=[hashlib.sha256(i.id.bytes).hexdigest()])
+                for u in users[:2]
+            ]
+            + [
+                add_event(s, u, i, client_ip=ip, created_at=t0 + timedelta(minutes=k))
+                for k, u in enumerate(users)
+            ]
+            for i, users, ip in ((inst, mine, "10.0.0.1"), (other, theirs, "10.0.0.2"))
+        }
+        _, key = accounts.create_api_key(
+            s, institution_id=inst.id, name="partner", scopes=["audit:read"], actor=Actor.system()
+        )
+        _, weak = accounts.create_api_key(
+            s, institution_id=inst.id, name="weak", scopes=["courses:read"], actor=Actor.system()
+        )
+    h = {"Authorization": f"Bearer {key}"}
+    theirs_ids = {str(u.id) for u in theirs} | {str(e.id) for e in events[other.id]}
+    mine_ids = {str(u.id) for u in mine} | {str(e.id) for e in events[inst.id]}
+
+    def ids(body: dict[str, Any]) -> set[str]:
+        return {
+            x
+            for ind in body["indicators"]
+            for f in ind["findings"]
+            for x in [*f["subjects"], *(e["id"] for e in f["evidence"])]
+        }
+
+    r = client.get(URL, headers=regulator)  # both institutions' rows exist
+    assert r.status_code == 200, r.text
+    assert theirs_ids <= ids(r.json()) and mine_ids <= ids(r.json())
+
+    for params in ({}, {"institution_id": str(inst.id)}):
+        r = client.get(URL, params=params, headers=h)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["institution_id"] == str(inst.id)
+        assert ids(body) == mine_ids  # every one of its own rows, none of the other's
+        assert not any(x in r.text for x in theirs_ids)
+    assert report(client, h, "shared_frame")["findings"][0]["subjects"] == sorted(
+        str(u.id) for u in mine[:2]
+    )
+    [f] = report(client, h, "crowded_ip")["findings"]
+    assert (f["metrics"]["ip"], f["metrics"]["learners"]) == ("10.0.0.1", 5)
+
+    r = client.get(URL, params={"institution_id": str(other.id)}, headers=h)
+    assert (r.status_code, r.json()["code"]) == (403, "forbidden")
+    r = client.get(URL, headers={"Authorization": f"Bearer {weak}"})
+    assert (r.status_code, r.json()["code"]) == (403, "insufficient_scope")
+    r = client.get(URL, headers={"Authorization": "Bearer st_not_a_key"})
+    assert r.status_code == 401
+
+
+def test_openapi_names_api_keys_and_the_scope_refusal(client: TestClient) -> None:
+    op = client.get("/openapi.json").json()["paths"]["/api/v1/reports/fraud"]["get"]
+    assert "API keys (scope `audit:read`)" in op["description"]
+    assert "403" in op["responses"]
+
+
+def test_a_frame_first_seen_elsewhere_is_named_only_to_regulators(
+    engine: Engine, inst: Institution, client: TestClient, regulator: dict[str, str]
+) -> None:
+    """Staff learn that their learner sent a frame first seen at another institution, but not
+    who sent it there or which event: that is the regulator's to follow up."""
+    other = make_institution(engine)
+    staff = login(client, make_user(engine, Role.staff, inst).username)
+    ours = make_learner(engine, inst)
+    theirs = make_learner(engine, other)
+    h = hashlib.sha256(b"passed around").hexdigest()
+    with transaction(engine) as s:
+        first = add_event(s, theirs, other, frame_sha256=[h])
+        s.add(FrameHash(sha256=h, user_id=theirs.id, event_id=first.id))
+        mine = add_event(s, ours, inst, frame_sha256=[h])
+
+    [seen_by_staff] = report(client, staff, "shared_frame")["findings"]
+    text = json.dumps(seen_by_staff)
+    assert str(theirs.id) not in text and str(first.id) not in text
+    assert seen_by_staff["subjects"] == [str(ours.id), "other-institution"]
+    kinds = [(e["kind"], e["id"]) for e in seen_by_staff["evidence"]]
+    assert kinds == [("attendance_event", str(mine.id)), ("other_institution", "")]
+
+    [seen_by_regulator] = report(client, regulator, "shared_frame")["findings"]
+    assert set(seen_by_regulator["subjects"]) == {str(ours.id), str(theirs.id)}
+    ids = {e["id"] for e in seen_by_regulator["evidence"]}
+    assert {str(first.id), str(mine.id)} <= ids

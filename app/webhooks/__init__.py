@@ -1,0 +1,1 @@
+"""Webhooks for partner platforms: subscriptions, a transactional outbox, signed delivery."""

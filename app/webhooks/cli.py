@@ -1,0 +1,34 @@
+"""``skilltrace deliver-webhooks``: send due webhook deliveries (cron deployments).
+
+Importing this module also subscribes the webhooks package to the domain hooks, so every
+``skilltrace`` command that changes data (``sweep`` marking roll-calls missed, say) writes its
+webhook events like the app does.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated
+
+import typer
+
+from app.webhooks import events as _events  # noqa: F401  (subscribes to the domains' hooks)
+
+
+def deliver_webhooks(
+    loop: Annotated[
+        int,
+        typer.Option(help="Keep running, a round every LOOP seconds (0: one round, then exit)."),
+    ] = 0,
+) -> None:
+    """Send every webhook delivery that is due (retries included); print what became of them."""
+    from app.db import get_engine
+    from app.webhooks.delivery import deliver_due
+
+    while True:
+        report = deliver_due(get_engine())
+        typer.echo(json.dumps(report.as_dict()))
+        if loop <= 0:
+            return
+        time.sleep(loop)
