@@ -83,7 +83,11 @@ def _data(engine: Any) -> dict[str, Any]:
 
 
 def test_main_pages_at_desktop_and_phone_width(
-    live_server: str, launch_browser: Callable[[Path], Any], engine: Any, tmp_path: Path
+    live_server: str,
+    launch_browser: Callable[[Path], Any],
+    blink_challenges: None,  # the enrolment below sends a blink burst: ask for a blink
+    engine: Any,
+    tmp_path: Path,
 ) -> None:
     started = time.monotonic()
     d = _data(engine)
