@@ -571,6 +571,23 @@ def _lesson_post(
     return redirect(request, f"/staff/courses/{course_id}#lessons", flash)
 
 
+def _draft_staff(
+    request: Request, user: User | None, csrf: str, session: Session, course_id: uuid.UUID
+) -> User | Response:
+    """The staff member posting an addition to their own course, or the page refusing it (a
+    published course takes no new lessons or questions here)."""
+    staff = _staff_post(request, user, csrf)
+    if isinstance(staff, Response):
+        return staff
+    try:
+        course = courses.get_own_course(session, Principal.of_user(staff), course_id)
+    except DomainError as err:
+        return error_page(request, staff, err)
+    if course.status is CourseStatus.published:
+        return _refused(request, staff, session, course_id, cx.CoursePublished())
+    return staff
+
+
 @router.post("/staff/courses/{course_id}/lessons")
 def add_lesson(
     request: Request,
@@ -580,15 +597,9 @@ def add_lesson(
     form: Annotated[LessonForm, Form()],
 ) -> Response:
     """A new lesson, only while the course is a draft (the page shows no form afterwards)."""
-    staff = _staff_post(request, user, form.csrf)
+    staff = _draft_staff(request, user, form.csrf, session, course_id)
     if isinstance(staff, Response):
         return staff
-    try:
-        course = courses.get_own_course(session, Principal.of_user(staff), course_id)
-    except DomainError as err:
-        return error_page(request, staff, err)
-    if course.status is CourseStatus.published:
-        return _refused(request, staff, session, course_id, cx.CoursePublished())
     return _lesson_post(request, course_id, None, staff, session, form)
 
 
@@ -734,15 +745,9 @@ def add_question(
     form: Annotated[QuestionForm, Form()],
 ) -> Response:
     """A new question, only while the course is a draft (the page shows no form afterwards)."""
-    staff = _staff_post(request, user, form.csrf)
+    staff = _draft_staff(request, user, form.csrf, session, course_id)
     if isinstance(staff, Response):
         return staff
-    try:
-        course = courses.get_own_course(session, Principal.of_user(staff), course_id)
-    except DomainError as err:
-        return error_page(request, staff, err)
-    if course.status is CourseStatus.published:
-        return _refused(request, staff, session, course_id, cx.CoursePublished())
     return _question_post(request, course_id, None, staff, session, form)
 
 
