@@ -749,6 +749,12 @@ def staff_evidence(event_id: uuid.UUID, user: PageUser, session: SessionDep) -> 
         return Response(status_code=401, headers={"Cache-Control": "no-store"})
     if user.role is not Role.staff:
         return Response(status_code=404, headers={"Cache-Control": "no-store"})
+    return evidence_image(session, user, event_id)
+
+
+def evidence_image(session: Session, user: User, event_id: uuid.UUID) -> Response:
+    """An event's evidence crop for whoever the service lets see it; errors as bare statuses
+    (an ``<img>`` shows no body), never cached."""
     try:
         data = attendance.evidence(session, Principal.of_user(user), event_id)
     except DomainError as err:

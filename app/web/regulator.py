@@ -27,7 +27,6 @@ from app.accounts.models import Institution, LearnerGroup, Role, User
 from app.accounts.principal import Principal
 from app.api.certificates import verify_out
 from app.api.deps import SessionDep
-from app.attendance import service as attendance
 from app.audit import export
 from app.audit import service as audit
 from app.certificates import exceptions as certx
@@ -40,7 +39,15 @@ from app.reports import dashboard, fraud, statistics
 from app.reports import service as reports
 from app.reports.schemas import EvidenceOut, FindingOut, SummaryRowOut
 from app.web.i18n import LABELS, gettext, lang_of, message_for
-from app.web.pages import GROUP_NAMES, SHANGHAI, error_page, render, secure_headers, to_login
+from app.web.pages import (
+    GROUP_NAMES,
+    SHANGHAI,
+    error_page,
+    evidence_image,
+    render,
+    secure_headers,
+    to_login,
+)
 from app.web.session import PageUser
 
 router = APIRouter(include_in_schema=False)
@@ -625,15 +632,7 @@ def evidence_crop(event_id: uuid.UUID, user: PageUser, session: SessionDep) -> R
     nothing."""
     if user is None:
         return Response(status_code=401, headers={"Cache-Control": "no-store"})
-    try:
-        data = attendance.evidence(session, Principal.of_user(user), event_id)
-    except DomainError as err:
-        return Response(status_code=err.status, headers={"Cache-Control": "no-store"})
-    response = Response(data, media_type="image/jpeg")
-    secure_headers(response)
-    response.headers["Cache-Control"] = "no-store, private"
-    response.headers["Content-Disposition"] = f'inline; filename="{event_id}.jpg"'
-    return response
+    return evidence_image(session, user, event_id)
 
 
 @router.get("/regulator/learners/{user_id}")
