@@ -6,10 +6,17 @@ drives their heartbeats concurrently and, in the same run, a trivial endpoint (/
 same app as the baseline. Afterwards it recomputes every enrolment's ledger from stored events
 and checks that nothing was lost or counted twice.
 
-    .venv/bin/python benchmarks/heartbeat_load.py [--learners 200] [--seconds 10] [--workers 2]
+    .venv/bin/python benchmarks/heartbeat_load.py [--learners 200] [--seconds 10]
+        [--concurrency 32] [--sqlite-workers 1] [--postgres-workers 2] [--only sqlite|postgres]
 
 Runs on SQLite, and on PostgreSQL too when SKILLTRACE_TEST_POSTGRES_URL is set (a server where
-the user may create databases). Prints requests/s and p50/p99 latency per target.
+the user may create databases). Prints requests/s and p50/p99 latency per target, the CPU time
+the server and this load generator spent per request (they share the machine's cores), and the
+load average when each figure was taken.
+
+Before the server starts, two in-process figures that depend little on the machine's load:
+the service (`study.heartbeat` in its own transaction, as a request runs it, the caller already
+known) and the whole app without the network (ASGI calls in sequence, /healthz alongside).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import argparse
 import asyncio
 import logging
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -126,6 +134,130 @@ def check_ledgers(database_url: str) -> tuple[int, int]:
     return total, bad
 
 
+def load() -> str:
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def in_process(database_url: str, learners: list[tuple[str, str]], n: int) -> None:
+    """The service alone, then the app through ASGI without the network, N heartbeats each."""
+    from app.accounts import service as accounts
+    from app.config import get_settings
+    from app.courses import study
+    from app.db import dispose_engines, get_engine, transaction
+
+    get_settings.cache_clear()
+    users = []
+    with transaction(get_engine(), reading=True) as s:
+        for token, sid in learners:
+            users.append((accounts.user_from_token(s, token), uuid.UUID(sid)))
+
+    def beat(i: int) -> None:
+        user, sid = users[i % len(users)]
+        with transaction(get_engine()) as s:
+            study.heartbeat(s, user, sid, visible=True)
+
+    for i in range(min(n, 100)):  # warm-up: statement caches, pool
+        beat(i)
+    t = time.perf_counter()
+    for i in range(n):
+        beat(i)
+    per = (time.perf_counter() - t) / n * 1000
+    print(f"  in-process service  {per:6.3f} ms/heartbeat ({n}, own transaction each)   {load()}")
+
+    from app.main import create_app
+
+    app = create_app()
+    body = b'{"visible":true}'
+
+    async def call(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> int:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+        }
+        sent = False
+        status = 0
+
+        async def receive() -> dict:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}  # pragma: no cover
+
+        async def send(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await app(scope, receive, send)
+        return status
+
+    beats = [
+        (
+            f"/api/v1/sessions/{sid}/heartbeat",
+            [
+                (b"authorization", f"Bearer {token}".encode()),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        )
+        for token, sid in learners
+    ]
+
+    async def measure() -> tuple[float, float]:
+        for i in range(min(n, 100)):  # warm-up
+            assert await call("GET", "/healthz", []) == 200
+            assert await call("POST", *beats[i % len(beats)]) == 200
+        t = time.perf_counter()
+        for _ in range(n):
+            assert await call("GET", "/healthz", []) == 200
+        trivial = (time.perf_counter() - t) / n * 1000
+        t = time.perf_counter()
+        for i in range(n):
+            assert await call("POST", *beats[i % len(beats)]) == 200
+        return trivial, (time.perf_counter() - t) / n * 1000
+
+    trivial, hb = asyncio.run(measure())
+    print(
+        f"  in-process app      {hb:6.3f} ms/heartbeat, /healthz {trivial:.3f} ms "
+        f"(ASGI in sequence, no network)   {load()}"
+    )
+    dispose_engines()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process and its live children (uvicorn's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def own_cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 async def drive(
     base: str, requests: list[tuple[str, str, dict | None, dict]], seconds: float, concurrency: int
 ) -> list[float]:
@@ -153,20 +285,40 @@ async def drive(
     return latencies
 
 
-def report(name: str, lat: list[float], seconds: float) -> None:
+def report(name: str, lat: list[float], seconds: float, server_cpu: float, own_cpu: float) -> None:
     lat = sorted(lat)
     p50 = statistics.median(lat) * 1000
     p99 = lat[int(len(lat) * 0.99) - 1] * 1000
-    print(f"  {name:<12} {len(lat) / seconds:8.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
+    n = len(lat)
+    print(
+        f"  {name:<12} {n / seconds:8.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   "
+        f"CPU/request: server {server_cpu / n * 1000:.2f} ms, load generator "
+        f"{own_cpu / n * 1000:.2f} ms   {load()}"
+    )
 
 
-def run(label: str, database_url: str, args: argparse.Namespace) -> None:
+def measured(
+    name: str,
+    server_pid: int,
+    base: str,
+    requests: list[tuple[str, str, dict | None, dict]],
+    args: argparse.Namespace,
+) -> None:
+    server0, own0 = cpu_seconds(server_pid), own_cpu_seconds()
+    lat = asyncio.run(drive(base, requests, args.seconds, args.concurrency))
+    server1, own1 = cpu_seconds(server_pid), own_cpu_seconds()
+    report(name, lat, args.seconds, server1 - server0, own1 - own0)
+
+
+def run(label: str, database_url: str, workers: int, args: argparse.Namespace) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="st-bench-"))
     print(
         f"\n== {label}: {args.learners} learners, {args.concurrency} concurrent, "
-        f"{args.workers} server worker(s)"
+        f"{workers} server worker(s)   {load()}"
     )
     learners = prepare(database_url, data_dir, args.learners)
+    if args.in_process:
+        in_process(database_url, learners, args.in_process)
     port = free_port()
     env = {
         **os.environ,
@@ -183,7 +335,7 @@ def run(label: str, database_url: str, args: argparse.Namespace) -> None:
             "--port",
             str(port),
             "--workers",
-            str(args.workers),
+            str(workers),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -208,10 +360,8 @@ def run(label: str, database_url: str, args: argparse.Namespace) -> None:
             for tok, sid in learners
         ]
         asyncio.run(drive(base, beats[:50], 1.0, args.concurrency))  # warm-up
-        lat = asyncio.run(drive(base, trivial, args.seconds, args.concurrency))
-        report("/healthz", lat, args.seconds)
-        lat = asyncio.run(drive(base, beats, args.seconds, args.concurrency))
-        report("heartbeat", lat, args.seconds)
+        measured("/healthz", server.pid, base, trivial, args)
+        measured("heartbeat", server.pid, base, beats, args)
     finally:
         server.terminate()
         server.wait(10)
@@ -223,12 +373,29 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--learners", type=int, default=200)
     p.add_argument("--seconds", type=float, default=10)
-    p.add_argument("--concurrency", type=int, default=64)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument(
+        "--sqlite-workers", type=int, default=1, help="SQLite is best served by one process"
+    )
+    p.add_argument("--postgres-workers", type=int, default=2)
+    p.add_argument("--workers", type=int, help="the same worker count for both databases")
+    p.add_argument("--only", choices=["sqlite", "postgres"])
+    p.add_argument(
+        "--in-process",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="heartbeats for the in-process figures (0: skip them)",
+    )
     args = p.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="st-bench-db-"))
-    run("SQLite", f"sqlite:///{tmp / 'bench.db'}", args)
+    if args.workers:
+        args.sqlite_workers = args.postgres_workers = args.workers
+    if args.only != "postgres":
+        tmp = Path(tempfile.mkdtemp(prefix="st-bench-db-"))
+        run("SQLite", f"sqlite:///{tmp / 'bench.db'}", args.sqlite_workers, args)
     pg = os.environ.get("SKILLTRACE_TEST_POSTGRES_URL")
+    if args.only == "sqlite":
+        return
     if pg:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
@@ -241,7 +408,7 @@ def main() -> None:
             c.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(pg).set(database=name).render_as_string(hide_password=False)
         try:
-            run("PostgreSQL", url, args)
+            run("PostgreSQL", url, args.postgres_workers, args)
         finally:
             with admin.connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

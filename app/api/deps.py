@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Annotated, TypeVar
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,6 +24,7 @@ from app.db import get_engine, read_only
 from app.errors import DomainError, Forbidden, NotAuthenticated
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -106,7 +108,9 @@ def _principal_from_cookie(request: Request, session: Session) -> Principal:
     return Principal.of_user(accounts.user_from_token(session, token))
 
 
-def get_principal(request: Request, session: SessionDep, creds: BearerDep) -> Principal:
+def _principal(
+    request: Request, session: Session, creds: HTTPAuthorizationCredentials | None
+) -> Principal:
     if request.headers.get("authorization") is None:
         return _principal_from_cookie(request, session)
     if creds is None or creds.scheme.lower() != "bearer":
@@ -116,23 +120,39 @@ def get_principal(request: Request, session: SessionDep, creds: BearerDep) -> Pr
     return Principal.of_user(accounts.user_from_token(session, creds.credentials))
 
 
+def get_principal(request: Request, session: SessionDep, creds: BearerDep) -> Principal:
+    return _principal(request, session, creds)
+
+
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_current_user(principal: PrincipalDep) -> User:
+def _user_of(principal: Principal) -> User:
     if principal.user is None:
         raise InsufficientRole("This endpoint is for signed-in users, not API keys.")
     return principal.user
+
+
+def _with_role(user: User, roles: tuple[Role, ...]) -> User:
+    if user.role not in roles:
+        raise InsufficientRole()
+    return user
+
+
+# The guards below only look at what get_principal found: ``async def`` runs them on the event
+# loop, where a plain ``def`` would cost a round trip through the thread pool each.
+
+
+async def get_current_user(principal: PrincipalDep) -> User:
+    return _user_of(principal)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 def require_roles(*roles: Role) -> DependsParam:
-    def guard(user: CurrentUser) -> User:
-        if user.role not in roles:
-            raise InsufficientRole()
-        return user
+    async def guard(user: CurrentUser) -> User:
+        return _with_role(user, roles)
 
     dep: DependsParam = Depends(guard)
     return dep
@@ -147,13 +167,89 @@ CurrentAdmin = Annotated[User, require_roles(Role.admin)]
 def require_scope(scope: str) -> DependsParam:
     """Users pass by role (checked in the service); API keys must carry the scope."""
 
-    def guard(principal: PrincipalDep) -> Principal:
+    async def guard(principal: PrincipalDep) -> Principal:
         if principal.api_key is not None and scope not in principal.scopes:
             raise MissingScope(f"The API key lacks the scope {scope!r}.")
         return principal
 
     dep: DependsParam = Depends(guard)
     return dep
+
+
+# ---------------------------------------------------------------- hot write endpoints
+# A handler a page calls many times a second across all learners (the study heartbeat) runs in
+# two trips through the thread pool instead of one per dependency: the caller is read in one,
+# the handler's work and its commit happen in the other (``run_committed``). On SQLite the
+# caller is read in a transaction of its own that takes no write lock, so the database write
+# lock is held only while the handler works, never while a request waits for the event loop or
+# for a free worker thread.
+
+
+async def _in_thread(fn: Callable[[], T]) -> T:
+    return await anyio.to_thread.run_sync(fn)
+
+
+async def get_work_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session for handlers that use :func:`run_committed` (writes only).
+
+    The same contract as :func:`get_session` (commit on success, roll back on error, commit a
+    :class:`DomainError` that keeps its changes, all before the response is sent), but entering
+    takes no thread and leaving takes one only if a transaction is still open.
+    """
+    session = Session(get_engine(), expire_on_commit=False)
+    try:
+        yield session
+    except DomainError as exc:
+        if session.in_transaction():
+            await _in_thread(session.commit if exc.commit else session.rollback)
+        raise
+    except BaseException:
+        if session.in_transaction():
+            await _in_thread(session.rollback)
+        raise
+    else:
+        if session.in_transaction():
+            await _in_thread(session.commit)
+    finally:
+        if session.in_transaction():  # pragma: no cover - every path above ended it
+            await _in_thread(session.close)
+        else:
+            session.close()
+
+
+WorkSessionDep = Annotated[Session, Depends(get_work_session, scope="function")]
+
+
+def get_learner_for_write(request: Request, session: WorkSessionDep, creds: BearerDep) -> User:
+    """``CurrentLearner`` for handlers on :data:`WorkSessionDep` (same checks, same errors).
+
+    On SQLite the caller is read in a read transaction (no write lock) that ends here; the
+    handler's first statement opens the write transaction. PostgreSQL keeps one transaction.
+    """
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        read_only(session)
+    principal = _principal(request, session, creds)
+    if sqlite:
+        session.commit()  # ends the read; expire_on_commit=False keeps the user loaded
+    return _with_role(_user_of(principal), (Role.learner,))
+
+
+LearnerForWrite = Annotated[User, Depends(get_learner_for_write)]
+
+
+async def run_committed(session: Session, work: Callable[[], T]) -> T:
+    """Run a handler's work in a worker thread and commit there, in the same trip.
+
+    An exception leaves the transaction open for :func:`get_work_session` to end by its rules.
+    """
+
+    def work_and_commit() -> T:
+        result = work()
+        session.commit()
+        return result
+
+    return await _in_thread(work_and_commit)
 
 
 def client_info(request: Request) -> tuple[str | None, str | None]:

@@ -11,7 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.exceptions import InvalidToken, MissingScope
 from app.accounts.principal import Principal
-from app.api.deps import CurrentLearner, SessionDep, require_scope
+from app.api.deps import (
+    CurrentLearner,
+    LearnerForWrite,
+    SessionDep,
+    WorkSessionDep,
+    require_scope,
+    run_committed,
+)
 from app.api.face import ChallengeField, FramesField, client_of, event_out, read_frames
 from app.attendance import exceptions as fx
 from app.attendance import service as attendance
@@ -144,18 +151,24 @@ def check_in(
     response_model=HeartbeatOut,
     responses=problem_responses(*_auth, cx.SessionNotFound, cx.SessionEnded),
 )
-def heartbeat(
-    session_id: uuid.UUID, body: HeartbeatIn, user: CurrentLearner, session: SessionDep
+async def heartbeat(
+    session_id: uuid.UUID, body: HeartbeatIn, user: LearnerForWrite, session: WorkSessionDep
 ) -> HeartbeatOut:
     """The page is alive (and visible?): credit, state, and a due roll-call if any."""
-    r = study.heartbeat(session, user, session_id, visible=body.visible, lesson_id=body.lesson_id)
+    # The hot path (every open page, every interval): see "hot write endpoints" in deps.py.
+    r = await run_committed(
+        session,
+        lambda: study.heartbeat(
+            session, user, session_id, visible=body.visible, lesson_id=body.lesson_id
+        ),
+    )
     offer = None
-    if r.rollcall is not None and r.rollcall.status is RollCallStatus.pending:
+    if r.rollcall is not None:
         offer = RollCallOffer(rollcall_id=r.rollcall.id, deadline=r.rollcall.deadline)
     return HeartbeatOut(
         credited_seconds=r.credited_seconds,
         rollcall=offer,
-        state=r.session.state,
+        state=r.state,
         earned_seconds=r.earned,
     )
 

@@ -1,0 +1,216 @@
+"""The heartbeat over HTTP: its fast path (Core statements, two trips through the thread pool)
+keeps the rules, the errors and their order of the endpoint it replaced, on both databases.
+
+Sessions are opened as a passed check-in opens them (``start``); faces are in test_full_path.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlmodel import Session, col, select
+
+from app.accounts import service as accounts
+from app.accounts.models import Role, User
+from app.audit.models import AuditEntry
+from app.audit.service import Actor
+from app.courses import study
+from app.courses.models import (
+    Enrollment,
+    Heartbeat,
+    RollCall,
+    RollCallStatus,
+    SessionState,
+    StudySession,
+)
+from app.db import transaction
+from tests.courses.test_ledger_live import make_course, start
+from tests.factories import login, make_institution, make_learner, make_user
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def studying(engine: Any, clock: Any) -> dict[str, Any]:
+    """A learner studying in a session whose roll-call is due exactly 60 s after check-in."""
+    inst = make_institution(engine)
+    learner = make_learner(engine, inst)
+    course = make_course(
+        engine,
+        inst,
+        heartbeat_interval_s=30,
+        rollcall_min_interval_s=60,
+        rollcall_max_interval_s=60,
+        rollcall_response_window_s=30,
+    )
+    with transaction(engine) as s:
+        enrollment = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
+        s.add(enrollment)
+        s.flush()
+    sid = start(engine, learner, enrollment, course)
+    return {"inst": inst, "learner": learner, "enrollment": enrollment, "sid": sid}
+
+
+def beat(client: TestClient, sid: uuid.UUID, headers: dict[str, str], **body: Any) -> Any:
+    return client.post(
+        f"{API}/sessions/{sid}/heartbeat", json=body or {"visible": True}, headers=headers
+    )
+
+
+def test_credit_offer_repeat_and_missed_rollcall_over_http(
+    client: TestClient, engine: Any, clock: Any, studying: dict[str, Any]
+) -> None:
+    sid, enrollment = studying["sid"], studying["enrollment"]
+    h = login(client, studying["learner"].username)
+
+    clock.advance(seconds=30)  # a plain heartbeat: credit only
+    r = beat(client, sid, h)
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "credited_seconds": 30,
+        "rollcall": None,
+        "state": "studying",
+        "earned_seconds": 30,
+    }
+
+    clock.advance(seconds=30)  # the roll-call is due: offered (and audited) with this heartbeat
+    r = beat(client, sid, h)
+    offer = r.json()["rollcall"]
+    assert offer is not None and r.json()["earned_seconds"] == 30
+    deadline = clock.now() + timedelta(seconds=30)
+    assert offer["deadline"].replace("Z", "+00:00") == deadline.isoformat()
+
+    clock.advance(seconds=10)  # still pending: offered again, credit goes on
+    r = beat(client, sid, h, visible=True, lesson_id=str(uuid.uuid4()))
+    assert r.json()["rollcall"] == offer
+    assert (r.json()["earned_seconds"], r.json()["credited_seconds"]) == (10, 70)
+
+    clock.advance(seconds=25)  # past the deadline: missed, the open segment forfeited (strict)
+    r = beat(client, sid, h)
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "credited_seconds": 0,
+        "rollcall": None,
+        "state": "paused",
+        "earned_seconds": 0,
+    }
+    clock.advance(seconds=30)  # paused: stored, earns nothing
+    assert beat(client, sid, h).json()["earned_seconds"] == 0
+
+    with Session(engine) as s:
+        rc = s.get(RollCall, uuid.UUID(offer["rollcall_id"]))
+        sess = s.get(StudySession, sid)
+        e = s.get(Enrollment, enrollment.id)
+        assert rc is not None and sess is not None and e is not None
+        assert rc.status is RollCallStatus.missed
+        assert sess.state is SessionState.paused and sess.open_seconds == 0
+        assert (e.credited_seconds, e.rollcalls_total, e.rollcalls_passed) == (0, 1, 0)
+        beats = s.exec(select(Heartbeat).where(col(Heartbeat.session_id) == sid)).all()
+        assert [b.credited_seconds for b in sorted(beats, key=lambda b: b.at)] == [
+            30,
+            30,
+            10,
+            0,
+            0,
+        ]
+        actions = set(s.exec(select(AuditEntry.action)).all())
+        assert {"rollcall.offered", "rollcall.missed"} <= actions
+        assert study.check_ledger(s, e).matches
+
+
+def test_errors_and_their_order(
+    client: TestClient, engine: Any, clock: Any, studying: dict[str, Any]
+) -> None:
+    sid, inst = studying["sid"], studying["inst"]
+    h = login(client, studying["learner"].username)
+
+    def code(r: Any) -> tuple[int, str]:
+        return r.status_code, r.json()["code"]
+
+    assert code(beat(client, sid, {})) == (401, "not_authenticated")
+    # The caller is checked before the body, as for every other endpoint.
+    bad_body = client.post(f"{API}/sessions/{sid}/heartbeat", json={"visible": "maybe"})
+    assert code(bad_body) == (401, "not_authenticated")
+    assert code(beat(client, sid, {"Authorization": "Bearer nope"})) == (401, "invalid_token")
+    client.cookies.set("st_session", h["Authorization"].removeprefix("Bearer "))
+    assert code(beat(client, sid, {})) == (401, "not_authenticated")  # cookie without CSRF
+    client.cookies.clear()
+
+    staff = make_user(engine, Role.staff, inst)
+    assert code(beat(client, sid, login(client, staff.username))) == (403, "forbidden")
+    with transaction(engine) as s:
+        _, key = accounts.create_api_key(
+            s, institution_id=inst.id, name="partner", scopes=["courses:read"], actor=Actor.system()
+        )
+    assert code(beat(client, sid, {"Authorization": f"Bearer {key}"})) == (403, "forbidden")
+
+    other = make_learner(engine, inst)
+    assert code(beat(client, sid, login(client, other.username))) == (404, "session_not_found")
+    assert code(beat(client, uuid.uuid4(), h)) == (404, "session_not_found")
+    r = client.post(f"{API}/sessions/{sid}/heartbeat", json={"visible": "maybe"}, headers=h)
+    assert code(r) == (422, "validation_error")
+    r = client.post(f"{API}/sessions/{sid}/heartbeat", json={"visible": True, "x": 1}, headers=h)
+    assert code(r) == (422, "validation_error")
+
+    assert client.post(f"{API}/sessions/{sid}/end", headers=h).status_code == 200
+    assert code(beat(client, sid, h)) == (409, "session_ended")
+    with Session(engine) as s:  # refused heartbeats store nothing
+        assert s.exec(select(Heartbeat).where(col(Heartbeat.session_id) == sid)).all() == []
+
+
+def test_caller_is_read_outside_the_write_transaction(
+    client: TestClient, engine: Any, clock: Any, studying: dict[str, Any]
+) -> None:
+    """SQLite: the user is read without the write lock, which is then held for the heartbeat's
+    own statements only. PostgreSQL: one transaction, as before."""
+    h = login(client, studying["learner"].username)
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        words = statement.split()
+        seen.append(" ".join(words[:2]) if words[0] == "BEGIN" else words[0])
+
+    def committed(conn: Any) -> None:
+        seen.append("COMMIT")
+
+    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "commit", committed)
+    try:
+        clock.advance(seconds=30)
+        assert beat(client, studying["sid"], h).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "commit", committed)
+    if engine.dialect.name == "sqlite":
+        assert seen == [
+            "BEGIN DEFERRED",
+            "SELECT",  # the user
+            "COMMIT",
+            "BEGIN IMMEDIATE",
+            "SELECT",  # the session row
+            "SELECT",  # enrolment, course, pending roll-call
+            "INSERT",
+            "UPDATE",
+            "COMMIT",
+        ]
+    else:
+        assert seen == ["SELECT", "SELECT", "SELECT", "INSERT", "UPDATE", "COMMIT"]
+
+
+def test_a_session_row_already_loaded_is_refreshed(
+    engine: Any, clock: Any, studying: dict[str, Any]
+) -> None:
+    sid = studying["sid"]
+    clock.advance(seconds=20)
+    with transaction(engine) as s:
+        loaded = s.get(StudySession, sid)
+        user = s.get(User, studying["learner"].id)
+        assert loaded is not None and user is not None and loaded.open_seconds == 0
+        r = study.heartbeat(s, user, sid, visible=True)
+        assert r.earned == 20
+        assert (loaded.last_heartbeat_at, loaded.open_seconds) == (clock.now(), 20)
