@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import zxingcpp
-from PIL import Image
+from PIL import Image, ImageOps
 from sqlmodel import Session, col, select
 
 from tests.factories import PASSWORD, id_number
@@ -195,7 +195,14 @@ def test_learner_journey(
     shot("certificate")
 
     # The QR code as the browser draws it decodes to the public verification address.
-    qr = Image.open(io.BytesIO(page.locator("#qr").screenshot()))
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#qr');"
+        " return !!i && i.complete && i.naturalWidth > 0; }"
+    )
+    qr = Image.open(io.BytesIO(page.locator("#qr").screenshot())).convert("L")
+    # Scaled up with a white quiet zone, the decode does not depend on how tightly the element
+    # screenshot is cut or how the browser resampled the SVG.
+    qr = ImageOps.expand(qr.resize((qr.width * 2, qr.height * 2)), border=48, fill=255)
     decoded = [b.text for b in zxingcpp.read_barcodes(qr)]
     verify_url = f"{live_server}/certificates/{cert.serial}"
     assert decoded == [verify_url]
