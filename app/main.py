@@ -38,6 +38,7 @@ from app.limits import BodySizeLimitMiddleware
 from app.logging import RequestIdMiddleware, configure_logging, request_id_var
 from app.web import certificates as certificates_web
 from app.web import handoff as handoff_web
+from app.web import integrations as integrations_web
 from app.web import learner_certificates as learner_certificates_web
 from app.web import pages as pages_web
 from app.web import regulator as regulator_web
@@ -204,6 +205,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(learner_certificates_web.router)
     app.include_router(handoff_api.router, prefix=API_PREFIX)
     app.include_router(handoff_web.router)
+    app.include_router(integrations_web.router)
     app.include_router(webhooks_api.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=pages_web.STATIC_DIR), name="static")
 

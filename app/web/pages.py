@@ -92,6 +92,11 @@ FLASHES = {
     "question_removed": "试题已删除。",
     "certificate_issued": "培训合格证明已颁发。",
     "certificate_revoked": "证书已撤销，验证页面将显示撤销原因。",
+    # staff integrations page: API keys and webhooks (app/web/integrations.py)
+    "api_key_revoked": "API 密钥已撤销，立即失效。",
+    "webhook_disable": "Webhook 订阅已停用，尚未发送的消息已取消。",
+    "webhook_enable": "Webhook 订阅已启用，此后的事件将发送到该地址。",
+    "webhook_test": "测试消息已加入发送队列，稍后可在投递记录中查看结果。",
 }
 
 GROUP_NAMES = {
