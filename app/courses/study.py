@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -194,6 +195,11 @@ def _close_segment(
 
 # ---------------------------------------------------------------- roll-call resolution
 
+#: Called in the transaction of every roll-call that becomes ``missed`` (a late answer, a
+#: heartbeat past the deadline, the sweep), after its audit entry: ``hook(session, rollcall,
+#: enrollment, actor)``. Other packages subscribe (webhooks); this one never imports them.
+rollcall_missed_hooks: list[Callable[[Session, RollCall, Enrollment, Actor], None]] = []
+
 
 def _resolve_failure(
     session: Session,
@@ -243,6 +249,9 @@ def _resolve_failure(
         },
         institution_id=enrollment.institution_id,
     )
+    if status is RollCallStatus.missed:
+        for hook in rollcall_missed_hooks:
+            hook(session, rc, enrollment, actor)
 
 
 def _pending_rollcall(session: Session, study: StudySession) -> RollCall | None:

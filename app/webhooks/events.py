@@ -2,10 +2,9 @@
 
 Importing this module subscribes the webhooks package to the domains (the domains never import
 it): the hook lists of attendance (``event_recorded_hooks``, ``review_decided_hooks``), courses
-(``completion_hooks``) and certificates (``issued_hooks``, ``revoked_hooks``), and, for missed
-roll-calls, the session's ``before_flush`` event on a roll-call whose status becomes ``missed``
-(wherever that happens: a late answer, a heartbeat, the sweep). Every hook runs inside the
-transaction of the change, so the outbox row commits or rolls back with it.
+(``completion_hooks``), study sessions (``rollcall_missed_hooks``: a late answer, a heartbeat
+past the deadline, the sweep) and certificates (``issued_hooks``, ``revoked_hooks``). Every hook
+runs inside the transaction of the change, so the outbox row commits or rolls back with it.
 
 Payloads carry ids and facts only: never an ID number, a name, a face distance or an image.
 """
@@ -14,9 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event as sa_event
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session
 
 from app.attendance import service as attendance
@@ -25,8 +21,8 @@ from app.audit.service import Actor
 from app.certificates import credential
 from app.certificates import service as certificates
 from app.certificates.models import Certificate
-from app.courses import progress
-from app.courses.models import Course, Enrollment, RollCall, RollCallStatus
+from app.courses import progress, study
+from app.courses.models import Course, Enrollment, RollCall
 from app.webhooks.service import emit, iso
 
 
@@ -117,20 +113,9 @@ def _on_revoked(session: Session, cert: Certificate, actor: Actor) -> None:
     emit(session, institution_id=cert.institution_id, type_="certificate.revoked", data=data)
 
 
-def _became_missed(session: Session, rc: RollCall) -> bool:
-    if rc.status is not RollCallStatus.missed:
-        return False
-    if rc in session.new:
-        return True
-    history = sa_inspect(rc).attrs.status.history
-    return bool(history.added) and RollCallStatus.missed not in (history.deleted or ())
-
-
-def _rollcall_missed(session: Session, rc: RollCall) -> None:
-    with session.no_autoflush:
-        enrollment = session.get(Enrollment, rc.enrollment_id)
-    if enrollment is None:
-        return
+def _on_rollcall_missed(
+    session: Session, rc: RollCall, enrollment: Enrollment, actor: Actor
+) -> None:
     emit(
         session,
         institution_id=enrollment.institution_id,
@@ -144,20 +129,7 @@ def _rollcall_missed(session: Session, rc: RollCall) -> None:
             "deadline": iso(rc.deadline),
             "missed_at": _opt(rc.answered_at),
         },
-        flush=False,  # inside a flush: the outbox rows join it
     )
-
-
-@sa_event.listens_for(Session, "before_flush")
-def _before_flush(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:
-    """Roll-calls whose status becomes ``missed`` in this flush, wherever that was decided."""
-    missed = [
-        obj
-        for obj in (*session.new, *session.dirty)
-        if isinstance(obj, RollCall) and _became_missed(session, obj)
-    ]
-    for rc in missed:
-        _rollcall_missed(session, rc)
 
 
 def _register() -> None:
@@ -165,6 +137,7 @@ def _register() -> None:
         (attendance.event_recorded_hooks, _on_attendance_recorded),
         (attendance.review_decided_hooks, _on_review_decided),
         (progress.completion_hooks, _on_completion),
+        (study.rollcall_missed_hooks, _on_rollcall_missed),
         (certificates.issued_hooks, _on_issued),
         (certificates.revoked_hooks, _on_revoked),
     ]

@@ -350,13 +350,9 @@ def emit(
     institution_id: uuid.UUID | None,
     type_: str,
     data: dict[str, Any],
-    flush: bool = True,
 ) -> WebhookEvent | None:
     """Write ``type_`` to the outbox for every enabled subscription of the institution that
     wants it, in the caller's transaction. Nothing is written when nobody subscribed.
-
-    ``flush=False`` from inside a flush (the session's ``before_flush`` event): the rows join
-    the flush under way.
     """
     if institution_id is None:
         return None
@@ -375,6 +371,5 @@ def emit(
     event, _ = _write(
         session, institution_id=institution_id, type_=type_, data=data, subscriptions=wanted
     )
-    if flush:
-        session.flush()
+    session.flush()
     return event
