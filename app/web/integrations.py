@@ -10,7 +10,7 @@ with a flash; a refusal re-renders the page with the reason in words.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -231,14 +231,19 @@ def create_webhook(
     )
 
 
-def _webhook_action(
+WebhookAction = Literal["disable", "enable", "rotate", "test"]
+
+
+@router.post(f"{PAGE}/webhooks/{{webhook_id}}/{{action}}")
+def webhook_action(
     request: Request,
-    user: User | None,
-    session: Session,
-    csrf: str,
     webhook_id: uuid.UUID,
-    action: str,
+    action: WebhookAction,
+    user: PageUser,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
+    """Disable, enable, rotate the secret of (shown once) or send a test ping to a webhook."""
     staff = _staff_post(request, user, csrf)
     if isinstance(staff, Response):
         return staff
@@ -260,47 +265,3 @@ def _webhook_action(
     except DomainError as err:
         return _refused(request, staff, session, err, f"webhook-{webhook_id}")
     return redirect(request, f"{PAGE}#webhook-{webhook_id}", f"webhook_{action}")
-
-
-@router.post(f"{PAGE}/webhooks/{{webhook_id}}/disable")
-def disable_webhook(
-    request: Request,
-    webhook_id: uuid.UUID,
-    user: PageUser,
-    session: SessionDep,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    return _webhook_action(request, user, session, csrf, webhook_id, "disable")
-
-
-@router.post(f"{PAGE}/webhooks/{{webhook_id}}/enable")
-def enable_webhook(
-    request: Request,
-    webhook_id: uuid.UUID,
-    user: PageUser,
-    session: SessionDep,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    return _webhook_action(request, user, session, csrf, webhook_id, "enable")
-
-
-@router.post(f"{PAGE}/webhooks/{{webhook_id}}/rotate")
-def rotate_webhook_secret(
-    request: Request,
-    webhook_id: uuid.UUID,
-    user: PageUser,
-    session: SessionDep,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    return _webhook_action(request, user, session, csrf, webhook_id, "rotate")
-
-
-@router.post(f"{PAGE}/webhooks/{{webhook_id}}/test")
-def test_webhook(
-    request: Request,
-    webhook_id: uuid.UUID,
-    user: PageUser,
-    session: SessionDep,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    return _webhook_action(request, user, session, csrf, webhook_id, "test")
