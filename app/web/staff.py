@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
@@ -615,6 +616,30 @@ def update_lesson(
     return _lesson_post(request, course_id, lesson_id, user, session, form)
 
 
+def _course_edit(
+    request: Request,
+    user: User | None,
+    session: Session,
+    csrf: str,
+    course_id: uuid.UUID,
+    change: Callable[[Principal], object],
+    section: str,
+    flash: str,
+) -> Response:
+    """A one-button change of a course (move, remove): done and back to its section with a
+    flash, or the course page with the refusal in words."""
+    staff = _staff_post(request, user, csrf)
+    if isinstance(staff, Response):
+        return staff
+    try:
+        change(Principal.of_user(staff))
+    except DomainError as err:
+        return _refused(
+            request, staff, session, course_id, err, error=message_for(err, lang_of(request))
+        )
+    return redirect(request, f"/staff/courses/{course_id}#{section}", flash)
+
+
 @router.post("/staff/courses/{course_id}/lessons/{lesson_id}/move")
 def move_lesson(
     request: Request,
@@ -625,16 +650,16 @@ def move_lesson(
     to: Annotated[int, Form(ge=1, le=100_000)],
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    staff = _staff_post(request, user, csrf)
-    if isinstance(staff, Response):
-        return staff
-    try:
-        courses.move_lesson(session, Principal.of_user(staff), course_id, lesson_id, position=to)
-    except DomainError as err:
-        return _refused(
-            request, staff, session, course_id, err, error=message_for(err, lang_of(request))
-        )
-    return redirect(request, f"/staff/courses/{course_id}#lessons", "lesson_moved")
+    return _course_edit(
+        request,
+        user,
+        session,
+        csrf,
+        course_id,
+        lambda who: courses.move_lesson(session, who, course_id, lesson_id, position=to),
+        "lessons",
+        "lesson_moved",
+    )
 
 
 @router.post("/staff/courses/{course_id}/lessons/{lesson_id}/remove")
@@ -646,16 +671,16 @@ def remove_lesson(
     session: SessionDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    staff = _staff_post(request, user, csrf)
-    if isinstance(staff, Response):
-        return staff
-    try:
-        courses.remove_lesson(session, Principal.of_user(staff), course_id, lesson_id)
-    except DomainError as err:
-        return _refused(
-            request, staff, session, course_id, err, error=message_for(err, lang_of(request))
-        )
-    return redirect(request, f"/staff/courses/{course_id}#lessons", "lesson_removed")
+    return _course_edit(
+        request,
+        user,
+        session,
+        csrf,
+        course_id,
+        lambda who: courses.remove_lesson(session, who, course_id, lesson_id),
+        "lessons",
+        "lesson_removed",
+    )
 
 
 # ---------------------------------------------------------------- questions
@@ -772,16 +797,16 @@ def remove_question(
     session: SessionDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    staff = _staff_post(request, user, csrf)
-    if isinstance(staff, Response):
-        return staff
-    try:
-        courses.remove_question(session, Principal.of_user(staff), course_id, question_id)
-    except DomainError as err:
-        return _refused(
-            request, staff, session, course_id, err, error=message_for(err, lang_of(request))
-        )
-    return redirect(request, f"/staff/courses/{course_id}#questions", "question_removed")
+    return _course_edit(
+        request,
+        user,
+        session,
+        csrf,
+        course_id,
+        lambda who: courses.remove_question(session, who, course_id, question_id),
+        "questions",
+        "question_removed",
+    )
 
 
 # ---------------------------------------------------------------- learners and progress
