@@ -394,3 +394,32 @@ def test_the_code_never_reaches_the_logs(
     assert any("[redacted]" in m for m in server)
     text = "\n".join(server + lines)
     assert code not in text and code.replace("-", "") not in text
+
+
+def test_bad_input_from_the_phone_is_refused_in_words_and_changes_nothing(
+    client: TestClient, db: Any
+) -> None:
+    """Not an image, no frames at all, a body over the size limit: each a stable 4xx code, no
+    study session opened, and the hand-off still there for a real try."""
+    _learner, h, eid = checkin_setup(client, db)
+    created = create(client, h, purpose="checkin", enrollment_id=eid).json()
+    code, hid = created["code"], created["handoff_id"]
+
+    cid = phone_challenge(client, db, code, ["blink"])
+    r = phone_frames(client, code, cid, [b"this is not a picture"] * 3)
+    assert r.status_code == 422 and r.json()["code"] == "not_an_image", r.text
+
+    cid = phone_challenge(client, db, code, ["blink"])
+    r = client.post(f"{API}/handoffs/{code}/frames", data={"challenge_id": cid})
+    assert (r.status_code, r.json()["code"]) == (422, "validation_error"), r.text
+
+    too_big = b"\xff\xd8" + b"\0" * (25 * 1024 * 1024)
+    r = phone_frames(client, code, cid, [too_big])
+    assert (r.status_code, r.json()["code"]) == (413, "image_too_large")
+
+    with Session(db) as s:
+        assert s.exec(select(StudySession)).first() is None
+    assert poll(client, h, hid)["closed"] is False
+    cid = phone_challenge(client, db, code, ["blink"])
+    r = phone_frames(client, code, cid, blink_burst("c"))
+    assert r.status_code == 200 and r.json()["state"] == "passed", r.text
