@@ -174,6 +174,16 @@ class Shots:
         return width
 
 
+def wait_for_preview(page: Any, panel: str) -> None:
+    """Wait until a face-check panel's camera preview shows frames (or the panel has said there
+    is no camera): a condition, not a pause, so a busy machine only makes it slower."""
+    page.wait_for_function(
+        "el => el.dataset.state === 'no-camera' || el.querySelector('video').readyState >= 2",
+        arg=page.locator(f"#{panel}").element_handle(),
+        timeout=FACE_TIMEOUT_MS,
+    )
+
+
 def run_check(page: Any, panel: str, attempts: int = 3) -> list[str]:
     """Click a face-check panel's button until it passes; returns the refusals seen on the way
     (a real learner retries too; each retry takes a fresh challenge)."""

@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from tests.factories import PASSWORD
-from tests.web.conftest import Shots, seed_course
+from tests.web.conftest import FACE_TIMEOUT_MS, Shots, seed_course, wait_for_preview
 from tests.web.fakecam import blinking_learner
 
 pytestmark = [
@@ -77,7 +77,7 @@ def hand_off(
     phone.goto(link)
     assert "王*明" in phone.inner_text("main") and "王小明" not in phone.inner_text("main")
     desktop.wait_for_selector(f"#{panel} .fc-handoff-state[data-state=opened]")
-    phone.wait_for_timeout(800)  # the camera preview starts
+    wait_for_preview(phone, "phone-check")
     phone_shot(name)
     check = phone.locator("#phone-check")
     for _ in range(3):
@@ -153,7 +153,11 @@ def test_no_camera_hands_the_check_to_a_phone(
     desktop.wait_for_selector("#checkin-check")
     hand_off(desktop, phone, "checkin-check", shot, phone_shot, "checkin")
     desktop.wait_for_selector("#study[data-state=studying]")
-    desktop.wait_for_timeout(6_000)  # heartbeats every 5 s
+    # Heartbeats every 5 s: wait until the first one is stored (a condition, not a pause).
+    desktop.wait_for_function(
+        "() => Number(document.getElementById('credited').dataset.seconds || 0) > 0",
+        timeout=FACE_TIMEOUT_MS,
+    )
     shot("studying", phone=False)
     with Session(engine) as s:
         sess = s.exec(select(StudySession)).one()

@@ -17,10 +17,18 @@ from typing import Any
 import pytest
 import zxingcpp
 from PIL import Image, ImageOps
+from playwright.sync_api import expect
 from sqlmodel import Session, col, select
 
 from tests.factories import PASSWORD, id_number
-from tests.web.conftest import FACE_TIMEOUT_MS, Shots, pdf_text, run_check, seed_course
+from tests.web.conftest import (
+    FACE_TIMEOUT_MS,
+    Shots,
+    pdf_text,
+    run_check,
+    seed_course,
+    wait_for_preview,
+)
 from tests.web.fakecam import blinking_learner, lfw_photo, still_of
 
 pytestmark = [
@@ -107,7 +115,7 @@ def test_learner_journey(
 
     # Face enrolment with the camera.
     page.wait_for_url("**/face")
-    page.wait_for_timeout(500)
+    page.wait_for_selector("#enrol-check .fc-go:enabled")
     shot("face")
     refusals += run_check(page, "enrol-check")
     assert page.locator("#face-state").get_attribute("data-enrolled") == "1"
@@ -134,7 +142,7 @@ def test_learner_journey(
     while time.monotonic() < deadline:
         if page.locator("dialog#rollcall[open]").count():
             if answered == 0:
-                page.wait_for_timeout(600)
+                wait_for_preview(page, "rollcall-check")
                 shot("rollcall")
             refusals += run_check(page, "rollcall-check")
             page.wait_for_selector("dialog#rollcall:not([open])", state="attached")
@@ -210,7 +218,8 @@ def test_learner_journey(
 
     # The copy button puts the same address on the clipboard.
     page.click("#copy-link")
-    assert page.locator("#copy-status").inner_text() == "已复制核验链接。"
+    # The status is written once navigator.clipboard.writeText() has resolved: wait for it.
+    expect(page.locator("#copy-status")).to_have_text("已复制核验链接。")
     assert page.evaluate("navigator.clipboard.readText()") == verify_url
 
     # "Download PDF": a file whose text carries the learner's Chinese name and the serial.
