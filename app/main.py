@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -37,6 +37,7 @@ from app.idempotency.middleware import IdempotencyMiddleware
 from app.limits import BodySizeLimitMiddleware
 from app.logging import RequestIdMiddleware, configure_logging, request_id_var
 from app.web import certificates as certificates_web
+from app.web import docs as docs_web
 from app.web import handoff as handoff_web
 from app.web import integrations as integrations_web
 from app.web import learner_certificates as learner_certificates_web
@@ -187,6 +188,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Subsidy-eligible online vocational training with face-verified attendance.",
         lifespan=lifespan,
+        # FastAPI's own /docs and /redoc load their scripts from a CDN (blank offline, and inline
+        # script the CSP forbids): /docs is served by app/web/docs.py from vendored files.
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(IdempotencyMiddleware)  # innermost: inside the body size limit
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
@@ -207,12 +212,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(handoff_web.router)
     app.include_router(integrations_web.router)
     app.include_router(webhooks_api.router, prefix=API_PREFIX)
+    app.include_router(docs_web.router)
     app.mount("/static", StaticFiles(directory=pages_web.STATIC_DIR), name="static")
 
     @app.get("/.well-known/jwks.json", tags=["audit"])
     def jwks() -> dict[str, Any]:
         """Public keys for audit checkpoints (EdDSA) and certificate credentials (RS256)."""
         return {"keys": signing.jwks()["keys"] + credential.jwks()["keys"]}
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        """Browsers that ask before reading the page's <link rel=icon> get the SVG icon."""
+        return RedirectResponse("/static/favicon.svg", status_code=301)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -23,7 +23,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),  # one backend is enough here
 ]
-FACE_TIMEOUT_MS = 60_000
 
 #: The computer: getUserMedia refused, as when the learner blocks the camera (or has none).
 NO_CAMERA = """
