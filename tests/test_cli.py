@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from pydantic import ValidationError
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
@@ -87,3 +89,42 @@ def test_create_institution_user_and_key(app_env: str) -> None:
     assert actors == {"system:cli"}
     code, out = run("create-api-key", "--institution", "NOPE", "--name", "x")
     assert code == 1
+
+
+def test_configuration_error_is_one_line_without_traceback(
+    app_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A too-short secret in production: one clear line on stderr and exit 1, not a traceback;
+    ``--debug`` brings the traceback back."""
+    from app.config import get_settings
+
+    monkeypatch.setenv("SKILLTRACE_ENV", "production")
+    monkeypatch.setenv("SKILLTRACE_SECRET_KEY", "short")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["migrate"])
+        assert result.exit_code == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("error: invalid configuration: SKILLTRACE_SECRET_KEY must be")
+        assert "Traceback" not in result.output
+        debug = runner.invoke(app, ["--debug", "migrate"])
+        assert debug.exit_code == 1 and isinstance(debug.exception, ValidationError)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
+def test_database_error_is_one_line(app_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.config import get_settings
+
+    monkeypatch.setenv("SKILLTRACE_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["migrate"])
+        assert result.exit_code == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: database: "), result.stderr
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
