@@ -311,8 +311,8 @@ def register_submit(
 
 @router.get("/login")
 def login_page(request: Request, user: PageUser, next: str | None = None) -> Response:
-    if user is not None:
-        return redirect(request, safe_next(next))
+    if user is not None:  # already signed in: where they asked to go, or their own home
+        return redirect(request, safe_next(next) if next else start_page(user))
     return render(request, "login.html", None, next=safe_next(next), error=None, username="")
 
 
