@@ -8,7 +8,9 @@ check.onClick(async () => {
   } catch {
     return; // explained in the panel; the button now says "retry" with a fresh challenge
   }
-  check.say(T.ui.enrolled_ok, "ok");
+  // The result is said once, in the page's state line; the stopped camera's black box goes.
+  check.say("");
+  check.root.querySelector(".preview").hidden = true;
   check.button.hidden = true;
   document.getElementById("enrol-next").hidden = false;
   const state = document.getElementById("face-state");

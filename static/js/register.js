@@ -5,8 +5,13 @@ import { T } from "./api.js";
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK = "10X98765432";
 
+/** The number as the server reads it: full-width digits and Ｘ folded (NFKC), spaces dropped. */
+export function normalised(raw) {
+  return raw.normalize("NFKC").replace(/\s+/g, "").toUpperCase();
+}
+
 export function idProblem(raw) {
-  const v = raw.trim().toUpperCase();
+  const v = normalised(raw);
   if (!/^[1-9]\d{5}\d{8}\d{3}[\dX]$/.test(v)) return "id_format";
   const y = +v.slice(6, 10), m = +v.slice(10, 12), d = +v.slice(12, 14);
   const birth = new Date(Date.UTC(y, m - 1, d));
@@ -21,10 +26,14 @@ export function idProblem(raw) {
 const input = document.getElementById("id_number");
 const hint = document.getElementById("id_hint");
 const form = document.getElementById("register-form");
+const idleHint = hint.textContent;
+// The refusal of the last submission (e.g. "this ID number is already registered"), if any.
+const serverError = document.querySelector("#register-error");
 
 function show(final) {
-  const v = input.value.trim();
+  const v = normalised(input.value);
   if (!v || (!final && v.length < 18)) {
+    hint.textContent = idleHint;
     hint.dataset.kind = "";
     input.removeAttribute("aria-invalid");
     return true;
@@ -37,7 +46,11 @@ function show(final) {
   return !problem;
 }
 
-input.addEventListener("input", () => show(false));
+input.addEventListener("input", () => {
+  // Once the number is edited, the refusal of the previous submission no longer applies to it.
+  if (serverError && serverError.dataset.field === "id_number") serverError.hidden = true;
+  show(false);
+});
 input.addEventListener("blur", () => show(true));
 form.addEventListener("submit", (e) => {
   if (!show(true)) {

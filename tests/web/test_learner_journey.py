@@ -119,6 +119,10 @@ def test_learner_journey(
     shot("face")
     refusals += run_check(page, "enrol-check")
     assert page.locator("#face-state").get_attribute("data-enrolled") == "1"
+    # The result is said once, and no empty (stopped) camera box is left on the page.
+    assert page.locator("#enrol-check .preview").is_hidden()
+    said = page.locator("#face-state").inner_text()
+    assert said and page.inner_text("main").count(said) == 1
     shot("face-enrolled")
 
     # The catalogue, the course page, enrolment.
