@@ -49,8 +49,10 @@ fmt: install-dev
 
 ## Re-extract the pages' strings (babel.cfg) and update the English catalogue; then translate
 ## what is new in app/web/locale/en/LC_MESSAGES/messages.po (tests/web/test_i18n.py checks).
+## Sorted by message and without file:line comments, so that two branches that each add a
+## string do not conflict on every line number they shifted.
 i18n: install
-	$(BIN)/pybabel extract -F babel.cfg --no-wrap --sort-by-file --project SkillTrace \
+	$(BIN)/pybabel extract -F babel.cfg --no-wrap --sort-output --no-location --project SkillTrace \
 		--version 1 --copyright-holder SkillTrace --msgid-bugs-address "SkillTrace developers" \
 		-o app/web/locale/messages.pot .
 	$(BIN)/pybabel update -i app/web/locale/messages.pot -d app/web/locale -l en --no-wrap \
