@@ -30,7 +30,10 @@ function show(a) {
           el("span", { textContent: text }),
         ]),
       );
+      // The number is part of the legend, so it sits on the stem's first line.
       const legend = el("legend", {}, [
+        el("span", { className: "qno", textContent: `${i + 1}.` }),
+        " ",
         el("span", { className: "kind", textContent: T.ui[`kind_${q.kind}`] || "" }),
         ` ${q.stem}`,
       ]);
@@ -56,6 +59,9 @@ check.onClick(async () => {
   let a = null;
   try {
     a = await check.run();
+    // A new attempt (not one resumed below) uses up one of the attempts left.
+    const left = document.getElementById("attempts-left");
+    left.textContent = String(Math.max(0, Number(left.textContent) - 1));
   } catch (err) {
     if (err.code === "attempt_open" && err.body.attempt_id) {
       a = await api(`/api/v1/quiz-attempts/${err.body.attempt_id}`).catch(() => null);

@@ -170,8 +170,19 @@ def test_learner_journey(
 
     # The face-gated quiz: questions without answers; answer by the options' text.
     page.goto(f"{live_server}/quiz/{enrollment_id}")
+    attempts_left = int(page.inner_text("#attempts-left"))
     refusals += run_check(page, "quiz-check")
     page.wait_for_selector("#paper:not([hidden])")
+    # The attempt just started is counted at once; the start message sits above the paper;
+    # each question's number is on the stem's line.
+    assert int(page.inner_text("#attempts-left")) == attempts_left - 1
+    message = page.locator("#quiz-result").bounding_box()
+    assert message and message["y"] < (page.locator("#paper").bounding_box() or {"y": 0})["y"]
+    numbers = [n.strip() for n in page.locator("li.question .qno").all_inner_texts()]
+    assert numbers == [f"{i}." for i in range(1, len(numbers) + 1)] and numbers
+    for item in page.locator("li.question").all():
+        no, stem = item.locator(".qno").bounding_box(), item.locator("legend").bounding_box()
+        assert no and stem and abs(no["y"] - stem["y"]) < 4
     right = {q["stem"]: {q["options"][i] for i in q["answer"]} for q in bank}
     for item in page.locator("li.question").all():
         stem = item.locator("legend").inner_text()
