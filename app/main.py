@@ -36,6 +36,7 @@ from app.errors import DomainError
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.limits import BodySizeLimitMiddleware
 from app.logging import RequestIdMiddleware, configure_logging, request_id_var
+from app.web import admin as admin_web
 from app.web import certificates as certificates_web
 from app.web import docs as docs_web
 from app.web import handoff as handoff_web
@@ -213,6 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(integrations_web.router)
     app.include_router(webhooks_api.router, prefix=API_PREFIX)
     app.include_router(docs_web.router)
+    app.include_router(admin_web.router)
     app.mount("/static", StaticFiles(directory=pages_web.STATIC_DIR), name="static")
 
     @app.get("/.well-known/jwks.json", tags=["audit"])

@@ -94,3 +94,52 @@ class ApiKeyNotFound(DomainError):
 
 class InvalidInput(ValidationFailed):
     code = "invalid_input"
+
+
+# ---------------------------------------------------------------- admin console
+
+
+class AccountLocked(Forbidden):
+    """The right password for an account an admin has locked (told only after the password
+    matched, so it reveals nothing to a guesser)."""
+
+    code = "account_locked"
+    title = "Account locked"
+    message_zh = "该账号已被平台管理员锁定，暂时无法登录。如有疑问，请联系平台管理员。"
+    message_en = "This account has been locked by a platform administrator; contact them."
+    keep_changes = True  # the refused sign-in is audited
+
+
+class InstitutionSuspended(Forbidden):
+    """A staff member of a suspended institution signing in (again after the password)."""
+
+    code = "institution_suspended"
+    title = "Institution suspended"
+    message_zh = (
+        "您所在的培训机构已被平台暂停使用，工作人员暂时无法登录。如有疑问，请联系平台管理员。"
+    )
+    message_en = (
+        "Your training institution has been suspended by the platform; its staff cannot sign in. "
+        "Contact the platform administrator."
+    )
+    keep_changes = True
+
+
+class ApiKeyInstitutionSuspended(InvalidToken):
+    """A partner's API key of a suspended institution: the same 401 ``invalid_token`` as a
+    revoked key (no new code in the contract), with the reason in words."""
+
+    message_zh = "该 API 密钥所属的培训机构已被平台暂停使用，密钥暂时无效。"
+    message_en = "The institution of this API key is suspended; the key does not work meanwhile."
+
+
+class ReasonRequired(InvalidInput):
+    code = "reason_required"
+    message_zh = "请填写原因：它会记入审计日志。"
+    message_en = "Give a reason; it is recorded in the audit log."
+
+
+class CannotLockSelf(Forbidden):
+    code = "cannot_lock_self"
+    message_zh = "不能锁定自己正在使用的账号。"
+    message_en = "You cannot lock your own account."

@@ -41,6 +41,14 @@ class Institution(SQLModel, table=True):
     code: str = Field(max_length=32, unique=True, index=True)
     name: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: Set while a platform admin has suspended the institution: its staff cannot sign in and
+    #: its API keys are refused (app/accounts/administration.py); cleared on reactivation.
+    suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    suspended_reason: str | None = Field(default=None, max_length=500)
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
 
 class User(SQLModel, table=True):
@@ -63,7 +71,11 @@ class User(SQLModel, table=True):
     group: LearnerGroup | None = Field(
         default=None, sa_type=SAEnum(LearnerGroup, native_enum=False, length=32)
     )
+    #: False while an admin has locked the account (``locked_at``/``locked_reason`` say when and
+    #: why, for the admin console); the audit chain keeps every lock and unlock.
     is_active: bool = True
+    locked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    locked_reason: str | None = Field(default=None, max_length=500)
     biometric_consent: bool = False
     consent_version: str | None = Field(default=None, max_length=32)
     consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

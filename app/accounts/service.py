@@ -20,10 +20,13 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.accounts import idcard, passwords, tokens
 from app.accounts.exceptions import (
+    AccountLocked,
+    ApiKeyInstitutionSuspended,
     ApiKeyNotFound,
     IdNumberRegistered,
     InstitutionCodeTaken,
     InstitutionNotFound,
+    InstitutionSuspended,
     InvalidCredentials,
     InvalidIdNumberError,
     InvalidInput,
@@ -279,7 +282,7 @@ def authenticate(session: Session, username: str, password: str) -> User:
         )
     user = session.exec(select(User).where(col(User.username) == username)).one_or_none()
     ok = passwords.verify_password(user.password_hash if user else passwords.DUMMY_HASH, password)
-    if user is None or not ok or not user.is_active:
+    if user is None or not ok:
         throttle = throttle or LoginThrottle(username=username)
         throttle.failures += 1
         throttle.last_failure_at = now
@@ -298,6 +301,18 @@ def authenticate(session: Session, username: str, password: str) -> User:
             )
         session.flush()
         raise InvalidCredentials()
+    refused = _sign_in_refusal(session, user)
+    if refused is not None:
+        # The password was right: say why in words (it tells a guesser nothing new), and audit it.
+        audit.append(
+            session,
+            actor=Actor.user(user.id),
+            action="auth.login_refused",
+            subject=f"user:{user.id}",
+            payload={"code": refused.code},
+            institution_id=user.institution_id,
+        )
+        raise refused
     if throttle:
         session.delete(throttle)
     if passwords.needs_rehash(user.password_hash):
@@ -311,6 +326,18 @@ def authenticate(session: Session, username: str, password: str) -> User:
         institution_id=user.institution_id,
     )
     return user
+
+
+def _sign_in_refusal(session: Session, user: User) -> AccountLocked | InstitutionSuspended | None:
+    """Why a user with the right password may not sign in: an admin locked the account, or
+    suspended the institution they work for (its learners keep their access)."""
+    if not user.is_active:
+        return AccountLocked()
+    if user.role is Role.staff and user.institution_id is not None:
+        inst = session.get(Institution, user.institution_id)
+        if inst is not None and inst.is_suspended:
+            return InstitutionSuspended()
+    return None
 
 
 def issue_token(user: User) -> tuple[str, int]:
@@ -369,15 +396,23 @@ def create_api_key(
 
 def api_key_from_secret(session: Session, presented: str) -> ApiKey:
     prefix = tokens.split_api_key(presented)
-    key = None
+    key, suspended_at = None, None
     if prefix:
-        key = session.exec(select(ApiKey).where(col(ApiKey.prefix) == prefix)).one_or_none()
+        row = session.exec(
+            select(ApiKey, col(Institution.suspended_at))
+            .join(Institution, col(Institution.id) == col(ApiKey.institution_id))
+            .where(col(ApiKey.prefix) == prefix)
+        ).one_or_none()
+        if row is not None:
+            key, suspended_at = row
     if (
         key is None
         or key.revoked_at is not None
         or not hmac.compare_digest(key.key_hash, tokens.hash_api_secret(presented))
     ):
         raise InvalidToken("The API key is invalid or revoked.")
+    if suspended_at is not None:
+        raise ApiKeyInstitutionSuspended()
     return key
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from app.attendance.exceptions import FaceRejected
 from app.attendance.face import DecodeLimits, DlibFaceEngine, EngineConfig, FaceAnalysis
@@ -75,3 +76,34 @@ def shutdown() -> None:
         if _pool is not None:
             _pool.close(wait=False)
             _pool = None
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """What this process's face analyser is doing, for the admin console's status page."""
+
+    #: ``pool`` (worker processes) or ``in_process`` (the request's thread, face_workers = 0).
+    mode: str
+    workers: int
+    #: Pool only: worker processes alive, frames queued or being analysed; None in-process.
+    alive: int | None = None
+    in_flight: int | None = None
+    #: Whether the pool (or the in-process engine) has been started in this process.
+    started: bool = False
+
+
+def status() -> EngineStatus:
+    """The face engine's state in this process, without starting anything."""
+    workers = get_settings().face_workers
+    if workers == 0:
+        return EngineStatus(mode="in_process", workers=0, started=_local is not None)
+    pool = _pool
+    if pool is None:
+        return EngineStatus(mode="pool", workers=workers, alive=0, in_flight=0)
+    return EngineStatus(
+        mode="pool",
+        workers=pool.workers,
+        alive=pool.alive_workers(),
+        in_flight=pool.in_flight,
+        started=True,
+    )

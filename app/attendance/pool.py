@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Literal
@@ -100,6 +101,8 @@ class FacePool:
             initializer=_init_worker,
             initargs=(self.config,),
         )
+        self._in_flight = 0
+        self._count_lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Start every worker and load its models now (call at application start-up)."""
@@ -109,7 +112,24 @@ class FacePool:
 
     def submit(self, data: bytes) -> Future[FrameResult]:
         """Analyse one frame in a worker; the future's result is an analysis or a rejection."""
-        return self._executor.submit(_analyse_in_worker, data)
+        future = self._executor.submit(_analyse_in_worker, data)
+        with self._count_lock:
+            self._in_flight += 1
+        future.add_done_callback(self._one_done)
+        return future
+
+    def _one_done(self, _future: Future[FrameResult]) -> None:
+        with self._count_lock:
+            self._in_flight -= 1
+
+    @property
+    def in_flight(self) -> int:
+        """Frames submitted and not analysed yet (queued or running): the pool's queue depth."""
+        return self._in_flight
+
+    def alive_workers(self) -> int:
+        """Worker processes alive now (the executor starts them on demand, up to ``workers``)."""
+        return sum(1 for p in self._executor._processes.values() if p.is_alive())
 
     def submit_measure_file(self, path: str | os.PathLike[str]) -> Future[FileSample]:
         """Lenient measurement of an image file (calibration): see :func:`measure_file`."""

@@ -222,3 +222,33 @@ def export_checkpoint(
 def export_lines(entries: Iterator[dict[str, Any]]) -> Iterator[bytes]:
     for obj in entries:
         yield canonical(obj) + b"\n"
+
+
+def recent_entries(
+    session: Session,
+    *,
+    chain: str | None = None,
+    subject: str | None = None,
+    before_seq: int | None = None,
+    limit: int = 50,
+) -> list[AuditEntry]:
+    """The newest entries of one chain (``before_seq`` pages back along it), or about one
+    subject across chains; newest first. For reading on a page, not for export or verification
+    (:func:`iter_export` is the chain in order, with its checkpoint)."""
+    stmt = select(AuditEntry)
+    if chain is not None:
+        stmt = stmt.where(col(AuditEntry.chain) == chain)
+        if before_seq is not None:
+            stmt = stmt.where(col(AuditEntry.seq) < before_seq)
+        stmt = stmt.order_by(col(AuditEntry.seq).desc())
+    else:
+        stmt = stmt.order_by(col(AuditEntry.time).desc(), col(AuditEntry.id).desc())
+    if subject is not None:
+        stmt = stmt.where(col(AuditEntry.subject) == subject)
+    return list(session.exec(stmt.limit(limit)))
+
+
+def chain_head(session: Session, chain: str) -> tuple[int, str]:
+    """A chain's last seq and hash (0 and the genesis hash for a chain with no entry yet)."""
+    head = session.get(AuditChainHead, chain)
+    return (head.seq, head.head_hash) if head else (0, GENESIS)

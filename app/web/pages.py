@@ -231,9 +231,11 @@ def not_staff(request: Request, user: User) -> HTMLResponse:
 
 def start_page(user: User) -> str:
     """Where a signed-in user lands: staff on the review queue, regulators on their dashboard,
-    everyone else on /my."""
+    admins on the admin console, everyone else on /my."""
     if user.role is Role.regulator:
         return "/regulator"
+    if user.role is Role.admin:
+        return "/admin"
     return "/staff/review" if user.role is Role.staff else "/my"
 
 

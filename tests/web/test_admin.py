@@ -1,0 +1,427 @@
+"""The admin console over HTTP, on both databases: only platform admins get in; institutions are
+created, renamed, suspended (their staff refused at sign-in with a stable code, their open
+sessions ended, their API keys refused) and reactivated; accounts are created, locked, unlocked
+and given a new password shown once; every change has its audit entry; the audit chain and the
+system status pages render."""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from app.accounts import service as accounts
+from app.accounts.models import Institution, Role, User
+from app.api.deps import CSRF_COOKIE
+from app.audit import service as audit
+from app.audit.models import AuditEntry
+from app.audit.service import Actor
+from app.db import transaction
+from tests.factories import PASSWORD, make_institution, make_learner, make_user
+from tests.web.conftest import csrf_of
+
+ADMIN_PAGES = ("/admin", "/admin/institutions", "/admin/users", "/admin/audit")
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Any:
+    """Sign in through the login form; returns the response (a redirect when it worked)."""
+    client.cookies.clear()
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={"csrf": csrf_of(page.text), "username": username, "password": password},
+        follow_redirects=False,
+    )
+
+
+def signed_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    r = sign_in(client, username, password)
+    assert r.status_code == 303, r.text
+    return str(client.cookies.get(CSRF_COOKIE))
+
+
+def audits(engine: Any, action: str, subject: str | None = None) -> list[AuditEntry]:
+    with Session(engine) as s:
+        stmt = select(AuditEntry).where(col(AuditEntry.action) == action)
+        if subject is not None:
+            stmt = stmt.where(col(AuditEntry.subject) == subject)
+        return list(s.exec(stmt))
+
+
+def error_text(page: str) -> str:
+    m = re.search(r'<p class="error" role="alert"[^>]*>([^<]+)</p>', page)
+    assert m, "no error on the page"
+    return html.unescape(m.group(1))
+
+
+class World:
+    def __init__(self, engine: Any) -> None:
+        self.admin = make_user(engine, Role.admin)
+        self.inst = make_institution(engine)
+        self.staff = make_user(engine, Role.staff, self.inst)
+        self.regulator = make_user(engine, Role.regulator)
+        self.learner = make_learner(engine, self.inst)
+
+
+# ---------------------------------------------------------------- who gets in
+
+
+def test_admin_lands_on_the_console_and_others_are_refused(client: TestClient, engine: Any) -> None:
+    w = World(engine)
+    for path in ADMIN_PAGES:
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login"), path
+
+    r = sign_in(client, w.admin.username)
+    assert r.status_code == 303 and r.headers["location"] == "/admin"  # not /my and a 403
+    home = client.get("/admin")
+    assert home.status_code == 200 and "系统状态" in home.text
+    assert 'href="/admin/institutions"' in home.text  # the nav
+    assert "unsafe-inline" not in home.headers["content-security-policy"]
+    assert client.get("/login", follow_redirects=False).headers["location"] == "/admin"
+    for path in ADMIN_PAGES:
+        assert client.get(path).status_code == 200, path
+    assert client.get(f"/admin/institutions/{w.inst.id}").status_code == 200
+    assert client.get(f"/admin/users/{w.staff.id}").status_code == 200
+
+    for who in (w.staff, w.regulator, w.learner):
+        csrf = signed_in(client, who.username)
+        for path in ADMIN_PAGES:
+            r = client.get(path)
+            assert r.status_code == 403 and "此页面仅供平台管理员使用" in r.text, (who.role, path)
+        r = client.post("/admin/institutions", data={"csrf": csrf, "code": "X1", "name": "x"})
+        assert r.status_code == 403
+        r = client.post(f"/admin/users/{w.admin.id}/lock", data={"csrf": csrf, "reason": "夺权"})
+        assert r.status_code == 403
+        r = client.post(f"/admin/users/{w.admin.id}/password", data={"csrf": csrf})
+        assert r.status_code == 403
+    with Session(engine) as s:
+        assert s.exec(select(Institution).where(col(Institution.code) == "X1")).first() is None
+        admin = s.get(User, w.admin.id)
+        assert admin is not None and admin.is_active
+    assert audits(engine, "user.password_reset") == []
+
+
+def test_posts_need_the_csrf_field(client: TestClient, engine: Any) -> None:
+    w = World(engine)
+    signed_in(client, w.admin.username)
+    r = client.post("/admin/institutions", data={"code": "NOCSRF", "name": "无令牌"})
+    assert r.status_code == 403
+    r = client.post(f"/admin/institutions/{w.inst.id}/suspend", data={"reason": "x"})
+    assert r.status_code == 403
+    with Session(engine) as s:
+        inst = s.get(Institution, w.inst.id)
+        assert inst is not None and not inst.is_suspended
+        assert s.exec(select(Institution).where(col(Institution.code) == "NOCSRF")).first() is None
+
+
+# ---------------------------------------------------------------- institutions
+
+
+def test_create_edit_suspend_and_reactivate_an_institution(client: TestClient, engine: Any) -> None:
+    w = World(engine)
+    with transaction(engine) as s:
+        _key, secret = accounts.create_api_key(
+            s, institution_id=w.inst.id, name="对接", scopes=["learners:read"], actor=Actor.system()
+        )
+    staff_api = TestClient(client.app)
+    r = staff_api.post(
+        "/api/v1/auth/token", data={"username": w.staff.username, "password": PASSWORD}
+    )
+    staff_token = r.json()["access_token"]
+    staff_headers = {"Authorization": f"Bearer {staff_token}"}
+    assert staff_api.get("/api/v1/me", headers=staff_headers).is_success
+    key_headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/learners", headers=key_headers).status_code == 200
+
+    csrf = signed_in(client, w.admin.username)
+    # create: refusals in words, then one that works
+    r = client.post("/admin/institutions", data={"csrf": csrf, "code": "", "name": "x"})
+    assert r.status_code == 422 and "请填写机构代码和名称" in error_text(r.text)
+    r = client.post("/admin/institutions", data={"csrf": csrf, "code": w.inst.code, "name": "重名"})
+    assert r.status_code == 409 and "该机构代码已存在" in error_text(r.text)
+    r = client.post(
+        "/admin/institutions",
+        data={"csrf": csrf, "code": "GZ007", "name": "广州市第七职业培训学校"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    new_id = uuid.UUID(r.headers["location"].rsplit("/", 1)[1])
+    page = client.get(r.headers["location"])
+    assert "培训机构已创建" in page.text and "广州市第七职业培训学校" in page.text
+    [created] = audits(engine, "institution.created", f"institution:{new_id}")
+    assert created.actor == f"user:{w.admin.id}"
+
+    # search and filter
+    listing = client.get("/admin/institutions", params={"q": "gz0"})
+    assert "GZ007" in listing.text and w.inst.code not in listing.text
+    assert 'id="inst-empty"' in client.get("/admin/institutions?q=%25_").text  # LIKE escaped
+
+    # rename
+    r = client.post(f"/admin/institutions/{new_id}", data={"csrf": csrf, "name": "  "})
+    assert r.status_code == 422
+    r = client.post(f"/admin/institutions/{new_id}", data={"csrf": csrf, "name": "广州七职校"})
+    assert r.status_code == 200 and "机构名称已保存" in r.text
+    [renamed] = audits(engine, "institution.updated", f"institution:{new_id}")
+    assert '"to":"广州七职校"' in renamed.payload
+
+    # suspend: the reason is required
+    r = client.post(f"/admin/institutions/{w.inst.id}/suspend", data={"csrf": csrf, "reason": " "})
+    assert r.status_code == 422 and "请填写原因" in error_text(r.text)
+    with Session(engine) as s:
+        inst = s.get(Institution, w.inst.id)
+        assert inst is not None and not inst.is_suspended
+    page = client.get(f"/admin/institutions/{w.inst.id}")
+    assert "API 密钥立即停止使用" in page.text  # the page says what suspension does
+    r = client.post(
+        f"/admin/institutions/{w.inst.id}/suspend",
+        data={"csrf": csrf, "reason": "资质过期，待年检"},
+    )
+    assert r.status_code == 200 and "该机构已暂停" in r.text
+    assert 'data-status="suspended"' in r.text and "资质过期，待年检" in r.text
+    [suspended] = audits(engine, "institution.suspended", f"institution:{w.inst.id}")
+    assert suspended.actor == f"user:{w.admin.id}"
+    assert '"reason":"资质过期，待年检"' in suspended.payload
+    assert '"api_keys":1' in suspended.payload and '"staff_signed_out":1' in suspended.payload
+    assert suspended.chain == f"inst:{w.inst.id}"
+
+    # ... its staff: the open session ends, a new sign-in is refused with a stable code
+    r = staff_api.get("/api/v1/me", headers=staff_headers)
+    assert r.status_code == 401
+    refused = sign_in(TestClient(client.app), w.staff.username)
+    assert refused.status_code == 403
+    assert "您所在的培训机构已被平台暂停使用" in error_text(refused.text)
+    r = staff_api.post(
+        "/api/v1/auth/token", data={"username": w.staff.username, "password": PASSWORD}
+    )
+    assert r.status_code == 403 and r.json()["code"] == "institution_suspended"
+    wrong = staff_api.post(
+        "/api/v1/auth/token", data={"username": w.staff.username, "password": "not-it-123"}
+    )
+    assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_credentials"
+    assert audits(engine, "auth.login_refused", f"user:{w.staff.id}")
+    # ... its API keys are refused
+    r = client.get("/api/v1/learners", headers=key_headers)
+    assert r.status_code == 401 and r.json()["code"] == "invalid_token"
+    assert "暂停" in r.json()["detail"]
+    # ... its learners keep their access
+    assert sign_in(TestClient(client.app), w.learner.username).status_code == 303
+
+    # suspending again changes nothing (no second entry)
+    client.post(f"/admin/institutions/{w.inst.id}/suspend", data={"csrf": csrf, "reason": "再次"})
+    assert len(audits(engine, "institution.suspended", f"institution:{w.inst.id}")) == 1
+
+    # reactivate: reason required, then sign-in and the key work again
+    r = client.post(
+        f"/admin/institutions/{w.inst.id}/reactivate", data={"csrf": csrf, "reason": ""}
+    )
+    assert r.status_code == 422
+    r = client.post(
+        f"/admin/institutions/{w.inst.id}/reactivate",
+        data={"csrf": csrf, "reason": "年检通过"},
+    )
+    assert r.status_code == 200 and "该机构已恢复" in r.text
+    [back] = audits(engine, "institution.reactivated", f"institution:{w.inst.id}")
+    assert '"reason":"年检通过"' in back.payload
+    assert sign_in(TestClient(client.app), w.staff.username).status_code == 303
+    assert client.get("/api/v1/learners", headers=key_headers).status_code == 200
+
+    nowhere = f"/admin/institutions/{uuid.uuid4()}/suspend"
+    r = client.post(nowhere, data={"csrf": csrf, "reason": "x"})
+    assert r.status_code == 404 and "找不到该培训机构" in r.text
+
+
+# ---------------------------------------------------------------- accounts
+
+
+def test_create_accounts_with_the_password_shown_once(client: TestClient, engine: Any) -> None:
+    w = World(engine)
+    csrf = signed_in(client, w.admin.username)
+    base = {"csrf": csrf, "real_name": "李四"}
+    r = client.post("/admin/users", data={**base, "role": "staff", "username": "lisi"})
+    assert r.status_code == 422 and "需要选择所属机构" in error_text(r.text)
+    r = client.post("/admin/users", data={**base, "role": "learner", "username": "lisi"})
+    assert r.status_code == 422
+    r = client.post("/admin/users", data={**base, "role": "admin", "username": "lisi"})
+    assert r.status_code == 422
+    r = client.post(
+        "/admin/users",
+        data={
+            **base,
+            "role": "staff",
+            "username": w.staff.username,
+            "institution_id": str(w.inst.id),
+        },
+    )
+    assert r.status_code == 409 and "该用户名已被使用" in error_text(r.text)
+    r = client.post(
+        "/admin/users",
+        data={
+            **base,
+            "role": "staff",
+            "username": "lisi",
+            "institution_id": str(w.inst.id),
+            "password": "123456",
+        },
+    )
+    assert r.status_code == 422 and "密码太弱" in error_text(r.text)
+
+    r = client.post(
+        "/admin/users",
+        data={**base, "role": "staff", "username": "lisi", "institution_id": str(w.inst.id)},
+    )
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    password = html.unescape(re.search(r'id="shown-password">([^<]+)<', r.text).group(1))  # type: ignore[union-attr]
+    assert "lisi" in r.text
+    with Session(engine) as s:
+        lisi = s.exec(select(User).where(col(User.username) == "lisi")).one()
+        assert lisi.role is Role.staff and lisi.institution_id == w.inst.id
+        assert password not in lisi.password_hash
+    [created] = audits(engine, "user.created", f"user:{lisi.id}")
+    assert created.actor == f"user:{w.admin.id}"
+    assert "shown-password" not in client.get("/admin/users").text  # once
+    assert sign_in(TestClient(client.app), "lisi", password).status_code == 303
+
+    r = client.post(
+        "/admin/users",
+        data={**base, "role": "regulator", "username": "jianguan", "password": "Jian-Guan-2026!"},
+    )
+    assert r.status_code == 200 and 'id="shown-password"' not in r.text
+    assert sign_in(TestClient(client.app), "jianguan", "Jian-Guan-2026!").status_code == 303
+
+    # the list: search, filter by role, institution and status
+    listing = client.get("/admin/users", params={"q": "lisi"})
+    assert 'data-username="lisi"' in listing.text
+    assert f'data-username="{w.staff.username}"' not in listing.text
+    by_role = client.get("/admin/users", params={"role": "regulator"})
+    assert 'data-username="jianguan"' in by_role.text and 'data-username="lisi"' not in by_role.text
+    by_inst = client.get("/admin/users", params={"institution_id": str(w.inst.id)})
+    for name in ("lisi", w.staff.username, w.learner.username):
+        assert f'data-username="{name}"' in by_inst.text
+    assert 'data-username="jianguan"' not in by_inst.text
+    assert 'id="users-empty"' in client.get("/admin/users", params={"status": "locked"}).text
+
+
+def test_lock_unlock_and_reset_a_password(client: TestClient, engine: Any) -> None:
+    w = World(engine)
+    other = TestClient(client.app)
+    signed_in(other, w.staff.username)
+    assert other.get("/staff/review").status_code == 200
+
+    csrf = signed_in(client, w.admin.username)
+    r = client.post(f"/admin/users/{w.staff.id}/lock", data={"csrf": csrf, "reason": ""})
+    assert r.status_code == 422 and "请填写原因" in error_text(r.text)
+    r = client.post(f"/admin/users/{w.admin.id}/lock", data={"csrf": csrf, "reason": "手滑"})
+    assert r.status_code == 403 and "不能锁定自己" in error_text(r.text)
+    r = client.post(
+        f"/admin/users/{w.staff.id}/lock", data={"csrf": csrf, "reason": "离职，账号停用"}
+    )
+    assert r.status_code == 200 and "账号已锁定" in r.text and "离职，账号停用" in r.text
+    [locked] = audits(engine, "user.locked", f"user:{w.staff.id}")
+    assert locked.actor == f"user:{w.admin.id}" and "离职" in locked.payload
+
+    # the open session ended; signing in is refused in words, with a stable code over the API
+    assert other.get("/staff/review", follow_redirects=False).status_code == 303
+    refused = sign_in(TestClient(client.app), w.staff.username)
+    assert refused.status_code == 403 and "该账号已被平台管理员锁定" in error_text(refused.text)
+    r = other.post("/api/v1/auth/token", data={"username": w.staff.username, "password": PASSWORD})
+    assert r.status_code == 403 and r.json()["code"] == "account_locked"
+    assert 'data-username="' + w.staff.username in client.get("/admin/users?status=locked").text
+
+    r = client.post(f"/admin/users/{w.staff.id}/unlock", data={"csrf": csrf, "reason": "返聘"})
+    assert r.status_code == 200 and "账号已解锁" in r.text
+    assert audits(engine, "user.unlocked", f"user:{w.staff.id}")
+    assert sign_in(TestClient(client.app), w.staff.username).status_code == 303
+
+    # reset: a typed password that is too weak is refused; a generated one is shown once
+    r = client.post(f"/admin/users/{w.learner.id}/password", data={"csrf": csrf, "password": "abc"})
+    assert r.status_code == 422 and "密码太弱" in error_text(r.text)
+    assert audits(engine, "user.password_reset") == []
+    signed_in(other, w.learner.username)
+    r = client.post(f"/admin/users/{w.learner.id}/password", data={"csrf": csrf})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    new = html.unescape(re.search(r'id="shown-password">([^<]+)<', r.text).group(1))  # type: ignore[union-attr]
+    assert "shown-password" not in client.get(f"/admin/users/{w.learner.id}").text
+    [reset] = audits(engine, "user.password_reset", f"user:{w.learner.id}")
+    assert reset.payload == '{"generated":true}' and reset.actor == f"user:{w.admin.id}"
+    assert other.get("/my", follow_redirects=False).status_code == 303  # old session ended
+    assert sign_in(TestClient(client.app), w.learner.username).status_code == 401  # old password
+    assert sign_in(TestClient(client.app), w.learner.username, new).status_code == 303
+
+    r = client.post(
+        f"/admin/users/{w.learner.id}/password",
+        data={"csrf": csrf, "password": "Set-By-Admin-2026"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert sign_in(TestClient(client.app), w.learner.username, new).status_code == 401
+    again = sign_in(TestClient(client.app), w.learner.username, "Set-By-Admin-2026")
+    assert again.status_code == 303
+    assert len(audits(engine, "user.password_reset", f"user:{w.learner.id}")) == 2
+
+    page = client.get(f"/admin/users/{w.staff.id}")
+    assert 'data-action="user.locked"' in page.text and 'data-action="user.unlocked"' in page.text
+
+
+# ---------------------------------------------------------------- audit and status
+
+
+def test_audit_and_status_pages(client: TestClient, engine: Any) -> None:
+    w = World(engine)
+    csrf = signed_in(client, w.admin.username)
+    client.post(f"/admin/users/{w.regulator.id}/lock", data={"csrf": csrf, "reason": "审计测试"})
+    page = client.get("/admin/audit")  # the platform chain: regulators' and admins' accounts
+    assert page.status_code == 200
+    assert 'data-action="user.locked"' in page.text and "审计测试" in page.text
+    assert "/regulator/audit/export?format=ndjson" in page.text
+    assert "/regulator/audit/checkpoint" in page.text and "/.well-known/jwks.json" in page.text
+    inst_page = client.get("/admin/audit", params={"institution_id": str(w.inst.id)})
+    assert 'data-action="institution.created"' in inst_page.text
+    assert f"institution_id={w.inst.id}" in inst_page.text  # its export links
+    # the download links work for the admin
+    r = client.get(f"/regulator/audit/export?institution_id={w.inst.id}&format=ndjson")
+    assert r.status_code == 200 and b'"institution.created"' in r.content
+
+    # paging back along a chain
+    with transaction(engine) as s:
+        for i in range(60):
+            accounts.create_institution(s, code=f"P{i:03d}", name="分页", actor=Actor.system())
+            audit.append(s, actor=Actor.system(), action="test.entry", subject=f"n:{i}")
+    first = client.get("/admin/audit")
+    seqs = [int(x) for x in re.findall(r'data-seq="(\d+)"', first.text)]
+    assert len(seqs) == 50 and seqs == sorted(seqs, reverse=True)
+    older = re.search(r'href="([^"]+)" id="older-page"', first.text)
+    assert older
+    second = client.get(html.unescape(older.group(1)))
+    more = [int(x) for x in re.findall(r'data-seq="(\d+)"', second.text)]
+    assert more and max(more) == min(seqs) - 1
+
+    listing = client.get("/admin/institutions")
+    assert "第 1 / 4 页" in listing.text and 'id="next-page"' in listing.text
+    assert "第 2 / 4 页" in client.get("/admin/institutions?page=2").text
+
+    status = client.get("/admin")
+    assert status.status_code == 200
+    assert 'data-current="yes"' in status.text  # the database is at the migrations' head
+    assert re.search(r'id="q-rollcalls">0', status.text)
+    assert "PostgreSQL" in status.text or "SQLite" in status.text
+    english = client.get("/admin", params={"lang": "en"})
+    assert "System status" in english.text
+    main = english.text.split("<main", 1)[1].split("</main>")[0]
+    assert not re.search(r"[\u4e00-\u9fff]", main)
+
+
+@pytest.mark.parametrize("page", ["/admin/institutions", "/admin/users", "/admin/audit"])
+def test_pages_in_english(client: TestClient, engine: Any, page: str) -> None:
+    w = World(engine)
+    signed_in(client, w.admin.username)
+    english = client.get(page, params={"lang": "en"})
+    assert english.status_code == 200
+    main = english.text.split("<main", 1)[1].split("</main>")[0]
+    # Chinese left only in data (institution names of the test world)
+    assert not re.search(r"[\u4e00-\u9fff]", main.replace("测试培训学校", "").replace("王小明", ""))
