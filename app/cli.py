@@ -232,6 +232,79 @@ def create_api_key(
         _fail(f"{exc.code}: {exc.detail}")
 
 
+@app.command("suspend-institution")
+def suspend_institution(
+    code: Annotated[str, typer.Option(help="Institution code")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit log)")],
+) -> None:
+    """Suspend an institution: its staff are signed out and cannot sign in, its API keys stop
+    working (not revoked). Its learners are not affected."""
+    from app.accounts import administration
+    from app.accounts import service as accounts
+    from app.audit.service import Actor
+    from app.db import get_engine, transaction
+
+    with transaction(get_engine()) as session:
+        inst = accounts.get_institution_by_code(session, code)
+        administration.suspend_institution(session, inst.id, reason=reason, actor=Actor.system())
+        typer.echo(json.dumps({"code": inst.code, "suspended": True}))
+
+
+@app.command("reactivate-institution")
+def reactivate_institution(
+    code: Annotated[str, typer.Option(help="Institution code")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit log)")],
+) -> None:
+    """Lift a suspension: staff may sign in again, unrevoked API keys work again."""
+    from app.accounts import administration
+    from app.accounts import service as accounts
+    from app.audit.service import Actor
+    from app.db import get_engine, transaction
+
+    with transaction(get_engine()) as session:
+        inst = accounts.get_institution_by_code(session, code)
+        administration.reactivate_institution(session, inst.id, reason=reason, actor=Actor.system())
+        typer.echo(json.dumps({"code": inst.code, "suspended": False}))
+
+
+@app.command("lock-user")
+def lock_user(
+    username: Annotated[str, typer.Option()],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit log)")],
+    unlock: Annotated[bool, typer.Option("--unlock", help="Unlock instead")] = False,
+) -> None:
+    """Lock an account (signed out, sign-in refused) or, with --unlock, unlock it."""
+    from app.accounts import administration
+    from app.audit.service import Actor
+    from app.db import get_engine, transaction
+
+    change = administration.unlock_user if unlock else administration.lock_user
+    with transaction(get_engine()) as session:
+        user = administration.get_user_by_username(session, username)
+        change(session, user.id, reason=reason, actor=Actor.system())
+        typer.echo(json.dumps({"username": user.username, "locked": not user.is_active}))
+
+
+@app.command("reset-password")
+def reset_password(
+    username: Annotated[str, typer.Option()],
+    password: Annotated[
+        str | None, typer.Option(help="The new password (default: generate one, printed once)")
+    ] = None,
+) -> None:
+    """Give an account a new password; its sessions end. A generated password is printed once."""
+    from app.accounts import administration
+    from app.audit.service import Actor
+    from app.db import get_engine, transaction
+
+    with transaction(get_engine()) as session:
+        user = administration.get_user_by_username(session, username)
+        _user, generated = administration.reset_password(
+            session, user.id, actor=Actor.system(), new_password=password
+        )
+        typer.echo(json.dumps({"username": user.username, "password": generated}))
+
+
 @app.command("purge-evidence")
 def purge_evidence() -> None:
     """Delete evidence face crops older than the retention period (their hashes stay)."""

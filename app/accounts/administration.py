@@ -346,6 +346,15 @@ def get_user(session: Session, user_id: uuid.UUID) -> User:
     return user
 
 
+def get_user_by_username(session: Session, username: str) -> User:
+    user = session.exec(
+        select(User).where(col(User.username) == username.strip().lower())
+    ).one_or_none()
+    if user is None:
+        raise UserNotFound()
+    return user
+
+
 def lock_user(session: Session, user_id: uuid.UUID, *, reason: str, actor: Actor) -> User:
     """Lock an account: sign-in refused (``account_locked``), open sessions ended."""
     reason = _reason(reason)

@@ -50,7 +50,9 @@ def register(body: RegisterIn, session: SessionDep) -> UserOut:
 @router.post(
     "/auth/token",
     response_model=TokenOut,
-    responses=problem_responses(exc.InvalidCredentials, exc.TooManyAttempts),
+    responses=problem_responses(
+        exc.InvalidCredentials, exc.TooManyAttempts, exc.AccountLocked, exc.InstitutionSuspended
+    ),
 )
 def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep) -> TokenOut:
     """OAuth2 password flow: exchange username and password for a bearer token."""

@@ -212,11 +212,30 @@ def _entries_view(
                 "action": t(ACTION_NAMES[e.action]) if e.action in ACTION_NAMES else e.action,
                 "code": e.action,
                 "subject": e.subject,
+                "subject_short": _short(e.subject),
+                "subject_link": _subject_link(e.subject),
                 "payload": json.dumps(payload, ensure_ascii=False) if payload else "",
                 "hash": e.hash,
             }
         )
     return rows
+
+
+def _short(subject: str) -> str:
+    """``user:2f080858-…`` → ``user:2f080858…`` (the full text stays in the title)."""
+    kind, _, ident = subject.partition(":")
+    return f"{kind}:{ident[:8]}…" if _uuid(ident) else subject
+
+
+def _subject_link(subject: str) -> str | None:
+    kind, _, ident = subject.partition(":")
+    if _uuid(ident) is None:
+        return None
+    if kind == "user":
+        return f"{HOME}/users/{ident}"
+    if kind == "institution":
+        return f"{HOME}/institutions/{ident}"
+    return None
 
 
 def _chain_links(chain_inst: uuid.UUID | None) -> dict[str, str]:
