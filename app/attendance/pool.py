@@ -129,7 +129,8 @@ class FacePool:
 
     def alive_workers(self) -> int:
         """Worker processes alive now (the executor starts them on demand, up to ``workers``)."""
-        return sum(1 for p in self._executor._processes.values() if p.is_alive())
+        processes = self._executor._processes or {}  # None once the executor has shut down
+        return sum(1 for p in processes.values() if p.is_alive())
 
     def submit_measure_file(self, path: str | os.PathLike[str]) -> Future[FileSample]:
         """Lenient measurement of an image file (calibration): see :func:`measure_file`."""
