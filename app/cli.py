@@ -377,20 +377,27 @@ def audit_export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File (default: stdout)")
     ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="ndjson or csv (as GET /api/v1/audit/export)")
+    ] = "ndjson",
 ) -> None:
-    """Write one chain as NDJSON, ending with a signed checkpoint."""
+    """Write one chain as NDJSON or CSV, ending with a signed checkpoint."""
     from app.accounts import service as accounts
     from app.audit import export
     from app.audit import service as audit
     from app.db import get_engine, transaction
     from app.errors import DomainError
 
+    if fmt not in ("ndjson", "csv"):
+        _fail("--format must be ndjson or csv")
     try:
         with transaction(get_engine(), reading=True) as session:
             inst_id = (
                 accounts.get_institution_by_code(session, institution).id if institution else None
             )
-            chunks = export.iter_export_bytes(session, audit.chain_for(inst_id))
+            chunks = export.iter_export_bytes(
+                session, audit.chain_for(inst_id), fmt="csv" if fmt == "csv" else "ndjson"
+            )
             if output is None:
                 for chunk in chunks:
                     sys.stdout.buffer.write(chunk)
@@ -410,22 +417,43 @@ def audit_public_key() -> None:
     typer.echo(json.dumps(signing.jwks(), indent=2))
 
 
+#: Exit status of ``audit verify --no-signature-check`` on an intact chain: not verified.
+UNVERIFIED_EXIT = 3
+
+
 @audit_app.command("verify")
 def audit_verify(
-    file: Annotated[Path, typer.Argument(help="NDJSON export", exists=True, dir_okay=False)],
+    file: Annotated[Path, typer.Argument(help="NDJSON or CSV export", exists=True, dir_okay=False)],
     key: Annotated[
         Path | None,
         typer.Option(
             "--key", "--jwks", help="PEM public key or JWKS file", exists=True, dir_okay=False
         ),
     ] = None,
+    no_signature_check: Annotated[
+        bool,
+        typer.Option(
+            "--no-signature-check",
+            help="Check the chain without a key: prints UNVERIFIED and exits 3 even if intact",
+        ),
+    ] = False,
     prev_hash: Annotated[
         str | None, typer.Option(help="Hash of the entry before a partial export")
     ] = None,
 ) -> None:
-    """Recompute a chain offline; exit 0 if intact, 1 with the first bad position otherwise."""
-    from app.audit.verify import BadLine, check_signature, verify_lines
+    """Recompute a chain offline and check its signed checkpoint; exit 0 if intact and signed,
+    1 with the first bad position otherwise (3: intact but, with --no-signature-check, unsigned).
 
+    A chain alone proves nothing (anyone can re-hash an edited one): the key is required unless
+    --no-signature-check says, explicitly, that the result is UNVERIFIED."""
+    from app.audit.verify import BadLine, check_signature, verify_file
+
+    if key is None and not no_signature_check:
+        err.print(
+            "error: pass --key (the PEM public key or JWKS that signs checkpoints; "
+            "`skilltrace audit public-key` prints it) or --no-signature-check"
+        )
+        raise typer.Exit(2)
     size = file.stat().st_size
     try:
         with (
@@ -441,21 +469,15 @@ def audit_verify(
             ) as progress,
         ):
             task = progress.add_task("verify", total=size, n=0)
-            checked = verify_lines(
+            checked = verify_file(
                 fh,
                 expected_prev=prev_hash,
                 progress=lambda done, n: progress.update(task, completed=done, n=n),
             )
         result, checkpoint = checked.result, checked.checkpoint
-        if result.ok and checkpoint is not None:
-            if key is None:
-                err.print(
-                    "[yellow]warning:[/yellow] no --key given; "
-                    "the checkpoint signature was not checked"
-                )
-            else:
-                check_signature(checkpoint, key, checked.checkpoint_line)
-                result.checkpoint_verified = True
+        if result.ok and checkpoint is not None and key is not None:
+            check_signature(checkpoint, key, checked.checkpoint_line)
+            result.checkpoint_verified = True
     except BadLine as exc:
         typer.echo(json.dumps({"ok": False, "line": exc.line, "seq": exc.seq, "error": exc.error}))
         raise typer.Exit(1) from None
@@ -468,19 +490,22 @@ def audit_verify(
             )
         )
         raise typer.Exit(1)
-    typer.echo(
-        json.dumps(
-            {
-                "ok": True,
-                "chain": result.chain,
-                "entries": result.entries,
-                "first_seq": result.first_seq,
-                "last_seq": result.last_seq,
-                "head_hash": result.head_hash,
-                "signature_verified": result.checkpoint_verified,
-            }
+    summary = {
+        "chain": result.chain,
+        "entries": result.entries,
+        "first_seq": result.first_seq,
+        "last_seq": result.last_seq,
+        "head_hash": result.head_hash,
+        "signature_verified": result.checkpoint_verified,
+    }
+    if not result.checkpoint_verified:
+        err.print(
+            "UNVERIFIED: the chain is consistent, but without its signature anyone could "
+            "have re-hashed it"
         )
-    )
+        typer.echo(json.dumps({"ok": False, "verdict": "UNVERIFIED", **summary}))
+        raise typer.Exit(UNVERIFIED_EXIT)
+    typer.echo(json.dumps({"ok": True, **summary}))
 
 
 def main() -> None:

@@ -140,6 +140,12 @@ class ChainVerifier:
         seq = entry["seq"]
         if not isinstance(seq, int):
             return self._fail("seq is not an integer", None)
+        if len(entry) > len(_REQUIRED):
+            extra = sorted(k for k in entry if k not in _ALLOWED)
+            if extra:
+                return self._fail(f"fields the hash does not cover: {extra}", seq)
+            if entry["type"] != "entry":
+                return self._fail(f"type {entry['type']!r} is not an entry's", seq)
         r = self.result
         if r.chain is None:
             r.chain = entry["chain"]
@@ -190,10 +196,11 @@ class ChainVerifier:
 
     def feed_next(self, entry: dict[str, Any], line: int, raw: bytes) -> VerifyResult | None:
         """:meth:`feed` for an exported line, faster where it matters: the entry that follows
-        an accepted one, with every field, linked, and hashed as the line's bytes say. Anything
-        else goes through :meth:`feed`, so the outcome is always the one :meth:`feed` gives."""
+        an accepted one, with every field and no other, linked, and hashed as the line's bytes
+        say (which includes ``"type":"entry"`` as the last field: the tenth). Anything else goes
+        through :meth:`feed`, so the outcome is always the one :meth:`feed` gives."""
         prev_seq = self._prev_seq
-        if prev_seq is not None and entry.keys() >= _REQUIRED:
+        if prev_seq is not None and len(entry) == _LINE_FIELDS and entry.keys() >= _REQUIRED:
             seq = entry["seq"]
             claimed = entry["hash"]
             r = self.result
@@ -238,10 +245,17 @@ class ChainVerifier:
                 r.first_seq,
                 line=self._first_line,
             )
-        if checkpoint.get("seq") != r.last_seq or checkpoint.get("head_hash") != r.head_hash:
+        if checkpoint.get("seq") != r.last_seq:
             return self._fail(
                 f"checkpoint names seq {checkpoint.get('seq')} but the export ends at seq "
                 f"{r.last_seq}: entries were dropped at the end or the export was truncated",
+                r.last_seq,
+            )
+        if checkpoint.get("head_hash") != r.head_hash:
+            return self._fail(
+                f"head hash mismatch: the chain ends at seq {r.last_seq} with hash "
+                f"{r.head_hash}, the checkpoint names {checkpoint.get('head_hash')}: entries "
+                "were changed and the chain re-hashed",
                 r.last_seq,
             )
         return r
@@ -249,6 +263,9 @@ class ChainVerifier:
 
 _REQUIRED_ORDER = (*ENTRY_FIELDS, "hash")
 _REQUIRED = frozenset(_REQUIRED_ORDER)
+#: An exported entry line: the hashed fields, ``hash`` and ``type`` (``"entry"``), no other.
+_ALLOWED = _REQUIRED | {"type"}
+_LINE_FIELDS = len(_ALLOWED)
 _HASH_KEY = b',"hash":"'
 _TYPE_TAIL = b',"type":"entry"}'
 _TYPE_TAIL_NL = _TYPE_TAIL + b"\n"

@@ -8,20 +8,55 @@ Python overhead, and hashed from the bytes as read (see ``_hash_of_canonical_lin
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from app.audit.chain import ChainVerifier, VerifyResult
+from app.audit.chain import ENTRY_FIELDS, ChainVerifier, VerifyResult
 
 #: Call the progress callback every this many lines.
 PROGRESS_EVERY = 5000
 
-# The C scanner of json.loads' default decoder (same parse_float, parse_int, strict, ...).
-_scan_once = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
-_loads = json.loads
+
+class DuplicateKey(ValueError):
+    """An object names the same key twice: JSON parsers disagree on which value counts (Python
+    keeps the last, others the first), so such a line could show one thing and hash another."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise DuplicateKey(k)
+            seen.add(k)
+    return obj
+
+
+# The C scanner of json.loads' default decoder (same parse_float, parse_int, strict, ...), but
+# refusing duplicate keys at any depth.
+_scan_once = json.scanner.make_scanner(  # type: ignore[attr-defined]
+    json.JSONDecoder(object_pairs_hook=_no_duplicates)
+)
+
+
+def _loads(raw: bytes | str) -> Any:
+    return json.loads(raw, object_pairs_hook=_no_duplicates)
+
+
+def loads_strict(raw: bytes | str) -> Any:
+    """``json.loads`` that raises :class:`DuplicateKey` for an object naming a key twice."""
+    return _loads(raw)
 
 
 class BadLine(Exception):
@@ -34,7 +69,8 @@ class BadLine(Exception):
 
 
 def parse_line(raw: bytes) -> Any:
-    """``json.loads(raw)``, with the same result and the same errors.
+    """:func:`loads_strict` ``(raw)``: ``json.loads(raw)``, with the same result and the same
+    errors, except that a duplicate key raises :class:`DuplicateKey`.
 
     A line starting with ``{"`` has no byte order mark and no NUL in its first two bytes, so
     json.loads would decode it as UTF-8 (surrogatepass) and scan it from 0; anything unusual
@@ -59,6 +95,24 @@ class FileVerification:
     checkpoint_line: int
 
 
+#: What a checkpoint line holds: its signed claims, ``type`` and the signature.
+CHECKPOINT_FIELDS = frozenset({"type", "iss", "chain", "seq", "first_seq", "head_hash", "time"})
+_CHECKPOINT_LINE_FIELDS = CHECKPOINT_FIELDS | {"jws"}
+#: Fields only an entry has: a "checkpoint" holding one is an entry relabelled.
+_ENTRY_ONLY_FIELDS = frozenset(ENTRY_FIELDS) - CHECKPOINT_FIELDS | {"hash"}
+
+
+def check_checkpoint_shape(obj: dict[str, Any], line: int) -> None:
+    """A line labelled ``checkpoint`` must be one: an entry relabelled (its hash then no longer
+    counts) is reported at its own line, as is a field the signature does not cover."""
+    if not obj.keys() <= _CHECKPOINT_LINE_FIELDS:
+        if obj.keys() & _ENTRY_ONLY_FIELDS:
+            seq = obj.get("seq") if type(obj.get("seq")) is int else None
+            raise BadLine(line, seq, "an entry relabelled as a checkpoint")
+        extra = sorted(obj.keys() - _CHECKPOINT_LINE_FIELDS)
+        raise BadLine(line, None, f"checkpoint holds fields its signature does not cover: {extra}")
+
+
 def verify_lines(
     fh: IO[bytes],
     *,
@@ -67,10 +121,11 @@ def verify_lines(
 ) -> FileVerification:
     """Check every entry line of an NDJSON export and the checkpoint's claims about them.
 
-    Raises :class:`BadLine` for a line that cannot be an entry; otherwise the result says
-    whether the chain holds (its ``bad_line`` is the first bad line). Blank lines are skipped
-    but counted, so positions are the file's line numbers. ``progress(bytes_read, entries)``
-    is called every :data:`PROGRESS_EVERY` lines. The checkpoint's signature is checked by
+    Raises :class:`BadLine` for a line that cannot be an entry (not JSON, a duplicate key,
+    after the checkpoint, a relabelled entry); otherwise the result says whether the chain
+    holds (its ``bad_line`` is the first bad line). Blank lines are skipped but counted, so
+    positions are the file's line numbers. ``progress(bytes_read, entries)`` is called every
+    :data:`PROGRESS_EVERY` lines. The checkpoint's signature is checked by
     :func:`check_signature`.
     """
     verifier = ChainVerifier(expected_prev=expected_prev)
@@ -97,11 +152,14 @@ def verify_lines(
         if obj is None:
             try:
                 obj = parse_line(raw)
+            except DuplicateKey as exc:
+                raise BadLine(lineno, None, _duplicate(exc)) from None
             except ValueError:  # also bytes that are not UTF-8
                 raise BadLine(lineno, None, "not JSON (the file is truncated or corrupt)") from None
         if not isinstance(obj, dict):
             raise BadLine(lineno, None, "not a JSON object")
         if obj.get("type") == "checkpoint":
+            check_checkpoint_shape(obj, lineno)
             checkpoint, checkpoint_line = obj, lineno
             continue
         failed = feed(obj, lineno, raw)
@@ -112,6 +170,169 @@ def verify_lines(
     if failed is None:
         failed = verifier.finish(checkpoint, line=checkpoint_line or last_line + 1)
     return FileVerification(failed, checkpoint, checkpoint_line)
+
+
+def _duplicate(exc: DuplicateKey) -> str:
+    return f"duplicate key {exc.key!r}: readers disagree on which value counts"
+
+
+# --------------------------------------------------------------------------------- CSV export
+
+#: The header row of a CSV export (app/audit/export.py CSV_COLUMNS; repeated here because the
+#: verifier needs nothing but app/audit/chain.py and this module, and a test keeps them equal).
+CSV_COLUMNS = (
+    "type",
+    "chain",
+    "seq",
+    "time",
+    "actor",
+    "action",
+    "subject",
+    "payload",
+    "prev_hash",
+    "hash",
+    "jws",
+)
+CSV_HEADER = ",".join(CSV_COLUMNS).encode()
+_SEQ = re.compile(r"0|[1-9][0-9]{0,15}")
+
+
+def is_csv(head: bytes) -> bool:
+    """Whether a file starting with ``head`` is meant as a CSV export (its header row starts
+    with the first column's name; an NDJSON line starts with ``{``)."""
+    return head.startswith(b"type,")
+
+
+def verify_csv(
+    fh: IO[bytes],
+    *,
+    expected_prev: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> FileVerification:
+    """:func:`verify_lines` for a CSV export (RFC 4180, the columns of :data:`CSV_COLUMNS`).
+
+    Every row must have exactly those columns; an entry row's ``payload`` is JSON without
+    duplicate keys and its ``jws`` empty; the checkpoint row's columns must say what its signed
+    claims (``payload``) say. Positions are the file's line numbers where the row starts (a
+    quoted field may span lines).
+    """
+    text = io.TextIOWrapper(fh, encoding="utf-8", errors="strict", newline="")
+    try:
+        return _verify_csv(text, fh, expected_prev, progress)
+    finally:
+        text.detach()  # the caller's file stays open (and is closed by the caller)
+
+
+def _verify_csv(
+    text: IO[str],
+    fh: IO[bytes],
+    expected_prev: str | None,
+    progress: Callable[[int, int], None] | None,
+) -> FileVerification:
+    reader = csv.reader(text, strict=True)
+    verifier = ChainVerifier(expected_prev=expected_prev)
+    checkpoint: dict[str, Any] | None = None
+    checkpoint_line = last_line = 0
+    failed = None
+    line = 1
+    rows = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise BadLine(
+                line, None, f"not CSV (the file is truncated or corrupt): {exc}"
+            ) from None
+        start, line = line, reader.line_num + 1
+        rows += 1
+        if rows == 1:
+            if tuple(row) != CSV_COLUMNS:
+                raise BadLine(start, None, "the header row is not " + CSV_HEADER.decode())
+            continue
+        if not row or row == [""]:
+            continue
+        last_line = start
+        if checkpoint is not None:
+            raise BadLine(start, None, "content after the checkpoint")
+        if len(row) != len(CSV_COLUMNS):
+            raise BadLine(
+                start,
+                None,
+                f"{len(row)} columns instead of {len(CSV_COLUMNS)}: not covered by the hash",
+            )
+        obj = _csv_object(dict(zip(CSV_COLUMNS, row, strict=True)), start)
+        if obj["type"] == "checkpoint":
+            checkpoint, checkpoint_line = obj, start
+            continue
+        failed = verifier.feed(obj, start)
+        if failed is not None:
+            break
+        if progress is not None and rows % PROGRESS_EVERY == 0:
+            progress(fh.tell(), verifier.result.entries)
+    if rows == 0:
+        raise BadLine(1, None, "empty file")
+    if failed is None:
+        failed = verifier.finish(checkpoint, line=checkpoint_line or last_line + 1)
+    return FileVerification(failed, checkpoint, checkpoint_line)
+
+
+def _csv_object(row: dict[str, str], line: int) -> dict[str, Any]:
+    """One CSV row as the NDJSON object it stands for; :class:`BadLine` if it cannot be one."""
+    kind = row["type"]
+    if not _SEQ.fullmatch(row["seq"]):
+        raise BadLine(line, None, "seq is not an integer")
+    seq = int(row["seq"])
+    try:
+        payload = _loads(row["payload"])
+    except DuplicateKey as exc:
+        raise BadLine(line, seq, _duplicate(exc)) from None
+    except ValueError:
+        raise BadLine(line, seq, "payload is not JSON") from None
+    if kind == "checkpoint":
+        if not isinstance(payload, dict):
+            raise BadLine(line, None, "the checkpoint's claims are not a JSON object")
+        cp = {"type": "checkpoint", **payload, "jws": row["jws"]}
+        check_checkpoint_shape(cp, line)
+        shown = {"chain": row["chain"], "seq": seq, "time": row["time"], "head_hash": row["hash"]}
+        differ = sorted(k for k, v in shown.items() if cp.get(k) != v)
+        if any(row[k] for k in ("actor", "action", "subject", "prev_hash")):
+            differ.append("actor/action/subject/prev_hash (must be empty)")
+        if differ:
+            raise BadLine(
+                line, None, f"the checkpoint row's columns differ from its claims: {differ}"
+            )
+        return cp
+    if kind != "entry":
+        raise BadLine(line, seq, f"type {kind!r} is neither entry nor checkpoint")
+    if row["jws"]:
+        raise BadLine(line, seq, "an entry row with a signature: jws is not covered by the hash")
+    return {
+        "type": "entry",
+        "chain": row["chain"],
+        "seq": seq,
+        "time": row["time"],
+        "actor": row["actor"],
+        "action": row["action"],
+        "subject": row["subject"],
+        "payload": payload,
+        "prev_hash": row["prev_hash"],
+        "hash": row["hash"],
+    }
+
+
+def verify_file(
+    fh: IO[bytes],
+    *,
+    expected_prev: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> FileVerification:
+    """Verify an export in either format: CSV if it starts with the CSV header row, else NDJSON."""
+    head = fh.read(len("type,"))
+    fh.seek(0)
+    check = verify_csv if is_csv(head) else verify_lines
+    return check(fh, expected_prev=expected_prev, progress=progress)
 
 
 def check_signature(checkpoint: dict[str, Any], keys_path: Path, line: int) -> None:
@@ -126,6 +347,7 @@ def check_signature(checkpoint: dict[str, Any], keys_path: Path, line: int) -> N
     except (jwt.InvalidTokenError, ValueError) as exc:
         raise BadLine(line, None, f"checkpoint signature invalid: {exc}") from None
     differ = sorted(k for k in claims if claims[k] != checkpoint.get(k))
+    differ += sorted(checkpoint.keys() - claims.keys() - {"type", "jws"})
     if differ:
         raise BadLine(
             line, None, f"the checkpoint line differs from what was signed: {', '.join(differ)}"

@@ -3,6 +3,7 @@ of tampering is reported at the first bad line."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from collections.abc import Callable
@@ -19,8 +20,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from app.audit import export as export_mod
 from app.audit import service as audit
 from app.audit import signing
+from app.audit import verify as verify_mod
 from app.audit.chain import canonical, entry_hash
 from app.audit.models import AuditEntry
 from app.audit.service import Actor
@@ -137,12 +140,34 @@ def test_intact_export_verifies_with_pem(export: Export, tmp_path: Path) -> None
     assert (code, out["ok"], out["signature_verified"]) == (0, True, True)
 
 
-def test_without_key_the_chain_is_checked_but_not_the_signature(export: Export) -> None:
+def test_without_key_nothing_is_verified(export: Export) -> None:
+    """No key: refused, unless --no-signature-check asks for the chain alone, which says
+    UNVERIFIED and exits non-zero even for an intact file."""
     result = cli("audit", "verify", str(export.path))
-    assert result.exit_code == 0
+    assert result.exit_code == 2
+    assert "--key" in result.stderr and "--no-signature-check" in result.stderr
+
+    result = cli("audit", "verify", str(export.path), "--no-signature-check")
+    assert result.exit_code == 3
     out = json.loads(result.stdout)
-    assert (out["ok"], out["signature_verified"]) == (True, False)
-    assert "signature was not checked" in result.stderr
+    assert (out["ok"], out["verdict"], out["signature_verified"]) == (False, "UNVERIFIED", False)
+    assert (out["entries"], out["last_seq"]) == (N, N)
+    assert "UNVERIFIED" in result.stderr
+
+
+def test_forged_signature_without_key_is_not_a_pass(export: Export) -> None:
+    """A re-hashed chain with a checkpoint signed by anyone: without a key, never exit 0."""
+    entries = [dict(o) for o in export.lines[:-1]]
+    entries[K - 1]["payload"] = {"i": K, "minutes": 600}
+    rehash(entries, K - 1)
+    claims = {**_claims(export.lines[-1]), "head_hash": entries[-1]["hash"]}
+    token = jwt.encode(claims, _other_key(), algorithm="EdDSA")
+    path = export.write([*entries, {"type": "checkpoint", **claims, "jws": token}])
+    result = cli("audit", "verify", str(path), "--no-signature-check")
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["verdict"] == "UNVERIFIED"
+    code, out = verify(path, "--key", str(export.jwks))
+    assert (code, out["line"]) == (1, N + 1)
 
 
 def test_jwks_document_is_a_valid_okp_key(export: Export) -> None:
@@ -245,6 +270,36 @@ def _checkpoint_moved_up(e: Export) -> list[dict[str, Any]]:
     return [*e.lines[: K - 1], e.lines[-1], *e.lines[K - 1 : -1]]
 
 
+def _extra_field(e: Export) -> list[dict[str, Any]]:
+    """A field the hash does not cover, shown to whoever reads the line."""
+    objs = e.lines.copy()
+    objs[K - 1] = {**objs[K - 1], "note": "身份已核验"}
+    return objs
+
+
+def _entry_type_edited(e: Export) -> list[dict[str, Any]]:
+    objs = e.lines.copy()
+    objs[K - 1] = {**objs[K - 1], "type": "comment"}
+    return objs
+
+
+def _entry_relabelled_as_checkpoint(e: Export) -> list[dict[str, Any]]:
+    objs = e.lines.copy()
+    objs[K - 1] = {**objs[K - 1], "type": "checkpoint"}
+    return objs
+
+
+def _rehashed_to_the_head(e: Export) -> list[dict[str, Any]]:
+    """Entry K edited and every hash after it recomputed; the old checkpoint kept."""
+    entries = [dict(o) for o in e.lines[:-1]]
+    entries[K - 1]["payload"] = {"i": K, "minutes": 600}
+    return [*rehash(entries, K - 1), e.lines[-1]]
+
+
+def _checkpoint_extra_field(e: Export) -> list[dict[str, Any]]:
+    return [*e.lines[:-1], {**e.lines[-1], "note": "verified by the regulator"}]
+
+
 # (tamper, expected line, expected seq): the first bad line of the tampered file.
 TAMPERS: dict[str, tuple[Callable[[Export], list[dict[str, Any]]], int, int | None]] = {
     "edited payload": (_edit_payload, K, K),
@@ -265,6 +320,20 @@ TAMPERS: dict[str, tuple[Callable[[Export], list[dict[str, Any]]], int, int | No
     "dropped first entry, checkpoint line fixed": (_drop_first_and_fix_checkpoint, N, None),
     "content after the checkpoint": (_content_after_checkpoint, N + 2, None),
     "checkpoint moved up": (_checkpoint_moved_up, K + 1, None),
+    "field not covered by the hash": (_extra_field, K, K),
+    "entry type edited": (_entry_type_edited, K, K),
+    "entry relabelled as a checkpoint": (_entry_relabelled_as_checkpoint, K, K),
+    "chain re-hashed to the head, old checkpoint": (_rehashed_to_the_head, N + 1, N),
+    "checkpoint field not covered by the signature": (_checkpoint_extra_field, N + 1, None),
+}
+
+#: Words the error must hold, where the kind of tampering must be named right.
+TAMPER_WORDS = {
+    "field not covered by the hash": "note",
+    "entry relabelled as a checkpoint": "relabelled",
+    "chain re-hashed to the head, old checkpoint": "head hash mismatch",
+    "dropped last entry": "dropped",
+    "checkpoint field not covered by the signature": "note",
 }
 
 
@@ -275,7 +344,39 @@ def test_tampering_is_found_at_the_first_bad_line(export: Export, kind: str) -> 
     code, out = verify(path, "--key", str(export.jwks))
     assert code == 1, out
     assert (out["ok"], out["line"], out["seq"]) == (False, line, seq), out
-    assert out["error"]
+    assert TAMPER_WORDS.get(kind, "") in out["error"]
+
+
+@pytest.mark.parametrize(
+    ("find", "replace", "key"),
+    [
+        # A fake action before the real one: Python keeps the last, other readers the first.
+        (b'{"action":', b'{"action":"identity.verified","action":', "action"),
+        (b'"payload":{', b'"payload":{"minutes":600,', "minutes"),
+        (b',"type":"entry"}', b',"type":"entry","type":"entry"}', "type"),
+    ],
+)
+def test_duplicate_key_is_refused_at_its_line(
+    export: Export, find: bytes, replace: bytes, key: str
+) -> None:
+    raw = export.path.read_bytes().splitlines(keepends=True)
+    assert find in raw[K - 1]
+    raw[K - 1] = raw[K - 1].replace(find, replace, 1)
+    bad = export.path.with_name("dup.ndjson")
+    bad.write_bytes(b"".join(raw))
+    code, out = verify(bad, "--key", str(export.jwks))
+    assert (code, out["line"]) == (1, K), out
+    assert f"duplicate key {key!r}" in out["error"]
+
+
+def test_duplicate_key_in_the_checkpoint(export: Export) -> None:
+    raw = export.path.read_bytes().splitlines(keepends=True)
+    raw[-1] = raw[-1].replace(b'{"chain":', b'{"chain":"inst:other","chain":', 1)
+    bad = export.path.with_name("dup.ndjson")
+    bad.write_bytes(b"".join(raw))
+    code, out = verify(bad, "--key", str(export.jwks))
+    assert (code, out["line"]) == (1, N + 1), out
+    assert "duplicate key 'chain'" in out["error"]
 
 
 def test_file_cut_mid_line(export: Export) -> None:
@@ -404,3 +505,107 @@ def test_full_export_cut_to_a_window_is_not_a_window(export: Export) -> None:
     path = export.write(export.lines[K:])
     code, out = verify(path, "--key", str(export.jwks), "--prev-hash", export.lines[K - 1]["hash"])
     assert (code, out["line"], out["seq"]) == (1, 1, K + 1)
+
+
+# --- CSV exports -----------------------------------------------------------------------------
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+def _write_csv(path: Path, rows: list[list[str]]) -> Path:
+    out = path.with_name("tampered.csv")
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(rows)
+    return out
+
+
+@pytest.fixture
+def csv_export(export: Export) -> Path:
+    path = export.path.with_name("export.csv")
+    r = cli("audit", "export", "--institution", "SZ001", "--format", "csv", "-o", str(path))
+    assert r.exit_code == 0, (r.stdout, r.stderr, r.exception)
+    return path
+
+
+def test_csv_export_verifies_like_the_ndjson_one(export: Export, csv_export: Path) -> None:
+    assert csv_export.read_bytes().startswith(",".join(export_mod.CSV_COLUMNS).encode() + b"\r\n")
+    assert verify_mod.CSV_COLUMNS == export_mod.CSV_COLUMNS
+    code, out = verify(csv_export, "--key", str(export.jwks))
+    assert code == 0, out
+    assert out == verify(export.path, "--key", str(export.jwks))[1]
+    assert (out["entries"], out["signature_verified"]) == (N, True)
+    result = cli("audit", "verify", str(csv_export), "--no-signature-check")
+    assert (result.exit_code, json.loads(result.stdout)["verdict"]) == (3, "UNVERIFIED")
+
+
+def _csv_edit(col: str, value: str) -> Callable[[list[list[str]]], None]:
+    def edit(rows: list[list[str]]) -> None:
+        rows[K][export_mod.CSV_COLUMNS.index(col)] = value
+
+    return edit
+
+
+def _csv_rehash_to_head(rows: list[list[str]]) -> None:
+    entries = [
+        {**dict(zip(export_mod.CSV_COLUMNS, r, strict=True)), "seq": int(r[2])} for r in rows[1:-1]
+    ]
+    for e in entries:
+        e["payload"] = json.loads(e["payload"])
+    entries[K - 1]["payload"] = {"i": K, "minutes": 600}
+    rehash(entries, K - 1)
+    for r, e in zip(rows[1:-1], entries, strict=True):
+        r[7:10] = [canonical(e["payload"]).decode(), e["prev_hash"], e["hash"]]
+
+
+def _csv_checkpoint_column(rows: list[list[str]]) -> None:
+    rows[-1][2] = str(N + 5)  # the seq shown differs from the signed one
+
+
+# (tamper, expected line, expected seq, words in the error); line K + 1 holds entry K.
+CSV_TAMPERS: dict[str, tuple[Callable[[list[list[str]]], None], int, int | None, str]] = {
+    "edited payload": (_csv_edit("payload", '{"i":7,"minutes":90}'), K + 1, K, "edited"),
+    "edited actor": (_csv_edit("actor", "user:someone-else"), K + 1, K, "edited"),
+    "duplicate key in payload": (
+        _csv_edit("payload", '{"i":7,"i":8}'),
+        K + 1,
+        K,
+        "duplicate key 'i'",
+    ),
+    "payload not JSON": (_csv_edit("payload", "{"), K + 1, K, "not JSON"),
+    "seq not an ASCII integer": (_csv_edit("seq", "٧"), K + 1, None, "integer"),
+    "signature on an entry row": (_csv_edit("jws", "x.y.z"), K + 1, K, "jws"),
+    "entry relabelled": (_csv_edit("type", "note"), K + 1, K, "neither"),
+    "entry relabelled as a checkpoint": (_csv_edit("type", "checkpoint"), K + 1, None, ""),
+    "extra column": (lambda rows: rows[K].append("身份已核验"), K + 1, None, "columns"),
+    "dropped row": (lambda rows: rows.pop(K), K + 1, K + 1, "dropped"),
+    "re-hashed to the head, old checkpoint": (
+        _csv_rehash_to_head,
+        N + 2,
+        N,
+        "head hash mismatch",
+    ),
+    "checkpoint column differs from its claims": (_csv_checkpoint_column, N + 2, None, "seq"),
+    "header changed": (lambda rows: rows[0].append("note"), 1, None, "header"),
+}
+
+
+@pytest.mark.parametrize("kind", list(CSV_TAMPERS))
+def test_csv_tampering_is_found_at_its_line(export: Export, csv_export: Path, kind: str) -> None:
+    tamper, line, seq, words = CSV_TAMPERS[kind]
+    rows = _csv_rows(csv_export)
+    tamper(rows)
+    code, out = verify(_write_csv(csv_export, rows), "--key", str(export.jwks))
+    assert (code, out["ok"], out["line"], out["seq"]) == (1, False, line, seq), out
+    assert words in out["error"]
+
+
+def test_csv_file_cut_mid_row(export: Export, csv_export: Path) -> None:
+    raw = csv_export.read_bytes()
+    cut = csv_export.with_name("cut.csv")
+    cut.write_bytes(raw[: len(raw) // 2])
+    code, out = verify(cut, "--key", str(export.jwks))
+    assert (code, out["ok"]) == (1, False)
+    assert out["line"] is not None and out["error"]

@@ -1,5 +1,6 @@
 """The verifier's fast paths decide exactly what the plain ones decide: ``parse_line`` is
-``json.loads``, ``ChainVerifier.feed_next`` is ``feed``, on intact and on tampered input."""
+``json.loads`` refusing duplicate keys, ``ChainVerifier.feed_next`` is ``feed``, on intact and on
+tampered input."""
 
 from __future__ import annotations
 
@@ -15,13 +16,25 @@ from hypothesis import strategies as st
 
 from app.audit import verify
 from app.audit.chain import GENESIS, ChainVerifier, canonical, entry_hash
-from app.audit.verify import BadLine, parse_line, verify_lines
+from app.audit.verify import BadLine, DuplicateKey, parse_line, verify_lines
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
     max_leaves=10,
 )
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise DuplicateKey(next(k for k in keys if keys.count(k) > 1))
+    return dict(pairs)
+
+
+def _loads(raw: bytes) -> Any:
+    """The reference: json.loads, refusing an object that names a key twice."""
+    return json.loads(raw, object_pairs_hook=_pairs)
 
 
 def _outcome(f: Any, raw: bytes) -> tuple[str, str]:
@@ -43,14 +56,21 @@ def test_parse_line_is_json_loads(obj: dict[str, Any], tail: str, cut: int, asci
     raw += tail.encode()
     if cut >= 0:  # a line cut short, possibly inside a multi-byte character
         raw = raw[: cut + 2]
-    assert _outcome(parse_line, raw) == _outcome(json.loads, raw)
+    assert _outcome(parse_line, raw) == _outcome(_loads, raw)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=40))
 def test_parse_line_is_json_loads_on_junk(junk: bytes) -> None:
-    for raw in (b'{"' + junk, junk, b'{"a":1}' + junk, b'{"a":"\xed\xa0\x80"}\n'):
-        assert _outcome(parse_line, raw) == _outcome(json.loads, raw)
+    for raw in (
+        b'{"' + junk,
+        junk,
+        b'{"a":1}' + junk,
+        b'{"a":"\xed\xa0\x80"}\n',
+        b'{"a":1,"a":' + junk,
+        b'{"b":{"a":1,"a":2},' + junk,
+    ):
+        assert _outcome(parse_line, raw) == _outcome(_loads, raw)
 
 
 def _chain(n: int) -> list[dict[str, Any]]:
@@ -76,7 +96,7 @@ def _tamper(entries: list[dict[str, Any]], rng: random.Random) -> list[dict[str,
     objs = [dict(e) for e in entries]
     for _ in range(rng.randrange(1, 3)):
         k = rng.randrange(len(objs))
-        what = rng.randrange(9)
+        what = rng.randrange(12)
         if what == 0:
             del objs[k]
         elif what == 1 and k + 1 < len(objs):
@@ -84,7 +104,7 @@ def _tamper(entries: list[dict[str, Any]], rng: random.Random) -> list[dict[str,
         elif what == 2:
             objs[k]["payload"] = {"i": -1}
         elif what == 3:
-            objs[k]["seq"] = rng.choice([True, "7", 7.0, objs[k]["seq"] + 1, 0])
+            objs[k]["seq"] = rng.choice([True, "7", 7.0, k + 2, 0])
         elif what == 4:
             del objs[k][rng.choice(["actor", "hash", "prev_hash", "time", "seq"])]
         elif what == 5:
@@ -94,6 +114,12 @@ def _tamper(entries: list[dict[str, Any]], rng: random.Random) -> list[dict[str,
             objs[k]["hash"] = entry_hash(objs[k])  # rehashed: the next link breaks
         elif what == 7:
             objs.insert(k, dict(objs[k]))
+        elif what == 9:
+            objs[k]["note"] = "not hashed"
+        elif what == 10:
+            objs[k]["type"] = rng.choice(["note", None, 1])
+        elif what == 11:
+            objs[k].pop("type", None)
         else:
             objs[k]["prev_hash"] = "f" * 64
     return objs
