@@ -446,7 +446,7 @@ def audit_verify(
 
     A chain alone proves nothing (anyone can re-hash an edited one): the key is required unless
     --no-signature-check says, explicitly, that the result is UNVERIFIED."""
-    from app.audit.verify import BadLine, check_signature, verify_file
+    from app.audit.verify import BadLine, verify_export
 
     if key is None and not no_signature_check:
         err.print(
@@ -469,15 +469,12 @@ def audit_verify(
             ) as progress,
         ):
             task = progress.add_task("verify", total=size, n=0)
-            checked = verify_file(
+            result = verify_export(
                 fh,
+                key,
                 expected_prev=prev_hash,
                 progress=lambda done, n: progress.update(task, completed=done, n=n),
             )
-        result, checkpoint = checked.result, checked.checkpoint
-        if result.ok and checkpoint is not None and key is not None:
-            check_signature(checkpoint, key, checked.checkpoint_line)
-            result.checkpoint_verified = True
     except BadLine as exc:
         typer.echo(json.dumps({"ok": False, "line": exc.line, "seq": exc.seq, "error": exc.error}))
         raise typer.Exit(1) from None

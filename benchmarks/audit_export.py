@@ -1,6 +1,7 @@
 """Audit export and offline verification speed over a long chain (issue #5).
 
     .venv/bin/python benchmarks/audit_export.py [--entries 1000000] [--postgres URL]
+        [--compare-tree /path/to/another/checkout]
 
 Builds one valid chain of N entries (hashes from app.audit.chain, bulk-inserted) in a migrated
 SQLite file, cached under var/bench/ and reused while it still has N entries, and with
@@ -11,11 +12,14 @@ Then, per backend, each in a fresh child process:
 - export: app.audit.export.iter_export_bytes (what the HTTP export and ``skilltrace audit
   export`` run) to a file, entries/s and peak RSS growth (VmHWM reset through
   /proc/self/clear_refs right before, so the peak is the export's own);
-- verify: app.audit.verify.verify_lines over that file plus the checkpoint's signature against
-  the JWKS (what ``skilltrace audit verify FILE --jwks FILE`` runs), entries/s and RSS growth;
+- verify: app.audit.verify.verify_export over that file, the checkpoint's signature against
+  the JWKS included (what ``skilltrace audit verify FILE --jwks FILE`` runs), entries/s and RSS
+  growth;
 - baselines measured in the same run, to judge the figures on a busy machine: export — the
   same rows through the plain DB-API cursor, each hashed as ``sha256(json.dumps(row,
-  sort_keys=True))``; verify — ``json.loads`` plus ``sha256`` of each line of the file.
+  sort_keys=True))``; verify — ``json.loads`` plus ``sha256`` of each line of the file;
+- with ``--compare-tree``, the verifier of another checkout (say main's, before a change) on
+  the same file, alternating with this one's, best of two runs each.
 
 Goals: export >= 50 k entries/s with RSS growth <= 50 MB; verification >= 100 k entries/s.
 The load average is printed with the figures (other work on the machine slows them down).
@@ -39,7 +43,9 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+#: A child measuring ``--compare-tree`` imports ``app`` from that tree instead of this one.
+APP_ROOT = os.environ.get("SKILLTRACE_BENCH_APP_ROOT") or str(REPO_ROOT)
+sys.path.insert(0, APP_ROOT)
 os.environ.setdefault("SKILLTRACE_SECRET_KEY", "bench-secret-key-" + "x" * 32)
 
 import psycopg  # noqa: E402
@@ -230,19 +236,24 @@ def child_export(url: str, out: str) -> dict[str, Any]:
 def child_verify(path: str) -> dict[str, Any]:
     import jwt  # noqa: F401 - imported by check_signature: not part of the measurement
 
-    from app.audit import signing  # noqa: F401
-    from app.audit.verify import check_signature, verify_lines
+    from app.audit import signing, verify  # noqa: F401 - signing: as above
 
+    keys = Path(path + ".jwks")
     with Peak() as mem, open(path, "rb") as fh:
         t0 = time.perf_counter()
-        checked = verify_lines(fh)
-        assert checked.result.ok and checked.checkpoint is not None, checked.result
-        check_signature(checked.checkpoint, Path(path + ".jwks"), checked.checkpoint_line)
+        if hasattr(verify, "verify_export"):
+            result = verify.verify_export(fh, keys)
+        else:  # a --compare-tree from before verify_export: what its CLI ran
+            checked = verify.verify_lines(fh)
+            assert checked.checkpoint is not None, checked.result
+            verify.check_signature(checked.checkpoint, keys, checked.checkpoint_line)
+            result = checked.result
+        assert result.ok, result
         dt = time.perf_counter() - t0
     return {
         "seconds": dt,
         "rss_growth_mb": mem.growth_mb,
-        "entries": checked.result.entries,
+        "entries": result.entries,
         "exact": mem.exact,
     }
 
@@ -288,13 +299,17 @@ def child_verify_baseline(path: str, limit: int) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t0, "entries": n}
 
 
-def run_child(*args: str) -> dict[str, Any]:
+def run_child(*args: str, app_root: Path | None = None) -> dict[str, Any]:
     load = os.getloadavg()[0]
+    env = dict(os.environ)
+    if app_root is not None:
+        env["SKILLTRACE_BENCH_APP_ROOT"] = str(app_root)
     out = subprocess.run(
         [sys.executable, __file__, "--child", *args],
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     ).stdout
     res: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     res["load"] = (load, os.getloadavg()[0])
@@ -304,7 +319,9 @@ def run_child(*args: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the table
 
 
-def measure(url: str, n: int, out_dir: Path, label: str) -> list[dict[str, Any]]:
+def measure(
+    url: str, n: int, out_dir: Path, label: str, compare: Path | None = None
+) -> list[dict[str, Any]]:
     path = str(out_dir / f"{label}.ndjson")
     rows: list[dict[str, Any]] = []
     base = run_child("export-baseline", url, str(min(n, BASELINE_ROWS)))
@@ -326,6 +343,28 @@ def measure(url: str, n: int, out_dir: Path, label: str) -> list[dict[str, Any]]
     )
     vbase = run_child("verify-baseline", path, str(min(n, BASELINE_ROWS)))
     ver = run_child("verify", path)
+    if compare is not None:
+        # The other tree's verifier on the same file, alternating with this one's so "before"
+        # and "after" meet the same load: best of two each.
+        other = [run_child("verify", path, app_root=compare)]
+        ver = min(ver, run_child("verify", path), key=lambda r: r["seconds"])
+        other.append(run_child("verify", path, app_root=compare))
+        best = min(other, key=lambda r: r["seconds"])
+        assert best["entries"] == n, best
+        rows.append(
+            {
+                "backend": label,
+                "what": "verify (compare)",
+                "rate": n / best["seconds"],
+                "goal": VERIFY_GOAL,
+                "rss_mb": best["rss_growth_mb"],
+                "baseline": vbase["entries"] / vbase["seconds"],
+                "baseline_what": "json.loads+sha256 per line",
+                "seconds": best["seconds"],
+                "load": best["load"],
+                "rss_exact": best["exact"],
+            }
+        )
     assert ver["entries"] == n, ver
     rows.append(
         {
@@ -370,6 +409,8 @@ def print_table(rows: list[dict[str, Any]], n: int) -> None:
         + "; verify = "
         + rows[1]["baseline_what"]
     )
+    if any(r["what"] == "verify (compare)" for r in rows):
+        print("verify (compare): the --compare-tree verifier, best of a run before and after")
     exact = all(r["rss_exact"] for r in rows)
     print(
         "RSS +MB: peak (VmHWM, reset at the start) minus RSS at the start"
@@ -402,6 +443,11 @@ def main() -> None:
     ap.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     ap.add_argument("--cache-dir", type=Path, default=REPO_ROOT / "var" / "bench")
     ap.add_argument("--keep-db", action="store_true", help="keep the PostgreSQL database")
+    ap.add_argument(
+        "--compare-tree",
+        type=Path,
+        help="another checkout (e.g. main's) whose verifier is measured on the same file too",
+    )
     args = ap.parse_args()
     n = args.entries
     cache: Path = args.cache_dir
@@ -419,7 +465,7 @@ def main() -> None:
             print(f"sqlite: reusing {path}", file=sys.stderr)
         url = f"sqlite:///{path}"
         upgrade(url)
-        rows += measure(url, n, cache, "sqlite")
+        rows += measure(url, n, cache, "sqlite", args.compare_tree)
     if args.postgres:
         server = make_url(args.postgres.replace("postgresql+psycopg://", "postgresql://", 1))
         name = f"skilltrace_bench_audit_{n}"
@@ -439,7 +485,7 @@ def main() -> None:
             else:
                 print(f"postgresql: reusing database {name}", file=sys.stderr)
             upgrade(db_url)
-            rows += measure(db_url, n, cache, "postgresql")
+            rows += measure(db_url, n, cache, "postgresql", args.compare_tree)
         finally:
             if not args.keep_db:
                 with psycopg.connect(admin, autocommit=True) as c:

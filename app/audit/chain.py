@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,11 +107,18 @@ class ChainVerifier:
     entries dropped from the start are found either way.
 
     ``line`` (file line number) may be passed to :meth:`feed` and :meth:`finish` so positions
-    name lines of the file; without it lines are counted from 1, one per call.
+    name lines of the file; without it lines are counted from 1, one per call. ``recheck(raw)``
+    (app/audit/verify.py: a duplicate key) names what is wrong with a line whose bytes are not
+    the hashed form, before its parsed fields are hashed instead.
     """
 
-    def __init__(self, expected_prev: str | None = None) -> None:
+    def __init__(
+        self,
+        expected_prev: str | None = None,
+        recheck: Callable[[bytes], str | None] | None = None,
+    ) -> None:
         self.result = VerifyResult(ok=True)
+        self._recheck = recheck
         self._prev_hash = expected_prev
         self._prev_seq: int | None = None
         self._line = 0
@@ -181,6 +188,12 @@ class ChainVerifier:
         claimed = entry["hash"]
         computed = _hash_of_canonical_line(raw) if raw is not None else None
         if computed != claimed:
+            # The line's bytes are not what its hash covers: its fields count only as read by a
+            # parser that leaves no doubt (``recheck``: e.g. no key named twice).
+            if raw is not None and self._recheck is not None:
+                problem = self._recheck(raw)
+                if problem is not None:
+                    return self._fail(problem, seq)
             try:
                 computed = entry_hash(entry)
             except (TypeError, ValueError):  # NaN, Infinity, lone surrogates: never written by us

@@ -24,7 +24,7 @@ from app.audit import export as export_mod
 from app.audit import service as audit
 from app.audit import signing
 from app.audit import verify as verify_mod
-from app.audit.chain import canonical, entry_hash
+from app.audit.chain import ENTRY_FIELDS, canonical, entry_hash
 from app.audit.models import AuditEntry
 from app.audit.service import Actor
 from app.cli import app
@@ -609,3 +609,26 @@ def test_csv_file_cut_mid_row(export: Export, csv_export: Path) -> None:
     code, out = verify(cut, "--key", str(export.jwks))
     assert (code, out["ok"]) == (1, False)
     assert out["line"] is not None and out["error"]
+
+
+def test_duplicate_key_in_a_line_hashed_as_written(export: Export) -> None:
+    """A forger hashes the line with the duplicate key as written and re-hashes the chain after
+    it: the lines' bytes match their hashes, the head does not match the signed one — and the
+    line naming a key twice is still the one reported."""
+    fake = b'{"action":"identity.verified",'
+    entries = [dict(o) for o in export.lines[:-1]]
+    hashed = {k: entries[K - 1][k] for k in ENTRY_FIELDS}
+    forged_hash = hashlib.sha256(fake + canonical(hashed)[1:]).hexdigest()
+    entries[K - 1]["hash"] = forged_hash
+    entries[K]["prev_hash"] = forged_hash
+    entries[K]["hash"] = entry_hash(entries[K])
+    rehash(entries, K + 1)
+    lines = [canonical(o) + b"\n" for o in [*entries, export.lines[-1]]]
+    lines[K - 1] = fake + lines[K - 1][1:]
+    path = export.path.with_name("forged.ndjson")
+    path.write_bytes(b"".join(lines))
+    assert hashlib.sha256(fake + canonical(hashed)[1:]).hexdigest() == forged_hash
+    for args in (("--key", str(export.jwks)), ("--no-signature-check",)):
+        code, out = verify(path, *args)
+        assert (code, out["line"]) == (1, K), out
+        assert "duplicate key 'action'" in out["error"]
