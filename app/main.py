@@ -125,7 +125,11 @@ def install_error_handlers(app: FastAPI) -> None:
             413: "image_too_large",
         }
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
-        return _problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+        response = _problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+        # The framework's own headers: Allow on a 405 (RFC 9110 §15.5.6), ...
+        for name, value in (exc.headers or {}).items():
+            response.headers.setdefault(name, value)
+        return response
 
     @app.exception_handler(Exception)
     async def unhandled(request: Request, exc: Exception) -> JSONResponse:

@@ -137,12 +137,15 @@ def test_same_key_for_another_request_is_refused(client: TestClient, engine: Eng
     for method, url, payload in [
         ("POST", "/api/v1/learners", {**body, "real_name": "张三"}),  # another body
         ("POST", "/api/v1/learners?x=1", body),  # another path (query)
-        ("PATCH", "/api/v1/learners", body),  # another method
     ]:
         r = client.request(method, url, json=payload, headers=h)
         assert (r.status_code, r.json()["code"]) == (422, "idempotency_key_reused"), r.text
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["message_zh"]
+    # Another method no endpoint serves: the 405 (with Allow) comes first.
+    r = client.patch("/api/v1/learners", json=body, headers=h)
+    assert (r.status_code, r.json()["code"]) == (405, "method_not_allowed"), r.text
+    assert "POST" in r.headers["allow"]
     assert count(engine, User, col(User.role) == Role.learner) == 1
 
 
@@ -528,3 +531,22 @@ def test_the_request_size_limit_still_applies(
             )
             assert (r.status_code, r.json()["code"]) == (413, "image_too_large")
     assert keys(engine) == []
+
+
+def test_405_carries_allow_and_wins_over_the_key(client: TestClient, engine: Engine) -> None:
+    """POST where only GET is served: 405 with Allow, whatever the key says, and no key kept."""
+    h = partner(engine, make_institution(engine), "audit:read", "learners:write")
+    url = "/api/v1/audit/export"
+    r = client.post(url, json={"a": 1}, headers=h)
+    assert r.status_code == 405, r.text
+    assert r.json()["code"] == "method_not_allowed"
+    assert "GET" in [m.strip() for m in r.headers["allow"].split(",")]
+    for body, key in (({"a": 1}, "k-405"), ({"a": 2}, "k-405"), ({"a": 3}, "not a key")):
+        r = client.post(url, json=body, headers=keyed(h, key))
+        assert r.status_code == 405, (key, r.text)
+        assert "GET" in r.headers["allow"]
+        assert REPLAYED not in r.headers
+    assert keys(engine) == []
+    # A key used on a 405 stays free for a real request.
+    r = client.post("/api/v1/learners", json=learner_body(), headers=keyed(h, "k-405"))
+    assert r.status_code == 201, r.text

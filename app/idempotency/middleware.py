@@ -14,8 +14,9 @@ Each database step is a short transaction of its own in a worker thread; the req
 transaction (``get_session``) has committed before the response starts, so on SQLite the steps
 queue on the same write lock (app/db.py) without ever waiting for themselves.
 
-Requests without the header, other methods and other paths pass through untouched. Callers that
-are not authenticated (sign-in, hand-off codes) are not keyed: their requests simply run.
+Requests without the header, other methods, other paths and requests no endpoint answers (404,
+405 with its ``Allow``) pass through untouched. Callers that are not authenticated (sign-in,
+hand-off codes) are not keyed: their requests simply run.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.accounts import service as accounts
@@ -84,6 +86,15 @@ def caller_of(headers: Headers) -> str | None:
         return None  # the request itself will be refused with 401
 
 
+def _routed(scope: Scope) -> bool:
+    """Whether the app has an endpoint for this method and path (True if it cannot tell)."""
+    router = getattr(scope.get("app"), "router", None)
+    routes = getattr(router, "routes", None)
+    if routes is None:
+        return True
+    return any(route.matches(scope)[0] is Match.FULL for route in routes)
+
+
 def _problem(exc: DomainError, headers: Headers) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     lang = headers.get("accept-language", "zh-CN").split(",")[0].strip() or "zh-CN"
     body = exc.to_problem(lang)
@@ -119,7 +130,9 @@ class IdempotencyMiddleware:
             return
         headers = Headers(scope=scope)
         values = headers.getlist(HEADER)
-        if not values:
+        if not values or not _routed(scope):
+            # Without a key, or for no endpoint at all (404, or 405 with its Allow header):
+            # nothing is executed, so nothing is keyed, and the key's checks do not hide why.
             await self.app(scope, receive, send)
             return
         try:
