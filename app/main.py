@@ -36,6 +36,7 @@ from app.errors import DomainError
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.limits import BodySizeLimitMiddleware
 from app.logging import RequestIdMiddleware, configure_logging, request_id_var
+from app.routes import allowed_methods
 from app.web import admin as admin_web
 from app.web import certificates as certificates_web
 from app.web import docs as docs_web
@@ -126,9 +127,12 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
         response = _problem(exc.status_code, code, str(exc.detail), str(exc.detail))
-        # The framework's own headers: Allow on a 405 (RFC 9110 §15.5.6), ...
-        for name, value in (exc.headers or {}).items():
+        for name, value in (exc.headers or {}).items():  # the framework's own headers
             response.headers.setdefault(name, value)
+        if exc.status_code == 405:
+            # RFC 9110 §15.5.6: every method the path has (the framework names only those of
+            # the first route matching it).
+            response.headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
         return response
 
     @app.exception_handler(Exception)

@@ -31,9 +31,9 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import routes
 from app.accounts import service as accounts
 from app.accounts.tokens import API_KEY_PREFIX
 from app.db import get_engine, transaction
@@ -86,15 +86,6 @@ def caller_of(headers: Headers) -> str | None:
         return None  # the request itself will be refused with 401
 
 
-def _routed(scope: Scope) -> bool:
-    """Whether the app has an endpoint for this method and path (True if it cannot tell)."""
-    router = getattr(scope.get("app"), "router", None)
-    routes = getattr(router, "routes", None)
-    if routes is None:
-        return True
-    return any(route.matches(scope)[0] is Match.FULL for route in routes)
-
-
 def _problem(exc: DomainError, headers: Headers) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     lang = headers.get("accept-language", "zh-CN").split(",")[0].strip() or "zh-CN"
     body = exc.to_problem(lang)
@@ -130,7 +121,7 @@ class IdempotencyMiddleware:
             return
         headers = Headers(scope=scope)
         values = headers.getlist(HEADER)
-        if not values or not _routed(scope):
+        if not values or not routes.routed(scope.get("app"), scope):
             # Without a key, or for no endpoint at all (404, or 405 with its Allow header):
             # nothing is executed, so nothing is keyed, and the key's checks do not hide why.
             await self.app(scope, receive, send)
