@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from app import rfc3339
 from app.accounts.exceptions import InstitutionNotFound, InvalidToken, MissingScope
 from app.api.deps import PrincipalDep, SessionDep, require_scope
 from app.audit import export
@@ -76,8 +76,8 @@ def export_audit(
     principal: PrincipalDep,
     session: SessionDep,
     institution_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: rfc3339.DateTime | None = None,
+    until: rfc3339.DateTime | None = None,
     format: export.ExportFormat = "ndjson",  # noqa: A002 - the contract's parameter name
 ) -> StreamingResponse:
     """Stream one chain (window `since` ≤ time < `until`) as NDJSON or CSV, ending with a

@@ -4,11 +4,11 @@ summary statistics institutions report."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from app import rfc3339
 from app.accounts.exceptions import InstitutionNotFound, InvalidToken, MissingScope
 from app.api.deps import PrincipalDep, SessionDep, require_scope
 from app.audit.export import InvalidWindow, as_utc, check_window
@@ -49,8 +49,8 @@ def fraud_indicators(
     session: SessionDep,
     institution_id: uuid.UUID | None = None,
     indicator: Annotated[list[IndicatorCode] | None, Query(description="Only these")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: rfc3339.DateTime | None = None,
+    until: rfc3339.DateTime | None = None,
     face_threshold: Annotated[float | None, Query(gt=0, lt=2)] = None,
     ip_window_minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 10,
     ip_min_learners: Annotated[int, Query(ge=2, le=10_000)] = 5,
@@ -101,10 +101,11 @@ def summary(
     session: SessionDep,
     institution_id: uuid.UUID | None = None,
     since: Annotated[
-        date | None, Query(description="First Asia/Shanghai day counted (inclusive)")
+        rfc3339.Date | None, Query(description="First Asia/Shanghai day counted (inclusive)")
     ] = None,
     until: Annotated[
-        date | None, Query(description="First Asia/Shanghai day not counted (exclusive)")
+        rfc3339.Date | None,
+        Query(description="First Asia/Shanghai day not counted (exclusive)"),
     ] = None,
     period: Annotated[
         Literal["month", "quarter"], Query(description="Asia/Shanghai months or quarters")

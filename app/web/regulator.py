@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.responses import Response as PlainResponse
 from starlette.responses import Response
 
+from app import rfc3339
 from app.accounts.models import Institution, LearnerGroup, Role, User
 from app.accounts.principal import Principal
 from app.api.certificates import verify_out
@@ -178,7 +179,7 @@ def _date(value: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        return rfc3339.parse_date(value)
     except ValueError:
         raise BadFilter(TEXTS["bad_date"]) from None
 
@@ -191,7 +192,7 @@ def _instant(value: str) -> datetime | None:
     if len(value) == 10:
         return statistics.Window(_date(value)).since_utc
     try:
-        return export.as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        return rfc3339.parse_datetime(value)
     except ValueError:
         raise BadFilter(TEXTS["bad_date"]) from None
 
