@@ -416,12 +416,24 @@ def test_audit_and_status_pages(client: TestClient, engine: Any) -> None:
     assert not re.search(r"[\u4e00-\u9fff]", main)
 
 
-@pytest.mark.parametrize("page", ["/admin/institutions", "/admin/users", "/admin/audit"])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/admin/institutions",
+        "/admin/institutions/{inst}",
+        "/admin/users",
+        "/admin/users/{staff}",
+        "/admin/audit",
+    ],
+)
 def test_pages_in_english(client: TestClient, engine: Any, page: str) -> None:
     w = World(engine)
-    signed_in(client, w.admin.username)
-    english = client.get(page, params={"lang": "en"})
+    csrf = signed_in(client, w.admin.username)
+    # something to say about each: a suspended institution, a locked account
+    client.post(f"/admin/institutions/{w.inst.id}/suspend", data={"csrf": csrf, "reason": "x"})
+    client.post(f"/admin/users/{w.staff.id}/lock", data={"csrf": csrf, "reason": "y"})
+    english = client.get(page.format(inst=w.inst.id, staff=w.staff.id), params={"lang": "en"})
     assert english.status_code == 200
     main = english.text.split("<main", 1)[1].split("</main>")[0]
-    # Chinese left only in data (institution names of the test world)
+    # Chinese left only in data (the test world's institution and learner names)
     assert not re.search(r"[\u4e00-\u9fff]", main.replace("测试培训学校", "").replace("王小明", ""))
