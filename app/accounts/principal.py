@@ -4,20 +4,38 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from app.accounts.models import ApiKey, Role, User
 from app.audit.service import Actor
 
-#: Scopes a partner API key can carry.
-SCOPES = {
-    "learners:read": "read the institution's learners",
-    "learners:write": "create learners",
-    "verify": "send face frames for verification",
-    "attendance:read": "read attendance events",
-    "courses:read": "read courses and enrolments",
-    "certificates:read": "read certificates",
-    "audit:read": "export the institution's audit trail",
-    "webhooks:manage": "subscribe to webhooks, rotate their secrets, see their deliveries",
+
+class Scope(StrEnum):
+    """Scopes a partner API key can carry; every ``/api/v1`` route names the one it needs."""
+
+    learners_read = "learners:read"
+    learners_write = "learners:write"
+    verify = "verify"
+    attendance_read = "attendance:read"
+    courses_read = "courses:read"
+    certificates_read = "certificates:read"
+    audit_read = "audit:read"
+    webhooks_manage = "webhooks:manage"
+
+
+#: What each scope allows (shown where keys are created, and in the OpenAPI document).
+SCOPES: dict[str, str] = {
+    scope.value: description
+    for scope, description in {
+        Scope.learners_read: "read the institution's learners",
+        Scope.learners_write: "create learners",
+        Scope.verify: "send face frames for verification",
+        Scope.attendance_read: "read attendance events and their evidence face crops",
+        Scope.courses_read: "read courses, enrolments, progress and quiz attempts",
+        Scope.certificates_read: "read certificates and their subsidy decisions",
+        Scope.audit_read: "export the institution's audit trail, xAPI statements and reports",
+        Scope.webhooks_manage: "subscribe to webhooks, rotate their secrets, see their deliveries",
+    }.items()
 }
 
 

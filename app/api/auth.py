@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from app.accounts import exceptions as exc
 from app.accounts import service as accounts
 from app.accounts.schemas import ConsentIn, ConsentOut, MeOut, RegisterIn, TokenOut, UserOut
-from app.api.deps import CurrentUser, SessionDep, client_info
+from app.api.deps import PUBLIC, CurrentUser, SessionDep, client_info
 from app.config import get_settings
 from app.errors import NotAuthenticated, problem_responses
 
@@ -32,6 +32,7 @@ def user_out(user: object) -> UserOut:
         exc.WeakPassword,
         exc.InvalidInput,
     ),
+    dependencies=[PUBLIC],
 )
 def register(body: RegisterIn, session: SessionDep) -> UserOut:
     """Learner self-registration under their real name and resident ID number."""
@@ -53,6 +54,7 @@ def register(body: RegisterIn, session: SessionDep) -> UserOut:
     responses=problem_responses(
         exc.InvalidCredentials, exc.TooManyAttempts, exc.AccountLocked, exc.InstitutionSuspended
     ),
+    dependencies=[PUBLIC],
 )
 def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep) -> TokenOut:
     """OAuth2 password flow: exchange username and password for a bearer token."""

@@ -6,10 +6,12 @@ import base64
 import hashlib
 import hmac
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Annotated, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio.to_thread
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
@@ -17,7 +19,7 @@ from sqlmodel import Session
 from app.accounts import service as accounts
 from app.accounts.exceptions import InsufficientRole, MissingScope
 from app.accounts.models import Role, User
-from app.accounts.principal import Principal
+from app.accounts.principal import Principal, Scope
 from app.accounts.tokens import API_KEY_PREFIX
 from app.crypto import derive_key
 from app.db import get_engine, read_only
@@ -139,15 +141,87 @@ def _with_role(user: User, roles: tuple[Role, ...]) -> User:
     return user
 
 
+# ---------------------------------------------------------------- who may call a route
+# Every /api/v1 route declares its access rule in ONE place: the guard dependency it uses.
+# ``requires(scope)`` (API keys need the scope, users pass to the service's role and visibility
+# rules), ``CurrentUser``/``CurrentLearner``/… and ``UserPrincipal`` (API keys never), or
+# ``PUBLIC`` (no caller at all). The guards carry an :class:`Access` that the OpenAPI document
+# publishes (``security`` and ``x-api-key-scope``) and tests/api/test_route_access.py checks
+# on every route of the app.
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call a route: ``public``, ``users`` (never an API key) or ``scope`` (for keys)."""
+
+    kind: Literal["public", "users", "scope"]
+    scope: Scope | None = None
+
+    def __str__(self) -> str:
+        return f"scope {self.scope}" if self.scope else self.kind
+
+
+_ACCESS_ATTR = "__skilltrace_access__"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _declares(access: Access) -> Callable[[F], F]:
+    def mark(fn: F) -> F:
+        setattr(fn, _ACCESS_ATTR, access)
+        return fn
+
+    return mark
+
+
+def declared_access(call: object) -> Access | None:
+    """The access rule a dependency declares, if it is one of the guards above."""
+    access = getattr(call, _ACCESS_ATTR, None)
+    return access if isinstance(access, Access) else None
+
+
+def route_access(dependant: Dependant) -> set[Access]:
+    """Every access rule declared anywhere in a route's dependency tree."""
+    found: set[Access] = set()
+    stack = [dependant]
+    while stack:
+        d = stack.pop()
+        access = declared_access(d.call)
+        if access is not None:
+            found.add(access)
+        stack.extend(d.dependencies)
+    return found
+
+
+@_declares(Access("public"))
+async def _public() -> None:
+    """Declares a route open to anyone (no token, no key): the public certificate check, …"""
+
+
+#: ``dependencies=[PUBLIC]`` on a route that takes no caller at all.
+PUBLIC: DependsParam = Depends(_public)
+
+
 # The guards below only look at what get_principal found: ``async def`` runs them on the event
 # loop, where a plain ``def`` would cost a round trip through the thread pool each.
 
 
+@_declares(Access("users"))
 async def get_current_user(principal: PrincipalDep) -> User:
     return _user_of(principal)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+@_declares(Access("users"))
+async def get_user_principal(principal: PrincipalDep) -> Principal:
+    """The caller as a :class:`Principal`, refusing API keys (403 ``forbidden``)."""
+    _user_of(principal)
+    return principal
+
+
+#: A signed-in user of any role, as a Principal (for services that take one); never a key.
+UserPrincipal = Annotated[Principal, Depends(get_user_principal)]
 
 
 def require_roles(*roles: Role) -> DependsParam:
@@ -164,14 +238,18 @@ CurrentRegulator = Annotated[User, require_roles(Role.regulator, Role.admin)]
 CurrentAdmin = Annotated[User, require_roles(Role.admin)]
 
 
-def require_scope(scope: str) -> DependsParam:
-    """Users pass by role (checked in the service); API keys must carry the scope."""
+def requires(scope: Scope | str) -> DependsParam:
+    """The route's access rule: API keys must carry ``scope``; users pass by role (the service
+    checks role and visibility). Returns the caller as a :class:`Principal`."""
+    needed = Scope(scope)  # a typo in a scope name fails at import, not at request time
 
+    @_declares(Access("scope", needed))
     async def guard(principal: PrincipalDep) -> Principal:
-        if principal.api_key is not None and scope not in principal.scopes:
-            raise MissingScope(f"The API key lacks the scope {scope!r}.")
+        if principal.api_key is not None and needed not in principal.scopes:
+            raise MissingScope(f"The API key lacks the scope {needed.value!r}.")
         return principal
 
+    guard.__name__ = f"requires_{needed.name}"
     dep: DependsParam = Depends(guard)
     return dep
 
@@ -220,6 +298,7 @@ async def get_work_session(request: Request) -> AsyncIterator[Session]:
 WorkSessionDep = Annotated[Session, Depends(get_work_session, scope="function")]
 
 
+@_declares(Access("users"))
 def get_learner_for_write(request: Request, session: WorkSessionDep, creds: BearerDep) -> User:
     """``CurrentLearner`` for handlers on :data:`WorkSessionDep` (same checks, same errors).
 

@@ -11,8 +11,8 @@ from sqlmodel import Session
 from app.accounts import service as accounts
 from app.accounts.exceptions import InvalidToken, MissingScope, UserNotFound
 from app.accounts.models import Role, User
-from app.accounts.principal import Principal
-from app.api.deps import CurrentLearner, PrincipalDep, SessionDep, client_info, require_scope
+from app.accounts.principal import Principal, Scope
+from app.api.deps import CurrentLearner, SessionDep, UserPrincipal, client_info, requires
 from app.attendance import exceptions as fx
 from app.attendance import service as attendance
 from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS, ImageTooLarge
@@ -36,7 +36,8 @@ FramesField = Annotated[
     list[UploadFile], File(description="1..N JPEG/PNG frames of the burst, in capture order")
 ]
 ChallengeField = Annotated[uuid.UUID, Form(description="A fresh challenge from …/challenge")]
-VerifyKey = Annotated[Principal, require_scope("verify")]
+VerifyKey = Annotated[Principal, requires(Scope.verify)]
+AttendanceRead = Annotated[Principal, requires(Scope.attendance_read)]
 
 
 def read_frames(frames: list[UploadFile]) -> list[bytes]:
@@ -209,7 +210,7 @@ def partner_verify(
     response_model=EventOut,
     responses=problem_responses(*_auth, fx.EventNotFound),
 )
-def get_event(event_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> EventOut:
+def get_event(event_id: uuid.UUID, principal: AttendanceRead, session: SessionDep) -> EventOut:
     """One attendance event: the learner's own, their institution's (staff), any (regulators)."""
     return event_out(attendance.get_event(session, principal, event_id))
 
@@ -222,7 +223,7 @@ def get_event(event_id: uuid.UUID, principal: PrincipalDep, session: SessionDep)
         **problem_responses(*_auth, fx.EventNotFound, fx.EvidencePurged),
     },
 )
-def get_evidence(event_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> Response:
+def get_evidence(event_id: uuid.UUID, principal: AttendanceRead, session: SessionDep) -> Response:
     """The evidence face crop (staff of the institution, regulators); never cached."""
     data = attendance.evidence(session, principal, event_id)
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store, private"})
@@ -234,7 +235,7 @@ def get_evidence(event_id: uuid.UUID, principal: PrincipalDep, session: SessionD
     responses=problem_responses(*_auth),
 )
 def review_queue(
-    principal: PrincipalDep,
+    principal: UserPrincipal,
     session: SessionDep,
     review_status: Annotated[ReviewStatus, Query(alias="status")] = ReviewStatus.pending,
 ) -> list[ReviewItemOut]:
@@ -264,7 +265,7 @@ def review_queue(
     responses=problem_responses(*_auth, fx.EventNotFound, fx.NothingToReview),
 )
 def decide(
-    event_id: uuid.UUID, body: ReviewIn, principal: PrincipalDep, session: SessionDep
+    event_id: uuid.UUID, body: ReviewIn, principal: UserPrincipal, session: SessionDep
 ) -> EventOut:
     """Approve or reject an event in review, with a reason the learner will see."""
     event = attendance.review(

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.accounts.exceptions import InvalidToken
 from app.accounts.principal import Principal
 from app.api.courses import _attempt_out
-from app.api.deps import CurrentLearner, SessionDep
+from app.api.deps import PUBLIC, CurrentLearner, SessionDep
 from app.api.face import ChallengeField, FramesField, client_of, read_frames
 from app.api.study import CheckInOut, RollCallAnswerOut
 from app.attendance import exceptions as fx
@@ -174,6 +174,7 @@ def get_handoff(
     "/handoffs/{code}/open",
     response_model=PhoneResultOut,
     responses=problem_responses(*_code_errors),
+    dependencies=[PUBLIC],
 )
 def open_handoff(code: CodePath, session: SessionDep) -> PhoneResultOut:
     """The phone page loaded (no sign-in: the code is the credential)."""
@@ -186,6 +187,7 @@ def open_handoff(code: CodePath, session: SessionDep) -> PhoneResultOut:
     status_code=status.HTTP_201_CREATED,
     response_model=ChallengeOut,
     responses=problem_responses(*_code_errors, fx.ConsentRequired),
+    dependencies=[PUBLIC],
 )
 def handoff_challenge(code: CodePath, session: SessionDep) -> ChallengeOut:
     """A fresh liveness challenge for the hand-off's learner."""
@@ -212,6 +214,7 @@ def handoff_challenge(code: CodePath, session: SessionDep) -> ChallengeOut:
         cx.AttemptLimitReached,
         cx.QuizUnavailable,
     ),
+    dependencies=[PUBLIC],
 )
 def handoff_frames(
     code: CodePath,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, status
 from app.accounts import exceptions as exc
 from app.accounts import service as accounts
 from app.accounts.models import Role
-from app.accounts.principal import Principal
+from app.accounts.principal import Principal, Scope
 from app.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
@@ -19,13 +19,13 @@ from app.accounts.schemas import (
     LearnerOut,
     LearnerPage,
 )
-from app.api.deps import CurrentUser, PrincipalDep, SessionDep, require_scope
+from app.api.deps import CurrentUser, SessionDep, UserPrincipal, requires
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 
 router = APIRouter(tags=["institutions"])
 
-LearnersRead = Annotated[Principal, require_scope("learners:read")]
-LearnersWrite = Annotated[Principal, require_scope("learners:write")]
+LearnersRead = Annotated[Principal, requires(Scope.learners_read)]
+LearnersWrite = Annotated[Principal, requires(Scope.learners_write)]
 
 _auth_errors = (NotAuthenticated, exc.InvalidToken, Forbidden, exc.MissingScope)
 
@@ -145,7 +145,7 @@ def create_key(body: ApiKeyIn, user: CurrentUser, session: SessionDep) -> ApiKey
     response_model=ApiKeyOut,
     responses=problem_responses(*_auth_errors, exc.ApiKeyNotFound),
 )
-def revoke_key(key_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> ApiKeyOut:
+def revoke_key(key_id: uuid.UUID, principal: UserPrincipal, session: SessionDep) -> ApiKeyOut:
     """Revoke a key of the caller's institution; it stops working at once."""
     if principal.user is not None and principal.role not in (Role.staff, Role.admin):
         raise Forbidden()

@@ -1,4 +1,5 @@
-"""OpenAPI post-processing: request-validation errors are problem+json like every other error."""
+"""OpenAPI post-processing: request-validation errors are problem+json like every other error,
+and every operation documents who may call it (the access rule its guard declares)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
 
-from app.errors import ValidationFailed, problem_responses
+from app.accounts.exceptions import InsufficientRole, InvalidToken, MissingScope
+from app.accounts.principal import SCOPES
+from app.api.deps import Access, CsrfFailed, route_access
+from app.errors import DomainError, NotAuthenticated, ValidationFailed, problem_responses
 from app.idempotency.middleware import document_idempotency
 
 _METHODS = {"get", "post", "put", "patch", "delete"}
@@ -15,6 +20,82 @@ _METHODS = {"get", "post", "put", "patch", "delete"}
 
 def _validation_problem() -> dict[str, Any]:
     return problem_responses(ValidationFailed)[422]
+
+
+#: The two kinds of bearer credential (both sent as ``Authorization: Bearer …``).
+SECURITY_SCHEMES: dict[str, Any] = {
+    "AccessToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A signed-in user's access token from `POST /api/v1/auth/token` "
+        "(browser pages: the session cookie plus the `X-CSRF-Token` header).",
+    },
+    "ApiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A partner API key of one institution. An operation that API keys may "
+        "call lists the one scope the key must carry (`x-api-key-scope`); an operation "
+        "without `ApiKey` in its `security` refuses every key with 403 `forbidden`. Scopes: "
+        + "; ".join(f"`{name}`: {text}" for name, text in SCOPES.items())
+        + ".",
+    },
+}
+
+_SIGNED_IN_ERRORS: tuple[type[DomainError], ...] = (
+    NotAuthenticated,
+    InvalidToken,
+    InsufficientRole,
+    CsrfFailed,
+)
+
+
+def _merge_errors(op: dict[str, Any], errors: tuple[type[DomainError], ...]) -> None:
+    """Add the guard's error codes to an operation's documented problem responses."""
+    responses = op.setdefault("responses", {})
+    for status, entry in problem_responses(*errors).items():
+        existing = responses.get(str(status))
+        problem = (existing or {}).get("content", {}).get("application/problem+json")
+        if problem is None:
+            responses[str(status)] = entry
+            continue
+        enum = problem["schema"]["properties"]["code"]["enum"]
+        for err in errors:
+            if err.status == status and err.code not in enum:
+                enum.append(err.code)
+                existing["description"] += f"; `{err.code}`: {err.message_en}"
+        enum.sort()
+
+
+def _document_access(op: dict[str, Any], access: Access) -> None:
+    op["x-access"] = access.kind
+    if access.kind == "public":
+        op["security"] = []
+        return
+    errors = _SIGNED_IN_ERRORS
+    op["security"] = [{"AccessToken": []}]
+    if access.scope is not None:
+        op["security"].append({"ApiKey": [access.scope.value]})
+        op["x-api-key-scope"] = access.scope.value
+        errors = (*errors, MissingScope)
+        note = f"API keys need the `{access.scope.value}` scope."
+    else:
+        note = "Signed-in users only; API keys are refused."
+    op["description"] = (op.get("description", "") + f"\n\n**Access:** {note}").strip()
+    _merge_errors(op, errors)
+
+
+def access_by_operation(app: FastAPI) -> dict[tuple[str, str], Access]:
+    """``(path, method)`` → the access rule declared by each API route's guard."""
+    out: dict[tuple[str, str], Access] = {}
+    for route in iter_route_contexts(app.routes):
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        rules = route_access(route.dependant)
+        if len(rules) == 1:
+            (rule,) = rules
+            for method in route.methods or ():
+                out[(str(route.path_format), method.lower())] = rule
+    return out
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -44,6 +125,12 @@ def install_openapi(app: FastAPI) -> None:
                     enum.sort()
                 existing["description"] += "; `validation_error`: the request is not valid"
         document_idempotency(schema)  # the optional Idempotency-Key header on POST/PATCH
+        access = access_by_operation(app)
+        for path, path_item in schema.get("paths", {}).items():
+            for method, op in path_item.items():
+                if method in _METHODS and (path, method) in access:
+                    _document_access(op, access[(path, method)])
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
         for name in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(name, None)
         app.openapi_schema = schema
