@@ -70,7 +70,10 @@ class Principal:
         return self.role in (Role.regulator, Role.admin)
 
     def can_see_institution(self, institution_id: uuid.UUID | None) -> bool:
-        """Regulators and admins see all; staff and keys only their own institution."""
+        """Regulators and admins see all; staff and keys only their own institution; learners
+        none (a learner sees what is their own, never their institution's other learners)."""
         if self.is_regulator:
             return True
+        if self.role is Role.learner:
+            return False
         return institution_id is not None and institution_id == self.institution_id

@@ -33,6 +33,7 @@ from app.accounts.exceptions import (
     InvalidToken,
     TooManyAttempts,
     UsernameTaken,
+    UserNotFound,
     WeakPassword,
 )
 from app.accounts.models import (
@@ -222,10 +223,31 @@ def get_user(session: Session, user_id: uuid.UUID) -> User | None:
     return session.get(User, user_id)
 
 
+def can_see_learner(principal: Principal, learner: User) -> bool:
+    """Learners see only themselves; staff and API keys their institution's learners;
+    regulators and admins all. Anything that is not a learner is not seen here."""
+    if learner.role is not Role.learner:
+        return False
+    if principal.user is not None and principal.user.id == learner.id:
+        return True
+    return principal.can_see_institution(learner.institution_id)
+
+
+def get_visible_learner(session: Session, principal: Principal, learner_id: uuid.UUID) -> User:
+    """A learner the caller may see (:func:`can_see_learner`); anyone else is not found."""
+    learner = session.get(User, learner_id)
+    if learner is None or not can_see_learner(principal, learner):
+        raise UserNotFound()
+    return learner
+
+
 def list_learners(
     session: Session, principal: Principal, *, cursor: str | None = None, limit: int = 50
 ) -> tuple[list[User], str | None]:
-    """Learners of the caller's institution (all for regulators), cursor-paginated."""
+    """Learners of the caller's institution (all for regulators), cursor-paginated; learners
+    may not list anyone (403)."""
+    if principal.role is Role.learner:
+        raise Forbidden()
     stmt = select(User).where(col(User.role) == Role.learner)
     if not principal.is_regulator:
         if principal.institution_id is None:
@@ -427,6 +449,9 @@ def list_api_keys(session: Session, institution_id: uuid.UUID) -> list[ApiKey]:
 
 
 def revoke_api_key(session: Session, *, key_id: uuid.UUID, principal: Principal) -> ApiKey:
+    """Staff revoke their institution's keys, admins any; API keys manage no keys (403)."""
+    if principal.user is None or principal.role not in (Role.staff, Role.admin):
+        raise Forbidden("API keys are managed by the institution's staff.")
     key = session.get(ApiKey, key_id)
     if key is None or not principal.can_see_institution(key.institution_id):
         raise ApiKeyNotFound()

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from app import rfc3339
 from app.accounts.exceptions import InstitutionNotFound, InvalidToken, MissingScope
-from app.api.deps import PrincipalDep, SessionDep, requires
+from app.api.deps import PrincipalDep, SessionDep, require_scope
 from app.audit import export
 from app.audit import service as audit
 from app.db import get_engine, transaction
@@ -36,7 +36,7 @@ class CheckpointOut(BaseModel):
 @router.get(
     "/audit/checkpoint",
     response_model=CheckpointOut,
-    dependencies=[requires("audit:read")],
+    dependencies=[require_scope("audit:read")],
     responses=problem_responses(*_errors),
 )
 def get_checkpoint(
@@ -66,7 +66,7 @@ _EXPORT_DOC = {
 @router.get(
     "/audit/export",
     response_class=StreamingResponse,
-    dependencies=[requires("audit:read")],
+    dependencies=[require_scope("audit:read")],
     responses={
         200: _EXPORT_DOC,
         **problem_responses(*_errors, export.InvalidWindow, ValidationFailed),

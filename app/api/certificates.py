@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from app.accounts import exceptions as ax
 from app.accounts.principal import Principal
-from app.api.deps import PUBLIC, CurrentLearner, CurrentUser, SessionDep, requires
+from app.api.deps import PUBLIC, CurrentLearner, CurrentUser, SessionDep, require_scope
 from app.certificates import claims, credential, record, subsidy
 from app.certificates import exceptions as cx
 from app.certificates import service as certificates
@@ -37,7 +37,7 @@ from app.errors import Forbidden, NotAuthenticated, problem_responses
 
 router = APIRouter(tags=["certificates"])
 
-CertificatesRead = Annotated[Principal, requires("certificates:read")]
+CertificatesRead = Annotated[Principal, require_scope("certificates:read")]
 Serial = Annotated[str, Path(min_length=1, max_length=64, description="Certificate serial")]
 
 _user_auth = (NotAuthenticated, ax.InvalidToken, ax.InsufficientRole, Forbidden)

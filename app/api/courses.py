@@ -15,7 +15,7 @@ from app.api.deps import (
     CurrentUser,
     SessionDep,
     client_info,
-    requires,
+    require_scope,
 )
 from app.api.face import ChallengeField, FramesField, read_frames
 from app.attendance import exceptions as fx
@@ -47,7 +47,7 @@ from app.errors import Forbidden, NotAuthenticated, problem_responses
 
 router = APIRouter(tags=["courses"])
 
-CoursesRead = Annotated[Principal, requires("courses:read")]
+CoursesRead = Annotated[Principal, require_scope("courses:read")]
 
 # Signed-in users only (API keys get 403 `forbidden`), and the same plus a scope for reads.
 _user_auth = (NotAuthenticated, ax.InvalidToken, ax.InsufficientRole, Forbidden)

@@ -143,7 +143,7 @@ def _with_role(user: User, roles: tuple[Role, ...]) -> User:
 
 # ---------------------------------------------------------------- who may call a route
 # Every /api/v1 route declares its access rule in ONE place: the guard dependency it uses.
-# ``requires(scope)`` (API keys need the scope, users pass to the service's role and visibility
+# ``require_scope(scope)`` (API keys need the scope, users pass to the service's role and visibility
 # rules), ``CurrentUser``/``CurrentLearner``/… and ``UserPrincipal`` (API keys never), or
 # ``PUBLIC`` (no caller at all). The guards carry an :class:`Access` that the OpenAPI document
 # publishes (``security`` and ``x-api-key-scope``) and tests/api/test_route_access.py checks
@@ -238,7 +238,7 @@ CurrentRegulator = Annotated[User, require_roles(Role.regulator, Role.admin)]
 CurrentAdmin = Annotated[User, require_roles(Role.admin)]
 
 
-def requires(scope: Scope | str) -> DependsParam:
+def require_scope(scope: Scope | str) -> DependsParam:
     """The route's access rule: API keys must carry ``scope``; users pass by role (the service
     checks role and visibility). Returns the caller as a :class:`Principal`."""
     needed = Scope(scope)  # a typo in a scope name fails at import, not at request time
@@ -249,7 +249,7 @@ def requires(scope: Scope | str) -> DependsParam:
             raise MissingScope(f"The API key lacks the scope {needed.value!r}.")
         return principal
 
-    guard.__name__ = f"requires_{needed.name}"
+    guard.__name__ = f"require_{needed.name}"
     dep: DependsParam = Depends(guard)
     return dep
 

@@ -11,8 +11,8 @@ from sqlmodel import Session
 from app.accounts import service as accounts
 from app.accounts.exceptions import InvalidToken, MissingScope, UserNotFound
 from app.accounts.models import Role, User
-from app.accounts.principal import Principal, Scope
-from app.api.deps import CurrentLearner, SessionDep, UserPrincipal, client_info, requires
+from app.accounts.principal import Principal
+from app.api.deps import CurrentLearner, SessionDep, UserPrincipal, client_info, require_scope
 from app.attendance import exceptions as fx
 from app.attendance import service as attendance
 from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS, ImageTooLarge
@@ -36,8 +36,8 @@ FramesField = Annotated[
     list[UploadFile], File(description="1..N JPEG/PNG frames of the burst, in capture order")
 ]
 ChallengeField = Annotated[uuid.UUID, Form(description="A fresh challenge from …/challenge")]
-VerifyKey = Annotated[Principal, requires(Scope.verify)]
-AttendanceRead = Annotated[Principal, requires(Scope.attendance_read)]
+VerifyKey = Annotated[Principal, require_scope("verify")]
+AttendanceRead = Annotated[Principal, require_scope("attendance:read")]
 
 
 def read_frames(frames: list[UploadFile]) -> list[bytes]:
@@ -134,14 +134,7 @@ def my_events(user: CurrentLearner, session: SessionDep) -> list[EventOut]:
 def _partner_learner(session: Session, principal: Principal, learner_id: uuid.UUID) -> User:
     if principal.user is not None and principal.role not in (Role.staff, Role.admin):
         raise Forbidden()
-    learner = accounts.get_user(session, learner_id)
-    if (
-        learner is None
-        or learner.role is not Role.learner
-        or not principal.can_see_institution(learner.institution_id)
-    ):
-        raise UserNotFound()
-    return learner
+    return accounts.get_visible_learner(session, principal, learner_id)
 
 
 @router.post(

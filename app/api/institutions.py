@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, status
 from app.accounts import exceptions as exc
 from app.accounts import service as accounts
 from app.accounts.models import Role
-from app.accounts.principal import Principal, Scope
+from app.accounts.principal import Principal
 from app.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
@@ -19,13 +19,13 @@ from app.accounts.schemas import (
     LearnerOut,
     LearnerPage,
 )
-from app.api.deps import CurrentUser, SessionDep, UserPrincipal, requires
+from app.api.deps import CurrentUser, SessionDep, UserPrincipal, require_scope
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 
 router = APIRouter(tags=["institutions"])
 
-LearnersRead = Annotated[Principal, requires(Scope.learners_read)]
-LearnersWrite = Annotated[Principal, requires(Scope.learners_write)]
+LearnersRead = Annotated[Principal, require_scope("learners:read")]
+LearnersWrite = Annotated[Principal, require_scope("learners:write")]
 
 _auth_errors = (NotAuthenticated, exc.InvalidToken, Forbidden, exc.MissingScope)
 
@@ -51,8 +51,6 @@ def list_learners(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> LearnerPage:
     """Learners of the caller's institution (regulators: all), oldest first, cursor-paginated."""
-    if principal.user is not None and principal.role is Role.learner:
-        raise Forbidden()
     rows, nxt = accounts.list_learners(session, principal, cursor=cursor, limit=limit)
     return LearnerPage(
         items=[LearnerOut.model_validate(u, from_attributes=True) for u in rows], next_cursor=nxt
@@ -97,18 +95,8 @@ def create_learner(
     responses=problem_responses(*_auth_errors, exc.UserNotFound),
 )
 def get_learner(learner_id: uuid.UUID, principal: LearnersRead, session: SessionDep) -> LearnerOut:
-    """One learner; another institution's learner is reported as not found."""
-    user = accounts.get_user(session, learner_id)
-    visible = (
-        user is not None
-        and user.role is Role.learner
-        and (
-            principal.can_see_institution(user.institution_id)
-            or (principal.user is not None and principal.user.id == user.id)
-        )
-    )
-    if not visible or user is None:
-        raise exc.UserNotFound()
+    """One learner: learners see only themselves; anyone else is reported as not found."""
+    user = accounts.get_visible_learner(session, principal, learner_id)
     return LearnerOut.model_validate(user, from_attributes=True)
 
 
@@ -146,8 +134,7 @@ def create_key(body: ApiKeyIn, user: CurrentUser, session: SessionDep) -> ApiKey
     responses=problem_responses(*_auth_errors, exc.ApiKeyNotFound),
 )
 def revoke_key(key_id: uuid.UUID, principal: UserPrincipal, session: SessionDep) -> ApiKeyOut:
-    """Revoke a key of the caller's institution; it stops working at once."""
-    if principal.user is not None and principal.role not in (Role.staff, Role.admin):
-        raise Forbidden()
+    """Revoke a key of the caller's institution (staff; admins any); it stops working at once.
+    API keys cannot revoke keys, their own or their siblings."""
     key = accounts.revoke_api_key(session, key_id=key_id, principal=principal)
     return ApiKeyOut.model_validate(key, from_attributes=True)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from app import rfc3339
 from app.accounts.exceptions import InstitutionNotFound, InvalidToken, MissingScope
-from app.api.deps import PrincipalDep, SessionDep, requires
+from app.api.deps import PrincipalDep, SessionDep, require_scope
 from app.audit.export import InvalidWindow, as_utc, check_window
 from app.config import get_settings
 from app.errors import Forbidden, NotAuthenticated, ValidationFailed, problem_responses
@@ -33,7 +33,7 @@ IndicatorCode = Literal[
 @router.get(
     "/reports/fraud",
     response_model=FraudReportOut,
-    dependencies=[requires("audit:read")],
+    dependencies=[require_scope("audit:read")],
     responses=problem_responses(
         NotAuthenticated,
         InvalidToken,
@@ -85,7 +85,7 @@ def fraud_indicators(
 @router.get(
     "/reports/summary",
     response_model=SummaryOut,
-    dependencies=[requires("audit:read")],
+    dependencies=[require_scope("audit:read")],
     responses=problem_responses(
         NotAuthenticated,
         InvalidToken,

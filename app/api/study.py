@@ -16,7 +16,7 @@ from app.api.deps import (
     LearnerForWrite,
     SessionDep,
     WorkSessionDep,
-    requires,
+    require_scope,
     run_committed,
 )
 from app.api.face import ChallengeField, FramesField, client_of, event_out, read_frames
@@ -35,7 +35,7 @@ from app.errors import Forbidden, NotAuthenticated, problem_responses
 router = APIRouter(tags=["study"])
 
 _auth = (NotAuthenticated, InvalidToken, Forbidden)
-CoursesRead = Annotated[Principal, requires("courses:read")]
+CoursesRead = Annotated[Principal, require_scope("courses:read")]
 
 
 class CheckInOut(BaseModel):

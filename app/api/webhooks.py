@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 
 from app.accounts import exceptions as ax
 from app.accounts.principal import Principal
-from app.api.deps import SessionDep, requires
+from app.api.deps import SessionDep, require_scope
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 from app.webhooks import events as _events  # noqa: F401  (subscribes to the domains' hooks)
 from app.webhooks import exceptions as wx
@@ -27,7 +27,7 @@ from app.webhooks.schemas import (
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
-Manager = Annotated[Principal, requires(webhooks.SCOPE)]
+Manager = Annotated[Principal, require_scope(webhooks.SCOPE)]
 
 _auth = (NotAuthenticated, ax.InvalidToken, ax.MissingScope, Forbidden)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
 
 from app.accounts.exceptions import InvalidToken, MissingScope
-from app.api.deps import PrincipalDep, SessionDep, requires
+from app.api.deps import PrincipalDep, SessionDep, require_scope
 from app.audit import xapi
 from app.audit.export import as_utc
 from app.errors import Forbidden, NotAuthenticated, ValidationFailed, problem_responses
@@ -36,7 +36,7 @@ class StatementResult(BaseModel):
     "/xapi/statements",
     response_model=StatementResult,
     response_model_exclude_none=True,
-    dependencies=[requires("audit:read")],
+    dependencies=[require_scope("audit:read")],
     responses={
         200: {"headers": _HEADERS_DOC},
         **problem_responses(

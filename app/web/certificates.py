@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from app.accounts import exceptions as ax
 from app.accounts.principal import Principal
-from app.api.deps import SessionDep, requires
+from app.api.deps import SessionDep, require_scope
 from app.certificates import credential, pdf
 from app.certificates import exceptions as cx
 from app.certificates import service as certificates
@@ -30,7 +30,7 @@ TEMPLATES = Jinja2Templates(
     env=Environment(loader=FileSystemLoader(FsPath(__file__).parent / "templates"), autoescape=True)
 )
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-CertificatesRead = Annotated[Principal, requires("certificates:read")]
+CertificatesRead = Annotated[Principal, require_scope("certificates:read")]
 Serial = Annotated[str, Path(min_length=1, max_length=64, description="Certificate serial")]
 
 LEVEL_NAMES_EN = {

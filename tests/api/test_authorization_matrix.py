@@ -1,0 +1,560 @@
+"""The authorization matrix: every API route with an id in its path × every kind of caller.
+
+``MATRIX`` below is the ONE table of who may do what to whose objects. Each row names a route
+and the outcome for each caller, in the order of ``CALLERS``:
+
+    anon     nobody signed in                       staff    staff of the owner's institution
+    learner  the learner who owns the object        ostaff   staff of another institution
+    other    another learner of the same school     reg      a regulator (read-only, all)
+    admin    an administrator                       key-     a key of the owner's school
+    key+     a key of the owner's school with        without the route's scope (for a route
+             exactly the route's scope (all scopes   keys never use: a key with no scope)
+             for a route keys never use)             okey     another institution's key with
+                                                             every scope
+
+Outcomes: ``A`` 401 (sign in), ``D`` 403 (refused: role or scope), ``H`` 404 (hidden: the
+caller may not know the object exists), ``Y`` allowed — a 2xx, or a refusal by a domain rule
+that comes after authorization (e.g. 409 ``course_published``, 422 ``challenge_invalid``),
+never 401, 404 or an authorization 403.
+
+Every object belongs to the learner ``learner`` of institution A. The fixtures are built once
+per module and database (SQLite and PostgreSQL). A route of the app with a path parameter and
+no row fails ``test_every_route_with_an_id_has_a_row``; so does a row for a route that is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+from app import clock
+from app.accounts import service as accounts
+from app.accounts.models import Role, User
+from app.accounts.principal import SCOPES, Scope
+from app.api.deps import Access, route_access
+from app.attendance.models import AttendanceEvent, Outcome, Purpose, ReviewStatus
+from app.audit.service import Actor
+from app.courses.models import (
+    Course,
+    CourseStatus,
+    Enrollment,
+    Lesson,
+    LessonKind,
+    Question,
+    QuestionKind,
+    QuizAttempt,
+    RollCall,
+    RollCallStatus,
+    SessionState,
+    StudySession,
+)
+from app.db import transaction
+from tests.factories import make_institution, make_learner, make_user
+
+API = "/api/v1"
+CALLERS = ("anon", "learner", "other", "staff", "ostaff", "reg", "admin", "key-", "key+", "okey")
+#: Problem codes that mean "refused by authorization" (everything else past the guard is "Y").
+AUTHZ_403 = {"forbidden", "insufficient_scope", "csrf_failed"}
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9"  # an evidence crop's bytes (not decoded)
+
+
+# ---------------------------------------------------------------- the world, once per module
+
+
+@dataclass
+class World:
+    client: TestClient
+    engine: Engine
+    data_dir: Path
+    inst_a: uuid.UUID
+    learner: User
+    tokens: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # "a:<scopes>" / "b:all" → secret
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, caller: str, access: Access) -> dict[str, str]:
+        if caller == "anon":
+            return {}
+        if caller in self.tokens:
+            return {"Authorization": f"Bearer {self.tokens[caller]}"}
+        scope = access.scope.value if access.scope else None
+        name = {
+            "key-": f"a:not:{scope}" if scope else "a:none",
+            "key+": f"a:only:{scope}" if scope else "a:all",
+            "okey": "b:all",
+        }[caller]
+        return {"Authorization": f"Bearer {self.keys[name]}"}
+
+    # Fresh objects, for the routes whose success changes what the next caller would see.
+    def draft_course(self) -> str:
+        with transaction(self.engine) as s:
+            course = Course(
+                institution_id=self.inst_a,
+                status=CourseStatus.draft,
+                **_COURSE,
+                quiz_question_count=1,
+            )
+            s.add(course)
+            s.flush()
+            s.add(_lesson(course.id, 1))
+            s.add(_question(course.id))
+            return str(course.id)
+
+    def draft_lesson(self) -> str:
+        with transaction(self.engine) as s:
+            lesson = _lesson(uuid.UUID(self.ids["draft"]), 2)
+            s.add(lesson)
+            s.flush()
+            return str(lesson.id)
+
+    def draft_question(self) -> str:
+        with transaction(self.engine) as s:
+            question = _question(uuid.UUID(self.ids["draft"]))
+            s.add(question)
+            s.flush()
+            return str(question.id)
+
+    def api_key(self) -> str:
+        with transaction(self.engine) as s:
+            key, _ = accounts.create_api_key(
+                s, institution_id=self.inst_a, name="target", scopes=[], actor=Actor.system()
+            )
+            return str(key.id)
+
+
+_COURSE: dict[str, Any] = {
+    "title": "低压电工作业",
+    "occupation_code": "6-31-01-03",
+    "occupation_name": "电工",
+    "level": "level4",
+    "required_minutes": 60,
+    "pass_score": 60,
+    "subsidy_fen": 150_000,
+}
+
+
+def _lesson(course_id: uuid.UUID, position: int) -> Lesson:
+    return Lesson(
+        course_id=course_id,
+        position=position,
+        title=f"第 {position} 课",
+        kind=LessonKind.text,
+        body_or_url="安全用电基本知识。",
+        minutes=30,
+    )
+
+
+def _question(course_id: uuid.UUID) -> Question:
+    return Question(
+        course_id=course_id,
+        kind=QuestionKind.single,
+        stem="安全电压是多少？",
+        options=["36V", "220V"],
+        answer=[0],
+    )
+
+
+def _event(learner: User, **kw: Any) -> AttendanceEvent:
+    return AttendanceEvent(
+        user_id=learner.id,
+        institution_id=learner.institution_id,
+        accept_threshold="0.38",
+        reject_threshold="0.50",
+        model_name="test",
+        model_version="1",
+        **kw,
+    )
+
+
+def build_world(client: TestClient, engine: Engine, data_dir: Path) -> World:
+    inst_a, inst_b = make_institution(engine), make_institution(engine)
+    learner, other = make_learner(engine, inst_a), make_learner(engine, inst_a)
+    users = {
+        "learner": learner,
+        "other": other,
+        "staff": make_user(engine, Role.staff, inst_a),
+        "ostaff": make_user(engine, Role.staff, inst_b),
+        "reg": make_user(engine, Role.regulator),
+        "admin": make_user(engine, Role.admin),
+    }
+    w = World(client=client, engine=engine, data_dir=data_dir, inst_a=inst_a.id, learner=learner)
+    w.tokens = {name: accounts.issue_token(u)[0] for name, u in users.items()}
+    now = clock.now()
+    with transaction(engine) as s:
+        for u in (learner, other):
+            accounts.set_biometric_consent(s, u, granted=True)
+
+        def key(name: str, inst: uuid.UUID, scopes: list[str]) -> None:
+            _, w.keys[name] = accounts.create_api_key(
+                s, institution_id=inst, name=name, scopes=scopes, actor=Actor.system()
+            )
+
+        key("a:none", inst_a.id, [])
+        key("a:all", inst_a.id, sorted(SCOPES))
+        key("b:all", inst_b.id, sorted(SCOPES))
+        for scope in Scope:
+            key(f"a:only:{scope.value}", inst_a.id, [scope.value])
+            key(f"a:not:{scope.value}", inst_a.id, sorted(set(SCOPES) - {scope.value}))
+
+        course = Course(institution_id=inst_a.id, status=CourseStatus.published, **_COURSE)
+        done = Course(institution_id=inst_a.id, status=CourseStatus.published, **_COURSE)
+        s.add_all([course, done])
+        s.flush()
+        s.add_all([_lesson(course.id, 1), _question(course.id)])
+        enrollment = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst_a.id)
+        complete = Enrollment(
+            course_id=done.id,
+            user_id=learner.id,
+            institution_id=inst_a.id,
+            credited_seconds=3600,
+            quiz_passed=True,
+            best_quiz_score=90,
+            rollcalls_total=4,
+            rollcalls_passed=4,
+            completed_at=now,
+        )
+        s.add_all([enrollment, complete])
+        (data_dir / "evidence").mkdir(parents=True, exist_ok=True)
+        (data_dir / "evidence" / "authz.jpg").write_bytes(JPEG)
+        event = _event(
+            learner,
+            purpose=Purpose.checkin,
+            outcome=Outcome.review,
+            review_status=ReviewStatus.pending,
+            evidence_path="evidence/authz.jpg",
+            evidence_sha256=hashlib.sha256(JPEG).hexdigest(),
+        )
+        s.add(event)
+        s.flush()
+        study = StudySession(
+            enrollment_id=enrollment.id,
+            user_id=learner.id,
+            state=SessionState.studying,
+            checkin_event_id=event.id,
+            started_at=now,
+            last_heartbeat_at=now,
+            segment_started_at=now,
+        )
+        s.add(study)
+        s.flush()
+        rollcall = RollCall(
+            session_id=study.id,
+            enrollment_id=enrollment.id,
+            user_id=learner.id,
+            due_at=now,
+            offered_at=now,
+            deadline=now + timedelta(hours=1),
+            status=RollCallStatus.pending,
+        )
+        attempt = QuizAttempt(
+            enrollment_id=enrollment.id,
+            user_id=learner.id,
+            attendance_event_id=event.id,
+            started_at=now,
+            deadline=now + timedelta(hours=1),
+            paper=[],
+        )
+        s.add_all([rollcall, attempt])
+        s.flush()
+        w.ids = {
+            "learner_id": str(learner.id),
+            "event_id": str(event.id),
+            "course_id": str(course.id),
+            "enrollment_id": str(enrollment.id),
+            "complete": str(complete.id),
+            "session_id": str(study.id),
+            "rollcall_id": str(rollcall.id),
+            "attempt_id": str(attempt.id),
+            "institution_id": str(inst_a.id),
+        }
+    w.ids["draft"] = w.draft_course()
+    w.ids["lesson_id"] = w.draft_lesson()
+    w.ids["question_id"] = w.draft_question()
+
+    # Through the API, as their owners would: a certificate, a webhook, a phone hand-off.
+    as_learner = {"Authorization": f"Bearer {w.tokens['learner']}"}
+    r = client.post(f"{API}/enrollments/{w.ids['complete']}/certificate", headers=as_learner)
+    assert r.status_code == 201, r.text
+    w.ids["serial"] = r.json()["serial"]
+    r = client.post(
+        f"{API}/webhooks",
+        json={"url": "https://partner.example.com/hook", "events": ["certificate.issued"]},
+        headers={"Authorization": f"Bearer {w.tokens['staff']}"},
+    )
+    assert r.status_code == 201, r.text
+    w.ids["webhook_id"] = r.json()["id"]
+    r = client.post(f"{API}/me/face/handoffs", json={"purpose": "enrol"}, headers=as_learner)
+    assert r.status_code == 201, r.text
+    w.ids["handoff_id"], w.ids["code"] = r.json()["handoff_id"], r.json()["code"]
+    return w
+
+
+def _truncate(url: str) -> None:
+    from app.models import metadata
+
+    engine = create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    from app.config import get_settings
+    from app.db import dispose_engines, get_engine
+    from app.main import create_app
+
+    tmp = tmp_path_factory.mktemp("authz")
+    if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp / "test.db")
+        url = f"sqlite:///{tmp / 'test.db'}"
+    else:
+        url = request.getfixturevalue("postgres_worker_url")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SKILLTRACE_DATABASE_URL", url)
+        mp.setenv("SKILLTRACE_DATA_DIR", str(tmp / "data"))
+        get_settings.cache_clear()
+        try:
+            with TestClient(create_app(), raise_server_exceptions=False) as client:
+                yield build_world(client, get_engine(), tmp / "data")
+        finally:
+            dispose_engines()
+            get_settings.cache_clear()
+            if request.param == "postgres":
+                _truncate(url)
+
+
+# ---------------------------------------------------------------- what each request sends
+
+
+def _frames(w: World) -> dict[str, Any]:
+    """A burst naming a challenge that does not exist (the check refuses it after the guard)."""
+    return {
+        "data": {"challenge_id": str(uuid.uuid4())},
+        "files": [("frames", ("f.jpg", JPEG, "image/jpeg"))],
+    }
+
+
+def _phone(w: World) -> dict[str, Any]:
+    """The phone's burst, naming a fresh challenge of the hand-off while it takes one (the first
+    burst is refused as not an image and uses the hand-off up: later ones get 409)."""
+    r = w.client.post(f"{API}/handoffs/{w.ids['code']}/challenge")
+    send = _frames(w)
+    if r.status_code == 201:
+        send["data"] = {"challenge_id": r.json()["challenge_id"]}
+    return send
+
+
+def _json(body: dict[str, Any]) -> Callable[[World], dict[str, Any]]:
+    return lambda w: {"json": body}
+
+
+_LESSON = _json({"title": "第二课", "kind": "text", "body_or_url": "正文", "minutes": 30})
+_QUESTION = _json(
+    {"kind": "single", "stem": "安全电压？", "options": ["36V", "220V"], "answer": [0]}
+)
+_TITLE = _json({"title": "新标题"})
+_STEM = _json({"stem": "新题干"})
+_REVIEW = _json({"decision": "approve", "reason": "本人"})
+_REASON = _json({"reason": "测试撤销"})
+_BEAT = _json({"visible": True})
+_ANSWERS = _json({"answers": {}})
+_SETTINGS = _json({"auto_issue": False})
+
+
+def _draft(w: World) -> dict[str, str]:
+    return {"course_id": w.ids["draft"]}
+
+
+def _new_draft(w: World) -> dict[str, str]:
+    return {"course_id": w.draft_course()}
+
+
+def _new_lesson(w: World) -> dict[str, str]:
+    return {**_draft(w), "lesson_id": w.draft_lesson()}
+
+
+def _new_question(w: World) -> dict[str, str]:
+    return {**_draft(w), "question_id": w.draft_question()}
+
+
+def _new_key(w: World) -> dict[str, str]:
+    return {"key_id": w.api_key()}
+
+
+@dataclass(frozen=True)
+class Row:
+    route: str  # "METHOD /path" under /api/v1
+    expect: str  # one outcome per caller, in the order of CALLERS
+    #: Path parameters that differ from the world's defaults; called per request (fresh objects).
+    ids: Callable[[World], dict[str, str]] | None = None
+    send: Callable[[World], dict[str, Any]] | None = None
+    case: str = ""  # a second row for the same route: another state of the object
+
+    @property
+    def method(self) -> str:
+        return self.route.split()[0]
+
+    @property
+    def path(self) -> str:
+        return self.route.split()[1]
+
+    def __str__(self) -> str:
+        return f"{self.route} [{self.case}]" if self.case else self.route
+
+
+# fmt: off
+MATRIX = [
+    #                                                      anon, learner, other, staff, ostaff,
+    #                                                      reg, admin, key-, key+, okey
+    # learners and API keys
+    Row("GET /learners/{learner_id}",                    "A Y H Y H Y Y D Y H"),
+    Row("GET /learners/{learner_id}/record",             "A Y H Y H Y Y D D D"),
+    Row("POST /api-keys/{key_id}/revoke",                "A D D Y H D Y D D D", _new_key),
+    # face and attendance (evidence crops: staff and regulators, not the learner)
+    Row("POST /learners/{learner_id}/face/challenge",    "A D D Y H D Y D Y H"),
+    Row("POST /learners/{learner_id}/verify",            "A D D Y H D Y D Y H", None, _frames),
+    Row("GET /attendance-events/{event_id}",             "A Y H Y H Y Y D Y H"),
+    Row("GET /attendance-events/{event_id}/evidence",    "A H H Y H Y Y D Y H"),
+    Row("POST /attendance-events/{event_id}/review",     "A D D Y H D Y D D D", None, _REVIEW),
+    Row("GET /me/face/handoffs/{handoff_id}",            "A Y H D D D D D D D"),
+    # the phone: the hand-off code is the credential, whoever holds it
+    Row("POST /handoffs/{code}/open",                    "Y Y Y Y Y Y Y Y Y Y"),
+    Row("POST /handoffs/{code}/challenge",               "Y Y Y Y Y Y Y Y Y Y"),
+    Row("POST /handoffs/{code}/frames",                  "Y Y Y Y Y Y Y Y Y Y", None, _phone),
+    # courses: published ones are read by anyone signed in, drafts by their school
+    Row("GET /courses/{course_id}",                      "A Y Y Y Y Y Y D Y Y"),
+    Row("GET /courses/{course_id}",                      "A H H Y H Y Y D Y H", _draft, case="draft"),  # noqa: E501
+    Row("GET /courses/{course_id}/lessons",              "A Y Y Y Y Y Y D Y Y"),
+    Row("GET /courses/{course_id}/lessons",              "A H H Y H Y Y D Y H", _draft, case="draft"),  # noqa: E501
+    Row("GET /courses/{course_id}/questions",            "A D D Y H D D D D D", _draft),
+    Row("PATCH /courses/{course_id}",                    "A D D Y H D D D D D", _draft, _TITLE),
+    Row("POST /courses/{course_id}/publish",             "A D D Y H D D D D D", _new_draft),
+    Row("POST /courses/{course_id}/lessons",             "A D D Y H D D D D D", _draft, _LESSON),
+    Row("POST /courses/{course_id}/questions",           "A D D Y H D D D D D", _draft, _QUESTION),
+    Row("PATCH /courses/{course_id}/lessons/{lesson_id}", "A D D Y H D D D D D", _draft, _TITLE),
+    Row("DELETE /courses/{course_id}/lessons/{lesson_id}", "A D D Y H D D D D D", _new_lesson),
+    Row("PATCH /courses/{course_id}/questions/{question_id}", "A D D Y H D D D D D", _draft, _STEM),
+    Row("DELETE /courses/{course_id}/questions/{question_id}", "A D D Y H D D D D D", _new_question),  # noqa: E501
+    Row("POST /courses/{course_id}/enrol",               "A Y Y D D D D D D D"),
+    # enrolments, study and quiz
+    Row("GET /enrollments/{enrollment_id}",              "A Y H Y H Y Y D Y H"),
+    Row("GET /enrollments/{enrollment_id}/attendance",   "A Y H Y H Y Y D Y H"),
+    Row("GET /enrollments/{enrollment_id}/ledger",       "A Y H Y H Y Y D Y H"),
+    Row("GET /enrollments/{enrollment_id}/quiz-attempts", "A Y H Y H Y Y D Y H"),
+    Row("POST /enrollments/{enrollment_id}/quiz-attempts", "A Y H D D D D D D D", None, _frames),
+    Row("POST /enrollments/{enrollment_id}/sessions",    "A Y H D D D D D D D", None, _frames),
+    Row("POST /enrollments/{enrollment_id}/certificate", "A Y H Y H D Y D D D"),
+    Row("GET /quiz-attempts/{attempt_id}",               "A Y H Y H Y Y D Y H"),
+    Row("POST /quiz-attempts/{attempt_id}/submit",       "A Y H D D D D D D D", None, _ANSWERS),
+    Row("POST /sessions/{session_id}/heartbeat",         "A Y H D D D D D D D", None, _BEAT),
+    Row("POST /rollcalls/{rollcall_id}/response",        "A Y H D D D D D D D", None, _frames),
+    Row("POST /sessions/{session_id}/end",               "A Y H D D D D D D D"),
+    # certificates (serials are public: the verify page prints them)
+    Row("GET /certificates/{serial}",                    "A Y H Y H Y Y D Y H"),
+    Row("GET /certificates/{serial}/verify",             "Y Y Y Y Y Y Y Y Y Y"),
+    Row("GET /certificates/{serial}/subsidy",            "A Y H Y H Y Y D Y H"),
+    Row("POST /certificates/{serial}/revoke",            "A D D Y D D Y D D D", None, _REASON),
+    Row("GET /institutions/{institution_id}/certificate-settings", "A D D Y D Y Y D D D"),
+    Row("PUT /institutions/{institution_id}/certificate-settings", "A D D Y D D Y D D D", None, _SETTINGS),  # noqa: E501
+    # webhooks: the institution's staff or its keys with webhooks:manage
+    Row("GET /webhooks/{webhook_id}",                    "A D D Y H D D D Y H"),
+    Row("POST /webhooks/{webhook_id}/disable",           "A D D Y H D D D Y H"),
+    Row("POST /webhooks/{webhook_id}/enable",            "A D D Y H D D D Y H"),
+    Row("POST /webhooks/{webhook_id}/rotate-secret",     "A D D Y H D D D Y H"),
+    Row("POST /webhooks/{webhook_id}/test",              "A D D Y H D D D Y H"),
+]
+# fmt: on
+
+
+# ---------------------------------------------------------------- the tests
+
+
+def _app_routes(app: FastAPI) -> dict[tuple[str, str], Access]:
+    """(method, path under /api/v1) → declared access, for every API route with a path id."""
+    out: dict[tuple[str, str], Access] = {}
+    for route in iter_route_contexts(app.routes):
+        if not isinstance(route.original_route, APIRoute) or not route.path.startswith(API):
+            continue
+        if "{" not in route.path:
+            continue
+        (access,) = route_access(route.dependant)  # test_route_access checks there is one
+        for method in route.methods or ():
+            out[(method, route.path.removeprefix(API))] = access
+    return out
+
+
+@pytest.fixture(scope="module")
+def app_routes() -> dict[tuple[str, str], Access]:
+    from app.main import create_app
+
+    return _app_routes(create_app())
+
+
+def test_every_route_with_an_id_has_a_row(app_routes: dict[tuple[str, str], Access]) -> None:
+    rows = [(r.method, r.path) for r in MATRIX]
+    labelled = [(r.route, r.case) for r in MATRIX]
+    assert len(labelled) == len(set(labelled)), "two rows for the same route and case"
+    assert sorted(set(app_routes) - set(rows)) == [], "routes without a row in MATRIX"
+    assert sorted(set(rows) - set(app_routes)) == [], "rows for routes the app does not have"
+    for row in MATRIX:
+        assert len(row.expect.split()) == len(CALLERS), row
+
+
+def _outcome(status: int, body: bytes, headers: Any) -> str:
+    if status == 401:
+        return "A"
+    if status == 404:
+        return "H"
+    if status == 403:
+        code = _code(body, headers)
+        return "D" if code in AUTHZ_403 else "Y"
+    if status >= 500:
+        return "!"
+    return "Y"
+
+
+def _code(body: bytes, headers: Any) -> str | None:
+    import json
+
+    if "json" not in headers.get("content-type", ""):
+        return None
+    try:
+        problem = json.loads(body)
+    except ValueError:
+        return None
+    code = problem.get("code") if isinstance(problem, dict) else None
+    return code if isinstance(code, str) else None
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=str)
+def test_matrix(row: Row, world: World, app_routes: dict[tuple[str, str], Access]) -> None:
+    access = app_routes[(row.method, row.path)]
+    got: list[str] = []
+    details: list[str] = []
+    for caller in CALLERS:
+        ids = {**world.ids, **(row.ids(world) if row.ids else {})}
+        url = API + row.path.format(**{k: v for k, v in ids.items() if "{" + k + "}" in row.path})
+        send = row.send(world) if row.send else {}
+        r = world.client.request(row.method, url, headers=world.headers(caller, access), **send)
+        outcome = _outcome(r.status_code, r.content, r.headers)
+        got.append(outcome)
+        details.append(f"{caller}={r.status_code}:{_code(r.content, r.headers)}")
+    assert " ".join(got) == row.expect, f"got {' '.join(got)}: " + " ".join(details)
