@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # How long an Idempotency-Key (POST/PATCH under /api/v1) and its stored response are kept:
     # a repeat within this time is replayed; `skilltrace purge-idempotency` deletes older ones.
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
+    # A key still "in progress" after this long belongs to a request whose process died (its
+    # work commits only together with its stored response): a retry then runs it again. A
+    # request still running past it loses its claim and rolls back (409), so none runs twice.
+    idempotency_stale_after_s: int = Field(default=300, ge=1)
 
     # Webhooks to partner platforms (app/webhooks). How often the app sends due deliveries;
     # 0 disables the in-process sender (run `skilltrace deliver-webhooks` from cron instead).

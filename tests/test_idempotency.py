@@ -24,7 +24,8 @@ from app.attendance.models import AttendanceEvent, FaceChallenge, Purpose
 from app.audit.models import AuditEntry
 from app.audit.service import Actor
 from app.clock import FrozenClock
-from app.db import transaction
+from app.config import get_settings
+from app.db import read_only, transaction
 from app.idempotency import middleware
 from app.idempotency import service as idempotency
 from app.idempotency.models import IdempotencyKey
@@ -550,3 +551,109 @@ def test_405_carries_allow_and_wins_over_the_key(client: TestClient, engine: Eng
     # A key used on a 405 stays free for a real request.
     r = client.post("/api/v1/learners", json=learner_body(), headers=keyed(h, "k-405"))
     assert r.status_code == 201, r.text
+
+
+class _ProcessDied(Exception):
+    """Stands for the process being killed at that point: nothing after it runs."""
+
+
+def test_a_crash_before_the_outcome_is_stored_does_not_lock_the_key(
+    client: TestClient, engine: Engine, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies once the request's work is done, as its response is being stored. A
+    retry after the stale time gets the request run once (it never committed: work and outcome
+    commit together) — not 409 "in progress" for the key's 24 h."""
+    h = keyed(partner(engine, make_institution(engine)), "crash-1")
+    body = learner_body()
+    store = idempotency.complete
+
+    def die(*args: Any, **kw: Any) -> bool:
+        raise _ProcessDied
+
+    async def dead(*args: Any) -> None:  # a dead process releases nothing
+        return None
+
+    monkeypatch.setattr(idempotency, "complete", die)
+    monkeypatch.setattr(middleware._Run, "_release_quietly", dead, raising=False)
+    first = client.post("/api/v1/learners", json=body, headers=h)
+    monkeypatch.setattr(idempotency, "complete", store)
+    assert first.status_code != 201  # the client never got a success
+    [row] = keys(engine)
+    assert row.status_code is None  # in progress: the claim outlived the process
+    # Nothing the request did outlived it either.
+    assert count(engine, User, col(User.username) == body["username"]) == 0
+
+    r = client.post("/api/v1/learners", json=body, headers=h)
+    assert (r.status_code, r.json()["code"]) == (409, "idempotency_request_in_progress")
+    clock.advance(seconds=get_settings().idempotency_stale_after_s + 1)
+    retry = client.post("/api/v1/learners", json=body, headers=h)
+    assert retry.status_code == 201, retry.text
+    assert REPLAYED not in retry.headers
+    again = client.post("/api/v1/learners", json=body, headers=h)
+    assert (again.status_code, again.headers.get(REPLAYED)) == (201, "true")
+    assert again.content == retry.content
+    assert count(engine, User, col(User.username) == body["username"]) == 1
+    assert count(engine, AuditEntry, col(AuditEntry.action) == "learner.registered") == 1
+    # Another request with the stale key is still "another request".
+    other = client.post("/api/v1/learners", json=learner_body(), headers=h)
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+
+
+def test_the_outcome_commits_with_the_work(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen from the database at the moment the response is stored: the work is not committed
+    yet (it commits in the same transaction), so no crash can split them."""
+    h = keyed(partner(engine, make_institution(engine)), "atomic-1")
+    body = learner_body()
+    store = idempotency.complete
+    seen: list[tuple[int, int]] = []
+
+    def observe(session: Session, *args: Any, **kw: Any) -> bool:
+        stored = store(session, *args, **kw)
+        with Session(engine) as other:  # another connection: only what is committed
+            read_only(other)  # SQLite: a reader, not a writer queueing behind the request
+            users = other.exec(
+                select(func.count()).select_from(User).where(col(User.username) == body["username"])
+            ).one()
+            done = other.exec(
+                select(func.count())
+                .select_from(IdempotencyKey)
+                .where(col(IdempotencyKey.status_code).is_not(None))
+            ).one()
+        seen.append((int(users), int(done)))
+        return stored
+
+    monkeypatch.setattr(idempotency, "complete", observe)
+    r = client.post("/api/v1/learners", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    assert seen == [(0, 0)]  # neither the learner nor the outcome committed before this point
+    [row] = keys(engine)
+    assert row.status_code == 201
+    assert count(engine, User, col(User.username) == body["username"]) == 1
+
+
+# SQLite serialises writers: a retry's takeover waits for the running request's commit there.
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_run_outlived_by_its_retry_rolls_back(
+    client: TestClient, engine: Engine, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request still running past the stale time has lost its claim to a retry: it rolls its
+    work back (409) instead of running a second time beside the retry."""
+    h = keyed(partner(engine, make_institution(engine)), "slow-1")
+    body = learner_body()
+    store = idempotency.complete
+
+    def taken_over(session: Session, claim_id: uuid.UUID, **kw: Any) -> bool:
+        # What a retry after the stale time does meanwhile (its own transaction): take the
+        # claim over and complete it.
+        with transaction(engine) as other:
+            row = other.get(IdempotencyKey, claim_id)
+            assert row is not None and row.status_code is None
+            other.delete(row)
+        return store(session, claim_id, **kw)
+
+    monkeypatch.setattr(idempotency, "complete", taken_over)
+    r = client.post("/api/v1/learners", json=body, headers=h)
+    assert (r.status_code, r.json()["code"]) == (409, "idempotency_request_in_progress")
+    assert count(engine, User, col(User.username) == body["username"]) == 0

@@ -24,6 +24,7 @@ from app.accounts.tokens import API_KEY_PREFIX
 from app.crypto import derive_key
 from app.db import get_engine, read_only
 from app.errors import DomainError, Forbidden, NotAuthenticated
+from app.idempotency import outcome
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 T = TypeVar("T")
@@ -38,22 +39,30 @@ def get_session(request: Request) -> Iterator[Session]:
     ``scope="function"`` below makes this exit run before the response is sent, so a client
     never sees success for a transaction that then failed to commit.
     """
-    with Session(get_engine(), expire_on_commit=False) as session:
+    session = Session(get_engine(), expire_on_commit=False)
+    handed_over = False
+    try:
         if request.method in _READ_METHODS:
             read_only(session)
         try:
             yield session
         except DomainError as exc:
-            if exc.commit:
-                session.commit()
-            else:
+            if not exc.commit:
                 session.rollback()
+            elif not (handed_over := outcome.defer_commit(session)):
+                session.commit()
             raise
         except BaseException:
             session.rollback()
             raise
         else:
-            session.commit()
+            # A keyed request (Idempotency-Key) commits with its stored response, in the
+            # middleware: app/idempotency/outcome.py.
+            if not (handed_over := outcome.defer_commit(session)):
+                session.commit()
+    finally:
+        if not handed_over:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -275,21 +284,27 @@ async def get_work_session(request: Request) -> AsyncIterator[Session]:
     takes no thread and leaving takes one only if a transaction is still open.
     """
     session = Session(get_engine(), expire_on_commit=False)
+    handed_over = False
     try:
         yield session
     except DomainError as exc:
         if session.in_transaction():
-            await _in_thread(session.commit if exc.commit else session.rollback)
+            if not exc.commit:
+                await _in_thread(session.rollback)
+            elif not (handed_over := outcome.defer_commit(session)):
+                await _in_thread(session.commit)
         raise
     except BaseException:
         if session.in_transaction():
             await _in_thread(session.rollback)
         raise
     else:
-        if session.in_transaction():
+        if session.in_transaction() and not (handed_over := outcome.defer_commit(session)):
             await _in_thread(session.commit)
     finally:
-        if session.in_transaction():  # pragma: no cover - every path above ended it
+        if handed_over:
+            pass  # the Idempotency-Key middleware commits and closes it with the response
+        elif session.in_transaction():  # pragma: no cover - every path above ended it
             await _in_thread(session.close)
         else:
             session.close()
@@ -325,7 +340,10 @@ async def run_committed(session: Session, work: Callable[[], T]) -> T:
 
     def work_and_commit() -> T:
         result = work()
-        session.commit()
+        if outcome.deferred(session):
+            session.flush()  # committed with the stored response (app/idempotency/outcome.py)
+        else:
+            session.commit()
         return result
 
     return await _in_thread(work_and_commit)

@@ -8,11 +8,15 @@ browser session cookie with its CSRF header):
 2. the key is claimed in its own committed transaction, or the stored response is replayed with
    ``Idempotent-Replayed: true``, or the repeat is refused (422 / 409);
 3. the request runs; its response is held back until it is stored (or, for a 5xx, a 401, a 429 or
-   a CSRF failure, the claim released so a retry runs again), then sent.
+   a CSRF failure, the claim released so a retry runs again), then sent. The request's own
+   transaction (``get_session``, ``get_work_session``) is handed over instead of committed
+   (app/idempotency/outcome.py): the response is stored in it and it commits once, so the work
+   and its outcome are kept together or not at all. A claim still in progress after
+   ``idempotency_stale_after_s`` therefore committed nothing, and a retry takes it over.
 
-Each database step is a short transaction of its own in a worker thread; the request's own
-transaction (``get_session``) has committed before the response starts, so on SQLite the steps
-queue on the same write lock (app/db.py) without ever waiting for themselves.
+The claim is a short transaction of its own in a worker thread, committed before the request
+runs; the outcome is stored in the request's transaction (or, when the request ended without
+one, in a short transaction after it), so on SQLite no step waits for the write lock it holds.
 
 Requests without the header, other methods, other paths and requests no endpoint answers (404,
 405 with its ``Allow``) pass through untouched. Callers that are not authenticated (sign-in,
@@ -29,6 +33,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio.to_thread
+from sqlmodel import Session
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,7 +43,7 @@ from app.accounts import service as accounts
 from app.accounts.tokens import API_KEY_PREFIX
 from app.db import get_engine, transaction
 from app.errors import DomainError, problem_responses
-from app.idempotency import service
+from app.idempotency import outcome, service
 from app.idempotency.exceptions import (
     IdempotencyKeyReused,
     IdempotencyRequestInProgress,
@@ -184,35 +189,44 @@ class IdempotencyMiddleware:
             ]
             await _respond(send, claimed.status, replay, claimed.body)
             return
-        await _Run(self.app, claimed).run(scope, replay_receive, send)
+        await _Run(self.app, claimed, headers).run(scope, replay_receive, send)
 
 
 class _Run:
-    """One claimed request: hold its response back until it is stored or the claim released."""
+    """One claimed request: hold its response back until it is stored (with the request's own
+    work, in its transaction: app/idempotency/outcome.py) or the claim released."""
 
-    def __init__(self, app: ASGIApp, claim_id: uuid.UUID) -> None:
+    def __init__(self, app: ASGIApp, claim_id: uuid.UUID, headers: Headers) -> None:
         self.app = app
         self.claim_id = claim_id
+        self.headers = headers
+        self.slot = outcome.Deferred()
         self.start: Message | None = None
         self.held: list[bytes] = []
         self.size = 0
         self.streaming = False  # past the storage cap: forwarded as it comes, not stored
         self.settled = False
+        self.replaced = False  # another response was sent instead: drop the app's
 
     async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def capture(message: Message) -> None:
             await self._capture(message, send)
 
+        token = outcome.current.set(self.slot)
         try:
             await self.app(scope, receive, capture)
         except Exception:
             if not self.settled:
                 await self._settle(None)
             raise
-        if not self.settled:  # the app returned without a complete response
-            await self._settle(None)
+        finally:
+            outcome.current.reset(token)
+            if not self.settled:  # the app returned without a complete response
+                await self._settle(None)
 
     async def _capture(self, message: Message, send: Send) -> None:
+        if self.replaced:
+            return
         if message["type"] == "http.response.start":
             self.start = message
             return
@@ -226,27 +240,40 @@ class _Run:
             if self.size <= service.MAX_STORED_RESPONSE_BYTES:
                 self.held.append(chunk)
                 if not more:
-                    await self._settle(b"".join(self.held))
+                    body = b"".join(self.held)
+                    instead = await self._settle(body)
+                    if instead is not None:
+                        await _respond(send, *instead)
+                        return
                     await send(self.start)
-                    await send({"type": "http.response.body", "body": b"".join(self.held)})
+                    await send({"type": "http.response.body", "body": body})
                 return
-            # Too large to store: send what was held and stream the rest.
+            # Too large to store: committed as such before anything is sent, then streamed.
             self.streaming = True
+            instead = await self._settle(None, too_large=True)
+            if instead is not None:
+                self.replaced = True
+                await _respond(send, *instead)
+                return
             await send(self.start)
             await send(
                 {"type": "http.response.body", "body": b"".join(self.held), "more_body": True}
             )
             self.held = []
-        if not more:
-            await self._settle(None, too_large=True)
         await send(message)
 
-    async def _settle(self, body: bytes | None, *, too_large: bool = False) -> None:
-        """Store the response as the key's result, or release the claim."""
+    async def _settle(
+        self, body: bytes | None, *, too_large: bool = False
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """Store the response as the key's result, or release the claim; with the request's own
+        transaction when it was handed over, committed once. Returns the response to send
+        instead of the app's, if the app's must not be sent (its work did not commit)."""
         self.settled = True
         start = self.start
         claim_id = self.claim_id
-        if start is None or (body is None and not too_large):
+        work, self.slot.session = self.slot.session, None
+        responded = start is not None and (body is not None or too_large)
+        if start is None or not responded:
             keep = False
             status, headers = 500, []
         else:
@@ -257,19 +284,77 @@ class _Run:
             content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
             keep = service.should_store(status, body, content_type)
 
+        def record(session: Session) -> bool:
+            if keep:
+                return service.complete(
+                    session, claim_id, status=status, headers=headers, body=body
+                )
+            service.release(session, claim_id)
+            return True
+
         def store() -> None:
             with transaction(get_engine()) as session:
-                if keep:
-                    service.complete(session, claim_id, status=status, headers=headers, body=body)
-                else:
-                    service.release(session, claim_id)
+                record(session)
 
+        def commit_with_work(session: Session) -> bool:
+            """The request's work and its outcome in one commit; False: the claim was taken
+            over (the work is rolled back)."""
+            try:
+                if not responded:
+                    session.rollback()  # no response: nothing of it may stay
+                    return True
+                if not record(session):
+                    session.rollback()
+                    return False
+                session.commit()
+                return True
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+
+        if work is not None:
+            try:
+                committed = await _in_thread(lambda: commit_with_work(work))
+            except Exception:
+                log.exception("could not commit keyed request (claim %s)", claim_id)
+                await self._release_quietly()
+                return _problem(_NotCommitted(), self.headers)
+            if not committed:
+                log.warning("claim %s was taken over by a retry; this run is rolled back", claim_id)
+                return _problem(
+                    IdempotencyRequestInProgress(retry_after=service.RETRY_AFTER_S), self.headers
+                )
+            if responded:
+                return None
         try:
             await _in_thread(store)
         except Exception:
-            # The response is still sent; a retry meets 409 in progress until the key expires
-            # rather than risking a second execution.
+            # The response is still sent (its work, if any, committed on its own); a retry
+            # meets 409 until the claim is stale (idempotency_stale_after_s), then runs again.
             log.exception("could not record the outcome of idempotency key claim %s", claim_id)
+        return None
+
+    async def _release_quietly(self) -> None:
+        def release() -> None:
+            with transaction(get_engine()) as session:
+                service.release(session, self.claim_id)
+
+        try:
+            await _in_thread(release)
+        except Exception:
+            log.exception("could not release idempotency key claim %s", self.claim_id)
+
+
+class _NotCommitted(DomainError):
+    """The request's transaction failed to commit: nothing it did was kept."""
+
+    code = "internal_error"
+    status = 500
+    title = "Internal error"
+    message_zh = "服务器内部错误，本次请求未生效，请重试。"
+    message_en = "Something went wrong on our side; nothing of this request was kept. Retry it."
 
 
 # ------------------------------------------------------------------------------------ OpenAPI

@@ -6,8 +6,10 @@ method, path and body fingerprint gets the first response again; the same key on
 request is refused (422); a repeat while the first is still running is refused (409).
 
 The claim is an INSERT on the unique (caller, key) row, committed before the handler runs, so two
-concurrent requests can never both run. The caller of these functions owns the transaction (see
-``app.idempotency.middleware``, which uses one short transaction per step).
+concurrent requests can never both run. The response is stored in the request's own transaction
+(app/idempotency/outcome.py), so a claim still in progress after ``idempotency_stale_after_s``
+belongs to a request that committed nothing: a retry takes it over and runs it. The caller of
+these functions owns the transaction (see ``app.idempotency.middleware``).
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -131,6 +133,14 @@ def claim(session: Session, req: KeyedRequest) -> uuid.UUID | StoredResponse:
         session.delete(row)  # expired but not purged yet: as if it had never been used
         session.flush()
         row = None
+    if row is not None and _stale(row, now) and _same_request(row, req):
+        # In progress for longer than any request runs: its process died before its work
+        # committed (work and outcome commit together, app/idempotency/outcome.py), so running
+        # it again runs it once. Conditional: a concurrent completion or takeover wins.
+        if _delete_in_progress(session, row.id):
+            row = None
+        else:
+            row = _find(session, req.caller, req.key)
     if row is None:
         new = IdempotencyKey(
             caller=req.caller,
@@ -155,8 +165,28 @@ def claim(session: Session, req: KeyedRequest) -> uuid.UUID | StoredResponse:
     return _answer(row, req)
 
 
-def _answer(row: IdempotencyKey, req: KeyedRequest) -> StoredResponse:
-    if (row.method, row.path, row.fingerprint) != (req.method, req.path, req.fingerprint):
+def _same_request(row: IdempotencyKey, req: KeyedRequest) -> bool:
+    return (row.method, row.path, row.fingerprint) == (req.method, req.path, req.fingerprint)
+
+
+def _stale(row: IdempotencyKey, now: datetime) -> bool:
+    stale_after = timedelta(seconds=get_settings().idempotency_stale_after_s)
+    return row.status_code is None and row.created_at <= now - stale_after
+
+
+def _delete_in_progress(session: Session, claim_id: uuid.UUID) -> bool:
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        delete(IdempotencyKey).where(
+            col(IdempotencyKey.id) == claim_id, col(IdempotencyKey.status_code).is_(None)
+        )
+    )
+    return bool(result.rowcount)
+
+
+def _answer(row: IdempotencyKey | None, req: KeyedRequest) -> StoredResponse:
+    if row is None:  # taken over and completed or purged in between: ask again shortly
+        raise IdempotencyRequestInProgress(retry_after=RETRY_AFTER_S)
+    if not _same_request(row, req):
         raise IdempotencyKeyReused()
     if row.status_code is None:
         raise IdempotencyRequestInProgress(retry_after=RETRY_AFTER_S)
@@ -188,21 +218,29 @@ def complete(
     status: int,
     headers: Iterable[tuple[str, str]],
     body: bytes | None,
-) -> None:
-    """Store the response of a claimed request; ``body=None``: too large, not stored."""
-    row = session.get(IdempotencyKey, claim_id)
-    if row is None:
-        return  # purged meanwhile (a request running longer than the key's lifetime)
-    row.status_code = status
-    row.response_headers = [[k.lower(), v] for k, v in headers if k.lower() in REPLAYED_HEADERS]
-    # Encrypted at rest: responses can carry what is shown only once (a new API key, a webhook
-    # signing secret) or personal data, and they are kept for the key's whole lifetime.
-    row.response_body = (
-        None if body is None else crypto.encrypt(_BODY_PURPOSE, body).encode("ascii")
+) -> bool:
+    """Store the response of a claimed request; ``body=None``: too large, not stored.
+
+    False if the claim is no longer this request's (taken over by a retry after
+    ``idempotency_stale_after_s``, or purged): the caller then rolls its work back.
+    """
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(IdempotencyKey)
+        .where(col(IdempotencyKey.id) == claim_id, col(IdempotencyKey.status_code).is_(None))
+        .values(
+            status_code=status,
+            response_headers=[[k.lower(), v] for k, v in headers if k.lower() in REPLAYED_HEADERS],
+            # Encrypted at rest: responses can carry what is shown only once (a new API key, a
+            # webhook signing secret) or personal data, kept for the key's whole lifetime.
+            response_body=(
+                None if body is None else crypto.encrypt(_BODY_PURPOSE, body).encode("ascii")
+            ),
+            too_large=body is None,
+            completed_at=clock.now(),
+        )
+        .execution_options(synchronize_session=False)
     )
-    row.too_large = body is None
-    row.completed_at = clock.now()
-    session.add(row)
+    return bool(result.rowcount)
 
 
 def release(session: Session, claim_id: uuid.UUID) -> None:
