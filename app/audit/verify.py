@@ -1,8 +1,11 @@
-"""The offline verifier behind ``skilltrace audit verify FILE --jwks FILE``: an NDJSON export read
-line by line (constant memory), every hash recomputed, the first bad line named.
+"""The offline verifier behind ``skilltrace audit verify FILE --jwks FILE``: an NDJSON or CSV
+export read line by line (constant memory), every hash recomputed, the checkpoint's signature
+checked (:func:`verify_export`), the first bad line named.
 
-Like app/audit/chain.py it needs no database. The loop is the hot path of verifying a long
-export, so lines are parsed with the C scanner json.loads itself uses, minus its per-call
+A line is refused where it is when it could be read two ways: a key named twice (readers
+disagree on which value counts), a field the hash does not cover, an entry labelled as a
+checkpoint. Like app/audit/chain.py it needs no database. The loop is the hot path of verifying
+a long export, so lines are parsed with the C scanner json.loads itself uses, minus its per-call
 Python overhead, and hashed from the bytes as read (see ``_hash_of_canonical_line``).
 """
 
@@ -56,11 +59,6 @@ def _loads(raw: bytes | str) -> Any:
     return json.loads(raw, object_pairs_hook=_no_duplicates)
 
 
-def loads_strict(raw: bytes | str) -> Any:
-    """``json.loads`` that raises :class:`DuplicateKey` for an object naming a key twice."""
-    return _loads(raw)
-
-
 class BadLine(Exception):
     """A line that is not an entry at all (not JSON, after the checkpoint), or a checkpoint
     whose signature fails: reported as is, before any note."""
@@ -71,8 +69,8 @@ class BadLine(Exception):
 
 
 def parse_line(raw: bytes) -> Any:
-    """:func:`loads_strict` ``(raw)``: ``json.loads(raw)``, with the same result and the same
-    errors, except that a duplicate key raises :class:`DuplicateKey`.
+    """``json.loads(raw)``, with the same result and the same errors, except that an object
+    naming a key twice raises :class:`DuplicateKey`.
 
     A line starting with ``{"`` has no byte order mark and no NUL in its first two bytes, so
     json.loads would decode it as UTF-8 (surrogatepass) and scan it from 0; anything unusual
