@@ -85,6 +85,11 @@ def _options(
 ) -> None:
     """SkillTrace operations."""
     ctx.obj = {"debug": debug}
+    # Every command sees the same cross-domain reactions as the app (app/wiring.py): the sweep
+    # writes its webhook events, a completion its certificate.
+    from app.wiring import wire
+
+    wire()
 
 
 def _fail(message: str, code: int = 1) -> None:

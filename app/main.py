@@ -47,6 +47,7 @@ from app.web import pages as pages_web
 from app.web import regulator as regulator_web
 from app.web import staff as staff_web
 from app.webhooks.delivery import deliver_forever as deliver_webhooks_forever
+from app.wiring import wire
 
 log = logging.getLogger("skilltrace")
 
@@ -168,6 +169,7 @@ async def _sweep_forever(interval_s: int) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    wire()  # the domains' cross-domain reactions (certificates, webhooks, …): app/wiring.py
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -157,3 +157,12 @@ def client(app_env: str) -> Iterator[object]:
 
     with TestClient(create_app(), raise_server_exceptions=False) as c:
         yield c
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _wired() -> None:
+    """The cross-domain reactions, wired as create_app() and the CLI wire them (app/wiring.py):
+    tests that call the services directly see what the app does."""
+    from app.wiring import wire
+
+    wire()

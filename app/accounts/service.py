@@ -59,7 +59,8 @@ CONSENT_TEXT_ZH = (
     "不同意的，可联系培训机构采用线下签到等替代方式。"
 )
 
-#: Called with (session, user) after biometric consent is withdrawn (face templates are deleted).
+#: Called with (session, user) after biometric consent is withdrawn (face templates are deleted);
+#: subscribed in app/wiring.py.
 consent_withdrawn_hooks: list[Callable[[Session, User], None]] = []
 
 

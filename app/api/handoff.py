@@ -20,7 +20,6 @@ from app.api.deps import PUBLIC, CurrentLearner, SessionDep
 from app.api.face import ChallengeField, FramesField, client_of, read_frames
 from app.api.study import CheckInOut, RollCallAnswerOut
 from app.attendance import exceptions as fx
-from app.attendance import handoff
 from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
 from app.attendance.models import HandoffPurpose, HandoffState
 from app.attendance.schemas import ChallengeOut, EnrolOut
@@ -28,6 +27,7 @@ from app.config import get_settings
 from app.courses import exceptions as cx
 from app.courses import quiz
 from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.handoff import service as handoff
 
 router = APIRouter(tags=["face"])
 

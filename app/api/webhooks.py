@@ -11,7 +11,6 @@ from app.accounts import exceptions as ax
 from app.accounts.principal import Principal
 from app.api.deps import SessionDep, require_scope
 from app.errors import Forbidden, NotAuthenticated, problem_responses
-from app.webhooks import events as _events  # noqa: F401  (subscribes to the domains' hooks)
 from app.webhooks import exceptions as wx
 from app.webhooks import service as webhooks
 from app.webhooks.schemas import (

@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from app.accounts.exceptions import InvalidToken, MissingScope
 from app.api.deps import PrincipalDep, SessionDep, require_scope
-from app.audit import xapi
 from app.audit.export import as_utc
 from app.errors import Forbidden, NotAuthenticated, ValidationFailed, problem_responses
+from app.reports import xapi
 
 router = APIRouter(tags=["xapi"])
 

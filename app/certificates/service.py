@@ -29,6 +29,7 @@ from app import clock
 from app.accounts.exceptions import InstitutionNotFound
 from app.accounts.models import Institution, Role, User
 from app.accounts.principal import Principal
+from app.accounts.privacy import mask_name as mask_name  # the public view's masked name
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.certificates import credential
@@ -56,7 +57,8 @@ from app.errors import DomainError, Forbidden
 log = logging.getLogger("skilltrace.certificates")
 
 #: Called with (session, certificate, actor) right after a certificate is issued or revoked, in
-#: the same transaction (and savepoint, for automatic issuing); app/webhooks listens here.
+#: the same transaction (and savepoint, for automatic issuing); app/webhooks listens here
+#: (subscribed in app/wiring.py).
 issued_hooks: list[Callable[[Session, Certificate, Actor], None]] = []
 revoked_hooks: list[Callable[[Session, Certificate, Actor], None]] = []
 
@@ -257,10 +259,6 @@ def auto_issue(session: Session, enrollment: Enrollment, course: Course, actor: 
         log.warning("no automatic certificate for enrollment %s: %s", enrollment.id, exc.code)
 
 
-if auto_issue not in course_progress.completion_hooks:
-    course_progress.completion_hooks.append(auto_issue)
-
-
 # ---------------------------------------------------------------- revocation
 
 
@@ -333,15 +331,6 @@ def update_settings(
 
 
 # ---------------------------------------------------------------- public view
-
-
-def mask_name(name: str) -> str:
-    """王小明 → 王*明, 王明 → 王*, so the page confirms without exposing a full name."""
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def institution_name(session: Session, cert: Certificate) -> str:

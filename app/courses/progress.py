@@ -13,7 +13,7 @@ from app.audit.service import Actor
 from app.courses.models import Course, Enrollment
 
 #: Called with (session, enrollment, course, actor) right after an enrolment completes, in the
-#: same transaction (app/certificates registers its automatic issuing here).
+#: same transaction (automatic certificates, webhooks; subscribed in app/wiring.py).
 completion_hooks: list[Callable[[Session, Enrollment, Course, Actor], None]] = []
 
 

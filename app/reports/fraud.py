@@ -23,7 +23,7 @@ from sqlmodel import Session, col
 from app.accounts.models import User
 from app.attendance.face import distance_matrix, fused_distance
 from app.attendance.models import AttendanceEvent, FaceTemplate, FrameHash, Purpose, TemplateStatus
-from app.attendance.service import _decode_embeddings
+from app.attendance.templates import _decode_embeddings
 from app.courses.models import (
     Course,
     DailyCredit,

@@ -15,11 +15,11 @@ from fastapi.responses import Response
 
 from app.api.deps import SessionDep
 from app.api.handoff import phone_url
-from app.attendance import handoff
 from app.attendance.exceptions import HandoffExpired, HandoffNotFound, HandoffUsed
 from app.attendance.models import HandoffPurpose, HandoffState
 from app.config import get_settings
 from app.errors import DomainError
+from app.handoff import service as handoff
 from app.web.i18n import lang_of, message_for
 from app.web.pages import render, secure_headers
 

@@ -1,9 +1,4 @@
-"""``skilltrace deliver-webhooks``: send due webhook deliveries (cron deployments).
-
-Importing this module also subscribes the webhooks package to the domain hooks, so every
-``skilltrace`` command that changes data (``sweep`` marking roll-calls missed, say) writes its
-webhook events like the app does.
-"""
+"""``skilltrace deliver-webhooks``: send due webhook deliveries (cron deployments)."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ import time
 from typing import Annotated
 
 import typer
-
-from app.webhooks import events as _events  # noqa: F401  (subscribes to the domains' hooks)
 
 
 def deliver_webhooks(

@@ -1,10 +1,11 @@
 """What each webhook event says, and where in the domains it is raised.
 
-Importing this module subscribes the webhooks package to the domains (the domains never import
-it): the hook lists of attendance (``event_recorded_hooks``, ``review_decided_hooks``), courses
-(``completion_hooks``), study sessions (``rollcall_missed_hooks``: a late answer, a heartbeat
-past the deadline, the sweep) and certificates (``issued_hooks``, ``revoked_hooks``). Every hook
-runs inside the transaction of the change, so the outbox row commits or rolls back with it.
+The ``on_*`` listeners below are subscribed to the domains' hook lists by :mod:`app.wiring`
+(the domains never import this package): attendance (``event_recorded_hooks``,
+``review_decided_hooks``), courses (``completion_hooks``), roll-calls (``rollcall_missed_hooks``:
+a late answer, a heartbeat past the deadline, the sweep) and certificates (``issued_hooks``,
+``revoked_hooks``). Every hook runs inside the transaction of the change, so the outbox row
+commits or rolls back with it.
 
 Payloads carry ids and facts only: never an ID number, a name, a face distance or an image.
 """
@@ -15,13 +16,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.attendance import service as attendance
 from app.attendance.models import AttendanceEvent
 from app.audit.service import Actor
 from app.certificates import credential
-from app.certificates import service as certificates
 from app.certificates.models import Certificate
-from app.courses import progress, study
 from app.courses.models import Course, Enrollment, RollCall
 from app.webhooks.service import emit, iso
 
@@ -42,7 +40,7 @@ def attendance_data(event: AttendanceEvent) -> dict[str, Any]:
     }
 
 
-def _on_attendance_recorded(session: Session, event: AttendanceEvent, actor: Actor) -> None:
+def on_attendance_recorded(session: Session, event: AttendanceEvent, actor: Actor) -> None:
     emit(
         session,
         institution_id=event.institution_id,
@@ -51,7 +49,7 @@ def _on_attendance_recorded(session: Session, event: AttendanceEvent, actor: Act
     )
 
 
-def _on_review_decided(
+def on_review_decided(
     session: Session, event: AttendanceEvent, approved: bool, actor: Actor
 ) -> None:
     data = attendance_data(event)
@@ -65,7 +63,7 @@ def _on_review_decided(
     emit(session, institution_id=event.institution_id, type_="attendance.reviewed", data=data)
 
 
-def _on_completion(session: Session, enrollment: Enrollment, course: Course, actor: Actor) -> None:
+def on_completion(session: Session, enrollment: Enrollment, course: Course, actor: Actor) -> None:
     emit(
         session,
         institution_id=enrollment.institution_id,
@@ -98,7 +96,7 @@ def certificate_data(cert: Certificate) -> dict[str, Any]:
     }
 
 
-def _on_issued(session: Session, cert: Certificate, actor: Actor) -> None:
+def on_certificate_issued(session: Session, cert: Certificate, actor: Actor) -> None:
     emit(
         session,
         institution_id=cert.institution_id,
@@ -107,13 +105,13 @@ def _on_issued(session: Session, cert: Certificate, actor: Actor) -> None:
     )
 
 
-def _on_revoked(session: Session, cert: Certificate, actor: Actor) -> None:
+def on_certificate_revoked(session: Session, cert: Certificate, actor: Actor) -> None:
     data = certificate_data(cert)
     data["revoked_at"] = _opt(cert.revoked_at)
     emit(session, institution_id=cert.institution_id, type_="certificate.revoked", data=data)
 
 
-def _on_rollcall_missed(
+def on_rollcall_missed(
     session: Session, rc: RollCall, enrollment: Enrollment, actor: Actor
 ) -> None:
     emit(
@@ -130,20 +128,3 @@ def _on_rollcall_missed(
             "missed_at": _opt(rc.answered_at),
         },
     )
-
-
-def _register() -> None:
-    pairs: list[tuple[list[Any], Any]] = [
-        (attendance.event_recorded_hooks, _on_attendance_recorded),
-        (attendance.review_decided_hooks, _on_review_decided),
-        (progress.completion_hooks, _on_completion),
-        (study.rollcall_missed_hooks, _on_rollcall_missed),
-        (certificates.issued_hooks, _on_issued),
-        (certificates.revoked_hooks, _on_revoked),
-    ]
-    for hooks, fn in pairs:
-        if fn not in hooks:
-            hooks.append(fn)
-
-
-_register()

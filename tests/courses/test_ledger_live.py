@@ -18,7 +18,7 @@ from app.accounts.principal import Principal
 from app.attendance import service as attendance
 from app.attendance.models import AttendanceEvent, Outcome, Purpose, ReviewStatus
 from app.audit.service import Actor
-from app.courses import study
+from app.courses import sessions, study
 from app.courses.models import (
     Course,
     CreditPolicy,
@@ -62,7 +62,7 @@ def start(engine: Any, learner: Any, enrollment: Enrollment, course: Course) -> 
                 StudySession.state.in_(study.ACTIVE_STATES),  # type: ignore[union-attr,attr-defined]
             )
         ):
-            study._end(
+            sessions._end(
                 s, old, reason="checkin_elsewhere", actor=Actor.user(user.id), now=clock.now()
             )
         now = clock.now()

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from app.attendance.service import ClientInfo
 from app.audit.models import AuditEntry
 from app.courses import study
 from app.courses.exceptions import RollCallExpired, SessionEnded
@@ -107,7 +108,7 @@ def test_rollcall_offered_when_due_and_late_answer_is_refused_and_recorded(
                 offered.id,
                 challenge_id=uuid.uuid4(),
                 frames=[b"x"],
-                client=study.attendance.ClientInfo(),
+                client=ClientInfo(),
             )
     with Session(engine) as s:
         rc = s.get(RollCall, offered.id)

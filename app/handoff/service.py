@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts.models import Role, User
+from app.accounts.privacy import mask_name
 from app.attendance import service as attendance
 from app.attendance.exceptions import (
     ChallengeNotFound,
@@ -49,7 +50,6 @@ from app.attendance.exceptions import (
 from app.attendance.models import FaceChallenge, FaceHandoff, HandoffPurpose, HandoffState
 from app.audit import service as audit
 from app.audit.service import Actor
-from app.certificates.service import mask_name
 from app.courses import quiz, study
 from app.courses.exceptions import (
     EnrollmentNotFound,

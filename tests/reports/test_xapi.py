@@ -20,7 +20,6 @@ from app.accounts.principal import Principal
 from app.attendance import service as attendance
 from app.attendance.models import AttendanceEvent, Outcome, Purpose, ReviewStatus
 from app.audit import service as audit
-from app.audit import xapi
 from app.audit.service import Actor
 from app.config import get_settings
 from app.courses import study
@@ -35,6 +34,7 @@ from app.courses.models import (
     StudySession,
 )
 from app.db import transaction
+from app.reports import xapi
 from tests.factories import login, make_institution, make_learner, make_user
 
 URL = "/xapi/statements"

@@ -1,0 +1,171 @@
+"""Reading attendance events, staff review of uncertain ones, evidence crops and their purge."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.accounts.models import Role, User
+from app.accounts.principal import Principal
+from app.attendance.exceptions import (
+    EventNotFound,
+    EvidencePurged,
+    NothingToReview,
+)
+from app.attendance.models import (
+    AttendanceEvent,
+    FaceTemplate,
+    Purpose,
+    ReviewStatus,
+    TemplateStatus,
+)
+from app.attendance.templates import _activate
+from app.audit import service as audit
+from app.audit.service import Actor
+from app.config import get_settings
+from app.errors import Forbidden
+
+#: Called with (session, event, approved, actor) after staff decide an event in review, so other
+#: domains (the study ledger) can settle what waited on it without this package importing them
+#: (subscribed in app/wiring.py).
+review_decided_hooks: list[Callable[[Session, AttendanceEvent, bool, Actor], None]] = []
+
+
+# ---------------------------------------------------------------- reading and review
+
+
+def _visible(principal: Principal, event: AttendanceEvent) -> bool:
+    if principal.user is not None and principal.user.id == event.user_id:
+        return True
+    if principal.role is Role.learner:
+        return False
+    return principal.can_see_institution(event.institution_id)
+
+
+def get_event(session: Session, principal: Principal, event_id: uuid.UUID) -> AttendanceEvent:
+    event = session.get(AttendanceEvent, event_id)
+    if event is None or not _visible(principal, event):
+        raise EventNotFound()
+    return event
+
+
+def list_events(
+    session: Session,
+    principal: Principal,
+    *,
+    user_id: uuid.UUID | None = None,
+    review_status: ReviewStatus | None = None,
+    institution_id: uuid.UUID | None = None,
+    limit: int = 100,
+) -> list[AttendanceEvent]:
+    stmt = select(AttendanceEvent)
+    if institution_id is not None:
+        stmt = stmt.where(col(AttendanceEvent.institution_id) == institution_id)
+    if principal.role is Role.learner:
+        stmt = stmt.where(col(AttendanceEvent.user_id) == principal.user.id)  # type: ignore[union-attr]
+    elif not principal.is_regulator:
+        stmt = stmt.where(col(AttendanceEvent.institution_id) == principal.institution_id)
+    if user_id is not None:
+        stmt = stmt.where(col(AttendanceEvent.user_id) == user_id)
+    if review_status is not None:
+        stmt = stmt.where(col(AttendanceEvent.review_status) == review_status)
+    stmt = stmt.order_by(col(AttendanceEvent.created_at).desc()).limit(limit)
+    return list(session.exec(stmt))
+
+
+def review(
+    session: Session, principal: Principal, event_id: uuid.UUID, *, approve: bool, reason: str
+) -> AttendanceEvent:
+    """Staff decide an event in review; approving a 1:N duplicate activates the held template."""
+    if principal.user is None or principal.role not in (Role.staff, Role.admin):
+        raise Forbidden("Only staff of the learner's institution review attendance.")
+    event = get_event(session, principal, event_id)
+    if event.review_status is not ReviewStatus.pending:
+        raise NothingToReview()
+    now = clock.now()
+    event.review_status = ReviewStatus.approved if approve else ReviewStatus.rejected
+    event.reviewed_by = principal.user.id
+    event.reviewed_at = now
+    event.review_reason = reason.strip()[:500]
+    session.add(event)
+    audit.append(
+        session,
+        actor=principal.actor,
+        action="face.review_approved" if approve else "face.review_rejected",
+        subject=f"attendance_event:{event.id}",
+        payload={"reason": event.review_reason, "purpose": event.purpose.value},
+        institution_id=event.institution_id,
+    )
+    if event.purpose is Purpose.enrol:
+        held = session.exec(
+            select(FaceTemplate).where(
+                col(FaceTemplate.enrol_event_id) == event.id,
+                col(FaceTemplate.status) == TemplateStatus.pending,
+            )
+        ).first()
+        learner = session.get(User, event.user_id)
+        if held is not None and learner is not None:
+            if approve:
+                _activate(session, learner, held, principal.actor)
+            else:
+                held.status = TemplateStatus.retired
+                held.retired_at = now
+                session.add(held)
+    session.flush()
+    for hook in review_decided_hooks:
+        hook(session, event, approve, principal.actor)
+    return event
+
+
+def evidence(session: Session, principal: Principal, event_id: uuid.UUID) -> bytes:
+    """The evidence crop; staff of the event's institution and regulators only."""
+    event = session.get(AttendanceEvent, event_id)
+    if (
+        event is None
+        or principal.role is Role.learner
+        or not principal.can_see_institution(event.institution_id)
+    ):
+        raise EventNotFound()
+    if event.evidence_path is None:
+        raise EventNotFound("This event has no evidence crop.")
+    if event.evidence_purged_at is not None:
+        raise EvidencePurged()
+    path = get_settings().data_dir / event.evidence_path
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != event.evidence_sha256:
+        raise EvidencePurged("The stored crop does not match its recorded hash.")
+    return data
+
+
+def purge_evidence(session: Session, *, now: datetime | None = None) -> int:
+    """Delete evidence crops past the retention period; their hashes stay. Returns the count."""
+    now = now or clock.now()
+    cutoff = now - timedelta(days=get_settings().evidence_retention_days)
+    events = session.exec(
+        select(AttendanceEvent).where(
+            col(AttendanceEvent.created_at) < cutoff,
+            col(AttendanceEvent.evidence_path).is_not(None),
+            col(AttendanceEvent.evidence_purged_at).is_(None),
+        )
+    ).all()
+    base = get_settings().data_dir
+    for event in events:
+        if event.evidence_path:
+            (base / event.evidence_path).unlink(missing_ok=True)
+        event.evidence_purged_at = now
+        session.add(event)
+        audit.append(
+            session,
+            actor=Actor.system("purge-evidence"),
+            action="face.evidence_purged",
+            subject=f"attendance_event:{event.id}",
+            payload={"evidence_sha256": event.evidence_sha256},
+            institution_id=event.institution_id,
+        )
+    session.flush()
+    return len(events)

@@ -1,0 +1,251 @@
+"""Face templates: enrolment from a liveness burst with the 1:N duplicate check, activation,
+and deletion when consent is withdrawn. Embeddings are stored AES-GCM encrypted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.accounts.models import User
+from app.attendance import liveness, search
+from app.attendance.challenges import _consume, _load_challenge
+from app.attendance.exceptions import (
+    ConsentRequired,
+    FaceMatchesOtherLearner,
+    FaceNotEnrolled,
+    FrameReplayed,
+    LivenessFailed,
+    TooFewFrames,
+)
+from app.attendance.face import MODEL_NAME, MODEL_VERSION, FaceAnalysis
+from app.attendance.models import (
+    AttendanceEvent,
+    FaceTemplate,
+    Outcome,
+    Purpose,
+    ReviewStatus,
+    TemplateStatus,
+)
+from app.attendance.recording import (
+    ClientInfo,
+    _analyse_burst,
+    _audit_replay,
+    _best_frame,
+    _check_replay,
+    _fmt,
+    _liveness_dict,
+    _new_event,
+    _remember_frames,
+    _save_event,
+    _store_evidence,
+)
+from app.audit import service as audit
+from app.audit.service import Actor
+from app.config import get_settings
+from app.crypto import decrypt, encrypt
+from app.db import release_read_lock
+
+#: Embeddings kept per enrolment template (spread over the burst).
+TEMPLATE_EMBEDDINGS = 5
+
+
+# ---------------------------------------------------------------- templates
+
+
+def _encode_embeddings(embs: np.ndarray[Any, Any]) -> tuple[str, str]:
+    raw = np.asarray(embs, dtype="<f4").tobytes()
+    blob = encrypt("face_template", raw)
+    return blob, hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _decode_embeddings(blob: str) -> np.ndarray[Any, Any]:
+    raw = decrypt("face_template", blob)
+    return np.frombuffer(raw, dtype="<f4").reshape(-1, 128)
+
+
+def active_template(session: Session, user_id: uuid.UUID) -> FaceTemplate | None:
+    return session.exec(
+        select(FaceTemplate)
+        .where(
+            col(FaceTemplate.user_id) == user_id, col(FaceTemplate.status) == TemplateStatus.active
+        )
+        .order_by(col(FaceTemplate.created_at).desc())
+    ).first()
+
+
+def _template_embeddings(template: FaceTemplate) -> np.ndarray[Any, Any]:
+    if template.embeddings_enc is None:
+        raise FaceNotEnrolled()
+    return _decode_embeddings(template.embeddings_enc)
+
+
+def find_duplicates(
+    session: Session, probes: np.ndarray[Any, Any], *, exclude_user: uuid.UUID, threshold: float
+) -> list[tuple[uuid.UUID, float]]:
+    """1:N search: other learners whose active template lies within ``threshold`` of the probes.
+
+    Returns (user, fused distance) nearest first; see :mod:`app.attendance.search`.
+    """
+    index = search.index_for(session, _decode_embeddings)
+    index.refresh(session)
+    return index.search(probes, threshold, exclude_user=exclude_user)
+
+
+def _spread(items: list[FaceAnalysis], k: int) -> list[FaceAnalysis]:
+    if len(items) <= k:
+        return items
+    idx = np.linspace(0, len(items) - 1, k).round().astype(int)
+    return [items[i] for i in idx]
+
+
+# ---------------------------------------------------------------- enrolment
+
+
+def enrol(
+    session: Session,
+    user: User,
+    *,
+    challenge_id: uuid.UUID,
+    frames: Sequence[bytes],
+    client: ClientInfo = ClientInfo(),
+) -> tuple[FaceTemplate, AttendanceEvent]:
+    """Enrol (or re-enrol) a learner's face from a liveness burst.
+
+    Needs consent, at least ``face_min_enrol_frames`` good frames and a passed liveness check;
+    refuses with 409 ``face_matches_other_learner`` (flagged for review) when the face is
+    another learner's. An older template stays active until the new one is accepted.
+    """
+    s = get_settings()
+    if not user.biometric_consent:
+        raise ConsentRequired()
+    _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
+    release_read_lock(session)
+    burst = _analyse_burst(frames, min_frames=s.face_min_enrol_frames)
+    challenge = _load_challenge(session, user, challenge_id)  # fresh look after the analysis
+    actor = Actor.user(user.id)
+    _consume(session, challenge)
+    if _check_replay(session, burst.hashes):
+        _audit_replay(session, user, challenge, burst.hashes, actor)
+        raise FrameReplayed().keeping_changes()
+    event = _new_event(
+        user,
+        purpose=Purpose.enrol,
+        challenge=challenge,
+        hashes=burst.hashes,
+        institution_id=user.institution_id,
+        client=client,
+    )
+    if len(burst.good) < s.face_min_enrol_frames:
+        err = burst.dominant_rejection() if burst.rejections else TooFewFrames()
+        event.reason_code = err.code
+        _save_event(session, event, actor)
+        raise err.keeping_changes(attendance_event_id=str(event.id))
+    result = liveness.check(challenge.actions, burst.good)
+    event.liveness = _liveness_dict(result)
+    best = _best_frame(burst.good)
+    _store_evidence(event, best.crop_jpeg)
+    if not result.passed:
+        event.reason_code = LivenessFailed.code
+        _save_event(session, event, actor)
+        _remember_frames(session, user, event, burst.hashes)
+        raise LivenessFailed(f"Liveness check failed: {result.reason}.").keeping_changes(
+            attendance_event_id=str(event.id), reason=result.reason
+        )
+    chosen = _spread(burst.good, TEMPLATE_EMBEDDINGS)
+    embs = np.stack([a.embedding for a in chosen]).astype(np.float32)
+    blob, digest = _encode_embeddings(embs)
+    template = FaceTemplate(
+        user_id=user.id,
+        status=TemplateStatus.pending,
+        embeddings_enc=blob,
+        embeddings_sha256=digest,
+        n_embeddings=len(chosen),
+        model_name=MODEL_NAME,
+        model_version=MODEL_VERSION,
+        enrol_event_id=event.id,
+        created_at=clock.now(),
+    )
+    dupes = find_duplicates(session, embs, exclude_user=user.id, threshold=s.face_accept_threshold)
+    if dupes:
+        other, dist = dupes[0]
+        event.outcome = Outcome.review
+        event.reason_code = FaceMatchesOtherLearner.code
+        event.matched_user_id = other
+        event.best_distance = _fmt(dist)
+        event.review_status = ReviewStatus.pending
+        _save_event(session, event, actor)
+        _remember_frames(session, user, event, burst.hashes)
+        session.add(template)
+        session.flush()
+        raise FaceMatchesOtherLearner().keeping_changes(attendance_event_id=str(event.id))
+    event.outcome = Outcome.passed
+    _save_event(session, event, actor)
+    _remember_frames(session, user, event, burst.hashes)
+    _activate(session, user, template, actor)
+    return template, event
+
+
+def _activate(session: Session, user: User, template: FaceTemplate, actor: Actor) -> None:
+    now = clock.now()
+    for old in session.exec(
+        select(FaceTemplate).where(
+            col(FaceTemplate.user_id) == user.id, col(FaceTemplate.status) == TemplateStatus.active
+        )
+    ):
+        old.status = TemplateStatus.retired
+        old.retired_at = now
+        session.add(old)
+    template.status = TemplateStatus.active
+    session.add(template)
+    user.face_enrolled = True
+    session.add(user)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="face.template_activated",
+        subject=f"face_template:{template.id}",
+        payload={
+            "user": str(user.id),
+            "template_sha256": template.embeddings_sha256,
+            "embeddings": template.n_embeddings,
+            "model": f"{template.model_name}/{template.model_version}",
+        },
+        institution_id=user.institution_id,
+    )
+
+
+def delete_templates(session: Session, user: User) -> None:
+    """Consent withdrawn: wipe every template's embeddings; rows and hashes stay for the audit."""
+    now = clock.now()
+    for t in session.exec(
+        select(FaceTemplate).where(
+            col(FaceTemplate.user_id) == user.id, col(FaceTemplate.status) != TemplateStatus.deleted
+        )
+    ):
+        t.embeddings_enc = None
+        t.status = TemplateStatus.deleted
+        t.retired_at = now
+        session.add(t)
+        audit.append(
+            session,
+            actor=Actor.user(user.id),
+            action="face.template_deleted",
+            subject=f"face_template:{t.id}",
+            payload={"user": str(user.id), "template_sha256": t.embeddings_sha256},
+            institution_id=user.institution_id,
+        )
+    user.face_enrolled = False
+    session.add(user)
+    session.flush()
+
+
+def on_consent_withdrawn(session: Session, user: User) -> None:
+    delete_templates(session, user)

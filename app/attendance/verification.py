@@ -1,0 +1,135 @@
+"""Verification: is the person in the frames this learner, and alive? Every decision is an
+attendance event; the accept/review/reject band is :func:`app.attendance.face.decide`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from collections.abc import Sequence
+
+import numpy as np
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.attendance import liveness
+from app.attendance.challenges import (
+    _check_lock,
+    _consume,
+    _count_failure,
+    _load_challenge,
+    _reset_failures,
+)
+from app.attendance.exceptions import (
+    ConsentRequired,
+    FaceNotEnrolled,
+    FrameReplayed,
+    LivenessFailed,
+)
+from app.attendance.face import fused_distance
+from app.attendance.models import (
+    AttendanceEvent,
+    Outcome,
+    Purpose,
+    ReviewStatus,
+)
+from app.attendance.recording import (
+    ClientInfo,
+    _analyse_burst,
+    _audit_replay,
+    _best_frame,
+    _check_replay,
+    _fmt,
+    _liveness_dict,
+    _new_event,
+    _remember_frames,
+    _save_event,
+    _store_evidence,
+)
+from app.attendance.templates import _template_embeddings, active_template
+from app.audit.service import Actor
+from app.config import get_settings
+from app.db import release_read_lock
+
+# ---------------------------------------------------------------- verification
+
+
+def verify(
+    session: Session,
+    user: User,
+    *,
+    challenge_id: uuid.UUID,
+    frames: Sequence[bytes],
+    purpose: Purpose,
+    institution_id: uuid.UUID | None = None,
+    client: ClientInfo = ClientInfo(),
+    actor: Actor | None = None,
+) -> AttendanceEvent:
+    """Check that the person in the frames is ``user`` and alive; record an attendance event.
+
+    Returns the event for every decision (passed / failed / review) so callers choose their
+    response; raises only for refusals before a decision (lock, challenge, bad or faceless
+    frames). Failed decisions count towards the attempt limit.
+    """
+    actor = actor or Actor.user(user.id)
+    if not user.biometric_consent:
+        raise ConsentRequired()
+    _check_lock(session, user)
+    template = active_template(session, user.id)
+    if template is None or template.embeddings_enc is None:
+        raise FaceNotEnrolled()
+    _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
+    release_read_lock(session)
+    burst = _analyse_burst(frames, min_frames=1)
+    _check_lock(session, user)  # fresh look after the analysis
+    template = active_template(session, user.id)
+    if template is None or template.embeddings_enc is None:
+        raise FaceNotEnrolled()
+    challenge = _load_challenge(session, user, challenge_id)
+    _consume(session, challenge)
+    if _check_replay(session, burst.hashes):
+        _audit_replay(session, user, challenge, burst.hashes, actor)
+        raise FrameReplayed().keeping_changes()
+    event = _new_event(
+        user,
+        purpose=purpose,
+        challenge=challenge,
+        hashes=burst.hashes,
+        institution_id=institution_id if institution_id is not None else user.institution_id,
+        client=client,
+    )
+    if not burst.good:
+        err = burst.dominant_rejection()
+        event.reason_code = err.code
+        _save_event(session, event, actor)
+        raise err.keeping_changes(attendance_event_id=str(event.id))
+    embs = np.stack([a.embedding for a in burst.good])
+    per_frame = [fused_distance(e, _template_embeddings(template), strategy="min") for e in embs]
+    event.best_distance = _fmt(min(per_frame))
+    event.median_distance = _fmt(statistics.median(per_frame))
+    fused = fused_distance(embs, _template_embeddings(template))
+    s = get_settings()
+    if challenge.actions:
+        result = liveness.check(challenge.actions, burst.good)
+        event.liveness = _liveness_dict(result)
+        live = result.passed
+    else:
+        live = True
+    _store_evidence(event, _best_frame(burst.good).crop_jpeg)
+    if not live:
+        event.outcome, event.reason_code = Outcome.failed, LivenessFailed.code
+    elif fused <= s.face_accept_threshold:
+        event.outcome = Outcome.passed
+    elif fused > s.face_reject_threshold:
+        event.outcome, event.reason_code = Outcome.failed, "face_mismatch"
+    else:
+        event.outcome, event.reason_code = Outcome.review, "uncertain_match"
+        event.review_status = ReviewStatus.pending
+    _save_event(session, event, actor)
+    _remember_frames(session, user, event, burst.hashes)
+    if event.outcome is Outcome.failed:
+        _count_failure(session, user, actor)
+    elif event.outcome is Outcome.passed:
+        _reset_failures(session, user)
+    session.flush()
+    return event

@@ -1,0 +1,175 @@
+"""Reading courses: the public catalogue and the staff's views of their institution's courses."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.accounts.exceptions import InvalidInput
+from app.accounts.models import Role, User
+from app.accounts.principal import Principal
+from app.courses.exceptions import (
+    CourseNotFound,
+)
+from app.courses.models import (
+    Course,
+    CourseStatus,
+    Enrollment,
+    Lesson,
+    Level,
+    Question,
+)
+from app.courses.policy import (
+    OCCUPATION_CODE_CHARS,
+    _decode_cursor,
+    _encode_cursor,
+    _text,
+    get_course,
+)
+from app.errors import Forbidden
+
+
+def list_catalogue(
+    session: Session,
+    *,
+    occupation_code: str | None = None,
+    level: Level | None = None,
+    institution_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[Course], str | None]:
+    """Published courses, oldest first, filtered, cursor-paginated (like learners)."""
+    stmt = select(Course).where(col(Course.status) == CourseStatus.published)
+    if occupation_code:
+        code = _text(occupation_code, "occupation_code", OCCUPATION_CODE_CHARS, InvalidInput)
+        stmt = stmt.where(col(Course.occupation_code) == code)
+    if level is not None:
+        stmt = stmt.where(col(Course.level) == level)
+    if institution_id is not None:
+        stmt = stmt.where(col(Course.institution_id) == institution_id)
+    if cursor:
+        after_ts, after_id = _decode_cursor(cursor)
+        stmt = stmt.where(
+            (col(Course.created_at) > after_ts)
+            | ((col(Course.created_at) == after_ts) & (col(Course.id) > after_id))
+        )
+    stmt = stmt.order_by(col(Course.created_at), col(Course.id)).limit(limit + 1)
+    rows = list(session.exec(stmt))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = _encode_cursor(rows[-1].created_at, rows[-1].id)
+    return rows, next_cursor
+
+
+# ---------------------------------------------------------------- staff views
+
+
+@dataclass(frozen=True)
+class CourseSummary:
+    """A course of the institution with what it holds and who studies it."""
+
+    course: Course
+    lessons: int
+    questions: int
+    enrollments: int
+    completed: int
+
+
+def list_institution_courses(
+    session: Session, principal: Principal, *, limit: int = 500
+) -> list[CourseSummary]:
+    """The staff member's institution's courses, drafts and published, newest first, with
+    counts (one grouped query per count, not one per course)."""
+    if principal.user is None or principal.role is not Role.staff or not principal.institution_id:
+        raise Forbidden("Only staff of an institution list its courses.")
+    rows = list(
+        session.exec(
+            select(Course)
+            .where(col(Course.institution_id) == principal.institution_id)
+            .order_by(col(Course.created_at).desc(), col(Course.id))
+            .limit(limit)
+        )
+    )
+    ids = [c.id for c in rows]
+
+    def grouped(
+        table: type[Lesson] | type[Question] | type[Enrollment], *where: Any
+    ) -> dict[uuid.UUID, int]:
+        stmt = (
+            select(col(table.course_id), func.count())
+            .where(col(table.course_id).in_(ids), *where)
+            .group_by(col(table.course_id))
+        )
+        return {cid: int(n) for cid, n in session.exec(stmt)}
+
+    lessons = grouped(Lesson)
+    questions = grouped(Question)
+    enrollments = grouped(Enrollment)
+    completed = grouped(Enrollment, col(Enrollment.completed_at).is_not(None))
+    return [
+        CourseSummary(
+            course=c,
+            lessons=lessons.get(c.id, 0),
+            questions=questions.get(c.id, 0),
+            enrollments=enrollments.get(c.id, 0),
+            completed=completed.get(c.id, 0),
+        )
+        for c in rows
+    ]
+
+
+def list_course_enrollments(
+    session: Session,
+    principal: Principal,
+    course_id: uuid.UUID,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[tuple[Enrollment, User]], str | None]:
+    """A course's enrolments with their learners, oldest first, cursor-paginated: staff of
+    the owning institution and regulators (anyone else: not found)."""
+    course = get_course(session, principal, course_id)
+    if (
+        principal.user is None
+        or principal.role is Role.learner
+        or not principal.can_see_institution(course.institution_id)
+    ):
+        raise CourseNotFound()
+    stmt = (
+        select(Enrollment, User)
+        .join(User, col(User.id) == col(Enrollment.user_id))
+        .where(col(Enrollment.course_id) == course.id)
+    )
+    if cursor:
+        after_ts, after_id = _decode_cursor(cursor)
+        stmt = stmt.where(
+            (col(Enrollment.created_at) > after_ts)
+            | ((col(Enrollment.created_at) == after_ts) & (col(Enrollment.id) > after_id))
+        )
+    stmt = stmt.order_by(col(Enrollment.created_at), col(Enrollment.id)).limit(limit + 1)
+    rows = [(e, u) for e, u in session.exec(stmt).all()]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1][0]
+        next_cursor = _encode_cursor(last.created_at, last.id)
+    return rows, next_cursor
+
+
+def get_own_course(session: Session, principal: Principal, course_id: uuid.UUID) -> Course:
+    """A course of the caller's own institution, for its staff; anything else: not found
+    (a published course of another institution is readable, but not theirs to manage)."""
+    course = session.get(Course, course_id)
+    if (
+        course is None
+        or principal.user is None
+        or principal.role is not Role.staff
+        or principal.institution_id != course.institution_id
+    ):
+        raise CourseNotFound()
+    return course

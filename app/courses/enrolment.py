@@ -1,0 +1,129 @@
+"""Enrolment: a learner joins a published course; who may see an enrolment."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.accounts.models import Role
+from app.accounts.principal import Principal
+from app.audit import service as audit
+from app.courses.exceptions import (
+    AlreadyEnrolled,
+    CourseNotFound,
+    EnrollmentNotFound,
+)
+from app.courses.models import (
+    Course,
+    Enrollment,
+)
+from app.courses.policy import get_course
+from app.errors import Forbidden
+
+# ---------------------------------------------------------------- enrolment
+
+
+def enrol(session: Session, principal: Principal, course_id: uuid.UUID) -> Enrollment:
+    """Enrol the signed-in learner in a published course.
+
+    A second enrolment is refused with 409 ``already_enrolled`` naming the existing one, so a
+    partner can retry safely.
+    """
+    user = principal.user
+    if user is None or user.role is not Role.learner:
+        raise Forbidden("Only learners enrol in courses.")
+    course = get_course(session, principal, course_id)  # learners never see drafts
+    existing = _enrollment_of(session, course.id, user.id)
+    if existing is not None:
+        raise AlreadyEnrolled(enrollment_id=str(existing.id))
+    enrollment = Enrollment(
+        course_id=course.id,
+        user_id=user.id,
+        institution_id=course.institution_id,
+        created_at=clock.now(),
+    )
+    session.add(enrollment)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # A concurrent request enrolled the same learner between our check and our insert.
+        existing = _enrollment_of(session, course.id, user.id)
+        raise AlreadyEnrolled(enrollment_id=str(existing.id) if existing else None) from None
+    audit.append(
+        session,
+        actor=principal.actor,
+        action="enrollment.created",
+        subject=f"enrollment:{enrollment.id}",
+        payload={
+            "course": str(course.id),
+            "user": str(user.id),
+            "occupation_code": course.occupation_code,
+            "level": course.level.value,
+        },
+        institution_id=course.institution_id,
+    )
+    return enrollment
+
+
+def _enrollment_of(session: Session, course_id: uuid.UUID, user_id: uuid.UUID) -> Enrollment | None:
+    return session.exec(
+        select(Enrollment).where(
+            col(Enrollment.course_id) == course_id, col(Enrollment.user_id) == user_id
+        )
+    ).first()
+
+
+def list_my_enrollments(session: Session, principal: Principal) -> list[tuple[Enrollment, Course]]:
+    """The signed-in learner's enrolments with their courses, newest first (one query)."""
+    if principal.user is None:
+        raise Forbidden()
+    rows = session.exec(
+        select(Enrollment, Course)
+        .join(Course, col(Course.id) == col(Enrollment.course_id))
+        .where(col(Enrollment.user_id) == principal.user.id)
+        .order_by(col(Enrollment.created_at).desc(), col(Enrollment.id))
+    ).all()
+    return [(e, c) for e, c in rows]
+
+
+def can_see_enrollment(principal: Principal, enrollment: Enrollment) -> bool:
+    """The learner themself, staff of the enrolment's institution, regulators, and API keys of
+    that institution with the ``courses:read`` scope."""
+    if principal.user is not None and principal.user.id == enrollment.user_id:
+        return True
+    if principal.role is Role.learner:
+        return False
+    if principal.api_key is not None and "courses:read" not in principal.scopes:
+        return False
+    return principal.can_see_institution(enrollment.institution_id)
+
+
+def get_enrollment_for(
+    session: Session,
+    principal: Principal,
+    enrollment_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+) -> Enrollment:
+    """An enrolment the caller may see (:func:`can_see_enrollment`); else 404.
+
+    ``for_update`` locks the row (``SELECT … FOR UPDATE``; SQLite already holds the write lock)
+    and reloads it, for callers that change credit, quiz results or completion.
+    """
+    enrollment = session.get(
+        Enrollment, enrollment_id, with_for_update=for_update, populate_existing=for_update
+    )
+    if enrollment is None or not can_see_enrollment(principal, enrollment):
+        raise EnrollmentNotFound()
+    return enrollment
+
+
+def course_of(session: Session, enrollment: Enrollment) -> Course:
+    course = session.get(Course, enrollment.course_id)
+    if course is None:  # pragma: no cover - a foreign key guarantees it
+        raise CourseNotFound()
+    return course

@@ -1,0 +1,262 @@
+"""Heartbeats: the one request every open page sends every interval.
+
+It has a fast path: Core statements on the columns it needs instead of ORM loads. Nearly every
+heartbeat only credits the gap and stores its row; those that must resolve an overdue
+roll-call or offer a due one (a few per hour per session) take the ORM path, which applies the
+same rules through the same step function (:func:`app.courses.ledger.heartbeat_step`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from app import clock
+from app.accounts.models import User
+from app.audit import service as audit
+from app.audit.service import Actor
+from app.courses import ledger
+from app.courses.credit import _after, _course_of, _own_session
+from app.courses.exceptions import (
+    EnrollmentNotFound,
+    SessionEnded,
+    SessionNotFound,
+)
+from app.courses.models import (
+    Course,
+    Enrollment,
+    Heartbeat,
+    RollCall,
+    RollCallStatus,
+    SessionState,
+    StudySession,
+)
+from app.courses.rollcall import _pending_rollcall, _resolve_failure
+
+_SESSIONS = StudySession.__table__  # type: ignore[attr-defined]
+_ENROLLMENTS = Enrollment.__table__  # type: ignore[attr-defined]
+_COURSES = Course.__table__  # type: ignore[attr-defined]
+_ROLLCALLS = RollCall.__table__  # type: ignore[attr-defined]
+_HEARTBEATS = Heartbeat.__table__  # type: ignore[attr-defined]
+
+#: The session row, locked (PostgreSQL; SQLite transactions here hold the write lock already):
+#: concurrent heartbeats of one session queue here, so none is credited twice.
+_LOCK_SESSION = (
+    sa.select(
+        _SESSIONS.c.user_id,
+        _SESSIONS.c.enrollment_id,
+        _SESSIONS.c.state,
+        _SESSIONS.c.started_at,
+        _SESSIONS.c.last_heartbeat_at,
+        _SESSIONS.c.segment_started_at,
+        _SESSIONS.c.open_seconds,
+        _SESSIONS.c.next_rollcall_at,
+    )
+    .where(_SESSIONS.c.id == sa.bindparam("sid"))
+    .with_for_update()
+)
+#: The rest, read after the lock is held: a separate statement, because a PostgreSQL statement
+#: that waited for a row lock re-reads only the locked row, and would see the enrolment and the
+#: roll-calls as they were before the heartbeat it waited for committed.
+_HEARTBEAT_CONTEXT = (
+    sa.select(
+        _ENROLLMENTS.c.credited_seconds,
+        _COURSES.c.heartbeat_interval_s,
+        _ROLLCALLS.c.id,
+        _ROLLCALLS.c.deadline,
+    )
+    .select_from(
+        _ENROLLMENTS.join(_COURSES, _COURSES.c.id == _ENROLLMENTS.c.course_id).outerjoin(
+            _ROLLCALLS,
+            sa.and_(
+                _ROLLCALLS.c.session_id == sa.bindparam("sid"),
+                _ROLLCALLS.c.status == RollCallStatus.pending,
+            ),
+        )
+    )
+    .where(_ENROLLMENTS.c.id == sa.bindparam("eid"))
+)
+_INSERT_HEARTBEAT = sa.insert(_HEARTBEATS)
+_UPDATE_SESSION = (
+    sa.update(_SESSIONS)
+    .where(_SESSIONS.c.id == sa.bindparam("sid"))
+    .values(
+        last_heartbeat_at=sa.bindparam("at", type_=_SESSIONS.c.last_heartbeat_at.type),
+        open_seconds=sa.bindparam("open_seconds", type_=_SESSIONS.c.open_seconds.type),
+    )
+)
+
+
+@dataclass(frozen=True)
+class RollCallOffer:
+    """A pending roll-call the page must show: answer it before the deadline."""
+
+    id: uuid.UUID
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class HeartbeatResult:
+    session_id: uuid.UUID
+    state: SessionState
+    credited_seconds: int  # the enrolment's confirmed credit plus the open segment
+    rollcall: RollCallOffer | None  # the pending roll-call, if any
+    earned: int  # what this heartbeat earned
+
+
+def heartbeat(
+    session: Session,
+    user: User,
+    session_id: uuid.UUID,
+    *,
+    visible: bool,
+    lesson_id: uuid.UUID | None = None,
+) -> HeartbeatResult:
+    """Record a heartbeat: credit the gap if studying and visible; offer a due roll-call.
+
+    The session row lock serialises one session's heartbeats (and roll-call answers, the sweep,
+    review decisions: all of them lock that row). A pending roll-call past its deadline is
+    resolved as missed first; a due roll-call is offered (audited) after the heartbeat is stored.
+    """
+    conn = session.connection()
+    row = conn.execute(_LOCK_SESSION, {"sid": session_id}).first()
+    if row is None or row.user_id != user.id:
+        raise SessionNotFound()
+    if row.state is SessionState.ended:
+        raise SessionEnded()
+    now = clock.now()
+    ctx = conn.execute(_HEARTBEAT_CONTEXT, {"sid": session_id, "eid": row.enrollment_id}).first()
+    if ctx is None:  # pragma: no cover - foreign keys
+        raise EnrollmentNotFound()
+    pending = RollCallOffer(ctx.id, ctx.deadline) if ctx.id is not None else None
+    studying = row.state is SessionState.studying
+    if (pending is not None and now > pending.deadline) or (
+        pending is None
+        and studying
+        and row.next_rollcall_at is not None
+        and now >= row.next_rollcall_at
+    ):
+        return _heartbeat_with_rollcall(session, user, session_id, now, visible, lesson_id)
+    last = max(row.segment_started_at, row.last_heartbeat_at or row.segment_started_at)
+    at = _after(last, now)
+    earned = 0
+    if studying:
+        prev = row.last_heartbeat_at or row.started_at
+        earned = ledger.heartbeat_credit(prev, at, visible, ctx.heartbeat_interval_s)
+    open_seconds = row.open_seconds + earned
+    conn.execute(
+        _INSERT_HEARTBEAT,
+        {
+            "id": uuid.uuid4(),
+            "session_id": session_id,
+            "at": at,
+            "visible": visible,
+            "lesson_id": lesson_id,
+            "credited_seconds": earned,
+        },
+    )
+    conn.execute(_UPDATE_SESSION, {"sid": session_id, "at": at, "open_seconds": open_seconds})
+    # Written without a flush: tell app.db (release_read_lock) that this transaction wrote, and
+    # make a copy of the session row this Session may hold reload instead of going stale.
+    session.info["flushed"] = True
+    loaded = session.identity_map.get(session.identity_key(StudySession, session_id))
+    if loaded is not None:
+        session.expire(loaded)
+    return HeartbeatResult(
+        session_id=session_id,
+        state=row.state,
+        credited_seconds=ctx.credited_seconds + open_seconds,
+        rollcall=pending,
+        earned=earned,
+    )
+
+
+def _heartbeat_with_rollcall(
+    session: Session,
+    user: User,
+    session_id: uuid.UUID,
+    now: datetime,
+    visible: bool,
+    lesson_id: uuid.UUID | None,
+) -> HeartbeatResult:
+    """The heartbeat through the ORM, when a roll-call is overdue (missed) or due (offered)."""
+    study = _own_session(session, user, session_id)
+    actor = Actor.user(user.id)
+    rollcall = _pending_rollcall(session, study)
+    if rollcall is not None and now > rollcall.deadline:
+        _resolve_failure(
+            session,
+            study,
+            rollcall,
+            status=RollCallStatus.missed,
+            at=_after(study.last_heartbeat_at, rollcall.deadline),
+            actor=actor,
+        )
+        rollcall = None
+    enrollment = session.get(Enrollment, study.enrollment_id)
+    if enrollment is None:  # pragma: no cover - foreign key
+        raise EnrollmentNotFound()
+    course = _course_of(session, enrollment)
+    last = max(study.segment_started_at, study.last_heartbeat_at or study.segment_started_at)
+    at = _after(last, now)
+    earned = 0
+    if study.state is SessionState.studying:
+        prev = study.last_heartbeat_at or study.started_at
+        earned = ledger.heartbeat_credit(prev, at, visible, course.heartbeat_interval_s)
+    session.add(
+        Heartbeat(
+            session_id=study.id,
+            at=at,
+            visible=visible,
+            lesson_id=lesson_id,
+            credited_seconds=earned,
+        )
+    )
+    study.last_heartbeat_at = at
+    study.open_seconds += earned
+    if (
+        rollcall is None
+        and study.state is SessionState.studying
+        and study.next_rollcall_at is not None
+        and now >= study.next_rollcall_at
+    ):
+        rollcall = RollCall(
+            session_id=study.id,
+            enrollment_id=enrollment.id,
+            user_id=user.id,
+            due_at=study.next_rollcall_at,
+            offered_at=now,
+            deadline=now + timedelta(seconds=course.rollcall_response_window_s),
+            status=RollCallStatus.pending,
+        )
+        session.add(rollcall)
+        study.next_rollcall_at = None
+        session.flush()
+        audit.append(
+            session,
+            actor=Actor.system("rollcall"),
+            action="rollcall.offered",
+            subject=f"rollcall:{rollcall.id}",
+            payload={
+                "session": str(study.id),
+                "due_at": audit.format_time(rollcall.due_at),
+                "deadline": audit.format_time(rollcall.deadline),
+            },
+            institution_id=enrollment.institution_id,
+        )
+    session.add(study)
+    session.flush()
+    offer = None
+    if rollcall is not None and rollcall.status is RollCallStatus.pending:
+        offer = RollCallOffer(rollcall.id, rollcall.deadline)
+    return HeartbeatResult(
+        session_id=study.id,
+        state=study.state,
+        credited_seconds=enrollment.credited_seconds + study.open_seconds,
+        rollcall=offer,
+        earned=earned,
+    )

@@ -1,0 +1,174 @@
+"""Study sessions: a face check-in opens one (ending an active one elsewhere), the learner or a
+check-in elsewhere ends it, crediting the open segment.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.accounts.models import User
+from app.attendance import service as attendance
+from app.attendance.exceptions import FaceMismatch
+from app.attendance.models import AttendanceEvent, Outcome, Purpose
+from app.audit import service as audit
+from app.audit.service import Actor
+from app.courses.credit import (
+    ACTIVE_STATES,
+    _after,
+    _close_segment,
+    _course_of,
+    _enrollment_of,
+    _own_session,
+)
+from app.courses.exceptions import (
+    EnrollmentNotFound,
+    SessionActiveElsewhere,
+)
+from app.courses.models import (
+    Enrollment,
+    RollCallStatus,
+    SegmentStatus,
+    SessionState,
+    StudySession,
+)
+from app.courses.progress import refresh_completion
+from app.courses.rollcall import _pending_rollcall, _resolve_failure, next_rollcall_time
+
+
+def _learner_enrollment(session: Session, user: User, enrollment_id: uuid.UUID) -> Enrollment:
+    enrollment = session.get(Enrollment, enrollment_id)
+    if enrollment is None or enrollment.user_id != user.id:
+        raise EnrollmentNotFound()
+    return enrollment
+
+
+def _end(
+    session: Session, study: StudySession, *, reason: str, actor: Actor, now: datetime
+) -> None:
+    at = _after(study.last_heartbeat_at, now)
+    rc = _pending_rollcall(session, study)
+    if rc is not None:
+        # Leaving (or checking in elsewhere) during a roll-call counts as missing it.
+        miss_at = min(at, rc.deadline)
+        _resolve_failure(session, study, rc, status=RollCallStatus.missed, at=miss_at, actor=actor)
+        at = _after(miss_at, at)
+    enrollment = _enrollment_of(session, study.enrollment_id)
+    course = _course_of(session, enrollment)
+    seg = None
+    if study.state is SessionState.studying:
+        seg = _close_segment(
+            session,
+            study,
+            enrollment,
+            course,
+            at=at,
+            status=SegmentStatus.credited,
+            closed_by=reason,
+        )
+    study.state = SessionState.ended
+    study.ended_at = at
+    study.end_reason = reason
+    study.next_rollcall_at = None
+    session.add(study)
+    audit.append(
+        session,
+        actor=actor,
+        action="study.session_ended",
+        subject=f"study_session:{study.id}",
+        payload={
+            "reason": reason,
+            "segment_seconds": seg.seconds if seg else 0,
+            "credited_seconds": enrollment.credited_seconds,
+        },
+        institution_id=enrollment.institution_id,
+    )
+    refresh_completion(session, enrollment, course, actor)
+
+
+# ---------------------------------------------------------------- check-in
+
+
+def check_in(
+    session: Session,
+    user: User,
+    *,
+    enrollment_id: uuid.UUID,
+    challenge_id: uuid.UUID,
+    frames: list[bytes],
+    client: attendance.ClientInfo,
+    take_over: bool = True,
+) -> tuple[StudySession, AttendanceEvent]:
+    """Face check-in opens a study session; an active one elsewhere is ended (or 409)."""
+    enrollment = _learner_enrollment(session, user, enrollment_id)
+    course = _course_of(session, enrollment)
+    actor = Actor.user(user.id)
+    active = list(
+        session.exec(
+            select(StudySession).where(
+                col(StudySession.user_id) == user.id, col(StudySession.state).in_(ACTIVE_STATES)
+            )
+        )
+    )
+    if active and not take_over:
+        raise SessionActiveElsewhere(session_id=str(active[0].id))
+    event = attendance.verify(
+        session,
+        user,
+        challenge_id=challenge_id,
+        frames=frames,
+        purpose=Purpose.checkin,
+        institution_id=enrollment.institution_id,
+        client=client,
+    )
+    if event.outcome is not Outcome.passed:
+        raise FaceMismatch().keeping_changes(
+            attendance_event_id=str(event.id),
+            outcome=event.outcome.value,
+            reason_code=event.reason_code,
+        )
+    now = clock.now()
+    for old in active:
+        locked = session.get(StudySession, old.id, with_for_update=True)
+        if locked is not None and locked.state in ACTIVE_STATES:
+            _end(session, locked, reason="checkin_elsewhere", actor=actor, now=now)
+    study = StudySession(
+        enrollment_id=enrollment.id,
+        user_id=user.id,
+        state=SessionState.studying,
+        checkin_event_id=event.id,
+        started_at=now,
+        segment_started_at=now,
+        next_rollcall_at=next_rollcall_time(course, now),
+    )
+    session.add(study)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="study.session_started",
+        subject=f"study_session:{study.id}",
+        payload={
+            "enrollment": str(enrollment.id),
+            "course": str(course.id),
+            "checkin_event": str(event.id),
+            "ended_sessions": [str(s.id) for s in active],
+        },
+        institution_id=enrollment.institution_id,
+    )
+    return study, event
+
+
+# ---------------------------------------------------------------- ending
+
+
+def end_session(session: Session, user: User, session_id: uuid.UUID) -> StudySession:
+    study = _own_session(session, user, session_id)
+    if study.state is SessionState.ended:
+        return study
+    _end(session, study, reason="ended_by_learner", actor=Actor.user(user.id), now=clock.now())
+    session.flush()
+    return study
