@@ -17,6 +17,7 @@ from app.audit import export
 from app.audit import service as audit
 from app.db import get_engine, transaction
 from app.errors import Forbidden, NotAuthenticated, ValidationFailed, problem_responses
+from app.reports import audit_access
 
 router = APIRouter(tags=["audit"])
 
@@ -46,7 +47,7 @@ def get_checkpoint(
 
     Staff and API keys see their own institution; regulators any.
     """
-    return audit.checkpoint(session, export.resolve_chain(session, principal, institution_id))
+    return audit.checkpoint(session, audit_access.resolve_chain(session, principal, institution_id))
 
 
 _EXPORT_DOC = {
@@ -85,7 +86,7 @@ def export_audit(
     (a window not starting at seq 1: add `--prev-hash` of the entry before it)."""
     since, until = export.as_utc(since), export.as_utc(until)
     export.check_window(since, until)
-    chain = export.resolve_chain(session, principal, institution_id)
+    chain = audit_access.resolve_chain(session, principal, institution_id)
 
     def body() -> Iterator[bytes]:
         # The request's session is closed once streaming starts: read in a transaction of our own.

@@ -28,7 +28,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -36,13 +35,10 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.accounts import service as accounts
-from app.accounts.models import Role
-from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.audit.chain import GENESIS, canonical
 from app.audit.models import AuditEntry
-from app.errors import Forbidden, ValidationFailed
+from app.errors import ValidationFailed
 
 ExportFormat = Literal["ndjson", "csv"]
 CSV_COLUMNS = (
@@ -85,22 +81,6 @@ def as_utc(t: datetime | None) -> datetime | None:
 def check_window(since: datetime | None, until: datetime | None) -> None:
     if since is not None and until is not None and since >= until:
         raise InvalidWindow()
-
-
-def resolve_chain(session: Session, principal: Principal, institution_id: uuid.UUID | None) -> str:
-    """The chain a caller may read: regulators any (none: the platform chain); staff and API
-    keys (scope ``audit:read``, checked by the route) only their own institution's."""
-    if principal.role is not None and not (principal.is_regulator or principal.role is Role.staff):
-        raise Forbidden()
-    target = institution_id or (None if principal.is_regulator else principal.institution_id)
-    if target is None:
-        if not principal.is_regulator:
-            raise Forbidden()
-        return audit.PLATFORM_CHAIN
-    if not principal.can_see_institution(target):
-        raise Forbidden("You can only read your own institution's audit trail.")
-    accounts.get_institution(session, target)  # 404 institution_not_found
-    return audit.chain_for(target)
 
 
 def filename(chain: str, since: datetime | None, until: datetime | None, fmt: str) -> str:

@@ -36,7 +36,7 @@ from app.certificates import subsidy
 from app.config import get_settings
 from app.db import get_engine, transaction
 from app.errors import DomainError
-from app.reports import dashboard, fraud, statistics
+from app.reports import audit_access, dashboard, fraud, statistics
 from app.reports import service as reports
 from app.reports.schemas import EvidenceOut, FindingOut, SummaryRowOut
 from app.web.i18n import LABELS, gettext, lang_of, message_for
@@ -693,7 +693,7 @@ def audit_export(
     fmt: export.ExportFormat = "csv" if format == "csv" else "ndjson"
     try:
         lo, hi = _audit_window(since, until)
-        chain = export.resolve_chain(session, who, _uuid_or_none(institution_id))
+        chain = audit_access.resolve_chain(session, who, _uuid_or_none(institution_id))
     except (BadFilter, DomainError) as err:
         return bad_filter(request, user, err)
 
@@ -722,7 +722,7 @@ def audit_checkpoint(
     if not isinstance(who, Principal):
         return who
     try:
-        chain = export.resolve_chain(session, who, _uuid_or_none(institution_id))
+        chain = audit_access.resolve_chain(session, who, _uuid_or_none(institution_id))
     except (BadFilter, DomainError) as err:
         return bad_filter(request, user, err)
     body = json.dumps(audit.checkpoint(session, chain), ensure_ascii=False, indent=2)

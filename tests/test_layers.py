@@ -1,0 +1,106 @@
+"""The import graph of ``app/`` is layered: no package imports one above it.
+
+From the bottom: the base modules (``app/*.py``: db, config, errors, clock, crypto, …), then
+
+    audit < accounts < attendance < courses < certificates
+          < reports, webhooks, handoff, idempotency < api, web
+
+and on top the composition roots (``main``, ``cli``, ``demo``, ``models``, ``wiring``), which
+may import anything. Audit sits below accounts because every domain, accounts included, writes
+its audit entries (``audit.append``); app/audit reads nothing of the domains (xAPI, a read model
+over courses, lives in app/reports; so does the rule which audit chain a caller may read).
+Packages on one level may import each other. Imports inside functions count too.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[1] / "app"
+
+LAYERS: list[set[str]] = [
+    {"audit"},
+    {"accounts"},
+    {"attendance"},
+    {"courses"},
+    {"certificates"},
+    {"reports", "webhooks", "handoff", "idempotency"},
+    {"api", "web"},
+]
+ROOTS = {"main", "cli", "demo", "models", "wiring"}
+BASE = -1
+TOP = len(LAYERS)
+
+
+def level(part: str) -> int:
+    """The level of ``app.<part>`` (a package or a top-level module)."""
+    for n, packages in enumerate(LAYERS):
+        if part in packages:
+            return n
+    if part in ROOTS:
+        return TOP
+    if (APP / f"{part}.py").exists() or not (APP / part).is_dir():
+        return BASE  # a base module, or a name from app/__init__.py (__version__)
+    raise AssertionError(f"app.{part} is on no level: add it to LAYERS in {__file__}")
+
+
+def imported_parts(tree: ast.AST, module: str) -> list[tuple[int, str]]:
+    """(line, first part after ``app.``) of every import of ``app`` in a module's tree."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the module's package
+                base = module.split(".")[: -node.level]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            names = [f"app.{a.name}" for a in node.names] if target == "app" else [target]
+        else:
+            continue
+        found += [(node.lineno, n.split(".")[1]) for n in names if n.startswith("app.")]
+    return found
+
+
+def violations(path: Path, source: str) -> list[str]:
+    rel = path.relative_to(APP.parent)
+    module = ".".join(rel.with_suffix("").parts)
+    own = rel.parts[1].removesuffix(".py")
+    mine = level(own)
+    return [
+        f"{rel}:{line} ({own}) imports app.{part}, which is above it"
+        for line, part in imported_parts(ast.parse(source), module)
+        if part != own and level(part) > mine
+    ]
+
+
+def test_no_package_imports_one_above_it() -> None:
+    found = [
+        v for path in sorted(APP.rglob("*.py")) for v in violations(path, path.read_text("utf-8"))
+    ]
+    assert found == []
+
+
+def test_every_package_has_a_level() -> None:
+    for path in APP.iterdir():
+        if path.is_dir() and (path / "__init__.py").exists():
+            level(path.name)
+
+
+def test_the_check_sees_upward_imports() -> None:
+    # What the old layout had: the hand-off inside attendance importing courses and certificates,
+    # and audit importing courses; plus a domain reaching into the HTTP layer, lazily.
+    cases = {
+        "attendance/handoff.py": "from app.courses import quiz, study\n",
+        "audit/xapi.py": "from app.courses.models import Course\n",
+        "courses/x.py": "def f():\n    from app.web import pages\n",
+        "accounts/x.py": "from app import courses\n",
+        "db.py": "import app.accounts.models\n",
+        "courses/y.py": "from ..certificates import service\n",
+    }
+    for rel, source in cases.items():
+        assert len(violations(APP / rel, source)) == 1, rel
+    assert violations(APP / "courses/x.py", "from app.attendance import service\n") == []
+    assert violations(APP / "main.py", "from app.web import pages\n") == []
