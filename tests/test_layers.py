@@ -25,7 +25,9 @@ LAYERS: list[set[str]] = [
     {"attendance"},
     {"courses"},
     {"certificates"},
-    {"reports", "webhooks", "handoff", "idempotency"},
+    # Read models and partners' plumbing over the domains; app/status.py (the admins' system
+    # status) is one more read model over all of them.
+    {"reports", "webhooks", "handoff", "idempotency", "status"},
     {"api", "web"},
 ]
 ROOTS = {"main", "cli", "demo", "models", "wiring"}
