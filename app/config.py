@@ -37,6 +37,17 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_backoff_base_s: int = Field(default=30, ge=1)
     login_backoff_max_s: int = Field(default=3600, ge=1)
+    # Per client address (an IPv6 client's /64), counted in the database so every app node
+    # shares the counts; a fixed window starts at the first counted attempt. Exceeded: 429
+    # `rate_limited` with Retry-After until the window ends. Password spraying (many usernames,
+    # one password) meets the login limit; the per-username back-off above meets guessing.
+    # Sized for a classroom behind one NAT address.
+    login_ip_max_failures: int = Field(default=20, ge=1)  # failed logins per window
+    login_ip_window_s: int = Field(default=900, ge=1)
+    register_ip_max: int = Field(default=60, ge=1)  # self-registrations tried per window
+    register_ip_window_s: int = Field(default=3600, ge=1)
+    handoff_ip_max_failures: int = Field(default=20, ge=1)  # unknown hand-off codes per window
+    handoff_ip_window_s: int = Field(default=900, ge=1)
 
     # Audit
     audit_signing_key_pem: str = ""  # Ed25519 private key; empty: generated into data_dir/keys

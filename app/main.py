@@ -37,6 +37,7 @@ from app.idempotency.middleware import IdempotencyMiddleware
 from app.limits import BodySizeLimitMiddleware
 from app.logging import RequestIdMiddleware, configure_logging, request_id_var
 from app.routes import allowed_methods
+from app.validation import InvalidText
 from app.web import admin as admin_web
 from app.web import certificates as certificates_web
 from app.web import docs as docs_web
@@ -99,6 +100,19 @@ def install_error_handlers(app: FastAPI) -> None:
             }
             for e in exc.errors()
         ]
+        if errors and all(e["type"] == InvalidText.code for e in errors):
+            # Invisible or control characters in a text field: the rule's own code and words.
+            return _problem(
+                422,
+                InvalidText.code,
+                InvalidText.title,
+                InvalidText.message_zh
+                if _lang(request).startswith("zh")
+                else InvalidText.message_en,
+                errors=errors,
+                field=errors[0]["loc"][-1],
+                message_zh=InvalidText.message_zh,
+            )
         return _problem(
             422,
             "validation_error",

@@ -35,6 +35,11 @@ os.environ.setdefault("SKILLTRACE_FACE_WORKERS", "0")
 os.environ.setdefault("SKILLTRACE_ROLLCALL_SWEEP_INTERVAL_S", "0")
 # Nothing is sent in the background: webhook tests deliver explicitly, to local receivers.
 os.environ.setdefault("SKILLTRACE_WEBHOOK_DELIVERY_INTERVAL_S", "0")
+# Every TestClient request comes from the address "testclient": the per-address limits on
+# failed logins, registrations and hand-off codes (app/accounts/throttle.py) would trip in
+# tests that try many on purpose (schemathesis). Their own tests set them low.
+for _limit in ("LOGIN_IP_MAX_FAILURES", "REGISTER_IP_MAX", "HANDOFF_IP_MAX_FAILURES"):
+    os.environ.setdefault(f"SKILLTRACE_{_limit}", "1000000")
 
 PG_URL = os.environ.get("SKILLTRACE_TEST_POSTGRES_URL", "")
 REQUIRE_PG = os.environ.get("SKILLTRACE_REQUIRE_POSTGRES") == "1"

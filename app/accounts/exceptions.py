@@ -46,6 +46,16 @@ class TooManyAttempts(DomainError):
     keep_changes = True
 
 
+class RateLimited(DomainError):
+    """Too many attempts of one kind from one client address (app/accounts/throttle.py)."""
+
+    code = "rate_limited"
+    status = 429
+    title = "Too many requests"
+    message_zh = "来自您所在网络的尝试次数过多，请稍后再试。"
+    message_en = "Too many attempts from your network; try again later."
+
+
 class InvalidToken(NotAuthenticated):
     code = "invalid_token"
     message_zh = "登录已过期，请重新登录。"

@@ -10,9 +10,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from app.validation import normalise_identifier
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"  # index = weighted sum mod 11
-_FORMAT = re.compile(r"^[1-9]\d{5}(\d{8})\d{3}[\dX]$")
+# ASCII digits only: ``\d`` would also match full-width and other scripts' digits, and
+# ``int()`` reads them, so one person's number could be spelled (and indexed) twice.
+_FORMAT = re.compile(r"[1-9][0-9]{16}[0-9X]", re.ASCII)
 # First digit of the address code: 1-6 are the six regions; 7, 8 Taiwan / HK / Macao residence
 # permits, 9 foreigners' permanent residence card (外国人永久居留身份证, 2023 format).
 _MIN_BIRTH = date(1900, 1, 1)
@@ -47,10 +51,19 @@ def mask(value: str) -> str:
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
+def normalise(raw: str) -> str:
+    """The canonical spelling of an ID number as typed (not yet validated)."""
+    return normalise_identifier(raw, upper=True)
+
+
 def parse(raw: str, *, today: date | None = None) -> IdNumber:
-    """Validate and normalise an 18-character ID number or raise :class:`InvalidIdNumber`."""
-    value = raw.strip().upper()
-    if not _FORMAT.match(value):
+    """Validate and normalise an 18-character ID number or raise :class:`InvalidIdNumber`.
+
+    Normalised first (NFKC: full-width digits and X fold to ASCII; spaces dropped; x upper-cased),
+    so every spelling of one number gives the same value, the one that is indexed and stored.
+    """
+    value = normalise(raw)
+    if not _FORMAT.fullmatch(value):
         raise InvalidIdNumber("format")
     try:
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))

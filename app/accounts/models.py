@@ -1,4 +1,4 @@
-"""Account tables: institutions, users, login throttles, API keys, consent records."""
+"""Account tables: institutions, users, login and client throttles, API keys, consent records."""
 
 from __future__ import annotations
 
@@ -94,6 +94,21 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = 0
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_failure_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ClientThrottle(SQLModel, table=True):
+    """Attempts from one client address in the current fixed window, per kind of attempt
+    (``login`` failures, ``register`` attempts, ``handoff`` code misses): kept in the database
+    so every app node counts together. Rows whose window has ended are deleted as new windows
+    start (app/accounts/throttle.py)."""
+
+    __tablename__ = "client_throttles"
+
+    scope: str = Field(primary_key=True, max_length=16)
+    #: The client's address (an IPv6 client's /64 network), as app/accounts/throttle.py keys it.
+    client: str = Field(primary_key=True, max_length=64)
+    count: int = 0
+    window_ends_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 class ApiKey(SQLModel, table=True):

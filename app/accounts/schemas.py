@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.models import LearnerGroup, Role
+from app.validation import Text
 
 
 class RegisterIn(BaseModel):
@@ -15,7 +16,7 @@ class RegisterIn(BaseModel):
 
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=1, max_length=256)
-    real_name: str = Field(min_length=1, max_length=64)
+    real_name: Text = Field(min_length=1, max_length=64)
     id_number: str = Field(min_length=1, max_length=32)
     phone: str | None = Field(default=None, max_length=20, pattern=r"^\+?[0-9 -]{5,20}$")
     group: LearnerGroup | None = None
@@ -83,7 +84,7 @@ class ConsentOut(BaseModel):
 class ApiKeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
     scopes: list[str] = Field(default_factory=list, max_length=20)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app import clock
-from app.accounts import idcard, passwords, tokens
+from app.accounts import idcard, passwords, throttle, tokens
 from app.accounts.exceptions import (
     AccountLocked,
     ApiKeyInstitutionSuspended,
@@ -50,7 +50,13 @@ from app.audit import service as audit
 from app.audit.service import Actor
 from app.config import get_settings
 from app.crypto import blind_index, encrypt
-from app.errors import Forbidden
+from app.errors import DomainError, Forbidden
+from app.validation import (
+    INSTITUTION_CODE_RE,
+    check_text,
+    normalise_identifier,
+    normalise_phone,
+)
 
 CONSENT_TEXT_ZH = (
     "为核验参加补贴性职业技能培训的是您本人，平台将在签到、随机点名和考试时通过摄像头采集您的人脸图像，"
@@ -64,24 +70,37 @@ CONSENT_TEXT_ZH = (
 consent_withdrawn_hooks: list[Callable[[Session, User], None]] = []
 
 
-#: What registration accepts (schemas.RegisterIn), lower-cased.
-USERNAME_RE = re.compile(r"[a-z0-9_.@-]{3,64}")
+#: What registration accepts (schemas.RegisterIn), lower-cased; ASCII only (after NFKC).
+USERNAME_RE = re.compile(r"[a-z0-9_.@-]{3,64}", re.ASCII)
 
 
 def normalise_username(username: str) -> str:
-    return username.strip().lower()
+    """One spelling per name: NFKC (full-width letters fold), no spaces, lower case."""
+    return normalise_identifier(username).lower()
+
+
+def _valid_username(username: str) -> str:
+    username = normalise_username(username)
+    if not USERNAME_RE.fullmatch(username):
+        raise InvalidInput(
+            "The username must be 3-64 letters, digits or _ . @ -.", field="username"
+        )
+    return username
 
 
 # ---------------------------------------------------------------- institutions
 
 
 def create_institution(session: Session, *, code: str, name: str, actor: Actor) -> Institution:
-    code = code.strip()
-    if not code or not name.strip():
-        raise InvalidInput("code and name are required")
+    code = normalise_identifier(code)
+    if not INSTITUTION_CODE_RE.fullmatch(code):
+        raise InvalidInput(
+            "The institution code must be 1-32 letters, digits, _ or -.", field="code"
+        )
+    name = check_text(name, field="name")
     if session.exec(select(Institution).where(col(Institution.code) == code)).first():
         raise InstitutionCodeTaken()
-    inst = Institution(code=code, name=name.strip())
+    inst = Institution(code=code, name=name)
     session.add(inst)
     session.flush()
     audit.append(
@@ -96,6 +115,7 @@ def create_institution(session: Session, *, code: str, name: str, actor: Actor) 
 
 
 def get_institution_by_code(session: Session, code: str) -> Institution:
+    code = normalise_identifier(code)
     inst = session.exec(select(Institution).where(col(Institution.code) == code)).one_or_none()
     if inst is None:
         raise InstitutionNotFound(f"no institution with code {code!r}")
@@ -134,17 +154,69 @@ def register_learner(
     group: LearnerGroup | None = None,
     institution_id: uuid.UUID | None = None,
     actor: Actor | None = None,
+    client: str | None = None,
 ) -> User:
-    """Real-name registration: the ID number is validated, encrypted and indexed."""
-    username = normalise_username(username)
-    real_name = real_name.strip()
-    if not real_name:
-        raise InvalidInput("real_name is required")
+    """Real-name registration: the ID number is validated, encrypted and indexed.
+
+    ``client`` (self-registration: the caller's address) is counted against the per-address
+    registration limit, refusals included: registration answers whether an ID number is
+    registered, so it must not be an unlimited oracle.
+    """
+    if client is not None:
+        throttle.attempt(session, "register", client)
+        try:
+            return _register(
+                session,
+                username=username,
+                password=password,
+                real_name=real_name,
+                id_number=id_number,
+                phone=phone,
+                group=group,
+                institution_id=institution_id,
+                actor=actor,
+            )
+        except DomainError as exc:
+            raise exc.keeping_changes() from None  # the attempt counts (nothing else is kept)
+    return _register(
+        session,
+        username=username,
+        password=password,
+        real_name=real_name,
+        id_number=id_number,
+        phone=phone,
+        group=group,
+        institution_id=institution_id,
+        actor=actor,
+    )
+
+
+def _register(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    real_name: str,
+    id_number: str,
+    phone: str | None,
+    group: LearnerGroup | None,
+    institution_id: uuid.UUID | None,
+    actor: Actor | None,
+) -> User:
+    username = _valid_username(username)
+    real_name = check_text(real_name, field="real_name")
+    if phone is not None:
+        raw_phone = phone
+        phone = normalise_phone(raw_phone) if raw_phone.strip() else None
+        if raw_phone.strip() and phone is None:
+            raise InvalidInput("The phone number is not valid.", field="phone")
     try:
         parsed = idcard.parse(id_number, today=clock.now().date())
     except idcard.InvalidIdNumber as exc:
         raise InvalidIdNumberError(
-            f"The ID number is not valid ({exc.reason.replace('_', ' ')}).", reason=exc.reason
+            f"The ID number is not valid ({exc.reason.replace('_', ' ')}).",
+            reason=exc.reason,
+            field="id_number",
         ) from None
     _check_password(password, username)
     _ensure_username_free(session, username)
@@ -197,7 +269,9 @@ def create_user(
         raise InvalidInput("staff belong to one institution")
     if role in (Role.regulator, Role.admin) and institution_id is not None:
         raise InvalidInput("regulators and admins are not tied to an institution")
-    username = normalise_username(username)
+    username = _valid_username(username)
+    if real_name is not None:
+        real_name = check_text(real_name, field="real_name")
     _check_password(password, username)
     _ensure_username_free(session, username)
     user = User(
@@ -285,44 +359,50 @@ def _backoff_seconds(failures: int) -> int:
     return int(min(s.login_backoff_base_s * 2**over, s.login_backoff_max_s))
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
-    """Check a password, with exponential back-off after repeated failures.
+def authenticate(
+    session: Session, username: str, password: str, *, client: str | None = None
+) -> User:
+    """Check a password, with exponential back-off after repeated failures of one username
+    and a limit on failures from one client address (``client``; password spraying).
 
     A failure is recorded (and kept: the error commits), so the count survives the request.
     """
+    throttle.check(session, "login", client)
     username = normalise_username(username)
     if not USERNAME_RE.fullmatch(username):
-        # No account can have this name: refuse without touching the database (and with the
-        # same cost as a real check), so junk names cannot fill the throttle table.
+        # No account can have this name: refuse without touching the username throttle table
+        # (and with the same cost as a real check), so junk names cannot fill it.
         passwords.verify_password(passwords.DUMMY_HASH, password)
+        throttle.record(session, "login", client)
         raise InvalidCredentials()
     now = clock.now()
-    throttle = session.get(LoginThrottle, username, with_for_update=True)
-    if throttle and throttle.locked_until and throttle.locked_until > now:
-        retry = int((throttle.locked_until - now).total_seconds()) + 1
+    failed = session.get(LoginThrottle, username, with_for_update=True)
+    if failed and failed.locked_until and failed.locked_until > now:
+        retry = int((failed.locked_until - now).total_seconds()) + 1
         raise TooManyAttempts(
             f"Too many failed attempts; try again in {retry} s.", retry_after=retry
         )
     user = session.exec(select(User).where(col(User.username) == username)).one_or_none()
     ok = passwords.verify_password(user.password_hash if user else passwords.DUMMY_HASH, password)
     if user is None or not ok:
-        throttle = throttle or LoginThrottle(username=username)
-        throttle.failures += 1
-        throttle.last_failure_at = now
-        locked = throttle.failures >= get_settings().login_max_failures
+        failed = failed or LoginThrottle(username=username)
+        failed.failures += 1
+        failed.last_failure_at = now
+        locked = failed.failures >= get_settings().login_max_failures
         if locked:
-            throttle.locked_until = now + timedelta(seconds=_backoff_seconds(throttle.failures))
-        session.add(throttle)
+            failed.locked_until = now + timedelta(seconds=_backoff_seconds(failed.failures))
+        session.add(failed)
         if user is not None:
             audit.append(
                 session,
                 actor=Actor("anonymous", "login"),
                 action="auth.login_locked" if locked else "auth.login_failed",
                 subject=f"user:{user.id}",
-                payload={"failures": throttle.failures},
+                payload={"failures": failed.failures},
                 institution_id=user.institution_id,
             )
         session.flush()
+        throttle.record(session, "login", client)
         raise InvalidCredentials()
     refused = _sign_in_refusal(session, user)
     if refused is not None:
@@ -336,8 +416,8 @@ def authenticate(session: Session, username: str, password: str) -> User:
             institution_id=user.institution_id,
         )
         raise refused
-    if throttle:
-        session.delete(throttle)
+    if failed:
+        session.delete(failed)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
         session.add(user)
@@ -398,7 +478,7 @@ def create_api_key(
     full, prefix, digest = tokens.new_api_key()
     key = ApiKey(
         institution_id=institution_id,
-        name=name.strip(),
+        name=check_text(name, field="name"),
         prefix=prefix,
         key_hash=digest,
         scopes=sorted(set(scopes)),

@@ -31,11 +31,13 @@ def user_out(user: object) -> UserOut:
         exc.IdNumberRegistered,
         exc.WeakPassword,
         exc.InvalidInput,
+        exc.RateLimited,
     ),
     dependencies=[PUBLIC],
 )
-def register(body: RegisterIn, session: SessionDep) -> UserOut:
-    """Learner self-registration under their real name and resident ID number."""
+def register(body: RegisterIn, session: SessionDep, request: Request) -> UserOut:
+    """Learner self-registration under their real name and resident ID number (limited per
+    client address: 429 `rate_limited` with Retry-After)."""
     user = accounts.register_learner(
         session,
         username=body.username,
@@ -44,6 +46,7 @@ def register(body: RegisterIn, session: SessionDep) -> UserOut:
         id_number=body.id_number,
         phone=body.phone,
         group=body.group,
+        client=client_info(request)[0],
     )
     return user_out(user)
 
@@ -52,13 +55,23 @@ def register(body: RegisterIn, session: SessionDep) -> UserOut:
     "/auth/token",
     response_model=TokenOut,
     responses=problem_responses(
-        exc.InvalidCredentials, exc.TooManyAttempts, exc.AccountLocked, exc.InstitutionSuspended
+        exc.InvalidCredentials,
+        exc.TooManyAttempts,
+        exc.AccountLocked,
+        exc.InstitutionSuspended,
+        exc.RateLimited,
     ),
     dependencies=[PUBLIC],
 )
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep) -> TokenOut:
-    """OAuth2 password flow: exchange username and password for a bearer token."""
-    user = accounts.authenticate(session, form.username, form.password)
+def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, request: Request
+) -> TokenOut:
+    """OAuth2 password flow: exchange username and password for a bearer token. Repeated
+    failures back off per username (`too_many_attempts`) and per client address
+    (`rate_limited`), both 429 with Retry-After."""
+    user = accounts.authenticate(
+        session, form.username, form.password, client=client_info(request)[0]
+    )
     access, ttl = accounts.issue_token(user)
     return TokenOut(access_token=access, expires_in=ttl)
 

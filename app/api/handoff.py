@@ -13,10 +13,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.accounts.exceptions import InvalidToken
+from app.accounts.exceptions import InvalidToken, RateLimited
 from app.accounts.principal import Principal
 from app.api.courses import _attempt_out
-from app.api.deps import PUBLIC, CurrentLearner, SessionDep
+from app.api.deps import PUBLIC, CurrentLearner, SessionDep, client_info
 from app.api.face import ChallengeField, FramesField, client_of, read_frames
 from app.api.study import CheckInOut, RollCallAnswerOut
 from app.attendance import exceptions as fx
@@ -32,7 +32,8 @@ from app.handoff import service as handoff
 router = APIRouter(tags=["face"])
 
 _auth = (NotAuthenticated, InvalidToken, Forbidden)
-_code_errors = (fx.HandoffNotFound, fx.HandoffExpired, fx.HandoffUsed)
+# Unknown codes are counted per client address: guessing meets 429 `rate_limited`.
+_code_errors = (fx.HandoffNotFound, fx.HandoffExpired, fx.HandoffUsed, RateLimited)
 CodePath = Annotated[
     str, Path(max_length=32, description="The hand-off's short code (the phone link's last part)")
 ]
@@ -176,9 +177,9 @@ def get_handoff(
     responses=problem_responses(*_code_errors),
     dependencies=[PUBLIC],
 )
-def open_handoff(code: CodePath, session: SessionDep) -> PhoneResultOut:
+def open_handoff(code: CodePath, session: SessionDep, request: Request) -> PhoneResultOut:
     """The phone page loaded (no sign-in: the code is the credential)."""
-    h = handoff.mark_opened(session, code)
+    h = handoff.mark_opened(session, code, client=client_info(request)[0])
     return PhoneResultOut(purpose=h.purpose, state=h.state, reason=h.reason)
 
 
@@ -189,9 +190,9 @@ def open_handoff(code: CodePath, session: SessionDep) -> PhoneResultOut:
     responses=problem_responses(*_code_errors, fx.ConsentRequired),
     dependencies=[PUBLIC],
 )
-def handoff_challenge(code: CodePath, session: SessionDep) -> ChallengeOut:
+def handoff_challenge(code: CodePath, session: SessionDep, request: Request) -> ChallengeOut:
     """A fresh liveness challenge for the hand-off's learner."""
-    c = handoff.challenge(session, code)
+    c = handoff.challenge(session, code, client=client_info(request)[0])
     return ChallengeOut(
         challenge_id=c.id, nonce=c.nonce, actions=c.actions, expires_at=c.expires_at
     )

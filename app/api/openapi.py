@@ -14,12 +14,13 @@ from app.accounts.principal import SCOPES
 from app.api.deps import Access, CsrfFailed, route_access
 from app.errors import DomainError, NotAuthenticated, ValidationFailed, problem_responses
 from app.idempotency.middleware import document_idempotency
+from app.validation import InvalidText
 
 _METHODS = {"get", "post", "put", "patch", "delete"}
 
 
 def _validation_problem() -> dict[str, Any]:
-    return problem_responses(ValidationFailed)[422]
+    return problem_responses(ValidationFailed, InvalidText)[422]
 
 
 #: The two kinds of bearer credential (both sent as ``Authorization: Bearer …``).
@@ -120,10 +121,11 @@ def install_openapi(app: FastAPI) -> None:
                     responses["422"] = _validation_problem()
                     continue
                 enum = problem["schema"]["properties"]["code"]["enum"]
-                if "validation_error" not in enum:
-                    enum.append("validation_error")
-                    enum.sort()
-                existing["description"] += "; `validation_error`: the request is not valid"
+                for err in (ValidationFailed, InvalidText):
+                    if err.code not in enum:
+                        enum.append(err.code)
+                        existing["description"] += f"; `{err.code}`: {err.message_en}"
+                enum.sort()
         document_idempotency(schema)  # the optional Idempotency-Key header on POST/PATCH
         access = access_by_operation(app)
         for path, path_item in schema.get("paths", {}).items():

@@ -29,6 +29,7 @@ from app.audit import service as audit
 from app.audit.service import Actor
 from app.config import get_settings
 from app.errors import Forbidden
+from app.validation import check_text
 
 #: Called with (session, event, approved, actor) after staff decide an event in review, so other
 #: domains (the study ledger) can settle what waited on it without this package importing them
@@ -91,7 +92,7 @@ def review(
     event.review_status = ReviewStatus.approved if approve else ReviewStatus.rejected
     event.reviewed_by = principal.user.id
     event.reviewed_at = now
-    event.review_reason = reason.strip()[:500]
+    event.review_reason = check_text(reason, field="reason", multiline=True, required=False)[:500]
     session.add(event)
     audit.append(
         session,

@@ -7,7 +7,6 @@ histories (one query), so a row here says exactly what ``GET …/subsidy`` says.
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from app.certificates.exceptions import InvalidClaimPeriod
 from app.certificates.models import Certificate
 from app.courses.models import LEVEL_NAMES_ZH
 from app.errors import Forbidden
+from app.spreadsheet import append_xlsx_row, csv_writer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -205,7 +205,7 @@ def build(
 def to_csv(report: ClaimReport) -> bytes:
     """UTF-8 with a BOM (so spreadsheet programs read the Chinese), header, rows, totals."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
+    writer = csv_writer(buf)  # cells that would start a formula are neutralised
     writer.writerow(HEADER)
     for row in report.rows:
         writer.writerow(row.cells())
@@ -219,12 +219,12 @@ def to_xlsx(report: ClaimReport) -> bytes:
     ws = wb.active
     assert ws is not None  # noqa: S101 - a new workbook always has its first sheet
     ws.title = "补贴申领 Claims"
-    ws.append(HEADER)
+    append_xlsx_row(ws, HEADER)  # text as strings, never formulas (a name like "=HYPERLINK(…)")
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in report.rows:
-        ws.append(row.cells())
-    ws.append(report.totals())
+        append_xlsx_row(ws, row.cells())
+    append_xlsx_row(ws, report.totals())
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     widths = (8, 10, 22, 12, 14, 16, 16, 22, 12, 10, 14, 14, 60)
@@ -241,7 +241,7 @@ def to_xlsx(report: ClaimReport) -> bytes:
         ("补贴合计（元）Total (yuan)", subsidy.yuan(report.total_fen)),
         ("生成时间 Generated (UTC)", report.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
     ):
-        info.append(list(pair))
+        append_xlsx_row(info, list(pair))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.accounts.models import LearnerGroup
 from app.certificates.models import CertificateStatus
 from app.courses.models import Level
+from app.validation import MultilineText
 
 
 class IssuedOut(BaseModel):
@@ -76,7 +77,7 @@ class VerifyOut(BaseModel):
 class RevokeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: MultilineText = Field(min_length=1, max_length=500)
 
 
 class RuleOut(BaseModel):

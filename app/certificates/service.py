@@ -53,6 +53,7 @@ from app.courses.models import Course, Enrollment
 from app.courses.service import course_of, get_enrollment_for
 from app.crypto import decrypt
 from app.errors import DomainError, Forbidden
+from app.validation import check_text
 
 log = logging.getLogger("skilltrace.certificates")
 
@@ -264,7 +265,7 @@ def auto_issue(session: Session, enrollment: Enrollment, course: Course, actor: 
 
 def revoke(session: Session, principal: Principal, serial: str, reason: str) -> Certificate:
     """Revoke with a reason (staff of the issuing institution; audited)."""
-    reason = reason.strip()
+    reason = check_text(reason, field="reason", multiline=True, required=False)
     if not reason or len(reason) > REASON_CHARS:
         raise InvalidRevocation()
     # The serial is public (the verification page), so a stranger learns nothing from a 403.

@@ -32,7 +32,6 @@ from app.courses.models import (
 )
 from app.courses.policy import (
     DESCRIPTION_CHARS,
-    OCCUPATION_CODE_CHARS,
     OCCUPATION_NAME_CHARS,
     PERCENT,
     REQUIRED_MINUTES,
@@ -43,6 +42,7 @@ from app.courses.policy import (
     _check_policy,
     _course_for_write,
     _draft_for_write,
+    _occupation_code,
     _text,
 )
 from app.errors import Forbidden
@@ -69,9 +69,7 @@ def create_course(
         raise Forbidden("Only staff of an institution create courses.")
     policy = policy or CoursePolicy()
     title = _text(title, "title", TITLE_CHARS, InvalidCourse)
-    occupation_code = _text(
-        occupation_code, "occupation_code", OCCUPATION_CODE_CHARS, InvalidCourse
-    )
+    occupation_code = _occupation_code(occupation_code, InvalidCourse)
     occupation_name = _text(
         occupation_name, "occupation_name", OCCUPATION_NAME_CHARS, InvalidCourse
     )
@@ -233,9 +231,7 @@ def update_course(
             else ""
         )
     if changes.occupation_code is not None:
-        new["occupation_code"] = _text(
-            changes.occupation_code, "occupation_code", OCCUPATION_CODE_CHARS, InvalidCourse
-        )
+        new["occupation_code"] = _occupation_code(changes.occupation_code, InvalidCourse)
     if changes.occupation_name is not None:
         new["occupation_name"] = _text(
             changes.occupation_name, "occupation_name", OCCUPATION_NAME_CHARS, InvalidCourse

@@ -24,10 +24,9 @@ from app.courses.models import (
     Question,
 )
 from app.courses.policy import (
-    OCCUPATION_CODE_CHARS,
     _decode_cursor,
     _encode_cursor,
-    _text,
+    _occupation_code,
     get_course,
 )
 from app.errors import Forbidden
@@ -45,7 +44,7 @@ def list_catalogue(
     """Published courses, oldest first, filtered, cursor-paginated (like learners)."""
     stmt = select(Course).where(col(Course.status) == CourseStatus.published)
     if occupation_code:
-        code = _text(occupation_code, "occupation_code", OCCUPATION_CODE_CHARS, InvalidInput)
+        code = _occupation_code(occupation_code, InvalidInput)
         stmt = stmt.where(col(Course.occupation_code) == code)
     if level is not None:
         stmt = stmt.where(col(Course.level) == level)

@@ -31,6 +31,7 @@ from app.courses.models import (
     CreditPolicy,
 )
 from app.errors import Forbidden, ValidationFailed
+from app.validation import OCCUPATION_CODE_RE, check_text, normalise_identifier
 
 # ---------------------------------------------------------------- limits
 # The request schemas (app/courses/schemas.py) declare the same bounds, so partners see them in
@@ -83,9 +84,23 @@ def _text(value: str, field: str, max_chars: int, error: type[ValidationFailed])
         raise error(f"{field} must not be empty.", field=field)
     if len(value) > max_chars:
         raise error(f"{field} is longer than {max_chars} characters.", field=field)
-    if "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value):
-        raise error(f"{field} contains characters that cannot be stored.", field=field)
-    return value
+    # No control or format characters (NUL, bidi overrides, zero-width…): 422 invalid_text.
+    return check_text(value, field=field, multiline=field in _MULTILINE_FIELDS)
+
+
+_MULTILINE_FIELDS = frozenset({"description", "body_or_url", "stem"})
+
+
+def _occupation_code(value: str, error: type[ValidationFailed]) -> str:
+    """One spelling per occupation (full-width digits fold, spaces go): the subsidy rule
+    compares codes, so ``４-03-02-01`` must not be a second occupation."""
+    code = normalise_identifier(value)
+    if not OCCUPATION_CODE_RE.fullmatch(code):
+        raise error(
+            "occupation_code must be the classification's code, e.g. 4-03-02-01.",
+            field="occupation_code",
+        )
+    return code
 
 
 def _bounded(

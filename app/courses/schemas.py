@@ -23,6 +23,7 @@ from app.courses.models import (
     Level,
     QuestionKind,
 )
+from app.validation import MultilineText, Text
 
 
 class RollcallPolicyIn(BaseModel):
@@ -68,12 +69,12 @@ class QuizPolicyIn(BaseModel):
 class CourseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=svc.TITLE_CHARS)
-    description: str = Field(default="", max_length=svc.DESCRIPTION_CHARS)
+    title: Text = Field(min_length=1, max_length=svc.TITLE_CHARS)
+    description: MultilineText = Field(default="", max_length=svc.DESCRIPTION_CHARS)
     occupation_code: str = Field(
         min_length=1, max_length=svc.OCCUPATION_CODE_CHARS, description="职业编码, e.g. 4-03-02-01"
     )
-    occupation_name: str = Field(min_length=1, max_length=svc.OCCUPATION_NAME_CHARS)
+    occupation_name: Text = Field(min_length=1, max_length=svc.OCCUPATION_NAME_CHARS)
     level: Level
     required_minutes: int = Field(ge=svc.REQUIRED_MINUTES[0], le=svc.REQUIRED_MINUTES[1])
     pass_score: int = Field(ge=0, le=100, description="percent")
@@ -173,9 +174,9 @@ class CoursePage(BaseModel):
 class LessonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=svc.TITLE_CHARS)
+    title: Text = Field(min_length=1, max_length=svc.TITLE_CHARS)
     kind: LessonKind
-    body_or_url: str = Field(
+    body_or_url: MultilineText = Field(
         min_length=1,
         max_length=svc.LESSON_BODY_CHARS,
         description="the text of a text lesson, or the http(s) URL of a video",
@@ -198,8 +199,8 @@ class QuestionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: QuestionKind
-    stem: str = Field(min_length=1, max_length=svc.STEM_CHARS)
-    options: list[str] | None = Field(
+    stem: MultilineText = Field(min_length=1, max_length=svc.STEM_CHARS)
+    options: list[Text] | None = Field(
         default=None,
         max_length=svc.OPTIONS[1],
         description='2..10 options; judge questions have two (default ["正确", "错误"])',
@@ -348,12 +349,12 @@ class CourseUpdateIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(default=None, min_length=1, max_length=svc.TITLE_CHARS)
-    description: str | None = Field(default=None, max_length=svc.DESCRIPTION_CHARS)
+    title: Text | None = Field(default=None, min_length=1, max_length=svc.TITLE_CHARS)
+    description: MultilineText | None = Field(default=None, max_length=svc.DESCRIPTION_CHARS)
     occupation_code: str | None = Field(
         default=None, min_length=1, max_length=svc.OCCUPATION_CODE_CHARS
     )
-    occupation_name: str | None = Field(
+    occupation_name: Text | None = Field(
         default=None, min_length=1, max_length=svc.OCCUPATION_NAME_CHARS
     )
     level: Level | None = None
@@ -395,9 +396,11 @@ class LessonUpdateIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(default=None, min_length=1, max_length=svc.TITLE_CHARS)
+    title: Text | None = Field(default=None, min_length=1, max_length=svc.TITLE_CHARS)
     kind: LessonKind | None = None
-    body_or_url: str | None = Field(default=None, min_length=1, max_length=svc.LESSON_BODY_CHARS)
+    body_or_url: MultilineText | None = Field(
+        default=None, min_length=1, max_length=svc.LESSON_BODY_CHARS
+    )
     minutes: int | None = Field(default=None, ge=svc.LESSON_MINUTES[0], le=svc.LESSON_MINUTES[1])
     position: int | None = Field(
         default=None, ge=1, le=100_000, description="1-based place in the course; others close up"
@@ -410,6 +413,6 @@ class QuestionUpdateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: QuestionKind | None = None
-    stem: str | None = Field(default=None, min_length=1, max_length=svc.STEM_CHARS)
-    options: list[str] | None = Field(default=None, max_length=svc.OPTIONS[1])
+    stem: MultilineText | None = Field(default=None, min_length=1, max_length=svc.STEM_CHARS)
+    options: list[Text] | None = Field(default=None, max_length=svc.OPTIONS[1])
     answer: list[int] | None = Field(default=None, max_length=svc.OPTIONS[1])

@@ -32,6 +32,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app import clock
+from app.accounts import throttle
 from app.accounts.models import Role, User
 from app.accounts.privacy import mask_name
 from app.attendance import service as attendance
@@ -112,15 +113,23 @@ def effective_state(h: FaceHandoff, now: datetime | None = None) -> HandoffState
     return h.state
 
 
-def _by_code(session: Session, code: str, *, for_update: bool = False) -> FaceHandoff:
-    if normalise(code) is None:
-        raise HandoffNotFound()
-    stmt = select(FaceHandoff).where(col(FaceHandoff.code_sha256) == code_hash(code))
-    if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    h = session.exec(stmt).first()
+def _by_code(
+    session: Session, code: str, *, for_update: bool = False, client: str | None = None
+) -> FaceHandoff:
+    """The hand-off of ``code``. Unknown codes from one address (``client``) are counted and
+    limited (app/accounts/throttle.py): guessing codes meets 429 ``rate_limited``."""
+    throttle.check(session, "handoff", client)
+    h = None
+    if normalise(code) is not None:
+        stmt = select(FaceHandoff).where(col(FaceHandoff.code_sha256) == code_hash(code))
+        if for_update:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        h = session.exec(stmt).first()
     if h is None:
-        raise HandoffNotFound()
+        if client is None:
+            raise HandoffNotFound()
+        throttle.record(session, "handoff", client)
+        raise HandoffNotFound().keeping_changes()  # the miss counts
     return h
 
 
@@ -206,9 +215,10 @@ class PhoneView:
     expires_in_s: int
 
 
-def phone_view(session: Session, code: str) -> PhoneView:
-    """The phone page's view of a code (read-only); 404 ``handoff_not_found`` if unknown."""
-    h = _by_code(session, code)
+def phone_view(session: Session, code: str, *, client: str | None = None) -> PhoneView:
+    """The phone page's view of a code (read-only but for counting a miss from ``client``);
+    404 ``handoff_not_found`` if unknown."""
+    h = _by_code(session, code, client=client)
     now = clock.now()
     user = _user(session, h)
     title = None
@@ -324,9 +334,9 @@ def create(
 # ---------------------------------------------------------------- the phone
 
 
-def mark_opened(session: Session, code: str) -> FaceHandoff:
+def mark_opened(session: Session, code: str, *, client: str | None = None) -> FaceHandoff:
     """The phone page loaded: the computer can say so. Refuses a used or expired code."""
-    h = _by_code(session, code, for_update=True)
+    h = _by_code(session, code, for_update=True, client=client)
     _check_usable(h, clock.now())
     if h.state is HandoffState.waiting:
         h.state = HandoffState.opened
@@ -337,9 +347,9 @@ def mark_opened(session: Session, code: str) -> FaceHandoff:
     return h
 
 
-def challenge(session: Session, code: str) -> FaceChallenge:
+def challenge(session: Session, code: str, *, client: str | None = None) -> FaceChallenge:
     """A fresh challenge for the hand-off's learner; the next frames must answer this one."""
-    h = _by_code(session, code, for_update=True)
+    h = _by_code(session, code, for_update=True, client=client)
     now = clock.now()
     _check_usable(h, now)
     user = _user(session, h)
@@ -437,7 +447,7 @@ def submit(
     recorded on the hand-off for the computer; they keep what the operation recorded (a failed
     verification, a missed roll-call).
     """
-    h = _by_code(session, code)
+    h = _by_code(session, code, client=client.ip)
     now = clock.now()
     if h.closed_at is not None:
         _check_usable(h, now)

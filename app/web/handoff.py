@@ -13,6 +13,7 @@ import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from app.accounts.exceptions import RateLimited
 from app.api.deps import SessionDep
 from app.api.handoff import phone_url
 from app.attendance.exceptions import HandoffExpired, HandoffNotFound, HandoffUsed
@@ -21,7 +22,7 @@ from app.config import get_settings
 from app.errors import DomainError
 from app.handoff import service as handoff
 from app.web.i18n import lang_of, message_for
-from app.web.pages import render, secure_headers
+from app.web.pages import render, secure_headers, with_retry_after
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,22 +45,29 @@ def _private(response: Response) -> Response:
 
 def _refused(request: Request, err: DomainError) -> Response:
     return _private(
-        render(
-            request,
-            "handoff_closed.html",
-            None,
-            status=err.status,
-            message=message_for(err, lang_of(request)),
-            code_name=err.code,
+        with_retry_after(
+            err,
+            render(
+                request,
+                "handoff_closed.html",
+                None,
+                status=err.status,
+                message=message_for(err, lang_of(request)),
+                code_name=err.code,
+            ),
         )
     )
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 @router.get("/m/{code}")
 def phone_page(code: str, request: Request, session: SessionDep) -> Response:
     try:
-        view = handoff.phone_view(session, code)
-    except HandoffNotFound as err:
+        view = handoff.phone_view(session, code, client=_client(request))
+    except (HandoffNotFound, RateLimited) as err:
         return _refused(request, err)
     if view.state is HandoffState.passed or (
         view.state is HandoffState.failed and view.handoff.closed_at is not None
@@ -84,9 +92,13 @@ def phone_page(code: str, request: Request, session: SessionDep) -> Response:
 def phone_qr(code: str, request: Request, session: SessionDep) -> Response:
     """The phone link as a QR code, same-origin (the page's CSP allows only its own images)."""
     try:
-        view = handoff.phone_view(session, code)
+        view = handoff.phone_view(session, code, client=_client(request))
     except HandoffNotFound:
         return _private(Response(status_code=404))
+    except RateLimited as err:
+        return _private(
+            Response(status_code=429, headers={"Retry-After": str(err.extra["retry_after"])})
+        )
     if view.state in (HandoffState.expired, HandoffState.passed):
         return _private(Response(status_code=410))
     buf = io.BytesIO()

@@ -201,6 +201,13 @@ def failed(session: Session, err: DomainError) -> None:
         session.rollback()
 
 
+def with_retry_after(err: DomainError, response: HTMLResponse) -> HTMLResponse:
+    """A page refusing for a while (429) says for how long, as the API does."""
+    if "retry_after" in err.extra:
+        response.headers["Retry-After"] = str(err.extra["retry_after"])
+    return response
+
+
 def error_page(request: Request, user: User | None, err: DomainError) -> HTMLResponse:
     return render(
         request,
@@ -293,18 +300,23 @@ def register_submit(
             id_number=id_number,
             phone=phone.strip() or None,
             group=LearnerGroup(group) if group in LearnerGroup.__members__ else None,
+            client=request.client.host if request.client else None,
         )
     except DomainError as err:
         failed(session, err)
-        return render(
-            request,
-            "register.html",
-            None,
-            status=err.status,
-            form=form,
-            error=message_for(err, lang),
-            error_code=err.code,
-            groups=GROUP_NAMES,
+        return with_retry_after(
+            err,
+            render(
+                request,
+                "register.html",
+                None,
+                status=err.status,
+                form=form,
+                error=message_for(err, lang),
+                error_code=err.code,
+                error_field=err.extra.get("field"),
+                groups=GROUP_NAMES,
+            ),
         )
     response = redirect(request, "/consent", "registered")
     sign_in(response, request, user)
@@ -329,17 +341,22 @@ def login_submit(
 ) -> Response:
     check_csrf(request, csrf)
     try:
-        user = accounts.authenticate(session, username, password)
+        user = accounts.authenticate(
+            session, username, password, client=request.client.host if request.client else None
+        )
     except DomainError as err:
         failed(session, err)
-        return render(
-            request,
-            "login.html",
-            None,
-            status=err.status,
-            next=safe_next(next),
-            error=message_for(err, lang_of(request)),
-            username=username,
+        return with_retry_after(
+            err,
+            render(
+                request,
+                "login.html",
+                None,
+                status=err.status,
+                next=safe_next(next),
+                error=message_for(err, lang_of(request)),
+                username=username,
+            ),
         )
     target = safe_next(next)
     if user.role is Role.learner and not user.biometric_consent and target == "/my":

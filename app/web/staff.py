@@ -41,6 +41,7 @@ from app.courses.models import Course, CourseStatus, CreditPolicy, Level
 from app.courses.models import QuestionKind as QKind
 from app.courses.progress import progress
 from app.errors import DomainError, ValidationFailed
+from app.validation import InvalidText
 from app.web.i18n import Lang, gettext, lang_of, message_for
 from app.web.pages import (
     GROUP_NAMES,
@@ -281,6 +282,8 @@ def field_error(
     field = field if field in rules else default
     if field not in rules:
         return {"_form": message_for(err, lang)}
+    if isinstance(err, InvalidText):  # invisible or control characters: say so, not the rule
+        return {field: message_for(err, lang)}
     return {field: _rule(gettext(lang), rules, field)}
 
 

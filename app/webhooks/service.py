@@ -27,6 +27,7 @@ from app.audit import service as audit
 from app.audit.service import Actor
 from app.config import get_settings
 from app.errors import Forbidden
+from app.validation import check_text
 from app.webhooks import signing, urls
 from app.webhooks.exceptions import (
     SubscriptionDisabled,
@@ -124,7 +125,7 @@ def create(
         institution_id=institution_id,
         url=url,
         events=wanted,
-        description=(description or "").strip() or None,
+        description=check_text(description or "", field="description", required=False) or None,
         secret_enc=signing.seal(secret),
         created_at=now,
         updated_at=now,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from datetime import UTC, datetime
 from typing import Any
 
@@ -168,3 +169,43 @@ def test_group_is_in_the_claim(client: Any, engine: Any, clock: Any) -> None:
     r = client.get("/api/v1/subsidy-claims", params={"year": 2026, "quarter": 3}, headers=staff)
     [row] = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))[1:-1]
     assert row[3] == "农民工"
+
+
+HOSTILE_NAME = '=HYPERLINK("http://x","点此核验")'
+
+
+def test_a_formula_in_a_name_comes_out_inert_in_csv_and_xlsx(
+    client: Any, engine: Any, clock: Any
+) -> None:
+    """Formula injection (OWASP CSV injection): a learner's name, an occupation name starting
+    with = + - @ reach the claims sheet as text, never as a formula."""
+    inst = make_institution(engine, code="INJ")
+    learner = make_learner(engine, inst, real_name=HOSTILE_NAME)
+    clock.set(datetime(2026, 1, 10, tzinfo=UTC))
+    certified(engine, learner, inst, occupation_name="@SUM(1+1)*cmd|' /C calc'!A0")
+    staff = login(client, make_user(engine, Role.staff, inst).username)
+    params = {"year": 2026, "quarter": 1}
+
+    r = client.get("/api/v1/subsidy-claims", params=params, headers=staff)
+    assert r.status_code == 200, r.text
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    row = rows[1]
+    assert row[1] == "'" + HOSTILE_NAME
+    assert row[5] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    for cells in rows:
+        for cell in cells:
+            assert not cell.lstrip(" ").startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+    x = client.get("/api/v1/subsidy-claims", params={**params, "format": "xlsx"}, headers=staff)
+    assert x.status_code == 200
+    wb = load_workbook(io.BytesIO(x.content))
+    ws = wb.worksheets[0]
+    name = ws.cell(row=2, column=2)
+    assert name.value == HOSTILE_NAME  # kept exactly, but as text
+    assert name.data_type == "s" and name.quotePrefix
+    for sheet in wb.worksheets:
+        for cells in sheet.iter_rows():
+            assert all(c.data_type != "f" for c in cells)
+    with zipfile.ZipFile(io.BytesIO(x.content)) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/")]
+        assert sheets and not any(b"<f>" in z.read(n) for n in sheets)

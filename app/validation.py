@@ -1,0 +1,133 @@
+"""Input rules shared by every domain: identifiers and human-entered text.
+
+**Identifiers** (ID numbers, usernames, phone numbers, institution and occupation codes) are
+compared, indexed and grouped by their exact characters, so one identifier must have exactly one
+spelling. :func:`normalise_identifier` folds compatibility forms (NFKC: full-width digits and
+letters, the ideographic space) and drops whitespace; callers then match the result against
+ASCII-only patterns (``[0-9]``, never ``\\d``, which matches every script's digits). A blind
+index or a uniqueness check is computed on the normalised form only.
+
+**Text shown to other people** (real names, course titles, question stems, reasons, key names…)
+must not carry control or format characters: NUL, bidi overrides (U+202E makes ``gpj.exe`` read
+``exe.jpg``), zero-width characters, tag characters, lone surrogates. Nor may it consist only of
+characters that show nothing. :func:`check_text` is the one rule; the :data:`Text` and
+:data:`MultilineText` pydantic types apply it to request bodies, and services call it for what
+pages and the CLI submit. A refusal is 422 ``invalid_text`` with the field's name.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
+
+from app.errors import ValidationFailed
+
+# ---------------------------------------------------------------- identifiers
+
+
+def normalise_identifier(raw: str, *, upper: bool = False) -> str:
+    """NFKC, every whitespace character removed, optionally upper-cased (ASCII letters only
+    remain upper-case-able once the caller's ASCII pattern has matched)."""
+    value = "".join(unicodedata.normalize("NFKC", raw).split())
+    return value.upper() if upper else value
+
+
+#: Phone numbers as registration accepts them, after :func:`normalise_phone`.
+PHONE_RE = re.compile(r"\+?[0-9-]{5,20}", re.ASCII)
+#: Institution codes (they become part of certificate serials and file names).
+INSTITUTION_CODE_RE = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
+#: Occupation codes of the national classification (e.g. ``4-03-02-01``): ASCII letters, digits
+#: and separators, so one occupation cannot be spelled twice (full-width digits).
+OCCUPATION_CODE_RE = re.compile(r"[A-Za-z0-9._-]{1,32}", re.ASCII)
+
+
+def normalise_phone(raw: str) -> str | None:
+    """The phone number without spaces (NFKC: full-width digits fold), or None if invalid."""
+    value = normalise_identifier(raw)
+    return value if PHONE_RE.fullmatch(value) else None
+
+
+# ---------------------------------------------------------------- text shown to others
+
+
+class InvalidText(ValidationFailed):
+    code = "invalid_text"
+    message_zh = (
+        "内容中含有不可见字符或控制字符（如零宽字符、文字方向控制符），或只有空白，"
+        "请删除后重新输入。"
+    )
+    message_en = (
+        "The text contains invisible or control characters (such as zero-width characters or "
+        "text-direction overrides), or nothing visible; remove them and try again."
+    )
+
+
+#: Letters that render as blank space (Hangul fillers, the Braille blank): a name made only of
+#: these (and marks) shows nothing.
+_BLANK_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+#: Allowed in multi-line text only.
+_LAYOUT = frozenset("\n\r\t")
+#: General categories refused anywhere: controls, format characters (bidi controls, zero-width
+#: characters, tags, the soft hyphen), surrogates, line and paragraph separators.
+_REFUSED = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _noncharacter(c: str) -> bool:
+    o = ord(c)
+    return 0xFDD0 <= o <= 0xFDEF or (o & 0xFFFE) == 0xFFFE
+
+
+def text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """Why ``value`` may not be shown to others (``control_character``, ``nothing_visible``),
+    or None. Whitespace around the text is not judged (callers trim it)."""
+    if not value.isprintable():  # fast path: printable text has no Cc/Cf/Cs/Zl/Zp at all
+        for c in value:
+            if multiline and c in _LAYOUT:
+                continue
+            if unicodedata.category(c) in _REFUSED or _noncharacter(c):
+                return "control_character"
+    for c in value:
+        if c in _BLANK_LOOKALIKES:
+            continue
+        if unicodedata.category(c)[0] in "LNPS":
+            return None
+    return "nothing_visible"
+
+
+def check_text(value: str, *, field: str, multiline: bool = False, required: bool = True) -> str:
+    """The trimmed text, or :class:`InvalidText` naming ``field``. Empty (or blank) text is
+    refused when ``required``, else returned as ``""`` (the field's own rule decides)."""
+    value = value.strip()
+    if not value and not required:
+        return ""
+    reason = text_problem(value, multiline=multiline)
+    if reason:
+        raise InvalidText(f"{field}: {InvalidText.message_en}", field=field, reason=reason)
+    return value
+
+
+def _pydantic_check(*, multiline: bool, required: bool) -> Any:
+    def validate(value: str) -> str:
+        stripped = value.strip()
+        if not stripped and not required:
+            return ""
+        reason = text_problem(stripped, multiline=multiline)
+        if reason:
+            raise PydanticCustomError(InvalidText.code, InvalidText.message_en, {"reason": reason})
+        return stripped
+
+    return AfterValidator(validate)
+
+
+#: A one-line text field shown to others (names, titles, reasons): trimmed, no control or
+#: format characters, something visible.
+Text = Annotated[str, _pydantic_check(multiline=False, required=True)]
+#: Text that may be left blank (a description, a reason): ``""`` when blank.
+OptionalText = Annotated[str, _pydantic_check(multiline=False, required=False)]
+#: Multi-line text (descriptions, lesson text, question stems): line breaks and tabs allowed;
+#: blank gives ``""`` (whether it may be empty is the field's own rule).
+MultilineText = Annotated[str, _pydantic_check(multiline=True, required=False)]
