@@ -110,7 +110,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 if _lang(request).startswith("zh")
                 else InvalidText.message_en,
                 errors=errors,
-                field=errors[0]["loc"][-1],
+                field=next(p for p in reversed(errors[0]["loc"]) if not p.isdigit()),
                 message_zh=InvalidText.message_zh,
             )
         return _problem(

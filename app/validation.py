@@ -110,11 +110,11 @@ def check_text(value: str, *, field: str, multiline: bool = False, required: boo
     return value
 
 
-def _pydantic_check(*, multiline: bool, required: bool) -> Any:
+def _pydantic_check(*, multiline: bool) -> Any:
     def validate(value: str) -> str:
         stripped = value.strip()
-        if not stripped and not required:
-            return ""
+        if not stripped:  # blank: the field's own rule decides (the service refuses or empties)
+            return value
         reason = text_problem(stripped, multiline=multiline)
         if reason:
             raise PydanticCustomError(InvalidText.code, InvalidText.message_en, {"reason": reason})
@@ -123,11 +123,10 @@ def _pydantic_check(*, multiline: bool, required: bool) -> Any:
     return AfterValidator(validate)
 
 
-#: A one-line text field shown to others (names, titles, reasons): trimmed, no control or
-#: format characters, something visible.
-Text = Annotated[str, _pydantic_check(multiline=False, required=True)]
-#: Text that may be left blank (a description, a reason): ``""`` when blank.
-OptionalText = Annotated[str, _pydantic_check(multiline=False, required=False)]
-#: Multi-line text (descriptions, lesson text, question stems): line breaks and tabs allowed;
-#: blank gives ``""`` (whether it may be empty is the field's own rule).
-MultilineText = Annotated[str, _pydantic_check(multiline=True, required=False)]
+#: A one-line text field shown to others (names, titles, options): trimmed, no control or
+#: format characters, something visible. Blank text passes through unjudged: whether a field may
+#: be empty is its own rule (the services refuse an empty title with their own code).
+Text = Annotated[str, _pydantic_check(multiline=False)]
+#: Multi-line text (descriptions, lesson text, question stems, reasons): line breaks and tabs
+#: allowed, otherwise as :data:`Text`.
+MultilineText = Annotated[str, _pydantic_check(multiline=True)]

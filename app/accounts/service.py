@@ -204,6 +204,8 @@ def _register(
     actor: Actor | None,
 ) -> User:
     username = _valid_username(username)
+    if not real_name.strip():
+        raise InvalidInput("real_name is required", field="real_name")
     real_name = check_text(real_name, field="real_name")
     if phone is not None:
         raw_phone = phone

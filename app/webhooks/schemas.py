@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.validation import OptionalText
+from app.validation import Text
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 from app.webhooks.signing import message_id
 
@@ -25,7 +25,7 @@ class WebhookIn(BaseModel):
         max_length=20,
         description="Event types to receive (see GET /webhooks/event-types).",
     )
-    description: OptionalText | None = Field(default=None, max_length=200)
+    description: Text | None = Field(default=None, max_length=200)
 
 
 class WebhookOut(BaseModel):

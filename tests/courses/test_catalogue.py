@@ -122,7 +122,7 @@ def test_staff_create_a_draft_that_only_they_and_regulators_see(
         ({"subsidy_fen": -1}, "validation_error"),
         ({"title": ""}, "validation_error"),
         ({"title": "   "}, "invalid_course"),
-        ({"title": "bad\x00title"}, "invalid_course"),
+        ({"title": "bad\x00title"}, "invalid_text"),  # control characters: issue 12
         ({"rollcall": rollcall(min_interval_s=60, max_interval_s=30)}, "invalid_course"),
         ({"rollcall": rollcall(min_interval_s=4)}, "validation_error"),
         ({"rollcall": rollcall(response_window_s=9)}, "validation_error"),
