@@ -39,6 +39,7 @@ from app.accounts.models import ApiKey, Institution, LoginThrottle, Role, User
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.audit.service import Actor
+from app.validation import check_text, normalise_identifier
 
 PER_PAGE = 20
 MAX_PER_PAGE = 100
@@ -98,7 +99,7 @@ def _reason(reason: str) -> str:
         raise ReasonRequired()
     if len(reason) > REASON_MAX:
         raise InvalidInput(f"The reason is longer than {REASON_MAX} characters.")
-    return reason
+    return check_text(reason, field="reason")
 
 
 # ---------------------------------------------------------------- institutions
@@ -201,6 +202,7 @@ def update_institution(
         raise InvalidInput("The name is required.")
     if len(name) > NAME_MAX:
         raise InvalidInput(f"The name is longer than {NAME_MAX} characters.")
+    name = check_text(name, field="name")
     inst = _institution(session, institution_id)
     if inst.name == name:
         return inst
@@ -348,7 +350,7 @@ def get_user(session: Session, user_id: uuid.UUID) -> User:
 
 def get_user_by_username(session: Session, username: str) -> User:
     user = session.exec(
-        select(User).where(col(User.username) == username.strip().lower())
+        select(User).where(col(User.username) == normalise_identifier(username).lower())
     ).one_or_none()
     if user is None:
         raise UserNotFound()
