@@ -45,6 +45,19 @@ INSTITUTION_CODE_RE = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 OCCUPATION_CODE_RE = re.compile(r"[A-Za-z0-9._-]{1,32}", re.ASCII)
 
 
+_DIGITS = re.compile(r"[0-9]{1,18}", re.ASCII)
+
+
+def ascii_int(raw: str) -> int | None:
+    """A non-negative whole number typed in ASCII or full-width digits, else None.
+
+    ``str.isdigit()`` is no test for ``int()``: ``"²".isdigit()`` is true and ``int("²")``
+    raises; ``\\d`` and ``int()`` accept every script's digits.
+    """
+    value = normalise_identifier(raw)
+    return int(value) if _DIGITS.fullmatch(value) else None
+
+
 def normalise_phone(raw: str) -> str | None:
     """The phone number without spaces (NFKC: full-width digits fold), or None if invalid."""
     value = normalise_identifier(raw)

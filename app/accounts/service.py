@@ -207,11 +207,12 @@ def _register(
     if not real_name.strip():
         raise InvalidInput("real_name is required", field="real_name")
     real_name = check_text(real_name, field="real_name")
-    if phone is not None:
-        raw_phone = phone
-        phone = normalise_phone(raw_phone) if raw_phone.strip() else None
-        if raw_phone.strip() and phone is None:
+    if phone is not None and phone.strip():
+        phone = normalise_phone(phone)
+        if phone is None:
             raise InvalidInput("The phone number is not valid.", field="phone")
+    else:
+        phone = None
     try:
         parsed = idcard.parse(id_number, today=clock.now().date())
     except idcard.InvalidIdNumber as exc:

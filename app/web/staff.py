@@ -41,7 +41,7 @@ from app.courses.models import Course, CourseStatus, CreditPolicy, Level
 from app.courses.models import QuestionKind as QKind
 from app.courses.progress import progress
 from app.errors import DomainError, ValidationFailed
-from app.validation import InvalidText
+from app.validation import InvalidText, ascii_int
 from app.web.i18n import Lang, gettext, lang_of, message_for
 from app.web.pages import (
     GROUP_NAMES,
@@ -696,9 +696,10 @@ def parse_question(form: QuestionForm) -> tuple[list[str] | None, list[int] | No
     rows = [o.strip() for o in form.option]
     ticked: set[int] = set()
     for a in form.answer:
-        if not a.isdigit() or int(a) >= MAX_OPTION_ROWS:
+        index = ascii_int(a)
+        if index is None or index >= MAX_OPTION_ROWS:
             return None, None
-        ticked.add(int(a))
+        ticked.add(index)
     if form.kind == QKind.judge.value and not any(rows):
         return [], sorted(i for i in ticked)
     kept = [i for i, o in enumerate(rows) if o]
@@ -725,7 +726,7 @@ def _question_post(
         "kind": form.kind,
         "stem": form.stem,
         "options": list(form.option),
-        "answer": [int(a) for a in form.answer if a.isdigit()],
+        "answer": [i for i in map(ascii_int, form.answer) if i is not None],
     }
     keep = {"question_target": target, "question_values": values}
     options, answer = parse_question(form)
@@ -1016,9 +1017,10 @@ def _this_quarter() -> tuple[int, int]:
 def _period(year: str | None, quarter: str | None) -> tuple[int, int] | None:
     if year is None and quarter is None:
         return _this_quarter()
-    if not (year or "").isdigit() or not (quarter or "").isdigit():
+    y, q = ascii_int(year or ""), ascii_int(quarter or "")
+    if y is None or q is None:
         return None
-    return int(year or 0), int(quarter or 0)
+    return y, q
 
 
 @router.get("/staff/claims")

@@ -258,3 +258,25 @@ def test_course_texts_refuse_control_characters(client: TestClient, engine: Any)
             c.title for c in s.exec(select(Course).where(col(Course.title) != "低压电工作业"))
         ]
     assert all("\u200b" not in t and "\u202e" not in t for t in titles)
+
+
+def test_digits_that_int_cannot_read_are_refused_not_a_crash(
+    client: TestClient, engine: Any
+) -> None:
+    """``"፩".isdigit()`` (Ethiopic one) is true but ``int("፩")`` raises: form numbers are
+    read ASCII-only after NFKC (full-width digits fold), never a 500."""
+    w = staff_pages.World(engine)
+    csrf = staff_pages.sign_in(client, w.staff.username)
+    r = client.get("/staff/claims", params={"year": "2026", "quarter": "፩"})
+    assert r.status_code == 422 and "申领期间有误" in r.text
+    base = f"/staff/courses/{w.draft.id}/questions"
+    form = {"csrf": csrf, "kind": "single", "stem": "几度？", "option": ["甲", "乙"]}
+    r = client.post(base, data={**form, "answer": ["፩"]}, follow_redirects=False)
+    assert r.status_code == 422 and 'data-field="answer"' in r.text
+    r = client.post(base, data={**form, "answer": ["１"]}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    with Session(engine) as s:
+        from app.courses.models import Question
+
+        q = s.exec(select(Question).where(col(Question.stem) == "几度？")).one()
+    assert q.answer == [1]
