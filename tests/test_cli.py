@@ -56,13 +56,25 @@ def test_create_institution_user_and_key(app_env: str) -> None:
         "--institution",
         "SZ001",
     )
+    assert code == 1  # a name sign-in refuses (3-64 letters, digits or _ . @ -)
+    code, out = run(
+        "create-user",
+        "--role",
+        "staff",
+        "--username",
+        "t01",
+        "--password",
+        "Staff-Pass-2026",
+        "--institution",
+        "SZ001",
+    )
     assert code == 0, out
     code, out = run(
-        "create-user", "--role", "staff", "--username", "t2", "--password", "Staff-Pass-2026"
+        "create-user", "--role", "staff", "--username", "t02", "--password", "Staff-Pass-2026"
     )
     assert code == 1  # staff need an institution
     code, out = run(
-        "create-user", "--role", "regulator", "--username", "r1", "--password", "123456"
+        "create-user", "--role", "regulator", "--username", "r01", "--password", "123456"
     )
     assert code == 1  # weak password
     code, out = run(
@@ -82,7 +94,7 @@ def test_create_institution_user_and_key(app_env: str) -> None:
         stored = s.exec(select(ApiKey)).one()
         assert key not in stored.key_hash and stored.prefix in key
         assert stored.scopes == ["learners:read", "verify"]
-        staff = s.exec(select(User).where(User.username == "t1")).one()
+        staff = s.exec(select(User).where(User.username == "t01")).one()
         assert staff.role is Role.staff and str(staff.institution_id) == inst_id
         assert s.exec(select(Institution)).one().code == "SZ001"
         actors = {e.actor for e in s.exec(select(AuditEntry))}
