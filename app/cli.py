@@ -310,6 +310,38 @@ def reset_password(
         typer.echo(json.dumps({"username": user.username, "password": generated}))
 
 
+@app.command("renormalise-identifiers")
+def renormalise_identifiers(
+    dry_run: Annotated[bool, typer.Option(help="Report what would change; change nothing")] = False,
+) -> None:
+    """Rewrite ID numbers and usernames stored before normalisation (full-width digits…) to
+    their one spelling, audited; exit 1 if one clashes with another account (left for a person
+    to decide) or cannot be a valid ID number."""
+    from app.accounts import repair
+    from app.audit.service import Actor
+    from app.db import get_engine, transaction
+
+    with transaction(get_engine()) as session:
+        report = repair.renormalise(session, actor=Actor.system(), dry_run=dry_run)
+    typer.echo(
+        json.dumps(
+            {
+                "checked": report.checked,
+                "dry_run": dry_run,
+                "id_numbers_fixed": [str(u) for u in report.id_numbers_fixed],
+                "usernames_fixed": [str(u) for u in report.usernames_fixed],
+                "conflicts": [
+                    {"user": str(a), "clashes_with": str(b), "field": what}
+                    for a, b, what in report.conflicts
+                ],
+                "invalid_id_numbers": [str(u) for u in report.invalid_id_numbers],
+            }
+        )
+    )
+    if report.conflicts or report.invalid_id_numbers:
+        raise typer.Exit(1)
+
+
 @app.command("purge-evidence")
 def purge_evidence() -> None:
     """Delete evidence face crops older than the retention period (their hashes stay)."""

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 import tests.web.test_staff_pages as staff_pages
 from app.accounts import idcard
 from app.accounts import service as accounts
+from app.accounts.exceptions import IdNumberRegistered
 from app.accounts.models import Role, User
 from app.audit.service import Actor
 from app.courses.models import Course
@@ -280,3 +281,66 @@ def test_digits_that_int_cannot_read_are_refused_not_a_crash(
 
         q = s.exec(select(Question).where(col(Question.stem) == "几度？")).one()
     assert q.answer == [1]
+
+
+# ---------------------------------------------------------------- rows stored before the fix
+
+
+def _as_stored_before(engine: Any, user_id: Any, *, id_number: str, username: str) -> None:
+    """Write a user's identifiers as the old code stored them: as typed."""
+    from app.crypto import blind_index, encrypt
+
+    with transaction(engine) as s:
+        user = s.get(User, user_id)
+        assert user is not None
+        user.username = username
+        user.id_number_enc = encrypt("id_number", id_number.encode())
+        user.id_number_index = blind_index("id_number", id_number)
+        user.id_number_masked = idcard.mask(id_number)
+        s.add(user)
+
+
+def test_renormalise_rewrites_old_rows_and_reports_clashes(engine: Any) -> None:
+    from typer.testing import CliRunner
+
+    from app.accounts.repair import renormalise
+    from app.audit.models import AuditEntry
+    from app.cli import app as cli
+    from app.crypto import blind_index
+    from tests.factories import make_learner
+
+    inst = make_institution(engine)
+    old = make_learner(engine, inst, id_number=id_number(seq=11))
+    wide = "4403051985０5120611"
+    _as_stored_before(engine, old.id, id_number=wide, username="ｏｌｄ１")
+    twin = make_learner(engine, inst, id_number=id_number(seq=12))
+    _as_stored_before(
+        engine, twin.id, id_number=id_number(seq=21).translate(FULL_WIDTH), username="twin"
+    )
+    ascii_twin = make_learner(engine, inst, id_number=id_number(seq=21))  # registered since
+
+    with transaction(engine) as s:
+        dry = renormalise(s, actor=Actor.system(), dry_run=True)
+    assert dry.id_numbers_fixed == [old.id] and dry.usernames_fixed == [old.id]
+    result = CliRunner().invoke(cli, ["renormalise-identifiers"])
+    assert result.exit_code == 1, result.output  # the clash needs a person
+    assert str(twin.id) in result.output and str(ascii_twin.id) in result.output
+    with Session(engine) as s:
+        fixed = s.get(User, old.id)
+        assert fixed is not None and fixed.username == "old1"
+        assert fixed.id_number_masked == "440305********0611"
+        actions = [
+            e.action
+            for e in s.exec(select(AuditEntry).where(col(AuditEntry.subject) == f"user:{old.id}"))
+        ]
+        left = s.get(User, twin.id)
+        assert left is not None  # left as it was, for a person to decide
+        assert left.id_number_index == blind_index(
+            "id_number", id_number(seq=21).translate(FULL_WIDTH)
+        )
+    assert {"learner.id_number_normalised", "user.username_normalised"} <= set(actions)
+    # The normalised number now meets the duplicate check.
+    with pytest.raises(IdNumberRegistered), transaction(engine) as s:
+        accounts.register_learner(
+            s, username="again", password=PASSWORD, real_name="张三", id_number="440305198505120611"
+        )
