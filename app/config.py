@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     face_workers: int = Field(default=2, ge=0, le=64)  # 0: analyse in the calling thread (tests)
     face_max_frame_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     face_max_frame_pixels: int = Field(default=16_000_000, ge=10_000)
+    # Image bombs: what the frames' headers declare, summed, before any frame is decoded
+    # (app/attendance/budget.py). 20 browser frames (640 px) are ~6 MP, 20 full-HD ones ~41 MP.
+    face_max_burst_pixels: int = Field(default=48_000_000, ge=10_000)
+    face_max_pixels_per_learner_minute: int = Field(default=160_000_000, ge=10_000)
     # A burst of 2 s at 10 frames/s: a blink (100-400 ms) and a head turn both fit.
     face_max_frames: int = Field(default=20, ge=1, le=60)
     face_min_enrol_frames: int = Field(default=3, ge=1)

@@ -6,13 +6,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
@@ -29,10 +30,12 @@ from app.api import webhooks as webhooks_api
 from app.api import xapi as xapi_api
 from app.api.openapi import install_openapi
 from app.attendance import engine as face_engine
+from app.attendance.exceptions import FaceEngineUnavailable
+from app.attendance.pool import RETRY_AFTER_S
 from app.audit import signing
 from app.certificates import credential
 from app.config import Settings, get_settings
-from app.errors import DomainError
+from app.errors import DomainError, problem_responses
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.limits import BodySizeLimitMiddleware
 from app.logging import RequestIdMiddleware, configure_logging, request_id_var
@@ -161,6 +164,49 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
+class FacePoolOut(BaseModel):
+    """The face workers, as ``/readyz`` reports them."""
+
+    mode: Literal["processes", "in_process"]
+    workers: int  # configured worker processes (0: frames analysed in the request thread)
+    alive: int
+    pids: list[int]
+    in_flight: int  # frames queued or being analysed
+    restarts: int  # broken pools replaced since start-up
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready"]
+    version: str
+    face_pool: FacePoolOut
+
+
+def _face_pool_out(settings: Settings) -> tuple[FacePoolOut, bool]:
+    if settings.face_workers == 0:
+        return FacePoolOut(
+            mode="in_process", workers=0, alive=0, pids=[], in_flight=0, restarts=0
+        ), True
+    state = face_engine.pool_state()
+    if state is None:  # not started (or already stopped)
+        return FacePoolOut(
+            mode="processes",
+            workers=settings.face_workers,
+            alive=0,
+            pids=[],
+            in_flight=0,
+            restarts=0,
+        ), False
+    out = FacePoolOut(
+        mode="processes",
+        workers=state.workers,
+        alive=state.alive,
+        pids=list(state.pids),
+        in_flight=state.in_flight,
+        restarts=state.restarts,
+    )
+    return out, state.ready
+
+
 async def _sweep_forever(interval_s: int) -> None:
     """Mark roll-calls nobody answered as missed, off the event loop, every few seconds."""
     from app.courses.study import sweep_missed_rollcalls
@@ -206,7 +252,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sweeper.cancel()
             if webhook_sender is not None:
                 webhook_sender.cancel()
-            face_engine.shutdown()
+            # Off the event loop: waits (bounded) for the workers to exit, kills stragglers.
+            await anyio.to_thread.run_sync(face_engine.shutdown)
 
     app = FastAPI(
         title="SkillTrace",
@@ -253,7 +300,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
-        """Liveness probe."""
+        """Liveness probe: the process answers (see ``/readyz`` for the face workers)."""
         return {"status": "ok", "version": __version__}
+
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        response_model=ReadyOut,
+        responses=problem_responses(FaceEngineUnavailable),
+    )
+    def readyz() -> ReadyOut:
+        """Readiness probe: 200 when every face worker is alive, else 503
+        ``face_engine_unavailable`` (a pool found broken is replaced on the spot)."""
+        face_pool, ready = _face_pool_out(settings)
+        if not ready:
+            raise FaceEngineUnavailable(
+                f"{face_pool.alive} of {face_pool.workers} face workers are running.",
+                retry_after=RETRY_AFTER_S,
+                face_pool=face_pool.model_dump(),
+            )
+        return ReadyOut(status="ready", version=__version__, face_pool=face_pool)
 
     return app

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from app.attendance.exceptions import FaceRejected
 from app.attendance.face import DecodeLimits, DlibFaceEngine, EngineConfig, FaceAnalysis
-from app.attendance.pool import FacePool, FrameResult
+from app.attendance.pool import FacePool, FrameResult, PoolState
 from app.config import get_settings
 
 _lock = threading.Lock()
@@ -70,12 +70,23 @@ def start() -> None:
         pool.warm_up()
 
 
-def shutdown() -> None:
+def pool_state() -> PoolState | None:
+    """The face workers' state (``/readyz``), or ``None`` when frames are analysed in-process.
+
+    Does not start a pool that was never started."""
+    with _lock:
+        pool = _pool
+    return pool.state() if pool is not None else None
+
+
+def shutdown(timeout: float = 10.0) -> None:
+    """Stop the face workers (application shutdown): running jobs get ``timeout`` seconds,
+    then the workers are killed, so no worker outlives the server."""
     global _pool
     with _lock:
-        if _pool is not None:
-            _pool.close(wait=False)
-            _pool = None
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.close(wait=True, timeout=timeout)
 
 
 @dataclass(frozen=True)

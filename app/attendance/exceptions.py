@@ -16,7 +16,11 @@ Exception tree::
           ├── TooDark                 422 too_dark
           ├── LivenessFailed          422 liveness_failed
           ├── TooManyFrames           422 too_many_frames
-          └── TooFewFrames            422 too_few_frames
+          ├── TooFewFrames            422 too_few_frames
+          ├── BurstTooLarge           413 burst_too_large
+          └── FrameBudgetExceeded     429 frame_budget_exceeded
+    DomainError
+     └── FaceEngineUnavailable        503 face_engine_unavailable (the face workers, not the frames)
 
 The errors travel between processes (the face work runs in a process pool), so they must pickle:
 ``BaseException.__reduce__`` rebuilds them from ``args`` (the detail string, which is what
@@ -113,6 +117,41 @@ class TooFewFrames(FaceRejected):
     title = "Too few frames"
     message_zh = "提交的照片数量不足，请重新开始验证并保持面对摄像头。"
     message_en = "Too few pictures were sent. Start the check again and keep facing the camera."
+
+
+class BurstTooLarge(FaceRejected):
+    """The frames of one submission declare more pixels in total than one check may decode."""
+
+    code = "burst_too_large"
+    status = 413
+    title = "Pictures too large in total"
+    message_zh = "这次提交的照片总尺寸太大，请使用较低的分辨率重新拍摄。"
+    message_en = (
+        "The pictures of this check are too large in total. Take them at a lower resolution."
+    )
+
+
+class FrameBudgetExceeded(FaceRejected):
+    """The learner's frames of the last minute declared more pixels than a learner may send."""
+
+    code = "frame_budget_exceeded"
+    status = 429
+    title = "Too many pictures"
+    message_zh = "一分钟内提交的照片太多，请稍后再试。"
+    message_en = "Too many pictures were sent in the last minute. Please wait and try again."
+
+
+class FaceEngineUnavailable(DomainError):
+    """The face workers could not analyse the frames (a worker died twice, or the app is stopping).
+
+    Nothing was stored and the challenge is still valid: the client retries after ``Retry-After``.
+    """
+
+    code = "face_engine_unavailable"
+    status = 503
+    title = "Face check temporarily unavailable"
+    message_zh = "人脸核验服务暂时不可用，请稍后重试。"
+    message_en = "Face checks are briefly unavailable. Please try again in a few seconds."
 
 
 #: Every face error, for ``problem_responses(*FACE_ERRORS)`` on endpoints that take frames.
@@ -234,6 +273,9 @@ FRAME_SUBMISSION_ERRORS: tuple[type[DomainError], ...] = (
     ChallengeExpired,
     ChallengeUsed,
     FrameReplayed,
+    BurstTooLarge,
+    FrameBudgetExceeded,
+    FaceEngineUnavailable,
 )
 
 

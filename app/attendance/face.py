@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ import cv2
 import dlib
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageOps, UnidentifiedImageError
+import simplejpeg
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from app.attendance.exceptions import (
     FaceRejected,
@@ -96,9 +98,10 @@ class DecodeLimits:
 
     max_bytes: int = 8 * 1024 * 1024
     max_pixels: int = 16_000_000
-    #: JPEGs larger than this on their long side are decoded at a reduced DCT scale (1/2, 1/4,
-    #: 1/8: nearly free) so a 12 MP phone photo does not cost a full decode. Faces stay far
-    #: above the minimum size at that scale. ``None`` decodes at full size.
+    #: Long side of the working copy every frame is decoded to (JPEG: at a reduced DCT scale,
+    #: nearly free; PNG: reduced right after inflating), so a 16 MP frame costs the analysis no
+    #: more than a 4 MP one. Faces stay far above the minimum size at that scale. ``None``
+    #: keeps the full size.
     max_decode_side: int | None = 2048
 
 
@@ -252,22 +255,35 @@ class FaceEngine(Protocol):
 # --------------------------------------------------------------------------------------------
 
 
-def decode_image(data: bytes, limits: DecodeLimits | None = None) -> RGBImage:
-    """Decode an uploaded frame to an upright RGB ``uint8`` array.
+_EXIF_TRANSPOSE: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+#: Pillow modes of 16-bit (or wider) greyscale PNGs: values 0..65535, not 0..255.
+_WIDE_GREY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError)
 
-    Refuses, before decoding any pixel: more than ``max_bytes`` (:class:`ImageTooLarge`); anything
-    whose signature is not JPEG or PNG, animated or multi-frame files (GIF, APNG, MPO with several
-    frames) (:class:`NotAnImage`); a header declaring more than ``max_pixels``
-    (:class:`ImageTooLarge`). Truncated or corrupt data raises :class:`NotAnImage`. EXIF
-    orientation is applied.
 
-    Decoded with Pillow rather than ``cv2.imdecode``: both use libjpeg(-turbo)/libpng, but
-    OpenCV *silently* returns a grey-filled image for a truncated JPEG (it only logs a warning),
-    whereas Pillow raises; Pillow also gives us the lazy header read, the frame count, EXIF
-    orientation and JPEG draft (DCT-scaled) decoding from the one parse, so the file is parsed
-    once.
-    """
-    limits = limits or DecodeLimits()
+@dataclass(frozen=True, slots=True)
+class ImageHeader:
+    """What an upload declares about itself, read without decoding a pixel."""
+
+    format: str  # "JPEG" or "PNG"
+    width: int
+    height: int
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
+    """Open an upload lazily (header only) after every check that needs no pixel."""
     if not data:
         raise NotAnImage("Empty upload.")
     if len(data) > limits.max_bytes:
@@ -278,54 +294,142 @@ def decode_image(data: bytes, limits: DecodeLimits | None = None) -> RGBImage:
     # Sniff the signature ourselves so Pillow never tries its other ~40 parsers on hostile input.
     if not (data.startswith(_JPEG_MAGIC) or data.startswith(_PNG_MAGIC)):
         raise NotAnImage("Only JPEG and PNG pictures are accepted.")
+    try:
+        im = Image.open(io.BytesIO(data))  # lazy: reads the header only
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge("The picture has too many pixels.") from exc
+    except (UnidentifiedImageError, *_DECODE_ERRORS) as exc:
+        raise NotAnImage("The picture could not be read.") from exc
+    try:
+        width, height = im.size
+        if width <= 0 or height <= 0:
+            raise NotAnImage("The picture has no pixels.")
+        if width * height > limits.max_pixels:
+            raise ImageTooLarge(
+                f"The picture is {width}x{height}; at most {limits.max_pixels} pixels.",
+                max_pixels=limits.max_pixels,
+            )
+        if im.format not in ("JPEG", "PNG", "MPO"):
+            raise NotAnImage("Only JPEG and PNG pictures are accepted.")
+        try:
+            n_frames = int(getattr(im, "n_frames", 1))
+        except (*_DECODE_ERRORS,) as exc:
+            raise NotAnImage("The picture could not be read.") from exc
+        if n_frames > 1 or getattr(im, "is_animated", False):
+            raise NotAnImage("Animated or multi-frame pictures are not accepted.")
+    except BaseException:
+        im.close()
+        raise
+    return im
 
+
+def read_header(data: bytes, limits: DecodeLimits | None = None) -> ImageHeader:
+    """Check an upload as :func:`decode_image` does before decoding, and say what it declares.
+
+    Cheap (no pixel is decoded), so the web process can bound the pixels of a whole burst before
+    any frame reaches a face worker. Raises :class:`NotAnImage` or :class:`ImageTooLarge`.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _open(data, limits or DecodeLimits()) as im:
+            fmt = "PNG" if im.format == "PNG" else "JPEG"
+            return ImageHeader(format=fmt, width=im.size[0], height=im.size[1])
+
+
+def decode_image(data: bytes, limits: DecodeLimits | None = None) -> RGBImage:
+    """Decode an uploaded frame to an upright RGB ``uint8`` array of bounded size.
+
+    Refuses, before decoding any pixel: more than ``max_bytes`` (:class:`ImageTooLarge`); anything
+    whose signature is not JPEG or PNG, animated or multi-frame files (GIF, APNG, MPO with several
+    frames) (:class:`NotAnImage`); a header declaring more than ``max_pixels``
+    (:class:`ImageTooLarge`). Truncated or corrupt data raises :class:`NotAnImage`. EXIF
+    orientation is applied.
+
+    The result is a *working copy* whose long side is at most ``max_decode_side``: a JPEG is
+    decoded straight at a reduced DCT scale (1/8..7/8, nearly free) and area-resized the rest of
+    the way; a PNG (which can only be inflated whole) is reduced right after inflating, before
+    any colour conversion. 16-bit samples are scaled to 8 bits (a 16-bit greyscale PNG would
+    otherwise clip to white).
+
+    JPEGs are decoded with ``simplejpeg`` in strict mode: libjpeg-turbo's "corrupt data" warnings
+    (a premature end of the entropy-coded data, a bad Huffman code) raise instead of returning
+    an image whose missing part is silently filled with grey — Pillow and ``cv2.imdecode`` both
+    accept such files. Pillow reads the header (size, frames, EXIF) and decodes PNGs.
+    """
+    limits = limits or DecodeLimits()
     with warnings.catch_warnings():
         # Pillow warns (DecompressionBombWarning) above ~89 MP and raises above ~179 MP; our own
-        # pixel limit is far lower and checked below, and with pytest's filterwarnings=error a
+        # pixel limit is far lower and checked first, and with pytest's filterwarnings=error a
         # warning would otherwise become an unexpected exception.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            im = Image.open(io.BytesIO(data))  # lazy: reads the header only
-        except Image.DecompressionBombError as exc:
-            raise ImageTooLarge("The picture has too many pixels.") from exc
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise NotAnImage("The picture could not be read.") from exc
-        with im:
-            width, height = im.size
-            if width <= 0 or height <= 0:
-                raise NotAnImage("The picture has no pixels.")
-            if width * height > limits.max_pixels:
-                raise ImageTooLarge(
-                    f"The picture is {width}x{height}; at most {limits.max_pixels} pixels.",
-                    max_pixels=limits.max_pixels,
-                )
-            if im.format not in ("JPEG", "PNG", "MPO"):
-                raise NotAnImage("Only JPEG and PNG pictures are accepted.")
+        with _open(data, limits) as im:
             try:
-                n_frames = int(getattr(im, "n_frames", 1))
-            except (OSError, SyntaxError, ValueError, EOFError) as exc:
-                raise NotAnImage("The picture could not be read.") from exc
-            if n_frames > 1 or getattr(im, "is_animated", False):
-                raise NotAnImage("Animated or multi-frame pictures are not accepted.")
-            try:
-                if (
-                    im.format in ("JPEG", "MPO")
-                    and limits.max_decode_side
-                    and max(width, height) > 2 * limits.max_decode_side
-                ):
-                    # Free DCT downscale by 1/2..1/8, keeping at least max_decode_side.
-                    scale = max(width, height) / limits.max_decode_side
-                    im.draft("RGB", (int(width / scale), int(height / scale)))
-                im.load()  # raises OSError on truncated data (LOAD_TRUNCATED_IMAGES is off)
-                upright = ImageOps.exif_transpose(im)
-                rgb = upright.convert("RGB")
-            except (OSError, SyntaxError, ValueError, EOFError) as exc:
-                raise NotAnImage("The picture is damaged or incomplete.") from exc
+                if im.format == "PNG":
+                    arr = _decode_png(im, limits.max_decode_side)
+                else:
+                    arr = _decode_jpeg(data, im, limits.max_decode_side)
+                arr = _upright(arr, _exif_orientation(im))
             except Image.DecompressionBombError as exc:  # pragma: no cover - header checked
                 raise ImageTooLarge("The picture has too many pixels.") from exc
-    arr = np.asarray(rgb, dtype=np.uint8)
-    # np.asarray on a PIL image may be read-only; dlib and OpenCV want a contiguous array.
-    return np.ascontiguousarray(arr)
+            except _DECODE_ERRORS as exc:
+                raise NotAnImage("The picture is damaged or incomplete.") from exc
+    # dlib and OpenCV want a contiguous, writable array.
+    return np.ascontiguousarray(arr, dtype=np.uint8)
+
+
+def _decode_jpeg(data: bytes, im: Image.Image, side: int | None) -> RGBImage:
+    if im.mode not in ("RGB", "L"):  # CMYK/YCCK: print files, never a camera frame
+        raise NotAnImage("Only colour or greyscale JPEG photos are accepted.")
+    width, height = im.size
+    scale: dict[str, int] = {}
+    if side and max(width, height) > side:
+        f = side / max(width, height)
+        # The smallest DCT scale that still covers the working size; the rest is an area resize.
+        scale = {"min_width": math.ceil(width * f), "min_height": math.ceil(height * f)}
+    try:
+        arr = simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True, **scale)
+    except ValueError as exc:
+        raise NotAnImage("The picture is damaged or incomplete.") from exc
+    return _fit(np.asarray(arr, dtype=np.uint8), side)
+
+
+def _decode_png(im: Image.Image, side: int | None) -> RGBImage:
+    im.load()  # raises OSError on truncated data (LOAD_TRUNCATED_IMAGES is off)
+    img: Image.Image = im
+    if img.mode in _WIDE_GREY_MODES:
+        wide = np.asarray(img)
+        # Keep the top 8 of 16 bits, as Pillow itself does for 16-bit colour PNGs.
+        img = Image.fromarray((np.clip(wide, 0, 65535) >> 8).astype(np.uint8), "L")
+    elif img.mode not in ("L", "LA", "RGB", "RGBA"):
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if side and max(img.size) >= 2 * side:
+        img = img.reduce(max(img.size) // side)  # box-average, fast; before any conversion
+    return _fit(np.asarray(img.convert("RGB"), dtype=np.uint8), side)
+
+
+def _fit(arr: RGBImage, side: int | None) -> RGBImage:
+    """Area-resize so the long side is at most ``side``."""
+    h, w = arr.shape[:2]
+    if not side or max(h, w) <= side:
+        return arr
+    f = side / max(h, w)
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    return np.asarray(cv2.resize(arr, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+def _exif_orientation(im: Image.Image) -> int:
+    try:
+        value = im.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception as exc:  # noqa: BLE001 - hostile EXIF may raise anything; refuse the file
+        raise NotAnImage("The picture's metadata is damaged.") from exc
+    return value if isinstance(value, int) and value in _EXIF_TRANSPOSE else 1
+
+
+def _upright(arr: RGBImage, orientation: int) -> RGBImage:
+    method = _EXIF_TRANSPOSE.get(orientation)
+    if method is None:
+        return arr
+    return np.asarray(Image.fromarray(arr).transpose(method), dtype=np.uint8)
 
 
 # --------------------------------------------------------------------------------------------
@@ -688,6 +792,8 @@ __all__ = [
     "QualityThresholds",
     "decide",
     "decode_image",
+    "ImageHeader",
+    "read_header",
     "distance",
     "distance_matrix",
     "encode_jpeg",

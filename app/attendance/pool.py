@@ -8,19 +8,37 @@ goes wrong in a worker (a bug) is raised in the caller.
 
 Uses the ``spawn`` start method by default: forking a process that already runs an asyncio loop,
 threads (uvicorn, SQLAlchemy pools) or dlib's own thread pool is unsafe.
+
+Failures of the workers themselves:
+
+* A worker that dies (``kill -9``, the OOM killer, a crash in native code) breaks a
+  ``ProcessPoolExecutor`` for good: every later job would fail. :meth:`FacePool.analyse_frames`
+  replaces the broken executor with a fresh one and runs the jobs that were lost once more;
+  if they are lost again it raises :class:`FaceEngineUnavailable` (503 with ``Retry-After``).
+* Workers exit on their own when the process that started them is gone (a watchdog thread in
+  each worker polls its parent), so a server killed without a chance to clean up leaves no
+  workers behind, and so no ``multiprocessing`` resource tracker either (it exits when the last
+  process holding its pipe does). ``prctl(PR_SET_PDEATHSIG)`` is not used: Linux sends that
+  signal when the *thread* that spawned the worker exits, and workers are spawned lazily from
+  request threads that come and go.
+* :meth:`FacePool.close` waits (bounded) for the workers and kills any that do not stop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Literal
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
-from app.attendance.exceptions import FaceRejected
+from app.attendance.exceptions import FaceEngineUnavailable, FaceRejected
 from app.attendance.face import (
     DlibFaceEngine,
     EngineConfig,
@@ -30,13 +48,37 @@ from app.attendance.face import (
 )
 
 FrameResult = FaceAnalysis | FaceRejected
+T = TypeVar("T")
+A = TypeVar("A")
+
+log = logging.getLogger("skilltrace.face")
 
 _ENGINE: DlibFaceEngine | None = None
 
+#: How often a worker checks that the process that started it is still there.
+PARENT_POLL_S = 0.5
+#: Suggested wait (Retry-After) when the face workers cannot take a job.
+RETRY_AFTER_S = 5
 
-def _init_worker(config: EngineConfig) -> None:
-    """Pool initialiser: build this worker's engine and load the models now."""
+
+def _watch_parent(parent_pid: int, poll_s: float) -> None:
+    """Exit this worker as soon as its parent is gone (it is re-parented to init or a
+    subreaper, so ``getppid`` changes). Runs in a daemon thread of the worker."""
+    while True:
+        if os.getppid() != parent_pid:
+            os._exit(0)
+        time.sleep(poll_s)
+
+
+def _init_worker(config: EngineConfig, parent_pid: int | None = None) -> None:
+    """Pool initialiser: watch the parent, then build this worker's engine and load the models."""
     global _ENGINE
+    if parent_pid is not None:
+        if os.getppid() != parent_pid:  # the parent died while we were starting
+            os._exit(0)
+        threading.Thread(
+            target=_watch_parent, args=(parent_pid, PARENT_POLL_S), daemon=True, name="ppid-watch"
+        ).start()
     # dlib/OpenCV may start their own threads; with one worker per core, extra threads only
     # contend. Limit before any heavy work.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -78,8 +120,24 @@ def _noop() -> int:
     return os.getpid()
 
 
+@dataclass(frozen=True, slots=True)
+class PoolState:
+    """What ``/readyz`` reports about the face workers."""
+
+    workers: int  # configured
+    alive: int  # worker processes running now
+    pids: tuple[int, ...]
+    in_flight: int  # frames submitted and not finished (queued or being analysed)
+    restarts: int  # times a broken pool was replaced since start-up
+    closed: bool
+
+    @property
+    def ready(self) -> bool:
+        return not self.closed and self.alive >= self.workers
+
+
 class FacePool:
-    """A pool of face worker processes.
+    """A pool of face worker processes that survives the death of a worker.
 
     ``async`` callers (FastAPI) use :meth:`analyse_frames`; scripts, the CLI and tests use
     :meth:`analyse_frames_sync`. Use it as a (sync) context manager or call :meth:`close`.
@@ -95,32 +153,75 @@ class FacePool:
             raise ValueError("a face pool needs at least one worker")
         self.workers = workers
         self.config = config or EngineConfig()
-        self._executor = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context(start_method),
-            initializer=_init_worker,
-            initargs=(self.config,),
-        )
+        self._context = multiprocessing.get_context(start_method)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._generation = 0
         self._in_flight = 0
-        self._count_lock = threading.Lock()
+        self.restarts = 0
+        self._executor = self._new_executor()
 
-    def warm_up(self) -> None:
-        """Start every worker and load its models now (call at application start-up)."""
-        futures = [self._executor.submit(_noop) for _ in range(self.workers * 2)]
-        for f in futures:
-            f.result()
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=self._context,
+            initializer=_init_worker,
+            initargs=(self.config, os.getpid()),
+        )
+
+    # -- submitting ---------------------------------------------------------------------------
+
+    def _current(self) -> tuple[int, ProcessPoolExecutor]:
+        with self._lock:
+            if self._closed:
+                raise FaceEngineUnavailable(
+                    "The face workers are stopping.", retry_after=RETRY_AFTER_S
+                )
+            return self._generation, self._executor
+
+    def _job_done(self, _: Future[Any]) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _submit(self, fn: Callable[..., T], *args: Any) -> tuple[int, Future[T]]:
+        """Submit to the current executor; a broken one gives a future failed with
+        :class:`BrokenProcessPool` (handled like a job lost to a dying worker)."""
+        generation, executor = self._current()
+        try:
+            future = executor.submit(fn, *args)
+        except (BrokenProcessPool, RuntimeError) as exc:
+            # RuntimeError: the executor was shut down because another thread replaced it.
+            future = Future()
+            future.set_exception(exc if isinstance(exc, BrokenProcessPool) else BrokenProcessPool())
+            return generation, future
+        with self._lock:
+            self._in_flight += 1
+        future.add_done_callback(self._job_done)
+        return generation, future
+
+    def _replace(self, generation: int) -> None:
+        """Replace the executor of ``generation`` (broken) with a fresh, warming one; a no-op if
+        another caller already did."""
+        with self._lock:
+            if self._closed or generation != self._generation:
+                return
+            old = self._executor
+            self._executor = self._new_executor()
+            self._generation += 1
+            self.restarts += 1
+            executor = self._executor
+        log.warning("a face worker died; replacing the face pool (restart %d)", self.restarts)
+        # Start every new worker now (models load in the background) instead of on demand.
+        for _ in range(self.workers):
+            executor.submit(_noop)
+        old.shutdown(wait=False, cancel_futures=True)
 
     def submit(self, data: bytes) -> Future[FrameResult]:
-        """Analyse one frame in a worker; the future's result is an analysis or a rejection."""
-        future = self._executor.submit(_analyse_in_worker, data)
-        with self._count_lock:
-            self._in_flight += 1
-        future.add_done_callback(self._one_done)
-        return future
+        """Analyse one frame in a worker; the future's result is an analysis or a rejection.
 
-    def _one_done(self, _future: Future[FrameResult]) -> None:
-        with self._count_lock:
-            self._in_flight -= 1
+        No retry: a worker dying fails this future with :class:`BrokenProcessPool` (use
+        :meth:`analyse_frames_sync` / :meth:`analyse_frames`, which retry)."""
+        return self._submit(_analyse_in_worker, data)[1]
 
     @property
     def in_flight(self) -> int:
@@ -129,31 +230,105 @@ class FacePool:
 
     def alive_workers(self) -> int:
         """Worker processes alive now (the executor starts them on demand, up to ``workers``)."""
-        processes = self._executor._processes or {}  # None once the executor has shut down
-        return sum(1 for p in processes.values() if p.is_alive())
+        return self.state().alive
 
     def submit_measure_file(self, path: str | os.PathLike[str]) -> Future[FileSample]:
         """Lenient measurement of an image file (calibration): see :func:`measure_file`."""
-        return self._executor.submit(_measure_file_in_worker, os.fspath(path))
+        return self._submit(_measure_file_in_worker, os.fspath(path))[1]
 
     async def analyse_frames(self, frames: Sequence[bytes]) -> list[FrameResult]:
-        """Analyse a burst concurrently without blocking the event loop; results in order."""
-        futures = [asyncio.wrap_future(self.submit(data)) for data in frames]
-        return list(await asyncio.gather(*futures))
+        """Analyse a burst without blocking the event loop (waits in a thread); in order."""
+        return await asyncio.to_thread(self.analyse_frames_sync, frames)
 
     def analyse_frames_sync(self, frames: Sequence[bytes]) -> list[FrameResult]:
-        """Blocking variant of :meth:`analyse_frames` (CLI, scripts, tests)."""
-        futures = [self.submit(data) for data in frames]
-        return [f.result() for f in futures]
+        """Analyse a burst concurrently in the workers and wait; results in order."""
+        return self.run(_analyse_in_worker, frames)
+
+    def run(self, fn: Callable[[A], T], items: Sequence[A]) -> list[T]:
+        """``[fn(item) for item in items]`` in the workers, concurrently; results in order.
+
+        Items lost to a worker that died are run once more in a fresh pool; lost twice, the
+        call fails with :class:`FaceEngineUnavailable` (nothing else is retried). ``fn`` must be
+        a module-level function (it is pickled by name)."""
+        results: dict[int, T] = {}
+        todo = list(range(len(items)))
+        for attempt in (1, 2):
+            submitted = [(i, *self._submit(fn, items[i])) for i in todo]
+            lost: dict[int, int] = {}  # item index -> generation of the pool that lost it
+            for i, generation, future in submitted:
+                try:
+                    results[i] = future.result()
+                except BrokenProcessPool:
+                    lost[i] = generation
+            if not lost:
+                return [results[i] for i in range(len(items))]
+            log.warning("%d face job(s) lost to a dying worker (attempt %d)", len(lost), attempt)
+            for generation in set(lost.values()):
+                self._replace(generation)
+            todo = sorted(lost)
+        raise self._unavailable()
+
+    def _unavailable(self) -> FaceEngineUnavailable:
+        return FaceEngineUnavailable(
+            "A face worker stopped twice while analysing these frames.", retry_after=RETRY_AFTER_S
+        )
+
+    # -- state and lifetime -----------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Start every worker and load its models now (call at application start-up)."""
+        futures = [self._submit(_noop)[1] for _ in range(self.workers * 2)]
+        for f in futures:
+            f.result()
+
+    def state(self) -> PoolState:
+        """Workers alive, jobs in flight, restarts; replaces a pool found broken while idle."""
+        with self._lock:
+            generation, executor = self._generation, self._executor
+            broken = bool(getattr(executor, "_broken", False))
+        if broken:
+            self._replace(generation)
+        with self._lock:
+            processes = dict(getattr(self._executor, "_processes", None) or {})
+            alive = tuple(sorted(pid for pid, p in processes.items() if p.is_alive()))
+            return PoolState(
+                workers=self.workers,
+                alive=len(alive),
+                pids=alive,
+                in_flight=self._in_flight,
+                restarts=self.restarts,
+                closed=self._closed,
+            )
 
     def worker_peak_rss_kib(self) -> dict[int, int]:
         """Peak RSS (KiB) by worker pid, for benchmarks; best effort (asks every worker it can)."""
-        futures = [self._executor.submit(_worker_rss_kib) for _ in range(self.workers * 4)]
+        futures = [self._submit(_worker_rss_kib)[1] for _ in range(self.workers * 4)]
         return dict(f.result() for f in futures)
 
-    def close(self, wait: bool = True) -> None:
-        """Stop the workers."""
-        self._executor.shutdown(wait=wait, cancel_futures=True)
+    def close(self, wait: bool = True, timeout: float = 10.0) -> None:
+        """Stop the workers: queued jobs are cancelled, running ones may finish within
+        ``timeout`` seconds; workers still alive then are killed. ``wait=False`` returns at once
+        (the workers stop after their current job)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            executor = self._executor
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        if not wait:
+            executor.shutdown(wait=False, cancel_futures=True)
+            return
+        stopper = threading.Thread(
+            target=executor.shutdown, kwargs={"wait": True, "cancel_futures": True}, daemon=True
+        )
+        stopper.start()
+        stopper.join(timeout)
+        for p in processes:
+            if p.is_alive():
+                log.warning("face worker %s did not stop in %.0f s; killing it", p.pid, timeout)
+                p.kill()
+                p.join(2.0)
+        stopper.join(2.0)
 
     def __enter__(self) -> FacePool:
         return self
@@ -176,4 +351,4 @@ def split_results(
     return good, bad
 
 
-__all__ = ["FacePool", "FrameResult", "split_results"]
+__all__ = ["FacePool", "FrameResult", "PoolState", "split_results"]

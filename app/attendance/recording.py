@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.accounts.models import User
 from app.attendance import liveness
+from app.attendance.budget import admit_burst
 from app.attendance.engine import analyse_frames
 from app.attendance.exceptions import (
     FaceRejected,
@@ -76,7 +77,7 @@ class _Burst:
         return next(r for r in self.rejections if r.code == code)
 
 
-def _analyse_burst(frames: Sequence[bytes], *, min_frames: int) -> _Burst:
+def _analyse_burst(frames: Sequence[bytes], *, min_frames: int, learner_id: uuid.UUID) -> _Burst:
     s = get_settings()
     if len(frames) < min_frames:
         raise TooFewFrames(f"Send at least {min_frames} frames.")
@@ -85,6 +86,7 @@ def _analyse_burst(frames: Sequence[bytes], *, min_frames: int) -> _Burst:
     for data in frames:
         if len(data) > s.face_max_frame_bytes:
             raise ImageTooLarge()
+    admit_burst(frames, learner_id)  # declared pixels, before any frame reaches a worker
     hashes = [hashlib.sha256(f).hexdigest() for f in frames]
     results = analyse_frames(list(frames))
     good: list[FaceAnalysis] = []

@@ -127,7 +127,7 @@ def enrol(
         raise ConsentRequired()
     _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
     release_read_lock(session)
-    burst = _analyse_burst(frames, min_frames=s.face_min_enrol_frames)
+    burst = _analyse_burst(frames, min_frames=s.face_min_enrol_frames, learner_id=user.id)
     challenge = _load_challenge(session, user, challenge_id)  # fresh look after the analysis
     actor = Actor.user(user.id)
     _consume(session, challenge)

@@ -80,7 +80,7 @@ def verify(
         raise FaceNotEnrolled()
     _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
     release_read_lock(session)
-    burst = _analyse_burst(frames, min_frames=1)
+    burst = _analyse_burst(frames, min_frames=1, learner_id=user.id)
     _check_lock(session, user)  # fresh look after the analysis
     template = active_template(session, user.id)
     if template is None or template.embeddings_enc is None:
@@ -102,6 +102,9 @@ def verify(
         err = burst.dominant_rejection()
         event.reason_code = err.code
         _save_event(session, event, actor)
+        # A burst with no usable face is a failed check too: otherwise faceless frames (an image
+        # bomb decodes to a blank picture) could be sent without end, never meeting the lock.
+        _count_failure(session, user, actor)
         raise err.keeping_changes(attendance_event_id=str(event.id))
     embs = np.stack([a.embedding for a in burst.good])
     per_frame = [fused_distance(e, _template_embeddings(template), strategy="min") for e in embs]
