@@ -368,7 +368,6 @@ def decode_image(data: bytes, limits: DecodeLimits | None = None) -> RGBImage:
                     arr = _decode_png(im, limits.max_decode_side)
                 else:
                     arr = _decode_jpeg(data, im, limits.max_decode_side)
-                arr = _upright(arr, _exif_orientation(im))
             except Image.DecompressionBombError as exc:  # pragma: no cover - header checked
                 raise ImageTooLarge("The picture has too many pixels.") from exc
             except _DECODE_ERRORS as exc:
@@ -390,21 +389,24 @@ def _decode_jpeg(data: bytes, im: Image.Image, side: int | None) -> RGBImage:
         arr = simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True, **scale)
     except ValueError as exc:
         raise NotAnImage("The picture is damaged or incomplete.") from exc
-    return _fit(np.asarray(arr, dtype=np.uint8), side)
+    return _upright(_fit(np.asarray(arr, dtype=np.uint8), side), _exif_orientation(im))
 
 
 def _decode_png(im: Image.Image, side: int | None) -> RGBImage:
     im.load()  # raises OSError on truncated data (LOAD_TRUNCATED_IMAGES is off)
-    img: Image.Image = im
-    if img.mode in _WIDE_GREY_MODES:
-        wide = np.asarray(img)
-        # Keep the top 8 of 16 bits, as Pillow itself does for 16-bit colour PNGs.
-        img = Image.fromarray((np.clip(wide, 0, 65535) >> 8).astype(np.uint8), "L")
-    elif img.mode not in ("L", "LA", "RGB", "RGBA"):
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-    if side and max(img.size) >= 2 * side:
-        img = img.reduce(max(img.size) // side)  # box-average, fast; before any conversion
-    return _fit(np.asarray(img.convert("RGB"), dtype=np.uint8), side)
+    orientation = _exif_orientation(im)  # a PNG's eXIf chunk may follow the pixels
+    if im.mode in _WIDE_GREY_MODES:
+        # Keep the top 8 of 16 bits, as Pillow itself does for 16-bit colour PNGs (converting
+        # "I;16" to "L" would clip every value above 255 to white).
+        img = Image.fromarray((np.clip(np.asarray(im), 0, 65535) >> 8).astype(np.uint8), "L")
+    else:
+        # Drop alpha first: Pillow reduces RGBA/LA through a premultiplied full-size copy.
+        img = im.convert("L" if im.mode in ("L", "LA", "1") else "RGB")
+    im.im = None  # type: ignore[assignment]  # let the full-size decode go now
+    factor = math.ceil(max(img.size) / side) if side else 1
+    if factor >= 2:
+        img = img.reduce(factor)  # box average by an integer factor: fast, <= side
+    return _upright(_fit(np.asarray(img.convert("RGB"), dtype=np.uint8), side), orientation)
 
 
 def _fit(arr: RGBImage, side: int | None) -> RGBImage:

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from app.attendance.exceptions import FaceEngineUnavailable
+from app.attendance import exceptions as exc
 from app.attendance.face import FaceAnalysis
 from app.attendance.pool import FacePool
 from tests.face_data import blink_burst
@@ -50,7 +50,7 @@ def test_killed_while_busy_the_lost_frames_run_again() -> None:
 def test_a_job_that_kills_its_worker_twice_is_unavailable_not_a_crash() -> None:
     with FacePool(workers=1) as pool:
         pool.warm_up()
-        with pytest.raises(FaceEngineUnavailable) as err:
+        with pytest.raises(exc.FaceEngineUnavailable) as err:
             pool.run(exit_worker, [0])
         assert err.value.status == 503 and err.value.extra["retry_after"] > 0
         assert pool.state().restarts == 2
@@ -64,5 +64,5 @@ def test_closed_pool_answers_unavailable_and_leaves_no_worker() -> None:
     workers = set(pool.worker_peak_rss_kib())
     pool.close()
     assert not any(alive(pid) for pid in workers)
-    with pytest.raises(FaceEngineUnavailable):
+    with pytest.raises(exc.FaceEngineUnavailable):
         pool.analyse_frames_sync(blink_burst("a")[:1])

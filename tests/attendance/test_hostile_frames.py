@@ -17,7 +17,6 @@ from app.attendance.face import (
     RGBImage,
     decode_image,
     encode_jpeg,
-    read_header,
 )
 from tests.hostile_images import (
     big_jpeg,
@@ -26,6 +25,11 @@ from tests.hostile_images import (
     png_bomb,
     truncated_jpeg,
 )
+
+
+def _declared_pixels(data: bytes) -> int:
+    with Image.open(io.BytesIO(data)) as im:
+        return int(im.size[0] * im.size[1])
 
 
 def test_16bit_grey_png_is_scaled_not_clipped_white() -> None:
@@ -56,14 +60,14 @@ def test_real_face_in_a_16bit_grey_png_is_found(
 )
 def test_truncated_or_corrupt_jpeg_is_not_an_image(make: object) -> None:
     data = make()  # type: ignore[operator]
-    assert read_header(data).pixels == 16_000_000  # the header alone looks fine
+    assert _declared_pixels(data) == 16_000_000  # the header alone looks fine
     with pytest.raises(exc.NotAnImage):
         decode_image(data)  # was: a grey picture (then no_face, stored as an event)
 
 
 def test_png_bomb_decodes_to_the_bounded_working_size() -> None:
     bomb = png_bomb(4000, 4000)
-    assert len(bomb) < 200_000 and read_header(bomb).pixels == 16_000_000
+    assert len(bomb) < 200_000 and _declared_pixels(bomb) == 16_000_000
     img = decode_image(bomb)
     assert img.dtype == np.uint8 and max(img.shape[:2]) <= DecodeLimits().max_decode_side
     small = decode_image(bomb, DecodeLimits(max_decode_side=500))
@@ -96,6 +100,9 @@ def test_working_size_keeps_faces_analysable(
 
 
 def test_header_checks_need_no_pixels() -> None:
+    from app.attendance.face import read_header
+
+    assert read_header(png_bomb(4000, 4000)).pixels == 16_000_000
     with pytest.raises(exc.ImageTooLarge):
         read_header(png_bomb(4001, 4000))  # over 16 MP: refused from the header alone
     with pytest.raises(exc.NotAnImage):
