@@ -62,6 +62,18 @@ class Settings(BaseSettings):
     # ("mean of the 3 best distances") brings the genuine rejection rate at 0.38 to 0-0.5 %.
     face_accept_threshold: float = Field(default=0.38, gt=0, lt=2)
     face_reject_threshold: float = Field(default=0.50, gt=0, lt=2)
+    # The face engine: "sface" (YuNet + SFace, vendored in app/attendance/model_files, the
+    # default) or "dlib" (HOG + dlib ResNet). Templates record their model; a learner whose
+    # template comes from another model re-enrols at the next face check. The two thresholds
+    # above are dlib's (Euclidean distance); SFace's are cosine similarities (larger = closer):
+    # similarity >= accept passes, < reject fails, in between goes to staff review. Calibrated
+    # with `skilltrace face calibrate` on ../shared/faces (README, "Face engines"): at 0.50 no
+    # East-Asian webcam impostor pair of 11,060 matches (pooled East-Asian FMR 7.6e-6, 1 of
+    # 131,541), at 0.40 single-frame FMR ~1e-3; fused decisions: 0 of 2,400 impostor attempts
+    # passed, 0.25 % to review, every genuine attempt passed.
+    face_engine: Literal["sface", "dlib"] = "sface"
+    face_sface_accept_threshold: float = Field(default=0.50, gt=-1, lt=1)
+    face_sface_reject_threshold: float = Field(default=0.40, gt=-1, lt=1)
     face_workers: int = Field(default=2, ge=0, le=64)  # 0: analyse in the calling thread (tests)
     face_max_frame_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     face_max_frame_pixels: int = Field(default=16_000_000, ge=10_000)
@@ -117,7 +129,18 @@ class Settings(BaseSettings):
             )
         if self.face_accept_threshold >= self.face_reject_threshold:
             raise ValueError("face_accept_threshold must be below face_reject_threshold")
+        if self.face_sface_accept_threshold <= self.face_sface_reject_threshold:
+            raise ValueError(
+                "face_sface_accept_threshold must be above face_sface_reject_threshold "
+                "(cosine similarity: larger is closer)"
+            )
         return self
+
+    def face_thresholds(self, engine: str | None = None) -> tuple[float, float]:
+        """(accept, reject) of an engine's model, in that model's metric."""
+        if (engine or self.face_engine) == "dlib":
+            return self.face_accept_threshold, self.face_reject_threshold
+        return self.face_sface_accept_threshold, self.face_sface_reject_threshold
 
     @property
     def webhook_private_allowed(self) -> bool:

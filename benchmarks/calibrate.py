@@ -8,6 +8,10 @@ FMR <= 1e-4 with a review band. Then: LFW accuracy of the naive ``face_recogniti
 printed-photo attack against live templates; and, on the East-Asian webcam crops
 (antispoof/live), what several enrolment templates, multi-frame fusion and a different alignment
 do to the error rates.
+
+This script studies the *dlib* engine (Euclidean distances) against the naive library, which uses
+the same dlib model; the default engine (SFace, cosine similarity) is calibrated per set with
+``skilltrace face calibrate DIR [DIR ...]`` (README, "Face engines").
 """
 
 from __future__ import annotations
@@ -156,7 +160,7 @@ def alignment_68(data: CalibrationData) -> dict[str, np.ndarray]:
 def data_config():  # type: ignore[no-untyped-def]
     from app.attendance.calibration import calibration_engine_config
 
-    return calibration_engine_config()
+    return calibration_engine_config(engine="dlib")
 
 
 def main() -> None:
@@ -169,7 +173,10 @@ def main() -> None:
     for name in SETS:
         t0 = time.perf_counter()
         data = calibrate_folder(
-            FACES / name, max_per_person=4 if args.quick and name == "lfw" else None, workers=2
+            FACES / name,
+            max_per_person=4 if args.quick and name == "lfw" else None,
+            workers=2,
+            config=data_config(),
         )
         console.rule(f"[bold]{name}[/bold] ({time.perf_counter() - t0:.0f} s)")
         print_report(data, args.fmr, title=name)
@@ -200,7 +207,7 @@ def main() -> None:
     # Printed photo vs live templates of the same person.
     live = results["antispoof/live"]
     console.rule("[bold]print attack vs live templates (same person)")
-    prt = calibrate_folder(FACES / "antispoof/print_attack", workers=2)
+    prt = calibrate_folder(FACES / "antispoof/print_attack", workers=2, config=data_config())
     lp, pp = live.embeddings_by_person(), prt.embeddings_by_person()
     rec = recommend(live.genuine, live.impostor, args.fmr)
     d = np.concatenate([distance_matrix(pp[k], lp[k]).min(1) for k in pp if k in lp])

@@ -114,7 +114,11 @@ def bench_loop(n: int, queries: int, rng: np.random.Generator) -> None:
 
     from app.attendance import service as attendance
     from app.attendance.models import FaceTemplate, TemplateStatus
+    from app.attendance.sface import SFACE_IDENTITY
     from app.db import make_engine
+
+    # SFace compares cosine similarities: on unit vectors d <= THRESHOLD is cos >= 1 - d^2 / 2.
+    COSINE = 1 - THRESHOLD**2 / 2
     from app.migrate import upgrade
 
     templates = make_templates(rng, n)
@@ -134,8 +138,12 @@ def bench_loop(n: int, queries: int, rng: np.random.Generator) -> None:
                         embeddings_enc=blob,
                         embeddings_sha256=digest,
                         n_embeddings=PER_TEMPLATE,
-                        model_name="synthetic",
-                        model_version="0",
+                        # The configured (default) model's identity, so the per-model index
+                        # searches these synthetic unit vectors.
+                        face_engine=SFACE_IDENTITY.engine,
+                        model_name=SFACE_IDENTITY.name,
+                        model_version=SFACE_IDENTITY.version,
+                        model_sha256=SFACE_IDENTITY.sha256,
                     )
                 )
             s.commit()
@@ -145,14 +153,14 @@ def bench_loop(n: int, queries: int, rng: np.random.Generator) -> None:
         with Session(engine) as s:
             t = time.perf_counter()
             attendance.find_duplicates(
-                s, templates[0][:1], exclude_user=uuid.uuid4(), threshold=THRESHOLD
+                s, templates[0][:1], exclude_user=uuid.uuid4(), threshold=COSINE
             )
             first = (time.perf_counter() - t) * 1000
             for q in rng.choice(n, size=queries, replace=False):
                 probes = unit(templates[q] + rng.normal(scale=0.02, size=(PER_TEMPLATE, 128)))
                 t = time.perf_counter()
                 hits = attendance.find_duplicates(
-                    s, probes, exclude_user=uuid.uuid4(), threshold=THRESHOLD
+                    s, probes, exclude_user=uuid.uuid4(), threshold=COSINE
                 )
                 times.append((time.perf_counter() - t) * 1000)
                 assert users[q] in {h[0] for h in hits}

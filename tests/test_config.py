@@ -25,3 +25,13 @@ def test_env_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SKILLTRACE_ACCESS_TOKEN_MINUTES", "5")
     s = Settings()
     assert (s.port, s.access_token_minutes) == (9123, 5)
+
+
+def test_face_thresholds_per_engine() -> None:
+    """dlib's are distances (accept below reject), SFace's cosine similarities (accept above)."""
+    s = Settings(face_engine="sface")
+    assert s.face_thresholds() == (0.50, 0.40)
+    assert s.face_thresholds("dlib") == (0.38, 0.50)
+    assert Settings(face_engine="dlib").face_thresholds() == (0.38, 0.50)
+    with pytest.raises(ValueError, match="cosine"):
+        Settings(face_sface_accept_threshold=0.3, face_sface_reject_threshold=0.4)

@@ -378,6 +378,7 @@ def my_enrollments(user: CurrentUser, session: SessionDep) -> list[EnrollmentOut
         cx.QuizUnavailable,
         *FRAME_SUBMISSION_ERRORS,
         fx.FaceNotEnrolled,
+        fx.FaceReenrolRequired,
         fx.FaceMismatch,
         fx.VerificationLocked,
     ),

@@ -84,13 +84,16 @@ def new_challenge(user: CurrentLearner, session: SessionDep) -> ChallengeOut:
 
 @router.get("/me/face", response_model=FaceStatusOut, responses=problem_responses(*_auth))
 def face_status(user: CurrentLearner, session: SessionDep) -> FaceStatusOut:
-    """Whether the learner has an active face template."""
+    """Whether the learner has an active face template, and whether it must be re-enrolled
+    (made by an older face model)."""
     t = attendance.active_template(session, user.id)
     return FaceStatusOut(
         enrolled=t is not None,
         template_id=t.id if t else None,
         enrolled_at=t.created_at if t else None,
         biometric_consent=user.biometric_consent,
+        reenrol_required=t is not None and not attendance.template_is_current(t),
+        template_model=f"{t.face_engine}/{t.model_name}" if t else None,
     )
 
 
@@ -165,6 +168,7 @@ def partner_challenge(
         UserNotFound,
         *FRAME_SUBMISSION_ERRORS,
         fx.FaceNotEnrolled,
+        fx.FaceReenrolRequired,
         fx.VerificationLocked,
     ),
 )
@@ -195,6 +199,7 @@ def partner_verify(
         median_distance=event.median_distance,
         accept_threshold=event.accept_threshold,
         reject_threshold=event.reject_threshold,
+        match_metric=event.match_metric,
     )
 
 

@@ -60,11 +60,12 @@ def fraud_indicators(
 ) -> FraudReportOut:
     """Fraud indicators, each with the evidence rows behind it. Regulators: all institutions or
     one; staff and API keys (scope `audit:read`): their own institution only. Face threshold
-    defaults to the accept threshold."""
+    defaults to the accept threshold of the configured face model, in its metric (SFace: cosine
+    similarity, dlib: distance); only templates of that model are compared."""
     since, until = as_utc(since), as_utc(until)
     check_window(since, until)
     params = fraud.FraudParams(
-        face_threshold=face_threshold or get_settings().face_accept_threshold,
+        face_threshold=face_threshold or get_settings().face_thresholds()[0],
         ip_window_minutes=ip_window_minutes,
         ip_min_learners=ip_min_learners,
         rollcall_min_count=rollcall_min_count,

@@ -114,6 +114,7 @@ class LedgerOut(BaseModel):
         cx.EnrollmentNotFound,
         fx.FaceMismatch,
         fx.FaceNotEnrolled,
+        fx.FaceReenrolRequired,
         fx.VerificationLocked,
         cx.SessionActiveElsewhere,
     ),
@@ -183,6 +184,7 @@ async def heartbeat(
         cx.RollCallExpired,
         cx.RollCallNotPending,
         fx.FaceNotEnrolled,
+        fx.FaceReenrolRequired,
         fx.VerificationLocked,
     ),
 )

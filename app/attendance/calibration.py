@@ -11,6 +11,9 @@ Decision bands the service applies (:func:`app.attendance.face.decide`)::
     accept < d <= reject   -> review   (a staff member looks at the evidence crop)
     d > reject             -> failed   (reject chosen so few genuine learners land here)
 
+SFace scores are cosine similarities, where *larger* is closer: every function takes the
+``metric`` and then accepts ``s >= threshold``; the reject threshold lies *below* the accept one.
+
 An FMR estimated from ``n`` impostor pairs cannot resolve rates below ``1/n``; with no false
 match observed the 95 % upper bound is ``3/n`` ("rule of three"). Reports print both.
 """
@@ -22,17 +25,18 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from app.attendance.face import (
-    DlibFaceEngine,
     EngineConfig,
     FileSample,
+    Metric,
     QualityThresholds,
-    distance_matrix,
     measure_file,
+    score_matrix,
 )
 
 #: Defaults from ``benchmarks/calibrate.py`` on ../shared/faces. Accept: FMR <= 1e-4 on the
@@ -82,6 +86,7 @@ class CalibrationData:
     """Embeddings of one labelled folder and the distances derived from them."""
 
     root: Path
+    metric: Metric = "euclidean"
     samples: dict[str, FileSample] = field(default_factory=dict)
     by_person: dict[str, list[str]] = field(default_factory=dict)
     genuine: FloatArray = field(default_factory=lambda: np.zeros(0))
@@ -154,10 +159,12 @@ def read_pairs(pairs_file: Path, root: Path) -> list[tuple[Path, Path, bool]]:
 ProgressCallback = Callable[[int], None]
 
 
-def calibration_engine_config(min_face_px: int = 60) -> EngineConfig:
+def calibration_engine_config(
+    min_face_px: int = 60, engine: Literal["sface", "dlib"] = "sface"
+) -> EngineConfig:
     """Engine settings for calibration: the deployed pipeline, with a smaller minimum face so
     250x250 LFW crops (faces ~90-110 px) are all detected; quality is recorded, not enforced."""
-    return EngineConfig(quality=QualityThresholds(min_face_px=min_face_px))
+    return EngineConfig(quality=QualityThresholds(min_face_px=min_face_px), engine=engine)
 
 
 def embed_files(
@@ -170,7 +177,9 @@ def embed_files(
     config = config or calibration_engine_config()
     out: dict[str, FileSample] = {}
     if workers <= 1:
-        engine = DlibFaceEngine(config)
+        from app.attendance.engines import make_engine  # late: avoids an import cycle
+
+        engine = make_engine(config)
         for p in paths:
             out[str(p)] = measure_file(engine, p)
             if on_progress:
@@ -193,21 +202,23 @@ def embed_files(
 # ------------------------------------------------------------------------------------------
 
 
-def all_pairs_distances(by_person: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
-    """Genuine distances (every within-person pair) and impostor distances (every cross-person
+def all_pairs_distances(
+    by_person: dict[str, FloatArray], metric: Metric = "euclidean"
+) -> tuple[FloatArray, FloatArray]:
+    """Genuine scores (every within-person pair) and impostor scores (every cross-person
     pair) from per-person embedding arrays."""
     names = list(by_person)
     genuine: list[FloatArray] = []
     for name in names:
         e = by_person[name]
         if len(e) > 1:
-            d = distance_matrix(e, e)
+            d = score_matrix(e, e, metric)
             genuine.append(d[np.triu_indices(len(e), k=1)])
     impostor: list[FloatArray] = []
     for i, a in enumerate(names):
         rest = [by_person[b] for b in names[i + 1 :]]
         if rest:
-            impostor.append(distance_matrix(by_person[a], np.concatenate(rest)).ravel())
+            impostor.append(score_matrix(by_person[a], np.concatenate(rest), metric).ravel())
     cat = np.concatenate
     return (
         cat(genuine) if genuine else np.zeros(0),
@@ -216,7 +227,9 @@ def all_pairs_distances(by_person: dict[str, FloatArray]) -> tuple[FloatArray, F
 
 
 def pairs_distances(
-    pairs: Iterable[tuple[Path, Path, bool]], samples: dict[str, FileSample]
+    pairs: Iterable[tuple[Path, Path, bool]],
+    samples: dict[str, FileSample],
+    metric: Metric = "euclidean",
 ) -> tuple[FloatArray, FloatArray, int]:
     """Distances of the listed pairs; returns (genuine, impostor, pairs skipped: no face)."""
     gen: list[float] = []
@@ -227,13 +240,20 @@ def pairs_distances(
         if sa is None or sb is None or sa.embedding is None or sb.embedding is None:
             skipped += 1
             continue
-        d = float(np.linalg.norm(sa.embedding.astype(np.float64) - sb.embedding))
+        d = float(score_matrix(sa.embedding, sb.embedding, metric)[0, 0])
         (gen if same else imp).append(d)
     return np.array(gen), np.array(imp), skipped
 
 
-def rates_at(genuine: FloatArray, impostor: FloatArray, threshold: float) -> RatePoint:
-    """FMR and FNMR when accepting ``d <= threshold``."""
+def rates_at(
+    genuine: FloatArray, impostor: FloatArray, threshold: float, metric: Metric = "euclidean"
+) -> RatePoint:
+    """FMR and FNMR when accepting ``d <= threshold`` (cosine: ``s >= threshold``)."""
+    if metric == "cosine":
+        point = rates_at(-genuine, -impostor, -threshold)
+        return RatePoint(
+            threshold, point.fmr, point.fnmr, point.false_matches, point.false_non_matches
+        )
     fm = int(np.count_nonzero(impostor <= threshold))
     fnm = int(np.count_nonzero(genuine > threshold))
     return RatePoint(
@@ -246,14 +266,18 @@ def rates_at(genuine: FloatArray, impostor: FloatArray, threshold: float) -> Rat
 
 
 def error_table(
-    genuine: FloatArray, impostor: FloatArray, thresholds: Iterable[float] | None = None
+    genuine: FloatArray,
+    impostor: FloatArray,
+    thresholds: Iterable[float] | None = None,
+    metric: Metric = "euclidean",
 ) -> list[RatePoint]:
-    """FMR/FNMR over a grid of thresholds (default 0.30..0.70 step 0.025)."""
-    grid = thresholds if thresholds is not None else np.round(np.arange(0.30, 0.7001, 0.025), 3)
-    return [rates_at(genuine, impostor, float(t)) for t in grid]
+    """FMR/FNMR over a grid of thresholds (default 0.30..0.70 step 0.025; cosine 0.20..0.60)."""
+    lo = 0.30 if metric == "euclidean" else 0.20
+    grid = thresholds if thresholds is not None else np.round(np.arange(lo, lo + 0.4001, 0.025), 3)
+    return [rates_at(genuine, impostor, float(t), metric) for t in grid]
 
 
-def threshold_at_fmr(impostor: FloatArray, target: float) -> float:
+def threshold_at_fmr(impostor: FloatArray, target: float, metric: Metric = "euclidean") -> float:
     """Largest threshold whose FMR on ``impostor`` is <= ``target``.
 
     Allows ``floor(target * n)`` false matches and returns a value just below the next impostor
@@ -261,6 +285,8 @@ def threshold_at_fmr(impostor: FloatArray, target: float) -> float:
     """
     if impostor.size == 0:
         raise ValueError("no impostor distances")
+    if metric == "cosine":
+        return -threshold_at_fmr(-impostor, target)
     s = np.sort(impostor)
     allowed = int(np.floor(target * s.size))
     if allowed >= s.size:
@@ -270,10 +296,12 @@ def threshold_at_fmr(impostor: FloatArray, target: float) -> float:
     return (prev + nxt) / 2.0 if prev < nxt else nxt - 1e-9
 
 
-def threshold_at_fnmr(genuine: FloatArray, target: float) -> float:
-    """Smallest threshold whose FNMR on ``genuine`` is <= ``target``."""
+def threshold_at_fnmr(genuine: FloatArray, target: float, metric: Metric = "euclidean") -> float:
+    """Smallest threshold (cosine: largest) whose FNMR on ``genuine`` is <= ``target``."""
     if genuine.size == 0:
         raise ValueError("no genuine distances")
+    if metric == "cosine":
+        return -threshold_at_fnmr(-genuine, target)
     return float(np.quantile(genuine, 1.0 - target, method="higher"))
 
 
@@ -282,10 +310,26 @@ def recommend(
     impostor: FloatArray,
     fmr_target: float = 1e-4,
     reject_fnmr: float = 0.01,
+    metric: Metric = "euclidean",
 ) -> Recommendation:
     """Accept at FMR <= ``fmr_target``; reject above the distance that keeps FNMR <=
     ``reject_fnmr`` (so at most that share of genuine learners is failed outright; the band
-    between goes to review)."""
+    between goes to review). Cosine: accept at ``s >= accept``, fail below ``reject``."""
+    if metric == "cosine":
+        neg = recommend(-genuine, -impostor, fmr_target, reject_fnmr)
+        return Recommendation(
+            accept=-neg.accept,
+            reject=-neg.reject,
+            fmr_target=neg.fmr_target,
+            fmr_at_accept=neg.fmr_at_accept,
+            fnmr_at_accept=neg.fnmr_at_accept,
+            fmr_at_reject=neg.fmr_at_reject,
+            fnmr_at_reject=neg.fnmr_at_reject,
+            fmr_resolution=neg.fmr_resolution,
+            fmr_zero_bound=neg.fmr_zero_bound,
+            genuine_in_review=neg.genuine_in_review,
+            impostor_in_review=neg.impostor_in_review,
+        )
     accept = threshold_at_fmr(impostor, fmr_target)
     reject = max(accept, threshold_at_fnmr(genuine, reject_fnmr))
     a = rates_at(genuine, impostor, accept)
@@ -307,6 +351,88 @@ def recommend(
     )
 
 
+def merge(datasets: Sequence[CalibrationData]) -> CalibrationData:
+    """Pool several calibrated folders: people are told apart by folder (``set/person``), and
+    every cross-folder pair is an impostor pair too (a set of one person gains impostors)."""
+    if not datasets:
+        raise ValueError("nothing to merge")
+    metric = datasets[0].metric
+    out = CalibrationData(root=Path("+".join(str(d.root) for d in datasets)), metric=metric)
+    for d in datasets:
+        if d.metric != metric:
+            raise ValueError("cannot pool scores of different metrics")
+        out.samples.update(d.samples)
+        for person, paths in d.by_person.items():
+            out.by_person[f"{d.root.name}/{person}"] = paths
+    out.genuine, out.impostor = all_pairs_distances(out.embeddings_by_person(), metric)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRates:
+    """Decision-level figures: a template of ``template_frames`` images against a burst of
+    ``probe_frames`` other images, fused as the service does (mean of the 3 closest pairs)."""
+
+    genuine_attempts: int
+    impostor_attempts: int
+    genuine: dict[str, float]  # decision -> share
+    impostor: dict[str, float]
+    worst_genuine: float
+    closest_impostor: float
+
+
+def attempt_rates(
+    data: CalibrationData,
+    accept: float,
+    reject: float,
+    *,
+    template_frames: int = 5,
+    probe_frames: int = 5,
+    trials: int = 10,
+    seed: int = 0,
+) -> AttemptRates | None:
+    """Simulate verification attempts on people with >= template + probe images: per person
+    ``trials`` genuine attempts and, against every other person, ``trials`` impostor attempts
+    (random disjoint image choices, a fixed seed)."""
+    from app.attendance.face import decide_score, fused_score  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    need = template_frames + probe_frames
+    people = {k: v for k, v in data.embeddings_by_person().items() if len(v) >= need}
+    if not people:
+        return None
+    gen: list[float] = []
+    imp: list[float] = []
+    for name, embs in people.items():
+        for _ in range(trials):
+            idx = rng.permutation(len(embs))
+            tmpl, probe = embs[idx[:template_frames]], embs[idx[template_frames:need]]
+            gen.append(fused_score(probe, tmpl, data.metric))
+        for other, oembs in people.items():
+            if other == name:
+                continue
+            for _ in range(trials):
+                tmpl = embs[rng.permutation(len(embs))[:template_frames]]
+                probe = oembs[rng.permutation(len(oembs))[:probe_frames]]
+                imp.append(fused_score(probe, tmpl, data.metric))
+
+    def shares(scores: list[float]) -> dict[str, float]:
+        if not scores:
+            return {}
+        ds = [decide_score(v, accept, reject, data.metric) for v in scores]
+        return {k: ds.count(k) / len(ds) for k in ("passed", "review", "failed")}
+
+    sign = 1.0 if data.metric == "cosine" else -1.0
+    return AttemptRates(
+        genuine_attempts=len(gen),
+        impostor_attempts=len(imp),
+        genuine=shares(gen),
+        impostor=shares(imp),
+        worst_genuine=float(min(gen, key=lambda v: sign * v)),
+        closest_impostor=float(max(imp, key=lambda v: sign * v)) if imp else float("nan"),
+    )
+
+
 def calibrate_folder(
     root: Path,
     pairs_file: Path | None = None,
@@ -321,7 +447,10 @@ def calibrate_folder(
     With ``pairs_file`` only the listed pairs are used (and only their images embedded);
     otherwise every within-person and cross-person pair.
     """
-    data = CalibrationData(root=root)
+    config = config or calibration_engine_config()
+    from app.attendance.engines import identity_of  # late: avoids an import cycle
+
+    data = CalibrationData(root=root, metric=identity_of(config.engine).metric)
     workers = workers or min(2, os.cpu_count() or 1)
     if pairs_file is not None:
         pairs = read_pairs(pairs_file, root)
@@ -338,13 +467,18 @@ def calibrate_folder(
         on_total(len(paths))
     data.samples = embed_files(paths, workers=workers, config=config, on_progress=on_progress)
     if pairs_file is not None:
-        data.genuine, data.impostor, _ = pairs_distances(read_pairs(pairs_file, root), data.samples)
+        data.genuine, data.impostor, _ = pairs_distances(
+            read_pairs(pairs_file, root), data.samples, data.metric
+        )
     else:
-        data.genuine, data.impostor = all_pairs_distances(data.embeddings_by_person())
+        data.genuine, data.impostor = all_pairs_distances(data.embeddings_by_person(), data.metric)
     return data
 
 
 __all__ = [
+    "AttemptRates",
+    "attempt_rates",
+    "merge",
     "RECOMMENDED_ACCEPT",
     "RECOMMENDED_REJECT",
     "CalibrationData",

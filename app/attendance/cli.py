@@ -7,28 +7,32 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 from rich.table import Table
 
 from app.attendance.calibration import (
     CalibrationData,
+    attempt_rates,
     calibrate_folder,
+    calibration_engine_config,
     error_table,
+    merge,
     recommend,
 )
+from app.attendance.engines import make_engine
 from app.attendance.exceptions import FaceRejected
 from app.attendance.face import (
-    MODEL_NAME,
-    MODEL_VERSION,
     DlibFaceEngine,
+    EngineConfig,
     FaceMeasurement,
-    decide,
-    distance,
+    decide_score,
     load_image_file,
+    score_matrix,
 )
 from app.config import get_settings
 
@@ -66,8 +70,11 @@ def _describe(label: str, path: Path, engine: DlibFaceEngine) -> FaceMeasurement
 def compare(
     img_a: Path = typer.Argument(..., exists=True, dir_okay=False, help="First photo"),
     img_b: Path = typer.Argument(..., exists=True, dir_okay=False, help="Second photo"),
-    accept: float | None = typer.Option(None, help="Accept at distance <= this [settings]"),
-    reject: float | None = typer.Option(None, help="Fail at distance > this [settings]"),
+    accept: float | None = typer.Option(None, help="Accept threshold [settings, per engine]"),
+    reject: float | None = typer.Option(None, help="Reject threshold [settings, per engine]"),
+    engine_name: str | None = typer.Option(
+        None, "--engine", help="sface or dlib [SKILLTRACE_FACE_ENGINE]"
+    ),
 ) -> None:
     """Detect, quality-check and compare two single frames; print the decision (no liveness).
 
@@ -75,24 +82,31 @@ def compare(
     the one the service would make on these frames.
     """
     settings = get_settings()
-    accept = settings.face_accept_threshold if accept is None else accept
-    reject = settings.face_reject_threshold if reject is None else reject
-    if accept > reject:
-        raise typer.BadParameter("--accept must not exceed --reject")
-    engine = DlibFaceEngine()
+    kind = _engine_kind(engine_name or settings.face_engine)
+    engine = make_engine(EngineConfig(engine=kind))
+    metric = engine.identity.metric
+    default_accept, default_reject = settings.face_thresholds(kind)
+    accept = default_accept if accept is None else accept
+    reject = default_reject if reject is None else reject
+    if (accept > reject) if metric == "euclidean" else (accept < reject):
+        raise typer.BadParameter(
+            "--accept must be closer than --reject (distance: smaller; cosine: larger)"
+        )
     ma = _describe("A", img_a, engine)
     mb = _describe("B", img_b, engine)
     if ma is None or mb is None or ma.analysis is None or mb.analysis is None:
         console.print("[red]decision: failed[/red] (no face to compare)")
         raise typer.Exit(code=1)
-    d = distance(ma.analysis.embedding, mb.analysis.embedding)
-    decision = decide(d, accept, reject)
+    d = float(score_matrix(ma.analysis.embedding, mb.analysis.embedding, metric)[0, 0])
+    decision = decide_score(d, accept, reject, metric)
     gated = ma.rejection is not None or mb.rejection is not None
     colour = {"passed": "green", "review": "yellow", "failed": "red"}[decision]
-    console.print(
-        f"distance {d:.4f} (accept <= {accept}, reject > {reject}, model {MODEL_NAME} "
-        f"{MODEL_VERSION})"
-    )
+    ident = engine.identity
+    if metric == "euclidean":
+        rule = f"distance {d:.4f} (accept <= {accept}, reject > {reject}"
+    else:
+        rule = f"cosine similarity {d:.4f} (accept >= {accept}, reject < {reject}"
+    console.print(f"{rule}, model {ident.name} {ident.version}, sha256 {ident.sha256[:12]}…)")
     console.print(f"decision: [{colour}]{decision}[/{colour}]")
     if gated:
         console.print(
@@ -101,7 +115,21 @@ def compare(
         )
 
 
-def print_report(data: CalibrationData, fmr: float, title: str = "") -> None:
+def _engine_kind(name: str) -> Literal["sface", "dlib"]:
+    if name == "sface":
+        return "sface"
+    if name == "dlib":
+        return "dlib"
+    raise typer.BadParameter(f"unknown engine {name!r} (sface or dlib)")
+
+
+def print_report(
+    data: CalibrationData,
+    fmr: float,
+    title: str = "",
+    accept: float | None = None,
+    reject: float | None = None,
+) -> None:
     """Print counts, the FMR/FNMR table and the recommended thresholds of a calibration run."""
     failed = sum(1 for s in data.samples.values() if s.embedding is None)
     gated = sum(1 for s in data.samples.values() if s.embedding is not None and s.rejection)
@@ -110,12 +138,27 @@ def print_report(data: CalibrationData, fmr: float, title: str = "") -> None:
         f"{len(data.samples)} images, {data.embedded} embedded ({failed} without a face, "
         f"{gated} embedded but below the quality gate)"
     )
-    console.print(f"genuine pairs: {data.genuine.size}, impostor pairs: {data.impostor.size}")
+    console.print(
+        f"metric: {data.metric} ({'larger' if data.metric == 'cosine' else 'smaller'} = closer); "
+        f"genuine pairs: {data.genuine.size}, impostor pairs: {data.impostor.size}"
+    )
+    if data.genuine.size and not data.impostor.size:
+        # One person (e.g. webcam_cn): no impostor pairs, but the genuine side still tells how
+        # many of this person's pairs each threshold would refuse. Pool it with other sets
+        # (several folders on the command line) for impostor pairs.
+        table = Table("threshold", "FNMR", "false non-matches")
+        for r in error_table(data.genuine, np.zeros(1), metric=data.metric):
+            table.add_row(f"{r.threshold:.3f}", f"{r.fnmr:.4f}", str(r.false_non_matches))
+        console.print(table)
+        g = data.genuine
+        worst = g.min() if data.metric == "cosine" else g.max()
+        console.print(f"genuine median {np.median(g):.3f}, worst {worst:.3f}")
     if data.genuine.size == 0 or data.impostor.size == 0:
-        console.print("[red]not enough pairs to calibrate[/red]")
+        console.print("[yellow]no impostor (or genuine) pairs: no recommendation[/yellow]")
+        _print_attempts(data, accept, reject)
         return
     table = Table("threshold", "FMR", "false matches", "FNMR", "false non-matches")
-    for r in error_table(data.genuine, data.impostor):
+    for r in error_table(data.genuine, data.impostor, metric=data.metric):
         table.add_row(
             f"{r.threshold:.3f}",
             f"{r.fmr:.2e}",
@@ -125,48 +168,103 @@ def print_report(data: CalibrationData, fmr: float, title: str = "") -> None:
         )
     console.print(table)
     g, i = data.genuine, data.impostor
+    if data.metric == "euclidean":
+        console.print(
+            f"genuine median {np.median(g):.3f}, 95th pct {np.percentile(g, 95):.3f}, worst "
+            f"{g.max():.3f}; impostor 1st pct {np.percentile(i, 1):.3f}, 5th pct "
+            f"{np.percentile(i, 5):.3f}, closest {i.min():.3f}"
+        )
+        acc, rej = "<=", ">"
+    else:
+        console.print(
+            f"genuine median {np.median(g):.3f}, 5th pct {np.percentile(g, 5):.3f}, worst "
+            f"{g.min():.3f}; impostor 99th pct {np.percentile(i, 99):.3f}, 95th pct "
+            f"{np.percentile(i, 95):.3f}, closest {i.max():.3f}"
+        )
+        acc, rej = ">=", "<"
+    rec = recommend(g, i, fmr_target=fmr, metric=data.metric)
     console.print(
-        f"genuine median {np.median(g):.3f}, 95th pct {np.percentile(g, 95):.3f}; "
-        f"impostor 1st pct {np.percentile(i, 1):.3f}, 5th pct {np.percentile(i, 5):.3f}; "
-        f"impostors under 0.6: {np.mean(i <= 0.6):.2%}"
-    )
-    rec = recommend(g, i, fmr_target=fmr)
-    console.print(
-        f"recommended: accept <= [bold]{rec.accept:.3f}[/bold] (FMR {rec.fmr_at_accept:.2e}, "
-        f"FNMR {rec.fnmr_at_accept:.2%}); reject > [bold]{rec.reject:.3f}[/bold] "
+        f"recommended: accept {acc} [bold]{rec.accept:.3f}[/bold] (FMR {rec.fmr_at_accept:.2e}, "
+        f"FNMR {rec.fnmr_at_accept:.2%}); reject {rej} [bold]{rec.reject:.3f}[/bold] "
         f"(FMR {rec.fmr_at_reject:.2e}, FNMR {rec.fnmr_at_reject:.2%}); review band holds "
         f"{rec.genuine_in_review:.2%} of genuine and {rec.impostor_in_review:.2%} of impostor "
         f"pairs. FMR resolution 1/n = {rec.fmr_resolution:.1e} (95 % bound at zero errors "
         f"{rec.fmr_zero_bound:.1e})."
     )
+    _print_attempts(data, accept, reject)
+
+
+def _print_attempts(data: CalibrationData, accept: float | None, reject: float | None) -> None:
+    if accept is None or reject is None:
+        return
+    att = attempt_rates(data, accept, reject)
+    if att is None:
+        return
+    acc, rej = ("<=", ">") if data.metric == "euclidean" else (">=", "<")
+    console.print(
+        f"decision level at accept {acc} {accept}, reject {rej} {reject} (5-image "
+        f"template vs 5-image burst, fused as the service does): "
+        f"{att.genuine_attempts} genuine attempts {_shares(att.genuine)}, worst "
+        f"{att.worst_genuine:.3f}; {att.impostor_attempts} impostor attempts "
+        f"{_shares(att.impostor) if att.impostor_attempts else '-'}, closest "
+        f"{att.closest_impostor:.3f}"
+    )
+
+
+def _shares(d: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2%}" for k, v in d.items()) or "-"
 
 
 @face_app.command()
 def calibrate(
-    directory: Path = typer.Argument(..., exists=True, file_okay=False, help="person/image folder"),
+    directories: list[Path] = typer.Argument(
+        ..., exists=True, file_okay=False, help="person/image folder(s); several are also pooled"
+    ),
     pairs: Path | None = typer.Option(None, exists=True, dir_okay=False, help="LFW-style pairs"),
     fmr: float = typer.Option(1e-4, help="Target false-match rate for the accept threshold"),
     max_images_per_person: int | None = typer.Option(None, min=1, help="Cap images per person"),
     workers: int = typer.Option(2, min=1, help="Face worker processes"),
+    engine_name: str | None = typer.Option(
+        None, "--engine", help="sface or dlib [SKILLTRACE_FACE_ENGINE]"
+    ),
 ) -> None:
-    """Genuine/impostor distances, FMR/FNMR table and recommended thresholds for a folder."""
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        task = progress.add_task("embedding faces", total=None)
-        data = calibrate_folder(
-            directory,
-            pairs_file=pairs,
-            max_per_person=max_images_per_person,
-            workers=workers,
-            on_total=lambda n: progress.update(task, total=n),
-            on_progress=lambda k: progress.advance(task, k),
-        )
-    print_report(data, fmr)
+    """Genuine/impostor scores, FMR/FNMR table and recommended thresholds per folder, plus the
+    decision-level rates at the configured thresholds; with several folders, also pooled."""
+    kind = _engine_kind(engine_name or get_settings().face_engine)
+    if pairs is not None and len(directories) > 1:
+        raise typer.BadParameter("--pairs works with one folder")
+    accept, reject = get_settings().face_thresholds(kind)
+    datasets: list[CalibrationData] = []
+    for directory in directories:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task(f"embedding {directory.name}", total=None)
+
+            def on_total(n: int, t: TaskID = task) -> None:
+                progress.update(t, total=n)
+
+            def on_progress(k: int, t: TaskID = task) -> None:
+                progress.advance(t, k)
+
+            data = calibrate_folder(
+                directory,
+                pairs_file=pairs,
+                max_per_person=max_images_per_person,
+                workers=workers,
+                config=calibration_engine_config(engine=kind),
+                on_total=on_total,
+                on_progress=on_progress,
+            )
+        print_report(data, fmr, accept=accept, reject=reject)
+        datasets.append(data)
+    if len(datasets) > 1:
+        pooled = merge(datasets)
+        print_report(pooled, fmr, title="pooled", accept=accept, reject=reject)
 
 
 __all__ = ["face_app", "print_report"]

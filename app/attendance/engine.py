@@ -12,9 +12,18 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.attendance.engines import identity_of, liveness_params, make_engine
 from app.attendance.exceptions import FaceRejected
-from app.attendance.face import DecodeLimits, DlibFaceEngine, EngineConfig, FaceAnalysis
+from app.attendance.face import (
+    DecodeLimits,
+    DlibFaceEngine,
+    EngineConfig,
+    FaceAnalysis,
+    ModelIdentity,
+)
+from app.attendance.liveness import LivenessParams
 from app.attendance.pool import FacePool, FrameResult, PoolState
+from app.attendance.sface import verify_model_files
 from app.config import get_settings
 
 _lock = threading.Lock()
@@ -25,15 +34,33 @@ _local: DlibFaceEngine | None = None
 def engine_config() -> EngineConfig:
     s = get_settings()
     return EngineConfig(
-        limits=DecodeLimits(max_bytes=s.face_max_frame_bytes, max_pixels=s.face_max_frame_pixels)
+        limits=DecodeLimits(max_bytes=s.face_max_frame_bytes, max_pixels=s.face_max_frame_pixels),
+        engine=s.face_engine,
     )
+
+
+def current_model() -> ModelIdentity:
+    """The configured engine's model: what new templates and decisions record."""
+    return identity_of(get_settings().face_engine)
+
+
+def thresholds() -> tuple[float, float]:
+    """(accept, reject) for the configured engine's model, in its metric."""
+    return get_settings().face_thresholds()
+
+
+def current_liveness_params() -> LivenessParams:
+    return liveness_params(get_settings().face_engine)
 
 
 def _analyse_local(frames: Sequence[bytes]) -> list[FrameResult]:
     global _local
+    config = engine_config()
     with _lock:
-        if _local is None:
-            _local = DlibFaceEngine(engine_config())
+        # Rebuilt when the settings changed (tests switch engines): the frames must be analysed
+        # by the model that current_model() names on the event and the template.
+        if _local is None or _local.config != config:
+            _local = make_engine(config)
         engine = _local
     out: list[FrameResult] = []
     for data in frames:
@@ -49,9 +76,13 @@ def get_pool() -> FacePool | None:
     workers = get_settings().face_workers
     if workers == 0:
         return None
+    config = engine_config()
     with _lock:
+        if _pool is not None and _pool.config != config:
+            _pool.close(wait=False)  # the settings changed (another engine): new workers
+            _pool = None
         if _pool is None:
-            _pool = FacePool(workers=workers, config=engine_config())
+            _pool = FacePool(workers=workers, config=config)
         return _pool
 
 
@@ -64,7 +95,11 @@ def analyse_frames(frames: Sequence[bytes]) -> list[FaceAnalysis | FaceRejected]
 
 
 def start() -> None:
-    """Start and warm the pool (application start-up), so the first learner does not wait."""
+    """Check the model files and warm the pool (application start-up), so the first learner
+    does not wait; a model file that is not the vendored one stops the start-up
+    (:class:`app.attendance.sface.ModelFileError`)."""
+    if get_settings().face_engine == "sface":
+        verify_model_files()
     pool = get_pool()
     if pool is not None:
         pool.warm_up()

@@ -225,6 +225,22 @@ class FaceNotEnrolled(DomainError):
     message_en = "Enrol your face first."
 
 
+class FaceReenrolRequired(DomainError):
+    """The learner's template was made by another face model than the one now configured:
+    embeddings of two models cannot be compared. Nothing was recorded or consumed and no
+    failure counted: the learner re-enrols (``POST /me/face/enrol`` with a liveness challenge),
+    keeps every credited minute, and repeats the check."""
+
+    code = "face_reenrol_required"
+    status = 409
+    title = "Face re-enrolment required"
+    message_zh = "人脸识别模型已升级，请重新采集人脸（含活体检测）后再验证。已获得的学时不受影响。"
+    message_en = (
+        "The face recognition model was upgraded: enrol your face again (with the liveness "
+        "check), then repeat this check. Your credited study time is kept."
+    )
+
+
 class FaceMismatch(DomainError):
     code = "face_mismatch"
     status = 403

@@ -54,6 +54,43 @@ MODEL_NAME = "dlib_face_recognition_resnet_model_v1"
 MODEL_VERSION = "dlib-" + str(getattr(dlib, "__version__", "unknown"))
 EMBEDDING_SIZE = 128
 
+#: SHA-256 of the dlib ResNet file (``face_recognition_models`` 0.3.0): recorded with dlib
+#: templates and decisions like the SFace file's hash (migration 0010 backfills it).
+DLIB_RESNET_SHA256 = "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"
+
+#: How a model's comparison score reads: ``euclidean`` distance (lower = closer; dlib) or
+#: ``cosine`` similarity (higher = closer; SFace).
+Metric = Literal["euclidean", "cosine"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelIdentity:
+    """Which model made an embedding: recorded with every template and every decision.
+
+    Two embeddings are comparable only when ``engine``, ``name`` and ``sha256`` (the recogniser
+    file's hash) agree; ``version`` names the runtime (dlib / OpenCV) and does not change the
+    embedding space, so upgrading the runtime does not force a re-enrolment.
+    """
+
+    engine: str
+    name: str
+    version: str
+    sha256: str
+    metric: Metric
+
+    def same_space(self, engine: str, name: str, sha256: str | None) -> bool:
+        """Can an embedding recorded as (engine, name, sha256) be compared with this model's?"""
+        return (engine, name, sha256) == (self.engine, self.name, self.sha256)
+
+
+DLIB_IDENTITY = ModelIdentity(
+    engine="dlib",
+    name=MODEL_NAME,
+    version=MODEL_VERSION,
+    sha256=DLIB_RESNET_SHA256,
+    metric="euclidean",
+)
+
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -127,6 +164,16 @@ class EngineConfig:
 
     limits: DecodeLimits = field(default_factory=DecodeLimits)
     quality: QualityThresholds = field(default_factory=QualityThresholds)
+    #: Which engine :func:`app.attendance.engines.make_engine` builds: ``sface`` (YuNet detector
+    #: + SFace embedding, the default) or ``dlib`` (HOG + dlib ResNet, the first engine).
+    engine: Literal["sface", "dlib"] = "sface"
+    #: Folder of the vendored ONNX files (``None``: ``app/attendance/model_files``). Their
+    #: SHA-256 is checked against the values in code before they are loaded.
+    model_dir: str | None = None
+    #: YuNet: minimum detection score, and the long side of the copy it scans (a 640 px frame
+    #: is scanned as is; faces down to ~20 px are found, far below the quality gate's minimum).
+    yunet_score_threshold: float = 0.9
+    yunet_long_side: int = 640
     #: Long side of the downscaled copy the HOG detector scans. 400 px finds faces down to ~80 px
     #: in a 640x480 frame without upsampling; larger costs time quadratically.
     detect_long_side: int = 400
@@ -150,6 +197,9 @@ class FaceBox:
     top: int
     right: int
     bottom: int
+    #: The detector's own row when it has one (YuNet: x, y, w, h, 5 landmarks, score), which
+    #: ``FaceRecognizerSF.alignCrop`` needs; ``None`` for dlib's HOG boxes.
+    detection: tuple[float, ...] | None = None
 
     @property
     def width(self) -> int:
@@ -236,6 +286,7 @@ class FaceEngine(Protocol):
 
     model_name: str
     model_version: str
+    identity: ModelIdentity
 
     def decode(self, data: bytes) -> RGBImage:
         """Decode an uploaded JPEG/PNG to an upright RGB array or raise :class:`FaceRejected`."""
@@ -247,6 +298,14 @@ class FaceEngine(Protocol):
 
     def analyse_bytes(self, data: bytes) -> FaceAnalysis:
         """``analyse(decode(data))``."""
+        ...
+
+    def measure(self, img: RGBImage) -> FaceMeasurement:
+        """Like ``analyse`` but never raises for quality (calibration and operator tools)."""
+        ...
+
+    def warm_up(self) -> None:
+        """Load (and check) the model files now rather than on the first frame."""
         ...
 
 
@@ -519,6 +578,76 @@ def fused_distance(
 Decision = Literal["passed", "review", "failed"]
 
 
+def l2_normalise(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Rows scaled to unit length (SFace embeddings are compared by cosine)."""
+    a = np.atleast_2d(np.asarray(x, np.float64))
+    n = np.linalg.norm(a, axis=1, keepdims=True)
+    out: npt.NDArray[np.float64] = a / np.maximum(n, 1e-12)
+    return out
+
+
+def similarity_matrix(a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Cosine similarities between rows of ``a`` (n, d) and ``b`` (m, d) -> (n, m)."""
+    out: npt.NDArray[np.float64] = l2_normalise(a) @ l2_normalise(b).T
+    return out
+
+
+def score_matrix(a: npt.ArrayLike, b: npt.ArrayLike, metric: Metric) -> npt.NDArray[np.float64]:
+    """Distances (``euclidean``) or similarities (``cosine``) between all rows."""
+    return distance_matrix(a, b) if metric == "euclidean" else similarity_matrix(a, b)
+
+
+def closer(metric: Metric) -> int:
+    """+1 when a larger score means closer (cosine), -1 when smaller does (euclidean)."""
+    return 1 if metric == "cosine" else -1
+
+
+def fused_score(
+    probes: Sequence[npt.ArrayLike] | npt.ArrayLike,
+    templates: Sequence[npt.ArrayLike] | npt.ArrayLike,
+    metric: Metric,
+    strategy: FusionStrategy = "mean_k_best",
+    k: int = 3,
+) -> float:
+    """:func:`fused_distance` for either metric: the ``k`` *closest* pairs are the smallest
+    distances or the largest similarities."""
+    if metric == "euclidean":
+        return fused_distance(probes, templates, strategy, k)
+    p = np.atleast_2d(np.asarray(probes, np.float64))
+    t = np.atleast_2d(np.asarray(templates, np.float64))
+    if p.shape[0] == 0 or t.shape[0] == 0:
+        raise ValueError("fused_score needs at least one probe and one template")
+    if strategy == "centroid":
+        return float(similarity_matrix(p.mean(0), t.mean(0))[0, 0])
+    s = similarity_matrix(p, t).ravel()
+    if strategy == "min":  # the closest pair
+        return float(s.max())
+    if strategy == "mean":
+        return float(s.mean())
+    if strategy == "mean_k_best":
+        kk = max(1, min(k, s.size))
+        return float(-np.partition(-s, kk - 1)[:kk].mean())
+    raise ValueError(f"unknown fusion strategy {strategy!r}")
+
+
+def decide_score(score: float, accept: float, reject: float, metric: Metric) -> Decision:
+    """:func:`decide` for either metric. Cosine: ``>= accept`` passed, ``< reject`` failed."""
+    if metric == "euclidean":
+        return decide(score, accept, reject)
+    if accept < reject:
+        raise ValueError("the cosine accept threshold must not be below the reject threshold")
+    if score >= accept:
+        return "passed"
+    if score < reject:
+        return "failed"
+    return "review"
+
+
+def matches(score: float, threshold: float, metric: Metric) -> bool:
+    """Is ``score`` at least as close as ``threshold``?"""
+    return score <= threshold if metric == "euclidean" else score >= threshold
+
+
 def decide(dist: float, accept: float, reject: float) -> Decision:
     """Map a distance to a decision: ``<= accept`` passed, ``> reject`` failed, else review."""
     if accept > reject:
@@ -566,9 +695,10 @@ class DlibFaceEngine:
 
     model_name: str = MODEL_NAME
     model_version: str = MODEL_VERSION
+    identity: ModelIdentity = DLIB_IDENTITY
 
     def __init__(self, config: EngineConfig | None = None) -> None:
-        self.config = config or EngineConfig()
+        self.config = config or EngineConfig(engine="dlib")
 
     @cached_property
     def _m(self) -> _Models:
@@ -674,18 +804,11 @@ class DlibFaceEngine:
         return None
 
     def _describe(self, img: RGBImage, box: FaceBox, faces_found: int) -> FaceAnalysis:
-        m = self._m
         rect = dlib.rectangle(box.left, box.top, box.right - 1, box.bottom - 1)
         # Landmarks and the chip use the full-resolution image: their cost does not depend on it.
-        shape68 = m.shape68(img, rect)
+        shape68 = self._shape68(img, rect)
         landmarks = np.array([[p.x, p.y] for p in shape68.parts()], dtype=np.float32)
-        # Embedding aligned with the 5-point model, as face_recognition does by default, so our
-        # distances are comparable with the library's published figures.
-        shape5 = m.shape5(img, rect)
-        chip = np.asarray(dlib.get_face_chip(img, shape5, _CHIP_SIZE, _CHIP_PADDING), np.uint8)
-        # Same chip the ResNet would cut internally: embed it directly (bit-identical result).
-        desc = m.recogniser.compute_face_descriptor(chip, self.config.num_jitters)
-        embedding = np.asarray(desc, dtype=np.float32)
+        chip, embedding = self._chip_and_embedding(img, box, rect, shape68)
 
         grey_chip = cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY)
         # Central 60 % of the chip = the face itself, without the padding background.
@@ -715,6 +838,22 @@ class DlibFaceEngine:
             image_size=(img.shape[1], img.shape[0]),
             faces_found=faces_found,
         )
+
+    def _shape68(self, img: RGBImage, rect: Any) -> Any:
+        return self._m.shape68(img, rect)
+
+    def _chip_and_embedding(
+        self, img: RGBImage, box: FaceBox, rect: Any, shape68: Any
+    ) -> tuple[RGBImage, Embedding]:
+        """The 150 px aligned chip (quality, signature) and the face's embedding."""
+        m = self._m
+        # Embedding aligned with the 5-point model, as face_recognition does by default, so our
+        # distances are comparable with the library's published figures.
+        shape5 = m.shape5(img, rect)
+        chip = np.asarray(dlib.get_face_chip(img, shape5, _CHIP_SIZE, _CHIP_PADDING), np.uint8)
+        # Same chip the ResNet would cut internally: embed it directly (bit-identical result).
+        desc = m.recogniser.compute_face_descriptor(chip, self.config.num_jitters)
+        return chip, np.asarray(desc, dtype=np.float32)
 
     def _evidence_crop(self, img: RGBImage, box: FaceBox) -> bytes:
         h, w = img.shape[:2]
@@ -764,7 +903,7 @@ class FileSample:
     faces_found: int
 
 
-def measure_file(engine: DlibFaceEngine, path: str | Path) -> FileSample:
+def measure_file(engine: FaceEngine, path: str | Path) -> FileSample:
     """Decode ``path`` and embed its largest face, never raising for the image's content."""
     try:
         img = load_image_file(path)
@@ -776,6 +915,17 @@ def measure_file(engine: DlibFaceEngine, path: str | Path) -> FileSample:
 
 
 __all__ = [
+    "DLIB_IDENTITY",
+    "DLIB_RESNET_SHA256",
+    "Metric",
+    "ModelIdentity",
+    "closer",
+    "decide_score",
+    "fused_score",
+    "l2_normalise",
+    "matches",
+    "score_matrix",
+    "similarity_matrix",
     "FileSample",
     "measure_file",
     "EMBEDDING_SIZE",

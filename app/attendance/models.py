@@ -73,8 +73,13 @@ class FaceTemplate(SQLModel, table=True):
     embeddings_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     embeddings_sha256: str = Field(max_length=64)
     n_embeddings: int
+    #: The model that made the embeddings (``app.attendance.face.ModelIdentity``): only
+    #: templates of the configured engine's model are compared (1:1 and 1:N); any other is
+    #: "outdated" and its learner re-enrols at the next face check.
+    face_engine: str = Field(max_length=16)
     model_name: str = Field(max_length=64)
     model_version: str = Field(max_length=64)
+    model_sha256: str = Field(max_length=64)
     enrol_event_id: uuid.UUID | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -92,13 +97,18 @@ class AttendanceEvent(SQLModel, table=True):
     challenge_id: uuid.UUID | None = Field(default=None)
     actions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     frame_sha256: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    # Distances as decimal strings: exact in the audit payload and across databases.
+    # Scores as decimal strings: exact in the audit payload and across databases. Despite the
+    # column names (kept for the API), with ``match_metric`` "cosine" (SFace) they are cosine
+    # similarities (larger = closer; best = the largest); with "euclidean" (dlib) distances.
     best_distance: str | None = Field(default=None, max_length=16)
     median_distance: str | None = Field(default=None, max_length=16)
     accept_threshold: str = Field(max_length=16)
     reject_threshold: str = Field(max_length=16)
+    match_metric: str = Field(max_length=16)
+    face_engine: str = Field(max_length=16)
     model_name: str = Field(max_length=64)
     model_version: str = Field(max_length=64)
+    model_sha256: str = Field(max_length=64)
     liveness: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     outcome: Outcome = Field(sa_type=_enum(Outcome), index=True)
     reason_code: str | None = Field(default=None, max_length=64)

@@ -22,7 +22,7 @@ from app import clock
 from app.accounts.models import User
 from app.attendance import liveness
 from app.attendance.budget import admit_burst
-from app.attendance.engine import analyse_frames
+from app.attendance.engine import analyse_frames, current_model, thresholds
 from app.attendance.exceptions import (
     FaceRejected,
     FrameReplayed,
@@ -31,7 +31,7 @@ from app.attendance.exceptions import (
     TooFewFrames,
     TooManyFrames,
 )
-from app.attendance.face import MODEL_NAME, MODEL_VERSION, FaceAnalysis
+from app.attendance.face import FaceAnalysis
 from app.attendance.models import (
     AttendanceEvent,
     FaceChallenge,
@@ -148,7 +148,8 @@ def _new_event(
     institution_id: uuid.UUID | None,
     client: ClientInfo,
 ) -> AttendanceEvent:
-    s = get_settings()
+    model = current_model()
+    accept, reject = thresholds()
     return AttendanceEvent(
         user_id=user.id,
         institution_id=institution_id,
@@ -156,10 +157,13 @@ def _new_event(
         challenge_id=challenge.id if challenge else None,
         actions=list(challenge.actions) if challenge else [],
         frame_sha256=hashes,
-        accept_threshold=f"{s.face_accept_threshold:.4f}",
-        reject_threshold=f"{s.face_reject_threshold:.4f}",
-        model_name=MODEL_NAME,
-        model_version=MODEL_VERSION,
+        accept_threshold=f"{accept:.4f}",
+        reject_threshold=f"{reject:.4f}",
+        match_metric=model.metric,
+        face_engine=model.engine,
+        model_name=model.name,
+        model_version=model.version,
+        model_sha256=model.sha256,
         outcome=Outcome.failed,
         client_ip=client.ip,
         user_agent=(client.user_agent or "")[:300] or None,
@@ -181,6 +185,9 @@ def event_payload(event: AttendanceEvent) -> dict[str, Any]:
         "accept_threshold": event.accept_threshold,
         "reject_threshold": event.reject_threshold,
         "model": f"{event.model_name}/{event.model_version}",
+        "face_engine": event.face_engine,
+        "model_sha256": event.model_sha256,
+        "match_metric": event.match_metric,
         "liveness": {
             "passed": event.liveness.get("passed"),
             "reason": event.liveness.get("reason"),

@@ -30,6 +30,14 @@ class FaceStatusOut(BaseModel):
     template_id: uuid.UUID | None
     enrolled_at: datetime | None
     biometric_consent: bool
+    reenrol_required: bool = Field(
+        default=False,
+        description="The template was made by an older face model: the next face check "
+        "answers 409 face_reenrol_required until the learner enrols again",
+    )
+    template_model: str | None = Field(
+        default=None, description="engine/model of the active template, e.g. sface/…"
+    )
 
 
 class VerifyOut(BaseModel):
@@ -39,6 +47,11 @@ class VerifyOut(BaseModel):
     median_distance: str | None
     accept_threshold: str
     reject_threshold: str
+    match_metric: str = Field(
+        description="cosine (SFace: similarities, larger = closer, pass at >= accept) or "
+        "euclidean (dlib: distances, smaller = closer, pass at <= accept); the *_distance "
+        "fields and thresholds are in this metric"
+    )
 
 
 class EventOut(BaseModel):
@@ -55,8 +68,11 @@ class EventOut(BaseModel):
     median_distance: str | None
     accept_threshold: str
     reject_threshold: str
+    match_metric: str
+    face_engine: str
     model_name: str
     model_version: str
+    model_sha256: str
     liveness: dict[str, Any]
     matched_user_id: uuid.UUID | None
     client_ip: str | None

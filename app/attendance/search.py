@@ -12,7 +12,11 @@ probe is farther than ``threshold + r`` from its centroid cannot match and is sk
 
 The index refreshes incrementally from the database before each search (ids only; only new
 templates are fetched and decrypted), so it follows enrolments, re-enrolments and consent
-withdrawals made by any process. It is the embedded default; at national scale a vector index
+withdrawals made by any process. There is one index per face model (templates of different
+models are not comparable): a model whose metric is cosine similarity (SFace, unit-length
+embeddings) is searched with the same bound, since ``cos >= t`` is ``d <= sqrt(2 - 2t)`` for
+unit vectors and the fused score (a mean of the k largest similarities) never exceeds the largest.
+It is the embedded default; at national scale a vector index
 (pgvector, FAISS) takes its place behind the same function.
 """
 
@@ -27,7 +31,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from app.attendance.face import fused_distance
+from app.attendance.face import ModelIdentity, fused_score, matches
 from app.attendance.models import FaceTemplate, TemplateStatus
 
 Decoder = Callable[[str], np.ndarray[Any, Any]]
@@ -37,8 +41,9 @@ _FETCH_CHUNK = 500
 class TemplateIndex:
     """Centroids of all active templates of one database, refreshed from it on demand."""
 
-    def __init__(self, decode: Decoder) -> None:
+    def __init__(self, decode: Decoder, model: ModelIdentity) -> None:
         self._decode = decode
+        self.model = model
         self._lock = threading.Lock()
         self._row_of: dict[str, int] = {}  # template id as 32 hex digits -> row
         self._users: list[uuid.UUID] = []
@@ -56,8 +61,16 @@ class TemplateIndex:
         # Ids only, as raw driver values: converting 100 k UUIDs through the ORM type costs
         # more than the whole search.
         raw = session.connection().execute(
-            text("SELECT id FROM face_templates WHERE status = :active"),
-            {"active": TemplateStatus.active.value},
+            text(
+                "SELECT id FROM face_templates WHERE status = :active AND face_engine = :engine"
+                " AND model_name = :name AND model_sha256 = :sha256"
+            ),
+            {
+                "active": TemplateStatus.active.value,
+                "engine": self.model.engine,
+                "name": self.model.name,
+                "sha256": self.model.sha256,
+            },
         )
         current = {_hex(v) for v in raw.scalars()}
         with self._lock:
@@ -99,7 +112,11 @@ class TemplateIndex:
     def search(
         self, probes: np.ndarray[Any, Any], threshold: float, *, exclude_user: uuid.UUID
     ) -> list[tuple[uuid.UUID, float]]:
-        """Users with an active template within ``threshold`` (fused distance), nearest first."""
+        """Users with an active template of this model as close as ``threshold`` (fused score in
+        the model's metric), closest first."""
+        metric = self.model.metric
+        # Euclidean bound on the nearest probe-embedding distance that can still match.
+        bound = threshold if metric == "euclidean" else float(np.sqrt(max(0.0, 2 - 2 * threshold)))
         p = np.atleast_2d(np.asarray(probes, np.float32))
         with self._lock:
             centres, radius = self._matrix()
@@ -108,18 +125,19 @@ class TemplateIndex:
             # Squared distance of every centroid to its nearest probe, in one product.
             d2 = (p * p).sum(1)[None, :] + (centres * centres).sum(1)[:, None] - 2 * centres @ p.T
             nearest = np.sqrt(np.clip(d2.min(1), 0, None))
-            candidates = np.nonzero(nearest - radius <= threshold + 1e-3)[0]
+            candidates = np.nonzero(nearest - radius <= bound + 1e-3)[0]
             picked = [
                 (self._users[i], self._embeddings[i])
                 for i in candidates.tolist()
                 if self._alive[i] and self._users[i] != exclude_user
             ]
+        sign = 1.0 if metric == "euclidean" else -1.0  # sort key: smaller = closer
         best: dict[uuid.UUID, float] = {}
         for user, embs in picked:
-            d = fused_distance(probes, embs)
-            if d <= threshold and d < best.get(user, np.inf):
+            d = fused_score(probes, embs, metric)
+            if matches(d, threshold, metric) and sign * d < sign * best.get(user, sign * np.inf):
                 best[user] = d
-        return sorted(best.items(), key=lambda h: h[1])
+        return sorted(best.items(), key=lambda h: sign * h[1])
 
 
 def _hex(value: object) -> str:
@@ -131,10 +149,10 @@ _indexes: dict[str, TemplateIndex] = {}
 _indexes_lock = threading.Lock()
 
 
-def index_for(session: Session, decode: Decoder) -> TemplateIndex:
-    """The process's index of the session's database."""
-    key = str(session.get_bind().engine.url)
+def index_for(session: Session, decode: Decoder, model: ModelIdentity) -> TemplateIndex:
+    """The process's index of ``model``'s templates in the session's database."""
+    key = f"{session.get_bind().engine.url}|{model.engine}|{model.name}|{model.sha256}"
     with _indexes_lock:
         if key not in _indexes:
-            _indexes[key] = TemplateIndex(decode)
+            _indexes[key] = TemplateIndex(decode, model)
         return _indexes[key]

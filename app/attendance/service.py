@@ -38,6 +38,8 @@ from app.attendance.templates import (
     delete_templates,
     enrol,
     find_duplicates,
+    needs_reenrolment,
+    template_is_current,
 )
 from app.attendance.verification import verify
 
@@ -52,6 +54,8 @@ __all__ = [
     "_decode_embeddings",
     "active_template",
     "find_duplicates",
+    "needs_reenrolment",
+    "template_is_current",
     "enrol",
     "delete_templates",
     "verify",

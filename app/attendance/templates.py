@@ -16,6 +16,7 @@ from app import clock
 from app.accounts.models import User
 from app.attendance import liveness, search
 from app.attendance.challenges import _consume, _load_challenge
+from app.attendance.engine import current_liveness_params, current_model, thresholds
 from app.attendance.exceptions import (
     ConsentRequired,
     FaceMatchesOtherLearner,
@@ -24,7 +25,7 @@ from app.attendance.exceptions import (
     LivenessFailed,
     TooFewFrames,
 )
-from app.attendance.face import MODEL_NAME, MODEL_VERSION, FaceAnalysis
+from app.attendance.face import FaceAnalysis
 from app.attendance.models import (
     AttendanceEvent,
     FaceTemplate,
@@ -86,14 +87,29 @@ def _template_embeddings(template: FaceTemplate) -> np.ndarray[Any, Any]:
     return _decode_embeddings(template.embeddings_enc)
 
 
+def template_is_current(template: FaceTemplate) -> bool:
+    """Was ``template`` made by the configured engine's model (comparable with new frames)?"""
+    return current_model().same_space(
+        template.face_engine, template.model_name, template.model_sha256
+    )
+
+
+def needs_reenrolment(session: Session, user_id: uuid.UUID) -> bool:
+    """The learner has an active template, but from another model: re-enrol at the next check."""
+    template = active_template(session, user_id)
+    return template is not None and not template_is_current(template)
+
+
 def find_duplicates(
     session: Session, probes: np.ndarray[Any, Any], *, exclude_user: uuid.UUID, threshold: float
 ) -> list[tuple[uuid.UUID, float]]:
-    """1:N search: other learners whose active template lies within ``threshold`` of the probes.
+    """1:N search: other learners whose active template of the configured model lies within
+    ``threshold`` of the probes (in the model's metric). Templates of other models are not
+    comparable and not searched: their learners are searched when they re-enrol.
 
-    Returns (user, fused distance) nearest first; see :mod:`app.attendance.search`.
+    Returns (user, fused score) closest first; see :mod:`app.attendance.search`.
     """
-    index = search.index_for(session, _decode_embeddings)
+    index = search.index_for(session, _decode_embeddings, current_model())
     index.refresh(session)
     return index.search(probes, threshold, exclude_user=exclude_user)
 
@@ -147,7 +163,7 @@ def enrol(
         event.reason_code = err.code
         _save_event(session, event, actor)
         raise err.keeping_changes(attendance_event_id=str(event.id))
-    result = liveness.check(challenge.actions, burst.good)
+    result = liveness.check(challenge.actions, burst.good, current_liveness_params())
     event.liveness = _liveness_dict(result)
     best = _best_frame(burst.good)
     _store_evidence(event, best.crop_jpeg)
@@ -161,18 +177,21 @@ def enrol(
     chosen = _spread(burst.good, TEMPLATE_EMBEDDINGS)
     embs = np.stack([a.embedding for a in chosen]).astype(np.float32)
     blob, digest = _encode_embeddings(embs)
+    model = current_model()
     template = FaceTemplate(
         user_id=user.id,
         status=TemplateStatus.pending,
         embeddings_enc=blob,
         embeddings_sha256=digest,
         n_embeddings=len(chosen),
-        model_name=MODEL_NAME,
-        model_version=MODEL_VERSION,
+        face_engine=model.engine,
+        model_name=model.name,
+        model_version=model.version,
+        model_sha256=model.sha256,
         enrol_event_id=event.id,
         created_at=clock.now(),
     )
-    dupes = find_duplicates(session, embs, exclude_user=user.id, threshold=s.face_accept_threshold)
+    dupes = find_duplicates(session, embs, exclude_user=user.id, threshold=thresholds()[0])
     if dupes:
         other, dist = dupes[0]
         event.outcome = Outcome.review
@@ -217,6 +236,8 @@ def _activate(session: Session, user: User, template: FaceTemplate, actor: Actor
             "template_sha256": template.embeddings_sha256,
             "embeddings": template.n_embeddings,
             "model": f"{template.model_name}/{template.model_version}",
+            "face_engine": template.face_engine,
+            "model_sha256": template.model_sha256,
         },
         institution_id=user.institution_id,
     )

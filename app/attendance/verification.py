@@ -20,13 +20,15 @@ from app.attendance.challenges import (
     _load_challenge,
     _reset_failures,
 )
+from app.attendance.engine import current_liveness_params, current_model, thresholds
 from app.attendance.exceptions import (
     ConsentRequired,
     FaceNotEnrolled,
+    FaceReenrolRequired,
     FrameReplayed,
     LivenessFailed,
 )
-from app.attendance.face import fused_distance
+from app.attendance.face import closer, decide_score, fused_score
 from app.attendance.models import (
     AttendanceEvent,
     Outcome,
@@ -46,9 +48,8 @@ from app.attendance.recording import (
     _save_event,
     _store_evidence,
 )
-from app.attendance.templates import _template_embeddings, active_template
+from app.attendance.templates import _template_embeddings, active_template, template_is_current
 from app.audit.service import Actor
-from app.config import get_settings
 from app.db import release_read_lock
 
 # ---------------------------------------------------------------- verification
@@ -69,7 +70,8 @@ def verify(
 
     Returns the event for every decision (passed / failed / review) so callers choose their
     response; raises only for refusals before a decision (lock, challenge, bad or faceless
-    frames). Failed decisions count towards the attempt limit.
+    frames). Failed decisions count towards the attempt limit. A template of another model than
+    the configured one raises :class:`FaceReenrolRequired` before anything is consumed.
     """
     actor = actor or Actor.user(user.id)
     if not user.biometric_consent:
@@ -78,6 +80,8 @@ def verify(
     template = active_template(session, user.id)
     if template is None or template.embeddings_enc is None:
         raise FaceNotEnrolled()
+    if not template_is_current(template):
+        raise FaceReenrolRequired(template_model=f"{template.face_engine}/{template.model_name}")
     _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
     release_read_lock(session)
     burst = _analyse_burst(frames, min_frames=1, learner_id=user.id)
@@ -85,6 +89,8 @@ def verify(
     template = active_template(session, user.id)
     if template is None or template.embeddings_enc is None:
         raise FaceNotEnrolled()
+    if not template_is_current(template):
+        raise FaceReenrolRequired(template_model=f"{template.face_engine}/{template.model_name}")
     challenge = _load_challenge(session, user, challenge_id)
     _consume(session, challenge)
     if _check_replay(session, burst.hashes):
@@ -106,14 +112,19 @@ def verify(
         # bomb decodes to a blank picture) could be sent without end, never meeting the lock.
         _count_failure(session, user, actor)
         raise err.keeping_changes(attendance_event_id=str(event.id))
+    metric = current_model().metric
+    stored = _template_embeddings(template)
     embs = np.stack([a.embedding for a in burst.good])
-    per_frame = [fused_distance(e, _template_embeddings(template), strategy="min") for e in embs]
-    event.best_distance = _fmt(min(per_frame))
+    # Per frame its closest template embedding; "best" is the closest frame (smallest distance
+    # or largest cosine similarity, per the model's metric).
+    per_frame = [fused_score(e, stored, metric, strategy="min") for e in embs]
+    event.best_distance = _fmt(max(per_frame, key=lambda v: closer(metric) * v))
     event.median_distance = _fmt(statistics.median(per_frame))
-    fused = fused_distance(embs, _template_embeddings(template))
-    s = get_settings()
+    fused = fused_score(embs, stored, metric)
+    accept, reject = thresholds()
+    decision = decide_score(fused, accept, reject, metric)
     if challenge.actions:
-        result = liveness.check(challenge.actions, burst.good)
+        result = liveness.check(challenge.actions, burst.good, current_liveness_params())
         event.liveness = _liveness_dict(result)
         live = result.passed
     else:
@@ -121,9 +132,9 @@ def verify(
     _store_evidence(event, _best_frame(burst.good).crop_jpeg)
     if not live:
         event.outcome, event.reason_code = Outcome.failed, LivenessFailed.code
-    elif fused <= s.face_accept_threshold:
+    elif decision == "passed":
         event.outcome = Outcome.passed
-    elif fused > s.face_reject_threshold:
+    elif decision == "failed":
         event.outcome, event.reason_code = Outcome.failed, "face_mismatch"
     else:
         event.outcome, event.reason_code = Outcome.review, "uncertain_match"

@@ -41,6 +41,7 @@ from app.attendance.exceptions import (
     ConsentRequired,
     FaceMismatch,
     FaceNotEnrolled,
+    FaceReenrolRequired,
     FaceRejected,
     HandoffExpired,
     HandoffNotFound,
@@ -295,6 +296,8 @@ def create(
         expires = min(expires, rc.deadline)
     if purpose is not HandoffPurpose.enrol and attendance.active_template(session, user.id) is None:
         raise FaceNotEnrolled()
+    if purpose is not HandoffPurpose.enrol and attendance.needs_reenrolment(session, user.id):
+        raise FaceReenrolRequired()
     for old in session.exec(
         select(FaceHandoff).where(
             col(FaceHandoff.user_id) == user.id,

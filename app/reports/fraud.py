@@ -21,7 +21,8 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.accounts.models import User
-from app.attendance.face import distance_matrix, fused_distance
+from app.attendance.engine import current_model
+from app.attendance.face import Metric, distance_matrix, fused_score, matches
 from app.attendance.models import AttendanceEvent, FaceTemplate, FrameHash, Purpose, TemplateStatus
 from app.attendance.templates import _decode_embeddings
 from app.courses.models import (
@@ -45,6 +46,8 @@ class Scope:
 
 @dataclass(frozen=True)
 class FraudParams:
+    #: In the configured face model's metric (dlib: distance; SFace: cosine similarity); the
+    #: callers pass that model's accept threshold.
     face_threshold: float = 0.38
     ip_window_minutes: int = 10
     ip_min_learners: int = 5
@@ -116,6 +119,7 @@ def shared_face_pairs(
     embeddings: Sequence[npt.NDArray[Any]],
     threshold: float,
     *,
+    metric: Metric = "euclidean",
     block_rows: int = 2048,
     block_cols: int = 8192,
 ) -> list[tuple[int, int, float]]:
@@ -127,7 +131,10 @@ def shared_face_pairs(
     ``minimum.reduceat``; only pairs whose closest embeddings are within the threshold can have a
     fused distance within it (a mean of the k best is never below the best), and only those get
     the exact fused distance. Time stays quadratic: at 10^5 templates this is a batch job.
+    With ``metric="cosine"`` (unit-length SFace embeddings) ``threshold`` is a similarity: the
+    same Euclidean prefilter runs with ``sqrt(2 - 2 * threshold)``.
     """
+    bound = threshold if metric == "euclidean" else float(np.sqrt(max(0.0, 2 - 2 * threshold)))
     if len(embeddings) < 2:
         return []
     embeddings = [np.atleast_2d(e) for e in embeddings]
@@ -146,13 +153,13 @@ def shared_face_pairs(
             d = distance_matrix(stacked[r0:r1], stacked[c0:c1])
             by_col = np.minimum.reduceat(d, starts[u:u_end] - c0, axis=1)
             by_pair = np.minimum.reduceat(by_col, starts[t:t_end] - r0, axis=0)
-            ii, jj = np.nonzero(by_pair <= threshold)
+            ii, jj = np.nonzero(by_pair <= bound + 1e-9)
             for bi, bj in zip(ii.tolist(), jj.tolist(), strict=True):
                 i, j = t + bi, u + bj
                 if j <= i:
                     continue
-                fused = fused_distance(embeddings[i], embeddings[j])
-                if fused <= threshold:
+                fused = fused_score(embeddings[i], embeddings[j], metric)
+                if matches(fused, threshold, metric):
                     out.append((i, j, fused))
     out.sort()
     return out
@@ -166,28 +173,39 @@ def shared_faces(session: Session, scope: Scope, params: FraudParams) -> list[Fi
         col(FaceTemplate.enrol_event_id),
         col(User.institution_id),
     ).join(User, col(User.id) == col(FaceTemplate.user_id))
+    model = current_model()
+    # Only the configured model's templates are comparable (a learner with an older one is
+    # asked to re-enrol and is compared from then on).
     stmt = stmt.where(
         col(FaceTemplate.status) == TemplateStatus.active,
         col(FaceTemplate.embeddings_enc).is_not(None),
+        col(FaceTemplate.face_engine) == model.engine,
+        col(FaceTemplate.model_name) == model.name,
+        col(FaceTemplate.model_sha256) == model.sha256,
     )
     if scope.institution_id is not None:
         stmt = stmt.where(col(User.institution_id) == scope.institution_id)
     rows = session.execute(stmt.order_by(col(FaceTemplate.id))).all()
     embs = [_decode_embeddings(r.embeddings_enc) for r in rows]
+    what = "distance" if model.metric == "euclidean" else "cosine similarity"
     findings = []
-    for i, j, dist in shared_face_pairs(embs, params.face_threshold):
+    for i, j, dist in shared_face_pairs(embs, params.face_threshold, metric=model.metric):
         a, b = rows[i], rows[j]
         if a.user_id == b.user_id:
             continue
         findings.append(
             Finding(
-                summary=f"one face behind two accounts (fused distance {dist:.4f})",
+                summary=f"one face behind two accounts (fused {what} {dist:.4f})",
                 subjects=[str(a.user_id), str(b.user_id)],
                 evidence=[
                     _template_ev(a.id, a.enrol_event_id, learner=str(a.user_id)),
                     _template_ev(b.id, b.enrol_event_id, learner=str(b.user_id)),
                 ],
-                metrics={"distance": f"{dist:.4f}", "threshold": f"{params.face_threshold:.4f}"},
+                metrics={
+                    "distance": f"{dist:.4f}",
+                    "threshold": f"{params.face_threshold:.4f}",
+                    "metric": model.metric,
+                },
             )
         )
     return findings

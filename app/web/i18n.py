@@ -164,6 +164,8 @@ JS_STRINGS: dict[str, str] = {
     "id_birth": "身份证号码中的出生日期无效。",
     "id_check": "身份证号码校验位不正确，请逐位核对。",
     "id_ok": "号码格式正确（最终以服务器核验为准）。",
+    # A template from an older face model: re-enrol, then repeat the check
+    "reenrol_link": "去重新采集人脸",
     # No-camera fallback: continue the face check on a phone
     "handoff_start": "用手机继续",
     "handoff_creating": "正在生成手机验证链接……",

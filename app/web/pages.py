@@ -76,6 +76,7 @@ FLASHES = {
     "already_enrolled": "您已报名该课程。",
     "need_consent": "使用人脸验证前，请先阅读并同意人脸信息处理说明。",
     "need_face": "请先完成人脸采集。",
+    "need_reenrol": "人脸识别模型已升级，请重新采集一次人脸（含活体检测）。已获得的学时不受影响。",
     "session_expired": "登录已过期，请重新登录。",
     "review_approved": "审核结果已保存：已批准。该记录已移至“已审核”。",
     "review_rejected": "审核结果已保存：已驳回。该记录已移至“已审核”。",
@@ -429,6 +430,7 @@ def face_page(request: Request, user: PageUser, session: SessionDep) -> Response
         "face.html",
         user,
         template=template,
+        reenrol=template is not None and not attendance.template_is_current(template),
         max_frames=get_settings().face_max_frames,
     )
 
@@ -502,7 +504,14 @@ def my_page(request: Request, user: PageUser, session: SessionDep) -> Response:
     rows = courses.list_my_enrollments(session, Principal.of_user(user))
     enrolled = attendance.active_template(session, user.id) is not None
     items = [(e, c, progress(e, c)) for e, c in rows]
-    return render(request, "my.html", user, items=items, face_enrolled=enrolled)
+    return render(
+        request,
+        "my.html",
+        user,
+        items=items,
+        face_enrolled=enrolled,
+        face_reenrol=attendance.needs_reenrolment(session, user.id),
+    )
 
 
 # ---------------------------------------------------------------- study, quiz, progress
@@ -527,6 +536,8 @@ def _face_ready(request: Request, user: User, session: Session) -> Response | No
         return redirect(request, "/consent", "need_consent")
     if attendance.active_template(session, user.id) is None:
         return redirect(request, "/face", "need_face")
+    if attendance.needs_reenrolment(session, user.id):
+        return redirect(request, "/face", "need_reenrol")
     return None
 
 
@@ -549,6 +560,7 @@ def study_page(
         lessons=lessons,
         p=progress(enrollment, course),
         face_block=_face_ready(request, user, session) is not None,
+        face_reenrol=attendance.needs_reenrolment(session, user.id),
         consent=user.biometric_consent,
         max_frames=get_settings().face_max_frames,
     )

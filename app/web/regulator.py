@@ -551,7 +551,7 @@ def dashboard_page(
             summary=None,
         )
     params = fraud.FraudParams(
-        face_threshold=get_settings().face_accept_threshold,
+        face_threshold=get_settings().face_thresholds()[0],
         since=window.since_utc,
         until=window.until_utc,
     )

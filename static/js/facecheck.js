@@ -130,6 +130,16 @@ export class FaceCheck {
     this.status.dataset.kind = kind;
   }
 
+  /** The learner's template comes from an older face model: link to the enrolment page (the
+   * check is repeated afterwards; nothing was recorded and no credit is lost). */
+  offerReenrolment() {
+    const link = document.createElement("a");
+    link.href = "/face";
+    link.className = "reenrol-link";
+    link.textContent = T.ui.reenrol_link;
+    this.status.append(" ", link);
+  }
+
   get canHandOff() {
     return this.handoffAllowed && Boolean(this.panel) && noCamera(this.cameraError) && Boolean(handoffTarget(this.url));
   }
@@ -176,6 +186,7 @@ export class FaceCheck {
       if (err instanceof ApiError && err.code !== "camera") {
         this.say(explain(err), "error");
         this.root.dataset.code = err.code;
+        if (err.code === "face_reenrol_required") this.offerReenrolment();
         this.button.textContent = this.canHandOff ? T.ui.handoff_start : T.ui.retry;
       }
       throw err;

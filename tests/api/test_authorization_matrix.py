@@ -176,6 +176,9 @@ def _event(learner: User, **kw: Any) -> AttendanceEvent:
         reject_threshold="0.50",
         model_name="test",
         model_version="1",
+        match_metric="euclidean",
+        face_engine="test",
+        model_sha256="0" * 64,
         **kw,
     )
 

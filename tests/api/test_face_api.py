@@ -20,7 +20,9 @@ from app.attendance.models import (
     FaceTemplate,
     FrameHash,
     TemplateStatus,
+    VerificationLock,
 )
+from app.attendance.sface import SFACE_IDENTITY
 from app.audit.models import AuditEntry
 from tests.face_data import blink_burst, lfw_person
 from tests.factories import login, make_institution, make_learner, make_user
@@ -102,13 +104,17 @@ def test_enrol_verify_replay_and_consent_withdrawal(client: TestClient, engine: 
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["outcome"] == "passed", body
-    assert float(body["median_distance"]) <= float(body["accept_threshold"])
+    # SFace (the default engine) scores cosine similarity: larger is closer.
+    assert body["match_metric"] == "cosine"
+    assert float(body["median_distance"]) >= float(body["accept_threshold"])
     event = client.get(
         f"/api/v1/attendance-events/{body['attendance_event_id']}", headers=hs
     ).json()
     assert event["purpose"] == "partner"
     assert len(event["frame_sha256"]) == 12 and event["liveness"]["passed"] is True
-    assert event["model_name"].startswith("dlib") and event["evidence_sha256"]
+    assert event["face_engine"] == "sface" and event["evidence_sha256"]
+    assert event["model_name"] == "sface_2021dec_int8bq_cv5"
+    assert event["model_sha256"] == SFACE_IDENTITY.sha256
     evidence = client.get(f"/api/v1/attendance-events/{event['id']}/evidence", headers=hs)
     assert evidence.status_code == 200 and evidence.headers["content-type"] == "image/jpeg"
     assert max(Image.open(io.BytesIO(evidence.content)).size) <= 160
@@ -168,7 +174,9 @@ def test_wrong_person_fails_and_locks_after_five(
     client: TestClient, engine: Any, clock: Any
 ) -> None:
     learner, h = enrolled(client, engine, "a")
-    others = lfw_person("George_W_Bush")[:6]
+    # Photo 4 (index 3) is a turned head whose face box is 76 px with YuNet's landmarks: the
+    # quality gate refuses it (face_too_small) before any comparison, so it is left out.
+    others = [p for i, p in enumerate(lfw_person("George_W_Bush")) if i != 3][:6]
     for i in range(5):
         cid = challenge(client, h, engine, [])  # no action: isolate the identity decision
         r = _verify_as_learner(client, engine, learner, cid, [others[i]])
@@ -383,3 +391,50 @@ def test_re_enrolment_replaces_template_only_when_accepted(client: TestClient, e
         statuses = {t.id: t.status for t in s.exec(select(FaceTemplate))}
     assert statuses[first.id] is TemplateStatus.retired
     assert statuses[uuid.UUID(r.json()["template_id"])] is TemplateStatus.active
+
+
+def test_template_of_an_older_model_asks_for_re_enrolment(
+    client: TestClient, engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A learner enrolled with dlib, after the switch to SFace: the next check answers 409
+    face_reenrol_required without consuming the challenge, recording a decision or counting a
+    failure; re-enrolling (with liveness) makes an SFace template and the check passes."""
+    from app.config import get_settings
+
+    monkeypatch.setenv("SKILLTRACE_FACE_ENGINE", "dlib")
+    get_settings.cache_clear()
+    learner, h = enrolled(client, engine, "a")
+    with Session(engine) as s:
+        old = s.exec(select(FaceTemplate)).one()
+    assert (old.face_engine, old.model_name) == ("dlib", "dlib_face_recognition_resnet_model_v1")
+    monkeypatch.setenv("SKILLTRACE_FACE_ENGINE", "sface")
+    get_settings.cache_clear()
+
+    status = client.get("/api/v1/me/face", headers=h).json()
+    assert status["enrolled"] and status["reenrol_required"]
+    assert status["template_model"] == "dlib/dlib_face_recognition_resnet_model_v1"
+    before = counts(engine)
+    cid = challenge(client, h, engine, ["blink"])
+    r = _verify_as_learner(client, engine, learner, cid, blink_burst("b"))
+    assert (r.status_code, r.json()["code"]) == (409, "face_reenrol_required"), r.text
+    assert r.json()["template_model"] == "dlib/dlib_face_recognition_resnet_model_v1"
+    assert counts(engine) == before  # no event, no frame remembered
+    with Session(engine) as s:
+        assert s.get(FaceChallenge, uuid.UUID(cid)).used_at is None  # type: ignore[union-attr]
+        assert s.get(VerificationLock, learner.id) is None  # not a failure
+
+    # Re-enrolment needs liveness like any enrolment (stills fail) ...
+    r = send(client, "/api/v1/me/face/enrol", h, cid, lfw_person("Angelina_Jolie")[:4])
+    assert r.json()["code"] == "liveness_failed"
+    cid = challenge(client, h, engine, ["blink"])
+    r = send(client, "/api/v1/me/face/enrol", h, cid, blink_burst("b"))
+    assert r.status_code == 201, r.text
+    with Session(engine) as s:
+        new = s.get(FaceTemplate, uuid.UUID(r.json()["template_id"]))
+        assert new is not None and new.status is TemplateStatus.active
+        assert (new.face_engine, new.model_sha256) == ("sface", SFACE_IDENTITY.sha256)
+        assert s.get(FaceTemplate, old.id).status is TemplateStatus.retired  # type: ignore[union-attr]
+    assert client.get("/api/v1/me/face", headers=h).json()["reenrol_required"] is False
+    cid = challenge(client, h, engine, ["blink"])
+    r = _verify_as_learner(client, engine, learner, cid, blink_burst("c"))
+    assert r.status_code == 200 and r.json()["outcome"] == "passed", r.text

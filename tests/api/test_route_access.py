@@ -156,6 +156,9 @@ def _event_with_crop(engine: Engine, learner: User, data_dir: str) -> uuid.UUID:
             reject_threshold="0.50",
             model_name="test",
             model_version="1",
+            match_metric="euclidean",
+            face_engine="test",
+            model_sha256="0" * 64,
             evidence_path="evidence/e.jpg",
             evidence_sha256=hashlib.sha256(crop).hexdigest(),
         )

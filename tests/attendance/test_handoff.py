@@ -15,8 +15,16 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Role
-from app.attendance.models import AttendanceEvent, FaceChallenge, FaceHandoff, Purpose
+from app.attendance.face import DLIB_IDENTITY
+from app.attendance.models import (
+    AttendanceEvent,
+    FaceChallenge,
+    FaceHandoff,
+    FaceTemplate,
+    Purpose,
+)
 from app.courses.models import RollCall, RollCallStatus, SessionState, StudySession
+from app.db import transaction
 from tests.courses.conftest import (
     audit_log,
     challenge,
@@ -423,3 +431,19 @@ def test_bad_input_from_the_phone_is_refused_in_words_and_changes_nothing(
     cid = phone_challenge(client, db, code, ["blink"])
     r = phone_frames(client, code, cid, blink_burst("c"))
     assert r.status_code == 200 and r.json()["state"] == "passed", r.text
+
+
+def test_no_handoff_while_the_template_comes_from_an_older_model(
+    client: TestClient, db: Any
+) -> None:
+    """A check handed to a phone could not pass either: the hand-off is refused with the same
+    face_reenrol_required as the check itself; an enrolment hand-off is still offered."""
+    learner, h, eid = checkin_setup(client, db)
+    with transaction(db) as s:
+        t = s.exec(select(FaceTemplate).where(FaceTemplate.user_id == learner.id)).one()
+        t.face_engine, t.model_name = DLIB_IDENTITY.engine, DLIB_IDENTITY.name
+        t.model_sha256 = DLIB_IDENTITY.sha256
+        s.add(t)
+    r = create(client, h, purpose="checkin", enrollment_id=eid)
+    assert (r.status_code, r.json()["code"]) == (409, "face_reenrol_required"), r.text
+    assert create(client, h, purpose="enrol").status_code == 201

@@ -10,9 +10,10 @@ import pytest
 from sqlmodel import Session
 
 from app.attendance import service
-from app.attendance.face import fused_distance
+from app.attendance.face import DLIB_IDENTITY, ModelIdentity, fused_distance, fused_score
 from app.attendance.models import FaceTemplate, TemplateStatus
 from app.attendance.search import TemplateIndex
+from app.attendance.sface import SFACE_IDENTITY
 from app.db import transaction
 from tests.factories import make_institution, make_learner
 
@@ -25,11 +26,16 @@ def db(app_env: str) -> Any:
     return get_engine()
 
 
+TEST_MODEL = ModelIdentity("test", "test", "0", "0" * 64, "euclidean")
+
+
 def unit(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def add_template(engine: Any, user_id: uuid.UUID, embs: np.ndarray) -> uuid.UUID:
+def add_template(
+    engine: Any, user_id: uuid.UUID, embs: np.ndarray, model: ModelIdentity = TEST_MODEL
+) -> uuid.UUID:
     blob, digest = service._encode_embeddings(embs.astype(np.float32))
     with transaction(engine) as s:
         t = FaceTemplate(
@@ -38,8 +44,10 @@ def add_template(engine: Any, user_id: uuid.UUID, embs: np.ndarray) -> uuid.UUID
             embeddings_enc=blob,
             embeddings_sha256=digest,
             n_embeddings=len(embs),
-            model_name="test",
-            model_version="0",
+            face_engine=model.engine,
+            model_name=model.name,
+            model_version=model.version,
+            model_sha256=model.sha256,
         )
         s.add(t)
         s.flush()
@@ -60,7 +68,7 @@ def test_index_equals_brute_force_and_follows_changes(db: Any) -> None:
         embs = base[i] + rng.normal(scale=0.02, size=(k, 128))
         templates[u.id] = embs
         tids[u.id] = add_template(engine, u.id, embs)
-    index = TemplateIndex(service._decode_embeddings)
+    index = TemplateIndex(service._decode_embeddings, TEST_MODEL)
     stranger = uuid.uuid4()
 
     def brute(
@@ -113,9 +121,59 @@ def test_find_duplicates_uses_the_index(db: Any) -> None:
     inst = make_institution(engine)
     a, b = make_learner(engine, inst), make_learner(engine, inst)
     rng = np.random.default_rng(1)
-    embs = unit(rng.normal(size=(1, 128))) * 0.3 + rng.normal(scale=0.01, size=(3, 128))
-    add_template(engine, a.id, embs)
+    embs = unit(unit(rng.normal(size=(1, 128))) + rng.normal(scale=0.01, size=(3, 128)))
+    add_template(engine, a.id, embs, SFACE_IDENTITY)
     with Session(engine) as s:
-        hits = service.find_duplicates(s, embs[:2], exclude_user=b.id, threshold=0.38)
+        hits = service.find_duplicates(s, embs[:2], exclude_user=b.id, threshold=0.5)
         assert [u for u, _ in hits] == [a.id]
-        assert service.find_duplicates(s, embs[:2], exclude_user=a.id, threshold=0.38) == []
+        assert service.find_duplicates(s, embs[:2], exclude_user=a.id, threshold=0.5) == []
+
+
+def test_search_runs_per_model(db: Any) -> None:
+    """Templates of another model (an older engine) are never compared with the probes: the same
+    vectors stored as a dlib template are invisible to the SFace index, and vice versa."""
+    engine = db
+    inst = make_institution(engine)
+    old, new, probe_user = (make_learner(engine, inst) for _ in range(3))
+    rng = np.random.default_rng(3)
+    embs = unit(unit(rng.normal(size=(1, 128))) + rng.normal(scale=0.01, size=(3, 128)))
+    add_template(engine, old.id, embs, DLIB_IDENTITY)
+    add_template(engine, new.id, embs, SFACE_IDENTITY)
+    with Session(engine) as s:
+        hits = service.find_duplicates(s, embs[:2], exclude_user=probe_user.id, threshold=0.5)
+        assert [u for u, _ in hits] == [new.id]
+        dlib_index = TemplateIndex(service._decode_embeddings, DLIB_IDENTITY)
+        dlib_index.refresh(s)
+        got = dlib_index.search(embs[:2], 0.38, exclude_user=probe_user.id)
+        assert [u for u, _ in got] == [old.id]
+
+
+def test_cosine_index_equals_brute_force(db: Any) -> None:
+    """With SFace's metric (cosine similarity, larger = closer) the index's Euclidean prefilter
+    (sqrt(2 - 2t) on unit vectors) still gives exactly the brute-force answer."""
+    engine = db
+    rng = np.random.default_rng(11)
+    inst = make_institution(engine)
+    users = [make_learner(engine, inst) for _ in range(10)]
+    centres = unit(rng.normal(size=(10, 128)))
+    templates = {}
+    for i, u in enumerate(users):
+        embs = unit(centres[i] + rng.normal(scale=0.08, size=(3 + i % 3, 128)))
+        templates[u.id] = embs
+        add_template(engine, u.id, embs, SFACE_IDENTITY)
+    index = TemplateIndex(service._decode_embeddings, SFACE_IDENTITY)
+    with Session(engine) as s:
+        index.refresh(s)
+    stranger = uuid.uuid4()
+    for trial in range(30):
+        target = users[trial % 10].id
+        probes = unit(templates[target][:2] + rng.normal(scale=0.05 * (trial % 5), size=(2, 128)))
+        for t in (0.2, 0.4, 0.5, 0.7, 0.9):
+            got = index.search(probes, t, exclude_user=stranger)
+            scores = [
+                (uid, fused_score(probes, e.astype(np.float32), "cosine"))
+                for uid, e in templates.items()
+            ]
+            want = sorted([h for h in scores if h[1] >= t], key=lambda h: -h[1])
+            assert [u for u, _ in got] == [u for u, _ in want]
+            assert np.allclose([d for _, d in got], [d for _, d in want], atol=1e-4)

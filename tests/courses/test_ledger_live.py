@@ -92,6 +92,9 @@ def verdict(s: Session, learner: Any, outcome: Outcome, inst: Any) -> Attendance
         reject_threshold="0.5000",
         model_name="test",
         model_version="0",
+        match_metric="euclidean",
+        face_engine="test",
+        model_sha256="0" * 64,
         review_status=ReviewStatus.pending if outcome is Outcome.review else None,
         created_at=clock.now(),
     )

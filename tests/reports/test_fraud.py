@@ -1,5 +1,5 @@
 """`GET /api/v1/reports/fraud`: each indicator fires on a crafted case and stays silent on a
-clean one. Face templates are real embeddings of LFW photos (the real dlib engine)."""
+clean one. Face templates are real embeddings of LFW photos (the real SFace engine)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from app import clock as clock_mod
 from app.accounts import service as accounts
 from app.accounts.models import Institution, Role, User
 from app.attendance import service as attendance
-from app.attendance.face import DlibFaceEngine
 from app.attendance.models import (
     AttendanceEvent,
     FaceTemplate,
@@ -29,6 +28,7 @@ from app.attendance.models import (
     Purpose,
     TemplateStatus,
 )
+from app.attendance.sface import SFACE_IDENTITY, SFaceEngine
 from app.audit.service import Actor
 from app.courses.models import (
     Course,
@@ -50,7 +50,7 @@ URL = "/api/v1/reports/fraud"
 
 @functools.cache
 def embeddings(person: str) -> np.ndarray:
-    engine = DlibFaceEngine()
+    engine = SFaceEngine()  # the default engine: shared_faces compares its model's templates
     out = []
     for data in lfw_person(person):
         try:
@@ -68,8 +68,10 @@ def add_template(s: Session, user: User, embs: np.ndarray) -> FaceTemplate:
         embeddings_enc=blob,
         embeddings_sha256=digest,
         n_embeddings=len(embs),
-        model_name="dlib",
-        model_version="test",
+        face_engine=SFACE_IDENTITY.engine,
+        model_name=SFACE_IDENTITY.name,
+        model_version=SFACE_IDENTITY.version,
+        model_sha256=SFACE_IDENTITY.sha256,
     )
     s.add(t)
     s.flush()
@@ -88,6 +90,9 @@ def add_event(
         reject_threshold="0.5000",
         model_name="test",
         model_version="0",
+        match_metric="euclidean",
+        face_engine="test",
+        model_sha256="0" * 64,
         created_at=kw.pop("created_at", clock_mod.now()),
         **kw,
     )
@@ -172,7 +177,9 @@ def test_shared_face_fires_on_one_person_behind_two_accounts(
     [finding] = ind["findings"]
     assert set(finding["subjects"]) == {str(a.id), str(b.id)}
     assert {e["id"] for e in finding["evidence"]} == {str(ta.id), str(tb.id)}
-    assert float(finding["metrics"]["distance"]) <= 0.38
+    # SFace (the default engine): a cosine similarity at or above its accept threshold (0.50).
+    assert finding["metrics"]["metric"] == "cosine"
+    assert float(finding["metrics"]["distance"]) >= 0.5
 
 
 def test_shared_face_silent_on_different_people(

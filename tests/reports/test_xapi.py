@@ -67,6 +67,9 @@ def _event(s: Session, user: User, inst: Institution, purpose: Purpose, outcome:
         reject_threshold="0.5000",
         model_name="test",
         model_version="0",
+        match_metric="euclidean",
+        face_engine="test",
+        model_sha256="0" * 64,
         review_status=ReviewStatus.pending if outcome is Outcome.review else None,
         created_at=clock_mod.now(),
     )

@@ -179,3 +179,56 @@ def test_pages_are_not_in_the_openapi_schema(client: TestClient) -> None:
         for p in paths
         if not p.startswith(("/api/", "/xapi", "/.well-known", "/healthz", "/certificates"))
     ]
+
+
+def test_a_template_of_an_older_model_sends_the_learner_to_re_enrol(
+    client: TestClient, engine: Any
+) -> None:
+    """After the switch to SFace, a learner holding a dlib template is asked to re-enrol before
+    the study page's check-in (the quiz page sends them to /face), and /my and /face say why
+    (credit is kept)."""
+    import numpy as np
+
+    from app.accounts.models import User
+    from app.accounts.principal import Principal
+    from app.attendance import service as attendance
+    from app.attendance.face import DLIB_IDENTITY
+    from app.attendance.models import FaceTemplate, TemplateStatus
+    from app.courses import service as courses
+    from app.db import transaction
+    from tests.web.conftest import seed_course
+
+    course_id, _ = seed_course(engine)
+    learner = make_learner(engine, make_institution(engine))
+    blob, digest = attendance._encode_embeddings(np.full((3, 128), 0.05, np.float32))
+    with transaction(engine) as s:
+        user = s.get(User, learner.id)
+        assert user is not None
+        user.biometric_consent = True
+        s.add(
+            FaceTemplate(
+                user_id=learner.id,
+                status=TemplateStatus.active,
+                embeddings_enc=blob,
+                embeddings_sha256=digest,
+                n_embeddings=3,
+                face_engine=DLIB_IDENTITY.engine,
+                model_name=DLIB_IDENTITY.name,
+                model_version=DLIB_IDENTITY.version,
+                model_sha256=DLIB_IDENTITY.sha256,
+            )
+        )
+        enrollment = courses.enrol(s, Principal.of_user(user), course_id)
+    page = client.get("/login")
+    client.post(
+        "/login",
+        data={"csrf": csrf_of(page.text), "username": learner.username, "password": PASSWORD},
+    )
+    study = client.get(f"/study/{enrollment.id}")
+    assert 'id="reenrol-notice"' in study.text and 'id="checkin-panel"' not in study.text
+    quiz = client.get(f"/quiz/{enrollment.id}", follow_redirects=False)
+    assert quiz.status_code == 303 and quiz.headers["location"] == "/face"
+    face = client.get("/face")
+    assert 'data-reenrol="1"' in face.text and "人脸识别模型已升级" in face.text
+    my = client.get("/my")
+    assert 'id="reenrol-notice"' in my.text

@@ -55,6 +55,9 @@ def _event(learner: User, crop: bytes, **kw: Any) -> Any:
         reject_threshold="0.5000",
         model_name="test",
         model_version="1",
+        match_metric="euclidean",
+        face_engine="test",
+        model_sha256="0" * 64,
         outcome=kw.pop("outcome", Outcome.passed),
         **kw,
     )
@@ -79,6 +82,8 @@ def enrolled(engine: Any, learner: User, person: str) -> uuid.UUID:
                 n_embeddings=1,
                 model_name="test",
                 model_version="1",
+                face_engine="test",
+                model_sha256="0" * 64,
                 enrol_event_id=event.id,
             )
         )
