@@ -2,8 +2,9 @@
 
 Each worker process builds one engine (:func:`app.attendance.engines.make_engine`) in its
 initialiser (models loaded once, ~0.5 s; ~420 MB peak RSS per SFace worker measured). Frames
-go in as bytes and come back as :class:`~app.attendance.face.FaceAnalysis` or as the :class:`FaceRejected` error *object* (returned,
-not raised, so one bad frame in a burst does not hide the others' results). Anything else that
+go in as bytes and come back as :class:`~app.attendance.face.FaceAnalysis` or as the
+:class:`FaceRejected` error *object* (returned, not raised, so one bad frame in a burst does not
+hide the others' results). Anything else that
 goes wrong in a worker (a bug) is raised in the caller.
 
 Uses the ``spawn`` start method by default: forking a process that already runs an asyncio loop,
