@@ -2,10 +2,20 @@
 
 RS256 is the Open Badges 3.0 interoperability minimum. The RSA key is read from the setting
 ``credential_signing_key_pem`` or generated into ``data_dir/keys`` on first use (like the audit
-key, app/audit/signing.py); its RFC 7638 thumbprint is the ``kid`` and its public half is listed
-at ``/.well-known/jwks.json``. The learner appears only as a salted SHA-256 ``identityHash`` of
-the ID number (Open Badges ``IdentityObject``): whoever is shown the ID number can check it, the
-credential never carries it.
+key, app/audit/signing.py). Its ``kid`` is an absolute URL, ``{base}/keys/{RFC 7638 thumbprint}``,
+that dereferences to the public JWK (OB 3.0 §8.2.3); the same key, under the same ``kid``, is
+listed at ``/.well-known/jwks.json``.
+
+The JWT payload is the credential itself with the claims OB 3.0 §8.2.4 maps onto it (``iss`` =
+``issuer.id``, ``jti`` = ``id``, ``nbf`` = ``validFrom``, ``sub`` = ``credentialSubject.id``); the
+same credential is also kept in the ``vc`` claim for VC Data Model 1.1 verifiers.
+
+The learner is ``credentialSubject.id``, a ``urn:uuid:`` derived from their account (the same on
+every certificate of theirs, revealing nothing), and a salted SHA-256 ``identityHash`` of the ID
+number (Open Badges ``IdentityObject``): whoever is shown the ID number can check it, the
+credential never carries it. Training facts that Open Badges has no term for live under
+``training``, defined by our own published JSON-LD context (:func:`context_document`).
+Revocation is checkable offline through a W3C Bitstring Status List (app/certificates/status.py).
 """
 
 from __future__ import annotations
@@ -13,7 +23,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -24,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import (
     generate_private_key,
 )
 
-from app.audit.service import format_time
+from app.accounts.models import Institution
 from app.certificates.models import Certificate
 from app.config import Settings, get_settings
 from app.courses.models import LEVEL_NAMES_ZH
@@ -32,10 +43,13 @@ from app.keys import load_or_create_private_key
 
 KEY_FILE = "credential-rsa.pem"
 KEY_BITS = 3072
-CONTEXT = [
-    "https://www.w3.org/ns/credentials/v2",
-    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
-]
+VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+#: Path of our own JSON-LD context (the ``training`` terms), served by app/web/certificates.py.
+CONTEXT_PATH = "/credentials/context/v1.jsonld"
+#: Namespace of the learners' subject ids: uuid5(this, user id) is stable per learner and
+#: reveals neither the account id nor the ID number.
+SUBJECT_NAMESPACE = uuid.UUID("6f3c2a9e-54d1-4b8e-9a57-1c0d5e7b2f40")
 
 
 def _b64u(data: bytes) -> str:
@@ -46,11 +60,23 @@ def _int_b64u(n: int) -> str:
     return _b64u(n.to_bytes((n.bit_length() + 7) // 8, "big"))
 
 
-def public_jwk(key: RSAPublicKey) -> dict[str, str]:
+def thumbprint(key: RSAPublicKey) -> str:
+    """RFC 7638 JWK thumbprint (SHA-256, base64url)."""
     numbers = key.public_numbers()
     jwk = {"e": _int_b64u(numbers.e), "kty": "RSA", "n": _int_b64u(numbers.n)}
-    thumb = json.dumps(jwk, sort_keys=True, separators=(",", ":")).encode()
-    return {**jwk, "kid": _b64u(hashlib.sha256(thumb).digest()), "use": "sig", "alg": "RS256"}
+    return _b64u(hashlib.sha256(json.dumps(jwk, separators=(",", ":")).encode()).digest())
+
+
+def key_url(thumb: str) -> str:
+    """The ``kid``: an absolute URL that dereferences to the public JWK."""
+    return f"{get_settings().base_url}/keys/{thumb}"
+
+
+def public_jwk(key: RSAPublicKey) -> dict[str, str]:
+    """The public JWK (never ``d``), its ``kid`` the URL it is served at."""
+    numbers = key.public_numbers()
+    jwk = {"e": _int_b64u(numbers.e), "kty": "RSA", "n": _int_b64u(numbers.n)}
+    return {**jwk, "kid": key_url(thumbprint(key)), "use": "sig", "alg": "RS256"}
 
 
 def _key_pem(settings: Settings) -> str:
@@ -82,6 +108,102 @@ def jwks() -> dict[str, Any]:
     return {"keys": [public_jwk(signing_key().public_key())]}
 
 
+def jwk_by_thumbprint(thumb: str) -> dict[str, str] | None:
+    """The public JWK a ``kid`` URL names, or None (not one of our keys)."""
+    key = signing_key().public_key()
+    return public_jwk(key) if thumbprint(key) == thumb else None
+
+
+def subject_id(user_id: uuid.UUID) -> str:
+    """The learner's ``credentialSubject.id`` (and ``sub``): the same on all their credentials."""
+    return f"urn:uuid:{uuid.uuid5(SUBJECT_NAMESPACE, str(user_id))}"
+
+
+def issuer_id(institution_id: uuid.UUID) -> str:
+    return f"{get_settings().base_url}/institutions/{institution_id}"
+
+
+def status_list_url(institution_id: uuid.UUID, status_list: int) -> str:
+    """Where the signed Bitstring Status List credential of this list is served."""
+    return f"{issuer_id(institution_id)}/status-lists/{status_list}"
+
+
+def status_entry(institution_id: uuid.UUID, status_list: int, index: int) -> dict[str, str]:
+    """The credential's ``credentialStatus`` (W3C Bitstring Status List v1.0 entry)."""
+    url = status_list_url(institution_id, status_list)
+    return {
+        "id": f"{url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": str(index),
+        "statusListCredential": url,
+    }
+
+
+def issuer_profile(institution: Institution) -> dict[str, Any]:
+    """The issuer's Open Badges 3.0 ``Profile``, served at its ``id`` (public facts only)."""
+    return {
+        "@context": [VC_CONTEXT, OB_CONTEXT],
+        "id": issuer_id(institution.id),
+        "type": ["Profile"],
+        "name": institution.name,
+        "otherIdentifier": [
+            {
+                "type": "IdentifierEntry",
+                "identifier": institution.code,
+                "identifierType": "identifier",
+            }
+        ],
+    }
+
+
+def context_url() -> str:
+    return f"{get_settings().base_url}{CONTEXT_PATH}"
+
+
+def iso_seconds(t: datetime) -> str:
+    """A DateTime without fractions: ``validFrom`` must equal the whole-second ``nbf``."""
+    return t.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+#: Our terms under ``training`` (IRI fragment: JSON-LD type); see :func:`context_document`.
+TRAINING_TERMS: dict[str, str | None] = {
+    "serial": None,
+    "occupationCode": None,
+    "occupationName": None,
+    "level": None,
+    "levelName": None,
+    "verifiedMinutes": "xsd:integer",
+    "verifiedHours": "xsd:decimal",
+    "requiredMinutes": "xsd:integer",
+    "studyStartedAt": "xsd:dateTime",
+    "studyEndedAt": "xsd:dateTime",
+    "quizScore": "xsd:integer",
+    "rollCallsTotal": "xsd:integer",
+    "rollCallsPassed": "xsd:integer",
+}
+
+
+def context_document() -> dict[str, Any]:
+    """Our JSON-LD context: defines ``training`` (a ``TrainingRecord``) and its members."""
+    vocab = f"{get_settings().base_url}/credentials/vocab#"
+    terms: dict[str, Any] = {}
+    for name, xsd in TRAINING_TERMS.items():
+        terms[name] = {"@id": vocab + name, **({"@type": xsd} if xsd else {})}
+    return {
+        "@context": {
+            "@version": 1.1,
+            "@protected": True,
+            "xsd": "http://www.w3.org/2001/XMLSchema#",
+            "TrainingRecord": {"@id": vocab + "TrainingRecord"},
+            "training": {
+                "@id": vocab + "training",
+                "@context": {"@version": 1.1, "@protected": True, **terms},
+            },
+        }
+    }
+
+
 def identity_hash(id_number: str, salt: str) -> str:
     """Open Badges ``identityHash``: ``sha256$`` + hex SHA-256 of the value followed by the salt."""
     return "sha256$" + hashlib.sha256((id_number + salt).encode()).hexdigest()
@@ -99,13 +221,30 @@ def build(cert: Certificate, *, institution_name: str, id_number: str) -> dict[s
     """The credential (W3C VC 2.0 data model, Open Badges 3.0 ``OpenBadgeCredential``)."""
     base = get_settings().base_url
     level_zh = LEVEL_NAMES_ZH[cert.level]
-    issued = format_time(cert.issued_at)
-    return {
-        "@context": CONTEXT,
+    issued = iso_seconds(cert.issued_at)
+    training: dict[str, Any] = {
+        "type": "TrainingRecord",
+        "serial": cert.serial,
+        "occupationCode": cert.occupation_code,
+        "occupationName": cert.occupation_name,
+        "level": cert.level.value,
+        "levelName": level_zh,
+        "verifiedMinutes": cert.credited_minutes,
+        "verifiedHours": hours(cert.credited_minutes),
+        "requiredMinutes": cert.required_minutes,
+        "quizScore": cert.quiz_score,
+        "rollCallsTotal": cert.rollcalls_total,
+        "rollCallsPassed": cert.rollcalls_passed,
+    }
+    if cert.study_started_at is not None and cert.study_ended_at is not None:
+        training["studyStartedAt"] = iso_seconds(cert.study_started_at)
+        training["studyEndedAt"] = iso_seconds(cert.study_ended_at)
+    out: dict[str, Any] = {
+        "@context": [VC_CONTEXT, OB_CONTEXT, context_url()],
         "id": f"urn:uuid:{cert.id}",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "issuer": {
-            "id": f"{base}/institutions/{cert.institution_id}",
+            "id": issuer_id(cert.institution_id),
             "type": ["Profile"],
             "name": institution_name,
         },
@@ -113,6 +252,7 @@ def build(cert: Certificate, *, institution_name: str, id_number: str) -> dict[s
         "awardedDate": issued,
         "name": f"{cert.course_title} 培训合格证明",
         "credentialSubject": {
+            "id": subject_id(cert.user_id),
             "type": ["AchievementSubject"],
             "identifier": [
                 {
@@ -144,18 +284,7 @@ def build(cert: Certificate, *, institution_name: str, id_number: str) -> dict[s
                 "specialization": level_zh,
                 "humanCode": cert.occupation_code,
             },
-            "training": {
-                "serial": cert.serial,
-                "occupationCode": cert.occupation_code,
-                "occupationName": cert.occupation_name,
-                "level": cert.level.value,
-                "levelName": level_zh,
-                "verifiedMinutes": cert.credited_minutes,
-                "verifiedHours": hours(cert.credited_minutes),
-                "quizScore": cert.quiz_score,
-                "rollCallsTotal": cert.rollcalls_total,
-                "rollCallsPassed": cert.rollcalls_passed,
-            },
+            "training": training,
         },
         "evidence": [
             {
@@ -165,22 +294,47 @@ def build(cert: Certificate, *, institution_name: str, id_number: str) -> dict[s
             }
         ],
     }
+    if cert.status_list is not None and cert.status_index is not None:
+        out["credentialStatus"] = status_entry(
+            cert.institution_id, cert.status_list, cert.status_index
+        )
+    return out
 
 
-def sign(credential: dict[str, Any], issued_at: datetime) -> str:
-    """VC-JWT as Open Badges 3.0 specifies it: the credential in ``vc``, RS256, ``kid``."""
+def sign_jwt(payload: dict[str, Any]) -> str:
+    """RS256 JWS with this service's credential key; header ``alg``, ``kid`` (a URL), ``typ``."""
     key = signing_key()
     kid = public_jwk(key.public_key())["kid"]
-    subject = credential["credentialSubject"]["identifier"][0]["identityHash"]
-    claims = {
-        "iss": credential["issuer"]["id"],
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid, "typ": "JWT"})
+
+
+def _issuer_id(credential: dict[str, Any]) -> str:
+    issuer = credential["issuer"]
+    return str(issuer["id"] if isinstance(issuer, dict) else issuer)
+
+
+def jwt_claims(credential: dict[str, Any]) -> dict[str, Any]:
+    """OB 3.0 §8.2.4: ``iss``, ``jti``, ``nbf`` (= ``validFrom``, whole seconds), ``sub``."""
+    valid_from = datetime.fromisoformat(credential["validFrom"])  # "…Z": aware, UTC
+    if valid_from.microsecond:
+        raise ValueError("validFrom must be whole seconds to equal nbf")
+    nbf = int(valid_from.timestamp())
+    claims: dict[str, Any] = {
+        "iss": _issuer_id(credential),
         "jti": credential["id"],
-        "sub": subject,
-        "nbf": int(issued_at.timestamp()),
-        "iat": int(issued_at.timestamp()),
-        "vc": credential,
+        "nbf": nbf,
+        "iat": nbf,
     }
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "typ": "JWT"})
+    subject = credential["credentialSubject"]
+    if isinstance(subject, dict) and "id" in subject:
+        claims["sub"] = subject["id"]
+    return claims
+
+
+def sign(credential: dict[str, Any]) -> str:
+    """VC-JWT as Open Badges 3.0 §8.2 specifies it: the credential is the payload, with the
+    JWT claims mapped onto it, and again in ``vc`` (VC Data Model 1.1 verifiers); RS256."""
+    return sign_jwt({**credential, **jwt_claims(credential), "vc": credential})
 
 
 def verify(token: str) -> dict[str, Any]:

@@ -8,6 +8,8 @@ Exception tree::
      │    └── InvalidClaimPeriod      422 invalid_claim_period
      ├── CertificateNotFound          404 certificate_not_found
      ├── LearnerNotFound              404 learner_not_found
+     ├── StatusListNotFound           404 status_list_not_found
+     ├── KeyNotFound                  404 key_not_found          (a ``kid`` that is not ours)
      └── Conflict
           ├── NotComplete             409 not_complete           (carries missing, missing_zh)
           ├── AlreadyIssued           409 already_issued         (carries serial)
@@ -30,6 +32,22 @@ class InvalidClaimPeriod(ValidationFailed):
     code = "invalid_claim_period"
     message_zh = "申领期间有误：请选择年份和季度（1–4）。"
     message_en = "The claim period is not valid (a year and a quarter 1-4)."
+
+
+class StatusListNotFound(DomainError):
+    code = "status_list_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该证书状态列表。"
+    message_en = "No such certificate status list."
+
+
+class KeyNotFound(DomainError):
+    code = "key_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该签名公钥。"
+    message_en = "No such signing key."
 
 
 class CertificateNotFound(DomainError):

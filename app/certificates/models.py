@@ -32,7 +32,12 @@ class CertificateStatus(StrEnum):
 
 class Certificate(SQLModel, table=True):
     __tablename__ = "certificates"
-    __table_args__ = (UniqueConstraint("institution_id", "year", "seq", name="uq_certificate_seq"),)
+    __table_args__ = (
+        UniqueConstraint("institution_id", "year", "seq", name="uq_certificate_seq"),
+        UniqueConstraint(
+            "institution_id", "status_list", "status_index", name="uq_certificate_status_entry"
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     serial: str = Field(max_length=64, unique=True, index=True)
@@ -66,6 +71,14 @@ class Certificate(SQLModel, table=True):
     attendance_passed: bool
     subsidy_fen: int
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The training period: the first study session's start and the last one's end (None: the
+    #: certificate predates the snapshot, or no session was recorded).
+    study_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    study_ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The credential's Bitstring Status List entry, allocated at issue time
+    #: (app/certificates/status.py); None for certificates issued before status lists existed.
+    status_list: int | None = None
+    status_index: int | None = None
     issued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     issued_by: str = Field(max_length=128)
     credential_jwt: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

@@ -18,6 +18,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,7 +33,7 @@ from app.accounts.principal import Principal
 from app.accounts.privacy import mask_name as mask_name  # the public view's masked name
 from app.audit import service as audit
 from app.audit.service import Actor
-from app.certificates import credential
+from app.certificates import credential, status
 from app.certificates.exceptions import (
     AlreadyIssued,
     AlreadyRevoked,
@@ -49,7 +50,7 @@ from app.certificates.models import (
 )
 from app.certificates.subsidy import attendance_passed
 from app.courses import progress as course_progress
-from app.courses.models import Course, Enrollment
+from app.courses.models import Course, Enrollment, StudySession
 from app.courses.service import course_of, get_enrollment_for
 from app.crypto import decrypt
 from app.errors import DomainError, Forbidden
@@ -143,6 +144,21 @@ def make_serial(institution_code: str, year: int, seq: int) -> str:
     return f"{institution_code}-{year}-{seq:06d}"
 
 
+def _study_period(
+    session: Session, enrollment: Enrollment
+) -> tuple[datetime | None, datetime | None]:
+    """The training period: the first study session's start, the last one's end (or its last
+    heartbeat, or its start, while one is still open). (None, None) without sessions."""
+    rows = session.exec(
+        select(StudySession).where(col(StudySession.enrollment_id) == enrollment.id)
+    ).all()
+    if not rows:
+        return None, None
+    started = min(r.started_at for r in rows)
+    ended = max(r.ended_at or r.last_heartbeat_at or r.started_at for r in rows)
+    return started, ended
+
+
 def _issue(session: Session, enrollment: Enrollment, course: Course, actor: Actor) -> Certificate:
     """Issue for a locked, complete enrolment that has no certificate yet."""
     user = session.get(User, enrollment.user_id)
@@ -156,6 +172,8 @@ def _issue(session: Session, enrollment: Enrollment, course: Course, actor: Acto
     year = now.astimezone(SHANGHAI).year
     seq = _next_seq(session, institution.id, year)
     p = course_progress.progress(enrollment, course)
+    status_list, status_index = status.allocate(year, seq)
+    study_started, study_ended = _study_period(session, enrollment)
     cert = Certificate(
         serial=make_serial(institution.code, year, seq),
         institution_id=institution.id,
@@ -182,12 +200,16 @@ def _issue(session: Session, enrollment: Enrollment, course: Course, actor: Acto
         attendance_passed=False,
         subsidy_fen=course.subsidy_fen,
         completed_at=enrollment.completed_at,
+        study_started_at=study_started,
+        study_ended_at=study_ended,
+        status_list=status_list,
+        status_index=status_index,
         issued_at=now,
         issued_by=str(actor),
     )
     cert.attendance_passed = attendance_passed(cert)
     cert.credential_jwt = credential.sign(
-        credential.build(cert, institution_name=institution.name, id_number=id_number), now
+        credential.build(cert, institution_name=institution.name, id_number=id_number)
     )
     session.add(cert)
     try:

@@ -1,21 +1,26 @@
-"""The certificate's public verification page (the QR code's address) and its PDF."""
+"""The certificate's public verification page (the QR code's address) and its PDF, and the
+public documents a verifier of the signed credential dereferences: the issuer Profile
+(``issuer.id``), the signing key (``kid``), the revocation status lists (``credentialStatus``)
+and our JSON-LD context (the ``training`` terms)."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from sqlmodel import Session
 
 from app.accounts import exceptions as ax
+from app.accounts.models import Institution
 from app.accounts.principal import Principal
-from app.api.deps import SessionDep, require_scope
-from app.certificates import credential, pdf
+from app.api.deps import PUBLIC, SessionDep, require_scope
+from app.certificates import credential, pdf, status
 from app.certificates import exceptions as cx
 from app.certificates import service as certificates
 from app.certificates.models import Certificate, CertificateStatus
@@ -115,3 +120,98 @@ def verification_page(
     )
     secure_headers(response)  # the same strict CSP as every page: no inline style or script
     return response
+
+
+# ---------------------------------------------------------------- documents verifiers fetch
+
+JSONLD = "application/ld+json"
+
+
+def _json_doc(content: dict[str, Any], media_type: str, max_age: int = 3600) -> JSONResponse:
+    return JSONResponse(
+        content, media_type=media_type, headers={"Cache-Control": f"public, max-age={max_age}"}
+    )
+
+
+@router.get(
+    "/institutions/{institution_id}",
+    dependencies=[PUBLIC],
+    response_class=JSONResponse,
+    responses={
+        200: {
+            "description": "The issuer's Open Badges 3.0 Profile (JSON-LD)",
+            "content": {JSONLD: {"schema": {"type": "object"}}},
+        },
+        **problem_responses(ax.InstitutionNotFound),
+    },
+)
+def issuer_profile(institution_id: uuid.UUID, session: SessionDep) -> JSONResponse:
+    """The issuer Profile a credential's ``issuer.id`` names (public; no contact data)."""
+    inst = session.get(Institution, institution_id)
+    if inst is None:
+        raise ax.InstitutionNotFound()
+    return _json_doc(credential.issuer_profile(inst), JSONLD)
+
+
+@router.get(
+    "/institutions/{institution_id}/status-lists/{status_list}",
+    dependencies=[PUBLIC],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The signed BitstringStatusListCredential (VC-JWT, RS256, the key "
+            "of /.well-known/jwks.json); its bit at a credential's statusListIndex is 1 when "
+            "the certificate is revoked",
+            "content": {"application/jwt": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(cx.StatusListNotFound),
+    },
+)
+def status_list(
+    institution_id: uuid.UUID,
+    session: SessionDep,
+    status_list: Annotated[int, Path(ge=0, le=2**31 - 1)],
+) -> Response:
+    """Revocation status of an institution's credentials, checkable offline (public)."""
+    token = status.list_credential(session, institution_id, status_list)
+    return Response(
+        token,
+        media_type="application/jwt",
+        headers={"Cache-Control": f"public, max-age={status.TTL_SECONDS}"},
+    )
+
+
+@router.get(
+    "/keys/{thumbprint}",
+    dependencies=[PUBLIC],
+    response_class=JSONResponse,
+    responses={
+        200: {
+            "description": "The public JWK a credential's ``kid`` names",
+            "content": {"application/jwk+json": {"schema": {"type": "object"}}},
+        },
+        **problem_responses(cx.KeyNotFound),
+    },
+)
+def signing_key(thumbprint: Annotated[str, Path(max_length=64)]) -> JSONResponse:
+    """The credential signing key (public half, RFC 7638 thumbprint in the path)."""
+    jwk = credential.jwk_by_thumbprint(thumbprint)
+    if jwk is None:
+        raise cx.KeyNotFound()
+    return _json_doc(jwk, "application/jwk+json")
+
+
+@router.get(
+    credential.CONTEXT_PATH,
+    dependencies=[PUBLIC],
+    response_class=JSONResponse,
+    responses={
+        200: {
+            "description": "Our JSON-LD context (the credential's ``training`` terms)",
+            "content": {JSONLD: {"schema": {"type": "object"}}},
+        }
+    },
+)
+def credential_context() -> JSONResponse:
+    """The JSON-LD context our credentials name third in ``@context``."""
+    return _json_doc(credential.context_document(), JSONLD, max_age=86400)
