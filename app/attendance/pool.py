@@ -16,8 +16,8 @@ Failures of the workers themselves:
   ``ProcessPoolExecutor`` for good: every later job would fail. :meth:`FacePool.analyse_frames`
   replaces the broken executor with a fresh one and runs the jobs that were lost once more;
   if they are lost again it raises :class:`FaceEngineUnavailable` (503 with ``Retry-After``).
-* Workers exit on their own when the process that started them is gone (a watchdog thread in
-  each worker polls its parent), so a server killed without a chance to clean up leaves no
+* Workers exit on their own when the process that started them is gone (a thread in each
+  worker waits on its parent's sentinel), so a server killed without a chance to clean up leaves no
   workers behind, and so no ``multiprocessing`` resource tracker either (it exits when the last
   process holding its pipe does). ``prctl(PR_SET_PDEATHSIG)`` is not used: Linux sends that
   signal when the *thread* that spawned the worker exits, and workers are spawned lazily from
@@ -30,9 +30,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -57,30 +57,26 @@ log = logging.getLogger("skilltrace.face")
 
 _ENGINE: DlibFaceEngine | None = None
 
-#: How often a worker checks that the process that started it is still there.
-PARENT_POLL_S = 0.5
 #: Suggested wait (Retry-After) when the face workers cannot take a job.
 RETRY_AFTER_S = 5
 
 
-def _watch_parent(parent_pid: int, poll_s: float) -> None:
-    """Exit this worker as soon as its parent is gone (it is re-parented to init or a
-    subreaper, so ``getppid`` changes). Runs in a daemon thread of the worker."""
-    while True:
-        if os.getppid() != parent_pid:
-            os._exit(0)
-        time.sleep(poll_s)
+def _watch_parent() -> None:
+    """Exit this worker as soon as the process that started it is gone. Runs in a daemon thread
+    of the worker: multiprocessing hands every child a sentinel of its parent (the read end of a
+    pipe whose write end only the parent holds), which becomes ready when the parent exits,
+    however it exits."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - not started by multiprocessing
+        return
+    multiprocessing.connection.wait([parent.sentinel])
+    os._exit(0)
 
 
-def _init_worker(config: EngineConfig, parent_pid: int | None = None) -> None:
+def _init_worker(config: EngineConfig) -> None:
     """Pool initialiser: watch the parent, then build this worker's engine and load the models."""
     global _ENGINE
-    if parent_pid is not None:
-        if os.getppid() != parent_pid:  # the parent died while we were starting
-            os._exit(0)
-        threading.Thread(
-            target=_watch_parent, args=(parent_pid, PARENT_POLL_S), daemon=True, name="ppid-watch"
-        ).start()
+    threading.Thread(target=_watch_parent, daemon=True, name="parent-watch").start()
     # dlib/OpenCV may start their own threads; with one worker per core, extra threads only
     # contend. Limit before any heavy work.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -168,7 +164,7 @@ class FacePool:
             max_workers=self.workers,
             mp_context=self._context,
             initializer=_init_worker,
-            initargs=(self.config, os.getpid()),
+            initargs=(self.config,),
         )
 
     # -- submitting ---------------------------------------------------------------------------
