@@ -9,6 +9,11 @@ regulator's claims sheet. Every export goes through this module:
   program shows it as text. Numbers written as numbers are left alone.
 - XLSX: every text cell is written with the string type (never a formula) and the quote-prefix
   style, so it stays text even when someone edits the cell; its text is kept exactly.
+
+The audit CSV (app/audit/export.py) is the one export that does not pass through here: its cells
+must stay byte-exact because they are hashed and verified, and none can start a formula — they
+are system-made (type, chain, seq, time, actor, action, subject, hex hashes, a JWS) or the
+payload's canonical JSON, which starts with ``{``. tests/test_spreadsheet.py holds it to that.
 """
 
 from __future__ import annotations
