@@ -54,7 +54,7 @@ from app.courses.models import Course, Enrollment, StudySession
 from app.courses.service import course_of, get_enrollment_for
 from app.crypto import decrypt
 from app.errors import DomainError, Forbidden
-from app.validation import check_text
+from app.validation import check_text, normalise_identifier
 
 log = logging.getLogger("skilltrace.certificates")
 
@@ -91,6 +91,8 @@ def _staff_of(principal: Principal, institution_id: uuid.UUID) -> None:
 
 
 def by_serial(session: Session, serial: str, *, for_update: bool = False) -> Certificate:
+    """The certificate of a serial as typed (NFKC: full-width digits fold; spaces go)."""
+    serial = normalise_identifier(serial)
     stmt = select(Certificate).where(col(Certificate.serial) == serial)
     if for_update:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)

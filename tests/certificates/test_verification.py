@@ -87,3 +87,15 @@ def test_unknown_serial(client: Any, engine: Any) -> None:
     page = client.get("/certificates/NONE-2026-000001")
     assert page.status_code == 404 and "未找到" in page.text
     assert "<script" not in client.get("/certificates/%3Cscript%3E").text  # escaped
+
+
+def test_a_serial_typed_full_width_is_the_same_certificate(client: Any, engine: Any) -> None:
+    """Typed with a Chinese input method in full-width mode (issue 12: one spelling per
+    identifier): the page and the API find the certificate."""
+    inst = make_institution(engine, code="FW1")
+    cert = certified(engine, make_learner(engine, inst), inst)
+    wide = cert.serial.translate(str.maketrans("0123456789-FW", "０１２３４５６７８９－ＦＷ"))
+    r = client.get(f"/api/v1/certificates/{wide}/verify")
+    assert r.status_code == 200, r.text
+    assert r.json()["serial"] == cert.serial
+    assert client.get(f"/certificates/{wide}").status_code == 200
