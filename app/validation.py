@@ -94,10 +94,25 @@ def _noncharacter(c: str) -> bool:
     return 0xFDD0 <= o <= 0xFDEF or (o & 0xFFFE) == 0xFFFE
 
 
+#: The space separators (Zs; str.isprintable() is false for all but U+0020): deleted before the
+#: fast check, so text with ideographic spaces or no-break spaces stays on the fast path.
+_SPACES = " \u00a0\u1680\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B)))
+_DROP = {False: _SPACES, True: _SPACES + "\n\r\t"}
+
+
+def _without(value: str, chars: str) -> str:
+    for c in chars:  # str.replace per character: C speed (str.translate with a dict is not)
+        if c in value:
+            value = value.replace(c, "")
+    return value
+
+
 def text_problem(value: str, *, multiline: bool = False) -> str | None:
     """Why ``value`` may not be shown to others (``control_character``, ``nothing_visible``),
     or None. Whitespace around the text is not judged (callers trim it)."""
-    if not value.isprintable():  # fast path: printable text has no Cc/Cf/Cs/Zl/Zp at all
+    # Fast path (C speed): without its spaces (and line breaks, where allowed), printable text
+    # has no Cc/Cf/Cs/Zl/Zp. Otherwise (or private-use / unassigned characters) look closer.
+    if not _without(value, _DROP[multiline]).isprintable():
         for c in value:
             if multiline and c in _LAYOUT:
                 continue
