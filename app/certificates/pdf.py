@@ -22,6 +22,7 @@ from app.courses.models import LEVEL_NAMES_ZH
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FONT = "NotoSansSC"
+ROW = 8  # mm per table row
 
 
 @lru_cache(maxsize=1)
@@ -38,6 +39,31 @@ def qr_png(url: str) -> bytes:
     buf = io.BytesIO()
     segno.make(url, error="m", micro=False).save(buf, kind="png", scale=10, border=4)
     return buf.getvalue()
+
+
+def duration_zh(minutes: int) -> str:
+    """Hours with the exact minutes; under an hour, minutes alone (never "0.0 小时")."""
+    if minutes < 60:
+        return f"{minutes} 分钟"
+    return f"{hours(minutes)} 小时（{minutes} 分钟）"
+
+
+def training_period(cert: Certificate) -> str:
+    """First and last study dates (Asia/Shanghai); "—" when the certificate predates them."""
+    if cert.study_started_at is None or cert.study_ended_at is None:
+        return "—"
+    first = cert.study_started_at.astimezone(SHANGHAI).date().isoformat()
+    last = cert.study_ended_at.astimezone(SHANGHAI).date().isoformat()
+    return first if first == last else f"{first} 至 {last}"
+
+
+def statement(cert: Certificate, institution_name: str) -> str:
+    """The certificate's sentence. No spaces around the institution's name: Chinese runs on."""
+    return (
+        f"{cert.learner_name}（身份证号：{cert.id_number_masked}）参加{institution_name}"
+        f"组织的“{cert.course_title}”线上职业技能培训，经实名人脸核验的有效学时、"
+        "考试和随机点名均达到要求，准予结业，特发此证。"
+    )
 
 
 def render(cert: Certificate, *, institution_name: str) -> bytes:
@@ -69,24 +95,15 @@ def render(cert: Certificate, *, institution_name: str) -> bytes:
     pdf.set_font(FONT, size=13)
     pdf.set_xy(25, 62)
     rate = pass_rate(cert)
-    pdf.multi_cell(
-        160,
-        8,
-        f"{cert.learner_name}（身份证号 {cert.id_number_masked}）参加 {institution_name} "
-        f"组织的“{cert.course_title}”线上职业技能培训，经实名人脸核验的有效学时、"
-        "考试和随机点名均达到要求，准予结业，特发此证。",
-        align="L",
-    )
+    pdf.multi_cell(160, 8, statement(cert, institution_name), align="L")
     rows = [
         ("姓名 Name", cert.learner_name),
         ("身份证号 ID (masked)", cert.id_number_masked),
         ("培训课程 Course", cert.course_title),
         ("职业（工种）Occupation", f"{cert.occupation_name}（{cert.occupation_code}）"),
         ("等级 Level", LEVEL_NAMES_ZH[cert.level]),
-        (
-            "有效学时 Verified hours",
-            f"{hours(cert.credited_minutes)} 小时（{cert.credited_minutes} 分钟）",
-        ),
+        ("培训期间 Training period", training_period(cert)),
+        ("线上有效学时 Online hours", duration_zh(cert.credited_minutes)),
         ("考试成绩 Quiz score", "—" if cert.quiz_score is None else f"{cert.quiz_score} 分"),
         (
             "随机点名通过率 Roll-calls",
@@ -97,18 +114,29 @@ def render(cert: Certificate, *, institution_name: str) -> bytes:
         ("发证日期 Issued", cert.issued_at.astimezone(SHANGHAI).date().isoformat()),
         ("证书编号 Serial", cert.serial),
     ]
-    y = pdf.get_y() + 6
+    y = pdf.get_y() + 5
     pdf.set_font(FONT, size=11)
     for label, value in rows:
         pdf.set_xy(25, y)
         pdf.set_text_color(90, 90, 90)
-        pdf.cell(58, 9, label)
+        pdf.cell(58, ROW, label)
         pdf.set_text_color(0, 0, 0)
         pdf.set_xy(83, y)
-        pdf.multi_cell(102, 9, value, align="L")
-        y = max(y + 9, pdf.get_y())
+        pdf.multi_cell(102, ROW, value, align="L")
+        y = max(y + ROW, pdf.get_y())
         pdf.set_draw_color(220, 220, 220)
         pdf.line(25, y, 185, y)
+    # Where the institution seals and its head signs the printed copy.
+    sign_y = max(y + 8, 198)
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_font(FONT, size=11)
+    pdf.set_xy(25, sign_y)
+    pdf.cell(70, 7, "发证机构（盖章）Seal")
+    pdf.set_xy(110, sign_y)
+    pdf.cell(36, 7, "负责人签字 Signed")
+    pdf.line(148, sign_y + 6, 185, sign_y + 6)
+    pdf.set_xy(110, sign_y + 9)
+    pdf.cell(75, 7, f"日期 Date  {cert.issued_at.astimezone(SHANGHAI).date().isoformat()}")
     # QR and how to check
     url = verify_url(cert.serial)
     pdf.image(io.BytesIO(qr_png(url)), x=25, y=222, w=45, h=45)

@@ -9,6 +9,8 @@ import hashlib
 import io
 import json
 import re
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pypdf
@@ -21,8 +23,11 @@ from PIL import Image
 
 from app.accounts.models import Role
 from app.certificates import pdf
+from app.certificates.models import Certificate
 from app.config import get_settings
+from app.courses.models import SessionState, StudySession
 from app.crypto import decrypt
+from app.db import transaction
 from tests.certificates.builders import make_course, make_enrollment
 from tests.factories import id_number, login, make_institution, make_learner, make_user
 
@@ -158,3 +163,50 @@ def test_credential_fails_after_one_byte_changes(
     # the signature check: every way, the token is refused.
     with pytest.raises((JoseError, ValueError)):
         jwt.decode(".".join(segments), keys, algorithms=["RS256"])
+
+
+def test_pdf_shows_the_training_period_minutes_and_a_signature_line(
+    client: Any, engine: Any, clock: Any
+) -> None:
+    inst = make_institution(engine)
+    learner = make_learner(engine, inst, real_name="欧阳娜娜")
+    course = make_course(engine, inst, title="电工（初级）", required_minutes=30)
+    enrollment = make_enrollment(engine, learner, course, minutes=45)
+    first = datetime(2026, 1, 2, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
+    with transaction(engine) as s:
+        for start in (first, first + timedelta(days=2, hours=15)):  # the 5th, 00:30 in Shanghai
+            s.add(
+                StudySession(
+                    enrollment_id=enrollment.id,
+                    user_id=learner.id,
+                    state=SessionState.ended,
+                    checkin_event_id=uuid.uuid4(),
+                    started_at=start,
+                    segment_started_at=start,
+                    ended_at=start + timedelta(minutes=30),
+                )
+            )
+    h = login(client, learner.username)
+    issued = client.post(f"/api/v1/enrollments/{enrollment.id}/certificate", headers=h).json()
+    text = _text(client.get(f"/certificates/{issued['serial']}.pdf", headers=h).content)
+    assert "培训期间Trainingperiod2026-01-02至2026-01-05" in text
+    assert "45分钟" in text and "0.8小时" not in text and "0.0小时" not in text
+    assert "负责人签字" in text and "盖章" in text
+
+
+def test_the_statement_has_no_stray_spaces_around_the_institution() -> None:
+    cert = Certificate(
+        learner_name="欧阳娜娜",
+        id_number_masked="110101********1234",
+        course_title="电工（初级）",
+    )
+    text = pdf.statement(cert, "上海示范职业培训学校")
+    assert "参加上海示范职业培训学校组织的“电工（初级）”" in text
+
+
+@pytest.mark.parametrize(
+    ("minutes", "shown"),
+    [(0, "0 分钟"), (59, "59 分钟"), (60, "1.0 小时（60 分钟）"), (125, "2.1 小时（125 分钟）")],
+)
+def test_durations_under_an_hour_are_minutes(minutes: int, shown: str) -> None:
+    assert pdf.duration_zh(minutes) == shown
