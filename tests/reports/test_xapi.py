@@ -3,248 +3,15 @@
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import timedelta
 from typing import Any
 
 import pytest
 import tincan  # type: ignore[import-untyped]
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from app import clock as clock_mod
-from app.accounts import service as accounts
-from app.accounts.models import Institution, Role, User
-from app.accounts.principal import Principal
-from app.attendance import service as attendance
-from app.attendance.models import AttendanceEvent, Outcome, Purpose, ReviewStatus
-from app.audit import service as audit
-from app.audit.service import Actor
 from app.config import get_settings
-from app.courses import study
-from app.courses.models import (
-    Course,
-    Enrollment,
-    Level,
-    QuizAttempt,
-    RollCall,
-    RollCallStatus,
-    SessionState,
-    StudySession,
-)
-from app.db import transaction
 from app.reports import xapi
-from tests.factories import login, make_institution, make_learner, make_user
-
-URL = "/xapi/statements"
-V = {"X-Experience-API-Version": "1.0.3"}
-
-
-def _course(s: Session, inst: Institution) -> Course:
-    c = Course(
-        institution_id=inst.id,
-        title="电工（初级）",
-        occupation_code="6-31-01-03",
-        occupation_name="电工",
-        level=Level.level5,
-        required_minutes=600,
-        pass_score=60,
-        subsidy_fen=100_000,
-    )
-    s.add(c)
-    s.flush()
-    return c
-
-
-def _event(s: Session, user: User, inst: Institution, purpose: Purpose, outcome: Outcome) -> Any:
-    ev = AttendanceEvent(
-        user_id=user.id,
-        institution_id=inst.id,
-        purpose=purpose,
-        outcome=outcome,
-        accept_threshold="0.3800",
-        reject_threshold="0.5000",
-        model_name="test",
-        model_version="0",
-        match_metric="euclidean",
-        face_engine="test",
-        model_sha256="0" * 64,
-        review_status=ReviewStatus.pending if outcome is Outcome.review else None,
-        created_at=clock_mod.now(),
-    )
-    s.add(ev)
-    s.flush()
-    return ev
-
-
-def check_in(s: Session, user: User, inst: Institution, en: Enrollment, **kw: Any) -> Any:
-    """What a passed check-in stores (the face part is tested elsewhere)."""
-    ev = _event(s, user, inst, Purpose.checkin, Outcome.passed)
-    for k, v in kw.items():
-        setattr(ev, k, v)
-    now = clock_mod.now()
-    st = StudySession(
-        enrollment_id=en.id,
-        user_id=user.id,
-        state=SessionState.studying,
-        checkin_event_id=ev.id,
-        started_at=now,
-        segment_started_at=now,
-    )
-    s.add_all([ev, st])
-    s.flush()
-    audit.append(
-        s,
-        actor=Actor.user(user.id),
-        action="study.session_started",
-        subject=f"study_session:{st.id}",
-        payload={
-            "enrollment": str(en.id),
-            "course": str(en.course_id),
-            "checkin_event": str(ev.id),
-            "ended_sessions": [],
-        },
-        institution_id=inst.id,
-    )
-    return st, ev
-
-
-def rollcall(s: Session, st: StudySession, minutes: int = 1) -> RollCall:
-    now = clock_mod.now()
-    rc = RollCall(
-        session_id=st.id,
-        enrollment_id=st.enrollment_id,
-        user_id=st.user_id,
-        due_at=now,
-        offered_at=now,
-        deadline=now + timedelta(minutes=minutes),
-        status=RollCallStatus.pending,
-    )
-    s.add(rc)
-    s.flush()
-    return rc
-
-
-@pytest.fixture
-def world(engine: Engine, clock: Any, client: TestClient) -> dict[str, Any]:
-    """Two institutions; learners who attend, fail, miss, get reviewed, take quizzes, complete."""
-    a, b = make_institution(engine), make_institution(engine)
-    staff_a = make_user(engine, Role.staff, a)
-    reg = make_user(engine, Role.regulator)
-    learners = [make_learner(engine, a) for _ in range(3)] + [make_learner(engine, b)]
-    with transaction(engine) as s:
-        _, key = accounts.create_api_key(
-            s, institution_id=a.id, name="x", scopes=["audit:read"], actor=Actor.system()
-        )
-    ids: dict[str, Any] = {"voided_checkin": None}
-    for i, learner in enumerate(learners):
-        inst = a if i < 3 else b
-        clock.advance(60)
-        with transaction(engine) as s:
-            course = _course(s, inst)
-            en = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
-            s.add(en)
-            s.flush()
-            st, _ = check_in(s, learner, inst, en)
-            for outcome in (Outcome.passed, Outcome.failed):
-                clock.advance(30)
-                rc = rollcall(s, st)
-                study.settle_rollcall(
-                    s, st, rc, _event(s, learner, inst, Purpose.rollcall, outcome)
-                )
-                st.state = SessionState.studying
-            rc = rollcall(s, st)  # missed
-        clock.advance(120)
-        with transaction(engine) as s:
-            assert study.sweep_missed_rollcalls(s) >= 1
-        with transaction(engine) as s:  # a roll-call that goes to review, then is rejected
-            st = s.get_one(StudySession, st.id)
-            st.state = SessionState.studying
-            rc = rollcall(s, st)
-            ev = _event(s, learner, inst, Purpose.rollcall, Outcome.review)
-            study.settle_rollcall(s, st, rc, ev)
-            review_event = ev.id
-        if inst is a:
-            with transaction(engine) as s:
-                attendance.review(
-                    s,
-                    Principal.of_user(s.get_one(User, staff_a.id)),
-                    review_event,
-                    approve=i % 2 == 0,
-                    reason="checked",
-                )
-        with transaction(engine) as s:
-            for score in (40, 80):
-                qa = QuizAttempt(
-                    enrollment_id=en.id,
-                    user_id=learner.id,
-                    attendance_event_id=uuid.uuid4(),
-                    started_at=clock.now(),
-                    deadline=clock.now(),
-                    paper=[],
-                    submitted_at=clock.now(),
-                    score=score,
-                    passed=score >= 60,
-                )
-                s.add(qa)
-                s.flush()
-                audit.append(
-                    s,
-                    actor=Actor.user(learner.id),
-                    action="quiz.attempt_submitted",
-                    subject=f"quiz_attempt:{qa.id}",
-                    payload={"enrollment": str(en.id), "score": score, "passed": score >= 60},
-                    institution_id=inst.id,
-                )
-            en = s.get_one(Enrollment, en.id)
-            en.completed_at = clock.now()
-            s.add(en)
-            audit.append(
-                s,
-                actor=Actor.user(learner.id),
-                action="enrollment.completed",
-                subject=f"enrollment:{en.id}",
-                payload={"course": str(course.id), "user": str(learner.id)},
-                institution_id=inst.id,
-            )
-        if i == 0:  # a check-in that counted, then staff rejected it on review: voided
-            with transaction(engine) as s:
-                _, ev = check_in(s, learner, inst, en, review_status=ReviewStatus.pending)
-                ids["voided_checkin"] = ev.id
-            clock.advance(10)
-            with transaction(engine) as s:
-                attendance.review(
-                    s,
-                    Principal.of_user(s.get_one(User, staff_a.id)),
-                    ev.id,
-                    approve=False,
-                    reason="x",
-                )
-    return {
-        "a": a,
-        "b": b,
-        "learners": learners,
-        "staff": login(client, staff_a.username),
-        "regulator": login(client, reg.username),
-        "learner": login(client, learners[0].username),
-        "key": {"Authorization": f"Bearer {key}"},
-        **ids,
-    }
-
-
-def fetch_all(client: TestClient, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    r = client.get(URL, params=params, headers={**headers, **V})
-    while True:
-        assert r.status_code == 200, r.text
-        assert r.headers["X-Experience-API-Version"] == "1.0.3"
-        assert "X-Experience-API-Consistent-Through" in r.headers
-        body = r.json()
-        out.extend(body["statements"])
-        if not body["more"]:
-            return out
-        r = client.get(body["more"], headers={**headers, **V})
+from tests.reports.xapi_world import URL, V, fetch_all
 
 
 def test_statements_parse_with_tincan_and_are_correct(
@@ -259,9 +26,9 @@ def test_statements_parse_with_tincan_and_are_correct(
     verbs = [s["verb"]["id"].rsplit("/", 1)[1] for s in stmts]
     # per learner: check-in + passed roll-call attended, failed + missed failed, quiz 40 failed,
     # quiz 80 passed, completed; the reviewed roll-call (in institution a) attended or failed
-    assert verbs.count("completed") == 4
+    assert verbs.count("completed") == 3  # learner 1's certificate was revoked: voided
     assert verbs.count("passed") == 4
-    assert verbs.count("voided") == 1
+    assert verbs.count("voided") == 2
     assert verbs.count("attended") == 4 * 2 + 2  # reviews approved for learners 0 and 2
     assert verbs.count("failed") == 4 * 3 + 1
     # actors are pseudonyms, never ID numbers or names
@@ -276,12 +43,15 @@ def test_statements_parse_with_tincan_and_are_correct(
         else:
             assert st["object"]["id"].startswith(f"{base}/courses/")
             assert set(st["object"]["definition"]["name"]) == {"zh-CN", "en-US"}
-    # the voided check-in's own statement is no longer listed, its voiding statement is
-    target = xapi.statement_id("attendance_event", world["voided_checkin"])
-    assert target not in {s["id"] for s in stmts}
-    assert [s["object"]["id"] for s in stmts if s["verb"]["id"].endswith("voided")] == [target]
-    # in stored order, and the same facts always give the same statements
-    assert [s["stored"] for s in stmts] == sorted(s["stored"] for s in stmts)
+    # the voided check-in's and completion's own statements are no longer listed, their voiding
+    # statements are (a review reversal and a certificate revocation)
+    checkin = xapi.statement_id("attendance_event", world["voided_checkin"])
+    completion = xapi.statement_id("enrollment", world["revoked_enrollment"])
+    assert not {checkin, completion} & {s["id"] for s in stmts}
+    voiding = [s for s in stmts if s["verb"]["id"].endswith("voided")]
+    assert sorted(s["object"]["id"] for s in voiding) == sorted([checkin, completion])
+    # newest stored first, and the same facts always give the same statements
+    assert [s["stored"] for s in stmts] == sorted((s["stored"] for s in stmts), reverse=True)
     assert fetch_all(client, world["regulator"]) == stmts
 
 
@@ -324,13 +94,31 @@ def test_access_and_errors(world: dict[str, Any], client: TestClient) -> None:
     b_learner = xapi.pseudonym(world["learners"][3].id)
     assert b_learner not in {s["actor"]["account"]["name"] for s in own}
     assert fetch_all(client, world["key"]) == own
-    r = client.get(URL, headers=world["learner"])
+    r = client.get(URL, headers={**world["learner"], **V})
     assert (r.status_code, r.json()["code"]) == (403, "forbidden")
-    assert client.get(URL).status_code == 401
-    for params in ({"agent": "{not json"}, {"agent": "[]"}, {"cursor": "nope"}):
-        r = client.get(URL, params=params, headers=world["regulator"])
+    assert r.headers["X-Experience-API-Version"] == "1.0.3"
+    assert client.get(URL, headers=V).status_code == 401
+    bad: list[dict[str, Any]] = [
+        {"agent": "{not json"},
+        {"agent": "[]"},
+        {"cursor": "nope"},
+        {"limit": "-1"},
+        {"limit": "x"},
+        {"since": "yesterday"},
+        {"until": "2026-13-01T00:00:00Z"},
+        {"registration": "not-a-uuid"},
+        {"ascending": "yes"},
+        {"format": "full"},
+    ]
+    for params in bad:
+        r = client.get(URL, params=params, headers={**world["regulator"], **V})
         assert (r.status_code, r.json()["code"]) == (400, "invalid_xapi_query"), params
-    r = client.get(URL, params={"limit": 501}, headers=world["regulator"])
-    assert r.status_code == 422
-    r = client.get(URL, headers={**world["regulator"], "X-Experience-API-Version": "0.95"})
-    assert r.status_code == 400
+        assert r.headers["X-Experience-API-Version"] == "1.0.3"
+        assert "X-Experience-API-Consistent-Through" in r.headers
+    # above the server's maximum: the maximum (Communication 2.1.3 lets the LRS return fewer)
+    r = client.get(URL, params={"limit": 501}, headers={**world["regulator"], **V})
+    assert r.status_code == 200 and len(r.json()["statements"]) <= xapi.MAX_LIMIT
+    for version in ("0.95", "1.0garbage", "1.1.0", "2.0.0", ""):
+        r = client.get(URL, headers={**world["regulator"], "X-Experience-API-Version": version})
+        assert r.status_code == 400, version
+    assert client.get(URL, headers=world["regulator"]).status_code == 400  # no version header

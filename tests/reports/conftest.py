@@ -1,0 +1,3 @@
+from tests.reports.xapi_world import world
+
+__all__ = ["world"]
