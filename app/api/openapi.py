@@ -16,7 +16,7 @@ from app.errors import DomainError, NotAuthenticated, ValidationFailed, problem_
 from app.idempotency.middleware import document_idempotency
 from app.validation import InvalidText
 
-_METHODS = {"get", "post", "put", "patch", "delete"}
+_METHODS = {"get", "head", "post", "put", "patch", "delete"}  # head: the xAPI resources
 
 
 def _validation_problem() -> dict[str, Any]:

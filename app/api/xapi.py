@@ -138,19 +138,20 @@ def _bool(params: dict[str, str], name: str) -> bool:
     raw = params.get(name)
     if raw is None:
         return False
-    if raw not in ("true", "false"):
+    if raw.lower() not in ("true", "false"):  # "True": what Python clients (tincan) send
         raise _bad(f"`{name}` is `true` or `false`.")
-    return raw == "true"
+    return raw.lower() == "true"
 
 
 def _time(params: dict[str, str], name: str) -> datetime | None:
-    """An ISO 8601 timestamp (Data 4.5); one without an offset is taken as UTC."""
+    """An ISO 8601 timestamp (Data 4.5; a space for the ``T`` as RFC 3339 allows, which is what
+    tincan sends); one without an offset is taken as UTC."""
     raw = params.get(name)
     if raw is None:
         return None
     try:
         if not re.fullmatch(
-            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", raw
+            r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", raw
         ):
             raise ValueError(raw)
         t = datetime.fromisoformat(raw.replace("Z", "+00:00"))
