@@ -102,9 +102,11 @@ def _keys(engine: Engine, inst: Institution, names: dict[str, list[str]]) -> dic
 
 
 def _call(client: TestClient, method: str, url: str, auth: str) -> tuple[int, str | None]:
-    """Status and problem code of a request; a HEAD (no body) reads its code from the same
-    request as GET, which it answers like."""
+    """Status and (for a refusal) problem code of a request; a HEAD (no body) reads its code
+    from the same request as GET, which it answers like."""
     r = client.request(method, url, headers={"Authorization": auth})
+    if r.status_code not in (401, 403):
+        return r.status_code, None
     if method != "HEAD":
         return r.status_code, _code(r)
     got = client.get(url, headers={"Authorization": auth})
