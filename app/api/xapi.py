@@ -240,9 +240,21 @@ def _respond(request: Request, body: Any, *, attachments: bool) -> Response:
     return Response(content=data, media_type=media_type)
 
 
+_STATEMENT_SCHEMA = {
+    "type": "object",
+    "required": ["id", "actor", "verb", "object", "stored", "timestamp", "authority", "version"],
+    "additionalProperties": True,
+    "description": "An xAPI Statement (Data 2.4).",
+}
 _STATEMENT_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "headers": _HEADERS_DOC,
+        "content": {
+            "application/json": {
+                "schema": {"oneOf": [StatementResult.model_json_schema(), _STATEMENT_SCHEMA]}
+            },
+            "multipart/mixed": {"schema": {"type": "string", "format": "binary"}},
+        },
         "description": (
             "A StatementResult; with `statementId` or `voidedStatementId`, that one Statement; "
             "with `attachments=true`, the same JSON as the first part of `multipart/mixed`."
@@ -261,13 +273,13 @@ _STATEMENT_DOC: dict[int | str, dict[str, Any]] = {
 
 @router.get(
     _STATEMENTS,
-    response_model=StatementResult,
+    response_model=None,
     dependencies=[require_scope("audit:read")],
     responses=_STATEMENT_DOC,
 )
 @router.head(
     _STATEMENTS,
-    response_model=StatementResult,
+    response_model=None,
     dependencies=[require_scope("audit:read")],
     responses=_STATEMENT_DOC,
 )
