@@ -473,4 +473,4 @@ def test_unknown_and_differing_case_parameters(world: dict[str, Any], client: Te
 
 def test_every_ported_requirement_has_a_test() -> None:
     assert set(REQUIREMENTS) == COVERED
-    assert len(REQUIREMENTS) == 50
+    assert len(REQUIREMENTS) == 52
