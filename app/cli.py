@@ -464,7 +464,11 @@ def audit_verify(
     key: Annotated[
         Path | None,
         typer.Option(
-            "--key", "--jwks", help="PEM public key or JWKS file", exists=True, dir_okay=False
+            "--jwks",
+            "--key",
+            help="The JWKS (or PEM public key) that signs checkpoints; --key is an old alias",
+            exists=True,
+            dir_okay=False,
         ),
     ] = None,
     no_signature_check: Annotated[
@@ -487,7 +491,7 @@ def audit_verify(
 
     if key is None and not no_signature_check:
         err.print(
-            "error: pass --key (the PEM public key or JWKS that signs checkpoints; "
+            "error: pass --jwks (the JWKS or PEM public key that signs checkpoints; "
             "`skilltrace audit public-key` prints it) or --no-signature-check"
         )
         raise typer.Exit(2)

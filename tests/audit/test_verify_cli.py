@@ -114,7 +114,7 @@ def test_export_unknown_institution_fails(export: Export) -> None:
 
 
 def test_intact_export_verifies_with_jwks(export: Export) -> None:
-    code, out = verify(export.path, "--key", str(export.jwks))
+    code, out = verify(export.path, "--jwks", str(export.jwks))
     assert code == 0, out
     assert out == {
         "ok": True,
@@ -136,7 +136,7 @@ def test_intact_export_verifies_with_pem(export: Export, tmp_path: Path) -> None
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    code, out = verify(export.path, "--key", str(pem))
+    code, out = verify(export.path, "--key", str(pem))  # the old name still works
     assert (code, out["ok"], out["signature_verified"]) == (0, True, True)
 
 
@@ -145,7 +145,7 @@ def test_without_key_nothing_is_verified(export: Export) -> None:
     UNVERIFIED and exits non-zero even for an intact file."""
     result = cli("audit", "verify", str(export.path))
     assert result.exit_code == 2
-    assert "--key" in result.stderr and "--no-signature-check" in result.stderr
+    assert "--jwks" in result.stderr and "--no-signature-check" in result.stderr
 
     result = cli("audit", "verify", str(export.path), "--no-signature-check")
     assert result.exit_code == 3
@@ -166,7 +166,7 @@ def test_forged_signature_without_key_is_not_a_pass(export: Export) -> None:
     result = cli("audit", "verify", str(path), "--no-signature-check")
     assert result.exit_code == 3
     assert json.loads(result.stdout)["verdict"] == "UNVERIFIED"
-    code, out = verify(path, "--key", str(export.jwks))
+    code, out = verify(path, "--jwks", str(export.jwks))
     assert (code, out["line"]) == (1, N + 1)
 
 
@@ -341,7 +341,7 @@ TAMPER_WORDS = {
 def test_tampering_is_found_at_the_first_bad_line(export: Export, kind: str) -> None:
     tamper, line, seq = TAMPERS[kind]
     path = export.write(tamper(export))
-    code, out = verify(path, "--key", str(export.jwks))
+    code, out = verify(path, "--jwks", str(export.jwks))
     assert code == 1, out
     assert (out["ok"], out["line"], out["seq"]) == (False, line, seq), out
     assert TAMPER_WORDS.get(kind, "") in out["error"]
@@ -364,7 +364,7 @@ def test_duplicate_key_is_refused_at_its_line(
     raw[K - 1] = raw[K - 1].replace(find, replace, 1)
     bad = export.path.with_name("dup.ndjson")
     bad.write_bytes(b"".join(raw))
-    code, out = verify(bad, "--key", str(export.jwks))
+    code, out = verify(bad, "--jwks", str(export.jwks))
     assert (code, out["line"]) == (1, K), out
     assert f"duplicate key {key!r}" in out["error"]
 
@@ -374,7 +374,7 @@ def test_duplicate_key_in_the_checkpoint(export: Export) -> None:
     raw[-1] = raw[-1].replace(b'{"chain":', b'{"chain":"inst:other","chain":', 1)
     bad = export.path.with_name("dup.ndjson")
     bad.write_bytes(b"".join(raw))
-    code, out = verify(bad, "--key", str(export.jwks))
+    code, out = verify(bad, "--jwks", str(export.jwks))
     assert (code, out["line"]) == (1, N + 1), out
     assert "duplicate key 'chain'" in out["error"]
 
@@ -383,12 +383,12 @@ def test_file_cut_mid_line(export: Export) -> None:
     raw = export.path.read_bytes().splitlines(keepends=True)
     cut = export.path.with_name("cut.ndjson")
     cut.write_bytes(b"".join(raw[:14]) + raw[14][: len(raw[14]) // 2])
-    code, out = verify(cut, "--key", str(export.jwks))
+    code, out = verify(cut, "--jwks", str(export.jwks))
     assert (code, out["line"], out["seq"]) == (1, 15, None)
     assert "truncated" in out["error"]
     # Cut inside the checkpoint line.
     cut.write_bytes(b"".join(raw[:-1]) + raw[-1][:40])
-    code, out = verify(cut, "--key", str(export.jwks))
+    code, out = verify(cut, "--jwks", str(export.jwks))
     assert (code, out["line"]) == (1, N + 1)
 
 
@@ -397,7 +397,7 @@ def test_bytes_that_are_not_utf8(export: Export) -> None:
     raw[K - 1] = raw[K - 1].replace("电工".encode(), b"\xff\xfe")
     bad = export.path.with_name("bad.ndjson")
     bad.write_bytes(b"".join(raw))
-    code, out = verify(bad, "--key", str(export.jwks))
+    code, out = verify(bad, "--jwks", str(export.jwks))
     assert (code, out["line"]) == (1, K)
 
 
@@ -406,7 +406,7 @@ def test_nan_in_payload(export: Export) -> None:
     raw[K - 1] = raw[K - 1].replace(b'"minutes":45', b'"minutes":NaN')
     bad = export.path.with_name("bad.ndjson")
     bad.write_bytes(b"".join(raw))
-    code, out = verify(bad, "--key", str(export.jwks))
+    code, out = verify(bad, "--jwks", str(export.jwks))
     assert (code, out["line"], out["seq"]) == (1, K, K)
 
 
@@ -414,7 +414,7 @@ def test_blank_lines_do_not_shift_positions(export: Export) -> None:
     objs = _edit_payload(export)
     path = export.write(objs)
     path.write_bytes(b"\n" + path.read_bytes().replace(b"\n", b"\n\n", 2))
-    code, out = verify(path, "--key", str(export.jwks))
+    code, out = verify(path, "--jwks", str(export.jwks))
     # One leading blank line and two doubled newlines before line K: the entry moved down 3.
     assert (code, out["line"], out["seq"]) == (1, K + 3, K)
 
@@ -437,7 +437,7 @@ def test_checkpoint_signed_by_another_key(export: Export) -> None:
     for headers in ({"kid": kid}, {"kid": "forger"}, {}):
         token = jwt.encode(claims, _other_key(), algorithm="EdDSA", headers=headers)
         path = export.write([*entries, {"type": "checkpoint", **claims, "jws": token}])
-        code, out = verify(path, "--key", str(export.jwks))
+        code, out = verify(path, "--jwks", str(export.jwks))
         assert (code, out["ok"], out["line"]) == (1, False, N + 1), out
         assert "signature invalid" in out["error"]
 
@@ -453,7 +453,7 @@ def test_genuine_file_against_the_wrong_key(export: Export, tmp_path: Path) -> N
 def test_unsigned_or_garbled_checkpoint(export: Export) -> None:
     for jws in ("", "not.a.token", export.lines[-1]["jws"][:-4] + "AAAA"):
         path = export.write([*export.lines[:-1], {**export.lines[-1], "jws": jws}])
-        code, out = verify(path, "--key", str(export.jwks))
+        code, out = verify(path, "--jwks", str(export.jwks))
         assert (code, out["line"]) == (1, N + 1), jws
 
 
@@ -477,33 +477,33 @@ def test_partial_export_checked_against_the_entry_before(export: Export, engine:
     assert lines[-1]["first_seq"] == K + 1
     before = export.lines[K - 1]["hash"]  # entry K, the one before the window
 
-    code, out = verify(path, "--key", str(export.jwks), "--prev-hash", before)
+    code, out = verify(path, "--jwks", str(export.jwks), "--prev-hash", before)
     assert code == 0, out
     assert (out["first_seq"], out["last_seq"], out["entries"]) == (K + 1, N, N - K)
     assert out["signature_verified"] is True
 
     # Without the hash before it, the window verifies but says its start was not linked.
-    result = cli("audit", "verify", str(path), "--key", str(export.jwks))
+    result = cli("audit", "verify", str(path), "--jwks", str(export.jwks))
     assert result.exit_code == 0
     assert f"starts at seq {K + 1}" in result.stderr
 
     # The wrong hash before it.
-    code, out = verify(path, "--key", str(export.jwks), "--prev-hash", "a" * 64)
+    code, out = verify(path, "--jwks", str(export.jwks), "--prev-hash", "a" * 64)
     assert (code, out["line"], out["seq"]) == (1, 1, K + 1)
 
     # The window's first entry dropped: its link to the entry before breaks...
     short = export.write(lines[1:], name="short.ndjson")
-    code, out = verify(short, "--key", str(export.jwks), "--prev-hash", before)
+    code, out = verify(short, "--jwks", str(export.jwks), "--prev-hash", before)
     assert (code, out["line"], out["seq"]) == (1, 1, K + 2)
     # ...and without --prev-hash the signed start seq still tells.
-    code, out = verify(short, "--key", str(export.jwks))
+    code, out = verify(short, "--jwks", str(export.jwks))
     assert (code, out["line"], out["seq"]) == (1, 1, K + 2)
 
 
 def test_full_export_cut_to_a_window_is_not_a_window(export: Export) -> None:
     """Entries cut from the start of a full export, even with the right hash before them."""
     path = export.write(export.lines[K:])
-    code, out = verify(path, "--key", str(export.jwks), "--prev-hash", export.lines[K - 1]["hash"])
+    code, out = verify(path, "--jwks", str(export.jwks), "--prev-hash", export.lines[K - 1]["hash"])
     assert (code, out["line"], out["seq"]) == (1, 1, K + 1)
 
 
@@ -533,9 +533,9 @@ def csv_export(export: Export) -> Path:
 def test_csv_export_verifies_like_the_ndjson_one(export: Export, csv_export: Path) -> None:
     assert csv_export.read_bytes().startswith(",".join(export_mod.CSV_COLUMNS).encode() + b"\r\n")
     assert verify_mod.CSV_COLUMNS == export_mod.CSV_COLUMNS
-    code, out = verify(csv_export, "--key", str(export.jwks))
+    code, out = verify(csv_export, "--jwks", str(export.jwks))
     assert code == 0, out
-    assert out == verify(export.path, "--key", str(export.jwks))[1]
+    assert out == verify(export.path, "--jwks", str(export.jwks))[1]
     assert (out["entries"], out["signature_verified"]) == (N, True)
     result = cli("audit", "verify", str(csv_export), "--no-signature-check")
     assert (result.exit_code, json.loads(result.stdout)["verdict"]) == (3, "UNVERIFIED")
@@ -597,7 +597,7 @@ def test_csv_tampering_is_found_at_its_line(export: Export, csv_export: Path, ki
     tamper, line, seq, words = CSV_TAMPERS[kind]
     rows = _csv_rows(csv_export)
     tamper(rows)
-    code, out = verify(_write_csv(csv_export, rows), "--key", str(export.jwks))
+    code, out = verify(_write_csv(csv_export, rows), "--jwks", str(export.jwks))
     assert (code, out["ok"], out["line"], out["seq"]) == (1, False, line, seq), out
     assert words in out["error"]
 
@@ -606,7 +606,7 @@ def test_csv_file_cut_mid_row(export: Export, csv_export: Path) -> None:
     raw = csv_export.read_bytes()
     cut = csv_export.with_name("cut.csv")
     cut.write_bytes(raw[: len(raw) // 2])
-    code, out = verify(cut, "--key", str(export.jwks))
+    code, out = verify(cut, "--jwks", str(export.jwks))
     assert (code, out["ok"]) == (1, False)
     assert out["line"] is not None and out["error"]
 
@@ -628,7 +628,7 @@ def test_duplicate_key_in_a_line_hashed_as_written(export: Export) -> None:
     path = export.path.with_name("forged.ndjson")
     path.write_bytes(b"".join(lines))
     assert hashlib.sha256(fake + canonical(hashed)[1:]).hexdigest() == forged_hash
-    for args in (("--key", str(export.jwks)), ("--no-signature-check",)):
+    for args in (("--jwks", str(export.jwks)), ("--no-signature-check",)):
         code, out = verify(path, *args)
         assert (code, out["line"]) == (1, K), out
         assert "duplicate key 'action'" in out["error"]
