@@ -127,6 +127,34 @@ def verification_page(
 JSONLD = "application/ld+json"
 
 
+class JSONLDResponse(JSONResponse):
+    media_type = JSONLD
+
+
+class JWKResponse(JSONResponse):
+    media_type = "application/jwk+json"
+
+
+_EXAMPLE_ISSUER = "https://skilltrace.example.cn/institutions/0f8fad5b-d9cb-469f-a165-70867728950e"
+PROFILE_EXAMPLE = {
+    "@context": [credential.VC_CONTEXT, credential.OB_CONTEXT],
+    "id": _EXAMPLE_ISSUER,
+    "type": ["Profile"],
+    "name": "上海示范职业培训学校",
+    "otherIdentifier": [
+        {"type": "IdentifierEntry", "identifier": "SHJN", "identifierType": "identifier"}
+    ],
+}
+JWK_EXAMPLE = {
+    "e": "AQAB",
+    "kty": "RSA",
+    "n": "1K0cF0S8…",
+    "kid": "https://skilltrace.example.cn/keys/nqA58LpwEvnvwcZuktwDpWdkRVJqnJ_PM9h1-lnymv0",
+    "use": "sig",
+    "alg": "RS256",
+}
+
+
 def _json_doc(content: dict[str, Any], media_type: str, max_age: int = 3600) -> JSONResponse:
     return JSONResponse(
         content, media_type=media_type, headers={"Cache-Control": f"public, max-age={max_age}"}
@@ -136,11 +164,11 @@ def _json_doc(content: dict[str, Any], media_type: str, max_age: int = 3600) -> 
 @router.get(
     "/institutions/{institution_id}",
     dependencies=[PUBLIC],
-    response_class=JSONResponse,
+    response_class=JSONLDResponse,
     responses={
         200: {
             "description": "The issuer's Open Badges 3.0 Profile (JSON-LD)",
-            "content": {JSONLD: {"schema": {"type": "object"}}},
+            "content": {JSONLD: {"schema": {"type": "object"}, "example": PROFILE_EXAMPLE}},
         },
         **problem_responses(ax.InstitutionNotFound),
     },
@@ -162,7 +190,12 @@ def issuer_profile(institution_id: uuid.UUID, session: SessionDep) -> JSONRespon
             "description": "The signed BitstringStatusListCredential (VC-JWT, RS256, the key "
             "of /.well-known/jwks.json); its bit at a credential's statusListIndex is 1 when "
             "the certificate is revoked",
-            "content": {"application/jwt": {"schema": {"type": "string"}}},
+            "content": {
+                "application/jwt": {
+                    "schema": {"type": "string"},
+                    "example": "eyJhbGciOiJSUzI1NiIsImtpZCI6Imh0dHBzOi8v….eyJpc3MiOi….c2lnbmF0dXJl",
+                }
+            },
         },
         **problem_responses(cx.StatusListNotFound),
     },
@@ -184,11 +217,13 @@ def status_list(
 @router.get(
     "/keys/{thumbprint}",
     dependencies=[PUBLIC],
-    response_class=JSONResponse,
+    response_class=JWKResponse,
     responses={
         200: {
             "description": "The public JWK a credential's ``kid`` names",
-            "content": {"application/jwk+json": {"schema": {"type": "object"}}},
+            "content": {
+                "application/jwk+json": {"schema": {"type": "object"}, "example": JWK_EXAMPLE}
+            },
         },
         **problem_responses(cx.KeyNotFound),
     },
@@ -204,11 +239,16 @@ def signing_key(thumbprint: Annotated[str, Path(max_length=64)]) -> JSONResponse
 @router.get(
     credential.CONTEXT_PATH,
     dependencies=[PUBLIC],
-    response_class=JSONResponse,
+    response_class=JSONLDResponse,
     responses={
         200: {
             "description": "Our JSON-LD context (the credential's ``training`` terms)",
-            "content": {JSONLD: {"schema": {"type": "object"}}},
+            "content": {
+                JSONLD: {
+                    "schema": {"type": "object"},
+                    "example": {"@context": {"@version": 1.1, "training": {"@id": "…"}}},
+                }
+            },
         }
     },
 )
