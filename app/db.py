@@ -1,8 +1,12 @@
-"""Engine and the per-request session.
+"""Engine and the unit of work.
 
 SQLite (WAL) is the embedded default, PostgreSQL the production database; both run the same
-Alembic migrations. One transaction per request: the session dependency commits when the
-handler returns and rolls back on error, so a change and its audit entry land together.
+Alembic migrations. One transaction per unit of work (:func:`transaction`): an API request, a
+page request, a CLI command or a job commits when its work returns and rolls back on error, so
+a change and its audit entry land together. :func:`finish` is the one place that decides
+between commit and rollback; :func:`attempt` runs a step a handler wants to recover from (a
+page that shows a refusal) in a savepoint with the same rules. Nothing outside this module
+commits or rolls back.
 
 SQLite note: Python's sqlite3 driver is put in autocommit mode and we issue ``BEGIN IMMEDIATE``
 ourselves. A deferred transaction that read first and writes later can fail with
@@ -14,9 +18,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -27,6 +31,7 @@ from app.config import Settings, get_settings
 from app.errors import DomainError
 
 _engines: dict[str, Engine] = {}
+T = TypeVar("T")
 
 
 class _LockingConnection(sqlite3.Connection):
@@ -41,6 +46,8 @@ class _LockingConnection(sqlite3.Connection):
 
     write_lock: threading.Lock
     _holds = False
+    #: ``total_changes`` when the current transaction began: whether it wrote (see :func:`wrote`).
+    changes_at_begin = 0
 
     def take_write_lock(self, timeout: float = 30.0) -> None:
         # Same bound as busy_timeout: never wait forever (e.g. a writer stuck elsewhere).
@@ -105,6 +112,8 @@ def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
             dbapi_conn = conn.connection.dbapi_connection
+            if isinstance(dbapi_conn, _LockingConnection):
+                dbapi_conn.changes_at_begin = dbapi_conn.total_changes
             if mode == "IMMEDIATE" and isinstance(dbapi_conn, _LockingConnection):
                 dbapi_conn.take_write_lock()
             try:
@@ -141,9 +150,15 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
-@event.listens_for(Session, "after_flush")
-def _note_flush(session: Session, _ctx: Any) -> None:
-    session.info["flushed"] = True
+def wrote(session: Session) -> bool:
+    """Whether the session's SQLite transaction holds changes (pending, flushed or written by raw
+    SQL such as the heartbeat's fast path): SQLite counts the rows each connection changed."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    dbapi_conn = session.connection().connection.dbapi_connection
+    if isinstance(dbapi_conn, _LockingConnection):
+        return dbapi_conn.total_changes != dbapi_conn.changes_at_begin
+    return True  # pragma: no cover - not our connection class: assume it wrote
 
 
 def release_read_lock(session: Session) -> None:
@@ -153,11 +168,11 @@ def release_read_lock(session: Session) -> None:
     that analyses frames for a second would stall every other writer. Ending a read-only prefix
     is harmless: loaded objects are expired and reload in the next transaction, which callers
     must treat as a fresh look (re-check what may have changed). PostgreSQL keeps its
-    transaction and row locks.
+    transaction and row locks, and so does a step running in a savepoint (:func:`attempt`).
     """
     if session.get_bind().dialect.name != "sqlite" or not session.in_transaction():
         return
-    if session.new or session.dirty or session.deleted or session.info.get("flushed"):
+    if session.in_nested_transaction() or wrote(session):
         return
     session.rollback()
 
@@ -172,26 +187,92 @@ def read_only(session: Session) -> None:
         session.connection(execution_options={"sqlite_begin": "DEFERRED"})
 
 
-@contextmanager
-def transaction(engine: Engine, *, reading: bool = False) -> Iterator[Session]:
-    """One unit of work outside HTTP (CLI, jobs): commit on success, roll back on error.
+def keeps_changes(error: BaseException | None) -> bool:
+    """Whether a unit of work that ended with ``error`` commits: no error, or a
+    :class:`DomainError` marked ``keep_changes`` (a recorded failure, e.g. a failed sign-in)."""
+    return error is None or (isinstance(error, DomainError) and error.commit)
 
-    A :class:`DomainError` marked to keep changes commits what was flushed before re-raising.
-    ``reading=True`` for read-only work (exports): no write lock on SQLite.
+
+#: Asked instead of committing; True if it took the still-open session to commit later itself
+#: (a keyed request commits with its stored response: app/idempotency/outcome.py). The unit of
+#: work then neither commits nor closes the session.
+HandOver = Callable[[Session], bool]
+
+
+def finish(
+    session: Session, error: BaseException | None = None, *, hand_over: HandOver | None = None
+) -> bool:
+    """End the session's transaction: commit when :func:`keeps_changes` (or let ``hand_over``
+    take it), else roll back. The one commit/rollback decision of the app. True if handed over.
     """
-    with Session(engine, expire_on_commit=False) as session:
+    if keeps_changes(error):
+        if hand_over is not None and hand_over(session):
+            return True
+        if session.in_transaction():
+            session.commit()
+    elif session.in_transaction():
+        session.rollback()
+    return False
+
+
+def run_and_finish(
+    session: Session, work: Callable[[], T], *, hand_over: HandOver | None = None
+) -> T:
+    """Run ``work`` and end the transaction by :func:`finish`'s rules, in the same call (so a
+    hot handler does its work and its commit in one trip to a worker thread)."""
+    try:
+        result = work()
+    except BaseException as exc:
+        finish(session, exc, hand_over=hand_over)
+        raise
+    finish(session, hand_over=hand_over)
+    return result
+
+
+@contextmanager
+def transaction(
+    engine: Engine, *, reading: bool = False, hand_over: HandOver | None = None
+) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error (see :func:`finish`).
+
+    Used by the API's and the pages' session dependency, the CLI and jobs. ``reading=True`` for
+    read-only work (GET requests, exports): no write lock on SQLite.
+    """
+    session = Session(engine, expire_on_commit=False)
+    handed_over = False
+    try:
         if reading:
             read_only(session)
         try:
             yield session
-        except DomainError as exc:
-            if exc.commit:
-                session.commit()
-            else:
-                session.rollback()
-            raise
-        except BaseException:
-            session.rollback()
+        except BaseException as exc:
+            handed_over = finish(session, exc, hand_over=hand_over)
             raise
         else:
-            session.commit()
+            handed_over = finish(session, hand_over=hand_over)
+    finally:
+        if not handed_over:
+            session.close()
+
+
+@contextmanager
+def attempt(session: Session) -> Iterator[None]:
+    """A step the caller will recover from (a page showing a refusal), in a savepoint.
+
+    On an error the step's changes are undone unless it is a :class:`DomainError` that keeps
+    its changes (a failed sign-in is still counted); the error propagates and the unit of work
+    goes on to commit whatever else it did. Outside a transaction the savepoint begins one.
+    """
+    savepoint = session.begin_nested()
+    try:
+        yield
+    except BaseException as exc:
+        if savepoint.is_active:
+            if keeps_changes(exc):
+                savepoint.commit()
+            else:
+                savepoint.rollback()
+        raise
+    else:
+        if savepoint.is_active:
+            savepoint.commit()

@@ -41,15 +41,22 @@ from app.limits import BodySizeLimitMiddleware
 from app.logging import RequestIdMiddleware, configure_logging, request_id_var
 from app.routes import allowed_methods
 from app.validation import InvalidText
+from app.web import account as account_web
 from app.web import admin as admin_web
 from app.web import certificates as certificates_web
 from app.web import docs as docs_web
 from app.web import handoff as handoff_web
 from app.web import integrations as integrations_web
+from app.web import learner as learner_web
 from app.web import learner_certificates as learner_certificates_web
-from app.web import pages as pages_web
-from app.web import regulator as regulator_web
-from app.web import staff as staff_web
+from app.web import render as render_web
+from app.web import review as review_web
+from app.web.regulator import dashboard as regulator_dashboard_web
+from app.web.regulator import records as regulator_records_web
+from app.web.staff import claims as staff_claims_web
+from app.web.staff import content as staff_content_web
+from app.web.staff import courses as staff_courses_web
+from app.web.staff import learners as staff_learners_web
 from app.webhooks.delivery import deliver_forever as deliver_webhooks_forever
 from app.wiring import wire
 
@@ -276,9 +283,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports_api.router, prefix=API_PREFIX)
     app.include_router(certificates_api.router, prefix=API_PREFIX)
     app.include_router(certificates_web.router)
-    app.include_router(pages_web.router)
-    app.include_router(regulator_web.router)
-    app.include_router(staff_web.router)
+    for page in (
+        account_web,
+        learner_web,
+        review_web,
+        regulator_dashboard_web,
+        regulator_records_web,
+        staff_courses_web,
+        staff_content_web,
+        staff_learners_web,
+        staff_claims_web,
+    ):
+        app.include_router(page.router)
     app.include_router(learner_certificates_web.router)
     app.include_router(handoff_api.router, prefix=API_PREFIX)
     app.include_router(handoff_web.router)
@@ -286,7 +302,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_api.router, prefix=API_PREFIX)
     app.include_router(docs_web.router)
     app.include_router(admin_web.router)
-    app.mount("/static", StaticFiles(directory=pages_web.STATIC_DIR), name="static")
+    app.mount("/static", StaticFiles(directory=render_web.STATIC_DIR), name="static")
 
     @app.get("/.well-known/jwks.json", tags=["audit"])
     def jwks() -> dict[str, Any]:

@@ -319,6 +319,25 @@ def get_visible_learner(session: Session, principal: Principal, learner_id: uuid
     return learner
 
 
+def get_managed_learner(session: Session, principal: Principal, learner_id: uuid.UUID) -> User:
+    """A learner the caller acts for (a partner's key, or staff and admins signed in, e.g. to
+    verify frames a partner captured): other signed-in users are refused (403); a learner the
+    caller may not see is not found."""
+    if principal.user is not None and principal.role not in (Role.staff, Role.admin):
+        raise Forbidden()
+    return get_visible_learner(session, principal, learner_id)
+
+
+def acting_institution(principal: Principal) -> uuid.UUID:
+    """The institution a staff user or an API key acts for (creating learners, managing keys);
+    other signed-in users are refused."""
+    if principal.user is not None and principal.role is not Role.staff:
+        raise Forbidden("Only staff of an institution or its API keys can do this.")
+    if principal.institution_id is None:
+        raise Forbidden()
+    return principal.institution_id
+
+
 def list_learners(
     session: Session, principal: Principal, *, cursor: str | None = None, limit: int = 50
 ) -> tuple[list[User], str | None]:

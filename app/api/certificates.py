@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
-from sqlmodel import Session
 
 from app.accounts import exceptions as ax
 from app.accounts.principal import Principal
@@ -15,7 +14,7 @@ from app.api.deps import PUBLIC, CurrentLearner, CurrentUser, SessionDep, requir
 from app.certificates import claims, credential, record, subsidy
 from app.certificates import exceptions as cx
 from app.certificates import service as certificates
-from app.certificates.models import Certificate, CertificateStatus
+from app.certificates.models import Certificate
 from app.certificates.schemas import (
     CertificateOut,
     CertificateSettingsIn,
@@ -43,7 +42,7 @@ Serial = Annotated[str, Path(min_length=1, max_length=64, description="Certifica
 _user_auth = (NotAuthenticated, ax.InvalidToken, ax.InsufficientRole, Forbidden)
 _read_auth = (NotAuthenticated, ax.InvalidToken, ax.MissingScope, Forbidden)
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = claims.XLSX
 
 
 def pdf_url(serial: str) -> str:
@@ -130,27 +129,7 @@ def get_certificate(serial: Serial, principal: CertificatesRead, session: Sessio
 def verify(serial: Serial, session: SessionDep) -> VerifyOut:
     """Public check of a certificate: valid or revoked (with date and reason), masked name."""
     cert = certificates.by_serial(session, serial)
-    return verify_out(session, cert)
-
-
-def verify_out(session: Session, cert: Certificate) -> VerifyOut:
-    return VerifyOut(
-        serial=cert.serial,
-        valid=cert.status is CertificateStatus.valid,
-        status=cert.status,
-        learner_name_masked=certificates.mask_name(cert.learner_name),
-        course=cert.course_title,
-        occupation=cert.occupation_name,
-        occupation_code=cert.occupation_code,
-        level=cert.level,
-        level_name=LEVEL_NAMES_ZH[cert.level],
-        hours=credential.hours(cert.credited_minutes),
-        minutes=cert.credited_minutes,
-        institution=certificates.institution_name(session, cert),
-        issued_at=cert.issued_at,
-        revoked_at=cert.revoked_at,
-        revoked_reason=cert.revoked_reason,
-    )
+    return VerifyOut.of(cert, institution=certificates.institution_name(session, cert))
 
 
 @router.post(

@@ -11,20 +11,16 @@ from app.accounts import exceptions as ax
 from app.accounts.principal import Principal
 from app.api.deps import (
     CurrentLearner,
-    CurrentStaff,
     CurrentUser,
     SessionDep,
-    client_info,
     require_scope,
 )
-from app.api.face import ChallengeField, FramesField, read_frames
 from app.attendance import exceptions as fx
-from app.attendance import service as attendance
 from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
 from app.courses import exceptions as cx
 from app.courses import quiz
 from app.courses import service as courses
-from app.courses.models import Level, QuizAttempt
+from app.courses.models import Level
 from app.courses.schemas import (
     CourseIn,
     CourseOut,
@@ -39,34 +35,20 @@ from app.courses.schemas import (
     QuestionOut,
     QuestionUpdateIn,
     QuizAttemptOut,
-    QuizQuestionOut,
     QuizResultOut,
     QuizSubmitIn,
 )
 from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.http.frames import ChallengeField, FramesField, client_of, read_frames
 
 router = APIRouter(tags=["courses"])
 
 CoursesRead = Annotated[Principal, require_scope("courses:read")]
 
-# Signed-in users only (API keys get 403 `forbidden`), and the same plus a scope for reads.
+# Signed-in users only (API keys get 403 `forbidden`; who may author is the service's
+# ``may_author``), and the same plus a scope for reads.
 _user_auth = (NotAuthenticated, ax.InvalidToken, ax.InsufficientRole, Forbidden)
 _read_auth = (NotAuthenticated, ax.InvalidToken, ax.MissingScope, Forbidden)
-
-
-def _attempt_out(attempt: QuizAttempt) -> QuizAttemptOut:
-    return QuizAttemptOut(
-        attempt_id=attempt.id,
-        enrollment_id=attempt.enrollment_id,
-        attendance_event_id=attempt.attendance_event_id,
-        questions=[QuizQuestionOut.model_validate(q) for q in quiz.shown_questions(attempt)],
-        started_at=attempt.started_at,
-        deadline=attempt.deadline,
-        state=quiz.attempt_state(attempt),
-        submitted_at=attempt.submitted_at,
-        score=attempt.score,
-        passed=attempt.passed,
-    )
 
 
 # ---------------------------------------------------------------- courses
@@ -78,7 +60,7 @@ def _attempt_out(attempt: QuizAttempt) -> QuizAttemptOut:
     response_model=CourseOut,
     responses=problem_responses(*_user_auth, cx.InvalidCourse),
 )
-def create_course(body: CourseIn, user: CurrentStaff, session: SessionDep) -> CourseOut:
+def create_course(body: CourseIn, user: CurrentUser, session: SessionDep) -> CourseOut:
     """Create a draft course for the staff member's institution."""
     course = courses.create_course(
         session,
@@ -137,7 +119,7 @@ def get_course(course_id: uuid.UUID, principal: CoursesRead, session: SessionDep
     response_model=CourseOut,
     responses=problem_responses(*_user_auth, cx.CourseNotFound, cx.CourseIncomplete),
 )
-def publish(course_id: uuid.UUID, user: CurrentStaff, session: SessionDep) -> CourseOut:
+def publish(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> CourseOut:
     """Publish a draft (needs a lesson and enough questions for one quiz); repeatable."""
     return CourseOut.of(courses.publish_course(session, Principal.of_user(user), course_id))
 
@@ -146,12 +128,14 @@ def publish(course_id: uuid.UUID, user: CurrentStaff, session: SessionDep) -> Co
     "/courses/{course_id}/lessons",
     status_code=status.HTTP_201_CREATED,
     response_model=LessonOut,
-    responses=problem_responses(*_user_auth, cx.CourseNotFound, cx.InvalidLesson),
+    responses=problem_responses(
+        *_user_auth, cx.CourseNotFound, cx.InvalidLesson, cx.CoursePublished
+    ),
 )
 def add_lesson(
-    course_id: uuid.UUID, body: LessonIn, user: CurrentStaff, session: SessionDep
+    course_id: uuid.UUID, body: LessonIn, user: CurrentUser, session: SessionDep
 ) -> LessonOut:
-    """Append a text or video lesson (allowed after publishing too)."""
+    """Append a text or video lesson to a draft (a published course is frozen: 409)."""
     lesson = courses.add_lesson(
         session,
         Principal.of_user(user),
@@ -183,12 +167,14 @@ def list_lessons(
     "/courses/{course_id}/questions",
     status_code=status.HTTP_201_CREATED,
     response_model=QuestionOut,
-    responses=problem_responses(*_user_auth, cx.CourseNotFound, cx.InvalidQuestion),
+    responses=problem_responses(
+        *_user_auth, cx.CourseNotFound, cx.InvalidQuestion, cx.CoursePublished
+    ),
 )
 def add_question(
-    course_id: uuid.UUID, body: QuestionIn, user: CurrentStaff, session: SessionDep
+    course_id: uuid.UUID, body: QuestionIn, user: CurrentUser, session: SessionDep
 ) -> QuestionOut:
-    """Add a single, multiple or judge question; answers are option indexes."""
+    """Add a single, multiple or judge question to a draft; answers are option indexes."""
     question = courses.add_question(
         session,
         Principal.of_user(user),
@@ -207,7 +193,7 @@ def add_question(
     responses=problem_responses(*_user_auth, cx.CourseNotFound),
 )
 def list_questions(
-    course_id: uuid.UUID, user: CurrentStaff, session: SessionDep
+    course_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> list[QuestionOut]:
     """The question bank with answers: staff of the owning institution only."""
     return [
@@ -227,7 +213,7 @@ def list_questions(
     ),
 )
 def update_course(
-    course_id: uuid.UUID, body: CourseUpdateIn, user: CurrentStaff, session: SessionDep
+    course_id: uuid.UUID, body: CourseUpdateIn, user: CurrentUser, session: SessionDep
 ) -> CourseOut:
     """Change a draft course's fields; a published course is frozen (409 `course_published`)."""
     course = courses.update_course(session, Principal.of_user(user), course_id, body.changes())
@@ -249,7 +235,7 @@ def update_lesson(
     course_id: uuid.UUID,
     lesson_id: uuid.UUID,
     body: LessonUpdateIn,
-    user: CurrentStaff,
+    user: CurrentUser,
     session: SessionDep,
 ) -> LessonOut:
     """Change or move a lesson of a draft course (`position`: 1 = first)."""
@@ -280,7 +266,7 @@ def update_lesson(
     ),
 )
 def remove_lesson(
-    course_id: uuid.UUID, lesson_id: uuid.UUID, user: CurrentStaff, session: SessionDep
+    course_id: uuid.UUID, lesson_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> Response:
     """Remove a lesson of a draft course; the lessons after it move up."""
     courses.remove_lesson(session, Principal.of_user(user), course_id, lesson_id)
@@ -302,7 +288,7 @@ def update_question(
     course_id: uuid.UUID,
     question_id: uuid.UUID,
     body: QuestionUpdateIn,
-    user: CurrentStaff,
+    user: CurrentUser,
     session: SessionDep,
 ) -> QuestionOut:
     """Change a question of a draft course's bank (kind, options and answer checked together)."""
@@ -328,7 +314,7 @@ def update_question(
     ),
 )
 def remove_question(
-    course_id: uuid.UUID, question_id: uuid.UUID, user: CurrentStaff, session: SessionDep
+    course_id: uuid.UUID, question_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> Response:
     """Remove a question from a draft course's bank."""
     courses.remove_question(session, Principal.of_user(user), course_id, question_id)
@@ -392,16 +378,15 @@ def start_quiz(
     request: Request,
 ) -> QuizAttemptOut:
     """Face-gated start of a quiz attempt: the questions (never the answers) and a deadline."""
-    ip, ua = client_info(request)
     attempt = quiz.start_attempt(
         session,
         user,
         enrollment_id,
         challenge_id=challenge_id,
         frames=read_frames(frames),
-        client=attendance.ClientInfo(ip=ip, user_agent=ua),
+        client=client_of(request),
     )
-    return _attempt_out(attempt)
+    return QuizAttemptOut.of(attempt)
 
 
 @router.get(
@@ -413,7 +398,7 @@ def list_quiz_attempts(
     enrollment_id: uuid.UUID, principal: CoursesRead, session: SessionDep
 ) -> list[QuizAttemptOut]:
     """The attempts of an enrolment (learner, staff of the institution, regulators)."""
-    return [_attempt_out(a) for a in quiz.list_attempts(session, principal, enrollment_id)]
+    return [QuizAttemptOut.of(a) for a in quiz.list_attempts(session, principal, enrollment_id)]
 
 
 @router.get(
@@ -425,7 +410,7 @@ def get_quiz_attempt(
     attempt_id: uuid.UUID, principal: CoursesRead, session: SessionDep
 ) -> QuizAttemptOut:
     """One attempt as shown (e.g. to resume after a reload), with its result once submitted."""
-    return _attempt_out(quiz.get_attempt(session, principal, attempt_id))
+    return QuizAttemptOut.of(quiz.get_attempt(session, principal, attempt_id))
 
 
 @router.post(

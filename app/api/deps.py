@@ -1,15 +1,13 @@
-"""Typed dependencies: the request's session, the caller, role and scope guards."""
+"""Typed dependencies of the API: the caller (bearer token, API key or session cookie with its
+CSRF header), who may call a route, role and scope guards. The request's session, cookies and
+frame uploads are shared with the pages in app/http (re-exported here for the API's modules)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
-import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.params import Depends as DependsParam
@@ -21,82 +19,34 @@ from app.accounts.exceptions import InsufficientRole, MissingScope
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal, Scope
 from app.accounts.tokens import API_KEY_PREFIX
-from app.crypto import derive_key
-from app.db import get_engine, read_only
-from app.errors import DomainError, Forbidden, NotAuthenticated
-from app.idempotency import outcome
+from app.db import finish, read_only
+from app.errors import NotAuthenticated
+from app.http.cookies import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    CsrfFailed,
+    client_info,
+    csrf_token_for,
+    same_secret,
+)
+from app.http.session import SessionDep, WorkSessionDep
 
-_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-T = TypeVar("T")
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: commit on success, roll back on error.
-
-    On SQLite, reads (GET) take no write lock (see app/db.py), so long reads never block writers.
-
-    A :class:`DomainError` with ``keep_changes`` (a recorded failure) commits before re-raising.
-    ``scope="function"`` below makes this exit run before the response is sent, so a client
-    never sees success for a transaction that then failed to commit.
-    """
-    session = Session(get_engine(), expire_on_commit=False)
-    handed_over = False
-    try:
-        if request.method in _READ_METHODS:
-            read_only(session)
-        try:
-            yield session
-        except DomainError as exc:
-            if not exc.commit:
-                session.rollback()
-            elif not (handed_over := outcome.defer_commit(session)):
-                session.commit()
-            raise
-        except BaseException:
-            session.rollback()
-            raise
-        else:
-            # A keyed request (Idempotency-Key) commits with its stored response, in the
-            # middleware: app/idempotency/outcome.py.
-            if not (handed_over := outcome.defer_commit(session)):
-                session.commit()
-    finally:
-        if not handed_over:
-            session.close()
-
-
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+#: Re-exported from app/http for the API's modules (this module defines the rest).
+__all__ = [
+    "CSRF_COOKIE",
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "CsrfFailed",
+    "SessionDep",
+    "WorkSessionDep",
+    "client_info",
+    "csrf_token_for",
+    "same_secret",
+]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token or partner API key")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-
-
-#: The browser's sign-in cookie (HttpOnly): the same access token the API issues.
-SESSION_COOKIE = "st_session"
-#: The double-submit CSRF cookie (readable by the page's JS) and the header that must repeat it.
-CSRF_COOKIE = "st_csrf"
-CSRF_HEADER = "X-CSRF-Token"
-
-
-class CsrfFailed(Forbidden):
-    code = "csrf_failed"
-    message_zh = "页面已过期，请刷新页面后重试。"
-    message_en = "The page has expired; reload it and try again."
-
-
-def csrf_token_for(access_token: str) -> str:
-    """The CSRF token bound to a signed-in browser session (HMAC of its access token).
-
-    Bound rather than random, so a cookie planted by a sibling origin cannot be paired with a
-    header of the attacker's choosing: the token is only valid next to its own session cookie.
-    """
-    mac = hmac.new(derive_key("csrf"), access_token.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
-
-
-def same_secret(a: str, b: str) -> bool:
-    """Constant-time comparison of two strings of any content (``compare_digest`` on bytes)."""
-    return hmac.compare_digest(a.encode("utf-8", "replace"), b.encode("utf-8", "replace"))
 
 
 def _principal_from_cookie(request: Request, session: Session) -> Principal:
@@ -264,53 +214,9 @@ def require_scope(scope: Scope | str) -> DependsParam:
 
 
 # ---------------------------------------------------------------- hot write endpoints
-# A handler a page calls many times a second across all learners (the study heartbeat) runs in
-# two trips through the thread pool instead of one per dependency: the caller is read in one,
-# the handler's work and its commit happen in the other (``run_committed``). On SQLite the
-# caller is read in a transaction of its own that takes no write lock, so the database write
-# lock is held only while the handler works, never while a request waits for the event loop or
-# for a free worker thread.
-
-
-async def _in_thread(fn: Callable[[], T]) -> T:
-    return await anyio.to_thread.run_sync(fn)
-
-
-async def get_work_session(request: Request) -> AsyncIterator[Session]:
-    """The request's session for handlers that use :func:`run_committed` (writes only).
-
-    The same contract as :func:`get_session` (commit on success, roll back on error, commit a
-    :class:`DomainError` that keeps its changes, all before the response is sent), but entering
-    takes no thread and leaving takes one only if a transaction is still open.
-    """
-    session = Session(get_engine(), expire_on_commit=False)
-    handed_over = False
-    try:
-        yield session
-    except DomainError as exc:
-        if session.in_transaction():
-            if not exc.commit:
-                await _in_thread(session.rollback)
-            elif not (handed_over := outcome.defer_commit(session)):
-                await _in_thread(session.commit)
-        raise
-    except BaseException:
-        if session.in_transaction():
-            await _in_thread(session.rollback)
-        raise
-    else:
-        if session.in_transaction() and not (handed_over := outcome.defer_commit(session)):
-            await _in_thread(session.commit)
-    finally:
-        if handed_over:
-            pass  # the Idempotency-Key middleware commits and closes it with the response
-        elif session.in_transaction():  # pragma: no cover - every path above ended it
-            await _in_thread(session.close)
-        else:
-            session.close()
-
-
-WorkSessionDep = Annotated[Session, Depends(get_work_session, scope="function")]
+# The study heartbeat runs on :data:`WorkSessionDep` (see app/http/session.py): the caller is
+# read here, in one trip to the thread pool; the handler's work and the end of its unit of work
+# in another (:func:`app.http.session.run_finished`).
 
 
 @_declares(Access("users"))
@@ -325,30 +231,8 @@ def get_learner_for_write(request: Request, session: WorkSessionDep, creds: Bear
         read_only(session)
     principal = _principal(request, session, creds)
     if sqlite:
-        session.commit()  # ends the read; expire_on_commit=False keeps the user loaded
+        finish(session)  # ends the read; expire_on_commit=False keeps the user loaded
     return _with_role(_user_of(principal), (Role.learner,))
 
 
 LearnerForWrite = Annotated[User, Depends(get_learner_for_write)]
-
-
-async def run_committed(session: Session, work: Callable[[], T]) -> T:
-    """Run a handler's work in a worker thread and commit there, in the same trip.
-
-    An exception leaves the transaction open for :func:`get_work_session` to end by its rules.
-    """
-
-    def work_and_commit() -> T:
-        result = work()
-        if outcome.deferred(session):
-            session.flush()  # committed with the stored response (app/idempotency/outcome.py)
-        else:
-            session.commit()
-        return result
-
-    return await _in_thread(work_and_commit)
-
-
-def client_info(request: Request) -> tuple[str | None, str | None]:
-    ip = request.client.host if request.client else None
-    return ip, request.headers.get("user-agent")

@@ -5,18 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
-from sqlmodel import Session
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.accounts import service as accounts
 from app.accounts.exceptions import InvalidToken, MissingScope, UserNotFound
-from app.accounts.models import Role, User
 from app.accounts.principal import Principal
-from app.api.deps import CurrentLearner, SessionDep, UserPrincipal, client_info, require_scope
+from app.api.deps import CurrentLearner, SessionDep, UserPrincipal, require_scope
 from app.attendance import exceptions as fx
+from app.attendance import repository as visible
 from app.attendance import service as attendance
-from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS, ImageTooLarge
-from app.attendance.models import AttendanceEvent, Purpose, ReviewStatus
+from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
+from app.attendance.models import Purpose, ReviewStatus
 from app.attendance.schemas import (
     ChallengeOut,
     EnrolOut,
@@ -26,46 +25,14 @@ from app.attendance.schemas import (
     ReviewItemOut,
     VerifyOut,
 )
-from app.config import get_settings
 from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.http.frames import ChallengeField, FramesField, client_of, read_frames
 
 router = APIRouter(tags=["face"])
 
 _auth = (NotAuthenticated, InvalidToken, Forbidden)
-FramesField = Annotated[
-    list[UploadFile], File(description="1..N JPEG/PNG frames of the burst, in capture order")
-]
-ChallengeField = Annotated[uuid.UUID, Form(description="A fresh challenge from …/challenge")]
 VerifyKey = Annotated[Principal, require_scope("verify")]
 AttendanceRead = Annotated[Principal, require_scope("attendance:read")]
-
-
-def read_frames(frames: list[UploadFile]) -> list[bytes]:
-    """Read uploads with a per-frame bound, without trusting the declared size."""
-    limit = get_settings().face_max_frame_bytes
-    out: list[bytes] = []
-    for f in frames:
-        if f.size is not None and f.size > limit:
-            raise ImageTooLarge()
-        data = f.file.read(limit + 1)
-        if len(data) > limit:
-            raise ImageTooLarge()
-        out.append(data)
-    return out
-
-
-def event_out(event: AttendanceEvent) -> EventOut:
-    return EventOut.model_validate(
-        {
-            **event.model_dump(),
-            "evidence_available": bool(event.evidence_path and not event.evidence_purged_at),
-        }
-    )
-
-
-def client_of(request: Request) -> attendance.ClientInfo:
-    ip, ua = client_info(request)
-    return attendance.ClientInfo(ip=ip, user_agent=ua)
 
 
 @router.post(
@@ -131,13 +98,7 @@ def enrol(
 def my_events(user: CurrentLearner, session: SessionDep) -> list[EventOut]:
     """The learner's own attendance events, newest first, with review decisions."""
     events = attendance.list_events(session, Principal.of_user(user))
-    return [event_out(e) for e in events]
-
-
-def _partner_learner(session: Session, principal: Principal, learner_id: uuid.UUID) -> User:
-    if principal.user is not None and principal.role not in (Role.staff, Role.admin):
-        raise Forbidden()
-    return accounts.get_visible_learner(session, principal, learner_id)
+    return [EventOut.of(e) for e in events]
 
 
 @router.post(
@@ -150,7 +111,7 @@ def partner_challenge(
     learner_id: uuid.UUID, principal: VerifyKey, session: SessionDep
 ) -> ChallengeOut:
     """A challenge for a learner of the caller's institution (partners that capture frames)."""
-    learner = _partner_learner(session, principal, learner_id)
+    learner = accounts.get_managed_learner(session, principal, learner_id)
     c = attendance.create_challenge(
         session, learner, issued_to=str(principal.actor), actor=principal.actor
     )
@@ -181,7 +142,7 @@ def partner_verify(
     request: Request,
 ) -> VerifyOut:
     """Verify frames a partner platform captured; the outcome is in the body (not an error)."""
-    learner = _partner_learner(session, principal, learner_id)
+    learner = accounts.get_managed_learner(session, principal, learner_id)
     event = attendance.verify(
         session,
         learner,
@@ -210,7 +171,7 @@ def partner_verify(
 )
 def get_event(event_id: uuid.UUID, principal: AttendanceRead, session: SessionDep) -> EventOut:
     """One attendance event: the learner's own, their institution's (staff), any (regulators)."""
-    return event_out(attendance.get_event(session, principal, event_id))
+    return EventOut.of(attendance.get_event(session, principal, event_id))
 
 
 @router.get(
@@ -238,23 +199,8 @@ def review_queue(
     review_status: Annotated[ReviewStatus, Query(alias="status")] = ReviewStatus.pending,
 ) -> list[ReviewItemOut]:
     """Events waiting for (or past) staff review in the caller's institution."""
-    if principal.role not in (Role.staff, Role.admin, Role.regulator):
-        raise Forbidden()
-    events = attendance.list_events(session, principal, review_status=review_status)
-    items = []
-    for e in events:
-        learner = accounts.get_user(session, e.user_id)
-        t = attendance.active_template(session, e.user_id)
-        items.append(
-            ReviewItemOut.model_validate(
-                {
-                    **event_out(e).model_dump(),
-                    "learner_name": learner.real_name if learner else None,
-                    "enrolment_event_id": t.enrol_event_id if t else None,
-                }
-            )
-        )
-    return items
+    rows = visible.review_queue(session, principal, (review_status,))
+    return [ReviewItemOut.of_row(row) for row in rows]
 
 
 @router.post(
@@ -269,4 +215,4 @@ def decide(
     event = attendance.review(
         session, principal, event_id, approve=body.decision == "approve", reason=body.reason
     )
-    return event_out(event)
+    return EventOut.of(event)

@@ -15,19 +15,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.exceptions import InvalidToken, RateLimited
 from app.accounts.principal import Principal
-from app.api.courses import _attempt_out
 from app.api.deps import PUBLIC, CurrentLearner, SessionDep, client_info
-from app.api.face import ChallengeField, FramesField, client_of, read_frames
-from app.api.study import CheckInOut, RollCallAnswerOut
 from app.attendance import exceptions as fx
 from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
 from app.attendance.models import HandoffPurpose, HandoffState
 from app.attendance.schemas import ChallengeOut, EnrolOut
-from app.config import get_settings
 from app.courses import exceptions as cx
 from app.courses import quiz
+from app.courses.schemas import CheckInOut, QuizAttemptOut, RollCallAnswerOut
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 from app.handoff import service as handoff
+from app.http.frames import ChallengeField, FramesField, client_of, read_frames
+from app.http.links import phone_url
 
 router = APIRouter(tags=["face"])
 
@@ -80,11 +79,6 @@ class PhoneResultOut(BaseModel):
     state: HandoffState
     reason: str | None
     outcome: Literal["passed", "failed", "review"] | None = None
-
-
-def phone_url(request: Request, code: str) -> str:
-    base = get_settings().public_base_url.rstrip("/") or str(request.base_url).rstrip("/")
-    return f"{base}/m/{code}"
 
 
 @router.post(
@@ -141,7 +135,7 @@ def _result_body(
     if purpose is HandoffPurpose.rollcall:
         return RollCallAnswerOut.model_validate(result).model_dump(mode="json")
     attempt = quiz.get_attempt(session, Principal.of_user(user), uuid.UUID(result["attempt_id"]))
-    return _attempt_out(attempt).model_dump(mode="json")
+    return QuizAttemptOut.of(attempt).model_dump(mode="json")
 
 
 @router.get(

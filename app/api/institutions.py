@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, status
 
 from app.accounts import exceptions as exc
 from app.accounts import service as accounts
-from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.accounts.schemas import (
     ApiKeyCreated,
@@ -28,15 +27,6 @@ LearnersRead = Annotated[Principal, require_scope("learners:read")]
 LearnersWrite = Annotated[Principal, require_scope("learners:write")]
 
 _auth_errors = (NotAuthenticated, exc.InvalidToken, Forbidden, exc.MissingScope)
-
-
-def _staff_institution(principal: Principal) -> uuid.UUID:
-    """The institution a staff user or API key acts for."""
-    if principal.user is not None and principal.role is not Role.staff:
-        raise Forbidden("Only staff of an institution or its API keys can do this.")
-    if principal.institution_id is None:
-        raise Forbidden()
-    return principal.institution_id
 
 
 @router.get(
@@ -74,7 +64,7 @@ def create_learner(
     body: LearnerCreateIn, principal: LearnersWrite, session: SessionDep
 ) -> LearnerOut:
     """A partner platform or staff creates a learner belonging to its institution."""
-    institution_id = _staff_institution(principal)
+    institution_id = accounts.acting_institution(principal)
     user = accounts.register_learner(
         session,
         username=body.username,
@@ -103,7 +93,7 @@ def get_learner(learner_id: uuid.UUID, principal: LearnersRead, session: Session
 @router.get("/api-keys", response_model=list[ApiKeyOut], responses=problem_responses(*_auth_errors))
 def list_keys(user: CurrentUser, session: SessionDep) -> list[ApiKeyOut]:
     """The API keys of the signed-in staff member's institution (never the keys themselves)."""
-    inst = _staff_institution(Principal.of_user(user))
+    inst = accounts.acting_institution(Principal.of_user(user))
     return [
         ApiKeyOut.model_validate(k, from_attributes=True)
         for k in accounts.list_api_keys(session, inst)
@@ -119,7 +109,7 @@ def list_keys(user: CurrentUser, session: SessionDep) -> list[ApiKeyOut]:
 def create_key(body: ApiKeyIn, user: CurrentUser, session: SessionDep) -> ApiKeyCreated:
     """Create a partner API key for the staff member's institution; the key is shown once."""
     principal = Principal.of_user(user)
-    inst = _staff_institution(principal)
+    inst = accounts.acting_institution(principal)
     key, full = accounts.create_api_key(
         session, institution_id=inst, name=body.name, scopes=body.scopes, actor=principal.actor
     )

@@ -3,105 +3,39 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
-from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.exceptions import InvalidToken, MissingScope
 from app.accounts.principal import Principal
-from app.api.deps import (
-    CurrentLearner,
-    LearnerForWrite,
-    SessionDep,
-    WorkSessionDep,
-    require_scope,
-    run_committed,
-)
-from app.api.face import ChallengeField, FramesField, client_of, event_out, read_frames
+from app.api.deps import CurrentLearner, LearnerForWrite, SessionDep, WorkSessionDep, require_scope
 from app.attendance import exceptions as fx
 from app.attendance import service as attendance
 from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
-from app.attendance.models import Outcome
 from app.attendance.schemas import EventOut
 from app.courses import exceptions as cx
 from app.courses import study
-from app.courses.models import RollCallStatus, SessionState
 from app.courses.progress import progress
+from app.courses.schemas import (
+    CheckInOut,
+    HeartbeatIn,
+    HeartbeatOut,
+    LedgerOut,
+    ProgressOut,
+    RollCallAnswerOut,
+    RollCallOffer,
+    SessionOut,
+)
 from app.courses.service import course_of, get_enrollment_for
 from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.http.frames import ChallengeField, FramesField, client_of, read_frames
+from app.http.session import run_finished
 
 router = APIRouter(tags=["study"])
 
 _auth = (NotAuthenticated, InvalidToken, Forbidden)
 CoursesRead = Annotated[Principal, require_scope("courses:read")]
-
-
-class CheckInOut(BaseModel):
-    session_id: uuid.UUID
-    attendance_event_id: uuid.UUID
-    heartbeat_interval_s: int
-    state: SessionState
-
-
-class HeartbeatIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    visible: bool
-    lesson_id: uuid.UUID | None = None
-
-
-class RollCallOffer(BaseModel):
-    rollcall_id: uuid.UUID
-    deadline: datetime
-
-
-class HeartbeatOut(BaseModel):
-    credited_seconds: int = Field(description="Verified seconds of the enrolment so far")
-    rollcall: RollCallOffer | None
-    state: SessionState
-    earned_seconds: int
-
-
-class RollCallAnswerOut(BaseModel):
-    outcome: Outcome
-    attendance_event_id: uuid.UUID
-    rollcall_status: RollCallStatus
-
-
-class SessionOut(BaseModel):
-    session_id: uuid.UUID
-    state: SessionState
-    credited_seconds: int
-
-
-class ProgressOut(BaseModel):
-    enrollment_id: uuid.UUID
-    course_id: uuid.UUID
-    credited_minutes: int
-    required_minutes: int
-    quiz_passed: bool
-    best_quiz_score: int | None
-    rollcalls_total: int
-    rollcalls_passed: int
-    rollcall_pass_rate: int | None
-    min_pass_rate: int
-    complete: bool
-    completed_at: datetime | None
-    missing: list[str]
-    missing_zh: list[str]
-
-
-class LedgerOut(BaseModel):
-    stored_seconds: int
-    recomputed_seconds: int
-    forfeited_seconds: int
-    held_seconds: int
-    stored_rollcalls: list[int]
-    recomputed_rollcalls: list[int]
-    matches: bool
-    per_day: dict[str, int]
 
 
 @router.post(
@@ -156,8 +90,9 @@ async def heartbeat(
     session_id: uuid.UUID, body: HeartbeatIn, user: LearnerForWrite, session: WorkSessionDep
 ) -> HeartbeatOut:
     """The page is alive (and visible?): credit, state, and a due roll-call if any."""
-    # The hot path (every open page, every interval): see "hot write endpoints" in deps.py.
-    r = await run_committed(
+    # The hot path (every open page, every interval): see "hot write endpoints" in
+    # app/http/session.py.
+    r = await run_finished(
         session,
         lambda: study.heartbeat(
             session, user, session_id, visible=body.visible, lesson_id=body.lesson_id
@@ -261,7 +196,7 @@ def enrollment_attendance(
         limit=1000,
         institution_id=enrollment.institution_id,
     )
-    return [event_out(e) for e in events]
+    return [EventOut.of(e) for e in events]
 
 
 @router.get(

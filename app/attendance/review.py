@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
+from app.attendance import repository
 from app.attendance.exceptions import (
     EventNotFound,
     EvidencePurged,
@@ -40,19 +41,8 @@ review_decided_hooks: list[Callable[[Session, AttendanceEvent, bool, Actor], Non
 # ---------------------------------------------------------------- reading and review
 
 
-def _visible(principal: Principal, event: AttendanceEvent) -> bool:
-    if principal.user is not None and principal.user.id == event.user_id:
-        return True
-    if principal.role is Role.learner:
-        return False
-    return principal.can_see_institution(event.institution_id)
-
-
 def get_event(session: Session, principal: Principal, event_id: uuid.UUID) -> AttendanceEvent:
-    event = session.get(AttendanceEvent, event_id)
-    if event is None or not _visible(principal, event):
-        raise EventNotFound()
-    return event
+    return repository.get_visible_event(session, principal, event_id)
 
 
 def list_events(
@@ -83,14 +73,15 @@ def review(
     session: Session, principal: Principal, event_id: uuid.UUID, *, approve: bool, reason: str
 ) -> AttendanceEvent:
     """Staff decide an event in review; approving a 1:N duplicate activates the held template."""
-    if principal.user is None or principal.role not in (Role.staff, Role.admin):
+    reviewer = principal.user
+    if reviewer is None or not repository.may_review(principal):
         raise Forbidden("Only staff of the learner's institution review attendance.")
     event = get_event(session, principal, event_id)
     if event.review_status is not ReviewStatus.pending:
         raise NothingToReview()
     now = clock.now()
     event.review_status = ReviewStatus.approved if approve else ReviewStatus.rejected
-    event.reviewed_by = principal.user.id
+    event.reviewed_by = reviewer.id
     event.reviewed_at = now
     event.review_reason = check_text(reason, field="reason", multiline=True, required=False)[:500]
     session.add(event)
@@ -125,13 +116,7 @@ def review(
 
 def evidence(session: Session, principal: Principal, event_id: uuid.UUID) -> bytes:
     """The evidence crop; staff of the event's institution and regulators only."""
-    event = session.get(AttendanceEvent, event_id)
-    if (
-        event is None
-        or principal.role is Role.learner
-        or not principal.can_see_institution(event.institution_id)
-    ):
-        raise EventNotFound()
+    event = repository.get_crop_event(session, principal, event_id)
     if event.evidence_path is None:
         raise EventNotFound("This event has no evidence crop.")
     if event.evidence_purged_at is not None:

@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.attendance.models import Outcome, Purpose, ReviewStatus
+from app.attendance.models import AttendanceEvent, Outcome, Purpose, ReviewStatus
+from app.attendance.repository import ReviewRow, has_crop
 from app.validation import MultilineText
 
 
@@ -84,12 +85,26 @@ class EventOut(BaseModel):
     reviewed_at: datetime | None
     review_reason: str | None
 
+    @classmethod
+    def of(cls, event: AttendanceEvent) -> EventOut:
+        return cls.model_validate({**event.model_dump(), "evidence_available": has_crop(event)})
+
 
 class ReviewItemOut(EventOut):
     learner_name: str | None
     enrolment_event_id: uuid.UUID | None = Field(
         description="The event of the learner's active enrolment: its crop to compare with"
     )
+
+    @classmethod
+    def of_row(cls, row: ReviewRow) -> ReviewItemOut:
+        return cls.model_validate(
+            {
+                **EventOut.of(row.event).model_dump(),
+                "learner_name": row.learner.real_name if row.learner else None,
+                "enrolment_event_id": row.enrolment_event_id,
+            }
+        )
 
 
 class ReviewIn(BaseModel):

@@ -30,6 +30,8 @@ from app.errors import Forbidden
 from app.spreadsheet import append_xlsx_row, csv_writer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: The media type of :func:`to_xlsx`'s bytes.
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 GROUP_NAMES_ZH = {
     LearnerGroup.enterprise_employee: "企业职工",

@@ -8,8 +8,10 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.models import LearnerGroup
-from app.certificates.models import CertificateStatus
-from app.courses.models import Level
+from app.certificates import credential
+from app.certificates.models import Certificate, CertificateStatus
+from app.certificates.service import mask_name
+from app.courses.models import LEVEL_NAMES_ZH, Level
 from app.validation import MultilineText
 
 
@@ -72,6 +74,26 @@ class VerifyOut(BaseModel):
     issued_at: datetime
     revoked_at: datetime | None
     revoked_reason: str | None
+
+    @classmethod
+    def of(cls, cert: Certificate, *, institution: str) -> VerifyOut:
+        return cls(
+            serial=cert.serial,
+            valid=cert.status is CertificateStatus.valid,
+            status=cert.status,
+            learner_name_masked=mask_name(cert.learner_name),
+            course=cert.course_title,
+            occupation=cert.occupation_name,
+            occupation_code=cert.occupation_code,
+            level=cert.level,
+            level_name=LEVEL_NAMES_ZH[cert.level],
+            hours=credential.hours(cert.credited_minutes),
+            minutes=cert.credited_minutes,
+            institution=institution,
+            issued_at=cert.issued_at,
+            revoked_at=cert.revoked_at,
+            revoked_reason=cert.revoked_reason,
+        )
 
 
 class RevokeIn(BaseModel):

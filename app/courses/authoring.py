@@ -15,7 +15,6 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app import clock
-from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.courses.exceptions import (
@@ -44,6 +43,7 @@ from app.courses.policy import (
     _draft_for_write,
     _occupation_code,
     _text,
+    may_author,
 )
 from app.errors import Forbidden
 
@@ -65,7 +65,8 @@ def create_course(
     policy: CoursePolicy | None = None,
 ) -> Course:
     """A draft course of the caller's institution (staff only), with its policy checked."""
-    if principal.user is None or principal.role is not Role.staff or not principal.institution_id:
+    institution_id = principal.institution_id
+    if not may_author(principal) or institution_id is None:
         raise Forbidden("Only staff of an institution create courses.")
     policy = policy or CoursePolicy()
     title = _text(title, "title", TITLE_CHARS, InvalidCourse)
@@ -89,7 +90,7 @@ def create_course(
     _bounded(subsidy_fen, "subsidy_fen", SUBSIDY_FEN, InvalidCourse)
     _check_policy(policy)
     course = Course(
-        institution_id=principal.institution_id,
+        institution_id=institution_id,
         title=title,
         description=description,
         occupation_code=occupation_code,

@@ -28,6 +28,7 @@ from app.courses.policy import (
     _encode_cursor,
     _occupation_code,
     get_course,
+    may_author,
 )
 from app.errors import Forbidden
 
@@ -84,7 +85,7 @@ def list_institution_courses(
 ) -> list[CourseSummary]:
     """The staff member's institution's courses, drafts and published, newest first, with
     counts (one grouped query per count, not one per course)."""
-    if principal.user is None or principal.role is not Role.staff or not principal.institution_id:
+    if not may_author(principal):
         raise Forbidden("Only staff of an institution list its courses.")
     rows = list(
         session.exec(
@@ -166,8 +167,7 @@ def get_own_course(session: Session, principal: Principal, course_id: uuid.UUID)
     course = session.get(Course, course_id)
     if (
         course is None
-        or principal.user is None
-        or principal.role is not Role.staff
+        or not may_author(principal)
         or principal.institution_id != course.institution_id
     ):
         raise CourseNotFound()

@@ -1,8 +1,8 @@
 """A course's lessons and question bank: add, list, edit, move, remove.
 
-Adding is allowed on a published course too (a quiz attempt already started keeps the paper
-it was given, see ``app/courses/quiz.py``); editing, moving and removing are for drafts only
-(409 ``course_published``): learners were credited and examined on them. Questions are
+A published course is frozen: adding, editing, moving and removing are for drafts only (409
+``course_published``, through the API and the pages alike): learners were credited and examined
+on them. Questions are
 audited by content hash, so the answer stays out of the trail.
 """
 
@@ -42,8 +42,8 @@ from app.courses.policy import (
     OPTIONS,
     STEM_CHARS,
     TITLE_CHARS,
+    _author,
     _bounded,
-    _course_for_write,
     _draft_for_write,
     _owner_staff,
     _text,
@@ -71,8 +71,8 @@ def add_lesson(
     body_or_url: str,
     minutes: int,
 ) -> Lesson:
-    """Append a lesson (text, or an http(s) video URL); allowed on published courses too."""
-    course = _course_for_write(session, principal, course_id)
+    """Append a lesson (text, or an http(s) video URL) to a draft course."""
+    course = _draft_for_write(session, principal, course_id)
     title = _text(title, "title", TITLE_CHARS, InvalidLesson)
     try:
         kind = LessonKind(kind)
@@ -168,9 +168,8 @@ def add_question(
     options: Sequence[str] | None,
     answer: Sequence[int],
 ) -> Question:
-    """Add a question to the bank; answers are option indexes. Allowed on published courses:
-    attempts already started keep their own copy of the questions they drew."""
-    course = _course_for_write(session, principal, course_id)
+    """Add a question to a draft course's bank; answers are option indexes."""
+    course = _draft_for_write(session, principal, course_id)
     try:
         kind = QuestionKind(kind)
     except ValueError:
@@ -210,6 +209,7 @@ def add_question(
 
 def list_questions(session: Session, principal: Principal, course_id: uuid.UUID) -> list[Question]:
     """The question bank with answers: staff of the owning institution only."""
+    _author(principal)
     course = get_course(session, principal, course_id)
     _owner_staff(principal, course)
     return list(

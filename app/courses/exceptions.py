@@ -94,15 +94,17 @@ class QuestionNotFound(DomainError):
 
 
 class CoursePublished(Conflict):
-    """Editing, reordering or removing in a published course: learners were credited and
-    examined on what it holds, so it stays as it was."""
+    """Adding to, editing, reordering or removing in a published course: learners were
+    credited and examined on what it holds, so it stays as it was."""
 
     code = "course_published"
     title = "Course published"
-    message_zh = "课程已发布：课程设置、课时和题库是学员学习和考试的依据，已冻结，不能修改或删除。"
+    message_zh = (
+        "课程已发布：课程设置、课时和题库是学员学习和考试的依据，已冻结，不能修改、删除或添加。"
+    )
     message_en = (
         "The course is published: its settings, lessons and questions are what learners were "
-        "credited and examined on, so they can no longer be changed or removed."
+        "credited and examined on, so they can no longer be changed, removed or added to."
     )
 
 

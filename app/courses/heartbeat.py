@@ -160,9 +160,8 @@ def heartbeat(
         },
     )
     conn.execute(_UPDATE_SESSION, {"sid": session_id, "at": at, "open_seconds": open_seconds})
-    # Written without a flush: tell app.db (release_read_lock) that this transaction wrote, and
+    # Written without a flush (app.db.wrote() still sees it: SQLite counts the changed rows):
     # make a copy of the session row this Session may hold reload instead of going stale.
-    session.info["flushed"] = True
     loaded = session.identity_map.get(session.identity_key(StudySession, session_id))
     if loaded is not None:
         session.expire(loaded)

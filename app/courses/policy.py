@@ -145,12 +145,24 @@ def can_read_course(principal: Principal, course: Course) -> bool:
     return principal.can_see_institution(course.institution_id)
 
 
+def may_author(principal: Principal) -> bool:
+    """Signed-in staff of an institution write its courses; admins, regulators, learners and
+    API keys do not (the API and the staff pages both ask this)."""
+    return (
+        principal.user is not None
+        and principal.role is Role.staff
+        and principal.institution_id is not None
+    )
+
+
+def _author(principal: Principal) -> None:
+    """Refuse anyone who may not author at all before looking the course up (403, not 404)."""
+    if not may_author(principal):
+        raise Forbidden("Only staff of the institution that owns the course can change it.")
+
+
 def _owner_staff(principal: Principal, course: Course) -> None:
-    if (
-        principal.user is None
-        or principal.role is not Role.staff
-        or principal.institution_id != course.institution_id
-    ):
+    if not may_author(principal) or principal.institution_id != course.institution_id:
         raise Forbidden("Only staff of the institution that owns the course can change it.")
 
 
@@ -163,6 +175,7 @@ def get_course(session: Session, principal: Principal, course_id: uuid.UUID) -> 
 
 
 def _course_for_write(session: Session, principal: Principal, course_id: uuid.UUID) -> Course:
+    _author(principal)
     # The row lock serialises writes to one course (lesson positions, publish vs. new questions).
     course = session.get(Course, course_id, with_for_update=True)
     if course is None or not can_read_course(principal, course):
@@ -188,8 +201,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 # ---------------------------------------------------------------- editing drafts
 # A published course is frozen: its settings, lessons and questions are what learners were
-# credited and examined on. Editing, reordering and removing are for drafts only (adding to a
-# published course stays allowed through add_lesson / add_question, as the API always did).
+# credited and examined on. Adding, editing, reordering and removing are for drafts only.
 
 
 def _draft_for_write(session: Session, principal: Principal, course_id: uuid.UUID) -> Course:

@@ -1,4 +1,4 @@
-"""Request and response bodies of the course, enrolment and quiz API.
+"""Request and response bodies of the course, enrolment, quiz and study-session API.
 
 Bounds are the service's (app/courses/service.py), declared here too so partners see them in
 OpenAPI. Nothing a learner receives carries a question's answer.
@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.attendance.models import Outcome
+from app.courses import quiz
 from app.courses import service as svc
 from app.courses.models import (
     LEVEL_NAMES_ZH,
@@ -22,6 +24,9 @@ from app.courses.models import (
     LessonKind,
     Level,
     QuestionKind,
+    QuizAttempt,
+    RollCallStatus,
+    SessionState,
 )
 from app.validation import MultilineText, Text
 
@@ -281,6 +286,21 @@ class QuizAttemptOut(BaseModel):
     score: int | None = None
     passed: bool | None = None
 
+    @classmethod
+    def of(cls, attempt: QuizAttempt) -> QuizAttemptOut:
+        return cls(
+            attempt_id=attempt.id,
+            enrollment_id=attempt.enrollment_id,
+            attendance_event_id=attempt.attendance_event_id,
+            questions=[QuizQuestionOut.model_validate(q) for q in quiz.shown_questions(attempt)],
+            started_at=attempt.started_at,
+            deadline=attempt.deadline,
+            state=quiz.attempt_state(attempt),
+            submitted_at=attempt.submitted_at,
+            score=attempt.score,
+            passed=attempt.passed,
+        )
+
 
 class QuizSubmitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -416,3 +436,72 @@ class QuestionUpdateIn(BaseModel):
     stem: MultilineText | None = Field(default=None, min_length=1, max_length=svc.STEM_CHARS)
     options: list[Text] | None = Field(default=None, max_length=svc.OPTIONS[1])
     answer: list[int] | None = Field(default=None, max_length=svc.OPTIONS[1])
+
+
+# ---------------------------------------------------------------- study sessions (app/api/study.py)
+
+
+class CheckInOut(BaseModel):
+    session_id: uuid.UUID
+    attendance_event_id: uuid.UUID
+    heartbeat_interval_s: int
+    state: SessionState
+
+
+class HeartbeatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    visible: bool
+    lesson_id: uuid.UUID | None = None
+
+
+class RollCallOffer(BaseModel):
+    rollcall_id: uuid.UUID
+    deadline: datetime
+
+
+class HeartbeatOut(BaseModel):
+    credited_seconds: int = Field(description="Verified seconds of the enrolment so far")
+    rollcall: RollCallOffer | None
+    state: SessionState
+    earned_seconds: int
+
+
+class RollCallAnswerOut(BaseModel):
+    outcome: Outcome
+    attendance_event_id: uuid.UUID
+    rollcall_status: RollCallStatus
+
+
+class SessionOut(BaseModel):
+    session_id: uuid.UUID
+    state: SessionState
+    credited_seconds: int
+
+
+class ProgressOut(BaseModel):
+    enrollment_id: uuid.UUID
+    course_id: uuid.UUID
+    credited_minutes: int
+    required_minutes: int
+    quiz_passed: bool
+    best_quiz_score: int | None
+    rollcalls_total: int
+    rollcalls_passed: int
+    rollcall_pass_rate: int | None
+    min_pass_rate: int
+    complete: bool
+    completed_at: datetime | None
+    missing: list[str]
+    missing_zh: list[str]
+
+
+class LedgerOut(BaseModel):
+    stored_seconds: int
+    recomputed_seconds: int
+    forfeited_seconds: int
+    held_seconds: int
+    stored_rollcalls: list[int]
+    recomputed_rollcalls: list[int]
+    matches: bool
+    per_day: dict[str, int]

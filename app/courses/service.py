@@ -63,9 +63,11 @@ from app.courses.policy import (
     CoursePolicy,
     can_read_course,
     get_course,
+    may_author,
 )
 
 __all__ = [
+    "may_author",
     "REQUIRED_MINUTES",
     "PERCENT",
     "SUBSIDY_FEN",

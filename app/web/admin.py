@@ -20,19 +20,21 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.accounts import administration as admin
 from app.accounts import service as accounts
 from app.accounts.models import Institution, Role, User
 from app.accounts.principal import Principal
-from app.api.deps import SessionDep
+from app.accounts.repository import users_by_id
 from app.audit import service as audit
 from app.audit.models import AuditEntry
+from app.db import attempt
 from app.errors import DomainError
+from app.http.session import SessionDep
 from app.status import system_status
 from app.web.i18n import gettext, lang_of, message_for
-from app.web.pages import FLASHES, GROUP_NAMES, error_page, failed, redirect, render, to_login
+from app.web.render import FLASHES, GROUP_NAMES, error_page, redirect, render, to_login
 from app.web.session import PageUser, check_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -176,12 +178,7 @@ def _actor_names(
         for e in entries
         if e.actor.startswith("user:") and (u := _uuid(e.actor.removeprefix("user:")))
     }
-    names: dict[str, str] = {}
-    if ids:
-        for uid, username in session.exec(
-            select(col(User.id), col(User.username)).where(col(User.id).in_(ids))
-        ):
-            names[f"user:{uid}"] = username
+    names = {f"user:{u.id}": u.username for u in users_by_id(session, ids).values()}
     out: dict[str, str] = {}
     for e in entries:
         kind = e.actor.split(":", 1)[0]
@@ -335,11 +332,11 @@ def create_institution(
             values=values,
         )
     try:
-        inst = accounts.create_institution(
-            session, code=code, name=name, actor=Principal.of_user(who).actor
-        )
+        with attempt(session):
+            inst = accounts.create_institution(
+                session, code=code, name=name, actor=Principal.of_user(who).actor
+            )
     except DomainError as err:
-        failed(session, err)
         return _institutions_page(
             request,
             who,
@@ -411,11 +408,11 @@ def edit_institution(
             request, who, session, institution_id, status=422, errors=errors, values={"name": name}
         )
     try:
-        admin.update_institution(
-            session, institution_id, name=name, actor=Principal.of_user(who).actor
-        )
+        with attempt(session):
+            admin.update_institution(
+                session, institution_id, name=name, actor=Principal.of_user(who).actor
+            )
     except DomainError as err:
-        failed(session, err)
         errors = {"edit": message_for(err, lang_of(request))}
         return _institution_page(
             request,
@@ -447,9 +444,9 @@ def institution_status(
         return Response(status_code=404)
     change = admin.suspend_institution if action == "suspend" else admin.reactivate_institution
     try:
-        change(session, institution_id, reason=reason, actor=Principal.of_user(who).actor)
+        with attempt(session):
+            change(session, institution_id, reason=reason, actor=Principal.of_user(who).actor)
     except DomainError as err:
-        failed(session, err)
         return _institution_page(
             request,
             who,
@@ -583,19 +580,19 @@ def create_user(
         return refused(t(TEXTS["pick_institution"]))
     generated = None if password else admin.generate_password()
     try:
-        if inst is not None:
-            accounts.get_institution(session, inst)
-        created = accounts.create_user(
-            session,
-            role=r,
-            username=username,
-            password=password or str(generated),
-            institution_id=inst,
-            real_name=real_name.strip() or None,
-            actor=Principal.of_user(who).actor,
-        )
+        with attempt(session):
+            if inst is not None:
+                accounts.get_institution(session, inst)
+            created = accounts.create_user(
+                session,
+                role=r,
+                username=username,
+                password=password or str(generated),
+                institution_id=inst,
+                real_name=real_name.strip() or None,
+                actor=Principal.of_user(who).actor,
+            )
     except DomainError as err:
-        failed(session, err)
         return refused(message_for(err, lang_of(request)), err.status)
     shown = {"user_id": str(created.id), "username": created.username}
     if generated:
@@ -619,7 +616,7 @@ def _user_page(
     except DomainError as err:
         return error_page(request, who, err)
     inst: Institution | None = (
-        session.get(Institution, target.institution_id) if target.institution_id else None
+        accounts.get_institution(session, target.institution_id) if target.institution_id else None
     )
     entries = audit.recent_entries(session, subject=f"user:{target.id}", limit=RECENT)
     return _page(
@@ -662,11 +659,11 @@ def reset_password(
     if isinstance(who, Response):
         return who
     try:
-        _target, generated = admin.reset_password(
-            session, user_id, actor=Principal.of_user(who).actor, new_password=password or None
-        )
+        with attempt(session):
+            _target, generated = admin.reset_password(
+                session, user_id, actor=Principal.of_user(who).actor, new_password=password or None
+            )
     except DomainError as err:
-        failed(session, err)
         return _user_page(
             request,
             who,
@@ -698,9 +695,9 @@ def user_lock(
         return Response(status_code=404)
     change = admin.lock_user if action == "lock" else admin.unlock_user
     try:
-        change(session, user_id, reason=reason, actor=Principal.of_user(who).actor)
+        with attempt(session):
+            change(session, user_id, reason=reason, actor=Principal.of_user(who).actor)
     except DomainError as err:
-        failed(session, err)
         return _user_page(
             request,
             who,

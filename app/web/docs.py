@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from app.web.pages import secure_headers
+from app.web.render import secure_headers
 
 router = APIRouter(include_in_schema=False)
 

@@ -14,15 +14,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.accounts.exceptions import RateLimited
-from app.api.deps import SessionDep
-from app.api.handoff import phone_url
 from app.attendance.exceptions import HandoffExpired, HandoffNotFound, HandoffUsed
 from app.attendance.models import HandoffPurpose, HandoffState
 from app.config import get_settings
 from app.errors import DomainError
 from app.handoff import service as handoff
+from app.http.links import phone_url
+from app.http.session import SessionDep
 from app.web.i18n import lang_of, message_for
-from app.web.pages import render, secure_headers, with_retry_after
+from app.web.render import render, secure_headers, with_retry_after
 
 router = APIRouter(include_in_schema=False)
 

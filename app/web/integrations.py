@@ -19,10 +19,11 @@ from sqlmodel import Session
 from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.accounts.principal import SCOPES, Principal
-from app.api.deps import SessionDep
+from app.db import attempt
 from app.errors import DomainError
+from app.http.session import SessionDep
 from app.web.i18n import gettext, lang_of, message_for
-from app.web.pages import failed, not_staff, redirect, render, to_login
+from app.web.render import not_staff, redirect, render, to_login
 from app.web.session import PageUser, check_csrf
 from app.webhooks import service as webhooks
 from app.webhooks.exceptions import SubscriptionNotFound
@@ -127,7 +128,6 @@ def _refused(
     where: str,
     values: dict[str, Any] | None = None,
 ) -> Response:
-    failed(session, err)
     return _page(
         request,
         staff,
@@ -169,13 +169,14 @@ def create_key(
         )
     principal = Principal.of_user(staff)
     try:
-        key, full = accounts.create_api_key(
-            session,
-            institution_id=webhooks.manager_institution(principal),
-            name=name,
-            scopes=scopes,
-            actor=principal.actor,
-        )
+        with attempt(session):
+            key, full = accounts.create_api_key(
+                session,
+                institution_id=webhooks.manager_institution(principal),
+                name=name,
+                scopes=scopes,
+                actor=principal.actor,
+            )
     except DomainError as err:
         return _refused(request, staff, session, err, "key", values)
     return _page(request, staff, session, shown={"kind": "key", "name": key.name, "value": full})
@@ -193,7 +194,8 @@ def revoke_key(
     if isinstance(staff, Response):
         return staff
     try:
-        accounts.revoke_api_key(session, key_id=key_id, principal=Principal.of_user(staff))
+        with attempt(session):
+            accounts.revoke_api_key(session, key_id=key_id, principal=Principal.of_user(staff))
     except DomainError as err:
         return _refused(request, staff, session, err, "keys")
     return redirect(request, f"{PAGE}#keys", "api_key_revoked")
@@ -217,13 +219,14 @@ def create_webhook(
         return staff
     values = {"url": url, "events": events, "description": description}
     try:
-        sub, secret = webhooks.create(
-            session,
-            Principal.of_user(staff),
-            url=url.strip(),
-            events=events,
-            description=description,
-        )
+        with attempt(session):
+            sub, secret = webhooks.create(
+                session,
+                Principal.of_user(staff),
+                url=url.strip(),
+                events=events,
+                description=description,
+            )
     except DomainError as err:
         return _refused(request, staff, session, err, "webhook", values)
     return _page(
@@ -249,19 +252,20 @@ def webhook_action(
         return staff
     principal = Principal.of_user(staff)
     try:
-        if action == "disable":
-            webhooks.disable(session, principal, webhook_id)
-        elif action == "enable":
-            webhooks.enable(session, principal, webhook_id)
-        elif action == "test":
-            webhooks.send_test(session, principal, webhook_id)
-        else:
-            sub, secret = webhooks.rotate_secret(session, principal, webhook_id)
-            return _page(
-                request, staff, session, shown={"kind": "rotated", "name": sub.url, "value": secret}
-            )
+        with attempt(session):
+            if action == "disable":
+                webhooks.disable(session, principal, webhook_id)
+            elif action == "enable":
+                webhooks.enable(session, principal, webhook_id)
+            elif action == "test":
+                webhooks.send_test(session, principal, webhook_id)
+            else:
+                sub, secret = webhooks.rotate_secret(session, principal, webhook_id)
     except SubscriptionNotFound as err:  # not on the page: say it above the list
         return _refused(request, staff, session, err, "webhooks")
     except DomainError as err:
         return _refused(request, staff, session, err, f"webhook-{webhook_id}")
+    if action == "rotate":
+        shown = {"kind": "rotated", "name": sub.url, "value": secret}
+        return _page(request, staff, session, shown=shown)
     return redirect(request, f"{PAGE}#webhook-{webhook_id}", f"webhook_{action}")

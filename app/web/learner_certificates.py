@@ -19,12 +19,12 @@ from fastapi import APIRouter, Path, Request, Response
 
 from app.accounts.models import User
 from app.accounts.principal import Principal
-from app.api.deps import SessionDep
 from app.certificates import credential, pdf, subsidy
 from app.certificates import service as certificates
 from app.certificates.models import Certificate, CertificateStatus
 from app.errors import DomainError
-from app.web.pages import error_page, render, secure_headers, to_login
+from app.http.session import SessionDep
+from app.web.render import error_page, render, secure_headers, to_login
 from app.web.session import PageUser
 
 router = APIRouter(include_in_schema=False)

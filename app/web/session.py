@@ -1,7 +1,7 @@
 """Cookie sign-in for pages: the browser holds the API's access token in an HttpOnly cookie.
 
 The page's JavaScript never sees the token. It calls the REST API with the cookie plus the
-``X-CSRF-Token`` header (see ``app.api.deps.get_principal``); form posts of pages carry the same
+``X-CSRF-Token`` header (see ``app/http/cookies.py``); form posts of pages carry the same
 CSRF value in a hidden ``csrf`` field. Before sign-in the CSRF cookie is random; at sign-in it
 becomes the value bound to the session (``csrf_token_for``).
 """
@@ -16,19 +16,16 @@ from fastapi import Depends, Request, Response
 from app.accounts import service as accounts
 from app.accounts.exceptions import InvalidToken
 from app.accounts.models import User
-from app.api.deps import (
+from app.config import get_settings
+from app.http.cookies import (
     CSRF_COOKIE,
     SESSION_COOKIE,
     CsrfFailed,
-    SessionDep,
     csrf_token_for,
+    is_https,
     same_secret,
 )
-from app.config import get_settings
-
-
-def is_https(request: Request) -> bool:
-    return request.url.scheme == "https" or get_settings().base_url.startswith("https://")
+from app.http.session import SessionDep
 
 
 def page_user(request: Request, session: SessionDep) -> User | None:

@@ -333,9 +333,13 @@ def test_publish_needs_a_lesson_and_a_full_quiz(
     assert r.json()["status"] == "published" and r.json()["published_at"]
     assert client.post(url, headers=h).status_code == 200  # repeatable, audited once
     assert audit_actions(engine, f"course:{cid}") == ["course.created", "course.published"]
-    # lessons and questions can still be added to a published course
-    assert add_lesson(client, h, cid).status_code == 201
-    assert add_question(client, h, cid).status_code == 201
+    # a published course is frozen: nothing is added to it, nothing is written
+    for r in (add_lesson(client, h, cid), add_question(client, h, cid)):
+        assert (r.status_code, r.json()["code"]) == (409, "course_published")
+    assert audit_actions(engine, f"course:{cid}") == ["course.created", "course.published"]
+    with Session(engine) as s:
+        lessons = s.exec(select(Lesson).where(col(Lesson.course_id) == uuid.UUID(cid))).all()
+        assert len(lessons) == 1
 
 
 # ---------------------------------------------------------------- catalogue

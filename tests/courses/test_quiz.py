@@ -334,13 +334,13 @@ def test_bank_edits_never_change_a_started_attempt(client: TestClient, engine: A
     body = start_quiz(client, engine, h, eid).json()
     answers = right_answers(engine, course.id, body["questions"])
     hs = login(client, staff.username)
-    r = client.post(
+    r = client.post(  # a published course's bank is frozen (409)...
         f"{API}/courses/{course.id}/questions",
         json={"kind": "single", "stem": "新题", "options": ["甲", "乙"], "answer": [1]},
         headers=hs,
     )
-    assert r.status_code == 201
-    with Session(engine) as s:  # even an edit of a drawn question in place
+    assert (r.status_code, r.json()["code"]) == (409, "course_published")
+    with Session(engine) as s:  # ...and even an edit of a drawn question in place
         q = s.get(Question, uuid.UUID(body["questions"][0]["id"]))
         assert q is not None
         q.options = list(reversed(q.options))

@@ -272,7 +272,7 @@ def test_enrollment_page_links_flagged_checks_to_the_review_queue(
 def test_learners_are_paged(
     client: TestClient, engine: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.web import staff as staff_pages
+    from app.web.staff import learners as staff_pages
 
     w = World(engine)
     third = builders.make_enrollment(
@@ -510,9 +510,13 @@ def test_a_published_course_is_frozen(client: TestClient, engine: Any) -> None:
     assert len(questions_of(engine, course.id)) == 2
     after = len(audits(engine, "course.updated")) + len(audits(engine, "lesson.added"))
     assert after == before
-    # The REST API says the same, with its stable code.
+    # The REST API says the same, with its stable code (adding included).
     h = login(client, w.staff.username)
+    new_lesson = {"title": "新课时", "kind": "text", "body_or_url": "内容", "minutes": 5}
+    new_question = {"kind": "judge", "stem": "对吗？", "answer": [0]}
     for method, url, body in (
+        ("POST", f"{API}/courses/{course.id}/lessons", new_lesson),
+        ("POST", f"{API}/courses/{course.id}/questions", new_question),
         ("PATCH", f"{API}/courses/{course.id}", {"title": "x"}),
         ("PATCH", f"{API}/courses/{course.id}/lessons/{lesson.id}", {"position": 1}),
         ("DELETE", f"{API}/courses/{course.id}/lessons/{lesson.id}", None),
@@ -521,6 +525,8 @@ def test_a_published_course_is_frozen(client: TestClient, engine: Any) -> None:
     ):
         r = client.request(method, url, json=body, headers=h)
         assert r.status_code == 409 and r.json()["code"] == "course_published", url
+    assert [x.id for x in lessons_of(engine, course.id)] == [lesson.id]
+    assert len(questions_of(engine, course.id)) == 2
 
 
 def test_form_posts_without_csrf_are_refused(client: TestClient, engine: Any) -> None:

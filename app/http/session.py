@@ -1,0 +1,88 @@
+"""The request's unit of work (:func:`app.db.transaction`) as FastAPI dependencies.
+
+One transaction per request: it commits when the handler returns and rolls back on error
+(keeping the changes of a :class:`~app.errors.DomainError` marked ``keep_changes``), all before
+the response is sent (``scope="function"``), so a client never sees success for a transaction
+that then failed to commit. A keyed request (``Idempotency-Key``) hands its open transaction to
+the middleware instead, which commits it with the stored response (app/idempotency/outcome.py).
+On SQLite, reads (GET) take no write lock (see app/db.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from functools import partial
+from typing import Annotated, TypeVar
+
+import anyio.to_thread
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from app.db import finish, get_engine, keeps_changes, run_and_finish, transaction
+from app.idempotency import outcome
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's session, in one unit of work (reads take no write lock on SQLite)."""
+    reading = request.method in READ_METHODS
+    with transaction(get_engine(), reading=reading, hand_over=outcome.defer_commit) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+# ---------------------------------------------------------------- hot write endpoints
+# A handler a page calls many times a second across all learners (the study heartbeat) runs in
+# two trips through the thread pool instead of one per dependency: the caller is read in one,
+# the handler's work and the end of its unit of work happen in the other
+# (:func:`run_and_finish`). On SQLite the caller is read in a transaction of its own that takes
+# no write lock, so the database write lock is held only while the handler works, never while
+# a request waits for the event loop or for a free worker thread.
+
+
+async def in_thread(fn: Callable[[], T]) -> T:
+    return await anyio.to_thread.run_sync(fn)
+
+
+async def get_work_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session for handlers that end their unit of work with
+    :func:`run_and_finish` (writes only).
+
+    The same rules as :func:`get_session` (:func:`app.db.finish`, before the response is sent),
+    but entering takes no thread and leaving takes one only if a transaction is still open.
+    """
+    session = Session(get_engine(), expire_on_commit=False)
+    error: BaseException | None = None
+    handed_over = False
+    try:
+        yield session
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        try:
+            # Handing over to the Idempotency-Key middleware is a context-variable look-up:
+            # no thread for it.
+            if keeps_changes(error) and outcome.defer_commit(session):
+                handed_over = True
+            elif session.in_transaction():
+                await in_thread(partial(finish, session, error))
+        finally:
+            if handed_over:
+                pass  # the middleware commits and closes it with the response
+            elif session.in_transaction():  # pragma: no cover - finish failed to end it
+                await in_thread(session.close)
+            else:
+                session.close()
+
+
+WorkSessionDep = Annotated[Session, Depends(get_work_session, scope="function")]
+
+
+async def run_finished(session: Session, work: Callable[[], T]) -> T:
+    """Run a handler's work in a worker thread and end the unit of work there, in one trip."""
+    return await in_thread(partial(run_and_finish, session, work, hand_over=outcome.defer_commit))

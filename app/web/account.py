@@ -1,0 +1,224 @@
+"""Signing up and in, consent to face processing, and face enrolment (the camera runs in
+``static/js`` and calls the REST API)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from app.accounts import service as accounts
+from app.accounts.models import LearnerGroup, Role
+from app.attendance import service as attendance
+from app.config import get_settings
+from app.db import attempt
+from app.errors import DomainError
+from app.http.cookies import client_info
+from app.http.session import SessionDep
+from app.web.i18n import (
+    gettext,
+    lang_of,
+    message_for,
+)
+from app.web.render import (
+    GROUP_NAMES,
+    not_learner,
+    redirect,
+    render,
+    safe_next,
+    start_page,
+    to_login,
+    with_retry_after,
+)
+from app.web.session import PageUser, check_csrf, sign_in, sign_out
+
+router = APIRouter(include_in_schema=False)
+
+
+# ---------------------------------------------------------------- home, sign-up, sign-in
+
+
+@router.get("/")
+def home(request: Request, user: PageUser) -> Response:
+    return redirect(request, start_page(user) if user else "/login")
+
+
+@router.get("/register")
+def register_page(request: Request, user: PageUser) -> Response:
+    return render(request, "register.html", user, form={}, error=None, groups=GROUP_NAMES)
+
+
+@router.post("/register")
+def register_submit(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    real_name: Annotated[str, Form(max_length=64)] = "",
+    id_number: Annotated[str, Form(max_length=32)] = "",
+    phone: Annotated[str, Form(max_length=20)] = "",
+    group: Annotated[str, Form(max_length=32)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    form = {
+        "username": username,
+        "real_name": real_name,
+        "id_number": id_number,
+        "phone": phone,
+        "group": group,
+    }
+    lang = lang_of(request)
+    t = gettext(lang)
+    if not (username and password and real_name and id_number):
+        return render(
+            request,
+            "register.html",
+            None,
+            status=422,
+            form=form,
+            error=t("请填写用户名、密码、姓名和身份证号码。"),
+            groups=GROUP_NAMES,
+        )
+    try:
+        with attempt(session):
+            user = accounts.register_learner(
+                session,
+                username=username,
+                password=password,
+                real_name=real_name,
+                id_number=id_number,
+                phone=phone.strip() or None,
+                group=LearnerGroup(group) if group in LearnerGroup.__members__ else None,
+                client=request.client.host if request.client else None,
+            )
+    except DomainError as err:
+        return with_retry_after(
+            err,
+            render(
+                request,
+                "register.html",
+                None,
+                status=err.status,
+                form=form,
+                error=message_for(err, lang),
+                error_code=err.code,
+                error_field=err.extra.get("field"),
+                groups=GROUP_NAMES,
+            ),
+        )
+    response = redirect(request, "/consent", "registered")
+    sign_in(response, request, user)
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, user: PageUser, next: str | None = None) -> Response:
+    if user is not None:  # already signed in: where they asked to go, or their own home
+        return redirect(request, safe_next(next) if next else start_page(user))
+    return render(request, "login.html", None, next=safe_next(next), error=None, username="")
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/my",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        with attempt(session):
+            user = accounts.authenticate(
+                session, username, password, client=request.client.host if request.client else None
+            )
+    except DomainError as err:
+        return with_retry_after(
+            err,
+            render(
+                request,
+                "login.html",
+                None,
+                status=err.status,
+                next=safe_next(next),
+                error=message_for(err, lang_of(request)),
+                username=username,
+            ),
+        )
+    target = safe_next(next)
+    if user.role is Role.learner and not user.biometric_consent and target == "/my":
+        target = "/consent"
+    elif target == "/my":
+        target = start_page(user)
+    response = redirect(request, target, "signed_in")
+    sign_in(response, request, user)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    check_csrf(request, csrf)
+    response = redirect(request, "/login", "signed_out")
+    sign_out(response, request)
+    return response
+
+
+# ---------------------------------------------------------------- consent and face
+
+
+@router.get("/consent")
+def consent_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    if user is None:
+        return to_login(request)
+    enrolled = attendance.active_template(session, user.id) is not None
+    return render(
+        request,
+        "consent.html",
+        user,
+        consent_text=accounts.CONSENT_TEXT_ZH,
+        retention_days=get_settings().evidence_retention_days,
+        version=get_settings().consent_version,
+        face_enrolled=enrolled,
+    )
+
+
+@router.post("/consent")
+def consent_submit(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    decision: Annotated[str, Form(max_length=16)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    if user is None:
+        return to_login(request)
+    granted = decision == "grant"
+    ip, ua = client_info(request)
+    accounts.set_biometric_consent(session, user, granted=granted, ip=ip, user_agent=ua)
+    if granted:
+        enrolled = attendance.active_template(session, user.id) is not None
+        return redirect(request, "/my" if enrolled else "/face", "consent_granted")
+    return redirect(request, "/consent", "consent_withdrawn")
+
+
+@router.get("/face")
+def face_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    if user is None:
+        return to_login(request)
+    if user.role is not Role.learner:
+        return not_learner(request, user)
+    if not user.biometric_consent:
+        return redirect(request, "/consent", "need_consent")
+    template = attendance.active_template(session, user.id)
+    return render(
+        request,
+        "face.html",
+        user,
+        template=template,
+        reenrol=template is not None and not attendance.template_is_current(template),
+        max_frames=get_settings().face_max_frames,
+    )

@@ -1,0 +1,242 @@
+"""The learner's pages: the catalogue and enrolment, their courses, study, quiz, progress and
+the training record.
+
+Pages are server-rendered; the camera, heartbeats, roll-calls and the quiz run in small ES
+modules (``static/js``) that call the REST API with the session cookie and the CSRF header.
+Handlers only translate HTTP: the rules live in the services they call.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.accounts.models import Role, User
+from app.accounts.principal import Principal
+from app.attendance import service as attendance
+from app.config import get_settings
+from app.courses import exceptions as cx
+from app.courses import quiz
+from app.courses import service as courses
+from app.courses.models import Course, Enrollment
+from app.courses.progress import progress
+from app.db import attempt
+from app.errors import DomainError
+from app.http.session import SessionDep
+from app.web.i18n import (
+    Lang,
+    lang_of,
+)
+from app.web.render import (
+    error_page,
+    not_learner,
+    redirect,
+    render,
+    to_login,
+)
+from app.web.session import PageUser, check_csrf
+
+router = APIRouter(include_in_schema=False)
+
+
+# ---------------------------------------------------------------- courses
+
+
+def _enrolments_by_course(session: Session, user: User) -> dict[uuid.UUID, Enrollment]:
+    return {
+        e.course_id: e for e, _c in courses.list_my_enrollments(session, Principal.of_user(user))
+    }
+
+
+@router.get("/courses")
+def catalogue_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    if user is None:
+        return to_login(request)
+    rows, _next = courses.list_catalogue(session, limit=200)
+    mine = _enrolments_by_course(session, user) if user.role is Role.learner else {}
+    return render(request, "catalogue.html", user, courses=rows, mine=mine)
+
+
+@router.get("/courses/{course_id}")
+def course_page(
+    request: Request, course_id: uuid.UUID, user: PageUser, session: SessionDep
+) -> Response:
+    if user is None:
+        return to_login(request)
+    principal = Principal.of_user(user)
+    try:
+        course = courses.get_course(session, principal, course_id)
+        lessons = courses.list_lessons(session, principal, course_id)
+    except DomainError as err:
+        return error_page(request, user, err)
+    mine = (
+        _enrolments_by_course(session, user).get(course.id) if user.role is Role.learner else None
+    )
+    return render(request, "course.html", user, course=course, lessons=lessons, enrollment=mine)
+
+
+@router.post("/courses/{course_id}/enrol")
+def course_enrol(
+    request: Request,
+    course_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    if user is None:
+        return to_login(request)
+    if user.role is not Role.learner:
+        return not_learner(request, user)
+    try:
+        with attempt(session):
+            enrollment = courses.enrol(session, Principal.of_user(user), course_id)
+    except cx.AlreadyEnrolled as err:
+        return redirect(request, f"/study/{err.extra.get('enrollment_id')}", "already_enrolled")
+    except DomainError as err:
+        return error_page(request, user, err)
+    return redirect(request, f"/study/{enrollment.id}", "enrolled")
+
+
+@router.get("/my")
+def my_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    if user is None:
+        return to_login(request)
+    if user.role is not Role.learner:
+        return not_learner(request, user)
+    rows = courses.list_my_enrollments(session, Principal.of_user(user))
+    enrolled = attendance.active_template(session, user.id) is not None
+    items = [(e, c, progress(e, c)) for e, c in rows]
+    return render(
+        request,
+        "my.html",
+        user,
+        items=items,
+        face_enrolled=enrolled,
+        face_reenrol=attendance.needs_reenrolment(session, user.id),
+    )
+
+
+# ---------------------------------------------------------------- study, quiz, progress
+
+
+def _learner_enrollment(
+    request: Request, user: User | None, session: Session, enrollment_id: uuid.UUID
+) -> tuple[Enrollment, Course] | Response:
+    if user is None:
+        return to_login(request)
+    if user.role is not Role.learner:
+        return not_learner(request, user)
+    try:
+        enrollment = courses.get_enrollment_for(session, Principal.of_user(user), enrollment_id)
+    except DomainError as err:
+        return error_page(request, user, err)
+    return enrollment, courses.course_of(session, enrollment)
+
+
+def _face_ready(request: Request, user: User, session: Session) -> Response | None:
+    if not user.biometric_consent:
+        return redirect(request, "/consent", "need_consent")
+    if attendance.active_template(session, user.id) is None:
+        return redirect(request, "/face", "need_face")
+    if attendance.needs_reenrolment(session, user.id):
+        return redirect(request, "/face", "need_reenrol")
+    return None
+
+
+@router.get("/study/{enrollment_id}")
+def study_page(
+    request: Request, enrollment_id: uuid.UUID, user: PageUser, session: SessionDep
+) -> Response:
+    found = _learner_enrollment(request, user, session, enrollment_id)
+    if isinstance(found, Response):
+        return found
+    assert user is not None  # noqa: S101 - _learner_enrollment returned a response otherwise
+    enrollment, course = found
+    lessons = courses.list_lessons(session, Principal.of_user(user), course.id)
+    return render(
+        request,
+        "study.html",
+        user,
+        enrollment=enrollment,
+        course=course,
+        lessons=lessons,
+        p=progress(enrollment, course),
+        face_block=_face_ready(request, user, session) is not None,
+        face_reenrol=attendance.needs_reenrolment(session, user.id),
+        consent=user.biometric_consent,
+        max_frames=get_settings().face_max_frames,
+    )
+
+
+@router.get("/quiz/{enrollment_id}")
+def quiz_page(
+    request: Request, enrollment_id: uuid.UUID, user: PageUser, session: SessionDep
+) -> Response:
+    found = _learner_enrollment(request, user, session, enrollment_id)
+    if isinstance(found, Response):
+        return found
+    assert user is not None  # noqa: S101
+    enrollment, course = found
+    blocked = _face_ready(request, user, session)
+    if blocked is not None:
+        return blocked
+    attempts = quiz.list_attempts(session, Principal.of_user(user), enrollment.id)
+    return render(
+        request,
+        "quiz.html",
+        user,
+        enrollment=enrollment,
+        course=course,
+        attempts=attempts,
+        attempts_left=max(course.quiz_max_attempts - len(attempts), 0),
+        max_frames=get_settings().face_max_frames,
+    )
+
+
+@router.get("/progress/{enrollment_id}")
+def progress_page(
+    request: Request, enrollment_id: uuid.UUID, user: PageUser, session: SessionDep
+) -> Response:
+    found = _learner_enrollment(request, user, session, enrollment_id)
+    if isinstance(found, Response):
+        return found
+    enrollment, course = found
+    lang: Lang = lang_of(request)
+    p = progress(enrollment, course)
+    return render(
+        request,
+        "progress.html",
+        user,
+        enrollment=enrollment,
+        course=course,
+        p=p,
+        missing=p.missing_zh if lang == "zh" else p.missing,
+        certificate=_certificate_serial(session, enrollment.id),
+    )
+
+
+def _certificate_serial(session: Session, enrollment_id: uuid.UUID) -> str | None:
+    try:
+        from app.certificates.service import certificate_of
+    except ImportError:  # pragma: no cover - the certificates package is not installed
+        return None
+    cert = certificate_of(session, enrollment_id)
+    return cert.serial if cert is not None else None
+
+
+@router.get("/record")
+def record_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    if user is None:
+        return to_login(request)
+    if user.role is not Role.learner:
+        return not_learner(request, user)
+    principal = Principal.of_user(user)
+    rows = courses.list_my_enrollments(session, principal)
+    items = [(e, c, progress(e, c), _certificate_serial(session, e.id)) for e, c in rows]
+    events = attendance.list_events(session, principal, user_id=user.id, limit=200)
+    return render(request, "record.html", user, items=items, events=events)

@@ -1,0 +1,236 @@
+"""Rendering pages: the templates, security headers, flash messages, redirects and the error
+pages every page module shares. Page modules import from here, never from each other."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlmodel import Session
+
+from app.accounts.models import LearnerGroup, Role, User
+from app.accounts.principal import Principal
+from app.attendance import service as attendance
+from app.courses.models import LEVEL_NAMES_ZH
+from app.errors import DomainError
+from app.web.i18n import (
+    gettext,
+    js_strings,
+    labeller,
+    lang_of,
+    message_for,
+    remember_lang,
+)
+from app.web.session import csrf_value, remember_csrf
+
+TEMPLATES = Jinja2Templates(
+    env=Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(default=True),
+    )
+)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: CSS, scripts and vendored files, beside ``app/`` (DESIGN.md: ``static/``).
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+
+#: Pages allow only their own scripts, styles and API calls (no inline code at all).
+CSP = (
+    "default-src 'self'; script-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "connect-src 'self'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'; object-src 'none'"
+)
+FLASH_COOKIE = "st_flash"
+
+#: Flash messages by key (a key travels in the cookie, never text).
+FLASHES = {
+    "registered": "注册成功！请先阅读并确认人脸信息处理说明。",
+    "signed_in": "登录成功。",
+    "signed_out": "您已安全退出。",
+    "consent_granted": "已同意人脸信息处理。下一步：采集人脸。",
+    "consent_withdrawn": "已撤回同意，您的人脸特征已删除。如需继续线上学习，请重新同意并采集人脸。",
+    "enrolled": "报名成功！刷脸签到后即可开始学习。",
+    "already_enrolled": "您已报名该课程。",
+    "need_consent": "使用人脸验证前，请先阅读并同意人脸信息处理说明。",
+    "need_face": "请先完成人脸采集。",
+    "need_reenrol": "人脸识别模型已升级，请重新采集一次人脸（含活体检测）。已获得的学时不受影响。",
+    "session_expired": "登录已过期，请重新登录。",
+    "review_approved": "审核结果已保存：已批准。该记录已移至“已审核”。",
+    "review_rejected": "审核结果已保存：已驳回。该记录已移至“已审核”。",
+    # staff pages: courses, lessons, questions, certificates (app/web/staff.py)
+    "course_created": "课程草稿已创建。请添加课时和试题，然后发布。",
+    "course_saved": "课程设置已保存。",
+    "course_published": "课程已发布，学员现在可以报名。课时和题库自此冻结。",
+    "lesson_added": "课时已添加。",
+    "lesson_saved": "课时已保存。",
+    "lesson_moved": "课时顺序已调整。",
+    "lesson_removed": "课时已删除。",
+    "question_added": "试题已添加。",
+    "question_saved": "试题已保存。",
+    "question_removed": "试题已删除。",
+    "certificate_issued": "培训合格证明已颁发。",
+    "certificate_revoked": "证书已撤销，验证页面将显示撤销原因。",
+    # staff integrations page: API keys and webhooks (app/web/integrations.py)
+    "api_key_revoked": "API 密钥已撤销，立即失效。",
+    "webhook_disable": "Webhook 订阅已停用，尚未发送的消息已取消。",
+    "webhook_enable": "Webhook 订阅已启用，此后的事件将发送到该地址。",
+    "webhook_test": "测试消息已加入发送队列，稍后可在投递记录中查看结果。",
+}
+
+GROUP_NAMES = {
+    LearnerGroup.enterprise_employee: "企业职工",
+    LearnerGroup.migrant_worker: "农民工",
+    LearnerGroup.school_leaver: "两后生（未升学的初高中毕业生）",
+    LearnerGroup.unemployed: "失业人员",
+    LearnerGroup.ex_serviceman: "退役军人",
+    LearnerGroup.employment_difficulty: "就业困难人员（含残疾人）",
+    LearnerGroup.college_graduate: "高校毕业生",
+    LearnerGroup.poverty_labourer: "脱贫劳动力",
+    LearnerGroup.other: "其他",
+}
+
+LEVEL_NAMES_EN = {
+    "level5": "Level 5 (junior worker)",
+    "level4": "Level 4 (intermediate worker)",
+    "level3": "Level 3 (senior worker)",
+    "level2": "Level 2 (technician)",
+    "level1": "Level 1 (senior technician)",
+    "special": "Special skill / training qualified",
+}
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def secure_headers(response: Response) -> None:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+
+
+def render(
+    request: Request,
+    name: str,
+    user: User | None,
+    status: int = 200,
+    **ctx: Any,
+) -> HTMLResponse:
+    lang = lang_of(request)
+    csrf = csrf_value(request)
+    flash_key = request.cookies.get(FLASH_COOKIE)
+    t = gettext(lang)
+    context = {
+        "lang": lang,
+        "_": t,
+        "csrf": csrf,
+        "user": user,
+        "flash": t(FLASHES[flash_key]) if flash_key in FLASHES else None,
+        "path": request.url.path,
+        "js": js_strings(lang),
+        "level_name": lambda level: (
+            LEVEL_NAMES_ZH[level] if lang == "zh" else LEVEL_NAMES_EN[level]
+        ),
+        "local_time": _local_time,
+        "label": labeller(lang),
+        **ctx,
+    }
+    response = TEMPLATES.TemplateResponse(request, name, context, status_code=status)
+    secure_headers(response)
+    remember_csrf(response, request, csrf)
+    remember_lang(request, response)
+    if flash_key:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+def _local_time(dt: Any) -> str:
+    return str(dt.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")) if dt else ""
+
+
+def redirect(request: Request, url: str, flash: str | None = None) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    secure_headers(response)
+    if flash:
+        response.set_cookie(
+            FLASH_COOKIE, flash, max_age=60, path="/", httponly=True, samesite="lax"
+        )
+    return response
+
+
+def to_login(request: Request, flash: str | None = None) -> RedirectResponse:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return redirect(request, f"/login?next={quote(here, safe='')}", flash)
+
+
+def safe_next(value: str | None) -> str:
+    """Only local paths: never ``//host`` or a scheme (an open redirect)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/my"
+
+
+def with_retry_after(err: DomainError, response: HTMLResponse) -> HTMLResponse:
+    """A page refusing for a while (429) says for how long, as the API does."""
+    if "retry_after" in err.extra:
+        response.headers["Retry-After"] = str(err.extra["retry_after"])
+    return response
+
+
+def error_page(request: Request, user: User | None, err: DomainError) -> HTMLResponse:
+    return render(
+        request,
+        "error.html",
+        user,
+        status=err.status,
+        message=message_for(err, lang_of(request)),
+    )
+
+
+def not_learner(request: Request, user: User) -> HTMLResponse:
+    t = gettext(lang_of(request))
+    return render(
+        request,
+        "error.html",
+        user,
+        status=403,
+        message=t("这些页面供学员使用。培训机构工作人员请使用“考勤审核”页面。"),
+    )
+
+
+def not_staff(request: Request, user: User) -> HTMLResponse:
+    t = gettext(lang_of(request))
+    return render(
+        request, "error.html", user, status=403, message=t("此页面仅供培训机构工作人员使用。")
+    )
+
+
+def start_page(user: User) -> str:
+    """Where a signed-in user lands: staff on the review queue, regulators on their dashboard,
+    admins on the admin console, everyone else on /my."""
+    if user.role is Role.regulator:
+        return "/regulator"
+    if user.role is Role.admin:
+        return "/admin"
+    return "/staff/review" if user.role is Role.staff else "/my"
+
+
+def evidence_image(session: Session, user: User, event_id: uuid.UUID) -> Response:
+    """An event's evidence crop for whoever the service lets see it; errors as bare statuses
+    (an ``<img>`` shows no body), never cached."""
+    try:
+        data = attendance.evidence(session, Principal.of_user(user), event_id)
+    except DomainError as err:
+        return Response(status_code=err.status, headers={"Cache-Control": "no-store"})
+    response = Response(data, media_type="image/jpeg")
+    secure_headers(response)
+    response.headers["Cache-Control"] = "no-store, private"
+    response.headers["Content-Disposition"] = f'inline; filename="{event_id}.jpg"'
+    return response

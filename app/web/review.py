@@ -1,0 +1,125 @@
+"""Staff review of attendance events: the queue, the decision, and the evidence crops shown
+next to each event (also used by the regulator's pages)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.accounts.principal import Principal
+from app.attendance import repository as visible
+from app.attendance import service as attendance
+from app.attendance.models import ReviewStatus
+from app.db import attempt
+from app.errors import DomainError, Forbidden
+from app.http.session import SessionDep
+from app.web.i18n import (
+    gettext,
+    lang_of,
+)
+from app.web.render import (
+    error_page,
+    evidence_image,
+    not_staff,
+    redirect,
+    render,
+    to_login,
+)
+from app.web.session import PageUser, check_csrf
+
+router = APIRouter(include_in_schema=False)
+
+
+# ---------------------------------------------------------------- staff: attendance review
+
+
+def _review_page(
+    request: Request,
+    user: User,
+    session: Session,
+    *,
+    tab: str,
+    status: int = 200,
+    error: str | None = None,
+    error_event: uuid.UUID | None = None,
+) -> HTMLResponse:
+    principal = Principal.of_user(user)
+    try:
+        if tab == "decided":
+            decided = (ReviewStatus.approved, ReviewStatus.rejected)
+            rows = visible.review_queue(session, principal, decided, limit=200)
+            rows.sort(key=lambda r: r.event.reviewed_at or r.event.created_at, reverse=True)
+        else:
+            rows = visible.review_queue(session, principal)
+    except Forbidden:
+        return not_staff(request, user)
+    return render(
+        request,
+        "staff_review.html",
+        user,
+        status=status,
+        tab=tab,
+        pending_count=visible.pending_count(session, principal),
+        items=rows,
+        error=error,
+        error_event=error_event,
+    )
+
+
+@router.get("/staff/review")
+def staff_review_page(
+    request: Request, user: PageUser, session: SessionDep, tab: str = "pending"
+) -> Response:
+    if user is None:
+        return to_login(request)
+    return _review_page(request, user, session, tab="decided" if tab == "decided" else "pending")
+
+
+@router.post("/staff/review/{event_id}")
+def staff_review_decide(
+    request: Request,
+    event_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    decision: Annotated[str, Form(max_length=16)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    if user is None:
+        return to_login(request)
+    t = gettext(lang_of(request))
+    if decision not in ("approve", "reject") or not reason.strip():
+        return _review_page(
+            request,
+            user,
+            session,
+            tab="pending",
+            status=422,
+            error=t("请填写审核理由，再选择“批准”或“驳回”。"),
+            error_event=event_id,
+        )
+    approve = decision == "approve"
+    try:
+        with attempt(session):
+            attendance.review(
+                session, Principal.of_user(user), event_id, approve=approve, reason=reason
+            )
+    except DomainError as err:
+        return error_page(request, user, err)
+    return redirect(request, "/staff/review", "review_approved" if approve else "review_rejected")
+
+
+@router.get("/staff/evidence/{event_id}.jpg")
+def staff_evidence(event_id: uuid.UUID, user: PageUser, session: SessionDep) -> Response:
+    """An evidence crop for an ``<img>`` of the review page: the session cookie alone signs in
+    (an image request cannot carry the CSRF header, and a GET changes nothing). The REST
+    endpoint keeps requiring the header."""
+    if user is None:
+        return Response(status_code=401, headers={"Cache-Control": "no-store"})
+    return evidence_image(session, user, event_id)

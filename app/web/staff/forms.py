@@ -1,0 +1,272 @@
+"""What the staff pages share: the rules in words, the forms and their parsing, and the
+guard that lets only course authors in."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from app.accounts.models import User
+from app.accounts.principal import Principal
+from app.certificates.subsidy import yuan
+from app.courses import exceptions as cx
+from app.courses import service as courses
+from app.courses.models import Course, CreditPolicy, Level
+from app.errors import DomainError, ValidationFailed
+from app.validation import InvalidText
+from app.web.i18n import Lang, gettext, message_for
+from app.web.render import (
+    not_staff,
+    to_login,
+)
+from app.web.session import check_csrf
+
+MAX_OPTION_ROWS = courses.OPTIONS[1]
+#: Empty option rows shown for a new question (more appear when a question has more options).
+OPTION_ROWS = 6
+
+# ---------------------------------------------------------------- the rules, in words
+# A refused field shows its rule next to it: (Chinese rule with %s placeholders, values). The
+# service names the field (``err.extra["field"]``); the bounds are the service's own constants.
+
+_INT = "应为 %s–%s 之间的整数。"
+COURSE_RULES: dict[str, tuple[str, tuple[object, ...]]] = {
+    "title": ("必填，不超过 %s 字。", (courses.TITLE_CHARS,)),
+    "description": ("选填，不超过 %s 字。", (courses.DESCRIPTION_CHARS,)),
+    "occupation_code": (
+        "必填，不超过 %s 个字符，例如 6-31-01-03。",
+        (courses.OCCUPATION_CODE_CHARS,),
+    ),
+    "occupation_name": ("必填，不超过 %s 字。", (courses.OCCUPATION_NAME_CHARS,)),
+    "level": ("请从列表中选择等级。", ()),
+    "required_minutes": (_INT, courses.REQUIRED_MINUTES),
+    "pass_score": (_INT, courses.PERCENT),
+    "subsidy_fen": (
+        "应为 0–%s 元之间的金额，最多两位小数。",
+        (courses.SUBSIDY_FEN[1] // 100,),
+    ),
+    "min_interval_s": ("应为 %s–%s 之间的整数，且不大于最长间隔。", courses.ROLLCALL_INTERVAL_S),
+    "max_interval_s": ("应为 %s–%s 之间的整数，且不小于最短间隔。", courses.ROLLCALL_INTERVAL_S),
+    "response_window_s": (_INT, courses.RESPONSE_WINDOW_S),
+    "min_pass_rate": (_INT, courses.PERCENT),
+    "daily_cap_minutes": (_INT, courses.DAILY_CAP_MINUTES),
+    "credit_policy": ("请选择“严格”或“宽松”。", ()),
+    "heartbeat_interval_s": (_INT, courses.HEARTBEAT_INTERVAL_S),
+    "question_count": (_INT, courses.QUIZ_QUESTION_COUNT),
+    "time_limit_s": (_INT, courses.QUIZ_TIME_LIMIT_S),
+    "max_attempts": (_INT, courses.QUIZ_MAX_ATTEMPTS),
+}
+LESSON_RULES: dict[str, tuple[str, tuple[object, ...]]] = {
+    "title": ("必填，不超过 %s 字。", (courses.TITLE_CHARS,)),
+    "kind": ("请选择“文字”或“视频”。", ()),
+    "body_or_url": (
+        "必填，不超过 %s 字；视频课时请填写以 http:// 或 https:// 开头、不含空格的网址。",
+        (courses.LESSON_BODY_CHARS,),
+    ),
+    "minutes": (_INT, courses.LESSON_MINUTES),
+    "position": ("位置超出范围。", ()),
+}
+QUESTION_RULES: dict[str, tuple[str, tuple[object, ...]]] = {
+    "kind": ("请选择题型：单选、多选或判断。", ()),
+    "stem": ("必填，不超过 %s 字。", (courses.STEM_CHARS,)),
+    "options": (
+        "需要 %s–%s 个互不相同的选项，每个不超过 %s 字；判断题只有两个选项"
+        "（可不填，默认为“正确”“错误”）。",
+        (*courses.OPTIONS, courses.OPTION_CHARS),
+    ),
+    "answer": (
+        "请勾选正确答案：单选题和判断题勾选一个，多选题至少勾选一个；勾选的行必须填写了选项。",
+        (),
+    ),
+}
+#: The text of a rule that is not about one field's format.
+NOT_A_NUMBER = "请输入整数。"
+
+#: Course form fields (the create API's, the roll-call and quiz policy flattened) and the course
+#: column each one sets.
+POLICY_FIELDS = {
+    "min_interval_s": "rollcall_min_interval_s",
+    "max_interval_s": "rollcall_max_interval_s",
+    "response_window_s": "rollcall_response_window_s",
+    "min_pass_rate": "rollcall_min_pass_rate",
+    "daily_cap_minutes": "daily_cap_minutes",
+    "heartbeat_interval_s": "heartbeat_interval_s",
+    "question_count": "quiz_question_count",
+    "time_limit_s": "quiz_time_limit_s",
+    "max_attempts": "quiz_max_attempts",
+}
+INT_FIELDS = ("required_minutes", "pass_score", *POLICY_FIELDS)
+
+KIND_NAMES = {"single": "单选题", "multiple": "多选题", "judge": "判断题"}
+LESSON_KIND_NAMES = {"text": "文字", "video": "视频"}
+CREDIT_POLICY_NAMES = {
+    "strict": "严格：点名未通过或超时，上次验证以来的学时不计",
+    "lenient": "宽松：点名未通过或超时，保留到最后一次心跳的学时",
+}
+
+
+def rule(t: Any, rules: dict[str, tuple[str, tuple[object, ...]]], field: str) -> str:
+    text, args = rules[field]
+    return str(t(text)) % args if args else str(t(text))
+
+
+# ---------------------------------------------------------------- forms
+
+
+class CourseForm(BaseModel):
+    """The course form as typed (strings): parsed here, checked by the service."""
+
+    csrf: str = Field(default="", max_length=100)
+    title: str = Field(default="", max_length=1_000)
+    description: str = Field(default="", max_length=courses.DESCRIPTION_CHARS * 2)
+    occupation_code: str = Field(default="", max_length=1_000)
+    occupation_name: str = Field(default="", max_length=1_000)
+    level: str = Field(default="", max_length=32)
+    required_minutes: str = Field(default="", max_length=32)
+    pass_score: str = Field(default="", max_length=32)
+    subsidy_yuan: str = Field(default="", max_length=32)
+    min_interval_s: str = Field(default="", max_length=32)
+    max_interval_s: str = Field(default="", max_length=32)
+    response_window_s: str = Field(default="", max_length=32)
+    min_pass_rate: str = Field(default="", max_length=32)
+    daily_cap_minutes: str = Field(default="", max_length=32)
+    credit_policy: str = Field(default="", max_length=32)
+    heartbeat_interval_s: str = Field(default="", max_length=32)
+    question_count: str = Field(default="", max_length=32)
+    time_limit_s: str = Field(default="", max_length=32)
+    max_attempts: str = Field(default="", max_length=32)
+
+
+class LessonForm(BaseModel):
+    csrf: str = Field(default="", max_length=100)
+    title: str = Field(default="", max_length=1_000)
+    kind: str = Field(default="text", max_length=16)
+    body_or_url: str = Field(default="", max_length=courses.LESSON_BODY_CHARS * 2)
+    minutes: str = Field(default="", max_length=32)
+
+
+class QuestionForm(BaseModel):
+    csrf: str = Field(default="", max_length=100)
+    kind: str = Field(default="single", max_length=16)
+    stem: str = Field(default="", max_length=courses.STEM_CHARS * 2)
+    option: list[str] = Field(default_factory=list, max_length=MAX_OPTION_ROWS)
+    answer: list[str] = Field(default_factory=list, max_length=MAX_OPTION_ROWS)
+
+
+def course_values(c: Course | None) -> dict[str, str]:
+    """The course form's values: a course's, or the defaults of a new one."""
+    if c is None:
+        p = courses.CoursePolicy()
+        policy = asdict(p)
+        return {
+            "level": Level.level5.value,
+            "pass_score": "60",
+            "subsidy_yuan": "0.00",
+            "credit_policy": p.credit_policy.value,
+            **{form: str(policy[column]) for form, column in POLICY_FIELDS.items()},
+        }
+    return {
+        "title": c.title,
+        "description": c.description,
+        "occupation_code": c.occupation_code,
+        "occupation_name": c.occupation_name,
+        "level": c.level.value,
+        "required_minutes": str(c.required_minutes),
+        "pass_score": str(c.pass_score),
+        "subsidy_yuan": yuan(c.subsidy_fen),
+        "credit_policy": c.credit_policy.value,
+        **{form: str(getattr(c, column)) for form, column in POLICY_FIELDS.items()},
+    }
+
+
+_YUAN = re.compile(r"\d{1,9}(\.\d{1,2})?")
+
+
+def parse_course(form: CourseForm, t: Any) -> tuple[courses.CourseChanges | None, dict[str, str]]:
+    """The typed course form as the service's fields, or what is not a number, by field."""
+    errors: dict[str, str] = {}
+    numbers: dict[str, int] = {}
+    for name in INT_FIELDS:
+        raw = getattr(form, name).strip()
+        if not re.fullmatch(r"-?\d{1,9}", raw):
+            errors[name] = t(NOT_A_NUMBER) + " " + rule(t, COURSE_RULES, name)
+        else:
+            numbers[name] = int(raw)
+    raw_yuan = form.subsidy_yuan.strip().replace(",", "")
+    fen = 0
+    if not _YUAN.fullmatch(raw_yuan):
+        errors["subsidy_fen"] = rule(t, COURSE_RULES, "subsidy_fen")
+    else:
+        whole, _, cents = raw_yuan.partition(".")
+        fen = int(whole) * 100 + int((cents + "00")[:2])
+    if errors:
+        return None, errors
+    return (
+        courses.CourseChanges(
+            title=form.title,
+            description=form.description,
+            occupation_code=form.occupation_code,
+            occupation_name=form.occupation_name,
+            level=form.level,
+            required_minutes=numbers["required_minutes"],
+            pass_score=numbers["pass_score"],
+            subsidy_fen=fen,
+            credit_policy=form.credit_policy,
+            **{column: numbers[f] for f, column in POLICY_FIELDS.items()},
+        ),
+        {},
+    )
+
+
+def policy_of(changes: courses.CourseChanges) -> courses.CoursePolicy:
+    """The policy a new course is created with: every field of the form is given."""
+    fields = asdict(changes)
+    try:
+        credit = CreditPolicy(changes.credit_policy or "")
+    except ValueError:
+        raise cx.InvalidCourse(
+            "credit_policy must be strict or lenient.", field="credit_policy"
+        ) from None
+    return courses.CoursePolicy(
+        **{k: fields[k] for k in asdict(courses.CoursePolicy()) if k != "credit_policy"},
+        credit_policy=credit,
+    )
+
+
+def field_error(
+    err: DomainError, lang: Lang, rules: dict[str, tuple[str, tuple[object, ...]]], default: str
+) -> dict[str, str]:
+    """A service refusal as the words next to the field it names (or the form's ``default``);
+    a refusal about no field at all (a permission, say) as the form's message."""
+    if not isinstance(err, ValidationFailed):
+        return {"_form": message_for(err, lang)}
+    field = err.extra.get("field")
+    field = field if field in rules else default
+    if field not in rules:
+        return {"_form": message_for(err, lang)}
+    if isinstance(err, InvalidText):  # invisible or control characters: say so, not the rule
+        return {field: message_for(err, lang)}
+    return {field: rule(gettext(lang), rules, field)}
+
+
+# ---------------------------------------------------------------- guards
+
+
+def staff_page(request: Request, user: User | None) -> User | Response:
+    """The signed-in course author, or the page sending everyone else away: these pages are for
+    those the course service lets author (``courses.may_author``)."""
+    if user is None:
+        return to_login(request)
+    if not courses.may_author(Principal.of_user(user)):
+        return not_staff(request, user)
+    return user
+
+
+def staff_post(request: Request, user: User | None, csrf: str) -> User | Response:
+    check_csrf(request, csrf)
+    return staff_page(request, user)

@@ -1,0 +1,232 @@
+"""Each course's learners and their progress; certificate issue and revocation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
+
+from app.accounts import service as accounts
+from app.accounts.models import User
+from app.accounts.principal import Principal
+from app.attendance import service as attendance
+from app.attendance.models import AttendanceEvent, ReviewStatus
+from app.certificates import exceptions as certx
+from app.certificates import service as certificates
+from app.courses import service as courses
+from app.courses.progress import progress
+from app.db import attempt
+from app.errors import DomainError
+from app.http.session import SessionDep
+from app.web.i18n import Lang, gettext, lang_of, message_for
+from app.web.render import (
+    GROUP_NAMES,
+    error_page,
+    redirect,
+    render,
+)
+from app.web.session import PageUser
+from app.web.staff.forms import (
+    staff_page,
+    staff_post,
+)
+
+LEARNERS_PAGE = 50
+
+router = APIRouter(include_in_schema=False)
+
+
+# ---------------------------------------------------------------- learners and progress
+
+
+@router.get("/staff/courses/{course_id}/learners")
+def learners_page(
+    request: Request,
+    course_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    cursor: str | None = None,
+) -> Response:
+    staff = staff_page(request, user)
+    if isinstance(staff, Response):
+        return staff
+    principal = Principal.of_user(staff)
+    lang: Lang = lang_of(request)
+    try:
+        course = courses.get_own_course(session, principal, course_id)
+        rows, next_cursor = courses.list_course_enrollments(
+            session, principal, course.id, cursor=cursor, limit=LEARNERS_PAGE
+        )
+    except DomainError as err:
+        return error_page(request, staff, err)
+    certs = certificates.certificates_of(session, principal, [e.id for e, _u in rows])
+    items = []
+    for enrollment, learner in rows:
+        p = progress(enrollment, course)
+        items.append(
+            {
+                "enrollment": enrollment,
+                "learner": learner,
+                "p": p,
+                "complete": enrollment.completed_at is not None or p.complete,
+                "missing": p.missing_zh if lang == "zh" else p.missing,
+                "certificate": certs.get(enrollment.id),
+            }
+        )
+    return render(
+        request,
+        "staff_learners.html",
+        staff,
+        course=course,
+        items=items,
+        next_cursor=next_cursor,
+        first_page=cursor is None,
+        groups=GROUP_NAMES,
+    )
+
+
+def review_link(event: AttendanceEvent) -> str | None:
+    """Where a flagged event sits in the review queue (pending or decided)."""
+    if event.review_status is None:
+        return None
+    tab = "" if event.review_status is ReviewStatus.pending else "?tab=decided"
+    return f"/staff/review{tab}#ev-{event.id}"
+
+
+def _enrollment_page(
+    request: Request,
+    user: User,
+    session: Session,
+    enrollment_id: uuid.UUID,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    principal = Principal.of_user(user)
+    lang: Lang = lang_of(request)
+    try:
+        enrollment = courses.get_enrollment_for(session, principal, enrollment_id)
+    except DomainError as err:
+        return error_page(request, user, err)
+    course = courses.course_of(session, enrollment)
+    p = progress(enrollment, course)
+    events = attendance.list_events(
+        session,
+        principal,
+        user_id=enrollment.user_id,
+        institution_id=enrollment.institution_id,
+        limit=200,
+    )
+    ctx: dict[str, Any] = {
+        "enrollment": enrollment,
+        "course": course,
+        "learner": accounts.get_user(session, enrollment.user_id),
+        "p": p,
+        "complete": enrollment.completed_at is not None or p.complete,
+        "missing": p.missing_zh if lang == "zh" else p.missing,
+        "events": [(e, review_link(e)) for e in events],
+        "certificate": certificates.certificate_of(session, enrollment.id),
+        "groups": GROUP_NAMES,
+        "issue_error": None,
+        "issue_missing": None,
+        "revoke_error": None,
+        "confirm_reason": None,
+        **extra,
+    }
+    return render(request, "staff_enrollment.html", user, status=status, **ctx)
+
+
+@router.get("/staff/enrollments/{enrollment_id}")
+def enrollment_page(
+    request: Request, enrollment_id: uuid.UUID, user: PageUser, session: SessionDep
+) -> Response:
+    staff = staff_page(request, user)
+    if isinstance(staff, Response):
+        return staff
+    return _enrollment_page(request, staff, session, enrollment_id)
+
+
+@router.post("/staff/enrollments/{enrollment_id}/certificate")
+def issue_certificate(
+    request: Request,
+    enrollment_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    staff = staff_post(request, user, csrf)
+    if isinstance(staff, Response):
+        return staff
+    lang = lang_of(request)
+    try:
+        with attempt(session):
+            certificates.issue(session, Principal.of_user(staff), enrollment_id)
+    except (certx.NotComplete, certx.AlreadyIssued, certx.NoRealName) as err:
+        missing = err.extra.get("missing_zh" if lang == "zh" else "missing")
+        message = message_for(err, lang)
+        if isinstance(err, certx.AlreadyIssued):
+            t = gettext(lang)
+            message = f"{message} {t('证书编号：')}{err.extra.get('serial')}"
+        return _enrollment_page(
+            request,
+            staff,
+            session,
+            enrollment_id,
+            status=err.status,
+            issue_error=message,
+            issue_code=err.code,
+            issue_missing=missing,
+        )
+    except DomainError as err:
+        return error_page(request, staff, err)
+    return redirect(request, f"/staff/enrollments/{enrollment_id}", "certificate_issued")
+
+
+@router.post("/staff/enrollments/{enrollment_id}/revoke")
+def revoke_certificate(
+    request: Request,
+    enrollment_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    reason: Annotated[str, Form(max_length=2_000)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Two steps: the reason, then a confirmation showing it (revoking cannot be undone)."""
+    staff = staff_post(request, user, csrf)
+    if isinstance(staff, Response):
+        return staff
+    lang = lang_of(request)
+    reason = reason.strip()
+    if not reason or len(reason) > certificates.REASON_CHARS:
+        return _enrollment_page(
+            request,
+            staff,
+            session,
+            enrollment_id,
+            status=422,
+            revoke_error=message_for(certx.InvalidRevocation(), lang),
+            reason_value=reason,
+        )
+    if confirm != "yes":
+        return _enrollment_page(request, staff, session, enrollment_id, confirm_reason=reason)
+    try:
+        with attempt(session):
+            certificates.revoke_for_enrollment(
+                session, Principal.of_user(staff), enrollment_id, reason
+            )
+    except (certx.AlreadyRevoked, certx.InvalidRevocation) as err:
+        return _enrollment_page(
+            request,
+            staff,
+            session,
+            enrollment_id,
+            status=err.status,
+            revoke_error=message_for(err, lang),
+        )
+    except DomainError as err:
+        return error_page(request, staff, err)
+    return redirect(request, f"/staff/enrollments/{enrollment_id}", "certificate_revoked")
