@@ -40,6 +40,6 @@ def defer_commit(session: Session) -> bool:
 
 def deferred(session: Session) -> bool:
     """Whether ``session`` is the one a keyed request commits with its outcome (a handler that
-    commits mid-request, such as ``run_committed``, flushes instead)."""
+    commits mid-request, such as ``app.db.run_and_finish``, hands it over instead)."""
     slot = current.get()
     return slot is not None and (slot.session is None or slot.session is session)
