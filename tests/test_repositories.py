@@ -16,7 +16,7 @@ from sqlmodel import Session
 from app.accounts.exceptions import UserNotFound
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
-from app.accounts.repository import get_managed_learner, get_visible_learner
+from app.accounts.service import get_managed_learner, get_visible_learner
 from app.attendance import repository as visible
 from app.attendance.exceptions import EventNotFound
 from app.attendance.models import (
