@@ -17,9 +17,9 @@ from jinja2 import Environment, FileSystemLoader
 from sqlmodel import Session
 
 from app.accounts import exceptions as ax
-from app.accounts.models import Institution
+from app.accounts import service as accounts
 from app.accounts.principal import Principal
-from app.api.deps import PUBLIC, SessionDep, require_scope
+from app.api.deps import PUBLIC, SessionDep, require_scope  # the PDF and documents are API
 from app.certificates import credential, pdf, status
 from app.certificates import exceptions as cx
 from app.certificates import service as certificates
@@ -27,7 +27,7 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.courses.models import LEVEL_NAMES_ZH
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 from app.web.i18n import Lang, gettext
-from app.web.pages import secure_headers
+from app.web.render import secure_headers
 
 router = APIRouter(tags=["certificates"])
 
@@ -175,9 +175,7 @@ def _json_doc(content: dict[str, Any], media_type: str, max_age: int = 3600) -> 
 )
 def issuer_profile(institution_id: uuid.UUID, session: SessionDep) -> JSONResponse:
     """The issuer Profile a credential's ``issuer.id`` names (public; no contact data)."""
-    inst = session.get(Institution, institution_id)
-    if inst is None:
-        raise ax.InstitutionNotFound()
+    inst = accounts.get_institution(session, institution_id)  # 404 institution_not_found
     return _json_doc(credential.issuer_profile(inst), JSONLD)
 
 
