@@ -43,6 +43,9 @@ def _event(learner: User, **kw: Any) -> AttendanceEvent:
         reject_threshold="0.5000",
         model_name="test",
         model_version="1",
+        match_metric="euclidean",
+        face_engine="test",
+        model_sha256="0" * 64,
         **kw,
     )
 
@@ -69,6 +72,8 @@ def _learner_in_review(engine: Any, inst: Any, **kw: Any) -> tuple[User, uuid.UU
                 n_embeddings=1,
                 model_name="test",
                 model_version="1",
+                face_engine="test",
+                model_sha256="0" * 64,
                 enrol_event_id=enrol.id,
             )
         )

@@ -206,6 +206,9 @@ def _in_review(engine: Any, learner: User) -> uuid.UUID:
             reject_threshold="0.5000",
             model_name="test",
             model_version="1",
+            match_metric="euclidean",
+            face_engine="test",
+            model_sha256="0" * 64,
         )
         s.add(event)
         s.flush()
