@@ -471,6 +471,18 @@ def test_unknown_and_differing_case_parameters(world: dict[str, Any], client: Te
     assert r.status_code == 400
 
 
+def test_openapi_declares_the_xapi_errors() -> None:
+    """A bad parameter is 400 here, never the API's 422: the document says so."""
+    from app.main import create_app
+
+    paths = create_app().openapi()["paths"]
+    for method in ("get", "head"):
+        statements = paths[URL][method]["responses"]
+        assert {"200", "400", "401", "403", "404"} <= statements.keys()
+        assert "422" not in statements
+        assert "200" in paths[ABOUT][method]["responses"]
+
+
 def test_every_ported_requirement_has_a_test() -> None:
     assert set(REQUIREMENTS) == COVERED
     assert len(REQUIREMENTS) == 52
