@@ -177,7 +177,9 @@ def test_pages_are_not_in_the_openapi_schema(client: TestClient) -> None:
     assert not [
         p
         for p in paths
-        if not p.startswith(("/api/", "/xapi", "/.well-known", "/healthz", "/certificates"))
+        if not p.startswith(
+            ("/api/", "/xapi", "/.well-known", "/healthz", "/readyz", "/certificates")
+        )
         # the documents a credential's verifier dereferences (issuer, key, status list, context)
         and not p.startswith(("/institutions/", "/keys/", "/credentials/"))
     ]
