@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+#: The time zone of every calendar day the product counts (daily caps, quarters, dates on
+#: certificates and pages): China Standard Time, UTC+8 all year.
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class Clock:

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts.models import User
+from app.aftercommit import after_rollback
 from app.attendance import liveness
 from app.attendance.budget import admit_burst
 from app.attendance.engine import analyse_frames, current_model, thresholds
@@ -122,12 +123,17 @@ def _remember_frames(
         raise FrameReplayed() from None
 
 
-def _store_evidence(event: AttendanceEvent, crop: bytes) -> None:
+def _store_evidence(session: Session, event: AttendanceEvent, crop: bytes) -> None:
+    """Write the evidence crop before the event's row commits (so a committed row never points
+    to a missing file), atomically, and remove it again if the transaction rolls back."""
     day = event.created_at
     rel = Path("evidence") / f"{day:%Y}" / f"{day:%m}" / f"{event.id}.jpg"
     path = get_settings().data_dir / rel
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(crop)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(crop)
+    tmp.replace(path)
+    after_rollback(session, lambda: path.unlink(missing_ok=True))
     event.evidence_path = str(rel)
     event.evidence_sha256 = hashlib.sha256(crop).hexdigest()
 

@@ -6,12 +6,14 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
+from app.aftercommit import after_commit
 from app.attendance import repository
 from app.attendance.exceptions import (
     EventNotFound,
@@ -122,7 +124,10 @@ def evidence(session: Session, principal: Principal, event_id: uuid.UUID) -> byt
     if event.evidence_purged_at is not None:
         raise EvidencePurged()
     path = get_settings().data_dir / event.evidence_path
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise EvidencePurged("The stored crop is missing.") from None
     if hashlib.sha256(data).hexdigest() != event.evidence_sha256:
         raise EvidencePurged("The stored crop does not match its recorded hash.")
     return data
@@ -142,7 +147,8 @@ def purge_evidence(session: Session, *, now: datetime | None = None) -> int:
     base = get_settings().data_dir
     for event in events:
         if event.evidence_path:
-            (base / event.evidence_path).unlink(missing_ok=True)
+            # Deleted once the purge has committed: a purge that rolls back leaves the file.
+            after_commit(session, partial((base / event.evidence_path).unlink, missing_ok=True))
         event.evidence_purged_at = now
         session.add(event)
         audit.append(

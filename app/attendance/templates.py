@@ -166,7 +166,7 @@ def enrol(
     result = liveness.check(challenge.actions, burst.good, current_liveness_params())
     event.liveness = _liveness_dict(result)
     best = _best_frame(burst.good)
-    _store_evidence(event, best.crop_jpeg)
+    _store_evidence(session, event, best.crop_jpeg)
     if not result.passed:
         event.reason_code = LivenessFailed.code
         _save_event(session, event, actor)

@@ -129,7 +129,7 @@ def verify(
         live = result.passed
     else:
         live = True
-    _store_evidence(event, _best_frame(burst.good).crop_jpeg)
+    _store_evidence(session, event, _best_frame(burst.good).crop_jpeg)
     if not live:
         event.outcome, event.reason_code = Outcome.failed, LivenessFailed.code
     elif decision == "passed":

@@ -11,7 +11,6 @@ import io
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -25,11 +24,11 @@ from app.certificates import subsidy
 from app.certificates.credential import hours
 from app.certificates.exceptions import InvalidClaimPeriod
 from app.certificates.models import Certificate
+from app.clock import SHANGHAI
 from app.courses.models import LEVEL_NAMES_ZH
 from app.errors import Forbidden
 from app.spreadsheet import append_xlsx_row, csv_writer
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: The media type of :func:`to_xlsx`'s bytes.
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import segno
 from fpdf import FPDF
@@ -18,9 +17,9 @@ from fpdf import FPDF
 from app.certificates.credential import hours, verify_url
 from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.subsidy import pass_rate
+from app.clock import SHANGHAI
 from app.courses.models import LEVEL_NAMES_ZH
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 FONT = "NotoSansSC"
 ROW = 8  # mm per table row
 

@@ -19,7 +19,6 @@ import secrets
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -49,6 +48,7 @@ from app.certificates.models import (
     CertificateStatus,
 )
 from app.certificates.subsidy import attendance_passed
+from app.clock import SHANGHAI
 from app.courses import progress as course_progress
 from app.courses.models import Course, Enrollment, StudySession
 from app.courses.service import course_of, get_enrollment_for
@@ -64,7 +64,6 @@ log = logging.getLogger("skilltrace.certificates")
 issued_hooks: list[Callable[[Session, Certificate, Actor], None]] = []
 revoked_hooks: list[Callable[[Session, Certificate, Actor], None]] = []
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 REASON_CHARS = 500
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -35,7 +35,6 @@ from app.courses.models import (
     StudySession,
 )
 
-_TICK = timedelta(microseconds=1)
 ACTIVE_STATES = (SessionState.studying, SessionState.paused, SessionState.review)
 
 
@@ -71,8 +70,7 @@ def _course_of(session: Session, enrollment: Enrollment) -> Course:
     return course
 
 
-def _after(t: datetime | None, now: datetime) -> datetime:
-    return now if t is None or now > t else t + _TICK
+_after = ledger.after
 
 
 # ---------------------------------------------------------------- credit
@@ -81,37 +79,38 @@ def _after(t: datetime | None, now: datetime) -> datetime:
 def _open_per_day(session: Session, study: StudySession) -> dict[date, int]:
     """Per-day split of the open segment: the session's heartbeats since it opened."""
     rows = session.exec(
-        select(Heartbeat.at, Heartbeat.credited_seconds).where(
+        select(Heartbeat.at, Heartbeat.credited_ms).where(
             col(Heartbeat.session_id) == study.id,
             col(Heartbeat.at) > study.segment_started_at,
-            col(Heartbeat.credited_seconds) > 0,
+            col(Heartbeat.credited_ms) > 0,
         )
     ).all()
     per_day: dict[date, int] = defaultdict(int)
-    for at, secs in rows:
-        per_day[ledger.day_of(at)] += secs
+    for at, ms in rows:
+        per_day[ledger.day_of(at)] += ms
     return dict(per_day)
 
 
 def _segment_per_day(session: Session, seg: CreditSegment) -> dict[date, int]:
     rows = session.exec(
-        select(Heartbeat.at, Heartbeat.credited_seconds).where(
+        select(Heartbeat.at, Heartbeat.credited_ms).where(
             col(Heartbeat.session_id) == seg.session_id,
             col(Heartbeat.at) > seg.started_at,
             col(Heartbeat.at) <= seg.closed_at,
-            col(Heartbeat.credited_seconds) > 0,
+            col(Heartbeat.credited_ms) > 0,
         )
     ).all()
     per_day: dict[date, int] = defaultdict(int)
-    for at, secs in rows:
-        per_day[ledger.day_of(at)] += secs
+    for at, ms in rows:
+        per_day[ledger.day_of(at)] += ms
     return dict(per_day)
 
 
 def _confirm(
     session: Session, enrollment: Enrollment, course: Course, per_day: dict[date, int]
 ) -> int:
-    """Add a segment's seconds to the enrolment under the daily cap; returns what was granted."""
+    """Add a segment's milliseconds to the enrolment under the daily cap; returns what was
+    granted."""
     days = {
         d.day: d
         for d in session.exec(
@@ -121,15 +120,15 @@ def _confirm(
             )
         )
     }
-    used = {day: row.seconds for day, row in days.items()}
-    granted = ledger.grant(per_day, used, course.daily_cap_minutes * 60)
+    used = {day: row.ms for day, row in days.items()}
+    granted = ledger.grant(per_day, used, _policy(course).daily_cap_ms)
     for day, g in granted.items():
         if g:
-            row = days.get(day) or DailyCredit(enrollment_id=enrollment.id, day=day, seconds=0)
-            row.seconds += g
+            row = days.get(day) or DailyCredit(enrollment_id=enrollment.id, day=day, ms=0)
+            row.ms += g
             session.add(row)
     total = sum(granted.values())
-    enrollment.credited_seconds += total
+    enrollment.credited_ms += total
     session.add(enrollment)
     return total
 
@@ -146,22 +145,22 @@ def _close_segment(
     event_id: uuid.UUID | None = None,
 ) -> CreditSegment:
     per_day = _open_per_day(session, study)
-    seconds = sum(per_day.values())
+    ms = sum(per_day.values())
     if status is SegmentStatus.credited:
-        seconds = _confirm(session, enrollment, course, per_day)
+        ms = _confirm(session, enrollment, course, per_day)
     seg = CreditSegment(
         session_id=study.id,
         enrollment_id=enrollment.id,
         started_at=study.segment_started_at,
         closed_at=at,
-        seconds=seconds,
+        ms=ms,
         status=status,
         closed_by=closed_by,
         attendance_event_id=event_id,
     )
     session.add(seg)
     study.segment_started_at = at
-    study.open_seconds = 0
+    study.open_ms = 0
     session.add(study)
     session.flush()
     return seg
@@ -172,15 +171,20 @@ def _close_segment(
 
 @dataclass(frozen=True)
 class LedgerCheck:
-    stored_seconds: int
+    stored_ms: int
     recomputed: ledger.LedgerResult
     stored_rollcalls: tuple[int, int]
 
     @property
+    def stored_seconds(self) -> int:
+        return self.stored_ms // 1000
+
+    @property
     def matches(self) -> bool:
+        """Stored and recomputed agree to the millisecond."""
         r = self.recomputed
-        return (self.stored_seconds, self.stored_rollcalls) == (
-            r.credited_seconds,
+        return (self.stored_ms, self.stored_rollcalls) == (
+            r.credited_ms,
             (r.rollcalls_total, r.rollcalls_passed),
         )
 
@@ -243,7 +247,7 @@ def check_ledger(session: Session, enrollment: Enrollment) -> LedgerCheck:
     course = _course_of(session, enrollment)
     result = ledger.replay(_policy(course), ledger_events(session, enrollment))
     return LedgerCheck(
-        stored_seconds=enrollment.credited_seconds,
+        stored_ms=enrollment.credited_ms,
         recomputed=result,
         stored_rollcalls=(enrollment.rollcalls_total, enrollment.rollcalls_passed),
     )

@@ -53,7 +53,7 @@ _LOCK_SESSION = (
         _SESSIONS.c.started_at,
         _SESSIONS.c.last_heartbeat_at,
         _SESSIONS.c.segment_started_at,
-        _SESSIONS.c.open_seconds,
+        _SESSIONS.c.open_ms,
         _SESSIONS.c.next_rollcall_at,
     )
     .where(_SESSIONS.c.id == sa.bindparam("sid"))
@@ -64,7 +64,7 @@ _LOCK_SESSION = (
 #: roll-calls as they were before the heartbeat it waited for committed.
 _HEARTBEAT_CONTEXT = (
     sa.select(
-        _ENROLLMENTS.c.credited_seconds,
+        _ENROLLMENTS.c.credited_ms,
         _COURSES.c.heartbeat_interval_s,
         _ROLLCALLS.c.id,
         _ROLLCALLS.c.deadline,
@@ -86,7 +86,7 @@ _UPDATE_SESSION = (
     .where(_SESSIONS.c.id == sa.bindparam("sid"))
     .values(
         last_heartbeat_at=sa.bindparam("at", type_=_SESSIONS.c.last_heartbeat_at.type),
-        open_seconds=sa.bindparam("open_seconds", type_=_SESSIONS.c.open_seconds.type),
+        open_ms=sa.bindparam("open_ms", type_=_SESSIONS.c.open_ms.type),
     )
 )
 
@@ -103,9 +103,18 @@ class RollCallOffer:
 class HeartbeatResult:
     session_id: uuid.UUID
     state: SessionState
-    credited_seconds: int  # the enrolment's confirmed credit plus the open segment
+    credited_ms: int  # the enrolment's confirmed credit plus the open segment
     rollcall: RollCallOffer | None  # the pending roll-call, if any
-    earned: int  # what this heartbeat earned
+    earned_ms: int  # what this heartbeat earned
+
+    @property
+    def credited_seconds(self) -> int:
+        return self.credited_ms // 1000
+
+    @property
+    def earned(self) -> int:
+        """Whole seconds this heartbeat earned."""
+        return self.earned_ms // 1000
 
 
 def heartbeat(
@@ -141,25 +150,28 @@ def heartbeat(
         and now >= row.next_rollcall_at
     ):
         return _heartbeat_with_rollcall(session, user, session_id, now, visible, lesson_id)
-    last = max(row.segment_started_at, row.last_heartbeat_at or row.segment_started_at)
-    at = _after(last, now)
-    earned = 0
-    if studying:
-        prev = row.last_heartbeat_at or row.started_at
-        earned = ledger.heartbeat_credit(prev, at, visible, ctx.heartbeat_interval_s)
-    open_seconds = row.open_seconds + earned
+    step = ledger.heartbeat_step(
+        studying=studying,
+        started_at=row.started_at,
+        segment_started_at=row.segment_started_at,
+        last_heartbeat_at=row.last_heartbeat_at,
+        now=now,
+        visible=visible,
+        interval_s=ctx.heartbeat_interval_s,
+    )
+    open_ms = row.open_ms + step.earned_ms
     conn.execute(
         _INSERT_HEARTBEAT,
         {
             "id": uuid.uuid4(),
             "session_id": session_id,
-            "at": at,
+            "at": step.at,
             "visible": visible,
             "lesson_id": lesson_id,
-            "credited_seconds": earned,
+            "credited_ms": step.earned_ms,
         },
     )
-    conn.execute(_UPDATE_SESSION, {"sid": session_id, "at": at, "open_seconds": open_seconds})
+    conn.execute(_UPDATE_SESSION, {"sid": session_id, "at": step.at, "open_ms": open_ms})
     # Written without a flush (app.db.wrote() still sees it: SQLite counts the changed rows):
     # make a copy of the session row this Session may hold reload instead of going stale.
     loaded = session.identity_map.get(session.identity_key(StudySession, session_id))
@@ -168,9 +180,9 @@ def heartbeat(
     return HeartbeatResult(
         session_id=session_id,
         state=row.state,
-        credited_seconds=ctx.credited_seconds + open_seconds,
+        credited_ms=ctx.credited_ms + open_ms,
         rollcall=pending,
-        earned=earned,
+        earned_ms=step.earned_ms,
     )
 
 
@@ -200,23 +212,26 @@ def _heartbeat_with_rollcall(
     if enrollment is None:  # pragma: no cover - foreign key
         raise EnrollmentNotFound()
     course = _course_of(session, enrollment)
-    last = max(study.segment_started_at, study.last_heartbeat_at or study.segment_started_at)
-    at = _after(last, now)
-    earned = 0
-    if study.state is SessionState.studying:
-        prev = study.last_heartbeat_at or study.started_at
-        earned = ledger.heartbeat_credit(prev, at, visible, course.heartbeat_interval_s)
+    step = ledger.heartbeat_step(
+        studying=study.state is SessionState.studying,
+        started_at=study.started_at,
+        segment_started_at=study.segment_started_at,
+        last_heartbeat_at=study.last_heartbeat_at,
+        now=now,
+        visible=visible,
+        interval_s=course.heartbeat_interval_s,
+    )
     session.add(
         Heartbeat(
             session_id=study.id,
-            at=at,
+            at=step.at,
             visible=visible,
             lesson_id=lesson_id,
-            credited_seconds=earned,
+            credited_ms=step.earned_ms,
         )
     )
-    study.last_heartbeat_at = at
-    study.open_seconds += earned
+    study.last_heartbeat_at = step.at
+    study.open_ms += step.earned_ms
     if (
         rollcall is None
         and study.state is SessionState.studying
@@ -255,7 +270,7 @@ def _heartbeat_with_rollcall(
     return HeartbeatResult(
         session_id=study.id,
         state=study.state,
-        credited_seconds=enrollment.credited_seconds + study.open_seconds,
+        credited_ms=enrollment.credited_ms + study.open_ms,
         rollcall=offer,
-        earned=earned,
+        earned_ms=step.earned_ms,
     )

@@ -4,9 +4,9 @@ Rules (DESIGN.md §4, issue "Study sessions"):
 
 * credit is made of *segments* between two verifications of one study session: check-in opens
   one, each passed roll-call closes it (credited) and opens the next;
-* a visible heartbeat earns the gap since the previous heartbeat of the session, capped at the
-  heartbeat interval; an invisible one earns nothing; nothing is earned unless the session is
-  ``studying``;
+* a visible heartbeat earns the gap since the previous heartbeat of the session, in whole
+  milliseconds (never rounded to seconds), capped at the heartbeat interval; an invisible one
+  earns nothing; nothing is earned unless the session is ``studying``;
 * a failed or missed roll-call forfeits the open segment under ``strict`` (the default) or keeps
   it (up to the last heartbeat) under ``lenient``, and pauses the session;
 * a roll-call in ``review`` holds the open segment until staff decide: approved → credited and
@@ -23,11 +23,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from app.clock import SHANGHAI
 
 EventKind = Literal["start", "hb", "miss", "pass", "fail", "hold", "decide", "end"]
 # Order of events at the same instant: a heartbeat at the deadline still counts, a session ends
@@ -42,19 +41,66 @@ def day_of(t: datetime) -> date:
     return t.astimezone(SHANGHAI).date()
 
 
+#: Credit is kept in whole milliseconds: a gap is never rounded to a second, so sub-second gaps
+#: earn what they last and nothing is lost to rounding heartbeat after heartbeat.
+MS = timedelta(milliseconds=1)
+#: The smallest step between two stored times of one session (the database keeps microseconds).
+TICK = timedelta(microseconds=1)
+
+
+def after(last: datetime | None, now: datetime) -> datetime:
+    """``now``, or just after ``last`` if ``now`` is not later: the stored times of one session
+    strictly increase, so a replay orders its events exactly as they happened."""
+    return now if last is None or now > last else last + TICK
+
+
 def heartbeat_credit(prev: datetime, at: datetime, visible: bool, interval_s: int) -> int:
-    """Seconds a heartbeat earns: the gap since the previous one, capped; nothing if hidden."""
+    """Milliseconds a heartbeat earns: the gap since the previous one (whole milliseconds),
+    capped at the heartbeat interval; nothing if hidden."""
     if not visible:
         return 0
-    gap = int((at - prev).total_seconds())
-    return max(0, min(gap, interval_s))
+    gap_ms = (at - prev) // MS
+    return max(0, min(gap_ms, interval_s * 1000))
 
 
-def grant(per_day: dict[date, int], used: dict[date, int], cap_s: int) -> dict[date, int]:
-    """What of a segment's per-day seconds fits under the daily cap; updates ``used``."""
+@dataclass(frozen=True)
+class HeartbeatStep:
+    """Where a heartbeat is stored and what it earns."""
+
+    at: datetime
+    earned_ms: int
+
+
+def heartbeat_step(
+    *,
+    studying: bool,
+    started_at: datetime,
+    segment_started_at: datetime,
+    last_heartbeat_at: datetime | None,
+    now: datetime,
+    visible: bool,
+    interval_s: int,
+) -> HeartbeatStep:
+    """One heartbeat of a live session, from the session's stored columns: the one rule both
+    heartbeat paths of ``app/courses/heartbeat.py`` (Core fast path, ORM path) apply.
+
+    The heartbeat is stored after everything the session stored before (its last heartbeat,
+    the last resolution that opened the segment); it earns the gap since the previous heartbeat
+    (or the start) while the session is studying, as :func:`replay` credits it.
+    """
+    last = max(segment_started_at, last_heartbeat_at or segment_started_at)
+    at = after(last, now)
+    earned = 0
+    if studying:
+        earned = heartbeat_credit(last_heartbeat_at or started_at, at, visible, interval_s)
+    return HeartbeatStep(at=at, earned_ms=earned)
+
+
+def grant(per_day: dict[date, int], used: dict[date, int], cap_ms: int) -> dict[date, int]:
+    """What of a segment's per-day milliseconds fits under the daily cap; updates ``used``."""
     granted: dict[date, int] = {}
     for day in sorted(per_day):
-        g = max(0, min(per_day[day], cap_s - used.get(day, 0)))
+        g = max(0, min(per_day[day], cap_ms - used.get(day, 0)))
         granted[day] = g
         used[day] = used.get(day, 0) + g
     return granted
@@ -65,6 +111,10 @@ class Policy:
     heartbeat_interval_s: int
     daily_cap_s: int
     strict: bool
+
+    @property
+    def daily_cap_ms(self) -> int:
+        return self.daily_cap_s * 1000
 
 
 @dataclass(frozen=True, order=True)
@@ -101,14 +151,33 @@ class _Session:
 
 @dataclass
 class LedgerResult:
-    credited_seconds: int = 0
-    forfeited_seconds: int = 0
-    held_seconds: int = 0
+    """Everything in milliseconds; the ``*_seconds`` views are whole seconds (rounded down)."""
+
+    credited_ms: int = 0
+    forfeited_ms: int = 0
+    held_ms: int = 0
     rollcalls_total: int = 0
     rollcalls_passed: int = 0
-    per_day: dict[date, int] = field(default_factory=dict)
-    #: Seconds earned by each heartbeat, by session, in order (before caps and forfeits).
+    per_day_ms: dict[date, int] = field(default_factory=dict)
+    #: Milliseconds earned by each heartbeat, by session, in order (before caps and forfeits).
     heartbeat_credits: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def credited_seconds(self) -> int:
+        return self.credited_ms // 1000
+
+    @property
+    def forfeited_seconds(self) -> int:
+        return self.forfeited_ms // 1000
+
+    @property
+    def held_seconds(self) -> int:
+        return self.held_ms // 1000
+
+    @property
+    def per_day(self) -> dict[date, int]:
+        """Whole seconds per day."""
+        return {d: v // 1000 for d, v in self.per_day_ms.items()}
 
 
 def replay(policy: Policy, events: list[Event]) -> LedgerResult:
@@ -119,8 +188,8 @@ def replay(policy: Policy, events: list[Event]) -> LedgerResult:
     held_owner: dict[str, str] = {}
 
     def confirm(per_day: dict[date, int]) -> None:
-        granted = grant(per_day, used, policy.daily_cap_s)
-        result.credited_seconds += sum(granted.values())
+        granted = grant(per_day, used, policy.daily_cap_ms)
+        result.credited_ms += sum(granted.values())
 
     for e in sorted(events):
         s = sessions.setdefault(e.session, _Session())
@@ -144,7 +213,7 @@ def replay(policy: Policy, events: list[Event]) -> LedgerResult:
             if s.state != "studying":
                 continue
             if policy.strict:
-                result.forfeited_seconds += sum(s.open.values())
+                result.forfeited_ms += sum(s.open.values())
             else:
                 confirm(dict(s.open))
             s.open = defaultdict(int)
@@ -170,7 +239,7 @@ def replay(policy: Policy, events: list[Event]) -> LedgerResult:
                 if o.state == "review":
                     o.state = "studying"
             else:
-                result.forfeited_seconds += sum(held.values())
+                result.forfeited_ms += sum(held.values())
                 if o.state == "review":
                     o.state = "paused"
         elif e.kind == "end":
@@ -178,6 +247,6 @@ def replay(policy: Policy, events: list[Event]) -> LedgerResult:
                 confirm(dict(s.open))
             s.open = defaultdict(int)
             s.state = "ended"
-    result.held_seconds = sum(sum(h.values()) for s in sessions.values() for h in s.held.values())
-    result.per_day = {d: v for d, v in sorted(used.items()) if v}
+    result.held_ms = sum(sum(h.values()) for s in sessions.values() for h in s.held.values())
+    result.per_day_ms = {d: v for d, v in sorted(used.items()) if v}
     return result

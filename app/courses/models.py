@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -131,13 +131,19 @@ class Enrollment(SQLModel, table=True):
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
     institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    #: Confirmed credit (closed segments) — derivable again by app/courses/ledger.py.
-    credited_seconds: int = 0
+    #: Confirmed credit (closed segments) in milliseconds — derivable again by
+    #: app/courses/ledger.py, to the millisecond.
+    credited_ms: int = Field(default=0, sa_type=BigInteger)
     quiz_passed: bool = False
     best_quiz_score: int | None = None
     rollcalls_total: int = 0
     rollcalls_passed: int = 0
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def credited_seconds(self) -> int:
+        """Whole seconds (rounded down), as the API and the progress rules count them."""
+        return self.credited_ms // 1000
 
 
 class SessionState(StrEnum):
@@ -149,6 +155,17 @@ class SessionState(StrEnum):
 
 class StudySession(SQLModel, table=True):
     __tablename__ = "study_sessions"
+    #: One active (not ended) session per learner, enforced by the database: two concurrent
+    #: check-ins cannot both open one (app/courses/sessions.py takes the loser's turn again).
+    __table_args__ = (
+        Index(
+            "uq_study_sessions_one_active",
+            "user_id",
+            unique=True,
+            sqlite_where=text("state != 'ended'"),
+            postgresql_where=text("state != 'ended'"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     enrollment_id: uuid.UUID = Field(foreign_key="enrollments.id", index=True)
@@ -159,11 +176,15 @@ class StudySession(SQLModel, table=True):
     last_heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: When the current segment opened (the last passed verification).
     segment_started_at: datetime = Field(sa_type=UTCDateTime)
-    #: Credit accrued since the last passed verification, not yet confirmed.
-    open_seconds: int = 0
+    #: Credit accrued since the last passed verification, not yet confirmed (milliseconds).
+    open_ms: int = Field(default=0, sa_type=BigInteger)
     next_rollcall_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     end_reason: str | None = Field(default=None, max_length=64)
+
+    @property
+    def open_seconds(self) -> int:
+        return self.open_ms // 1000
 
 
 class Heartbeat(SQLModel, table=True):
@@ -176,7 +197,11 @@ class Heartbeat(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime)
     visible: bool
     lesson_id: uuid.UUID | None = None
-    credited_seconds: int = 0
+    credited_ms: int = 0
+
+    @property
+    def credited_seconds(self) -> int:
+        return self.credited_ms // 1000
 
 
 class RollCallStatus(StrEnum):
@@ -218,10 +243,14 @@ class CreditSegment(SQLModel, table=True):
     enrollment_id: uuid.UUID = Field(foreign_key="enrollments.id", index=True)
     started_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime = Field(sa_type=UTCDateTime)
-    seconds: int
+    ms: int = Field(sa_type=BigInteger)
     status: SegmentStatus = Field(sa_type=_enum(SegmentStatus))
     closed_by: str = Field(max_length=64)  # rollcall:<id> / end / checkin-elsewhere / ...
     attendance_event_id: uuid.UUID | None = None
+
+    @property
+    def seconds(self) -> int:
+        return self.ms // 1000
 
 
 class QuizAttempt(SQLModel, table=True):
@@ -248,4 +277,9 @@ class DailyCredit(SQLModel, table=True):
 
     enrollment_id: uuid.UUID = Field(foreign_key="enrollments.id", primary_key=True)
     day: date = Field(primary_key=True)
-    seconds: int = 0
+    ms: int = 0
+
+    @property
+    def seconds(self) -> int:
+        """Whole seconds (rounded down)."""
+        return self.ms // 1000

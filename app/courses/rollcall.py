@@ -252,7 +252,7 @@ def on_review_decided(
     now = clock.now()
     enrollment.rollcalls_total += 1
     if approved:
-        seg.seconds = _confirm(session, enrollment, course, _segment_per_day(session, seg))
+        seg.ms = _confirm(session, enrollment, course, _segment_per_day(session, seg))
         seg.status = SegmentStatus.credited
         enrollment.rollcalls_passed += 1
         rc.status = RollCallStatus.passed
@@ -267,6 +267,28 @@ def on_review_decided(
             study.state = SessionState.paused
     session.add_all([seg, enrollment, rc, study])
     session.flush()
+    # The decision's own entry (face.review_*) says what staff decided; this one what it changed
+    # here: the roll-call, the held segment, the session and the enrolment's counts.
+    audit.append(
+        session,
+        actor=actor,
+        action="rollcall.review_settled",
+        subject=f"rollcall:{rc.id}",
+        payload={
+            "session": str(study.id),
+            "enrollment": str(enrollment.id),
+            "attendance_event": str(event.id),
+            "approved": approved,
+            "rollcall": rc.status.value,
+            "segment": seg.status.value,
+            "segment_seconds": seg.seconds,
+            "session_state": study.state.value,
+            "credited_seconds": enrollment.credited_seconds,
+            "rollcalls_total": enrollment.rollcalls_total,
+            "rollcalls_passed": enrollment.rollcalls_passed,
+        },
+        institution_id=enrollment.institution_id,
+    )
     refresh_completion(session, enrollment, course, actor)
 
 

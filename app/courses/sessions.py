@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import clock
@@ -102,17 +103,18 @@ def check_in(
     client: attendance.ClientInfo,
     take_over: bool = True,
 ) -> tuple[StudySession, AttendanceEvent]:
-    """Face check-in opens a study session; an active one elsewhere is ended (or 409)."""
+    """Face check-in opens a study session; an active one elsewhere is ended (or 409).
+
+    One active session per learner is a database rule (a partial unique index): after the
+    verification, which takes a while (and on SQLite ends the transaction), the learner's active
+    sessions are read again under lock; a concurrent check-in that opened one in between is
+    ended like any other (or 409 without ``take_over``), and if it committed between that look
+    and our insert, the index refuses ours and we look once more.
+    """
     enrollment = _learner_enrollment(session, user, enrollment_id)
     course = _course_of(session, enrollment)
     actor = Actor.user(user.id)
-    active = list(
-        session.exec(
-            select(StudySession).where(
-                col(StudySession.user_id) == user.id, col(StudySession.state).in_(ACTIVE_STATES)
-            )
-        )
-    )
+    active = _active_sessions(session, user.id)
     if active and not take_over:
         raise SessionActiveElsewhere(session_id=str(active[0].id))
     event = attendance.verify(
@@ -130,22 +132,39 @@ def check_in(
             outcome=event.outcome.value,
             reason_code=event.reason_code,
         )
-    now = clock.now()
-    for old in active:
-        locked = session.get(StudySession, old.id, with_for_update=True)
-        if locked is not None and locked.state in ACTIVE_STATES:
-            _end(session, locked, reason="checkin_elsewhere", actor=actor, now=now)
-    study = StudySession(
-        enrollment_id=enrollment.id,
-        user_id=user.id,
-        state=SessionState.studying,
-        checkin_event_id=event.id,
-        started_at=now,
-        segment_started_at=now,
-        next_rollcall_at=next_rollcall_time(course, now),
-    )
-    session.add(study)
-    session.flush()
+    ended: list[uuid.UUID] = []
+    for attempt in range(2):
+        now = clock.now()
+        active = _active_sessions(session, user.id, lock=True)
+        if active and not take_over:
+            raise SessionActiveElsewhere(session_id=str(active[0].id)).keeping_changes(
+                attendance_event_id=str(event.id)
+            )
+        for old in active:
+            _end(session, old, reason="checkin_elsewhere", actor=actor, now=now)
+            ended.append(old.id)
+        session.flush()  # the ended sessions leave the index before the new one enters it
+        study = StudySession(
+            enrollment_id=enrollment.id,
+            user_id=user.id,
+            state=SessionState.studying,
+            checkin_event_id=event.id,
+            started_at=now,
+            segment_started_at=now,
+            next_rollcall_at=next_rollcall_time(course, now),
+        )
+        try:
+            with session.begin_nested():
+                session.add(study)
+                session.flush()
+            break
+        except IntegrityError:
+            # A concurrent check-in committed its session after our look (PostgreSQL: our
+            # insert waited for it on the unique index). Look again, once.
+            if attempt:
+                raise SessionActiveElsewhere().keeping_changes(
+                    attendance_event_id=str(event.id)
+                ) from None
     audit.append(
         session,
         actor=actor,
@@ -155,11 +174,24 @@ def check_in(
             "enrollment": str(enrollment.id),
             "course": str(course.id),
             "checkin_event": str(event.id),
-            "ended_sessions": [str(s.id) for s in active],
+            "ended_sessions": [str(i) for i in ended],
         },
         institution_id=enrollment.institution_id,
     )
     return study, event
+
+
+def _active_sessions(
+    session: Session, user_id: uuid.UUID, *, lock: bool = False
+) -> list[StudySession]:
+    """The learner's sessions that are not ended (at most one, the database sees to it),
+    re-read from the database; ``lock`` locks them (``FOR UPDATE``) for ending."""
+    stmt = select(StudySession).where(
+        col(StudySession.user_id) == user_id, col(StudySession.state).in_(ACTIVE_STATES)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    return list(session.exec(stmt.execution_options(populate_existing=True)))
 
 
 # ---------------------------------------------------------------- ending

@@ -330,7 +330,7 @@ def over_cap(session: Session, scope: Scope, params: FraudParams) -> list[Findin
         select(DailyCredit, col(Enrollment.user_id), col(Course.daily_cap_minutes), col(Course.id))
         .join(Enrollment, col(Enrollment.id) == col(DailyCredit.enrollment_id))
         .join(Course, col(Course.id) == col(Enrollment.course_id))
-        .where(col(DailyCredit.seconds) > col(Course.daily_cap_minutes) * 60)
+        .where(col(DailyCredit.ms) > col(Course.daily_cap_minutes) * 60_000)
     )
     if scope.institution_id is not None:
         stmt = stmt.where(col(Enrollment.institution_id) == scope.institution_id)

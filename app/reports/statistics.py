@@ -50,7 +50,8 @@ from app.audit.export import InvalidWindow
 from app.audit.service import format_time
 from app.certificates import subsidy
 from app.certificates.models import Certificate, CertificateStatus
-from app.courses.ledger import SHANGHAI, day_of
+from app.clock import SHANGHAI
+from app.courses.ledger import day_of
 from app.courses.models import Course, DailyCredit, Enrollment, Level
 from app.errors import Forbidden
 from app.reports.schemas import SummaryCountsOut, SummaryOut, SummaryRowOut
@@ -227,7 +228,7 @@ def _trained(session: Session, dialect: str, scope: uuid.UUID | None, w: Window)
             col(DailyCredit.enrollment_id).label("enrollment_id"),
             func.min(col(DailyCredit.day)).label("day"),
         )
-        .where(col(DailyCredit.seconds) > 0)
+        .where(col(DailyCredit.ms) > 0)
         .group_by(col(DailyCredit.enrollment_id))
         .subquery()
     )
@@ -246,7 +247,7 @@ def _trained(session: Session, dialect: str, scope: uuid.UUID | None, w: Window)
         .join(Course, col(Course.id) == col(Enrollment.course_id))
         .join(User, col(User.id) == col(Enrollment.user_id))
         .outerjoin(first, first.c.enrollment_id == col(Enrollment.id))
-        .where(col(Enrollment.credited_seconds) >= TRAINED_SECONDS, in_window)
+        .where(col(Enrollment.credited_ms) >= TRAINED_SECONDS * 1000, in_window)
         .group_by(month, *dims)
     )
     if scope is not None:

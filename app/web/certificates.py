@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from pathlib import Path as FsPath
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -24,6 +23,7 @@ from app.certificates import credential, pdf, status
 from app.certificates import exceptions as cx
 from app.certificates import service as certificates
 from app.certificates.models import Certificate, CertificateStatus
+from app.clock import SHANGHAI
 from app.courses.models import LEVEL_NAMES_ZH
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 from app.web.i18n import Lang, gettext
@@ -34,7 +34,6 @@ router = APIRouter(tags=["certificates"])
 TEMPLATES = Jinja2Templates(
     env=Environment(loader=FileSystemLoader(FsPath(__file__).parent / "templates"), autoescape=True)
 )
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 CertificatesRead = Annotated[Principal, require_scope("certificates:read")]
 Serial = Annotated[str, Path(min_length=1, max_length=64, description="Certificate serial")]
 

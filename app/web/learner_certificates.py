@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import segno
 from fastapi import APIRouter, Path, Request, Response
@@ -22,6 +21,7 @@ from app.accounts.principal import Principal
 from app.certificates import credential, pdf, subsidy
 from app.certificates import service as certificates
 from app.certificates.models import Certificate, CertificateStatus
+from app.clock import SHANGHAI
 from app.errors import DomainError
 from app.http.session import SessionDep
 from app.web.render import error_page, render, secure_headers, to_login
@@ -29,7 +29,6 @@ from app.web.session import PageUser
 
 router = APIRouter(include_in_schema=False)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 Serial = Annotated[str, Path(min_length=1, max_length=64)]
 
 

@@ -7,7 +7,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,6 +17,7 @@ from sqlmodel import Session
 from app.accounts.models import LearnerGroup, Role, User
 from app.accounts.principal import Principal
 from app.attendance import service as attendance
+from app.clock import SHANGHAI
 from app.courses.models import LEVEL_NAMES_ZH
 from app.errors import DomainError
 from app.web.i18n import (
@@ -36,7 +36,6 @@ TEMPLATES = Jinja2Templates(
         autoescape=select_autoescape(default=True),
     )
 )
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: CSS, scripts and vendored files, beside ``app/`` (DESIGN.md: ``static/``).
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 

@@ -25,33 +25,17 @@ from app.attendance.models import (
 from app.attendance.sface import SFACE_IDENTITY
 from app.audit.models import AuditEntry
 from tests.face_data import blink_burst, lfw_person
-from tests.factories import login, make_institution, make_learner, make_user
+from tests.factories import (
+    challenge,
+    consent,
+    login,
+    make_institution,
+    make_learner,
+    make_user,
+    send,
+)
 
 pytestmark = pytest.mark.slow
-
-
-def consent(client: TestClient, h: dict[str, str]) -> None:
-    assert client.post("/api/v1/me/consent", json={"biometric": True}, headers=h).status_code == 200
-
-
-def challenge(client: TestClient, h: dict[str, str], engine: Any, actions: list[str]) -> str:
-    """A real challenge whose actions the test fixes (blink: the clip has no head turns)."""
-    r = client.post("/api/v1/me/face/challenge", headers=h)
-    assert r.status_code == 201, r.text
-    cid = r.json()["challenge_id"]
-    assert 1 <= len(r.json()["actions"]) <= 2
-    with Session(engine) as s:
-        c = s.get(FaceChallenge, uuid.UUID(cid))
-        assert c is not None
-        c.actions = actions
-        s.add(c)
-        s.commit()
-    return cid
-
-
-def send(client: TestClient, url: str, h: dict[str, str], cid: str, frames: list[bytes]) -> Any:
-    files = [("frames", (f"f{i}.jpg", data, "image/jpeg")) for i, data in enumerate(frames)]
-    return client.post(url, data={"challenge_id": cid}, files=files, headers=h)
 
 
 def enrolled(client: TestClient, engine: Any, burst: str = "a") -> tuple[Any, dict[str, str]]:

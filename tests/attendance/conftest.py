@@ -24,7 +24,7 @@ def faces_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def engine() -> DlibFaceEngine:
+def face_engine() -> DlibFaceEngine:
     e = DlibFaceEngine()
     e.warm_up()
     return e
@@ -55,7 +55,7 @@ def video_frames(faces_dir: Path) -> list[RGBImage]:
 
 @pytest.fixture(scope="session")
 def video_analyses(
-    video_frames: list[RGBImage], engine: DlibFaceEngine
+    video_frames: list[RGBImage], face_engine: DlibFaceEngine
 ) -> Callable[[int, int, int], list[FaceAnalysis]]:
     """Analyse frames [start:stop:step] of the clip, caching per frame (embeddings cost ~0.1 s)."""
     cache: dict[int, FaceAnalysis] = {}
@@ -64,7 +64,7 @@ def video_analyses(
         out = []
         for i in range(start, stop, step):
             if i not in cache:
-                cache[i] = engine.analyse(video_frames[i])
+                cache[i] = face_engine.analyse(video_frames[i])
             out.append(cache[i])
         return out
 

@@ -57,17 +57,17 @@ def test_import_does_not_touch_pkg_resources() -> None:
     assert r.returncode == 0, r.stderr
 
 
-def test_engine_satisfies_interface(engine: DlibFaceEngine) -> None:
-    assert isinstance(engine, FaceEngine)
+def test_engine_satisfies_interface(face_engine: DlibFaceEngine) -> None:
+    assert isinstance(face_engine, FaceEngine)
 
 
 # -- recognition ----------------------------------------------------------------------------
 
 
-def test_same_person_close_different_people_far(engine: DlibFaceEngine, load: Loader) -> None:
+def test_same_person_close_different_people_far(face_engine: DlibFaceEngine, load: Loader) -> None:
     def emb(rel: str) -> np.ndarray:
         # LFW crops can show a second, partial face at the border: embed the largest face.
-        analysis = engine.measure(load(rel)).analysis
+        analysis = face_engine.measure(load(rel)).analysis
         assert analysis is not None
         return analysis.embedding
 
@@ -103,8 +103,8 @@ def test_fusion_and_decision_helpers() -> None:
         decide(0.5, 0.6, 0.5)
 
 
-def test_analysis_fields(engine: DlibFaceEngine, load: Loader) -> None:
-    a = engine.analyse(load("face_recognition/obama/obama.jpg"))
+def test_analysis_fields(face_engine: DlibFaceEngine, load: Loader) -> None:
+    a = face_engine.analyse(load("face_recognition/obama/obama.jpg"))
     assert a.faces_found == 1 and a.box.width >= 80
     assert a.landmarks.shape == (68, 2)
     assert 0.15 < a.ear < 0.45
@@ -113,16 +113,18 @@ def test_analysis_fields(engine: DlibFaceEngine, load: Loader) -> None:
     assert crop.format == "JPEG" and max(crop.size) <= 160
 
 
-def test_yaw_sign_reverses_on_flip(engine: DlibFaceEngine, video_frames: list[RGBImage]) -> None:
+def test_yaw_sign_reverses_on_flip(
+    face_engine: DlibFaceEngine, video_frames: list[RGBImage]
+) -> None:
     """Frame 36 of talking_head_1: the speaker has turned to her right (nose toward image left)."""
-    turned = engine.analyse(video_frames[36])
-    flipped = engine.analyse(np.ascontiguousarray(video_frames[36][:, ::-1]))
+    turned = face_engine.analyse(video_frames[36])
+    flipped = face_engine.analyse(np.ascontiguousarray(video_frames[36][:, ::-1]))
     assert turned.yaw > 0.2
     assert flipped.yaw < -0.2
     assert turned.yaw == pytest.approx(-flipped.yaw, abs=0.05)
 
 
-def test_exif_orientation_applied(engine: DlibFaceEngine, load: Loader) -> None:
+def test_exif_orientation_applied(face_engine: DlibFaceEngine, load: Loader) -> None:
     upright = load("face_recognition/obama/obama.jpg")
     # Store the pixels rotated 90 deg clockwise with EXIF orientation 8 ("rotate 90 CW to view"
     # inverse): a viewer that honours EXIF shows it upright again.
@@ -131,56 +133,56 @@ def test_exif_orientation_applied(engine: DlibFaceEngine, load: Loader) -> None:
     exif[0x0112] = 8
     buf = io.BytesIO()
     rotated.save(buf, "JPEG", exif=exif.tobytes(), quality=92)
-    img = engine.decode(buf.getvalue())
+    img = face_engine.decode(buf.getvalue())
     assert img.shape[:2] == upright.shape[:2]
-    assert engine.analyse(img).faces_found == 1
+    assert face_engine.analyse(img).faces_found == 1
 
 
 # -- quality gate: every code from a real image ----------------------------------------------
 
 
-def test_no_face(engine: DlibFaceEngine, load: Loader) -> None:
+def test_no_face(face_engine: DlibFaceEngine, load: Loader) -> None:
     img = load("face_recognition/obama/obama-1080p.jpg")  # 800x450, face in the middle
     background = np.ascontiguousarray(img[:, :220])  # the left strip: stage, no face
     with pytest.raises(exc.NoFace):
-        engine.analyse(background)
+        face_engine.analyse(background)
     with pytest.raises(exc.NoFace):
-        engine.analyse(np.full((480, 640, 3), 128, np.uint8))
+        face_engine.analyse(np.full((480, 640, 3), 128, np.uint8))
 
 
-def test_multiple_faces(engine: DlibFaceEngine, load: Loader) -> None:
+def test_multiple_faces(face_engine: DlibFaceEngine, load: Loader) -> None:
     with pytest.raises(exc.MultipleFaces) as info:
-        engine.analyse(load("face_recognition/_multi_face/obama_and_biden.jpg"))
+        face_engine.analyse(load("face_recognition/_multi_face/obama_and_biden.jpg"))
     assert info.value.extra["faces_found"] >= 2
 
 
-def test_face_too_small(engine: DlibFaceEngine, load: Loader) -> None:
+def test_face_too_small(face_engine: DlibFaceEngine, load: Loader) -> None:
     img = load("face_recognition/obama/obama.jpg")
     small = cv2.resize(img, (img.shape[1] // 4, img.shape[0] // 4), interpolation=cv2.INTER_AREA)
     with pytest.raises(exc.FaceTooSmall) as info:
-        engine.analyse(small)
+        face_engine.analyse(small)
     assert info.value.extra["face_px"] < 80
 
 
-def test_too_blurry(engine: DlibFaceEngine, load: Loader) -> None:
+def test_too_blurry(face_engine: DlibFaceEngine, load: Loader) -> None:
     img = load("face_recognition/obama/obama.jpg")
     blurred = cv2.GaussianBlur(img, (0, 0), 6)
     with pytest.raises(exc.TooBlurry):
-        engine.analyse(blurred)
+        face_engine.analyse(blurred)
 
 
-def test_too_dark(engine: DlibFaceEngine, load: Loader) -> None:
+def test_too_dark(face_engine: DlibFaceEngine, load: Loader) -> None:
     img = load("face_recognition/obama/obama.jpg")
     dark = (img.astype(np.float32) * 0.15).astype(np.uint8)
     with pytest.raises(exc.TooDark):
-        engine.analyse(dark)
+        face_engine.analyse(dark)
 
 
-def test_measure_does_not_raise(engine: DlibFaceEngine, load: Loader) -> None:
-    m = engine.measure(load("face_recognition/_multi_face/obama_and_biden.jpg"))
+def test_measure_does_not_raise(face_engine: DlibFaceEngine, load: Loader) -> None:
+    m = face_engine.measure(load("face_recognition/_multi_face/obama_and_biden.jpg"))
     assert m.faces_found >= 2 and m.analysis is not None
     assert isinstance(m.rejection, exc.MultipleFaces)
-    assert engine.measure(np.zeros((100, 100, 3), np.uint8)).rejection is not None
+    assert face_engine.measure(np.zeros((100, 100, 3), np.uint8)).rejection is not None
 
 
 # -- bad inputs: each the right error, never another exception -------------------------------
@@ -207,7 +209,7 @@ def _jpeg_bytes(load: Loader) -> bytes:
     return encode_jpeg(load("face_recognition/obama/obama.jpg"))
 
 
-def test_bad_inputs(engine: DlibFaceEngine, load: Loader) -> None:
+def test_bad_inputs(face_engine: DlibFaceEngine, load: Loader) -> None:
     jpeg = _jpeg_bytes(load)
     gif = io.BytesIO()
     frames = [Image.new("RGB", (64, 64), c) for c in ("red", "blue", "green")]
@@ -231,7 +233,7 @@ def test_bad_inputs(engine: DlibFaceEngine, load: Loader) -> None:
     ]
     for data, expected in cases:
         with pytest.raises(expected):
-            engine.analyse_bytes(data)
+            face_engine.analyse_bytes(data)
 
 
 def test_image_too_large_is_413() -> None:

@@ -25,30 +25,25 @@ from app.attendance.models import (
 )
 from app.courses.models import RollCall, RollCallStatus, SessionState, StudySession
 from app.db import transaction
-from tests.courses.conftest import (
+from tests.face_data import blink_burst, lfw_person
+from tests.factories import (
     audit_log,
     challenge,
     consent,
     face_learner,
+    login,
     make_course,
     make_enrollment,
+    make_institution,
+    make_learner,
+    make_user,
     send,
     video_frame,
 )
-from tests.face_data import blink_burst, lfw_person
-from tests.factories import login, make_institution, make_learner, make_user
 
 pytestmark = pytest.mark.slow
 API = "/api/v1"
 CODE = re.compile(r"^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$")
-
-
-@pytest.fixture
-def db(app_env: str) -> Any:
-    """The database engine (this directory's ``engine`` fixture is the face engine)."""
-    from app.db import get_engine
-
-    return get_engine()
 
 
 def create(client: TestClient, h: dict[str, str], **body: Any) -> Any:
@@ -61,13 +56,13 @@ def poll(client: TestClient, h: dict[str, str], handoff_id: str) -> dict[str, An
     return dict(r.json())
 
 
-def phone_challenge(client: TestClient, db: Any, code: str, actions: list[str]) -> str:
+def phone_challenge(client: TestClient, engine: Any, code: str, actions: list[str]) -> str:
     """The phone takes a challenge through the code (no sign-in); the test fixes its actions
     (the clip blinks; it never turns its head on cue)."""
     r = client.post(f"{API}/handoffs/{code}/challenge")
     assert r.status_code == 201, r.text
     cid = r.json()["challenge_id"]
-    with Session(db) as s:
+    with Session(engine) as s:
         c = s.get(FaceChallenge, uuid.UUID(cid))
         assert c is not None and c.issued_to.startswith("handoff:")
         c.actions = actions
@@ -81,19 +76,21 @@ def phone_frames(client: TestClient, code: str, cid: str, frames: list[bytes]) -
     return client.post(f"{API}/handoffs/{code}/frames", data={"challenge_id": cid}, files=files)
 
 
-def checkin_setup(client: TestClient, db: Any, **course: Any) -> tuple[Any, dict[str, str], str]:
-    inst = make_institution(db)
-    learner, h = face_learner(client, db, inst)
-    c = make_course(db, inst, **course)
-    enrollment = make_enrollment(db, learner, c)
+def checkin_setup(
+    client: TestClient, engine: Any, **course: Any
+) -> tuple[Any, dict[str, str], str]:
+    inst = make_institution(engine)
+    learner, h = face_learner(client, engine, inst)
+    c = make_course(engine, inst, **course)
+    enrollment = make_enrollment(engine, learner, c)
     return learner, h, str(enrollment.id)
 
 
 # ---------------------------------------------------------------- check-in
 
 
-def test_checkin_on_the_phone_opens_the_learners_session(client: TestClient, db: Any) -> None:
-    learner, h, eid = checkin_setup(client, db)
+def test_checkin_on_the_phone_opens_the_learners_session(client: TestClient, engine: Any) -> None:
+    learner, h, eid = checkin_setup(client, engine)
     r = create(client, h, purpose="checkin", enrollment_id=eid)
     assert r.status_code == 201, r.text
     created = r.json()
@@ -116,7 +113,7 @@ def test_checkin_on_the_phone_opens_the_learners_session(client: TestClient, db:
     assert client.post(f"{API}/handoffs/{code}/open").json()["state"] == "opened"
     assert poll(client, h, hid)["state"] == "opened"
 
-    cid = phone_challenge(client, db, code, ["blink"])
+    cid = phone_challenge(client, engine, code, ["blink"])
     r = phone_frames(client, code, cid, blink_burst("b"))
     assert r.status_code == 200, r.text
     assert r.json() == {
@@ -132,7 +129,7 @@ def test_checkin_on_the_phone_opens_the_learners_session(client: TestClient, db:
     result = st["result"]
     assert set(result) == {"session_id", "attendance_event_id", "heartbeat_interval_s", "state"}
     assert result["state"] == "studying" and result["heartbeat_interval_s"] == 30
-    with Session(db) as s:
+    with Session(engine) as s:
         sess = s.get(StudySession, uuid.UUID(result["session_id"]))
         assert sess is not None
         assert sess.user_id == learner.id and str(sess.enrollment_id) == eid
@@ -155,17 +152,17 @@ def test_checkin_on_the_phone_opens_the_learners_session(client: TestClient, db:
     r = phone_frames(client, code, cid, blink_burst("c"))
     assert (r.status_code, r.json()["code"]) == (409, "handoff_used")
     assert client.get(f"/m/{code}").status_code == 409
-    actions = [a for a, _ in audit_log(db, subject=f"face_handoff:{hid}")]
+    actions = [a for a, _ in audit_log(engine, subject=f"face_handoff:{hid}")]
     assert actions == ["face.handoff_created", "face.handoff_opened", "face.handoff_passed"]
-    assert all(code not in str(p) for _, p in audit_log(db))
+    assert all(code not in str(p) for _, p in audit_log(engine))
 
 
-def test_wrong_person_fails_and_the_handoff_stays_usable(client: TestClient, db: Any) -> None:
-    learner, h, eid = checkin_setup(client, db)
+def test_wrong_person_fails_and_the_handoff_stays_usable(client: TestClient, engine: Any) -> None:
+    learner, h, eid = checkin_setup(client, engine)
     created = create(client, h, purpose="checkin", enrollment_id=eid).json()
     code, hid = created["code"], created["handoff_id"]
 
-    cid = phone_challenge(client, db, code, [])  # identity only: the stranger's photo
+    cid = phone_challenge(client, engine, code, [])  # identity only: the stranger's photo
     r = phone_frames(client, code, cid, lfw_person("George_W_Bush")[:1])
     assert (r.status_code, r.json()["code"]) == (403, "face_mismatch"), r.text
     assert r.json()["handoff_closed"] is False and r.json()["attendance_event_id"]
@@ -177,7 +174,7 @@ def test_wrong_person_fails_and_the_handoff_stays_usable(client: TestClient, db:
         None,
     )
     assert st["error"]["reason_code"] == "face_mismatch"
-    with Session(db) as s:
+    with Session(engine) as s:
         assert s.exec(select(StudySession)).first() is None
         failed = s.exec(
             select(AttendanceEvent).where(col(AttendanceEvent.purpose) == Purpose.checkin)
@@ -187,7 +184,7 @@ def test_wrong_person_fails_and_the_handoff_stays_usable(client: TestClient, db:
     # The spent challenge cannot be reused: each try takes a fresh one.
     r = phone_frames(client, code, cid, blink_burst("b"))
     assert (r.status_code, r.json()["code"]) == (404, "challenge_not_found")
-    cid = phone_challenge(client, db, code, ["blink"])
+    cid = phone_challenge(client, engine, code, ["blink"])
     r = phone_frames(client, code, cid, blink_burst("b"))
     assert r.status_code == 200 and r.json()["state"] == "passed", r.text
     st = poll(client, h, hid)
@@ -209,16 +206,16 @@ def _beat_until_offer(client: TestClient, clock: Any, h: dict[str, str], sid: st
 
 
 def test_rollcall_on_the_phone_within_the_window_and_after_it(
-    client: TestClient, db: Any, clock: Any
+    client: TestClient, engine: Any, clock: Any
 ) -> None:
     learner, h, eid = checkin_setup(
         client,
-        db,
+        engine,
         rollcall_min_interval_s=60,
         rollcall_max_interval_s=90,
         rollcall_response_window_s=90,
     )
-    cid = challenge(client, h, db, ["blink"])
+    cid = challenge(client, h, engine, ["blink"])
     r = send(client, f"{API}/enrollments/{eid}/sessions", h, cid, blink_burst("b"))
     assert r.status_code == 201, r.text
     sid = r.json()["session_id"]
@@ -229,7 +226,7 @@ def test_rollcall_on_the_phone_within_the_window_and_after_it(
     created = r.json()
     assert created["expires_in_s"] <= 90  # never after the roll-call's deadline
     clock.advance(seconds=20)
-    cid = phone_challenge(client, db, created["code"], ["blink"])
+    cid = phone_challenge(client, engine, created["code"], ["blink"])
     r = phone_frames(client, created["code"], cid, blink_burst("c"))
     assert r.status_code == 200, r.text
     assert (r.json()["state"], r.json()["outcome"]) == ("passed", "passed")
@@ -240,21 +237,21 @@ def test_rollcall_on_the_phone_within_the_window_and_after_it(
         "attendance_event_id": st["result"]["attendance_event_id"],
         "rollcall_status": "passed",
     }
-    with Session(db) as s:
+    with Session(engine) as s:
         rc = s.get(RollCall, uuid.UUID(offer["rollcall_id"]))
         assert rc is not None and rc.status is RollCallStatus.passed
 
     # The next roll-call: the phone is too late.
     offer = _beat_until_offer(client, clock, h, sid)
     created = create(client, h, purpose="rollcall", rollcall_id=offer["rollcall_id"]).json()
-    cid = phone_challenge(client, db, created["code"], ["blink"])
+    cid = phone_challenge(client, engine, created["code"], ["blink"])
     clock.advance(seconds=91)
     st = poll(client, h, created["handoff_id"])
     assert (st["state"], st["reason"], st["closed"]) == ("expired", "rollcall_expired", True)
     r = phone_frames(client, created["code"], cid, blink_burst("c2"))
     assert (r.status_code, r.json()["code"]) == (410, "rollcall_expired"), r.text
     assert r.json()["message_zh"]
-    with Session(db) as s:
+    with Session(engine) as s:
         rc = s.get(RollCall, uuid.UUID(offer["rollcall_id"]))
         assert rc is not None and rc.status is RollCallStatus.missed
         sess = s.get(StudySession, uuid.UUID(sid))
@@ -269,12 +266,12 @@ def test_rollcall_on_the_phone_within_the_window_and_after_it(
 # ---------------------------------------------------------------- enrolment and quiz
 
 
-def test_face_enrolment_on_the_phone(client: TestClient, db: Any) -> None:
-    learner = make_learner(db, make_institution(db))
+def test_face_enrolment_on_the_phone(client: TestClient, engine: Any) -> None:
+    learner = make_learner(engine, make_institution(engine))
     h = login(client, learner.username)
     consent(client, h)
     created = create(client, h, purpose="enrol").json()
-    cid = phone_challenge(client, db, created["code"], ["blink"])
+    cid = phone_challenge(client, engine, created["code"], ["blink"])
     r = phone_frames(client, created["code"], cid, blink_burst("a"))
     assert r.status_code == 200 and r.json()["state"] == "passed", r.text
     st = poll(client, h, created["handoff_id"])
@@ -285,11 +282,11 @@ def test_face_enrolment_on_the_phone(client: TestClient, db: Any) -> None:
 
 
 def test_quiz_started_on_the_phone_shows_the_paper_on_the_computer_only(
-    client: TestClient, db: Any
+    client: TestClient, engine: Any
 ) -> None:
-    learner, h, eid = checkin_setup(client, db)
+    learner, h, eid = checkin_setup(client, engine)
     created = create(client, h, purpose="quiz", enrollment_id=eid).json()
-    cid = phone_challenge(client, db, created["code"], [])
+    cid = phone_challenge(client, engine, created["code"], [])
     r = phone_frames(client, created["code"], cid, [video_frame()])
     assert r.status_code == 200 and r.json()["state"] == "passed", r.text
     assert "questions" not in r.text  # the phone learns the outcome only
@@ -303,8 +300,8 @@ def test_quiz_started_on_the_phone_shows_the_paper_on_the_computer_only(
 # ---------------------------------------------------------------- refusals
 
 
-def test_expired_replaced_and_unknown_codes(client: TestClient, db: Any, clock: Any) -> None:
-    learner, h, eid = checkin_setup(client, db)
+def test_expired_replaced_and_unknown_codes(client: TestClient, engine: Any, clock: Any) -> None:
+    learner, h, eid = checkin_setup(client, engine)
     first = create(client, h, purpose="checkin", enrollment_id=eid).json()
     second = create(client, h, purpose="checkin", enrollment_id=eid).json()
     # A newer hand-off replaces the older one.
@@ -313,7 +310,7 @@ def test_expired_replaced_and_unknown_codes(client: TestClient, db: Any, clock: 
     assert poll(client, h, first["handoff_id"])["state"] == "expired"
     assert client.get(f"/m/{first['code']}").status_code == 410
 
-    cid = phone_challenge(client, db, second["code"], ["blink"])
+    cid = phone_challenge(client, engine, second["code"], ["blink"])
     clock.advance(seconds=601)
     r = phone_frames(client, second["code"], cid, blink_burst("b"))
     assert (r.status_code, r.json()["code"]) == (410, "handoff_expired")
@@ -332,13 +329,13 @@ def test_expired_replaced_and_unknown_codes(client: TestClient, db: Any, clock: 
         files=[("frames", ("f.jpg", blink_burst("b")[0], "image/jpeg"))],
     )
     assert (r.status_code, r.json()["code"]) == (404, "handoff_not_found")
-    with Session(db) as s:
+    with Session(engine) as s:
         assert s.exec(select(StudySession)).first() is None
 
 
-def test_no_handoff_for_someone_elses_check(client: TestClient, db: Any) -> None:
-    learner, h, eid = checkin_setup(client, db)
-    other = make_learner(db, make_institution(db))
+def test_no_handoff_for_someone_elses_check(client: TestClient, engine: Any) -> None:
+    learner, h, eid = checkin_setup(client, engine)
+    other = make_learner(engine, make_institution(engine))
     h2 = login(client, other.username)
     consent(client, h2)
     for purpose in ("checkin", "quiz"):
@@ -353,26 +350,26 @@ def test_no_handoff_for_someone_elses_check(client: TestClient, db: Any) -> None
     assert (r.status_code, r.json()["code"]) == (422, "invalid_handoff")
     r = create(client, h, purpose="checkin")
     assert (r.status_code, r.json()["code"]) == (422, "invalid_handoff")
-    staff = make_user(db, Role.staff, make_institution(db))
+    staff = make_user(engine, Role.staff, make_institution(engine))
     r = create(client, login(client, staff.username), purpose="enrol")
     assert r.status_code == 403
     # Without consent a learner gets no hand-off either.
-    fresh = make_learner(db)
+    fresh = make_learner(engine)
     r = create(client, login(client, fresh.username), purpose="enrol")
     assert (r.status_code, r.json()["code"]) == (403, "consent_required")
     # Nor for a check-in before the face is enrolled.
-    other_course = make_course(db, make_institution(db))
-    own = make_enrollment(db, other, other_course)
+    other_course = make_course(engine, make_institution(engine))
+    own = make_enrollment(engine, other, other_course)
     r = create(client, h2, purpose="checkin", enrollment_id=str(own.id))
     assert (r.status_code, r.json()["code"]) == (409, "face_not_enrolled")
 
 
 def test_the_code_never_reaches_the_logs(
-    client: TestClient, db: Any, caplog: pytest.LogCaptureFixture
+    client: TestClient, engine: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     from uvicorn.logging import AccessFormatter
 
-    learner, h, eid = checkin_setup(client, db)
+    learner, h, eid = checkin_setup(client, engine)
     code = create(client, h, purpose="checkin", enrollment_id=eid).json()["code"]
     lines: list[str] = []
 
@@ -405,19 +402,19 @@ def test_the_code_never_reaches_the_logs(
 
 
 def test_bad_input_from_the_phone_is_refused_in_words_and_changes_nothing(
-    client: TestClient, db: Any
+    client: TestClient, engine: Any
 ) -> None:
     """Not an image, no frames at all, a body over the size limit: each a stable 4xx code, no
     study session opened, and the hand-off still there for a real try."""
-    _learner, h, eid = checkin_setup(client, db)
+    _learner, h, eid = checkin_setup(client, engine)
     created = create(client, h, purpose="checkin", enrollment_id=eid).json()
     code, hid = created["code"], created["handoff_id"]
 
-    cid = phone_challenge(client, db, code, ["blink"])
+    cid = phone_challenge(client, engine, code, ["blink"])
     r = phone_frames(client, code, cid, [b"this is not a picture"] * 3)
     assert r.status_code == 422 and r.json()["code"] == "not_an_image", r.text
 
-    cid = phone_challenge(client, db, code, ["blink"])
+    cid = phone_challenge(client, engine, code, ["blink"])
     r = client.post(f"{API}/handoffs/{code}/frames", data={"challenge_id": cid})
     assert (r.status_code, r.json()["code"]) == (422, "validation_error"), r.text
 
@@ -425,10 +422,10 @@ def test_bad_input_from_the_phone_is_refused_in_words_and_changes_nothing(
     r = phone_frames(client, code, cid, [too_big])
     assert (r.status_code, r.json()["code"]) == (413, "image_too_large")
 
-    with Session(db) as s:
+    with Session(engine) as s:
         assert s.exec(select(StudySession)).first() is None
     assert poll(client, h, hid)["closed"] is False
-    cid = phone_challenge(client, db, code, ["blink"])
+    cid = phone_challenge(client, engine, code, ["blink"])
     r = phone_frames(client, code, cid, blink_burst("c"))
     assert r.status_code == 200 and r.json()["state"] == "passed", r.text
 

@@ -58,17 +58,19 @@ def test_turn_left(video_analyses: Clip) -> None:
 
 
 def test_flipped_turn_reverses_direction(
-    video_frames: list[RGBImage], engine: DlibFaceEngine
+    video_frames: list[RGBImage], face_engine: DlibFaceEngine
 ) -> None:
     """A horizontal flip swaps the learner's left and right."""
-    flipped = [engine.analyse(np.ascontiguousarray(f[:, ::-1])) for f in video_frames[20:44:3]]
+    flipped = [face_engine.analyse(np.ascontiguousarray(f[:, ::-1])) for f in video_frames[20:44:3]]
     assert liveness.check(["turn_left"], flipped).passed
     assert not liveness.check(["turn_right"], flipped).passed
 
 
-def test_still_photo_repeated_fails(engine: DlibFaceEngine, video_frames: list[RGBImage]) -> None:
+def test_still_photo_repeated_fails(
+    face_engine: DlibFaceEngine, video_frames: list[RGBImage]
+) -> None:
     data = encode_jpeg(video_frames[60])
-    frames = [engine.analyse_bytes(data) for _ in range(4)] * 3
+    frames = [face_engine.analyse_bytes(data) for _ in range(4)] * 3
     r = liveness.check(["blink"], frames)
     assert not r.passed and r.reason == liveness.REASON_FRAMES_IDENTICAL
     with pytest.raises(LivenessFailed) as info:
@@ -91,7 +93,7 @@ def _jitter(img: RGBImage, rng: np.random.Generator) -> RGBImage:
 )
 def test_jittered_still_fails(
     source: str,
-    engine: DlibFaceEngine,
+    face_engine: DlibFaceEngine,
     video_frames: list[RGBImage],
     load: Callable[[str], RGBImage],
 ) -> None:
@@ -99,7 +101,7 @@ def test_jittered_still_fails(
     still = video_frames[60] if source == "video" else load(source)
     frames = []
     for _ in range(10):
-        m = engine.measure(engine.decode(encode_jpeg(_jitter(still, rng), 85)))
+        m = face_engine.measure(face_engine.decode(encode_jpeg(_jitter(still, rng), 85)))
         assert m.analysis is not None
         frames.append(m.analysis)
     for actions in (["blink"], ["turn_left"], ["turn_right"], ["blink", "turn_left"]):
@@ -107,10 +109,10 @@ def test_jittered_still_fails(
         assert not r.passed, (actions, r)
 
 
-def _print_attack(faces_dir: Path, engine: DlibFaceEngine, subject: str) -> list[FaceAnalysis]:
+def _print_attack(faces_dir: Path, face_engine: DlibFaceEngine, subject: str) -> list[FaceAnalysis]:
     out = []
     for p in sorted((faces_dir / "antispoof" / "print_attack" / subject).glob("*.jpg")):
-        m = engine.measure(engine.decode(p.read_bytes()))
+        m = face_engine.measure(face_engine.decode(p.read_bytes()))
         if m.analysis is not None:
             out.append(m.analysis)
     assert len(out) >= 10
@@ -118,25 +120,27 @@ def _print_attack(faces_dir: Path, engine: DlibFaceEngine, subject: str) -> list
 
 
 @pytest.mark.parametrize("subject", ["0001", "0004"])
-def test_printed_photo_fails_blink(faces_dir: Path, engine: DlibFaceEngine, subject: str) -> None:
-    r = liveness.check(["blink"], _print_attack(faces_dir, engine, subject))
+def test_printed_photo_fails_blink(
+    faces_dir: Path, face_engine: DlibFaceEngine, subject: str
+) -> None:
+    r = liveness.check(["blink"], _print_attack(faces_dir, face_engine, subject))
     assert not r.passed, r
 
 
 @pytest.mark.slow
-def test_every_printed_photo_subject_fails(faces_dir: Path, engine: DlibFaceEngine) -> None:
+def test_every_printed_photo_subject_fails(faces_dir: Path, face_engine: DlibFaceEngine) -> None:
     subjects = sorted(p.name for p in (faces_dir / "antispoof" / "print_attack").iterdir())
     for subject in subjects:
-        frames = _print_attack(faces_dir, engine, subject)
+        frames = _print_attack(faces_dir, face_engine, subject)
         for actions in (["blink"], ["blink", "turn_left"], ["turn_right", "blink"]):
             assert not liveness.check(actions, frames).passed, (subject, actions)
 
 
 def test_different_person_mid_burst_fails(
-    video_analyses: Clip, engine: DlibFaceEngine, load: Callable[[str], RGBImage]
+    video_analyses: Clip, face_engine: DlibFaceEngine, load: Callable[[str], RGBImage]
 ) -> None:
     frames = video_analyses(104, 122)
-    other = engine.analyse(load("face_recognition/obama/obama.jpg"))
+    other = face_engine.analyse(load("face_recognition/obama/obama.jpg"))
     mixed = frames[:9] + [other] + frames[9:]
     r = liveness.check(["blink"], mixed)
     assert not r.passed and r.reason == liveness.REASON_DIFFERENT_PERSON

@@ -28,15 +28,22 @@ from app.config import get_settings
 from app.courses.models import SessionState, StudySession
 from app.crypto import decrypt
 from app.db import transaction
-from tests.certificates.builders import make_course, make_enrollment
-from tests.factories import id_number, login, make_institution, make_learner, make_user
+from tests.factories import (
+    course_row,
+    enrollment_row,
+    id_number,
+    login,
+    make_institution,
+    make_learner,
+    make_user,
+)
 
 
 def _issued(client: Any, engine: Any, **learner_kw: Any) -> tuple[Any, Any, dict[str, Any]]:
     inst = make_institution(engine, code="SHJN")
     learner = make_learner(engine, inst, **learner_kw)
-    course = make_course(engine, inst, title="养老护理员（中级）", occupation_name="养老护理员")
-    enrollment = make_enrollment(engine, learner, course, minutes=125, quiz=88, rollcalls=(9, 10))
+    course = course_row(engine, inst, title="养老护理员（中级）", occupation_name="养老护理员")
+    enrollment = enrollment_row(engine, learner, course, minutes=125, quiz=88, rollcalls=(9, 10))
     h = login(client, learner.username)
     r = client.post(f"/api/v1/enrollments/{enrollment.id}/certificate", headers=h)
     assert r.status_code == 201, r.text
@@ -170,8 +177,8 @@ def test_pdf_shows_the_training_period_minutes_and_a_signature_line(
 ) -> None:
     inst = make_institution(engine)
     learner = make_learner(engine, inst, real_name="欧阳娜娜")
-    course = make_course(engine, inst, title="电工（初级）", required_minutes=30)
-    enrollment = make_enrollment(engine, learner, course, minutes=45)
+    course = course_row(engine, inst, title="电工（初级）", required_minutes=30)
+    enrollment = enrollment_row(engine, learner, course, minutes=45)
     first = datetime(2026, 1, 2, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
     with transaction(engine) as s:
         for start in (first, first + timedelta(days=2, hours=15)):  # the 5th, 00:30 in Shanghai

@@ -18,16 +18,23 @@ from app.certificates.models import Certificate
 from app.courses import progress
 from app.courses.models import Course, Enrollment
 from app.db import transaction
-from tests.certificates.builders import complete, make_course, make_enrollment
-from tests.courses.conftest import audit_log
-from tests.factories import login, make_institution, make_learner, make_user
+from tests.factories import (
+    audit_log,
+    complete,
+    course_row,
+    enrollment_row,
+    login,
+    make_institution,
+    make_learner,
+    make_user,
+)
 
 
 def test_refused_before_completion_then_issued(client: Any, engine: Any, clock: Any) -> None:
     inst = make_institution(engine, code="BJDG")
     learner = make_learner(engine, inst, real_name="李雪梅")
-    course = make_course(engine, inst)
-    enrollment = make_enrollment(engine, learner, course, complete=False)
+    course = course_row(engine, inst)
+    enrollment = enrollment_row(engine, learner, course, complete=False)
     h = login(client, learner.username)
     url = f"/api/v1/enrollments/{enrollment.id}/certificate"
 
@@ -58,7 +65,7 @@ def test_one_certificate_per_enrolment(client: Any, engine: Any, clock: Any) -> 
     inst = make_institution(engine)
     staff = make_user(engine, Role.staff, inst)
     learner = make_learner(engine, inst)
-    enrollment = make_enrollment(engine, learner, make_course(engine, inst))
+    enrollment = enrollment_row(engine, learner, course_row(engine, inst))
     url = f"/api/v1/enrollments/{enrollment.id}/certificate"
     first = client.post(url, headers=login(client, learner.username))
     assert first.status_code == 201
@@ -74,7 +81,7 @@ def test_one_certificate_per_enrolment(client: Any, engine: Any, clock: Any) -> 
 def test_who_may_issue(client: Any, engine: Any, clock: Any) -> None:
     inst, other = make_institution(engine), make_institution(engine)
     learner = make_learner(engine, inst)
-    enrollment = make_enrollment(engine, learner, make_course(engine, inst))
+    enrollment = enrollment_row(engine, learner, course_row(engine, inst))
     url = f"/api/v1/enrollments/{enrollment.id}/certificate"
     stranger = make_learner(engine, inst)
     assert client.post(url, headers=login(client, stranger.username)).status_code == 404
@@ -99,7 +106,7 @@ def test_serials_count_per_institution_and_year(engine: Any, clock: Any) -> None
     ]:
         clock.set(when)
         learner = make_learner(engine, inst)
-        e = make_enrollment(engine, learner, make_course(engine, inst))
+        e = enrollment_row(engine, learner, course_row(engine, inst))
         with transaction(engine) as s:
             serials.append(certificates.issue(s, Principal.of_user(learner), e.id).serial)
     assert serials == ["AAA-2026-000001", "AAA-2026-000002", "BBB-2026-000001", "AAA-2027-000001"]
@@ -107,11 +114,11 @@ def test_serials_count_per_institution_and_year(engine: Any, clock: Any) -> None
 
 def test_serials_unique_under_concurrent_issuing(engine: Any, clock: Any) -> None:
     inst = make_institution(engine, code="CONC")
-    course = make_course(engine, inst)
+    course = course_row(engine, inst)
     pairs = []
     for _ in range(8):
         learner = make_learner(engine, inst)
-        pairs.append((learner, make_enrollment(engine, learner, course)))
+        pairs.append((learner, enrollment_row(engine, learner, course)))
     barrier = threading.Barrier(len(pairs))
     results: list[str] = []
     errors: list[BaseException] = []
@@ -138,7 +145,7 @@ def test_serials_unique_under_concurrent_issuing(engine: Any, clock: Any) -> Non
 def test_concurrent_requests_for_one_enrolment_issue_once(engine: Any, clock: Any) -> None:
     inst = make_institution(engine)
     learner = make_learner(engine, inst)
-    enrollment = make_enrollment(engine, learner, make_course(engine, inst))
+    enrollment = enrollment_row(engine, learner, course_row(engine, inst))
     barrier = threading.Barrier(4)
     outcomes: list[str] = []
 
@@ -173,10 +180,10 @@ def test_automatic_issuing_when_the_institution_chooses(
 ) -> None:
     inst = make_institution(engine)
     staff = make_user(engine, Role.staff, inst)
-    course = make_course(engine, inst)
+    course = course_row(engine, inst)
     learner1, learner2 = make_learner(engine, inst), make_learner(engine, inst)
-    e1 = make_enrollment(engine, learner1, course, complete=False)
-    e2 = make_enrollment(engine, learner2, course, complete=False)
+    e1 = enrollment_row(engine, learner1, course, complete=False)
+    e2 = enrollment_row(engine, learner2, course, complete=False)
     h = login(client, staff.username)
     url = f"/api/v1/institutions/{inst.id}/certificate-settings"
     assert client.get(url, headers=h).json()["auto_issue"] is False

@@ -13,8 +13,15 @@ from openpyxl import load_workbook
 
 from app.accounts.models import LearnerGroup, Role
 from app.certificates.claims import HEADER, TOTAL_LABEL
-from tests.certificates.builders import certified, make_course, make_enrollment
-from tests.factories import login, make_institution, make_learner, make_user
+from tests.factories import (
+    certified,
+    course_row,
+    enrollment_row,
+    login,
+    make_institution,
+    make_learner,
+    make_user,
+)
 
 OCC = [
     ("4-10-01-02", "育婴员"),
@@ -120,7 +127,7 @@ def test_training_record(client: Any, engine: Any, clock: Any) -> None:
     learner = make_learner(engine, inst, real_name="周培训")
     cert = certified(engine, learner, inst, subsidy_fen=150_000, minutes=75)
     clock.advance(days=1)
-    make_enrollment(engine, learner, make_course(engine, inst), complete=False)
+    enrollment_row(engine, learner, course_row(engine, inst), complete=False)
     clock.advance(days=1)
     certified(engine, learner, other, level="level3")
 

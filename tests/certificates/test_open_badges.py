@@ -16,13 +16,13 @@ from urllib.parse import urlsplit
 import jsonschema_rs
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+from tests.certificates.builders import make_course, make_enrollment
 
 from app.accounts.models import Role
 from app.config import get_settings
 from app.courses.models import SessionState, StudySession
 from app.db import transaction
 from tests.certificates import ob3_schema
-from tests.certificates.builders import make_course, make_enrollment
 from tests.factories import login, make_institution, make_learner, make_user
 
 

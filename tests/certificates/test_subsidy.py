@@ -17,8 +17,7 @@ from app.certificates import subsidy
 from app.certificates.models import Certificate
 from app.courses.models import Level
 from app.db import transaction
-from tests.certificates.builders import certified, reload
-from tests.factories import login, make_institution, make_learner, make_user
+from tests.factories import certified, login, make_institution, make_learner, make_user, reload
 
 OCCUPATIONS = [
     ("4-10-01-02", "育婴员"),

@@ -6,9 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.accounts.models import Role
-from tests.certificates.builders import certified
-from tests.courses.conftest import audit_log
-from tests.factories import login, make_institution, make_learner, make_user
+from tests.factories import audit_log, certified, login, make_institution, make_learner, make_user
 
 
 def test_verify_then_revoke_shows_on_api_and_page(client: Any, engine: Any, clock: Any) -> None:

@@ -18,8 +18,16 @@ from app.courses.exceptions import EnrollmentNotFound, InvalidCourse
 from app.courses.models import Course, CourseStatus, Enrollment, Lesson, Level
 from app.db import transaction
 from app.errors import Forbidden
-from tests.courses.conftest import audit_actions, audit_log, make_course, make_enrollment
-from tests.factories import login, make_institution, make_learner, make_user
+from tests.factories import (
+    audit_actions,
+    audit_log,
+    login,
+    make_course,
+    make_enrollment,
+    make_institution,
+    make_learner,
+    make_user,
+)
 
 API = "/api/v1"
 

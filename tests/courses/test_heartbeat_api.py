@@ -29,8 +29,14 @@ from app.courses.models import (
     StudySession,
 )
 from app.db import transaction
-from tests.courses.test_ledger_live import make_course, start
-from tests.factories import login, make_institution, make_learner, make_user
+from tests.factories import (
+    course_row,
+    login,
+    make_institution,
+    make_learner,
+    make_user,
+    start_session,
+)
 
 API = "/api/v1"
 
@@ -40,7 +46,7 @@ def studying(engine: Any, clock: Any) -> dict[str, Any]:
     """A learner studying in a session whose roll-call is due exactly 60 s after check-in."""
     inst = make_institution(engine)
     learner = make_learner(engine, inst)
-    course = make_course(
+    course = course_row(
         engine,
         inst,
         heartbeat_interval_s=30,
@@ -52,7 +58,7 @@ def studying(engine: Any, clock: Any) -> dict[str, Any]:
         enrollment = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
         s.add(enrollment)
         s.flush()
-    sid = start(engine, learner, enrollment, course)
+    sid = start_session(engine, learner, enrollment, course)
     return {"inst": inst, "learner": learner, "enrollment": enrollment, "sid": sid}
 
 

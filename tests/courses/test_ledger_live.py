@@ -16,91 +16,25 @@ from sqlmodel import Session, select
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.attendance import service as attendance
-from app.attendance.models import AttendanceEvent, Outcome, Purpose, ReviewStatus
-from app.audit.service import Actor
-from app.courses import sessions, study
+from app.attendance.models import Outcome
+from app.courses import study
 from app.courses.models import (
-    Course,
     CreditPolicy,
     Enrollment,
-    Level,
     RollCall,
     RollCallStatus,
     SessionState,
     StudySession,
 )
 from app.db import transaction
-from tests.factories import make_institution, make_learner, make_user
-
-
-def make_course(engine: Any, institution: Any, **policy: Any) -> Course:
-    with transaction(engine) as s:
-        fields: dict[str, Any] = {
-            "title": "电工（初级）",
-            "occupation_code": "6-31-01-03",
-            "occupation_name": "电工",
-            "level": Level.level5,
-            "required_minutes": 60,
-            "pass_score": 60,
-            "subsidy_fen": 100_000,
-        }
-        course = Course(institution_id=institution.id, **{**fields, **policy})
-        s.add(course)
-        s.flush()
-        return course
-
-
-def start(engine: Any, learner: Any, enrollment: Enrollment, course: Course) -> uuid.UUID:
-    """What a passed check-in does, without the face part."""
-    from app import clock
-
-    with transaction(engine) as s:
-        user = s.get(type(learner), learner.id)
-        for old in s.exec(
-            select(StudySession).where(
-                StudySession.user_id == learner.id,
-                StudySession.state.in_(study.ACTIVE_STATES),  # type: ignore[union-attr,attr-defined]
-            )
-        ):
-            sessions._end(
-                s, old, reason="checkin_elsewhere", actor=Actor.user(user.id), now=clock.now()
-            )
-        now = clock.now()
-        sess = StudySession(
-            enrollment_id=enrollment.id,
-            user_id=learner.id,
-            state=SessionState.studying,
-            checkin_event_id=uuid.uuid4(),
-            started_at=now,
-            segment_started_at=now,
-            next_rollcall_at=study.next_rollcall_time(course, now),
-        )
-        s.add(sess)
-        s.flush()
-        return sess.id
-
-
-def verdict(s: Session, learner: Any, outcome: Outcome, inst: Any) -> AttendanceEvent:
-    from app import clock
-
-    ev = AttendanceEvent(
-        user_id=learner.id,
-        institution_id=inst.id,
-        purpose=Purpose.rollcall,
-        outcome=outcome,
-        accept_threshold="0.3800",
-        reject_threshold="0.5000",
-        model_name="test",
-        model_version="0",
-        match_metric="euclidean",
-        face_engine="test",
-        model_sha256="0" * 64,
-        review_status=ReviewStatus.pending if outcome is Outcome.review else None,
-        created_at=clock.now(),
-    )
-    s.add(ev)
-    s.flush()
-    return ev
+from tests.factories import (
+    attendance_verdict,
+    course_row,
+    make_institution,
+    make_learner,
+    make_user,
+    start_session,
+)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -112,7 +46,7 @@ def test_live_credit_equals_replay(
     inst = make_institution(engine)
     staff = make_user(engine, Role.staff, inst)
     learner = make_learner(engine, inst)
-    course = make_course(
+    course = course_row(
         engine,
         inst,
         credit_policy=policy,
@@ -127,13 +61,16 @@ def test_live_credit_equals_replay(
         s.add(enrollment)
         s.flush()
     clock.set(clock.now().replace(hour=15, minute=rng.randint(0, 59)))  # around Shanghai midnight
-    sid = start(engine, learner, enrollment, course)
+    sid = start_session(engine, learner, enrollment, course)
     pending_reviews: list[uuid.UUID] = []
     for _ in range(200):
         op = rng.choices(
             ["hb", "answer", "expire", "end", "restart", "decide"], [60, 25, 2, 1, 4, 6]
         )[0]
-        clock.advance(seconds=rng.choice([0, 1, 5, 20, 29, 30, 31, 45, 90]))
+        # Fractions of a second too: the ledger keeps milliseconds, live and replayed alike.
+        clock.advance(
+            seconds=rng.choice([0, 0.001, 0.25, 0.9, 1, 1.5, 5, 20, 29, 29.9999, 30, 31, 45, 90])
+        )
         with transaction(engine) as s:
             user = s.get(type(learner), learner.id)
             current = s.get(StudySession, sid)
@@ -151,7 +88,7 @@ def test_live_credit_equals_replay(
                     outcome = rng.choice(
                         [Outcome.passed, Outcome.passed, Outcome.failed, Outcome.review]
                     )
-                    ev = verdict(s, learner, outcome, inst)
+                    ev = attendance_verdict(s, learner, outcome, inst)
                     study.settle_rollcall(s, s.get(StudySession, sid), rc, ev)  # type: ignore[arg-type]
                     if outcome is Outcome.review:
                         pending_reviews.append(ev.id)
@@ -171,10 +108,10 @@ def test_live_credit_equals_replay(
                     reason="checked",
                 )
         if op == "restart":
-            sid = start(engine, learner, enrollment, course)
+            sid = start_session(engine, learner, enrollment, course)
     with Session(engine) as s:
         e = s.get(Enrollment, enrollment.id)
         assert e is not None
         check = study.check_ledger(s, e)
-    assert check.matches, (check.stored_seconds, check.stored_rollcalls, check.recomputed)
+    assert check.matches, (check.stored_ms, check.stored_rollcalls, check.recomputed)
     assert check.stored_seconds > 0 or check.recomputed.forfeited_seconds >= 0

@@ -18,19 +18,22 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Role
 from app.attendance.models import AttendanceEvent, Purpose
 from app.courses.models import Enrollment, Question, QuizAttempt
-from tests.courses.conftest import (
+from tests.face_data import blink_burst, lfw_person
+from tests.factories import (
     audit_actions,
     audit_log,
     bank,
     face_learner,
+    login,
     make_course,
     make_enrollment,
+    make_institution,
+    make_learner,
+    make_user,
     right_answers,
     set_enrollment,
     start_quiz,
 )
-from tests.face_data import blink_burst, lfw_person
-from tests.factories import login, make_institution, make_learner, make_user
 
 pytestmark = pytest.mark.slow
 API = "/api/v1"
@@ -360,7 +363,7 @@ def test_completion_flips_exactly_when_the_last_condition_is_met(
     # minutes short: passing the quiz does not complete
     short = make_course(engine, inst, required_minutes=30, pass_score=60)
     e_short = make_enrollment(engine, learner, short)
-    set_enrollment(engine, e_short.id, credited_seconds=29 * 60 + 59)
+    set_enrollment(engine, e_short.id, credited_ms=(29 * 60 + 59) * 1000)
     body = start_quiz(client, engine, h, e_short.id).json()
     r = submit(client, h, body["attempt_id"], right_answers(engine, short.id, body["questions"]))
     assert (r.json()["passed"], r.json()["completed"]) == (True, False)
@@ -369,7 +372,7 @@ def test_completion_flips_exactly_when_the_last_condition_is_met(
     # minutes met: a failed quiz does not complete, the passing one does, once
     full = make_course(engine, inst, required_minutes=30, pass_score=60, quiz_max_attempts=3)
     e_full = make_enrollment(engine, learner, full)
-    set_enrollment(engine, e_full.id, credited_seconds=30 * 60)
+    set_enrollment(engine, e_full.id, credited_ms=30 * 60 * 1000)
     body = start_quiz(client, engine, h, e_full.id).json()
     r = submit(client, h, body["attempt_id"], {})
     assert (r.json()["passed"], r.json()["completed"]) == (False, False)

@@ -1,6 +1,6 @@
 """`GET /api/v1/reports/summary`: counts by period, institution, occupation, level and learner
 group on a crafted data set (two institutions, two months, two groups), and who sees what.
-Enrolments and certificates are made directly (tests/certificates/builders.py), no faces."""
+Enrolments and certificates are made directly (tests/factories.py), no faces."""
 
 from __future__ import annotations
 
@@ -21,8 +21,15 @@ from app.certificates import service as certificates
 from app.courses.models import Course, DailyCredit, Enrollment, Level
 from app.db import transaction
 from app.reports import statistics
-from tests.certificates.builders import issue, make_course, make_enrollment
-from tests.factories import login, make_institution, make_learner, make_user
+from tests.factories import (
+    course_row,
+    enrollment_row,
+    issue,
+    login,
+    make_institution,
+    make_learner,
+    make_user,
+)
 
 URL = "/api/v1/reports/summary"
 MIGRANT, UNEMPLOYED = LearnerGroup.migrant_worker, LearnerGroup.unemployed
@@ -51,7 +58,7 @@ def credit(engine: Engine, en: Enrollment, *days: date) -> None:
 
 def enrol(engine: Engine, clock: Any, at: datetime, user: User, course: Course, **kw: Any) -> Any:
     clock.set(at)
-    return make_enrollment(engine, user, course, **kw)
+    return enrollment_row(engine, user, course, **kw)
 
 
 def certify(engine: Engine, clock: Any, at: datetime, user: User, en: Enrollment) -> Any:
@@ -62,8 +69,8 @@ def certify(engine: Engine, clock: Any, at: datetime, user: User, en: Enrollment
 @pytest.fixture
 def world(engine: Engine, clock: Any) -> dict[str, Any]:
     a, b = make_institution(engine), make_institution(engine)
-    ca = make_course(engine, a)  # 6-31-01-03 电工, level4, 1500 yuan
-    cb = make_course(
+    ca = course_row(engine, a)  # 6-31-01-03 电工, level4, 1500 yuan
+    cb = course_row(
         engine,
         b,
         occupation_code="4-10-01-01",
@@ -282,7 +289,7 @@ def test_revoked_certificate_is_not_qualified_nor_subsidised(
     engine: Engine, clock: Any, client: TestClient
 ) -> None:
     inst = make_institution(engine)
-    course = make_course(engine, inst)
+    course = course_row(engine, inst)
     user = learner(engine, inst, MIGRANT)
     e = enrol(engine, clock, JAN, user, course)
     cert = certify(engine, clock, JAN, user, e)

@@ -18,8 +18,15 @@ from app.certificates import credential
 from app.certificates import service as certificates
 from app.config import get_settings
 from app.db import transaction
-from tests.certificates.builders import certified, make_course, make_enrollment
-from tests.factories import PASSWORD, make_institution, make_learner, make_user
+from tests.factories import (
+    PASSWORD,
+    certified,
+    course_row,
+    enrollment_row,
+    make_institution,
+    make_learner,
+    make_user,
+)
 from tests.web.conftest import pdf_text
 
 
@@ -106,8 +113,8 @@ def test_progress_and_record_link_to_the_learners_certificate_page(
 ) -> None:
     inst = make_institution(engine)
     learner = make_learner(engine, inst)
-    course = make_course(engine, inst)
-    enrollment = make_enrollment(engine, learner, course)
+    course = course_row(engine, inst)
+    enrollment = enrollment_row(engine, learner, course)
     with transaction(engine) as s:
         serial = certificates.issue(s, Principal.of_user(learner), enrollment.id).serial
     sign_in(client, learner.username)

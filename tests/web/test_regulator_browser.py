@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from tests.factories import PASSWORD
 from tests.web.conftest import Shots
 from tests.web.fakecam import lfw_photo, still_of
-from tests.web.test_regulator import World
+from tests.web.regulator_world import World
 
 CHARTS = ("chart-period", "chart-subsidy", "chart-group", "chart-institution")
 

@@ -43,8 +43,8 @@ def _data(engine: Any) -> dict[str, Any]:
     from app.courses import service as courses
     from app.courses.models import Course
     from app.db import transaction
-    from tests.certificates.builders import issue, make_course, make_enrollment
     from tests.face_data import blink_burst
+    from tests.factories import course_row, enrollment_row, issue
 
     course_id, _bank = seed_course(engine, auto_certificate=False)
     with transaction(engine) as session:
@@ -66,13 +66,13 @@ def _data(engine: Any) -> dict[str, Any]:
         institution = session.get(Institution, course.institution_id)
         assert institution is not None
     # A completed course, with a long title, and its certificate.
-    done_course = make_course(
+    done_course = course_row(
         engine,
         institution,
         title="养老护理员（中级）职业技能提升培训：失能老人照护与安全防护实务",
         occupation_name="养老护理员",
     )
-    done = make_enrollment(engine, learner, done_course, minutes=125, quiz=88, rollcalls=(9, 10))
+    done = enrollment_row(engine, learner, done_course, minutes=125, quiz=88, rollcalls=(9, 10))
     cert = issue(engine, learner, done)
     return {
         "course": course_id,

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from app.accounts.models import LearnerGroup, Role, User
 from app.courses.models import Course, CourseStatus
 from app.db import transaction
-from tests.certificates import builders
+from tests import factories
 from tests.factories import PASSWORD, make_institution, make_learner, make_user
 from tests.web.conftest import Shots
 from tests.web.fakecam import lfw_photo, still_of
@@ -152,8 +152,8 @@ def test_staff_build_publish_certify_and_claim(
     with Session(engine) as s:
         course = s.get(Course, course_id)
         assert course is not None and course.status is CourseStatus.published
-    done = builders.make_enrollment(engine, learner, course)
-    builders.make_enrollment(
+    done = factories.enrollment_row(engine, learner, course)
+    factories.enrollment_row(
         engine, make_learner(engine, inst, real_name="钱小白"), course, complete=False
     )
 

@@ -3,7 +3,7 @@ draft, publishing, the frozen published course, learners and their progress, cer
 and revocation, and the claim exports; who may do what; CSRF; the audit entries; and the REST
 endpoints that edit drafts.
 
-Enrolments are built directly in the database (tests/certificates/builders.py): the study and
+Enrolments are built directly in the database (tests/certificates/factories.py): the study and
 face rules are tested elsewhere; here only what staff see and do.
 """
 
@@ -30,7 +30,7 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.courses import service as courses
 from app.courses.models import Course, CourseStatus, Enrollment, Lesson, Question
 from app.db import transaction
-from tests.certificates import builders
+from tests import factories
 from tests.factories import PASSWORD, login, make_institution, make_learner, make_user
 
 API = "/api/v1"
@@ -158,16 +158,16 @@ class World:
         self.inst: Institution = make_institution(engine)
         self.staff = make_user(engine, Role.staff, self.inst)
         self.draft = draft_course(engine, self.staff, title="草稿课程")
-        self.course = builders.make_course(engine, self.inst, title="低压电工作业")
+        self.course = factories.course_row(engine, self.inst, title="低压电工作业")
         self.learner = make_learner(engine, self.inst, real_name="赵小红")
         with transaction(engine) as s:
             row = s.get(User, self.learner.id)
             assert row is not None
             row.group = LearnerGroup.migrant_worker
             s.add(row)
-        self.done = builders.make_enrollment(engine, self.learner, self.course)
+        self.done = factories.enrollment_row(engine, self.learner, self.course)
         self.other_learner = make_learner(engine, self.inst, real_name="钱小白")
-        self.doing = builders.make_enrollment(
+        self.doing = factories.enrollment_row(
             engine, self.other_learner, self.course, complete=False
         )
         self.other_inst = make_institution(engine)
@@ -180,7 +180,7 @@ class World:
 
 def test_each_page_renders_for_its_staff(client: TestClient, engine: Any) -> None:
     w = World(engine)
-    cert = builders.issue(engine, w.learner, w.done)
+    cert = factories.issue(engine, w.learner, w.done)
     sign_in(client, w.staff.username)
 
     page = client.get("/staff/courses")
@@ -275,7 +275,7 @@ def test_learners_are_paged(
     from app.web.staff import learners as staff_pages
 
     w = World(engine)
-    third = builders.make_enrollment(
+    third = factories.enrollment_row(
         engine, make_learner(engine, w.inst, real_name="孙三"), w.course
     )
     monkeypatch.setattr(staff_pages, "LEARNERS_PAGE", 2)
@@ -564,7 +564,7 @@ def test_other_institutions_learners_and_regulators_are_refused(
     client: TestClient, engine: Any
 ) -> None:
     w = World(engine)
-    cert = builders.issue(engine, w.learner, w.done)
+    cert = factories.issue(engine, w.learner, w.done)
     pages = [
         f"/staff/courses/{w.draft.id}",
         f"/staff/courses/{w.course.id}",
@@ -641,7 +641,7 @@ def test_issue_and_revoke_through_the_pages(client: TestClient, engine: Any) -> 
     assert "60 more verified minutes of study" in en.text
     client.get(url, params={"lang": "zh"})
 
-    builders.complete(engine, w.doing.id)
+    factories.complete(engine, w.doing.id)
     r = client.post(f"{url}/certificate", data={"csrf": csrf}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == url
     page = client.get(url).text
@@ -683,7 +683,7 @@ def test_issue_and_revoke_through_the_pages(client: TestClient, engine: Any) -> 
 
 def test_issuing_twice_names_the_existing_serial(client: TestClient, engine: Any) -> None:
     w = World(engine)
-    cert = builders.issue(engine, w.learner, w.done)
+    cert = factories.issue(engine, w.learner, w.done)
     csrf = sign_in(client, w.staff.username)
     r = client.post(f"/staff/enrollments/{w.done.id}/certificate", data={"csrf": csrf})
     # The page already shows the certificate (no issue button), yet a stale form is answered.
@@ -697,12 +697,12 @@ def test_issuing_twice_names_the_existing_serial(client: TestClient, engine: Any
 def test_claim_downloads_equal_the_api(client: TestClient, engine: Any, clock: Any) -> None:
     w = World(engine)
     clock.set(datetime(2026, 2, 3, 4, 0, tzinfo=UTC))
-    a = builders.certified(engine, w.learner, w.inst, subsidy_fen=150_000)
-    b = builders.certified(
+    a = factories.certified(engine, w.learner, w.inst, subsidy_fen=150_000)
+    b = factories.certified(
         engine, make_learner(engine, w.inst, real_name="周五"), w.inst, subsidy_fen=80_050
     )
     clock.set(datetime(2026, 4, 2, tzinfo=UTC))
-    later = builders.certified(engine, make_learner(engine, w.inst), w.inst)
+    later = factories.certified(engine, make_learner(engine, w.inst), w.inst)
     sign_in(client, w.staff.username)
 
     page = client.get("/staff/claims", params={"year": 2026, "quarter": 1})
@@ -819,10 +819,10 @@ def test_enrollment_rows_are_not_a_query_each(client: TestClient, engine: Any) -
 
     w = World(engine)
     for n in range(6):
-        e = builders.make_enrollment(
+        e = factories.enrollment_row(
             engine, make_learner(engine, w.inst, real_name=f"学员{n}"), w.course
         )
-        builders.issue(engine, reload(engine, User, e.user_id), e)
+        factories.issue(engine, reload(engine, User, e.user_id), e)
     sign_in(client, w.staff.username)
     statements: list[str] = []
 

@@ -43,7 +43,7 @@ def crop_of(person: str, n: int) -> bytes:
     return bytes(buf.tobytes())
 
 
-def _event(learner: User, crop: bytes, **kw: Any) -> Any:
+def _event(session: Any, learner: User, crop: bytes, **kw: Any) -> Any:
     from app.attendance import service as attendance
     from app.attendance.models import AttendanceEvent, Outcome, Purpose
 
@@ -61,7 +61,7 @@ def _event(learner: User, crop: bytes, **kw: Any) -> Any:
         outcome=kw.pop("outcome", Outcome.passed),
         **kw,
     )
-    attendance._store_evidence(event, crop)
+    attendance._store_evidence(session, event, crop)
     return event
 
 
@@ -71,7 +71,7 @@ def enrolled(engine: Any, learner: User, person: str) -> uuid.UUID:
     from app.db import transaction
 
     with transaction(engine) as session:
-        event = _event(learner, crop_of(person, 0), purpose=Purpose.enrol)
+        event = _event(session, learner, crop_of(person, 0), purpose=Purpose.enrol)
         session.add(event)
         session.flush()
         session.add(
@@ -96,6 +96,7 @@ def in_review(engine: Any, learner: User, person: str, **kw: Any) -> uuid.UUID:
 
     with transaction(engine) as session:
         event = _event(
+            session,
             learner,
             crop_of(person, 1),
             outcome=Outcome.review,

@@ -25,9 +25,17 @@ from app.attendance.models import (
 )
 from app.audit.service import Actor
 from app.db import transaction
-from tests.api.test_face_api import challenge, consent, send
 from tests.face_data import blink_burst
-from tests.factories import id_number, login, make_institution, make_learner, make_user
+from tests.factories import (
+    challenge,
+    consent,
+    id_number,
+    login,
+    make_institution,
+    make_learner,
+    make_user,
+    send,
+)
 from tests.webhooks.conftest import Receiver, deliver, subscribe, verify_signature
 
 pytestmark = pytest.mark.slow

@@ -39,8 +39,15 @@ from app.errors import Conflict
 from app.webhooks import signing, urls
 from app.webhooks.delivery import RETRY_SCHEDULE, claim, request_for
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
-from tests.certificates.builders import make_course, make_enrollment
-from tests.factories import id_number, login, make_institution, make_learner, make_user
+from tests.factories import (
+    course_row,
+    enrollment_row,
+    id_number,
+    login,
+    make_institution,
+    make_learner,
+    make_user,
+)
 from tests.webhooks.conftest import Receiver, deliver, subscribe, verify_signature
 
 
@@ -161,7 +168,7 @@ def test_completion_and_certificate_each_delivered_once_signed(
     idn = id_number(seq=321)
     learner = make_learner(engine, inst, id_number=idn, real_name="李雪梅")
     sub = subscribe(client, h, receiver.url, ["enrollment.completed", "certificate.issued"])
-    enrollment = make_enrollment(engine, learner, make_course(engine, inst), complete=False)
+    enrollment = enrollment_row(engine, learner, course_row(engine, inst), complete=False)
 
     _complete(engine, enrollment.id)
     r = client.post(
@@ -227,7 +234,7 @@ def test_events_exist_only_if_the_change_committed(
     inst, h = _staff(client, engine)
     learner = make_learner(engine, inst)
     subscribe(client, h, receiver.url, ["enrollment.completed"])
-    enrollment = make_enrollment(engine, learner, make_course(engine, inst), complete=False)
+    enrollment = enrollment_row(engine, learner, course_row(engine, inst), complete=False)
 
     with pytest.raises(Conflict):
         _complete(engine, enrollment.id, fail=True)
@@ -251,21 +258,21 @@ def test_failed_automatic_issue_rolls_back_its_event_only(
     with transaction(engine) as s:
         s.add(CertificateSettings(institution_id=inst.id, auto_issue=True, updated_by="test"))
     subscribe(client, h, receiver.url, ["enrollment.completed", "certificate.issued"])
-    course = make_course(engine, inst)
+    course = course_row(engine, inst)
 
     def refuse(session: Session, cert: Certificate, actor: Actor) -> None:
         raise Conflict("refused after the certificate and its event were written")
 
     monkeypatch.setattr(certificates, "issued_hooks", [*certificates.issued_hooks, refuse])
     unlucky = make_learner(engine, inst)
-    _complete(engine, make_enrollment(engine, unlucky, course, complete=False).id)
+    _complete(engine, enrollment_row(engine, unlucky, course, complete=False).id)
     assert [e.type for e in _events(engine)] == ["enrollment.completed"]
     with Session(engine) as s:
         assert s.exec(select(Certificate)).all() == []
 
     monkeypatch.undo()
     lucky = make_learner(engine, inst)
-    _complete(engine, make_enrollment(engine, lucky, course, complete=False).id)
+    _complete(engine, enrollment_row(engine, lucky, course, complete=False).id)
     types = sorted(e.type for e in _events(engine))
     assert types == ["certificate.issued", "enrollment.completed", "enrollment.completed"]
     assert deliver(engine).delivered == 3
@@ -277,7 +284,7 @@ def test_rollcall_missed_by_the_sweep(
     inst, h = _staff(client, engine)
     learner = make_learner(engine, inst)
     sub = subscribe(client, h, receiver.url, ["rollcall.missed"])
-    enrollment = make_enrollment(engine, learner, make_course(engine, inst), complete=False)
+    enrollment = enrollment_row(engine, learner, course_row(engine, inst), complete=False)
     now = clock.now()
     with transaction(engine) as s:
         study = StudySession(
@@ -418,7 +425,7 @@ def test_disabled_subscription_gets_nothing(
     inst, h = _staff(client, engine)
     learner = make_learner(engine, inst)
     sub = subscribe(client, h, receiver.url, ["enrollment.completed"])
-    course = make_course(engine, inst)
+    course = course_row(engine, inst)
     client.post(f"/api/v1/webhooks/{sub['id']}/test", headers=h)  # queued before disabling
 
     r = client.post(f"/api/v1/webhooks/{sub['id']}/disable", headers=h)
@@ -427,7 +434,7 @@ def test_disabled_subscription_gets_nothing(
         False,
         "manual",
     )
-    _complete(engine, make_enrollment(engine, learner, course, complete=False).id)
+    _complete(engine, enrollment_row(engine, learner, course, complete=False).id)
     assert [e.type for e in _events(engine)] == ["ping"]  # the completion found no subscriber
     assert deliver(engine).delivered == 0 and receiver.requests == []
     assert [d.status for d in _deliveries(engine)] == [DeliveryStatus.cancelled]
@@ -436,7 +443,7 @@ def test_disabled_subscription_gets_nothing(
 
     assert client.post(f"/api/v1/webhooks/{sub['id']}/enable", headers=h).json()["enabled"]
     other = make_learner(engine, inst)
-    _complete(engine, make_enrollment(engine, other, course, complete=False).id)
+    _complete(engine, enrollment_row(engine, other, course, complete=False).id)
     assert deliver(engine).delivered == 1
     [q] = receiver.requests
     assert q.json["data"]["learner_id"] == str(other.id)

@@ -15,11 +15,11 @@ from app import rfc3339
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.certificates import subsidy
+from app.clock import SHANGHAI
 from app.errors import DomainError
 from app.reports import dashboard, statistics
 from app.web.i18n import LABELS, gettext, lang_of
 from app.web.render import (
-    SHANGHAI,
     error_page,
     render,
     to_login,

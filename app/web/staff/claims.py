@@ -13,12 +13,12 @@ from app.accounts.principal import Principal
 from app.certificates import claims
 from app.certificates import exceptions as certx
 from app.certificates.subsidy import yuan
+from app.clock import SHANGHAI
 from app.errors import DomainError
 from app.http.session import SessionDep
 from app.validation import ascii_int
 from app.web.i18n import lang_of, message_for
 from app.web.render import (
-    SHANGHAI,
     error_page,
     render,
     secure_headers,
