@@ -22,6 +22,7 @@ import functools
 import itertools
 import json
 import random
+import re
 import uuid
 from typing import Any
 
@@ -98,6 +99,19 @@ def make_learner(engine: Engine, institution: Institution | None = None, **kw: A
             id_number=kw.get("id_number", id_number(seq=n % 1000)),
             institution_id=institution.id if institution else None,
         )
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Any:
+    """Sign in through the login page (the session cookie stays on ``client``); the response."""
+    client.cookies.clear()
+    page = client.get("/login")
+    m = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert m, "no CSRF field on the login page"
+    return client.post(
+        "/login",
+        data={"csrf": m.group(1), "username": username, "password": password},
+        follow_redirects=False,
+    )
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:

@@ -108,3 +108,26 @@ def test_the_check_sees_upward_imports() -> None:
         assert len(violations(APP / rel, source)) == 1, rel
     assert violations(APP / "courses/x.py", "from app.attendance import service\n") == []
     assert violations(APP / "main.py", "from app.web import pages\n") == []
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared builders live in tests/factories.py (and helper modules such as
+    tests/web/regulator_world.py), never in a test module another one imports: importing a test
+    module runs its fixtures and tests twice over and hides where a builder lives."""
+    tests = APP.parent / "tests"
+    found = []
+    for path in sorted(tests.rglob("*.py")):
+        module = ".".join(path.relative_to(APP.parent).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            found += [
+                f"{module}:{node.lineno} imports {name}"
+                for name in names
+                if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")
+            ]
+    assert found == []

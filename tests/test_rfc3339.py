@@ -13,8 +13,7 @@ from sqlalchemy.engine import Engine
 
 from app import rfc3339
 from app.accounts.models import Role
-from tests.factories import login, make_user
-from tests.web.test_regulator import sign_in
+from tests.factories import login, make_user, sign_in
 
 NOT_DATE_TIMES = [
     "0.5",  # the reported one: a Unix timestamp to the framework's datetime

@@ -223,7 +223,7 @@ def build_world(client: TestClient, engine: Engine, data_dir: Path) -> World:
             course_id=done.id,
             user_id=learner.id,
             institution_id=inst_a.id,
-            credited_seconds=3600,
+            credited_ms=3_600_000,
             quiz_passed=True,
             best_quiz_score=90,
             rollcalls_total=4,

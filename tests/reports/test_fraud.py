@@ -295,15 +295,15 @@ def test_over_daily_cap_and_overlapping_sessions(
     with transaction(engine) as s:
         en_a = add_enrollment(s, a, inst, daily_cap_minutes=60)
         en_b = add_enrollment(s, b, inst, daily_cap_minutes=60)
-        s.add(DailyCredit(enrollment_id=en_a.id, day=date(2026, 1, 5), seconds=3600))  # at cap
-        s.add(DailyCredit(enrollment_id=en_b.id, day=date(2026, 1, 5), seconds=1800))
+        s.add(DailyCredit(enrollment_id=en_a.id, day=date(2026, 1, 5), ms=3_600_000))  # at cap
+        s.add(DailyCredit(enrollment_id=en_b.id, day=date(2026, 1, 5), ms=1_800_000))
         add_session(s, en_a, 0, 30)
         add_session(s, en_a, 30, 60)  # back to back: fine
         add_session(s, en_b, 0, 60)
     assert not report(client, regulator, "over_daily_cap")["fired"]
     assert not report(client, regulator, "overlapping_sessions")["fired"]
     with transaction(engine) as s:
-        s.add(DailyCredit(enrollment_id=en_b.id, day=date(2026, 1, 6), seconds=3601))
+        s.add(DailyCredit(enrollment_id=en_b.id, day=date(2026, 1, 6), ms=3_601_000))
         en_b2 = add_enrollment(s, b, inst)
         add_session(s, en_b2, 20, 40)  # studying two courses at once
     ind = report(client, regulator, "over_daily_cap")

@@ -53,7 +53,7 @@ def learner(engine: Engine, inst: Institution, group: LearnerGroup) -> User:
 def credit(engine: Engine, en: Enrollment, *days: date) -> None:
     with transaction(engine) as s:
         for d in days:
-            s.add(DailyCredit(enrollment_id=en.id, day=d, seconds=600))
+            s.add(DailyCredit(enrollment_id=en.id, day=d, ms=600_000))
 
 
 def enrol(engine: Engine, clock: Any, at: datetime, user: User, course: Course, **kw: Any) -> Any:
@@ -114,7 +114,7 @@ def world(engine: Engine, clock: Any) -> dict[str, Any]:
 def set_seconds(engine: Engine, user: User, seconds: int) -> None:
     with transaction(engine) as s:
         en = s.exec(select(Enrollment).where(col(Enrollment.user_id) == user.id)).one()
-        en.credited_seconds = seconds
+        en.credited_ms = seconds * 1000
         s.add(en)
 
 

@@ -66,6 +66,15 @@ def pdf_text(data: bytes) -> str:
     return re.sub(r"[\s\x00]+", "", "".join(p.extract_text() for p in reader.pages))
 
 
+#: Recorded before any page script runs: CSP violations would otherwise only reach the console.
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
+});
+"""
+
+
 def csrf_of(html: str) -> str:
     """The CSRF token of a page's form."""
     m = re.search(r'name="csrf" value="([^"]+)"', html)

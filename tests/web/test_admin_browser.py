@@ -16,9 +16,8 @@ import pytest
 
 from app.accounts.models import Role
 from tests.factories import PASSWORD, make_institution, make_learner, make_user
-from tests.web.conftest import Shots
+from tests.web.conftest import WATCH_CSP, Shots
 from tests.web.fakecam import lfw_photo, still_of
-from tests.web.test_regulator_browser import WATCH_CSP
 
 DESKTOP = {"width": 1280, "height": 860}
 

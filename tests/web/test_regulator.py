@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 from app.accounts.principal import Principal
 from app.reports import statistics
 from tests.factories import (
-    PASSWORD,
     login,
+    sign_in,
 )
 from tests.web.regulator_world import World, crop_of
 
@@ -31,22 +31,6 @@ from tests.web.regulator_world import World, crop_of
 @pytest.fixture
 def world(engine: Engine, clock: Any) -> World:
     return World(engine, clock)
-
-
-def csrf_of(page: str) -> str:
-    m = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert m, "no CSRF field on the page"
-    return m.group(1)
-
-
-def sign_in(client: TestClient, username: str) -> Any:
-    client.cookies.clear()
-    page = client.get("/login")
-    return client.post(
-        "/login",
-        data={"csrf": csrf_of(page.text), "username": username, "password": PASSWORD},
-        follow_redirects=False,
-    )
 
 
 def charts_of(page: str) -> dict[str, Any]:

@@ -16,19 +16,11 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from tests.factories import PASSWORD
-from tests.web.conftest import Shots
+from tests.web.conftest import WATCH_CSP, Shots
 from tests.web.fakecam import lfw_photo, still_of
 from tests.web.regulator_world import World
 
 CHARTS = ("chart-period", "chart-subsidy", "chart-group", "chart-institution")
-
-#: Recorded before any page script runs: CSP violations would otherwise only reach the console.
-WATCH_CSP = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
-});
-"""
 
 #: Per dataset, the canvas pixels of its colour (bars, and the legend's 12 px box), and the
 #: share of painted pixels: a chart that drew only its axes has no pixel of its bar colours.
