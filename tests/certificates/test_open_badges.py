@@ -16,14 +16,20 @@ from urllib.parse import urlsplit
 import jsonschema_rs
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from tests.certificates.builders import make_course, make_enrollment
 
 from app.accounts.models import Role
 from app.config import get_settings
 from app.courses.models import SessionState, StudySession
 from app.db import transaction
 from tests.certificates import ob3_schema
-from tests.factories import login, make_institution, make_learner, make_user
+from tests.factories import (
+    course_row,
+    enrollment_row,
+    login,
+    make_institution,
+    make_learner,
+    make_user,
+)
 
 
 def _b64(segment: str) -> bytes:
@@ -56,8 +62,8 @@ def _errors(schema: dict[str, Any], instance: Any) -> list[str]:
 def _issue(
     client: Any, engine: Any, inst: Any, learner: Any, title: str = "养老护理员（中级）"
 ) -> Any:
-    course = make_course(engine, inst, title=title, occupation_name="养老护理员")
-    enrollment = make_enrollment(engine, learner, course, minutes=125, quiz=88, rollcalls=(9, 10))
+    course = course_row(engine, inst, title=title, occupation_name="养老护理员")
+    enrollment = enrollment_row(engine, learner, course, minutes=125, quiz=88, rollcalls=(9, 10))
     h = login(client, learner.username)
     r = client.post(f"/api/v1/enrollments/{enrollment.id}/certificate", headers=h)
     assert r.status_code == 201, r.text
@@ -139,8 +145,8 @@ def test_training_terms_are_defined_by_a_published_context(
 ) -> None:
     inst = make_institution(engine)
     learner = make_learner(engine, inst)
-    course = make_course(engine, inst, title="电工（初级）", occupation_name="电工")
-    enrollment = make_enrollment(engine, learner, course, minutes=125)
+    course = course_row(engine, inst, title="电工（初级）", occupation_name="电工")
+    enrollment = enrollment_row(engine, learner, course, minutes=125)
     first = datetime(2026, 1, 2, 1, 30, tzinfo=UTC)
     with transaction(engine) as s:
         for start, hours in ((first, 1), (first + timedelta(days=2), 2)):

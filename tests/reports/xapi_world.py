@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app import clock as clock_mod
 from app.accounts import service as accounts
@@ -82,6 +82,15 @@ def check_in(s: Session, user: User, inst: Institution, en: Enrollment, **kw: An
     for k, v in kw.items():
         setattr(ev, k, v)
     now = clock_mod.now()
+    # One active session per learner (the database holds it): a new check-in ends the last.
+    for old in s.exec(
+        select(StudySession).where(
+            col(StudySession.user_id) == user.id, col(StudySession.state) != SessionState.ended
+        )
+    ):
+        old.state, old.ended_at, old.end_reason = SessionState.ended, now, "checkin_elsewhere"
+        s.add(old)
+    s.flush()
     st = StudySession(
         enrollment_id=en.id,
         user_id=user.id,

@@ -4,8 +4,8 @@ Each heartbeat's gap was truncated to whole seconds, so sub-second gaps earned n
 rounding accumulated. The ledger now keeps whole milliseconds; the seconds the API reports are
 derived (rounded down). Existing values are converted exactly (seconds x 1000).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-03 07:00:00.000000
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0009'
-down_revision: str | None = '0008'
+revision: str = '0012'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,8 +6,8 @@ database refuse the second; app/courses/sessions.py then ends the first and retr
 A database that already holds two active sessions for one learner cannot take the index: the
 upgrade stops and names them (end them in the app: a check-in elsewhere ends the older one).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-03 07:10:00.000000
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0010'
-down_revision: str | None = '0009'
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
