@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-import tests.web.test_staff_pages as staff_pages
+import tests.web.staff_world as staff_pages
 from app.accounts import idcard
 from app.accounts import service as accounts
 from app.accounts.exceptions import IdNumberRegistered

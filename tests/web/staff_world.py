@@ -1,0 +1,100 @@
+"""The staff pages' data set and helpers (tests/web/test_staff_pages.py and others): an
+institution with staff, a published course with learners, a draft, and strangers; signing in
+through the page; the course form."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from app.accounts.models import Institution, LearnerGroup, Role, User
+from app.accounts.principal import Principal
+from app.api.deps import CSRF_COOKIE
+from app.courses import service as courses
+from app.courses.models import Course
+from app.db import transaction
+from tests import factories
+from tests.factories import PASSWORD, make_institution, make_learner, make_user
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, "no CSRF field on the page"
+    return m.group(1)
+
+
+def sign_in(client: TestClient, username: str) -> str:
+    """Sign in through the login form; the CSRF value of the signed-in session."""
+    client.cookies.clear()
+    page = client.get("/login")
+    r = client.post(
+        "/login",
+        data={"csrf": csrf_of(page.text), "username": username, "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return str(client.cookies.get(CSRF_COOKIE))
+
+
+def draft_course(engine: Any, staff: User, *, question_count: int = 2, **kw: Any) -> Course:
+    with transaction(engine) as s:
+        return courses.create_course(
+            s,
+            Principal.of_user(staff),
+            title=kw.get("title", "中式烹调师（初级）"),
+            occupation_code="4-03-02-01",
+            occupation_name="中式烹调师",
+            level="level5",
+            required_minutes=120,
+            pass_score=60,
+            subsidy_fen=120_000,
+            policy=courses.CoursePolicy(quiz_question_count=question_count),
+        )
+
+
+COURSE_FORM = {
+    "title": "养老护理员（初级）",
+    "description": "生活照料、基础护理与安全防护。",
+    "occupation_code": "4-10-01-05",
+    "occupation_name": "养老护理员",
+    "level": "level5",
+    "required_minutes": "180",
+    "pass_score": "60",
+    "subsidy_yuan": "1,500.50",
+    "min_interval_s": "600",
+    "max_interval_s": "1800",
+    "response_window_s": "90",
+    "min_pass_rate": "80",
+    "daily_cap_minutes": "480",
+    "credit_policy": "lenient",
+    "heartbeat_interval_s": "30",
+    "question_count": "2",
+    "time_limit_s": "1200",
+    "max_attempts": "3",
+}
+
+
+class World:
+    """An institution with staff, a published course with learners, a draft, and strangers."""
+
+    def __init__(self, engine: Any) -> None:
+        self.inst: Institution = make_institution(engine)
+        self.staff = make_user(engine, Role.staff, self.inst)
+        self.draft = draft_course(engine, self.staff, title="草稿课程")
+        self.course = factories.course_row(engine, self.inst, title="低压电工作业")
+        self.learner = make_learner(engine, self.inst, real_name="赵小红")
+        with transaction(engine) as s:
+            row = s.get(User, self.learner.id)
+            assert row is not None
+            row.group = LearnerGroup.migrant_worker
+            s.add(row)
+        self.done = factories.enrollment_row(engine, self.learner, self.course)
+        self.other_learner = make_learner(engine, self.inst, real_name="钱小白")
+        self.doing = factories.enrollment_row(
+            engine, self.other_learner, self.course, complete=False
+        )
+        self.other_inst = make_institution(engine)
+        self.stranger = make_user(engine, Role.staff, self.other_inst)
+        self.regulator = make_user(engine, Role.regulator)
