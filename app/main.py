@@ -42,7 +42,6 @@ from app.logging import RequestIdMiddleware, configure_logging, request_id_var
 from app.routes import allowed_methods
 from app.validation import InvalidText
 from app.web import account as account_web
-from app.web import admin as admin_web
 from app.web import certificates as certificates_web
 from app.web import docs as docs_web
 from app.web import handoff as handoff_web
@@ -51,6 +50,10 @@ from app.web import learner as learner_web
 from app.web import learner_certificates as learner_certificates_web
 from app.web import render as render_web
 from app.web import review as review_web
+from app.web.admin import audit as admin_audit_web
+from app.web.admin import institutions as admin_institutions_web
+from app.web.admin import status as admin_status_web
+from app.web.admin import users as admin_users_web
 from app.web.regulator import dashboard as regulator_dashboard_web
 from app.web.regulator import records as regulator_records_web
 from app.web.staff import claims as staff_claims_web
@@ -301,7 +304,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(integrations_web.router)
     app.include_router(webhooks_api.router, prefix=API_PREFIX)
     app.include_router(docs_web.router)
-    app.include_router(admin_web.router)
+    for admin_pages in (admin_status_web, admin_institutions_web, admin_users_web, admin_audit_web):
+        app.include_router(admin_pages.router)
     app.mount("/static", StaticFiles(directory=render_web.STATIC_DIR), name="static")
 
     @app.get("/.well-known/jwks.json", tags=["audit"])

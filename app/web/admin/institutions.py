@@ -1,0 +1,243 @@
+"""Institutions: listed with search and paging, created, renamed, suspended and reactivated."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.accounts import administration as admin
+from app.accounts import service as accounts
+from app.accounts.models import Role, User
+from app.accounts.principal import Principal
+from app.audit import service as audit
+from app.db import attempt
+from app.errors import DomainError
+from app.http.session import SessionDep
+from app.web.admin.common import (
+    HOME,
+    INST_STATUS,
+    RECENT,
+    TEXTS,
+    admin_page,
+    chain_links,
+    entries_view,
+    page_number,
+    page_query,
+    require_admin,
+    require_admin_post,
+    texts_for,
+)
+from app.web.i18n import lang_of, message_for
+from app.web.render import error_page, redirect
+from app.web.session import PageUser
+
+router = APIRouter(include_in_schema=False)
+
+
+# ---------------------------------------------------------------- institutions
+
+
+def _institutions_page(
+    request: Request,
+    who: User,
+    session: Session,
+    *,
+    q: str = "",
+    status: str = "",
+    page: int = 1,
+    http_status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    st = status if status in INST_STATUS else ""
+    result = admin.list_institutions(
+        session,
+        q=q,
+        status=st or None,  # type: ignore[arg-type]  # checked against INST_STATUS
+        page=page,
+    )
+    counts = admin.institution_counts(session, [i.id for i in result.items])
+    return admin_page(
+        request,
+        "admin_institutions.html",
+        who,
+        status=http_status,
+        result=result,
+        counts=counts,
+        form={"q": q, "status": st},
+        page_link=lambda n: page_query(f"{HOME}/institutions", q=q, status=st, page=n),
+        errors=errors or {},
+        values=values or {},
+    )
+
+
+@router.get(f"{HOME}/institutions")
+def institutions_page(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    q: str = "",
+    status: str = "",
+    page: str = "1",
+) -> Response:
+    who = require_admin(request, user)
+    if isinstance(who, Response):
+        return who
+    return _institutions_page(
+        request, who, session, q=q[:100], status=status, page=page_number(page)
+    )
+
+
+@router.post(f"{HOME}/institutions")
+def create_institution(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    code: Annotated[str, Form(max_length=32)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    who = require_admin_post(request, user, csrf)
+    if isinstance(who, Response):
+        return who
+    values = {"code": code, "name": name}
+    if not code.strip() or not name.strip():
+        return _institutions_page(
+            request,
+            who,
+            session,
+            http_status=422,
+            errors={"create": texts_for(request)(TEXTS["code_name_required"])},
+            values=values,
+        )
+    try:
+        with attempt(session):
+            inst = accounts.create_institution(
+                session, code=code, name=name, actor=Principal.of_user(who).actor
+            )
+    except DomainError as err:
+        return _institutions_page(
+            request,
+            who,
+            session,
+            http_status=err.status,
+            errors={"create": message_for(err, lang_of(request))},
+            values=values,
+        )
+    return redirect(request, f"{HOME}/institutions/{inst.id}", "inst_created")
+
+
+def _institution_page(
+    request: Request,
+    who: User,
+    session: Session,
+    institution_id: uuid.UUID,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    try:
+        inst = accounts.get_institution(session, institution_id)
+    except DomainError as err:
+        return error_page(request, who, err)
+    t = texts_for(request)
+    staff = admin.list_users(session, role=Role.staff, institution_id=inst.id, per_page=100)
+    entries = audit.recent_entries(session, chain=audit.chain_for(inst.id), limit=RECENT)
+    return admin_page(
+        request,
+        "admin_institution.html",
+        who,
+        status=status,
+        inst=inst,
+        counts=admin.institution_counts(session, [inst.id])[inst.id],
+        staff=staff,
+        entries=entries_view(session, entries, t),
+        links=chain_links(inst.id),
+        errors=errors or {},
+        values=values or {},
+    )
+
+
+@router.get(f"{HOME}/institutions/{{institution_id}}")
+def institution_page(
+    request: Request, institution_id: uuid.UUID, user: PageUser, session: SessionDep
+) -> Response:
+    who = require_admin(request, user)
+    if isinstance(who, Response):
+        return who
+    return _institution_page(request, who, session, institution_id)
+
+
+@router.post(f"{HOME}/institutions/{{institution_id}}")
+def edit_institution(
+    request: Request,
+    institution_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    who = require_admin_post(request, user, csrf)
+    if isinstance(who, Response):
+        return who
+    if not name.strip():
+        errors = {"edit": texts_for(request)(TEXTS["name_required"])}
+        return _institution_page(
+            request, who, session, institution_id, status=422, errors=errors, values={"name": name}
+        )
+    try:
+        with attempt(session):
+            admin.update_institution(
+                session, institution_id, name=name, actor=Principal.of_user(who).actor
+            )
+    except DomainError as err:
+        errors = {"edit": message_for(err, lang_of(request))}
+        return _institution_page(
+            request,
+            who,
+            session,
+            institution_id,
+            status=err.status,
+            errors=errors,
+            values={"name": name},
+        )
+    return redirect(request, f"{HOME}/institutions/{institution_id}", "inst_saved")
+
+
+@router.post(f"{HOME}/institutions/{{institution_id}}/{{action}}")
+def institution_status(
+    request: Request,
+    institution_id: uuid.UUID,
+    action: str,
+    user: PageUser,
+    session: SessionDep,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Suspend or reactivate, with the reason the audit entry keeps."""
+    who = require_admin_post(request, user, csrf)
+    if isinstance(who, Response):
+        return who
+    if action not in ("suspend", "reactivate"):
+        return Response(status_code=404)
+    change = admin.suspend_institution if action == "suspend" else admin.reactivate_institution
+    try:
+        with attempt(session):
+            change(session, institution_id, reason=reason, actor=Principal.of_user(who).actor)
+    except DomainError as err:
+        return _institution_page(
+            request,
+            who,
+            session,
+            institution_id,
+            status=err.status,
+            errors={"status": message_for(err, lang_of(request))},
+            values={"reason": reason},
+        )
+    flash = "inst_suspended" if action == "suspend" else "inst_reactivated"
+    return redirect(request, f"{HOME}/institutions/{institution_id}", flash)

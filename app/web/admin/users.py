@@ -1,0 +1,292 @@
+"""Accounts: listed and filtered; staff and regulator accounts created, locked, unlocked;
+passwords reset."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.accounts import administration as admin
+from app.accounts import service as accounts
+from app.accounts.models import Institution, Role, User
+from app.accounts.principal import Principal
+from app.audit import service as audit
+from app.db import attempt
+from app.errors import DomainError
+from app.http.session import SessionDep
+from app.web.admin.common import (
+    CREATABLE,
+    HOME,
+    RECENT,
+    TEXTS,
+    USER_STATUS,
+    admin_page,
+    entries_view,
+    page_number,
+    page_query,
+    parse_uuid,
+    require_admin,
+    require_admin_post,
+    texts_for,
+)
+from app.web.i18n import lang_of, message_for
+from app.web.render import GROUP_NAMES, error_page, redirect
+from app.web.session import PageUser
+
+router = APIRouter(include_in_schema=False)
+
+
+# ---------------------------------------------------------------- accounts
+
+
+def _users_page(
+    request: Request,
+    who: User,
+    session: Session,
+    *,
+    q: str = "",
+    role: str = "",
+    institution_id: str = "",
+    status: str = "",
+    page: int = 1,
+    http_status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    shown: dict[str, str] | None = None,
+) -> Response:
+    r = Role(role) if role in Role.__members__ else None
+    inst = parse_uuid(institution_id)
+    st = status if status in USER_STATUS else ""
+    result = admin.list_users(
+        session,
+        q=q,
+        role=r,
+        institution_id=inst,
+        status=st or None,  # type: ignore[arg-type]  # checked against USER_STATUS
+        page=page,
+    )
+    institutions = admin.all_institutions(session)
+    form = {
+        "q": q,
+        "role": r.value if r else "",
+        "institution_id": str(inst) if inst else "",
+        "status": st,
+    }
+    return admin_page(
+        request,
+        "admin_users.html",
+        who,
+        status=http_status,
+        result=result,
+        form=form,
+        institutions=institutions,
+        inst_by_id={i.id: i for i in institutions},
+        creatable=[r.value for r in CREATABLE],
+        group_names=GROUP_NAMES,
+        page_link=lambda n: page_query(f"{HOME}/users", **form, page=n),
+        errors=errors or {},
+        values=values or {},
+        shown=shown,
+    )
+
+
+@router.get(f"{HOME}/users")
+def users_page(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    q: str = "",
+    role: str = "",
+    institution_id: str = "",
+    status: str = "",
+    page: str = "1",
+) -> Response:
+    who = require_admin(request, user)
+    if isinstance(who, Response):
+        return who
+    return _users_page(
+        request,
+        who,
+        session,
+        q=q[:100],
+        role=role,
+        institution_id=institution_id,
+        status=status,
+        page=page_number(page),
+    )
+
+
+@router.post(f"{HOME}/users")
+def create_user(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    role: Annotated[str, Form(max_length=16)] = "",
+    username: Annotated[str, Form(max_length=64)] = "",
+    real_name: Annotated[str, Form(max_length=64)] = "",
+    institution_id: Annotated[str, Form(max_length=36)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Create a staff or regulator account; with no password given one is generated and shown
+    once."""
+    who = require_admin_post(request, user, csrf)
+    if isinstance(who, Response):
+        return who
+    t = texts_for(request)
+    values = {
+        "role": role,
+        "username": username,
+        "real_name": real_name,
+        "institution_id": institution_id,
+    }
+
+    def refused(message: str, status: int = 422) -> Response:
+        return _users_page(
+            request, who, session, http_status=status, errors={"create": message}, values=values
+        )
+
+    if role not in [r.value for r in CREATABLE]:
+        return refused(t(TEXTS["bad_role"]))
+    if not username.strip():
+        return refused(t(TEXTS["username_required"]))
+    r = Role(role)
+    inst = parse_uuid(institution_id) if r is Role.staff else None
+    if r is Role.staff and inst is None:
+        return refused(t(TEXTS["pick_institution"]))
+    generated = None if password else admin.generate_password()
+    try:
+        with attempt(session):
+            if inst is not None:
+                accounts.get_institution(session, inst)
+            created = accounts.create_user(
+                session,
+                role=r,
+                username=username,
+                password=password or str(generated),
+                institution_id=inst,
+                real_name=real_name.strip() or None,
+                actor=Principal.of_user(who).actor,
+            )
+    except DomainError as err:
+        return refused(message_for(err, lang_of(request)), err.status)
+    shown = {"user_id": str(created.id), "username": created.username}
+    if generated:
+        shown["password"] = generated
+    return _users_page(request, who, session, shown=shown)
+
+
+def _user_page(
+    request: Request,
+    who: User,
+    session: Session,
+    user_id: uuid.UUID,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    shown: str | None = None,
+) -> Response:
+    try:
+        target = admin.get_user(session, user_id)
+    except DomainError as err:
+        return error_page(request, who, err)
+    inst: Institution | None = (
+        accounts.get_institution(session, target.institution_id) if target.institution_id else None
+    )
+    entries = audit.recent_entries(session, subject=f"user:{target.id}", limit=RECENT)
+    return admin_page(
+        request,
+        "admin_user.html",
+        who,
+        status=status,
+        target=target,
+        inst=inst,
+        is_self=target.id == who.id,
+        group_names=GROUP_NAMES,
+        entries=entries_view(session, entries, texts_for(request)),
+        errors=errors or {},
+        values=values or {},
+        shown=shown,
+    )
+
+
+@router.get(f"{HOME}/users/{{user_id}}")
+def user_page(
+    request: Request, user_id: uuid.UUID, user: PageUser, session: SessionDep
+) -> Response:
+    who = require_admin(request, user)
+    if isinstance(who, Response):
+        return who
+    return _user_page(request, who, session, user_id)
+
+
+@router.post(f"{HOME}/users/{{user_id}}/password")
+def reset_password(
+    request: Request,
+    user_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    password: Annotated[str, Form(max_length=256)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """A new password: the one typed, or a generated one shown once on the page this renders."""
+    who = require_admin_post(request, user, csrf)
+    if isinstance(who, Response):
+        return who
+    try:
+        with attempt(session):
+            _target, generated = admin.reset_password(
+                session, user_id, actor=Principal.of_user(who).actor, new_password=password or None
+            )
+    except DomainError as err:
+        return _user_page(
+            request,
+            who,
+            session,
+            user_id,
+            status=err.status,
+            errors={"password": message_for(err, lang_of(request))},
+        )
+    if generated is None:
+        return redirect(request, f"{HOME}/users/{user_id}", "password_set")
+    return _user_page(request, who, session, user_id, shown=generated)
+
+
+@router.post(f"{HOME}/users/{{user_id}}/{{action}}")
+def user_lock(
+    request: Request,
+    user_id: uuid.UUID,
+    action: str,
+    user: PageUser,
+    session: SessionDep,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Lock or unlock an account, with the reason the audit entry keeps."""
+    who = require_admin_post(request, user, csrf)
+    if isinstance(who, Response):
+        return who
+    if action not in ("lock", "unlock"):
+        return Response(status_code=404)
+    change = admin.lock_user if action == "lock" else admin.unlock_user
+    try:
+        with attempt(session):
+            change(session, user_id, reason=reason, actor=Principal.of_user(who).actor)
+    except DomainError as err:
+        return _user_page(
+            request,
+            who,
+            session,
+            user_id,
+            status=err.status,
+            errors={"lock": message_for(err, lang_of(request))},
+            values={"reason": reason},
+        )
+    return redirect(
+        request, f"{HOME}/users/{user_id}", "user_locked" if action == "lock" else "user_unlocked"
+    )
