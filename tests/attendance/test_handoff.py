@@ -431,12 +431,12 @@ def test_bad_input_from_the_phone_is_refused_in_words_and_changes_nothing(
 
 
 def test_no_handoff_while_the_template_comes_from_an_older_model(
-    client: TestClient, db: Any
+    client: TestClient, engine: Any
 ) -> None:
     """A check handed to a phone could not pass either: the hand-off is refused with the same
     face_reenrol_required as the check itself; an enrolment hand-off is still offered."""
-    learner, h, eid = checkin_setup(client, db)
-    with transaction(db) as s:
+    learner, h, eid = checkin_setup(client, engine)
+    with transaction(engine) as s:
         t = s.exec(select(FaceTemplate).where(FaceTemplate.user_id == learner.id)).one()
         t.face_engine, t.model_name = DLIB_IDENTITY.engine, DLIB_IDENTITY.name
         t.model_sha256 = DLIB_IDENTITY.sha256

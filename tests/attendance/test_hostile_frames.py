@@ -41,10 +41,10 @@ def test_16bit_grey_png_is_scaled_not_clipped_white() -> None:
 
 
 def test_real_face_in_a_16bit_grey_png_is_found(
-    engine: DlibFaceEngine, video_frames: list[RGBImage]
+    face_engine: DlibFaceEngine, video_frames: list[RGBImage]
 ) -> None:
     grey = cv2.cvtColor(video_frames[30], cv2.COLOR_RGB2GRAY)
-    result = engine.analyse_bytes(png16_grey(grey))  # was no_face: decoded all white
+    result = face_engine.analyse_bytes(png16_grey(grey))  # was no_face: decoded all white
     assert isinstance(result, FaceAnalysis)
 
 
@@ -89,12 +89,12 @@ def test_large_jpeg_decodes_to_the_working_size_keeping_its_shape() -> None:
 
 
 def test_working_size_keeps_faces_analysable(
-    engine: DlibFaceEngine, video_frames: list[RGBImage]
+    face_engine: DlibFaceEngine, video_frames: list[RGBImage]
 ) -> None:
     # A frame upscaled past the working size is decoded back down and its face still found.
     frame = video_frames[30]
     big = cv2.resize(frame, (frame.shape[1] * 5, frame.shape[0] * 5))
-    result = engine.analyse_bytes(encode_jpeg(big))
+    result = face_engine.analyse_bytes(encode_jpeg(big))
     assert isinstance(result, FaceAnalysis)
     assert max(result.image_size) <= DecodeLimits().max_decode_side
 

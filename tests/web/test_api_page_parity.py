@@ -26,8 +26,15 @@ from app.courses.models import Course, Lesson
 from app.db import transaction
 from app.http.cookies import CSRF_COOKIE
 from app.web.staff.forms import course_values
-from tests.certificates import builders
-from tests.factories import PASSWORD, login, make_institution, make_learner, make_user
+from tests.factories import (
+    PASSWORD,
+    course_row,
+    enrollment_row,
+    login,
+    make_institution,
+    make_learner,
+    make_user,
+)
 
 API = "/api/v1"
 
@@ -287,12 +294,10 @@ def test_certificate_issue_and_revoke_are_the_same_through_api_and_page(
 ) -> None:
     inst = make_institution(engine)
     staff = make_user(engine, Role.staff, inst)
-    course = builders.make_course(engine, inst, title="低压电工作业")
-    by_api = builders.make_enrollment(engine, make_learner(engine, inst), course)
-    by_page = builders.make_enrollment(engine, make_learner(engine, inst), course)
-    unfinished = builders.make_enrollment(
-        engine, make_learner(engine, inst), course, complete=False
-    )
+    course = course_row(engine, inst, title="低压电工作业")
+    by_api = enrollment_row(engine, make_learner(engine, inst), course)
+    by_page = enrollment_row(engine, make_learner(engine, inst), course)
+    unfinished = enrollment_row(engine, make_learner(engine, inst), course, complete=False)
 
     h = login(client, staff.username)
     csrf = _page_sign_in(client, staff.username)
