@@ -115,7 +115,9 @@ def test_main_pages_at_desktop_and_phone_width(
     page.on("pageerror", lambda e: seen.append(f"{current['name']}: script error: {e}"))
     page.on("response", on_response)
 
-    def visit(name: str, path: str, status: int = 200, ready: str = "main") -> None:
+    def visit(
+        name: str, path: str, status: int = 200, ready: str = "main", *, document: bool = False
+    ) -> None:
         current["name"] = name
         page.set_viewport_size(DESKTOP)
         response = page.goto(f"{live_server}{path}")
@@ -124,6 +126,11 @@ def test_main_pages_at_desktop_and_phone_width(
         desktop = page.evaluate("document.documentElement.scrollWidth")
         if desktop > DESKTOP["width"]:
             problems.append(f"{name}: {desktop} px wide at {DESKTOP['width']} px")
+        # The page uses the screen (issue 14 item 7): the content column is not a ~730 px strip
+        # (the public verification page is a certificate, a document of its own width).
+        used = page.evaluate("document.querySelector('main').getBoundingClientRect().width")
+        if not document and used < 0.9 * DESKTOP["width"]:
+            problems.append(f"{name}: content only {used:.0f} px wide at {DESKTOP['width']} px")
         width = shot(name)
         if width is None or width > PHONE_WIDTH:
             problems.append(f"{name}: {width} px wide at {PHONE_WIDTH} px")
@@ -135,8 +142,14 @@ def test_main_pages_at_desktop_and_phone_width(
     # Signed out: sign-in, sign-up, the public verification page (found and not found).
     visit("login", "/login", ready="form")
     visit("register", "/register", ready="#id_number")
-    visit("verify", f"/certificates/{serial}", ready="[data-status=valid]")
-    visit("verify-not-found", "/certificates/NOPE-2026-000001", 404, "[data-status=not_found]")
+    visit("verify", f"/certificates/{serial}", ready="[data-status=valid]", document=True)
+    visit(
+        "verify-not-found",
+        "/certificates/NOPE-2026-000001",
+        404,
+        "[data-status=not_found]",
+        document=True,
+    )
 
     # Signed in as the learner.
     page.goto(f"{live_server}/login")

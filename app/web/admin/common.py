@@ -122,7 +122,6 @@ def admin_page(request: Request, name: str, user: User, status: int = 200, **ctx
         name,
         user,
         status=status,
-        wide=True,
         role_names={r.value: t(n) for r, n in ROLE_NAMES.items()},
         inst_status=INST_STATUS,
         user_status=USER_STATUS,
