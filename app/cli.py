@@ -140,6 +140,19 @@ def serve(
     # credentials and xAPI statements must name where we really serve.
     os.environ["SKILLTRACE_HOST"], os.environ["SKILLTRACE_PORT"] = host, str(port)
     get_settings.cache_clear()
+    settings = get_settings()
+    if workers > 1:
+        # Each worker process counts in files here, so /metrics (whichever worker answers) sums
+        # them all; the files are emptied at each start (counters restart from zero).
+        from app.metrics import MULTIPROC_ENV
+
+        metrics_dir = Path(
+            os.environ.get(MULTIPROC_ENV) or settings.data_dir / "metrics" / f"port-{port}"
+        )
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        for stale in metrics_dir.glob("*.db"):
+            stale.unlink()
+        os.environ[MULTIPROC_ENV] = str(metrics_dir)
     err.print(f"SkillTrace on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "app.main:create_app",
@@ -148,6 +161,8 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        # JSON logs: uvicorn's own loggers go through our handler too (configured in the app).
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         proxy_headers=True,
     )
 

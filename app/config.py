@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -117,6 +118,15 @@ class Settings(BaseSettings):
     subsidy_repeat_scope: Literal["ever", "same_year"] = "ever"
 
     log_level: str = "INFO"
+    # "text" (one line per record) or "json" (one JSON object per line, for log collectors:
+    # time, level, logger, message, request_id, and the exception if any).
+    log_format: Literal["text", "json"] = "text"
+
+    # Operations. /metrics (Prometheus text format) answers only requests from these networks
+    # (comma-separated CIDRs; behind a balancer the client address uvicorn reports, see
+    # FORWARDED_ALLOW_IPS) or carrying "Authorization: Bearer <metrics_token>"; others get 404.
+    metrics_allow_networks: str = "127.0.0.0/8,::1/128"
+    metrics_token: str = ""
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -127,6 +137,16 @@ class Settings(BaseSettings):
                 "SKILLTRACE_SECRET_KEY must be set to a random value of at least 32 characters "
                 "outside development"
             )
+        for network in filter(None, (n.strip() for n in self.metrics_allow_networks.split(","))):
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"SKILLTRACE_METRICS_ALLOW_NETWORKS: {network!r} is not a network "
+                    "(e.g. 10.0.0.0/8)"
+                ) from None
+        if self.metrics_token and len(self.metrics_token) < 16:
+            raise ValueError("SKILLTRACE_METRICS_TOKEN must be at least 16 characters")
         if self.face_accept_threshold >= self.face_reject_threshold:
             raise ValueError("face_accept_threshold must be below face_reject_threshold")
         if self.face_sface_accept_threshold <= self.face_sface_reject_threshold:

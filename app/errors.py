@@ -117,3 +117,25 @@ def problem_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, A
             },
         }
     return out
+
+
+class ServiceNotReady(DomainError):
+    """``/readyz``: this node cannot serve yet (or any more); the balancer should skip it."""
+
+    code = "not_ready"
+    status = 503
+    title = "Not ready"
+    message_zh = "服务暂时不可用，请稍后重试。"
+    message_en = "This server is not ready to serve requests."
+
+
+class DatabaseUnavailable(ServiceNotReady):
+    code = "database_unavailable"
+    title = "Database unavailable"
+    message_en = "The database cannot be reached."
+
+
+class MigrationsPending(ServiceNotReady):
+    code = "migrations_pending"
+    title = "Migrations pending"
+    message_en = "The database schema is not at this version's migration head."

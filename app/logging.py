@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
 from contextvars import ContextVar
+from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,19 +62,45 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (``SKILLTRACE_LOG_FORMAT=json``), for log collectors: ``time``
+    (RFC 3339, UTC, milliseconds), ``level``, ``logger``, ``message``, ``request_id``, ``pid``,
+    and ``exception`` (the formatted traceback) when there is one. Messages are redacted like
+    the text lines (the filter runs before any formatter)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", request_id_var.get()),
+            "pid": record.process,
+        }
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+
+
+def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
+    """Our handler on the root logger (once), its level and its format (``text`` or ``json``)."""
     install_redaction()
     root = logging.getLogger()
-    if any(getattr(h, "_skilltrace", False) for h in root.handlers):
+    formatter = JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
+    ours = [h for h in root.handlers if getattr(h, "_skilltrace", False)]
+    if ours:
+        for h in ours:
+            h.setFormatter(formatter)
         root.setLevel(level)
         return
     handler = logging.StreamHandler()
     handler._skilltrace = True  # type: ignore[attr-defined]
     handler.addFilter(RequestIdFilter())
     handler.addFilter(_REDACT)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
-    )
+    handler.setFormatter(formatter)
     root.addHandler(handler)
     root.setLevel(level)
 

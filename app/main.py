@@ -11,12 +11,12 @@ from typing import Any, Literal
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import __version__
+from app import __version__, metrics, status
 from app.api import audit as audit_api
 from app.api import auth as auth_api
 from app.api import certificates as certificates_api
@@ -35,10 +35,18 @@ from app.attendance.pool import RETRY_AFTER_S
 from app.audit import signing
 from app.certificates import credential
 from app.config import Settings, get_settings
-from app.errors import DomainError, problem_responses
+from app.db import get_engine
+from app.errors import (
+    DatabaseUnavailable,
+    DomainError,
+    MigrationsPending,
+    NotFound,
+    problem_responses,
+)
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.limits import BodySizeLimitMiddleware
 from app.logging import RequestIdMiddleware, configure_logging, request_id_var
+from app.metrics import MetricsMiddleware
 from app.routes import allowed_methods
 from app.validation import InvalidText
 from app.web import account as account_web
@@ -185,10 +193,39 @@ class FacePoolOut(BaseModel):
     restarts: int  # broken pools replaced since start-up
 
 
+class DatabaseOut(BaseModel):
+    """The database, as ``/readyz`` reports it."""
+
+    kind: str  # sqlite | postgresql
+    revision: str | None  # the migration the database is at
+    head: str | None  # the migration this version of the code needs
+
+
 class ReadyOut(BaseModel):
     status: Literal["ready"]
     version: str
+    database: DatabaseOut
     face_pool: FacePoolOut
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ready",
+                    "version": __version__,
+                    "database": {"kind": "postgresql", "revision": "0013", "head": "0013"},
+                    "face_pool": {
+                        "mode": "processes",
+                        "workers": 2,
+                        "alive": 2,
+                        "pids": [4121, 4122],
+                        "in_flight": 3,
+                        "restarts": 0,
+                    },
+                }
+            ]
+        }
+    )
 
 
 def _face_pool_out(settings: Settings) -> tuple[FacePoolOut, bool]:
@@ -238,7 +275,8 @@ async def _sweep_forever(interval_s: int) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    metrics.register_collector(status.metric_families)
     wire()  # the domains' cross-domain reactions (certificates, webhooks, …): app/wiring.py
 
     @asynccontextmanager
@@ -278,6 +316,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)  # innermost: inside the body size limit
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(MetricsMiddleware)  # outermost: times everything, the 413s included
     install_error_handlers(app)
     install_openapi(app)
     for module in (auth_api, institutions_api, face_api, courses_api, study_api, audit_api):
@@ -327,11 +366,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "/readyz",
         tags=["ops"],
         response_model=ReadyOut,
-        responses=problem_responses(FaceEngineUnavailable),
+        responses=problem_responses(FaceEngineUnavailable, DatabaseUnavailable, MigrationsPending),
     )
     def readyz() -> ReadyOut:
-        """Readiness probe: 200 when every face worker is alive, else 503
-        ``face_engine_unavailable`` (a pool found broken is replaced on the spot)."""
+        """Readiness probe for the balancer: 200 when the database answers, its schema is at
+        this version's migration head and every face worker is alive; else 503 with the reason
+        (``database_unavailable``, ``migrations_pending``, ``face_engine_unavailable``; a face
+        pool found broken is replaced on the spot)."""
+        db = status.readiness(get_engine())
         face_pool, ready = _face_pool_out(settings)
         if not ready:
             raise FaceEngineUnavailable(
@@ -339,6 +381,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 retry_after=RETRY_AFTER_S,
                 face_pool=face_pool.model_dump(),
             )
-        return ReadyOut(status="ready", version=__version__, face_pool=face_pool)
+        return ReadyOut(
+            status="ready",
+            version=__version__,
+            database=DatabaseOut(kind=db.kind, revision=db.revision, head=db.head),
+            face_pool=face_pool,
+        )
+
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        response_class=PlainTextResponse,
+        responses={
+            200: {
+                "description": "The Prometheus text exposition format.",
+                "content": {
+                    "text/plain": {
+                        "example": "# HELP skilltrace_heartbeats_total Study heartbeats "
+                        "committed.\n# TYPE skilltrace_heartbeats_total counter\n"
+                        'skilltrace_heartbeats_total{credited="yes"} 1520.0\n'
+                    }
+                },
+            },
+            **problem_responses(NotFound),
+        },
+    )
+    def metrics_endpoint(request: Request) -> Response:
+        """Prometheus metrics, for operators: from an address in
+        ``SKILLTRACE_METRICS_ALLOW_NETWORKS`` or with ``Authorization: Bearer
+        <SKILLTRACE_METRICS_TOKEN>``; anyone else gets 404."""
+        client = request.client.host if request.client else None
+        if not metrics.may_read(settings, client, request.headers.get("authorization")):
+            raise NotFound()
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
 
     return app

@@ -8,11 +8,17 @@ every visit. Figures about the face engine are this process's (each server worke
 from __future__ import annotations
 
 import functools
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from alembic.script import ScriptDirectory
+from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import func, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, col, select
 
 from app import __version__, clock
@@ -22,6 +28,8 @@ from app.attendance.models import AttendanceEvent, ReviewStatus
 from app.audit.models import AuditChainHead
 from app.config import get_settings
 from app.courses.models import RollCall, RollCallStatus
+from app.db import get_engine, transaction
+from app.errors import DatabaseUnavailable, MigrationsPending
 from app.migrate import alembic_config
 from app.webhooks.models import DeliveryStatus, WebhookDelivery
 
@@ -186,4 +194,110 @@ def system_status(session: Session) -> SystemStatus:
         totals=totals(session),
         sweep_interval_s=settings.rollcall_sweep_interval_s,
         webhook_interval_s=settings.webhook_delivery_interval_s,
+    )
+
+
+# ---------------------------------------------------------------- readiness and metrics
+
+
+def readiness(engine: Engine) -> DatabaseStatus:
+    """The database as ``/readyz`` needs it: reachable and at this code's migration head.
+
+    Raises :class:`DatabaseUnavailable` (cannot connect or query) or :class:`MigrationsPending`
+    (the schema is older or newer than this code: a node of another version, or
+    ``skilltrace migrate`` not run yet)."""
+    try:
+        with transaction(engine, reading=True) as session:
+            db = database(session)
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        raise DatabaseUnavailable(f"The database cannot be reached: {first[:200]}") from None
+    if not db.current:
+        raise MigrationsPending(
+            f"The database is at {db.revision or 'no revision'}; this version needs {db.head}.",
+            revision=db.revision,
+            head=db.head,
+        )
+    return db
+
+
+def _gauge(name: str, doc: str, labels: list[str], *rows: tuple[list[str], float]) -> Metric:
+    family = GaugeMetricFamily(name, doc, labels=labels)
+    for values, value in rows:
+        family.add_metric(values, value)
+    return family
+
+
+def metric_families() -> Iterator[Metric]:
+    """Figures read when ``/metrics`` is scraped: this process's face workers and database
+    pool (labelled with its pid), and the queues in the database (the same for every node)."""
+    pid = str(os.getpid())
+    face = face_engine.status()
+    pool = face_engine.pool_state()
+    yield _gauge(
+        "skilltrace_face_workers",
+        "Face worker processes of this server process: configured, and alive now.",
+        ["pid", "state"],
+        ([pid, "configured"], face.workers),
+        ([pid, "alive"], face.alive or 0),
+    )
+    yield _gauge(
+        "skilltrace_face_frames_in_flight",
+        "Frames queued for or being analysed by this process's face workers.",
+        ["pid"],
+        ([pid], face.in_flight or 0),
+    )
+    yield _gauge(
+        "skilltrace_face_pool_restarts",
+        "Broken face pools replaced since this process started.",
+        ["pid"],
+        ([pid], pool.restarts if pool is not None else 0),
+    )
+    engine = get_engine()
+    db_pool = engine.pool
+    if isinstance(db_pool, QueuePool):
+        yield _gauge(
+            "skilltrace_db_pool_connections",
+            "This process's database connection pool: its size, connections in use, overflow.",
+            ["pid", "state"],
+            ([pid, "size"], db_pool.size()),
+            ([pid, "checked_out"], db_pool.checkedout()),
+            ([pid, "overflow"], max(0, db_pool.overflow())),
+        )
+    try:
+        with transaction(engine, reading=True) as session:
+            q = queues(session)
+    except SQLAlchemyError:
+        yield _gauge("skilltrace_database_up", "Whether the database answered.", [], ([], 0))
+        return
+    yield _gauge("skilltrace_database_up", "Whether the database answered.", [], ([], 1))
+    now = clock.now()
+    oldest = (now - q.webhooks_oldest).total_seconds() if q.webhooks_oldest else 0.0
+    yield _gauge(
+        "skilltrace_webhook_deliveries",
+        "Webhook deliveries in the outbox: pending, pending and due now, failed in 24 h.",
+        ["state"],
+        (["pending"], q.webhooks_pending),
+        (["due"], q.webhooks_due),
+        (["failed_24h"], q.webhooks_failed_24h),
+    )
+    yield _gauge(
+        "skilltrace_webhook_oldest_pending_seconds",
+        "Age of the oldest pending webhook delivery (0: none).",
+        [],
+        ([], max(0.0, oldest)),
+    )
+    yield _gauge(
+        "skilltrace_rollcalls",
+        "Roll-calls pending, and pending past their deadline (the sweep is behind).",
+        ["state"],
+        (["pending"], q.rollcalls_pending),
+        (["overdue"], q.rollcalls_overdue),
+    )
+    yield _gauge(
+        "skilltrace_reviews_pending",
+        "Attendance decisions waiting for staff review.",
+        [],
+        ([], q.reviews_pending),
     )

@@ -327,10 +327,13 @@ def run(label: str, database_url: str, workers: int, args: argparse.Namespace) -
         "SKILLTRACE_FACE_WORKERS": "0",
         "SKILLTRACE_LOG_LEVEL": "WARNING",
         "SKILLTRACE_ROLLCALL_SWEEP_INTERVAL_S": "0",
+        "PYTHONPATH": str(ROOT),
     }
     server = subprocess.Popen(
         [
-            str(ROOT / ".venv/bin/skilltrace"),
+            sys.executable,  # this checkout's code, whatever the venv's entry point names
+            "-m",
+            "app.cli",
             "serve",
             "--port",
             str(port),

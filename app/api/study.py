@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
 
+from app import metrics
 from app.accounts.exceptions import InvalidToken, MissingScope
 from app.accounts.principal import Principal
 from app.api.deps import CurrentLearner, LearnerForWrite, SessionDep, WorkSessionDep, require_scope
@@ -98,6 +99,7 @@ async def heartbeat(
             session, user, session_id, visible=body.visible, lesson_id=body.lesson_id
         ),
     )
+    metrics.HEARTBEATS.labels("yes" if r.earned_ms else "no").inc()
     offer = None
     if r.rollcall is not None:
         offer = RollCallOffer(rollcall_id=r.rollcall.id, deadline=r.rollcall.deadline)

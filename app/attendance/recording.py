@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import clock
+from app import clock, metrics
 from app.accounts.models import User
-from app.aftercommit import after_rollback
+from app.aftercommit import after_commit, after_rollback
 from app.attendance import liveness
 from app.attendance.budget import admit_burst
 from app.attendance.engine import analyse_frames, current_model, thresholds
@@ -89,7 +89,8 @@ def _analyse_burst(frames: Sequence[bytes], *, min_frames: int, learner_id: uuid
             raise ImageTooLarge()
     admit_burst(frames, learner_id)  # declared pixels, before any frame reaches a worker
     hashes = [hashlib.sha256(f).hexdigest() for f in frames]
-    results = analyse_frames(list(frames))
+    with metrics.FACE_ANALYSIS_SECONDS.time():
+        results = analyse_frames(list(frames))
     good: list[FaceAnalysis] = []
     rejections: list[FaceRejected] = []
     for r in results:
@@ -223,6 +224,8 @@ def _save_event(session: Session, event: AttendanceEvent, actor: Actor) -> None:
     )
     for hook in event_recorded_hooks:
         hook(session, event, actor)
+    counter = metrics.FACE_CHECKS.labels(event.purpose.value, event.outcome.value)
+    after_commit(session, counter.inc)  # decisions that were kept, not rolled-back attempts
 
 
 def _liveness_dict(result: liveness.LivenessResult) -> dict[str, Any]:

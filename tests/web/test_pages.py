@@ -178,7 +178,7 @@ def test_pages_are_not_in_the_openapi_schema(client: TestClient) -> None:
         p
         for p in paths
         if not p.startswith(
-            ("/api/", "/xapi", "/.well-known", "/healthz", "/readyz", "/certificates")
+            ("/api/", "/xapi", "/.well-known", "/healthz", "/readyz", "/metrics", "/certificates")
         )
         # the documents a credential's verifier dereferences (issuer, key, status list, context)
         and not p.startswith(("/institutions/", "/keys/", "/credentials/"))
