@@ -81,6 +81,16 @@ class Conflict(DomainError):
     message_en = "This conflicts with existing data."
 
 
+class InternalError(DomainError):
+    """Never raised on purpose: the body of the 500 any unexpected failure becomes."""
+
+    code = "internal_error"
+    status = 500
+    title = "Internal error"
+    message_zh = "服务器内部错误，请稍后重试；如仍失败，请把请求编号告知平台。"
+    message_en = "Something went wrong on our side; the request ID helps us find it."
+
+
 class ValidationFailed(DomainError):
     code = "validation_error"
     status = 422

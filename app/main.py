@@ -21,6 +21,7 @@ from app.api import audit as audit_api
 from app.api import auth as auth_api
 from app.api import certificates as certificates_api
 from app.api import courses as courses_api
+from app.api import examples as api_examples
 from app.api import face as face_api
 from app.api import handoff as handoff_api
 from app.api import institutions as institutions_api
@@ -39,6 +40,7 @@ from app.db import get_engine
 from app.errors import (
     DatabaseUnavailable,
     DomainError,
+    InternalError,
     MigrationsPending,
     NotFound,
     problem_responses,
@@ -174,12 +176,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unhandled(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _problem(
-            500,
-            "internal_error",
-            "Internal error",
-            "Something went wrong on our side; the request ID helps us find it.",
-        )
+        err = InternalError()
+        return _problem(err.status, err.code, err.title, err.message_en)
 
 
 class FacePoolOut(BaseModel):
@@ -191,6 +189,11 @@ class FacePoolOut(BaseModel):
     pids: list[int]
     in_flight: int  # frames queued or being analysed
     restarts: int  # broken pools replaced since start-up
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
 
 
 class DatabaseOut(BaseModel):
@@ -347,7 +350,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(admin_pages.router)
     app.mount("/static", StaticFiles(directory=render_web.STATIC_DIR), name="static")
 
-    @app.get("/.well-known/jwks.json", tags=["audit"])
+    @app.get(
+        "/.well-known/jwks.json",
+        tags=["audit"],
+        responses={
+            200: {"content": {"application/json": {"example": api_examples.JWKS}}},
+            **problem_responses(InternalError),
+        },
+    )
     def jwks() -> dict[str, Any]:
         """Public keys for audit checkpoints (EdDSA) and certificate credentials (RS256)."""
         return {"keys": signing.jwks()["keys"] + credential.jwks()["keys"]}
@@ -357,10 +367,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Browsers that ask before reading the page's <link rel=icon> get the SVG icon."""
         return RedirectResponse("/static/favicon.svg", status_code=301)
 
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        """Liveness probe: the process answers (see ``/readyz`` for the face workers)."""
-        return {"status": "ok", "version": __version__}
+    @app.get("/healthz", tags=["ops"], responses=problem_responses(InternalError))
+    def healthz() -> HealthOut:
+        """Liveness probe: the process answers (see ``/readyz`` for the face workers). It reads
+        nothing, so its only error is the generic 500 ``internal_error``; a probe that gets no
+        answer at all should restart the process."""
+        return HealthOut(status="ok", version=__version__)
 
     @app.get(
         "/readyz",

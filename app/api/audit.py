@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from app import rfc3339
 from app.accounts.exceptions import InstitutionNotFound, InvalidToken, MissingScope
+from app.api import examples
 from app.api.deps import PrincipalDep, SessionDep, require_scope
 from app.audit import export
 from app.audit import service as audit
@@ -58,8 +59,8 @@ _EXPORT_DOC = {
         "claims, hash = head hash, jws = signature)."
     ),
     "content": {
-        "application/x-ndjson": {"schema": {"type": "string"}},
-        "text/csv": {"schema": {"type": "string"}},
+        "application/x-ndjson": {"schema": {"type": "string"}, "example": examples.AUDIT_NDJSON},
+        "text/csv": {"schema": {"type": "string"}, "example": examples.AUDIT_CSV},
     },
 }
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from app.accounts import exceptions as ax
 from app.accounts.principal import Principal
+from app.api import examples
 from app.api.deps import PUBLIC, CurrentLearner, CurrentUser, SessionDep, require_scope
 from app.certificates import claims, credential, record, subsidy
 from app.certificates import exceptions as cx
@@ -169,7 +170,7 @@ def get_subsidy(serial: Serial, principal: CertificatesRead, session: SessionDep
         200: {
             "description": "One row per eligible certificate, then a totals row",
             "content": {
-                "text/csv": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}, "example": examples.CLAIMS_CSV},
                 XLSX: {"schema": {"type": "string", "format": "binary"}},
             },
         },

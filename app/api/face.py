@@ -178,7 +178,10 @@ def get_event(event_id: uuid.UUID, principal: AttendanceRead, session: SessionDe
     "/attendance-events/{event_id}/evidence",
     response_class=Response,
     responses={
-        200: {"content": {"image/jpeg": {}}, "description": "The evidence face crop"},
+        200: {
+            "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The evidence face crop",
+        },
         **problem_responses(*_auth, fx.EventNotFound, fx.EvidencePurged),
     },
 )

@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from app.accounts.exceptions import InsufficientRole, InvalidToken, MissingScope
 from app.accounts.principal import SCOPES
 from app.api.deps import Access, CsrfFailed, route_access
+from app.api.examples import EXAMPLES, example_for
 from app.errors import DomainError, NotAuthenticated, ValidationFailed, problem_responses
 from app.idempotency.middleware import document_idempotency
 from app.validation import InvalidText
@@ -139,7 +140,69 @@ def install_openapi(app: FastAPI) -> None:
         schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
         for name in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(name, None)
+        add_examples(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _error_classes() -> dict[str, type[DomainError]]:
+    """Every error code the services can raise → (the first) class raising it."""
+    out: dict[str, type[DomainError]] = {}
+    todo: list[type[DomainError]] = [DomainError]
+    while todo:
+        cls = todo.pop(0)
+        out.setdefault(cls.code, cls)
+        todo.extend(cls.__subclasses__())
+    return out
+
+
+def _problem_examples(codes: list[str]) -> dict[str, Any]:
+    """One named example per documented ``code``: the body the service really sends."""
+    classes = _error_classes()
+    out: dict[str, Any] = {}
+    for code in codes:
+        cls = classes.get(code)
+        if cls is None:
+            continue
+        body = cls().to_problem("en")
+        out[code] = {"summary": cls.message_en, "value": body}
+    return out
+
+
+def add_examples(schema: dict[str, Any]) -> None:
+    """Give every component schema and every problem response a realistic example.
+
+    Component examples come from :mod:`app.api.examples` (or the model's own
+    ``json_schema_extra``); problem+json responses get one example per error code, built by
+    the error class itself, so an example can never drift from what the API sends.
+    """
+    components = schema.get("components", {}).get("schemas", {})
+    for name, component in components.items():
+        example = example_for(name, component)
+        if example is not None:
+            component["examples"] = [example]
+    for path_item in schema.get("paths", {}).values():
+        for method, op in path_item.items():
+            if method not in _METHODS:
+                continue
+            for response in op.get("responses", {}).values():
+                _list_example(response.get("content", {}).get("application/json"), components)
+                media = response.get("content", {}).get("application/problem+json")
+                if media is None or "examples" in media:
+                    continue
+                codes = media.get("schema", {}).get("properties", {}).get("code", {}).get("enum")
+                if codes:
+                    media["examples"] = _problem_examples(codes)
+
+
+def _list_example(media: dict[str, Any] | None, components: dict[str, Any]) -> None:
+    """A JSON array of a component gets a one-item list of that component's example."""
+    if media is None or "example" in media or "examples" in media:
+        return
+    body = media.get("schema", {})
+    ref = body.get("items", {}).get("$ref", "") if body.get("type") == "array" else ""
+    name = ref.rsplit("/", 1)[-1]
+    if name in EXAMPLES or components.get(name, {}).get("examples"):
+        media["example"] = [components[name]["examples"][0]]

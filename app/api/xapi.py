@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import clock
 from app.accounts.exceptions import InvalidToken, MissingScope
+from app.api import examples
 from app.api.deps import PUBLIC, PrincipalDep, SessionDep, require_scope
 from app.audit import service as audit
 from app.errors import Forbidden, NotAuthenticated, NotFound, problem_responses
@@ -251,7 +252,14 @@ _STATEMENT_DOC: dict[int | str, dict[str, Any]] = {
         "headers": _HEADERS_DOC,
         "content": {
             "application/json": {
-                "schema": {"oneOf": [StatementResult.model_json_schema(), _STATEMENT_SCHEMA]}
+                "schema": {"oneOf": [StatementResult.model_json_schema(), _STATEMENT_SCHEMA]},
+                "examples": {
+                    "result": {"summary": "A StatementResult", "value": examples.XAPI_RESULT},
+                    "statement": {
+                        "summary": "One Statement (`statementId=…`)",
+                        "value": examples.XAPI_STATEMENT,
+                    },
+                },
             },
             "multipart/mixed": {"schema": {"type": "string", "format": "binary"}},
         },

@@ -94,7 +94,19 @@ def _view(session: Session, cert: Certificate, lang: str) -> dict[str, Any]:
 @router.get(
     "/certificates/{serial}",
     response_class=HTMLResponse,
-    responses={404: {"description": "No such certificate", "content": {"text/html": {}}}},
+    responses={
+        200: {
+            "description": "The public verification page (HTML for people; machines read "
+            "`GET /api/v1/certificates/{serial}/verify`)",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+        404: {
+            "description": "No such certificate. HTML by design, not problem+json: this is the "
+            "address printed in the certificate's QR code, opened by a person's phone, so the "
+            "answer is a page that says the serial is unknown.",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+    },
 )
 def verification_page(
     request: Request, serial: Serial, session: SessionDep, lang: str = "zh-CN"
