@@ -526,7 +526,7 @@ EXAMPLES: dict[str, Any] = {
     },
     "QuizSubmitIn": {"answers": {QUESTION_ID: [2]}},
     "HealthOut": {"status": "ok", "version": "0.1.0"},
-    "ReadyOut": {"status": "ready", "version": "0.1.0", "face_pool": FACE_POOL},
+    "DatabaseOut": {"kind": "postgresql", "revision": "0014", "head": "0014"},
     "RecordCertificateOut": RECORD_CERT,
     "RecordEntryOut": RECORD_ENTRY,
     "RecordOut": {
