@@ -252,6 +252,12 @@ class FaceAnalysis:
         """Mean eye aspect ratio of both eyes."""
         return (self.ear_left + self.ear_right) / 2.0
 
+    @property
+    def centre_and_width(self) -> tuple[float, float, float]:
+        """The face box's centre (x, y) and width, in pixels (streamed liveness: motion)."""
+        b = self.box
+        return ((b.left + b.right) / 2.0, (b.top + b.bottom) / 2.0, float(b.width))
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class FaceMeasurement:
