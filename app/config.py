@@ -117,6 +117,13 @@ class Settings(BaseSettings):
     # Subsidy: "ever" (default) or "same_year" for the same occupation+level rule.
     subsidy_repeat_scope: Literal["ever", "same_year"] = "ever"
 
+    # Subsidy claims (app/claims). How long an approved batch stays in public notice (公示)
+    # before payment may be recorded; how long an institution has to repay a recovery item; and
+    # whether an institution with an open recovery past that deadline may file new claims.
+    claims_notice_days: int = Field(default=7, ge=0, le=90)
+    claims_recovery_due_days: int = Field(default=30, ge=1, le=365)
+    claims_block_on_overdue_recoveries: bool = False
+
     log_level: str = "INFO"
     # "text" (one line per record) or "json" (one JSON object per line, for log collectors:
     # time, level, logger, message, request_id, and the exception if any).

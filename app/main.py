@@ -20,6 +20,7 @@ from app import __version__, metrics, status
 from app.api import audit as audit_api
 from app.api import auth as auth_api
 from app.api import certificates as certificates_api
+from app.api import claims as claims_api
 from app.api import courses as courses_api
 from app.api import examples as api_examples
 from app.api import face as face_api
@@ -58,6 +59,7 @@ from app.web import handoff as handoff_web
 from app.web import integrations as integrations_web
 from app.web import learner as learner_web
 from app.web import learner_certificates as learner_certificates_web
+from app.web import notices as notices_web
 from app.web import render as render_web
 from app.web import review as review_web
 from app.web.admin import audit as admin_audit_web
@@ -327,6 +329,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(xapi_api.router)
     app.include_router(reports_api.router, prefix=API_PREFIX)
     app.include_router(certificates_api.router, prefix=API_PREFIX)
+    app.include_router(claims_api.router, prefix=API_PREFIX)
+    app.include_router(notices_web.router)
     app.include_router(certificates_web.router)
     for page in (
         account_web,

@@ -6,6 +6,7 @@ from app.accounts import models as accounts_models
 from app.attendance import models as attendance_models
 from app.audit import models as audit_models
 from app.certificates import models as certificates_models
+from app.claims import models as claims_models
 from app.courses import models as courses_models
 from app.idempotency import models as idempotency_models
 from app.webhooks import models as webhooks_models
@@ -17,6 +18,7 @@ __all__ = [
     "attendance_models",
     "audit_models",
     "certificates_models",
+    "claims_models",
     "courses_models",
     "idempotency_models",
     "metadata",

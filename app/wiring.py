@@ -35,6 +35,7 @@ def _subscriptions() -> list[Subscription]:
     from app.attendance import recording as attendance_events
     from app.attendance import review, templates
     from app.certificates import service as certificates
+    from app.claims import service as claims
     from app.courses import progress, rollcall
     from app.webhooks import events as webhooks
 
@@ -54,6 +55,9 @@ def _subscriptions() -> list[Subscription]:
         Subscription(rollcall, "rollcall_missed_hooks", webhooks.on_rollcall_missed),
         Subscription(certificates, "issued_hooks", webhooks.on_certificate_issued),
         Subscription(certificates, "revoked_hooks", webhooks.on_certificate_revoked),
+        # A revoked certificate: its paid claim line becomes a recovery item, an unpaid one is
+        # taken out of its batch.
+        Subscription(certificates, "revoked_hooks", claims.on_certificate_revoked),
     ]
 
 

@@ -29,6 +29,7 @@ EXPECTED = [
     ("app.courses.rollcall.rollcall_missed_hooks", "app.webhooks.events.on_rollcall_missed"),
     ("app.certificates.service.issued_hooks", "app.webhooks.events.on_certificate_issued"),
     ("app.certificates.service.revoked_hooks", "app.webhooks.events.on_certificate_revoked"),
+    ("app.certificates.service.revoked_hooks", "app.claims.service.on_certificate_revoked"),
 ]
 
 

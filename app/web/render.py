@@ -80,6 +80,8 @@ FLASHES = {
     "webhook_disable": "Webhook 订阅已停用，尚未发送的消息已取消。",
     "webhook_enable": "Webhook 订阅已启用，此后的事件将发送到该地址。",
     "webhook_test": "测试消息已加入发送队列，稍后可在投递记录中查看结果。",
+    # the public notice of subsidy claims (app/web/notices.py)
+    "objection_received": "您的异议已提交，将由人社部门核查处理。",
 }
 
 GROUP_NAMES = {

@@ -39,6 +39,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from app import clock
 from app.accounts import service as accounts
@@ -47,6 +48,15 @@ from app.accounts.principal import SCOPES, Scope
 from app.api.deps import Access, route_access
 from app.attendance.models import AttendanceEvent, Outcome, Purpose, ReviewStatus
 from app.audit.service import Actor
+from app.certificates.models import Certificate
+from app.claims.models import (
+    BatchStatus,
+    ClaimBatch,
+    ClaimLine,
+    NoticeObjection,
+    RecoveryItem,
+    RecoverySource,
+)
 from app.courses.models import (
     Course,
     CourseStatus,
@@ -303,7 +313,81 @@ def build_world(client: TestClient, engine: Engine, data_dir: Path) -> World:
     r = client.post(f"{API}/me/face/handoffs", json={"purpose": "enrol"}, headers=as_learner)
     assert r.status_code == 201, r.text
     w.ids["handoff_id"], w.ids["code"] = r.json()["handoff_id"], r.json()["code"]
+    w.ids.update(_claims(engine, inst_a.id, w.ids["serial"]))
     return w
+
+
+def _claims(engine: Engine, inst: uuid.UUID, serial: str) -> dict[str, str]:
+    """A filed claim batch of institution A with the certificate's line, a recovery item and an
+    objection; a second batch in public notice (anyone may object to it)."""
+    now = clock.now()
+    with transaction(engine) as s:
+        cert = s.exec(select(Certificate).where(col(Certificate.serial) == serial)).one()
+        batches = [
+            ClaimBatch(
+                institution_id=inst,
+                seq=n,
+                reference=f"AUTHZ-B{n}",
+                lines_hash="0" * 64,
+                filed_by="test",
+                **extra,
+            )
+            for n, extra in (
+                (1, {}),
+                (
+                    2,
+                    {
+                        "status": BatchStatus.approved,
+                        "notice_starts_at": now,
+                        "notice_ends_at": now + timedelta(days=7),
+                    },
+                ),
+            )
+        ]
+        s.add_all(batches)
+        s.flush()
+        line = ClaimLine(
+            batch_id=batches[0].id,
+            institution_id=inst,
+            no=1,
+            certificate_id=cert.id,
+            serial=cert.serial,
+            user_id=cert.user_id,
+            learner_name=cert.learner_name,
+            id_number_masked=cert.id_number_masked,
+            course_id=cert.course_id,
+            course_title=cert.course_title,
+            occupation_code=cert.occupation_code,
+            occupation_name=cert.occupation_name,
+            level=cert.level,
+            credited_minutes=cert.credited_minutes,
+            issued_at=cert.issued_at,
+            amount_fen=cert.subsidy_fen,
+            content_hash="0" * 64,
+        )
+        s.add(line)
+        s.flush()
+        recovery = RecoveryItem(
+            institution_id=inst,
+            batch_id=batches[0].id,
+            line_id=line.id,
+            certificate_id=cert.id,
+            source=RecoverySource.finding,
+            amount_fen=cert.subsidy_fen,
+            reason="抽查发现代学",
+            due_at=now + timedelta(days=30),
+            created_by="test",
+        )
+        objection = NoticeObjection(batch_id=batches[0].id, institution_id=inst, text="异议")
+        s.add_all([recovery, objection])
+        s.flush()
+        return {
+            "batch_id": str(batches[0].id),
+            "noticed_batch": str(batches[1].id),
+            "line_id": str(line.id),
+            "recovery_id": str(recovery.id),
+            "objection_id": str(objection.id),
+        }
 
 
 def _truncate(url: str) -> None:
@@ -380,6 +464,17 @@ _REASON = _json({"reason": "测试撤销"})
 _BEAT = _json({"visible": True})
 _ANSWERS = _json({"answers": {}})
 _SETTINGS = _json({"auto_issue": False})
+_LINE_REVIEW = _json({"decision": "approved"})
+_EVIDENCE = _json({"note": "实操签到表编号 SX-1"})
+_PAYMENT = _json({"amount_fen": 150_000, "paid_on": "2026-01-05", "reference": "深财拨1号"})
+_FINDING = _json({"reason": "抽查发现代学"})
+_SETTLE = _json({"outcome": "recovered", "reference": "缴款书 1"})
+_RESOLVE = _json({"upheld": False, "resolution": "经核查学员本人参训"})
+_OBJECTION = _json({"text": "公示名单中的人员未参加培训。"})
+
+
+def _noticed(w: World) -> dict[str, str]:
+    return {"batch_id": w.ids["noticed_batch"]}
 
 
 def _draft(w: World) -> dict[str, str]:
@@ -477,6 +572,17 @@ MATRIX = [
     Row("POST /certificates/{serial}/revoke",            "A D D Y D D Y D D D", None, _REASON),
     Row("GET /institutions/{institution_id}/certificate-settings", "A D D Y D Y Y D D D"),
     Row("PUT /institutions/{institution_id}/certificate-settings", "A D D Y D D Y D D D", None, _SETTINGS),  # noqa: E501
+    # subsidy claims: filed by staff, reviewed, approved and paid by regulators (users only)
+    Row("GET /claim-batches/{batch_id}",                 "A H H Y H Y Y D D D"),
+    Row("POST /claim-lines/{line_id}/review",            "A D D D D Y Y D D D", None, _LINE_REVIEW),  # noqa: E501
+    Row("POST /claim-lines/{line_id}/evidence",          "A D D Y H D D D D D", None, _EVIDENCE),
+    Row("POST /claim-batches/{batch_id}/approve",        "A D D D D Y Y D D D"),
+    Row("POST /claim-batches/{batch_id}/payments",       "A D D D D Y Y D D D", None, _PAYMENT),
+    Row("POST /claim-lines/{line_id}/findings",          "A D D D D Y Y D D D", None, _FINDING),
+    Row("POST /claim-recoveries/{recovery_id}/settle",   "A D D D D Y Y D D D", None, _SETTLE),
+    Row("POST /claim-objections/{objection_id}/resolve", "A D D D D Y Y D D D", None, _RESOLVE),
+    # the public notice: anyone may object while a batch is in notice
+    Row("POST /notices/{batch_id}/objections",           "Y Y Y Y Y Y Y Y Y Y", _noticed, _OBJECTION),  # noqa: E501
     # webhooks: the institution's staff or its keys with webhooks:manage
     Row("GET /webhooks/{webhook_id}",                    "A D D Y H D D D Y H"),
     Row("POST /webhooks/{webhook_id}/disable",           "A D D Y H D D D Y H"),

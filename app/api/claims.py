@@ -1,0 +1,289 @@
+"""Subsidy claims: filing (staff), line review, approval, payment, findings and recoveries
+(regulators), public notices and objections (anyone). Rules live in app/claims."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, status
+
+from app import clock
+from app.accounts import exceptions as ax
+from app.api.deps import PUBLIC, SessionDep, UserPrincipal
+from app.certificates.exceptions import InvalidClaimPeriod
+from app.claims import exceptions as cx
+from app.claims import service as claims
+from app.claims.models import LineDecision, ObjectionStatus, RecoveryStatus
+from app.claims.schemas import (
+    BatchOut,
+    BatchSummaryOut,
+    CorrectionIn,
+    EvidenceIn,
+    FileQuarterIn,
+    FindingIn,
+    LineOut,
+    NoticeOut,
+    ObjectionIn,
+    ObjectionOut,
+    ObjectionReceivedOut,
+    PaymentIn,
+    PaymentOut,
+    RecoveryOut,
+    ResolveObjectionIn,
+    ReviewIn,
+    SettleRecoveryIn,
+    batch_out,
+)
+from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.validation import InvalidText
+
+router = APIRouter(tags=["claims"])
+
+BatchId = Annotated[uuid.UUID, Path(description="Claim batch id")]
+LineId = Annotated[uuid.UUID, Path(description="Claim line id")]
+_auth = (NotAuthenticated, ax.InvalidToken, ax.InsufficientRole, Forbidden)
+_input = (cx.InvalidClaimInput, InvalidText)
+
+
+def _batch(session: SessionDep, principal: UserPrincipal, batch_id: uuid.UUID) -> BatchOut:
+    return batch_out(claims.view(session, principal, batch_id))
+
+
+def _line(session: SessionDep, principal: UserPrincipal, line_id: uuid.UUID) -> LineOut:
+    line = claims.get_line(session, principal, line_id)
+    v = claims.view(session, principal, line.batch_id)
+    return LineOut.of(line, v.reviews[line.id], line.id in v.paid)
+
+
+@router.post(
+    "/claim-batches",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BatchOut,
+    responses=problem_responses(*_auth, cx.FilingBlocked, cx.NothingToClaim, InvalidClaimPeriod),
+)
+def file_batch(body: FileQuarterIn, principal: UserPrincipal, session: SessionDep) -> Any:
+    """File the institution's eligible, unclaimed certificates of a quarter as a frozen batch."""
+    batch = claims.file_quarter(session, principal, year=body.year, quarter=body.quarter)
+    return _batch(session, principal, batch.id)
+
+
+@router.post(
+    "/claim-batches/corrections",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BatchOut,
+    responses=problem_responses(*_auth, *_input, cx.FilingBlocked, cx.LineNotFound),
+)
+def file_corrections(body: CorrectionIn, principal: UserPrincipal, session: SessionDep) -> Any:
+    """Claim rejected lines again as new lines that reference the old ones (staff)."""
+    batch = claims.file_corrections(session, principal, body.line_ids, body.reason)
+    return _batch(session, principal, batch.id)
+
+
+@router.get(
+    "/claim-batches",
+    response_model=list[BatchSummaryOut],
+    responses=problem_responses(*_auth),
+)
+def list_batches(
+    principal: UserPrincipal, session: SessionDep, institution_id: uuid.UUID | None = None
+) -> Any:
+    """Batches, newest first (staff: their institution's; regulators: their jurisdiction's)."""
+    return [
+        BatchSummaryOut.of(b)
+        for b in claims.list_batches(session, principal, institution_id=institution_id)
+    ]
+
+
+@router.get(
+    "/claim-batches/{batch_id}",
+    response_model=BatchOut,
+    responses=problem_responses(*_auth, cx.BatchNotFound),
+)
+def get_batch(batch_id: BatchId, principal: UserPrincipal, session: SessionDep) -> Any:
+    """A batch with its frozen lines, every decision, payments and objections."""
+    return _batch(session, principal, batch_id)
+
+
+@router.post(
+    "/claim-lines/{line_id}/review",
+    response_model=LineOut,
+    responses=problem_responses(
+        *_auth, *_input, cx.LineNotFound, cx.BatchNotFound, cx.BatchNotReviewable
+    ),
+)
+def review_line(
+    line_id: LineId, body: ReviewIn, principal: UserPrincipal, session: SessionDep
+) -> Any:
+    """Approve a line, reject it with a reason, or request evidence (regulator)."""
+    claims.review_line(
+        session, principal, line_id, decision=LineDecision(body.decision), reason=body.reason
+    )
+    return _line(session, principal, line_id)
+
+
+@router.post(
+    "/claim-lines/{line_id}/evidence",
+    response_model=LineOut,
+    responses=problem_responses(*_auth, *_input, cx.LineNotFound, cx.BatchNotReviewable),
+)
+def provide_evidence(
+    line_id: LineId, body: EvidenceIn, principal: UserPrincipal, session: SessionDep
+) -> Any:
+    """Answer the regulator's request for evidence on a line (staff); it returns to review."""
+    claims.provide_evidence(session, principal, line_id, body.note)
+    return _line(session, principal, line_id)
+
+
+@router.post(
+    "/claim-batches/{batch_id}/approve",
+    response_model=BatchOut,
+    responses=problem_responses(*_auth, cx.BatchNotFound, cx.BatchNotReviewable, cx.LinesUndecided),
+)
+def approve_batch(batch_id: BatchId, principal: UserPrincipal, session: SessionDep) -> Any:
+    """Approve a reviewed batch (regulator): its approved lines go on public notice."""
+    claims.approve_batch(session, principal, batch_id)
+    return _batch(session, principal, batch_id)
+
+
+@router.post(
+    "/claim-batches/{batch_id}/payments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PaymentOut,
+    responses=problem_responses(
+        *_auth,
+        *_input,
+        cx.PaymentMismatch,
+        cx.BatchNotFound,
+        cx.LineNotFound,
+        cx.BatchNotPayable,
+        cx.NoticeNotOver,
+        cx.ObjectionsOpen,
+    ),
+)
+def record_payment(
+    batch_id: BatchId, body: PaymentIn, principal: UserPrincipal, session: SessionDep
+) -> Any:
+    """Record a payment after the notice period (regulator; the platform moves no money)."""
+    payment = claims.record_payment(
+        session,
+        principal,
+        batch_id,
+        amount_fen=body.amount_fen,
+        paid_on=body.paid_on,
+        reference=body.reference,
+        line_id=body.line_id,
+        account=body.account,
+    )
+    return PaymentOut.of(payment)
+
+
+@router.post(
+    "/claim-lines/{line_id}/findings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RecoveryOut,
+    responses=problem_responses(*_auth, *_input, cx.LineNotFound, cx.BatchNotFound, cx.LineNotPaid),
+)
+def record_finding(
+    line_id: LineId, body: FindingIn, principal: UserPrincipal, session: SessionDep
+) -> Any:
+    """A regulator's finding on a paid line: opens a recovery item against the institution."""
+    item = claims.record_finding(
+        session, principal, line_id, reason=body.reason, amount_fen=body.amount_fen
+    )
+    return RecoveryOut.of(item, clock.now())
+
+
+@router.get(
+    "/claim-recoveries",
+    response_model=list[RecoveryOut],
+    responses=problem_responses(*_auth),
+)
+def list_recoveries(
+    principal: UserPrincipal,
+    session: SessionDep,
+    status: Annotated[RecoveryStatus | None, Query()] = None,
+    institution_id: uuid.UUID | None = None,
+) -> Any:
+    """Recovery items (staff: their institution's; regulators: their jurisdiction's)."""
+    now = clock.now()
+    return [
+        RecoveryOut.of(r, now)
+        for r in claims.list_recoveries(
+            session, principal, status=status, institution_id=institution_id
+        )
+    ]
+
+
+@router.post(
+    "/claim-recoveries/{recovery_id}/settle",
+    response_model=RecoveryOut,
+    responses=problem_responses(*_auth, *_input, cx.RecoveryNotFound, cx.RecoveryClosed),
+)
+def settle_recovery(
+    recovery_id: uuid.UUID, body: SettleRecoveryIn, principal: UserPrincipal, session: SessionDep
+) -> Any:
+    """Close a recovery item as recovered or written off (regulator)."""
+    item = claims.settle_recovery(
+        session,
+        principal,
+        recovery_id,
+        outcome=RecoveryStatus(body.outcome),
+        reference=body.reference,
+    )
+    return RecoveryOut.of(item, clock.now())
+
+
+@router.get(
+    "/claim-objections",
+    response_model=list[ObjectionOut],
+    responses=problem_responses(*_auth),
+)
+def list_objections(
+    principal: UserPrincipal,
+    session: SessionDep,
+    status: Annotated[ObjectionStatus | None, Query()] = None,
+) -> Any:
+    """Objections raised during public notices, oldest first (regulator)."""
+    return [ObjectionOut.of(o) for o in claims.list_objections(session, principal, status=status)]
+
+
+@router.post(
+    "/claim-objections/{objection_id}/resolve",
+    response_model=ObjectionOut,
+    responses=problem_responses(
+        *_auth, *_input, cx.ObjectionNotFound, cx.BatchNotFound, cx.ObjectionClosed
+    ),
+)
+def resolve_objection(
+    objection_id: uuid.UUID,
+    body: ResolveObjectionIn,
+    principal: UserPrincipal,
+    session: SessionDep,
+) -> Any:
+    """Uphold an objection (its line is rejected) or dismiss it (regulator)."""
+    o = claims.resolve_objection(
+        session, principal, objection_id, upheld=body.upheld, resolution=body.resolution
+    )
+    return ObjectionOut.of(o)
+
+
+@router.get("/notices", response_model=list[NoticeOut], dependencies=[PUBLIC])
+def list_notices(session: SessionDep) -> Any:
+    """Claims in public notice now (公示): masked names and ID numbers, course, amount."""
+    return [NoticeOut.of(n) for n in claims.current_notices(session)]
+
+
+@router.post(
+    "/notices/{batch_id}/objections",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ObjectionReceivedOut,
+    dependencies=[PUBLIC],
+    responses=problem_responses(*_input, cx.NoticeNotFound, cx.LineNotFound),
+)
+def raise_objection(batch_id: BatchId, body: ObjectionIn, session: SessionDep) -> Any:
+    """Object to a claim in notice (anyone); the objection goes to the regulator."""
+    o = claims.raise_objection(
+        session, batch_id, text=body.text, line_id=body.line_id, contact=body.contact
+    )
+    return ObjectionReceivedOut(id=o.id, received_at=o.received_at)

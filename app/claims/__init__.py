@@ -1,0 +1,1 @@
+"""Subsidy claims as a workflow (issue 17): filed batches, review, notice, payment, recovery."""

@@ -1,0 +1,472 @@
+"""Request and response bodies of the claims API (batches, lines, reviews, payments,
+recoveries, public notices and objections)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.claims.models import (
+    BatchStatus,
+    ClaimBatch,
+    ClaimLine,
+    ClaimLineReview,
+    ClaimPayment,
+    LineDecision,
+    NoticeObjection,
+    ObjectionStatus,
+    Payee,
+    RecoveryItem,
+    RecoverySource,
+    RecoveryStatus,
+)
+from app.claims.service import BatchView, Notice
+from app.courses.models import LEVEL_NAMES_ZH, Level
+
+BATCH_ID = "0b5c1f6e-3f7a-4c1e-9a53-5a0d4d7c2e11"
+LINE_ID = "6f0e2a8b-91c4-4d3a-b0e2-7c9d1e5f3a20"
+
+
+class FileQuarterIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"period": "quarter", "year": 2026, "quarter": 1}]}
+    )
+
+    period: Literal["quarter"] = "quarter"
+    year: int = Field(ge=2000, le=2999)
+    quarter: int = Field(ge=1, le=4)
+
+
+class CorrectionIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "line_ids": [LINE_ID],
+                    "reason": "补充了随机点名记录后重新申领",
+                }
+            ]
+        }
+    )
+
+    line_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
+    reason: str = Field(max_length=500)
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"decision": "approved"},
+                {"decision": "rejected", "reason": "同一职业同一等级已在外地享受过补贴"},
+                {"decision": "evidence_requested", "reason": "请补充线下实操培训签到表"},
+            ]
+        }
+    )
+
+    decision: Literal["approved", "rejected", "evidence_requested"]
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class EvidenceIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"note": "线下实操签到表已上传至机构档案，编号 SX-2026-031"}]
+        }
+    )
+
+    note: str = Field(max_length=500)
+
+
+class PaymentIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount_fen": 300000,
+                    "paid_on": "2026-04-20",
+                    "reference": "深财拨〔2026〕118号",
+                },
+                {
+                    "amount_fen": 150000,
+                    "paid_on": "2026-04-20",
+                    "reference": "SB-20260420-0031",
+                    "line_id": LINE_ID,
+                    "account": "6217001234567890123",
+                },
+            ]
+        }
+    )
+
+    amount_fen: int = Field(ge=0, le=10**12)
+    paid_on: date
+    reference: str = Field(max_length=100)
+    line_id: uuid.UUID | None = None
+    account: str | None = Field(
+        default=None,
+        max_length=32,
+        description="The learner's social security card account (payments to learners only).",
+    )
+
+
+class FindingIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reason": "抽查发现代学代考，人脸核验照片非本人", "amount_fen": 150000}]
+        }
+    )
+
+    reason: str = Field(max_length=500)
+    amount_fen: int | None = Field(default=None, gt=0, le=10**12)
+
+
+class SettleRecoveryIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"outcome": "recovered", "reference": "缴款书 4403012026000123"},
+                {"outcome": "written_off", "reference": "机构已注销，经局务会研究核销"},
+            ]
+        }
+    )
+
+    outcome: Literal["recovered", "written_off"]
+    reference: str = Field(max_length=500)
+
+
+class ObjectionIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "公示名单中的王*明本人并未参加该培训。",
+                    "line_id": LINE_ID,
+                    "contact": "13800138000",
+                }
+            ]
+        }
+    )
+
+    text: str = Field(max_length=2000)
+    line_id: uuid.UUID | None = None
+    contact: str | None = Field(default=None, max_length=200)
+
+
+class ResolveObjectionIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"upheld": True, "resolution": "经核查，该学员未本人参训，驳回该条申领"},
+                {"upheld": False, "resolution": "经核查人脸核验记录，学员本人参训"},
+            ]
+        }
+    )
+
+    upheld: bool
+    resolution: str = Field(max_length=500)
+
+
+# ---------------------------------------------------------------- responses
+
+
+class RuleOutcomeOut(BaseModel):
+    rule: str
+    passed: bool
+    detail: str
+    detail_zh: str
+
+
+class ReviewOut(BaseModel):
+    decision: LineDecision
+    reason: str | None
+    actor: str
+    at: datetime
+
+    @classmethod
+    def of(cls, r: ClaimLineReview) -> ReviewOut:
+        return cls(decision=r.decision, reason=r.reason, actor=r.actor, at=r.at)
+
+
+class LineOut(BaseModel):
+    id: uuid.UUID
+    no: int
+    certificate_id: uuid.UUID
+    serial: str
+    revision: int
+    corrects_line_id: uuid.UUID | None
+    learner_id: uuid.UUID
+    learner_name: str
+    id_number_masked: str
+    course_title: str
+    occupation_code: str
+    occupation_name: str
+    level: Level
+    level_name: str
+    credited_minutes: int
+    issued_at: datetime
+    programme_id: uuid.UUID | None
+    standard_version_id: uuid.UUID | None
+    amount_fen: int
+    rules: list[RuleOutcomeOut]
+    content_hash: str
+    decision: LineDecision | None = Field(description="The latest decision (None: undecided)")
+    paid: bool
+    reviews: list[ReviewOut]
+
+    @classmethod
+    def of(cls, line: ClaimLine, reviews: list[ClaimLineReview], paid: bool) -> LineOut:
+        return cls(
+            id=line.id,
+            no=line.no,
+            certificate_id=line.certificate_id,
+            serial=line.serial,
+            revision=line.revision,
+            corrects_line_id=line.corrects_line_id,
+            learner_id=line.user_id,
+            learner_name=line.learner_name,
+            id_number_masked=line.id_number_masked,
+            course_title=line.course_title,
+            occupation_code=line.occupation_code,
+            occupation_name=line.occupation_name,
+            level=line.level,
+            level_name=LEVEL_NAMES_ZH[line.level],
+            credited_minutes=line.credited_minutes,
+            issued_at=line.issued_at,
+            programme_id=line.programme_id,
+            standard_version_id=line.standard_version_id,
+            amount_fen=line.amount_fen,
+            rules=[RuleOutcomeOut(**r) for r in line.rules],
+            content_hash=line.content_hash,
+            decision=reviews[-1].decision if reviews else None,
+            paid=paid,
+            reviews=[ReviewOut.of(r) for r in reviews],
+        )
+
+
+class PaymentOut(BaseModel):
+    id: uuid.UUID
+    line_id: uuid.UUID | None
+    payee: Payee
+    amount_fen: int
+    paid_on: date
+    reference: str
+    account_masked: str | None
+    recorded_by: str
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, p: ClaimPayment) -> PaymentOut:
+        return cls(
+            id=p.id,
+            line_id=p.line_id,
+            payee=p.payee,
+            amount_fen=p.amount_fen,
+            paid_on=p.paid_on,
+            reference=p.reference,
+            account_masked=p.account_masked,
+            recorded_by=p.recorded_by,
+            recorded_at=p.recorded_at,
+        )
+
+
+class ObjectionOut(BaseModel):
+    id: uuid.UUID
+    batch_id: uuid.UUID
+    line_id: uuid.UUID | None
+    text: str
+    status: ObjectionStatus
+    received_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+
+    @classmethod
+    def of(cls, o: NoticeObjection) -> ObjectionOut:
+        return cls(
+            id=o.id,
+            batch_id=o.batch_id,
+            line_id=o.line_id,
+            text=o.text,
+            status=o.status,
+            received_at=o.received_at,
+            resolved_at=o.resolved_at,
+            resolution=o.resolution,
+        )
+
+
+class ObjectionReceivedOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "2d0a8c4e-5b1f-4e6a-9c3d-8f7e6a5b4c31",
+                    "received_at": "2026-04-12T02:30:00Z",
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID
+    received_at: datetime
+
+
+class BatchSummaryOut(BaseModel):
+    id: uuid.UUID
+    reference: str
+    institution_id: uuid.UUID
+    period_kind: str
+    year: int | None
+    quarter: int | None
+    class_id: uuid.UUID | None
+    payee: Payee
+    status: BatchStatus
+    line_count: int
+    total_fen: int
+    lines_hash: str
+    filed_at: datetime
+    filed_by: str
+    approved_at: datetime | None
+    notice_starts_at: datetime | None
+    notice_ends_at: datetime | None
+    paid_at: datetime | None
+
+    @classmethod
+    def of(cls, b: ClaimBatch) -> BatchSummaryOut:
+        return cls(
+            id=b.id,
+            reference=b.reference,
+            institution_id=b.institution_id,
+            period_kind=b.period_kind,
+            year=b.year,
+            quarter=b.quarter,
+            class_id=b.class_id,
+            payee=b.payee,
+            status=b.status,
+            line_count=b.line_count,
+            total_fen=b.total_fen,
+            lines_hash=b.lines_hash,
+            filed_at=b.filed_at,
+            filed_by=b.filed_by,
+            approved_at=b.approved_at,
+            notice_starts_at=b.notice_starts_at,
+            notice_ends_at=b.notice_ends_at,
+            paid_at=b.paid_at,
+        )
+
+
+class BatchOut(BatchSummaryOut):
+    approved_fen: int = Field(description="The sum of the lines approved now")
+    lines: list[LineOut]
+    payments: list[PaymentOut]
+    objections: list[ObjectionOut]
+
+
+class RecoveryOut(BaseModel):
+    id: uuid.UUID
+    institution_id: uuid.UUID
+    batch_id: uuid.UUID
+    line_id: uuid.UUID
+    certificate_id: uuid.UUID
+    source: RecoverySource
+    amount_fen: int
+    reason: str
+    status: RecoveryStatus
+    due_at: datetime
+    overdue: bool
+    created_at: datetime
+    settled_at: datetime | None
+    settled_reference: str | None
+
+    @classmethod
+    def of(cls, r: RecoveryItem, now: datetime) -> RecoveryOut:
+        return cls(
+            id=r.id,
+            institution_id=r.institution_id,
+            batch_id=r.batch_id,
+            line_id=r.line_id,
+            certificate_id=r.certificate_id,
+            source=r.source,
+            amount_fen=r.amount_fen,
+            reason=r.reason,
+            status=r.status,
+            due_at=r.due_at,
+            overdue=r.status is RecoveryStatus.open and r.due_at < now,
+            created_at=r.created_at,
+            settled_at=r.settled_at,
+            settled_reference=r.settled_reference,
+        )
+
+
+class NoticeLineOut(BaseModel):
+    line_id: uuid.UUID
+    no: int
+    name_masked: str
+    id_number_masked: str
+    course_title: str
+    occupation: str
+    level: str
+    amount_fen: int
+
+
+class NoticeOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "batch_id": BATCH_ID,
+                    "reference": "SZ001-B00003",
+                    "institution_name": "深圳市南山区职业技能培训学校",
+                    "starts_at": "2026-04-10T02:00:00Z",
+                    "ends_at": "2026-04-17T02:00:00Z",
+                    "total_fen": 300000,
+                    "lines": [
+                        {
+                            "line_id": LINE_ID,
+                            "no": 1,
+                            "name_masked": "王*明",
+                            "id_number_masked": "110105********0012",
+                            "course_title": "低压电工作业（线上理论）",
+                            "occupation": "电工（6-31-01-03）",
+                            "level": "四级/中级工",
+                            "amount_fen": 150000,
+                        }
+                    ],
+                    "objection_url": f"/api/v1/notices/{BATCH_ID}/objections",
+                }
+            ]
+        }
+    )
+
+    batch_id: uuid.UUID
+    reference: str
+    institution_name: str
+    starts_at: datetime
+    ends_at: datetime
+    total_fen: int
+    lines: list[NoticeLineOut]
+    objection_url: str
+
+    @classmethod
+    def of(cls, n: Notice) -> NoticeOut:
+        return cls(
+            batch_id=n.batch_id,
+            reference=n.reference,
+            institution_name=n.institution_name,
+            starts_at=n.starts_at,
+            ends_at=n.ends_at,
+            total_fen=n.total_fen,
+            lines=[NoticeLineOut(**vars(x)) for x in n.lines],
+            objection_url=f"/api/v1/notices/{n.batch_id}/objections",
+        )
+
+
+def batch_out(v: BatchView) -> BatchOut:
+    return BatchOut(
+        **BatchSummaryOut.of(v.batch).model_dump(),
+        approved_fen=v.approved_fen,
+        lines=[LineOut.of(line, v.reviews[line.id], line.id in v.paid) for line in v.lines],
+        payments=[PaymentOut.of(p) for p in v.payments],
+        objections=[ObjectionOut.of(o) for o in v.objections],
+    )
