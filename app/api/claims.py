@@ -23,6 +23,7 @@ from app.claims.schemas import (
     FileQuarterIn,
     FindingIn,
     LineOut,
+    LineReviewIn,
     NoticeOut,
     ObjectionIn,
     ObjectionOut,
@@ -31,7 +32,6 @@ from app.claims.schemas import (
     PaymentOut,
     RecoveryOut,
     ResolveObjectionIn,
-    ReviewIn,
     SettleRecoveryIn,
     batch_out,
 )
@@ -113,7 +113,7 @@ def get_batch(batch_id: BatchId, principal: UserPrincipal, session: SessionDep) 
     ),
 )
 def review_line(
-    line_id: LineId, body: ReviewIn, principal: UserPrincipal, session: SessionDep
+    line_id: LineId, body: LineReviewIn, principal: UserPrincipal, session: SessionDep
 ) -> Any:
     """Approve a line, reject it with a reason, or request evidence (regulator)."""
     claims.review_line(

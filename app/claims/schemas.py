@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,121 @@ from app.courses.models import LEVEL_NAMES_ZH, Level
 
 BATCH_ID = "0b5c1f6e-3f7a-4c1e-9a53-5a0d4d7c2e11"
 LINE_ID = "6f0e2a8b-91c4-4d3a-b0e2-7c9d1e5f3a20"
+_INSTITUTION_ID = "c4a1d2e3-7b8f-4c9d-a0e1-f2b3c4d5e6f7"
+_CERTIFICATE_ID = "a1b2c3d4-e5f6-4718-9a0b-1c2d3e4f5a6b"
+_LEARNER_ID = "0b9c3f0e-6a51-4d7a-9f2e-2d4a8c1b7e55"
+_COURSE_ID = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+_REGULATOR = "user:5e2f8a41-93c7-4b0d-8d1e-7f6a2c9b3d10"
+_STAFF = "user:3f1a9c2e-8b7d-4e6f-a5c4-1b2d3e4f5a6b"
+RULE_EXAMPLE: dict[str, Any] = {
+    "rule": "max_per_year",
+    "passed": True,
+    "detail": "0 earlier subsidised certificate(s) in 2026; at most 3 per learner per year",
+    "detail_zh": "2026 年已享受补贴 0 次；每人每年不超过 3 次",
+}
+REVIEW_EXAMPLE: dict[str, Any] = {
+    "decision": "approved",
+    "reason": None,
+    "actor": _REGULATOR,
+    "at": "2026-04-08T10:12:00+08:00",
+}
+LINE_EXAMPLE: dict[str, Any] = {
+    "id": LINE_ID,
+    "no": 1,
+    "certificate_id": _CERTIFICATE_ID,
+    "serial": "SZJN-2026-000128",
+    "revision": 1,
+    "corrects_line_id": None,
+    "learner_id": _LEARNER_ID,
+    "learner_name": "王小明",
+    "id_number_masked": "440306********105X",
+    "course_title": "低压电工作业（线上理论）",
+    "occupation_code": "6-31-01-03",
+    "occupation_name": "电工",
+    "level": "level4",
+    "level_name": "四级/中级工",
+    "credited_minutes": 2412,
+    "issued_at": "2026-03-20T16:42:07+08:00",
+    "programme_id": None,
+    "standard_version_id": None,
+    "amount_fen": 150000,
+    "rules": [RULE_EXAMPLE],
+    "content_hash": "5d41402abc4b2a76b9719d911017c592ae5c6e3d9f0b5f0c8a4b7e2d1c3f9a07",
+    "decision": "approved",
+    "paid": False,
+    "reviews": [REVIEW_EXAMPLE],
+}
+PAYMENT_EXAMPLE: dict[str, Any] = {
+    "id": "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",
+    "line_id": None,
+    "payee": "institution",
+    "amount_fen": 150000,
+    "paid_on": "2026-04-20",
+    "reference": "深财拨〔2026〕118号",
+    "account_masked": None,
+    "recorded_by": _REGULATOR,
+    "recorded_at": "2026-04-20T15:30:00+08:00",
+}
+OBJECTION_EXAMPLE: dict[str, Any] = {
+    "id": "2d0a8c4e-5b1f-4e6a-9c3d-8f7e6a5b4c31",
+    "batch_id": BATCH_ID,
+    "line_id": LINE_ID,
+    "text": "公示名单中的王*明本人并未参加该培训。",
+    "status": "dismissed",
+    "received_at": "2026-04-12T10:30:00+08:00",
+    "resolved_at": "2026-04-14T09:00:00+08:00",
+    "resolution": "经核查人脸核验与随机点名记录，学员本人参训",
+}
+BATCH_SUMMARY_EXAMPLE: dict[str, Any] = {
+    "id": BATCH_ID,
+    "reference": "SZJN-B00003",
+    "institution_id": _INSTITUTION_ID,
+    "period_kind": "quarter",
+    "year": 2026,
+    "quarter": 1,
+    "class_id": None,
+    "payee": "institution",
+    "status": "approved",
+    "line_count": 1,
+    "total_fen": 150000,
+    "lines_hash": "9b74c9897bac770ffc029102a200c5de4f7e1b0c2d3a4e5f60718293a4b5c6d7",
+    "filed_at": "2026-04-02T09:00:00+08:00",
+    "filed_by": _STAFF,
+    "approved_at": "2026-04-10T10:00:00+08:00",
+    "notice_starts_at": "2026-04-10T10:00:00+08:00",
+    "notice_ends_at": "2026-04-17T10:00:00+08:00",
+    "paid_at": None,
+}
+RECOVERY_EXAMPLE: dict[str, Any] = {
+    "id": "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7",
+    "institution_id": _INSTITUTION_ID,
+    "batch_id": BATCH_ID,
+    "line_id": LINE_ID,
+    "certificate_id": _CERTIFICATE_ID,
+    "source": "revocation",
+    "amount_fen": 150000,
+    "reason": "证书已撤销 certificate revoked: 抽查发现代学，证书撤销",
+    "status": "open",
+    "due_at": "2026-06-01T10:00:00+08:00",
+    "overdue": False,
+    "created_at": "2026-05-02T10:00:00+08:00",
+    "settled_at": None,
+    "settled_reference": None,
+}
+NOTICE_LINE_EXAMPLE: dict[str, Any] = {
+    "line_id": LINE_ID,
+    "no": 1,
+    "name_masked": "王*明",
+    "id_number_masked": "440306********105X",
+    "course_title": "低压电工作业（线上理论）",
+    "occupation": "电工（6-31-01-03）",
+    "level": "四级/中级工",
+    "amount_fen": 150000,
+}
+
+
+def _example(value: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [value]})
 
 
 class FileQuarterIn(BaseModel):
@@ -56,7 +171,7 @@ class CorrectionIn(BaseModel):
     reason: str = Field(max_length=500)
 
 
-class ReviewIn(BaseModel):
+class LineReviewIn(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -173,30 +288,36 @@ class ResolveObjectionIn(BaseModel):
 
 
 class RuleOutcomeOut(BaseModel):
+    model_config = _example(RULE_EXAMPLE)
+
     rule: str
     passed: bool
     detail: str
     detail_zh: str
 
 
-class ReviewOut(BaseModel):
+class LineReviewOut(BaseModel):
+    model_config = _example(REVIEW_EXAMPLE)
+
     decision: LineDecision
-    reason: str | None
+    reason: str | None = None
     actor: str
     at: datetime
 
     @classmethod
-    def of(cls, r: ClaimLineReview) -> ReviewOut:
+    def of(cls, r: ClaimLineReview) -> LineReviewOut:
         return cls(decision=r.decision, reason=r.reason, actor=r.actor, at=r.at)
 
 
 class LineOut(BaseModel):
+    model_config = _example(LINE_EXAMPLE)
+
     id: uuid.UUID
     no: int
     certificate_id: uuid.UUID
     serial: str
     revision: int
-    corrects_line_id: uuid.UUID | None
+    corrects_line_id: uuid.UUID | None = None
     learner_id: uuid.UUID
     learner_name: str
     id_number_masked: str
@@ -207,14 +328,14 @@ class LineOut(BaseModel):
     level_name: str
     credited_minutes: int
     issued_at: datetime
-    programme_id: uuid.UUID | None
-    standard_version_id: uuid.UUID | None
+    programme_id: uuid.UUID | None = None
+    standard_version_id: uuid.UUID | None = None
     amount_fen: int
     rules: list[RuleOutcomeOut]
     content_hash: str
     decision: LineDecision | None = Field(description="The latest decision (None: undecided)")
     paid: bool
-    reviews: list[ReviewOut]
+    reviews: list[LineReviewOut]
 
     @classmethod
     def of(cls, line: ClaimLine, reviews: list[ClaimLineReview], paid: bool) -> LineOut:
@@ -242,18 +363,20 @@ class LineOut(BaseModel):
             content_hash=line.content_hash,
             decision=reviews[-1].decision if reviews else None,
             paid=paid,
-            reviews=[ReviewOut.of(r) for r in reviews],
+            reviews=[LineReviewOut.of(r) for r in reviews],
         )
 
 
 class PaymentOut(BaseModel):
+    model_config = _example(PAYMENT_EXAMPLE)
+
     id: uuid.UUID
-    line_id: uuid.UUID | None
+    line_id: uuid.UUID | None = None
     payee: Payee
     amount_fen: int
     paid_on: date
     reference: str
-    account_masked: str | None
+    account_masked: str | None = None
     recorded_by: str
     recorded_at: datetime
 
@@ -273,14 +396,16 @@ class PaymentOut(BaseModel):
 
 
 class ObjectionOut(BaseModel):
+    model_config = _example(OBJECTION_EXAMPLE)
+
     id: uuid.UUID
     batch_id: uuid.UUID
-    line_id: uuid.UUID | None
+    line_id: uuid.UUID | None = None
     text: str
     status: ObjectionStatus
     received_at: datetime
-    resolved_at: datetime | None
-    resolution: str | None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
 
     @classmethod
     def of(cls, o: NoticeObjection) -> ObjectionOut:
@@ -313,13 +438,15 @@ class ObjectionReceivedOut(BaseModel):
 
 
 class BatchSummaryOut(BaseModel):
+    model_config = _example(BATCH_SUMMARY_EXAMPLE)
+
     id: uuid.UUID
     reference: str
     institution_id: uuid.UUID
     period_kind: str
-    year: int | None
-    quarter: int | None
-    class_id: uuid.UUID | None
+    year: int | None = None
+    quarter: int | None = None
+    class_id: uuid.UUID | None = None
     payee: Payee
     status: BatchStatus
     line_count: int
@@ -327,10 +454,10 @@ class BatchSummaryOut(BaseModel):
     lines_hash: str
     filed_at: datetime
     filed_by: str
-    approved_at: datetime | None
-    notice_starts_at: datetime | None
-    notice_ends_at: datetime | None
-    paid_at: datetime | None
+    approved_at: datetime | None = None
+    notice_starts_at: datetime | None = None
+    notice_ends_at: datetime | None = None
+    paid_at: datetime | None = None
 
     @classmethod
     def of(cls, b: ClaimBatch) -> BatchSummaryOut:
@@ -357,6 +484,16 @@ class BatchSummaryOut(BaseModel):
 
 
 class BatchOut(BatchSummaryOut):
+    model_config = _example(
+        {
+            **BATCH_SUMMARY_EXAMPLE,
+            "approved_fen": 150000,
+            "lines": [LINE_EXAMPLE],
+            "payments": [],
+            "objections": [OBJECTION_EXAMPLE],
+        }
+    )
+
     approved_fen: int = Field(description="The sum of the lines approved now")
     lines: list[LineOut]
     payments: list[PaymentOut]
@@ -364,6 +501,8 @@ class BatchOut(BatchSummaryOut):
 
 
 class RecoveryOut(BaseModel):
+    model_config = _example(RECOVERY_EXAMPLE)
+
     id: uuid.UUID
     institution_id: uuid.UUID
     batch_id: uuid.UUID
@@ -376,8 +515,8 @@ class RecoveryOut(BaseModel):
     due_at: datetime
     overdue: bool
     created_at: datetime
-    settled_at: datetime | None
-    settled_reference: str | None
+    settled_at: datetime | None = None
+    settled_reference: str | None = None
 
     @classmethod
     def of(cls, r: RecoveryItem, now: datetime) -> RecoveryOut:
@@ -400,6 +539,8 @@ class RecoveryOut(BaseModel):
 
 
 class NoticeLineOut(BaseModel):
+    model_config = _example(NOTICE_LINE_EXAMPLE)
+
     line_id: uuid.UUID
     no: int
     name_masked: str
@@ -421,18 +562,7 @@ class NoticeOut(BaseModel):
                     "starts_at": "2026-04-10T02:00:00Z",
                     "ends_at": "2026-04-17T02:00:00Z",
                     "total_fen": 300000,
-                    "lines": [
-                        {
-                            "line_id": LINE_ID,
-                            "no": 1,
-                            "name_masked": "王*明",
-                            "id_number_masked": "110105********0012",
-                            "course_title": "低压电工作业（线上理论）",
-                            "occupation": "电工（6-31-01-03）",
-                            "level": "四级/中级工",
-                            "amount_fen": 150000,
-                        }
-                    ],
+                    "lines": [NOTICE_LINE_EXAMPLE],
                     "objection_url": f"/api/v1/notices/{BATCH_ID}/objections",
                 }
             ]
