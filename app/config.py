@@ -114,6 +114,16 @@ class Settings(BaseSettings):
     # Consent text shown to learners; bump the version whenever the text changes.
     consent_version: str = "2026-11-v1"
 
+    # Study credit per learner per Asia/Shanghai day, over all enrolments (each course's own
+    # daily cap applies as well): three courses do not give three days' worth.
+    learner_daily_cap_minutes: int = Field(default=480, ge=1, le=24 * 60)
+
+    # Lesson videos the platform hosts (app/courses/media.py): the largest upload and the
+    # longest video accepted; where they are kept ("local": under data_dir/media; "s3": an
+    # S3-compatible store, see media_s3_*).
+    video_max_bytes: int = Field(default=500 * 1024 * 1024, ge=1024)
+    video_max_seconds: int = Field(default=3 * 3600, ge=1)
+
     # Subsidy: "ever" (default) or "same_year" for the same occupation+level rule.
     subsidy_repeat_scope: Literal["ever", "same_year"] = "ever"
 

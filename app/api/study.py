@@ -85,7 +85,7 @@ def check_in(
 @router.post(
     "/sessions/{session_id}/heartbeat",
     response_model=HeartbeatOut,
-    responses=problem_responses(*_auth, cx.SessionNotFound, cx.SessionEnded),
+    responses=problem_responses(*_auth, cx.SessionNotFound, cx.SessionEnded, cx.LessonNotFound),
 )
 async def heartbeat(
     session_id: uuid.UUID, body: HeartbeatIn, user: LearnerForWrite, session: WorkSessionDep
@@ -96,7 +96,12 @@ async def heartbeat(
     r = await run_finished(
         session,
         lambda: study.heartbeat(
-            session, user, session_id, visible=body.visible, lesson_id=body.lesson_id
+            session,
+            user,
+            session_id,
+            visible=body.visible,
+            lesson_id=body.lesson_id,
+            position_ms=body.position_ms,
         ),
     )
     metrics.HEARTBEATS.labels("yes" if r.earned_ms else "no").inc()
@@ -108,6 +113,7 @@ async def heartbeat(
         rollcall=offer,
         state=r.state,
         earned_seconds=r.earned,
+        furthest_position_ms=r.lesson_reach_ms,
     )
 
 

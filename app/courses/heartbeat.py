@@ -3,7 +3,8 @@
 It has a fast path: Core statements on the columns it needs instead of ORM loads. Nearly every
 heartbeat only credits the gap and stores its row; those that must resolve an overdue
 roll-call or offer a due one (a few per hour per session) take the ORM path, which applies the
-same rules through the same step function (:func:`app.courses.ledger.heartbeat_step`).
+same rules through the same step functions (:func:`app.courses.ledger.heartbeat_step`, then
+:func:`app.courses.ledger.playback_step` for the lesson the heartbeat names).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from app.courses import ledger
 from app.courses.credit import _after, _course_of, _own_session
 from app.courses.exceptions import (
     EnrollmentNotFound,
+    LessonNotFound,
     SessionEnded,
     SessionNotFound,
 )
@@ -30,6 +32,8 @@ from app.courses.models import (
     Course,
     Enrollment,
     Heartbeat,
+    Lesson,
+    LessonProgress,
     RollCall,
     RollCallStatus,
     SessionState,
@@ -42,6 +46,8 @@ _ENROLLMENTS = Enrollment.__table__  # type: ignore[attr-defined]
 _COURSES = Course.__table__  # type: ignore[attr-defined]
 _ROLLCALLS = RollCall.__table__  # type: ignore[attr-defined]
 _HEARTBEATS = Heartbeat.__table__  # type: ignore[attr-defined]
+_LESSONS = Lesson.__table__  # type: ignore[attr-defined]
+_PROGRESS = LessonProgress.__table__  # type: ignore[attr-defined]
 
 #: The session row, locked (PostgreSQL; SQLite transactions here hold the write lock already):
 #: concurrent heartbeats of one session queue here, so none is credited twice.
@@ -55,6 +61,8 @@ _LOCK_SESSION = (
         _SESSIONS.c.segment_started_at,
         _SESSIONS.c.open_ms,
         _SESSIONS.c.next_rollcall_at,
+        _SESSIONS.c.last_lesson_id,
+        _SESSIONS.c.last_position_ms,
     )
     .where(_SESSIONS.c.id == sa.bindparam("sid"))
     .with_for_update()
@@ -65,6 +73,7 @@ _LOCK_SESSION = (
 _HEARTBEAT_CONTEXT = (
     sa.select(
         _ENROLLMENTS.c.credited_ms,
+        _ENROLLMENTS.c.course_id,
         _COURSES.c.heartbeat_interval_s,
         _ROLLCALLS.c.id,
         _ROLLCALLS.c.deadline,
@@ -80,6 +89,31 @@ _HEARTBEAT_CONTEXT = (
     )
     .where(_ENROLLMENTS.c.id == sa.bindparam("eid"))
 )
+#: The lesson a heartbeat names, with the enrolment's confirmed furthest point in it.
+_LESSON_CONTEXT = (
+    sa.select(
+        _LESSONS.c.course_id,
+        _LESSONS.c.kind,
+        _LESSONS.c.duration_ms,
+        _PROGRESS.c.reach_ms,
+    )
+    .select_from(
+        _LESSONS.outerjoin(
+            _PROGRESS,
+            sa.and_(
+                _PROGRESS.c.lesson_id == _LESSONS.c.id,
+                _PROGRESS.c.enrollment_id == sa.bindparam("eid"),
+            ),
+        )
+    )
+    .where(_LESSONS.c.id == sa.bindparam("lid"))
+)
+#: The furthest point the session's open segment reached in a lesson (not yet confirmed).
+_OPEN_REACH = sa.select(sa.func.max(_HEARTBEATS.c.reach_ms)).where(
+    _HEARTBEATS.c.session_id == sa.bindparam("sid"),
+    _HEARTBEATS.c.lesson_id == sa.bindparam("lid"),
+    _HEARTBEATS.c.at > sa.bindparam("since", type_=_HEARTBEATS.c.at.type),
+)
 _INSERT_HEARTBEAT = sa.insert(_HEARTBEATS)
 _UPDATE_SESSION = (
     sa.update(_SESSIONS)
@@ -87,8 +121,54 @@ _UPDATE_SESSION = (
     .values(
         last_heartbeat_at=sa.bindparam("at", type_=_SESSIONS.c.last_heartbeat_at.type),
         open_ms=sa.bindparam("open_ms", type_=_SESSIONS.c.open_ms.type),
+        last_lesson_id=sa.bindparam("lid", type_=_SESSIONS.c.last_lesson_id.type),
+        last_position_ms=sa.bindparam("pos", type_=_SESSIONS.c.last_position_ms.type),
     )
 )
+
+
+@dataclass(frozen=True)
+class _Playback:
+    step: ledger.PlaybackStep
+    reach_ms: int | None  # the lesson's furthest point after the heartbeat (videos)
+
+
+def _playback(
+    conn: sa.Connection,
+    *,
+    session_id: uuid.UUID,
+    enrollment_id: uuid.UUID,
+    course_id: uuid.UUID,
+    segment_started_at: datetime,
+    last_lesson_id: uuid.UUID | None,
+    last_position_ms: int | None,
+    lesson_id: uuid.UUID | None,
+    position_ms: int | None,
+    gap_ms: int,
+) -> _Playback:
+    """What the heartbeat earns for the lesson it names (ledger.playback_step), from the
+    lesson, the enrolment's confirmed progress in it and the session's open segment."""
+    if lesson_id is None:
+        return _Playback(ledger.PlaybackStep(gap_ms, None), None)
+    row = conn.execute(_LESSON_CONTEXT, {"lid": lesson_id, "eid": enrollment_id}).first()
+    if row is None or row.course_id != course_id:
+        raise LessonNotFound()
+    rule = ledger.LessonRule(video=row.kind == "video", duration_ms=row.duration_ms)
+    if not rule.video:
+        return _Playback(ledger.PlaybackStep(gap_ms, None), None)
+    reach = row.reach_ms or 0
+    open_reach = conn.execute(
+        _OPEN_REACH, {"sid": session_id, "lid": lesson_id, "since": segment_started_at}
+    ).scalar()
+    reach = max(reach, open_reach or 0)
+    step = ledger.playback_step(
+        gap_ms=gap_ms,
+        rule=rule,
+        position_ms=position_ms,
+        previous_position_ms=last_position_ms if last_lesson_id == lesson_id else None,
+        reach_ms=reach,
+    )
+    return _Playback(step, step.reach_ms if step.reach_ms is not None else reach)
 
 
 @dataclass(frozen=True)
@@ -106,6 +186,9 @@ class HeartbeatResult:
     credited_ms: int  # the enrolment's confirmed credit plus the open segment
     rollcall: RollCallOffer | None  # the pending roll-call, if any
     earned_ms: int  # what this heartbeat earned
+    #: A video lesson's furthest watched point after this heartbeat (the player may seek up to
+    #: it, not beyond); None for no lesson or a text lesson.
+    lesson_reach_ms: int | None = None
 
     @property
     def credited_seconds(self) -> int:
@@ -124,8 +207,10 @@ def heartbeat(
     *,
     visible: bool,
     lesson_id: uuid.UUID | None = None,
+    position_ms: int | None = None,
 ) -> HeartbeatResult:
-    """Record a heartbeat: credit the gap if studying and visible; offer a due roll-call.
+    """Record a heartbeat: credit the gap (a video lesson: the newly watched span) if studying
+    and visible; offer a due roll-call. ``position_ms`` is the video's playback position.
 
     The session row lock serialises one session's heartbeats (and roll-call answers, the sweep,
     review decisions: all of them lock that row). A pending roll-call past its deadline is
@@ -149,7 +234,9 @@ def heartbeat(
         and row.next_rollcall_at is not None
         and now >= row.next_rollcall_at
     ):
-        return _heartbeat_with_rollcall(session, user, session_id, now, visible, lesson_id)
+        return _heartbeat_with_rollcall(
+            session, user, session_id, now, visible, lesson_id, position_ms
+        )
     step = ledger.heartbeat_step(
         studying=studying,
         started_at=row.started_at,
@@ -159,7 +246,20 @@ def heartbeat(
         visible=visible,
         interval_s=ctx.heartbeat_interval_s,
     )
-    open_ms = row.open_ms + step.earned_ms
+    play = _playback(
+        conn,
+        session_id=session_id,
+        enrollment_id=row.enrollment_id,
+        course_id=ctx.course_id,
+        segment_started_at=row.segment_started_at,
+        last_lesson_id=row.last_lesson_id,
+        last_position_ms=row.last_position_ms,
+        lesson_id=lesson_id,
+        position_ms=position_ms,
+        gap_ms=step.earned_ms,
+    )
+    earned = play.step.earned_ms
+    open_ms = row.open_ms + earned
     conn.execute(
         _INSERT_HEARTBEAT,
         {
@@ -168,10 +268,21 @@ def heartbeat(
             "at": step.at,
             "visible": visible,
             "lesson_id": lesson_id,
-            "credited_ms": step.earned_ms,
+            "credited_ms": earned,
+            "position_ms": position_ms,
+            "reach_ms": play.step.reach_ms,
         },
     )
-    conn.execute(_UPDATE_SESSION, {"sid": session_id, "at": step.at, "open_ms": open_ms})
+    conn.execute(
+        _UPDATE_SESSION,
+        {
+            "sid": session_id,
+            "at": step.at,
+            "open_ms": open_ms,
+            "lid": lesson_id,
+            "pos": position_ms,
+        },
+    )
     # Written without a flush (app.db.wrote() still sees it: SQLite counts the changed rows):
     # make a copy of the session row this Session may hold reload instead of going stale.
     loaded = session.identity_map.get(session.identity_key(StudySession, session_id))
@@ -182,7 +293,8 @@ def heartbeat(
         state=row.state,
         credited_ms=ctx.credited_ms + open_ms,
         rollcall=pending,
-        earned_ms=step.earned_ms,
+        earned_ms=earned,
+        lesson_reach_ms=play.reach_ms,
     )
 
 
@@ -193,6 +305,7 @@ def _heartbeat_with_rollcall(
     now: datetime,
     visible: bool,
     lesson_id: uuid.UUID | None,
+    position_ms: int | None,
 ) -> HeartbeatResult:
     """The heartbeat through the ORM, when a roll-call is overdue (missed) or due (offered)."""
     study = _own_session(session, user, session_id)
@@ -221,17 +334,32 @@ def _heartbeat_with_rollcall(
         visible=visible,
         interval_s=course.heartbeat_interval_s,
     )
+    play = _playback(
+        session.connection(),
+        session_id=study.id,
+        enrollment_id=enrollment.id,
+        course_id=enrollment.course_id,
+        segment_started_at=study.segment_started_at,
+        last_lesson_id=study.last_lesson_id,
+        last_position_ms=study.last_position_ms,
+        lesson_id=lesson_id,
+        position_ms=position_ms,
+        gap_ms=step.earned_ms,
+    )
     session.add(
         Heartbeat(
             session_id=study.id,
             at=step.at,
             visible=visible,
             lesson_id=lesson_id,
-            credited_ms=step.earned_ms,
+            credited_ms=play.step.earned_ms,
+            position_ms=position_ms,
+            reach_ms=play.step.reach_ms,
         )
     )
     study.last_heartbeat_at = step.at
-    study.open_ms += step.earned_ms
+    study.open_ms += play.step.earned_ms
+    study.last_lesson_id, study.last_position_ms = lesson_id, position_ms
     if (
         rollcall is None
         and study.state is SessionState.studying
@@ -272,5 +400,6 @@ def _heartbeat_with_rollcall(
         state=study.state,
         credited_ms=enrollment.credited_ms + study.open_ms,
         rollcall=offer,
-        earned_ms=step.earned_ms,
+        earned_ms=play.step.earned_ms,
+        lesson_reach_ms=play.reach_ms,
     )

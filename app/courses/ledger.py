@@ -12,8 +12,18 @@ Rules (DESIGN.md §4, issue "Study sessions"):
 * a roll-call in ``review`` holds the open segment until staff decide: approved → credited and
   the session studies on; rejected → forfeited and the session stays paused;
 * ending a session (by the learner, or by checking in elsewhere) credits the open segment;
-* confirmed credit per Asia/Shanghai calendar day is capped at the course's daily cap, in the
-  order segments are confirmed.
+* confirmed credit per Asia/Shanghai calendar day is capped at the course's daily cap and, across
+  all of a learner's enrolments, at the learner's daily cap, in the order segments are confirmed;
+* a heartbeat may name the lesson on screen and, for a video, the playback position. A text
+  lesson earns the wall-time gap (as a heartbeat without a lesson does). A video lesson earns the
+  newly watched span instead (:func:`playback_step`): the part of the video played since the
+  previous heartbeat beyond the furthest point watched so far, at most the wall-time gap (so at
+  most 1× speed); playing from beyond that point (a skip ahead) earns nothing, nor does replaying
+  what was watched, a paused player, or a heartbeat without a position. The furthest point of a
+  lesson advances exactly by what its heartbeats earn and, like credit, only for segments that
+  are confirmed (a forfeited segment must be watched again). A lesson's watched milliseconds are
+  those of its heartbeats in confirmed segments (before the daily caps, which limit the course's
+  hours, not what was watched).
 
 :func:`replay` derives everything from the raw events; the live path in ``study.py`` applies the
 same rules incrementally and a check (``skilltrace ledger check``, ``GET …/ledger``) compares both.
@@ -22,6 +32,7 @@ same rules incrementally and a check (``skilltrace ledger check``, ``GET …/led
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -63,6 +74,64 @@ def heartbeat_credit(prev: datetime, at: datetime, visible: bool, interval_s: in
     return max(0, min(gap_ms, interval_s * 1000))
 
 
+#: How far ahead of the furthest watched point a heartbeat's previous position may be and still
+#: count as continuing from it: the page reads the position a moment before the server stamps
+#: the heartbeat, so positions run a little ahead of the server's gaps. Never more than the gap is
+#: earned, so the slack lets the furthest point advance no faster than wall time.
+SEEK_SLACK_MS = 1_500
+
+
+@dataclass(frozen=True)
+class LessonRule:
+    """What the ledger needs of a lesson: video or not, and a hosted video's length."""
+
+    video: bool
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class PlaybackStep:
+    """What a heartbeat earns for its lesson, and the lesson's furthest point after it."""
+
+    earned_ms: int
+    reach_ms: int | None  # a video's new furthest point when it earned something, else None
+
+
+def playback_step(
+    *,
+    gap_ms: int,
+    rule: LessonRule | None,
+    position_ms: int | None,
+    previous_position_ms: int | None,
+    reach_ms: int,
+) -> PlaybackStep:
+    """The credit rule of one heartbeat for the lesson it names.
+
+    ``gap_ms`` is what the heartbeat earns as wall time (:func:`heartbeat_credit`: zero if hidden
+    or not studying). No lesson or a text lesson: the gap. A video: the span played since the
+    previous heartbeat (``previous_position_ms``, the position the session's previous heartbeat
+    gave for this lesson, or None: then the player is taken to have played the whole gap) beyond
+    ``reach_ms``, the lesson's furthest watched point, at most the gap; nothing when playback
+    started beyond the furthest point (a skip ahead) or without a position.
+    """
+    if rule is None or not rule.video:
+        return PlaybackStep(gap_ms, None)
+    if position_ms is None or gap_ms <= 0:
+        return PlaybackStep(0, None)
+    limit = rule.duration_ms
+
+    def clamp(p: int) -> int:
+        return max(0, p if limit is None else min(p, limit))
+
+    position = clamp(position_ms)
+    start = clamp(previous_position_ms) if previous_position_ms is not None else position - gap_ms
+    if start > reach_ms + SEEK_SLACK_MS:
+        return PlaybackStep(0, None)
+    end = min(position, start + gap_ms)
+    earned = max(0, min(end - reach_ms, gap_ms))
+    return PlaybackStep(earned, reach_ms + earned if earned else None)
+
+
 @dataclass(frozen=True)
 class HeartbeatStep:
     """Where a heartbeat is stored and what it earns."""
@@ -96,13 +165,25 @@ def heartbeat_step(
     return HeartbeatStep(at=at, earned_ms=earned)
 
 
-def grant(per_day: dict[date, int], used: dict[date, int], cap_ms: int) -> dict[date, int]:
-    """What of a segment's per-day milliseconds fits under the daily cap; updates ``used``."""
+def grant(
+    per_day: dict[date, int],
+    used: dict[date, int],
+    cap_ms: int,
+    learner_used: dict[date, int] | None = None,
+    learner_cap_ms: int | None = None,
+) -> dict[date, int]:
+    """What of a segment's per-day milliseconds fits under the daily cap (the course's, and the
+    learner's across enrolments when given); updates ``used`` (and ``learner_used``)."""
     granted: dict[date, int] = {}
     for day in sorted(per_day):
-        g = max(0, min(per_day[day], cap_ms - used.get(day, 0)))
+        room = cap_ms - used.get(day, 0)
+        if learner_used is not None and learner_cap_ms is not None:
+            room = min(room, learner_cap_ms - learner_used.get(day, 0))
+        g = max(0, min(per_day[day], room))
         granted[day] = g
         used[day] = used.get(day, 0) + g
+        if learner_used is not None:
+            learner_used[day] = learner_used.get(day, 0) + g
     return granted
 
 
@@ -111,6 +192,8 @@ class Policy:
     heartbeat_interval_s: int
     daily_cap_s: int
     strict: bool
+    #: The course's lessons by id (as the events name them); a lesson not here earns wall time.
+    lessons: Mapping[str, LessonRule] = field(default_factory=dict)
 
     @property
     def daily_cap_ms(self) -> int:
@@ -126,6 +209,9 @@ class Event:
     visible: bool = False
     ref: str = ""  # the attendance event a hold/decide is about
     approved: bool = False
+    enrollment: str = ""  # whose event it is, when one replay covers a learner's enrolments
+    lesson: str = ""  # the lesson a heartbeat named
+    position_ms: int = -1  # a heartbeat's playback position; -1: none given
 
     @classmethod
     def make(
@@ -137,16 +223,38 @@ class Event:
         visible: bool = False,
         ref: str = "",
         approved: bool = False,
+        enrollment: str = "",
+        lesson: str = "",
+        position_ms: int | None = None,
     ) -> Event:
-        return cls(at, _ORDER[kind], kind, session, visible, ref, approved)
+        position = -1 if position_ms is None else position_ms
+        return cls(
+            at, _ORDER[kind], kind, session, visible, ref, approved, enrollment, lesson, position
+        )
+
+
+@dataclass
+class _Open:
+    """A segment's credit not yet confirmed: per day, per lesson, and the lessons' reach."""
+
+    per_day: dict[date, int] = field(default_factory=lambda: defaultdict(int))
+    lesson_ms: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    reach: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ms(self) -> int:
+        return sum(self.per_day.values())
 
 
 @dataclass
 class _Session:
+    enrollment: str = ""
     state: str = "studying"
     prev: datetime | None = None
-    open: dict[date, int] = field(default_factory=lambda: defaultdict(int))
-    held: dict[str, dict[date, int]] = field(default_factory=dict)
+    lesson: str = ""  # the lesson the previous heartbeat named, and its position
+    position: int | None = None
+    open: _Open = field(default_factory=_Open)
+    held: dict[str, _Open] = field(default_factory=dict)
 
 
 @dataclass
@@ -161,6 +269,9 @@ class LedgerResult:
     per_day_ms: dict[date, int] = field(default_factory=dict)
     #: Milliseconds earned by each heartbeat, by session, in order (before caps and forfeits).
     heartbeat_credits: dict[str, list[int]] = field(default_factory=dict)
+    #: Per lesson: milliseconds of its heartbeats in confirmed segments, and its furthest point.
+    lesson_ms: dict[str, int] = field(default_factory=dict)
+    lesson_reach_ms: dict[str, int] = field(default_factory=dict)
 
     @property
     def credited_seconds(self) -> int:
@@ -182,49 +293,96 @@ class LedgerResult:
 
 def replay(policy: Policy, events: list[Event]) -> LedgerResult:
     """Derive credit, forfeits and roll-call counts of one enrolment from its raw events."""
-    result = LedgerResult()
-    used: dict[date, int] = {}
+    results = replay_learner(lambda _: policy, events)
+    if len(results) > 1:
+        raise ValueError("events of several enrolments: use replay_learner")
+    return next(iter(results.values()), LedgerResult())
+
+
+def replay_learner(
+    policy_of: Callable[[str], Policy],
+    events: list[Event],
+    learner_cap_ms: int | None = None,
+) -> dict[str, LedgerResult]:
+    """Derive each enrolment's credit from the raw events of one learner (every enrolment: the
+    learner's daily cap is shared by them, in the order segments are confirmed)."""
+    results: dict[str, LedgerResult] = {}
+    used: dict[str, dict[date, int]] = defaultdict(dict)
+    learner_used: dict[date, int] = {}
     sessions: dict[str, _Session] = {}
     held_owner: dict[str, str] = {}
+    confirmed_reach: dict[str, dict[str, int]] = defaultdict(dict)
 
-    def confirm(per_day: dict[date, int]) -> None:
-        granted = grant(per_day, used, policy.daily_cap_ms)
+    def confirm(s: _Session, o: _Open) -> None:
+        result = results.setdefault(s.enrollment, LedgerResult())
+        granted = grant(
+            dict(o.per_day),
+            used[s.enrollment],
+            policy_of(s.enrollment).daily_cap_ms,
+            learner_used,
+            learner_cap_ms,
+        )
         result.credited_ms += sum(granted.values())
+        for lesson, ms in o.lesson_ms.items():
+            if ms:
+                result.lesson_ms[lesson] = result.lesson_ms.get(lesson, 0) + ms
+        reach = confirmed_reach[s.enrollment]
+        for lesson, r in o.reach.items():
+            reach[lesson] = max(reach.get(lesson, 0), r)
 
     for e in sorted(events):
-        s = sessions.setdefault(e.session, _Session())
+        s = sessions.setdefault(e.session, _Session(enrollment=e.enrollment))
+        result = results.setdefault(s.enrollment, LedgerResult())
+        policy = policy_of(s.enrollment)
         if e.kind == "start":
             s.state, s.prev = "studying", e.at
         elif e.kind == "hb":
             earned = 0
+            position = None if e.position_ms < 0 else e.position_ms
             if s.state == "studying" and s.prev is not None:
-                earned = heartbeat_credit(s.prev, e.at, e.visible, policy.heartbeat_interval_s)
-                s.open[day_of(e.at)] += earned
+                gap = heartbeat_credit(s.prev, e.at, e.visible, policy.heartbeat_interval_s)
+                reach = max(
+                    confirmed_reach[s.enrollment].get(e.lesson, 0), s.open.reach.get(e.lesson, 0)
+                )
+                step = playback_step(
+                    gap_ms=gap,
+                    rule=policy.lessons.get(e.lesson),
+                    position_ms=position,
+                    previous_position_ms=s.position if s.lesson == e.lesson else None,
+                    reach_ms=reach,
+                )
+                earned = step.earned_ms
+                s.open.per_day[day_of(e.at)] += earned
+                if earned and e.lesson in policy.lessons:
+                    s.open.lesson_ms[e.lesson] += earned
+                if step.reach_ms is not None:
+                    s.open.reach[e.lesson] = step.reach_ms
             result.heartbeat_credits.setdefault(e.session, []).append(earned)
             s.prev = e.at
+            s.lesson, s.position = e.lesson, position
         elif e.kind == "pass":
             if s.state != "studying":  # roll-calls are only offered while studying
                 continue
-            confirm(dict(s.open))
-            s.open = defaultdict(int)
+            confirm(s, s.open)
+            s.open = _Open()
             result.rollcalls_total += 1
             result.rollcalls_passed += 1
         elif e.kind in ("fail", "miss"):
             if s.state != "studying":
                 continue
             if policy.strict:
-                result.forfeited_ms += sum(s.open.values())
+                result.forfeited_ms += s.open.ms
             else:
-                confirm(dict(s.open))
-            s.open = defaultdict(int)
+                confirm(s, s.open)
+            s.open = _Open()
             s.state = "paused"
             result.rollcalls_total += 1
         elif e.kind == "hold":
             if s.state != "studying":
                 continue
-            s.held[e.ref] = dict(s.open)
+            s.held[e.ref] = s.open
             held_owner[e.ref] = e.session
-            s.open = defaultdict(int)
+            s.open = _Open()
             s.state = "review"
         elif e.kind == "decide":
             owner = held_owner.pop(e.ref, None)
@@ -232,21 +390,28 @@ def replay(policy: Policy, events: list[Event]) -> LedgerResult:
                 continue
             o = sessions[owner]
             held = o.held.pop(e.ref)
-            result.rollcalls_total += 1
+            owner_result = results.setdefault(o.enrollment, LedgerResult())
+            owner_result.rollcalls_total += 1
             if e.approved:
-                confirm(held)
-                result.rollcalls_passed += 1
+                confirm(o, held)
+                owner_result.rollcalls_passed += 1
                 if o.state == "review":
                     o.state = "studying"
             else:
-                result.forfeited_ms += sum(held.values())
+                owner_result.forfeited_ms += held.ms
                 if o.state == "review":
                     o.state = "paused"
         elif e.kind == "end":
             if s.state == "studying":
-                confirm(dict(s.open))
-            s.open = defaultdict(int)
+                confirm(s, s.open)
+            s.open = _Open()
             s.state = "ended"
-    result.held_ms = sum(sum(h.values()) for s in sessions.values() for h in s.held.values())
-    result.per_day_ms = {d: v for d, v in sorted(used.items()) if v}
-    return result
+    for s in sessions.values():
+        results[s.enrollment].held_ms += sum(h.ms for h in s.held.values())
+    for enrollment, result in results.items():
+        result.per_day_ms = {d: v for d, v in sorted(used[enrollment].items()) if v}
+        result.lesson_reach_ms = {
+            lesson: r for lesson, r in sorted(confirmed_reach[enrollment].items()) if r
+        }
+        result.lesson_ms = dict(sorted(result.lesson_ms.items()))
+    return results

@@ -75,6 +75,8 @@ class Course(SQLModel, table=True):
     daily_cap_minutes: int = 480
     credit_policy: CreditPolicy = Field(default=CreditPolicy.strict, sa_type=_enum(CreditPolicy))
     heartbeat_interval_s: int = 30
+    #: Completion also needs every lesson finished (its required minutes watched or read).
+    require_each_lesson: bool = False
     # Quiz policy
     quiz_question_count: int = 10
     quiz_time_limit_s: int = 1800
@@ -99,9 +101,22 @@ class Lesson(SQLModel, table=True):
     position: int
     title: str = Field(max_length=200)
     kind: LessonKind = Field(sa_type=_enum(LessonKind))
+    #: Text, or an external video's URL; empty for a video the platform hosts.
     body_or_url: str = Field(sa_column=Column(Text, nullable=False))
     minutes: int
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # A hosted video (app/courses/media.py): its object in the media store, checked type, size,
+    # length and content hash, and the poster frame's object.
+    video_key: str | None = Field(default=None, max_length=200)
+    video_type: str | None = Field(default=None, max_length=64)
+    video_bytes: int | None = Field(default=None, sa_type=BigInteger)
+    duration_ms: int | None = Field(default=None, sa_type=BigInteger)
+    video_sha256: str | None = Field(default=None, max_length=64)
+    poster_key: str | None = Field(default=None, max_length=200)
+
+    @property
+    def hosted(self) -> bool:
+        return self.video_key is not None
 
 
 class QuestionKind(StrEnum):
@@ -179,6 +194,10 @@ class StudySession(SQLModel, table=True):
     #: Credit accrued since the last passed verification, not yet confirmed (milliseconds).
     open_ms: int = Field(default=0, sa_type=BigInteger)
     next_rollcall_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The lesson the last heartbeat named and the playback position it gave (the start of the
+    #: span the next heartbeat of that lesson may earn).
+    last_lesson_id: uuid.UUID | None = None
+    last_position_ms: int | None = Field(default=None, sa_type=BigInteger)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     end_reason: str | None = Field(default=None, max_length=64)
 
@@ -198,6 +217,10 @@ class Heartbeat(SQLModel, table=True):
     visible: bool
     lesson_id: uuid.UUID | None = None
     credited_ms: int = 0
+    #: The video's playback position the page reported (None: not a video, or an older page).
+    position_ms: int | None = Field(default=None, sa_type=BigInteger)
+    #: The video's furthest watched point after this heartbeat, when it earned something.
+    reach_ms: int | None = Field(default=None, sa_type=BigInteger)
 
     @property
     def credited_seconds(self) -> int:
@@ -283,3 +306,26 @@ class DailyCredit(SQLModel, table=True):
     def seconds(self) -> int:
         """Whole seconds (rounded down)."""
         return self.ms // 1000
+
+
+class LearnerDailyCredit(SQLModel, table=True):
+    """Confirmed credit per learner per Asia/Shanghai day, over all enrolments (the learner's
+    daily cap; each course's own cap is kept in :class:`DailyCredit`)."""
+
+    __tablename__ = "learner_daily_credits"
+
+    user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    ms: int = Field(default=0, sa_type=BigInteger)
+
+
+class LessonProgress(SQLModel, table=True):
+    """Per enrolment and lesson: milliseconds watched (or read) in confirmed segments, and a
+    video's furthest watched point. Derivable again from the heartbeats (app/courses/ledger.py)."""
+
+    __tablename__ = "lesson_progress"
+
+    enrollment_id: uuid.UUID = Field(foreign_key="enrollments.id", primary_key=True)
+    lesson_id: uuid.UUID = Field(foreign_key="lessons.id", primary_key=True)
+    watched_ms: int = Field(default=0, sa_type=BigInteger)
+    reach_ms: int = Field(default=0, sa_type=BigInteger)

@@ -26,7 +26,7 @@ from app.courses.credit import (
     _enrollment_of,
     _own_session,
     _policy,
-    _segment_per_day,
+    _segment_credit,
 )
 from app.courses.exceptions import (
     RollCallExpired,
@@ -252,7 +252,7 @@ def on_review_decided(
     now = clock.now()
     enrollment.rollcalls_total += 1
     if approved:
-        seg.ms = _confirm(session, enrollment, course, _segment_per_day(session, seg))
+        seg.ms = _confirm(session, enrollment, course, _segment_credit(session, seg))
         seg.status = SegmentStatus.credited
         enrollment.rollcalls_passed += 1
         rc.status = RollCallStatus.passed

@@ -449,10 +449,31 @@ class CheckInOut(BaseModel):
 
 
 class HeartbeatIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "visible": True,
+                    "lesson_id": "5f0c6a8e-3d2b-4c1e-9a7f-2b8d4e6f1a3c",
+                    "position_ms": 95_250,
+                }
+            ]
+        },
+    )
 
-    visible: bool
-    lesson_id: uuid.UUID | None = None
+    visible: bool = Field(description="The study page was visible since the last heartbeat")
+    lesson_id: uuid.UUID | None = Field(
+        default=None, description="The lesson on screen (one of the enrolment's course)"
+    )
+    position_ms: int | None = Field(
+        default=None,
+        ge=0,
+        le=24 * 3600 * 1000,
+        description="A video lesson's playback position in milliseconds. A video lesson earns "
+        "the newly watched span since the previous heartbeat (at most the wall-time gap), "
+        "nothing without a position or when playing from beyond the furthest point watched",
+    )
 
 
 class RollCallOffer(BaseModel):
@@ -465,6 +486,11 @@ class HeartbeatOut(BaseModel):
     rollcall: RollCallOffer | None
     state: SessionState
     earned_seconds: int
+    furthest_position_ms: int | None = Field(
+        default=None,
+        description="A video lesson's furthest watched point (ms): the player may seek up to "
+        "it, not beyond",
+    )
 
 
 class RollCallAnswerOut(BaseModel):

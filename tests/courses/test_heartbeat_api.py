@@ -82,6 +82,7 @@ def test_credit_offer_repeat_and_missed_rollcall_over_http(
         "rollcall": None,
         "state": "studying",
         "earned_seconds": 30,
+        "furthest_position_ms": None,
     }
 
     clock.advance(seconds=30)  # the roll-call is due: offered (and audited) with this heartbeat
@@ -92,7 +93,7 @@ def test_credit_offer_repeat_and_missed_rollcall_over_http(
     assert offer["deadline"].replace("Z", "+00:00") == deadline.isoformat()
 
     clock.advance(seconds=10)  # still pending: offered again, credit goes on
-    r = beat(client, sid, h, visible=True, lesson_id=str(uuid.uuid4()))
+    r = beat(client, sid, h, visible=True)
     assert r.json()["rollcall"] == offer
     assert (r.json()["earned_seconds"], r.json()["credited_seconds"]) == (10, 70)
 
@@ -104,6 +105,7 @@ def test_credit_offer_repeat_and_missed_rollcall_over_http(
         "rollcall": None,
         "state": "paused",
         "earned_seconds": 0,
+        "furthest_position_ms": None,
     }
     clock.advance(seconds=30)  # paused: stored, earns nothing
     assert beat(client, sid, h).json()["earned_seconds"] == 0
