@@ -155,7 +155,7 @@ def _learner_days(session: Session, user_id: uuid.UUID, days: list[date]) -> dic
         .where(table.c.user_id == user_id, table.c.day.in_(days))
         .with_for_update()
     )
-    return {day: ms for day, ms in locked}
+    return dict(locked.tuples())
 
 
 def _confirm(
@@ -296,15 +296,15 @@ def ledger_events(session: Session, enrollment: Enrollment) -> list[ledger.Event
             events.append(ledger.Event.make("end", s.ended_at, sid, enrollment=eid))
     if not ids:
         return events
-    for hb_session, at, visible, lesson, position in session.exec(
-        select(
-            Heartbeat.session_id,
-            Heartbeat.at,
-            Heartbeat.visible,
-            Heartbeat.lesson_id,
-            Heartbeat.position_ms,
+    for hb_session, at, visible, lesson, position in session.execute(
+        sa.select(
+            col(Heartbeat.session_id),
+            col(Heartbeat.at),
+            col(Heartbeat.visible),
+            col(Heartbeat.lesson_id),
+            col(Heartbeat.position_ms),
         ).where(col(Heartbeat.session_id).in_(ids))
-    ):
+    ).tuples():
         events.append(
             ledger.Event.make(
                 "hb",

@@ -61,8 +61,6 @@ _LOCK_SESSION = (
         _SESSIONS.c.segment_started_at,
         _SESSIONS.c.open_ms,
         _SESSIONS.c.next_rollcall_at,
-        _SESSIONS.c.last_lesson_id,
-        _SESSIONS.c.last_position_ms,
     )
     .where(_SESSIONS.c.id == sa.bindparam("sid"))
     .with_for_update()
@@ -121,8 +119,6 @@ _UPDATE_SESSION = (
     .values(
         last_heartbeat_at=sa.bindparam("at", type_=_SESSIONS.c.last_heartbeat_at.type),
         open_ms=sa.bindparam("open_ms", type_=_SESSIONS.c.open_ms.type),
-        last_lesson_id=sa.bindparam("lid", type_=_SESSIONS.c.last_lesson_id.type),
-        last_position_ms=sa.bindparam("pos", type_=_SESSIONS.c.last_position_ms.type),
     )
 )
 
@@ -140,8 +136,6 @@ def _playback(
     enrollment_id: uuid.UUID,
     course_id: uuid.UUID,
     segment_started_at: datetime,
-    last_lesson_id: uuid.UUID | None,
-    last_position_ms: int | None,
     lesson_id: uuid.UUID | None,
     position_ms: int | None,
     gap_ms: int,
@@ -161,13 +155,7 @@ def _playback(
         _OPEN_REACH, {"sid": session_id, "lid": lesson_id, "since": segment_started_at}
     ).scalar()
     reach = max(reach, open_reach or 0)
-    step = ledger.playback_step(
-        gap_ms=gap_ms,
-        rule=rule,
-        position_ms=position_ms,
-        previous_position_ms=last_position_ms if last_lesson_id == lesson_id else None,
-        reach_ms=reach,
-    )
+    step = ledger.playback_step(gap_ms=gap_ms, rule=rule, position_ms=position_ms, reach_ms=reach)
     return _Playback(step, step.reach_ms if step.reach_ms is not None else reach)
 
 
@@ -252,8 +240,6 @@ def heartbeat(
         enrollment_id=row.enrollment_id,
         course_id=ctx.course_id,
         segment_started_at=row.segment_started_at,
-        last_lesson_id=row.last_lesson_id,
-        last_position_ms=row.last_position_ms,
         lesson_id=lesson_id,
         position_ms=position_ms,
         gap_ms=step.earned_ms,
@@ -275,13 +261,7 @@ def heartbeat(
     )
     conn.execute(
         _UPDATE_SESSION,
-        {
-            "sid": session_id,
-            "at": step.at,
-            "open_ms": open_ms,
-            "lid": lesson_id,
-            "pos": position_ms,
-        },
+        {"sid": session_id, "at": step.at, "open_ms": open_ms},
     )
     # Written without a flush (app.db.wrote() still sees it: SQLite counts the changed rows):
     # make a copy of the session row this Session may hold reload instead of going stale.
@@ -340,8 +320,6 @@ def _heartbeat_with_rollcall(
         enrollment_id=enrollment.id,
         course_id=enrollment.course_id,
         segment_started_at=study.segment_started_at,
-        last_lesson_id=study.last_lesson_id,
-        last_position_ms=study.last_position_ms,
         lesson_id=lesson_id,
         position_ms=position_ms,
         gap_ms=step.earned_ms,
@@ -359,7 +337,6 @@ def _heartbeat_with_rollcall(
     )
     study.last_heartbeat_at = step.at
     study.open_ms += play.step.earned_ms
-    study.last_lesson_id, study.last_position_ms = lesson_id, position_ms
     if (
         rollcall is None
         and study.state is SessionState.studying

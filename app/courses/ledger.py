@@ -16,14 +16,14 @@ Rules (DESIGN.md §4, issue "Study sessions"):
   all of a learner's enrolments, at the learner's daily cap, in the order segments are confirmed;
 * a heartbeat may name the lesson on screen and, for a video, the playback position. A text
   lesson earns the wall-time gap (as a heartbeat without a lesson does). A video lesson earns the
-  newly watched span instead (:func:`playback_step`): the part of the video played since the
-  previous heartbeat beyond the furthest point watched so far, at most the wall-time gap (so at
-  most 1× speed); playing from beyond that point (a skip ahead) earns nothing, nor does replaying
-  what was watched, a paused player, or a heartbeat without a position. The furthest point of a
-  lesson advances exactly by what its heartbeats earn and, like credit, only for segments that
-  are confirmed (a forfeited segment must be watched again). A lesson's watched milliseconds are
-  those of its heartbeats in confirmed segments (before the daily caps, which limit the course's
-  hours, not what was watched).
+  newly watched span instead (:func:`playback_step`): how far the playback position got beyond
+  the furthest point watched so far, at most the wall-time gap (so at most 1× speed); a position
+  further ahead than 1x playback from that point reaches (a skip ahead) earns nothing, nor does
+  replaying what was watched, a paused player, or a heartbeat without a position. The furthest
+  point of a lesson advances exactly by what its heartbeats earn and, like credit, only for
+  segments that are confirmed (a forfeited segment must be watched again). A lesson's watched
+  milliseconds are those of its heartbeats in confirmed segments (before the daily caps, which
+  limit the course's hours, not what was watched).
 
 :func:`replay` derives everything from the raw events; the live path in ``study.py`` applies the
 same rules incrementally and a check (``skilltrace ledger check``, ``GET …/ledger``) compares both.
@@ -74,10 +74,9 @@ def heartbeat_credit(prev: datetime, at: datetime, visible: bool, interval_s: in
     return max(0, min(gap_ms, interval_s * 1000))
 
 
-#: How far ahead of the furthest watched point a heartbeat's previous position may be and still
-#: count as continuing from it: the page reads the position a moment before the server stamps
-#: the heartbeat, so positions run a little ahead of the server's gaps. Never more than the gap is
-#: earned, so the slack lets the furthest point advance no faster than wall time.
+#: How far a video's reported position may run ahead of what the server's clock allows: the page
+#: reads the position a moment before the server stamps the heartbeat. Never more than the gap is
+#: earned, so the slack does not add up from one heartbeat to the next.
 SEEK_SLACK_MS = 1_500
 
 
@@ -98,37 +97,27 @@ class PlaybackStep:
 
 
 def playback_step(
-    *,
-    gap_ms: int,
-    rule: LessonRule | None,
-    position_ms: int | None,
-    previous_position_ms: int | None,
-    reach_ms: int,
+    *, gap_ms: int, rule: LessonRule | None, position_ms: int | None, reach_ms: int
 ) -> PlaybackStep:
     """The credit rule of one heartbeat for the lesson it names.
 
     ``gap_ms`` is what the heartbeat earns as wall time (:func:`heartbeat_credit`: zero if hidden
-    or not studying). No lesson or a text lesson: the gap. A video: the span played since the
-    previous heartbeat (``previous_position_ms``, the position the session's previous heartbeat
-    gave for this lesson, or None: then the player is taken to have played the whole gap) beyond
-    ``reach_ms``, the lesson's furthest watched point, at most the gap; nothing when playback
-    started beyond the furthest point (a skip ahead) or without a position.
+    or not studying). No lesson or a text lesson: the gap. A video: how far the playback position
+    got beyond ``reach_ms`` (the furthest point watched so far), at most the gap — nothing if the
+    position is further ahead than playing at 1x from that point for the gap can reach (a skip
+    ahead, a faster speed, another lesson playing in between), or without a position. Replaying
+    what was watched earns nothing; a paused player earns nothing.
     """
     if rule is None or not rule.video:
         return PlaybackStep(gap_ms, None)
     if position_ms is None or gap_ms <= 0:
         return PlaybackStep(0, None)
-    limit = rule.duration_ms
-
-    def clamp(p: int) -> int:
-        return max(0, p if limit is None else min(p, limit))
-
-    position = clamp(position_ms)
-    start = clamp(previous_position_ms) if previous_position_ms is not None else position - gap_ms
-    if start > reach_ms + SEEK_SLACK_MS:
+    position = max(0, position_ms)
+    if rule.duration_ms is not None:
+        position = min(position, rule.duration_ms)
+    if position > reach_ms + gap_ms + SEEK_SLACK_MS:
         return PlaybackStep(0, None)
-    end = min(position, start + gap_ms)
-    earned = max(0, min(end - reach_ms, gap_ms))
+    earned = max(0, min(position - reach_ms, gap_ms))
     return PlaybackStep(earned, reach_ms + earned if earned else None)
 
 
@@ -251,8 +240,6 @@ class _Session:
     enrollment: str = ""
     state: str = "studying"
     prev: datetime | None = None
-    lesson: str = ""  # the lesson the previous heartbeat named, and its position
-    position: int | None = None
     open: _Open = field(default_factory=_Open)
     held: dict[str, _Open] = field(default_factory=dict)
 
@@ -348,7 +335,6 @@ def replay_learner(
                     gap_ms=gap,
                     rule=policy.lessons.get(e.lesson),
                     position_ms=position,
-                    previous_position_ms=s.position if s.lesson == e.lesson else None,
                     reach_ms=reach,
                 )
                 earned = step.earned_ms
@@ -359,7 +345,6 @@ def replay_learner(
                     s.open.reach[e.lesson] = step.reach_ms
             result.heartbeat_credits.setdefault(e.session, []).append(earned)
             s.prev = e.at
-            s.lesson, s.position = e.lesson, position
         elif e.kind == "pass":
             if s.state != "studying":  # roll-calls are only offered while studying
                 continue

@@ -194,10 +194,6 @@ class StudySession(SQLModel, table=True):
     #: Credit accrued since the last passed verification, not yet confirmed (milliseconds).
     open_ms: int = Field(default=0, sa_type=BigInteger)
     next_rollcall_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    #: The lesson the last heartbeat named and the playback position it gave (the start of the
-    #: span the next heartbeat of that lesson may earn).
-    last_lesson_id: uuid.UUID | None = None
-    last_position_ms: int | None = Field(default=None, sa_type=BigInteger)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     end_reason: str | None = Field(default=None, max_length=64)
 

@@ -2,7 +2,7 @@
 
 Lessons may hold a video the platform hosts (its media-store key, checked type, size, length,
 content hash and poster frame). Heartbeats keep the playback position they reported and the
-furthest point they reached; a session keeps the last lesson and position. lesson_progress holds
+furthest point they reached. lesson_progress holds
 what each enrolment watched of each lesson; learner_daily_credits the confirmed credit per learner
 and day across enrolments (the learner's daily cap), filled from daily_credits. Courses may
 require every lesson finished.
@@ -41,9 +41,6 @@ def upgrade() -> None:
     with op.batch_alter_table('heartbeats', schema=None) as batch_op:
         batch_op.add_column(sa.Column('position_ms', sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column('reach_ms', sa.BigInteger(), nullable=True))
-    with op.batch_alter_table('study_sessions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('last_lesson_id', sa.Uuid(), nullable=True))
-        batch_op.add_column(sa.Column('last_position_ms', sa.BigInteger(), nullable=True))
     op.create_table(
         'learner_daily_credits',
         sa.Column('user_id', sa.Uuid(), nullable=False),
@@ -74,9 +71,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('lesson_progress')
     op.drop_table('learner_daily_credits')
-    with op.batch_alter_table('study_sessions', schema=None) as batch_op:
-        batch_op.drop_column('last_position_ms')
-        batch_op.drop_column('last_lesson_id')
     with op.batch_alter_table('heartbeats', schema=None) as batch_op:
         batch_op.drop_column('reach_ms')
         batch_op.drop_column('position_ms')

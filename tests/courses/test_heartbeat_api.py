@@ -23,6 +23,8 @@ from app.courses import study
 from app.courses.models import (
     Enrollment,
     Heartbeat,
+    Lesson,
+    LessonKind,
     RollCall,
     RollCallStatus,
     SessionState,
@@ -222,3 +224,63 @@ def test_a_session_row_already_loaded_is_refreshed(
         r = study.heartbeat(s, user, sid, visible=True)
         assert r.earned == 20
         assert (loaded.last_heartbeat_at, loaded.open_seconds) == (clock.now(), 20)
+
+
+def test_video_playback_over_http(
+    client: TestClient, engine: Any, clock: Any, studying: dict[str, Any]
+) -> None:
+    """Positions travel with the heartbeat: the newly watched span is credited, a skip ahead and
+    a rewatch are not, the furthest point comes back for the player; an older page's heartbeat
+    (no lesson, no position) still earns wall time; a lesson of another course is refused."""
+    sid, enrollment = studying["sid"], studying["enrollment"]
+    with transaction(engine) as s:
+        video = Lesson(
+            course_id=enrollment.course_id,
+            position=1,
+            title="触电急救视频",
+            kind=LessonKind.video,
+            body_or_url="",
+            minutes=10,
+            video_key="lessons/x.webm",
+            video_type="video/webm",
+            video_bytes=1,
+            duration_ms=600_000,
+        )
+        s.add(video)
+        s.flush()
+        vid = str(video.id)
+        sess = s.get(StudySession, sid)
+        assert sess is not None
+        sess.next_rollcall_at = None  # no roll-call in the way
+    h = login(client, studying["learner"].username)
+
+    def play(seconds: int, position_s: float, **extra: Any) -> Any:
+        clock.advance(seconds=seconds)
+        body = {"visible": True, "lesson_id": vid, "position_ms": int(position_s * 1000), **extra}
+        r = beat(client, sid, h, **body)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    assert (play(20, 20)["earned_seconds"], play(20, 40)["furthest_position_ms"]) == (20, 40_000)
+    skipped = play(20, 300)  # 4 minutes ahead: nothing, the furthest point stays
+    assert (skipped["earned_seconds"], skipped["furthest_position_ms"]) == (0, 40_000)
+    assert play(20, 30)["earned_seconds"] == 0  # back and watching again: nothing
+    assert play(20, 50)["earned_seconds"] == 10  # 10 s past the furthest point
+    assert play(20, 70, visible=False)["earned_seconds"] == 0  # hidden: nothing
+    paused = play(20, 50)  # paused at 50
+    assert (paused["earned_seconds"], paused["furthest_position_ms"]) == (0, 50_000)
+    clock.advance(seconds=15)
+    old_page = beat(client, sid, h, visible=True).json()
+    assert (old_page["earned_seconds"], old_page["furthest_position_ms"]) == (15, None)
+    clock.advance(seconds=1)
+    other = beat(client, sid, h, visible=True, lesson_id=str(uuid.uuid4()))
+    assert (other.status_code, other.json()["code"]) == (404, "lesson_not_found")
+    with Session(engine) as s:
+        e = s.get(Enrollment, enrollment.id)
+        assert e is not None
+        study.end_session(s, s.get(User, studying["learner"].id), sid)  # type: ignore[arg-type]
+        s.commit()
+        s.refresh(e)
+        check = study.check_ledger(s, e)
+        assert check.matches and e.credited_seconds == 20 + 20 + 10 + 15
+        assert check.stored_lessons == {vid: (50_000, 50_000)}

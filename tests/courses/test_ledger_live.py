@@ -21,6 +21,9 @@ from app.courses import study
 from app.courses.models import (
     CreditPolicy,
     Enrollment,
+    LearnerDailyCredit,
+    Lesson,
+    LessonKind,
     RollCall,
     RollCallStatus,
     SessionState,
@@ -115,3 +118,183 @@ def test_live_credit_equals_replay(
         check = study.check_ledger(s, e)
     assert check.matches, (check.stored_ms, check.stored_rollcalls, check.recomputed)
     assert check.stored_seconds > 0 or check.recomputed.forfeited_seconds >= 0
+
+
+def _lessons(engine: Any, course: Any, video_ms: int) -> tuple[uuid.UUID, uuid.UUID]:
+    """A hosted video lesson of ``video_ms`` and a text lesson, made directly in the database."""
+    with transaction(engine) as s:
+        video = Lesson(
+            course_id=course.id,
+            position=1,
+            title="安全用电视频",
+            kind=LessonKind.video,
+            body_or_url="",
+            minutes=max(1, video_ms // 60_000),
+            video_key=f"lessons/{uuid.uuid4()}.webm",
+            video_type="video/webm",
+            video_bytes=1_000,
+            duration_ms=video_ms,
+        )
+        text = Lesson(
+            course_id=course.id,
+            position=2,
+            title="电工基础",
+            kind=LessonKind.text,
+            body_or_url="欧姆定律……",
+            minutes=5,
+        )
+        s.add_all([video, text])
+        s.flush()
+        return video.id, text.id
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_live_playback_and_learner_cap_equal_replay(
+    engine: Any, clock: Any, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two enrolments of one learner, video and text lessons, a player that plays at several
+    speeds, pauses, seeks back and ahead, and hides the tab: the stored credit, the lessons'
+    progress and the learner's cap across both enrolments equal the replay of stored events."""
+    from app.config import get_settings
+
+    monkeypatch.setenv("SKILLTRACE_LEARNER_DAILY_CAP_MINUTES", "12")
+    get_settings.cache_clear()
+    rng = random.Random(seed)
+    inst = make_institution(engine)
+    learner = make_learner(engine, inst)
+    enrolments = []
+    for cap in (10, 480):
+        course = course_row(
+            engine,
+            inst,
+            heartbeat_interval_s=30,
+            rollcall_min_interval_s=60,
+            rollcall_max_interval_s=300,
+            rollcall_response_window_s=60,
+            daily_cap_minutes=cap,
+        )
+        video, text = _lessons(engine, course, video_ms=rng.choice([120_000, 900_000]))
+        with transaction(engine) as s:
+            enrollment = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
+            s.add(enrollment)
+            s.flush()
+        enrolments.append((enrollment, course, video, text))
+    clock.set(clock.now().replace(hour=15, minute=rng.randint(30, 59)))  # around Shanghai midnight
+    current = 0
+    enrollment, course, video, text = enrolments[current]
+    sid = start_session(engine, learner, enrollment, course)
+    positions: dict[uuid.UUID, int] = {}
+    for _ in range(160):
+        op = rng.choices(["hb", "answer", "restart", "end"], [80, 12, 4, 1])[0]
+        gap = rng.choice([0, 0.4, 5, 15, 29.5, 30, 31, 60])
+        clock.advance(seconds=gap)
+        with transaction(engine) as s:
+            user = s.get(type(learner), learner.id)
+            state = s.get(StudySession, sid).state  # type: ignore[union-attr]
+            if op == "hb" and state is not SessionState.ended:
+                lesson = rng.choice([video, video, text, None])
+                position = None
+                if lesson == video:
+                    action = rng.choice(["play", "play", "fast", "pause", "back", "ahead"])
+                    pos = positions.get(video, 0)
+                    pos = {
+                        "play": pos + int(gap * 1000),
+                        "fast": pos + int(gap * 2000),
+                        "pause": pos,
+                        "back": max(0, pos - 40_000),
+                        "ahead": pos + 120_000,
+                    }[action]
+                    positions[video] = position = pos
+                study.heartbeat(
+                    s,
+                    user,
+                    sid,
+                    visible=rng.random() < 0.85,
+                    lesson_id=lesson,
+                    position_ms=position,
+                )
+            elif op == "answer":
+                rc = s.exec(
+                    select(RollCall).where(
+                        RollCall.session_id == sid, RollCall.status == RollCallStatus.pending
+                    )
+                ).first()  # type: ignore[arg-type]
+                if rc is not None and clock.now() <= rc.deadline:
+                    outcome = rng.choice([Outcome.passed, Outcome.passed, Outcome.failed])
+                    ev = attendance_verdict(s, learner, outcome, inst)
+                    study.settle_rollcall(s, s.get(StudySession, sid), rc, ev)  # type: ignore[arg-type]
+            elif op == "end" and state is not SessionState.ended:
+                study.end_session(s, user, sid)
+        if op == "restart":
+            current = rng.randrange(2)
+            enrollment, course, video, text = enrolments[current]
+            positions.clear()
+            sid = start_session(engine, learner, enrollment, course)
+    with transaction(engine) as s:
+        study.end_session(s, s.get(type(learner), learner.id), sid)
+    with Session(engine) as s:
+        days: dict[Any, int] = {}
+        watched = 0
+        for e_row, *_ in enrolments:
+            e = s.get(Enrollment, e_row.id)
+            assert e is not None
+            check = study.check_ledger(s, e)
+            assert check.matches, (check.stored_ms, check.stored_lessons, check.recomputed)
+            for d, ms in check.recomputed.per_day_ms.items():
+                days[d] = days.get(d, 0) + ms
+            watched += sum(w for w, _ in check.stored_lessons.values())
+        assert watched > 0  # the lessons were watched and read, not only the course credited
+        assert all(ms <= 12 * 60_000 for ms in days.values())
+        stored = s.exec(select(LearnerDailyCredit).where(LearnerDailyCredit.user_id == learner.id))
+        assert {r.day: r.ms for r in stored if r.ms} == {d: ms for d, ms in days.items() if ms}
+    get_settings.cache_clear()
+
+
+def test_the_daily_cap_is_the_learners_across_enrolments(
+    engine: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two courses with 8-hour caps each, a learner cap of 10 minutes: 8 minutes in the first
+    course leave 2 for the second the same day; the next Shanghai day starts afresh."""
+    from app.config import get_settings
+
+    monkeypatch.setenv("SKILLTRACE_LEARNER_DAILY_CAP_MINUTES", "10")
+    get_settings.cache_clear()
+    inst = make_institution(engine)
+    learner = make_learner(engine, inst)
+    clock.set(clock.now().replace(hour=2, minute=0))  # 10:00 in Shanghai
+    rows = []
+    for _ in range(2):
+        course = course_row(engine, inst, heartbeat_interval_s=60, daily_cap_minutes=480)
+        with transaction(engine) as s:
+            e = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
+            s.add(e)
+            s.flush()
+        rows.append((e, course))
+
+    def study_minutes(index: int, minutes: int) -> None:
+        e, course = rows[index]
+        sid = start_session(engine, learner, e, course)
+        for _ in range(minutes):
+            clock.advance(seconds=60)
+            with transaction(engine) as s:
+                study.heartbeat(s, s.get(type(learner), learner.id), sid, visible=True)
+        with transaction(engine) as s:
+            study.end_session(s, s.get(type(learner), learner.id), sid)
+
+    def credited(index: int) -> int:
+        with Session(engine) as s:
+            e = s.get(Enrollment, rows[index][0].id)
+            assert e is not None and study.check_ledger(s, e).matches
+            return e.credited_seconds // 60
+
+    with transaction(engine) as s:  # no roll-call in the way
+        for _, course in rows:
+            c = s.get(type(course), course.id)
+            c.rollcall_min_interval_s = c.rollcall_max_interval_s = 7200  # type: ignore[union-attr]
+    study_minutes(0, 8)
+    study_minutes(1, 5)
+    assert (credited(0), credited(1)) == (8, 2)
+    clock.advance(hours=24)
+    study_minutes(1, 5)
+    assert (credited(0), credited(1)) == (8, 7)
+    get_settings.cache_clear()

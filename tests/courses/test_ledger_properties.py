@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.courses.ledger import (
     MS,
+    SEEK_SLACK_MS,
     Event,
+    LessonRule,
     Policy,
     day_of,
     grant,
     heartbeat_credit,
     heartbeat_step,
     replay,
+    replay_learner,
 )
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai: sessions cross midnight
@@ -244,3 +248,232 @@ def test_the_live_step_is_what_the_replay_credits(
         earned.append(step.earned_ms)
     r = replay(Policy(interval_s, 24 * 3600, strict=True), stored)
     assert r.heartbeat_credits["s"] == earned
+
+
+# ---------------------------------------------------------------- playback (issue 15)
+
+VIDEO, TEXT = "video-lesson", "text-lesson"
+DURATION_MS = 600_000
+
+
+def lesson_policy(interval_s: int = 30, cap_s: int = 24 * 3600, strict: bool = True) -> Policy:
+    return Policy(
+        interval_s,
+        cap_s,
+        strict,
+        lessons={
+            VIDEO: LessonRule(video=True, duration_ms=DURATION_MS),
+            TEXT: LessonRule(video=False),
+        },
+    )
+
+
+@st.composite
+def playback(draw: st.DrawFn) -> tuple[list[Event], int]:
+    """One studying session on the video lesson: a player driven by random actions (play at a
+    speed, pause, seek back or ahead, hide the tab), a heartbeat after each action with the
+    position the player reports. Returns the events and the wall time in milliseconds."""
+    events = [Event.make("start", T0, "s")]
+    t, position, wall = T0, 0, 0
+    for _ in range(draw(st.integers(1, 40))):
+        action = draw(st.sampled_from(["play", "play", "play", "pause", "back", "ahead", "hide"]))
+        gap = draw(st.integers(0, 45_000))
+        visible = True
+        if action == "play":
+            speed = draw(st.sampled_from([0.5, 1.0, 1.0, 1.25, 2.0]))
+            position += int(gap * speed)
+        elif action == "back":
+            position = max(0, position - draw(st.integers(0, 120_000))) + gap
+        elif action == "ahead":
+            position += draw(st.integers(2_000, 200_000)) + gap
+        elif action == "hide":
+            visible = False
+            position += gap if draw(st.booleans()) else 0  # a player left running when hidden
+        position = min(position, DURATION_MS)
+        t += timedelta(milliseconds=gap)
+        wall += gap
+        events.append(Event.make("hb", t, "s", visible=visible, lesson=VIDEO, position_ms=position))
+    events.append(Event.make("end", t + MS, "s"))
+    return events, wall
+
+
+@settings(max_examples=300, deadline=None)
+@given(playback())
+def test_video_credit_is_bounded_by_wall_time_and_the_video(case: tuple[list[Event], int]) -> None:
+    events, wall = case
+    r = replay(lesson_policy(), events)
+    assert 0 <= r.credited_ms <= min(wall, DURATION_MS)
+    # The furthest point advances exactly by what was credited (one session, nothing forfeited).
+    assert r.lesson_ms.get(VIDEO, 0) == r.lesson_reach_ms.get(VIDEO, 0) == r.credited_ms
+
+
+@settings(max_examples=300, deadline=None)
+@given(playback())
+def test_a_video_earns_no_more_than_the_span_the_player_covered(
+    case: tuple[list[Event], int],
+) -> None:
+    """Never more than the furthest position the player reported."""
+    events, _ = case
+    r = replay(lesson_policy(), events)
+    furthest = max((e.position_ms for e in events if e.kind == "hb"), default=0)
+    assert r.credited_ms <= furthest
+
+
+@settings(max_examples=300, deadline=None)
+@given(playback(), st.integers(0, 39), st.integers(SEEK_SLACK_MS + 30_001, 300_000))
+def test_skipping_ahead_earns_nothing_after_the_skip(
+    case: tuple[list[Event], int], at: int, jump: int
+) -> None:
+    """Seek ahead past the furthest point and keep playing forwards: nothing more is credited
+    than before the skip (the server does not credit what the player should have refused)."""
+    events, _ = case
+    beats = [e for e in events if e.kind == "hb"]
+    at = min(at, len(beats) - 1)
+    before = [e for e in events if e.kind != "hb" or e <= beats[at]]
+    base = replay(lesson_policy(), before)
+    # From the skip on, the player plays forwards at 1x from reach + jump.
+    pos = base.lesson_reach_ms.get(VIDEO, 0) + jump
+    t = beats[at].at
+    skipped = [e for e in before if e.kind != "end"]
+    for _ in range(10):
+        t += timedelta(seconds=30)
+        pos += 30_000
+        skipped.append(Event.make("hb", t, "s", visible=True, lesson=VIDEO, position_ms=pos))
+    skipped.append(Event.make("end", t + MS, "s"))
+    r = replay(lesson_policy(), skipped)
+    assert r.credited_ms == base.credited_ms
+    assert r.lesson_reach_ms == base.lesson_reach_ms
+
+
+@settings(max_examples=200, deadline=None)
+@given(playback())
+def test_rewinding_and_watching_again_earns_nothing(case: tuple[list[Event], int]) -> None:
+    events, _ = case
+    base = replay(lesson_policy(), events)
+    reach = base.lesson_reach_ms.get(VIDEO, 0)
+    again = [e for e in events if e.kind != "end"]
+    t = max(e.at for e in again)
+    pos = 0  # back to the start, then play at 1x up to the furthest point again
+    while pos + 30_000 <= reach:
+        t += timedelta(seconds=30)
+        pos += 30_000
+        again.append(Event.make("hb", t, "s", visible=True, lesson=VIDEO, position_ms=pos))
+    again.append(Event.make("end", t + MS, "s"))
+    assert replay(lesson_policy(), again).credited_ms == base.credited_ms
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([0.25, 0.5, 0.75, 1.0]), st.integers(1, 30))
+def test_at_or_below_normal_speed_the_span_watched_is_credited(speed: float, beats: int) -> None:
+    """Credit is the span watched, not the wall time: half speed earns half the wall time."""
+    events = [Event.make("start", T0, "s")]
+    for n in range(1, beats + 1):
+        at = T0 + timedelta(seconds=30 * n)
+        pos = int(30_000 * n * speed)
+        events.append(Event.make("hb", at, "s", visible=True, lesson=VIDEO, position_ms=pos))
+    events.append(Event.make("end", T0 + timedelta(seconds=30 * beats + 1), "s"))
+    r = replay(lesson_policy(), events)
+    assert r.credited_ms == min(int(30_000 * beats * speed), DURATION_MS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([1.5, 2.0, 4.0]), st.integers(2, 30))
+def test_faster_than_normal_speed_earns_at_most_one_gap(speed: float, beats: int) -> None:
+    """Played faster than 1x, the player is further ahead than 1x playback reaches: nothing."""
+    events = [Event.make("start", T0, "s")]
+    for n in range(1, beats + 1):
+        at = T0 + timedelta(seconds=30 * n)
+        pos = min(int(30_000 * n * speed), DURATION_MS)
+        events.append(Event.make("hb", at, "s", visible=True, lesson=VIDEO, position_ms=pos))
+    r = replay(lesson_policy(), events + [Event.make("end", T0 + timedelta(hours=1), "s")])
+    assert r.credited_ms == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(playback())
+def test_a_hidden_tab_earns_nothing_even_with_the_video_playing(
+    case: tuple[list[Event], int],
+) -> None:
+    events, _ = case
+    hidden = [
+        Event.make("hb", e.at, e.session, visible=False, lesson=e.lesson, position_ms=e.position_ms)
+        if e.kind == "hb"
+        else e
+        for e in events
+    ]
+    r = replay(lesson_policy(), hidden)
+    assert r.credited_ms == 0 and r.lesson_reach_ms == {}
+
+
+def test_a_video_heartbeat_without_a_position_earns_nothing_a_text_one_the_gap() -> None:
+    events = [Event.make("start", T0, "s")]
+    events.append(Event.make("hb", T0 + timedelta(seconds=30), "s", visible=True, lesson=VIDEO))
+    events.append(Event.make("hb", T0 + timedelta(seconds=60), "s", visible=True, lesson=TEXT))
+    events.append(Event.make("hb", T0 + timedelta(seconds=90), "s", visible=True))
+    events.append(Event.make("end", T0 + timedelta(seconds=91), "s"))
+    r = replay(lesson_policy(), events)
+    assert r.heartbeat_credits["s"] == [0, 30_000, 30_000]
+    assert r.lesson_ms == {TEXT: 30_000}
+
+
+def test_a_worked_playback_example() -> None:
+    """Play 60 s, seek ahead 5 minutes (refused by the server), come back, play on; the
+    forfeited stretch after a missed roll-call must be watched again."""
+    s, ev = "s", [Event.make("start", T0, "s")]
+
+    def hb(sec: int, pos_s: float, visible: bool = True) -> None:
+        ev.append(
+            Event.make(
+                "hb", T0 + timedelta(seconds=sec), s, visible=visible, lesson=VIDEO,
+                position_ms=int(pos_s * 1000),
+            )
+        )  # fmt: skip
+
+    hb(30, 30)
+    hb(60, 60)  # 60 s watched
+    hb(90, 390)  # skipped 5 minutes ahead: nothing
+    hb(120, 420)  # playing on beyond the furthest point: nothing
+    hb(150, 75)  # back to the furthest point, 15 s more watched
+    hb(180, 90)  # half speed: 15 s more
+    ev.append(Event.make("pass", T0 + timedelta(seconds=181), s))  # confirmed: 90 s
+    hb(210, 120)
+    ev.append(Event.make("miss", T0 + timedelta(seconds=211), s))  # 30 s forfeited
+    r = replay(lesson_policy(), ev)
+    assert r.heartbeat_credits[s] == [30_000, 30_000, 0, 0, 15_000, 15_000, 30_000]
+    assert (r.credited_ms, r.forfeited_ms) == (90_000, 30_000)
+    assert (r.lesson_ms, r.lesson_reach_ms) == ({VIDEO: 90_000}, {VIDEO: 90_000})
+
+
+# ---------------------------------------------------------------- the learner's daily cap
+
+
+@settings(max_examples=200, deadline=None)
+@given(timelines(), timelines(), st.sampled_from([300, 1800, 8 * 3600]))
+def test_the_learner_cap_holds_across_enrolments(
+    a: tuple[Policy, list[Event], list[tuple[datetime, datetime]]],
+    b: tuple[Policy, list[Event], list[tuple[datetime, datetime]]],
+    learner_cap_s: int,
+) -> None:
+    """Two enrolments of one learner: per Shanghai day, together never above the learner's cap,
+    each never above its course's; with a cap that never binds, each is what it is alone."""
+    policies = {"A": a[0], "B": b[0]}
+
+    def tagged(events: list[Event], enrollment: str) -> list[Event]:
+        return [
+            Event(e.at, e.order, e.kind, f"{enrollment}{e.session}", e.visible,
+                  f"{enrollment}{e.ref}" if e.ref else "", e.approved, enrollment)
+            for e in events
+        ]  # fmt: skip
+
+    events = tagged(a[1], "A") + tagged(b[1], "B")
+    results = replay_learner(policies.__getitem__, events, learner_cap_s * 1000)
+    days: dict[Any, int] = {}
+    for name, r in results.items():
+        assert all(v <= policies[name].daily_cap_ms for v in r.per_day_ms.values())
+        for d, v in r.per_day_ms.items():
+            days[d] = days.get(d, 0) + v
+    assert all(v <= learner_cap_s * 1000 for v in days.values())
+    unbound = replay_learner(policies.__getitem__, events, None)
+    assert unbound["A"].credited_ms == replay(a[0], a[1]).credited_ms
+    assert unbound["B"].credited_ms == replay(b[0], b[1]).credited_ms
+    assert all(results[n].credited_ms <= unbound[n].credited_ms for n in results)
