@@ -155,7 +155,7 @@ def _learner_days(session: Session, user_id: uuid.UUID, days: list[date]) -> dic
         .where(table.c.user_id == user_id, table.c.day.in_(days))
         .with_for_update()
     )
-    return dict(locked.tuples())
+    return {row.day: row.ms for row in locked}
 
 
 def _confirm(
@@ -304,7 +304,7 @@ def ledger_events(session: Session, enrollment: Enrollment) -> list[ledger.Event
             col(Heartbeat.lesson_id),
             col(Heartbeat.position_ms),
         ).where(col(Heartbeat.session_id).in_(ids))
-    ).tuples():
+    ):
         events.append(
             ledger.Event.make(
                 "hb",
