@@ -7,8 +7,8 @@ what each enrolment watched of each lesson; learner_daily_credits the confirmed 
 and day across enrolments (the learner's daily cap), filled from daily_credits. Courses may
 require every lesson finished.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-03 09:20:00.000000
 """
 
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = '0014'
-down_revision: str | None = '0013'
+revision: str = '0015'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
