@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     face_engine: Literal["sface", "dlib"] = "sface"
     face_sface_accept_threshold: float = Field(default=0.50, gt=-1, lt=1)
     face_sface_reject_threshold: float = Field(default=0.40, gt=-1, lt=1)
+    # Presentation-attack signal (MiniFASNet, app/attendance/pad.py): a check that would pass
+    # goes to staff review when the burst's median "live" probability is below this; 0 turns
+    # the signal off. README "Presentation attacks": APCER 0.5 % / BPCER 4 % per burst at 0.05 on
+    # antispoof's tight crops (full camera frames of live people score >= 0.97).
+    face_pad_review_below: float = Field(default=0.05, ge=0, lt=1)
     face_workers: int = Field(default=2, ge=0, le=64)  # 0: analyse in the calling thread (tests)
     face_max_frame_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     face_max_frame_pixels: int = Field(default=16_000_000, ge=10_000)

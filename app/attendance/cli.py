@@ -1,11 +1,14 @@
 """Operator commands for face disputes and audits, mounted as ``skilltrace face``.
 
 ``compare`` shows what the service would decide on two single frames (no liveness);
-``calibrate`` computes FMR/FNMR and recommended thresholds on any ``person/image`` folder.
+``calibrate`` computes FMR/FNMR and recommended thresholds on any ``person/image`` folder;
+``evaluate`` prints (and writes as JSON) the audit figures: FMR/FNMR with their pair counts and
+PAD APCER/BPCER per attack type (:mod:`app.attendance.evaluation`).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +28,7 @@ from app.attendance.calibration import (
     recommend,
 )
 from app.attendance.engines import make_engine
+from app.attendance.evaluation import Evaluation, MatchReport, PadReport, evaluate
 from app.attendance.exceptions import FaceRejected
 from app.attendance.face import (
     DlibFaceEngine,
@@ -36,7 +40,9 @@ from app.attendance.face import (
 )
 from app.config import get_settings
 
-face_app = typer.Typer(help="Face engine tools: compare two photos, calibrate thresholds.")
+face_app = typer.Typer(
+    help="Face engine tools: compare two photos, calibrate thresholds, evaluate for audits."
+)
 console = Console()
 
 
@@ -267,4 +273,145 @@ def calibrate(
         print_report(pooled, fmr, title="pooled", accept=accept, reject=reject)
 
 
-__all__ = ["face_app", "print_report"]
+def _progress() -> Progress:
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+@face_app.command("evaluate")
+def evaluate_command(
+    folder: Path = typer.Argument(
+        ..., exists=True, file_okay=False, help="person/image folder of live (bona fide) faces"
+    ),
+    attacks: list[Path] = typer.Option(
+        [],
+        "--attacks",
+        exists=True,
+        file_okay=False,
+        help="Folder of one attack type, laid out person/image like FOLDER (repeatable)",
+    ),
+    json_out: Path | None = typer.Option(None, "--json", dir_okay=False, help="Write JSON here"),
+    trials: int = typer.Option(10, min=1, help="Random draws per person for burst figures"),
+    workers: int = typer.Option(2, min=1, help="Face worker processes"),
+    max_images_per_person: int | None = typer.Option(None, min=1, help="Cap images per person"),
+    engine_name: str | None = typer.Option(
+        None, "--engine", help="sface or dlib [SKILLTRACE_FACE_ENGINE]"
+    ),
+) -> None:
+    """FMR/FNMR (with the pair counts behind each figure) at a grid of thresholds and at the
+    configured ones; with --attacks, PAD APCER per attack type and BPCER, per frame and per
+    burst. Printed, and written as JSON with --json."""
+    settings = get_settings()
+    kind = _engine_kind(engine_name or settings.face_engine)
+    if attacks and kind != "sface":
+        raise typer.BadParameter("--attacks needs the sface engine (PAD uses YuNet's face box)")
+    accept, reject = settings.face_thresholds(kind)
+    with _progress() as progress:
+        task = progress.add_task(f"evaluating {folder.name}", total=None)
+
+        def on_total(n: int, t: TaskID = task) -> None:
+            total = progress.tasks[0].total or 0
+            progress.update(t, total=total + n)
+
+        def on_progress(k: int, t: TaskID = task) -> None:
+            progress.advance(t, k)
+
+        result = evaluate(
+            folder,
+            config=calibration_engine_config(engine=kind),
+            accept=accept,
+            reject=reject,
+            attack_folders=attacks,
+            pad_threshold=settings.face_pad_review_below,
+            trials=trials,
+            workers=workers,
+            max_per_person=max_images_per_person,
+            on_total=on_total,
+            on_progress=on_progress,
+        )
+    print_evaluation(result)
+    if json_out is not None:
+        json_out.write_text(
+            json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        console.print(f"JSON written to {json_out}")
+
+
+def print_evaluation(result: Evaluation) -> None:
+    e = result.engine
+    console.print(f"engine {e['engine']} / {e['model']} ({e['version']}, {e['sha256'][:12]}…)")
+    _print_matching(result.matching)
+    if result.pad is not None:
+        _print_pad(result.pad)
+
+
+def _print_matching(m: MatchReport) -> None:
+    console.print(
+        f"[bold]matching[/bold] on {m.folder}: {m.people} people, {m.images} images "
+        f"({m.embedded} embedded); {m.genuine_pairs} genuine and {m.impostor_pairs} impostor "
+        f"pairs; metric {m.metric} ({'larger' if m.metric == 'cosine' else 'smaller'} = closer)"
+    )
+    table = Table("threshold", "FMR", "false matches / impostor pairs", "FNMR", "refused / genuine")
+    rows = [(f"{r.threshold:.3f}", r) for r in m.table]
+    rows += [(f"{r.threshold:.3f} ({name})", r) for name, r in m.configured.items()]
+    for label, r in rows:
+        table.add_row(
+            label,
+            f"{r.fmr:.2e}" if r.impostor_pairs else "-",
+            f"{r.false_matches} / {r.impostor_pairs}",
+            f"{r.fnmr:.2%}" if r.genuine_pairs else "-",
+            f"{r.false_non_matches} / {r.genuine_pairs}",
+        )
+    console.print(table)
+    if m.impostor_pairs:
+        console.print(
+            f"FMR resolution 1/n = {1 / m.impostor_pairs:.1e}; with no false match the 95 % "
+            f"bound is 3/n = {3 / m.impostor_pairs:.1e}. Closest impostor "
+            f"{m.closest_impostor:.3f}, worst genuine "
+            + (f"{m.worst_genuine:.3f}" if m.worst_genuine is not None else "-")
+        )
+    d = m.decision_level
+    if d:
+        console.print(
+            f"decision level (5-image template vs 5-image burst, fused as the service does): "
+            f"{d['genuine_attempts']} genuine attempts {_shares(d['genuine'])}; "
+            f"{d['impostor_attempts']} impostor attempts {_shares(d['impostor']) or '-'}"
+        )
+
+
+def _print_pad(p: PadReport) -> None:
+    names = [a.name for a in p.attacks]
+    console.print(
+        f"[bold]presentation attacks[/bold] ({p.model}): bona fide {p.bona_fide.scored} of "
+        f"{p.bona_fide.images} frames scored, "
+        + ", ".join(f"{a.name} {a.scored} of {a.images}" for a in p.attacks)
+        + f"; bursts = median of {p.burst_frames} frames of one person, {p.trials} per person"
+    )
+    table = Table(
+        "live score below",
+        "BPCER frames",
+        *[f"APCER {n} frames" for n in names],
+        "BPCER bursts",
+        *[f"APCER {n} bursts" for n in names],
+    )
+    for r in p.table:
+        mark = " (configured)" if r.threshold == p.configured_threshold else ""
+        table.add_row(
+            f"{r.threshold:g}{mark}",
+            f"{r.bpcer:.1%} ({r.bona_fide_rejected}/{r.bona_fide})",
+            *[f"{r.apcer[n]:.1%} ({r.attacks_accepted[n]}/{r.attacks[n]})" for n in names],
+            f"{r.burst_bpcer:.1%} ({r.burst_bona_fide_rejected}/{r.burst_bona_fide})",
+            *[
+                f"{r.burst_apcer[n]:.1%} ({r.burst_attacks_accepted[n]}/{r.burst_attacks[n]})"
+                for n in names
+            ],
+        )
+    console.print(table)
+
+
+__all__ = ["face_app", "print_evaluation", "print_report"]

@@ -22,6 +22,7 @@ from app.attendance.face import (
     ModelIdentity,
 )
 from app.attendance.liveness import LivenessParams
+from app.attendance.pad import verify_pad_files
 from app.attendance.pool import FacePool, FrameResult, PoolState
 from app.attendance.sface import verify_model_files
 from app.config import get_settings
@@ -100,6 +101,7 @@ def start() -> None:
     (:class:`app.attendance.sface.ModelFileError`)."""
     if get_settings().face_engine == "sface":
         verify_model_files()
+        verify_pad_files()
     pool = get_pool()
     if pool is not None:
         pool.warm_up()

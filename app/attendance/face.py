@@ -182,6 +182,8 @@ class EngineConfig:
     #: Evidence crop: long side in px and JPEG quality.
     crop_px: int = 160
     crop_jpeg_quality: int = 80
+    #: Score every analysed frame with the presentation-attack models (``sface`` only).
+    pad: bool = True
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,6 +248,9 @@ class FaceAnalysis:
     crop_jpeg: bytes
     image_size: tuple[int, int]  # (width, height)
     faces_found: int = 1
+    #: Presentation-attack signal: probability that the face is a live person
+    #: (:mod:`app.attendance.pad`); ``None`` when not measured (dlib engine, ``pad`` off).
+    pad_score: float | None = None
 
     @property
     def ear(self) -> float:

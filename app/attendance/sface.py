@@ -21,6 +21,7 @@ with SFace's score did not help in the measurement above.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from app.attendance.face import (
     DlibFaceEngine,
     Embedding,
     EngineConfig,
+    FaceAnalysis,
     FaceBox,
     ModelIdentity,
     RGBImage,
@@ -148,8 +150,7 @@ class SFaceEngine(DlibFaceEngine):
 
     @cached_property
     def _cv(self) -> _OpenCVModels:
-        folder = Path(self.config.model_dir) if self.config.model_dir else MODEL_DIR
-        return _opencv_models(folder, self.config.yunet_score_threshold)
+        return _opencv_models(self._model_folder, self.config.yunet_score_threshold)
 
     @cached_property
     def _shape68_model(self) -> Any:
@@ -158,6 +159,26 @@ class SFaceEngine(DlibFaceEngine):
     def warm_up(self) -> None:
         _ = self._cv
         _ = self._shape68_model
+        if self.config.pad:
+            from app.attendance import pad  # late: pad builds on this module
+
+            pad.verify_pad_files(self._model_folder)
+
+    @property
+    def _model_folder(self) -> Path:
+        return Path(self.config.model_dir) if self.config.model_dir else MODEL_DIR
+
+    def analyse(self, img: RGBImage) -> FaceAnalysis:
+        """:meth:`DlibFaceEngine.analyse`, plus the presentation-attack score of the face on the
+        full frame (:func:`app.attendance.pad.frame_score`) when ``config.pad``."""
+        analysis = super().analyse(img)
+        if not self.config.pad or analysis.box.detection is None:
+            return analysis
+        from app.attendance import pad  # late: pad builds on this module
+
+        box = pad.detection_box(analysis.box.detection)
+        score = pad.frame_score(img, box, self._model_folder)
+        return dataclasses.replace(analysis, pad_score=score)
 
     def detect(self, img: RGBImage) -> list[FaceBox]:
         """Faces found by YuNet, as dlib-like square boxes carrying YuNet's row, largest first."""

@@ -1,0 +1,152 @@
+"""``skilltrace face evaluate`` on a small real subset of ../shared/faces (linked into a temporary
+folder, never copied into the repository): every figure checked against a hand count made
+image by image with the engine and the PAD models directly."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from app.attendance import pad
+from app.attendance.calibration import calibration_engine_config
+from app.attendance.cli import face_app
+from app.attendance.evaluation import burst_scores, evaluate
+from app.attendance.face import load_image_file
+from app.attendance.sface import SFaceEngine
+from app.config import Settings
+
+ACCEPT, REJECT = Settings().face_thresholds("sface")
+PEOPLE = ("0001", "0002", "0007")
+PER_PERSON = 4
+
+
+def _link(src_root: Path, dst: Path, people: tuple[str, ...]) -> None:
+    for person in people:
+        (dst / person).mkdir(parents=True)
+        for img in sorted((src_root / person).iterdir())[:PER_PERSON]:
+            (dst / person / img.name).symlink_to(img)
+
+
+@pytest.fixture(scope="module")
+def subset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    faces = Path(__file__).resolve().parents[2].parent / "shared" / "faces" / "antispoof"
+    if not faces.is_dir():
+        pytest.skip("face data not found")
+    root = tmp_path_factory.mktemp("eval")
+    _link(faces / "live", root / "live", PEOPLE)
+    _link(faces / "print_attack", root / "print_attack", PEOPLE[:2])
+    return root / "live", root / "print_attack"
+
+
+@pytest.fixture(scope="module")
+def hand(subset: tuple[Path, Path]) -> dict[str, dict[str, list[tuple[np.ndarray, float]]]]:
+    """(embedding, PAD score) of every image, by folder and person, one image at a time."""
+    engine = SFaceEngine(calibration_engine_config())
+    out: dict[str, dict[str, list[tuple[np.ndarray, float]]]] = {}
+    for folder in subset:
+        out[folder.name] = {}
+        for person in sorted(p.name for p in folder.iterdir()):
+            rows = []
+            for img_path in sorted((folder / person).iterdir()):
+                img = load_image_file(img_path)
+                m = engine.measure(img)
+                assert m.analysis is not None and m.analysis.box.detection is not None
+                box = pad.detection_box(m.analysis.box.detection)
+                rows.append((m.analysis.embedding, pad.frame_score(img, box)))
+            out[folder.name][person] = rows
+    return out
+
+
+def test_evaluate_matches_the_hand_count(subset: tuple[Path, Path], hand: dict) -> None:  # type: ignore[type-arg]
+    live, attacks = subset
+    result = evaluate(
+        live,
+        config=calibration_engine_config(),
+        accept=ACCEPT,
+        reject=REJECT,
+        attack_folders=[attacks],
+        trials=3,
+        workers=1,
+    )
+    # Pairs by hand: every within-person pair genuine, every cross-person pair impostor.
+    genuine: list[float] = []
+    impostor: list[float] = []
+    people = hand["live"]
+    for rows in people.values():
+        for (a, _), (b, _) in itertools.combinations(rows, 2):
+            genuine.append(float(np.dot(a, b)))
+    for p, q in itertools.combinations(people, 2):
+        for (a, _), (b, _) in itertools.product(people[p], people[q]):
+            impostor.append(float(np.dot(a, b)))
+    m = result.matching
+    assert (m.people, m.images, m.embedded) == (3, 12, 12)
+    assert m.genuine_pairs == len(genuine) == 3 * 6
+    assert m.impostor_pairs == len(impostor) == 3 * 16
+    for row in [*m.table, *m.configured.values()]:
+        t = row.threshold
+        assert row.false_matches == sum(s >= t for s in impostor), t
+        assert row.false_non_matches == sum(s < t for s in genuine), t
+        assert (row.impostor_pairs, row.genuine_pairs) == (48, 18)
+        assert row.fmr == pytest.approx(row.false_matches / 48)
+    assert m.configured["accept"].threshold == ACCEPT
+    assert m.worst_genuine == pytest.approx(min(genuine), abs=1e-5)
+    assert m.closest_impostor == pytest.approx(max(impostor), abs=1e-5)
+    # Different East-Asian people: no single pair reaches the accept threshold.
+    assert m.configured["accept"].false_matches == 0
+
+    p = result.pad
+    assert p is not None
+    bona = [s for rows in hand["live"].values() for _, s in rows]
+    printed = [s for rows in hand["print_attack"].values() for _, s in rows]
+    assert (p.bona_fide.scored, p.attacks[0].scored, p.attacks[0].name) == (12, 8, "print_attack")
+    for row in p.table:
+        t = row.threshold
+        assert row.bona_fide_rejected == sum(s < t for s in bona), t
+        assert row.attacks_accepted["print_attack"] == sum(s >= t for s in printed), t
+        assert (row.bona_fide, row.attacks["print_attack"]) == (12, 8)
+        # Bursts: 4 frames per person <= the 5-frame burst, so one burst (all frames) each.
+        meds = [float(np.median([s for _, s in r])) for r in hand["print_attack"].values()]
+        assert row.burst_attacks_accepted["print_attack"] == sum(x >= t for x in meds)
+        assert row.burst_bona_fide == 3
+    assert p.configured.threshold == pad.DEFAULT_REVIEW_BELOW
+    assert p.configured in p.table
+
+    doc = result.to_json()
+    json.dumps(doc, allow_nan=False)  # strict JSON: no NaN anywhere
+    assert doc["pad"]["bona_fide"]["people"] == 3
+    assert doc["matching"]["configured"]["reject"]["threshold"] == REJECT
+
+
+def test_burst_scores_draw_distinct_frames_per_person() -> None:
+    from app.attendance.evaluation import PadGroup
+
+    g = PadGroup("x", "x", 8, 8, {"a": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "b": [0.9, 0.8]})
+    out = burst_scores(g, frames=5, trials=4)
+    assert out.size == 5  # 4 draws for a, one burst of both frames for b
+    assert out[-1] == pytest.approx(0.85)
+    assert all(0.3 <= x <= 0.4 for x in out[:4])  # median of 5 of a's 6 frames
+
+
+def test_cli_prints_and_writes_json(subset: tuple[Path, Path], tmp_path: Path) -> None:
+    live, attacks = subset
+    out = tmp_path / "eval.json"
+    result = CliRunner().invoke(
+        face_app,
+        ["evaluate", str(live), "--attacks", str(attacks), "--workers", "1", "--json", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    words = result.output.split()
+    assert "matching" in words and "APCER" in words and "attacks" in words
+    doc = json.loads(out.read_text())
+    assert doc["matching"]["genuine_pairs"] == 18 and doc["matching"]["impostor_pairs"] == 48
+    assert doc["pad"]["attacks"][0]["scored"] == 8
+    assert doc["engine"]["engine"] == "sface"
+    dlib = CliRunner().invoke(
+        face_app, ["evaluate", str(live), "--attacks", str(attacks), "--engine", "dlib"]
+    )
+    assert dlib.exit_code == 2
