@@ -68,7 +68,9 @@ def face_status(user: CurrentLearner, session: SessionDep) -> FaceStatusOut:
     "/me/face/enrol",
     status_code=status.HTTP_201_CREATED,
     response_model=EnrolOut,
-    responses=problem_responses(*_auth, *FRAME_SUBMISSION_ERRORS, fx.FaceMatchesOtherLearner),
+    responses=problem_responses(
+        *_auth, *FRAME_SUBMISSION_ERRORS, fx.FaceMatchesOtherLearner, fx.FaceReenrolUnconfirmed
+    ),
 )
 def enrol(
     challenge_id: ChallengeField,

@@ -204,6 +204,7 @@ def handoff_challenge(code: CodePath, session: SessionDep, request: Request) -> 
         fx.FaceReenrolRequired,
         fx.VerificationLocked,
         fx.FaceMatchesOtherLearner,
+        fx.FaceReenrolUnconfirmed,
         cx.EnrollmentNotFound,
         cx.RollCallExpired,
         cx.RollCallNotPending,

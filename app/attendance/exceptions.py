@@ -217,6 +217,20 @@ class FaceMatchesOtherLearner(DomainError):
     message_en = "This face matches another learner's account; staff will review it."
 
 
+class FaceReenrolUnconfirmed(DomainError):
+    """A re-enrolment after a model switch whose face the learner's previous template (checked
+    with the previous model) does not confirm: the new template is held for staff review."""
+
+    code = "face_reenrol_unconfirmed"
+    status = 409
+    title = "Re-enrolled face not confirmed"
+    message_zh = "新采集的人脸无法自动确认与您原有的人脸记录为同一人，已提交培训机构人工审核。"
+    message_en = (
+        "Your new face enrolment could not be matched to your previous one automatically; "
+        "staff will review it."
+    )
+
+
 class FaceNotEnrolled(DomainError):
     code = "face_not_enrolled"
     status = 409

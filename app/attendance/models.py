@@ -110,6 +110,16 @@ class AttendanceEvent(SQLModel, table=True):
     model_version: str = Field(max_length=64)
     model_sha256: str = Field(max_length=64)
     liveness: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Presentation-attack signal (app/attendance/pad.py): the burst's median probability of a
+    # live face and the models that gave it; None when not measured.
+    pad_score: str | None = Field(default=None, max_length=16)
+    pad_model: str | None = Field(default=None, max_length=64)
+    # Re-enrolment after a model switch (app/attendance/reenrol.py): the learner's previous
+    # template, the new frames' fused score against it in that template's model and metric, and
+    # the accept threshold it had to meet.
+    prior_template_id: uuid.UUID | None = Field(default=None)
+    prior_score: str | None = Field(default=None, max_length=16)
+    prior_threshold: str | None = Field(default=None, max_length=16)
     outcome: Outcome = Field(sa_type=_enum(Outcome), index=True)
     reason_code: str | None = Field(default=None, max_length=64)
     matched_user_id: uuid.UUID | None = Field(default=None)  # 1:N duplicate: the other account

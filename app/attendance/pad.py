@@ -34,6 +34,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from app.attendance.face import FaceAnalysis
+from app.attendance.models import AttendanceEvent
 from app.attendance.sface import MODEL_DIR, ModelFileError, sha256_file
 
 PAD_V2_FILE = "2.7_80x80_MiniFASNetV2.onnx"
@@ -180,7 +182,20 @@ def assess(frame_scores: Sequence[float | None], review_below: float) -> PadAsse
     return PadAssessment(median, PAD_MODEL, median < review_below)
 
 
+def assess_burst(good: Sequence[FaceAnalysis], review_below: float) -> PadAssessment:
+    """:func:`assess` of a burst's analysed frames."""
+    return assess([a.pad_score for a in good], review_below)
+
+
+def record(event: AttendanceEvent, assessment: PadAssessment) -> None:
+    """Write the burst's PAD score and model onto its attendance event (and audit entry)."""
+    event.pad_score = None if assessment.score is None else f"{assessment.score:.4f}"
+    event.pad_model = assessment.model
+
+
 __all__ = [
+    "assess_burst",
+    "record",
     "DEFAULT_REVIEW_BELOW",
     "PAD_FILES",
     "PAD_MODEL",

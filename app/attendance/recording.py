@@ -203,6 +203,11 @@ def event_payload(event: AttendanceEvent) -> dict[str, Any]:
                 for a in event.liveness.get("actions", [])
             ],
         },
+        "pad_score": event.pad_score,
+        "pad_model": event.pad_model,
+        "prior_template": str(event.prior_template_id) if event.prior_template_id else None,
+        "prior_score": event.prior_score,
+        "prior_threshold": event.prior_threshold,
         "outcome": event.outcome.value,
         "reason_code": event.reason_code,
         "matched_user": str(event.matched_user_id) if event.matched_user_id else None,

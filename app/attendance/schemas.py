@@ -75,6 +75,22 @@ class EventOut(BaseModel):
     model_version: str
     model_sha256: str
     liveness: dict[str, Any]
+    pad_score: str | None = Field(
+        default=None,
+        description="Presentation-attack signal: the burst's median probability of a live face "
+        "(0..1); below the configured level a check that would pass goes to review",
+    )
+    pad_model: str | None = Field(default=None, description="The PAD models that gave pad_score")
+    prior_template_id: uuid.UUID | None = Field(
+        default=None, description="Re-enrolment after a model switch: the previous template"
+    )
+    prior_score: str | None = Field(
+        default=None,
+        description="The new frames against the previous template, in its model and metric",
+    )
+    prior_threshold: str | None = Field(
+        default=None, description="The previous model's accept threshold prior_score had to meet"
+    )
     matched_user_id: uuid.UUID | None
     client_ip: str | None
     user_agent: str | None

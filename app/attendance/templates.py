@@ -14,13 +14,14 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts.models import User
-from app.attendance import liveness, search
+from app.attendance import liveness, pad, search
 from app.attendance.challenges import _consume, _load_challenge
 from app.attendance.engine import current_liveness_params, current_model, thresholds
 from app.attendance.exceptions import (
     ConsentRequired,
     FaceMatchesOtherLearner,
     FaceNotEnrolled,
+    FaceReenrolUnconfirmed,
     FrameReplayed,
     LivenessFailed,
     TooFewFrames,
@@ -136,14 +137,20 @@ def enrol(
 
     Needs consent, at least ``face_min_enrol_frames`` good frames and a passed liveness check;
     refuses with 409 ``face_matches_other_learner`` (flagged for review) when the face is
-    another learner's. An older template stays active until the new one is accepted.
+    another learner's. An older template stays active until the new one is accepted; one of
+    an older model must confirm the new face in its own model, or the new template waits for
+    staff review (409 ``face_reenrol_unconfirmed``, :mod:`app.attendance.reenrol`).
     """
+    from app.attendance import reenrol  # late: reenrol builds on this module
+
     s = get_settings()
     if not user.biometric_consent:
         raise ConsentRequired()
     _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
+    prior = reenrol.prior_template(session, user)
     release_read_lock(session)
     burst = _analyse_burst(frames, min_frames=s.face_min_enrol_frames, learner_id=user.id)
+    prior_check = reenrol.check(prior, frames) if prior is not None else None
     challenge = _load_challenge(session, user, challenge_id)  # fresh look after the analysis
     actor = Actor.user(user.id)
     _consume(session, challenge)
@@ -174,6 +181,9 @@ def enrol(
         raise LivenessFailed(f"Liveness check failed: {result.reason}.").keeping_changes(
             attendance_event_id=str(event.id), reason=result.reason
         )
+    pad.record(event, pad.assess_burst(burst.good, s.face_pad_review_below))
+    if prior_check is not None:
+        reenrol.record(event, prior_check)
     chosen = _spread(burst.good, TEMPLATE_EMBEDDINGS)
     embs = np.stack([a.embedding for a in chosen]).astype(np.float32)
     blob, digest = _encode_embeddings(embs)
@@ -204,6 +214,15 @@ def enrol(
         session.add(template)
         session.flush()
         raise FaceMatchesOtherLearner().keeping_changes(attendance_event_id=str(event.id))
+    if prior_check is not None and not prior_check.matched:
+        event.outcome = Outcome.review
+        event.reason_code = FaceReenrolUnconfirmed.code
+        event.review_status = ReviewStatus.pending
+        _save_event(session, event, actor)
+        _remember_frames(session, user, event, burst.hashes)
+        session.add(template)  # held: a reviewer's approval activates it
+        session.flush()
+        raise FaceReenrolUnconfirmed().keeping_changes(attendance_event_id=str(event.id))
     event.outcome = Outcome.passed
     _save_event(session, event, actor)
     _remember_frames(session, user, event, burst.hashes)

@@ -12,7 +12,7 @@ import numpy as np
 from sqlmodel import Session
 
 from app.accounts.models import User
-from app.attendance import liveness
+from app.attendance import liveness, pad
 from app.attendance.challenges import (
     _check_lock,
     _consume,
@@ -50,6 +50,7 @@ from app.attendance.recording import (
 )
 from app.attendance.templates import _template_embeddings, active_template, template_is_current
 from app.audit.service import Actor
+from app.config import get_settings
 from app.db import release_read_lock
 
 # ---------------------------------------------------------------- verification
@@ -130,8 +131,13 @@ def verify(
     else:
         live = True
     _store_evidence(session, event, _best_frame(burst.good).crop_jpeg)
+    pad_check = pad.assess_burst(burst.good, get_settings().face_pad_review_below)
+    pad.record(event, pad_check)
     if not live:
         event.outcome, event.reason_code = Outcome.failed, LivenessFailed.code
+    elif decision == "passed" and pad_check.review:  # one more signal: review, never fail
+        event.outcome, event.reason_code = Outcome.review, pad.REVIEW_REASON
+        event.review_status = ReviewStatus.pending
     elif decision == "passed":
         event.outcome = Outcome.passed
     elif decision == "failed":

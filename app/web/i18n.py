@@ -214,6 +214,8 @@ def labeller(lang: Lang) -> Callable[[str, str], str]:
 REASONS = {
     "face_mismatch": "人脸与报名时采集的不一致。",
     "uncertain_match": "比对结果不确定，已提交人工审核。",
+    "presentation_attack_suspected": "防伪检测未能确认为真人，已提交人工审核。",
+    "face_reenrol_unconfirmed": "新采集的人脸未能与原有记录确认为同一人，已提交人工审核。",
 }
 
 
