@@ -6,13 +6,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from app import clock
 from app.accounts import exceptions as ax
 from app.api.deps import PUBLIC, SessionDep, UserPrincipal
+from app.certificates.claims import XLSX
 from app.certificates.exceptions import InvalidClaimPeriod
 from app.claims import exceptions as cx
+from app.claims import export
 from app.claims import service as claims
 from app.claims.models import LineDecision, ObjectionStatus, RecoveryStatus
 from app.claims.schemas import (
@@ -20,6 +22,7 @@ from app.claims.schemas import (
     BatchSummaryOut,
     CorrectionIn,
     EvidenceIn,
+    ExportIn,
     FileQuarterIn,
     FindingIn,
     LineOut,
@@ -176,6 +179,56 @@ def record_payment(
         account=body.account,
     )
     return PaymentOut.of(payment)
+
+
+JSONL_EXAMPLE = (
+    '{"amount_fen":150000,"batch_id":"0b5c1f6e-3f7a-4c1e-9a53-5a0d4d7c2e11",'
+    '"batch_reference":"SZJN-B00003","batch_status":"approved",...}\n'
+)
+
+
+@router.post(
+    "/claim-batches/{batch_id}/exports",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The batch as JSON Lines (one record per line, see "
+            "/schemas/claim-line-v1.schema.json) or XLSX. Headers: `X-JWS-Signature` a detached "
+            "JWS (RFC 7515 appendix F, RS256, key in /.well-known/jwks.json) over the body, "
+            "`X-Content-SHA256` its SHA-256. Regulators get full ID numbers, staff masked ones.",
+            "headers": {
+                "X-JWS-Signature": {
+                    "description": "Detached compact JWS over the body",
+                    "schema": {"type": "string"},
+                },
+                "X-Content-SHA256": {
+                    "description": "SHA-256 (hex) of the body",
+                    "schema": {"type": "string"},
+                },
+            },
+            "content": {
+                export.JSONL: {"schema": {"type": "string"}, "example": JSONL_EXAMPLE},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        **problem_responses(*_auth, *_input, cx.BatchNotFound),
+    },
+)
+def export_batch(
+    batch_id: BatchId, body: ExportIn, principal: UserPrincipal, session: SessionDep
+) -> Response:
+    """Export a batch, signed; regulators with full ID numbers and a reason (both audited)."""
+    out = export.export_batch(session, principal, batch_id, fmt=body.format, reason=body.reason)
+    return Response(
+        out.content,
+        media_type=out.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{out.filename}"',
+            "X-JWS-Signature": out.jws,
+            "X-Content-SHA256": out.sha256,
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.post(

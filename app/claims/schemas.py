@@ -227,6 +227,27 @@ class PaymentIn(BaseModel):
     )
 
 
+class ExportIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "format": "jsonl",
+                    "reason": "报送市社保基金支付科办理拨付（深人社函〔2026〕41号）",
+                },
+                {"format": "xlsx"},
+            ]
+        }
+    )
+
+    format: Literal["jsonl", "xlsx"] = "jsonl"
+    reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Why the file is exported: required of regulators (full ID numbers), audited.",
+    )
+
+
 class FindingIn(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

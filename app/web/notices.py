@@ -8,9 +8,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from app.certificates.subsidy import yuan
+from app.claims import export
 from app.claims import service as claims
 from app.errors import DomainError
 from app.http.session import SessionDep
@@ -68,3 +69,13 @@ def object_page(
             request, session, user, error=message_for(err, lang_of(request)), status=err.status
         )
     return redirect(request, "/notices", flash="objection_received")
+
+
+@router.get("/schemas/claim-line-v1.schema.json")
+def claim_line_schema() -> JSONResponse:
+    """The JSON Schema of a claim export's JSON Lines records (for receiving systems)."""
+    return JSONResponse(
+        export.line_schema(),
+        media_type="application/schema+json",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )

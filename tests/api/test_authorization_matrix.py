@@ -471,6 +471,7 @@ _FINDING = _json({"reason": "抽查发现代学"})
 _SETTLE = _json({"outcome": "recovered", "reference": "缴款书 1"})
 _RESOLVE = _json({"upheld": False, "resolution": "经核查学员本人参训"})
 _OBJECTION = _json({"text": "公示名单中的人员未参加培训。"})
+_EXPORT = _json({"format": "jsonl", "reason": "报送支付核对"})
 
 
 def _noticed(w: World) -> dict[str, str]:
@@ -578,6 +579,7 @@ MATRIX = [
     Row("POST /claim-lines/{line_id}/evidence",          "A D D Y H D D D D D", None, _EVIDENCE),
     Row("POST /claim-batches/{batch_id}/approve",        "A D D D D Y Y D D D"),
     Row("POST /claim-batches/{batch_id}/payments",       "A D D D D Y Y D D D", None, _PAYMENT),
+    Row("POST /claim-batches/{batch_id}/exports",        "A D D Y H Y Y D D D", None, _EXPORT),
     Row("POST /claim-lines/{line_id}/findings",          "A D D D D Y Y D D D", None, _FINDING),
     Row("POST /claim-recoveries/{recovery_id}/settle",   "A D D D D Y Y D D D", None, _SETTLE),
     Row("POST /claim-objections/{objection_id}/resolve", "A D D D D Y Y D D D", None, _RESOLVE),
