@@ -28,7 +28,14 @@ from app.attendance.calibration import (
     recommend,
 )
 from app.attendance.engines import make_engine
-from app.attendance.evaluation import Evaluation, MatchReport, PadReport, evaluate
+from app.attendance.evaluation import (
+    Evaluation,
+    MatchReport,
+    PadReport,
+    StreamReport,
+    evaluate,
+    find_videos,
+)
 from app.attendance.exceptions import FaceRejected
 from app.attendance.face import (
     DlibFaceEngine,
@@ -295,8 +302,17 @@ def evaluate_command(
         file_okay=False,
         help="Folder of one attack type, laid out person/image like FOLDER (repeatable)",
     ),
+    videos: Path | None = typer.Option(
+        None,
+        "--videos",
+        exists=True,
+        file_okay=False,
+        help="Folder of recorded clips to replay into the streamed protocol",
+    ),
     json_out: Path | None = typer.Option(None, "--json", dir_okay=False, help="Write JSON here"),
-    trials: int = typer.Option(10, min=1, help="Random draws per person for burst figures"),
+    trials: int = typer.Option(
+        100, min=1, help="Trials per clip / attack type, and burst draws per person"
+    ),
     workers: int = typer.Option(2, min=1, help="Face worker processes"),
     max_images_per_person: int | None = typer.Option(None, min=1, help="Cap images per person"),
     engine_name: str | None = typer.Option(
@@ -305,11 +321,18 @@ def evaluate_command(
 ) -> None:
     """FMR/FNMR (with the pair counts behind each figure) at a grid of thresholds and at the
     configured ones; with --attacks, PAD APCER per attack type and BPCER, per frame and per
-    burst. Printed, and written as JSON with --json."""
+    burst, and the attack photos streamed in random order through the server-paced liveness
+    protocol; with --videos, each clip replayed into that protocol at its own pace against
+    random reveals (and a responsive harness built from it). Printed, and as JSON with --json."""
     settings = get_settings()
     kind = _engine_kind(engine_name or settings.face_engine)
-    if attacks and kind != "sface":
-        raise typer.BadParameter("--attacks needs the sface engine (PAD uses YuNet's face box)")
+    if (attacks or videos) and kind != "sface":
+        raise typer.BadParameter(
+            "--attacks and --videos need the sface engine (PAD uses YuNet's face box)"
+        )
+    clips = find_videos(videos) if videos is not None else []
+    if videos is not None and not clips:
+        raise typer.BadParameter(f"no video files in {videos}")
     accept, reject = settings.face_thresholds(kind)
     with _progress() as progress:
         task = progress.add_task(f"evaluating {folder.name}", total=None)
@@ -327,6 +350,7 @@ def evaluate_command(
             accept=accept,
             reject=reject,
             attack_folders=attacks,
+            videos=clips,
             pad_threshold=settings.face_pad_review_below,
             trials=trials,
             workers=workers,
@@ -348,6 +372,29 @@ def print_evaluation(result: Evaluation) -> None:
     _print_matching(result.matching)
     if result.pad is not None:
         _print_pad(result.pad)
+    if result.stream is not None:
+        _print_stream(result.stream)
+
+
+def _print_stream(s: StreamReport) -> None:
+    console.print(
+        f"[bold]streamed liveness protocol[/bold] ({s.trials} trials each, random reveals, "
+        f"seed {s.seed}; the goal: replay and printed photos pass <= 2 %, live users >= 95 %)"
+    )
+    table = Table("stream", "passed", "pass rate", "failures by reason")
+    groups = [("replay", s.replay), ("responsive (live)", s.responsive), ("printed", s.printed)]
+    for label, group in groups:
+        for name, d in group.items():
+            reasons = ", ".join(f"{k} {v}" for k, v in d["reasons"].items()) or "-"
+            table.add_row(
+                f"{label}: {name}",
+                f"{d['passed']} / {d['trials']}",
+                f"{d['pass_rate']:.1%}",
+                reasons,
+            )
+    console.print(table)
+    for name, why in s.no_harness.items():
+        console.print(f"no responsive harness from {name}: {why}")
 
 
 def _print_matching(m: MatchReport) -> None:

@@ -8,6 +8,12 @@
   bona fide folder): APCER per attack type (attack presentations taken for live) and BPCER
   (live presentations taken for attacks), per frame and per burst (median of ``burst`` frames of
   one person, as the service scores a burst), at a grid of thresholds and at the configured one.
+  The attack folders' photos are also fed through the streamed liveness protocol in random order
+  (``print`` trials, :mod:`app.attendance.stream_eval`).
+* **Replay** (``--videos DIR``): every clip in the folder played into the streamed, server-paced
+  protocol at its own pace from a random point, deaf to the random reveals, ``trials`` times;
+  and, where the clip shows the actions, a responsive harness built from it (what a live,
+  cooperating learner looks like), to show the protocol still passes live people.
 
 Every figure carries its numerator and denominator, so a table can be checked by hand.
 """
@@ -15,6 +21,7 @@ Every figure carries its numerator and denominator, so a table can be checked by
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -327,6 +334,88 @@ def pad_report(
     )
 
 
+# ------------------------------------------------------------------------------ replay
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"})
+
+
+@dataclass(frozen=True, slots=True)
+class StreamReport:
+    """Pass rates of the streamed protocol: replayed clips, responsive harnesses (live users),
+    printed-photo streams; each a :meth:`TrialSummary.to_dict` (trials, passed, reasons)."""
+
+    trials: int
+    seed: int
+    replay: dict[str, dict[str, Any]]
+    responsive: dict[str, dict[str, Any]]
+    #: Clips no harness could be built from, with the reason (e.g. no head turn in it).
+    no_harness: dict[str, str]
+    printed: dict[str, dict[str, Any]]
+
+
+def stream_report(
+    videos: Sequence[Path],
+    attack_folders: Sequence[Path],
+    config: EngineConfig,
+    *,
+    trials: int,
+    seed: int = 0,
+    on_progress: ProgressCallback | None = None,
+) -> StreamReport:
+    """Replay and responsive trials on each clip; print trials on each attack folder (a random
+    person's photos per trial, in random order)."""
+    from app.attendance import stream_eval as se  # late: the protocol builds on this layer
+    from app.attendance.streaming import StreamParams
+
+    params = StreamParams()
+    engine = _engine(config)
+    replay: dict[str, dict[str, Any]] = {}
+    responsive: dict[str, dict[str, Any]] = {}
+    no_harness: dict[str, str] = {}
+    for video in videos:
+        clip = se.analyse_clip(engine, video, mirror_turns=params)
+
+        def replayed(r: random.Random, clip: se.Clip = clip) -> se.Trial:
+            return se.replay_trial(clip, r, params)
+
+        replay[video.name] = se.run_trials(replayed, trials, seed, "replay").to_dict()
+        try:
+            harness = se.build_harness(clip, params)
+        except ValueError as exc:
+            no_harness[video.name] = str(exc)
+            continue
+        finally:
+            if on_progress:
+                on_progress(1)
+
+        def live(r: random.Random, harness: se.Harness = harness) -> se.Trial:
+            return se.responsive_trial(harness, r, params)
+
+        responsive[video.name] = se.run_trials(live, trials, seed, "responsive").to_dict()
+    printed: dict[str, dict[str, Any]] = {}
+    for folder in attack_folders:
+        people = [
+            [f for f in se.analyse_photos(engine, paths) if f.features is not None]
+            for paths in scan_folder(folder).values()
+        ]
+        people = [p for p in people if p]
+        if not people:
+            continue
+
+        def make(r: random.Random, people: list[list[se.ClipFrame]] = people) -> se.Trial:
+            return se.print_trial(r.choice(people), r, params)
+
+        printed[folder.name] = se.run_trials(make, trials, seed, f"print:{folder.name}").to_dict()
+        if on_progress:
+            on_progress(1)
+    return StreamReport(trials, seed, replay, responsive, no_harness, printed)
+
+
+def find_videos(folder: Path) -> list[Path]:
+    """Video files directly in ``folder``, sorted."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+
+
 # ------------------------------------------------------------------------------ the whole run
 
 
@@ -335,6 +424,7 @@ class Evaluation:
     engine: dict[str, str]
     matching: MatchReport
     pad: PadReport | None
+    stream: StreamReport | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -363,6 +453,7 @@ def evaluate(
     accept: float,
     reject: float,
     attack_folders: Sequence[Path] = (),
+    videos: Sequence[Path] = (),
     pad_threshold: float | None = None,
     trials: int = 10,
     workers: int | None = None,
@@ -370,7 +461,8 @@ def evaluate(
     on_total: Callable[[int], None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Evaluation:
-    """Matching on ``folder`` and, with attack folders, PAD on ``folder`` vs each of them."""
+    """Matching on ``folder``; with attack folders, PAD on ``folder`` vs each of them and print
+    trials of the streamed protocol; with videos, replay (and responsive) trials."""
     from app.attendance.engines import identity_of  # late: avoids an import cycle
 
     workers = workers or min(2, os.cpu_count() or 1)
@@ -382,7 +474,7 @@ def evaluate(
         on_total=on_total,
         on_progress=on_progress,
     )
-    matching = match_report(data, accept, reject, trials=trials)
+    matching = match_report(data, accept, reject)  # decision level: 10 draws, as calibrate
     pad = None
     if attack_folders:
         if config.engine != "sface":
@@ -399,6 +491,16 @@ def evaluate(
             on_total=on_total,
             on_progress=on_progress,
         )
+    stream = None
+    if videos or attack_folders:
+        if config.engine != "sface":
+            raise ValueError("the streamed protocol is evaluated with the sface engine")
+        stream_config = EngineConfig(limits=config.limits, engine=config.engine, pad=False)
+        if on_total:
+            on_total(len(videos) + len(attack_folders))
+        stream = stream_report(
+            videos, attack_folders, stream_config, trials=trials, on_progress=on_progress
+        )
     ident = identity_of(config.engine)
     engine = {
         "engine": ident.engine,
@@ -407,7 +509,7 @@ def evaluate(
         "sha256": ident.sha256,
         "metric": ident.metric,
     }
-    return Evaluation(engine=engine, matching=matching, pad=pad)
+    return Evaluation(engine=engine, matching=matching, pad=pad, stream=stream)
 
 
 __all__ = [
@@ -418,7 +520,10 @@ __all__ = [
     "PadGroup",
     "PadReport",
     "PadRow",
+    "StreamReport",
     "burst_scores",
+    "find_videos",
+    "stream_report",
     "evaluate",
     "match_report",
     "pad_file_score",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +14,14 @@ import pytest
 from typer.testing import CliRunner
 
 from app.attendance import pad
+from app.attendance import stream_eval as se
 from app.attendance.calibration import calibration_engine_config
 from app.attendance.cli import face_app
-from app.attendance.evaluation import burst_scores, evaluate
-from app.attendance.face import load_image_file
+from app.attendance.engines import make_engine
+from app.attendance.evaluation import Evaluation, burst_scores, evaluate
+from app.attendance.face import EngineConfig, load_image_file
 from app.attendance.sface import SFaceEngine
+from app.attendance.streaming import StreamParams
 from app.config import Settings
 
 ACCEPT, REJECT = Settings().face_thresholds("sface")
@@ -62,17 +66,26 @@ def hand(subset: tuple[Path, Path]) -> dict[str, dict[str, list[tuple[np.ndarray
     return out
 
 
-def test_evaluate_matches_the_hand_count(subset: tuple[Path, Path], hand: dict) -> None:  # type: ignore[type-arg]
+VIDEO = Path(__file__).resolve().parents[2].parent / "shared/faces/videos/talking_head_1.mp4"
+TRIALS = 12
+
+
+@pytest.fixture(scope="module")
+def result(subset: tuple[Path, Path]) -> Evaluation:
     live, attacks = subset
-    result = evaluate(
+    return evaluate(
         live,
         config=calibration_engine_config(),
         accept=ACCEPT,
         reject=REJECT,
         attack_folders=[attacks],
-        trials=3,
+        videos=[VIDEO],
+        trials=TRIALS,
         workers=1,
     )
+
+
+def test_evaluate_matches_the_hand_count(result: Evaluation, hand: dict) -> None:  # type: ignore[type-arg]
     # Pairs by hand: every within-person pair genuine, every cross-person pair impostor.
     genuine: list[float] = []
     impostor: list[float] = []
@@ -112,7 +125,7 @@ def test_evaluate_matches_the_hand_count(subset: tuple[Path, Path], hand: dict) 
         # Bursts: 4 frames per person <= the 5-frame burst, so one burst (all frames) each.
         meds = [float(np.median([s for _, s in r])) for r in hand["print_attack"].values()]
         assert row.burst_attacks_accepted["print_attack"] == sum(x >= t for x in meds)
-        assert row.burst_bona_fide == 3
+        assert row.burst_bona_fide == 3  # 4 frames each: one burst per person
     assert p.configured.threshold == pad.DEFAULT_REVIEW_BELOW
     assert p.configured in p.table
 
@@ -120,6 +133,34 @@ def test_evaluate_matches_the_hand_count(subset: tuple[Path, Path], hand: dict) 
     json.dumps(doc, allow_nan=False)  # strict JSON: no NaN anywhere
     assert doc["pad"]["bona_fide"]["people"] == 3
     assert doc["matching"]["configured"]["reject"]["threshold"] == REJECT
+
+
+def test_streamed_protocol_trials_are_the_protocols_own(
+    result: Evaluation, subset: tuple[Path, Path]
+) -> None:
+    """The replay, responsive and print figures are what stream_eval's trials give with the
+    same seed: counted again here trial by trial."""
+    stream = result.stream
+    assert stream is not None and stream.trials == TRIALS
+    params = StreamParams()
+    engine = make_engine(EngineConfig(pad=False))
+    clip = se.analyse_clip(engine, VIDEO, mirror_turns=params)
+    master = random.Random(stream.seed)  # noqa: S311 - the harness's reproducible draws
+    replays = [
+        se.replay_trial(clip, random.Random(master.getrandbits(64)), params)  # noqa: S311
+        for _ in range(TRIALS)
+    ]
+    got = stream.replay[VIDEO.name]
+    assert (got["trials"], got["passed"]) == (TRIALS, sum(t.passed for t in replays))
+    failed = [t.result.reason for t in replays if not t.passed]
+    assert sum(got["reasons"].values()) == len(failed)
+    # A live, cooperating user (the harness) passes; the replay of the same clip does not.
+    live = stream.responsive[VIDEO.name]
+    assert live["trials"] == TRIALS and live["passed"] > got["passed"]
+    printed = stream.printed["print_attack"]
+    assert printed["trials"] == TRIALS and printed["passed"] == 0
+    assert stream.no_harness == {}
+    assert result.to_json()["stream"]["replay"][VIDEO.name]["trials"] == TRIALS
 
 
 def test_burst_scores_draw_distinct_frames_per_person() -> None:
@@ -137,7 +178,18 @@ def test_cli_prints_and_writes_json(subset: tuple[Path, Path], tmp_path: Path) -
     out = tmp_path / "eval.json"
     result = CliRunner().invoke(
         face_app,
-        ["evaluate", str(live), "--attacks", str(attacks), "--workers", "1", "--json", str(out)],
+        [
+            "evaluate",
+            str(live),
+            "--attacks",
+            str(attacks),
+            "--workers",
+            "1",
+            "--trials",
+            "5",
+            "--json",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     words = result.output.split()
@@ -146,6 +198,9 @@ def test_cli_prints_and_writes_json(subset: tuple[Path, Path], tmp_path: Path) -
     assert doc["matching"]["genuine_pairs"] == 18 and doc["matching"]["impostor_pairs"] == 48
     assert doc["pad"]["attacks"][0]["scored"] == 8
     assert doc["engine"]["engine"] == "sface"
+    assert doc["stream"]["printed"]["print_attack"]["trials"] == 5
+    novideo = CliRunner().invoke(face_app, ["evaluate", str(live), "--videos", str(tmp_path)])
+    assert novideo.exit_code == 2 and "no video files" in novideo.output
     dlib = CliRunner().invoke(
         face_app, ["evaluate", str(live), "--attacks", str(attacks), "--engine", "dlib"]
     )
