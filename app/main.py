@@ -68,6 +68,7 @@ from app.web.admin import status as admin_status_web
 from app.web.admin import users as admin_users_web
 from app.web.regulator import dashboard as regulator_dashboard_web
 from app.web.regulator import records as regulator_records_web
+from app.web.staff import certificates as staff_certificates_web
 from app.web.staff import claims as staff_claims_web
 from app.web.staff import content as staff_content_web
 from app.web.staff import courses as staff_courses_web
@@ -342,6 +343,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         staff_content_web,
         staff_learners_web,
         staff_claims_web,
+        staff_certificates_web,
     ):
         app.include_router(page.router)
     app.include_router(learner_certificates_web.router)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
 
 from app.accounts import exceptions as ax
 from app.accounts.principal import Principal
@@ -14,8 +14,9 @@ from app.api import examples
 from app.api.deps import PUBLIC, CurrentLearner, CurrentUser, SessionDep, require_scope
 from app.certificates import claims, credential, record, subsidy
 from app.certificates import exceptions as cx
+from app.certificates import seal as seals
 from app.certificates import service as certificates
-from app.certificates.models import Certificate
+from app.certificates.models import Certificate, CertificateSettings
 from app.certificates.schemas import (
     CertificateOut,
     CertificateSettingsIn,
@@ -200,6 +201,25 @@ def export_claims(
     )
 
 
+def _settings_out(
+    institution_id: uuid.UUID, row: CertificateSettings | None
+) -> CertificateSettingsOut:
+    if row is None:
+        return CertificateSettingsOut(
+            institution_id=institution_id, auto_issue=False, updated_at=None
+        )
+    seal_url = None
+    if row.seal_sha256 is not None:
+        seal_url = f"/api/v1/institutions/{institution_id}/certificate-settings/seal"
+    return CertificateSettingsOut(
+        institution_id=row.institution_id,
+        auto_issue=row.auto_issue,
+        updated_at=row.updated_at,
+        seal_sha256=row.seal_sha256,
+        seal_url=seal_url,
+    )
+
+
 @router.get(
     "/institutions/{institution_id}/certificate-settings",
     response_model=CertificateSettingsOut,
@@ -208,15 +228,9 @@ def export_claims(
 def get_certificate_settings(
     institution_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> CertificateSettingsOut:
-    """Whether the institution issues certificates automatically on completion."""
+    """Whether the institution issues certificates automatically on completion, and its seal."""
     row = certificates.get_settings_for(session, Principal.of_user(user), institution_id)
-    if row is None:
-        return CertificateSettingsOut(
-            institution_id=institution_id, auto_issue=False, updated_at=None
-        )
-    return CertificateSettingsOut(
-        institution_id=row.institution_id, auto_issue=row.auto_issue, updated_at=row.updated_at
-    )
+    return _settings_out(institution_id, row)
 
 
 @router.put(
@@ -234,8 +248,67 @@ def put_certificate_settings(
     row = certificates.update_settings(
         session, Principal.of_user(user), institution_id, auto_issue=body.auto_issue
     )
-    return CertificateSettingsOut(
-        institution_id=row.institution_id, auto_issue=row.auto_issue, updated_at=row.updated_at
+    return _settings_out(institution_id, row)
+
+
+SealFile = Annotated[
+    UploadFile,
+    File(
+        description="A PNG or JPEG scan or photo of the seal on white (or transparent) "
+        "background, at most 2 MB and 4000×4000 px. The paper is made transparent and the "
+        "image cropped to the ink."
+    ),
+]
+
+
+@router.put(
+    "/institutions/{institution_id}/certificate-settings/seal",
+    response_model=CertificateSettingsOut,
+    responses=problem_responses(
+        *_user_auth, ax.InstitutionNotFound, cx.InvalidSealImage, cx.SealImageTooLarge
+    ),
+)
+def put_seal(
+    institution_id: uuid.UUID, file: SealFile, user: CurrentUser, session: SessionDep
+) -> CertificateSettingsOut:
+    """Upload the institution's seal (staff of the institution; audited). Certificates issued
+    from now on carry it, stamped over the issue date; issued ones keep the seal they had."""
+    data = file.file.read(seals.MAX_BYTES + 1)
+    row = seals.set_seal(session, Principal.of_user(user), institution_id, data)
+    return _settings_out(institution_id, row)
+
+
+@router.delete(
+    "/institutions/{institution_id}/certificate-settings/seal",
+    response_model=CertificateSettingsOut,
+    responses=problem_responses(*_user_auth, ax.InstitutionNotFound),
+)
+def delete_seal(
+    institution_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> CertificateSettingsOut:
+    """Stop placing a seal on new certificates (the image is kept: issued ones refer to it)."""
+    row = seals.clear_seal(session, Principal.of_user(user), institution_id)
+    return _settings_out(institution_id, row)
+
+
+@router.get(
+    "/institutions/{institution_id}/certificate-settings/seal",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The seal in force (PNG, transparent background)",
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **problem_responses(*_user_auth, ax.InstitutionNotFound, cx.SealNotFound),
+    },
+)
+def get_seal(institution_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
+    """The seal certificates are issued with now (the institution's staff, regulators)."""
+    found = seals.current_seal(session, Principal.of_user(user), institution_id)
+    return Response(
+        found.png,
+        media_type="image/png",
+        headers={"Cache-Control": "private, max-age=300", "ETag": f'"{found.sha256}"'},
     )
 
 

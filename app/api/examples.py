@@ -276,6 +276,9 @@ EXAMPLES: dict[str, Any] = {
     "Body_handoff_frames_api_v1_handoffs__code__frames_post": FRAMES_BODY,
     "Body_partner_verify_api_v1_learners__learner_id__verify_post": FRAMES_BODY,
     "Body_start_quiz_api_v1_enrollments__enrollment_id__quiz_attempts_post": FRAMES_BODY,
+    "Body_put_seal_api_v1_institutions__institution_id__certificate_settings_seal_put": {
+        "file": "seal-scan.png"
+    },
     "Body_token_api_v1_auth_token_post": {
         "grant_type": "password",
         "username": "wangxm",
@@ -288,6 +291,8 @@ EXAMPLES: dict[str, Any] = {
         "institution_id": INSTITUTION_ID,
         "auto_issue": True,
         "updated_at": CREATED_AT,
+        "seal_sha256": "3b7e9c1d5f2a4e6b8c0d1f3a5b7c9e1d3f5a7b9c1e3d5f7a9b1c3e5d7f9a1b3c",
+        "seal_url": f"/api/v1/institutions/{INSTITUTION_ID}/certificate-settings/seal",
     },
     "ChallengeOut": {
         "challenge_id": CHALLENGE_ID,

@@ -5,7 +5,10 @@ Exception tree::
     DomainError (app.errors)
      ├── ValidationFailed
      │    ├── InvalidRevocation       422 invalid_revocation     (reason empty or too long)
-     │    └── InvalidClaimPeriod      422 invalid_claim_period
+     │    ├── InvalidClaimPeriod      422 invalid_claim_period
+     │    └── InvalidSealImage        422 invalid_seal_image     (not a PNG/JPEG, or no seal in it)
+     ├── SealImageTooLarge            413 seal_image_too_large
+     ├── SealNotFound                 404 seal_not_found
      ├── CertificateNotFound          404 certificate_not_found
      ├── LearnerNotFound              404 learner_not_found
      ├── StatusListNotFound           404 status_list_not_found
@@ -32,6 +35,31 @@ class InvalidClaimPeriod(ValidationFailed):
     code = "invalid_claim_period"
     message_zh = "申领期间有误：请选择年份和季度（1–4）。"
     message_en = "The claim period is not valid (a year and a quarter 1-4)."
+
+
+class InvalidSealImage(ValidationFailed):
+    code = "invalid_seal_image"
+    message_zh = "印章图片无效：请上传清晰的 PNG 或 JPEG 印章扫描件（白色或透明背景）。"
+    message_en = (
+        "The seal image is not valid: upload a clear PNG or JPEG scan of the seal "
+        "(white or transparent background)."
+    )
+
+
+class SealImageTooLarge(DomainError):
+    code = "seal_image_too_large"
+    status = 413
+    title = "Seal image too large"
+    message_zh = "印章图片太大：文件不超过 2 MB，尺寸不超过 4000×4000 像素。"
+    message_en = "The seal image is too large (at most 2 MB and 4000×4000 pixels)."
+
+
+class SealNotFound(DomainError):
+    code = "seal_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "该机构尚未上传印章。"
+    message_en = "This institution has no seal on file."
 
 
 class StatusListNotFound(DomainError):

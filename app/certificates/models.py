@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, Integer, LargeBinary, Text, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -88,6 +88,25 @@ class Certificate(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_reason: str | None = Field(default=None, max_length=500)
     revoked_by: str | None = Field(default=None, max_length=128)
+    #: The institution's seal image in force at issue (:class:`SealImage`); None: no seal then.
+    #: A later seal does not change a certificate already issued.
+    seal_sha256: str | None = Field(default=None, max_length=64, foreign_key="seal_images.sha256")
+
+
+class SealImage(SQLModel, table=True):
+    """An institution's seal as placed on its certificates: a normalised PNG with a transparent
+    background, addressed by its sha256. Kept in the database (small, and every app node reads
+    it); never deleted, since issued certificates and the audit chain refer to it."""
+
+    __tablename__ = "seal_images"
+
+    sha256: str = Field(max_length=64, primary_key=True)
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
+    png: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    width: int
+    height: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str = Field(max_length=128)
 
 
 class CertificateCounter(SQLModel, table=True):
@@ -108,5 +127,7 @@ class CertificateSettings(SQLModel, table=True):
     institution_id: uuid.UUID = Field(foreign_key="institutions.id", primary_key=True)
     #: Issue the certificate the moment an enrolment completes, without anyone asking.
     auto_issue: bool = False
+    #: The seal placed on certificates issued from now on (None: the printed "盖章" line only).
+    seal_sha256: str | None = Field(default=None, max_length=64, foreign_key="seal_images.sha256")
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_by: str = Field(max_length=128)

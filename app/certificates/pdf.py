@@ -13,7 +13,10 @@ from pathlib import Path
 
 import segno
 from fpdf import FPDF
+from sqlmodel import Session
 
+from app.certificates import seal as seals
+from app.certificates import service as certificates
 from app.certificates.credential import hours, verify_url
 from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.subsidy import pass_rate
@@ -65,8 +68,23 @@ def statement(cert: Certificate, institution_name: str) -> str:
     )
 
 
-def render(cert: Certificate, *, institution_name: str) -> bytes:
-    """The certificate's PDF bytes (same input, same content)."""
+#: The seal's printed width (a round institutional seal is 40–42 mm across).
+SEAL_MM = 40
+
+
+def document(session: Session, cert: Certificate) -> bytes:
+    """The certificate's PDF as every route serves it: its institution, the seal it was issued
+    with."""
+    return render(
+        cert,
+        institution_name=certificates.institution_name(session, cert),
+        seal_png=seals.seal_of(session, cert),
+    )
+
+
+def render(cert: Certificate, *, institution_name: str, seal_png: bytes | None = None) -> bytes:
+    """The certificate's PDF bytes (same input, same content). ``seal_png``: the institution's
+    seal (transparent background), stamped over the issue date."""
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_creation_date(cert.issued_at)
     pdf.set_title(f"培训合格证明 {cert.serial}")
@@ -136,6 +154,18 @@ def render(cert: Certificate, *, institution_name: str) -> bytes:
     pdf.line(148, sign_y + 6, 185, sign_y + 6)
     pdf.set_xy(110, sign_y + 9)
     pdf.cell(75, 7, f"日期 Date  {cert.issued_at.astimezone(SHANGHAI).date().isoformat()}")
+    if seal_png is not None:
+        # Stamped as on paper: across the issue date; multiplied, so the text shows through
+        # the ink as it does through a real stamp.
+        with pdf.local_context(blend_mode="Multiply"):
+            pdf.image(
+                io.BytesIO(seal_png),
+                x=134,
+                y=sign_y - 8,
+                w=SEAL_MM,
+                h=SEAL_MM,
+                keep_aspect_ratio=True,
+            )
     # QR and how to check
     url = verify_url(cert.serial)
     pdf.image(io.BytesIO(qr_png(url)), x=25, y=222, w=45, h=45)

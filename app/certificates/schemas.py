@@ -126,6 +126,12 @@ class CertificateSettingsOut(BaseModel):
     institution_id: uuid.UUID
     auto_issue: bool
     updated_at: datetime | None
+    seal_sha256: str | None = Field(
+        default=None, description="The seal certificates issued from now on carry (None: none)"
+    )
+    seal_url: str | None = Field(
+        default=None, description="The seal image (PNG), when there is one"
+    )
 
 
 class RecordCertificateOut(BaseModel):

@@ -82,7 +82,7 @@ def can_see_certificate(principal: Principal, cert: Certificate) -> bool:
     return principal.can_see_institution(cert.institution_id)
 
 
-def _staff_of(principal: Principal, institution_id: uuid.UUID) -> None:
+def require_staff_of(principal: Principal, institution_id: uuid.UUID) -> None:
     if principal.user is None or principal.role not in (Role.staff, Role.admin):
         raise Forbidden("Only staff of the issuing institution may do this.")
     if principal.role is Role.staff and principal.institution_id != institution_id:
@@ -207,6 +207,7 @@ def _issue(session: Session, enrollment: Enrollment, course: Course, actor: Acto
         status_index=status_index,
         issued_at=now,
         issued_by=str(actor),
+        seal_sha256=seal_in_force(session, institution.id),
     )
     cert.attendance_passed = attendance_passed(cert)
     cert.credential_jwt = credential.sign(
@@ -254,7 +255,7 @@ def issue(session: Session, principal: Principal, enrollment_id: uuid.UUID) -> C
     enrollment = get_enrollment_for(session, principal, enrollment_id, for_update=True)
     is_learner = principal.user is not None and principal.user.id == enrollment.user_id
     if not is_learner:
-        _staff_of(principal, enrollment.institution_id)
+        require_staff_of(principal, enrollment.institution_id)
     existing = certificate_of(session, enrollment.id)
     if existing is not None:
         raise AlreadyIssued(serial=existing.serial)
@@ -293,7 +294,7 @@ def revoke(session: Session, principal: Principal, serial: str, reason: str) -> 
         raise InvalidRevocation()
     # The serial is public (the verification page), so a stranger learns nothing from a 403.
     cert = by_serial(session, serial, for_update=True)
-    _staff_of(principal, cert.institution_id)
+    require_staff_of(principal, cert.institution_id)
     if cert.status is CertificateStatus.revoked:
         raise AlreadyRevoked()
     cert.status = CertificateStatus.revoked
@@ -329,11 +330,17 @@ def get_settings_for(
     return session.get(CertificateSettings, institution_id)
 
 
+def seal_in_force(session: Session, institution_id: uuid.UUID) -> str | None:
+    """The seal a certificate issued now carries (app/certificates/seal.py)."""
+    settings = session.get(CertificateSettings, institution_id)
+    return None if settings is None else settings.seal_sha256
+
+
 def update_settings(
     session: Session, principal: Principal, institution_id: uuid.UUID, *, auto_issue: bool
 ) -> CertificateSettings:
     """Staff of the institution choose whether certificates are issued on completion."""
-    _staff_of(principal, institution_id)
+    require_staff_of(principal, institution_id)
     if session.get(Institution, institution_id) is None:
         raise InstitutionNotFound()
     found = session.get(CertificateSettings, institution_id, with_for_update=True)

@@ -64,7 +64,7 @@ LEVEL_NAMES_EN = {
 def certificate_pdf(serial: Serial, principal: CertificatesRead, session: SessionDep) -> Response:
     """The certificate PDF with its QR code (the learner, the institution's staff, regulators)."""
     cert = certificates.get_certificate(session, principal, serial)
-    body = pdf.render(cert, institution_name=certificates.institution_name(session, cert))
+    body = pdf.document(session, cert)
     return Response(
         body,
         media_type="application/pdf",

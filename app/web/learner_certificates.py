@@ -104,7 +104,7 @@ def my_certificate_pdf(
     found = _visible(request, user, session, serial)
     if isinstance(found, Response):
         return found
-    body = pdf.render(found, institution_name=certificates.institution_name(session, found))
+    body = pdf.document(session, found)
     response = Response(body, media_type="application/pdf")
     secure_headers(response)
     response.headers["Cache-Control"] = "no-store, private"

@@ -75,6 +75,9 @@ FLASHES = {
     "question_removed": "试题已删除。",
     "certificate_issued": "培训合格证明已颁发。",
     "certificate_revoked": "证书已撤销，验证页面将显示撤销原因。",
+    "certificate_settings_saved": "证书设置已保存。",
+    "seal_saved": "印章已保存。此后颁发的证书将加盖该印章，已颁发的证书不变。",
+    "seal_removed": "已停用印章图片。此后颁发的证书不再加盖印章图片，已颁发的证书不变。",
     # staff integrations page: API keys and webhooks (app/web/integrations.py)
     "api_key_revoked": "API 密钥已撤销，立即失效。",
     "webhook_disable": "Webhook 订阅已停用，尚未发送的消息已取消。",

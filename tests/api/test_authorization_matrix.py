@@ -294,6 +294,7 @@ def build_world(client: TestClient, engine: Engine, data_dir: Path) -> World:
             "attempt_id": str(attempt.id),
             "institution_id": str(inst_a.id),
         }
+    w.ids["staff_user"] = str(users["staff"].id)
     w.ids["draft"] = w.draft_course()
     w.ids["lesson_id"] = w.draft_lesson()
     w.ids["question_id"] = w.draft_question()
@@ -478,6 +479,24 @@ def _noticed(w: World) -> dict[str, str]:
     return {"batch_id": w.ids["noticed_batch"]}
 
 
+def _seal_upload(w: World) -> dict[str, Any]:
+    """Not an image: refused (422) by the seal rule, after the guard."""
+    return {"files": [("file", ("seal.png", b"not a picture", "image/png"))]}
+
+
+def _with_seal(w: World) -> dict[str, Any]:
+    """Institution A has a seal on file (a DELETE row may have cleared it)."""
+    from app.accounts.principal import Principal
+    from app.certificates import seal
+    from tests.certificates.test_seal import seal_scan
+
+    with transaction(w.engine) as s:
+        staff = s.get(User, uuid.UUID(w.ids["staff_user"]))
+        assert staff is not None
+        seal.set_seal(s, Principal.of_user(staff), w.inst_a, seal_scan(size=200, ring=12))
+    return {}
+
+
 def _draft(w: World) -> dict[str, str]:
     return {"course_id": w.ids["draft"]}
 
@@ -585,6 +604,9 @@ MATRIX = [
     Row("POST /claim-objections/{objection_id}/resolve", "A D D D D Y Y D D D", None, _RESOLVE),
     # the public notice: anyone may object while a batch is in notice
     Row("POST /notices/{batch_id}/objections",           "Y Y Y Y Y Y Y Y Y Y", _noticed, _OBJECTION),  # noqa: E501
+    Row("PUT /institutions/{institution_id}/certificate-settings/seal", "A D D Y D D Y D D D", None, _seal_upload),  # noqa: E501
+    Row("GET /institutions/{institution_id}/certificate-settings/seal", "A D D Y D Y Y D D D", None, _with_seal),  # noqa: E501
+    Row("DELETE /institutions/{institution_id}/certificate-settings/seal", "A D D Y D D Y D D D"),
     # webhooks: the institution's staff or its keys with webhooks:manage
     Row("GET /webhooks/{webhook_id}",                    "A D D Y H D D D Y H"),
     Row("POST /webhooks/{webhook_id}/disable",           "A D D Y H D D D Y H"),
