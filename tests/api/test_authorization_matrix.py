@@ -488,7 +488,7 @@ def _with_seal(w: World) -> dict[str, Any]:
     """Institution A has a seal on file (a DELETE row may have cleared it)."""
     from app.accounts.principal import Principal
     from app.certificates import seal
-    from tests.certificates.test_seal import seal_scan
+    from tests.factories import seal_scan
 
     with transaction(w.engine) as s:
         staff = s.get(User, uuid.UUID(w.ids["staff_user"]))

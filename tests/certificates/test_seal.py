@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pypdf
-from PIL import Image, ImageDraw
+from PIL import Image
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Role
@@ -22,31 +22,9 @@ from tests.factories import (
     make_institution,
     make_learner,
     make_user,
+    seal_scan,
 )
 from tests.hostile_images import png_bomb
-
-RED = (200, 30, 40)
-
-
-def seal_scan(*, fmt: str = "PNG", size: int = 900, ring: int = 28, colour: Any = RED) -> bytes:
-    """A seal as a clerk scans it: a red ring and star on off-white paper, with some noise."""
-    rng = np.random.default_rng(7)
-    paper = np.full((size + 200, size + 300, 3), 246, np.uint8)
-    paper += rng.integers(0, 8, paper.shape, dtype=np.uint8)
-    im = Image.fromarray(paper)
-    draw = ImageDraw.Draw(im)
-    box = (150, 100, 150 + size, 100 + size)
-    draw.ellipse(box, outline=colour, width=ring)
-    cx, cy = 150 + size / 2, 100 + size / 2
-    star = [
-        (cx + r * np.cos(a), cy - r * np.sin(a))
-        for k in range(10)
-        for r, a in [((size / 5) if k % 2 == 0 else (size / 12), np.pi / 2 + k * np.pi / 5)]
-    ]
-    draw.polygon(star, fill=colour)
-    out = io.BytesIO()
-    im.save(out, format=fmt, quality=92)
-    return out.getvalue()
 
 
 def _url(inst: Any) -> str:
