@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__, metrics, status
+from app.accounts import tokencache
 from app.api import audit as audit_api
 from app.api import auth as auth_api
 from app.api import certificates as certificates_api
@@ -290,6 +292,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         signing.signing_key()  # create the audit key at start-up, not on the first request
         face_engine.start()
+        stop_listening = threading.Event()
+        tokencache.listen(settings.resolved_database_url, stop_listening)
         sweeper = None
         if settings.rollcall_sweep_interval_s:
             sweeper = asyncio.create_task(_sweep_forever(settings.rollcall_sweep_interval_s))
@@ -302,6 +306,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            stop_listening.set()
             if sweeper is not None:
                 sweeper.cancel()
             if webhook_sender is not None:
@@ -325,7 +330,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware)  # outermost: times everything, the 413s included
     install_error_handlers(app)
     install_openapi(app)
-    for module in (auth_api, institutions_api, face_api, courses_api, study_api, audit_api):
+    # The study routes first: every open page's heartbeat is matched against the routes in
+    # order, and no other route shares a study route's method and path.
+    for module in (study_api, auth_api, institutions_api, face_api, courses_api, audit_api):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(xapi_api.router)
     app.include_router(reports_api.router, prefix=API_PREFIX)

@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import jwt
 from sqlalchemy import func
@@ -470,6 +471,11 @@ def issue_token(user: User) -> tuple[str, int]:
 
 
 def user_from_token(session: Session, token: str) -> User:
+    return token_user(session, token)[0]
+
+
+def token_user(session: Session, token: str) -> tuple[User, dict[str, Any]]:
+    """The user an access token names and the token's claims, if the token is still good."""
     try:
         claims = tokens.decode_access_token(token)
         user_id = uuid.UUID(str(claims["sub"]))
@@ -478,7 +484,7 @@ def user_from_token(session: Session, token: str) -> User:
     user = session.get(User, user_id)
     if user is None or not user.is_active or claims.get("ver") != user.token_version:
         raise InvalidToken()
-    return user
+    return user, claims
 
 
 # ---------------------------------------------------------------- API keys

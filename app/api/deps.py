@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Request
@@ -15,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from app.accounts import service as accounts
+from app.accounts import tokencache
 from app.accounts.exceptions import InsufficientRole, MissingScope
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal, Scope
@@ -30,7 +32,7 @@ from app.http.cookies import (
     csrf_token_for,
     same_secret,
 )
-from app.http.session import SessionDep, WorkSessionDep
+from app.http.session import SessionDep, WorkSessionDep, in_thread
 
 #: Re-exported from app/http for the API's modules (this module defines the rest).
 __all__ = [
@@ -49,36 +51,42 @@ _bearer = HTTPBearer(auto_error=False, description="Access token or partner API 
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def _principal_from_cookie(request: Request, session: Session) -> Principal:
-    """Browser pages calling the API: the session cookie counts only with a valid CSRF header.
+def _presented(request: Request, creds: HTTPAuthorizationCredentials | None) -> tuple[bool, str]:
+    """(is it an API key?, the secret) the caller presents: a bearer token or API key, or the
+    browser's session cookie, which counts only with a valid CSRF header.
 
     A cross-site form or fetch carries the cookie but cannot read the CSRF cookie to repeat it in
     the header, and the header must equal both the CSRF cookie and the value bound to the session.
+    Checks only what the request carries (no database).
     """
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
+    if request.headers.get("authorization") is None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            raise NotAuthenticated()
+        header = request.headers.get(CSRF_HEADER)
+        if not header:
+            raise NotAuthenticated("Send the X-CSRF-Token header with the session cookie.")
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        if not (same_secret(header, cookie) and same_secret(header, csrf_token_for(token))):
+            raise CsrfFailed()
+        if token.startswith(API_KEY_PREFIX):  # API keys never travel in cookies
+            raise NotAuthenticated()
+        return False, token
+    if creds is None or creds.scheme.lower() != "bearer":
         raise NotAuthenticated()
-    header = request.headers.get(CSRF_HEADER)
-    if not header:
-        raise NotAuthenticated("Send the X-CSRF-Token header with the session cookie.")
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not (same_secret(header, cookie) and same_secret(header, csrf_token_for(token))):
-        raise CsrfFailed()
-    if token.startswith(API_KEY_PREFIX):  # API keys never travel in cookies
-        raise NotAuthenticated()
-    return Principal.of_user(accounts.user_from_token(session, token))
+    return creds.credentials.startswith(API_KEY_PREFIX), creds.credentials
+
+
+def _principal_of(session: Session, is_key: bool, secret: str) -> Principal:
+    if is_key:
+        return Principal.of_key(accounts.api_key_from_secret(session, secret))
+    return Principal.of_user(accounts.user_from_token(session, secret))
 
 
 def _principal(
     request: Request, session: Session, creds: HTTPAuthorizationCredentials | None
 ) -> Principal:
-    if request.headers.get("authorization") is None:
-        return _principal_from_cookie(request, session)
-    if creds is None or creds.scheme.lower() != "bearer":
-        raise NotAuthenticated()
-    if creds.credentials.startswith(API_KEY_PREFIX):
-        return Principal.of_key(accounts.api_key_from_secret(session, creds.credentials))
-    return Principal.of_user(accounts.user_from_token(session, creds.credentials))
+    return _principal_of(session, *_presented(request, creds))
 
 
 def get_principal(request: Request, session: SessionDep, creds: BearerDep) -> Principal:
@@ -215,13 +223,13 @@ def require_scope(scope: Scope | str) -> DependsParam:
 
 # ---------------------------------------------------------------- hot write endpoints
 # The study heartbeat runs on :data:`WorkSessionDep` (see app/http/session.py): the caller is
-# read here, in one trip to the thread pool; the handler's work and the end of its unit of work
-# in another (:func:`app.http.session.run_finished`).
+# known from the token cache on the event loop, or read here in one trip to the thread pool; the
+# handler's work and the end of its unit of work happen in one more
+# (:func:`app.http.session.run_finished`).
 
 
-@_declares(Access("users"))
-def get_learner_for_write(request: Request, session: WorkSessionDep, creds: BearerDep) -> User:
-    """``CurrentLearner`` for handlers on :data:`WorkSessionDep` (same checks, same errors).
+def _learner_from_database(session: Session, is_key: bool, secret: str) -> User:
+    """The caller read from the database (a token checked here is remembered a few seconds).
 
     On SQLite the caller is read in a read transaction (no write lock) that ends here; the
     handler's first statement opens the write transaction. PostgreSQL keeps one transaction.
@@ -229,10 +237,33 @@ def get_learner_for_write(request: Request, session: WorkSessionDep, creds: Bear
     sqlite = session.get_bind().dialect.name == "sqlite"
     if sqlite:
         read_only(session)
-    principal = _principal(request, session, creds)
+    if is_key:
+        principal = _principal_of(session, is_key, secret)
+    else:
+        user, claims = accounts.token_user(session, secret)
+        tokencache.remember(secret, claims, user)
+        principal = Principal.of_user(user)
     if sqlite:
         finish(session)  # ends the read; expire_on_commit=False keeps the user loaded
     return _with_role(_user_of(principal), (Role.learner,))
+
+
+@_declares(Access("users"))
+async def get_learner_for_write(
+    request: Request, session: WorkSessionDep, creds: BearerDep
+) -> User:
+    """``CurrentLearner`` for handlers on :data:`WorkSessionDep` (same checks, same errors).
+
+    A token checked in the last few seconds (app/accounts/tokencache.py) is answered on the
+    event loop with no database read; otherwise the caller is read in one trip to a worker
+    thread.
+    """
+    is_key, secret = _presented(request, creds)
+    if not is_key:
+        cached = tokencache.lookup(secret)
+        if cached is not None:
+            return _with_role(cached, (Role.learner,))
+    return await in_thread(partial(_learner_from_database, session, is_key, secret))
 
 
 LearnerForWrite = Annotated[User, Depends(get_learner_for_write)]

@@ -1,0 +1,166 @@
+"""Where a heartbeat's time goes: cProfile over N heartbeats through the whole app (ASGI, no
+network), on a fresh SQLite or PostgreSQL database, top frames by own time and by cumulative time.
+
+    .venv/bin/python benchmarks/heartbeat_profile.py [--n 2000] [--top 10] [--postgres]
+        [--sort tottime|cumtime] [--out profile.pstats]
+
+The same learners and app as benchmarks/heartbeat_load.py's in-process figure. cProfile sees one
+thread, so work the app sends to the thread pool (``anyio.to_thread.run_sync``) runs inline here:
+the profile shows the CPU each step costs, not the waits of the hops between threads (their count
+is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import os
+import pstats
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from heartbeat_load import prepare  # noqa: E402
+
+
+async def asgi_call(app: object, path: str, headers: list[tuple[bytes, bytes]], body: bytes) -> int:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+    sent = False
+    status = 0
+
+    async def receive() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}  # pragma: no cover
+
+    async def send(message: dict) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)  # type: ignore[operator]
+    return status
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=2000)
+    p.add_argument("--learners", type=int, default=200)
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--sort", default="tottime", choices=["tottime", "cumtime"])
+    p.add_argument("--postgres", action="store_true", help="SKILLTRACE_TEST_POSTGRES_URL")
+    p.add_argument("--out", help="also write the raw pstats here (for a flame graph viewer)")
+    args = p.parse_args()
+    os.environ.setdefault("SKILLTRACE_FACE_WORKERS", "0")
+    os.environ.setdefault("SKILLTRACE_LOG_LEVEL", "WARNING")
+    os.environ["SKILLTRACE_ROLLCALL_SWEEP_INTERVAL_S"] = "0"
+    os.environ["SKILLTRACE_WEBHOOK_DELIVERY_INTERVAL_S"] = "0"
+    admin = None
+    name = ""
+    if args.postgres:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        pg = os.environ["SKILLTRACE_TEST_POSTGRES_URL"]
+        name = f"skilltrace_prof_{uuid.uuid4().hex[:6]}"
+        admin = create_engine(
+            pg.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(pg).set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='st-prof-')) / 'prof.db'}"
+    try:
+        learners = prepare(url, Path(tempfile.mkdtemp(prefix="st-prof-data-")), args.learners)
+        from app.config import get_settings
+        from app.main import create_app
+
+        get_settings.cache_clear()
+        app = create_app()
+        body = b'{"visible":true}'
+        beats = [
+            (
+                f"/api/v1/sessions/{sid}/heartbeat",
+                [
+                    (b"authorization", f"Bearer {token}".encode()),
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            )
+            for token, sid in learners
+        ]
+
+        async def run(n: int) -> float:
+            t = time.perf_counter()
+            for i in range(n):
+                path, headers = beats[i % len(beats)]
+                status = await asgi_call(app, path, headers, body)
+                assert status == 200, status
+            return (time.perf_counter() - t) / n * 1000
+
+        import anyio.to_thread
+
+        hops = 0
+        real_run_sync = anyio.to_thread.run_sync
+
+        async def inline(func, *a, **_kw):  # type: ignore[no-untyped-def]
+            nonlocal hops
+            hops += 1
+            return func(*a)
+
+        asyncio.run(run(200))  # warm-up: statement caches, pool
+        anyio.to_thread.run_sync = inline  # type: ignore[assignment]
+        profiler = cProfile.Profile()
+        profiler.enable()
+        per = asyncio.run(run(args.n))
+        profiler.disable()
+        anyio.to_thread.run_sync = real_run_sync  # type: ignore[assignment]
+        db = "PostgreSQL" if args.postgres else "SQLite"
+        print(
+            f"{args.n} heartbeats, {per:.3f} ms each under the profiler ({db}); "
+            f"{hops / args.n:.1f} thread-pool hops per heartbeat"
+        )
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(args.sort)
+        stats.print_stats(args.top)
+        print(out.getvalue())
+        if args.out:
+            stats.dump_stats(args.out)
+    finally:
+        if admin is not None:
+            from sqlalchemy import text
+
+            from app.db import dispose_engines
+
+            dispose_engines()
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()
