@@ -134,7 +134,9 @@ def evidence(session: Session, principal: Principal, event_id: uuid.UUID) -> byt
 
 
 def purge_evidence(session: Session, *, now: datetime | None = None) -> int:
-    """Delete evidence crops past the retention period; their hashes stay. Returns the count."""
+    """Delete evidence crops past the retention period; their hashes stay. Returns the count.
+
+    Safe to run on many nodes at once (rows are claimed with ``FOR UPDATE SKIP LOCKED``)."""
     now = now or clock.now()
     cutoff = now - timedelta(days=get_settings().evidence_retention_days)
     events = session.exec(
@@ -143,6 +145,10 @@ def purge_evidence(session: Session, *, now: datetime | None = None) -> int:
             col(AttendanceEvent.evidence_path).is_not(None),
             col(AttendanceEvent.evidence_purged_at).is_(None),
         )
+        # Several purges at once (cron on every node): each event is purged and audited once;
+        # rows another purge (or a review) holds are left to it (PostgreSQL; SQLite has one
+        # writer).
+        .with_for_update(skip_locked=True)
     ).all()
     base = get_settings().data_dir
     for event in events:
