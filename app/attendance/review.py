@@ -140,7 +140,8 @@ def purge_evidence(session: Session, *, now: datetime | None = None) -> int:
     now = now or clock.now()
     cutoff = now - timedelta(days=get_settings().evidence_retention_days)
     events = session.exec(
-        select(AttendanceEvent).where(
+        select(AttendanceEvent)
+        .where(
             col(AttendanceEvent.created_at) < cutoff,
             col(AttendanceEvent.evidence_path).is_not(None),
             col(AttendanceEvent.evidence_purged_at).is_(None),
