@@ -513,3 +513,10 @@ def seal_scan(
     out = io.BytesIO()
     im.save(out, format=fmt, quality=92)
     return out.getvalue()
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF value of a page's form (every form carries it as ``name="csrf"``)."""
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, "no CSRF field on the page"
+    return m.group(1)

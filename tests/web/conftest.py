@@ -75,13 +75,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
-def csrf_of(html: str) -> str:
-    """The CSRF token of a page's form."""
-    m = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert m, "no CSRF field on the page"
-    return m.group(1)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -4,7 +4,6 @@ through the page; the course form."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -16,13 +15,7 @@ from app.courses import service as courses
 from app.courses.models import Course
 from app.db import transaction
 from tests import factories
-from tests.factories import PASSWORD, make_institution, make_learner, make_user
-
-
-def csrf_of(html: str) -> str:
-    m = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert m, "no CSRF field on the page"
-    return m.group(1)
+from tests.factories import PASSWORD, csrf_of, make_institution, make_learner, make_user
 
 
 def sign_in(client: TestClient, username: str) -> str:

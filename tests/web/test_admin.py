@@ -22,8 +22,7 @@ from app.audit import service as audit
 from app.audit.models import AuditEntry
 from app.audit.service import Actor
 from app.db import transaction
-from tests.factories import PASSWORD, make_institution, make_learner, make_user
-from tests.web.conftest import csrf_of
+from tests.factories import PASSWORD, csrf_of, make_institution, make_learner, make_user
 
 ADMIN_PAGES = ("/admin", "/admin/institutions", "/admin/users", "/admin/audit")
 

@@ -8,8 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.accounts.models import Role
-from tests.factories import PASSWORD, make_institution, make_user
-from tests.web.conftest import csrf_of
+from tests.factories import PASSWORD, csrf_of, make_institution, make_user
 
 
 @pytest.mark.parametrize(

@@ -8,15 +8,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.api.deps import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
-from tests.factories import PASSWORD, id_number, make_institution, make_learner
+from tests.factories import PASSWORD, csrf_of, id_number, make_institution, make_learner
 
 API = "/api/v1"
-
-
-def csrf_of(html: str) -> str:
-    m = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert m, "no CSRF field on the page"
-    return m.group(1)
 
 
 def register(client: TestClient, username: str = "zhangsan", **over: str) -> Any:

@@ -23,18 +23,12 @@ from app.audit.models import AuditEntry
 from app.audit.service import Actor
 from app.db import transaction
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
-from tests.factories import PASSWORD, make_institution, make_learner, make_user
+from tests.factories import PASSWORD, csrf_of, make_institution, make_learner, make_user
 from tests.web.conftest import Shots
 from tests.web.fakecam import lfw_photo, still_of
 
 PAGE = "/staff/integrations"
 HOOK_URL = "https://hooks.example.com/x"
-
-
-def csrf_of(text: str) -> str:
-    m = re.search(r'name="csrf" value="([^"]+)"', text)
-    assert m, "no CSRF field on the page"
-    return m.group(1)
 
 
 def sign_in(client: TestClient, username: str) -> str:

@@ -7,7 +7,6 @@ engine); the evidence files live under the test's data dir as the service stores
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -20,17 +19,11 @@ from sqlmodel import col, select
 
 from app.accounts.models import Institution, Role, User
 from tests.face_data import FACES
-from tests.factories import PASSWORD, make_institution, make_learner, make_user
+from tests.factories import PASSWORD, csrf_of, make_institution, make_learner, make_user
 from tests.web.conftest import Shots
 from tests.web.fakecam import lfw_photo, still_of
 
 LFW = FACES / "lfw"
-
-
-def csrf_of(html: str) -> str:
-    m = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert m, "no CSRF field on the page"
-    return m.group(1)
 
 
 def crop_of(person: str, n: int) -> bytes:
