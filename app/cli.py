@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -171,6 +172,9 @@ def serve(
 def create_institution(
     code: Annotated[str, typer.Option(help="Institution code, e.g. SZ001")],
     name: Annotated[str, typer.Option(help="Full name")],
+    region: Annotated[
+        str | None, typer.Option(help="GB/T 2260 code of its region (loaded), e.g. 440305")
+    ] = None,
 ) -> None:
     """Create an institution; prints its id."""
     from app.accounts import service as accounts
@@ -180,12 +184,11 @@ def create_institution(
 
     try:
         with transaction(get_engine()) as session:
-            inst = accounts.create_institution(session, code=code, name=name, actor=Actor.system())
-            typer.echo(
-                json.dumps(
-                    {"id": str(inst.id), "code": inst.code, "name": inst.name}, ensure_ascii=False
-                )
+            inst = accounts.create_institution(
+                session, code=code, name=name, region_code=region, actor=Actor.system()
             )
+            out = {"id": str(inst.id), "code": inst.code, "name": inst.name}
+            typer.echo(json.dumps({**out, "region_code": inst.region_code}, ensure_ascii=False))
     except DomainError as exc:
         _fail(f"{exc.code}: {exc.detail}")
 
@@ -197,6 +200,10 @@ def create_user(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
     institution: Annotated[str | None, typer.Option(help="Institution code (staff)")] = None,
     real_name: Annotated[str | None, typer.Option()] = None,
+    jurisdiction: Annotated[
+        str | None,
+        typer.Option(help="Regulators: region code of their jurisdiction (000000: national)"),
+    ] = None,
 ) -> None:
     """Create a staff, regulator or admin account; prints its id."""
     from app.accounts import service as accounts
@@ -222,9 +229,41 @@ def create_user(
                 password=password,
                 institution_id=inst_id,
                 real_name=real_name,
+                jurisdiction_code=jurisdiction,
                 actor=Actor.system(),
             )
             typer.echo(json.dumps({"id": str(user.id), "username": user.username, "role": r.value}))
+    except DomainError as exc:
+        _fail(f"{exc.code}: {exc.detail}")
+
+
+@app.command("load-regions")
+def load_regions(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="CSV: code,name[,parent] per line (UTF-8); omit with --demo"),
+    ] = None,
+    demo: Annotated[bool, typer.Option(help="Load the demo province (广东省)")] = False,
+) -> None:
+    """Add or rename administrative regions (GB/T 2260) from a CSV file; nothing is deleted.
+    A bad file loads nothing and names its bad lines."""
+    from app.audit.service import Actor
+    from app.db import get_engine, transaction
+    from app.errors import DomainError
+    from app.programmes import regions
+
+    if (file is None) == (not demo):
+        _fail("give a FILE or --demo")
+        return
+    try:
+        with transaction(get_engine()) as session:
+            if file is None:
+                result = regions.seed_demo_province(session, actor=Actor.system())
+            else:
+                result = regions.load_file(session, file, actor=Actor.system())
+            typer.echo(json.dumps(dataclasses.asdict(result)))
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror}")
     except DomainError as exc:
         _fail(f"{exc.code}: {exc.detail}")
 

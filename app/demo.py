@@ -14,6 +14,7 @@ from app.accounts.principal import Principal
 from app.audit.service import Actor
 from app.courses import service as courses
 from app.courses.models import Level
+from app.programmes import regions
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class DemoLogin:
 
 
 DEMO_INSTITUTION = ("DEMO01", "示范职业技能培训学校")
+DEMO_REGION = "440305"  # 广东省深圳市南山区
+DEMO_JURISDICTION = "440300"  # the demo regulator supervises 深圳市
 DEMO_LEARNER_ID = "11010519900307123" + check_char("11010519900307123")
 DEMO_LOGINS = (
     DemoLogin("staff", "staff", "Demo-Staff-2026"),
@@ -55,8 +58,13 @@ def seed_if_empty(session: Session) -> list[DemoLogin] | None:
     if accounts.count_users(session) > 0:
         return None
     actor = Actor.system("seed-demo")
+    regions.seed_demo_province(session, actor=actor)
     inst = accounts.create_institution(
-        session, code=DEMO_INSTITUTION[0], name=DEMO_INSTITUTION[1], actor=actor
+        session,
+        code=DEMO_INSTITUTION[0],
+        name=DEMO_INSTITUTION[1],
+        region_code=DEMO_REGION,
+        actor=actor,
     )
     by_role = {d.role: d for d in DEMO_LOGINS}
     staff = accounts.create_user(
@@ -71,7 +79,12 @@ def seed_if_empty(session: Session) -> list[DemoLogin] | None:
     for role in (Role.regulator, Role.admin):
         d = by_role[role.value]
         accounts.create_user(
-            session, role=role, username=d.username, password=d.password, actor=actor
+            session,
+            role=role,
+            username=d.username,
+            password=d.password,
+            jurisdiction_code=DEMO_JURISDICTION if role is Role.regulator else None,
+            actor=actor,
         )
     d = by_role["learner"]
     accounts.register_learner(

@@ -9,6 +9,7 @@ from app.certificates import models as certificates_models
 from app.claims import models as claims_models
 from app.courses import models as courses_models
 from app.idempotency import models as idempotency_models
+from app.programmes import models as programmes_models
 from app.webhooks import models as webhooks_models
 
 metadata = SQLModel.metadata
@@ -22,5 +23,6 @@ __all__ = [
     "courses_models",
     "idempotency_models",
     "metadata",
+    "programmes_models",
     "webhooks_models",
 ]

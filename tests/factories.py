@@ -57,6 +57,8 @@ from app.courses.models import (
 from app.courses.rollcall import next_rollcall_time
 from app.courses.sessions import _end
 from app.db import transaction
+from app.programmes import regions
+from app.programmes.models import Region
 from tests.face_data import BLINK_BURSTS, blink_burst, jpeg, video_frames
 
 PASSWORD = "Correct-Horse-Battery-9"
@@ -70,10 +72,23 @@ def id_number(birth: str = "19900307", region: str = "110105", seq: int | None =
     return first17 + check_char(first17)
 
 
-def make_institution(engine: Engine, code: str | None = None) -> Institution:
+def make_institution(
+    engine: Engine,
+    code: str | None = None,
+    *,
+    region: str | None = None,
+    name: str = "测试培训学校",
+) -> Institution:
+    """An institution; ``region`` (a GB/T 2260 code) loads the demo province first if needed."""
     with transaction(engine) as session:
+        if region is not None and session.get(Region, region) is None:
+            regions.seed_demo_province(session, actor=Actor.system())
         return accounts.create_institution(
-            session, code=code or f"INST{next(_seq):03d}", name="测试培训学校", actor=Actor.system()
+            session,
+            code=code or f"INST{next(_seq):03d}",
+            name=name,
+            region_code=region,
+            actor=Actor.system(),
         )
 
 
@@ -87,6 +102,9 @@ def make_user(
             username=kw.get("username", f"{role.value}{next(_seq)}"),
             password=kw.get("password", PASSWORD),
             institution_id=institution.id if institution else None,
+            jurisdiction_code=kw.get("jurisdiction", regions.NATIONAL)
+            if role is Role.regulator
+            else None,
             actor=Actor.system(),
         )
 

@@ -73,9 +73,10 @@ def test_create_institution_user_and_key(app_env: str) -> None:
         "create-user", "--role", "staff", "--username", "t02", "--password", "Staff-Pass-2026"
     )
     assert code == 1  # staff need an institution
-    code, out = run(
-        "create-user", "--role", "regulator", "--username", "r01", "--password", "123456"
-    )
+    regulator = ("create-user", "--role", "regulator", "--username", "r01")
+    code, out = run(*regulator, "--password", "Jian-Guan-2026!")
+    assert code == 1  # a regulator needs a jurisdiction
+    code, out = run(*regulator, "--password", "123456", "--jurisdiction", "000000")
     assert code == 1  # weak password
     code, out = run(
         "create-api-key",

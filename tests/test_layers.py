@@ -2,7 +2,7 @@
 
 From the bottom: the base modules (``app/*.py``: db, config, errors, clock, crypto, …), then
 
-    audit < accounts < attendance < courses < certificates
+    audit < accounts, programmes < attendance < courses < certificates
           < reports, webhooks, handoff, idempotency, claims < http < api, web
 
 and on top the composition roots (``main``, ``cli``, ``demo``, ``models``, ``wiring``), which
@@ -21,7 +21,9 @@ APP = Path(__file__).resolve().parents[1] / "app"
 
 LAYERS: list[set[str]] = [
     {"audit"},
-    {"accounts"},
+    # Regions and jurisdictions (programmes) decide what a regulator principal sees, so they sit
+    # beside accounts; standards and eligibility rules there take the facts as arguments.
+    {"accounts", "programmes"},
     {"attendance"},
     {"courses"},
     {"certificates"},

@@ -39,6 +39,7 @@ from app.accounts.models import ApiKey, Institution, LoginThrottle, Role, User
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.audit.service import Actor
+from app.programmes import regions
 from app.validation import check_text, normalise_identifier
 
 PER_PAGE = 20
@@ -194,20 +195,33 @@ def _institution(session: Session, institution_id: uuid.UUID) -> Institution:
 
 
 def update_institution(
-    session: Session, institution_id: uuid.UUID, *, name: str, actor: Actor
+    session: Session,
+    institution_id: uuid.UUID,
+    *,
+    name: str,
+    actor: Actor,
+    region_code: str | None = None,
 ) -> Institution:
-    """Rename an institution (its code is its stable identifier: partners and exports use it)."""
+    """Rename an institution (its code is its stable identifier: partners and exports use it)
+    and, with ``region_code``, place it in another region: that moves it to the regulators
+    whose jurisdiction covers the new region (audited with both codes)."""
     name = " ".join(name.split())
     if not name:
         raise InvalidInput("The name is required.")
     if len(name) > NAME_MAX:
         raise InvalidInput(f"The name is longer than {NAME_MAX} characters.")
     name = check_text(name, field="name")
+    region = regions.place(session, region_code).code if region_code else None
     inst = _institution(session, institution_id)
-    if inst.name == name:
+    changes: dict[str, Any] = {}
+    if inst.name != name:
+        changes["name"] = {"from": inst.name, "to": name}
+        inst.name = name
+    if region is not None and inst.region_code != region:
+        changes["region_code"] = {"from": inst.region_code, "to": region}
+        inst.region_code = region
+    if not changes:
         return inst
-    old = inst.name
-    inst.name = name
     session.add(inst)
     session.flush()
     audit.append(
@@ -215,7 +229,7 @@ def update_institution(
         actor=actor,
         action="institution.updated",
         subject=f"institution:{inst.id}",
-        payload={"name": {"from": old, "to": name}},
+        payload=changes,
         institution_id=inst.id,
     )
     return inst

@@ -45,6 +45,12 @@ class Institution(SQLModel, table=True):
     #: its API keys are refused (app/accounts/administration.py); cleared on reactivation.
     suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     suspended_reason: str | None = Field(default=None, max_length=500)
+    #: GB/T 2260 code of the region the institution is registered in (app/programmes): the
+    #: regulators whose jurisdiction covers it see and supervise it. None (institutions created
+    #: before regions existed): only national regulators see it until an admin sets the region.
+    region_code: str | None = Field(
+        default=None, foreign_key="regions.code", max_length=6, index=True
+    )
 
     @property
     def is_suspended(self) -> bool:
@@ -71,6 +77,9 @@ class User(SQLModel, table=True):
     group: LearnerGroup | None = Field(
         default=None, sa_type=SAEnum(LearnerGroup, native_enum=False, length=32)
     )
+    #: A regulator's jurisdiction: a region and everything under it (``000000``: national).
+    #: Required for regulators, None for everyone else (app/programmes/jurisdiction.py).
+    jurisdiction_code: str | None = Field(default=None, foreign_key="regions.code", max_length=6)
     #: False while an admin has locked the account (``locked_at``/``locked_reason`` say when and
     #: why, for the admin console); the audit chain keeps every lock and unlock.
     is_active: bool = True

@@ -6,8 +6,11 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from app.accounts.models import ApiKey, Role, User
+from sqlalchemy.orm import object_session
+
+from app.accounts.models import ApiKey, Institution, Role, User
 from app.audit.service import Actor
+from app.programmes import regions
 
 
 class Scope(StrEnum):
@@ -46,10 +49,22 @@ class Principal:
     user: User | None = None
     api_key: ApiKey | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    #: Regulators: the region code of their jurisdiction (``000000`` national); admins national.
+    jurisdiction: str | None = None
+    #: Institution id → its region code, as looked up for :meth:`can_see_institution`.
+    _regions: dict[uuid.UUID, str | None] = field(
+        default_factory=dict, compare=False, repr=False, hash=False
+    )
 
     @classmethod
     def of_user(cls, user: User) -> Principal:
-        return cls(role=user.role, institution_id=user.institution_id, user=user)
+        jurisdiction = {
+            Role.admin: regions.NATIONAL,
+            Role.regulator: user.jurisdiction_code,
+        }.get(user.role)
+        return cls(
+            role=user.role, institution_id=user.institution_id, user=user, jurisdiction=jurisdiction
+        )
 
     @classmethod
     def of_key(cls, key: ApiKey) -> Principal:
@@ -69,11 +84,37 @@ class Principal:
     def is_regulator(self) -> bool:
         return self.role in (Role.regulator, Role.admin)
 
+    @property
+    def region_prefix(self) -> str | None:
+        """Regulators and admins: the code prefix of the regions they see ("" = all); None for
+        everyone else, and for a regulator without a jurisdiction (who then sees nothing)."""
+        if not self.is_regulator or self.jurisdiction is None:
+            return None
+        return regions.prefix(self.jurisdiction)
+
+    @property
+    def is_national(self) -> bool:
+        """A national regulator or an admin: every institution, and the platform's own chain."""
+        return self.region_prefix == ""
+
+    def _region_of(self, institution_id: uuid.UUID) -> str | None:
+        if institution_id not in self._regions:
+            session = object_session(self.user) if self.user is not None else None
+            inst = session.get(Institution, institution_id) if session is not None else None
+            self._regions[institution_id] = inst.region_code if inst is not None else None
+        return self._regions[institution_id]
+
     def can_see_institution(self, institution_id: uuid.UUID | None) -> bool:
-        """Regulators and admins see all; staff and keys only their own institution; learners
-        none (a learner sees what is their own, never their institution's other learners)."""
+        """Regulators the institutions in their jurisdiction (national and admins: all); staff
+        and keys only their own institution; learners none (a learner sees what is their own,
+        never their institution's other learners)."""
         if self.is_regulator:
-            return True
+            p = self.region_prefix
+            if p == "":
+                return True
+            if p is None or institution_id is None:
+                return False
+            return (self._region_of(institution_id) or "").startswith(p)
         if self.role is Role.learner:
             return False
         return institution_id is not None and institution_id == self.institution_id

@@ -10,23 +10,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import false, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.accounts.principal import Principal
+from app.programmes.jurisdiction import jurisdiction_filter
 
 
 def visible_to(principal: Principal, institution_column: Any) -> ColumnElement[bool]:
-    """Rows whose institution the principal may see: all for regulators and admins, their own
-    institution's for staff and API keys, none for learners (they see only what is theirs) or a
-    principal without an institution."""
-    if principal.is_regulator:
-        return true()
-    if principal.role is Role.learner or principal.institution_id is None:
-        return false()
-    return col(institution_column) == principal.institution_id
+    """Rows whose institution the principal may see: a regulator's jurisdiction (national
+    regulators and admins: all), their own institution's for staff and API keys, none for
+    learners (they see only what is theirs) or a principal without an institution."""
+    return jurisdiction_filter(principal, institution_column)
 
 
 def users_by_id(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, User]:

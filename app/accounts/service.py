@@ -52,6 +52,9 @@ from app.audit.service import Actor
 from app.config import get_settings
 from app.crypto import blind_index, encrypt
 from app.errors import DomainError, Forbidden
+from app.programmes import regions
+from app.programmes.exceptions import JurisdictionRequired
+from app.programmes.jurisdiction import jurisdiction_filter
 from app.validation import (
     INSTITUTION_CODE_RE,
     check_text,
@@ -92,16 +95,21 @@ def _valid_username(username: str) -> str:
 # ---------------------------------------------------------------- institutions
 
 
-def create_institution(session: Session, *, code: str, name: str, actor: Actor) -> Institution:
+def create_institution(
+    session: Session, *, code: str, name: str, actor: Actor, region_code: str | None = None
+) -> Institution:
+    """A new institution; ``region_code`` (GB/T 2260, loaded) places it in the regulators'
+    jurisdictions (without one only national regulators see it)."""
     code = normalise_identifier(code)
     if not INSTITUTION_CODE_RE.fullmatch(code):
         raise InvalidInput(
             "The institution code must be 1-32 letters, digits, _ or -.", field="code"
         )
     name = check_text(name, field="name")
+    region = regions.place(session, region_code).code if region_code else None
     if session.exec(select(Institution).where(col(Institution.code) == code)).first():
         raise InstitutionCodeTaken()
-    inst = Institution(code=code, name=name)
+    inst = Institution(code=code, name=name, region_code=region)
     session.add(inst)
     session.flush()
     audit.append(
@@ -109,7 +117,7 @@ def create_institution(session: Session, *, code: str, name: str, actor: Actor) 
         actor=actor,
         action="institution.created",
         subject=f"institution:{inst.id}",
-        payload={"code": inst.code, "name": inst.name},
+        payload={"code": inst.code, "name": inst.name, "region_code": region},
         institution_id=inst.id,
     )
     return inst
@@ -264,15 +272,24 @@ def create_user(
     password: str,
     institution_id: uuid.UUID | None = None,
     real_name: str | None = None,
+    jurisdiction_code: str | None = None,
     actor: Actor,
 ) -> User:
-    """Staff, regulator or admin accounts (learners go through :func:`register_learner`)."""
+    """Staff, regulator or admin accounts (learners go through :func:`register_learner`); a
+    regulator's ``jurisdiction_code`` (a loaded region, ``000000`` national) is required."""
     if role is Role.learner:
         raise InvalidInput("learners register with their real name and ID number")
     if role is Role.staff and institution_id is None:
         raise InvalidInput("staff belong to one institution")
     if role in (Role.regulator, Role.admin) and institution_id is not None:
         raise InvalidInput("regulators and admins are not tied to an institution")
+    if role is Role.regulator:
+        if not jurisdiction_code:
+            raise JurisdictionRequired()
+        regions.ensure_root(session)
+        jurisdiction_code = regions.get_region(session, jurisdiction_code).code
+    elif jurisdiction_code:
+        raise InvalidInput("only regulators have a jurisdiction", field="jurisdiction_code")
     username = _valid_username(username)
     if real_name is not None:
         real_name = check_text(real_name, field="real_name")
@@ -284,15 +301,19 @@ def create_user(
         role=role,
         institution_id=institution_id,
         real_name=real_name,
+        jurisdiction_code=jurisdiction_code if role is Role.regulator else None,
     )
     session.add(user)
     session.flush()
+    payload: dict[str, Any] = {"username": user.username, "role": role.value}
+    if user.jurisdiction_code:
+        payload["jurisdiction_code"] = user.jurisdiction_code
     audit.append(
         session,
         actor=actor,
         action="user.created",
         subject=f"user:{user.id}",
-        payload={"username": user.username, "role": role.value},
+        payload=payload,
         institution_id=institution_id,
     )
     return user
@@ -304,7 +325,8 @@ def get_user(session: Session, user_id: uuid.UUID) -> User | None:
 
 def can_see_learner(principal: Principal, learner: User) -> bool:
     """Learners see only themselves; staff and API keys their institution's learners;
-    regulators and admins all. Anything that is not a learner is not seen here."""
+    regulators those of institutions in their jurisdiction (national and admins: all).
+    Anything that is not a learner is not seen here."""
     if learner.role is not Role.learner:
         return False
     if principal.user is not None and principal.user.id == learner.id:
@@ -342,15 +364,14 @@ def acting_institution(principal: Principal) -> uuid.UUID:
 def list_learners(
     session: Session, principal: Principal, *, cursor: str | None = None, limit: int = 50
 ) -> tuple[list[User], str | None]:
-    """Learners of the caller's institution (all for regulators), cursor-paginated; learners
-    may not list anyone (403)."""
+    """Learners of the caller's institution (regulators: their jurisdiction's), cursor-paginated;
+    learners may not list anyone (403)."""
     if principal.role is Role.learner:
         raise Forbidden()
     stmt = select(User).where(col(User.role) == Role.learner)
-    if not principal.is_regulator:
-        if principal.institution_id is None:
-            raise Forbidden()
-        stmt = stmt.where(col(User.institution_id) == principal.institution_id)
+    if not principal.is_regulator and principal.institution_id is None:
+        raise Forbidden()
+    stmt = stmt.where(jurisdiction_filter(principal, User.institution_id))
     if cursor:
         try:
             after_ts, after_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
+from app.accounts.repository import visible_to
 from app.aftercommit import after_commit
 from app.attendance import repository
 from app.attendance.exceptions import (
@@ -61,8 +62,8 @@ def list_events(
         stmt = stmt.where(col(AttendanceEvent.institution_id) == institution_id)
     if principal.role is Role.learner:
         stmt = stmt.where(col(AttendanceEvent.user_id) == principal.user.id)  # type: ignore[union-attr]
-    elif not principal.is_regulator:
-        stmt = stmt.where(col(AttendanceEvent.institution_id) == principal.institution_id)
+    else:
+        stmt = stmt.where(visible_to(principal, AttendanceEvent.institution_id))
     if user_id is not None:
         stmt = stmt.where(col(AttendanceEvent.user_id) == user_id)
     if review_status is not None:

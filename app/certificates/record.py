@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Institution, Role, User
 from app.accounts.principal import Principal
+from app.accounts.repository import visible_to
 from app.certificates import subsidy
 from app.certificates.exceptions import LearnerNotFound
 from app.certificates.models import Certificate
@@ -58,14 +59,14 @@ def record(session: Session, principal: Principal, user_id: uuid.UUID) -> Traini
         .order_by(col(Enrollment.created_at), col(Enrollment.id))
     )
     own = principal.user is not None and principal.user.id == learner.id
-    if not own and not principal.is_regulator:
-        if principal.institution_id is None:
+    if not own:
+        if principal.institution_id is None and not principal.is_regulator:
             raise LearnerNotFound()
-        stmt = stmt.where(col(Enrollment.institution_id) == principal.institution_id)
+        stmt = stmt.where(visible_to(principal, Enrollment.institution_id))
     rows = session.exec(stmt).all()
-    # Staff see a learner who studied at, or belongs to, their institution; others do not exist.
-    stranger = not own and not principal.is_regulator
-    if stranger and not rows and learner.institution_id != principal.institution_id:
+    # Staff (regulators) see a learner who studied at, or belongs to, their institution (one in
+    # their jurisdiction); for them others do not exist.
+    if not own and not rows and not principal.can_see_institution(learner.institution_id):
         raise LearnerNotFound()
     certs = {
         c.enrollment_id: c

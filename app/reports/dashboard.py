@@ -18,15 +18,17 @@ from sqlmodel import Session, col, select
 from app.accounts.exceptions import UserNotFound
 from app.accounts.models import Institution, Role, User
 from app.accounts.principal import Principal
+from app.accounts.repository import visible_to
 from app.attendance.models import AttendanceEvent, FaceTemplate
 from app.courses.models import Course, DailyCredit, Enrollment, StudySession
 from app.errors import Forbidden
+from app.programmes.jurisdiction import visible_institutions
 from app.reports import statistics
 from app.reports.schemas import FraudReportOut, SummaryOut, SummaryRowOut
 
 
 def _is_reader(principal: Principal) -> bool:
-    """Regulators (all institutions) and staff of an institution (their own)."""
+    """Regulators (their jurisdiction's institutions) and staff of an institution (their own)."""
     if principal.user is None:
         return False
     return principal.is_regulator or (
@@ -40,12 +42,9 @@ def require_reader(principal: Principal) -> None:
 
 
 def institutions_for(session: Session, principal: Principal) -> list[Institution]:
-    """The institutions the caller may filter by: every one for regulators, else their own."""
+    """The institutions the caller may filter by: a regulator's jurisdiction's, else their own."""
     require_reader(principal)
-    stmt = select(Institution).order_by(col(Institution.code))
-    if not principal.is_regulator:
-        stmt = stmt.where(col(Institution.id) == principal.institution_id)
-    return list(session.exec(stmt))
+    return visible_institutions(session, principal)
 
 
 # ---------------------------------------------------------------- the summary, folded
@@ -170,27 +169,30 @@ def evidence_records(
 def _learners_visible(
     session: Session, principal: Principal, ids: list[uuid.UUID]
 ) -> set[uuid.UUID]:
-    """Learners the caller may look up: all for regulators; for staff, those of their
-    institution or with an enrolment or attendance event there."""
-    if principal.is_regulator:
+    """Learners the caller may look up: all for national regulators; for staff (regional
+    regulators), those of their institution (jurisdiction) or with an enrolment or attendance
+    event there."""
+    if principal.is_national:
         return set(ids)
-    inst = principal.institution_id
     mine = set(
         session.exec(
-            select(col(User.id)).where(col(User.id).in_(ids), col(User.institution_id) == inst)
+            select(col(User.id)).where(
+                col(User.id).in_(ids), visible_to(principal, User.institution_id)
+            )
         )
     )
     mine.update(
         session.exec(
             select(col(Enrollment.user_id)).where(
-                col(Enrollment.user_id).in_(ids), col(Enrollment.institution_id) == inst
+                col(Enrollment.user_id).in_(ids), visible_to(principal, Enrollment.institution_id)
             )
         )
     )
     mine.update(
         session.exec(
             select(col(AttendanceEvent.user_id)).where(
-                col(AttendanceEvent.user_id).in_(ids), col(AttendanceEvent.institution_id) == inst
+                col(AttendanceEvent.user_id).in_(ids),
+                visible_to(principal, AttendanceEvent.institution_id),
             )
         )
     )
@@ -225,8 +227,7 @@ def learner_file(
         .where(col(Enrollment.user_id) == user_id)
         .order_by(col(Enrollment.created_at).desc(), col(Enrollment.id))
     )
-    if not principal.is_regulator:
-        stmt = stmt.where(col(Enrollment.institution_id) == principal.institution_id)
+    stmt = stmt.where(visible_to(principal, Enrollment.institution_id))
     pairs = list(session.exec(stmt))
     credits: dict[uuid.UUID, list[DailyCredit]] = {}
     if pairs:
@@ -237,8 +238,7 @@ def learner_file(
         ):
             credits.setdefault(dc.enrollment_id, []).append(dc)
     ev_stmt = select(AttendanceEvent).where(col(AttendanceEvent.user_id) == user_id)
-    if not principal.is_regulator:
-        ev_stmt = ev_stmt.where(col(AttendanceEvent.institution_id) == principal.institution_id)
+    ev_stmt = ev_stmt.where(visible_to(principal, AttendanceEvent.institution_id))
     events = list(
         session.exec(ev_stmt.order_by(col(AttendanceEvent.created_at).desc()).limit(event_limit))
     )

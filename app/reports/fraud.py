@@ -1,6 +1,6 @@
 """Fraud indicators for regulators: each a pure scan over stored facts, with its evidence rows.
 
-Every indicator takes the session, a :class:`Scope` (all institutions or one) and the
+Every indicator takes the session, a :class:`Scope` (a jurisdiction's institutions or one) and the
 :class:`FraudParams`, and returns :class:`Finding` s; an empty list means it stayed silent.
 Evidence rows name ids and the API path where a regulator (or the institution's staff) can
 look at the record itself.
@@ -33,15 +33,9 @@ from app.courses.models import (
     RollCallStatus,
     StudySession,
 )
+from app.reports.scope import Scope
 
 API = "/api/v1"
-
-
-@dataclass(frozen=True)
-class Scope:
-    """None: every institution (regulators); else one institution (its staff)."""
-
-    institution_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -88,8 +82,7 @@ def _template_ev(template_id: uuid.UUID, enrol_event: uuid.UUID | None, **detail
 
 def _events_query(scope: Scope, params: FraudParams, *columns: Any) -> Any:
     stmt = select(*columns)
-    if scope.institution_id is not None:
-        stmt = stmt.where(col(AttendanceEvent.institution_id) == scope.institution_id)
+    stmt = stmt.where(*scope.where(AttendanceEvent.institution_id))
     if params.since is not None:
         stmt = stmt.where(col(AttendanceEvent.created_at) >= params.since)
     if params.until is not None:
@@ -183,8 +176,7 @@ def shared_faces(session: Session, scope: Scope, params: FraudParams) -> list[Fi
         col(FaceTemplate.model_name) == model.name,
         col(FaceTemplate.model_sha256) == model.sha256,
     )
-    if scope.institution_id is not None:
-        stmt = stmt.where(col(User.institution_id) == scope.institution_id)
+    stmt = stmt.where(*scope.where(User.institution_id))
     rows = session.execute(stmt.order_by(col(FaceTemplate.id))).all()
     embs = [_decode_embeddings(r.embeddings_enc) for r in rows]
     what = "distance" if model.metric == "euclidean" else "cosine similarity"
@@ -236,17 +228,18 @@ def shared_frames(session: Session, scope: Scope, params: FraudParams) -> list[F
     # An institution's view names only its own learners: one first seen at another institution
     # is reported as such (the regulator's view names both).
     elsewhere: set[uuid.UUID] = set()
-    if scope.institution_id is not None:
+    if scope.limited:
         everyone = {u for h in shared for u in seen[h]}
         for i in range(0, len(everyone), 500):
             chunk = sorted(everyone, key=str)[i : i + 500]
-            elsewhere |= {
-                uid
-                for uid, inst in session.execute(
-                    select(col(User.id), col(User.institution_id)).where(col(User.id).in_(chunk))
-                )
-                if inst != scope.institution_id
-            }
+            inside = set(
+                session.execute(
+                    select(col(User.id)).where(
+                        col(User.id).in_(chunk), *scope.where(User.institution_id)
+                    )
+                ).scalars()
+            )
+            elsewhere |= set(chunk) - inside
     findings = []
     for h in sorted(shared):
         users = seen[h]
@@ -332,8 +325,7 @@ def over_cap(session: Session, scope: Scope, params: FraudParams) -> list[Findin
         .join(Course, col(Course.id) == col(Enrollment.course_id))
         .where(col(DailyCredit.ms) > col(Course.daily_cap_minutes) * 60_000)
     )
-    if scope.institution_id is not None:
-        stmt = stmt.where(col(Enrollment.institution_id) == scope.institution_id)
+    stmt = stmt.where(*scope.where(Enrollment.institution_id))
     findings = []
     for dc, user_id, cap, course_id in session.execute(stmt.order_by(col(DailyCredit.day))):
         findings.append(
@@ -369,9 +361,9 @@ def overlapping_sessions(session: Session, scope: Scope, params: FraudParams) ->
         col(StudySession.ended_at),
         col(StudySession.last_heartbeat_at),
     )
-    if scope.institution_id is not None:
+    if scope.limited:
         stmt = stmt.join(Enrollment, col(Enrollment.id) == col(StudySession.enrollment_id)).where(
-            col(Enrollment.institution_id) == scope.institution_id
+            *scope.where(Enrollment.institution_id)
         )
     by_user: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in session.execute(stmt.order_by(col(StudySession.started_at))):
@@ -427,8 +419,7 @@ def rollcall_rates(session: Session, scope: Scope, params: FraudParams) -> list[
         .join(Course, col(Course.id) == col(Enrollment.course_id))
         .where(col(RollCall.status).in_(decided))
     )
-    if scope.institution_id is not None:
-        stmt = stmt.where(col(Course.institution_id) == scope.institution_id)
+    stmt = stmt.where(*scope.where(Course.institution_id))
     if params.since is not None:
         stmt = stmt.where(col(RollCall.due_at) >= params.since)
     if params.until is not None:

@@ -63,6 +63,10 @@ class SummaryRowOut(SummaryCountsOut):
     institution_id: str
     institution_code: str
     institution_name: str
+    region_code: str = Field(
+        default="", description="GB/T 2260 code of the institution's region (empty: not set)"
+    )
+    region_name: str = Field(default="", description="e.g. 广东省深圳市南山区")
     occupation_code: str
     occupation_name: str
     level: Level

@@ -8,30 +8,17 @@ from dataclasses import asdict
 from sqlmodel import Session
 
 from app import clock
-from app.accounts import service as accounts
-from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit.service import format_time
-from app.errors import Forbidden
 from app.reports import fraud
 from app.reports.schemas import EvidenceOut, FindingOut, FraudReportOut, IndicatorOut
+from app.reports.scope import Scope, scope_for
 
 
-def report_scope(
-    session: Session, principal: Principal, institution_id: uuid.UUID | None
-) -> fraud.Scope:
-    """Regulators: everything or one institution; staff and partner API keys (scope
-    ``audit:read``, checked by the route): their own institution only."""
-    if principal.is_regulator:
-        if institution_id is not None:
-            accounts.get_institution(session, institution_id)  # 404 institution_not_found
-        return fraud.Scope(institution_id)
-    is_staff = principal.user is not None and principal.role is Role.staff
-    if not (is_staff or principal.api_key is not None) or not principal.institution_id:
-        raise Forbidden("Fraud indicators are for regulators and institution staff.")
-    if institution_id is not None and institution_id != principal.institution_id:
-        raise Forbidden("Staff and API keys see their own institution's indicators only.")
-    return fraud.Scope(principal.institution_id)
+def report_scope(session: Session, principal: Principal, institution_id: uuid.UUID | None) -> Scope:
+    """Regulators: their jurisdiction or one institution in it; staff and partner API keys
+    (scope ``audit:read``, checked by the route): their own institution only."""
+    return scope_for(session, principal, institution_id, what="Fraud indicators")
 
 
 def fraud_report(

@@ -43,8 +43,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
 from app import clock
-from app.accounts import service as accounts
-from app.accounts.models import Institution, LearnerGroup, Role, User
+from app.accounts.models import Institution, LearnerGroup, User
 from app.accounts.principal import Principal
 from app.audit.export import InvalidWindow
 from app.audit.service import format_time
@@ -53,8 +52,9 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.clock import SHANGHAI
 from app.courses.ledger import day_of
 from app.courses.models import Course, DailyCredit, Enrollment, Level
-from app.errors import Forbidden
+from app.programmes import regions
 from app.reports.schemas import SummaryCountsOut, SummaryOut, SummaryRowOut
+from app.reports.scope import Scope, scope_for
 
 Period = Literal["month", "quarter"]
 
@@ -126,19 +126,10 @@ def _start_of(d: date | None) -> datetime | None:
 
 def summary_scope(
     session: Session, principal: Principal, institution_id: uuid.UUID | None
-) -> uuid.UUID | None:
-    """Regulators: every institution (None) or one; staff and API keys (scope ``audit:read``,
-    checked by the route): their own institution only."""
-    if principal.is_regulator:
-        if institution_id is not None:
-            accounts.get_institution(session, institution_id)  # 404 institution_not_found
-        return institution_id
-    is_staff = principal.user is not None and principal.role is Role.staff
-    if not (is_staff or principal.api_key is not None) or not principal.institution_id:
-        raise Forbidden("Statistics are for regulators and institution staff.")
-    if institution_id is not None and institution_id != principal.institution_id:
-        raise Forbidden("Staff see their own institution's statistics only.")
-    return principal.institution_id
+) -> Scope:
+    """Regulators: their jurisdiction's institutions or one of them; staff and API keys (scope
+    ``audit:read``, checked by the route): their own institution only."""
+    return scope_for(session, principal, institution_id, what="Statistics")
 
 
 # ---------------------------------------------------------------- month expressions per backend
@@ -206,7 +197,7 @@ def _dims(course: bool) -> list[Any]:
     ]
 
 
-def _enrolled(session: Session, dialect: str, scope: uuid.UUID | None, w: Window) -> Any:
+def _enrolled(session: Session, dialect: str, scope: Scope, w: Window) -> Any:
     month = _month_of_instant(dialect, col(Enrollment.created_at)).label("month")
     dims = _dims(course=True)
     stmt = (
@@ -217,12 +208,11 @@ def _enrolled(session: Session, dialect: str, scope: uuid.UUID | None, w: Window
         .where(*w.instant_in(col(Enrollment.created_at)))
         .group_by(month, *dims)
     )
-    if scope is not None:
-        stmt = stmt.where(col(Course.institution_id) == scope)
+    stmt = stmt.where(*scope.where(Course.institution_id))
     return session.execute(stmt)
 
 
-def _trained(session: Session, dialect: str, scope: uuid.UUID | None, w: Window) -> Any:
+def _trained(session: Session, dialect: str, scope: Scope, w: Window) -> Any:
     first = (
         select(
             col(DailyCredit.enrollment_id).label("enrollment_id"),
@@ -250,12 +240,11 @@ def _trained(session: Session, dialect: str, scope: uuid.UUID | None, w: Window)
         .where(col(Enrollment.credited_ms) >= TRAINED_SECONDS * 1000, in_window)
         .group_by(month, *dims)
     )
-    if scope is not None:
-        stmt = stmt.where(col(Course.institution_id) == scope)
+    stmt = stmt.where(*scope.where(Course.institution_id))
     return session.execute(stmt)
 
 
-def _certificates(session: Session, dialect: str, scope: uuid.UUID | None, w: Window) -> Any:
+def _certificates(session: Session, dialect: str, scope: Scope, w: Window) -> Any:
     month = _month_of_instant(dialect, col(Certificate.issued_at)).label("month")
     dims = _dims(course=False)
     revoked = col(Certificate.status) == CertificateStatus.revoked
@@ -269,20 +258,18 @@ def _certificates(session: Session, dialect: str, scope: uuid.UUID | None, w: Wi
         .where(*w.instant_in(col(Certificate.issued_at)))
         .group_by(month, *dims)
     )
-    if scope is not None:
-        stmt = stmt.where(col(Certificate.institution_id) == scope)
+    stmt = stmt.where(*scope.where(Certificate.institution_id))
     return session.execute(stmt)
 
 
-def _in_scope(scope: uuid.UUID | None, w: Window) -> list[ColumnElement[bool]]:
+def _in_scope(scope: Scope, w: Window) -> list[ColumnElement[bool]]:
     out = w.instant_in(col(Certificate.issued_at))
-    if scope is not None:
-        out.append(col(Certificate.institution_id) == scope)
+    out.extend(scope.where(Certificate.institution_id))
     return out
 
 
 def _subsidies(
-    session: Session, scope: uuid.UUID | None, w: Window
+    session: Session, scope: Scope, w: Window
 ) -> Iterable[tuple[Certificate, subsidy.Decision]]:
     """Each certificate in scope and window with its subsidy decision. A learner's decisions
     depend on all their certificates (any institution, any time), so all of them are loaded for
@@ -298,10 +285,20 @@ def _subsidies(
     by_user: dict[uuid.UUID, list[Certificate]] = defaultdict(list)
     for c in certs:
         by_user[c.user_id].append(c)
+    inside = (
+        {
+            i
+            for (i,) in session.execute(
+                select(col(Institution.id)).where(*scope.where(Institution.id))
+            ).all()
+        }
+        if scope.limited
+        else None
+    )
     for group in by_user.values():
         decisions = subsidy.evaluate(group)
         for c in group:
-            if (scope is None or c.institution_id == scope) and w.contains(c.issued_at):
+            if (inside is None or c.institution_id in inside) and w.contains(c.issued_at):
                 yield c, decisions[c.id]
 
 
@@ -342,6 +339,11 @@ def summary(
             ).scalars()
         }
 
+    region_names = {
+        code: regions.full_name(session, code)
+        for code in {i.region_code for i in institutions.values() if i.region_code}
+    }
+
     def order(key: Key) -> tuple[Any, ...]:
         per, inst, code, level, group = key
         return (
@@ -366,6 +368,10 @@ def summary(
                 institution_id=str(inst),
                 institution_code=institution.code if institution else "",
                 institution_name=institution.name if institution else "",
+                region_code=(institution.region_code or "") if institution else "",
+                region_name=region_names.get(institution.region_code or "", "")
+                if institution
+                else "",
                 occupation_code=code,
                 occupation_name=acc.names.get(code, ""),
                 level=level,
@@ -375,7 +381,7 @@ def summary(
         )
     return SummaryOut(
         generated_at=format_time(clock.now()),
-        institution_id=str(scope) if scope else None,
+        institution_id=str(scope.institution_id) if scope.institution_id else None,
         period=period,
         since=w.since,
         until=w.until,

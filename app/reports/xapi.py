@@ -40,6 +40,7 @@ from app.config import get_settings
 from app.courses.models import Course, Enrollment, QuizAttempt, RollCall, StudySession
 from app.crypto import blind_index
 from app.errors import DomainError, Forbidden
+from app.programmes.jurisdiction import visible_institutions
 
 XAPI_VERSION = "1.0.3"
 #: Namespace of statement ids (uuid5 over the fact); never change it.
@@ -209,15 +210,18 @@ def decode_cursor(token: str) -> Query:
         raise InvalidXapiQuery("`cursor` is not one this server gave out.") from None
 
 
-def chain_scope(principal: Principal) -> str | None:
-    """None: every chain (regulators); else the caller's institution chain."""
+def chain_scope(session: Session, principal: Principal) -> list[str] | None:
+    """None: every chain (national regulators, admins); a regional regulator: the chains of the
+    institutions in their jurisdiction; else the caller's institution chain."""
     if principal.is_regulator:
-        return None
+        if principal.is_national:
+            return None
+        return [audit.chain_for(i.id) for i in visible_institutions(session, principal)]
     if principal.role is not None and principal.role is not Role.staff:
         raise Forbidden()
     if principal.institution_id is None:
         raise Forbidden()
-    return audit.chain_for(principal.institution_id)
+    return [audit.chain_for(principal.institution_id)]
 
 
 def _subject_id(subject: str) -> uuid.UUID | None:
@@ -540,7 +544,7 @@ def _matches(b: _Built, q: Query) -> bool:
     return _matches_one(b.statement, q) or (b.target is not None and _matches_one(b.target, q))
 
 
-def _select(chain: str | None, actions: Iterable[str]) -> Any:
+def _select(chains: list[str] | None, actions: Iterable[str]) -> Any:
     stmt = select(
         col(AuditEntry.id),
         col(AuditEntry.chain),
@@ -550,8 +554,8 @@ def _select(chain: str | None, actions: Iterable[str]) -> Any:
         col(AuditEntry.subject),
         col(AuditEntry.payload),
     ).where(col(AuditEntry.action).in_(list(actions)))
-    if chain is not None:
-        stmt = stmt.where(col(AuditEntry.chain) == chain)
+    if chains is not None:
+        stmt = stmt.where(col(AuditEntry.chain).in_(chains))
     return stmt
 
 
@@ -559,7 +563,7 @@ def statements(session: Session, principal: Principal, q: Query) -> Page:
     """One page of statements (newest stored first unless ``ascending``), voided ones left out,
     and the cursor of the next page: None exactly when no statement is left (no empty last page).
     """
-    chain = chain_scope(principal)
+    chain = chain_scope(session, principal)
     base = get_settings().base_url
     through = audit.format_time(clock.now() - CONSISTENCY_LAG)
     if q.verb == "" or q.agent == "":
@@ -617,7 +621,7 @@ def statement(
 ) -> dict[str, Any] | None:
     """The statement with this id (``voided``: only if it is voided; else only if it is not),
     among those the caller may read; None if there is none."""
-    chain = chain_scope(principal)
+    chain = chain_scope(session, principal)
     base = get_settings().base_url
     try:
         wanted = str(uuid.UUID(wanted))

@@ -24,6 +24,7 @@ from tests.factories import (
     course_row,
     enrollment_row,
     issue,
+    make_institution,
     make_learner,
     make_user,
 )
@@ -47,12 +48,8 @@ def crop_of(person: str, n: int = 0) -> bytes:
     return bytes(buf.tobytes())
 
 
-def named_institution(engine: Engine, code: str, name: str) -> Institution:
-    from app.accounts import service as accounts
-    from app.audit.service import Actor
-
-    with transaction(engine) as s:
-        return accounts.create_institution(s, code=code, name=name, actor=Actor.system())
+def named_institution(engine: Engine, code: str, name: str, region: str) -> Institution:
+    return make_institution(engine, code, name=name, region=region)
 
 
 def learner(engine: Engine, inst: Institution, group: LearnerGroup, name: str) -> User:
@@ -96,8 +93,8 @@ class World:
     """Two institutions with figures in January and February 2026, and two fraud cases."""
 
     def __init__(self, engine: Engine, clock: Any) -> None:
-        self.a = named_institution(engine, "NORTH01", "北城职业技能培训学校")
-        self.b = named_institution(engine, "SOUTH02", "南郊家政服务培训中心")
+        self.a = named_institution(engine, "NORTH01", "北城职业技能培训学校", "440106")
+        self.b = named_institution(engine, "SOUTH02", "南郊家政服务培训中心", "440305")
         ca = course_row(engine, self.a)  # 电工 level4, 1500 yuan
         cb = course_row(
             engine,

@@ -22,6 +22,7 @@ from app.audit import service as audit
 from app.audit.models import AuditEntry
 from app.audit.service import Actor
 from app.db import transaction
+from app.programmes import regions
 from tests.factories import PASSWORD, csrf_of, make_institution, make_learner, make_user
 
 ADMIN_PAGES = ("/admin", "/admin/institutions", "/admin/users", "/admin/audit")
@@ -140,21 +141,32 @@ def test_create_edit_suspend_and_reactivate_an_institution(client: TestClient, e
 
     csrf = signed_in(client, w.admin.username)
     # create: refusals in words, then one that works
+    with transaction(engine) as s:
+        regions.seed_demo_province(s, actor=Actor.system())
     r = client.post("/admin/institutions", data={"csrf": csrf, "code": "", "name": "x"})
-    assert r.status_code == 422 and "请填写机构代码和名称" in error_text(r.text)
-    r = client.post("/admin/institutions", data={"csrf": csrf, "code": w.inst.code, "name": "重名"})
+    assert r.status_code == 422 and "请填写机构代码、名称和所在地区" in error_text(r.text)
+    place = {"csrf": csrf, "region_code": "440111"}
+    r = client.post("/admin/institutions", data={**place, "code": w.inst.code, "name": "重名"})
     assert r.status_code == 409 and "该机构代码已存在" in error_text(r.text)
+    for bad, code in (("12345", "行政区划代码无效"), ("449999", "找不到该行政区划")):
+        r = client.post(
+            "/admin/institutions",
+            data={**place, "code": "GZ008", "name": "某校", "region_code": bad},
+        )
+        assert r.status_code in (404, 422) and code in error_text(r.text), bad
+    assert 'value="440111"' in client.get("/admin/institutions").text  # the region picker
     r = client.post(
         "/admin/institutions",
-        data={"csrf": csrf, "code": "GZ007", "name": "广州市第七职业培训学校"},
+        data={**place, "code": "GZ007", "name": "广州市第七职业培训学校"},
         follow_redirects=False,
     )
     assert r.status_code == 303
     new_id = uuid.UUID(r.headers["location"].rsplit("/", 1)[1])
     page = client.get(r.headers["location"])
     assert "培训机构已创建" in page.text and "广州市第七职业培训学校" in page.text
+    assert "广东省广州市白云区" in page.text
     [created] = audits(engine, "institution.created", f"institution:{new_id}")
-    assert created.actor == f"user:{w.admin.id}"
+    assert created.actor == f"user:{w.admin.id}" and '"region_code":"440111"' in created.payload
 
     # search and filter
     listing = client.get("/admin/institutions", params={"q": "gz0"})
@@ -168,6 +180,12 @@ def test_create_edit_suspend_and_reactivate_an_institution(client: TestClient, e
     assert r.status_code == 200 and "机构名称已保存" in r.text
     [renamed] = audits(engine, "institution.updated", f"institution:{new_id}")
     assert '"to":"广州七职校"' in renamed.payload
+    # moved to another region: now supervised there (audited with both codes)
+    moved = {"csrf": csrf, "name": "广州七职校", "region_code": "440305"}
+    r = client.post(f"/admin/institutions/{new_id}", data=moved)
+    assert r.status_code == 200 and "广东省深圳市南山区" in r.text
+    [_, move] = audits(engine, "institution.updated", f"institution:{new_id}")
+    assert '"region_code":{"from":"440111","to":"440305"}' in move.payload
 
     # suspend: the reason is required
     r = client.post(f"/admin/institutions/{w.inst.id}/suspend", data={"csrf": csrf, "reason": " "})
@@ -286,11 +304,15 @@ def test_create_accounts_with_the_password_shown_once(client: TestClient, engine
     assert "shown-password" not in client.get("/admin/users").text  # once
     assert sign_in(TestClient(client.app), "lisi", password).status_code == 303
 
-    r = client.post(
-        "/admin/users",
-        data={**base, "role": "regulator", "username": "jianguan", "password": "Jian-Guan-2026!"},
-    )
+    reg = {**base, "role": "regulator", "username": "jianguan", "password": "Jian-Guan-2026!"}
+    r = client.post("/admin/users", data=reg)  # no jurisdiction: refused in words
+    assert r.status_code == 422 and "监管人员必须填写管辖区域" in error_text(r.text)
+    r = client.post("/admin/users", data={**reg, "jurisdiction_code": "000000"})
     assert r.status_code == 200 and 'id="shown-password"' not in r.text
+    with Session(engine) as s:
+        jg = s.exec(select(User).where(col(User.username) == "jianguan")).one()
+        assert jg.jurisdiction_code == "000000"
+    assert "全国" in client.get(f"/admin/users/{jg.id}").text
     assert sign_in(TestClient(client.app), "jianguan", "Jian-Guan-2026!").status_code == 303
 
     # the list: search, filter by role, institution and status

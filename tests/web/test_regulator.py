@@ -83,9 +83,19 @@ def test_regulators_land_on_the_dashboard_and_see_every_institution(
     assert '<script src="/static/vendor/chartjs-4.4.7/chart.umd.js" defer></script>' in text
     assert 'href="/regulator" aria-current="page"' in text  # the regulator's nav
     charts = charts_of(text)
-    assert set(charts) == {"chart-period", "chart-subsidy", "chart-group", "chart-institution"}
+    assert set(charts) == {
+        "chart-period",
+        "chart-subsidy",
+        "chart-group",
+        "chart-institution",
+        "chart-region",
+    }
     inst = charts["chart-institution"]
     assert inst["labels"] == ["北城职业技能培训学校（NORTH01）", "南郊家政服务培训中心（SOUTH02）"]
+    # by region: one institution in each district here, so the same figures under region names
+    region = charts["chart-region"]
+    assert region["labels"] == ["广东省广州市天河区", "广东省深圳市南山区"]
+    assert [d["data"] for d in region["datasets"]] == [d["data"] for d in inst["datasets"]]
     # the same figures as the API's summary, folded by institution and by period
     api = client.get(
         "/api/v1/reports/summary", headers=login(client, world.regulator.username)

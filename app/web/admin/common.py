@@ -78,7 +78,9 @@ ACTION_NAMES = {
 
 TEXTS = {
     "not_admin": "此页面仅供平台管理员使用。",
-    "code_name_required": "请填写机构代码和名称。",
+    "code_name_required": "请填写机构代码、名称和所在地区。",
+    "national": "全国（全部地区）",
+    "pick_jurisdiction": "监管人员必须填写管辖区域（行政区划代码，全国为 000000）。",
     "name_required": "请填写机构名称。",
     "reason_required": "请填写原因：它会记入审计日志。",
     "bad_role": "请选择账号类型：机构工作人员或监管人员。",

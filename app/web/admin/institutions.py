@@ -17,6 +17,7 @@ from app.audit import service as audit
 from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
+from app.programmes import regions
 from app.web.admin.common import (
     HOME,
     INST_STATUS,
@@ -72,6 +73,7 @@ def _institutions_page(
         page_link=lambda n: page_query(f"{HOME}/institutions", q=q, status=st, page=n),
         errors=errors or {},
         values=values or {},
+        regions=regions.labelled(session, places_only=True),
     )
 
 
@@ -99,13 +101,14 @@ def create_institution(
     session: SessionDep,
     code: Annotated[str, Form(max_length=32)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
+    region_code: Annotated[str, Form(max_length=12)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     who = require_admin_post(request, user, csrf)
     if isinstance(who, Response):
         return who
-    values = {"code": code, "name": name}
-    if not code.strip() or not name.strip():
+    values = {"code": code, "name": name, "region_code": region_code}
+    if not code.strip() or not name.strip() or not region_code.strip():
         return _institutions_page(
             request,
             who,
@@ -117,7 +120,11 @@ def create_institution(
     try:
         with attempt(session):
             inst = accounts.create_institution(
-                session, code=code, name=name, actor=Principal.of_user(who).actor
+                session,
+                code=code,
+                name=name,
+                region_code=region_code,
+                actor=Principal.of_user(who).actor,
             )
     except DomainError as err:
         return _institutions_page(
@@ -160,6 +167,8 @@ def _institution_page(
         links=chain_links(inst.id),
         errors=errors or {},
         values=values or {},
+        regions=regions.labelled(session, places_only=True),
+        region_name=regions.full_name(session, inst.region_code),
     )
 
 
@@ -180,20 +189,26 @@ def edit_institution(
     user: PageUser,
     session: SessionDep,
     name: Annotated[str, Form(max_length=200)] = "",
+    region_code: Annotated[str, Form(max_length=12)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     who = require_admin_post(request, user, csrf)
     if isinstance(who, Response):
         return who
+    values = {"name": name, "region_code": region_code}
     if not name.strip():
         errors = {"edit": texts_for(request)(TEXTS["name_required"])}
         return _institution_page(
-            request, who, session, institution_id, status=422, errors=errors, values={"name": name}
+            request, who, session, institution_id, status=422, errors=errors, values=values
         )
     try:
         with attempt(session):
             admin.update_institution(
-                session, institution_id, name=name, actor=Principal.of_user(who).actor
+                session,
+                institution_id,
+                name=name,
+                region_code=region_code.strip() or None,
+                actor=Principal.of_user(who).actor,
             )
     except DomainError as err:
         errors = {"edit": message_for(err, lang_of(request))}
@@ -204,7 +219,7 @@ def edit_institution(
             institution_id,
             status=err.status,
             errors=errors,
-            values={"name": name},
+            values=values,
         )
     return redirect(request, f"{HOME}/institutions/{institution_id}", "inst_saved")
 

@@ -18,6 +18,7 @@ from app.audit import service as audit
 from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
+from app.programmes import regions
 from app.web.admin.common import (
     CREATABLE,
     HOME,
@@ -91,6 +92,10 @@ def _users_page(
         errors=errors or {},
         values=values or {},
         shown=shown,
+        regions=[
+            (code, texts_for(request)(TEXTS["national"]) if code == regions.NATIONAL else name)
+            for code, name in regions.labelled(session)
+        ],
     )
 
 
@@ -129,6 +134,7 @@ def create_user(
     username: Annotated[str, Form(max_length=64)] = "",
     real_name: Annotated[str, Form(max_length=64)] = "",
     institution_id: Annotated[str, Form(max_length=36)] = "",
+    jurisdiction_code: Annotated[str, Form(max_length=12)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
@@ -143,6 +149,7 @@ def create_user(
         "username": username,
         "real_name": real_name,
         "institution_id": institution_id,
+        "jurisdiction_code": jurisdiction_code,
     }
 
     def refused(message: str, status: int = 422) -> Response:
@@ -158,6 +165,9 @@ def create_user(
     inst = parse_uuid(institution_id) if r is Role.staff else None
     if r is Role.staff and inst is None:
         return refused(t(TEXTS["pick_institution"]))
+    jurisdiction = jurisdiction_code.strip() if r is Role.regulator else ""
+    if r is Role.regulator and not jurisdiction:
+        return refused(t(TEXTS["pick_jurisdiction"]))
     generated = None if password else admin.generate_password()
     try:
         with attempt(session):
@@ -170,6 +180,7 @@ def create_user(
                 password=password or str(generated),
                 institution_id=inst,
                 real_name=real_name.strip() or None,
+                jurisdiction_code=jurisdiction or None,
                 actor=Principal.of_user(who).actor,
             )
     except DomainError as err:
@@ -208,6 +219,9 @@ def _user_page(
         inst=inst,
         is_self=target.id == who.id,
         group_names=GROUP_NAMES,
+        jurisdiction=texts_for(request)(TEXTS["national"])
+        if target.jurisdiction_code == regions.NATIONAL
+        else regions.full_name(session, target.jurisdiction_code),
         entries=entries_view(session, entries, texts_for(request)),
         errors=errors or {},
         values=values or {},

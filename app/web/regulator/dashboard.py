@@ -115,6 +115,8 @@ def dashboard_page(
         for r in summary.rows
     ]
     chain_inst = inst if principal.is_regulator else principal.institution_id
+    # The platform's own chain is for national regulators; a regional one picks an institution.
+    has_chain = chain_inst is not None or principal.is_national
     audit_query = {
         k: v
         for k, v in (
@@ -148,6 +150,8 @@ def dashboard_page(
         checkpoint_link="/regulator/audit/checkpoint"
         + (f"?institution_id={chain_inst}" if chain_inst else ""),
         chain_name=_chain_name(chain_inst, institutions, t),
+        has_chain=has_chain,
+        no_chain=t(TEXTS["no_chain"]),
         script="regulator",
     )
 

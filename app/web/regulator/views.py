@@ -95,6 +95,11 @@ def build_charts(summary: Any, t: Callable[[str], str]) -> list[Chart]:
         label=lambda r: f"{r.institution_name}（{r.institution_code}）",
         order=lambda ln: ln.label,
     )
+    by_region = dashboard.fold(
+        summary,
+        key=lambda r: r.region_code,
+        label=lambda r: r.region_name or t(TEXTS["no_region"]),
+    )
     return [
         _counts_chart("chart-period", t(CHART_TITLES["period"]), by_period, t),
         Chart(
@@ -114,6 +119,7 @@ def build_charts(summary: Any, t: Callable[[str], str]) -> list[Chart]:
         _counts_chart(
             "chart-institution", t(CHART_TITLES["institution"]), by_inst, t, horizontal=True
         ),
+        _counts_chart("chart-region", t(CHART_TITLES["region"]), by_region, t, horizontal=True),
     ]
 
 

@@ -96,6 +96,8 @@ TEXTS = {
     "unknown_learner": "其他机构的学员",
     "all_institutions": "全部机构",
     "no_group": "未登记",
+    "no_region": "未设置地区",
+    "no_chain": "请先在上方选择一个培训机构（您的管辖区域内）。",
     "day": "日期",
     "minutes": "分钟",
     "ip": "IP",
@@ -109,6 +111,7 @@ CHART_TITLES = {
     "subsidy": "各期补贴金额（元）",
     "group": "按人员类别",
     "institution": "按培训机构",
+    "region": "按地区",
 }
 
 
