@@ -114,9 +114,9 @@ def _regulator(principal: Principal) -> User:
 
 
 def in_jurisdiction(session: Session, principal: Principal, batch: ClaimBatch) -> bool:
-    """Whether a regulator's jurisdiction covers the batch's institution. Until regions exist
-    every regulator covers every institution (as for the rest of the regulator's views)."""
-    return principal.is_regulator
+    """Whether a regulator's jurisdiction covers the batch's institution (app/programmes:
+    a region and everything under it; national regulators and admins every institution)."""
+    return principal.is_regulator and principal.can_see_institution(batch.institution_id)
 
 
 def can_see_batch(session: Session, principal: Principal, batch: ClaimBatch) -> bool:

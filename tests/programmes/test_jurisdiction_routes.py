@@ -27,10 +27,14 @@ from sqlmodel import Session, col, func, select
 
 from app import clock
 from app.accounts import service as accounts
-from app.accounts.models import Role
+from app.accounts.models import Role, User
+from app.accounts.principal import Principal
 from app.attendance.models import AttendanceEvent, Outcome, Purpose, ReviewStatus
 from app.audit.models import AuditEntry
 from app.audit.service import Actor, chain_for
+from app.claims import service as claims
+from app.claims.models import NoticeObjection, RecoveryItem, RecoverySource
+from app.clock import SHANGHAI
 from app.courses.models import (
     CourseStatus,
     Lesson,
@@ -156,6 +160,38 @@ def _build(client: TestClient, engine: Engine, data_dir: Any) -> World:
             "key_id": str(key.id),
             "lesson_id": str(lesson.id),
             "question_id": str(question.id),
+        }
+    # B's claims: a filed batch with its line, an objection to it, a recovery item
+    with transaction(engine) as s:
+        today = clock.now().astimezone(SHANGHAI)
+        batch = claims.file_quarter(
+            s,
+            Principal.of_user(s.get(User, staff_b.id)),  # type: ignore[arg-type]
+            year=today.year,
+            quarter=(today.month + 2) // 3,
+        )
+        line = claims.lines_of(s, batch)[0]
+        objection = NoticeObjection(
+            batch_id=batch.id, line_id=line.id, institution_id=inst_b.id, text="培训时长不实"
+        )
+        recovery = RecoveryItem(
+            institution_id=inst_b.id,
+            batch_id=batch.id,
+            line_id=line.id,
+            certificate_id=cert.id,
+            source=RecoverySource.finding,
+            amount_fen=1000,
+            reason="核查发现代学",
+            due_at=now + timedelta(days=30),
+            created_by="system",
+        )
+        s.add_all([objection, recovery])
+        s.flush()
+        ids |= {
+            "batch_id": str(batch.id),
+            "line_id": str(line.id),
+            "objection_id": str(objection.id),
+            "recovery_id": str(recovery.id),
         }
     as_staff = login(client, staff_b.username)
     r = client.post(
