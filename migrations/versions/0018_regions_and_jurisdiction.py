@@ -5,8 +5,8 @@ jurisdiction (they saw every institution before, and keep seeing them). Existing
 keep no region: only national regulators see them until an admin sets it. Other regions are
 loaded with ``skilltrace load-regions`` (``--demo`` for 广东省).
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-03 09:10:00.000000
 """
 
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = '0017'
-down_revision: str | None = '0016'
+revision: str = '0018'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
