@@ -23,6 +23,7 @@ from app.api import audit as audit_api
 from app.api import auth as auth_api
 from app.api import certificates as certificates_api
 from app.api import claims as claims_api
+from app.api import classes as classes_api
 from app.api import courses as courses_api
 from app.api import examples as api_examples
 from app.api import face as face_api
@@ -72,6 +73,7 @@ from app.web.regulator import dashboard as regulator_dashboard_web
 from app.web.regulator import records as regulator_records_web
 from app.web.staff import certificates as staff_certificates_web
 from app.web.staff import claims as staff_claims_web
+from app.web.staff import classes as staff_classes_web
 from app.web.staff import content as staff_content_web
 from app.web.staff import courses as staff_courses_web
 from app.web.staff import learners as staff_learners_web
@@ -332,7 +334,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     # The study routes first: every open page's heartbeat is matched against the routes in
     # order, and no other route shares a study route's method and path.
-    for module in (study_api, auth_api, institutions_api, face_api, courses_api, audit_api):
+    for module in (
+        study_api,
+        auth_api,
+        institutions_api,
+        face_api,
+        courses_api,
+        classes_api,
+        audit_api,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(xapi_api.router)
     app.include_router(reports_api.router, prefix=API_PREFIX)
@@ -347,6 +357,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         regulator_dashboard_web,
         regulator_records_web,
         staff_courses_web,
+        staff_classes_web,
         staff_content_web,
         staff_learners_web,
         staff_claims_web,

@@ -57,6 +57,7 @@ def prepare(database_url: str, data_dir: Path, learners: int) -> list[tuple[str,
     from app.accounts.idcard import check_char
     from app.audit.service import Actor
     from app.config import get_settings
+    from app.courses.classes import default_class
     from app.courses.models import Course, Enrollment, Level, SessionState, StudySession
     from app.db import dispose_engines, get_engine, transaction
     from app.migrate import upgrade
@@ -97,7 +98,12 @@ def prepare(database_url: str, data_dir: Path, learners: int) -> list[tuple[str,
                 id_number=first17 + check_char(first17),
                 institution_id=inst.id,
             )
-            e = Enrollment(course_id=course.id, user_id=user.id, institution_id=inst.id)
+            e = Enrollment(
+                course_id=course.id,
+                user_id=user.id,
+                institution_id=inst.id,
+                class_id=default_class(s, course).id,
+            )
             s.add(e)
             s.flush()
             sess = StudySession(

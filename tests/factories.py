@@ -44,6 +44,7 @@ from app.audit.service import Actor
 from app.certificates import service as certificates
 from app.certificates.models import Certificate
 from app.courses import service as courses
+from app.courses.classes import default_class
 from app.courses.credit import ACTIVE_STATES
 from app.courses.models import (
     Course,
@@ -411,6 +412,7 @@ def enrollment_row(
             course_id=course.id,
             user_id=learner.id,
             institution_id=course.institution_id,
+            class_id=default_class(s, course).id,
             created_at=clock.now(),
         )
         if complete:

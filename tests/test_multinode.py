@@ -131,6 +131,7 @@ def _seed(engine: Engine, receiver_url: str) -> dict[str, Any]:
     from app.accounts.models import Role
     from app.accounts.principal import Principal
     from app.audit.service import Actor
+    from app.courses.classes import default_class
     from app.courses.models import Course, Enrollment, Level, SessionState, StudySession
     from app.db import transaction
     from app.webhooks import service as webhooks
@@ -176,7 +177,12 @@ def _seed(engine: Engine, receiver_url: str) -> dict[str, Any]:
                 id_number=id_number(seq=i + 1),
                 institution_id=inst.id,
             )
-            e = Enrollment(course_id=course.id, user_id=user.id, institution_id=inst.id)
+            e = Enrollment(
+                course_id=course.id,
+                user_id=user.id,
+                institution_id=inst.id,
+                class_id=default_class(s, course).id,
+            )
             s.add(e)
             s.flush()
             if i == LEARNERS + 2 * SWEPT:  # the learner who checks in with real frames

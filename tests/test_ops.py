@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from app.config import Settings, get_settings
+from app.courses.classes import default_class
 from app.courses.models import Enrollment
 from app.db import make_engine, transaction
 from app.metrics import may_read
@@ -101,7 +102,12 @@ def test_metrics_count_heartbeats_and_time_requests_per_route_template(
     learner = make_learner(engine, inst)
     course = course_row(engine, inst, heartbeat_interval_s=30)
     with transaction(engine) as s:
-        enrollment = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
+        enrollment = Enrollment(
+            course_id=course.id,
+            user_id=learner.id,
+            institution_id=inst.id,
+            class_id=default_class(s, course).id,
+        )
         s.add(enrollment)
         s.flush()
     sid = start_session(engine, learner, enrollment, course)

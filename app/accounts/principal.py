@@ -24,6 +24,7 @@ class Scope(StrEnum):
     certificates_read = "certificates:read"
     audit_read = "audit:read"
     webhooks_manage = "webhooks:manage"
+    enrolments_write = "enrolments:write"
 
 
 #: What each scope allows (shown where keys are created, and in the OpenAPI document).
@@ -38,6 +39,7 @@ SCOPES: dict[str, str] = {
         Scope.certificates_read: "read certificates and their subsidy decisions",
         Scope.audit_read: "export the institution's audit trail, xAPI statements and reports",
         Scope.webhooks_manage: "subscribe to webhooks, rotate their secrets, see their deliveries",
+        Scope.enrolments_write: "enrol learners into classes, one by one or by roster import",
     }.items()
 }
 

@@ -361,6 +361,22 @@ def acting_institution(principal: Principal) -> uuid.UUID:
     return principal.institution_id
 
 
+def list_institution_staff(session: Session, institution_id: uuid.UUID) -> list[User]:
+    """The active staff of an institution, by name (head teachers, instructors are chosen from
+    them)."""
+    return list(
+        session.exec(
+            select(User)
+            .where(
+                col(User.institution_id) == institution_id,
+                col(User.role) == Role.staff,
+                col(User.is_active).is_(True),
+            )
+            .order_by(col(User.real_name), col(User.username))
+        )
+    )
+
+
 def list_learners(
     session: Session, principal: Principal, *, cursor: str | None = None, limit: int = 50
 ) -> tuple[list[User], str | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 
 from app.accounts import exceptions as ax
 from app.accounts.principal import Principal
@@ -20,6 +20,7 @@ from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
 from app.courses import exceptions as cx
 from app.courses import quiz
 from app.courses import service as courses
+from app.courses.class_schemas import SelfEnrolIn
 from app.courses.models import Level
 from app.courses.schemas import (
     CourseIn,
@@ -328,12 +329,39 @@ def remove_question(
     "/courses/{course_id}/enrol",
     status_code=status.HTTP_201_CREATED,
     response_model=EnrolOut,
-    responses=problem_responses(*_user_auth, cx.CourseNotFound, cx.AlreadyEnrolled),
+    responses=problem_responses(
+        *_user_auth,
+        cx.CourseNotFound,
+        cx.AlreadyEnrolled,
+        cx.ClassNotFound,
+        cx.ClassFull,
+        cx.ClassClosed,
+        cx.NoOpenClass,
+    ),
 )
-def enrol(course_id: uuid.UUID, user: CurrentLearner, session: SessionDep) -> EnrolOut:
-    """Enrol in a published course; a repeat gets 409 `already_enrolled` with the id."""
-    enrollment = courses.enrol(session, Principal.of_user(user), course_id)
-    return EnrolOut(enrollment_id=enrollment.id)
+def enrol(
+    course_id: uuid.UUID,
+    user: CurrentLearner,
+    session: SessionDep,
+    body: Annotated[
+        SelfEnrolIn | None,
+        Body(
+            openapi_examples={
+                "class": {
+                    "summary": "join a chosen class",
+                    "value": {"class_id": "5b0e4a7e-2f61-4c1b-9d3a-6f0c2b8e9a41"},
+                },
+                "any": {"summary": "the earliest class with a seat", "value": {}},
+            }
+        ),
+    ] = None,
+) -> EnrolOut:
+    """Enrol in a published course, into a class of it (chosen, or the earliest with a seat);
+    a repeat gets 409 `already_enrolled` with the id."""
+    enrollment = courses.enrol(
+        session, Principal.of_user(user), course_id, class_id=body.class_id if body else None
+    )
+    return EnrolOut(enrollment_id=enrollment.id, class_id=enrollment.class_id)
 
 
 @router.get(

@@ -34,6 +34,7 @@ HANDOFF_ID = "d9c8b7a6-9584-4736-a251-403f2e1d0c9b"
 WEBHOOK_ID = "4b3a2918-0706-45f4-83e2-d1c0b9a8f7e6"
 DELIVERY_ID = "2c1b0a99-8877-4665-9544-33221100ffee"
 API_KEY_ID = "6e5d4c3b-2a19-4807-b6f5-e4d3c2b1a098"
+CLASS_ID = "5b0e4a7e-2f61-4c1b-9d3a-6f0c2b8e9a41"
 SERIAL = "SZJN-2026-000128"
 ISSUED_AT = "2026-11-20T16:42:07+08:00"
 CREATED_AT = "2026-11-02T09:15:00+08:00"
@@ -339,6 +340,7 @@ EXAMPLES: dict[str, Any] = {
         "course_id": COURSE_ID,
         "course_title": COURSE_IN["title"],
         "institution_id": INSTITUTION_ID,
+        "class_id": CLASS_ID,
         "occupation_code": "6-31-01-03",
         "level": "level5",
         "created_at": CREATED_AT,
@@ -661,7 +663,7 @@ EXAMPLES: dict[str, Any] = {
         "revoked_at": None,
         "revoked_reason": None,
     },
-    "app__courses__schemas__EnrolOut": {"enrollment_id": ENROLLMENT_ID},
+    "app__courses__schemas__EnrolOut": {"enrollment_id": ENROLLMENT_ID, "class_id": CLASS_ID},
 }
 
 # Two lists reuse their item examples.
@@ -672,6 +674,64 @@ EXAMPLES["FraudReportOut"] = {
     "parameters": {"since": "2026-09-01T00:00:00+08:00", "shared_device_min_learners": 2},
     "indicators": [{**EXAMPLES["IndicatorOut"], "findings": [EXAMPLES["FindingOut"]]}],
 }
+
+# --- classes (班级/期次) and enrolment into a class ----------------------------------------------
+CLASS_OUT = {
+    "class_id": CLASS_ID,
+    "course_id": COURSE_ID,
+    "institution_id": INSTITUTION_ID,
+    "code": "2026-03",
+    "name": "2026年第3期低压电工作业（初级）培训班",
+    "is_default": False,
+    "starts_on": "2026-03-02",
+    "ends_on": "2026-04-17",
+    "capacity": 60,
+    "head_teacher_id": STAFF_ID,
+    "head_teacher_name": "李建国",
+    "status": "open",
+    "opened_at": "2026-03-02T08:30:00+08:00",
+    "closed_at": None,
+    "enrolled": 48,
+    "completed": 0,
+    "seats_left": 12,
+}
+ROSTER_ENTRY = {
+    "enrollment_id": ENROLLMENT_ID,
+    "learner_id": LEARNER_ID,
+    "real_name_masked": "张*华",
+    "id_number_masked": ID_MASKED,
+    "employer": "深圳市南山区城市建设集团有限公司",
+    "enrolled_at": CREATED_AT,
+    "credited_minutes": 1265,
+    "required_minutes": 2400,
+    "quiz_passed": False,
+    "rollcall_pass_rate": 96,
+    "completed_at": None,
+    "missing_zh": ["还需完成 1135 分钟有效学时", "需通过考试（60 分及以上）"],
+}
+EXAMPLES.update(
+    {
+        "ClassIn": {
+            "code": "2026-03",
+            "name": CLASS_OUT["name"],
+            "starts_on": "2026-03-02",
+            "ends_on": "2026-04-17",
+            "capacity": 60,
+            "head_teacher_id": STAFF_ID,
+        },
+        "ClassUpdateIn": {"capacity": 80, "ends_on": "2026-04-24"},
+        "ClassOut": CLASS_OUT,
+        "RosterEntryOut": ROSTER_ENTRY,
+        "RosterOut": {"class": CLASS_OUT, "entries": [ROSTER_ENTRY]},
+        "EnrolIntoClassIn": {"learner_id": LEARNER_ID, "employer": ROSTER_ENTRY["employer"]},
+        "SelfEnrolIn": {"class_id": CLASS_ID},
+        "ClassEnrolmentOut": {
+            "enrollment_id": ENROLLMENT_ID,
+            "class_id": CLASS_ID,
+            "learner_id": LEARNER_ID,
+        },
+    }
+)
 
 
 def example_for(name: str, schema: dict[str, Any]) -> Any | None:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import clock
 from app.accounts.models import Role
 from app.accounts.principal import Principal
-from app.audit import service as audit
+from app.courses import classes
 from app.courses.exceptions import (
     AlreadyEnrolled,
     CourseNotFound,
@@ -26,55 +24,31 @@ from app.errors import Forbidden
 # ---------------------------------------------------------------- enrolment
 
 
-def enrol(session: Session, principal: Principal, course_id: uuid.UUID) -> Enrollment:
-    """Enrol the signed-in learner in a published course.
+def enrol(
+    session: Session,
+    principal: Principal,
+    course_id: uuid.UUID,
+    *,
+    class_id: uuid.UUID | None = None,
+) -> Enrollment:
+    """Enrol the signed-in learner in a published course, into a class of it.
 
-    A second enrolment is refused with 409 ``already_enrolled`` naming the existing one, so a
-    partner can retry safely.
+    ``class_id`` picks the class; without it the earliest scheduled class with a seat is
+    taken, or the course's default class if it schedules none
+    (:func:`app.courses.classes.class_for_self_enrolment`). A second enrolment is refused with
+    409 ``already_enrolled`` naming the existing one, so a partner can retry safely.
     """
     user = principal.user
     if user is None or user.role is not Role.learner:
         raise Forbidden("Only learners enrol in courses.")
     course = get_course(session, principal, course_id)  # learners never see drafts
-    existing = _enrollment_of(session, course.id, user.id)
+    existing = classes.enrollment_of(session, course.id, user.id)
     if existing is not None:
         raise AlreadyEnrolled(enrollment_id=str(existing.id))
-    enrollment = Enrollment(
-        course_id=course.id,
-        user_id=user.id,
-        institution_id=course.institution_id,
-        created_at=clock.now(),
+    klass = classes.class_for_self_enrolment(session, course, class_id)
+    return classes.add_enrollment(
+        session, klass=klass, course=course, learner=user, actor=principal.actor
     )
-    session.add(enrollment)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        # A concurrent request enrolled the same learner between our check and our insert.
-        existing = _enrollment_of(session, course.id, user.id)
-        raise AlreadyEnrolled(enrollment_id=str(existing.id) if existing else None) from None
-    audit.append(
-        session,
-        actor=principal.actor,
-        action="enrollment.created",
-        subject=f"enrollment:{enrollment.id}",
-        payload={
-            "course": str(course.id),
-            "user": str(user.id),
-            "occupation_code": course.occupation_code,
-            "level": course.level.value,
-        },
-        institution_id=course.institution_id,
-    )
-    return enrollment
-
-
-def _enrollment_of(session: Session, course_id: uuid.UUID, user_id: uuid.UUID) -> Enrollment | None:
-    return session.exec(
-        select(Enrollment).where(
-            col(Enrollment.course_id) == course_id, col(Enrollment.user_id) == user_id
-        )
-    ).first()
 
 
 def list_my_enrollments(session: Session, principal: Principal) -> list[tuple[Enrollment, Course]]:

@@ -7,8 +7,10 @@ Exception tree::
      │    ├── InvalidCourse           422 invalid_course
      │    ├── InvalidLesson           422 invalid_lesson
      │    ├── InvalidQuestion         422 invalid_question
-     │    └── InvalidAnswers          422 invalid_answers
+     │    ├── InvalidAnswers          422 invalid_answers
+     │    └── InvalidClass            422 invalid_class
      ├── CourseNotFound               404 course_not_found
+     ├── ClassNotFound                404 class_not_found
      ├── EnrollmentNotFound           404 enrollment_not_found
      ├── AttemptNotFound              404 attempt_not_found
      ├── LessonNotFound               404 lesson_not_found
@@ -20,6 +22,11 @@ Exception tree::
           ├── CoursePublished         409 course_published       (a published course is frozen)
           ├── AttemptOpen             409 attempt_open           (carries attempt_id)
           ├── AttemptLimitReached     409 attempt_limit_reached
+          ├── ClassCodeTaken          409 class_code_taken
+          ├── ClassFull               409 class_full
+          ├── ClassClosed             409 class_closed           (结业: no more enrolments)
+          ├── NoOpenClass             409 no_open_class
+          ├── ClassTransitionRefused  409 class_transition_refused
           └── AttemptClosed           409 attempt_closed         (already submitted)
                └── AttemptTimeUp      409 attempt_closed         (the deadline passed)
 """
@@ -203,3 +210,56 @@ class RollCallNotPending(Conflict):
     code = "rollcall_answered"
     message_zh = "该点名已经回答过了。"
     message_en = "This roll-call was already answered."
+
+
+# ---------------------------------------------------------------- classes (班级/期次)
+
+
+class ClassNotFound(DomainError):
+    code = "class_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该班级。"
+    message_en = "Class not found."
+
+
+class InvalidClass(ValidationFailed):
+    code = "invalid_class"
+    message_zh = "班级设置有误：请检查期次编号、班级名称、开班和结业日期、人数上限和班主任。"
+    message_en = (
+        "The class is not valid (code, name, start and end dates, capacity or head teacher)."
+    )
+
+
+class ClassCodeTaken(Conflict):
+    code = "class_code_taken"
+    message_zh = "该课程已有相同期次编号的班级。"
+    message_en = "The course already has a class with this code."
+
+
+class ClassFull(Conflict):
+    code = "class_full"
+    title = "Class full"
+    message_zh = "该班级人数已满。"
+    message_en = "The class is full."
+
+
+class ClassClosed(Conflict):
+    code = "class_closed"
+    title = "Class closed"
+    message_zh = "该班级已结业，不能再报名或变更。"
+    message_en = "The class has ended (结业); it takes no more enrolments or changes."
+
+
+class NoOpenClass(Conflict):
+    code = "no_open_class"
+    title = "No class open for enrolment"
+    message_zh = "该课程目前没有可报名的班级（已满或已结业），请联系培训机构。"
+    message_en = "No class of this course takes enrolments now (full or ended)."
+
+
+class ClassTransitionRefused(Conflict):
+    code = "class_transition_refused"
+    title = "Class state"
+    message_zh = "班级当前状态不允许此操作（只有计划中的班级可以开班，只有已开班的班级可以结业）。"
+    message_en = "Only a planned class can be opened, and only an open class can be closed."

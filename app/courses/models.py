@@ -137,6 +137,53 @@ class Question(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class ClassStatus(StrEnum):
+    planned = "planned"  # scheduled, taking enrolments
+    open = "open"  # 开班: running, taking enrolments
+    closed = "closed"  # 结业: finished, the roster is frozen
+
+
+class CourseClass(SQLModel, table=True):
+    """A run of a course (班级/期次): dates, capacity, head teacher and a roster (its enrolments).
+
+    Each course has at most one *default* class (``is_default``): open-ended, no capacity, no
+    head teacher, holding the self-enrolments of a course that runs no scheduled classes and the
+    enrolments that existed before classes did (migration 0019).
+    """
+
+    __tablename__ = "course_classes"
+    __table_args__ = (
+        UniqueConstraint("course_id", "code", name="uq_course_class_code"),
+        Index(
+            "uq_course_classes_one_default",
+            "course_id",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    course_id: uuid.UUID = Field(foreign_key="courses.id", index=True)
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
+    #: 期次编号, unique within the course, e.g. ``2026-03``.
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    is_default: bool = False
+    #: Planned first and last day of training (Asia/Shanghai calendar days); the default class
+    #: has no planned end.
+    starts_on: date
+    ends_on: date | None = None
+    #: Most learners on the roster; None: unlimited (the default class).
+    capacity: int | None = None
+    #: A staff member of the institution (班主任).
+    head_teacher_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    status: ClassStatus = Field(default=ClassStatus.planned, sa_type=_enum(ClassStatus))
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # 开班
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # 结业
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Enrollment(SQLModel, table=True):
     __tablename__ = "enrollments"
     __table_args__ = (UniqueConstraint("course_id", "user_id", name="uq_enrollment_course_user"),)
@@ -145,6 +192,11 @@ class Enrollment(SQLModel, table=True):
     course_id: uuid.UUID = Field(foreign_key="courses.id", index=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
     institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
+    #: The class (班级/期次) the learner studies in; every enrolment has one
+    #: (app/courses/classes.py; a course's default class holds self-enrolments).
+    class_id: uuid.UUID = Field(foreign_key="course_classes.id", index=True)
+    #: The employer that sent the learner (企业自主或委托培训), from a roster or staff enrolment.
+    employer: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     #: Confirmed credit (closed segments) in milliseconds — derivable again by
     #: app/courses/ledger.py, to the millisecond.

@@ -231,6 +231,7 @@ class QuestionOut(BaseModel):
 
 class EnrolOut(BaseModel):
     enrollment_id: uuid.UUID
+    class_id: uuid.UUID
 
 
 class EnrollmentOut(BaseModel):
@@ -238,6 +239,7 @@ class EnrollmentOut(BaseModel):
     course_id: uuid.UUID
     course_title: str
     institution_id: uuid.UUID
+    class_id: uuid.UUID
     occupation_code: str
     level: Level
     created_at: datetime
@@ -254,6 +256,7 @@ class EnrollmentOut(BaseModel):
             course_id=c.id,
             course_title=c.title,
             institution_id=e.institution_id,
+            class_id=e.class_id,
             occupation_code=c.occupation_code,
             level=c.level,
             created_at=e.created_at,

@@ -45,6 +45,7 @@ SCOPE_NAMES: dict[str, str] = {
     "certificates:read": "查看证书",
     "audit:read": "导出本机构审计日志",
     "webhooks:manage": "管理 Webhook 订阅、轮换密钥、查看投递记录",
+    "enrolments:write": "为学员报名班级（逐个或名册批量导入）",
 }
 #: What each webhook event announces, in words (the types are app.webhooks.service's).
 EVENT_NAMES: dict[str, str] = {

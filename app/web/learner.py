@@ -19,8 +19,8 @@ from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.attendance import service as attendance
 from app.config import get_settings
+from app.courses import classes, quiz
 from app.courses import exceptions as cx
-from app.courses import quiz
 from app.courses import service as courses
 from app.courses.models import Course, Enrollment
 from app.courses.progress import progress
@@ -111,11 +111,15 @@ def my_page(request: Request, user: PageUser, session: SessionDep) -> Response:
     rows = courses.list_my_enrollments(session, Principal.of_user(user))
     enrolled = attendance.active_template(session, user.id) is not None
     items = [(e, c, progress(e, c)) for e, c in rows]
+    mine = [e for e, _c in rows]
+    klasses = classes.classes_of(session, mine)
     return render(
         request,
         "my.html",
         user,
         items=items,
+        klasses=klasses,
+        teachers=classes.head_teacher_names(session, list(klasses.values())),
         face_enrolled=enrolled,
         face_reenrol=attendance.needs_reenrolment(session, user.id),
     )

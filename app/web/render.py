@@ -78,6 +78,11 @@ FLASHES = {
     "certificate_settings_saved": "证书设置已保存。",
     "seal_saved": "印章已保存。此后颁发的证书将加盖该印章，已颁发的证书不变。",
     "seal_removed": "已停用印章图片。此后颁发的证书不再加盖印章图片，已颁发的证书不变。",
+    # staff classes pages (app/web/staff/classes.py)
+    "class_created": "班级已创建。开班后学员即可按期学习。",
+    "class_opened": "已开班。",
+    "class_closed": "已结业，班级名册已冻结。",
+    "class_enrolled": "学员已报名本班。",
     # staff integrations page: API keys and webhooks (app/web/integrations.py)
     "api_key_revoked": "API 密钥已撤销，立即失效。",
     "webhook_disable": "Webhook 订阅已停用，尚未发送的消息已取消。",

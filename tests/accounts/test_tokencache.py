@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, event, text
 from app.accounts import administration, tokencache
 from app.accounts.models import Role
 from app.audit.service import Actor
+from app.courses.classes import default_class
 from app.courses.models import Enrollment
 from app.db import transaction
 from tests.factories import (
@@ -42,7 +43,12 @@ def studying(client: TestClient, engine: Any, clock: Any) -> dict[str, Any]:
     learner = make_learner(engine, inst)
     course = course_row(engine, inst, heartbeat_interval_s=30)
     with transaction(engine) as s:
-        enrollment = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
+        enrollment = Enrollment(
+            course_id=course.id,
+            user_id=learner.id,
+            institution_id=inst.id,
+            class_id=default_class(s, course).id,
+        )
         s.add(enrollment)
         s.flush()
     sid = start_session(engine, learner, enrollment, course)

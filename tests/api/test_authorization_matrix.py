@@ -57,8 +57,10 @@ from app.claims.models import (
     RecoveryItem,
     RecoverySource,
 )
+from app.courses.classes import default_class
 from app.courses.models import (
     Course,
+    CourseClass,
     CourseStatus,
     Enrollment,
     Lesson,
@@ -228,11 +230,17 @@ def build_world(client: TestClient, engine: Engine, data_dir: Path) -> World:
         s.add_all([course, done])
         s.flush()
         s.add_all([_lesson(course.id, 1), _question(course.id)])
-        enrollment = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst_a.id)
+        enrollment = Enrollment(
+            course_id=course.id,
+            user_id=learner.id,
+            institution_id=inst_a.id,
+            class_id=default_class(s, course).id,
+        )
         complete = Enrollment(
             course_id=done.id,
             user_id=learner.id,
             institution_id=inst_a.id,
+            class_id=default_class(s, done).id,
             credited_ms=3_600_000,
             quiz_passed=True,
             best_quiz_score=90,
@@ -281,9 +289,21 @@ def build_world(client: TestClient, engine: Engine, data_dir: Path) -> World:
             deadline=now + timedelta(hours=1),
             paper=[],
         )
-        s.add_all([rollcall, attempt])
+        klass = CourseClass(
+            course_id=course.id,
+            institution_id=inst_a.id,
+            code="2026-03",
+            name="2026年第3期低压电工班",
+            starts_on=now.date(),
+            ends_on=now.date() + timedelta(days=30),
+            capacity=50,
+            head_teacher_id=users["staff"].id,
+        )
+        s.add_all([rollcall, attempt, klass])
         s.flush()
         w.ids = {
+            "class_id": str(klass.id),
+            "staff_id": str(users["staff"].id),
             "learner_id": str(learner.id),
             "event_id": str(event.id),
             "course_id": str(course.id),
@@ -497,6 +517,26 @@ def _with_seal(w: World) -> dict[str, Any]:
     return {}
 
 
+def _new_class(w: World) -> dict[str, Any]:
+    return {
+        "json": {
+            "code": f"K{uuid.uuid4().hex[:8]}",
+            "name": "2026年第4期低压电工班",
+            "starts_on": "2026-04-01",
+            "ends_on": "2026-04-30",
+            "capacity": 40,
+            "head_teacher_id": w.ids["staff_id"],
+        }
+    }
+
+
+def _enrol_learner(w: World) -> dict[str, Any]:
+    return {"json": {"learner_id": w.ids["learner_id"]}}
+
+
+_CAPACITY = _json({"capacity": 45})
+
+
 def _draft(w: World) -> dict[str, str]:
     return {"course_id": w.ids["draft"]}
 
@@ -572,6 +612,16 @@ MATRIX = [
     Row("PATCH /courses/{course_id}/questions/{question_id}", "A D D Y H D D D D D", _draft, _STEM),
     Row("DELETE /courses/{course_id}/questions/{question_id}", "A D D Y H D D D D D", _new_question),  # noqa: E501
     Row("POST /courses/{course_id}/enrol",               "A Y Y D D D D D D D"),
+    # classes (班级): scheduled by the owner's staff, read by its staff, keys and regulators
+    Row("POST /courses/{course_id}/classes",             "A D D Y H D D D D D", None, _new_class),
+    Row("GET /courses/{course_id}/classes",              "A H H Y H Y Y D Y H"),
+    Row("GET /classes/{class_id}",                       "A H H Y H Y Y D Y H"),
+    Row("GET /classes/{class_id}/roster",                "A H H Y H Y Y D Y H"),
+    Row("PATCH /classes/{class_id}",                     "A D D Y H D D D D D", None, _CAPACITY),
+    Row("POST /classes/{class_id}/open",                 "A D D Y H D D D D D"),
+    Row("POST /classes/{class_id}/close",                "A D D Y H D D D D D"),
+    Row("POST /classes/{class_id}/enrollments",          "A D D Y H D D D Y H", None, _enrol_learner),  # noqa: E501
+    Row("GET /enrollments/{enrollment_id}/class",        "A Y H Y H Y Y D Y H"),
     # enrolments, study and quiz
     Row("GET /enrollments/{enrollment_id}",              "A Y H Y H Y Y D Y H"),
     Row("GET /enrollments/{enrollment_id}/attendance",   "A Y H Y H Y Y D Y H"),

@@ -20,6 +20,7 @@ from app.accounts.models import Role, User
 from app.audit.models import AuditEntry
 from app.audit.service import Actor
 from app.courses import study
+from app.courses.classes import default_class
 from app.courses.models import (
     Enrollment,
     Heartbeat,
@@ -57,7 +58,12 @@ def studying(engine: Any, clock: Any) -> dict[str, Any]:
         rollcall_response_window_s=30,
     )
     with transaction(engine) as s:
-        enrollment = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
+        enrollment = Enrollment(
+            course_id=course.id,
+            user_id=learner.id,
+            institution_id=inst.id,
+            class_id=default_class(s, course).id,
+        )
         s.add(enrollment)
         s.flush()
     sid = start_session(engine, learner, enrollment, course)

@@ -18,6 +18,7 @@ from app.accounts.principal import Principal
 from app.attendance import service as attendance
 from app.attendance.models import Outcome
 from app.courses import study
+from app.courses.classes import default_class
 from app.courses.models import (
     CreditPolicy,
     Enrollment,
@@ -61,7 +62,12 @@ def test_live_credit_equals_replay(
         daily_cap_minutes=rng.choice([10, 30, 480]),
     )
     with transaction(engine) as s:
-        enrollment = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
+        enrollment = Enrollment(
+            course_id=course.id,
+            user_id=learner.id,
+            institution_id=inst.id,
+            class_id=default_class(s, course).id,
+        )
         s.add(enrollment)
         s.flush()
     clock.set(clock.now().replace(hour=15, minute=rng.randint(0, 59)))  # around Shanghai midnight
@@ -176,7 +182,12 @@ def test_live_playback_and_learner_cap_equal_replay(
         )
         video, text = _lessons(engine, course, video_ms=rng.choice([120_000, 900_000]))
         with transaction(engine) as s:
-            enrollment = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
+            enrollment = Enrollment(
+                course_id=course.id,
+                user_id=learner.id,
+                institution_id=inst.id,
+                class_id=default_class(s, course).id,
+            )
             s.add(enrollment)
             s.flush()
         enrolments.append((enrollment, course, video, text))
@@ -266,7 +277,12 @@ def test_the_daily_cap_is_the_learners_across_enrolments(
     for _ in range(2):
         course = course_row(engine, inst, heartbeat_interval_s=60, daily_cap_minutes=480)
         with transaction(engine) as s:
-            e = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
+            e = Enrollment(
+                course_id=course.id,
+                user_id=learner.id,
+                institution_id=inst.id,
+                class_id=default_class(s, course).id,
+            )
             s.add(e)
             s.flush()
         rows.append((e, course))

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from app.attendance.service import ClientInfo
 from app.audit.models import AuditEntry
 from app.courses import study
+from app.courses.classes import default_class
 from app.courses.exceptions import RollCallExpired, SessionEnded
 from app.courses.models import (
     Enrollment,
@@ -43,7 +44,12 @@ def setup(engine: Any, clock: Any) -> dict[str, Any]:
         rollcall_min_pass_rate=50,
     )
     with transaction(engine) as s:
-        enrollment = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
+        enrollment = Enrollment(
+            course_id=course.id,
+            user_id=learner.id,
+            institution_id=inst.id,
+            class_id=default_class(s, course).id,
+        )
         s.add(enrollment)
         s.flush()
     return {"inst": inst, "learner": learner, "course": course, "enrollment": enrollment}

@@ -30,6 +30,7 @@ from app.attendance.models import (
 )
 from app.attendance.sface import SFACE_IDENTITY, SFaceEngine
 from app.audit.service import Actor
+from app.courses.classes import default_class
 from app.courses.models import (
     Course,
     DailyCredit,
@@ -115,7 +116,12 @@ def add_enrollment(s: Session, user: User, inst: Institution, **course_kw: Any) 
     )
     s.add(course)
     s.flush()
-    en = Enrollment(course_id=course.id, user_id=user.id, institution_id=inst.id)
+    en = Enrollment(
+        course_id=course.id,
+        user_id=user.id,
+        institution_id=inst.id,
+        class_id=default_class(s, course).id,
+    )
     s.add(en)
     s.flush()
     return en

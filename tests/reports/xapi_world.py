@@ -22,6 +22,7 @@ from app.audit import service as audit
 from app.audit.service import Actor
 from app.certificates import service as certificates
 from app.courses import study
+from app.courses.classes import default_class
 from app.courses.models import (
     Course,
     Enrollment,
@@ -150,7 +151,12 @@ def world(engine: Engine, clock: Any, client: TestClient) -> dict[str, Any]:
         clock.advance(60)
         with transaction(engine) as s:
             course = _course(s, inst)
-            en = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
+            en = Enrollment(
+                course_id=course.id,
+                user_id=learner.id,
+                institution_id=inst.id,
+                class_id=default_class(s, course).id,
+            )
             s.add(en)
             s.flush()
             st, _ = check_in(s, learner, inst, en)

@@ -1,0 +1,179 @@
+"""Classes (班级/期次): scheduling, opening (开班) and closing (结业), rosters with progress, and
+enrolling learners into a class."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, status
+from sqlmodel import Session
+
+from app.accounts import exceptions as ax
+from app.accounts.principal import Principal
+from app.api.deps import CurrentUser, SessionDep, require_scope
+from app.courses import classes
+from app.courses import exceptions as cx
+from app.courses import service as courses
+from app.courses.class_schemas import (
+    ClassEnrolmentOut,
+    ClassIn,
+    ClassOut,
+    ClassUpdateIn,
+    EnrolIntoClassIn,
+    RosterEntryOut,
+    RosterOut,
+)
+from app.courses.models import CourseClass
+from app.errors import Forbidden, NotAuthenticated, problem_responses
+
+router = APIRouter(tags=["classes"])
+
+CoursesRead = Annotated[Principal, require_scope("courses:read")]
+EnrolmentsWrite = Annotated[Principal, require_scope("enrolments:write")]
+
+_user_auth = (NotAuthenticated, ax.InvalidToken, ax.InsufficientRole, Forbidden)
+_read_auth = (NotAuthenticated, ax.InvalidToken, ax.MissingScope, Forbidden)
+
+
+def _out(session: Session, klass: CourseClass) -> ClassOut:
+    names = classes.head_teacher_names(session, [klass])
+    return ClassOut.of(classes.summary(session, klass), names.get(klass.id))
+
+
+@router.post(
+    "/courses/{course_id}/classes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ClassOut,
+    responses=problem_responses(*_user_auth, cx.CourseNotFound, cx.InvalidClass, cx.ClassCodeTaken),
+)
+def create_class(
+    course_id: uuid.UUID, body: ClassIn, user: CurrentUser, session: SessionDep
+) -> ClassOut:
+    """Schedule a class (期次) of one of the institution's courses: staff only."""
+    klass = classes.create_class(
+        session,
+        Principal.of_user(user),
+        course_id,
+        code=body.code,
+        name=body.name,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        capacity=body.capacity,
+        head_teacher_id=body.head_teacher_id,
+    )
+    return _out(session, klass)
+
+
+@router.get(
+    "/courses/{course_id}/classes",
+    response_model=list[ClassOut],
+    responses=problem_responses(*_read_auth, cx.CourseNotFound),
+)
+def list_classes(
+    course_id: uuid.UUID, principal: CoursesRead, session: SessionDep
+) -> list[ClassOut]:
+    """A course's classes with roster sizes, earliest first (its institution and regulators)."""
+    rows = classes.list_classes(session, principal, course_id)
+    names = classes.head_teacher_names(session, [s.klass for s in rows])
+    return [ClassOut.of(s, names.get(s.klass.id)) for s in rows]
+
+
+@router.get(
+    "/classes/{class_id}",
+    response_model=ClassOut,
+    responses=problem_responses(*_read_auth, cx.ClassNotFound),
+)
+def get_class(class_id: uuid.UUID, principal: CoursesRead, session: SessionDep) -> ClassOut:
+    """One class with its roster size and seats left."""
+    return _out(session, classes.get_class(session, principal, class_id))
+
+
+@router.patch(
+    "/classes/{class_id}",
+    response_model=ClassOut,
+    responses=problem_responses(*_user_auth, cx.ClassNotFound, cx.InvalidClass, cx.ClassClosed),
+)
+def update_class(
+    class_id: uuid.UUID, body: ClassUpdateIn, user: CurrentUser, session: SessionDep
+) -> ClassOut:
+    """Change a class that has not ended (its first day only before it opens)."""
+    klass = classes.update_class(
+        session,
+        Principal.of_user(user),
+        class_id,
+        name=body.name,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        capacity=body.capacity,
+        head_teacher_id=body.head_teacher_id,
+    )
+    return _out(session, klass)
+
+
+@router.post(
+    "/classes/{class_id}/open",
+    response_model=ClassOut,
+    responses=problem_responses(*_user_auth, cx.ClassNotFound, cx.ClassTransitionRefused),
+)
+def open_class(class_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> ClassOut:
+    """开班: a planned class of a published course starts running."""
+    return _out(session, classes.open_class(session, Principal.of_user(user), class_id))
+
+
+@router.post(
+    "/classes/{class_id}/close",
+    response_model=ClassOut,
+    responses=problem_responses(*_user_auth, cx.ClassNotFound, cx.ClassTransitionRefused),
+)
+def close_class(class_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> ClassOut:
+    """结业: an open class ends and its roster is frozen."""
+    return _out(session, classes.close_class(session, Principal.of_user(user), class_id))
+
+
+@router.get(
+    "/classes/{class_id}/roster",
+    response_model=RosterOut,
+    responses=problem_responses(*_read_auth, cx.ClassNotFound),
+)
+def roster(class_id: uuid.UUID, principal: CoursesRead, session: SessionDep) -> RosterOut:
+    """The class's learners with their progress (names and ID numbers masked)."""
+    klass = classes.get_class(session, principal, class_id)
+    lines = classes.roster(session, principal, class_id)
+    return RosterOut(klass=_out(session, klass), entries=[RosterEntryOut.of(x) for x in lines])
+
+
+@router.post(
+    "/classes/{class_id}/enrollments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ClassEnrolmentOut,
+    responses=problem_responses(
+        *_read_auth,
+        cx.ClassNotFound,
+        ax.UserNotFound,
+        cx.CourseNotFound,
+        cx.InvalidClass,
+        cx.AlreadyEnrolled,
+        cx.ClassFull,
+        cx.ClassClosed,
+    ),
+)
+def enrol_into_class(
+    class_id: uuid.UUID, body: EnrolIntoClassIn, principal: EnrolmentsWrite, session: SessionDep
+) -> ClassEnrolmentOut:
+    """Enrol one of the institution's learners into the class (staff, or `enrolments:write`)."""
+    e = classes.enrol_learner(session, principal, class_id, body.learner_id, employer=body.employer)
+    return ClassEnrolmentOut(enrollment_id=e.id, class_id=e.class_id, learner_id=e.user_id)
+
+
+@router.get(
+    "/enrollments/{enrollment_id}/class",
+    response_model=ClassOut,
+    responses=problem_responses(*_read_auth, cx.EnrollmentNotFound),
+)
+def enrollment_class(
+    enrollment_id: uuid.UUID, principal: CoursesRead, session: SessionDep
+) -> ClassOut:
+    """The class of an enrolment: for the learner themself, their institution and regulators."""
+    enrollment = courses.get_enrollment_for(session, principal, enrollment_id)
+    return _out(session, classes.my_class(session, enrollment))

@@ -1,0 +1,314 @@
+"""Classes (班级/期次) of a course: the list and a new class, the class page with its roster and
+progress, 开班 and 结业, and enrolling one of the institution's learners."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from app.accounts import service as accounts
+from app.accounts.models import User
+from app.accounts.principal import Principal
+from app.courses import classes
+from app.courses import exceptions as cx
+from app.courses import service as courses
+from app.courses.models import ClassStatus
+from app.db import attempt
+from app.errors import DomainError
+from app.http.session import SessionDep
+from app.web.i18n import Lang, gettext, lang_of, message_for
+from app.web.render import GROUP_NAMES, error_page, redirect, render
+from app.web.session import PageUser
+from app.web.staff.forms import field_error, staff_page, staff_post
+
+router = APIRouter(include_in_schema=False)
+
+CLASS_RULES: dict[str, tuple[str, tuple[object, ...]]] = {
+    "code": ("必填，不超过 %s 个字符，同一课程内不重复，例如 2026-03。", (classes.CODE_CHARS,)),
+    "name": ("必填，不超过 %s 字。", (classes.NAME_CHARS,)),
+    "starts_on": ("请选择开班日期。", ()),
+    "ends_on": ("请选择结业日期，不早于开班日期，整期不超过 %s 天。", (classes.MAX_DAYS,)),
+    "capacity": ("应为 %s–%s 之间的整数，且不少于已报名人数。", classes.CAPACITY),
+    "head_teacher_id": ("请从列表中选择本机构的工作人员担任班主任。", ()),
+    "employer": ("选填，不超过 %s 字。", (classes.EMPLOYER_CHARS,)),
+}
+STATUS_NAMES = {
+    ClassStatus.planned.value: "计划中",
+    ClassStatus.open.value: "已开班",
+    ClassStatus.closed.value: "已结业",
+}
+
+
+class ClassForm(BaseModel):
+    csrf: str = Field(default="", max_length=100)
+    code: str = Field(default="", max_length=100)
+    name: str = Field(default="", max_length=1000)
+    starts_on: str = Field(default="", max_length=20)
+    ends_on: str = Field(default="", max_length=20)
+    capacity: str = Field(default="", max_length=20)
+    head_teacher_id: str = Field(default="", max_length=40)
+
+
+def _rule(lang: Lang, field: str) -> str:
+    text, args = CLASS_RULES[field]
+    return gettext(lang)(text) % args if args else gettext(lang)(text)
+
+
+def _parse(form: ClassForm, lang: Lang) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The form's values as the service takes them, or the fields in error with their rule."""
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {"code": form.code, "name": form.name}
+    for name in ("starts_on", "ends_on"):
+        try:
+            out[name] = date.fromisoformat(getattr(form, name).strip())
+        except ValueError:
+            errors[name] = _rule(lang, name)
+    try:
+        out["capacity"] = int(form.capacity.strip())
+    except ValueError:
+        errors["capacity"] = _rule(lang, "capacity")
+    try:
+        out["head_teacher_id"] = uuid.UUID(form.head_teacher_id.strip())
+    except ValueError:
+        errors["head_teacher_id"] = _rule(lang, "head_teacher_id")
+    return (None, errors) if errors else (out, {})
+
+
+def _classes_view(
+    request: Request,
+    user: User,
+    session: Session,
+    course_id: uuid.UUID,
+    *,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    principal = Principal.of_user(user)
+    try:
+        course = courses.get_own_course(session, principal, course_id)
+        rows = classes.list_classes(session, principal, course.id)
+    except DomainError as err:
+        return error_page(request, user, err)
+    assert user.institution_id is not None  # noqa: S101 - staff_page let only staff in
+    return render(
+        request,
+        "staff_classes.html",
+        user,
+        status=status,
+        course=course,
+        rows=rows,
+        teachers=classes.head_teacher_names(session, [s.klass for s in rows]),
+        staff=accounts.list_institution_staff(session, user.institution_id),
+        status_names=STATUS_NAMES,
+        values=values or {"capacity": "50", "head_teacher_id": str(user.id)},
+        errors=errors or {},
+    )
+
+
+@router.get("/staff/courses/{course_id}/classes")
+def classes_page(
+    request: Request, course_id: uuid.UUID, user: PageUser, session: SessionDep
+) -> Response:
+    staff = staff_page(request, user)
+    if isinstance(staff, Response):
+        return staff
+    return _classes_view(request, staff, session, course_id)
+
+
+@router.post("/staff/courses/{course_id}/classes")
+def create_class(
+    request: Request,
+    course_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    form: Annotated[ClassForm, Form()],
+) -> Response:
+    staff = staff_post(request, user, form.csrf)
+    if isinstance(staff, Response):
+        return staff
+    lang = lang_of(request)
+    values = form.model_dump(exclude={"csrf"})
+    parsed, errors = _parse(form, lang)
+    if parsed is None:
+        return _classes_view(
+            request, staff, session, course_id, status=422, values=values, errors=errors
+        )
+    try:
+        with attempt(session):
+            klass = classes.create_class(session, Principal.of_user(staff), course_id, **parsed)
+    except cx.CourseNotFound as err:
+        return error_page(request, staff, err)
+    except DomainError as err:
+        errs = (
+            {"code": message_for(err, lang)}
+            if isinstance(err, cx.ClassCodeTaken)
+            else field_error(err, lang, CLASS_RULES, "code")
+        )
+        return _classes_view(
+            request, staff, session, course_id, status=err.status, values=values, errors=errs
+        )
+    return redirect(request, f"/staff/classes/{klass.id}", "class_created")
+
+
+def class_view(
+    request: Request,
+    user: User,
+    session: Session,
+    class_id: uuid.UUID,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    enrol_errors: dict[str, str] | None = None,
+    **extra: Any,
+) -> HTMLResponse:
+    """The class page: facts, 开班/结业, the roster with progress, enrolling a learner;
+    ``extra`` carries what the roster import adds to it."""
+    principal = Principal.of_user(user)
+    lang = lang_of(request)
+    try:
+        klass = classes.get_class(session, principal, class_id)
+        if klass.institution_id != user.institution_id:
+            raise cx.ClassNotFound()
+        lines = classes.roster(session, principal, class_id)
+        candidates = classes.learners_to_enrol(session, principal, klass)
+    except DomainError as err:
+        return error_page(request, user, err)
+    course = courses.get_own_course(session, principal, klass.course_id)
+    return render(
+        request,
+        "staff_class.html",
+        user,
+        status=status,
+        klass=klass,
+        course=course,
+        summary=classes.summary(session, klass),
+        teacher=classes.head_teacher_names(session, [klass]).get(klass.id),
+        lines=lines,
+        missing={
+            line.enrollment.id: (
+                line.progress.missing_zh if lang == "zh" else line.progress.missing
+            )
+            for line in lines
+        },
+        candidates=candidates,
+        groups=GROUP_NAMES,
+        status_names=STATUS_NAMES,
+        error=error,
+        enrol_errors=enrol_errors or {},
+        **extra,
+    )
+
+
+@router.get("/staff/classes/{class_id}")
+def class_page(
+    request: Request, class_id: uuid.UUID, user: PageUser, session: SessionDep
+) -> Response:
+    staff = staff_page(request, user)
+    if isinstance(staff, Response):
+        return staff
+    return class_view(request, staff, session, class_id)
+
+
+def _transition(
+    request: Request,
+    class_id: uuid.UUID,
+    user: User | None,
+    session: Session,
+    csrf: str,
+    *,
+    close: bool,
+) -> Response:
+    staff = staff_post(request, user, csrf)
+    if isinstance(staff, Response):
+        return staff
+    try:
+        with attempt(session):
+            change = classes.close_class if close else classes.open_class
+            change(session, Principal.of_user(staff), class_id)
+    except cx.ClassNotFound as err:
+        return error_page(request, staff, err)
+    except DomainError as err:
+        return class_view(
+            request,
+            staff,
+            session,
+            class_id,
+            status=err.status,
+            error=message_for(err, lang_of(request)),
+        )
+    return redirect(
+        request, f"/staff/classes/{class_id}", "class_closed" if close else "class_opened"
+    )
+
+
+@router.post("/staff/classes/{class_id}/open")
+def open_class(
+    request: Request,
+    class_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    return _transition(request, class_id, user, session, csrf, close=False)
+
+
+@router.post("/staff/classes/{class_id}/close")
+def close_class(
+    request: Request,
+    class_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    return _transition(request, class_id, user, session, csrf, close=True)
+
+
+@router.post("/staff/classes/{class_id}/enrol")
+def enrol_learner(
+    request: Request,
+    class_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    learner_id: Annotated[str, Form(max_length=40)] = "",
+    employer: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    staff = staff_post(request, user, csrf)
+    if isinstance(staff, Response):
+        return staff
+    lang = lang_of(request)
+    try:
+        learner = uuid.UUID(learner_id.strip())
+    except ValueError:
+        return class_view(
+            request,
+            staff,
+            session,
+            class_id,
+            status=422,
+            enrol_errors={"learner_id": gettext(lang)("请从列表中选择学员。")},
+        )
+    try:
+        with attempt(session):
+            classes.enrol_learner(
+                session, Principal.of_user(staff), class_id, learner, employer=employer or None
+            )
+    except cx.ClassNotFound as err:
+        return error_page(request, staff, err)
+    except DomainError as err:
+        return class_view(
+            request,
+            staff,
+            session,
+            class_id,
+            status=err.status,
+            enrol_errors=field_error(err, lang, CLASS_RULES, "employer"),
+        )
+    return redirect(request, f"/staff/classes/{class_id}", "class_enrolled")
