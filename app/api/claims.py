@@ -13,8 +13,8 @@ from app.accounts import exceptions as ax
 from app.api.deps import PUBLIC, SessionDep, UserPrincipal
 from app.certificates.claims import XLSX
 from app.certificates.exceptions import InvalidClaimPeriod
+from app.claims import evidence, export
 from app.claims import exceptions as cx
-from app.claims import export
 from app.claims import service as claims
 from app.claims.models import LineDecision, ObjectionStatus, RecoveryStatus
 from app.claims.schemas import (
@@ -25,6 +25,7 @@ from app.claims.schemas import (
     ExportIn,
     FileQuarterIn,
     FindingIn,
+    LineEvidenceOut,
     LineOut,
     LineReviewIn,
     NoticeOut,
@@ -123,6 +124,17 @@ def review_line(
         session, principal, line_id, decision=LineDecision(body.decision), reason=body.reason
     )
     return _line(session, principal, line_id)
+
+
+@router.get(
+    "/claim-lines/{line_id}/evidence",
+    response_model=LineEvidenceOut,
+    responses=problem_responses(*_auth, cx.LineNotFound),
+)
+def line_evidence(line_id: LineId, principal: UserPrincipal, session: SessionDep) -> Any:
+    """The evidence behind a line: attendance, face checks with crops, roll-calls, quiz,
+    certificate, fraud findings naming the learner (regulators; staff for their own lines)."""
+    return LineEvidenceOut.model_validate(evidence.line_evidence(session, principal, line_id))
 
 
 @router.post(

@@ -621,3 +621,150 @@ def batch_out(v: BatchView) -> BatchOut:
         payments=[PaymentOut.of(p) for p in v.payments],
         objections=[ObjectionOut.of(o) for o in v.objections],
     )
+
+
+# ---------------------------------------------------------------- a line's evidence
+
+_EVENT_ID = "6f1e2d3c-4b5a-4697-8a7b-6c5d4e3f2a1b"
+FACE_CHECK_EXAMPLE: dict[str, Any] = {
+    "id": _EVENT_ID,
+    "purpose": "rollcall",
+    "outcome": "passed",
+    "reason_code": None,
+    "score": "0.6231",
+    "accept_threshold": "0.5000",
+    "match_metric": "cosine",
+    "review_status": None,
+    "at": "2026-03-02T20:41:13+08:00",
+    "url": f"/api/v1/attendance-events/{_EVENT_ID}",
+    "crop_url": f"/api/v1/attendance-events/{_EVENT_ID}/evidence",
+}
+ROLLCALL_EXAMPLE: dict[str, Any] = {
+    "id": "24e35f46-5768-4978-8a9b-acbdcedff001",
+    "offered_at": "2026-03-02T20:40:02+08:00",
+    "deadline": "2026-03-02T20:42:02+08:00",
+    "status": "passed",
+    "answered_at": "2026-03-02T20:41:13+08:00",
+    "attendance_event_id": _EVENT_ID,
+}
+QUIZ_EXAMPLE: dict[str, Any] = {
+    "id": "8d7c6b5a-4e3f-4201-9f8e-7d6c5b4a3e2f",
+    "started_at": "2026-03-18T19:00:00+08:00",
+    "submitted_at": "2026-03-18T19:24:40+08:00",
+    "score": 92,
+    "passed": True,
+}
+FRAUD_EXAMPLE: dict[str, Any] = {
+    "indicator": "crowded_ip",
+    "title_zh": "同一 IP 短时间内多人签到",
+    "summary": "6 learners checked in from 183.62.11.20 within 10 minutes",
+    "evidence": [
+        {
+            "kind": "attendance_event",
+            "id": _EVENT_ID,
+            "url": f"/api/v1/attendance-events/{_EVENT_ID}",
+            "detail": {"ip": "183.62.11.20"},
+        }
+    ],
+}
+
+
+class FaceCheckOut(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [FACE_CHECK_EXAMPLE]}
+    )
+
+    id: uuid.UUID
+    purpose: str
+    outcome: str
+    reason_code: str | None = None
+    score: str | None = None
+    accept_threshold: str
+    match_metric: str
+    review_status: str | None = None
+    at: datetime
+    url: str
+    crop_url: str | None = Field(default=None, description="The evidence face crop, while kept")
+
+
+class RollCallEvidenceOut(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [ROLLCALL_EXAMPLE]}
+    )
+
+    id: uuid.UUID
+    offered_at: datetime
+    deadline: datetime
+    status: str
+    answered_at: datetime | None = None
+    attendance_event_id: uuid.UUID | None = None
+
+
+class QuizEvidenceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [QUIZ_EXAMPLE]})
+
+    id: uuid.UUID
+    started_at: datetime
+    submitted_at: datetime | None = None
+    score: int | None = None
+    passed: bool | None = None
+
+
+class FraudHitOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [FRAUD_EXAMPLE]})
+
+    indicator: str
+    title_zh: str
+    summary: str
+    evidence: list[dict[str, Any]]
+
+
+class LineEvidenceOut(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "line_id": LINE_ID,
+                    "serial": "SZJN-2026-000128",
+                    "certificate_status": "valid",
+                    "revoked_reason": None,
+                    "required_minutes": 2400,
+                    "credited_minutes": 2412,
+                    "study_sessions": 31,
+                    "quiz_score": 92,
+                    "pass_score": 60,
+                    "rollcalls_total": 64,
+                    "rollcalls_passed": 61,
+                    "min_pass_rate": 80,
+                    "attendance_passed": True,
+                    "study_started_at": "2026-02-03T19:02:11+08:00",
+                    "study_ended_at": "2026-03-18T19:30:02+08:00",
+                    "face_checks": [FACE_CHECK_EXAMPLE],
+                    "rollcalls": [ROLLCALL_EXAMPLE],
+                    "quiz_attempts": [QUIZ_EXAMPLE],
+                    "fraud": [FRAUD_EXAMPLE],
+                }
+            ]
+        },
+    )
+
+    line_id: uuid.UUID
+    serial: str
+    certificate_status: str
+    revoked_reason: str | None = None
+    required_minutes: int
+    credited_minutes: int
+    study_sessions: int
+    quiz_score: int | None = None
+    pass_score: int
+    rollcalls_total: int
+    rollcalls_passed: int
+    min_pass_rate: int
+    attendance_passed: bool
+    study_started_at: datetime | None = None
+    study_ended_at: datetime | None = None
+    face_checks: list[FaceCheckOut]
+    rollcalls: list[RollCallEvidenceOut]
+    quiz_attempts: list[QuizEvidenceOut]
+    fraud: list[FraudHitOut]

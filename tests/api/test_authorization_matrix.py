@@ -645,6 +645,7 @@ MATRIX = [
     # subsidy claims: filed by staff, reviewed, approved and paid by regulators (users only)
     Row("GET /claim-batches/{batch_id}",                 "A H H Y H Y Y D D D"),
     Row("POST /claim-lines/{line_id}/review",            "A D D D D Y Y D D D", None, _LINE_REVIEW),  # noqa: E501
+    Row("GET /claim-lines/{line_id}/evidence",           "A H H Y H Y Y D D D"),
     Row("POST /claim-lines/{line_id}/evidence",          "A D D Y H D D D D D", None, _EVIDENCE),
     Row("POST /claim-batches/{batch_id}/approve",        "A D D D D Y Y D D D"),
     Row("POST /claim-batches/{batch_id}/payments",       "A D D D D Y Y D D D", None, _PAYMENT),

@@ -202,3 +202,59 @@ def test_staff_see_only_their_own_batches(engine: Any, clock: Any) -> None:
     with pytest.raises(cx.LineNotFound):
         w.run(claims.provide_evidence, stranger, w.lines(batch)[0].id, "材料")
     assert w.batch(batch).status is BatchStatus.filed
+
+
+def test_a_lines_evidence(client: Any, engine: Any, clock: Any) -> None:
+    """The regulator's evidence view: the certificate's attendance, the learner's face checks
+    during the training (linked), roll-calls and quiz of the enrolment; hidden from others."""
+    from app.attendance.models import Outcome, Purpose
+    from app.courses.models import QuizAttempt
+    from tests.factories import attendance_verdict, login
+
+    w = World(engine, clock, n=1)
+    cert = w.certs[0]
+    others = [make_learner(engine, w.inst) for _ in range(4)]
+    with transaction(engine) as s:
+        learner = s.get(type(w.staff.user), cert.user_id)
+        clock.set(cert.issued_at)
+        event = attendance_verdict(s, learner, Outcome.passed, w.inst)
+        # five learners checking in from one address within minutes: crowded_ip names them
+        for who in [learner, *others]:
+            check = event if who is learner else attendance_verdict(s, who, Outcome.passed, w.inst)
+            check.purpose, check.client_ip = Purpose.checkin, "183.62.11.20"
+            s.add(check)
+        s.add(
+            QuizAttempt(
+                enrollment_id=cert.enrollment_id,
+                user_id=cert.user_id,
+                attendance_event_id=event.id,
+                started_at=cert.issued_at,
+                deadline=cert.issued_at,
+                paper=[],
+                score=90,
+                passed=True,
+            )
+        )
+    clock.set(datetime(2026, 7, 2, 2, tzinfo=UTC))
+    (line,) = w.lines(w.file())
+    assert w.staff.user is not None and w.reg.user is not None
+    r = client.get(
+        f"/api/v1/claim-lines/{line.id}/evidence", headers=login(client, w.reg.user.username)
+    )
+    assert r.status_code == 200, r.text
+    ev = r.json()
+    assert ev["serial"] == cert.serial and ev["certificate_status"] == "valid"
+    assert (ev["credited_minutes"], ev["required_minutes"]) == (60, 60)
+    assert (ev["rollcalls_passed"], ev["rollcalls_total"]) == (5, 5)
+    assert [f["id"] for f in ev["face_checks"]] == [str(event.id)]
+    assert ev["face_checks"][0]["url"] == f"/api/v1/attendance-events/{event.id}"
+    assert ev["face_checks"][0]["crop_url"] is None  # no crop kept for this one
+    assert [(q["score"], q["passed"]) for q in ev["quiz_attempts"]] == [(90, True)]
+    (hit,) = ev["fraud"]
+    assert hit["indicator"] == "crowded_ip" and "183.62.11.20" in hit["summary"]
+    assert str(event.id) in {e["id"] for e in hit["evidence"]}
+    stranger = make_user(engine, Role.staff, make_institution(engine))
+    hidden = client.get(
+        f"/api/v1/claim-lines/{line.id}/evidence", headers=login(client, stranger.username)
+    )
+    assert hidden.status_code == 404
