@@ -19,6 +19,7 @@ from typer.exceptions import TyperException
 
 from app.attendance.cli import face_app
 from app.config import get_settings
+from app.exchange.cli import deliver_exchange
 from app.webhooks.cli import deliver_webhooks
 
 
@@ -74,6 +75,7 @@ audit_app = typer.Typer(
 app.add_typer(audit_app, name="audit")
 app.add_typer(face_app, name="face", help="Face tools for operators: compare, calibrate.")
 app.command("deliver-webhooks")(deliver_webhooks)
+app.command("deliver-exchange")(deliver_exchange)
 err = Console(stderr=True)
 
 

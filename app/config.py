@@ -143,6 +143,13 @@ class Settings(BaseSettings):
     claims_notice_days: int = Field(default=7, ge=0, le=90)
     claims_recovery_due_days: int = Field(default=30, ge=1, le=365)
     claims_block_on_overdue_recoveries: bool = False
+    # The regional real-name training system (app/exchange): where certificates, completions
+    # and claim batches are pushed (empty: records are kept in the outbox, nothing is sent), the
+    # shared secret (``whsec_`` + base64 of 32 bytes) that signs the pushes and the system's
+    # receipts, and how often the app sends due records (0: `skilltrace deliver-exchange`).
+    regional_exchange_url: str = ""
+    regional_exchange_secret: str = ""
+    regional_exchange_interval_s: int = Field(default=30, ge=0)
 
     log_level: str = "INFO"
     # "text" (one line per record) or "json" (one JSON object per line, for log collectors:

@@ -26,6 +26,7 @@ from app.api import claims as claims_api
 from app.api import classes as classes_api
 from app.api import courses as courses_api
 from app.api import examples as api_examples
+from app.api import exchange as exchange_api
 from app.api import face as face_api
 from app.api import handoff as handoff_api
 from app.api import institutions as institutions_api
@@ -49,6 +50,7 @@ from app.errors import (
     NotFound,
     problem_responses,
 )
+from app.exchange.delivery import deliver_forever as deliver_exchange_forever
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.limits import BodySizeLimitMiddleware
 from app.logging import RequestIdMiddleware, configure_logging, request_id_var
@@ -304,6 +306,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             webhook_sender = asyncio.create_task(
                 deliver_webhooks_forever(settings.webhook_delivery_interval_s)
             )
+        exchange_sender = None
+        if settings.regional_exchange_interval_s and settings.regional_exchange_url:
+            exchange_sender = asyncio.create_task(
+                deliver_exchange_forever(settings.regional_exchange_interval_s)
+            )
         log.info("SkillTrace %s (%s) on %s", __version__, settings.env.value, settings.base_url)
         try:
             yield
@@ -313,6 +320,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sweeper.cancel()
             if webhook_sender is not None:
                 webhook_sender.cancel()
+            if exchange_sender is not None:
+                exchange_sender.cancel()
             # Off the event loop: waits (bounded) for the workers to exit, kills stragglers.
             await anyio.to_thread.run_sync(face_engine.shutdown)
 
@@ -348,6 +357,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports_api.router, prefix=API_PREFIX)
     app.include_router(certificates_api.router, prefix=API_PREFIX)
     app.include_router(claims_api.router, prefix=API_PREFIX)
+    app.include_router(exchange_api.router, prefix=API_PREFIX)
     app.include_router(notices_web.router)
     app.include_router(certificates_web.router)
     for page in (

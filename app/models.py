@@ -8,6 +8,7 @@ from app.audit import models as audit_models
 from app.certificates import models as certificates_models
 from app.claims import models as claims_models
 from app.courses import models as courses_models
+from app.exchange import models as exchange_models
 from app.idempotency import models as idempotency_models
 from app.programmes import models as programmes_models
 from app.webhooks import models as webhooks_models
@@ -21,6 +22,7 @@ __all__ = [
     "certificates_models",
     "claims_models",
     "courses_models",
+    "exchange_models",
     "idempotency_models",
     "metadata",
     "programmes_models",

@@ -37,6 +37,7 @@ def _subscriptions() -> list[Subscription]:
     from app.certificates import service as certificates
     from app.claims import service as claims
     from app.courses import progress, rollcall
+    from app.exchange import service as exchange
     from app.webhooks import events as webhooks
 
     return [
@@ -52,12 +53,19 @@ def _subscriptions() -> list[Subscription]:
         # automatically), then the partners' enrollment.completed.
         Subscription(progress, "completion_hooks", certificates.auto_issue),
         Subscription(progress, "completion_hooks", webhooks.on_completion),
+        Subscription(progress, "completion_hooks", exchange.on_completion),
         Subscription(rollcall, "rollcall_missed_hooks", webhooks.on_rollcall_missed),
         Subscription(certificates, "issued_hooks", webhooks.on_certificate_issued),
+        Subscription(certificates, "issued_hooks", exchange.on_certificate_issued),
         Subscription(certificates, "revoked_hooks", webhooks.on_certificate_revoked),
         # A revoked certificate: its paid claim line becomes a recovery item, an unpaid one is
         # taken out of its batch.
         Subscription(certificates, "revoked_hooks", claims.on_certificate_revoked),
+        Subscription(certificates, "revoked_hooks", exchange.on_certificate_revoked),
+        # Claim batches reach the regional real-name system (records in the exchange outbox).
+        Subscription(claims, "filed_hooks", exchange.on_claim_filed),
+        Subscription(claims, "approved_hooks", exchange.on_claim_approved),
+        Subscription(claims, "paid_hooks", exchange.on_claim_paid),
     ]
 
 

@@ -26,10 +26,16 @@ EXPECTED = [
     ("app.attendance.review.review_decided_hooks", "app.webhooks.events.on_review_decided"),
     ("app.courses.progress.completion_hooks", "app.certificates.service.auto_issue"),
     ("app.courses.progress.completion_hooks", "app.webhooks.events.on_completion"),
+    ("app.courses.progress.completion_hooks", "app.exchange.service.on_completion"),
     ("app.courses.rollcall.rollcall_missed_hooks", "app.webhooks.events.on_rollcall_missed"),
     ("app.certificates.service.issued_hooks", "app.webhooks.events.on_certificate_issued"),
+    ("app.certificates.service.issued_hooks", "app.exchange.service.on_certificate_issued"),
     ("app.certificates.service.revoked_hooks", "app.webhooks.events.on_certificate_revoked"),
     ("app.certificates.service.revoked_hooks", "app.claims.service.on_certificate_revoked"),
+    ("app.certificates.service.revoked_hooks", "app.exchange.service.on_certificate_revoked"),
+    ("app.claims.service.filed_hooks", "app.exchange.service.on_claim_filed"),
+    ("app.claims.service.approved_hooks", "app.exchange.service.on_claim_approved"),
+    ("app.claims.service.paid_hooks", "app.exchange.service.on_claim_paid"),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Data exchange with the regional real-name training system (issue 17 item 6)."""

@@ -1,0 +1,65 @@
+"""The outbox of records for the regional real-name training system, and their receipts.
+
+A record is written in the transaction of the change it reports (a certificate issued or
+revoked, an enrolment completed, a claim batch filed, approved or paid), so it exists if and
+only if its change committed. The sender (app/exchange/delivery.py) claims due records, POSTs
+each one signed, and settles it; the regional system later acknowledges or rejects each record
+by id at ``POST /api/v1/exchange/receipts``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+from app.dbtypes import UTCDateTime, new_id, utcnow
+
+
+class SendStatus(StrEnum):
+    pending = "pending"  # waiting for its (next) attempt, or being attempted under a lease
+    delivered = "delivered"  # the regional endpoint answered 2xx
+    failed = "failed"  # every attempt of the retry schedule failed
+
+
+class ReceiptStatus(StrEnum):
+    accepted = "accepted"
+    rejected = "rejected"
+
+
+class ExchangeRecord(SQLModel, table=True):
+    __tablename__ = "exchange_records"
+    __table_args__ = (Index("ix_exchange_records_due", "status", "next_attempt_at"),)
+
+    #: The record's id: ``webhook-id`` of every attempt (the receiver deduplicates by it) and
+    #: the id the regional system names in its receipt.
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    type: str = Field(max_length=48)
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
+    #: What it is about, e.g. ``certificate:SZ001-2026-000001`` or ``claim_batch:<id>``.
+    subject: str = Field(max_length=100, index=True)
+    #: The facts, without ID numbers (added from the encrypted column when the body is built).
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    status: SendStatus = Field(
+        default=SendStatus.pending, sa_type=SAEnum(SendStatus, native_enum=False, length=16)
+    )
+    attempts: int = 0
+    #: When the next attempt is due; while an attempt runs, the end of its lease.
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=300)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    receipt_status: ReceiptStatus | None = Field(
+        default=None, sa_type=SAEnum(ReceiptStatus, native_enum=False, length=16), index=True
+    )
+    receipt_reason: str | None = Field(default=None, max_length=500)
+    #: The regional system's own id for the record (its 业务流水号), if it sent one.
+    regional_ref: str | None = Field(default=None, max_length=64)
+    receipt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
