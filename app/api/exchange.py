@@ -15,7 +15,7 @@ from app.errors import Forbidden, NotAuthenticated, problem_responses
 from app.exchange import exceptions as ex
 from app.exchange import service as exchange
 from app.exchange.models import ReceiptStatus
-from app.exchange.schemas import ReceiptsIn, ReceiptsOut, RecordOut
+from app.exchange.schemas import ReceiptsIn, ReceiptsOut, ExchangeRecordOut
 
 router = APIRouter(tags=["regional exchange"])
 
@@ -54,7 +54,7 @@ def post_receipts(body: ReceiptsIn, raw: RawBody, request: Request, session: Ses
 
 @router.get(
     "/exchange/records",
-    response_model=list[RecordOut],
+    response_model=list[ExchangeRecordOut],
     responses=problem_responses(NotAuthenticated, ax.InvalidToken, ax.InsufficientRole, Forbidden),
 )
 def list_records(
@@ -75,4 +75,4 @@ def list_records(
     rows = exchange.records_for(session, subject=subject, institution_id=target)
     if principal.is_regulator and target is None:
         rows = [r for r in rows if principal.can_see_institution(r.institution_id)]
-    return [RecordOut.of(r) for r in rows]
+    return [ExchangeRecordOut.of(r) for r in rows]

@@ -8,7 +8,7 @@ Exception tree::
      │                                                            regional system's secret)
      ├── ValidationFailed
      │    └── InvalidReceipt          422 invalid_receipt
-     └── ExchangeNotConfigured        503 exchange_not_configured
+     └── ExchangeNotConfigured        404 exchange_not_configured (no receipts expected here)
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class InvalidReceipt(ValidationFailed):
 
 class ExchangeNotConfigured(DomainError):
     code = "exchange_not_configured"
-    status = 503
-    title = "Service unavailable"
+    status = 404
+    title = "Not found"
     message_zh = "未配置与省级实名制培训系统的数据交换。"
     message_en = "No regional exchange is configured."

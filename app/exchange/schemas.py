@@ -14,6 +14,14 @@ _RECORD = "3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a9f"
 
 
 class ReceiptIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"record_id": _RECORD, "status": "accepted", "regional_ref": "GD-PX-2026-00031877"}
+            ]
+        }
+    )
+
     record_id: uuid.UUID
     status: Literal["accepted", "rejected"]
     reason: str | None = Field(default=None, max_length=500)
@@ -52,7 +60,7 @@ class ReceiptsOut(BaseModel):
     unknown: list[str] = Field(description="Record ids that name no record of ours")
 
 
-class RecordOut(BaseModel):
+class ExchangeRecordOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -86,7 +94,7 @@ class RecordOut(BaseModel):
     regional_ref: str | None = None
 
     @classmethod
-    def of(cls, r: ExchangeRecord) -> RecordOut:
+    def of(cls, r: ExchangeRecord) -> ExchangeRecordOut:
         return cls(
             id=r.id,
             type=r.type,
