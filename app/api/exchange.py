@@ -9,13 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from app.accounts import exceptions as ax
-from app.accounts.models import Role
 from app.api.deps import PUBLIC, SessionDep, UserPrincipal
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 from app.exchange import exceptions as ex
 from app.exchange import service as exchange
 from app.exchange.models import ReceiptStatus
-from app.exchange.schemas import ReceiptsIn, ReceiptsOut, ExchangeRecordOut
+from app.exchange.schemas import ExchangeRecordOut, ReceiptsIn, ReceiptsOut
 
 router = APIRouter(tags=["regional exchange"])
 
@@ -64,15 +63,5 @@ def list_records(
     institution_id: uuid.UUID | None = None,
 ) -> Any:
     """What was sent to the regional system and its receipt (staff: their institution's)."""
-    if principal.is_regulator:
-        if institution_id is not None and not principal.can_see_institution(institution_id):
-            raise Forbidden()
-        target = institution_id
-    elif principal.role is Role.staff and principal.institution_id:
-        target = principal.institution_id
-    else:
-        raise Forbidden("Exchange records are for regulators and the institution's staff.")
-    rows = exchange.records_for(session, subject=subject, institution_id=target)
-    if principal.is_regulator and target is None:
-        rows = [r for r in rows if principal.can_see_institution(r.institution_id)]
+    rows = exchange.records_for(session, principal, subject=subject, institution_id=institution_id)
     return [ExchangeRecordOut.of(r) for r in rows]

@@ -22,6 +22,7 @@ from app.claims.service import get_line
 from app.config import get_settings
 from app.courses.models import Enrollment, QuizAttempt, RollCall, RollCallStatus, StudySession
 from app.reports import fraud
+from app.reports.scope import Scope
 
 API = "/api/v1"
 
@@ -102,7 +103,7 @@ def fraud_hits(
 ) -> list[FraudHit]:
     """Findings of every fraud indicator over the institution that name the learner."""
     params = fraud.FraudParams(face_threshold=get_settings().face_thresholds()[0])
-    scope = fraud.Scope(institution_id)
+    scope = Scope(institution_id)
     out = []
     for code, (scan, _title, title_zh) in fraud.INDICATORS.items():
         for finding in scan(session, scope, params):

@@ -75,6 +75,7 @@ from app.config import get_settings
 from app.courses.models import LEVEL_NAMES_ZH
 from app.crypto import encrypt
 from app.errors import Forbidden
+from app.programmes.jurisdiction import jurisdiction_filter
 from app.validation import check_text
 
 REASON_CHARS = 500
@@ -158,12 +159,11 @@ def list_batches(
     session: Session, principal: Principal, *, institution_id: uuid.UUID | None = None
 ) -> list[ClaimBatch]:
     stmt = select(ClaimBatch).order_by(col(ClaimBatch.filed_at).desc())
-    if principal.is_regulator:
-        if institution_id is not None:
-            stmt = stmt.where(col(ClaimBatch.institution_id) == institution_id)
-        return [b for b in session.exec(stmt) if in_jurisdiction(session, principal, b)]
-    own = _staff_institution(principal)
-    return list(session.exec(stmt.where(col(ClaimBatch.institution_id) == own)))
+    if not principal.is_regulator:
+        _staff_institution(principal)
+    elif institution_id is not None:
+        stmt = stmt.where(col(ClaimBatch.institution_id) == institution_id)
+    return list(session.exec(stmt.where(jurisdiction_filter(principal, ClaimBatch.institution_id))))
 
 
 def lines_of(session: Session, batch: ClaimBatch) -> list[ClaimLine]:
@@ -911,19 +911,13 @@ def list_recoveries(
     stmt = select(RecoveryItem).order_by(col(RecoveryItem.created_at).desc())
     if status is not None:
         stmt = stmt.where(col(RecoveryItem.status) == status)
-    if principal.is_regulator:
-        if institution_id is not None:
-            stmt = stmt.where(col(RecoveryItem.institution_id) == institution_id)
-        items = list(session.exec(stmt))
-        batches = {
-            b.id: b
-            for b in session.exec(
-                select(ClaimBatch).where(col(ClaimBatch.id).in_({i.batch_id for i in items}))
-            )
-        }
-        return [i for i in items if in_jurisdiction(session, principal, batches[i.batch_id])]
-    own = _staff_institution(principal)
-    return list(session.exec(stmt.where(col(RecoveryItem.institution_id) == own)))
+    if not principal.is_regulator:
+        _staff_institution(principal)
+    elif institution_id is not None:
+        stmt = stmt.where(col(RecoveryItem.institution_id) == institution_id)
+    return list(
+        session.exec(stmt.where(jurisdiction_filter(principal, RecoveryItem.institution_id)))
+    )
 
 
 def settle_recovery(
@@ -1103,12 +1097,9 @@ def list_objections(
     stmt = select(NoticeObjection).order_by(col(NoticeObjection.received_at))
     if status is not None:
         stmt = stmt.where(col(NoticeObjection.status) == status)
-    out = []
-    for o in session.exec(stmt):
-        batch = session.get(ClaimBatch, o.batch_id)
-        if batch is not None and in_jurisdiction(session, principal, batch):
-            out.append(o)
-    return out
+    return list(
+        session.exec(stmt.where(jurisdiction_filter(principal, NoticeObjection.institution_id)))
+    )
 
 
 def resolve_objection(

@@ -26,7 +26,8 @@ from sqlmodel import Session, col, select
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from app import clock
-from app.accounts.models import Institution, User
+from app.accounts.models import Institution, Role, User
+from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.certificates.models import Certificate
@@ -35,8 +36,10 @@ from app.claims.models import ClaimBatch
 from app.config import get_settings
 from app.courses.models import Course, Enrollment
 from app.crypto import decrypt
+from app.errors import Forbidden
 from app.exchange.exceptions import ExchangeNotConfigured, InvalidReceipt, InvalidSignature
 from app.exchange.models import ExchangeRecord, ReceiptStatus, SendStatus
+from app.programmes.jurisdiction import jurisdiction_filter
 
 SCHEMA_FILE = Path(__file__).parent / "schema" / "exchange-record-v1.schema.json"
 SCHEMA_ID = "skilltrace.exchange-record.v1"
@@ -320,9 +323,18 @@ def record_receipts(session: Session, receipts: Sequence[Receipt]) -> tuple[int,
 
 
 def records_for(
-    session: Session, *, subject: str | None = None, institution_id: uuid.UUID | None = None
+    session: Session,
+    principal: Principal,
+    *,
+    subject: str | None = None,
+    institution_id: uuid.UUID | None = None,
 ) -> list[ExchangeRecord]:
+    """Records and their receipts: regulators within their jurisdiction, staff their own."""
+    is_staff = principal.user is not None and principal.role is Role.staff
+    if not (principal.is_regulator or is_staff):
+        raise Forbidden("Exchange records are for regulators and the institution's staff.")
     stmt = select(ExchangeRecord).order_by(col(ExchangeRecord.created_at))
+    stmt = stmt.where(jurisdiction_filter(principal, ExchangeRecord.institution_id))
     if subject is not None:
         stmt = stmt.where(col(ExchangeRecord.subject) == subject)
     if institution_id is not None:
