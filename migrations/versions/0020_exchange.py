@@ -1,8 +1,8 @@
 """exchange: the outbox of records for the regional real-name training system, with their receipts
 
-Revision ID: 0019
-Revises: 0018
-Create Date: 2026-12-03 09:52:35.718196
+Revision ID: 0020
+Revises: 0019
+Create Date: 2026-12-03 10:01:43.041880
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 
 import app.dbtypes
 
-revision: str = '0019'
-down_revision: str | None = '0018'
+revision: str = '0020'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
