@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused outside development
@@ -96,6 +96,14 @@ class Settings(BaseSettings):
     face_max_frames: int = Field(default=20, ge=1, le=60)
     face_min_enrol_frames: int = Field(default=3, ge=1)
     face_challenge_ttl_s: int = Field(default=120, ge=10)
+    # Streamed checks (app/attendance/streaming.py): how many actions the server reveals per
+    # check, and which it draws from (comma-separated subset of blink, blink_twice, turn_left,
+    # turn_right). Measured with 3 reveals from all four: a replayed talking-head clip passed
+    # 0.2 % of trials, a responsive learner 100 % (README, "Streamed liveness"). Fewer reveals
+    # or actions make a check shorter and weaker; "blink" alone is passed by any video that
+    # blinks often (the browser tests' fake camera does exactly that).
+    face_stream_reveals: int = Field(default=3, ge=1, le=5)
+    face_stream_actions: str = "blink,blink_twice,turn_left,turn_right"
     verify_max_failures: int = Field(default=5, ge=1)
     verify_backoff_base_s: int = Field(default=30, ge=1)
     verify_backoff_max_s: int = Field(default=3600, ge=1)
@@ -189,6 +197,16 @@ class Settings(BaseSettings):
                 "(cosine similarity: larger is closer)"
             )
         return self
+
+    @field_validator("face_stream_actions")
+    @classmethod
+    def _known_stream_actions(cls, v: str) -> str:
+        known = ("blink", "blink_twice", "turn_left", "turn_right")
+        actions = [a.strip() for a in v.split(",") if a.strip()]
+        unknown = [a for a in actions if a not in known]
+        if not actions or unknown:
+            raise ValueError(f"face_stream_actions: use a comma-separated subset of {known}")
+        return ",".join(actions)
 
     def face_thresholds(self, engine: str | None = None) -> tuple[float, float]:
         """(accept, reject) of an engine's model, in that model's metric."""

@@ -290,7 +290,10 @@ def consent(client: TestClient, h: dict[str, str]) -> None:
 
 
 def challenge(client: TestClient, h: dict[str, str], engine: Any, actions: list[str]) -> str:
-    """A real challenge whose actions the test fixes (blink: the clip has no head turns)."""
+    """A real challenge turned into a *burst* challenge whose actions the test fixes (blink: the
+    clip has no head turns on cue). Learners get streamed checks; the burst path (the partners')
+    shares every rule after liveness, and the streamed protocol has its own tests
+    (tests/api/test_face_stream_api.py)."""
     r = client.post("/api/v1/me/face/challenge", headers=h)
     assert r.status_code == 201, r.text
     cid = r.json()["challenge_id"]
@@ -298,6 +301,7 @@ def challenge(client: TestClient, h: dict[str, str], engine: Any, actions: list[
         c = s.get(FaceChallenge, uuid.UUID(cid))
         assert c is not None
         c.actions = actions
+        c.mode, c.schedule = "burst", None
         s.add(c)
         s.commit()
     return str(cid)

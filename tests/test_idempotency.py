@@ -424,6 +424,7 @@ def _blink_only(engine: Engine, cid: str) -> None:
         c = s.get(FaceChallenge, uuid.UUID(cid))
         assert c is not None
         c.actions = ["blink"]  # the clip has blinks, no head turns
+        c.mode, c.schedule = "burst", None  # a burst challenge (streamed: its own tests)
         s.add(c)
         s.commit()
 

@@ -217,6 +217,8 @@ API_KEY_OUT = {
     "revoked_at": None,
 }
 FRAMES_BODY = {"challenge_id": CHALLENGE_ID, "frames": ["frame-01.jpg", "frame-02.jpg"]}
+#: One frame of a streamed check (the 32nd), as a browser's canvas encodes it.
+FRAME_BODY = {"seq": 31, "frame": "frame-0031.jpg"}
 RECORD_CERT = {
     "serial": SERIAL,
     "status": "valid",
@@ -275,6 +277,11 @@ EXAMPLES: dict[str, Any] = {
     },
     "Body_enrol_api_v1_me_face_enrol_post": FRAMES_BODY,
     "Body_handoff_frames_api_v1_handoffs__code__frames_post": FRAMES_BODY,
+    "Body_handoff_stream_frame_api_v1_handoffs__code__checks__check_id__frames_post": FRAME_BODY,
+    "Body_stream_frame_api_v1_me_face_checks__check_id__frames_post": FRAME_BODY,
+    "Body_partner_stream_frame_api_v1_learners__learner_id__face_checks__check_id__frames_post": (
+        FRAME_BODY
+    ),
     "Body_partner_verify_api_v1_learners__learner_id__verify_post": FRAMES_BODY,
     "Body_start_quiz_api_v1_enrollments__enrollment_id__quiz_attempts_post": FRAMES_BODY,
     "Body_put_seal_api_v1_institutions__institution_id__certificate_settings_seal_put": {

@@ -11,22 +11,32 @@ from app.accounts import service as accounts
 from app.accounts.exceptions import InvalidToken, MissingScope, UserNotFound
 from app.accounts.principal import Principal
 from app.api.deps import CurrentLearner, SessionDep, UserPrincipal, require_scope
+from app.attendance import checks
 from app.attendance import exceptions as fx
 from app.attendance import repository as visible
 from app.attendance import service as attendance
-from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
+from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS, STREAM_FRAME_ERRORS
 from app.attendance.models import Purpose, ReviewStatus
 from app.attendance.schemas import (
     ChallengeOut,
     EnrolOut,
     EventOut,
     FaceStatusOut,
+    FrameAckOut,
     ReviewIn,
     ReviewItemOut,
     VerifyOut,
 )
 from app.errors import Forbidden, NotAuthenticated, problem_responses
-from app.http.frames import ChallengeField, FramesField, client_of, read_frames
+from app.http.frames import (
+    ChallengeField,
+    FrameField,
+    FramesField,
+    SeqField,
+    client_of,
+    read_frame,
+    read_frames,
+)
 
 router = APIRouter(tags=["face"])
 
@@ -42,11 +52,32 @@ AttendanceRead = Annotated[Principal, require_scope("attendance:read")]
     responses=problem_responses(*_auth, fx.ConsentRequired),
 )
 def new_challenge(user: CurrentLearner, session: SessionDep) -> ChallengeOut:
-    """A single-use liveness challenge: the actions to perform and a short expiry."""
-    c = attendance.create_challenge(session, user)
-    return ChallengeOut(
-        challenge_id=c.id, nonce=c.nonce, actions=c.actions, expires_at=c.expires_at
-    )
+    """A new streamed face check (``mode`` streamed): send the camera's frames one by one to
+    ``frames_url``; the answers reveal the actions to do, at moments the server chooses. When
+    an answer says ``complete``, submit the operation (enrolment, check-in, roll-call, quiz)
+    with this ``challenge_id`` and no frames. Single use, short expiry."""
+    c = checks.open_check(session, user)
+    return ChallengeOut.of(c, f"/api/v1/me/face/checks/{c.id}/frames")
+
+
+@router.post(
+    "/me/face/checks/{check_id}/frames",
+    response_model=FrameAckOut,
+    responses=problem_responses(*_auth, *STREAM_FRAME_ERRORS),
+)
+def stream_frame(
+    check_id: uuid.UUID,
+    seq: SeqField,
+    frame: FrameField,
+    user: CurrentLearner,
+    session: SessionDep,
+) -> FrameAckOut:
+    """One frame of the learner's streamed check, stamped on arrival. Send them in order
+    (``seq`` 0, 1, 2, …, about 10 a second) and one at a time; the answer says which action to
+    do now (``action``) and when to stop (``complete``). A frame out of order or sent twice voids
+    the check (409)."""
+    ack = checks.add_frame(session, user, check_id, seq=seq, data=read_frame(frame))
+    return FrameAckOut.of(ack)
 
 
 @router.get("/me/face", response_model=FaceStatusOut, responses=problem_responses(*_auth))
@@ -74,10 +105,10 @@ def face_status(user: CurrentLearner, session: SessionDep) -> FaceStatusOut:
 )
 def enrol(
     challenge_id: ChallengeField,
-    frames: FramesField,
     user: CurrentLearner,
     session: SessionDep,
     request: Request,
+    frames: FramesField = None,
 ) -> EnrolOut:
     """Enrol the learner's face from a liveness burst (≥ 3 good frames)."""
     template, event = attendance.enrol(
@@ -112,14 +143,53 @@ def my_events(user: CurrentLearner, session: SessionDep) -> list[EventOut]:
 def partner_challenge(
     learner_id: uuid.UUID, principal: VerifyKey, session: SessionDep
 ) -> ChallengeOut:
-    """A challenge for a learner of the caller's institution (partners that capture frames)."""
+    """A burst challenge for a learner of the caller's institution, for partners that capture
+    frames themselves and send a finished burst to ``…/verify`` (its event records liveness
+    mode ``burst``). The streamed protocol (``…/face/checks``) resists recorded video far
+    better; prefer it when the partner's client can stream."""
     learner = accounts.get_managed_learner(session, principal, learner_id)
     c = attendance.create_challenge(
         session, learner, issued_to=str(principal.actor), actor=principal.actor
     )
-    return ChallengeOut(
-        challenge_id=c.id, nonce=c.nonce, actions=c.actions, expires_at=c.expires_at
-    )
+    return ChallengeOut.of(c)
+
+
+@router.post(
+    "/learners/{learner_id}/face/checks",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ChallengeOut,
+    responses=problem_responses(*_auth, MissingScope, UserNotFound, fx.ConsentRequired),
+)
+def partner_check(learner_id: uuid.UUID, principal: VerifyKey, session: SessionDep) -> ChallengeOut:
+    """A streamed, server-paced check for a learner of the caller's institution.
+
+    The partner's client streams the camera's frames one at a time to ``frames_url`` (fields
+    ``seq`` and ``frame``, about 10 frames a second, each after the previous answer), shows the
+    learner each answer's ``action`` the moment it appears, and stops when an answer says
+    ``complete``; then ``POST …/verify`` with this ``challenge_id`` and no frames decides. The
+    event records liveness mode ``streamed``."""
+    learner = accounts.get_managed_learner(session, principal, learner_id)
+    c = checks.open_check(session, learner, issued_to=str(principal.actor), actor=principal.actor)
+    return ChallengeOut.of(c, f"/api/v1/learners/{learner_id}/face/checks/{c.id}/frames")
+
+
+@router.post(
+    "/learners/{learner_id}/face/checks/{check_id}/frames",
+    response_model=FrameAckOut,
+    responses=problem_responses(*_auth, MissingScope, UserNotFound, *STREAM_FRAME_ERRORS),
+)
+def partner_stream_frame(
+    learner_id: uuid.UUID,
+    check_id: uuid.UUID,
+    seq: SeqField,
+    frame: FrameField,
+    principal: VerifyKey,
+    session: SessionDep,
+) -> FrameAckOut:
+    """One frame of a partner's streamed check (see ``…/face/checks``)."""
+    learner = accounts.get_managed_learner(session, principal, learner_id)
+    ack = checks.add_frame(session, learner, check_id, seq=seq, data=read_frame(frame))
+    return FrameAckOut.of(ack)
 
 
 @router.post(
@@ -138,12 +208,13 @@ def partner_challenge(
 def partner_verify(
     learner_id: uuid.UUID,
     challenge_id: ChallengeField,
-    frames: FramesField,
     principal: VerifyKey,
     session: SessionDep,
     request: Request,
+    frames: FramesField = None,
 ) -> VerifyOut:
-    """Verify frames a partner platform captured; the outcome is in the body (not an error)."""
+    """Verify a partner's check; the outcome is in the body (not an error). A burst challenge
+    takes its frames here; a streamed check (``…/face/checks``) takes none."""
     learner = accounts.get_managed_learner(session, principal, learner_id)
     event = attendance.verify(
         session,

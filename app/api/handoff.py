@@ -17,15 +17,23 @@ from app.accounts.exceptions import InvalidToken, RateLimited
 from app.accounts.principal import Principal
 from app.api.deps import PUBLIC, CurrentLearner, SessionDep, client_info
 from app.attendance import exceptions as fx
-from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
+from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS, STREAM_FRAME_ERRORS
 from app.attendance.models import HandoffPurpose, HandoffState
-from app.attendance.schemas import ChallengeOut, EnrolOut
+from app.attendance.schemas import ChallengeOut, EnrolOut, FrameAckOut
 from app.courses import exceptions as cx
 from app.courses import quiz
 from app.courses.schemas import CheckInOut, QuizAttemptOut, RollCallAnswerOut
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 from app.handoff import service as handoff
-from app.http.frames import ChallengeField, FramesField, client_of, read_frames
+from app.http.frames import (
+    ChallengeField,
+    FrameField,
+    FramesField,
+    SeqField,
+    client_of,
+    read_frame,
+    read_frames,
+)
 from app.http.links import phone_url
 
 router = APIRouter(tags=["face"])
@@ -186,11 +194,37 @@ def open_handoff(code: CodePath, session: SessionDep, request: Request) -> Phone
     dependencies=[PUBLIC],
 )
 def handoff_challenge(code: CodePath, session: SessionDep, request: Request) -> ChallengeOut:
-    """A fresh liveness challenge for the hand-off's learner."""
+    """A fresh streamed face check for the hand-off's learner (``mode`` streamed): stream the
+    phone camera's frames to ``frames_url``, then submit to ``…/frames`` without frames."""
     c = handoff.challenge(session, code, client=client_info(request)[0])
-    return ChallengeOut(
-        challenge_id=c.id, nonce=c.nonce, actions=c.actions, expires_at=c.expires_at
+    return ChallengeOut.of(c, f"/api/v1/handoffs/{code}/checks/{c.id}/frames")
+
+
+@router.post(
+    "/handoffs/{code}/checks/{check_id}/frames",
+    response_model=FrameAckOut,
+    responses=problem_responses(*_code_errors, *STREAM_FRAME_ERRORS),
+    dependencies=[PUBLIC],
+)
+def handoff_stream_frame(
+    code: CodePath,
+    check_id: uuid.UUID,
+    seq: SeqField,
+    frame: FrameField,
+    session: SessionDep,
+    request: Request,
+) -> FrameAckOut:
+    """One frame of the phone's streamed check, stamped on arrival; the answer reveals the
+    action to do now and says when the check is complete (then submit it to ``…/frames``)."""
+    ack = handoff.add_frame(
+        session,
+        code,
+        check_id,
+        seq=seq,
+        data=read_frame(frame),
+        client=client_info(request)[0],
     )
+    return FrameAckOut.of(ack)
 
 
 @router.post(
@@ -217,11 +251,12 @@ def handoff_challenge(code: CodePath, session: SessionDep, request: Request) -> 
 def handoff_frames(
     code: CodePath,
     challenge_id: ChallengeField,
-    frames: FramesField,
     session: SessionDep,
     request: Request,
+    frames: FramesField = None,
 ) -> PhoneResultOut:
-    """The phone's burst: runs the check the computer asked for (same rules, same errors)."""
+    """The phone's finished check: runs the operation the computer asked for (same rules, same
+    errors)."""
     h = handoff.submit(
         session,
         code,

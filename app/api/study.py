@@ -57,11 +57,11 @@ CoursesRead = Annotated[Principal, require_scope("courses:read")]
 def check_in(
     enrollment_id: uuid.UUID,
     challenge_id: ChallengeField,
-    frames: FramesField,
     user: CurrentLearner,
     session: SessionDep,
     request: Request,
     take_over: Annotated[bool, Form(description="End a session open elsewhere")] = True,
+    frames: FramesField = None,
 ) -> CheckInOut:
     """Face check-in: opens a study session (403 face_mismatch, event recorded, if not you)."""
     sess, event = study.check_in(
@@ -134,10 +134,10 @@ async def heartbeat(
 def answer_rollcall(
     rollcall_id: uuid.UUID,
     challenge_id: ChallengeField,
-    frames: FramesField,
     user: CurrentLearner,
     session: SessionDep,
     request: Request,
+    frames: FramesField = None,
 ) -> RollCallAnswerOut:
     """Answer a roll-call before its deadline (410 rollcall_expired after it: recorded missed)."""
     rc, event = study.answer_rollcall(

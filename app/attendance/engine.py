@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.attendance.engines import identity_of, liveness_params, make_engine
+from app.attendance.engines import identity_of, liveness_params, make_engine, stream_params
 from app.attendance.exceptions import FaceRejected
 from app.attendance.face import (
     DecodeLimits,
@@ -25,6 +25,7 @@ from app.attendance.liveness import LivenessParams
 from app.attendance.pad import verify_pad_files
 from app.attendance.pool import FacePool, FrameResult, PoolState
 from app.attendance.sface import verify_model_files
+from app.attendance.streaming import StreamParams
 from app.config import get_settings
 
 _lock = threading.Lock()
@@ -52,6 +53,14 @@ def thresholds() -> tuple[float, float]:
 
 def current_liveness_params() -> LivenessParams:
     return liveness_params(get_settings().face_engine)
+
+
+def current_stream_params() -> StreamParams:
+    """The streamed protocol as configured: the engine's identity bounds, the number of
+    reveals and the actions they are drawn from."""
+    s = get_settings()
+    actions = tuple(a for a in s.face_stream_actions.split(",") if a)
+    return stream_params(s.face_engine, reveals=s.face_stream_reveals, actions=actions)
 
 
 def _analyse_local(frames: Sequence[bytes]) -> list[FrameResult]:

@@ -295,6 +295,61 @@ class EvidencePurged(DomainError):
     message_en = "The evidence crop was purged after the retention period; its hash remains."
 
 
+# ---------------------------------------------------------------- streamed checks
+
+
+class StreamDiscontinuous(FaceRejected):
+    """A streamed check whose frames are not one live camera's: repeated or out-of-order
+    frames, a wrong frame rate, another person mid-stream, jumps, a still picture."""
+
+    code = "stream_discontinuous"
+    title = "Frames not from one live camera"
+    message_zh = "视频画面不连续（疑似重复、乱序或翻拍的画面），请本人在摄像头前实时完成验证。"
+    message_en = (
+        "The camera frames were not continuous (repeated, out of order or re-filmed). "
+        "Do the check live in front of your camera."
+    )
+
+
+class FrameOutOfOrder(FaceRejected):
+    code = "frame_out_of_order"
+    status = 409
+    title = "Frame out of order"
+    message_zh = "画面顺序错误，本次验证已作废，请重新开始。"
+    message_en = "A frame arrived out of order; this check is void. Please start again."
+
+
+class FrameRepeated(FaceRejected):
+    code = "frame_repeated"
+    status = 409
+    title = "Frame repeated"
+    message_zh = "同一画面被重复发送，本次验证已作废，请重新开始。"
+    message_en = "The same frame was sent twice; this check is void. Please start again."
+
+
+class NotAStreamedCheck(DomainError):
+    code = "not_a_streamed_check"
+    status = 409
+    title = "Not a streamed check"
+    message_zh = "这个验证需要一次性提交照片，不能逐帧上传。"
+    message_en = "This challenge takes one burst of frames, not a stream."
+
+
+class FramesNotExpected(FaceRejected):
+    code = "frames_not_expected"
+    title = "Frames not expected"
+    message_zh = "这次验证的画面已经逐帧上传，提交时请不要再附带照片。"
+    message_en = "This check's frames were streamed already; submit it without frames."
+
+
+class CheckIncomplete(DomainError):
+    code = "check_incomplete"
+    status = 409
+    title = "Check not finished"
+    message_zh = "验证尚未完成，请按提示继续完成动作。"
+    message_en = "The check is not finished yet. Keep following the prompts."
+
+
 #: Errors of every endpoint that takes a challenge and frames.
 FRAME_SUBMISSION_ERRORS: tuple[type[DomainError], ...] = (
     *FACE_ERRORS,
@@ -306,6 +361,26 @@ FRAME_SUBMISSION_ERRORS: tuple[type[DomainError], ...] = (
     BurstTooLarge,
     FrameBudgetExceeded,
     FaceEngineUnavailable,
+    StreamDiscontinuous,
+    FramesNotExpected,
+    CheckIncomplete,
+)
+
+#: Errors of a frame streamed to a check session.
+STREAM_FRAME_ERRORS: tuple[type[DomainError], ...] = (
+    NotAnImage,
+    ImageTooLarge,
+    ConsentRequired,
+    ChallengeNotFound,
+    ChallengeExpired,
+    ChallengeUsed,
+    FrameReplayed,
+    FrameOutOfOrder,
+    FrameRepeated,
+    NotAStreamedCheck,
+    TooManyFrames,
+    BurstTooLarge,
+    FrameBudgetExceeded,
 )
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -60,6 +60,31 @@ class FaceChallenge(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     issued_to: str = Field(default="learner", max_length=64)  # "learner" or "api_key:<id>"
+    #: ``burst``: the actions are known up front and a finished burst is uploaded (partners that
+    #: capture frames themselves); ``streamed``: a check session (app/attendance/checks.py) —
+    #: frames arrive one by one and the server reveals the actions as they go.
+    mode: str = Field(default="burst", max_length=16)
+    #: Streamed: the secret plan and its progress (``app.attendance.streaming.Schedule``).
+    schedule: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    #: Streamed: arrival of the first frame (the stream's time zero).
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class FaceCheckFrame(SQLModel, table=True):
+    """One frame streamed to a check session, stamped on arrival. Held only until the check is
+    decided (the attendance event keeps the frames' hashes), then deleted."""
+
+    __tablename__ = "face_check_frames"
+    __table_args__ = (UniqueConstraint("challenge_id", "seq", name="uq_face_check_frames_seq"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    challenge_id: uuid.UUID = Field(foreign_key="face_challenges.id", index=True)
+    seq: int
+    #: Milliseconds since the check's first frame arrived, by the server's clock.
+    t_ms: int
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sha256: str = Field(max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class FaceTemplate(SQLModel, table=True):

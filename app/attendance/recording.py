@@ -21,14 +21,22 @@ from sqlmodel import Session, col, select
 from app import clock, metrics
 from app.accounts.models import User
 from app.aftercommit import after_commit, after_rollback
-from app.attendance import liveness
+from app.attendance import liveness, streaming
 from app.attendance.budget import admit_burst
-from app.attendance.engine import analyse_frames, current_model, thresholds
+from app.attendance.checks import StoredFrame
+from app.attendance.engine import (
+    analyse_frames,
+    current_model,
+    current_stream_params,
+    thresholds,
+)
 from app.attendance.exceptions import (
     FaceRejected,
     FrameReplayed,
     ImageTooLarge,
+    LivenessFailed,
     NotAnImage,
+    StreamDiscontinuous,
     TooFewFrames,
     TooManyFrames,
 )
@@ -40,6 +48,7 @@ from app.attendance.models import (
     Outcome,
     Purpose,
 )
+from app.attendance.streaming import Schedule
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.config import get_settings
@@ -101,6 +110,47 @@ def _analyse_burst(frames: Sequence[bytes], *, min_frames: int, learner_id: uuid
         else:
             good.append(r)
     return _Burst(hashes=hashes, good=good, rejections=rejections)
+
+
+def _analyse_stream(
+    stored: Sequence[StoredFrame], plan: Schedule
+) -> tuple[_Burst, streaming.StreamResult]:
+    """Analyse a streamed check's frames (all at once, in the face pool) and decide its
+    liveness. A frame that does not decode counts as a frame without a usable face."""
+    results = analyse_frames([f.data for f in stored]) if stored else []
+    good: list[FaceAnalysis] = []
+    rejections: list[FaceRejected] = []
+    frames: list[streaming.StreamFrame] = []
+    for f, r in zip(stored, results, strict=True):
+        if isinstance(r, FaceRejected):
+            rejections.append(r)
+            frames.append(streaming.StreamFrame(f.seq, f.t_ms, f.sha256, None, r.code))
+        else:
+            good.append(r)
+            frames.append(streaming.StreamFrame(f.seq, f.t_ms, f.sha256, r))
+    result = streaming.evaluate(frames, plan, current_stream_params())
+    return _Burst(hashes=[f.sha256 for f in stored], good=good, rejections=rejections), result
+
+
+def _stream_dict(result: streaming.StreamResult, plan: Schedule) -> dict[str, Any]:
+    """The attendance event's liveness record of a streamed check: the decision, each
+    reveal's action, moment and outcome, and the frame timing."""
+    d = result.to_dict()
+    d["mode"] = "streamed"
+    d["window_ms"] = plan.window_ms
+    # Liveness v1 named its verdicts per "actions"; the event's readers keep working.
+    d["actions"] = [
+        {"action": r["action"], "passed": r["passed"], "reason": r["reason"]} for r in d["reveals"]
+    ]
+    return d
+
+
+def _stream_failure(result: streaming.StreamResult) -> str:
+    """The event's reason code for a failed streamed liveness decision: replay/continuity
+    (the frames are not one live camera's) or liveness (the actions were not answered)."""
+    if result.category == "continuity":
+        return StreamDiscontinuous.code
+    return LivenessFailed.code
 
 
 def _check_replay(session: Session, hashes: list[str]) -> bool:
@@ -196,6 +246,7 @@ def event_payload(event: AttendanceEvent) -> dict[str, Any]:
         "model_sha256": event.model_sha256,
         "match_metric": event.match_metric,
         "liveness": {
+            "mode": event.liveness.get("mode"),
             "passed": event.liveness.get("passed"),
             "reason": event.liveness.get("reason"),
             "actions": [
@@ -235,6 +286,7 @@ def _save_event(session: Session, event: AttendanceEvent, actor: Actor) -> None:
 
 def _liveness_dict(result: liveness.LivenessResult) -> dict[str, Any]:
     d = result.to_dict()
+    d["mode"] = "burst"
     # JSON column: plain floats rounded for readability; the audit payload keeps only verdicts.
     for key in ("ear_baseline", "start_yaw", "max_identity_distance", "motion"):
         d[key] = round(float(d[key]), 4)

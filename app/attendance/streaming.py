@@ -123,6 +123,8 @@ class StreamParams:
     #: Reveals per check: independent random windows multiply a replay's luck (measured:
     #: talking_head_1 replayed passes 2.2-2.8 % of trials with two, 0.2 % with three).
     reveals: int = 3
+    #: What the reveals are drawn from (distinct while they last).
+    actions: tuple[str, ...] = STREAM_ACTIONS
     #: The first reveal is due this long after the first frame (uniform, server's random).
     first_reveal_s: tuple[float, float] = (1.2, 2.4)
     #: Pause between one window's end and the next reveal (uniform).
@@ -135,11 +137,11 @@ class StreamParams:
     #: Frame rate bounds over the stream, and the longest silence allowed between two frames.
     min_fps: float = 4.0
     max_fps: float = 20.0
-    max_gap_s: float = 0.8
+    max_gap_s: float = 1.5
     #: At most this share of frames may lack a usable face, and each window needs this many
     #: usable frames (a blink lasts 100-400 ms: ~10 frames/s are needed to see it).
     max_faceless_share: float = 0.25
-    min_window_frames: int = 8
+    min_window_frames: int = 6
     #: Blink: the closed frame is at most this fraction of the open baseline (the 80th
     #: percentile of the stream's own EAR) and this far below it in absolute terms; open again
     #: at >= ``blink_open_ratio`` of it. Measured as for liveness v1 (natural blinks reach
@@ -198,20 +200,22 @@ class Schedule:
     started: bool = False
     last_seq: int = -1
     last_ms: int = -1
+    #: A refused frame voids the stream (``frame_out_of_order``, ``frame_repeated``, ...).
+    broken: str | None = None
 
     @classmethod
     def draw(cls, params: StreamParams, rng: secrets.SystemRandom | Any | None = None) -> Schedule:
-        """Random actions (distinct; at most one of the two blink actions and of the two turns
-        follows another of its kind) and random reveal moments, from a CSPRNG by default."""
+        """Random actions (distinct while ``params.actions`` lasts) and random reveal moments,
+        from a CSPRNG by default."""
         r = rng or secrets.SystemRandom()
         actions: list[str] = []
-        pool = list(STREAM_ACTIONS)
+        pool = list(params.actions)
         for _ in range(params.reveals):
             choice = r.choice(pool)
             actions.append(choice)
             pool.remove(choice)
             if not pool:
-                pool = list(STREAM_ACTIONS)
+                pool = list(params.actions)
         reveals = []
         for i, a in enumerate(actions):
             lo, hi = params.first_reveal_s if i == 0 else params.gap_s
@@ -274,6 +278,7 @@ class Schedule:
             "started": self.started,
             "last_seq": self.last_seq,
             "last_ms": self.last_ms,
+            "broken": self.broken,
         }
 
     @classmethod
@@ -284,6 +289,7 @@ class Schedule:
             started=bool(data.get("started", False)),
             last_seq=int(data.get("last_seq", -1)),
             last_ms=int(data.get("last_ms", -1)),
+            broken=data.get("broken"),
         )
 
 
@@ -377,6 +383,8 @@ def evaluate(
         )
 
     # -- order, repeats, rate, coverage
+    if schedule.broken:
+        return result(schedule.broken, "continuity")
     seqs = [f.seq for f in frames]
     if any(b != a + 1 for a, b in zip(seqs, seqs[1:], strict=False)) or bool(
         np.any(np.diff(ts) < 0)

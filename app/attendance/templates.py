@@ -16,6 +16,7 @@ from app import clock
 from app.accounts.models import User
 from app.attendance import liveness, pad, search
 from app.attendance.challenges import _consume, _load_challenge
+from app.attendance.checks import STREAMED, discard_stream, require_complete, stream_of
 from app.attendance.engine import current_liveness_params, current_model, thresholds
 from app.attendance.exceptions import (
     ConsentRequired,
@@ -23,7 +24,9 @@ from app.attendance.exceptions import (
     FaceNotEnrolled,
     FaceReenrolUnconfirmed,
     FrameReplayed,
+    FramesNotExpected,
     LivenessFailed,
+    StreamDiscontinuous,
     TooFewFrames,
 )
 from app.attendance.face import FaceAnalysis
@@ -38,6 +41,7 @@ from app.attendance.models import (
 from app.attendance.recording import (
     ClientInfo,
     _analyse_burst,
+    _analyse_stream,
     _audit_replay,
     _best_frame,
     _check_replay,
@@ -47,7 +51,10 @@ from app.attendance.recording import (
     _remember_frames,
     _save_event,
     _store_evidence,
+    _stream_dict,
+    _stream_failure,
 )
+from app.attendance.streaming import StreamResult
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.config import get_settings
@@ -122,6 +129,16 @@ def _spread(items: list[FaceAnalysis], k: int) -> list[FaceAnalysis]:
     return [items[i] for i in idx]
 
 
+def _most_frontal(items: list[FaceAnalysis], share: float = 0.5) -> list[FaceAnalysis]:
+    """The ``share`` of frames whose yaw is closest to the stream's median, in stream order."""
+    if len(items) <= TEMPLATE_EMBEDDINGS:
+        return items
+    median = float(np.median([a.yaw for a in items]))
+    keep = max(TEMPLATE_EMBEDDINGS, int(len(items) * share))
+    ranked = sorted(range(len(items)), key=lambda i: abs(items[i].yaw - median))[:keep]
+    return [items[i] for i in sorted(ranked)]
+
+
 # ---------------------------------------------------------------- enrolment
 
 
@@ -146,13 +163,30 @@ def enrol(
     s = get_settings()
     if not user.biometric_consent:
         raise ConsentRequired()
-    _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
+    first = _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
+    streamed = first.mode == STREAMED
+    stream: StreamResult | None = None
+    if streamed:
+        if frames:
+            raise FramesNotExpected()
+        plan = require_complete(first)
+        streamed_frames = stream_of(session, first)
     prior = reenrol.prior_template(session, user)
     release_read_lock(session)
-    burst = _analyse_burst(frames, min_frames=s.face_min_enrol_frames, learner_id=user.id)
-    prior_check = reenrol.check(prior, frames) if prior is not None else None
+    if streamed:
+        burst, stream = _analyse_stream(streamed_frames, plan)
+        # The older model sees about ten frames spread over the stream, not all of them.
+        step = max(1, len(streamed_frames) // 10)
+        raw: Sequence[bytes] = [f.data for f in streamed_frames[::step]]
+    else:
+        burst = _analyse_burst(frames, min_frames=s.face_min_enrol_frames, learner_id=user.id)
+        raw = frames
+    prior_check = reenrol.check(prior, raw) if prior is not None else None
     challenge = _load_challenge(session, user, challenge_id)  # fresh look after the analysis
     actor = Actor.user(user.id)
+    if streamed:
+        challenge.actions = plan.actions  # the secret is out: the event and audit name them
+        discard_stream(session, challenge)
     _consume(session, challenge)
     if _check_replay(session, burst.hashes):
         _audit_replay(session, user, challenge, burst.hashes, actor)
@@ -165,26 +199,38 @@ def enrol(
         institution_id=user.institution_id,
         client=client,
     )
-    if len(burst.good) < s.face_min_enrol_frames:
+    continuity = stream is not None and stream.category == "continuity"
+    if (len(burst.good) < s.face_min_enrol_frames and not continuity) or (
+        stream is not None and stream.category == "quality"
+    ):
         err = burst.dominant_rejection() if burst.rejections else TooFewFrames()
         event.reason_code = err.code
+        if stream is not None:
+            event.liveness = _stream_dict(stream, plan)
         _save_event(session, event, actor)
         raise err.keeping_changes(attendance_event_id=str(event.id))
-    result = liveness.check(challenge.actions, burst.good, current_liveness_params())
-    event.liveness = _liveness_dict(result)
-    best = _best_frame(burst.good)
-    _store_evidence(session, event, best.crop_jpeg)
-    if not result.passed:
-        event.reason_code = LivenessFailed.code
+    if stream is not None:
+        event.liveness = _stream_dict(stream, plan)
+        passed, reason, failure = stream.passed, stream.reason, _stream_failure(stream)
+    else:
+        result = liveness.check(challenge.actions, burst.good, current_liveness_params())
+        event.liveness = _liveness_dict(result)
+        passed, reason, failure = result.passed, result.reason, LivenessFailed.code
+    if burst.good:
+        _store_evidence(session, event, _best_frame(burst.good).crop_jpeg)
+    if not passed:
+        event.reason_code = failure
         _save_event(session, event, actor)
         _remember_frames(session, user, event, burst.hashes)
-        raise LivenessFailed(f"Liveness check failed: {result.reason}.").keeping_changes(
-            attendance_event_id=str(event.id), reason=result.reason
-        )
+        error = StreamDiscontinuous() if failure == StreamDiscontinuous.code else LivenessFailed()
+        raise error.keeping_changes(attendance_event_id=str(event.id), reason=reason)
     pad.record(event, pad.assess_burst(burst.good, s.face_pad_review_below))
     if prior_check is not None:
         reenrol.record(event, prior_check)
-    chosen = _spread(burst.good, TEMPLATE_EMBEDDINGS)
+    # A stream holds turned faces too: the template takes the most frontal frames, spread
+    # over the stream.
+    frontal = _most_frontal(burst.good) if stream is not None else burst.good
+    chosen = _spread(frontal, TEMPLATE_EMBEDDINGS)
     embs = np.stack([a.embedding for a in chosen]).astype(np.float32)
     blob, digest = _encode_embeddings(embs)
     model = current_model()

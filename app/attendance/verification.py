@@ -20,13 +20,16 @@ from app.attendance.challenges import (
     _load_challenge,
     _reset_failures,
 )
+from app.attendance.checks import STREAMED, discard_stream, require_complete, stream_of
 from app.attendance.engine import current_liveness_params, current_model, thresholds
 from app.attendance.exceptions import (
     ConsentRequired,
     FaceNotEnrolled,
     FaceReenrolRequired,
     FrameReplayed,
+    FramesNotExpected,
     LivenessFailed,
+    TooFewFrames,
 )
 from app.attendance.face import closer, decide_score, fused_score
 from app.attendance.models import (
@@ -38,6 +41,7 @@ from app.attendance.models import (
 from app.attendance.recording import (
     ClientInfo,
     _analyse_burst,
+    _analyse_stream,
     _audit_replay,
     _best_frame,
     _check_replay,
@@ -47,7 +51,10 @@ from app.attendance.recording import (
     _remember_frames,
     _save_event,
     _store_evidence,
+    _stream_dict,
+    _stream_failure,
 )
+from app.attendance.streaming import StreamResult
 from app.attendance.templates import _template_embeddings, active_template, template_is_current
 from app.audit.service import Actor
 from app.config import get_settings
@@ -83,9 +90,19 @@ def verify(
         raise FaceNotEnrolled()
     if not template_is_current(template):
         raise FaceReenrolRequired(template_model=f"{template.face_engine}/{template.model_name}")
-    _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
+    first = _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
+    streamed = first.mode == STREAMED
+    stream: StreamResult | None = None
+    if streamed:
+        if frames:
+            raise FramesNotExpected()
+        plan = require_complete(first)
+        streamed_frames = stream_of(session, first)
     release_read_lock(session)
-    burst = _analyse_burst(frames, min_frames=1, learner_id=user.id)
+    if streamed:
+        burst, stream = _analyse_stream(streamed_frames, plan)
+    else:
+        burst = _analyse_burst(frames, min_frames=1, learner_id=user.id)
     _check_lock(session, user)  # fresh look after the analysis
     template = active_template(session, user.id)
     if template is None or template.embeddings_enc is None:
@@ -93,6 +110,9 @@ def verify(
     if not template_is_current(template):
         raise FaceReenrolRequired(template_model=f"{template.face_engine}/{template.model_name}")
     challenge = _load_challenge(session, user, challenge_id)
+    if streamed:
+        challenge.actions = plan.actions  # the secret is out: the event and audit name them
+        discard_stream(session, challenge)
     _consume(session, challenge)
     if _check_replay(session, burst.hashes):
         _audit_replay(session, user, challenge, burst.hashes, actor)
@@ -105,8 +125,22 @@ def verify(
         institution_id=institution_id if institution_id is not None else user.institution_id,
         client=client,
     )
-    if not burst.good:
-        err = burst.dominant_rejection()
+    if stream is not None and stream.category == "continuity":
+        # Not one live camera's frames (voided, replayed, another person...): recorded as
+        # such whatever the faces would have matched.
+        event.liveness = _stream_dict(stream, plan)
+        event.outcome, event.reason_code = Outcome.failed, _stream_failure(stream)
+        if burst.good:
+            _store_evidence(session, event, _best_frame(burst.good).crop_jpeg)
+        _save_event(session, event, actor)
+        _remember_frames(session, user, event, burst.hashes)
+        _count_failure(session, user, actor)
+        session.flush()
+        return event
+    if not burst.good or (stream is not None and stream.category == "quality"):
+        err = burst.dominant_rejection() if burst.rejections else TooFewFrames()
+        if stream is not None:
+            event.liveness = _stream_dict(stream, plan)
         event.reason_code = err.code
         _save_event(session, event, actor)
         # A burst with no usable face is a failed check too: otherwise faceless frames (an image
@@ -124,17 +158,23 @@ def verify(
     fused = fused_score(embs, stored, metric)
     accept, reject = thresholds()
     decision = decide_score(fused, accept, reject, metric)
-    if challenge.actions:
+    failure = LivenessFailed.code
+    if stream is not None:
+        event.liveness = _stream_dict(stream, plan)
+        live = stream.passed
+        failure = _stream_failure(stream)
+    elif challenge.actions:
         result = liveness.check(challenge.actions, burst.good, current_liveness_params())
         event.liveness = _liveness_dict(result)
         live = result.passed
     else:
+        event.liveness = {"mode": "burst"}
         live = True
     _store_evidence(session, event, _best_frame(burst.good).crop_jpeg)
     pad_check = pad.assess_burst(burst.good, get_settings().face_pad_review_below)
     pad.record(event, pad_check)
     if not live:
-        event.outcome, event.reason_code = Outcome.failed, LivenessFailed.code
+        event.outcome, event.reason_code = Outcome.failed, failure
     elif decision == "passed" and pad_check.review:  # one more signal: review, never fail
         event.outcome, event.reason_code = Outcome.review, pad.REVIEW_REASON
         event.review_status = ReviewStatus.pending

@@ -35,6 +35,7 @@ from app import clock
 from app.accounts import throttle
 from app.accounts.models import Role, User
 from app.accounts.privacy import mask_name
+from app.attendance import checks
 from app.attendance import service as attendance
 from app.attendance.exceptions import (
     ChallengeNotFound,
@@ -351,12 +352,12 @@ def mark_opened(session: Session, code: str, *, client: str | None = None) -> Fa
 
 
 def challenge(session: Session, code: str, *, client: str | None = None) -> FaceChallenge:
-    """A fresh challenge for the hand-off's learner; the next frames must answer this one."""
+    """A fresh streamed check for the hand-off's learner; the next frames must answer it."""
     h = _by_code(session, code, for_update=True, client=client)
     now = clock.now()
     _check_usable(h, now)
     user = _user(session, h)
-    c = attendance.create_challenge(session, user, issued_to=f"handoff:{h.id}")
+    c = checks.open_check(session, user, issued_to=f"handoff:{h.id}")
     h.challenge_id = c.id
     if h.opened_at is None:
         h.opened_at = now
@@ -364,6 +365,23 @@ def challenge(session: Session, code: str, *, client: str | None = None) -> Face
     session.add(h)
     session.flush()
     return c
+
+
+def add_frame(
+    session: Session,
+    code: str,
+    check_id: uuid.UUID,
+    *,
+    seq: int,
+    data: bytes,
+    client: str | None = None,
+) -> checks.FrameAck:
+    """One frame of the phone's streamed check (the hand-off's current check only)."""
+    h = _by_code(session, code, client=client)
+    _check_usable(h, clock.now())
+    if h.challenge_id is None or h.challenge_id != check_id:
+        raise ChallengeNotFound("Take a challenge through this link first.")
+    return checks.add_frame(session, _user(session, h), check_id, seq=seq, data=data)
 
 
 def _late_rollcall(session: Session, h: FaceHandoff, now: datetime) -> bool:

@@ -13,16 +13,31 @@ from app.config import get_settings
 from app.http.cookies import client_info
 
 FramesField = Annotated[
-    list[UploadFile], File(description="1..N JPEG/PNG frames of the burst, in capture order")
+    list[UploadFile] | None,
+    File(
+        description="A burst challenge: its 1..N JPEG/PNG frames, in capture order. A streamed "
+        "check (mode streamed): none — its frames were streamed to …/checks/{id}/frames"
+    ),
 ]
-ChallengeField = Annotated[uuid.UUID, Form(description="A fresh challenge from …/challenge")]
+ChallengeField = Annotated[
+    uuid.UUID, Form(description="A challenge or streamed check from …/challenge or …/checks")
+]
+SeqField = Annotated[
+    int, Form(ge=0, le=100_000, description="The frame's sequence number: 0, 1, 2, … in order")
+]
+FrameField = Annotated[UploadFile, File(description="One JPEG/PNG camera frame (≤ 640 px)")]
 
 
-def read_frames(frames: list[UploadFile]) -> list[bytes]:
+def read_frame(frame: UploadFile) -> bytes:
+    """One streamed frame, read with the per-frame bound."""
+    return read_frames([frame])[0]
+
+
+def read_frames(frames: list[UploadFile] | None) -> list[bytes]:
     """Read uploads with a per-frame bound, without trusting the declared size."""
     limit = get_settings().face_max_frame_bytes
     out: list[bytes] = []
-    for f in frames:
+    for f in frames or []:
         if f.size is not None and f.size > limit:
             raise ImageTooLarge()
         data = f.file.read(limit + 1)

@@ -22,6 +22,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from fastapi import Request, Response
 
+from app.attendance.reasons import all_words as reason_words
 from app.errors import DomainError
 
 Lang = Literal["zh", "en"]
@@ -118,13 +119,15 @@ def message_for(err: DomainError, lang: Lang) -> str:
 
 #: Strings the scripts show, by key (the Chinese text is the catalogue's source).
 JS_STRINGS: dict[str, str] = {
+    # Streamed face check: the action the server reveals, shown the moment it arrives
     "blink": "请眨眼",
+    "blink_twice": "请连续眨眼两次",
     "turn_left": "请向左转头",
     "turn_right": "请向右转头",
-    "then": "，然后",
-    "get_ready": "准备：请正对摄像头，看到提示后做动作",
-    "capturing": "正在拍摄，请做动作……",
-    "uploading": "正在上传并核验，请稍候……",
+    "action_step": "（第 {n}/{total} 个动作）",
+    "hold_still": "请正对摄像头、保持不动，留意动作提示",
+    "streaming": "正在核验，请按画面上的提示做动作……",
+    "uploading": "正在核验，请稍候……",
     "camera_starting": "正在打开摄像头……",
     "camera_denied": "无法使用摄像头：权限被拒绝。可以点击“用手机继续”，用手机扫码完成这次刷脸；"
     "或在浏览器地址栏允许使用摄像头后刷新页面。都无法使用时，请联系培训机构采用线下签到等替代方式。",
@@ -226,5 +229,6 @@ def js_strings(lang: Lang) -> dict[str, Any]:
         "lang": lang,
         "ui": {k: t(v) for k, v in JS_STRINGS.items()},
         "errors": error_messages(lang),
-        "reasons": {k: t(v) for k, v in REASONS.items()},
+        # Every stored reason code in words (app/attendance/reasons.py), page words first.
+        "reasons": {**reason_words(lang), **{k: t(v) for k, v in REASONS.items()}},
     }

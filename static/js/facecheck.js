@@ -1,13 +1,18 @@
-// One face check: camera preview, a fresh challenge shown in words, a burst of frames captured
-// while the learner does it (>= 10 frames/s: a blink lasts 100-400 ms), posted as multipart.
-// Where the challenge comes from and the frames go is the check's "uploader": the signed-in
-// learner's API on the computer, or a hand-off's code on a phone. Without a camera, the computer's
-// panel hands the check over to a phone (QR code + link) and resolves when the phone passes.
+// One face check: camera preview and a server-paced, streamed check. The page opens a check
+// session, then sends the camera's frames one at a time (about 12 a second, each after the
+// previous answer): the server stamps their arrival and, at moments only it knows, answers with
+// an action ("blink", "turn left", ...) which the page shows the moment it arrives; when the
+// server says the check is complete the page submits it to the operation (enrolment, check-in,
+// roll-call, quiz) without frames. Where the check comes from and goes is the check's
+// "uploader": the signed-in learner's API on the computer, or a hand-off's code on a phone.
+// Without a camera, the computer's panel hands the check over to a phone (QR code + link) and
+// resolves when the phone passes.
 
 import { api, ApiError, explain, fmt, minutesSeconds, T } from "./api.js";
 
-const FPS = 10;
-const COUNTDOWN_MS = 1500;
+const FPS = 12;
+// A streamed check lasts ~5-14 s; give up (and let the learner retry) well after that.
+const STREAM_LIMIT_MS = 60000;
 let stream = null;
 
 async function camera() {
@@ -45,39 +50,17 @@ async function digest(blob) {
   return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Capture up to ``n`` distinct frames at FPS (a stalled camera repeats frames: skip those). */
-async function burst(video, n) {
-  const scale = Math.min(1, 640 / Math.max(video.videoWidth, video.videoHeight));
-  const canvas = document.createElement("canvas");
-  canvas.width = Math.round(video.videoWidth * scale);
-  canvas.height = Math.round(video.videoHeight * scale);
-  const ctx = canvas.getContext("2d");
-  const frames = [];
-  const seen = new Set();
-  const deadline = performance.now() + (n / FPS) * 1000 + 1000;
-  let next = performance.now();
-  while (frames.length < n && performance.now() < deadline) {
-    ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
-    const blob = await toBlob(canvas);
-    const key = blob ? await digest(blob) : "";
-    if (blob && !seen.has(key)) {
-      seen.add(key);
-      frames.push(blob);
-    }
-    next += 1000 / FPS;
-    await sleep(Math.max(0, next - performance.now()));
-  }
-  return frames;
-}
-
-function actionsInWords(actions) {
-  return actions.map((a) => T.ui[a] || a).join(T.ui.then);
+/** Words for a revealed action, with its place among the check's actions. */
+function actionInWords(ack) {
+  const words = T.ui[ack.action] || ack.action;
+  return ack.steps > 1 ? `${words} ${fmt(T.ui.action_step, { n: ack.step, total: ack.steps })}` : words;
 }
 
 /** The signed-in learner's own API: a challenge for the learner, frames to the check's URL. */
 export function learnerUploader(check) {
   return {
     challenge: () => api("/api/v1/me/face/challenge", { method: "POST" }),
+    frame: (url, form) => api(url, { method: "POST", form }),
     send: (form) => api(check.url, { method: "POST", form }),
   };
 }
@@ -87,6 +70,7 @@ export function handoffUploader(code) {
   const base = `/api/v1/handoffs/${encodeURIComponent(code)}`;
   return {
     challenge: () => api(`${base}/challenge`, { method: "POST" }),
+    frame: (url, form) => api(url, { method: "POST", form }),
     send: (form) => api(`${base}/frames`, { method: "POST", form }),
   };
 }
@@ -182,6 +166,7 @@ export class FaceCheck {
       return result;
     } catch (err) {
       this.prompt.textContent = "";
+      delete this.root.dataset.action;
       this.root.dataset.state = "failed";
       if (err instanceof ApiError && err.code !== "camera") {
         this.say(explain(err), "error");
@@ -196,23 +181,66 @@ export class FaceCheck {
     }
   }
 
-  /** The capture/upload core: a fresh challenge, the burst, the upload (through the uploader). */
+  /** The capture/upload core: open a streamed check, stream frames until the server says it is
+   * complete (showing each action the moment it is revealed), then submit it. */
   async capture() {
-    const challenge = await this.uploader.challenge();
-    const words = actionsInWords(challenge.actions);
-    this.prompt.textContent = words;
+    const check = await this.uploader.challenge();
     this.prompt.hidden = false;
-    this.say(T.ui.get_ready);
-    await sleep(COUNTDOWN_MS);
-    this.say(T.ui.capturing + " " + words);
-    const frames = await burst(this.video, this.maxFrames);
-    this.prompt.textContent = "";
+    this.prompt.textContent = T.ui.hold_still;
+    this.say(T.ui.streaming);
+    await this.streamFrames(check);
+    this.showAction(null);
     this.say(T.ui.uploading);
     const form = new FormData();
-    form.append("challenge_id", challenge.challenge_id);
+    form.append("challenge_id", check.challenge_id);
     for (const [k, v] of Object.entries(this.extra)) form.append(k, v);
-    frames.forEach((b, i) => form.append("frames", b, `frame${i}.jpg`));
     return this.uploader.send(form);
+  }
+
+  /** Show the action the server just revealed (or, between actions, "hold still"). */
+  showAction(ack) {
+    if (ack && ack.action) {
+      this.prompt.textContent = actionInWords(ack);
+      this.root.dataset.action = ack.action;
+    } else {
+      this.prompt.textContent = ack && !ack.complete ? T.ui.hold_still : "";
+      delete this.root.dataset.action;
+    }
+  }
+
+  /** Send the camera's frames in order, one at a time, at about FPS, until complete. A camera
+   * that repeats the same picture (stalled) is not sent twice: the server would void the check. */
+  async streamFrames(check) {
+    const video = this.video;
+    const scale = Math.min(1, 640 / Math.max(video.videoWidth, video.videoHeight));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    const ctx = canvas.getContext("2d");
+    const ends = performance.now() + STREAM_LIMIT_MS;
+    let seq = 0;
+    let last = "";
+    let next = performance.now();
+    while (performance.now() < ends) {
+      ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+      const blob = await toBlob(canvas);
+      const key = blob ? await digest(blob) : "";
+      if (blob && key !== last) {
+        last = key;
+        const form = new FormData();
+        form.append("seq", String(seq));
+        form.append("frame", blob, `frame${seq}.jpg`);
+        const ack = await this.uploader.frame(check.frames_url, form);
+        seq = ack.next_seq;
+        this.showAction(ack);
+        if (ack.complete) return;
+      }
+      next += 1000 / FPS;
+      const now = performance.now();
+      if (next < now - 1000 / FPS) next = now; // fell behind (slow upload): no catch-up burst
+      await sleep(Math.max(0, next - now));
+    }
+    throw new ApiError(0, { code: "network" });
   }
 
   /** No camera here: show a QR code and link for a phone, poll until the phone's check ends. */

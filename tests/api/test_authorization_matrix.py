@@ -46,7 +46,8 @@ from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.accounts.principal import SCOPES, Scope
 from app.api.deps import Access, route_access
-from app.attendance.models import AttendanceEvent, Outcome, Purpose, ReviewStatus
+from app.attendance.models import AttendanceEvent, FaceChallenge, Outcome, Purpose, ReviewStatus
+from app.attendance.streaming import Schedule, StreamParams
 from app.audit.service import Actor
 from app.certificates.models import Certificate
 from app.claims.models import (
@@ -139,6 +140,21 @@ class World:
             s.add(question)
             s.flush()
             return str(question.id)
+
+    def streamed_check(self) -> str:
+        """A fresh streamed check of the learner (its frames may be refused, not hidden)."""
+        with transaction(self.engine) as s:
+            check = FaceChallenge(
+                user_id=self.learner.id,
+                nonce="matrix",
+                actions=[],
+                expires_at=clock.now() + timedelta(hours=1),
+                mode="streamed",
+                schedule=Schedule.draw(StreamParams()).to_json(),
+            )
+            s.add(check)
+            s.flush()
+            return str(check.id)
 
     def api_key(self) -> str:
         with transaction(self.engine) as s:
@@ -470,6 +486,22 @@ def _phone(w: World) -> dict[str, Any]:
     return send
 
 
+def _frame(w: World) -> dict[str, Any]:
+    """One streamed frame (not a decodable picture: refused after the guard)."""
+    return {"data": {"seq": "0"}, "files": [("frame", ("f.jpg", JPEG, "image/jpeg"))]}
+
+
+def _check(w: World) -> dict[str, str]:
+    return {"check_id": w.streamed_check()}
+
+
+def _phone_check(w: World) -> dict[str, str]:
+    """The hand-off's current check (a fresh one while the hand-off is usable)."""
+    r = w.client.post(f"{API}/handoffs/{w.ids['code']}/challenge")
+    check = r.json()["challenge_id"] if r.status_code == 201 else str(uuid.uuid4())
+    return {"code": w.ids["code"], "check_id": check}
+
+
 def _json(body: dict[str, Any]) -> Callable[[World], dict[str, Any]]:
     return lambda w: {"json": body}
 
@@ -589,6 +621,9 @@ MATRIX = [
     # face and attendance (evidence crops: staff and regulators, not the learner)
     Row("POST /learners/{learner_id}/face/challenge",    "A D D Y H D Y D Y H"),
     Row("POST /learners/{learner_id}/verify",            "A D D Y H D Y D Y H", None, _frames),
+    Row("POST /learners/{learner_id}/face/checks",       "A D D Y H D Y D Y H"),
+    Row("POST /learners/{learner_id}/face/checks/{check_id}/frames", "A D D Y H D Y D Y H", _check, _frame),  # noqa: E501
+    Row("POST /me/face/checks/{check_id}/frames",        "A Y H D D D D D D D", _check, _frame),
     Row("GET /attendance-events/{event_id}",             "A Y H Y H Y Y D Y H"),
     Row("GET /attendance-events/{event_id}/evidence",    "A H H Y H Y Y D Y H"),
     Row("POST /attendance-events/{event_id}/review",     "A D D Y H D Y D D D", None, _REVIEW),
@@ -597,6 +632,7 @@ MATRIX = [
     Row("POST /handoffs/{code}/open",                    "Y Y Y Y Y Y Y Y Y Y"),
     Row("POST /handoffs/{code}/challenge",               "Y Y Y Y Y Y Y Y Y Y"),
     Row("POST /handoffs/{code}/frames",                  "Y Y Y Y Y Y Y Y Y Y", None, _phone),
+    Row("POST /handoffs/{code}/checks/{check_id}/frames", "Y Y Y Y Y Y Y Y Y Y", _phone_check, _frame),  # noqa: E501
     # courses: published ones are read by anyone signed in, drafts by their school
     Row("GET /courses/{course_id}",                      "A Y Y Y Y Y Y D Y Y"),
     Row("GET /courses/{course_id}",                      "A H H Y H Y Y D Y H", _draft, case="draft"),  # noqa: E501

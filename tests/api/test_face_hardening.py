@@ -42,6 +42,7 @@ def _fix_actions(engine: Any, cid: str, actions: list[str]) -> None:
         c = s.get(FaceChallenge, uuid.UUID(cid))
         assert c is not None
         c.actions = actions
+        c.mode, c.schedule = "burst", None  # a burst challenge (streamed: its own tests)
         s.add(c)
         s.commit()
 

@@ -27,6 +27,7 @@ def blink_challenge(client: TestClient, engine: Any, h: dict[str, str]) -> str:
         c = s.get(FaceChallenge, uuid.UUID(cid))
         assert c is not None
         c.actions = ["blink"]
+        c.mode, c.schedule = "burst", None  # a burst challenge (streamed: its own tests)
         s.add(c)
         s.commit()
     return cid

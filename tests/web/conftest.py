@@ -83,12 +83,19 @@ def _free_port() -> int:
 
 @pytest.fixture
 def blink_challenges(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Test-only: every challenge asks for a blink (the clip's blinks are what we can rely on).
+    """Test-only: every check asks for a blink (the clip's blinks are what we can rely on).
 
-    The server draws 1-2 random actions; the camera file cannot follow an arbitrary order of
-    head turns. Production randomness is untouched: only this process's service is wrapped.
+    The server reveals random actions at random moments; a camera file cannot follow them (it
+    is a replay, which is what the protocol stops). The streamed checks are configured to one
+    blink (``face_stream_actions``/``face_stream_reveals``, settings an operator has too); any
+    burst challenge is wrapped to ask for a blink. Both only for this test's server.
     """
     from app.attendance import service as attendance
+    from app.config import get_settings
+
+    monkeypatch.setenv("SKILLTRACE_FACE_STREAM_ACTIONS", "blink")
+    monkeypatch.setenv("SKILLTRACE_FACE_STREAM_REVEALS", "1")
+    get_settings.cache_clear()
 
     original = attendance.create_challenge
 

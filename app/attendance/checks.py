@@ -1,0 +1,264 @@
+"""Check sessions: the server side of the streamed, server-paced face check.
+
+A check session is a :class:`FaceChallenge` of mode ``streamed`` whose actions stay secret (the
+plan, :class:`app.attendance.streaming.Schedule`, is stored on it). The client uploads frames one
+at a time (:func:`add_frame`); the server stamps each on arrival, requires the next sequence
+number, refuses a repeated or already-seen frame (which voids the check), and answers with the
+action to do *now* once its random moment has come. When the last window has closed the client
+submits the check to the operation it was opened for (enrolment, check-in, roll-call, quiz gate,
+partner verification), which decides on the stored stream (:func:`stream_of`) and deletes it.
+
+**Why small sequential HTTP uploads and not a WebSocket.** Every face check already crosses
+the same paths as the rest of the API: the session cookie with its CSRF header, the partners'
+API keys with their scopes, the phone hand-off's one-time code, the request-size limit,
+``Idempotency-Key``, the per-address throttles and the audit — all HTTP middleware and
+dependencies that a WebSocket would bypass and need again. Chinese corporate and government
+networks often sit behind proxies that break or time out WebSockets; an upload of one JPEG
+(~30 KB) every ~80 ms is plain HTTP/1.1 keep-alive traffic any proxy passes, a phone on a weak
+mobile link just sends fewer frames (the frame-rate bounds judge that), and the server stays
+stateless between requests (the plan lives in the database), so any app process — SQLite with
+one worker or PostgreSQL with several — may take the next frame. The cost is a request per
+frame (~1 ms of server time each, no face analysis on the way: frames are analysed together
+when the check is submitted).
+
+Every function takes the request's session and flushes; nothing commits here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session, col, delete, select
+
+from app import clock
+from app.accounts.models import User
+from app.attendance.budget import admit_burst
+from app.attendance.challenges import _load_challenge
+from app.attendance.engine import current_stream_params
+from app.attendance.exceptions import (
+    CheckIncomplete,
+    ConsentRequired,
+    FrameOutOfOrder,
+    FrameRepeated,
+    FrameReplayed,
+    ImageTooLarge,
+    NotAStreamedCheck,
+    TooManyFrames,
+)
+from app.attendance.models import FaceChallenge, FaceCheckFrame, FrameHash
+from app.attendance.streaming import REASON_OUT_OF_ORDER, REASON_REPEATED, Schedule
+from app.audit import service as audit
+from app.audit.service import Actor
+from app.config import get_settings
+
+#: Mode of a challenge whose frames are streamed to it.
+STREAMED = "streamed"
+BURST = "burst"
+#: Frames one check may hold: its longest plan at the highest frame rate allowed, with room.
+MAX_CHECK_FRAMES = 400
+
+
+@dataclass(frozen=True, slots=True)
+class FrameAck:
+    """The server's answer to one streamed frame."""
+
+    seq: int
+    #: Arrival, milliseconds since the check's first frame (the server's clock).
+    t_ms: int
+    #: The action to do now (its window is open), ``None`` while the learner just looks on.
+    action: str | None
+    #: Which reveal this is (1-based) and how many there are.
+    step: int | None
+    steps: int
+    #: Milliseconds left in the open window.
+    window_left_ms: int | None
+    #: The last window has closed: stop sending and submit the check.
+    complete: bool
+    next_seq: int
+
+
+def open_check(
+    session: Session, user: User, *, issued_to: str = "learner", actor: Actor | None = None
+) -> FaceChallenge:
+    """A fresh streamed check for ``user``: a random plan, secret until its reveals."""
+    if not user.biometric_consent:
+        raise ConsentRequired()
+    plan = Schedule.draw(current_stream_params())
+    now = clock.now()
+    check = FaceChallenge(
+        user_id=user.id,
+        nonce=secrets.token_urlsafe(16),
+        actions=[],
+        created_at=now,
+        expires_at=now + timedelta(seconds=get_settings().face_challenge_ttl_s),
+        issued_to=issued_to,
+        mode=STREAMED,
+        schedule=plan.to_json(),
+    )
+    session.add(check)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor or Actor.user(user.id),
+        action="face.check_opened",
+        subject=f"challenge:{check.id}",
+        # The actions stay out of the audit until the decision: they are the check's secret.
+        payload={
+            "user": str(user.id),
+            "mode": STREAMED,
+            "reveals": len(plan.reveals),
+            "expires_at": audit.format_time(check.expires_at),
+        },
+        institution_id=user.institution_id,
+    )
+    return check
+
+
+def _ack(plan: Schedule, seq: int, t_ms: int) -> FrameAck:
+    current = plan.current(t_ms)
+    step = plan.reveals.index(current) + 1 if current is not None else None
+    left = (
+        current.revealed_ms + plan.window_ms - t_ms
+        if current is not None and current.revealed_ms is not None
+        else None
+    )
+    return FrameAck(
+        seq=seq,
+        t_ms=t_ms,
+        action=current.action if current is not None else None,
+        step=step,
+        steps=len(plan.reveals),
+        window_left_ms=left,
+        complete=plan.complete(t_ms) and plan.broken is None,
+        next_seq=plan.last_seq + 1,
+    )
+
+
+def add_frame(
+    session: Session, user: User, check_id: uuid.UUID, *, seq: int, data: bytes
+) -> FrameAck:
+    """Stamp and store one frame of a streamed check; say what to do now.
+
+    The check row is locked for the duration, so frames of one check are taken one at a time
+    and in arrival order. A frame must carry the next sequence number: a gap or a step back
+    voids the check (409 ``frame_out_of_order``), as does a frame sent twice within the check
+    (409 ``frame_repeated``) or one that reached an earlier decision (422 ``frame_replayed``);
+    the void check then fails as discontinuous when it is submitted. Re-sending the *last*
+    frame with the same bytes (a retry after a lost response) is answered again, not stored.
+    """
+    check = _load_challenge(session, user, check_id)
+    if check.mode != STREAMED or check.schedule is None:
+        raise NotAStreamedCheck()
+    plan = Schedule.from_json(check.schedule)
+    if len(data) > get_settings().face_max_frame_bytes:
+        raise ImageTooLarge()
+    digest = hashlib.sha256(data).hexdigest()
+    if plan.broken:
+        raise (FrameRepeated() if plan.broken == REASON_REPEATED else FrameOutOfOrder())
+    if seq == plan.last_seq and seq >= 0:
+        last = session.exec(
+            select(FaceCheckFrame).where(
+                col(FaceCheckFrame.challenge_id) == check.id, col(FaceCheckFrame.seq) == seq
+            )
+        ).first()
+        if last is not None and last.sha256 == digest:
+            return _ack(plan, seq, last.t_ms)
+    if plan.complete(plan.last_ms):
+        return _ack(plan, plan.last_seq, plan.last_ms)  # done: later frames are not needed
+    now = clock.now()
+
+    def void(reason: str) -> None:
+        plan.broken = reason
+        check.schedule = plan.to_json()
+        session.add(check)
+        session.flush()
+
+    if seq != plan.last_seq + 1:
+        void(REASON_OUT_OF_ORDER)
+        raise FrameOutOfOrder(expected_seq=plan.last_seq + 1).keeping_changes()
+    if plan.last_seq + 1 >= MAX_CHECK_FRAMES:
+        raise TooManyFrames()
+    admit_burst([data], user.id)  # header checks and the learner's pixel budget
+    repeated = session.exec(
+        select(FaceCheckFrame.id).where(
+            col(FaceCheckFrame.challenge_id) == check.id, col(FaceCheckFrame.sha256) == digest
+        )
+    ).first()
+    if repeated is not None:
+        void(REASON_REPEATED)
+        raise FrameRepeated().keeping_changes()
+    if session.exec(select(FrameHash.sha256).where(col(FrameHash.sha256) == digest)).first():
+        void("frame_replayed")
+        raise FrameReplayed().keeping_changes()
+    if check.started_at is None:
+        check.started_at = now
+    t_ms = max(0, round((now - check.started_at).total_seconds() * 1000))
+    t_ms = max(t_ms, plan.last_ms)  # the server's clock never runs backwards for a check
+    plan.on_frame(t_ms)
+    plan.last_seq = seq
+    session.add(
+        FaceCheckFrame(
+            challenge_id=check.id, seq=seq, t_ms=t_ms, received_at=now, sha256=digest, data=data
+        )
+    )
+    check.schedule = plan.to_json()
+    session.add(check)
+    session.flush()
+    return _ack(plan, seq, t_ms)
+
+
+def plan_of(check: FaceChallenge) -> Schedule:
+    if check.mode != STREAMED or check.schedule is None:
+        raise NotAStreamedCheck()
+    return Schedule.from_json(check.schedule)
+
+
+def require_complete(check: FaceChallenge) -> Schedule:
+    """The check's plan, if it may be decided now: its last window closed, or it was voided
+    (then it is decided as a failure). Otherwise 409 ``check_incomplete``, nothing consumed."""
+    plan = plan_of(check)
+    if plan.broken is None and not plan.complete(plan.last_ms):
+        raise CheckIncomplete(next_seq=plan.last_seq + 1)
+    return plan
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFrame:
+    seq: int
+    t_ms: int
+    sha256: str
+    data: bytes
+
+
+def stream_of(session: Session, check: FaceChallenge) -> list[StoredFrame]:
+    """The check's frames in arrival order."""
+    rows = session.exec(
+        select(FaceCheckFrame)
+        .where(col(FaceCheckFrame.challenge_id) == check.id)
+        .order_by(col(FaceCheckFrame.seq))
+    ).all()
+    return [StoredFrame(r.seq, r.t_ms, r.sha256, r.data) for r in rows]
+
+
+def discard_stream(session: Session, check: FaceChallenge) -> None:
+    """Delete a decided check's frames (the attendance event keeps their hashes)."""
+    session.exec(delete(FaceCheckFrame).where(col(FaceCheckFrame.challenge_id) == check.id))
+
+
+__all__ = [
+    "BURST",
+    "MAX_CHECK_FRAMES",
+    "STREAMED",
+    "FrameAck",
+    "StoredFrame",
+    "add_frame",
+    "discard_stream",
+    "open_check",
+    "plan_of",
+    "require_complete",
+    "stream_of",
+]
