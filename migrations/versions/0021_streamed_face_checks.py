@@ -2,8 +2,8 @@
 
 Every existing challenge was a burst challenge (``mode`` defaults to ``burst``).
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-03 09:30:00.000000
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import app.dbtypes
 
-revision: str = "0020"
-down_revision: str | None = "0019"
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
