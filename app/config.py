@@ -136,9 +136,8 @@ class Settings(BaseSettings):
     # daily cap applies as well): three courses do not give three days' worth.
     learner_daily_cap_minutes: int = Field(default=480, ge=1, le=24 * 60)
 
-    # Lesson videos the platform hosts (app/courses/media.py): the largest upload and the
-    # longest video accepted; where they are kept ("local": under data_dir/media; "s3": an
-    # S3-compatible store, see media_s3_*).
+    # Lesson videos the platform hosts (app/courses/media.py, kept under data_dir/media by
+    # app/storage.py): the largest upload and the longest video accepted.
     video_max_bytes: int = Field(default=500 * 1024 * 1024, ge=1024)
     video_max_seconds: int = Field(default=3 * 3600, ge=1)
 

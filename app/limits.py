@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,17 +23,27 @@ class BodySizeLimitMiddleware:
     Checks ``Content-Length`` up front and counts streamed bytes (chunked uploads) as they come.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger: Sequence[tuple[str, int]] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        #: (path pattern, limit): the few routes that take larger uploads (lesson videos).
+        self.larger = [(re.compile(pattern), limit) for pattern, limit in larger]
 
-    async def _reject(self, send: Send) -> None:
+    def limit_for(self, path: str) -> int:
+        for pattern, limit in self.larger:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_bytes
+
+    async def _reject(self, send: Send, max_bytes: int) -> None:
         body = json.dumps(
             {
                 "type": "https://skilltrace.cn/problems/image_too_large",
                 "title": "Request too large",
                 "status": 413,
-                "detail": f"The upload is larger than {self.max_bytes // (1024 * 1024)} MB.",
+                "detail": f"The upload is larger than {max_bytes // (1024 * 1024)} MB.",
                 "code": "image_too_large",
                 "message_zh": "上传的内容太大，请使用较低的分辨率重新拍摄。",
             }
@@ -53,15 +65,16 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope["path"]) if self.larger else self.max_bytes
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None:
             try:
-                too_big = int(declared) > self.max_bytes
+                too_big = int(declared) > max_bytes
             except ValueError:
                 too_big = False
             if too_big:
-                await self._reject(send)
+                await self._reject(send, max_bytes)
                 return
         seen = 0
         started = False
@@ -71,7 +84,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     raise BodyTooLarge()
             return message
 
@@ -85,4 +98,4 @@ class BodySizeLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._reject(send)
+                await self._reject(send, max_bytes)

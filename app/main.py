@@ -30,6 +30,7 @@ from app.api import exchange as exchange_api
 from app.api import face as face_api
 from app.api import handoff as handoff_api
 from app.api import institutions as institutions_api
+from app.api import media as media_api
 from app.api import reports as reports_api
 from app.api import study as study_api
 from app.api import webhooks as webhooks_api
@@ -86,6 +87,11 @@ log = logging.getLogger("skilltrace")
 
 PROBLEM = "application/problem+json"
 API_PREFIX = "/api/v1"
+#: The routes that take a lesson video upload (a larger body limit than everything else).
+VIDEO_UPLOADS = (
+    r"/api/v1/courses/[0-9a-fA-F-]{36}/lessons/video",
+    r"/staff/courses/[0-9a-fA-F-]{36}/lessons/video",
+)
 
 
 def _problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -336,7 +342,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(IdempotencyMiddleware)  # innermost: inside the body size limit
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        # Lesson videos: their own limit (plus room for the form around the file).
+        larger=[(pattern, settings.video_max_bytes + 1024 * 1024) for pattern in VIDEO_UPLOADS],
+    )
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(MetricsMiddleware)  # outermost: times everything, the 413s included
     install_error_handlers(app)
@@ -350,6 +361,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         face_api,
         courses_api,
         classes_api,
+        media_api,
         audit_api,
     ):
         app.include_router(module.router, prefix=API_PREFIX)

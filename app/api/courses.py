@@ -146,7 +146,7 @@ def add_lesson(
         body_or_url=body.body_or_url,
         minutes=body.minutes,
     )
-    return LessonOut.model_validate(lesson, from_attributes=True)
+    return LessonOut.of(lesson)
 
 
 @router.get(
@@ -158,10 +158,7 @@ def list_lessons(
     course_id: uuid.UUID, principal: CoursesRead, session: SessionDep
 ) -> list[LessonOut]:
     """The lessons of a course the caller may read, in order."""
-    return [
-        LessonOut.model_validate(lesson, from_attributes=True)
-        for lesson in courses.list_lessons(session, principal, course_id)
-    ]
+    return [LessonOut.of(lesson) for lesson in courses.list_lessons(session, principal, course_id)]
 
 
 @router.post(
@@ -255,7 +252,7 @@ def update_lesson(
         lesson = courses.move_lesson(
             session, principal, course_id, lesson_id, position=body.position
         )
-    return LessonOut.model_validate(lesson, from_attributes=True)
+    return LessonOut.of(lesson)
 
 
 @router.delete(

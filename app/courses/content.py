@@ -9,6 +9,7 @@ audited by content hash, so the answer stays out of the trail.
 from __future__ import annotations
 
 import hashlib
+import math
 import uuid
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ from app.courses.exceptions import (
     LessonNotFound,
     QuestionNotFound,
 )
+from app.courses.media import forget_video
 from app.courses.models import (
     Course,
     CourseStatus,
@@ -269,10 +271,20 @@ def update_lesson(
         if body_or_url is None
         else _text(body_or_url, "body_or_url", LESSON_BODY_CHARS, InvalidLesson)
     )
-    if new_kind is LessonKind.video:
+    if lesson.video_key is not None:
+        if new_kind is not LessonKind.video or new_body != lesson.body_or_url:
+            raise InvalidLesson(
+                "A lesson with an uploaded video keeps it: add a new lesson to change it.",
+                field="body_or_url" if new_kind is LessonKind.video else "kind",
+            )
+    elif new_kind is LessonKind.video:
         _check_video_url(new_body)
     new_minutes = lesson.minutes if minutes is None else minutes
     _bounded(new_minutes, "minutes", LESSON_MINUTES, InvalidLesson)
+    if lesson.duration_ms is not None and new_minutes > math.ceil(lesson.duration_ms / 60_000):
+        raise InvalidLesson(
+            "A video lesson cannot require more minutes than the video lasts.", field="minutes"
+        )
     changed = [
         name
         for name, value in (
@@ -356,6 +368,7 @@ def remove_lesson(
         "kind": lesson.kind.value,
         "content_sha256": hashlib.sha256(lesson.body_or_url.encode()).hexdigest(),
     }
+    forget_video(session, lesson)  # its files go once the removal commits
     session.delete(lesson)
     session.flush()
     _renumber(session, _ordered_lessons(session, course.id))

@@ -263,3 +263,36 @@ class ClassTransitionRefused(Conflict):
     title = "Class state"
     message_zh = "班级当前状态不允许此操作（只有计划中的班级可以开班，只有已开班的班级可以结业）。"
     message_en = "Only a planned class can be opened, and only an open class can be closed."
+
+
+# ---------------------------------------------------------------- hosted lesson videos
+
+
+class InvalidVideo(ValidationFailed):
+    """The upload is not a video the platform serves (its bytes decide, not its name)."""
+
+    code = "invalid_video"
+    message_zh = "无法使用该视频：请上传 H.264 编码的 MP4 或 WebM（VP8/VP9）格式的视频。"
+    message_en = "This video cannot be used: upload an MP4 (H.264) or WebM (VP8/VP9) file."
+
+
+class VideoTooLarge(DomainError):
+    code = "video_too_large"
+    status = 413
+    title = "Video too large"
+    message_zh = "视频文件太大，请压缩后重新上传。"
+    message_en = "The video file is too large. Compress it and upload it again."
+
+
+class VideoTooLong(ValidationFailed):
+    code = "video_too_long"
+    message_zh = "视频时间太长，请拆分成几个课时上传。"
+    message_en = "The video is too long. Split it into several lessons."
+
+
+class VideoNotFound(DomainError):
+    code = "video_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该课时的视频。"
+    message_en = "This lesson has no video you can watch."

@@ -1,20 +1,73 @@
-"""Completion: required minutes reached, quiz passed, roll-call pass rate at or above policy."""
+"""Completion: required minutes reached, quiz passed, roll-call pass rate at or above policy,
+and, where the course asks for it, every lesson finished (its required minutes watched or read).
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app import clock
 from app.audit import service as audit
 from app.audit.service import Actor
-from app.courses.models import Course, Enrollment
+from app.courses.models import Course, Enrollment, Lesson, LessonKind, LessonProgress
 
 #: Called with (session, enrollment, course, actor) right after an enrolment completes, in the
 #: same transaction (automatic certificates, webhooks; subscribed in app/wiring.py).
 completion_hooks: list[Callable[[Session, Enrollment, Course, Actor], None]] = []
+
+
+@dataclass(frozen=True)
+class LessonStatus:
+    """One lesson for one enrolment: confirmed milliseconds watched (or read) against what the
+    lesson requires (its minutes; for a hosted video at most its length)."""
+
+    lesson_id: uuid.UUID
+    position: int
+    title: str
+    kind: LessonKind
+    watched_ms: int
+    required_ms: int
+    reach_ms: int
+
+    @property
+    def finished(self) -> bool:
+        return self.watched_ms >= self.required_ms
+
+
+def required_ms(lesson: Lesson) -> int:
+    need = lesson.minutes * 60_000
+    return min(need, lesson.duration_ms) if lesson.duration_ms else need
+
+
+def lesson_statuses(session: Session, enrollment: Enrollment) -> list[LessonStatus]:
+    """Every lesson of the enrolment's course, in order, with what the learner did of it."""
+    rows = session.exec(
+        select(Lesson, LessonProgress)
+        .join(
+            LessonProgress,
+            (col(LessonProgress.lesson_id) == col(Lesson.id))
+            & (col(LessonProgress.enrollment_id) == enrollment.id),
+            isouter=True,
+        )
+        .where(col(Lesson.course_id) == enrollment.course_id)
+        .order_by(col(Lesson.position), col(Lesson.created_at), col(Lesson.id))
+    ).all()
+    return [
+        LessonStatus(
+            lesson_id=lesson.id,
+            position=lesson.position,
+            title=lesson.title,
+            kind=lesson.kind,
+            watched_ms=done.watched_ms if done else 0,
+            required_ms=required_ms(lesson),
+            reach_ms=done.reach_ms if done else 0,
+        )
+        for lesson, done in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -31,6 +84,10 @@ class Progress:
     complete: bool
     missing: list[str] = field(default_factory=list)
     missing_zh: list[str] = field(default_factory=list)
+    require_each_lesson: bool = False
+    #: Lessons finished / in the course, when the caller looked them up.
+    lessons_finished: int | None = None
+    lessons_total: int | None = None
 
 
 def pass_rate(enrollment: Enrollment) -> int | None:
@@ -39,8 +96,14 @@ def pass_rate(enrollment: Enrollment) -> int | None:
     return (100 * enrollment.rollcalls_passed) // enrollment.rollcalls_total
 
 
-def progress(enrollment: Enrollment, course: Course) -> Progress:
-    """Where the learner stands, with what is still missing in words."""
+def progress(
+    enrollment: Enrollment, course: Course, lessons: list[LessonStatus] | None = None
+) -> Progress:
+    """Where the learner stands, with what is still missing in words.
+
+    A course that requires every lesson finished is judged on ``lessons`` (from
+    :func:`lesson_statuses`); a caller that did not look them up sees that condition as met only
+    once the enrolment has completed (never as met too early)."""
     minutes = enrollment.credited_seconds // 60
     rate = pass_rate(enrollment)
     missing: list[str] = []
@@ -57,6 +120,16 @@ def progress(enrollment: Enrollment, course: Course) -> Progress:
             f"roll-call pass rate {rate}% is below the required {course.rollcall_min_pass_rate}%"
         )
         missing_zh.append(f"随机点名通过率 {rate}% 低于要求的 {course.rollcall_min_pass_rate}%")
+    finished = sum(1 for lesson in lessons if lesson.finished) if lessons is not None else None
+    if course.require_each_lesson:
+        if lessons is not None:
+            left = len(lessons) - (finished or 0)
+            if left:
+                missing.append(f"finish every lesson ({left} not finished)")
+                missing_zh.append(f"每个课时都需学完（还有 {left} 个课时未学完）")
+        elif enrollment.completed_at is None:
+            missing.append("finish every lesson")
+            missing_zh.append("每个课时都需学完")
     return Progress(
         credited_minutes=minutes,
         required_minutes=course.required_minutes,
@@ -69,6 +142,9 @@ def progress(enrollment: Enrollment, course: Course) -> Progress:
         complete=not missing,
         missing=missing,
         missing_zh=missing_zh,
+        require_each_lesson=course.require_each_lesson,
+        lessons_finished=finished,
+        lessons_total=len(lessons) if lessons is not None else None,
     )
 
 
@@ -82,7 +158,8 @@ def refresh_completion(
     """
     if enrollment.completed_at is not None:
         return False
-    p = progress(enrollment, course)
+    lessons = lesson_statuses(session, enrollment) if course.require_each_lesson else None
+    p = progress(enrollment, course, lessons)
     if not p.complete:
         return False
     enrollment.completed_at = clock.now()

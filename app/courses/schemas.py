@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -195,9 +195,40 @@ class LessonOut(BaseModel):
     position: int
     title: str
     kind: LessonKind
-    body_or_url: str
+    body_or_url: str = Field(
+        description="a text lesson's text, an external video's URL; empty for a hosted video"
+    )
     minutes: int
     created_at: datetime
+    hosted: bool = Field(default=False, description="the platform hosts the lesson's video")
+    video_url: str | None = Field(
+        default=None, description="where a hosted video plays (byte ranges; enrolled learners)"
+    )
+    poster_url: str | None = None
+    video_type: str | None = Field(default=None, description="video/mp4 or video/webm")
+    duration_ms: int | None = None
+
+    @classmethod
+    def of(cls, lesson: Any) -> LessonOut:
+        out = cls.model_validate(lesson, from_attributes=True)
+        if lesson.video_key is not None:
+            out.hosted = True
+            out.video_url = f"/api/v1/lessons/{lesson.id}/video"
+            out.poster_url = f"/api/v1/lessons/{lesson.id}/poster"
+        return out
+
+
+class LessonProgressOut(BaseModel):
+    """What the learner watched (or read) of one lesson, in confirmed study time."""
+
+    lesson_id: uuid.UUID
+    position: int
+    title: str
+    kind: LessonKind
+    watched_seconds: int
+    required_seconds: int
+    furthest_position_ms: int = Field(description="a video's furthest watched point")
+    finished: bool
 
 
 class QuestionIn(BaseModel):
@@ -452,18 +483,7 @@ class CheckInOut(BaseModel):
 
 
 class HeartbeatIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "visible": True,
-                    "lesson_id": "5f0c6a8e-3d2b-4c1e-9a7f-2b8d4e6f1a3c",
-                    "position_ms": 95_250,
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid")
 
     visible: bool = Field(description="The study page was visible since the last heartbeat")
     lesson_id: uuid.UUID | None = Field(

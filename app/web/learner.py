@@ -23,9 +23,11 @@ from app.courses import classes, quiz
 from app.courses import exceptions as cx
 from app.courses import service as courses
 from app.courses.models import Course, Enrollment
-from app.courses.progress import progress
+from app.courses.media import watchable_lesson
+from app.courses.progress import lesson_statuses, progress
 from app.db import attempt
 from app.errors import DomainError
+from app.http.media import media_response
 from app.http.session import SessionDep
 from app.web.i18n import (
     Lang,
@@ -162,6 +164,7 @@ def study_page(
     assert user is not None  # noqa: S101 - _learner_enrollment returned a response otherwise
     enrollment, course = found
     lessons = courses.list_lessons(session, Principal.of_user(user), course.id)
+    statuses = lesson_statuses(session, enrollment)
     return render(
         request,
         "study.html",
@@ -169,7 +172,8 @@ def study_page(
         enrollment=enrollment,
         course=course,
         lessons=lessons,
-        p=progress(enrollment, course),
+        statuses={st.lesson_id: st for st in statuses},
+        p=progress(enrollment, course, statuses),
         face_block=_face_ready(request, user, session) is not None,
         face_reenrol=attendance.needs_reenrolment(session, user.id),
         consent=user.biometric_consent,
@@ -244,3 +248,23 @@ def record_page(request: Request, user: PageUser, session: SessionDep) -> Respon
     items = [(e, c, progress(e, c), _certificate_serial(session, e.id)) for e, c in rows]
     events = attendance.list_events(session, principal, user_id=user.id, limit=200)
     return render(request, "record.html", user, items=items, events=events)
+
+
+# ---------------------------------------------------------------- lesson videos
+
+
+@router.get("/media/lessons/{lesson_id}/{what}")
+def lesson_media(
+    request: Request, lesson_id: uuid.UUID, what: str, user: PageUser, session: SessionDep
+) -> Response:
+    """A hosted lesson video (byte ranges) or its poster, for the study page's ``<video>``
+    (the same response as ``GET /api/v1/lessons/{id}/video``; the cookie is the caller)."""
+    if what not in ("video", "poster"):
+        return error_page(request, user, cx.VideoNotFound())
+    if user is None:
+        return to_login(request)
+    try:
+        lesson = watchable_lesson(session, Principal.of_user(user), lesson_id)
+        return media_response(lesson, poster=what == "poster")
+    except DomainError as err:
+        return error_page(request, user, err)

@@ -29,9 +29,99 @@ function showCredit(seconds) {
   credited.textContent = minutesSeconds(seconds);
 }
 
+// ---------------------------------------------------------------- hosted lesson videos
+// Credit for a video is the newly watched span the server reads from the playback positions the
+// heartbeats carry. The player keeps to the same rule so the learner is never surprised: no
+// seeking past the furthest point watched, no speed above 1x, one video playing at a time (in
+// this tab and across the learner's tabs), paused when the page is hidden.
+
+const videos = [...document.querySelectorAll("video.lesson-video")];
+const SLACK_S = 1;
+const furthest = new Map(videos.map((v) => [v.dataset.lesson, Number(v.dataset.furthestMs) / 1000]));
+const lastTime = new Map();
+const channel = "BroadcastChannel" in window ? new BroadcastChannel("skilltrace-video") : null;
+
+function videoOf(lesson) {
+  return videos.find((v) => v.dataset.lesson === lesson) || null;
+}
+
+function note(video, text) {
+  const el = video.closest("details").querySelector(".video-note");
+  if (el) el.textContent = text;
+}
+
+function playingVideo() {
+  return videos.find((v) => !v.paused && !v.ended) || null;
+}
+
+function pauseAll(except = null) {
+  for (const v of videos) if (v !== except && !v.paused) v.pause();
+}
+
+for (const v of videos) {
+  const id = v.dataset.lesson;
+  v.addEventListener("timeupdate", () => {
+    const t = v.currentTime;
+    const prev = lastTime.has(id) ? lastTime.get(id) : t;
+    // Playing on from within what was watched moves the furthest point along.
+    if (!v.seeking && t >= prev && t - prev <= 1.5 && prev <= furthest.get(id) + SLACK_S) {
+      furthest.set(id, Math.max(furthest.get(id), t));
+    }
+    lastTime.set(id, t);
+  });
+  v.addEventListener("seeking", () => {
+    const limit = furthest.get(id);
+    if (v.currentTime > limit + SLACK_S) {
+      v.currentTime = limit;
+      v.dataset.refused = String(Number(v.dataset.refused) + 1);
+      note(v, T.ui.video_no_skip);
+    }
+    lastTime.set(id, v.currentTime);
+  });
+  v.addEventListener("ratechange", () => {
+    if (v.playbackRate > 1) {
+      v.playbackRate = 1;
+      note(v, T.ui.video_speed);
+    }
+  });
+  v.addEventListener("play", () => {
+    pauseAll(v);
+    v.closest("details").open = true;
+    if (channel) channel.postMessage({ playing: id });
+    if (!sessionId) note(v, T.ui.video_not_studying);
+  });
+  // Report the span watched so far at once when playback stops.
+  v.addEventListener("pause", () => beatNow());
+  v.addEventListener("ended", () => beatNow());
+}
+
+if (channel) {
+  channel.onmessage = (e) => {
+    if (e.data && e.data.playing && playingVideo()) {
+      const v = playingVideo();
+      pauseAll();
+      note(v, T.ui.video_other_tab);
+    }
+  };
+}
+
 function currentLesson() {
+  const v = playingVideo();
+  if (v) return v.dataset.lesson;
   const open = document.querySelector("details.lesson[open]");
   return open ? open.dataset.lesson : null;
+}
+
+function beatBody(visible) {
+  const lesson = currentLesson();
+  const v = lesson ? videoOf(lesson) : null;
+  const body = { visible, lesson_id: lesson };
+  if (v) body.position_ms = Math.floor(v.currentTime * 1000);
+  return body;
+}
+
+function beatNow() {
+  if (sessionId && document.visibilityState === "visible") schedule(0);
 }
 
 function schedule(ms) {
@@ -45,11 +135,13 @@ function stop() {
 }
 
 async function send(visible) {
-  const r = await api(`/api/v1/sessions/${sessionId}/heartbeat`, {
-    method: "POST",
-    json: { visible, lesson_id: currentLesson() },
-  });
+  const body = beatBody(visible);
+  const r = await api(`/api/v1/sessions/${sessionId}/heartbeat`, { method: "POST", json: body });
   showCredit(r.credited_seconds);
+  if (r.furthest_position_ms !== null && r.furthest_position_ms !== undefined && body.lesson_id) {
+    const id = body.lesson_id;
+    furthest.set(id, Math.max(furthest.get(id) || 0, r.furthest_position_ms / 1000));
+  }
   if (r.state === "paused") {
     // Paused by the server: a roll-call left open past its deadline was recorded as missed.
     const missed = rollcall && Date.now() >= Date.parse(rollcall.deadline);
@@ -88,6 +180,7 @@ document.addEventListener("visibilitychange", async () => {
   if (document.visibilityState === "hidden") {
     clearTimeout(timer);
     send(true).catch(() => {});
+    pauseAll(); // a hidden page earns nothing: the video waits for the learner
     setState(root.dataset.state, T.ui.hidden, "warn");
   } else {
     try {
@@ -168,7 +261,7 @@ async function expire() {
     try {
       const r = await api(`/api/v1/sessions/${id}/heartbeat`, {
         method: "POST",
-        json: { visible: false, lesson_id: currentLesson() },
+        json: beatBody(false),
       });
       showCredit(r.credited_seconds);
       if (r.state !== "studying" || !r.rollcall) return;
