@@ -22,8 +22,8 @@ from app.config import get_settings
 from app.courses import classes, quiz
 from app.courses import exceptions as cx
 from app.courses import service as courses
-from app.courses.models import Course, Enrollment
 from app.courses.media import watchable_lesson
+from app.courses.models import Course, Enrollment
 from app.courses.progress import lesson_statuses, progress
 from app.db import attempt
 from app.errors import DomainError
