@@ -155,7 +155,6 @@ JS_STRINGS: dict[str, str] = {
     "video_speed": "视频只能以正常速度（或更慢）播放计时。",
     "video_not_studying": "请先刷脸签到，签到后观看视频才计入学时。",
     "video_other_tab": "另一个页面开始播放视频，本页视频已暂停：同一时间只能学习一个课时。",
-    "lesson_progress": "已学 {w} / {r}",
     "quiz_started": "验证通过，考试开始。请在截止时间前交卷。",
     "quiz_time_left": "剩余时间 {t}",
     "quiz_result_pass": "考试通过：{score} 分（答对 {correct}/{total} 题）。",

@@ -64,7 +64,8 @@ for (const v of videos) {
     const t = v.currentTime;
     const prev = lastTime.has(id) ? lastTime.get(id) : t;
     // Playing on from within what was watched moves the furthest point along.
-    if (!v.seeking && t >= prev && t - prev <= 1.5 && prev <= furthest.get(id) + SLACK_S) {
+    const shown = document.visibilityState === "visible";
+    if (shown && !v.seeking && t >= prev && t - prev <= 1.5 && prev <= furthest.get(id) + SLACK_S) {
       furthest.set(id, Math.max(furthest.get(id), t));
     }
     lastTime.set(id, t);
@@ -137,6 +138,7 @@ function stop() {
 async function send(visible) {
   const body = beatBody(visible);
   const r = await api(`/api/v1/sessions/${sessionId}/heartbeat`, { method: "POST", json: body });
+  root.dataset.beats = String(Number(root.dataset.beats || 0) + 1); // answered heartbeats
   showCredit(r.credited_seconds);
   if (r.furthest_position_ms !== null && r.furthest_position_ms !== undefined && body.lesson_id) {
     const id = body.lesson_id;
