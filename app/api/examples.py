@@ -88,6 +88,16 @@ LESSON_OUT = {
     "minutes": 45,
     "created_at": "2026-10-08T10:20:00+08:00",
 }
+LESSON_PROGRESS = {
+    "lesson_id": LESSON_ID,
+    "position": 1,
+    "title": "第一章 安全用电常识",
+    "kind": "video",
+    "watched_seconds": 1530,
+    "required_seconds": 2700,
+    "furthest_position_ms": 1_530_000,
+    "finished": False,
+}
 QUESTION_OUT = {
     "id": QUESTION_ID,
     "course_id": COURSE_ID,
@@ -283,6 +293,11 @@ EXAMPLES: dict[str, Any] = {
         FRAME_BODY
     ),
     "Body_partner_verify_api_v1_learners__learner_id__verify_post": FRAMES_BODY,
+    "Body_upload_video_lesson_api_v1_courses__course_id__lessons_video_post": {
+        "title": "第二章 触电急救演示",
+        "minutes": 12,
+        "file": "(MP4 H.264 或 WebM 视频文件的字节)",
+    },
     "Body_start_quiz_api_v1_enrollments__enrollment_id__quiz_attempts_post": FRAMES_BODY,
     "Body_put_seal_api_v1_institutions__institution_id__certificate_settings_seal_put": {
         "file": "seal-scan.png"
@@ -415,16 +430,6 @@ EXAMPLES: dict[str, Any] = {
         "earned_seconds": 30,
         "furthest_position_ms": 95_250,
     },
-    "LessonProgressOut": {
-        "lesson_id": LESSON_ID,
-        "position": 1,
-        "title": "第一章 安全用电常识",
-        "kind": "video",
-        "watched_seconds": 1530,
-        "required_seconds": 2700,
-        "furthest_position_ms": 1_530_000,
-        "finished": False,
-    },
     "IndicatorOut": {
         "code": "shared_device",
         "title": "Several learners on one device",
@@ -473,6 +478,7 @@ EXAMPLES: dict[str, Any] = {
         "minutes": 45,
     },
     "LessonOut": LESSON_OUT,
+    "LessonProgressOut": LESSON_PROGRESS,
     "LessonUpdateIn": {"title": "第一章 安全用电常识（修订）", "minutes": 50},
     "MeOut": {
         "id": LEARNER_ID,
@@ -507,6 +513,10 @@ EXAMPLES: dict[str, Any] = {
         "completed_at": None,
         "missing": ["minutes", "quiz"],
         "missing_zh": ["学时未满（还差 1135 分钟）", "结业测验未通过"],
+        "require_each_lesson": True,
+        "lessons_finished": 0,
+        "lessons_total": 1,
+        "lessons": [LESSON_PROGRESS],
     },
     "QuestionIn": {
         "kind": "single",

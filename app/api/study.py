@@ -17,12 +17,13 @@ from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
 from app.attendance.schemas import EventOut
 from app.courses import exceptions as cx
 from app.courses import study
-from app.courses.progress import progress
+from app.courses.progress import lesson_statuses, progress
 from app.courses.schemas import (
     CheckInOut,
     HeartbeatIn,
     HeartbeatOut,
     LedgerOut,
+    LessonProgressOut,
     ProgressOut,
     RollCallAnswerOut,
     RollCallOffer,
@@ -177,13 +178,27 @@ def get_progress(
 ) -> ProgressOut:
     """Progress towards completion, with what is still missing in words."""
     enrollment = get_enrollment_for(session, principal, enrollment_id)
-    p = progress(enrollment, course_of(session, enrollment))
+    lessons = lesson_statuses(session, enrollment)
+    p = progress(enrollment, course_of(session, enrollment), lessons)
     return ProgressOut(
         enrollment_id=enrollment.id,
         course_id=enrollment.course_id,
         completed_at=enrollment.completed_at,
         **{k: v for k, v in p.__dict__.items() if k != "complete"},
         complete=enrollment.completed_at is not None,
+        lessons=[
+            LessonProgressOut(
+                lesson_id=st.lesson_id,
+                position=st.position,
+                title=st.title,
+                kind=st.kind,
+                watched_seconds=st.watched_ms // 1000,
+                required_seconds=st.required_ms // 1000,
+                furthest_position_ms=st.reach_ms,
+                finished=st.finished,
+            )
+            for st in lessons
+        ],
     )
 
 

@@ -543,6 +543,14 @@ class ProgressOut(BaseModel):
     completed_at: datetime | None
     missing: list[str]
     missing_zh: list[str]
+    require_each_lesson: bool = Field(
+        default=False, description="completion also needs every lesson finished"
+    )
+    lessons_finished: int | None = None
+    lessons_total: int | None = None
+    lessons: list[LessonProgressOut] = Field(
+        default_factory=list, description="each lesson: what was watched (or read) of it"
+    )
 
 
 class LedgerOut(BaseModel):

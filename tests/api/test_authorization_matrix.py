@@ -245,7 +245,13 @@ def build_world(client: TestClient, engine: Engine, data_dir: Path) -> World:
         done = Course(institution_id=inst_a.id, status=CourseStatus.published, **_COURSE)
         s.add_all([course, done])
         s.flush()
-        s.add_all([_lesson(course.id, 1), _question(course.id)])
+        video = _lesson(course.id, 2)
+        video.kind, video.body_or_url, video.video_type = LessonKind.video, "", "video/webm"
+        video.video_key, video.poster_key = "lessons/authz/v.webm", "lessons/authz/p.jpg"
+        (data_dir / "media" / "lessons" / "authz").mkdir(parents=True, exist_ok=True)
+        (data_dir / "media" / "lessons" / "authz" / "v.webm").write_bytes(b"\x1aE\xdf\xa3" * 64)
+        (data_dir / "media" / "lessons" / "authz" / "p.jpg").write_bytes(JPEG)
+        s.add_all([_lesson(course.id, 1), video, _question(course.id)])
         enrollment = Enrollment(
             course_id=course.id,
             user_id=learner.id,
@@ -329,6 +335,7 @@ def build_world(client: TestClient, engine: Engine, data_dir: Path) -> World:
             "rollcall_id": str(rollcall.id),
             "attempt_id": str(attempt.id),
             "institution_id": str(inst_a.id),
+            "video_lesson": str(video.id),
         }
     w.ids["staff_user"] = str(users["staff"].id)
     w.ids["draft"] = w.draft_course()
@@ -585,6 +592,19 @@ def _new_question(w: World) -> dict[str, str]:
     return {**_draft(w), "question_id": w.draft_question()}
 
 
+def _video(w: World) -> dict[str, str]:
+    """The published course's hosted video lesson (the learner is enrolled in the course)."""
+    return {"lesson_id": w.ids["video_lesson"]}
+
+
+def _upload(w: World) -> dict[str, Any]:
+    """Not a video: refused by the check (422) after authorization."""
+    return {
+        "data": {"title": "视频课", "minutes": "1"},
+        "files": [("file", ("v.webm", b"not a video", "video/webm"))],
+    }
+
+
 def _new_key(w: World) -> dict[str, str]:
     return {"key_id": w.api_key()}
 
@@ -642,6 +662,10 @@ MATRIX = [
     Row("PATCH /courses/{course_id}",                    "A D D Y H D D D D D", _draft, _TITLE),
     Row("POST /courses/{course_id}/publish",             "A D D Y H D D D D D", _new_draft),
     Row("POST /courses/{course_id}/lessons",             "A D D Y H D D D D D", _draft, _LESSON),
+    Row("POST /courses/{course_id}/lessons/video",       "A D D Y H D D D D D", _draft, _upload),
+    # hosted lesson videos: learners enrolled in the course and its staff
+    Row("GET /lessons/{lesson_id}/video",                "A Y H Y H H H D D D", _video),
+    Row("GET /lessons/{lesson_id}/poster",               "A Y H Y H H H D D D", _video),
     Row("POST /courses/{course_id}/questions",           "A D D Y H D D D D D", _draft, _QUESTION),
     Row("PATCH /courses/{course_id}/lessons/{lesson_id}", "A D D Y H D D D D D", _draft, _TITLE),
     Row("DELETE /courses/{course_id}/lessons/{lesson_id}", "A D D Y H D D D D D", _new_lesson),
