@@ -429,6 +429,26 @@ def _print_matching(m: MatchReport) -> None:
             f"{d['genuine_attempts']} genuine attempts {_shares(d['genuine'])}; "
             f"{d['impostor_attempts']} impostor attempts {_shares(d['impostor']) or '-'}"
         )
+    _print_template_level(m)
+
+
+def _print_template_level(m: MatchReport) -> None:
+    t = m.template_level
+    if not t:
+        return
+    parts = []
+    for name, r in t["rows"].items():
+        fmr = f"FMR {r['fmr']:.2e} ({r['false_matches']}/{r['impostor_pairs']})"
+        if not r["impostor_pairs"]:
+            fmr = "FMR - (no impostors)"
+        parts.append(
+            f"at {name} {r['threshold']:g}: {fmr}, FNMR {r['fnmr']:.2%} "
+            f"({r['false_non_matches']}/{r['genuine_pairs']})"
+        )
+    console.print(
+        f"template level (one image vs the centroid of {t['template_frames']} other images of "
+        f"the person, {t['draws_per_person']} draws per person): " + "; ".join(parts)
+    )
 
 
 def _print_pad(p: PadReport) -> None:

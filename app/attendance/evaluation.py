@@ -41,7 +41,7 @@ from app.attendance.calibration import (
     scan_folder,
 )
 from app.attendance.exceptions import FaceRejected
-from app.attendance.face import DlibFaceEngine, EngineConfig, load_image_file
+from app.attendance.face import DlibFaceEngine, EngineConfig, load_image_file, score_matrix
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -81,6 +81,9 @@ class MatchReport:
     worst_genuine: float | None
     #: Decision-level shares (5-image template vs 5-image burst), as ``calibrate`` prints.
     decision_level: dict[str, Any] | None
+    #: One probe image against the centroid of 5 other images of the enrolled person (the
+    #: template's last row), at the configured thresholds: see :func:`template_level`.
+    template_level: dict[str, Any] | None = None
 
 
 def _row(genuine: FloatArray, impostor: FloatArray, t: float, metric: Any) -> MatchRow:
@@ -94,6 +97,45 @@ def _row(genuine: FloatArray, impostor: FloatArray, t: float, metric: Any) -> Ma
         false_non_matches=r.false_non_matches,
         genuine_pairs=int(genuine.size),
     )
+
+
+def template_level(
+    data: CalibrationData,
+    thresholds: dict[str, float],
+    frames: int = 5,
+    draws: int = 10,
+    seed: int = 0,
+) -> dict[str, Any] | None:
+    """Single probe images against a template centroid: per person with more than ``frames``
+    images, ``draws`` random choices of ``frames`` images averaged (unit length for cosine),
+    against each of the person's other images (genuine) and every image of everyone else
+    (impostor). Rows per threshold with their counts."""
+    rng = np.random.default_rng(seed)
+    people = data.embeddings_by_person()
+    genuine: list[FloatArray] = []
+    impostor: list[FloatArray] = []
+    for name, embs in people.items():
+        if len(embs) <= frames:
+            continue
+        others = [e for n, e in people.items() if n != name]
+        rest_all = np.concatenate(others) if others else np.zeros((0, embs.shape[1]))
+        for _ in range(draws):
+            idx = rng.permutation(len(embs))
+            centroid = embs[idx[:frames]].mean(axis=0)
+            if data.metric == "cosine":
+                centroid = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
+            genuine.append(score_matrix(embs[idx[frames:]], centroid, data.metric).ravel())
+            if len(rest_all):
+                impostor.append(score_matrix(rest_all, centroid, data.metric).ravel())
+    if not genuine:
+        return None
+    g = np.concatenate(genuine)
+    i = np.concatenate(impostor) if impostor else np.zeros(0)
+    return {
+        "template_frames": frames,
+        "draws_per_person": draws,
+        "rows": {k: asdict(_row(g, i, t, data.metric)) for k, t in thresholds.items()},
+    }
 
 
 def match_report(
@@ -122,6 +164,7 @@ def match_report(
         closest_impostor=float(best(i)) if i.size else None,
         worst_genuine=float(worst(g)) if g.size else None,
         decision_level=asdict(att) if att is not None else None,
+        template_level=template_level(data, {"accept": accept, "reject": reject}),
     )
 
 

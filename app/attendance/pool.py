@@ -33,11 +33,14 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
+
+import cv2
 
 from app.attendance.engines import make_engine
 from app.attendance.exceptions import FaceEngineUnavailable, FaceRejected
@@ -77,15 +80,11 @@ def _init_worker(config: EngineConfig) -> None:
     """Pool initialiser: watch the parent, then build this worker's engine and load the models."""
     global _ENGINE
     threading.Thread(target=_watch_parent, daemon=True, name="parent-watch").start()
-    # dlib/OpenCV may start their own threads; with one worker per core, extra threads only
-    # contend. Limit before any heavy work.
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    try:
-        import cv2
-
-        cv2.setNumThreads(1)
-    except Exception:  # noqa: S110 - best effort; the pool works without it
-        pass
+    # One OpenCV thread per worker: the pool's parallelism is its processes. numpy's and
+    # OpenCV's OpenBLAS pools (a thread per core, started when this module was imported, so
+    # OMP_NUM_THREADS would come too late) stay idle on this path: CPU time per frame is the
+    # same with them limited to one thread (benchmarks/face_latency.py, README).
+    cv2.setNumThreads(1)
     _ENGINE = make_engine(config)
     _ENGINE.warm_up()
 
@@ -115,6 +114,12 @@ def _worker_rss_kib() -> tuple[int, int]:
 
 
 def _noop() -> int:
+    return os.getpid()
+
+
+def _hold(seconds: float) -> int:
+    """Keep this worker busy a moment, so the next job goes to another worker."""
+    time.sleep(seconds)
     return os.getpid()
 
 
@@ -273,11 +278,20 @@ class FacePool:
 
     # -- state and lifetime -----------------------------------------------------------------
 
-    def warm_up(self) -> None:
-        """Start every worker and load its models now (call at application start-up)."""
-        futures = [self._submit(_noop)[1] for _ in range(self.workers * 2)]
-        for f in futures:
-            f.result()
+    def warm_up(self, timeout: float = 120.0) -> set[int]:
+        """Start every worker and load its models now (call at application start-up).
+
+        Returns the pids of the workers once every one has answered a job, i.e. finished its
+        initialiser: the executor starts a worker per submitted job, and the first worker up
+        answers quick jobs while its siblings still load their models."""
+        deadline = time.monotonic() + timeout
+        seen: set[int] = set()
+        while len(seen) < self.workers:
+            futures = [self._submit(_hold, 0.05)[1] for _ in range(self.workers * 2)]
+            seen.update(f.result() for f in futures)
+            if time.monotonic() > deadline:
+                raise self._unavailable()
+        return seen
 
     def state(self) -> PoolState:
         """Workers alive, jobs in flight, restarts; replaces a pool found broken while idle."""

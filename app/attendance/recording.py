@@ -189,8 +189,14 @@ def _store_evidence(session: Session, event: AttendanceEvent, crop: bytes) -> No
     event.evidence_sha256 = hashlib.sha256(crop).hexdigest()
 
 
+def frame_quality(a: FaceAnalysis) -> float:
+    """How good a frame is as evidence or template: sharp and well lit (brightness counts up
+    to a normal exposure)."""
+    return a.quality.sharpness * min(a.quality.brightness, 120.0)
+
+
 def _best_frame(good: list[FaceAnalysis]) -> FaceAnalysis:
-    return max(good, key=lambda a: a.quality.sharpness * min(a.quality.brightness, 120.0))
+    return max(good, key=frame_quality)
 
 
 # ---------------------------------------------------------------- events

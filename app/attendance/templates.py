@@ -29,7 +29,7 @@ from app.attendance.exceptions import (
     StreamDiscontinuous,
     TooFewFrames,
 )
-from app.attendance.face import FaceAnalysis
+from app.attendance.face import FaceAnalysis, Metric
 from app.attendance.models import (
     AttendanceEvent,
     FaceTemplate,
@@ -53,6 +53,7 @@ from app.attendance.recording import (
     _store_evidence,
     _stream_dict,
     _stream_failure,
+    frame_quality,
 )
 from app.attendance.streaming import StreamResult
 from app.audit import service as audit
@@ -61,7 +62,7 @@ from app.config import get_settings
 from app.crypto import decrypt, encrypt
 from app.db import release_read_lock
 
-#: Embeddings kept per enrolment template (spread over the burst).
+#: Embeddings kept per enrolment template (spread over the burst), plus their centroid.
 TEMPLATE_EMBEDDINGS = 5
 
 
@@ -120,6 +121,22 @@ def find_duplicates(
     index = search.index_for(session, _decode_embeddings, current_model())
     index.refresh(session)
     return index.search(probes, threshold, exclude_user=exclude_user)
+
+
+def template_rows(good: Sequence[FaceAnalysis], metric: Metric) -> np.ndarray[Any, Any]:
+    """The embeddings a template stores: ``TEMPLATE_EMBEDDINGS`` frames spread over the burst,
+    then the centroid of the burst's ``TEMPLATE_EMBEDDINGS`` best-quality frames (unit length
+    for cosine). Averaging cancels much of a single frame's pose, blur and expression: on
+    webcam_cn a centroid of one capture session against single frames of other sessions is
+    refused at cosine 0.40 in 0 of 2,010 comparisons, where single frame pairs are in 2.0 %;
+    the impostor rate at 0.40 stays below 1e-3 (README "Face engines")."""
+    chosen = _spread(list(good), TEMPLATE_EMBEDDINGS)
+    best = sorted(good, key=frame_quality)[-TEMPLATE_EMBEDDINGS:]
+    centroid = np.mean([a.embedding for a in best], axis=0)
+    if metric == "cosine":
+        centroid = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
+    rows = [a.embedding for a in chosen] + [centroid]
+    return np.stack(rows).astype(np.float32)
 
 
 def _spread(items: list[FaceAnalysis], k: int) -> list[FaceAnalysis]:
@@ -228,18 +245,17 @@ def enrol(
     if prior_check is not None:
         reenrol.record(event, prior_check)
     # A stream holds turned faces too: the template takes the most frontal frames, spread
-    # over the stream.
+    # over the stream, and their centroid.
     frontal = _most_frontal(burst.good) if stream is not None else burst.good
-    chosen = _spread(frontal, TEMPLATE_EMBEDDINGS)
-    embs = np.stack([a.embedding for a in chosen]).astype(np.float32)
-    blob, digest = _encode_embeddings(embs)
     model = current_model()
+    embs = template_rows(frontal, model.metric)
+    blob, digest = _encode_embeddings(embs)
     template = FaceTemplate(
         user_id=user.id,
         status=TemplateStatus.pending,
         embeddings_enc=blob,
         embeddings_sha256=digest,
-        n_embeddings=len(chosen),
+        n_embeddings=len(embs),
         face_engine=model.engine,
         model_name=model.name,
         model_version=model.version,

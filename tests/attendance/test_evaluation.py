@@ -19,7 +19,7 @@ from app.attendance.calibration import calibration_engine_config
 from app.attendance.cli import face_app
 from app.attendance.engines import make_engine
 from app.attendance.evaluation import Evaluation, burst_scores, evaluate
-from app.attendance.face import EngineConfig, load_image_file
+from app.attendance.face import EngineConfig, FileSample, load_image_file
 from app.attendance.sface import SFaceEngine
 from app.attendance.streaming import StreamParams
 from app.config import Settings
@@ -161,6 +161,46 @@ def test_streamed_protocol_trials_are_the_protocols_own(
     assert printed["trials"] == TRIALS and printed["passed"] == 0
     assert stream.no_harness == {}
     assert result.to_json()["stream"]["replay"][VIDEO.name]["trials"] == TRIALS
+
+
+def test_template_level_counts(result: Evaluation, hand: dict) -> None:  # type: ignore[type-arg]
+    """One image against the centroid of 3 others of the person (4 images each here: the probe
+    is the one left out): every genuine comparison checked against the 4 possible centroids."""
+    from app.attendance.calibration import CalibrationData
+    from app.attendance.evaluation import template_level
+
+    data = CalibrationData(root=Path("x"), metric="cosine")
+    embs = {p: np.stack([e for e, _ in rows]) for p, rows in hand["live"].items()}
+    data.by_person = {p: [f"{p}/{i}" for i in range(4)] for p in embs}
+    for p, e in embs.items():
+        for i in range(4):
+            data.samples[f"{p}/{i}"] = FileSample(f"{p}/{i}", e[i].astype(np.float32), None, 1)
+    # By hand: with 3 of 4 images averaged, a genuine score is one of the 4 leave-one-out
+    # values per person, an impostor score one of the 4 centroids against another's image.
+    gen, imp = [], []
+    for p, e in embs.items():
+        rest = np.concatenate([o for q, o in embs.items() if q != p]).astype(np.float64)
+        for i in range(4):
+            c = np.delete(e, i, axis=0).astype(np.float64).mean(axis=0)
+            c /= np.linalg.norm(c)
+            gen.append(float(e[i] @ c))
+            imp.extend((rest @ c).tolist())
+    t = {
+        "none_refused": min(gen) - 1e-4,
+        "all_refused": max(gen) + 1e-4,
+        "all_matched": min(imp) - 1e-4,
+        "none_matched": max(imp) + 1e-4,
+    }
+    out = template_level(data, t, frames=3, draws=5)
+    assert out is not None and out["template_frames"] == 3
+    rows = out["rows"]
+    for row in rows.values():
+        assert (row["genuine_pairs"], row["impostor_pairs"]) == (3 * 5, 3 * 5 * 8)
+    assert rows["none_refused"]["false_non_matches"] == 0
+    assert rows["all_refused"]["false_non_matches"] == 15
+    assert rows["all_matched"]["false_matches"] == 120
+    assert rows["none_matched"]["false_matches"] == 0
+    assert result.matching.template_level is None  # 4 images per person: none to spare
 
 
 def test_burst_scores_draw_distinct_frames_per_person() -> None:
