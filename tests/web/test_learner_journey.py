@@ -117,7 +117,26 @@ def test_learner_journey(
     page.wait_for_url("**/face")
     page.wait_for_selector("#enrol-check .fc-go:enabled")
     shot("face")
-    refusals += run_check(page, "enrol-check")
+    # A streamed check: the action appears the moment the server reveals it (in the answer to
+    # a frame), not before; the page keeps streaming until the server says it is complete.
+    enrol = page.locator("#enrol-check")
+    enrol.locator(".fc-go").click()
+    page.wait_for_function(
+        "el => el.dataset.action === 'blink' || el.dataset.state === 'failed'",
+        arg=enrol.element_handle(),
+        timeout=FACE_TIMEOUT_MS,
+    )
+    if enrol.get_attribute("data-state") != "failed":
+        assert "请眨眼" in enrol.locator(".prompt").inner_text()
+        shot("face-prompt")
+    page.wait_for_function(
+        "el => el.dataset.state === 'passed' || el.dataset.state === 'failed'",
+        arg=enrol.element_handle(),
+        timeout=FACE_TIMEOUT_MS,
+    )
+    if enrol.get_attribute("data-state") != "passed":
+        refusals.append(enrol.locator(".fc-status").inner_text())
+        refusals += run_check(page, "enrol-check")
     assert page.locator("#face-state").get_attribute("data-enrolled") == "1"
     # The result is said once, and no empty (stopped) camera box is left on the page.
     assert page.locator("#enrol-check .preview").is_hidden()
