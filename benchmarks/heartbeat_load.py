@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import resource
@@ -33,7 +34,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 
@@ -49,8 +52,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def prepare(database_url: str, data_dir: Path, learners: int) -> list[tuple[str, str]]:
-    """Migrate, create a course and N learners with open sessions; returns (token, session)."""
+def prepare(database_url: str, data_dir: Path, learners: int) -> list[tuple[str, str, str]]:
+    """Migrate, create a course with a video lesson and N learners with open sessions; returns
+    (token, session, lesson): every heartbeat names the lesson and a playback position."""
     os.environ["SKILLTRACE_DATABASE_URL"] = database_url
     os.environ["SKILLTRACE_DATA_DIR"] = str(data_dir)
     from app.accounts import service as accounts
@@ -58,14 +62,22 @@ def prepare(database_url: str, data_dir: Path, learners: int) -> list[tuple[str,
     from app.audit.service import Actor
     from app.config import get_settings
     from app.courses.classes import default_class
-    from app.courses.models import Course, Enrollment, Level, SessionState, StudySession
+    from app.courses.models import (
+        Course,
+        Enrollment,
+        Lesson,
+        LessonKind,
+        Level,
+        SessionState,
+        StudySession,
+    )
     from app.db import dispose_engines, get_engine, transaction
     from app.migrate import upgrade
 
     get_settings.cache_clear()
     dispose_engines()
     upgrade(database_url)
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, str]] = []
     with transaction(get_engine()) as s:
         inst = accounts.create_institution(
             s, code=f"B{uuid.uuid4().hex[:6]}", name="压测机构", actor=Actor.system()
@@ -84,6 +96,20 @@ def prepare(database_url: str, data_dir: Path, learners: int) -> list[tuple[str,
             heartbeat_interval_s=30,
         )
         s.add(course)
+        s.flush()
+        lesson = Lesson(
+            course_id=course.id,
+            position=1,
+            title="压测视频",
+            kind=LessonKind.video,
+            body_or_url="",
+            minutes=600,
+            video_key="lessons/bench/v.webm",
+            video_type="video/webm",
+            video_bytes=1,
+            duration_ms=36_000_000,
+        )
+        s.add(lesson)
         s.flush()
         from app import clock
 
@@ -118,7 +144,7 @@ def prepare(database_url: str, data_dir: Path, learners: int) -> list[tuple[str,
             s.add(sess)
             s.flush()
             token, _ = accounts.issue_token(user)
-            out.append((token, str(sess.id)))
+            out.append((token, str(sess.id), str(lesson.id)))
     dispose_engines()
     return out
 
@@ -144,7 +170,13 @@ def load() -> str:
     return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
-def in_process(database_url: str, learners: list[tuple[str, str]], n: int) -> None:
+def position_ms(key: str, started: dict[str, float]) -> int:
+    """A video played at 1x since the learner's first heartbeat: each heartbeat earns its gap
+    through the playback rule (the lesson, its progress and the open segment's reach)."""
+    return int((time.perf_counter() - started.setdefault(key, time.perf_counter())) * 1000)
+
+
+def in_process(database_url: str, learners: list[tuple[str, str, str]], n: int) -> None:
     """The service alone, then the app through ASGI without the network, N heartbeats each."""
     from app.accounts import service as accounts
     from app.config import get_settings
@@ -154,26 +186,50 @@ def in_process(database_url: str, learners: list[tuple[str, str]], n: int) -> No
     get_settings.cache_clear()
     users = []
     with transaction(get_engine(), reading=True) as s:
-        for token, sid in learners:
-            users.append((accounts.user_from_token(s, token), uuid.UUID(sid)))
+        for token, sid, lesson in learners:
+            users.append((accounts.user_from_token(s, token), uuid.UUID(sid), uuid.UUID(lesson)))
+    started: dict[str, float] = {}
 
-    def beat(i: int) -> None:
-        user, sid = users[i % len(users)]
+    def beat(i: int, playing: bool = True) -> None:
+        user, sid, lesson = users[i % len(users)]
         with transaction(get_engine()) as s:
-            study.heartbeat(s, user, sid, visible=True)
+            if playing:
+                study.heartbeat(
+                    s,
+                    user,
+                    sid,
+                    visible=True,
+                    lesson_id=lesson,
+                    position_ms=position_ms(str(sid), started),
+                )
+            else:
+                study.heartbeat(s, user, sid, visible=True)
 
     for i in range(min(n, 100)):  # warm-up: statement caches, pool
         beat(i)
-    t = time.perf_counter()
-    for i in range(n):
-        beat(i)
-    per = (time.perf_counter() - t) / n * 1000
-    print(f"  in-process service  {per:6.3f} ms/heartbeat ({n}, own transaction each)   {load()}")
+    # Alternating blocks, so both figures see the same machine: a video lesson playing (the
+    # playback rule's statements) and the same heartbeat without a lesson (wall time).
+    spent = {True: 0.0, False: 0.0}
+    block = max(1, n // 10)
+    for k in range(n // block):
+        for playing in (True, False):
+            t = time.perf_counter()
+            for i in range(k * block, (k + 1) * block):
+                beat(i, playing)
+            spent[playing] += time.perf_counter() - t
+    done = block * (n // block)
+    video, plain = (spent[p] / done * 1000 for p in (True, False))
+    print(
+        f"  in-process service  {video:6.3f} ms/heartbeat playing a video, {plain:6.3f} ms "
+        f"without a lesson ({done} each, own transaction each)   {load()}"
+    )
 
     from app.main import create_app
 
     app = create_app()
-    body = b'{"visible":true}'
+    # Every learner's session plays the course's one video lesson (at a fixed position here:
+    # the same statements as a playing heartbeat, the lesson's context and the open reach).
+    body = json.dumps({"visible": True, "lesson_id": learners[0][2], "position_ms": 0}).encode()
 
     async def call(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> int:
         scope = {
@@ -218,7 +274,7 @@ def in_process(database_url: str, learners: list[tuple[str, str]], n: int) -> No
                 (b"content-length", str(len(body)).encode()),
             ],
         )
-        for token, sid in learners
+        for token, sid, _lesson in learners
     ]
 
     async def measure() -> tuple[float, float]:
@@ -265,7 +321,7 @@ def own_cpu_seconds() -> float:
 
 
 async def drive(
-    base: str, requests: list[tuple[str, str, dict | None, dict]], seconds: float, concurrency: int
+    base: str, requests: list[tuple[str, str, Any, dict]], seconds: float, concurrency: int
 ) -> list[float]:
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
@@ -278,7 +334,8 @@ async def drive(
             method, path, body, headers = requests[i % len(requests)]
             i += concurrency
             t = time.perf_counter()
-            r = await client.request(method, base + path, json=body, headers=headers)
+            payload = body() if callable(body) else body
+            r = await client.request(method, base + path, json=payload, headers=headers)
             latencies.append(time.perf_counter() - t)
             if r.status_code >= 400:
                 errors += 1
@@ -307,7 +364,7 @@ def measured(
     name: str,
     server_pid: int,
     base: str,
-    requests: list[tuple[str, str, dict | None, dict]],
+    requests: list[tuple[str, str, Any, dict]],
     args: argparse.Namespace,
 ) -> None:
     server0, own0 = cpu_seconds(server_pid), own_cpu_seconds()
@@ -359,14 +416,23 @@ def run(label: str, database_url: str, workers: int, args: argparse.Namespace) -
             except httpx.HTTPError:
                 time.sleep(0.2)
         trivial = [("GET", "/healthz", None, {})]
+        started: dict[str, float] = {}
+
+        def playing(sid: str, lesson: str) -> Callable[[], dict[str, Any]]:
+            return lambda: {
+                "visible": True,
+                "lesson_id": lesson,
+                "position_ms": position_ms(sid, started),
+            }
+
         beats = [
             (
                 "POST",
                 f"/api/v1/sessions/{sid}/heartbeat",
-                {"visible": True},
+                playing(sid, lesson),
                 {"Authorization": f"Bearer {tok}"},
             )
-            for tok, sid in learners
+            for tok, sid, lesson in learners
         ]
         asyncio.run(drive(base, beats[:50], 1.0, args.concurrency))  # warm-up
         measured("/healthz", server.pid, base, trivial, args)
