@@ -80,6 +80,7 @@ from app.web.staff import classes as staff_classes_web
 from app.web.staff import content as staff_content_web
 from app.web.staff import courses as staff_courses_web
 from app.web.staff import learners as staff_learners_web
+from app.web.staff import rosters as staff_rosters_web
 from app.webhooks.delivery import deliver_forever as deliver_webhooks_forever
 from app.wiring import wire
 
@@ -380,6 +381,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         regulator_records_web,
         staff_courses_web,
         staff_classes_web,
+        staff_rosters_web,
         staff_content_web,
         staff_learners_web,
         staff_claims_web,

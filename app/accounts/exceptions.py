@@ -153,3 +153,22 @@ class CannotLockSelf(Forbidden):
     code = "cannot_lock_self"
     message_zh = "不能锁定自己正在使用的账号。"
     message_en = "You cannot lock your own account."
+
+
+# ---------------------------------------------------------------- activation codes
+
+
+class ActivationRefused(DomainError):
+    """One answer for every wrong case (unknown ID number, wrong, used or expired code), so the
+    form tells a guesser nothing about which it was."""
+
+    code = "activation_refused"
+    status = 400
+    title = "Activation refused"
+    message_zh = (
+        "身份证号或激活码不正确，或激活码已使用、已过期。请核对后重试，或联系培训机构重新获取。"
+    )
+    message_en = (
+        "The ID number or activation code is wrong, or the code was used or has expired. "
+        "Check them, or ask your institution for a new code."
+    )

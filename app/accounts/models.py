@@ -151,3 +151,20 @@ class ConsentRecord(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     ip: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=300)
+
+
+class ActivationCode(SQLModel, table=True):
+    """A one-time code with which a learner enrolled by their institution or employer sets their
+    own username and password (app/accounts/activation.py). Only a keyed hash is stored."""
+
+    __tablename__ = "activation_codes"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str = Field(max_length=64)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Wrong codes tried against this learner's ID number; the code dies at the limit.
+    failures: int = 0

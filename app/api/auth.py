@@ -7,11 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from app.accounts import activation
 from app.accounts import exceptions as exc
 from app.accounts import service as accounts
 from app.accounts.schemas import ConsentIn, ConsentOut, MeOut, RegisterIn, TokenOut, UserOut
 from app.api.deps import PUBLIC, CurrentUser, SessionDep, client_info
 from app.config import get_settings
+from app.courses.class_schemas import ActivatedOut, ActivateIn
 from app.errors import NotAuthenticated, problem_responses
 
 router = APIRouter(tags=["auth"])
@@ -49,6 +51,32 @@ def register(body: RegisterIn, session: SessionDep, request: Request) -> UserOut
         client=client_info(request)[0],
     )
     return user_out(user)
+
+
+@router.post(
+    "/auth/activate",
+    response_model=ActivatedOut,
+    responses=problem_responses(
+        exc.ActivationRefused,
+        exc.UsernameTaken,
+        exc.WeakPassword,
+        exc.InvalidInput,
+        exc.RateLimited,
+    ),
+    dependencies=[PUBLIC],
+)
+def activate(body: ActivateIn, session: SessionDep, request: Request) -> ActivatedOut:
+    """A learner enrolled by their institution or employer sets their own username and password
+    with their ID number and activation code (then signs in and gives consent themself)."""
+    user = activation.activate(
+        session,
+        id_number=body.id_number,
+        code=body.activation_code,
+        username=body.username,
+        password=body.password,
+        client=client_info(request)[0],
+    )
+    return ActivatedOut(user_id=user.id, username=user.username)
 
 
 @router.post(

@@ -6,13 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, File, UploadFile, status
 from sqlmodel import Session
 
 from app.accounts import exceptions as ax
 from app.accounts.principal import Principal
 from app.api.deps import CurrentUser, SessionDep, require_scope
-from app.courses import classes
+from app.courses import classes, roster
 from app.courses import exceptions as cx
 from app.courses import service as courses
 from app.courses.class_schemas import (
@@ -21,10 +21,14 @@ from app.courses.class_schemas import (
     ClassOut,
     ClassUpdateIn,
     EnrolIntoClassIn,
+    EnrolledLearnerOut,
+    PersonIn,
+    RosterCommitOut,
     RosterEntryOut,
+    RosterImportOut,
     RosterOut,
 )
-from app.courses.models import CourseClass
+from app.courses.models import CourseClass, RosterImport
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 
 router = APIRouter(tags=["classes"])
@@ -136,7 +140,7 @@ def close_class(class_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> 
     response_model=RosterOut,
     responses=problem_responses(*_read_auth, cx.ClassNotFound),
 )
-def roster(class_id: uuid.UUID, principal: CoursesRead, session: SessionDep) -> RosterOut:
+def class_roster(class_id: uuid.UUID, principal: CoursesRead, session: SessionDep) -> RosterOut:
     """The class's learners with their progress (names and ID numbers masked)."""
     klass = classes.get_class(session, principal, class_id)
     lines = classes.roster(session, principal, class_id)
@@ -177,3 +181,85 @@ def enrollment_class(
     """The class of an enrolment: for the learner themself, their institution and regulators."""
     enrollment = courses.get_enrollment_for(session, principal, enrollment_id)
     return _out(session, classes.my_class(session, enrollment))
+
+
+# ---------------------------------------------------------------- rosters (batch enrolment)
+
+
+def _import_out(imp: RosterImport) -> RosterImportOut:
+    return RosterImportOut.of(imp, ready=roster.is_ready(imp))
+
+
+@router.post(
+    "/classes/{class_id}/roster-imports",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RosterImportOut,
+    responses=problem_responses(*_read_auth, cx.ClassNotFound, cx.InvalidRoster),
+)
+def check_roster(
+    class_id: uuid.UUID,
+    file: Annotated[UploadFile, File(description="The roster: XLSX or CSV, header row first")],
+    principal: EnrolmentsWrite,
+    session: SessionDep,
+) -> RosterImportOut:
+    """Check a roster (姓名, 身份证号, 手机号, 人员类别, 工作单位) row by row; nothing is
+    enrolled until it is committed. Every problem comes back in words with its row."""
+    data = file.file.read(roster.MAX_BYTES + 1)
+    imp, _checked = roster.preview(session, principal, class_id, data, file.filename or "")
+    return _import_out(imp)
+
+
+@router.get(
+    "/roster-imports/{import_id}",
+    response_model=RosterImportOut,
+    responses=problem_responses(*_read_auth, cx.RosterImportNotFound),
+)
+def get_roster_import(
+    import_id: uuid.UUID, principal: EnrolmentsWrite, session: SessionDep
+) -> RosterImportOut:
+    """A checked roster: its counts and every problem."""
+    return _import_out(roster.get_import(session, principal, import_id))
+
+
+@router.post(
+    "/roster-imports/{import_id}/commit",
+    response_model=RosterCommitOut,
+    responses=problem_responses(
+        *_read_auth, cx.RosterImportNotFound, cx.RosterNotReady, cx.RosterChanged
+    ),
+)
+def commit_roster(
+    import_id: uuid.UUID, principal: EnrolmentsWrite, session: SessionDep
+) -> RosterCommitOut:
+    """Enrol every row of a checked roster in one transaction (or none); new learners'
+    activation codes are in the answer, this once."""
+    enrolled = roster.commit(session, principal, import_id)
+    return RosterCommitOut(
+        import_id=import_id, enrolled=[EnrolledLearnerOut.of(e) for e in enrolled]
+    )
+
+
+@router.post(
+    "/classes/{class_id}/learners",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EnrolledLearnerOut,
+    responses=problem_responses(
+        *_read_auth, cx.ClassNotFound, cx.InvalidRoster, cx.ClassFull, cx.ClassClosed
+    ),
+)
+def enrol_person(
+    class_id: uuid.UUID, body: PersonIn, principal: EnrolmentsWrite, session: SessionDep
+) -> EnrolledLearnerOut:
+    """Enrol one person by name and ID number (an account with an activation code is created
+    for someone new), checked like a roster row."""
+    e = roster.enrol_person(
+        session,
+        principal,
+        class_id,
+        real_name=body.real_name,
+        id_number=body.id_number,
+        phone=body.phone,
+        group=body.group,
+        employer=body.employer,
+    )
+    return EnrolledLearnerOut.of(e)

@@ -737,6 +737,22 @@ ROSTER_ENTRY = {
     "completed_at": None,
     "missing_zh": ["还需完成 1135 分钟有效学时", "需通过考试（60 分及以上）"],
 }
+ROSTER_IMPORT_ID = "e4d3c2b1-a098-4f7e-8d6c-5b4a39281706"
+ROSTER_ERROR = {
+    "row": 12,
+    "field": "id_number",
+    "code": "id_check_digit",
+    "message_zh": "第 12 行 身份证号：校验码不对（最后一位与前 17 位不符），请核对是否录错",
+    "message_en": "row 12, id_number: has a wrong check character",
+}
+ENROLLED_LEARNER = {
+    "row": 2,
+    "learner_id": LEARNER_ID,
+    "enrollment_id": ENROLLMENT_ID,
+    "real_name_masked": "张*华",
+    "id_number_masked": ID_MASKED,
+    "activation_code": "K7QH-3M9X-PT4A",
+}
 EXAMPLES.update(
     {
         "ClassIn": {
@@ -753,6 +769,38 @@ EXAMPLES.update(
         "RosterOut": {"class": CLASS_OUT, "entries": [ROSTER_ENTRY]},
         "EnrolIntoClassIn": {"learner_id": LEARNER_ID, "employer": ROSTER_ENTRY["employer"]},
         "SelfEnrolIn": {"class_id": CLASS_ID},
+        "RosterErrorOut": ROSTER_ERROR,
+        "RosterImportOut": {
+            "import_id": ROSTER_IMPORT_ID,
+            "class_id": CLASS_ID,
+            "filename": "2026年第3期名册.xlsx",
+            "created_at": CREATED_AT,
+            "total_rows": 500,
+            "valid_rows": 499,
+            "errors": [ROSTER_ERROR],
+            "ready": False,
+            "committed_at": None,
+            "enrolled": 0,
+        },
+        "EnrolledLearnerOut": ENROLLED_LEARNER,
+        "RosterCommitOut": {"import_id": ROSTER_IMPORT_ID, "enrolled": [ENROLLED_LEARNER]},
+        "PersonIn": {
+            "real_name": "张建华",
+            "id_number": ID_NUMBER,
+            "phone": "13800138000",
+            "group": "企业职工",
+            "employer": ROSTER_ENTRY["employer"],
+        },
+        "ActivateIn": {
+            "id_number": ID_NUMBER,
+            "activation_code": "K7QH-3M9X-PT4A",
+            "username": "zhangjianhua",
+            "password": "Gd-Dianli-2026-Safe",
+        },
+        "ActivatedOut": {"user_id": LEARNER_ID, "username": "zhangjianhua"},
+        "Body_check_roster_api_v1_classes__class_id__roster_imports_post": {
+            "file": "2026年第3期名册.xlsx"
+        },
         "ClassEnrolmentOut": {
             "enrollment_id": ENROLLMENT_ID,
             "class_id": CLASS_ID,

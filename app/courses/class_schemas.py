@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.privacy import mask_name
 from app.courses import classes as svc
-from app.courses.models import ClassStatus
+from app.courses import roster
+from app.courses.models import ClassStatus, RosterImport
 from app.validation import Text
 
 
@@ -148,3 +149,98 @@ class ClassEnrolmentOut(BaseModel):
     enrollment_id: uuid.UUID
     class_id: uuid.UUID
     learner_id: uuid.UUID
+
+
+# ---------------------------------------------------------------- rosters and activation
+
+
+class RosterErrorOut(BaseModel):
+    """One problem of a roster, in words; ``row`` as the spreadsheet numbers it (0: the file)."""
+
+    row: int
+    field: str
+    code: str
+    message_zh: str
+    message_en: str
+
+
+class RosterImportOut(BaseModel):
+    import_id: uuid.UUID
+    class_id: uuid.UUID
+    filename: str
+    created_at: datetime
+    total_rows: int
+    valid_rows: int
+    errors: list[RosterErrorOut]
+    ready: bool
+    committed_at: datetime | None
+    enrolled: int
+
+    @classmethod
+    def of(cls, imp: RosterImport, *, ready: bool) -> RosterImportOut:
+        return cls(
+            import_id=imp.id,
+            class_id=imp.class_id,
+            filename=imp.filename,
+            created_at=imp.created_at,
+            total_rows=imp.total_rows,
+            valid_rows=imp.valid_rows,
+            errors=[RosterErrorOut.model_validate(e) for e in imp.errors],
+            ready=ready,
+            committed_at=imp.committed_at,
+            enrolled=imp.enrolled,
+        )
+
+
+class EnrolledLearnerOut(BaseModel):
+    """A learner enrolled from a roster row; the activation code (new accounts only) is shown
+    this once — hand it to the learner, who sets their own password and gives consent."""
+
+    row: int
+    learner_id: uuid.UUID
+    enrollment_id: uuid.UUID
+    real_name_masked: str
+    id_number_masked: str
+    activation_code: str | None
+
+    @classmethod
+    def of(cls, e: roster.Enrolled) -> EnrolledLearnerOut:
+        return cls(
+            row=e.row,
+            learner_id=e.learner.id,
+            enrollment_id=e.enrollment.id,
+            real_name_masked=mask_name(e.learner.real_name or ""),
+            id_number_masked=e.learner.id_number_masked or "",
+            activation_code=e.activation_code,
+        )
+
+
+class RosterCommitOut(BaseModel):
+    import_id: uuid.UUID
+    enrolled: list[EnrolledLearnerOut]
+
+
+class PersonIn(BaseModel):
+    """One person to enrol into the class (checked like a roster row)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    real_name: str = Field(min_length=1, max_length=roster.NAME_CHARS)
+    id_number: str = Field(min_length=1, max_length=40)
+    phone: str | None = Field(default=None, max_length=40)
+    group: str | None = Field(default=None, max_length=40)
+    employer: str | None = Field(default=None, max_length=svc.EMPLOYER_CHARS)
+
+
+class ActivateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id_number: str = Field(min_length=1, max_length=40)
+    activation_code: str = Field(min_length=1, max_length=40)
+    username: str = Field(min_length=3, max_length=64)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class ActivatedOut(BaseModel):
+    user_id: uuid.UUID
+    username: str

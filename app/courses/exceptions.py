@@ -296,3 +296,46 @@ class VideoNotFound(DomainError):
     title = "Not found"
     message_zh = "找不到该课时的视频。"
     message_en = "This lesson has no video you can watch."
+
+
+# ---------------------------------------------------------------- rosters (batch enrolment)
+
+
+class InvalidRoster(ValidationFailed):
+    code = "invalid_roster"
+    message_zh = (
+        "名册无法读取或内容有误：请使用 XLSX 或 CSV 文件，"
+        "首行为列名（姓名、身份证号，可选手机号、人员类别、工作单位）。"
+    )
+    message_en = (
+        "The roster cannot be read or is not valid: an XLSX or CSV file whose first row names "
+        "the columns (姓名, 身份证号; optionally 手机号, 人员类别, 工作单位)."
+    )
+
+
+class RosterImportNotFound(DomainError):
+    code = "roster_import_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该名册导入记录。"
+    message_en = "Roster import not found."
+
+
+class RosterNotReady(Conflict):
+    code = "roster_not_ready"
+    message_zh = "该名册不能提交：仍有错误、已经提交过，或检查已超过 24 小时。请修改后重新上传。"
+    message_en = (
+        "This roster cannot be committed: it has errors, was committed already, or was checked "
+        "more than 24 hours ago. Upload it again."
+    )
+
+
+class RosterChanged(Conflict):
+    code = "roster_changed"
+    message_zh = (
+        "检查之后数据已有变化（如学员已报名、名额已满），名册未导入。请查看错误后重新上传。"
+    )
+    message_en = (
+        "Something changed since the roster was checked (a learner enrolled, seats ran out); "
+        "nothing was enrolled. See the errors and upload it again."
+    )

@@ -377,3 +377,25 @@ class LessonProgress(SQLModel, table=True):
     lesson_id: uuid.UUID = Field(foreign_key="lessons.id", primary_key=True)
     watched_ms: int = Field(default=0, sa_type=BigInteger)
     reach_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+class RosterImport(SQLModel, table=True):
+    """A roster file checked for a class (app/courses/roster.py): its problems in words, and
+    its valid rows (encrypted: they hold ID numbers) waiting for an all-or-nothing commit."""
+
+    __tablename__ = "roster_imports"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
+    class_id: uuid.UUID = Field(foreign_key="course_classes.id", index=True)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    filename: str = Field(max_length=200)
+    total_rows: int
+    valid_rows: int
+    #: [{"row", "field", "code", "message_zh", "message_en"}], row 0 = the whole file.
+    errors: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    rows_enc: str = Field(sa_column=Column(Text, nullable=False))
+    committed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    committed_by: str | None = Field(default=None, max_length=64)
+    enrolled: int = 0

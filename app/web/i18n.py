@@ -119,6 +119,10 @@ def message_for(err: DomainError, lang: Lang) -> str:
 
 #: Strings the scripts show, by key (the Chinese text is the catalogue's source).
 JS_STRINGS: dict[str, str] = {
+    "roster_uploading": "正在上传名册……",
+    "roster_checking": "上传完成，正在逐行检查……",
+    "roster_failed": "上传失败，请检查网络后重试。",
+    "roster_committing": "正在导入，请勿关闭页面……",
     # Streamed face check: the action the server reveals, shown the moment it arrives
     "blink": "请眨眼",
     "blink_twice": "请连续眨眼两次",

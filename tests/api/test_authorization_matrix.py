@@ -44,7 +44,7 @@ from sqlmodel import col, select
 from app import clock
 from app.accounts import service as accounts
 from app.accounts.models import Role, User
-from app.accounts.principal import SCOPES, Scope
+from app.accounts.principal import SCOPES, Principal, Scope
 from app.api.deps import Access, route_access
 from app.attendance.models import AttendanceEvent, FaceChallenge, Outcome, Purpose, ReviewStatus
 from app.attendance.streaming import Schedule, StreamParams
@@ -569,6 +569,33 @@ def _new_class(w: World) -> dict[str, Any]:
     }
 
 
+def _roster_file(w: World) -> dict[str, Any]:
+    text = "姓名,身份证号\r\n李建国,110105199003071234\r\n"
+    return {"files": [("file", ("名册.csv", text.encode(), "text/csv"))]}
+
+
+def _person(w: World) -> dict[str, Any]:
+    return {"json": {"real_name": "=1+1", "id_number": "110105199003071235"}}
+
+
+def _roster_import(w: World) -> dict[str, str]:
+    """A checked roster of institution A (a row with errors: a commit is refused after the
+    guard, 409 roster_not_ready)."""
+    from app.courses import roster as roster_service
+
+    with transaction(w.engine) as s:
+        staff = s.get(User, uuid.UUID(w.ids["staff_id"]))
+        assert staff is not None
+        imp, _ = roster_service.preview(
+            s,
+            Principal.of_user(staff),
+            uuid.UUID(w.ids["class_id"]),
+            "姓名,身份证号\r\n=1,110105199003071235\r\n".encode(),
+            "名册.csv",
+        )
+        return {"import_id": str(imp.id)}
+
+
 def _enrol_learner(w: World) -> dict[str, Any]:
     return {"json": {"learner_id": w.ids["learner_id"]}}
 
@@ -682,6 +709,11 @@ MATRIX = [
     Row("POST /classes/{class_id}/close",                "A D D Y H D D D D D"),
     Row("POST /classes/{class_id}/enrollments",          "A D D Y H D D D Y H", None, _enrol_learner),  # noqa: E501
     Row("GET /enrollments/{enrollment_id}/class",        "A Y H Y H Y Y D Y H"),
+    # rosters: staff and keys with enrolments:write of the class's institution
+    Row("POST /classes/{class_id}/roster-imports",       "A D D Y H D D D Y H", None, _roster_file),  # noqa: E501
+    Row("POST /classes/{class_id}/learners",             "A D D Y H D D D Y H", None, _person),
+    Row("GET /roster-imports/{import_id}",               "A H H Y H H H D Y H", _roster_import),
+    Row("POST /roster-imports/{import_id}/commit",       "A H H Y H H H D Y H", _roster_import),
     # enrolments, study and quiz
     Row("GET /enrollments/{enrollment_id}",              "A Y H Y H Y Y D Y H"),
     Row("GET /enrollments/{enrollment_id}/attendance",   "A Y H Y H Y Y D Y H"),

@@ -1,0 +1,206 @@
+"""Activation codes: learners an institution or employer enrolled set their own password.
+
+Staff (or a partner key) create the learner's account from a roster row — real name, ID number,
+phone, group — but never a password and never biometric consent: the account is created
+without a usable password and the learner receives a one-time activation code (through the
+institution: printed, or by text message). With their ID number and the code they choose a
+username and password (:func:`activate`); signed in, they read and give (or refuse) biometric
+consent themselves, as every learner does.
+
+A code is 12 characters from an alphabet without look-alikes (shown as ``XXXX-XXXX-XXXX``,
+about 58 bits), valid :data:`VALID_DAYS` days, single use; only its keyed hash is stored. A
+wrong code counts against the learner's pending codes (:data:`MAX_FAILURES` kill them) and
+against the caller's address (the registration limit, since activation also tells whether an
+ID number is pending).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.accounts import idcard, passwords, throttle
+from app.accounts.exceptions import ActivationRefused, IdNumberRegistered, InvalidInput
+from app.accounts.models import ActivationCode, LearnerGroup, Role, User
+from app.accounts.service import _check_password, _ensure_username_free, _valid_username
+from app.audit import service as audit
+from app.audit.service import Actor
+from app.crypto import blind_index, encrypt
+from app.errors import DomainError
+from app.validation import normalise_identifier
+
+VALID_DAYS = 30
+MAX_FAILURES = 5
+#: No 0/O, 1/I/L, 2/Z, 5/S, 8/B: read aloud or copied from paper without mistakes.
+ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
+CODE_LENGTH = 12
+#: The password hash of an account nobody can sign in to until it is activated.
+UNUSABLE_PASSWORD = "!activation-pending"  # noqa: S105 - not a hash: no password verifies
+
+
+def format_code(raw: str) -> str:
+    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def _normalise_code(code: str) -> str:
+    return normalise_identifier(code, upper=True).replace("-", "")
+
+
+def _hash(code: str) -> str:
+    return blind_index("activation_code", _normalise_code(code))
+
+
+def is_pending(user: User) -> bool:
+    return user.password_hash == UNUSABLE_PASSWORD
+
+
+def create_pending_learner(
+    session: Session,
+    *,
+    real_name: str,
+    id_number: idcard.IdNumber,
+    phone: str | None,
+    group: LearnerGroup | None,
+    institution_id: uuid.UUID,
+    actor: Actor,
+    via: str,
+) -> User:
+    """A learner account created for someone (validated values: the caller checked them): no
+    usable password and no consent; a placeholder username until activation. Audited."""
+    index = blind_index("id_number", id_number.value)
+    if session.exec(select(col(User.id)).where(col(User.id_number_index) == index)).first():
+        raise IdNumberRegistered()
+    user = User(
+        username=f"pending-{uuid.uuid4().hex[:20]}",
+        password_hash=UNUSABLE_PASSWORD,
+        role=Role.learner,
+        institution_id=institution_id,
+        real_name=real_name,
+        id_number_enc=encrypt("id_number", id_number.value.encode()),
+        id_number_index=index,
+        id_number_masked=id_number.masked,
+        phone=phone,
+        group=group,
+        created_at=clock.now(),
+    )
+    session.add(user)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="learner.created",
+        subject=f"user:{user.id}",
+        payload={
+            "id_number_masked": id_number.masked,
+            "group": group.value if group else None,
+            "via": via,
+            "activation_required": True,
+        },
+        institution_id=institution_id,
+    )
+    return user
+
+
+def issue_code(session: Session, user: User, *, actor: Actor) -> str:
+    """A new activation code for a pending learner (earlier unused codes stop working); the
+    code is returned once, only its hash is kept."""
+    if not is_pending(user):
+        raise InvalidInput("This learner has already activated their account.")
+    now = clock.now()
+    for old in session.exec(
+        select(ActivationCode).where(
+            col(ActivationCode.user_id) == user.id, col(ActivationCode.used_at).is_(None)
+        )
+    ):
+        old.expires_at = min(old.expires_at, now)
+        session.add(old)
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    session.add(
+        ActivationCode(
+            user_id=user.id,
+            code_hash=_hash(raw),
+            created_at=now,
+            created_by=str(actor)[:64],
+            expires_at=now + timedelta(days=VALID_DAYS),
+        )
+    )
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="activation_code.issued",
+        subject=f"user:{user.id}",
+        payload={"valid_days": VALID_DAYS},
+        institution_id=user.institution_id,
+    )
+    return format_code(raw)
+
+
+def activate(
+    session: Session,
+    *,
+    id_number: str,
+    code: str,
+    username: str,
+    password: str,
+    client: str | None = None,
+) -> User:
+    """The learner sets their username and password with their ID number and code.
+
+    Every refusal of the code itself is the same 400 ``activation_refused``; a wrong code is
+    counted (and the count kept) against the learner's codes and the caller's address."""
+    throttle.attempt(session, "register", client)
+    try:
+        parsed = idcard.parse(id_number, today=clock.now().date())
+    except idcard.InvalidIdNumber:
+        raise ActivationRefused().keeping_changes() from None
+    user = session.exec(
+        select(User).where(col(User.id_number_index) == blind_index("id_number", parsed.value))
+    ).first()
+    now = clock.now()
+    if user is None or not is_pending(user):
+        raise ActivationRefused().keeping_changes()
+    pending = list(
+        session.exec(
+            select(ActivationCode)
+            .where(
+                col(ActivationCode.user_id) == user.id,
+                col(ActivationCode.used_at).is_(None),
+                col(ActivationCode.expires_at) > now,
+            )
+            .with_for_update()
+        )
+    )
+    match = next((c for c in pending if secrets.compare_digest(c.code_hash, _hash(code))), None)
+    if match is None or match.failures >= MAX_FAILURES:
+        for c in pending:
+            c.failures += 1
+            session.add(c)
+        session.flush()
+        raise ActivationRefused().keeping_changes()
+    try:
+        name = _valid_username(username)
+        _check_password(password, name)
+        _ensure_username_free(session, name)
+    except DomainError as exc:
+        raise exc.keeping_changes() from None  # the address's attempt counts; nothing else
+    match.used_at = now
+    session.add(match)
+    user.username = name
+    user.password_hash = passwords.hash_password(password)
+    user.token_version += 1
+    session.add(user)
+    session.flush()
+    audit.append(
+        session,
+        actor=Actor.user(user.id),
+        action="learner.activated",
+        subject=f"user:{user.id}",
+        payload={"username": name},
+        institution_id=user.institution_id,
+    )
+    return user
