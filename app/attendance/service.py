@@ -41,7 +41,7 @@ from app.attendance.templates import (
     needs_reenrolment,
     template_is_current,
 )
-from app.attendance.verification import verify
+from app.attendance.verification import refusal, verify
 
 __all__ = [
     "create_challenge",
@@ -59,6 +59,7 @@ __all__ = [
     "enrol",
     "delete_templates",
     "verify",
+    "refusal",
     "review_decided_hooks",
     "get_event",
     "list_events",

@@ -12,7 +12,7 @@ import numpy as np
 from sqlmodel import Session
 
 from app.accounts.models import User
-from app.attendance import liveness, pad
+from app.attendance import liveness, pad, reasons
 from app.attendance.challenges import (
     _check_lock,
     _consume,
@@ -24,11 +24,13 @@ from app.attendance.checks import STREAMED, discard_stream, require_complete, st
 from app.attendance.engine import current_liveness_params, current_model, thresholds
 from app.attendance.exceptions import (
     ConsentRequired,
+    FaceMismatch,
     FaceNotEnrolled,
     FaceReenrolRequired,
     FrameReplayed,
     FramesNotExpected,
     LivenessFailed,
+    StreamDiscontinuous,
     TooFewFrames,
 )
 from app.attendance.face import closer, decide_score, fused_score
@@ -59,6 +61,7 @@ from app.attendance.templates import _template_embeddings, active_template, temp
 from app.audit.service import Actor
 from app.config import get_settings
 from app.db import release_read_lock
+from app.errors import DomainError
 
 # ---------------------------------------------------------------- verification
 
@@ -193,3 +196,23 @@ def verify(
         _reset_failures(session, user)
     session.flush()
     return event
+
+
+def refusal(event: AttendanceEvent) -> DomainError:
+    """The error a learner's operation (check-in, quiz gate) raises for a check that did not
+    pass, by the reason's category: the revealed actions not done → 422 ``liveness_failed``;
+    frames not one live camera's → 422 ``stream_discontinuous``; otherwise (not the enrolled
+    face, or sent to review) 403 ``face_mismatch``. The event and its reason ride along."""
+    kind = reasons.category(event.reason_code)
+    error: DomainError
+    if kind == "liveness":
+        error = LivenessFailed()
+    elif kind == "continuity":
+        error = StreamDiscontinuous()
+    else:
+        error = FaceMismatch()
+    return error.keeping_changes(
+        attendance_event_id=str(event.id),
+        outcome=event.outcome.value,
+        reason_code=event.reason_code,
+    )

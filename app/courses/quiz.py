@@ -32,7 +32,6 @@ from app import clock
 from app.accounts.models import User
 from app.accounts.principal import Principal
 from app.attendance import service as attendance
-from app.attendance.exceptions import FaceMismatch
 from app.attendance.models import Outcome, Purpose
 from app.audit import service as audit
 from app.courses import progress
@@ -174,14 +173,7 @@ def start_attempt(
         client=client,
     )
     if event.outcome is not Outcome.passed:
-        raise FaceMismatch(
-            "The face check before the quiz did not pass"
-            + (f" ({event.reason_code})." if event.reason_code else "."),
-        ).keeping_changes(
-            attendance_event_id=str(event.id),
-            outcome=event.outcome.value,
-            reason_code=event.reason_code,
-        )
+        raise attendance.refusal(event)
     # Check again under the row lock: a concurrent start may have won while we verified.
     enrollment = courses.get_enrollment_for(session, principal, enrollment_id, for_update=True)
     _check_can_start(session, enrollment, course)

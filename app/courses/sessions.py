@@ -13,7 +13,6 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.accounts.models import User
 from app.attendance import service as attendance
-from app.attendance.exceptions import FaceMismatch
 from app.attendance.models import AttendanceEvent, Outcome, Purpose
 from app.audit import service as audit
 from app.audit.service import Actor
@@ -127,11 +126,7 @@ def check_in(
         client=client,
     )
     if event.outcome is not Outcome.passed:
-        raise FaceMismatch().keeping_changes(
-            attendance_event_id=str(event.id),
-            outcome=event.outcome.value,
-            reason_code=event.reason_code,
-        )
+        raise attendance.refusal(event)
     ended: list[uuid.UUID] = []
     for attempt in range(2):
         now = clock.now()

@@ -298,6 +298,29 @@ def test_verification_by_stream_for_checkin_and_partners(
     assert event.liveness["mode"] == "streamed" and event.actions == ["blink"]
 
 
+def test_checkin_refused_for_liveness_says_liveness_not_mismatch(
+    client: TestClient, engine: Any, clock: FrozenClock
+) -> None:
+    """The enrolled face, but the blink came before its reveal: the refusal is 422
+    liveness_failed (reason category liveness), not 403 face_mismatch."""
+    inst = make_institution(engine)
+    learner, h = face_learner(client, engine, inst)
+    enrollment = make_enrollment(engine, learner, make_course(engine, inst))
+    check = open_check(client, h)
+    fix_plan(engine, check["challenge_id"], [("blink", 1500)])
+    stream(client, clock, check["frames_url"], h, early, start=30_000)
+    r = client.post(
+        f"{API}/enrollments/{enrollment.id}/sessions",
+        data={"challenge_id": check["challenge_id"]},
+        headers=h,
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "liveness_failed"), r.text
+    assert r.json()["reason_code"] == "liveness_failed"
+    event = event_of(engine, r.json()["attendance_event_id"])
+    assert event.liveness["reason"] == "action_not_seen"
+    assert event.best_distance is not None  # the face was compared: it is the learner
+
+
 def test_partner_burst_events_say_burst(client: TestClient, engine: Any) -> None:
     from tests.face_data import blink_burst
 
