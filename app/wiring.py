@@ -36,7 +36,7 @@ def _subscriptions() -> list[Subscription]:
     from app.attendance import review, templates
     from app.certificates import service as certificates
     from app.claims import service as claims
-    from app.courses import progress, rollcall
+    from app.courses import classes, progress, rollcall
     from app.exchange import service as exchange
     from app.webhooks import events as webhooks
 
@@ -62,7 +62,10 @@ def _subscriptions() -> list[Subscription]:
         # taken out of its batch.
         Subscription(certificates, "revoked_hooks", claims.on_certificate_revoked),
         Subscription(certificates, "revoked_hooks", exchange.on_certificate_revoked),
-        # Claim batches reach the regional real-name system (records in the exchange outbox).
+        # Classes opened and completed, and claim batches, reach the regional real-name system
+        # (records in the exchange outbox).
+        Subscription(classes, "class_opened_hooks", exchange.on_class_opened),
+        Subscription(classes, "class_closed_hooks", exchange.on_class_closed),
         Subscription(claims, "filed_hooks", exchange.on_claim_filed),
         Subscription(claims, "approved_hooks", exchange.on_claim_approved),
         Subscription(claims, "paid_hooks", exchange.on_claim_paid),

@@ -64,11 +64,21 @@ def _line(session: SessionDep, principal: UserPrincipal, line_id: uuid.UUID) -> 
     "/claim-batches",
     status_code=status.HTTP_201_CREATED,
     response_model=BatchOut,
-    responses=problem_responses(*_auth, cx.FilingBlocked, cx.NothingToClaim, InvalidClaimPeriod),
+    responses=problem_responses(
+        *_auth, cx.FilingBlocked, cx.NothingToClaim, cx.ClassNotClaimable, InvalidClaimPeriod
+    ),
 )
 def file_batch(body: FileQuarterIn, principal: UserPrincipal, session: SessionDep) -> Any:
-    """File the institution's eligible, unclaimed certificates of a quarter as a frozen batch."""
-    batch = claims.file_quarter(session, principal, year=body.year, quarter=body.quarter)
+    """File the institution's eligible, unclaimed certificates of a quarter or of a completed
+    class as a frozen batch."""
+    if body.period == "class":
+        if body.class_id is None:
+            raise InvalidClaimPeriod("Name the completed class (class_id).")
+        batch = claims.file_class(session, principal, body.class_id)
+    else:
+        if body.year is None or body.quarter is None:
+            raise InvalidClaimPeriod()
+        batch = claims.file_quarter(session, principal, year=body.year, quarter=body.quarter)
     return _batch(session, principal, batch.id)
 
 

@@ -15,6 +15,8 @@ Exception tree::
      │    └── FilingBlocked           403 claim_filing_blocked   (overdue open recoveries)
      └── Conflict
           ├── NothingToClaim          409 nothing_to_claim
+          ├── ClassNotClaimable       409 class_not_claimable    (not this institution's, or
+          │                                                       not completed; class_status)
           ├── BatchNotReviewable      409 batch_not_reviewable   (not filed any more)
           ├── LinesUndecided          409 lines_undecided        (carries line numbers)
           ├── NoticeNotOver           409 notice_not_over        (carries notice_ends_at)
@@ -92,6 +94,12 @@ class NothingToClaim(Conflict):
     code = "nothing_to_claim"
     message_zh = "该期间没有可申领补贴的证书（或均已申领）。"
     message_en = "No eligible, unclaimed certificate in this period."
+
+
+class ClassNotClaimable(Conflict):
+    code = "class_not_claimable"
+    message_zh = "只有本机构已结业的班级才能申领补贴。"
+    message_en = "Only a completed class of this institution can be claimed."
 
 
 class BatchNotReviewable(Conflict):

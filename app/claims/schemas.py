@@ -147,12 +147,18 @@ def _example(value: dict[str, Any]) -> ConfigDict:
 
 class FileQuarterIn(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"period": "quarter", "year": 2026, "quarter": 1}]}
+        json_schema_extra={
+            "examples": [
+                {"period": "quarter", "year": 2026, "quarter": 1},
+                {"period": "class", "class_id": "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e"},
+            ]
+        }
     )
 
-    period: Literal["quarter"] = "quarter"
-    year: int = Field(ge=2000, le=2999)
-    quarter: int = Field(ge=1, le=4)
+    period: Literal["quarter", "class"] = "quarter"
+    year: int | None = Field(default=None, ge=2000, le=2999)
+    quarter: int | None = Field(default=None, ge=1, le=4)
+    class_id: uuid.UUID | None = Field(default=None, description="A completed class (结业)")
 
 
 class CorrectionIn(BaseModel):

@@ -42,6 +42,7 @@ from app.claims.exceptions import (
     BatchNotFound,
     BatchNotPayable,
     BatchNotReviewable,
+    ClassNotClaimable,
     FilingBlocked,
     InvalidClaimInput,
     LineNotFound,
@@ -72,7 +73,7 @@ from app.claims.models import (
     RecoveryStatus,
 )
 from app.config import get_settings
-from app.courses.models import LEVEL_NAMES_ZH
+from app.courses.models import LEVEL_NAMES_ZH, ClassStatus, CourseClass, Enrollment
 from app.crypto import encrypt
 from app.errors import Forbidden
 from app.programmes.jurisdiction import jurisdiction_filter
@@ -362,11 +363,12 @@ def _claimed_certificates(session: Session, cert_ids: Sequence[uuid.UUID]) -> se
     )
 
 
-def file_quarter(session: Session, principal: Principal, *, year: int, quarter: int) -> ClaimBatch:
-    """File the institution's eligible, not yet claimed certificates of a quarter (Asia/Shanghai
-    date of issue) as one batch, every line frozen with its rules' outcomes."""
+def _file_certificates(
+    session: Session, principal: Principal, conditions: list[Any], **batch_fields: Any
+) -> ClaimBatch:
+    """File the institution's eligible, not yet claimed certificates meeting ``conditions`` as
+    one batch, every line frozen with its rules' outcomes."""
     institution_id = _staff_institution(principal)
-    start, end = quarter_bounds(year, quarter)
     institution = session.get(Institution, institution_id, with_for_update=True)
     if institution is None:
         raise Forbidden()
@@ -374,11 +376,7 @@ def file_quarter(session: Session, principal: Principal, *, year: int, quarter: 
     certs = list(
         session.exec(
             select(Certificate)
-            .where(
-                col(Certificate.institution_id) == institution_id,
-                col(Certificate.issued_at) >= start,
-                col(Certificate.issued_at) < end,
-            )
+            .where(col(Certificate.institution_id) == institution_id, *conditions)
             .order_by(col(Certificate.issued_at), col(Certificate.serial))
         )
     )
@@ -392,14 +390,45 @@ def file_quarter(session: Session, principal: Principal, *, year: int, quarter: 
         for u in session.exec(select(User).where(col(User.id).in_([c.user_id for c in chosen])))
     }
     actor = principal.actor
-    batch = _new_batch(
-        session, institution, actor, period_kind="quarter", year=year, quarter=quarter
-    )
+    batch = _new_batch(session, institution, actor, **batch_fields)
     lines = [
         _line_for(batch, i + 1, c, learners.get(c.user_id), decisions[c.id])
         for i, c in enumerate(chosen)
     ]
     return _finish_filing(session, batch, lines, actor)
+
+
+def file_quarter(session: Session, principal: Principal, *, year: int, quarter: int) -> ClaimBatch:
+    """File a quarter's certificates (Asia/Shanghai date of issue)."""
+    start, end = quarter_bounds(year, quarter)
+    return _file_certificates(
+        session,
+        principal,
+        [col(Certificate.issued_at) >= start, col(Certificate.issued_at) < end],
+        period_kind="quarter",
+        year=year,
+        quarter=quarter,
+    )
+
+
+def file_class(session: Session, principal: Principal, class_id: uuid.UUID) -> ClaimBatch:
+    """File a completed class (结业): the certificates of its roster's enrolments."""
+    institution_id = _staff_institution(principal)
+    klass = session.get(CourseClass, class_id)
+    if klass is None or klass.institution_id != institution_id:
+        raise ClassNotClaimable("No such class of this institution.")
+    if klass.status is not ClassStatus.closed:
+        raise ClassNotClaimable(
+            "Only a completed class (结业) can be claimed.", class_status=klass.status.value
+        )
+    roster = select(Enrollment.id).where(col(Enrollment.class_id) == klass.id)
+    return _file_certificates(
+        session,
+        principal,
+        [col(Certificate.enrollment_id).in_(roster)],
+        period_kind="class",
+        class_id=klass.id,
+    )
 
 
 def file_corrections(

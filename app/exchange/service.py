@@ -1,9 +1,10 @@
 """Records for the regional real-name training system: what is written, what is sent, receipts.
 
 Seed 003: training not entered in the regional real-name system is not paid (未录入系统实行实名制
-管理的，不予拨付培训补贴资金). Every certificate issued or revoked, every completed enrolment and
-every claim batch filed, approved or paid becomes one :class:`ExchangeRecord`, written by the
-listeners below in the transaction of the change (subscribed in app/wiring.py). The sender posts
+管理的，不予拨付培训补贴资金). Every class opened (开班) or completed (结业), certificate issued or
+revoked, completed enrolment and claim batch filed, approved or paid becomes one
+:class:`ExchangeRecord`, written by the listeners below in the transaction of the change
+(subscribed in app/wiring.py). The sender posts
 each record once it is due; the regional system acknowledges or rejects each record by id.
 
 The body of a record (``schema/exchange-record-v1.schema.json``) carries real names and full ID
@@ -22,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -34,7 +36,7 @@ from app.certificates.models import Certificate
 from app.claims import service as claims
 from app.claims.models import ClaimBatch
 from app.config import get_settings
-from app.courses.models import Course, Enrollment
+from app.courses.models import Course, CourseClass, Enrollment
 from app.crypto import decrypt
 from app.errors import Forbidden
 from app.exchange.exceptions import ExchangeNotConfigured, InvalidReceipt, InvalidSignature
@@ -46,6 +48,8 @@ SCHEMA_ID = "skilltrace.exchange-record.v1"
 
 #: The record types and what each reports.
 TYPES: dict[str, str] = {
+    "class.opened": "a class started (开班): its course, dates and roster size",
+    "class.completed": "a class ended (结业): its roster is frozen",
     "enrollment.completed": "a learner met a course's completion rule (training finished)",
     "certificate.issued": "a training-qualified certificate was issued",
     "certificate.revoked": "a certificate was revoked",
@@ -198,6 +202,41 @@ def on_claim_paid(session: Session, batch: ClaimBatch, actor: Actor) -> None:
         paid_at=iso(batch.paid_at) if batch.paid_at else None,
         paid_fen=sum(p.amount_fen for p in claims.payments_of(session, batch)),
     )
+
+
+def _class_record(session: Session, klass: CourseClass, type_: str) -> None:
+    course = session.get(Course, klass.course_id)
+    roster = session.exec(
+        select(func.count()).select_from(Enrollment).where(col(Enrollment.class_id) == klass.id)
+    ).one()
+    emit(
+        session,
+        type_=type_,
+        institution_id=klass.institution_id,
+        subject=f"class:{klass.id}",
+        data={
+            "class_id": str(klass.id),
+            "code": klass.code,
+            "name": klass.name,
+            "course_id": str(klass.course_id),
+            "course_title": course.title if course else "",
+            "occupation_code": course.occupation_code if course else "",
+            "level": course.level.value if course else "",
+            "starts_on": klass.starts_on.isoformat(),
+            "ends_on": klass.ends_on.isoformat() if klass.ends_on else None,
+            "opened_at": iso(klass.opened_at) if klass.opened_at else None,
+            "closed_at": iso(klass.closed_at) if klass.closed_at else None,
+            "enrolled": int(roster),
+        },
+    )
+
+
+def on_class_opened(session: Session, klass: CourseClass, actor: Actor) -> None:
+    _class_record(session, klass, "class.opened")
+
+
+def on_class_closed(session: Session, klass: CourseClass, actor: Actor) -> None:
+    _class_record(session, klass, "class.completed")
 
 
 # ---------------------------------------------------------------- the body sent

@@ -258,3 +258,63 @@ def test_a_lines_evidence(client: Any, engine: Any, clock: Any) -> None:
         f"/api/v1/claim-lines/{line.id}/evidence", headers=login(client, stranger.username)
     )
     assert hidden.status_code == 404
+
+
+def test_a_completed_class_is_claimed_as_one_batch(engine: Any, clock: Any) -> None:
+    """Filing by class: only a completed class (结业) of the institution, and only the
+    certificates of its roster; the regional exchange hears of the opening and the completion."""
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from app.courses import classes
+    from app.courses.models import Enrollment
+    from app.exchange.models import ExchangeRecord
+
+    w = World(engine, clock, n=3)
+    assert w.staff.user is not None
+    teacher = w.staff.user.id
+    first = w.certs[0]
+    with transaction(engine) as s:
+        course_id = s.get(Enrollment, first.enrollment_id).course_id  # type: ignore[union-attr]
+        today = clock_date()
+        klass = classes.create_class(
+            s,
+            w.staff,
+            course_id,
+            code="2026-07",
+            name="低压电工作业 2026 年第 7 期",
+            starts_on=today,
+            ends_on=today + timedelta(days=30),
+            capacity=40,
+            head_teacher_id=teacher,
+        )
+        classes.open_class(s, w.staff, klass.id)
+        # the first two certificates' enrolments study in this class; the third elsewhere
+        for cert in w.certs[:2]:
+            e = s.get(Enrollment, cert.enrollment_id)
+            assert e is not None
+            e.class_id = klass.id
+            s.add(e)
+    with pytest.raises(cx.ClassNotClaimable):  # still running
+        w.run(claims.file_class, w.staff, klass.id)
+    w.run(classes.close_class, w.staff, klass.id)
+    stranger = Principal.of_user(make_user(engine, Role.staff, make_institution(engine)))
+    with pytest.raises(cx.ClassNotClaimable):
+        w.run(claims.file_class, stranger, klass.id)
+    batch = w.run(claims.file_class, w.staff, klass.id)
+    assert (batch.period_kind, batch.class_id, batch.year) == ("class", klass.id, None)
+    assert [line.serial for line in w.lines(batch)] == [c.serial for c in w.certs[:2]]
+    with pytest.raises(cx.NothingToClaim):  # claimed already
+        w.run(claims.file_class, w.staff, klass.id)
+    # the quarter's filing takes only what is left
+    rest = w.file()
+    assert [line.serial for line in w.lines(rest)] == [w.certs[2].serial]
+    with Session(engine) as s:
+        kinds = [
+            r.type
+            for r in s.exec(
+                select(ExchangeRecord).where(ExchangeRecord.subject == f"class:{klass.id}")
+            )
+        ]
+    assert sorted(kinds) == ["class.completed", "class.opened"]
