@@ -10,6 +10,7 @@ from app.claims import models as claims_models
 from app.courses import models as courses_models
 from app.exchange import models as exchange_models
 from app.idempotency import models as idempotency_models
+from app.outcomes import models as outcomes_models
 from app.programmes import models as programmes_models
 from app.webhooks import models as webhooks_models
 
@@ -25,6 +26,7 @@ __all__ = [
     "exchange_models",
     "idempotency_models",
     "metadata",
+    "outcomes_models",
     "programmes_models",
     "webhooks_models",
 ]

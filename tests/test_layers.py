@@ -3,7 +3,8 @@
 From the bottom: the base modules (``app/*.py``: db, config, errors, clock, crypto, …), then
 
     audit < accounts, programmes < attendance < courses < certificates
-          < reports, webhooks, handoff, idempotency, claims, exchange < http < api, web
+          < reports, webhooks, handoff, idempotency, claims, exchange,
+            outcomes < http < api, web
 
 and on top the composition roots (``main``, ``cli``, ``demo``, ``models``, ``wiring``), which
 may import anything. Audit sits below accounts because every domain, accounts included, writes
@@ -29,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"certificates"},
     # Read models and partners' plumbing over the domains; app/status.py (the admins' system
     # status) is one more read model over all of them.
-    {"reports", "webhooks", "handoff", "idempotency", "status", "claims", "exchange"},
+    {"reports", "webhooks", "handoff", "idempotency", "status", "claims", "exchange", "outcomes"},
     # What the two HTTP layers share (the request's unit of work, cookies, frame uploads).
     {"http"},
     {"api", "web"},

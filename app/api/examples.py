@@ -191,6 +191,9 @@ SUMMARY_COUNTS = {
     "certificates_revoked": 2,
     "subsidy_eligible": 301,
     "subsidy_amount_fen": 36120000,
+    "outcomes_recorded": 290,
+    "employed": 247,
+    "employment_rate": 0.7767,
 }
 WEBHOOK_OUT = {
     "id": WEBHOOK_ID,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app import rfc3339
 from app.accounts.exceptions import InstitutionNotFound, InvalidToken, MissingScope
@@ -14,7 +14,7 @@ from app.api.deps import PrincipalDep, SessionDep, require_scope
 from app.audit.export import InvalidWindow, as_utc, check_window
 from app.config import get_settings
 from app.errors import Forbidden, NotAuthenticated, ValidationFailed, problem_responses
-from app.reports import fraud, statistics
+from app.reports import fraud, statistics, workbook
 from app.reports import service as reports
 from app.reports.schemas import FraudReportOut, SummaryOut
 
@@ -109,17 +109,68 @@ def summary(
         Query(description="First Asia/Shanghai day not counted (exclusive)"),
     ] = None,
     period: Annotated[
-        Literal["month", "quarter"], Query(description="Asia/Shanghai months or quarters")
+        Literal["month", "quarter", "year"],
+        Query(description="Asia/Shanghai months, quarters or years"),
     ] = "month",
 ) -> SummaryOut:
     """Counts by period, institution, occupation, level and learner group: enrolled, trained
     (≥ 1 verified minute), qualified (certificates not revoked), certificates revoked, subsidy
-    eligible and amount — the figures institutions report (DESIGN.md §1). Regulators: all
-    institutions or one; staff and API keys (scope `audit:read`): their own institution."""
+    eligible and amount, employment outcomes (employed, rate) — the figures institutions report
+    (DESIGN.md §1). Regulators: their jurisdiction or one institution in it; staff and API keys
+    (scope `audit:read`): their own institution."""
     return statistics.summary(
         session,
         principal,
         institution_id=institution_id,
         window=statistics.Window(since, until),
         period=period,
+    )
+
+
+@router.get(
+    "/reports/summary/download",
+    response_class=Response,
+    dependencies=[require_scope("audit:read")],
+    responses={
+        200: {
+            "description": "The monthly, quarterly or annual report (月报/季报/年报) as XLSX: "
+            "totals per period with charts, then the rows",
+            "content": {workbook.XLSX: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **problem_responses(
+            NotAuthenticated,
+            InvalidToken,
+            Forbidden,
+            MissingScope,
+            InstitutionNotFound,
+            InvalidWindow,
+            ValidationFailed,
+        ),
+    },
+)
+def summary_download(
+    principal: PrincipalDep,
+    session: SessionDep,
+    institution_id: uuid.UUID | None = None,
+    since: Annotated[rfc3339.Date | None, Query(description="First day counted")] = None,
+    until: Annotated[rfc3339.Date | None, Query(description="First day not counted")] = None,
+    period: Annotated[
+        Literal["month", "quarter", "year"], Query(description="月报, 季报 or 年报")
+    ] = "quarter",
+) -> Response:
+    """The summary as a downloadable XLSX report with charts (same scope rules as the summary)."""
+    out = statistics.summary(
+        session,
+        principal,
+        institution_id=institution_id,
+        window=statistics.Window(since, until),
+        period=period,
+    )
+    names = {row.institution_id: row.institution_name for row in out.rows}
+    scope_name = names.get(str(institution_id), "") if institution_id else "全部 All"
+    body = workbook.to_xlsx(out, scope_name=scope_name or str(institution_id))
+    return Response(
+        body,
+        media_type=workbook.XLSX,
+        headers={"Content-Disposition": f'attachment; filename="report-{period}.xlsx"'},
     )

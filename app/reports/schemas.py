@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from app.accounts.models import LearnerGroup
 from app.courses.models import Level
@@ -56,10 +56,25 @@ class SummaryCountsOut(BaseModel):
         description="Certificates issued in the period that are granted a subsidy"
     )
     subsidy_amount_fen: int = Field(description="Sum of their subsidy amounts, in fen")
+    outcomes_recorded: int = Field(
+        default=0,
+        description="Valid certificates of the period whose training has an employment outcome",
+    )
+    employed: int = Field(
+        default=0,
+        description="Of those, employed or self-employed (实现就业，含自主创业、灵活就业)",
+    )
+
+    @computed_field(description="employed / qualified (None when nobody qualified)")  # type: ignore[prop-decorator]
+    @property
+    def employment_rate(self) -> float | None:
+        return round(self.employed / self.qualified, 4) if self.qualified else None
 
 
 class SummaryRowOut(SummaryCountsOut):
-    period: str = Field(description="Asia/Shanghai month `YYYY-MM` or quarter `YYYY-Qn`")
+    period: str = Field(
+        description="Asia/Shanghai month `YYYY-MM`, quarter `YYYY-Qn` or year `YYYY`"
+    )
     institution_id: str
     institution_code: str
     institution_name: str
@@ -76,7 +91,7 @@ class SummaryRowOut(SummaryCountsOut):
 class SummaryOut(BaseModel):
     generated_at: str
     institution_id: str | None = Field(description="None: every institution")
-    period: Literal["month", "quarter"]
+    period: Literal["month", "quarter", "year"]
     since: date | None = Field(description="First Asia/Shanghai day counted (None: open)")
     until: date | None = Field(description="First Asia/Shanghai day not counted (None: open)")
     rows: list[SummaryRowOut]

@@ -16,7 +16,14 @@ level and learner group, with these counts:
     certificates_revoked`` is every certificate issued in the period);
 ``subsidy_eligible`` / ``subsidy_amount_fen``
     certificates issued in the period that :mod:`app.certificates.subsidy` grants a subsidy,
-    and the sum of their amounts.
+    and the sum of their amounts;
+``outcomes_recorded`` / ``employed``
+    certificates issued in the period (not revoked) whose training has an employment outcome
+    recorded (app/outcomes), and those whose outcome is a job or a business of one's own
+    (实现就业，包括自主创业或灵活就业); ``employment_rate`` = employed / qualified.
+
+Periods are months, quarters or years: a quarter or a year is the sum of its months, so the
+annual figures are the sum of the quarters by construction.
 
 Enrolments are grouped by their course's occupation and level and the learner's current group;
 certificates by what they state (their snapshot of occupation, level and learner group).
@@ -52,11 +59,12 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.clock import SHANGHAI
 from app.courses.ledger import day_of
 from app.courses.models import Course, DailyCredit, Enrollment, Level
+from app.outcomes.models import EmploymentOutcome, OutcomeStatus
 from app.programmes import regions
 from app.reports.schemas import SummaryCountsOut, SummaryOut, SummaryRowOut
 from app.reports.scope import Scope, scope_for
 
-Period = Literal["month", "quarter"]
+Period = Literal["month", "quarter", "year"]
 
 #: Verified seconds that make an enrolment "trained" (≥ 1 verified minute).
 TRAINED_SECONDS = 60
@@ -71,6 +79,8 @@ COUNTS = (
     "certificates_revoked",
     "subsidy_eligible",
     "subsidy_amount_fen",
+    "outcomes_recorded",
+    "employed",
 )
 
 
@@ -155,6 +165,8 @@ def _period_of(month: str, period: Period) -> str:
     if period == "month":
         return month
     year, m = month.split("-")
+    if period == "year":
+        return year
     return f"{year}-Q{(int(m) + 2) // 3}"
 
 
@@ -262,6 +274,34 @@ def _certificates(session: Session, dialect: str, scope: Scope, w: Window) -> An
     return session.execute(stmt)
 
 
+def _outcomes(session: Session, dialect: str, scope: Scope, w: Window) -> Any:
+    """Per month of issue and dimensions: valid certificates with an outcome, and employed."""
+    month = _month_of_instant(dialect, col(Certificate.issued_at)).label("month")
+    dims = _dims(course=False)
+    employed = col(EmploymentOutcome.status).in_(
+        [s.value for s in OutcomeStatus if s.counts_as_employed]
+    )
+    stmt = (
+        select(
+            month,
+            *dims,
+            func.count().label("recorded"),
+            func.sum(case((employed, 1), else_=0)).label("employed"),
+        )
+        .join(
+            EmploymentOutcome,
+            col(EmploymentOutcome.enrollment_id) == col(Certificate.enrollment_id),
+        )
+        .where(
+            col(Certificate.status) != CertificateStatus.revoked,
+            *w.instant_in(col(Certificate.issued_at)),
+        )
+        .group_by(month, *dims)
+    )
+    stmt = stmt.where(*scope.where(Certificate.institution_id))
+    return session.execute(stmt)
+
+
 def _in_scope(scope: Scope, w: Window) -> list[ColumnElement[bool]]:
     out = w.instant_in(col(Certificate.issued_at))
     out.extend(scope.where(Certificate.institution_id))
@@ -320,6 +360,9 @@ def summary(
         acc.add(_period_of(row.month, period), row, {"trained": row.n})
     for row in _certificates(session, dialect, scope, w):
         counts = {"qualified": row.qualified, "certificates_revoked": row.revoked}
+        acc.add(_period_of(row.month, period), row, counts)
+    for row in _outcomes(session, dialect, scope, w):
+        counts = {"outcomes_recorded": row.recorded, "employed": row.employed}
         acc.add(_period_of(row.month, period), row, counts)
     for cert, decision in _subsidies(session, scope, w):
         if not decision.eligible:

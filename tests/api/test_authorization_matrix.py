@@ -532,6 +532,7 @@ _SETTLE = _json({"outcome": "recovered", "reference": "缴款书 1"})
 _RESOLVE = _json({"upheld": False, "resolution": "经核查学员本人参训"})
 _OBJECTION = _json({"text": "公示名单中的人员未参加培训。"})
 _EXPORT = _json({"format": "jsonl", "reason": "报送支付核对"})
+_OUTCOME = _json({"status": "unknown", "on": "2026-01-05"})
 
 
 def _noticed(w: World) -> dict[str, str]:
@@ -721,6 +722,7 @@ MATRIX = [
     Row("GET /enrollments/{enrollment_id}/quiz-attempts", "A Y H Y H Y Y D Y H"),
     Row("POST /enrollments/{enrollment_id}/quiz-attempts", "A Y H D D D D D D D", None, _frames),
     Row("POST /enrollments/{enrollment_id}/sessions",    "A Y H D D D D D D D", None, _frames),
+    Row("PUT /enrollments/{enrollment_id}/outcome",      "A D D Y H D D D D D", None, _OUTCOME),
     Row("POST /enrollments/{enrollment_id}/certificate", "A Y H Y H D Y D D D"),
     Row("GET /quiz-attempts/{attempt_id}",               "A Y H Y H Y Y D Y H"),
     Row("POST /quiz-attempts/{attempt_id}/submit",       "A Y H D D D D D D D", None, _ANSWERS),

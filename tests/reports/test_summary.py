@@ -189,6 +189,9 @@ def test_counts_by_month_institution_occupation_level_and_group(
         "certificates_revoked": 1,
         "subsidy_eligible": 3,
         "subsidy_amount_fen": 400_000,
+        "outcomes_recorded": 0,
+        "employed": 0,
+        "employment_rate": 0.0,
     }
     assert body["institution_id"] is None
     assert body["period"] == "month"
@@ -309,10 +312,11 @@ def test_revoked_certificate_is_not_qualified_nor_subsidised(
         "enrolled": 1,
         "trained": 1,
         "certificates_revoked": 1,
+        "employment_rate": None,  # nobody qualified
     }
 
 
 def test_empty(client: TestClient, regulator: dict[str, str]) -> None:
     body = get(client, regulator, period="quarter")
     assert body["rows"] == []
-    assert body["totals"] == ZERO
+    assert body["totals"] == {**ZERO, "employment_rate": None}

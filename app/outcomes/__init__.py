@@ -1,0 +1,1 @@
+"""Employment outcomes after training (issue 17 item 7): 实现就业, recorded by staff."""
