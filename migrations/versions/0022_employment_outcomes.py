@@ -1,8 +1,8 @@
 """employment_outcomes: the employment outcome of a completed training (实现就业), recorded by staff
 
-Revision ID: 0021
-Revises: 0020
-Create Date: 2026-12-03 10:09:47.325367
+Revision ID: 0022
+Revises: 0021
+Create Date: 2026-12-03 10:27:44.651569
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 
 import app.dbtypes
 
-revision: str = '0021'
-down_revision: str | None = '0020'
+revision: str = '0022'
+down_revision: str | None = '0021'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
