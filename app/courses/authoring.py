@@ -207,6 +207,7 @@ class CourseChanges:
     quiz_question_count: int | None = None
     quiz_time_limit_s: int | None = None
     quiz_max_attempts: int | None = None
+    require_each_lesson: bool | None = None
 
 
 def _audit_value(value: object) -> object:

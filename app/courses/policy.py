@@ -75,6 +75,8 @@ class CoursePolicy:
     quiz_question_count: int = 10
     quiz_time_limit_s: int = 1800
     quiz_max_attempts: int = 3
+    #: Completion also needs every lesson finished (its required minutes watched or read).
+    require_each_lesson: bool = False
 
 
 def _text(value: str, field: str, max_chars: int, error: type[ValidationFailed]) -> str:

@@ -86,6 +86,10 @@ class CourseIn(BaseModel):
     subsidy_fen: int = Field(ge=svc.SUBSIDY_FEN[0], le=svc.SUBSIDY_FEN[1])
     rollcall: RollcallPolicyIn = Field(default_factory=RollcallPolicyIn)
     quiz: QuizPolicyIn = Field(default_factory=QuizPolicyIn)
+    require_each_lesson: bool = Field(
+        default=False,
+        description="completion also needs every lesson finished (its minutes watched or read)",
+    )
 
     def policy(self) -> svc.CoursePolicy:
         r, q = self.rollcall, self.quiz
@@ -100,6 +104,7 @@ class CourseIn(BaseModel):
             quiz_question_count=q.question_count,
             quiz_time_limit_s=q.time_limit_s,
             quiz_max_attempts=q.max_attempts,
+            require_each_lesson=self.require_each_lesson,
         )
 
 
@@ -136,6 +141,7 @@ class CourseOut(BaseModel):
     status: CourseStatus
     created_at: datetime
     published_at: datetime | None
+    require_each_lesson: bool = False
 
     @classmethod
     def of(cls, c: Course) -> CourseOut:
@@ -168,6 +174,7 @@ class CourseOut(BaseModel):
             status=c.status,
             created_at=c.created_at,
             published_at=c.published_at,
+            require_each_lesson=c.require_each_lesson,
         )
 
 
@@ -419,6 +426,7 @@ class CourseUpdateIn(BaseModel):
     subsidy_fen: int | None = Field(default=None, ge=svc.SUBSIDY_FEN[0], le=svc.SUBSIDY_FEN[1])
     rollcall: RollcallPolicyPatch | None = None
     quiz: QuizPolicyPatch | None = None
+    require_each_lesson: bool | None = None
 
     def changes(self) -> svc.CourseChanges:
         r = self.rollcall or RollcallPolicyPatch()
@@ -442,6 +450,7 @@ class CourseUpdateIn(BaseModel):
             quiz_question_count=q.question_count,
             quiz_time_limit_s=q.time_limit_s,
             quiz_max_attempts=q.max_attempts,
+            require_each_lesson=self.require_each_lesson,
         )
 
 

@@ -217,3 +217,40 @@ def test_removing_a_draft_video_lesson_deletes_its_files_after_commit(
         headers=world["h"],
     )
     assert renamed.status_code == 200, renamed.text
+
+
+def test_a_course_can_require_every_lesson_finished(
+    client: TestClient, engine: Any, world: dict[str, Any]
+) -> None:
+    """Hours, quiz and roll-calls met are not enough when the course requires each lesson: the
+    unfinished lesson is named, and completion comes once it is read."""
+    from app.audit.service import Actor
+    from app.courses.models import Enrollment, LessonProgress
+    from app.courses.progress import lesson_statuses, progress, refresh_completion
+
+    course_id = world["course"].id
+    r = client.patch(
+        f"{API}/courses/{course_id}", json={"require_each_lesson": True}, headers=world["h"]
+    )
+    assert r.status_code == 200 and r.json()["require_each_lesson"] is True, r.text
+    learner = publish_and_enrol(engine, world)
+    with transaction(engine) as s:
+        e = s.exec(select(Enrollment).where(col(Enrollment.user_id) == learner.id)).one()
+        course = s.get(type(world["course"]), course_id)
+        assert course is not None
+        e.credited_ms = course.required_minutes * 60_000
+        e.quiz_passed, e.best_quiz_score = True, 90
+        lesson = s.exec(select(Lesson).where(col(Lesson.course_id) == course_id)).one()
+        assert not refresh_completion(s, e, course, Actor.system())
+        p = progress(e, course, lesson_statuses(s, e))
+        assert (p.complete, p.lessons_finished, p.lessons_total) == (False, 0, 1)
+        assert p.missing_zh == ["每个课时都需学完（还有 1 个课时未学完）"]
+        s.add(
+            LessonProgress(
+                enrollment_id=e.id, lesson_id=lesson.id, watched_ms=lesson.minutes * 60_000
+            )
+        )
+        s.flush()
+        assert refresh_completion(s, e, course, Actor.system())
+    got = client.get(f"{API}/enrollments/{e.id}", headers=login(client, learner.username)).json()
+    assert got["complete"] is True and got["lessons"][0]["finished"] is True

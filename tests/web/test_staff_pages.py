@@ -238,7 +238,9 @@ def test_create_a_course_through_the_form(client: TestClient, engine: Any) -> No
     assert "养老护理员（初级）" not in titles
 
     r = client.post(
-        "/staff/courses/new", data={**COURSE_FORM, "csrf": csrf}, follow_redirects=False
+        "/staff/courses/new",
+        data={**COURSE_FORM, "csrf": csrf, "require_each_lesson": "on"},
+        follow_redirects=False,
     )
     assert r.status_code == 303
     course_id = uuid.UUID(r.headers["location"].rsplit("/", 1)[1])
@@ -248,6 +250,8 @@ def test_create_a_course_through_the_form(client: TestClient, engine: Any) -> No
     assert course.institution_id == w.inst.id and course.status is CourseStatus.draft
     assert course.subsidy_fen == 150_050 and course.credit_policy.value == "lenient"
     assert course.quiz_question_count == 2 and course.quiz_time_limit_s == 1200
+    assert course.require_each_lesson  # the checkbox: every lesson must be finished
+    assert 'name="require_each_lesson" value="on" checked' in page.text
     assert len(audits(engine, "course.created", f"course:{course_id}")) == 1
 
 

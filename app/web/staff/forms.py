@@ -136,6 +136,7 @@ class CourseForm(BaseModel):
     min_pass_rate: str = Field(default="", max_length=32)
     daily_cap_minutes: str = Field(default="", max_length=32)
     credit_policy: str = Field(default="", max_length=32)
+    require_each_lesson: str = Field(default="", max_length=8)  # a checkbox: "on" or absent
     heartbeat_interval_s: str = Field(default="", max_length=32)
     question_count: str = Field(default="", max_length=32)
     time_limit_s: str = Field(default="", max_length=32)
@@ -168,6 +169,7 @@ def course_values(c: Course | None) -> dict[str, str]:
             "pass_score": "60",
             "subsidy_yuan": "0.00",
             "credit_policy": p.credit_policy.value,
+            "require_each_lesson": "on" if p.require_each_lesson else "",
             **{form: str(policy[column]) for form, column in POLICY_FIELDS.items()},
         }
     return {
@@ -180,6 +182,7 @@ def course_values(c: Course | None) -> dict[str, str]:
         "pass_score": str(c.pass_score),
         "subsidy_yuan": yuan(c.subsidy_fen),
         "credit_policy": c.credit_policy.value,
+        "require_each_lesson": "on" if c.require_each_lesson else "",
         **{form: str(getattr(c, column)) for form, column in POLICY_FIELDS.items()},
     }
 
@@ -206,6 +209,7 @@ def parse_course(form: CourseForm, t: Any) -> tuple[courses.CourseChanges | None
         fen = int(whole) * 100 + int((cents + "00")[:2])
     if errors:
         return None, errors
+    policy_numbers: dict[str, Any] = {column: numbers[f] for f, column in POLICY_FIELDS.items()}
     return (
         courses.CourseChanges(
             title=form.title,
@@ -217,7 +221,8 @@ def parse_course(form: CourseForm, t: Any) -> tuple[courses.CourseChanges | None
             pass_score=numbers["pass_score"],
             subsidy_fen=fen,
             credit_policy=form.credit_policy,
-            **{column: numbers[f] for f, column in POLICY_FIELDS.items()},
+            require_each_lesson=form.require_each_lesson == "on",
+            **policy_numbers,
         ),
         {},
     )
@@ -232,9 +237,11 @@ def policy_of(changes: courses.CourseChanges) -> courses.CoursePolicy:
         raise cx.InvalidCourse(
             "credit_policy must be strict or lenient.", field="credit_policy"
         ) from None
+    kept = ("credit_policy", "require_each_lesson")
     return courses.CoursePolicy(
-        **{k: fields[k] for k in asdict(courses.CoursePolicy()) if k != "credit_policy"},
+        **{k: fields[k] for k in asdict(courses.CoursePolicy()) if k not in kept},
         credit_policy=credit,
+        require_each_lesson=bool(changes.require_each_lesson),
     )
 
 
