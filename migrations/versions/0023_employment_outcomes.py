@@ -1,7 +1,7 @@
 """employment_outcomes: the employment outcome of a completed training (实现就业), recorded by staff
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-03 10:27:44.651569
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import app.dbtypes
 
-revision: str = '0022'
-down_revision: str | None = '0021'
+revision: str = '0023'
+down_revision: str | None = '0022'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
