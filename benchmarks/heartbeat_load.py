@@ -409,7 +409,8 @@ def run(label: str, database_url: str, workers: int, args: argparse.Namespace) -
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 120  # a busy machine starts workers slowly
+        while time.monotonic() < deadline:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break
