@@ -290,10 +290,13 @@ def _face_flow(
         r = c.post("/api/v1/me/face/challenge", headers=h)
         assert r.status_code == 201, r.text
         cid = r.json()["challenge_id"]
-        with Session(engine) as s:  # the clip blinks; it never turns its head
+        # The clip blinks and never turns its head on cue: a burst challenge asking for a blink
+        # (learners get streamed checks; the burst path shares every rule after liveness).
+        with Session(engine) as s:
             ch = s.get(FaceChallenge, uuid.UUID(cid))
             assert ch is not None
             ch.actions = ["blink"]
+            ch.mode, ch.schedule = "burst", None  # a whole burst, as tests/factories.py sends
             s.add(ch)
             s.commit()
         return str(cid)
