@@ -764,3 +764,38 @@ def test_enrollment_rows_are_not_a_query_each(client: TestClient, engine: Any) -
     assert len(statements) < 15, statements
     with Session(engine) as s:
         assert len(s.exec(select(Enrollment)).all()) == 8
+
+
+def test_upload_a_video_lesson_through_the_course_page(
+    client: TestClient, engine: Any, tmp_path: Any
+) -> None:
+    from app.courses.models import Lesson
+    from tests.video_clips import source_mp4, webm_clip
+
+    w = World(engine)
+    csrf = sign_in(client, w.staff.username)
+    base = f"/staff/courses/{w.draft.id}"
+    assert 'id="add-video-lesson"' in client.get(base).text
+    clip = webm_clip(tmp_path / "lesson.webm", seconds=4, width=160)
+
+    def upload(path: Any, minutes: str = "1") -> Any:
+        with path.open("rb") as f:
+            return client.post(
+                f"{base}/lessons/video",
+                data={"csrf": csrf, "title": "消防演示", "minutes": minutes},
+                files={"file": (path.name, f, "application/octet-stream")},
+                follow_redirects=False,
+            )
+
+    refused = upload(source_mp4())  # MPEG-4 Part 2: refused in words, next to the file
+    assert refused.status_code == 422 and 'data-field="file"' in refused.text
+    assert "H.264" in refused.text and 'value="消防演示"' in refused.text
+    too_long = upload(clip, minutes="3")  # 4 s of video cannot require 3 minutes
+    assert too_long.status_code == 422 and 'data-field="minutes"' in too_long.text
+    r = upload(clip)
+    assert r.status_code == 303 and r.headers["location"].endswith("#lessons")
+    with Session(engine) as s:
+        hosted = s.exec(select(Lesson).where(Lesson.course_id == w.draft.id)).all()
+        assert [(x.title, x.video_type, x.duration_ms) for x in hosted if x.video_key] == [
+            ("消防演示", "video/webm", 4_000)
+        ]

@@ -7,12 +7,13 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.accounts.models import User
 from app.accounts.principal import Principal
+from app.courses import media
 from app.courses import service as courses
 from app.courses.models import QuestionKind as QKind
 from app.db import attempt
@@ -111,6 +112,51 @@ def add_lesson(
     """A new lesson, only while the course is a draft (the page shows no form afterwards; the
     service refuses a published course with 409 ``course_published``, as the API does)."""
     return _lesson_post(request, course_id, None, user, session, form)
+
+
+@router.post("/staff/courses/{course_id}/lessons/video")
+def add_video_lesson(
+    request: Request,
+    course_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=100)],
+    title: Annotated[str, Form(max_length=400)],
+    minutes: Annotated[str, Form(max_length=12)],
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """A lesson with a video the platform hosts (the API's upload, from the course page)."""
+    staff = staff_post(request, user, csrf)
+    if isinstance(staff, Response):
+        return staff
+    lang = lang_of(request)
+    keep = {"video_values": {"title": title, "minutes": minutes}}
+    if not re.fullmatch(r"\d{1,9}", minutes.strip()):
+        t = gettext(lang)
+        errors = {"minutes": t(NOT_A_NUMBER) + " " + rule(t, LESSON_RULES, "minutes")}
+        return course_view(
+            request, staff, session, course_id, status=422, video_errors=errors, **keep
+        )
+    try:
+        with attempt(session):
+            media.add_video_lesson(
+                session,
+                Principal.of_user(staff),
+                course_id,
+                title=title,
+                minutes=int(minutes),
+                upload=file.file,
+            )
+    except DomainError as err:
+        field = err.extra.get("field")
+        if field == "minutes":
+            errors = {"minutes": gettext(lang)("要求学习时长不能超过视频长度（按分钟向上取整）。")}
+        elif field == "title":
+            errors = field_error(err, lang, LESSON_RULES, "title")
+        else:  # the video itself: its type, codec, size or length, in words
+            errors = {"file": message_for(err, lang)}
+        return course_refused(request, staff, session, course_id, err, video_errors=errors, **keep)
+    return redirect(request, f"/staff/courses/{course_id}#lessons", "lesson_added")
 
 
 @router.post("/staff/courses/{course_id}/lessons/{lesson_id}")
