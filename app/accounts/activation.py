@@ -99,15 +99,17 @@ def create_pending_learner(
             "group": group.value if group else None,
             "via": via,
             "activation_required": True,
+            "activation_code_valid_days": VALID_DAYS,
         },
         institution_id=institution_id,
     )
     return user
 
 
-def issue_code(session: Session, user: User, *, actor: Actor) -> str:
+def issue_code(session: Session, user: User, *, actor: Actor, audited: bool = True) -> str:
     """A new activation code for a pending learner (earlier unused codes stop working); the
-    code is returned once, only its hash is kept."""
+    code is returned once, only its hash is kept. ``audited=False`` for the first code of an
+    account just created, whose ``learner.created`` entry says a code was issued."""
     if not is_pending(user):
         raise InvalidInput("This learner has already activated their account.")
     now = clock.now()
@@ -129,6 +131,8 @@ def issue_code(session: Session, user: User, *, actor: Actor) -> str:
         )
     )
     session.flush()
+    if not audited:
+        return format_code(raw)
     audit.append(
         session,
         actor=actor,

@@ -541,13 +541,17 @@ def add_enrollment(
     actor: Actor,
     employer: str | None = None,
     via: str = "self",
+    seat_claimed: bool = False,
 ) -> Enrollment:
-    """The one place an enrolment row is made: a seat is claimed in ``klass``, the learner must
-    not be enrolled in the course yet (409 ``already_enrolled``), and the audit entry is
-    written. ``via`` says how (``self``, ``staff``, ``roster``)."""
+    """The one place an enrolment row is made: a seat is claimed in ``klass`` (unless the caller
+    already holds the class row locked and counted the seats for a whole roster:
+    ``seat_claimed``), the learner must not be enrolled in the course yet (409
+    ``already_enrolled``), and the audit entry is written. ``via`` says how (``self``,
+    ``staff``, ``roster``)."""
     if course.status is not CourseStatus.published:
         raise CourseNotFound()
-    claim_seat(session, klass)
+    if not seat_claimed:
+        claim_seat(session, klass)
     existing = enrollment_of(session, course.id, learner.id)
     if existing is not None:
         raise AlreadyEnrolled(enrollment_id=str(existing.id))

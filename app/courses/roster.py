@@ -527,6 +527,8 @@ def _enrol_rows(
     course: Course,
     rows: list[RosterRow],
     via: str,
+    *,
+    seats_claimed: bool,
 ) -> list[Enrolled]:
     out: list[Enrolled] = []
     for r in rows:
@@ -542,7 +544,7 @@ def _enrol_rows(
                 actor=principal.actor,
                 via=via,
             )
-            code = activation.issue_code(session, learner, actor=principal.actor)
+            code = activation.issue_code(session, learner, actor=principal.actor, audited=False)
         else:
             found = session.get(User, uuid.UUID(r.existing_user_id))
             if found is None:  # pragma: no cover - checked in the same transaction
@@ -556,6 +558,7 @@ def _enrol_rows(
             actor=principal.actor,
             employer=r.employer,
             via=via,
+            seat_claimed=seats_claimed,
         )
         out.append(Enrolled(r.row, learner, enrollment, code))
     return out
@@ -584,7 +587,8 @@ def commit(session: Session, principal: Principal, import_id: uuid.UUID) -> list
         session.add(imp)
         session.flush()
         raise RosterChanged(errors=len(errors)).keeping_changes()
-    enrolled = _enrol_rows(session, principal, klass, course, again, "roster")
+    # The class row is locked and its seats were counted for the whole roster just above.
+    enrolled = _enrol_rows(session, principal, klass, course, again, "roster", seats_claimed=True)
     imp.committed_at = clock.now()
     imp.committed_by = str(principal.actor)[:64]
     imp.enrolled = len(enrolled)
@@ -637,4 +641,6 @@ def enrol_person(
                 for e in checked.errors
             ],
         )
-    return _enrol_rows(session, principal, klass, course, checked.rows, "staff")[0]
+    return _enrol_rows(
+        session, principal, klass, course, checked.rows, "staff", seats_claimed=False
+    )[0]
