@@ -25,6 +25,7 @@ from app.claims.schemas import (
     ExportIn,
     FileQuarterIn,
     FindingIn,
+    LearnerClaimOut,
     LineEvidenceOut,
     LineOut,
     LineReviewIn,
@@ -341,6 +342,17 @@ def resolve_objection(
         session, principal, objection_id, upheld=body.upheld, resolution=body.resolution
     )
     return ObjectionOut.of(o)
+
+
+@router.get(
+    "/me/subsidy-claims",
+    response_model=list[LearnerClaimOut],
+    responses=problem_responses(*_auth),
+)
+def my_claims(principal: UserPrincipal, session: SessionDep) -> Any:
+    """The learner's own subsidy claims and where each stands: filed, evidence requested, in
+    public notice, approved, paid, or rejected with the reason."""
+    return [LearnerClaimOut.model_validate(c) for c in claims.learner_claims(session, principal)]
 
 
 @router.get("/notices", response_model=list[NoticeOut], dependencies=[PUBLIC])

@@ -774,3 +774,36 @@ class LineEvidenceOut(BaseModel):
     rollcalls: list[RollCallEvidenceOut]
     quiz_attempts: list[QuizEvidenceOut]
     fraud: list[FraudHitOut]
+
+
+class LearnerClaimOut(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "line_id": LINE_ID,
+                    "serial": "SZJN-2026-000128",
+                    "course_title": "低压电工作业（线上理论）",
+                    "amount_fen": 150000,
+                    "batch_reference": "SZJN-B00003",
+                    "payee": "institution",
+                    "status": "in_notice",
+                    "reason": None,
+                    "filed_at": "2026-04-02T09:00:00+08:00",
+                    "notice_ends_at": "2026-04-17T10:00:00+08:00",
+                }
+            ]
+        },
+    )
+
+    line_id: uuid.UUID
+    serial: str
+    course_title: str
+    amount_fen: int
+    batch_reference: str
+    payee: Payee
+    status: Literal["filed", "evidence_requested", "in_notice", "approved", "paid", "rejected"]
+    reason: str | None = Field(default=None, description="Why it was rejected, or what is asked")
+    filed_at: datetime
+    notice_ends_at: datetime | None = None

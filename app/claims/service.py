@@ -1208,3 +1208,74 @@ def view(session: Session, principal: Principal, batch_id: uuid.UUID) -> BatchVi
         payments=payments_of(session, batch),
         objections=objections_of(session, batch),
     )
+
+
+# ---------------------------------------------------------------- the learner's view
+
+
+@dataclass(frozen=True)
+class LearnerClaim:
+    """Where a claim on one of the learner's certificates stands."""
+
+    line_id: uuid.UUID
+    serial: str
+    course_title: str
+    amount_fen: int
+    batch_reference: str
+    payee: Payee
+    #: filed, evidence_requested, in_notice, approved (notice over, not yet paid), paid,
+    #: rejected (with the reason).
+    status: str
+    reason: str | None
+    filed_at: datetime
+    notice_ends_at: datetime | None
+
+
+def learner_claims(session: Session, principal: Principal) -> list[LearnerClaim]:
+    """Every claim line on the signed-in learner's certificates, newest first, with its status
+    as the learner should read it (the latest revision of each certificate's line)."""
+    if principal.user is None or principal.role is not Role.learner:
+        raise Forbidden("This is the learner's own view.")
+    rows = session.exec(
+        select(ClaimLine, ClaimBatch)
+        .join(ClaimBatch, col(ClaimBatch.id) == col(ClaimLine.batch_id))
+        .where(col(ClaimLine.user_id) == principal.user.id)
+        .order_by(col(ClaimBatch.filed_at).desc(), col(ClaimLine.revision).desc())
+    ).all()
+    history = reviews_of(session, [line.id for line, _ in rows])
+    now = clock.now()
+    out: list[LearnerClaim] = []
+    seen: set[uuid.UUID] = set()
+    for line, batch in rows:
+        if line.certificate_id in seen:
+            continue  # an older revision, corrected since
+        seen.add(line.certificate_id)
+        reviews = history[line.id]
+        decision = standing(reviews)
+        reason = reviews[-1].reason if reviews else None
+        if decision is LineDecision.rejected:
+            status = "rejected"
+        elif decision is LineDecision.evidence_requested:
+            status = "evidence_requested"
+        elif batch.status is BatchStatus.paid and line.id in paid_line_ids(session, batch):
+            status, reason = "paid", None
+        elif batch.status is BatchStatus.approved and decision is LineDecision.approved:
+            in_notice = batch.notice_ends_at is not None and now < batch.notice_ends_at
+            status, reason = ("in_notice" if in_notice else "approved"), None
+        else:
+            status, reason = "filed", None
+        out.append(
+            LearnerClaim(
+                line_id=line.id,
+                serial=line.serial,
+                course_title=line.course_title,
+                amount_fen=line.amount_fen,
+                batch_reference=batch.reference,
+                payee=batch.payee,
+                status=status,
+                reason=reason,
+                filed_at=batch.filed_at,
+                notice_ends_at=batch.notice_ends_at,
+            )
+        )
+    return out

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.audit.verify import verify_export
 from app.claims import service as claims
 from app.claims.models import ClaimBatch
@@ -107,6 +107,20 @@ def test_filing_to_recovery(client: Any, engine: Any, clock: Any, tmp_path: Path
     ends = datetime.fromisoformat(approved["notice_ends_at"])
     assert ends - datetime.fromisoformat(approved["notice_starts_at"]) == timedelta(days=7)
 
+    # the learners follow their own claims: one rejected with the reason, two in notice
+    def followed(cert: Any) -> dict[str, Any]:
+        with Session(engine) as s:
+            user = s.get(User, cert.user_id)
+            assert user is not None
+            username = user.username
+        (mine,) = client.get(f"{API}/me/subsidy-claims", headers=login(client, username)).json()
+        assert mine["serial"] == cert.serial
+        return dict(mine)
+
+    assert followed(certs[0])["status"] == "in_notice"
+    rejected = followed(certs[1])
+    assert (rejected["status"], rejected["reason"]) == ("rejected", "线下实操培训无签到记录")
+
     # 3. public notice: approved lines only, masked, no sign-in
     notices = client.get(f"{API}/notices").json()
     (notice,) = [n for n in notices if n["batch_id"] == batch["id"]]
@@ -155,6 +169,8 @@ def test_filing_to_recovery(client: Any, engine: Any, clock: Any, tmp_path: Path
     assert [line["paid"] for line in paid["lines"]] == [True, False, True]
     twice = client.post(f"{API}/claim-batches/{batch['id']}/payments", json=pay, headers=hr)
     assert twice.status_code == 409
+    assert followed(certs[0])["status"] == "paid"
+    hs, hr = login(client, staff.username), login(client, reg.username)
 
     # 6. revoking the first certificate opens a recovery item, seen by both sides
     r = client.post(
