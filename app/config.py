@@ -130,7 +130,7 @@ class Settings(BaseSettings):
     webhook_allow_private: bool | None = None
 
     # Consent text shown to learners; bump the version whenever the text changes.
-    consent_version: str = "2026-11-v1"
+    consent_version: str = "2026-12-v2"  # v2: streamed checks (10–15 s) and PAD
 
     # Study credit per learner per Asia/Shanghai day, over all enrolments (each course's own
     # daily cap applies as well): three courses do not give three days' worth.

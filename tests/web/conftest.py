@@ -281,7 +281,10 @@ def seed_course(
     with transaction(engine) as session:
         p = Principal.of_user(staff)
         course = courses.create_course(
-            session, p, **spec.model_dump(exclude={"rollcall", "quiz"}), policy=spec.policy()
+            session,
+            p,
+            **spec.model_dump(exclude={"rollcall", "quiz", "require_each_lesson"}),
+            policy=spec.policy(),
         )
         courses.add_lesson(
             session,
