@@ -31,7 +31,7 @@ install-dev: $(VENV)/.installed-dev
 ## Set up, migrate, seed demo data (only into an empty database) and serve on $(HOST):$(PORT).
 run: install
 	$(BIN)/skilltrace migrate
-	$(BIN)/skilltrace seed-demo
+	$(BIN)/skilltrace seed-demo --keep
 	$(BIN)/skilltrace serve --host $(HOST) --port $(PORT)
 
 ## Set up and run the whole suite (fails if no test ran).

@@ -112,19 +112,76 @@ def migrate() -> None:
 
 
 @app.command("seed-demo")
-def seed_demo() -> None:
-    """Create demo accounts if the database has no users yet, and print the logins."""
-    from app.db import get_engine, transaction
-    from app.demo import seed_if_empty
+def seed_demo(
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep",
+            help="On a database that already has data: add nothing, print the logins, exit 0 "
+            "(what `make run` does on every start)",
+        ),
+    ] = False,
+) -> None:
+    """Seed the demo platform (institutions, courses, ~300 learners, six months of history)
+    into an EMPTY development database and print the demo logins."""
+    import time
 
-    with transaction(get_engine()) as session:
-        logins = seed_if_empty(session)
-    if logins is None:
-        err.print("database already has users; demo data not added")
+    from app.db import get_engine, transaction
+    from app.demo import DEMO_LOGINS, DemoRefused, check_may_seed, seed
+
+    settings = get_settings()
+    try:
+        with transaction(get_engine()) as session:
+            check_may_seed(session)
+    except DemoRefused as exc:
+        if not keep:
+            _fail(f"seed-demo: {exc}")
+        err.print(f"seed-demo: {exc}")
+        if settings.env.value != "production":  # the demo's passwords are no one's elsewhere
+            _print_logins(DEMO_LOGINS)
         return
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("[bold]seed-demo[/] {task.description:<12}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("", total=100)
+        shares = _DEMO_STEP_SHARES
+
+        def step(what: str, done: int, total: int) -> None:
+            lo, hi = shares.get(what, (0, 100))
+            bar.update(task, description=what, completed=lo + (hi - lo) * done / max(total, 1))
+
+        try:
+            with transaction(get_engine()) as session:
+                result = seed(session, progress=step)
+        except DemoRefused as exc:  # a concurrent seeder got there first
+            _fail(f"seed-demo: {exc}")
+        bar.update(task, description="完成", completed=100)
+    elapsed = time.perf_counter() - started
+    summary = ", ".join(f"{v} {k}" for k, v in result.counts.items())
+    err.print(f"seeded in {elapsed:.1f} s: {summary}")
+    _print_logins(result.logins)
+
+
+#: Progress bar ranges (percent) of seed-demo's steps, by the step names app.demo reports.
+_DEMO_STEP_SHARES = {
+    "地区、机构与账号": (0, 10),
+    "课程、题库与班级": (10, 20),
+    "学员与报名": (20, 45),
+    "学习记录": (45, 90),
+    "证书与补贴申领": (90, 100),
+}
+
+
+def _print_logins(logins: Any) -> None:
     err.print("demo logins (development only):")
     for d in logins:
-        err.print(f"  {d.role:<10} {d.username:<10} {d.password}")
+        err.print(f"  {d.role:<10} {d.username:<13} {d.password:<20} {d.note}")
 
 
 @app.command()

@@ -1,20 +1,50 @@
-"""Demo data for `make run`: one institution, its staff, a regulator, an admin, a learner and a
-published course with a short roll-call policy (so a demo sees a roll-call within minutes)."""
+"""Demo data for `make run` (``skilltrace seed-demo``): a training platform that looks alive.
+
+Into an EMPTY database (refused otherwise, and outside development) it seeds, through the domain
+services (every row audited on its institution's chain):
+
+* the demo province's regions, three institutions in two prefectures (深圳: 南山, 宝安; 广州:
+  天河), staff for each, a provincial regulator (广东省), a prefecture regulator (深圳市), an
+  admin, and the live-demo learner ``learner``;
+* ten published courses across real occupations (《中华人民共和国职业分类大典》 codes) and
+  levels, with lessons and question banks, each run as classes (班级/期次), opened (开班);
+  the first is the short roll-call course a demo learner can study live;
+* ~300 learners of every target group with valid GB 11643 ID numbers (ages 18-58 spread),
+  enrolled by their institution's staff over six months (the clock is frozen and moved forward
+  with :class:`app.clock.FrozenClock`, so every record carries its simulated date, in order).
+
+Learner accounts other than ``learner`` are created the way institutions create them (a roster:
+no password until the learner activates): hashing 300 passwords would take most of the time budget
+and nobody signs in as them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
+from app import clock
+from app.accounts import activation, idcard
 from app.accounts import service as accounts
 from app.accounts.idcard import check_char
-from app.accounts.models import LearnerGroup, Role
+from app.accounts.models import Institution, LearnerGroup, Role, User
 from app.accounts.principal import Principal
 from app.audit.service import Actor
+from app.config import Environment, get_settings
+from app.courses import classes
 from app.courses import service as courses
-from app.courses.models import Level
+from app.courses.models import Course, CourseClass, Level
 from app.programmes import regions
+
+
+class DemoRefused(Exception):
+    """Demo data goes only into an empty development database (the message says which)."""
 
 
 @dataclass(frozen=True)
@@ -22,113 +52,611 @@ class DemoLogin:
     role: str
     username: str
     password: str
+    note: str = ""
 
 
 DEMO_INSTITUTION = ("DEMO01", "示范职业技能培训学校")
 DEMO_REGION = "440305"  # 广东省深圳市南山区
 DEMO_JURISDICTION = "440300"  # the demo regulator supervises 深圳市
+PROVINCE = "440000"  # the provincial regulator: 广东省
 DEMO_LEARNER_ID = "11010519900307123" + check_char("11010519900307123")
 DEMO_LOGINS = (
-    DemoLogin("staff", "staff", "Demo-Staff-2026"),
-    DemoLogin("regulator", "regulator", "Demo-Regulator-2026"),
-    DemoLogin("admin", "admin", "Demo-Admin-2026"),
-    DemoLogin("learner", "learner", "Demo-Learner-2026"),
+    DemoLogin("staff", "staff", "Demo-Staff-2026", "示范职业技能培训学校（深圳南山）"),
+    DemoLogin("staff", "staff-baoan", "Demo-Staff-2026", "宝安区技工培训学校（深圳宝安）"),
+    DemoLogin("staff", "staff-gz", "Demo-Staff-2026", "天河区职业技能培训中心（广州天河）"),
+    DemoLogin("regulator", "regulator", "Demo-Regulator-2026", "深圳市人社局（地市）"),
+    DemoLogin("regulator", "regulator-gd", "Demo-Regulator-2026", "广东省人社厅（全省）"),
+    DemoLogin("admin", "admin", "Demo-Admin-2026", "平台管理员"),
+    DemoLogin("learner", "learner", "Demo-Learner-2026", "可现场录入人脸并学习"),
 )
 
-_LESSONS = (
-    ("安全用电基本知识", "电流对人体的伤害、安全电压、触电的形式与急救方法。", 10),
-    ("低压电器与线路", "常用低压电器的结构、选用与安装；照明线路的敷设要求。", 15),
+#: One password per role (development only: printed on every `make run`, listed in README).
+_PASSWORDS = {d.role: d.password for d in DEMO_LOGINS}
+
+#: Simulated history: six months up to the moment seeding starts.
+HISTORY_DAYS = 182
+
+
+@dataclass(frozen=True)
+class _Inst:
+    code: str
+    name: str
+    region: str
+    staff: tuple[tuple[str, str], ...]  # (username, real name); the first is the demo login
+
+
+INSTITUTIONS = (
+    _Inst(
+        "DEMO01", DEMO_INSTITUTION[1], DEMO_REGION, (("staff", "李老师"), ("staff-nsh2", "周老师"))
+    ),
+    _Inst(
+        "SZBA01",
+        "深圳市宝安区技工培训学校",
+        "440306",
+        (("staff-baoan", "陈老师"), ("staff-ba2", "黄老师")),
+    ),
+    _Inst(
+        "GZTH01",
+        "广州市天河区职业技能培训中心",
+        "440106",
+        (("staff-gz", "王老师"), ("staff-gz2", "刘老师")),
+    ),
 )
-_QUESTIONS = (
-    ("single", "我国规定的安全电压额定值上限是多少伏？", ["12V", "24V", "36V", "220V"], [2]),
-    ("multiple", "以下哪些属于绝缘安全用具？", ["绝缘手套", "绝缘靴", "铁锤", "绝缘垫"], [0, 1, 3]),
-    ("judge", "发现有人触电，应首先切断电源或使触电者脱离电源。", ["正确", "错误"], [0]),
+
+
+@dataclass(frozen=True)
+class _Course:
+    inst: str
+    title: str
+    code: str
+    occupation: str
+    level: Level
+    minutes: int
+    subsidy_yuan: int
+    lessons: tuple[tuple[str, str], ...]
+    questions: tuple[tuple[str, str, tuple[str, ...], tuple[int, ...]], ...]
+
+
+_J = ("正确", "错误")
+#: Questions every course's bank also holds (职业道德、安全生产、劳动法律常识).
+_COMMON_QUESTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[int, ...]], ...] = (
+    ("judge", "从业人员有权拒绝违章指挥和强令冒险作业。", _J, (0,)),
+    (
+        "single",
+        "《劳动合同法》规定，用人单位自用工之日起即与劳动者建立什么关系？",
+        ("劳务关系", "劳动关系", "雇佣关系", "合作关系"),
+        (1,),
+    ),
+    (
+        "multiple",
+        "以下哪些属于职业道德的基本要求？",
+        ("爱岗敬业", "诚实守信", "办事公道", "弄虚作假"),
+        (0, 1, 2),
+    ),
+    ("judge", "发生火灾时应乘坐电梯迅速撤离。", _J, (1,)),
+)
+
+_ELECTRIC_LESSONS = (
+    ("安全用电基本知识", "电流对人体的伤害、安全电压、触电的形式与急救方法。"),
+    ("低压电器与线路", "常用低压电器的结构、选用与安装；照明线路的敷设要求。"),
+)
+_ELECTRIC_QUESTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[int, ...]], ...] = (
+    ("single", "我国规定的安全电压额定值上限是多少伏？", ("12V", "24V", "36V", "220V"), (2,)),
+    (
+        "multiple",
+        "以下哪些属于绝缘安全用具？",
+        ("绝缘手套", "绝缘靴", "铁锤", "绝缘垫"),
+        (0, 1, 3),
+    ),
+    ("judge", "发现有人触电，应首先切断电源或使触电者脱离电源。", _J, (0,)),
     (
         "single",
         "电气设备着火时，不能使用哪种灭火器？",
-        ["干粉", "二氧化碳", "泡沫", "七氟丙烷"],
-        [2],
+        ("干粉", "二氧化碳", "泡沫", "七氟丙烷"),
+        (2,),
     ),
-    ("judge", "特种作业人员必须持证上岗。", ["正确", "错误"], [0]),
+    ("judge", "特种作业人员必须持证上岗。", _J, (0,)),
 )
+
+COURSES = (
+    # The live-demo course: short roll-call intervals (see seed()).
+    _Course(
+        "DEMO01",
+        "低压电工作业（初级）· 演示",
+        "6-31-01-03",
+        "电工",
+        Level.level5,
+        5,
+        1500,
+        _ELECTRIC_LESSONS,
+        _ELECTRIC_QUESTIONS,
+    ),
+    _Course(
+        "DEMO01",
+        "电工（四级/中级工）",
+        "6-31-01-03",
+        "电工",
+        Level.level4,
+        120,
+        2000,
+        (
+            ("电工基础与识图", "直流与交流电路、三相电路、电气原理图与接线图的识读。"),
+            ("电动机控制线路", "三相异步电动机的点动、连续运行、正反转与星三角降压启动。"),
+            ("PLC 入门", "可编程控制器的组成、梯形图编程与简单控制线路的改造。"),
+        ),
+        _ELECTRIC_QUESTIONS,
+    ),
+    _Course(
+        "DEMO01",
+        "家政服务员（专项能力）",
+        "4-10-01-01",
+        "家政服务员",
+        Level.special,
+        60,
+        800,
+        (
+            ("家居清洁与收纳", "不同材质地面、厨卫的清洁方法与常用清洁剂的安全使用。"),
+            ("家庭餐制作", "营养搭配、食品安全与一日三餐的制作要点。"),
+        ),
+        (
+            ("judge", "含氯消毒剂与洁厕剂（酸性）可以混合使用以增强效果。", _J, (1,)),
+            ("single", "生熟食品应当如何存放？", ("混放", "分开存放", "生上熟下", "无所谓"), (1,)),
+        ),
+    ),
+    _Course(
+        "SZBA01",
+        "焊工（五级/初级工）",
+        "6-29-01-01",
+        "焊工",
+        Level.level5,
+        120,
+        1500,
+        (
+            ("焊接安全与防护", "焊接烟尘、弧光、触电与火灾的防护；动火作业审批。"),
+            ("焊条电弧焊", "焊条的选用、引弧、运条与平焊位置对接焊。"),
+        ),
+        (
+            (
+                "multiple",
+                "焊工作业时应佩戴哪些防护用品？",
+                ("焊接面罩", "绝缘手套", "阻燃工作服", "拖鞋"),
+                (0, 1, 2),
+            ),
+            ("judge", "在盛装过易燃物的容器上焊接前必须彻底清洗并检测合格。", _J, (0,)),
+        ),
+    ),
+    _Course(
+        "SZBA01",
+        "中式烹调师（五级/初级工）",
+        "4-03-02-01",
+        "中式烹调师",
+        Level.level5,
+        90,
+        1200,
+        (
+            ("烹饪原料初加工", "蔬菜、禽畜、水产原料的初加工与刀工基础。"),
+            ("火候与调味", "火候的识别与掌握，基本味型与调味的程序。"),
+        ),
+        (
+            (
+                "single",
+                "食品中心温度达到多少摄氏度以上才能视为烧熟煮透？",
+                ("50", "60", "70", "90"),
+                (2,),
+            ),
+            ("judge", "加工后的成品应与半成品、原料分开存放。", _J, (0,)),
+        ),
+    ),
+    _Course(
+        "SZBA01",
+        "中式面点师（五级/初级工）",
+        "4-03-02-02",
+        "中式面点师",
+        Level.level5,
+        90,
+        1200,
+        (
+            ("面团调制", "水调面团、膨松面团、油酥面团的调制原理与方法。"),
+            ("馅心制作与成型", "咸馅、甜馅的制作；包、捏、卷、擀等成型手法。"),
+        ),
+        (
+            (
+                "single",
+                "发酵面团主要利用了什么使面团膨松？",
+                ("小苏打", "酵母", "鸡蛋", "食盐"),
+                (1,),
+            ),
+            ("judge", "面点间的工具应生熟分开并定期清洗消毒。", _J, (0,)),
+        ),
+    ),
+    _Course(
+        "GZTH01",
+        "养老护理员（五级/初级工）",
+        "4-10-01-05",
+        "养老护理员",
+        Level.level5,
+        120,
+        1500,
+        (
+            ("老年人生活照料", "清洁、饮食、排泄与睡眠照料的基本方法。"),
+            ("安全与急救", "跌倒、噎食、烫伤的预防与应急处理。"),
+        ),
+        (
+            (
+                "single",
+                "老年人发生噎食时，首选的急救方法是？",
+                ("拍背", "海姆立克急救法", "喂水", "平躺休息"),
+                (1,),
+            ),
+            ("judge", "为卧床老人翻身可以预防压力性损伤（压疮）。", _J, (0,)),
+        ),
+    ),
+    _Course(
+        "GZTH01",
+        "养老护理员（四级/中级工）",
+        "4-10-01-05",
+        "养老护理员",
+        Level.level4,
+        150,
+        2000,
+        (
+            ("失智老人照护", "认知障碍的表现、沟通技巧与异常行为的应对。"),
+            ("康复服务", "肢体功能训练、助行器具的使用与活动安排。"),
+        ),
+        (
+            (
+                "multiple",
+                "与失智老人沟通时应当？",
+                ("语速放慢", "使用简短句子", "大声训斥", "保持耐心"),
+                (0, 1, 3),
+            ),
+            ("judge", "使用轮椅下坡时应倒退缓行。", _J, (0,)),
+        ),
+    ),
+    _Course(
+        "GZTH01",
+        "育婴员（五级/初级工）",
+        "4-10-01-02",
+        "育婴员",
+        Level.level5,
+        90,
+        1200,
+        (
+            ("婴幼儿生活照料", "喂养、睡眠、清洁与二便照料。"),
+            ("婴幼儿保健与护理", "预防接种、常见病的识别与意外伤害的预防。"),
+        ),
+        (
+            ("single", "婴儿配方奶的冲调水温一般为？", ("20℃", "40-50℃", "70-80℃", "100℃"), (1,)),
+            ("judge", "婴儿睡眠时宜采取仰卧位以降低窒息风险。", _J, (0,)),
+        ),
+    ),
+    _Course(
+        "GZTH01",
+        "保育师（五级/初级工）",
+        "4-10-01-03",
+        "保育师",
+        Level.level5,
+        90,
+        1200,
+        (
+            ("托育机构的一日生活", "入园、进餐、午睡、离园各环节的保育要点。"),
+            ("卫生消毒与安全", "玩具、餐具、环境的消毒方法；托育机构的安全管理。"),
+        ),
+        (
+            (
+                "single",
+                "幼儿餐具煮沸消毒的时间一般不少于？",
+                ("1分钟", "5分钟", "15分钟", "1小时"),
+                (2,),
+            ),
+            ("judge", "幼儿午睡时保育人员可以离开寝室。", _J, (1,)),
+        ),
+    ),
+)
+
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程苏魏"
+    "吕丁任沈姚卢"
+)
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国文辉俊鹏飞婷雪梅海燕志宏春晓"
+#: Where learners' ID numbers were issued: local districts and the provinces migrant workers
+#: come from (GB/T 2260 county codes).
+_ORIGINS = (
+    "440305", "440306", "440307", "440106", "440111", "440113", "441302", "445102",
+    "430111", "430521", "431102", "510107", "511502", "360102", "362101", "411302",
+    "421302", "450102", "522101", "350102",
+)  # fmt: skip
+#: (group, share, youngest, oldest age)
+_GROUPS = (
+    (LearnerGroup.migrant_worker, 30, 20, 55),
+    (LearnerGroup.enterprise_employee, 20, 22, 55),
+    (LearnerGroup.unemployed, 12, 25, 55),
+    (LearnerGroup.college_graduate, 10, 21, 25),
+    (LearnerGroup.school_leaver, 7, 18, 19),
+    (LearnerGroup.ex_serviceman, 5, 22, 40),
+    (LearnerGroup.employment_difficulty, 5, 30, 58),
+    (LearnerGroup.poverty_labourer, 8, 20, 55),
+    (LearnerGroup.other, 3, 18, 58),
+)
+
+LEARNERS = 300
+
+
+@dataclass
+class DemoResult:
+    logins: list[DemoLogin]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+#: Called with (step description, steps done, steps total) as seeding goes.
+ProgressFn = Callable[[str, int, int], None]
+
+
+def _no_progress(what: str, done: int, total: int) -> None:
+    return None
+
+
+@contextmanager
+def _time_travel(start: datetime) -> Iterator[clock.FrozenClock]:
+    previous = clock.get_clock()
+    frozen = clock.FrozenClock(start)
+    clock.set_clock(frozen)
+    try:
+        yield frozen
+    finally:
+        clock.set_clock(previous)
+
+
+def check_may_seed(session: Session) -> None:
+    """Refuse unless development and an empty database (no users: nothing to mix with)."""
+    # The test environment is development's twin (the suite seeds); production never.
+    if get_settings().env not in (Environment.development, Environment.test):
+        raise DemoRefused("only with SKILLTRACE_ENV=development")
+    users = accounts.count_users(session)
+    if users:
+        raise DemoRefused(f"database not empty ({users} users), nothing added")
+
+
+def _id_number(rng: random.Random, birth: date, seq: int) -> idcard.IdNumber:
+    origin = rng.choice(_ORIGINS)
+    body = f"{origin}{birth:%Y%m%d}{seq % 1000:03d}"
+    return idcard.parse(body + check_char(body))
+
+
+def _people(
+    rng: random.Random, n: int, today: date
+) -> Iterator[tuple[str, idcard.IdNumber, LearnerGroup]]:
+    weights = [g[1] for g in _GROUPS]
+    seen: set[str] = {DEMO_LEARNER_ID}
+    i = 0
+    while i < n:
+        group, _, young, old = rng.choices(_GROUPS, weights)[0]
+        age = rng.randint(young, old)
+        birth = today.replace(year=today.year - age - 1) + timedelta(days=rng.randint(1, 360))
+        number = _id_number(rng, birth, rng.randint(1, 999))
+        if number.value in seen:
+            continue
+        seen.add(number.value)
+        name = rng.choice(_SURNAMES) + "".join(rng.choices(_GIVEN, k=rng.choice((1, 2, 2))))
+        yield name, number, group
+        i += 1
+
+
+def seed(session: Session, *, progress: ProgressFn = _no_progress) -> DemoResult:
+    """Seed the demo (see the module docstring) into an empty development database."""
+    check_may_seed(session)
+    rng = random.Random(2026)  # noqa: S311 - the same picture every time, not a secret
+    real_now = clock.now()
+    start = (real_now - timedelta(days=HISTORY_DAYS)).replace(microsecond=0)
+    actor = Actor.system("seed-demo")
+    counts: dict[str, int] = {}
+    with _time_travel(start) as frozen:
+        progress("地区、机构与账号", 0, 1)
+        regions.seed_demo_province(session, actor=actor)
+        insts: dict[str, Institution] = {}
+        staff: dict[str, list[User]] = {}
+        for spec in INSTITUTIONS:
+            inst = accounts.create_institution(
+                session, code=spec.code, name=spec.name, region_code=spec.region, actor=actor
+            )
+            insts[spec.code] = inst
+            staff[spec.code] = [
+                accounts.create_user(
+                    session,
+                    role=Role.staff,
+                    username=username,
+                    password=_PASSWORDS["staff"],
+                    institution_id=inst.id,
+                    real_name=real_name,
+                    actor=actor,
+                )
+                for username, real_name in spec.staff
+            ]
+        for username, jurisdiction, name in (
+            ("regulator", DEMO_JURISDICTION, "深圳市人社局监管员"),
+            ("regulator-gd", PROVINCE, "广东省人社厅监管员"),
+        ):
+            accounts.create_user(
+                session,
+                role=Role.regulator,
+                username=username,
+                password=_PASSWORDS["regulator"],
+                real_name=name,
+                jurisdiction_code=jurisdiction,
+                actor=actor,
+            )
+        accounts.create_user(
+            session, role=Role.admin, username="admin", password=_PASSWORDS["admin"], actor=actor
+        )
+        accounts.register_learner(
+            session,
+            username="learner",
+            password=_PASSWORDS["learner"],
+            real_name="张三",
+            id_number=DEMO_LEARNER_ID,
+            group=LearnerGroup.migrant_worker,
+            institution_id=insts["DEMO01"].id,
+            actor=actor,
+        )
+        counts["institutions"] = len(insts)
+        course_rows = _seed_courses(session, staff, frozen, progress)
+        counts["courses"] = len(course_rows)
+        counts["enrollments"] = _seed_learners(
+            session, rng, insts, staff, course_rows, frozen, real_now, progress
+        )
+        counts["learners"] = LEARNERS
+    return DemoResult(logins=list(DEMO_LOGINS), counts=counts)
+
+
+@dataclass
+class _Run:
+    spec: _Course
+    course: Course
+    classes: list[CourseClass]
+
+
+def _seed_courses(
+    session: Session,
+    staff: dict[str, list[User]],
+    frozen: clock.FrozenClock,
+    progress: ProgressFn,
+) -> list[_Run]:
+    runs: list[_Run] = []
+    for n, spec in enumerate(COURSES):
+        progress("课程、题库与班级", n, len(COURSES))
+        teacher = staff[spec.inst][0]
+        as_staff = Principal.of_user(teacher)
+        demo = n == 0
+        questions = spec.questions + _COMMON_QUESTIONS
+        policy = (
+            courses.CoursePolicy(
+                rollcall_min_interval_s=60,
+                rollcall_max_interval_s=120,
+                heartbeat_interval_s=10,
+                quiz_question_count=len(questions),
+            )
+            if demo
+            else courses.CoursePolicy(quiz_question_count=5)
+        )
+        course = courses.create_course(
+            session,
+            as_staff,
+            title=spec.title,
+            occupation_code=spec.code,
+            occupation_name=spec.occupation,
+            level=spec.level,
+            required_minutes=spec.minutes,
+            pass_score=60,
+            subsidy_fen=spec.subsidy_yuan * 100,
+            description=(
+                "演示课程：点名间隔较短，便于体验签到、随机点名与考试。"
+                if demo
+                else f"{spec.occupation}职业技能培训，按《国家职业技能标准》组织教学，"
+                f"学时达标并考试合格后颁发培训合格证书，可申领职业技能培训补贴。"
+            ),
+            policy=policy,
+        )
+        for title, body in spec.lessons:
+            courses.add_lesson(
+                session,
+                as_staff,
+                course.id,
+                title=title,
+                kind="text",
+                body_or_url=body,
+                minutes=max(1, spec.minutes // len(spec.lessons)),
+            )
+        for kind, stem, options, answer in questions:
+            courses.add_question(
+                session,
+                as_staff,
+                course.id,
+                kind=kind,
+                stem=stem,
+                options=list(options),
+                answer=list(answer),
+            )
+        courses.publish_course(session, as_staff, course.id)
+        today = clock.now().astimezone(clock.SHANGHAI).date()
+        kls: list[CourseClass] = []
+        if not demo:  # the live-demo course keeps its default class (self-enrolment)
+            for term, offset in ((1, 0), (2, 60)):
+                klass = classes.create_class(
+                    session,
+                    as_staff,
+                    course.id,
+                    code=f"2026-{term:02d}",
+                    name=f"{spec.occupation}培训 2026年第{term}期",
+                    starts_on=today + timedelta(days=offset),
+                    ends_on=today + timedelta(days=offset + 150),
+                    capacity=80,
+                    head_teacher_id=staff[spec.inst][term - 1].id,
+                )
+                kls.append(klass)
+            classes.open_class(session, as_staff, kls[0].id)
+        frozen.advance(minutes=7)
+        runs.append(_Run(spec, course, kls))
+    return runs
+
+
+def _seed_learners(
+    session: Session,
+    rng: random.Random,
+    insts: dict[str, Institution],
+    staff: dict[str, list[User]],
+    runs: list[_Run],
+    frozen: clock.FrozenClock,
+    real_now: datetime,
+    progress: ProgressFn,
+) -> int:
+    """Learners join over the first five months, each enrolled by their institution's staff
+    into one course (a quarter also into a second course of the same institution)."""
+    today = real_now.astimezone(clock.SHANGHAI).date()
+    by_inst: dict[str, list[_Run]] = {}
+    for run in runs:
+        if run.classes:
+            by_inst.setdefault(run.spec.inst, []).append(run)
+    codes = list(by_inst)
+    joined = sorted(rng.uniform(0.5, 150.0) for _ in range(LEARNERS))
+    start = frozen.now()
+    enrolled = 0
+    second_opened: set[uuid.UUID] = set()
+    for n, (name, number, group) in enumerate(_people(rng, LEARNERS, today)):
+        if n % 10 == 0:
+            progress("学员与报名", n, LEARNERS)
+        frozen.set(max(frozen.now(), start + timedelta(days=joined[n], hours=rng.uniform(0, 9))))
+        code = codes[n % len(codes)]
+        inst = insts[code]
+        clerk = Principal.of_user(staff[code][n % 2])
+        learner = activation.create_pending_learner(
+            session,
+            real_name=name,
+            id_number=number,
+            phone=None,
+            group=group,
+            institution_id=inst.id,
+            actor=clerk.actor,
+            via="staff",
+        )
+        picks = [rng.choice(by_inst[code])]
+        if rng.random() < 0.25:
+            other = rng.choice(by_inst[code])
+            if other is not picks[0]:
+                picks.append(other)
+        for run in picks:
+            term = 0 if joined[n] < 60 else 1
+            klass = run.classes[term]
+            if term == 1 and klass.id not in second_opened:
+                classes.open_class(session, clerk, klass.id)
+                second_opened.add(klass.id)
+            classes.enrol_learner(session, clerk, klass.id, learner.id)
+            enrolled += 1
+    progress("学员与报名", LEARNERS, LEARNERS)
+    return enrolled
 
 
 def seed_if_empty(session: Session) -> list[DemoLogin] | None:
-    """Create the demo data unless the database already has users. Returns the logins."""
+    """The demo's logins after seeding, or None (nothing added) if the database has users."""
     if accounts.count_users(session) > 0:
         return None
-    actor = Actor.system("seed-demo")
-    regions.seed_demo_province(session, actor=actor)
-    inst = accounts.create_institution(
-        session,
-        code=DEMO_INSTITUTION[0],
-        name=DEMO_INSTITUTION[1],
-        region_code=DEMO_REGION,
-        actor=actor,
-    )
-    by_role = {d.role: d for d in DEMO_LOGINS}
-    staff = accounts.create_user(
-        session,
-        role=Role.staff,
-        username=by_role["staff"].username,
-        password=by_role["staff"].password,
-        institution_id=inst.id,
-        real_name="李老师",
-        actor=actor,
-    )
-    for role in (Role.regulator, Role.admin):
-        d = by_role[role.value]
-        accounts.create_user(
-            session,
-            role=role,
-            username=d.username,
-            password=d.password,
-            jurisdiction_code=DEMO_JURISDICTION if role is Role.regulator else None,
-            actor=actor,
-        )
-    d = by_role["learner"]
-    accounts.register_learner(
-        session,
-        username=d.username,
-        password=d.password,
-        real_name="张三",
-        id_number=DEMO_LEARNER_ID,
-        group=LearnerGroup.migrant_worker,
-        institution_id=inst.id,
-        actor=actor,
-    )
-    as_staff = Principal.of_user(staff)
-    course = courses.create_course(
-        session,
-        as_staff,
-        title="低压电工作业（初级）· 演示",
-        occupation_code="6-31-01-03",
-        occupation_name="电工",
-        level=Level.level5,
-        required_minutes=5,
-        pass_score=60,
-        subsidy_fen=150_000,
-        description="演示课程：点名间隔较短，便于体验签到、随机点名与考试。",
-        policy=courses.CoursePolicy(
-            rollcall_min_interval_s=60,
-            rollcall_max_interval_s=120,
-            heartbeat_interval_s=10,
-            quiz_question_count=len(_QUESTIONS),
-        ),
-    )
-    for title, body, minutes in _LESSONS:
-        courses.add_lesson(
-            session,
-            as_staff,
-            course.id,
-            title=title,
-            kind="text",
-            body_or_url=body,
-            minutes=minutes,
-        )
-    for kind, stem, options, answer in _QUESTIONS:
-        courses.add_question(
-            session, as_staff, course.id, kind=kind, stem=stem, options=options, answer=answer
-        )
-    courses.publish_course(session, as_staff, course.id)
-    return list(DEMO_LOGINS)
+    return seed(session).logins

@@ -22,23 +22,6 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stdout
 
 
-def test_seed_demo_only_into_empty_database(app_env: str) -> None:
-    code, _ = run("seed-demo")
-    assert code == 0
-    with Session(get_engine()) as s:
-        roles = sorted(u.role.value for u in s.exec(select(User)))
-        assert roles == ["admin", "learner", "regulator", "staff"]
-        from app.courses.models import Course, CourseStatus, Question
-
-        course = s.exec(select(Course)).one()
-        assert course.status is CourseStatus.published and course.rollcall_max_interval_s <= 120
-        assert len(s.exec(select(Question)).all()) >= course.quiz_question_count
-    code, _ = run("seed-demo")
-    assert code == 0
-    with Session(get_engine()) as s:
-        assert len(list(s.exec(select(User)))) == 4
-
-
 def test_create_institution_user_and_key(app_env: str) -> None:
     code, out = run("create-institution", "--code", "SZ001", "--name", "深圳培训学校")
     assert code == 0, out

@@ -1,0 +1,127 @@
+"""`skilltrace seed-demo`: a realistic platform seeded through the services into an empty
+development database (every audit chain verifies), refused anywhere else."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from app.accounts import idcard
+from app.accounts.models import Institution, LearnerGroup, Role, User
+from app.audit import service as audit
+from app.cli import app
+from app.courses.models import Course, CourseStatus, Enrollment, Question
+from app.crypto import decrypt
+
+runner = CliRunner()
+
+
+def cli(*args: str) -> Any:
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> Engine:
+    r = cli("seed-demo")
+    assert r.exit_code == 0, (r.stderr, r.exception)
+    assert "demo logins" in r.stderr and "regulator-gd" in r.stderr
+    return engine
+
+
+def test_seed_demo_refused_on_a_database_with_data(seeded: Engine) -> None:
+    with Session(seeded) as s:
+        users = len(s.exec(select(User)).all())
+    r = cli("seed-demo")
+    assert r.exit_code == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not empty" in lines[0], r.stderr
+    # make run: nothing added, the logins printed, success.
+    r = cli("seed-demo", "--keep")
+    assert r.exit_code == 0 and "Demo-Learner-2026" in r.stderr
+    with Session(seeded) as s:
+        assert len(s.exec(select(User)).all()) == users
+
+
+def test_seed_demo_refused_outside_development(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.config import get_settings
+
+    monkeypatch.setenv("SKILLTRACE_ENV", "production")
+    monkeypatch.setenv("SKILLTRACE_SECRET_KEY", "x" * 48)
+    get_settings.cache_clear()
+    r = cli("seed-demo")
+    assert r.exit_code == 1 and "development" in r.stderr
+    with Session(engine) as s:
+        assert s.exec(select(User)).first() is None
+
+
+def test_seed_demo_shape(seeded: Engine) -> None:
+    with Session(seeded) as s:
+        roles = Counter(u.role for u in s.exec(select(User)))
+        assert roles[Role.staff] >= 3 and roles[Role.regulator] == 2 and roles[Role.admin] == 1
+        assert roles[Role.learner] >= 300
+        regulators = {u.jurisdiction_code for u in s.exec(select(User)) if u.role is Role.regulator}
+        assert regulators == {"440000", "440300"}  # the province and one prefecture
+        insts = s.exec(select(Institution)).all()
+        assert len(insts) == 3
+        assert {i.region_code[:4] for i in insts if i.region_code} == {"4403", "4401"}
+        courses = s.exec(select(Course)).all()
+        assert len(courses) == 10 and all(c.status is CourseStatus.published for c in courses)
+        assert len({(c.occupation_code, c.level) for c in courses}) == 10
+        for c in courses:
+            bank = s.exec(select(Question).where(Question.course_id == c.id)).all()
+            assert len(bank) >= c.quiz_question_count
+        learners = [u for u in s.exec(select(User)) if u.role is Role.learner]
+        assert {u.group for u in learners} == set(LearnerGroup)
+        ages = []
+        for u in learners:
+            assert u.id_number_enc is not None
+            number = idcard.parse(decrypt("id_number", u.id_number_enc).decode())
+            ages.append(2026 - number.birth_date.year)
+        assert min(ages) <= 20 and max(ages) >= 50
+        enrolments = s.exec(select(Enrollment)).all()
+        assert len(enrolments) >= 300
+        assert {e.institution_id for e in enrolments} == {i.id for i in insts}
+        days = {e.created_at.date() for e in enrolments}
+        assert (max(days) - min(days)).days >= 120  # months of history, not one afternoon
+
+
+def test_every_audit_chain_verifies(seeded: Engine, tmp_path: Path) -> None:
+    r = cli("audit", "public-key")
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(r.stdout)
+    with Session(seeded) as s:
+        codes = [i.code for i in s.exec(select(Institution))]
+        chains = audit.chains(s)
+    assert len(chains) == len(codes) + 1  # the platform's and one per institution
+    for code in [*codes, None]:
+        out = tmp_path / f"{code}.ndjson"
+        args = ["audit", "export", "-o", str(out)] + (["--institution", code] if code else [])
+        r = cli(*args)
+        assert r.exit_code == 0, r.stderr
+        assert len(out.read_text().splitlines()) > (10 if code else 2)
+        r = cli("audit", "verify", str(out), "--jwks", str(jwks))
+        assert r.exit_code == 0, r.stdout
+        assert json.loads(r.stdout.strip().splitlines()[-1])["ok"] is True
+
+
+def test_summary_has_rows_per_region_and_institution(seeded: Engine, client: Any) -> None:
+    from tests.factories import login
+
+    for username, prefixes in (("regulator-gd", {"4403", "4401"}), ("regulator", {"4403"})):
+        h = login(client, username, "Demo-Regulator-2026")
+        r = client.get("/api/v1/reports/summary", headers=h)
+        assert r.status_code == 200, r.text
+        rows = r.json()["rows"]
+        assert {row["region_code"][:4] for row in rows} == prefixes
+        per_inst = Counter(row["institution_code"] for row in rows)
+        assert len(per_inst) == (3 if username == "regulator-gd" else 2)
+        assert sum(row["enrolled"] for row in rows) > 0
