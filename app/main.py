@@ -32,6 +32,7 @@ from app.api import handoff as handoff_api
 from app.api import institutions as institutions_api
 from app.api import media as media_api
 from app.api import outcomes as outcomes_api
+from app.api import programmes as programmes_api
 from app.api import reports as reports_api
 from app.api import study as study_api
 from app.api import webhooks as webhooks_api
@@ -373,6 +374,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(claims_api.router, prefix=API_PREFIX)
     app.include_router(exchange_api.router, prefix=API_PREFIX)
     app.include_router(outcomes_api.router, prefix=API_PREFIX)
+    app.include_router(programmes_api.router, prefix=API_PREFIX)
     app.include_router(notices_web.router)
     app.include_router(certificates_web.router)
     for page in (

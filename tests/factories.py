@@ -25,6 +25,7 @@ import json
 import random
 import re
 import uuid
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,13 @@ from app.courses.rollcall import next_rollcall_time
 from app.courses.sessions import _end
 from app.db import transaction
 from app.programmes import regions
-from app.programmes.models import Region
+from app.programmes.models import (
+    CertificateKind,
+    ProgrammeKind,
+    Region,
+    StandardStatus,
+    SubsidyStandard,
+)
 from tests.face_data import BLINK_BURSTS, blink_burst, jpeg, video_frames
 
 PASSWORD = "Correct-Horse-Battery-9"
@@ -206,6 +213,7 @@ def make_course(
     policy = courses.CoursePolicy(
         **{"quiz_question_count": 3, **{k: v for k, v in fields.items() if k in _POLICY_FIELDS}}
     )
+    subsidy_standard(engine, course_kw["occupation_code"], course_kw["level"], course_kw)
     with transaction(engine) as session:
         course = courses.create_course(session, principal, policy=policy, **course_kw)
         for i in range(lessons):
@@ -231,6 +239,54 @@ def make_course(
         if publish:
             courses.publish_course(session, principal, course.id)
     return course
+
+
+def subsidy_standard(
+    engine: Engine,
+    occupation_code: str,
+    level: Level | str,
+    course: dict[str, Any] | None = None,
+    *,
+    amount_fen: int | None = None,
+    region: str = regions.NATIONAL,
+) -> SubsidyStandard | None:
+    """A regulator's standard in force since 2000 for an occupation and level, unless one is
+    already in force for them in ``region``. The course builders call it with the course's
+    ``subsidy_fen`` (0: none), so the amount a test's course names is what the standard in force
+    pays — certificates take it from the standard, never from the course."""
+    amount = amount_fen if amount_fen is not None else int((course or {}).get("subsidy_fen", 0))
+    if amount <= 0:
+        return None
+    lvl = Level(level).value
+    with transaction(engine) as s:
+        if region != regions.NATIONAL and s.get(Region, region) is None:
+            regions.seed_demo_province(s, actor=Actor.system())
+        existing = s.exec(
+            select(SubsidyStandard).where(
+                SubsidyStandard.region_code == region,
+                SubsidyStandard.occupation_code == occupation_code,
+                SubsidyStandard.level == lvl,
+                SubsidyStandard.status == StandardStatus.in_force,
+            )
+        ).first()
+        if existing is not None:
+            return existing
+        row = SubsidyStandard(
+            region_code=region,
+            occupation_code=occupation_code,
+            occupation_name=str((course or {}).get("occupation_name", "电工")),
+            level=lvl,
+            certificate_kind=CertificateKind.training_certificate,
+            programme_kind=ProgrammeKind.employment_skills,
+            amount_fen=amount,
+            effective_from=date(2000, 1, 1),
+            version=1,
+            status=StandardStatus.in_force,
+            created_by="system:test",
+        )
+        s.add(row)
+        s.flush()
+        return row
 
 
 def make_enrollment(engine: Engine, learner: User, course: Course) -> Enrollment:
@@ -393,6 +449,7 @@ def course_row(engine: Engine, institution: Institution, **fields: Any) -> Cours
         "status": CourseStatus.published,
         **fields,
     }
+    subsidy_standard(engine, values["occupation_code"], values["level"], values)
     with transaction(engine) as s:
         course = Course(institution_id=institution.id, **values)
         s.add(course)

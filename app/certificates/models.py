@@ -69,7 +69,15 @@ class Certificate(SQLModel, table=True):
     min_pass_rate: int
     #: Verified minutes, roll-call pass rate and at least one random roll-call all held.
     attendance_passed: bool
+    #: The amount of the subsidy standard in force for the institution's region on the issue
+    #: date (0: none was); the standard and its version are recorded with it, so later
+    #: versions change nothing (app/programmes/standards.py). Certificates issued before
+    #: standards existed carry the course's old amount and no standard.
     subsidy_fen: int
+    subsidy_standard_id: uuid.UUID | None = Field(default=None, foreign_key="subsidy_standards.id")
+    subsidy_standard_version: int | None = None
+    #: The region whose standard applied (the institution's own or the nearest one above).
+    subsidy_region_code: str | None = Field(default=None, max_length=6)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: The training period: the first study session's start and the last one's end (None: the
     #: certificate predates the snapshot, or no session was recorded).

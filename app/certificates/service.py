@@ -50,10 +50,12 @@ from app.certificates.models import (
 from app.certificates.subsidy import attendance_passed
 from app.clock import SHANGHAI
 from app.courses import progress as course_progress
+from app.courses.ledger import day_of
 from app.courses.models import Course, Enrollment, StudySession
 from app.courses.service import course_of, get_enrollment_for
 from app.crypto import decrypt
 from app.errors import DomainError, Forbidden
+from app.programmes import standards
 from app.validation import check_text, normalise_identifier
 
 log = logging.getLogger("skilltrace.certificates")
@@ -175,6 +177,9 @@ def _issue(session: Session, enrollment: Enrollment, course: Course, actor: Acto
     p = course_progress.progress(enrollment, course)
     status_list, status_index = status.allocate(year, seq)
     study_started, study_ended = _study_period(session, enrollment)
+    found = standards.standard_in_force(
+        session, institution, course.occupation_code, course.level.value, day_of(now)
+    )
     cert = Certificate(
         serial=make_serial(institution.code, year, seq),
         institution_id=institution.id,
@@ -199,7 +204,10 @@ def _issue(session: Session, enrollment: Enrollment, course: Course, actor: Acto
         rollcalls_passed=enrollment.rollcalls_passed,
         min_pass_rate=course.rollcall_min_pass_rate,
         attendance_passed=False,
-        subsidy_fen=course.subsidy_fen,
+        subsidy_fen=found.amount_fen if found else 0,
+        subsidy_standard_id=found.standard.id if found else None,
+        subsidy_standard_version=found.standard.version if found else None,
+        subsidy_region_code=found.standard.region_code if found else None,
         completed_at=enrollment.completed_at,
         study_started_at=study_started,
         study_ended_at=study_ended,
@@ -238,6 +246,8 @@ def _issue(session: Session, enrollment: Enrollment, course: Course, actor: Acto
             "rollcalls": [cert.rollcalls_passed, cert.rollcalls_total],
             "attendance_passed": cert.attendance_passed,
             "subsidy_fen": cert.subsidy_fen,
+            "subsidy_standard": str(cert.subsidy_standard_id) if found else None,
+            "subsidy_standard_version": cert.subsidy_standard_version,
         },
         institution_id=institution.id,
     )

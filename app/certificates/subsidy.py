@@ -7,8 +7,10 @@ The rules (DESIGN.md §1, from 国办发〔2019〕24号 and the local texts in t
 ``attendance_passed``
     the attendance behind it held: verified minutes reached the course's requirement, the
     roll-call pass rate reached the policy, and at least one random roll-call was answered;
-``course_subsidised``
-    the course carries a subsidy standard (``subsidy_fen`` above 0) — the amount comes from it;
+``standard_in_force``
+    a subsidy standard of the regulator was in force for the occupation and level in the
+    institution's region on the issue date (app/programmes/standards.py) — the amount and the
+    standard's version were recorded on the certificate when it was issued;
 ``max_per_year``
     at most 3 subsidised trainings per learner per calendar year (每人每年可享受不超过3次);
 ``no_repeat_occupation_level``
@@ -30,6 +32,7 @@ from typing import Literal
 from sqlmodel import Session, col, select
 
 from app.certificates.models import Certificate, CertificateStatus
+from app.clock import SHANGHAI
 from app.config import get_settings
 from app.courses.models import LEVEL_NAMES_ZH
 
@@ -37,7 +40,7 @@ MAX_PER_YEAR = 3
 RULES = (
     "not_revoked",
     "attendance_passed",
-    "course_subsidised",
+    "standard_in_force",
     "max_per_year",
     "no_repeat_occupation_level",
 )
@@ -115,6 +118,34 @@ def _attendance(cert: Certificate) -> RuleResult:
     return RuleResult("attendance_passed", cert.attendance_passed, detail, detail_zh)
 
 
+def _standard(cert: Certificate) -> RuleResult:
+    day = cert.issued_at.astimezone(SHANGHAI).date().isoformat()
+    what = f"{cert.occupation_code} at {cert.level.value}"
+    if cert.subsidy_standard_id is not None:
+        return RuleResult(
+            "standard_in_force",
+            cert.subsidy_fen > 0,
+            f"the subsidy standard of region {cert.subsidy_region_code} for {what} in force on "
+            f"{day} (version {cert.subsidy_standard_version}) pays {yuan(cert.subsidy_fen)} yuan",
+            f"{day} 适用地区 {cert.subsidy_region_code} 的{_level(cert)}补贴标准"
+            f"（第 {cert.subsidy_standard_version} 版）：{yuan(cert.subsidy_fen)} 元",
+        )
+    if cert.subsidy_fen > 0:  # issued before the regulators' standards existed
+        return RuleResult(
+            "standard_in_force",
+            True,
+            f"issued before subsidy standards: the course's amount of {yuan(cert.subsidy_fen)} "
+            "yuan applies",
+            f"发证早于人社部门补贴标准：按课程原定金额 {yuan(cert.subsidy_fen)} 元",
+        )
+    return RuleResult(
+        "standard_in_force",
+        False,
+        f"no subsidy standard was in force for {what} in the institution's region on {day}",
+        f"{day} 培训机构所在地区没有适用于{_level(cert)}的补贴标准，不予补贴",
+    )
+
+
 def _level(cert: Certificate) -> str:
     return f"{cert.occupation_name}（{cert.occupation_code}）{LEVEL_NAMES_ZH[cert.level]}"
 
@@ -143,14 +174,7 @@ def evaluate(
         else:
             rules.append(RuleResult("not_revoked", True, "the certificate is valid", "证书有效"))
         rules.append(_attendance(cert))
-        rules.append(
-            RuleResult(
-                "course_subsidised",
-                cert.subsidy_fen > 0,
-                f"the course's subsidy standard is {yuan(cert.subsidy_fen)} yuan",
-                f"课程补贴标准 {yuan(cert.subsidy_fen)} 元",
-            )
-        )
+        rules.append(_standard(cert))
         same_year = [g for g in granted if g.year == cert.year]
         n = len(same_year)
         serials = ", ".join(g.serial for g in same_year)

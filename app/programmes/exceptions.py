@@ -29,3 +29,53 @@ class JurisdictionRequired(ValidationFailed):
     code = "jurisdiction_required"
     message_zh = "监管账号必须指定管辖区域（行政区划代码，全国为 000000）。"
     message_en = "A regulator account needs a jurisdiction (a region code; 000000 for national)."
+
+
+class InvalidOccupationCode(ValidationFailed):
+    code = "invalid_occupation_code"
+    message_zh = "职业编码无效：应为《国家职业分类大典》格式 X-XX-XX-XX（如 6-31-01-03）。"
+    message_en = "The occupation code is not in the national classification's X-XX-XX-XX format."
+
+
+class InvalidStandard(ValidationFailed):
+    code = "invalid_standard"
+    message_zh = "补贴标准填写有误（金额、日期、等级或上浮比例）。"
+    message_en = "The subsidy standard is not valid."
+
+
+class StandardAboveCap(ValidationFailed):
+    code = "standard_above_cap"
+    message_zh = "补贴标准高于上级地区规定的上限。"
+    message_en = "The amount is above the cap the upper region set for this occupation and level."
+
+
+class StandardOverlaps(DomainError):
+    code = "standard_overlaps"
+    status = 409
+    title = "Conflict"
+    message_zh = "该地区已有同一职业、等级和项目类型的标准自同日或更晚生效。"
+    message_en = "A version of this standard in this region starts on the same day or later."
+
+
+class StandardNotFound(DomainError):
+    code = "standard_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该补贴标准。"
+    message_en = "No such subsidy standard (or not in your jurisdiction)."
+
+
+class StandardNotProposed(DomainError):
+    code = "standard_not_proposed"
+    status = 409
+    title = "Conflict"
+    message_zh = "只有待确认的标准可以确认。"
+    message_en = "Only a proposed standard can be confirmed."
+
+
+class OutsideJurisdiction(DomainError):
+    code = "outside_jurisdiction"
+    status = 403
+    title = "Forbidden"
+    message_zh = "该地区不在您的管辖范围内。"
+    message_en = "This region is outside your jurisdiction."

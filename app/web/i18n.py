@@ -203,7 +203,7 @@ LABELS: dict[str, dict[str, str]] = {
     "rule": {
         "not_revoked": "证书未撤销",
         "attendance_passed": "考勤达标",
-        "course_subsidised": "课程有补贴标准",
+        "standard_in_force": "有适用的补贴标准",
         "max_per_year": "每人每年不超过 3 次",
         "no_repeat_occupation_level": "同一职业同一等级不重复享受",
     },

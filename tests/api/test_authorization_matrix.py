@@ -75,7 +75,7 @@ from app.courses.models import (
     StudySession,
 )
 from app.db import transaction
-from tests.factories import make_institution, make_learner, make_user
+from tests.factories import make_institution, make_learner, make_user, subsidy_standard
 
 API = "/api/v1"
 CALLERS = ("anon", "learner", "other", "staff", "ostaff", "reg", "admin", "key-", "key+", "okey")
@@ -338,6 +338,9 @@ def build_world(client: TestClient, engine: Engine, data_dir: Path) -> World:
             "video_lesson": str(video.id),
         }
     w.ids["staff_user"] = str(users["staff"].id)
+    standard = subsidy_standard(engine, "6-31-01-03", "level4", amount_fen=150_000)
+    assert standard is not None
+    w.ids["standard_id"] = str(standard.id)
     w.ids["draft"] = w.draft_course()
     w.ids["lesson_id"] = w.draft_lesson()
     w.ids["question_id"] = w.draft_question()
@@ -758,6 +761,10 @@ MATRIX = [
     Row("POST /webhooks/{webhook_id}/enable",            "A D D Y H D D D Y H"),
     Row("POST /webhooks/{webhook_id}/rotate-secret",     "A D D Y H D D D Y H"),
     Row("POST /webhooks/{webhook_id}/test",              "A D D Y H D D D Y H"),
+    # subsidy standards: regulators (national here) and admins; keys never
+    Row("GET /subsidy-standards/{standard_id}",          "A D D D D Y Y D D D"),
+    Row("POST /subsidy-standards/{standard_id}/confirm", "A D D D D Y Y D D D", None, _json({"effective_from": "2026-12-04"})),  # noqa: E501
+    Row("POST /subsidy-standards/{standard_id}/withdraw", "A D D D D Y Y D D D", None, _REASON),
 ]
 # fmt: on
 

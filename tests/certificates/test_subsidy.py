@@ -153,4 +153,4 @@ def test_unsubsidised_course(engine: Any, clock: Any) -> None:
     inst = make_institution(engine)
     learner = make_learner(engine, inst)
     d = _decide(engine, certified(engine, learner, inst, subsidy_fen=0))
-    assert d.refused_by == ["course_subsidised"] and d.amount_fen == 0
+    assert d.refused_by == ["standard_in_force"] and d.amount_fen == 0

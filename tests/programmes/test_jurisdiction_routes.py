@@ -17,7 +17,7 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi.routing import iter_route_contexts
@@ -47,6 +47,7 @@ from app.courses.models import (
 )
 from app.db import transaction
 from app.http.cookies import CSRF_COOKIE
+from app.programmes import standards
 from tests.factories import (
     course_row,
     enrollment_row,
@@ -193,6 +194,19 @@ def _build(client: TestClient, engine: Engine, data_dir: Any) -> World:
             "objection_id": str(objection.id),
             "recovery_id": str(recovery.id),
         }
+    # B's region's subsidy standard, set by 深圳's regulator
+    reg_b = make_user(engine, Role.regulator, jurisdiction="440300")
+    with transaction(engine) as s:
+        standard = standards.set_standard(
+            s,
+            Principal.of_user(s.get(User, reg_b.id)),  # type: ignore[arg-type]
+            occupation_code="6-31-01-03",
+            occupation_name="电工",
+            level="level3",
+            amount_fen=170_000,
+            effective_from=date(2026, 1, 1),
+        )
+        ids["standard_id"] = str(standard.id)
     as_staff = login(client, staff_b.username)
     r = client.post(
         "/api/v1/webhooks",

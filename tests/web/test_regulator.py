@@ -325,7 +325,7 @@ def test_certificate_lookup_valid_revoked_and_unknown(client: TestClient, world:
     assert rules == {
         "not_revoked": "true",
         "attendance_passed": "true",
-        "course_subsidised": "true",
+        "standard_in_force": "true",
         "max_per_year": "true",
         "no_repeat_occupation_level": "true",
     }
