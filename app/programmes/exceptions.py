@@ -79,3 +79,9 @@ class OutsideJurisdiction(DomainError):
     title = "Forbidden"
     message_zh = "该地区不在您的管辖范围内。"
     message_en = "This region is outside your jurisdiction."
+
+
+class InvalidCreditCode(ValidationFailed):
+    code = "invalid_credit_code"
+    message_zh = "统一社会信用代码无效：应为 18 位，最后一位为 GB 32100 校验码。"
+    message_en = "The unified social credit code is not valid."

@@ -53,7 +53,17 @@ def _setup(engine: Any, clock: Any) -> tuple[Any, list[Any]]:
             )
         )
     clock.set(datetime(2026, 2, 1, tzinfo=UTC))
-    certs.append(certified(engine, b, inst, subsidy_fen=230_000, minutes=125))
+    certs.append(
+        certified(
+            engine,
+            b,
+            inst,
+            subsidy_fen=230_000,
+            minutes=125,
+            occupation_code="4-07-05-03",
+            occupation_name="保洁员",
+        )
+    )
     certs.append(certified(engine, c, inst, rollcalls=(0, 0)))
     clock.set(datetime(2026, 4, 2, tzinfo=UTC))
     certs.append(certified(engine, c, inst, occupation_code="6-29-01-01", occupation_name="焊工"))

@@ -33,7 +33,14 @@ class World:
         self.inst = make_institution(engine)
         clock.set(datetime(2026, 5, 6, 2, tzinfo=UTC))
         self.certs = [
-            certified(engine, make_learner(engine, self.inst), self.inst, subsidy_fen=100_000 * i)
+            # one occupation per amount: the amount is the regulator's standard for it
+            certified(
+                engine,
+                make_learner(engine, self.inst),
+                self.inst,
+                subsidy_fen=100_000 * i,
+                occupation_code=f"6-31-01-{i:02d}",
+            )
             for i in range(1, n + 1)
         ]
         self.staff = Principal.of_user(make_user(engine, Role.staff, self.inst))

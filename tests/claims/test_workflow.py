@@ -35,8 +35,18 @@ def _three_certificates(engine: Any, clock: Any) -> tuple[Any, list[Any]]:
     inst = make_institution(engine, code="SZ017")
     clock.set(datetime(2026, 2, 10, 2, tzinfo=UTC))
     certs = [
-        certified(engine, make_learner(engine, inst, real_name=name), inst, subsidy_fen=fen)
-        for name, fen in (("王小明", 150_000), ("李华", 180_000), ("张伟强", 120_000))
+        certified(
+            engine,
+            make_learner(engine, inst, real_name=name),
+            inst,
+            subsidy_fen=fen,  # the standard in force for the occupation
+            occupation_code=code,
+        )
+        for name, fen, code in (
+            ("王小明", 150_000, "6-31-01-03"),
+            ("李华", 180_000, "4-10-01-02"),
+            ("张伟强", 120_000, "4-03-02-01"),
+        )
     ]
     return inst, certs
 

@@ -200,7 +200,7 @@ def test_a_proposed_standard_is_confirmed_by_the_regulator(
     engine: Engine, places: dict[str, Principal]
 ) -> None:
     inst = make_institution(engine, region="440305")
-    with transaction(engine) as s:  # what migration 0019 makes of a course's old amount
+    with transaction(engine) as s:  # what migration 0024 makes of a course's old amount
         row = SubsidyStandard(
             region_code="440300",
             **ELECTRICIAN,

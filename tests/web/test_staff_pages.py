@@ -621,8 +621,12 @@ def test_claim_downloads_equal_the_api(client: TestClient, engine: Any, clock: A
     w = World(engine)
     clock.set(datetime(2026, 2, 3, 4, 0, tzinfo=UTC))
     a = factories.certified(engine, w.learner, w.inst, subsidy_fen=150_000)
-    b = factories.certified(
-        engine, make_learner(engine, w.inst, real_name="周五"), w.inst, subsidy_fen=80_050
+    b = factories.certified(  # another occupation: the amount is its standard's
+        engine,
+        make_learner(engine, w.inst, real_name="周五"),
+        w.inst,
+        subsidy_fen=80_050,
+        occupation_code="4-10-01-05",
     )
     clock.set(datetime(2026, 4, 2, tzinfo=UTC))
     later = factories.certified(engine, make_learner(engine, w.inst), w.inst)

@@ -6,8 +6,8 @@ highest amount the courses named, for a regulator to confirm or withdraw (the ca
 proposals); nothing is paid from a proposal. ``courses.subsidy_fen`` stays as the institution's
 proposed amount only. Certificates issued before keep their amount (no standard recorded).
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-03 10:00:00.000000
 """
 
@@ -21,8 +21,8 @@ from alembic import op
 
 import app.dbtypes
 
-revision: str = '0022'
-down_revision: str | None = '0021'
+revision: str = '0024'
+down_revision: str | None = '0023'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -99,7 +99,7 @@ def upgrade() -> None:
                     'effective_to': None,
                     'version': 1,
                     'status': 'proposed',
-                    'note': "proposed from the courses' subsidy_fen at migration 0022",
+                    'note': "proposed from the courses' subsidy_fen at migration 0024",
                     'created_at': now,
                     'created_by': 'system:migration',
                 }
