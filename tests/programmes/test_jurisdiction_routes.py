@@ -35,6 +35,7 @@ from app.audit.service import Actor, chain_for
 from app.claims import service as claims
 from app.claims.models import NoticeObjection, RecoveryItem, RecoverySource
 from app.clock import SHANGHAI
+from app.courses import classes
 from app.courses.models import (
     CourseStatus,
     Lesson,
@@ -143,6 +144,7 @@ def _build(client: TestClient, engine: Engine, data_dir: Any) -> World:
             paper=[],
         )
         s.add_all([rollcall, attempt])
+        klass = classes.default_class(s, course)
         key, _ = accounts.create_api_key(
             s, institution_id=inst_b.id, name="partner", scopes=[], actor=Actor.system()
         )
@@ -161,6 +163,7 @@ def _build(client: TestClient, engine: Engine, data_dir: Any) -> World:
             "key_id": str(key.id),
             "lesson_id": str(lesson.id),
             "question_id": str(question.id),
+            "class_id": str(klass.id),
         }
     # B's claims: a filed batch with its line, an objection to it, a recovery item
     with transaction(engine) as s:
@@ -234,7 +237,13 @@ def _build(client: TestClient, engine: Engine, data_dir: Any) -> World:
 
 
 #: Path parameters that are not an object of B's: a value that makes the route meaningful.
-_OTHER = {"action": "suspend", "status_list": "1", "thumbprint": "x"}
+_OTHER = {
+    "action": "suspend",
+    "status_list": "1",
+    "thumbprint": "x",
+    "what": "video",
+    "check_id": str(uuid.uuid4()),  # a face check is the learner's own, never a regulator's
+}
 
 
 def _routes(client: TestClient) -> list[tuple[str, str]]:
