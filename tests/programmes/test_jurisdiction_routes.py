@@ -243,6 +243,7 @@ _OTHER = {
     "thumbprint": "x",
     "what": "video",
     "check_id": str(uuid.uuid4()),  # a face check is the learner's own, never a regulator's
+    "import_id": str(uuid.uuid4()),  # a roster import is the staff's own preview
 }
 
 
