@@ -40,7 +40,7 @@ from app.config import Environment, get_settings
 from app.courses import classes
 from app.courses import service as courses
 from app.courses.models import Course, CourseClass, Level
-from app.programmes import regions
+from app.programmes import regions, standards
 
 
 class DemoRefused(Exception):
@@ -472,11 +472,12 @@ def seed(session: Session, *, progress: ProgressFn = _no_progress) -> DemoResult
                 )
                 for username, real_name in spec.staff
             ]
+        regulators: dict[str, User] = {}
         for username, jurisdiction, name in (
             ("regulator", DEMO_JURISDICTION, "深圳市人社局监管员"),
             ("regulator-gd", PROVINCE, "广东省人社厅监管员"),
         ):
-            accounts.create_user(
+            regulators[username] = accounts.create_user(
                 session,
                 role=Role.regulator,
                 username=username,
@@ -499,6 +500,7 @@ def seed(session: Session, *, progress: ProgressFn = _no_progress) -> DemoResult
             actor=actor,
         )
         counts["institutions"] = len(insts)
+        counts["standards"] = _seed_standards(session, regulators["regulator-gd"])
         course_rows = _seed_courses(session, staff, frozen, progress)
         counts["courses"] = len(course_rows)
         counts["enrollments"] = _seed_learners(
@@ -506,6 +508,28 @@ def seed(session: Session, *, progress: ProgressFn = _no_progress) -> DemoResult
         )
         counts["learners"] = LEARNERS
     return DemoResult(logins=list(DEMO_LOGINS), counts=counts)
+
+
+def _seed_standards(session: Session, regulator: User) -> int:
+    """The province's subsidy standards for the demo's occupations and levels (the courses'
+    amounts are only proposals: certificates are paid from these)."""
+    amounts: dict[tuple[str, str, str], int] = {}
+    for spec in COURSES:
+        key = (spec.code, spec.occupation, spec.level.value)
+        amounts[key] = max(amounts.get(key, 0), spec.subsidy_yuan * 100)
+    principal = Principal.of_user(regulator)
+    for (code, occupation, level), fen in sorted(amounts.items()):
+        standards.set_standard(
+            session,
+            principal,
+            occupation_code=code,
+            occupation_name=occupation,
+            level=level,
+            amount_fen=fen,
+            effective_from=date(2025, 1, 1),
+            note="演示：广东省职业技能培训补贴标准",
+        )
+    return len(amounts)
 
 
 @dataclass

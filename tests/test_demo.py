@@ -16,9 +16,11 @@ from typer.testing import CliRunner
 from app.accounts import idcard
 from app.accounts.models import Institution, LearnerGroup, Role, User
 from app.audit import service as audit
+from app.certificates.models import Certificate
 from app.cli import app
 from app.courses.models import Course, CourseStatus, Enrollment, Question
 from app.crypto import decrypt
+from app.programmes.models import StandardStatus, SubsidyStandard
 
 runner = CliRunner()
 
@@ -76,6 +78,16 @@ def test_seed_demo_shape(seeded: Engine) -> None:
         courses = s.exec(select(Course)).all()
         assert len(courses) == 10 and all(c.status is CourseStatus.published for c in courses)
         assert len({(c.occupation_code, c.level) for c in courses}) == 10
+        # the province's standards price every course's occupation and level (courses don't)
+        priced = {
+            (st.occupation_code, st.level): st.region_code
+            for st in s.exec(select(SubsidyStandard))
+            if st.status is StandardStatus.in_force
+        }
+        assert {(c.occupation_code, c.level.value) for c in courses} <= set(priced)
+        assert set(priced.values()) == {"440000"}
+        issued = s.exec(select(Certificate)).all()
+        assert all(c.subsidy_standard_id is not None and c.subsidy_fen > 0 for c in issued)
         for c in courses:
             bank = s.exec(select(Question).where(Question.course_id == c.id)).all()
             assert len(bank) >= c.quiz_question_count
