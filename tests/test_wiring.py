@@ -31,7 +31,7 @@ EXPECTED = [
     ("app.certificates.service.issued_hooks", "app.webhooks.events.on_certificate_issued"),
     ("app.certificates.service.issued_hooks", "app.exchange.service.on_certificate_issued"),
     ("app.certificates.service.revoked_hooks", "app.webhooks.events.on_certificate_revoked"),
-    ("app.certificates.service.revoked_hooks", "app.claims.service.on_certificate_revoked"),
+    ("app.certificates.service.revoked_hooks", "app.claims.recovery.on_certificate_revoked"),
     ("app.certificates.service.revoked_hooks", "app.exchange.service.on_certificate_revoked"),
     ("app.courses.classes.class_opened_hooks", "app.exchange.service.on_class_opened"),
     ("app.courses.classes.class_closed_hooks", "app.exchange.service.on_class_closed"),

@@ -1,0 +1,236 @@
+"""The public notice (公示) of approved batches, objections raised against it and their
+resolution."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.accounts.models import Institution
+from app.accounts.principal import Principal
+from app.accounts.privacy import mask_name
+from app.audit import service as audit
+from app.audit.service import Actor
+from app.claims.common import _batch_for_regulator, _regulator, sha256_hex, subject
+from app.claims.exceptions import (
+    InvalidClaimInput,
+    LineNotFound,
+    NoticeNotFound,
+    ObjectionClosed,
+    ObjectionNotFound,
+)
+from app.claims.models import (
+    BatchStatus,
+    ClaimBatch,
+    ClaimLine,
+    LineDecision,
+    NoticeObjection,
+    ObjectionStatus,
+)
+from app.claims.payment import _close_if_nothing_to_pay
+from app.claims.review import _decide, _reason, approved_lines
+from app.courses.models import LEVEL_NAMES_ZH
+from app.crypto import encrypt
+from app.programmes.jurisdiction import jurisdiction_filter
+from app.validation import check_text
+
+__all__ = [
+    "Notice",
+    "NoticeLine",
+    "current_notices",
+    "list_objections",
+    "objections_of",
+    "raise_objection",
+    "resolve_objection",
+]
+
+
+# ---------------------------------------------------------------- public notice (公示)
+
+
+@dataclass(frozen=True)
+class NoticeLine:
+    line_id: uuid.UUID
+    no: int
+    name_masked: str
+    id_number_masked: str
+    course_title: str
+    occupation: str
+    level: str
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    batch_id: uuid.UUID
+    reference: str
+    institution_name: str
+    starts_at: datetime
+    ends_at: datetime
+    total_fen: int
+    lines: list[NoticeLine]
+
+
+def _notice_of(session: Session, batch: ClaimBatch, institution: Institution) -> Notice:
+    lines = [
+        NoticeLine(
+            line_id=line.id,
+            no=line.no,
+            name_masked=mask_name(line.learner_name),
+            id_number_masked=line.id_number_masked,
+            course_title=line.course_title,
+            occupation=f"{line.occupation_name}（{line.occupation_code}）",
+            level=LEVEL_NAMES_ZH[line.level],
+            amount_fen=line.amount_fen,
+        )
+        for line in approved_lines(session, batch)
+    ]
+    assert batch.notice_starts_at is not None and batch.notice_ends_at is not None  # noqa: S101
+    return Notice(
+        batch_id=batch.id,
+        reference=batch.reference,
+        institution_name=institution.name,
+        starts_at=batch.notice_starts_at,
+        ends_at=batch.notice_ends_at,
+        total_fen=sum(x.amount_fen for x in lines),
+        lines=lines,
+    )
+
+
+def current_notices(session: Session) -> list[Notice]:
+    """Batches in public notice now (approved, notice not over), newest first: masked names
+    and ID numbers, course, amount."""
+    now = clock.now()
+    rows = session.exec(
+        select(ClaimBatch, Institution)
+        .join(Institution, col(Institution.id) == col(ClaimBatch.institution_id))
+        .where(
+            col(ClaimBatch.status) == BatchStatus.approved,
+            col(ClaimBatch.notice_ends_at) > now,
+        )
+        .order_by(col(ClaimBatch.notice_starts_at).desc())
+    ).all()
+    return [_notice_of(session, batch, inst) for batch, inst in rows]
+
+
+def raise_objection(
+    session: Session,
+    batch_id: uuid.UUID,
+    *,
+    text: str,
+    line_id: uuid.UUID | None = None,
+    contact: str | None = None,
+) -> NoticeObjection:
+    """Anyone may object to a batch (or one of its lines) while it is in notice; the objection
+    goes to the regulator, and payment waits until it is resolved."""
+    batch = session.get(ClaimBatch, batch_id)
+    now = clock.now()
+    if (
+        batch is None
+        or batch.status is not BatchStatus.approved
+        or batch.notice_ends_at is None
+        or now >= batch.notice_ends_at
+    ):
+        raise NoticeNotFound()
+    body = check_text(text, field="text", multiline=True)
+    if len(body) > 2000:
+        raise InvalidClaimInput("text: at most 2000 characters.", field="text")
+    if line_id is not None and line_id not in {x.id for x in approved_lines(session, batch)}:
+        raise LineNotFound()
+    reach = check_text(contact or "", field="contact", required=False)
+    if len(reach) > 200:
+        raise InvalidClaimInput("contact: at most 200 characters.", field="contact")
+    objection = NoticeObjection(
+        batch_id=batch.id,
+        line_id=line_id,
+        institution_id=batch.institution_id,
+        text=body,
+        contact_enc=encrypt("objection_contact", reach.encode()) if reach else None,
+        received_at=now,
+    )
+    session.add(objection)
+    session.flush()
+    audit.append(
+        session,
+        actor=Actor("public", "notice"),
+        action="claim.objection_received",
+        subject=subject(batch),
+        institution_id=batch.institution_id,
+        payload={
+            "objection_id": str(objection.id),
+            "line_id": str(line_id) if line_id else None,
+            "text_sha256": sha256_hex(body.encode()),
+            "has_contact": bool(reach),
+        },
+    )
+    return objection
+
+
+def objections_of(session: Session, batch: ClaimBatch) -> list[NoticeObjection]:
+    return list(
+        session.exec(
+            select(NoticeObjection)
+            .where(col(NoticeObjection.batch_id) == batch.id)
+            .order_by(col(NoticeObjection.received_at))
+        )
+    )
+
+
+def list_objections(
+    session: Session, principal: Principal, *, status: ObjectionStatus | None = None
+) -> list[NoticeObjection]:
+    """Objections for the regulator to handle (jurisdiction), oldest first."""
+    _regulator(principal)
+    stmt = select(NoticeObjection).order_by(col(NoticeObjection.received_at))
+    if status is not None:
+        stmt = stmt.where(col(NoticeObjection.status) == status)
+    return list(
+        session.exec(stmt.where(jurisdiction_filter(principal, NoticeObjection.institution_id)))
+    )
+
+
+def resolve_objection(
+    session: Session,
+    principal: Principal,
+    objection_id: uuid.UUID,
+    *,
+    upheld: bool,
+    resolution: str,
+) -> NoticeObjection:
+    """The regulator upholds an objection (its line is rejected: never paid) or dismisses it."""
+    _regulator(principal)
+    objection = session.get(NoticeObjection, objection_id, with_for_update=True)
+    if objection is None:
+        raise ObjectionNotFound()
+    batch = _batch_for_regulator(session, principal, objection.batch_id)
+    if objection.status is not ObjectionStatus.open:
+        raise ObjectionClosed()
+    text = _reason(resolution, field="resolution")
+    objection.status = ObjectionStatus.upheld if upheld else ObjectionStatus.dismissed
+    objection.resolved_at = clock.now()
+    objection.resolved_by = str(principal.actor)
+    objection.resolution = text
+    session.add(objection)
+    session.flush()
+    audit.append(
+        session,
+        actor=principal.actor,
+        action="claim.objection_resolved",
+        subject=subject(batch),
+        institution_id=batch.institution_id,
+        payload={
+            "objection_id": str(objection.id),
+            "status": objection.status.value,
+            "resolution": text,
+        },
+    )
+    if upheld and objection.line_id is not None and batch.status is BatchStatus.approved:
+        line = session.get(ClaimLine, objection.line_id)
+        assert line is not None  # noqa: S101 - the foreign key
+        _decide(session, line, batch, LineDecision.rejected, text, principal.actor)
+        _close_if_nothing_to_pay(session, batch)
+    return objection

@@ -1,0 +1,143 @@
+"""Reading a batch with everything appended beside its lines, and the learner's own view of
+the claims that name them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.accounts.models import Role
+from app.accounts.principal import Principal
+from app.claims.common import get_batch, lines_of
+from app.claims.models import (
+    BatchStatus,
+    ClaimBatch,
+    ClaimLine,
+    ClaimLineReview,
+    ClaimPayment,
+    LineDecision,
+    NoticeObjection,
+    Payee,
+)
+from app.claims.notice import objections_of
+from app.claims.payment import paid_line_ids, payments_of
+from app.claims.review import reviews_of, standing
+from app.errors import Forbidden
+
+__all__ = [
+    "BatchView",
+    "LearnerClaim",
+    "learner_claims",
+    "view",
+]
+
+
+# ---------------------------------------------------------------- reading a batch
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """A batch with everything appended beside its frozen lines."""
+
+    batch: ClaimBatch
+    lines: list[ClaimLine]
+    reviews: dict[uuid.UUID, list[ClaimLineReview]]
+    paid: set[uuid.UUID]
+    payments: list[ClaimPayment]
+    objections: list[NoticeObjection]
+
+    @property
+    def approved_fen(self) -> int:
+        return sum(
+            line.amount_fen
+            for line in self.lines
+            if standing(self.reviews[line.id]) is LineDecision.approved
+        )
+
+
+def view(session: Session, principal: Principal, batch_id: uuid.UUID) -> BatchView:
+    batch = get_batch(session, principal, batch_id)
+    lines = lines_of(session, batch)
+    return BatchView(
+        batch=batch,
+        lines=lines,
+        reviews=reviews_of(session, [line.id for line in lines]),
+        paid=paid_line_ids(session, batch),
+        payments=payments_of(session, batch),
+        objections=objections_of(session, batch),
+    )
+
+
+# ---------------------------------------------------------------- the learner's view
+
+
+@dataclass(frozen=True)
+class LearnerClaim:
+    """Where a claim on one of the learner's certificates stands."""
+
+    line_id: uuid.UUID
+    serial: str
+    course_title: str
+    amount_fen: int
+    batch_reference: str
+    payee: Payee
+    #: filed, evidence_requested, in_notice, approved (notice over, not yet paid), paid,
+    #: rejected (with the reason).
+    status: str
+    reason: str | None
+    filed_at: datetime
+    notice_ends_at: datetime | None
+
+
+def learner_claims(session: Session, principal: Principal) -> list[LearnerClaim]:
+    """Every claim line on the signed-in learner's certificates, newest first, with its status
+    as the learner should read it (the latest revision of each certificate's line)."""
+    if principal.user is None or principal.role is not Role.learner:
+        raise Forbidden("This is the learner's own view.")
+    rows = session.exec(
+        select(ClaimLine, ClaimBatch)
+        .join(ClaimBatch, col(ClaimBatch.id) == col(ClaimLine.batch_id))
+        .where(col(ClaimLine.user_id) == principal.user.id)
+        .order_by(col(ClaimBatch.filed_at).desc(), col(ClaimLine.revision).desc())
+    ).all()
+    history = reviews_of(session, [line.id for line, _ in rows])
+    now = clock.now()
+    out: list[LearnerClaim] = []
+    seen: set[uuid.UUID] = set()
+    for line, batch in rows:
+        if line.certificate_id in seen:
+            continue  # an older revision, corrected since
+        seen.add(line.certificate_id)
+        reviews = history[line.id]
+        decision = standing(reviews)
+        reason = reviews[-1].reason if reviews else None
+        if decision is LineDecision.rejected:
+            status = "rejected"
+        elif decision is LineDecision.evidence_requested:
+            status = "evidence_requested"
+        elif batch.status is BatchStatus.paid and line.id in paid_line_ids(session, batch):
+            status, reason = "paid", None
+        elif batch.status is BatchStatus.approved and decision is LineDecision.approved:
+            in_notice = batch.notice_ends_at is not None and now < batch.notice_ends_at
+            status, reason = ("in_notice" if in_notice else "approved"), None
+        else:
+            status, reason = "filed", None
+        out.append(
+            LearnerClaim(
+                line_id=line.id,
+                serial=line.serial,
+                course_title=line.course_title,
+                amount_fen=line.amount_fen,
+                batch_reference=batch.reference,
+                payee=batch.payee,
+                status=status,
+                reason=reason,
+                filed_at=batch.filed_at,
+                notice_ends_at=batch.notice_ends_at,
+            )
+        )
+    return out
