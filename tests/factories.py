@@ -548,9 +548,22 @@ def start_session(engine: Any, learner: Any, enrollment: Enrollment, course: Cou
         return sess.id
 
 
-def attendance_verdict(s: Session, learner: Any, outcome: Outcome, inst: Any) -> AttendanceEvent:
-    """A decided attendance event (a roll-call answer) without the face part."""
+def attendance_verdict(
+    s: Session,
+    learner: Any,
+    outcome: Outcome,
+    inst: Any,
+    *,
+    reason_code: str | None = None,
+    median_distance: str | None = None,
+) -> AttendanceEvent:
+    """A decided attendance event (a roll-call answer) without the face part. Thresholds are
+    dlib's (distance: accept ≤ 0.38, reject > 0.50); a ``median_distance`` of 0.30 is a clear
+    match, 0.60 a clear mismatch."""
     ev = AttendanceEvent(
+        reason_code=reason_code,
+        median_distance=median_distance,
+        best_distance=median_distance,
         user_id=learner.id,
         institution_id=inst.id,
         purpose=Purpose.rollcall,

@@ -10,7 +10,14 @@ from fastapi import APIRouter, Form, Request, status
 from app import metrics
 from app.accounts.exceptions import InvalidToken, MissingScope
 from app.accounts.principal import Principal
-from app.api.deps import CurrentLearner, LearnerForWrite, SessionDep, WorkSessionDep, require_scope
+from app.api.deps import (
+    CurrentLearner,
+    LearnerForWrite,
+    SessionDep,
+    UserPrincipal,
+    WorkSessionDep,
+    require_scope,
+)
 from app.attendance import exceptions as fx
 from app.attendance import service as attendance
 from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
@@ -18,6 +25,7 @@ from app.attendance.schemas import EventOut
 from app.courses import exceptions as cx
 from app.courses import study
 from app.courses.progress import lesson_statuses, progress
+from app.courses.rollcall_report import get_report, report_of
 from app.courses.schemas import (
     CheckInOut,
     HeartbeatIn,
@@ -26,11 +34,13 @@ from app.courses.schemas import (
     LessonProgressOut,
     ProgressOut,
     RollCallAnswerOut,
+    RollCallExceptionIn,
     RollCallOffer,
+    RollCallOut,
     SessionOut,
 )
 from app.courses.service import course_of, get_enrollment_for
-from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.errors import Forbidden, NotAuthenticated, ValidationFailed, problem_responses
 from app.http.frames import ChallengeField, FramesField, client_of, read_frames
 from app.http.session import run_finished
 
@@ -149,9 +159,44 @@ def answer_rollcall(
         frames=read_frames(frames),
         client=client_of(request),
     )
+    report = report_of(session, rc)
     return RollCallAnswerOut(
-        outcome=event.outcome, attendance_event_id=event.id, rollcall_status=rc.status
+        outcome=event.outcome,
+        attendance_event_id=event.id,
+        rollcall_status=rc.status,
+        attempt=len(report.attempts),
+        attempts_left=report.attempts_left,
+        reason_code=event.reason_code,
+        forfeited_seconds=report.forfeited_ms // 1000,
+        stretch_from=report.stretch_from,
     )
+
+
+@router.get(
+    "/rollcalls/{rollcall_id}",
+    response_model=RollCallOut,
+    responses=problem_responses(*_auth, MissingScope, cx.RollCallNotFound),
+)
+def get_rollcall(
+    rollcall_id: uuid.UUID, principal: CoursesRead, session: SessionDep
+) -> RollCallOut:
+    """A roll-call with every attempt and its reason, the time it cost, and any exception."""
+    return RollCallOut.of(get_report(session, principal, rollcall_id))
+
+
+@router.post(
+    "/rollcalls/{rollcall_id}/exception",
+    response_model=RollCallOut,
+    responses=problem_responses(
+        *_auth, cx.RollCallNotFound, cx.RollCallNotExcusable, ValidationFailed
+    ),
+)
+def grant_rollcall_exception(
+    rollcall_id: uuid.UUID, body: RollCallExceptionIn, principal: UserPrincipal, session: SessionDep
+) -> RollCallOut:
+    """Staff excuse a failed or missed roll-call: its forfeited time is credited again."""
+    rc = study.grant_exception(session, principal, rollcall_id, reason=body.reason)
+    return RollCallOut.of(report_of(session, rc))
 
 
 @router.post(

@@ -18,6 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from app.attendance.face import Metric, decide_score
+from app.attendance.models import AttendanceEvent
+
 Category = Literal["match", "liveness", "quality", "continuity", "review"]
 
 
@@ -167,4 +170,55 @@ def all_words(lang: str) -> dict[str, str]:
     return {code: r.words(lang) for code, r in REASONS.items()}
 
 
-__all__ = ["REASONS", "Category", "Reason", "all_words", "category", "words"]
+# ---------------------------------------------------------------- the face behind a failure
+
+
+def _band(event: AttendanceEvent) -> str | None:
+    """The accept/review/reject band of the event's median frame score, by the thresholds and
+    metric the event recorded (None when no face was compared)."""
+    if event.median_distance is None:
+        return None
+    metric: Metric = "euclidean" if event.match_metric == "euclidean" else "cosine"
+    return decide_score(
+        float(event.median_distance),
+        float(event.accept_threshold),
+        float(event.reject_threshold),
+        metric,
+    )
+
+
+def clear_match(event: AttendanceEvent) -> bool:
+    """Did the face in the check match the learner's template clearly — the median frame's
+    score in the accept band of the thresholds and metric the event recorded?
+
+    Read from the stored event alone, so the answer is the same whenever it is asked (a
+    roll-call decided later, a replay of the ledger)."""
+    return _band(event) == "passed"
+
+
+def clear_mismatch(event: AttendanceEvent) -> bool:
+    """The face in the check was clearly not the learner's (median frame in the reject band)."""
+    return _band(event) == "failed"
+
+
+def live_but_matched(event: AttendanceEvent) -> bool:
+    """A check that failed on liveness alone while the face matched clearly: a roll-call that
+    ends on it goes to staff review rather than the learner losing time outright (issue 14)."""
+    return (
+        event.outcome.value == "failed"
+        and category(event.reason_code) == "liveness"
+        and clear_match(event)
+    )
+
+
+__all__ = [
+    "REASONS",
+    "Category",
+    "Reason",
+    "all_words",
+    "category",
+    "clear_match",
+    "clear_mismatch",
+    "live_but_matched",
+    "words",
+]

@@ -117,6 +117,30 @@ def review(
     return event
 
 
+def refer_to_review(session: Session, event: AttendanceEvent, *, why: str, actor: Actor) -> None:
+    """Queue a recorded check that failed for staff review after all (a roll-call whose last
+    chance failed on liveness while the face matched clearly): staff then approve or reject it
+    as any check in review. The outcome stays what the check found; audited."""
+    if event.review_status is not None:
+        return
+    event.review_status = ReviewStatus.pending
+    session.add(event)
+    audit.append(
+        session,
+        actor=actor,
+        action="face.review_requested",
+        subject=f"attendance_event:{event.id}",
+        payload={
+            "why": why,
+            "purpose": event.purpose.value,
+            "outcome": event.outcome.value,
+            "reason_code": event.reason_code,
+        },
+        institution_id=event.institution_id,
+    )
+    session.flush()
+
+
 def evidence(session: Session, principal: Principal, event_id: uuid.UUID) -> bytes:
     """The evidence crop; staff of the event's institution and regulators only."""
     event = repository.get_crop_event(session, principal, event_id)

@@ -27,6 +27,7 @@ from app.attendance.review import (
     get_event,
     list_events,
     purge_evidence,
+    refer_to_review,
     review,
     review_decided_hooks,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "get_event",
     "list_events",
     "review",
+    "refer_to_review",
     "evidence",
     "purge_evidence",
 ]

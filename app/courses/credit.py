@@ -327,7 +327,9 @@ def ledger_events(session: Session, enrollment: Enrollment) -> list[ledger.Event
             continue
         sid = str(rc.session_id)
         ev = verdicts.get(rc.attendance_event_id) if rc.attendance_event_id else None
-        if ev is not None and ev.outcome is Outcome.review:
+        # In review: a check in the uncertain band, or one staff were asked to review after it
+        # failed on liveness alone (app/courses/rollcall.py).
+        if ev is not None and (ev.outcome is Outcome.review or ev.review_status is not None):
             ref = str(ev.id)
             events.append(ledger.Event.make("hold", rc.answered_at, sid, ref=ref, enrollment=eid))
             if ev.reviewed_at is not None and ev.review_status is not None:
@@ -343,10 +345,14 @@ def ledger_events(session: Session, enrollment: Enrollment) -> list[ledger.Event
                 )
         elif rc.status is RollCallStatus.passed:
             events.append(ledger.Event.make("pass", rc.answered_at, sid, enrollment=eid))
-        elif rc.status is RollCallStatus.failed:
-            events.append(ledger.Event.make("fail", rc.answered_at, sid, enrollment=eid))
-        elif rc.status is RollCallStatus.missed:
-            events.append(ledger.Event.make("miss", rc.answered_at, sid, enrollment=eid))
+        elif rc.status in (RollCallStatus.failed, RollCallStatus.missed):
+            kind: ledger.EventKind = "fail" if rc.status is RollCallStatus.failed else "miss"
+            ref = str(rc.id)
+            events.append(ledger.Event.make(kind, rc.answered_at, sid, ref=ref, enrollment=eid))
+            if rc.excused_at is not None:
+                events.append(
+                    ledger.Event.make("excuse", rc.excused_at, sid, ref=ref, enrollment=eid)
+                )
     return events
 
 

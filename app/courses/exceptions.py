@@ -27,6 +27,7 @@ Exception tree::
           ├── ClassClosed             409 class_closed           (结业: no more enrolments)
           ├── NoOpenClass             409 no_open_class
           ├── ClassTransitionRefused  409 class_transition_refused
+          ├── RollCallNotExcusable    409 rollcall_not_excusable
           └── AttemptClosed           409 attempt_closed         (already submitted)
                └── AttemptTimeUp      409 attempt_closed         (the deadline passed)
 """
@@ -204,6 +205,18 @@ class RollCallExpired(DomainError):
     title = "Roll-call expired"
     message_zh = "点名已超时，本次记为缺勤。请重新签到后继续学习。"
     message_en = "The roll-call deadline has passed; it was recorded as missed."
+
+
+class RollCallNotExcusable(Conflict):
+    code = "rollcall_not_excusable"
+    message_zh = (
+        "只有未通过或超时的点名可以例外处理，且每次点名只能处理一次；"
+        "已由人工审核决定的点名不能再例外处理。"
+    )
+    message_en = (
+        "Only a failed or missed roll-call can be excused, once; a roll-call staff already "
+        "decided in review cannot."
+    )
 
 
 class RollCallNotPending(Conflict):

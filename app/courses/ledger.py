@@ -11,6 +11,8 @@ Rules (DESIGN.md §4, issue "Study sessions"):
   it (up to the last heartbeat) under ``lenient``, and pauses the session;
 * a roll-call in ``review`` holds the open segment until staff decide: approved → credited and
   the session studies on; rejected → forfeited and the session stays paused;
+* staff may excuse a failed or missed roll-call: what it forfeited is confirmed then (under the
+  daily cap as it stands at that moment) and it counts as passed; the session stays paused;
 * ending a session (by the learner, or by checking in elsewhere) credits the open segment;
 * confirmed credit per Asia/Shanghai calendar day is capped at the course's daily cap and, across
   all of a learner's enrolments, at the learner's daily cap, in the order segments are confirmed;
@@ -39,11 +41,12 @@ from typing import Literal
 
 from app.clock import SHANGHAI
 
-EventKind = Literal["start", "hb", "miss", "pass", "fail", "hold", "decide", "end"]
+EventKind = Literal["start", "hb", "miss", "pass", "fail", "hold", "decide", "excuse", "end"]
 # Order of events at the same instant: a heartbeat at the deadline still counts, a session ends
 # after its last heartbeat.
 _ORDER: dict[str, int] = {
-    "start": 0, "hb": 1, "miss": 2, "pass": 3, "fail": 3, "hold": 3, "decide": 4, "end": 5
+    "start": 0, "hb": 1, "miss": 2, "pass": 3, "fail": 3, "hold": 3, "decide": 4, "excuse": 4,
+    "end": 5,
 }  # fmt: skip
 
 
@@ -196,7 +199,7 @@ class Event:
     kind: EventKind
     session: str
     visible: bool = False
-    ref: str = ""  # the attendance event a hold/decide is about
+    ref: str = ""  # the attendance event a hold/decide is about; the roll-call a fail/miss/excuse
     approved: bool = False
     enrollment: str = ""  # whose event it is, when one replay covers a learner's enrolments
     lesson: str = ""  # the lesson a heartbeat named
@@ -299,6 +302,9 @@ def replay_learner(
     sessions: dict[str, _Session] = {}
     held_owner: dict[str, str] = {}
     confirmed_reach: dict[str, dict[str, int]] = defaultdict(dict)
+    #: What each failed or missed roll-call forfeited (by roll-call, with its session), until
+    #: staff excuse it.
+    excusable: dict[str, tuple[_Session, _Open]] = {}
 
     def confirm(s: _Session, o: _Open) -> None:
         result = results.setdefault(s.enrollment, LedgerResult())
@@ -359,9 +365,20 @@ def replay_learner(
                 result.forfeited_ms += s.open.ms
             else:
                 confirm(s, s.open)
+            if e.ref:
+                excusable[e.ref] = (s, s.open if policy.strict else _Open())
             s.open = _Open()
             s.state = "paused"
             result.rollcalls_total += 1
+        elif e.kind == "excuse":
+            stashed = excusable.pop(e.ref, None)
+            if stashed is None:
+                continue
+            owner_session, forfeited = stashed
+            owner_result = results.setdefault(owner_session.enrollment, LedgerResult())
+            confirm(owner_session, forfeited)
+            owner_result.forfeited_ms -= forfeited.ms
+            owner_result.rollcalls_passed += 1
         elif e.kind == "hold":
             if s.state != "studying":
                 continue

@@ -295,7 +295,29 @@ class RollCall(SQLModel, table=True):
     deadline: datetime = Field(sa_type=UTCDateTime)
     status: RollCallStatus = Field(sa_type=_enum(RollCallStatus), index=True)
     answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The face check that decided it (the last attempt; every attempt is a RollCallAttempt).
     attendance_event_id: uuid.UUID | None = None
+    #: A failed or missed roll-call staff excused (a camera fault, say): its forfeited time is
+    #: credited again and it counts as passed; who, when and why are kept here and audited.
+    excused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    excused_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    excuse_reason: str | None = Field(default=None, max_length=500)
+
+
+class RollCallAttempt(SQLModel, table=True):
+    """One face check answering a roll-call: a roll-call allows a few, each with a fresh
+    challenge, within its response window (app/courses/rollcall.py)."""
+
+    __tablename__ = "rollcall_attempts"
+    __table_args__ = (UniqueConstraint("rollcall_id", "attempt", name="uq_rollcall_attempt"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    rollcall_id: uuid.UUID = Field(foreign_key="rollcalls.id", index=True)
+    attempt: int  # 1, 2, ...
+    attendance_event_id: uuid.UUID = Field(index=True)
+    outcome: str = Field(max_length=16)  # the face check's outcome: passed / failed / review
+    reason_code: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class SegmentStatus(StrEnum):

@@ -8,12 +8,23 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app import clock
 from app.audit import service as audit
 from app.audit.service import Actor
-from app.courses.models import Course, Enrollment, Lesson, LessonKind, LessonProgress
+from app.courses.models import (
+    Course,
+    CreditSegment,
+    Enrollment,
+    Lesson,
+    LessonKind,
+    LessonProgress,
+    SegmentStatus,
+    SessionState,
+    StudySession,
+)
 
 #: Called with (session, enrollment, course, actor) right after an enrolment completes, in the
 #: same transaction (automatic certificates, webhooks; subscribed in app/wiring.py).
@@ -88,6 +99,47 @@ class Progress:
     #: Lessons finished / in the course, when the caller looked them up.
     lessons_finished: int | None = None
     lessons_total: int | None = None
+
+
+@dataclass(frozen=True)
+class StudyTime:
+    """An enrolment's study time as every page shows it (milliseconds): the study page's
+    counter and the progress page read this one thing, so they always agree."""
+
+    confirmed_ms: int  # credited: counts towards the course
+    open_ms: int  # studied since the last passed face check: confirmed at the next roll-call
+    held_ms: int  # waiting for a staff review decision
+    forfeited_ms: int  # lost to failed or missed roll-calls (strict policy)
+
+    @property
+    def shown_seconds(self) -> int:
+        """The counter: confirmed plus the open stretch, whole seconds."""
+        return (self.confirmed_ms + self.open_ms) // 1000
+
+
+def study_time(session: Session, enrollment: Enrollment) -> StudyTime:
+    studying = session.exec(
+        select(func.coalesce(func.sum(StudySession.open_ms), 0)).where(
+            col(StudySession.enrollment_id) == enrollment.id,
+            col(StudySession.state) == SessionState.studying,
+        )
+    ).one()
+    by_status = dict(
+        session.exec(
+            select(CreditSegment.status, func.sum(CreditSegment.ms))
+            .where(
+                col(CreditSegment.enrollment_id) == enrollment.id,
+                col(CreditSegment.status).in_([SegmentStatus.held, SegmentStatus.forfeited]),
+            )
+            .group_by(col(CreditSegment.status))
+        ).all()
+    )
+    return StudyTime(
+        confirmed_ms=enrollment.credited_ms,
+        open_ms=int(studying or 0),
+        held_ms=int(by_status.get(SegmentStatus.held) or 0),
+        forfeited_ms=int(by_status.get(SegmentStatus.forfeited) or 0),
+    )
 
 
 def pass_rate(enrollment: Enrollment) -> int | None:

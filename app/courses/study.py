@@ -13,7 +13,10 @@ from __future__ import annotations
 from app.courses.credit import ACTIVE_STATES, LedgerCheck, check_ledger, ledger_events
 from app.courses.heartbeat import HeartbeatResult, RollCallOffer, heartbeat
 from app.courses.rollcall import (
+    MAX_ATTEMPTS,
     answer_rollcall,
+    can_excuse,
+    grant_exception,
     next_rollcall_time,
     rollcall_missed_hooks,
     settle_rollcall,
@@ -30,6 +33,9 @@ __all__ = [
     "next_rollcall_time",
     "rollcall_missed_hooks",
     "answer_rollcall",
+    "grant_exception",
+    "can_excuse",
+    "MAX_ATTEMPTS",
     "settle_rollcall",
     "sweep_missed_rollcalls",
     "ACTIVE_STATES",

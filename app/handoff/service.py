@@ -61,6 +61,7 @@ from app.courses.exceptions import (
     RollCallNotPending,
 )
 from app.courses.models import Course, Enrollment, RollCall, RollCallStatus
+from app.courses.rollcall_report import report_of
 from app.crypto import derive_key
 from app.errors import DomainError, Forbidden
 
@@ -436,10 +437,16 @@ def _run(
         rc, event = study.answer_rollcall(
             session, user, rollcall_id, challenge_id=challenge_id, frames=frames, client=client
         )
+        report = report_of(session, rc)
         result = {
             "outcome": event.outcome.value,
             "attendance_event_id": str(event.id),
             "rollcall_status": rc.status.value,
+            "attempt": len(report.attempts),
+            "attempts_left": report.attempts_left,
+            "reason_code": event.reason_code,
+            "forfeited_seconds": report.forfeited_ms // 1000,
+            "stretch_from": report.stretch_from.isoformat() if report.stretch_from else None,
         }
         passed = rc.status is RollCallStatus.passed
         return result, passed, None if passed else (event.reason_code or event.outcome.value)
@@ -519,16 +526,22 @@ def submit(
     h.attempts += 1
     h.state = HandoffState.passed if passed else HandoffState.failed
     h.reason = reason
-    h.result = {"result": result}
     h.challenge_id = None
-    h.closed_at = clock.now()
+    # A roll-call attempt that failed with chances left: the roll-call stays open, and so does
+    # this hand-off (the phone tries again with a fresh challenge, the computer keeps polling).
+    again = not passed and result.get("rollcall_status") == RollCallStatus.pending.value
+    if again and h.attempts < MAX_ATTEMPTS:
+        h.result = {"error": _json_safe(result)}
+    else:
+        h.result = {"result": result}
+        h.closed_at = clock.now()
     session.add(h)
     session.flush()
     _audit(
         session,
         h,
         user,
-        "passed" if passed else "failed",
+        "passed" if passed else ("attempt_failed" if h.closed_at is None else "failed"),
         reason=reason,
         attempts=h.attempts,
         attendance_event=result.get("attendance_event_id"),

@@ -731,6 +731,8 @@ MATRIX = [
     Row("POST /quiz-attempts/{attempt_id}/submit",       "A Y H D D D D D D D", None, _ANSWERS),
     Row("POST /sessions/{session_id}/heartbeat",         "A Y H D D D D D D D", None, _BEAT),
     Row("POST /rollcalls/{rollcall_id}/response",        "A Y H D D D D D D D", None, _frames),
+    Row("GET /rollcalls/{rollcall_id}",                  "A Y H Y H Y Y D Y H"),
+    Row("POST /rollcalls/{rollcall_id}/exception",       "A D D Y H D Y D D D", None, _REASON),
     Row("POST /sessions/{session_id}/end",               "A Y H D D D D D D D"),
     # certificates (serials are public: the verify page prints them)
     Row("GET /certificates/{serial}",                    "A Y H Y H Y Y D Y H"),

@@ -237,7 +237,13 @@ def test_rollcall_on_the_phone_within_the_window_and_after_it(
         "outcome": "passed",
         "attendance_event_id": st["result"]["attendance_event_id"],
         "rollcall_status": "passed",
+        "attempt": 1,
+        "attempts_left": 0,
+        "reason_code": None,
+        "forfeited_seconds": 0,
+        "stretch_from": st["result"]["stretch_from"],
     }
+    assert st["result"]["stretch_from"] is not None  # the stretch the pass credited
     with Session(engine) as s:
         rc = s.get(RollCall, uuid.UUID(offer["rollcall_id"]))
         assert rc is not None and rc.status is RollCallStatus.passed

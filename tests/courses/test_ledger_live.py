@@ -7,7 +7,6 @@ credit rules, not faces (the full path with real faces is in test_study_api.py).
 from __future__ import annotations
 
 import random
-import uuid
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.attendance import service as attendance
-from app.attendance.models import Outcome
+from app.attendance.models import AttendanceEvent, Outcome, ReviewStatus
 from app.courses import study
 from app.courses.classes import default_class
 from app.courses.models import (
@@ -31,6 +30,7 @@ from app.courses.models import (
     SessionState,
     StudySession,
 )
+from app.courses.rollcall import grant_exception
 from app.db import transaction
 from tests.factories import (
     attendance_verdict,
@@ -72,10 +72,10 @@ def test_live_credit_equals_replay(
         s.flush()
     clock.set(clock.now().replace(hour=15, minute=rng.randint(0, 59)))  # around Shanghai midnight
     sid = start_session(engine, learner, enrollment, course)
-    pending_reviews: list[uuid.UUID] = []
     for _ in range(200):
         op = rng.choices(
-            ["hb", "answer", "expire", "end", "restart", "decide"], [60, 25, 2, 1, 4, 6]
+            ["hb", "answer", "expire", "end", "restart", "decide", "excuse"],
+            [60, 25, 2, 1, 4, 6, 3],
         )[0]
         # Fractions of a second too: the ledger keeps milliseconds, live and replayed alike.
         clock.advance(
@@ -95,19 +95,55 @@ def test_live_credit_equals_replay(
                     )
                 ).first()  # type: ignore[arg-type]
                 if rc is not None and clock.now() <= rc.deadline:
-                    outcome = rng.choice(
-                        [Outcome.passed, Outcome.passed, Outcome.failed, Outcome.review]
+                    # A mismatch, and a liveness failure with a clear face match (staff review
+                    # it once the roll-call's chances or window run out).
+                    outcome, why, median = rng.choice(
+                        [
+                            (Outcome.passed, None, "0.2000"),
+                            (Outcome.passed, None, "0.2000"),
+                            (Outcome.failed, "face_mismatch", "0.6000"),
+                            (Outcome.failed, "liveness_failed", "0.3000"),
+                            (Outcome.review, "uncertain_match", "0.4500"),
+                        ]
                     )
-                    ev = attendance_verdict(s, learner, outcome, inst)
+                    ev = attendance_verdict(
+                        s, learner, outcome, inst, reason_code=why, median_distance=median
+                    )
                     study.settle_rollcall(s, s.get(StudySession, sid), rc, ev)  # type: ignore[arg-type]
-                    if outcome is Outcome.review:
-                        pending_reviews.append(ev.id)
             elif op == "expire":
                 study.sweep_missed_rollcalls(s)
             elif op == "end":
                 if current.state is not SessionState.ended:
                     study.end_session(s, user, sid)
-            elif op == "decide" and pending_reviews:
+            elif op == "excuse":
+                excusable = s.exec(
+                    select(RollCall).where(
+                        RollCall.enrollment_id == enrollment.id,  # type: ignore[arg-type]
+                        RollCall.status.in_(  # type: ignore[attr-defined]
+                            [RollCallStatus.failed, RollCallStatus.missed]
+                        ),
+                        RollCall.excused_at.is_(None),  # type: ignore[union-attr]
+                    )
+                ).all()
+                reviewed = {
+                    e.id for e in s.exec(select(AttendanceEvent)) if e.review_status is not None
+                }
+                excusable = [r for r in excusable if r.attendance_event_id not in reviewed]
+                if excusable:
+                    staff_user = s.get(type(staff), staff.id)
+                    grant_exception(
+                        s,
+                        Principal.of_user(staff_user),  # type: ignore[arg-type]
+                        rng.choice(excusable).id,
+                        reason="摄像头故障，已核实",
+                    )
+            elif op == "decide" and (
+                pending_reviews := [
+                    e.id
+                    for e in s.exec(select(AttendanceEvent).order_by(AttendanceEvent.created_at))  # type: ignore[arg-type]
+                    if e.review_status is ReviewStatus.pending
+                ]
+            ):
                 ev_id = pending_reviews.pop(0)
                 staff_user = s.get(type(staff), staff.id)
                 attendance.review(
