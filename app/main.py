@@ -77,6 +77,7 @@ from app.web.admin import users as admin_users_web
 from app.web.regulator import dashboard as regulator_dashboard_web
 from app.web.regulator import records as regulator_records_web
 from app.web.staff import certificates as staff_certificates_web
+from app.web.staff import checks as staff_checks_web
 from app.web.staff import claims as staff_claims_web
 from app.web.staff import classes as staff_classes_web
 from app.web.staff import content as staff_content_web
@@ -388,6 +389,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         staff_rosters_web,
         staff_content_web,
         staff_learners_web,
+        staff_checks_web,
         staff_claims_web,
         staff_certificates_web,
     ):

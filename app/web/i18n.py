@@ -154,6 +154,21 @@ JS_STRINGS: dict[str, str] = {
     "rollcall_review": "点名已提交人工审核。",
     "rollcall_missed": "点名已超时，本次记为缺勤，学习已暂停。请重新刷脸签到后继续学习。",
     "seconds_left": "剩余 {s} 秒",
+    # A roll-call's chances and what it cost, in words (study page; the same on the server side:
+    # app/web/attendance_words.py formats these templates too)
+    "rollcall_attempt_failed": "第 {n} 次验证未通过：{why}"
+    "还有 {left} 次机会，请在倒计时结束前重试。",
+    "rollcall_try_again": "再试一次",
+    "forfeit_failed": "本次点名未通过，自 {t} 起的 {d}学时不计入。",
+    "forfeit_missed": "本次点名超时未完成，自 {t} 起的 {d}学时不计入。",
+    "forfeit_none": "本次点名未通过，学习已暂停；此前的学时已计入。",
+    "held_review": "本次点名已提交人工审核，自 {t} 起的 {d}学时待审核后确定。",
+    "excused": "培训机构已对本次点名作例外处理，自 {t} 起的 {d}学时已补记。",
+    "duration_minutes": "{m} 分钟",
+    "duration_seconds": "{s} 秒",
+    "time_open": "其中 {d}将在下次点名通过后确认",
+    "time_held": "{d}待人工审核",
+    "time_forfeited": "{d}因点名未通过未计入",
     "minutes_seconds": "{m} 分 {s} 秒",
     "video_no_skip": "不能拖动到还没看过的部分，请从已看到的位置继续观看。",
     "video_speed": "视频只能以正常速度（或更慢）播放计时。",
@@ -227,6 +242,10 @@ REASONS = {
     "uncertain_match": "比对结果不确定，已提交人工审核。",
     "presentation_attack_suspected": "防伪检测未能确认为真人，已提交人工审核。",
     "face_reenrol_unconfirmed": "新采集的人脸未能与原有记录确认为同一人，已提交人工审核。",
+    # Words for one check, from its stored scores (app/web/attendance_words.event_reason)
+    "liveness_only": "人脸与本人一致，但未能确认是真人按提示做了动作（如眨眼、转头）。",
+    "liveness_and_mismatch": "人脸与报名时采集的不一致，也未能确认是真人按提示做了动作。",
+    "rollcall_no_answer": "在规定时间内没有完成刷脸。",
 }
 
 

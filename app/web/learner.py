@@ -18,17 +18,29 @@ from sqlmodel import Session
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.attendance import service as attendance
+from app.attendance.models import AttendanceEvent
 from app.config import get_settings
 from app.courses import classes, quiz
 from app.courses import exceptions as cx
 from app.courses import service as courses
 from app.courses.media import watchable_lesson
 from app.courses.models import Course, Enrollment
-from app.courses.progress import lesson_statuses, progress
+from app.courses.progress import lesson_statuses, progress, study_time
+from app.courses.rollcall import MAX_ATTEMPTS
+from app.courses.rollcall_report import RollCallReport, decided_reports, interruption
 from app.db import attempt
 from app.errors import DomainError
 from app.http.media import media_response
 from app.http.session import SessionDep
+from app.web.attendance_words import (
+    clock_time,
+    counter_words,
+    event_reason,
+    reason_words,
+    rollcall_reason,
+    rollcall_sentence,
+    time_notes,
+)
 from app.web.i18n import (
     Lang,
     lang_of,
@@ -163,8 +175,11 @@ def study_page(
         return found
     assert user is not None  # noqa: S101 - _learner_enrollment returned a response otherwise
     enrollment, course = found
+    lang: Lang = lang_of(request)
     lessons = courses.list_lessons(session, Principal.of_user(user), course.id)
     statuses = lesson_statuses(session, enrollment)
+    time = study_time(session, enrollment)
+    stopped = interruption(session, enrollment)
     return render(
         request,
         "study.html",
@@ -174,11 +189,29 @@ def study_page(
         lessons=lessons,
         statuses={st.lesson_id: st for st in statuses},
         p=progress(enrollment, course, statuses),
+        time=time,
+        time_notes=time_notes(time, lang),
+        counter=lambda s: counter_words(s, lang),
+        stopped=stopped,
+        stopped_words=rollcall_sentence(stopped, lang) if stopped else None,
+        stopped_reason=rollcall_reason(stopped, lang, _last_failed_event(session, user, stopped))
+        if stopped
+        else None,
+        max_attempts=MAX_ATTEMPTS,
         face_block=_face_ready(request, user, session) is not None,
         face_reenrol=attendance.needs_reenrolment(session, user.id),
         consent=user.biometric_consent,
         max_frames=get_settings().face_max_frames,
     )
+
+
+def _last_failed_event(
+    session: Session, user: User, report: RollCallReport
+) -> AttendanceEvent | None:
+    last = report.last_failed
+    if last is None:
+        return None
+    return attendance.get_event(session, Principal.of_user(user), last.attendance_event_id)
 
 
 @router.get("/quiz/{enrollment_id}")
@@ -216,6 +249,7 @@ def progress_page(
     enrollment, course = found
     lang: Lang = lang_of(request)
     p = progress(enrollment, course)
+    time = study_time(session, enrollment)
     return render(
         request,
         "progress.html",
@@ -223,6 +257,9 @@ def progress_page(
         enrollment=enrollment,
         course=course,
         p=p,
+        time=time,
+        time_notes=time_notes(time, lang),
+        counter=lambda s: counter_words(s, lang),
         missing=p.missing_zh if lang == "zh" else p.missing,
         certificate=_certificate_serial(session, enrollment.id),
     )
@@ -247,7 +284,41 @@ def record_page(request: Request, user: PageUser, session: SessionDep) -> Respon
     rows = courses.list_my_enrollments(session, principal)
     items = [(e, c, progress(e, c), _certificate_serial(session, e.id)) for e, c in rows]
     events = attendance.list_events(session, principal, user_id=user.id, limit=200)
-    return render(request, "record.html", user, items=items, events=events)
+    lang: Lang = lang_of(request)
+    titles = {e.id: c.title for e, c in rows}
+    by_id = {ev.id: ev for ev in events}
+
+    def words(code: str | None, event_id: uuid.UUID) -> str:
+        ev = by_id.get(event_id)
+        return event_reason(ev, lang) if ev is not None else reason_words(code, lang)
+
+    # Every roll-call that did not simply pass: what it cost and why, attempt by attempt.
+    rollcalls = [
+        {
+            "report": r,
+            "course": titles.get(r.rollcall.enrollment_id, ""),
+            "sentence": rollcall_sentence(r, lang),
+            "reason": rollcall_reason(
+                r, lang, by_id.get(r.last_failed.attendance_event_id) if r.last_failed else None
+            ),
+            "attempts": [
+                (a, words(a.reason_code, a.attendance_event_id) if a.outcome != "passed" else "")
+                for a in r.attempts
+            ],
+        }
+        for r in decided_reports(session, list(titles))
+        if r.rollcall.status.value != "passed" or r.rollcall.excused_at is not None
+    ]
+    return render(
+        request,
+        "record.html",
+        user,
+        items=items,
+        events=events,
+        rollcalls=rollcalls,
+        reason=lambda ev: event_reason(ev, lang),
+        clock_time=clock_time,
+    )
 
 
 # ---------------------------------------------------------------- lesson videos

@@ -84,6 +84,7 @@ FLASHES = {
     "class_closed": "已结业，班级名册已冻结。",
     "class_enrolled": "学员已报名本班。",
     "activated": "账号已激活，请用新设置的用户名和密码登录，然后阅读并确认人脸信息处理说明。",
+    "exception_granted": "已作例外处理：本次点名计为通过，未计入的学时已补记。",
     # staff integrations page: API keys and webhooks (app/web/integrations.py)
     "api_key_revoked": "API 密钥已撤销，立即失效。",
     "webhook_disable": "Webhook 订阅已停用，尚未发送的消息已取消。",

@@ -10,6 +10,8 @@ const checkinPanel = document.getElementById("checkin-panel");
 const studyActions = document.getElementById("study-actions");
 const dialog = document.getElementById("rollcall");
 const countdownEl = document.getElementById("rollcall-countdown");
+const forfeitEl = document.getElementById("forfeit");
+const notesEl = document.getElementById("time-notes");
 
 let intervalMs = Number(root.dataset.interval) * 1000;
 let sessionId = null;
@@ -106,6 +108,61 @@ if (channel) {
   };
 }
 
+// ---------------------------------------------------------------- what a roll-call cost, in words
+// The same sentences as the server's (app/web/attendance_words.py), from the same templates.
+
+function reasonWords(code) {
+  return (code && (T.reasons[code] || T.errors[code])) || "";
+}
+
+function clockTime(iso) {
+  return new Date(iso).toLocaleTimeString("zh-CN", {
+    timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", hour12: false,
+  });
+}
+
+function durationWords(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s % 60 === 0) return fmt(T.ui.duration_minutes, { m: s / 60 });
+  return s < 60 ? fmt(T.ui.duration_seconds, { s }) : minutesSeconds(s);
+}
+
+function rollcallSentence(rc) {
+  const t = rc.stretch_from ? clockTime(rc.stretch_from) : "";
+  if (rc.exception) return fmt(T.ui.excused, { t, d: durationWords(rc.exception.restored_seconds) });
+  if (rc.status === "review") return fmt(T.ui.held_review, { t, d: durationWords(rc.held_seconds) });
+  if (rc.status !== "failed" && rc.status !== "missed") return "";
+  if (!rc.forfeited_seconds) return T.ui.forfeit_none;
+  const key = rc.status === "failed" ? "forfeit_failed" : "forfeit_missed";
+  return fmt(T.ui[key], { t, d: durationWords(rc.forfeited_seconds) });
+}
+
+function rollcallReason(rc) {
+  const failed = rc.attempts.filter((a) => a.outcome !== "passed");
+  if (failed.length) return reasonWords(failed[failed.length - 1].reason_code);
+  return rc.status === "missed" ? reasonWords("rollcall_no_answer") : "";
+}
+
+/** Ask the server what a decided roll-call did and say it on the page (forfeited minutes, held
+ * for review), with the reason in words. */
+async function explainRollcall(id) {
+  if (!id) return;
+  let rc;
+  try {
+    rc = await api(`/api/v1/rollcalls/${id}`);
+  } catch {
+    return; // the state line already says what to do
+  }
+  const sentence = rollcallSentence(rc);
+  if (!sentence) return;
+  const why = rollcallReason(rc);
+  forfeitEl.textContent = why ? `${sentence}${T.ui.reason_prefix}${why}` : sentence;
+  forfeitEl.className = `status ${rc.status === "review" ? "warn" : "error"}`;
+  forfeitEl.dataset.rollcall = rc.rollcall_id;
+  forfeitEl.dataset.forfeited = String(rc.forfeited_seconds);
+  forfeitEl.hidden = false;
+}
+
 function currentLesson() {
   const v = playingVideo();
   if (v) return v.dataset.lesson;
@@ -146,8 +203,10 @@ async function send(visible) {
   }
   if (r.state === "paused") {
     // Paused by the server: a roll-call left open past its deadline was recorded as missed.
+    const id = rollcall && rollcall.rollcall_id;
     const missed = rollcall && Date.now() >= Date.parse(rollcall.deadline);
     paused(missed ? T.ui.rollcall_missed : T.ui.paused);
+    explainRollcall(id);
   } else if (r.state === "review" && root.dataset.state !== "review") {
     setState("review", T.ui.review, "warn");
   } else if (r.state === "studying" && root.dataset.state !== "studying") {
@@ -220,6 +279,8 @@ checkin.onClick(async () => {
   }
   sessionId = r.session_id;
   intervalMs = r.heartbeat_interval_s * 1000;
+  forfeitEl.hidden = true; // a new stretch of study: the last roll-call's account is history
+  notesEl.hidden = true;
   checkinPanel.hidden = true;
   studyActions.hidden = false;
   setState("studying", T.ui.checkin_ok, "ok");
@@ -237,6 +298,8 @@ function openRollcall(offer) {
   rollcallCheck.url = `/api/v1/rollcalls/${offer.rollcall_id}/response`;
   rollcallCheck.button.textContent = T.ui.start;
   rollcallCheck.say("");
+  rollcallCheck.root.dataset.state = "idle"; // a new roll-call: its own attempts
+  delete rollcallCheck.root.dataset.attempt;
   dialog.dataset.rollcall = offer.rollcall_id;
   if (!dialog.open) dialog.showModal();
   const deadline = Date.parse(offer.deadline);
@@ -257,6 +320,7 @@ function openRollcall(offer) {
 // passed check is forfeited). A clock a little ahead of the server's is retried a few times.
 async function expire() {
   const id = sessionId;
+  const rollcallId = rollcall && rollcall.rollcall_id;
   paused(T.ui.rollcall_missed);
   stopCamera();
   for (let attempt = 0; id && attempt < 5; attempt += 1) {
@@ -266,7 +330,7 @@ async function expire() {
         json: beatBody(false),
       });
       showCredit(r.credited_seconds);
-      if (r.state !== "studying" || !r.rollcall) return;
+      if (r.state !== "studying" || !r.rollcall) return explainRollcall(rollcallId);
     } catch {
       return; // the server's sweep records the miss
     }
@@ -281,18 +345,37 @@ function closeRollcall() {
 }
 
 rollcallCheck.onClick(async () => {
+  const id = rollcall && rollcall.rollcall_id;
   let r;
   try {
     r = await rollcallCheck.run();
   } catch (err) {
-    if (err.code === "rollcall_expired") paused(T.ui.rollcall_missed);
+    if (err.code === "rollcall_expired") {
+      paused(T.ui.rollcall_missed);
+      explainRollcall(id);
+    }
     return; // other refusals are explained in the dialog; retry while time is left
+  }
+  if (!r) return;
+  if (r.rollcall_status === "pending") {
+    // This attempt failed and chances are left: say why, and offer a fresh try in the dialog.
+    rollcallCheck.root.dataset.state = "retry";
+    rollcallCheck.root.dataset.attempt = String(r.attempt);
+    const why = reasonWords(r.reason_code);
+    rollcallCheck.say(fmt(T.ui.rollcall_attempt_failed, { n: r.attempt, why, left: r.attempts_left }), "error");
+    rollcallCheck.button.textContent = T.ui.rollcall_try_again;
+    return;
   }
   closeRollcall();
   stopCamera();
-  if (r.outcome === "passed") setState("studying", T.ui.rollcall_passed, "ok");
-  else if (r.outcome === "review") setState("review", T.ui.rollcall_review, "warn");
-  else paused(T.ui.rollcall_failed);
+  if (r.rollcall_status === "passed") setState("studying", T.ui.rollcall_passed, "ok");
+  else if (r.rollcall_status === "review") {
+    setState("review", T.ui.rollcall_review, "warn");
+    explainRollcall(id);
+  } else {
+    paused(T.ui.rollcall_failed);
+    explainRollcall(id);
+  }
 });
 
 // ---------------------------------------------------------------- end

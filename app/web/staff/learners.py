@@ -14,13 +14,22 @@ from app.accounts.models import User
 from app.accounts.principal import Principal
 from app.attendance import service as attendance
 from app.attendance.models import AttendanceEvent, ReviewStatus
+from app.attendance.repository import has_crop
 from app.certificates import exceptions as certx
 from app.certificates import service as certificates
 from app.courses import service as courses
 from app.courses.progress import progress
+from app.courses.rollcall_report import rollcalls_by_event
 from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
+from app.web.attendance_words import (
+    PURPOSES,
+    actions_words,
+    event_reason,
+    liveness_words,
+    match_words,
+)
 from app.web.i18n import Lang, gettext, lang_of, message_for
 from app.web.render import (
     GROUP_NAMES,
@@ -96,6 +105,24 @@ def review_link(event: AttendanceEvent) -> str | None:
     return f"/staff/review{tab}#ev-{event.id}"
 
 
+def _explained(session: Session, events: list[AttendanceEvent], lang: Lang) -> list[dict[str, Any]]:
+    """Each face check with what it was for, what it found and why, in words."""
+    rollcalls = rollcalls_by_event(session, [e.id for e in events])
+    return [
+        {
+            "event": e,
+            "review": review_link(e),
+            "rollcall": rollcalls.get(e.id),
+            "reason": event_reason(e, lang),
+            "match": match_words(e, lang),
+            "liveness": liveness_words(e, lang),
+            "actions": actions_words(list(e.actions), lang),
+            "crop": has_crop(e),
+        }
+        for e in events
+    ]
+
+
 def _enrollment_page(
     request: Request,
     user: User,
@@ -127,7 +154,8 @@ def _enrollment_page(
         "p": p,
         "complete": enrollment.completed_at is not None or p.complete,
         "missing": p.missing_zh if lang == "zh" else p.missing,
-        "events": [(e, review_link(e)) for e in events],
+        "events": _explained(session, events, lang),
+        "purposes": {k: gettext(lang)(v) for k, v in PURPOSES.items()},
         "certificate": certificates.certificate_of(session, enrollment.id),
         "groups": GROUP_NAMES,
         "issue_error": None,
