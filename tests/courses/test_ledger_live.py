@@ -7,6 +7,7 @@ credit rules, not faces (the full path with real faces is in test_study_api.py).
 from __future__ import annotations
 
 import random
+import uuid
 from typing import Any
 
 import pytest
