@@ -24,7 +24,7 @@ from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
 from app.attendance.schemas import EventOut
 from app.courses import exceptions as cx
 from app.courses import study
-from app.courses.progress import lesson_statuses, progress
+from app.courses.progress import lesson_statuses, progress, study_time
 from app.courses.rollcall_report import get_report, report_of
 from app.courses.schemas import (
     CheckInOut,
@@ -169,6 +169,9 @@ def answer_rollcall(
         reason_code=event.reason_code,
         forfeited_seconds=report.forfeited_ms // 1000,
         stretch_from=report.stretch_from,
+        credited_seconds=study_time(
+            session, get_enrollment_for(session, Principal.of_user(user), rc.enrollment_id)
+        ).shown_seconds,
     )
 
 

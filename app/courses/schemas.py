@@ -548,6 +548,7 @@ class RollCallAnswerOut(BaseModel):
                     "reason_code": "liveness_failed",
                     "forfeited_seconds": 0,
                     "stretch_from": None,
+                    "credited_seconds": 1830,
                 },
                 {
                     "outcome": "failed",
@@ -558,6 +559,7 @@ class RollCallAnswerOut(BaseModel):
                     "reason_code": "face_mismatch",
                     "forfeited_seconds": 720,
                     "stretch_from": "2026-12-03T06:05:00Z",
+                    "credited_seconds": 1110,
                 },
             ]
         }
@@ -580,6 +582,11 @@ class RollCallAnswerOut(BaseModel):
         default=None,
         description="Start of the stretch of study the roll-call closed (credited, held or "
         "forfeited): the last passed face check",
+    )
+    credited_seconds: int | None = Field(
+        default=None,
+        description="The enrolment's verified seconds after this answer, as the heartbeat "
+        "counts them (confirmed plus the open stretch)",
     )
 
 

@@ -136,7 +136,7 @@ def action_words(code: str, lang: Lang) -> str:
 def actions_words(codes: list[str], lang: Lang) -> str:
     """The challenge as it was asked: "眨眼，然后向左转头"."""
     t = gettext(lang)
-    return t(JS_STRINGS["then"]).join(action_words(c, lang) for c in codes) if codes else "—"
+    return t("，然后").join(action_words(c, lang) for c in codes) if codes else "—"
 
 
 def match_words(event: AttendanceEvent, lang: Lang) -> str:

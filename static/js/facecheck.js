@@ -86,6 +86,15 @@ export function handoffTarget(url) {
   return null;
 }
 
+// Every picture this page sent, across checks: the server refuses a frame it has seen in an
+// earlier check (a replay), and a camera that has not moved on yet when the next check starts
+// (a retry right after a failed roll-call attempt, on a busy machine) still shows the last one.
+const SENT = new Set();
+function remember(key) {
+  SENT.add(key);
+  if (SENT.size > 4000) SENT.delete(SENT.values().next().value);
+}
+
 const POLL_MS = 2000;
 const HANDOFF_STATUS = { rollcall_expired: 410, handoff_expired: 410 };
 
@@ -219,14 +228,13 @@ export class FaceCheck {
     const ctx = canvas.getContext("2d");
     const ends = performance.now() + STREAM_LIMIT_MS;
     let seq = 0;
-    let last = "";
     let next = performance.now();
     while (performance.now() < ends) {
       ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
       const blob = await toBlob(canvas);
       const key = blob ? await digest(blob) : "";
-      if (blob && key !== last) {
-        last = key;
+      if (blob && !SENT.has(key)) {
+        remember(key);
         const form = new FormData();
         form.append("seq", String(seq));
         form.append("frame", blob, `frame${seq}.jpg`);

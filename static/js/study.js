@@ -357,6 +357,7 @@ rollcallCheck.onClick(async () => {
     return; // other refusals are explained in the dialog; retry while time is left
   }
   if (!r) return;
+  if (typeof r.credited_seconds === "number") showCredit(r.credited_seconds);
   if (r.rollcall_status === "pending") {
     // This attempt failed and chances are left: say why, and offer a fresh try in the dialog.
     rollcallCheck.root.dataset.state = "retry";
