@@ -591,6 +591,21 @@ class RollCallAnswerOut(BaseModel):
 
 
 class RollCallAttemptOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "attempt": 1,
+                    "attendance_event_id": _EV,
+                    "outcome": "failed",
+                    "reason_code": "liveness_failed",
+                    "reason_category": "liveness",
+                    "at": "2026-12-03T06:17:12Z",
+                }
+            ]
+        }
+    )
+
     attempt: int
     attendance_event_id: uuid.UUID
     outcome: Outcome
@@ -603,6 +618,19 @@ class RollCallAttemptOut(BaseModel):
 
 
 class RollCallExceptionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "at": "2026-12-03T07:30:00Z",
+                    "by": "3e9d1a46-5b8c-4f4d-a073-1c2e6f8b0d57",
+                    "reason": "学员来电说明摄像头故障，已视频核实为本人",
+                    "restored_seconds": 720,
+                }
+            ]
+        }
+    )
+
     at: datetime
     by: uuid.UUID | None
     reason: str | None

@@ -21,6 +21,7 @@ from app.attendance import service as attendance
 from app.attendance.models import AttendanceEvent, Outcome, ReviewStatus
 from app.audit.models import AuditEntry
 from app.courses import study
+from app.courses.classes import default_class
 from app.courses.exceptions import RollCallNotExcusable, RollCallNotFound
 from app.courses.models import (
     CreditSegment,
@@ -67,7 +68,12 @@ def world(engine: Any, clock: Any) -> dict[str, Any]:
         required_minutes=600,
     )
     with transaction(engine) as s:
-        enrollment = Enrollment(course_id=course.id, user_id=learner.id, institution_id=inst.id)
+        enrollment = Enrollment(
+            course_id=course.id,
+            user_id=learner.id,
+            institution_id=inst.id,
+            class_id=default_class(s, course).id,
+        )
         s.add(enrollment)
         s.flush()
     sid = start_session(engine, learner, enrollment, course)
