@@ -74,10 +74,12 @@ from app.web.admin import audit as admin_audit_web
 from app.web.admin import institutions as admin_institutions_web
 from app.web.admin import status as admin_status_web
 from app.web.admin import users as admin_users_web
+from app.web.regulator import claims as regulator_claims_web
 from app.web.regulator import dashboard as regulator_dashboard_web
 from app.web.regulator import records as regulator_records_web
 from app.web.staff import certificates as staff_certificates_web
 from app.web.staff import checks as staff_checks_web
+from app.web.staff import claim_batches as staff_claim_batches_web
 from app.web.staff import claims as staff_claims_web
 from app.web.staff import classes as staff_classes_web
 from app.web.staff import content as staff_content_web
@@ -384,6 +386,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         review_web,
         regulator_dashboard_web,
         regulator_records_web,
+        regulator_claims_web,
         staff_courses_web,
         staff_classes_web,
         staff_rosters_web,
@@ -391,6 +394,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         staff_learners_web,
         staff_checks_web,
         staff_claims_web,
+        staff_claim_batches_web,
         staff_certificates_web,
     ):
         app.include_router(page.router)

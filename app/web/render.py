@@ -92,6 +92,15 @@ FLASHES = {
     "webhook_test": "测试消息已加入发送队列，稍后可在投递记录中查看结果。",
     # the public notice of subsidy claims (app/web/notices.py)
     "objection_received": "您的异议已提交，将由人社部门核查处理。",
+    # claim batches: staff and regulator pages (app/web/staff/claim_batches.py, regulator/claims.py)
+    "claim_filed": "申报批次已提交，明细已冻结，等待人社部门审核。",
+    "claim_evidence_provided": "补充材料已提交，该条明细已退回复核。",
+    "claim_line_reviewed": "审核意见已保存。",
+    "claim_batch_approved": "批次已审核通过，通过的明细已进入公示期。",
+    "claim_payment_recorded": "拨付记录已登记。",
+    "claim_finding_recorded": "核查发现已登记，已生成追回事项。",
+    "claim_recovery_settled": "追回事项已办结。",
+    "claim_objection_resolved": "异议处理结果已保存。",
 }
 
 GROUP_NAMES = {
