@@ -125,13 +125,16 @@ def test_staff_file_a_quarter_and_regulator_reviews_and_approves(
     assert client.get("/notices").text.count("王小明") == 0  # rejected: not in the notice
 
     # payment during the notice is refused in words; after it, recorded
-    paid = {"csrf": csrf, "amount_yuan": "1800.00", "paid_on": "2026-05-10", "reference": "SZ-1"}
+    approved = int(re.findall(r'data-approved-fen="(\d+)"', page.text)[0])
+    assert approved > 0
+    amount = f"{approved // 100}.{approved % 100:02d}"
+    paid = {"csrf": csrf, "amount_yuan": amount, "paid_on": "2026-05-10", "reference": "SZ-1"}
     during = client.post(f"/regulator/claims/{batch_id}/payments", data=paid)
     assert during.status_code == 409 and 'id="payment-error"' in during.text
     clock.set(datetime(2026, 5, 12, 1, tzinfo=UTC))
     paid["csrf"] = sign_in(client, w["reg"].username)  # the notice outlasts a sign-in
     r = client.post(f"/regulator/claims/{batch_id}/payments", data=paid, follow_redirects=False)
-    assert r.headers["location"] == f"/regulator/claims/{batch_id}", r.text
+    assert r.headers.get("location") == f"/regulator/claims/{batch_id}", r.text
     assert 'data-status="paid"' in client.get(f"/regulator/claims/{batch_id}").text
 
 
