@@ -183,6 +183,9 @@ def add_examples(schema: dict[str, Any]) -> None:
         example = example_for(name, component)
         if example is not None:
             component["examples"] = [example]
+        else:  # the model's own: FastAPI dropped its null members (exclude_none)
+            for own in component.get("examples", []):
+                _restore_nulls(own, component, components)
     for path_item in schema.get("paths", {}).values():
         for method, op in path_item.items():
             if method not in _METHODS:
@@ -206,3 +209,32 @@ def _list_example(media: dict[str, Any] | None, components: dict[str, Any]) -> N
     name = ref.rsplit("/", 1)[-1]
     if name in EXAMPLES or components.get(name, {}).get("examples"):
         media["example"] = [components[name]["examples"][0]]
+
+
+def _nullable(prop: dict[str, Any]) -> bool:
+    return any(alt.get("type") == "null" for alt in prop.get("anyOf", [])) or (
+        prop.get("type") == "null"
+    )
+
+
+def _restore_nulls(example: Any, schema: dict[str, Any], components: dict[str, Any]) -> None:
+    """Put back the ``null`` members of a model's own example: FastAPI builds the document with
+    ``exclude_none``, which drops them, and a required nullable member then goes missing."""
+    ref = schema.get("$ref", "")
+    if ref:
+        schema = components.get(ref.rsplit("/", 1)[-1], {})
+    if isinstance(example, list):
+        for item in example:
+            _restore_nulls(item, schema.get("items", {}), components)
+        return
+    if not isinstance(example, dict):
+        return
+    props = schema.get("properties", {})
+    for key in schema.get("required", []):
+        if key not in example and _nullable(props.get(key, {})):
+            example[key] = None
+    for key, value in example.items():
+        prop = props.get(key, {})
+        for alt in [prop, *prop.get("anyOf", [])]:
+            if "$ref" in alt or alt.get("type") in ("object", "array"):
+                _restore_nulls(value, alt, components)
