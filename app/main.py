@@ -77,6 +77,7 @@ from app.web.admin import users as admin_users_web
 from app.web.regulator import claims as regulator_claims_web
 from app.web.regulator import dashboard as regulator_dashboard_web
 from app.web.regulator import records as regulator_records_web
+from app.web.regulator import standards as regulator_standards_web
 from app.web.staff import certificates as staff_certificates_web
 from app.web.staff import checks as staff_checks_web
 from app.web.staff import claim_batches as staff_claim_batches_web
@@ -387,6 +388,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         regulator_dashboard_web,
         regulator_records_web,
         regulator_claims_web,
+        regulator_standards_web,
         staff_courses_web,
         staff_classes_web,
         staff_rosters_web,

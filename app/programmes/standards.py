@@ -55,6 +55,21 @@ def normalise_occupation_code(raw: str) -> str:
     return code
 
 
+_YUAN = re.compile(r"([0-9]{1,6})(?:\.([0-9]{1,2}))?", re.ASCII)
+
+
+def fen_of_yuan(raw: str) -> int:
+    """An amount typed in yuan (``1500`` or ``1500.5``; full-width digits and commas folded)
+    as fen, or 422 ``invalid_standard``; the range is :func:`set_standard`'s to check."""
+    text = normalise_identifier(raw).replace("，", "").replace(",", "").replace("．", ".")
+    m = _YUAN.fullmatch(text)
+    if not m:
+        raise InvalidStandard(
+            f"{raw!r} is not an amount in yuan (e.g. 1500 or 1500.50).", field="amount_fen"
+        )
+    return int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
+
+
 def payable(standard: SubsidyStandard, base_fen: int | None = None) -> int:
     """The amount a standard pays: its base (or a capped base) plus a project's uplift."""
     base = standard.amount_fen if base_fen is None else base_fen

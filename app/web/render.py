@@ -63,6 +63,10 @@ FLASHES = {
     "review_approved": "审核结果已保存：已批准。该记录已移至“已审核”。",
     "review_rejected": "审核结果已保存：已驳回。该记录已移至“已审核”。",
     # staff pages: courses, lessons, questions, certificates (app/web/staff.py)
+    # regulator: subsidy standards (app/web/regulator/standards.py)
+    "standard_set": "补贴标准已保存并生效；同一职业、等级的上一版本自前一日起终止。",
+    "standard_confirmed": "补贴标准已确认生效。",
+    "standard_withdrawn": "补贴标准已撤回；已颁发证书的补贴金额不受影响。",
     "course_created": "课程草稿已创建。请添加课时和试题，然后发布。",
     "course_saved": "课程设置已保存。",
     "course_published": "课程已发布，学员现在可以报名。课时和题库自此冻结。",
