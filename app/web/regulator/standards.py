@@ -64,7 +64,6 @@ LEVEL_NAMES: dict[str, str] = {
     "level1": "一级/高级技师",
     "special": "专项职业能力",
 }
-BAD_DATE = "日期格式应为 年-月-日（如 2026-01-01）。"
 BAD_FILTER_CODE = "筛选的职业编码无效：应为 X-XX-XX-XX（如 6-31-01-03）。"
 
 
