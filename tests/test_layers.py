@@ -16,6 +16,7 @@ Packages on one level may import each other. Imports inside functions count too.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[1] / "app"
@@ -133,4 +134,23 @@ def test_no_test_module_imports_another() -> None:
                 for name in names
                 if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")
             ]
+    assert found == []
+
+
+#: What only a domain may do: query the database, end a transaction, decide who sees what.
+_DOMAIN_ONLY = re.compile(
+    r"select\(|session\.(get|exec|execute|commit|rollback)\(|can_see_institution"
+)
+
+
+def test_the_http_layers_hold_no_query_and_no_permission_rule() -> None:
+    """app/api and app/web only translate HTTP (issue 11): a line that queries, commits or
+    decides visibility belongs in app/<domain>/ (a line may say why it is an exception with a
+    comment)."""
+    found = []
+    for package in ("api", "web"):
+        for path in sorted((APP / package).rglob("*.py")):
+            for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if _DOMAIN_ONLY.search(line) and "#" not in line:
+                    found.append(f"{path.relative_to(APP.parent)}:{no}: {line.strip()}")
     assert found == []

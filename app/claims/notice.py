@@ -35,10 +35,12 @@ from app.claims.payment import _close_if_nothing_to_pay
 from app.claims.review import _decide, _reason, approved_lines
 from app.courses.models import LEVEL_NAMES_ZH
 from app.crypto import encrypt
+from app.errors import DomainError
 from app.programmes.jurisdiction import jurisdiction_filter
 from app.validation import check_text
 
 __all__ = [
+    "find_objection",
     "Notice",
     "NoticeLine",
     "current_notices",
@@ -191,6 +193,21 @@ def list_objections(
     return list(
         session.exec(stmt.where(jurisdiction_filter(principal, NoticeObjection.institution_id)))
     )
+
+
+def find_objection(
+    session: Session, principal: Principal, objection_id: uuid.UUID
+) -> NoticeObjection | None:
+    """The objection, if this regulator may act on it (its batch is in their jurisdiction)."""
+    _regulator(principal)
+    objection = session.get(NoticeObjection, objection_id)
+    if objection is None:
+        return None
+    try:
+        _batch_for_regulator(session, principal, objection.batch_id)
+    except DomainError:
+        return None
+    return objection
 
 
 def resolve_objection(

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from app import clock
-from app.accounts.models import Role
+from app.accounts.models import Institution, Role
 from app.accounts.principal import Principal
 from app.claims.common import get_batch, lines_of
 from app.claims.models import (
@@ -26,9 +26,12 @@ from app.claims.models import (
 from app.claims.notice import objections_of
 from app.claims.payment import paid_line_ids, payments_of
 from app.claims.review import reviews_of, standing
+from app.courses.models import ClassStatus, CourseClass
 from app.errors import Forbidden
 
 __all__ = [
+    "closed_classes",
+    "institution_names",
     "BatchView",
     "LearnerClaim",
     "learner_claims",
@@ -141,3 +144,23 @@ def learner_claims(session: Session, principal: Principal) -> list[LearnerClaim]
             )
         )
     return out
+
+
+def institution_names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names of institutions a caller already sees batches of (for a list's labels)."""
+    if not ids:
+        return {}
+    rows = session.exec(select(Institution).where(col(Institution.id).in_(ids)))
+    return {i.id: i.name for i in rows}
+
+
+def closed_classes(session: Session, institution_id: uuid.UUID) -> list[CourseClass]:
+    """The institution's completed (结业) classes, the ones a class batch can be filed for."""
+    return list(
+        session.exec(
+            select(CourseClass)
+            .where(col(CourseClass.institution_id) == institution_id)
+            .where(col(CourseClass.status) == ClassStatus.closed)
+            .order_by(col(CourseClass.code))
+        )
+    )

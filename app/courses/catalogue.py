@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func
@@ -30,7 +31,8 @@ from app.courses.policy import (
     get_course,
     may_author,
 )
-from app.errors import Forbidden
+from app.errors import DomainError, Forbidden
+from app.programmes import standards
 
 
 def list_catalogue(
@@ -172,3 +174,36 @@ def get_own_course(session: Session, principal: Principal, course_id: uuid.UUID)
     ):
         raise CourseNotFound()
     return course
+
+
+@dataclass(frozen=True)
+class CourseAmount:
+    """A course and the subsidy standard its certificates would carry on a day (None: none, or
+    the course's occupation code is not a valid one)."""
+
+    course: Course
+    found: standards.InForce | None
+
+
+def course_amounts(
+    session: Session, principal: Principal, institution: Any, on_date: date
+) -> list[CourseAmount]:
+    """Each course of the staff member's institution with the standard in force on ``on_date``
+    for the institution's region (``standards.standard_in_force``)."""
+    if not may_author(principal) or principal.institution_id != institution.id:
+        raise Forbidden("Only staff of an institution see what its courses are paid.")
+    rows = session.exec(
+        select(Course)
+        .where(col(Course.institution_id) == institution.id)
+        .order_by(col(Course.occupation_code), col(Course.level))
+    ).all()
+    out: list[CourseAmount] = []
+    for c in rows:
+        try:
+            code = standards.normalise_occupation_code(c.occupation_code)
+        except DomainError:
+            out.append(CourseAmount(c, None))
+            continue
+        found = standards.standard_in_force(session, institution, code, c.level.value, on_date)
+        out.append(CourseAmount(c, found))
+    return out

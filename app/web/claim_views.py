@@ -9,16 +9,15 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app import clock
-from app.accounts.models import Institution
 from app.accounts.principal import Principal
 from app.claims import exceptions as cx
 from app.claims import service as claims
 from app.claims.models import BatchStatus, LineDecision, ObjectionStatus, RecoveryStatus
 from app.claims.schemas import BatchOut, BatchSummaryOut, RecoveryOut, batch_out
-from app.courses.models import ClassStatus, CourseClass
+from app.courses.models import CourseClass
 
 BATCH_STATUS_NAMES = {
     BatchStatus.filed: "审核中",
@@ -113,19 +112,9 @@ def recoveries(
 
 
 def institution_names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not ids:
-        return {}
-    rows = session.exec(select(Institution).where(col(Institution.id).in_(ids)))
-    return {i.id: i.name for i in rows}
+    return claims.institution_names(session, ids)
 
 
 def closed_classes(session: Session, institution_id: uuid.UUID) -> list[CourseClass]:
     """The institution's completed (结业) classes, the ones a class batch can be filed for."""
-    return list(
-        session.exec(
-            select(CourseClass)
-            .where(col(CourseClass.institution_id) == institution_id)
-            .where(col(CourseClass.status) == ClassStatus.closed)
-            .order_by(col(CourseClass.code))
-        )
-    )
+    return claims.closed_classes(session, institution_id)

@@ -20,7 +20,6 @@ from app.claims import service as claims
 from app.claims.models import (
     BatchStatus,
     LineDecision,
-    NoticeObjection,
     ObjectionStatus,
     RecoveryStatus,
 )
@@ -401,7 +400,7 @@ def resolve_objection(
                 resolution=resolution,
             )
     except DomainError as err:
-        row = session.get(NoticeObjection, objection_id)
+        row = claims.find_objection(session, Principal.of_user(who), objection_id)
         if row is None or isinstance(err, cx.ObjectionNotFound | cx.BatchNotFound):
             return error_page(request, who, err)
         return _refused(

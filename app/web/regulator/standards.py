@@ -15,14 +15,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app import clock
 from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
+from app.courses import catalogue
 from app.courses.ledger import day_of
-from app.courses.models import Course
 from app.db import attempt
 from app.errors import DomainError, Forbidden
 from app.http.session import SessionDep
@@ -323,12 +323,6 @@ def withdraw_standard(
 # ---------------------------------------------------------------- staff: read-only
 
 
-@dataclass
-class CourseAmount:
-    course: Course
-    found: standards.InForce | None
-
-
 @router.get(STAFF_PAGE)
 def staff_standards_page(request: Request, user: PageUser, session: SessionDep) -> Response:
     """What each of the institution's courses' certificates would carry if issued today: the
@@ -339,21 +333,7 @@ def staff_standards_page(request: Request, user: PageUser, session: SessionDep) 
         return not_staff(request, user)
     inst = accounts.get_institution(session, user.institution_id)
     today = day_of(clock.now())
-    courses = session.exec(
-        select(Course)
-        .where(col(Course.institution_id) == inst.id)
-        .order_by(col(Course.occupation_code), col(Course.level))
-    ).all()
-    rows: list[CourseAmount] = []
-    for c in courses:
-        try:
-            code = standards.normalise_occupation_code(c.occupation_code)
-        except DomainError:
-            rows.append(CourseAmount(c, None))
-            continue
-        rows.append(
-            CourseAmount(c, standards.standard_in_force(session, inst, code, c.level.value, today))
-        )
+    rows = catalogue.course_amounts(session, Principal.of_user(user), inst, today)
     return render(
         request,
         "staff_standards.html",
