@@ -21,11 +21,12 @@ and nobody signs in as them.
 from __future__ import annotations
 
 import random
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -35,12 +36,19 @@ from app.accounts import service as accounts
 from app.accounts.idcard import check_char
 from app.accounts.models import Institution, LearnerGroup, Role, User
 from app.accounts.principal import Principal
+from app.attendance import simulation
+from app.attendance.models import Outcome, Purpose
 from app.audit.service import Actor
+from app.certificates import service as certificates
 from app.config import Environment, get_settings
-from app.courses import classes
+from app.courses import classes, quiz
+from app.courses import heartbeat as heartbeats
+from app.courses import rollcall as rollcalls
 from app.courses import service as courses
-from app.courses.models import Course, CourseClass, Level
-from app.programmes import regions, standards
+from app.courses import sessions as studies
+from app.courses.models import Course, CourseClass, Enrollment, Level, RollCall, StudySession
+from app.errors import DomainError
+from app.programmes import regions
 
 
 class DemoRefused(Exception):
@@ -450,7 +458,7 @@ def seed(session: Session, *, progress: ProgressFn = _no_progress) -> DemoResult
     start = (real_now - timedelta(days=HISTORY_DAYS)).replace(microsecond=0)
     actor = Actor.system("seed-demo")
     counts: dict[str, int] = {}
-    with _time_travel(start) as frozen:
+    with _time_travel(start) as frozen, simulation.simulating():
         progress("地区、机构与账号", 0, 1)
         regions.seed_demo_province(session, actor=actor)
         insts: dict[str, Institution] = {}
@@ -560,7 +568,7 @@ def _seed_courses(
                 quiz_question_count=len(questions),
             )
             if demo
-            else courses.CoursePolicy(quiz_question_count=5)
+            else courses.CoursePolicy(quiz_question_count=5, heartbeat_interval_s=60)
         )
         course = courses.create_course(
             session,
@@ -623,6 +631,231 @@ def _seed_courses(
     return runs
 
 
+#: Learners with a simulated study history (check-ins, heartbeats, roll-calls); the others
+#: are enrolled and waiting to activate their accounts (see the module docstring).
+HISTORY_LEARNERS = 24
+#: The course whose learners fail and miss their roll-calls (the fraud report's "roll-call
+#: rate" finding).
+_SLACK_COURSE = "中式面点师（五级/初级工）"
+#: One address shared by several learners' check-ins on the same days: the fraud report's
+#: "crowded address" pattern (an agent studying for others).
+_AGENT_IP = "113.87.160.23"
+
+
+@dataclass
+class _Step:
+    """Something that happens at ``at`` on the demo's timeline."""
+
+    at: datetime
+    seq: int
+    run: Callable[[], None]
+
+
+class _Timeline:
+    """Steps run in time order with the frozen clock set to each step's time (never back)."""
+
+    def __init__(self, frozen: clock.FrozenClock, end: datetime) -> None:
+        self.frozen = frozen
+        self.end = end  # nothing simulated happens after the moment seeding started
+        self.steps: list[_Step] = []
+        self.issued = 0  # certificates issued so far
+
+    def at(self, when: datetime, run: Callable[[], None]) -> None:
+        if when < self.end:
+            self.steps.append(_Step(when, len(self.steps), run))
+
+    def play(self, progress: ProgressFn) -> None:
+        n = 0
+        while self.steps:  # a step may add later steps (a review decided the next day)
+            self.steps.sort(key=lambda st: (st.at, st.seq), reverse=True)
+            st = self.steps.pop()
+            if n % 25 == 0:
+                progress("学员与学习记录", n, n + len(self.steps))
+            if st.at > self.frozen.now():
+                self.frozen.set(st.at)
+            st.run()
+            n += 1
+        progress("学员与学习记录", n, n)
+
+
+@dataclass
+class _Learner:
+    user: User
+    clerk: Principal
+    ip: str
+    #: Chance that a roll-call is failed / missed / sent to review.
+    fail: float = 0.03
+    miss: float = 0.04
+    review: float = 0.03
+
+
+def _study(
+    session: Session,
+    rng: random.Random,
+    who: _Learner,
+    enrollment: Enrollment,
+    course: Course,
+    minutes: int,
+    timeline: _Timeline,
+    *,
+    last: bool = False,
+) -> None:
+    """One sitting: a simulated check-in, a heartbeat every interval, the roll-calls offered
+    answered (mostly passed), the session ended by the learner or by a failed roll-call; after
+    the ``last`` one the learner tries the quiz."""
+    user = who.user
+    ev = simulation.record(
+        session,
+        user,
+        purpose=Purpose.checkin,
+        outcome=Outcome.passed,
+        distance=rng.uniform(0.18, 0.3),
+        institution_id=enrollment.institution_id,
+        client_ip=who.ip,
+    )
+    study = studies.open_after_checkin(session, user, enrollment, course, ev)
+    end = clock.now() + timedelta(minutes=minutes)
+    step = course.heartbeat_interval_s
+    frozen = timeline.frozen
+    while clock.now() < end:
+        frozen.advance(step)
+        r = heartbeats.heartbeat(session, user, study.id, visible=rng.random() > 0.02)
+        if r.rollcall is None:
+            continue
+        roll = rng.random()
+        if roll < who.miss:  # never answered: the next heartbeat after the deadline says so
+            frozen.set(r.rollcall.deadline + timedelta(seconds=step))
+            heartbeats.heartbeat(session, user, study.id, visible=True)
+            break
+        frozen.advance(rng.randint(8, 40))
+        rc = session.get(RollCall, r.rollcall.id)
+        fresh = session.get(StudySession, study.id, populate_existing=True)
+        if rc is None or fresh is None:  # pragma: no cover - offered a moment ago
+            raise RuntimeError("the roll-call just offered is gone")
+        if roll < who.miss + who.fail:
+            reason = rng.choice(("liveness_failed", "face_mismatch", "no_face"))
+            event = simulation.record(
+                session,
+                user,
+                purpose=Purpose.rollcall,
+                outcome=Outcome.failed,
+                reason_code=reason,
+                distance=rng.uniform(0.45, 0.7) if reason == "face_mismatch" else None,
+                institution_id=enrollment.institution_id,
+                client_ip=who.ip,
+            )
+            rollcalls.settle_rollcall(session, fresh, rc, event)
+            break
+        if roll < who.miss + who.fail + who.review:
+            event = simulation.record(
+                session,
+                user,
+                purpose=Purpose.rollcall,
+                outcome=Outcome.review,
+                reason_code="uncertain_match",
+                distance=rng.uniform(0.39, 0.44),
+                institution_id=enrollment.institution_id,
+                client_ip=who.ip,
+            )
+            rollcalls.settle_rollcall(session, fresh, rc, event)
+            approve = rng.random() < 0.7
+            timeline.at(
+                clock.now() + timedelta(hours=rng.uniform(2, 30)),
+                lambda e=event.id, ok=approve: _decide(session, who.clerk, e, ok),
+            )
+            break
+        event = simulation.record(
+            session,
+            user,
+            purpose=Purpose.rollcall,
+            outcome=Outcome.passed,
+            distance=rng.uniform(0.15, 0.32),
+            institution_id=enrollment.institution_id,
+            client_ip=who.ip,
+        )
+        rollcalls.settle_rollcall(session, fresh, rc, event)
+    studies.end_session(session, user, study.id)
+    if last:
+        timeline.at(
+            clock.now() + timedelta(days=rng.uniform(0.5, 3)),
+            lambda: _take_quiz(session, rng, who, enrollment, course, timeline),
+        )
+
+
+def _take_quiz(
+    session: Session,
+    rng: random.Random,
+    who: _Learner,
+    enrollment: Enrollment,
+    course: Course,
+    timeline: _Timeline,
+    tries: int = 1,
+) -> None:
+    """The quiz behind a simulated quiz-gate check (only when the course's rule lets the
+    learner start: otherwise nothing is recorded); a failed paper is tried again days later;
+    a passed one completes the enrolment and staff issue the certificate the next day."""
+    user = who.user
+    try:
+        with session.begin_nested():
+            ev = simulation.record(
+                session,
+                user,
+                purpose=Purpose.quiz,
+                outcome=Outcome.passed,
+                distance=rng.uniform(0.15, 0.3),
+                institution_id=enrollment.institution_id,
+                client_ip=who.ip,
+            )
+            attempt = quiz.start_after_check(session, user, enrollment.id, ev)
+    except DomainError:  # not yet allowed (time short, attempts used): nothing happened
+        return
+    timeline.frozen.advance(rng.randint(6 * 60, min(25 * 60, course.quiz_time_limit_s - 60)))
+    skill = rng.uniform(0.55, 0.98)
+    answers: dict[str, list[int]] = {}
+    for item in attempt.paper:
+        right = list(item["answer"])
+        answers[item["question_id"]] = right if rng.random() < skill else [0 if right != [0] else 1]
+    result = quiz.submit(session, user, attempt.id, answers)
+    if result.completed_now:
+        timeline.at(
+            clock.now() + timedelta(hours=rng.uniform(18, 40)),
+            lambda: _certify(session, timeline, who, enrollment),
+        )
+    elif not result.attempt.passed and tries < course.quiz_max_attempts:
+        timeline.at(
+            clock.now() + timedelta(days=rng.uniform(1, 5)),
+            lambda: _take_quiz(session, rng, who, enrollment, course, timeline, tries + 1),
+        )
+
+
+#: Revoked certificates: every this many issued, one (the reason staff wrote).
+_REVOKE_EVERY = 7
+
+
+def _certify(session: Session, timeline: _Timeline, who: _Learner, enrollment: Enrollment) -> None:
+    cert = certificates.issue(session, who.clerk, enrollment.id)
+    timeline.issued += 1
+    if timeline.issued % _REVOKE_EVERY == 0:
+        certificates.revoke(
+            session,
+            who.clerk,
+            cert.serial,
+            "复核发现部分学时由他人代学（同一设备多人签到），撤销证书并退回补贴",
+        )
+
+
+def _decide(session: Session, clerk: Principal, event_id: uuid.UUID, approve: bool) -> None:
+    from app.attendance import review
+
+    review.review(
+        session,
+        clerk,
+        event_id,
+        approve=approve,
+        reason="核对学习记录与本人照片，确认为本人学习" if approve else "画面中不是本人，不予认定",
+    )
+
+
 def _seed_learners(
     session: Session,
     rng: random.Random,
@@ -634,49 +867,118 @@ def _seed_learners(
     progress: ProgressFn,
 ) -> int:
     """Learners join over the first five months, each enrolled by their institution's staff
-    into one course (a quarter also into a second course of the same institution)."""
+    into one course (a quarter also into a second course of the same institution); the first
+    ``HISTORY_LEARNERS`` registered themselves, consented and study (see :func:`_study`)."""
     today = real_now.astimezone(clock.SHANGHAI).date()
     by_inst: dict[str, list[_Run]] = {}
     for run in runs:
         if run.classes:
             by_inst.setdefault(run.spec.inst, []).append(run)
     codes = list(by_inst)
-    joined = sorted(rng.uniform(0.5, 150.0) for _ in range(LEARNERS))
     start = frozen.now()
+    joined = sorted(rng.uniform(0.5, 150.0) for _ in range(LEARNERS - HISTORY_LEARNERS))
+    joined = [rng.uniform(0.2, 20.0) for _ in range(HISTORY_LEARNERS)] + joined
+    timeline = _Timeline(frozen, real_now - timedelta(hours=1))
+    agent_evening = (
+        (start + timedelta(days=45)).astimezone(clock.SHANGHAI).replace(hour=21, minute=0)
+    )
     enrolled = 0
-    second_opened: set[uuid.UUID] = set()
-    for n, (name, number, group) in enumerate(_people(rng, LEARNERS, today)):
-        if n % 10 == 0:
-            progress("学员与报名", n, LEARNERS)
-        frozen.set(max(frozen.now(), start + timedelta(days=joined[n], hours=rng.uniform(0, 9))))
+    opened: set[uuid.UUID] = set()
+
+    def enrol(n: int, name: str, number: idcard.IdNumber, group: LearnerGroup) -> None:
+        nonlocal enrolled
         code = codes[n % len(codes)]
         inst = insts[code]
         clerk = Principal.of_user(staff[code][n % 2])
-        learner = activation.create_pending_learner(
-            session,
-            real_name=name,
-            id_number=number,
-            phone=None,
-            group=group,
-            institution_id=inst.id,
-            actor=clerk.actor,
-            via="staff",
-        )
-        picks = [rng.choice(by_inst[code])]
-        if rng.random() < 0.25:
+        history = n < HISTORY_LEARNERS
+        if history:
+            learner = accounts.register_learner(
+                session,
+                username=f"xy{number.value[-6:]}{n:03d}",
+                password=secrets.token_urlsafe(18),  # nobody signs in as them
+                real_name=name,
+                id_number=number.value,
+                group=group,
+                institution_id=inst.id,
+            )
+            accounts.set_biometric_consent(session, learner, granted=True)
+        else:
+            learner = activation.create_pending_learner(
+                session,
+                real_name=name,
+                id_number=number,
+                phone=None,
+                group=group,
+                institution_id=inst.id,
+                actor=clerk.actor,
+                via="staff",
+            )
+        own = by_inst[code]
+        picks = [own[(n // len(codes)) % len(own)] if history else rng.choice(own)]
+        if not history and rng.random() < 0.25:
             other = rng.choice(by_inst[code])
             if other is not picks[0]:
                 picks.append(other)
         for run in picks:
-            term = 0 if joined[n] < 60 else 1
-            klass = run.classes[term]
-            if term == 1 and klass.id not in second_opened:
+            klass = run.classes[0 if joined[n] < 60 else 1]
+            if klass.id not in opened and klass.status.value == "planned":
                 classes.open_class(session, clerk, klass.id)
-                second_opened.add(klass.id)
-            classes.enrol_learner(session, clerk, klass.id, learner.id)
+            opened.add(klass.id)
+            enrollment = classes.enrol_learner(session, clerk, klass.id, learner.id)
             enrolled += 1
-    progress("学员与报名", LEARNERS, LEARNERS)
+            if history:
+                # The institution (in codes' order) of n % 3 == 2: six of its learners.
+                agent_at = (
+                    agent_evening + timedelta(minutes=n // 3) if n % 3 == 2 and n < 18 else None
+                )
+                _plan_history(
+                    session, rng, n, learner, clerk, enrollment, run.course, timeline, agent_at
+                )
+
+    for n, (name, number, group) in enumerate(_people(rng, LEARNERS, today)):
+        when = start + timedelta(days=joined[n], hours=rng.uniform(0, 9))
+        timeline.at(when, lambda n=n, a=name, b=number, c=group: enrol(n, a, b, c))
+    timeline.play(progress)
     return enrolled
+
+
+def _plan_history(
+    session: Session,
+    rng: random.Random,
+    n: int,
+    user: User,
+    clerk: Principal,
+    enrollment: Enrollment,
+    course: Course,
+    timeline: _Timeline,
+    agent_at: datetime | None,
+) -> None:
+    """Sittings every few days until the required time is (roughly) reached; some learners
+    stop halfway (drop-outs); a few are the fraud report's planted patterns."""
+    who = _Learner(user, clerk, ip=f"183.{14 + n % 7}.{rng.randint(1, 254)}.{rng.randint(1, 254)}")
+    target = course.required_minutes * (rng.uniform(0.3, 0.7) if n % 6 == 5 else 1.25)
+    if course.title == _SLACK_COURSE:  # planted: a class that fails and misses its roll-calls
+        who.fail, who.miss, target = 0.3, 0.3, course.required_minutes * 1.6
+    day = clock.now() + timedelta(days=rng.uniform(1, 4))
+    planned = 0
+    while planned < target:
+        minutes = rng.randint(25, 50)
+        hour = rng.choice((9, 10, 14, 15, 19, 20))  # UTC+8 daytime and evening
+        sit = day.astimezone(clock.SHANGHAI).replace(hour=hour, minute=rng.randint(0, 50))
+        # The slack course's learners break off early and come back more often.
+        planned += min(minutes, 12) if who.fail >= 0.3 else minutes
+        timeline.at(
+            sit.astimezone(UTC),
+            lambda m=minutes, end=planned >= target: _study(
+                session, rng, who, enrollment, course, m, timeline, last=end
+            ),
+        )
+        day += timedelta(days=rng.uniform(1, 6))
+    if agent_at is not None:
+        # Planted: on one evening an agent checks in one learner after another from one
+        # address (the fraud report's "crowded address"), a minute each.
+        agent = _Learner(user, clerk, ip=_AGENT_IP)
+        timeline.at(agent_at, lambda: _study(session, rng, agent, enrollment, course, 1, timeline))
 
 
 def seed_if_empty(session: Session) -> list[DemoLogin] | None:

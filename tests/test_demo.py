@@ -106,6 +106,62 @@ def test_seed_demo_shape(seeded: Engine) -> None:
         assert (max(days) - min(days)).days >= 120  # months of history, not one afternoon
 
 
+def test_history_replays_and_shows_its_shapes(seeded: Engine) -> None:
+    from app.accounts.principal import Principal
+    from app.attendance.models import AttendanceEvent, Outcome
+    from app.certificates.models import Certificate
+    from app.courses.credit import check_ledger
+    from app.courses.models import QuizAttempt, RollCall, RollCallStatus
+    from app.reports import fraud
+    from app.reports import service as reports
+
+    with Session(seeded) as s:
+        enrolments = s.exec(select(Enrollment)).all()
+        studied = [e for e in enrolments if e.credited_ms > 0]
+        assert len(studied) >= 20
+        for e in enrolments:  # every enrolment's ledger replays to its stored total
+            check = check_ledger(s, e)
+            assert check.matches, (e.id, check.stored_seconds, check.recomputed.credited_seconds)
+        events = s.exec(select(AttendanceEvent)).all()
+        assert len(events) > 200
+        # Simulated, and saying so wherever an event is shown (engine, model, liveness mode).
+        assert {(e.face_engine, e.model_name, e.liveness["mode"]) for e in events} == {
+            ("simulated", "simulated", "simulated")
+        }
+        assert {e.outcome for e in events} == set(Outcome)
+        statuses = Counter(rc.status for rc in s.exec(select(RollCall)))
+        assert statuses[RollCallStatus.passed] > statuses[RollCallStatus.failed] > 0
+        assert statuses[RollCallStatus.missed] > 0
+        assert any(e.review_status is not None and e.reviewed_at for e in events)
+        attempts = s.exec(select(QuizAttempt)).all()
+        assert {a.passed for a in attempts} == {True, False}
+        certs = s.exec(select(Certificate)).all()
+        assert len(certs) >= 5 and 0 < sum(c.revoked_at is not None for c in certs) < len(certs)
+        reg = s.exec(select(User).where(User.username == "regulator-gd")).one()
+        report = reports.fraud_report(s, Principal.of_user(reg), fraud.FraudParams())
+        fired = {i.code for i in report.indicators if i.findings}
+        assert {"crowded_ip", "rollcall_failure_rate"} <= fired
+
+
+def test_simulated_decisions_only_while_seeding(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.attendance import simulation
+    from app.attendance.models import Outcome, Purpose
+    from app.config import get_settings
+    from app.db import transaction
+    from tests.factories import make_learner
+
+    learner = make_learner(engine)
+    with transaction(engine) as s, pytest.raises(simulation.SimulationRefused):
+        simulation.record(s, learner, purpose=Purpose.checkin, outcome=Outcome.passed)
+    monkeypatch.setenv("SKILLTRACE_ENV", "production")
+    monkeypatch.setenv("SKILLTRACE_SECRET_KEY", "x" * 48)
+    get_settings.cache_clear()
+    with pytest.raises(simulation.SimulationRefused), simulation.simulating():
+        pass
+
+
 def test_every_audit_chain_verifies(seeded: Engine, tmp_path: Path) -> None:
     r = cli("audit", "public-key")
     jwks = tmp_path / "jwks.json"

@@ -32,7 +32,7 @@ from app import clock
 from app.accounts.models import User
 from app.accounts.principal import Principal
 from app.attendance import service as attendance
-from app.attendance.models import Outcome, Purpose
+from app.attendance.models import AttendanceEvent, Outcome, Purpose
 from app.audit import service as audit
 from app.courses import progress
 from app.courses import service as courses
@@ -174,8 +174,21 @@ def start_attempt(
     )
     if event.outcome is not Outcome.passed:
         raise attendance.refusal(event)
+    return start_after_check(session, user, enrollment_id, event)
+
+
+def start_after_check(
+    session: Session, user: User, enrollment_id: uuid.UUID, event: AttendanceEvent
+) -> QuizAttempt:
+    """Draw the paper a passed quiz-gate check ``event`` allows: the part of
+    :func:`start_attempt` after the face decision (the demo's simulated history,
+    app/attendance/simulation.py, comes in here with its recorded decision)."""
+    if event.outcome is not Outcome.passed or event.purpose is not Purpose.quiz:
+        raise attendance.refusal(event)
+    principal = Principal.of_user(user)
     # Check again under the row lock: a concurrent start may have won while we verified.
     enrollment = courses.get_enrollment_for(session, principal, enrollment_id, for_update=True)
+    course = courses.course_of(session, enrollment)
     _check_can_start(session, enrollment, course)
     now = clock.now()
     attempt = QuizAttempt(

@@ -29,6 +29,7 @@ from app.courses.exceptions import (
     SessionActiveElsewhere,
 )
 from app.courses.models import (
+    Course,
     Enrollment,
     RollCallStatus,
     SegmentStatus,
@@ -112,7 +113,6 @@ def check_in(
     """
     enrollment = _learner_enrollment(session, user, enrollment_id)
     course = _course_of(session, enrollment)
-    actor = Actor.user(user.id)
     active = _active_sessions(session, user.id)
     if active and not take_over:
         raise SessionActiveElsewhere(session_id=str(active[0].id))
@@ -127,6 +127,25 @@ def check_in(
     )
     if event.outcome is not Outcome.passed:
         raise attendance.refusal(event)
+    study = open_after_checkin(session, user, enrollment, course, event, take_over=take_over)
+    return study, event
+
+
+def open_after_checkin(
+    session: Session,
+    user: User,
+    enrollment: Enrollment,
+    course: Course,
+    event: AttendanceEvent,
+    *,
+    take_over: bool = True,
+) -> StudySession:
+    """Open the study session a passed check-in ``event`` allows: the part of :func:`check_in`
+    after the face decision (the demo's simulated history, app/attendance/simulation.py, comes
+    in here with its recorded decision)."""
+    if event.outcome is not Outcome.passed or event.purpose is not Purpose.checkin:
+        raise attendance.refusal(event)
+    actor = Actor.user(user.id)
     ended: list[uuid.UUID] = []
     for attempt in range(2):
         now = clock.now()
@@ -173,7 +192,7 @@ def check_in(
         },
         institution_id=enrollment.institution_id,
     )
-    return study, event
+    return study
 
 
 def _active_sessions(
