@@ -40,6 +40,8 @@ from app.attendance import simulation
 from app.attendance.models import Outcome, Purpose
 from app.audit.service import Actor
 from app.certificates import service as certificates
+from app.claims import service as claims
+from app.claims.models import ClaimBatch, LineDecision
 from app.config import Environment, get_settings
 from app.courses import classes, quiz
 from app.courses import heartbeat as heartbeats
@@ -485,7 +487,7 @@ def seed(session: Session, *, progress: ProgressFn = _no_progress) -> DemoResult
             ("regulator", DEMO_JURISDICTION, "深圳市人社局监管员"),
             ("regulator-gd", PROVINCE, "广东省人社厅监管员"),
         ):
-            regulators[username] = accounts.create_user(
+            provincial = accounts.create_user(
                 session,
                 role=Role.regulator,
                 username=username,
@@ -512,7 +514,7 @@ def seed(session: Session, *, progress: ProgressFn = _no_progress) -> DemoResult
         course_rows = _seed_courses(session, staff, frozen, progress)
         counts["courses"] = len(course_rows)
         counts["enrollments"] = _seed_learners(
-            session, rng, insts, staff, course_rows, frozen, real_now, progress
+            session, rng, insts, staff, course_rows, frozen, real_now, progress, provincial
         )
         counts["learners"] = LEARNERS
     return DemoResult(logins=list(DEMO_LOGINS), counts=counts)
@@ -844,6 +846,83 @@ def _certify(session: Session, timeline: _Timeline, who: _Learner, enrollment: E
         )
 
 
+def _plan_claims(
+    session: Session,
+    timeline: _Timeline,
+    staff: dict[str, list[User]],
+    provincial: User,
+    year: int,
+    quarter: int,
+    filed: datetime,
+) -> None:
+    """Each institution files the quarter's certificates ten days after it ends; the provincial
+    regulator decides 示范学校's lines (one rejected), approves and, after the public notice,
+    pays; 天河's batch waits for evidence on one line; 宝安's is still under review."""
+    batches: dict[str, uuid.UUID] = {}
+    regulator = Principal.of_user(provincial)
+
+    def file(code: str) -> None:
+        try:
+            with session.begin_nested():
+                batch = claims.file_quarter(
+                    session, Principal.of_user(staff[code][0]), year=year, quarter=quarter
+                )
+        except DomainError:  # nothing to claim this quarter
+            return
+        batches[code] = batch.id
+
+    def review() -> None:
+        for code, decide in (("DEMO01", "approve"), ("GZTH01", "evidence")):
+            if code not in batches:
+                continue
+            lines = claims.lines_of(session, session.get_one(ClaimBatch, batches[code]))
+            for n, line in enumerate(lines):
+                if decide == "evidence":
+                    if n == 0:
+                        claims.review_line(
+                            session,
+                            regulator,
+                            line.id,
+                            decision=LineDecision.evidence_requested,
+                            reason="请补充该学员的签到与点名人脸记录截图",
+                        )
+                    continue
+                rejected = n == len(lines) - 1 and len(lines) > 1
+                claims.review_line(
+                    session,
+                    regulator,
+                    line.id,
+                    decision=LineDecision.rejected if rejected else LineDecision.approved,
+                    reason="学员参保地不在本省，不符合本地补贴条件" if rejected else None,
+                )
+            if decide == "approve":
+                claims.approve_batch(session, regulator, batches[code])
+
+    def pay() -> None:
+        if "DEMO01" not in batches:
+            return
+        batch = session.get_one(ClaimBatch, batches["DEMO01"])
+        total = sum(line.amount_fen for line in claims.approved_lines(session, batch))
+        try:
+            with session.begin_nested():
+                claims.record_payment(
+                    session,
+                    regulator,
+                    batch.id,
+                    amount_fen=total,
+                    paid_on=clock.now().astimezone(clock.SHANGHAI).date(),
+                    reference=f"粤财社〔{year}〕{quarter}0{len(batches)}号",
+                )
+        except DomainError:  # the notice is not over (a short history): stays approved
+            return
+
+    for i, code in enumerate(("DEMO01", "SZBA01", "GZTH01")):
+        timeline.at(filed + timedelta(hours=i), lambda code=code: file(code))
+    timeline.at(filed + timedelta(days=9), review)
+    notice = get_settings().claims_notice_days
+    timeline.at(filed + timedelta(days=9 + notice + 3), pay)
+
+
 def _decide(session: Session, clerk: Principal, event_id: uuid.UUID, approve: bool) -> None:
     from app.attendance import review
 
@@ -865,6 +944,7 @@ def _seed_learners(
     frozen: clock.FrozenClock,
     real_now: datetime,
     progress: ProgressFn,
+    provincial: User,
 ) -> int:
     """Learners join over the first five months, each enrolled by their institution's staff
     into one course (a quarter also into a second course of the same institution); the first
@@ -938,8 +1018,18 @@ def _seed_learners(
     for n, (name, number, group) in enumerate(_people(rng, LEARNERS, today)):
         when = start + timedelta(days=joined[n], hours=rng.uniform(0, 9))
         timeline.at(when, lambda n=n, a=name, b=number, c=group: enrol(n, a, b, c))
+    # Subsidy claims for the last quarter that ended at least ten days into the history.
+    q_end = _quarter_start((start + timedelta(days=130)).astimezone(clock.SHANGHAI).date())
+    q_start = _quarter_start(q_end - timedelta(days=1))
+    quarter = (q_start.month - 1) // 3 + 1
+    filed = datetime(q_end.year, q_end.month, 10, 2, 0, tzinfo=UTC)
+    _plan_claims(session, timeline, staff, provincial, q_start.year, quarter, filed)
     timeline.play(progress)
     return enrolled
+
+
+def _quarter_start(d: date) -> date:
+    return date(d.year, (d.month - 1) // 3 * 3 + 1, 1)
 
 
 def _plan_history(

@@ -110,6 +110,7 @@ def test_history_replays_and_shows_its_shapes(seeded: Engine) -> None:
     from app.accounts.principal import Principal
     from app.attendance.models import AttendanceEvent, Outcome
     from app.certificates.models import Certificate
+    from app.claims.models import BatchStatus, ClaimBatch
     from app.courses.credit import check_ledger
     from app.courses.models import QuizAttempt, RollCall, RollCallStatus
     from app.reports import fraud
@@ -137,6 +138,8 @@ def test_history_replays_and_shows_its_shapes(seeded: Engine) -> None:
         assert {a.passed for a in attempts} == {True, False}
         certs = s.exec(select(Certificate)).all()
         assert len(certs) >= 5 and 0 < sum(c.revoked_at is not None for c in certs) < len(certs)
+        batches = s.exec(select(ClaimBatch)).all()
+        assert {b.status for b in batches} >= {BatchStatus.paid, BatchStatus.filed}
         reg = s.exec(select(User).where(User.username == "regulator-gd")).one()
         report = reports.fraud_report(s, Principal.of_user(reg), fraud.FraudParams())
         fired = {i.code for i in report.indicators if i.findings}
