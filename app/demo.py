@@ -959,9 +959,11 @@ def _seed_learners(
     joined = sorted(rng.uniform(0.5, 150.0) for _ in range(LEARNERS - HISTORY_LEARNERS))
     joined = [rng.uniform(0.2, 20.0) for _ in range(HISTORY_LEARNERS)] + joined
     timeline = _Timeline(frozen, real_now - timedelta(hours=1))
+    # After every evening sitting (the latest starts at 20:50 for at most 50 minutes); the clock
+    # runs in UTC (an audit entry hashes its time as written).
     agent_evening = (
-        (start + timedelta(days=45)).astimezone(clock.SHANGHAI).replace(hour=21, minute=0)
-    )
+        (start + timedelta(days=45)).astimezone(clock.SHANGHAI).replace(hour=22, minute=30)
+    ).astimezone(UTC)
     enrolled = 0
     opened: set[uuid.UUID] = set()
 
