@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 from sqlmodel import Session
 
@@ -50,7 +51,7 @@ from app.courses import service as courses
 from app.courses import sessions as studies
 from app.courses.models import Course, CourseClass, Enrollment, Level, RollCall, StudySession
 from app.errors import DomainError
-from app.programmes import regions
+from app.programmes import regions, standards
 
 
 class DemoRefused(Exception):
@@ -487,7 +488,7 @@ def seed(session: Session, *, progress: ProgressFn = _no_progress) -> DemoResult
             ("regulator", DEMO_JURISDICTION, "深圳市人社局监管员"),
             ("regulator-gd", PROVINCE, "广东省人社厅监管员"),
         ):
-            provincial = accounts.create_user(
+            regulators[username] = provincial = accounts.create_user(
                 session,
                 role=Role.regulator,
                 username=username,
@@ -763,7 +764,7 @@ def _study(
             approve = rng.random() < 0.7
             timeline.at(
                 clock.now() + timedelta(hours=rng.uniform(2, 30)),
-                lambda e=event.id, ok=approve: _decide(session, who.clerk, e, ok),
+                partial(_decide, session, who.clerk, event.id, approve),
             )
             break
         event = simulation.record(
@@ -917,7 +918,7 @@ def _plan_claims(
             return
 
     for i, code in enumerate(("DEMO01", "SZBA01", "GZTH01")):
-        timeline.at(filed + timedelta(hours=i), lambda code=code: file(code))
+        timeline.at(filed + timedelta(hours=i), partial(file, code))
     timeline.at(filed + timedelta(days=9), review)
     notice = get_settings().claims_notice_days
     timeline.at(filed + timedelta(days=9 + notice + 3), pay)
@@ -1019,7 +1020,7 @@ def _seed_learners(
 
     for n, (name, number, group) in enumerate(_people(rng, LEARNERS, today)):
         when = start + timedelta(days=joined[n], hours=rng.uniform(0, 9))
-        timeline.at(when, lambda n=n, a=name, b=number, c=group: enrol(n, a, b, c))
+        timeline.at(when, partial(enrol, n, name, number, group))
     # Subsidy claims for the last quarter that ended at least ten days into the history.
     q_end = _quarter_start((start + timedelta(days=130)).astimezone(clock.SHANGHAI).date())
     q_start = _quarter_start(q_end - timedelta(days=1))
@@ -1061,8 +1062,16 @@ def _plan_history(
         planned += min(minutes, 12) if who.fail >= 0.3 else minutes
         timeline.at(
             sit.astimezone(UTC),
-            lambda m=minutes, end=planned >= target: _study(
-                session, rng, who, enrollment, course, m, timeline, last=end
+            partial(
+                _study,
+                session,
+                rng,
+                who,
+                enrollment,
+                course,
+                minutes,
+                timeline,
+                last=planned >= target,
             ),
         )
         day += timedelta(days=rng.uniform(1, 6))
