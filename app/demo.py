@@ -49,7 +49,15 @@ from app.courses import heartbeat as heartbeats
 from app.courses import rollcall as rollcalls
 from app.courses import service as courses
 from app.courses import sessions as studies
-from app.courses.models import Course, CourseClass, Enrollment, Level, RollCall, StudySession
+from app.courses.models import (
+    Course,
+    CourseClass,
+    Enrollment,
+    Level,
+    RollCall,
+    RollCallStatus,
+    StudySession,
+)
 from app.errors import DomainError
 from app.programmes import regions, standards
 
@@ -712,7 +720,7 @@ def _study(
         user,
         purpose=Purpose.checkin,
         outcome=Outcome.passed,
-        distance=rng.uniform(0.18, 0.3),
+        distance=rng.uniform(0.58, 0.82),
         institution_id=enrollment.institution_id,
         client_ip=who.ip,
     )
@@ -736,18 +744,23 @@ def _study(
         if rc is None or fresh is None:  # pragma: no cover - offered a moment ago
             raise RuntimeError("the roll-call just offered is gone")
         if roll < who.miss + who.fail:
-            reason = rng.choice(("liveness_failed", "face_mismatch", "no_face"))
-            event = simulation.record(
-                session,
-                user,
-                purpose=Purpose.rollcall,
-                outcome=Outcome.failed,
-                reason_code=reason,
-                distance=rng.uniform(0.45, 0.7) if reason == "face_mismatch" else None,
-                institution_id=enrollment.institution_id,
-                client_ip=who.ip,
-            )
-            rollcalls.settle_rollcall(session, fresh, rc, event)
+            # Someone else at the camera: every chance fails (a roll-call allows MAX_ATTEMPTS).
+            for _ in range(rollcalls.MAX_ATTEMPTS):
+                reason = rng.choice(("face_mismatch", "face_mismatch", "no_face"))
+                event = simulation.record(
+                    session,
+                    user,
+                    purpose=Purpose.rollcall,
+                    outcome=Outcome.failed,
+                    reason_code=reason,
+                    distance=rng.uniform(0.05, 0.3) if reason == "face_mismatch" else None,
+                    institution_id=enrollment.institution_id,
+                    client_ip=who.ip,
+                )
+                rollcalls.settle_rollcall(session, fresh, rc, event)
+                if rc.status is not RollCallStatus.pending:
+                    break
+                frozen.advance(rng.randint(8, 20))
             break
         if roll < who.miss + who.fail + who.review:
             event = simulation.record(
@@ -756,7 +769,7 @@ def _study(
                 purpose=Purpose.rollcall,
                 outcome=Outcome.review,
                 reason_code="uncertain_match",
-                distance=rng.uniform(0.39, 0.44),
+                distance=rng.uniform(0.41, 0.49),
                 institution_id=enrollment.institution_id,
                 client_ip=who.ip,
             )
@@ -772,7 +785,7 @@ def _study(
             user,
             purpose=Purpose.rollcall,
             outcome=Outcome.passed,
-            distance=rng.uniform(0.15, 0.32),
+            distance=rng.uniform(0.58, 0.82),
             institution_id=enrollment.institution_id,
             client_ip=who.ip,
         )
@@ -805,7 +818,7 @@ def _take_quiz(
                 user,
                 purpose=Purpose.quiz,
                 outcome=Outcome.passed,
-                distance=rng.uniform(0.15, 0.3),
+                distance=rng.uniform(0.58, 0.82),
                 institution_id=enrollment.institution_id,
                 client_ip=who.ip,
             )

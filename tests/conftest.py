@@ -96,12 +96,20 @@ def _pg(url: str) -> str:
 
 
 def _truncate_all(url: str) -> None:
+    from sqlmodel import Session
+
     from app.models import metadata
+    from app.programmes import regions
 
     engine = create_engine(url)
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    # What the migrations themselves seed comes back, as in a freshly migrated database (the
+    # SQLite side copies one): the national root region (migration 0018).
+    with Session(engine) as session:
+        regions.ensure_root(session)
+        session.commit()
     engine.dispose()
 
 

@@ -196,3 +196,19 @@ def test_summary_has_rows_per_region_and_institution(seeded: Engine, client: Any
         per_inst = Counter(row["institution_code"] for row in rows)
         assert len(per_inst) == (3 if username == "regulator-gd" else 2)
         assert sum(row["enrolled"] for row in rows) > 0
+
+
+def test_staff_see_simulated_decisions_marked(seeded: Engine, client: Any) -> None:
+    """The staff enrolment page renders every seeded history (it answered 500 once: a merge had
+    reverted its check table) and marks a simulated face decision as one."""
+    from tests.factories import sign_in
+
+    with Session(seeded) as s:
+        e = next(e for e in s.exec(select(Enrollment)) if e.credited_ms > 0)
+        inst = s.get(Institution, e.institution_id)
+        assert inst is not None
+    username = {"DEMO01": "staff", "SZBA01": "staff-baoan", "GZTH01": "staff-gz"}[inst.code]
+    assert sign_in(client, username, "Demo-Staff-2026").status_code == 303
+    page = client.get(f"/staff/enrollments/{e.id}")
+    assert page.status_code == 200 and "模拟" in page.text
+    assert 'class="wrap reason"' in page.text  # the explained check table, not the old one

@@ -71,8 +71,9 @@ def record(
 ) -> AttendanceEvent:
     """Record one simulated face decision as an attendance event (audited like any other).
 
-    ``distance`` is the simulated match distance reported beside the real thresholds (so a
-    "review" sits in the review band); ``reason_code`` is required unless passed."""
+    ``distance`` is the simulated match score in the configured model's metric, reported beside
+    its real thresholds (SFace: cosine similarity, so a pass sits above the accept threshold and
+    a "review" in the band below it); ``reason_code`` is required unless passed."""
     if not _active.get() or not _allowed():
         raise SimulationRefused("simulated face decisions are recorded only by seed-demo")
     if outcome is not Outcome.passed and not reason_code:
