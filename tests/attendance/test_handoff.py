@@ -242,6 +242,9 @@ def test_rollcall_on_the_phone_within_the_window_and_after_it(
         "reason_code": None,
         "forfeited_seconds": 0,
         "stretch_from": st["result"]["stretch_from"],
+        # The study page's counter is the study page's to read (its own heartbeat), not the
+        # phone's: the hand-off's answer leaves it out.
+        "credited_seconds": None,
     }
     assert st["result"]["stretch_from"] is not None  # the stretch the pass credited
     with Session(engine) as s:
