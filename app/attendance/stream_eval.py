@@ -41,13 +41,6 @@ from app.attendance.streaming import (
 )
 
 
-class _Analyser:
-    """The part of the face engine the trials need."""
-
-    def analyse(self, img: RGBImage) -> FaceAnalysis:  # pragma: no cover - protocol
-        raise NotImplementedError
-
-
 @dataclass(frozen=True, slots=True)
 class ClipFrame:
     """One analysed frame of a clip: its analysis, or the quality code that refused it."""
