@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     # blinks often (the browser tests' fake camera does exactly that).
     face_stream_reveals: int = Field(default=3, ge=1, le=5)
     face_stream_actions: str = "blink,blink_twice,turn_left,turn_right"
+    # A live camera's frames arrive at least this often (frames/s over the stream), never with a
+    # longer silence than this between two. A replay tool that pauses to search for the action
+    # breaks them; a very slow device does too (raise them only for such devices or tests).
+    face_stream_min_fps: float = Field(default=4.0, gt=0, le=20)
+    face_stream_max_gap_s: float = Field(default=1.5, gt=0, le=10)
     verify_max_failures: int = Field(default=5, ge=1)
     verify_backoff_base_s: int = Field(default=30, ge=1)
     verify_backoff_max_s: int = Field(default=3600, ge=1)

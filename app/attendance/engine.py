@@ -60,7 +60,13 @@ def current_stream_params() -> StreamParams:
     reveals and the actions they are drawn from."""
     s = get_settings()
     actions = tuple(a for a in s.face_stream_actions.split(",") if a)
-    return stream_params(s.face_engine, reveals=s.face_stream_reveals, actions=actions)
+    return stream_params(
+        s.face_engine,
+        reveals=s.face_stream_reveals,
+        actions=actions,
+        min_fps=s.face_stream_min_fps,
+        max_gap_s=s.face_stream_max_gap_s,
+    )
 
 
 def _analyse_local(frames: Sequence[bytes]) -> list[FrameResult]:

@@ -53,13 +53,21 @@ STREAM_IDENTITY: dict[str, tuple[float, float]] = {"sface": (0.9, 0.8), "dlib": 
 
 
 def stream_params(
-    engine: str, reveals: int = 3, actions: tuple[str, ...] = STREAM_ACTIONS
+    engine: str,
+    reveals: int = 3,
+    actions: tuple[str, ...] = STREAM_ACTIONS,
+    *,
+    min_fps: float | None = None,
+    max_gap_s: float | None = None,
 ) -> StreamParams:
-    """The streamed protocol's parameters for an engine's embeddings."""
+    """The streamed protocol's parameters for an engine's embeddings (frame-rate bounds: the
+    measured defaults unless given)."""
     median, step = STREAM_IDENTITY[engine]
+    timing = {"min_fps": min_fps, "max_gap_s": max_gap_s}
     return StreamParams(
         reveals=reveals,
         actions=actions,
+        **{k: v for k, v in timing.items() if v is not None},
         same_person_max_distance=median,
         same_person_max_step=step,
     )

@@ -45,7 +45,9 @@ def test_admin_creates_an_institution_and_staff_then_suspends_it(
     tmp_path: Path,
 ) -> None:
     admin = make_user(engine, Role.admin)
-    other = make_institution(engine)  # something in the lists besides what the test creates
+    # Something in the lists besides what the test creates; its region loads the demo province
+    # (an institution must name a region the platform knows).
+    other = make_institution(engine, region="440106")
     make_user(engine, Role.staff, other)
     make_learner(engine, other, real_name="赵小红")
     browser = launch_browser(still_of(tmp_path / "cam.mjpeg", lfw_photo("Adrien_Brody"), 1))
@@ -74,6 +76,7 @@ def test_admin_creates_an_institution_and_staff_then_suspends_it(
     page.click("#create summary")
     page.fill("#inst-form input[name=code]", "SZ088")
     page.fill("#inst-form input[name=name]", "深圳市南山区职业技能培训中心")
+    page.fill("#inst-form input[name=region_code]", "440305")
     page.click("#inst-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/admin/institutions/[0-9a-f-]{36}$"))
     assert "培训机构已创建" in page.locator(".flash").inner_text()

@@ -148,6 +148,10 @@ def test_staff_build_publish_certify_and_claim(
     assert page.locator("#new-lesson-form").count() == 0
     snap("course-published")
 
+    # The regulator's standard pays 1500 yuan for this occupation and level (the amount a
+    # certificate carries comes from the standard in force, never from the course).
+    factories.subsidy_standard(engine, "4-10-01-05", "level5", amount_fen=150000)
+
     # Two learners enrolled; one completed through the services (no faces needed here).
     with Session(engine) as s:
         course = s.get(Course, course_id)
