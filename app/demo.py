@@ -885,10 +885,21 @@ def _plan_claims(
             return
         batches[code] = batch.id
 
+    def roles() -> dict[str, str]:
+        """Which filed batch is approved and paid (示范学校's, or the first that filed: how
+        many certificates a quarter holds varies with the moment the history is simulated),
+        and which waits for evidence (天河's, or another); any other stays under review."""
+        filed = [c for c in ("DEMO01", "SZBA01", "GZTH01") if c in batches]
+        if not filed:
+            return {}
+        out = {filed[0]: "approve"}
+        other = [c for c in ("GZTH01", "SZBA01", "DEMO01") if c in batches and c not in out]
+        if other:
+            out[other[0]] = "evidence"
+        return out
+
     def review() -> None:
-        for code, decide in (("DEMO01", "approve"), ("GZTH01", "evidence")):
-            if code not in batches:
-                continue
+        for code, decide in roles().items():
             lines = claims.lines_of(session, session.get_one(ClaimBatch, batches[code]))
             for n, line in enumerate(lines):
                 if decide == "evidence":
@@ -913,9 +924,10 @@ def _plan_claims(
                 claims.approve_batch(session, regulator, batches[code])
 
     def pay() -> None:
-        if "DEMO01" not in batches:
+        approved = [code for code, decide in roles().items() if decide == "approve"]
+        if not approved:
             return
-        batch = session.get_one(ClaimBatch, batches["DEMO01"])
+        batch = session.get_one(ClaimBatch, batches[approved[0]])
         total = sum(line.amount_fen for line in claims.approved_lines(session, batch))
         try:
             with session.begin_nested():
