@@ -892,7 +892,7 @@ def _plan_claims(
         filed = [c for c in ("DEMO01", "SZBA01", "GZTH01") if c in batches]
         if not filed:
             return {}
-        out = {filed[0]: "approve"}
+        out: dict[str, str] = {filed[0]: "approve"}
         other = [c for c in ("GZTH01", "SZBA01", "DEMO01") if c in batches and c not in out]
         if other:
             out[other[0]] = "evidence"

@@ -63,11 +63,12 @@ def stream_params(
     """The streamed protocol's parameters for an engine's embeddings (frame-rate bounds: the
     measured defaults unless given)."""
     median, step = STREAM_IDENTITY[engine]
-    timing = {"min_fps": min_fps, "max_gap_s": max_gap_s}
+    defaults = StreamParams()
     return StreamParams(
         reveals=reveals,
         actions=actions,
-        **{k: v for k, v in timing.items() if v is not None},
+        min_fps=defaults.min_fps if min_fps is None else min_fps,
+        max_gap_s=defaults.max_gap_s if max_gap_s is None else max_gap_s,
         same_person_max_distance=median,
         same_person_max_step=step,
     )
