@@ -154,3 +154,20 @@ def test_the_http_layers_hold_no_query_and_no_permission_rule() -> None:
                 if _DOMAIN_ONLY.search(line) and "#" not in line:
                     found.append(f"{path.relative_to(APP.parent)}:{no}: {line.strip()}")
     assert found == []
+
+
+def test_the_two_http_layers_do_not_import_each_other() -> None:
+    """The REST API and the pages share what they share through app/http (issue 11): a page
+    module importing app/api (or the reverse) makes one HTTP layer depend on the other's
+    wiring."""
+    found = [
+        f"{path.relative_to(APP.parent)}:{line} imports app.{part}"
+        for mine, other in (("api", "web"), ("web", "api"))
+        for path in sorted((APP / mine).rglob("*.py"))
+        for line, part in imported_parts(
+            ast.parse(path.read_text("utf-8")),
+            ".".join(path.relative_to(APP.parent).with_suffix("").parts),
+        )
+        if part == other
+    ]
+    assert found == []

@@ -1,28 +1,45 @@
-"""Typed dependencies of the API: the caller (bearer token, API key or session cookie with its
-CSRF header), who may call a route, role and scope guards. The request's session, cookies and
-frame uploads are shared with the pages in app/http (re-exported here for the API's modules)."""
+"""Typed dependencies of the API. Who is calling and the access guards (``PUBLIC``,
+``require_scope``, ``CurrentUser``, …), the request's session, cookies and frame uploads are
+shared with the pages in app/http and re-exported here for the API's modules; this module adds
+the study heartbeat's caller (:data:`LearnerForWrite`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.dependencies.models import Dependant
-from fastapi.params import Depends as DependsParam
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from app.accounts import service as accounts
 from app.accounts import tokencache
-from app.accounts.exceptions import InsufficientRole, MissingScope
 from app.accounts.models import Role, User
-from app.accounts.principal import Principal, Scope
-from app.accounts.tokens import API_KEY_PREFIX
+from app.accounts.principal import Principal
 from app.db import finish, read_only
-from app.errors import NotAuthenticated
+from app.http.access import (
+    PUBLIC,
+    Access,
+    BearerDep,
+    CurrentAdmin,
+    CurrentLearner,
+    CurrentRegulator,
+    CurrentStaff,
+    CurrentUser,
+    PrincipalDep,
+    UserPrincipal,
+    declared_access,
+    declares,
+    get_current_user,
+    get_principal,
+    get_user_principal,
+    presented,
+    principal_of,
+    require_roles,
+    require_scope,
+    route_access,
+    user_of,
+    with_role,
+)
 from app.http.cookies import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -38,187 +55,32 @@ from app.http.session import SessionDep, WorkSessionDep, in_thread
 __all__ = [
     "CSRF_COOKIE",
     "CSRF_HEADER",
+    "PUBLIC",
     "SESSION_COOKIE",
+    "Access",
     "CsrfFailed",
+    "CurrentAdmin",
+    "CurrentLearner",
+    "CurrentRegulator",
+    "CurrentStaff",
+    "CurrentUser",
+    "LearnerForWrite",
+    "PrincipalDep",
     "SessionDep",
+    "UserPrincipal",
     "WorkSessionDep",
     "client_info",
     "csrf_token_for",
+    "declared_access",
+    "get_current_user",
+    "get_learner_for_write",
+    "get_principal",
+    "get_user_principal",
+    "require_roles",
+    "require_scope",
+    "route_access",
     "same_secret",
 ]
-
-_bearer = HTTPBearer(auto_error=False, description="Access token or partner API key")
-BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-
-
-def _presented(request: Request, creds: HTTPAuthorizationCredentials | None) -> tuple[bool, str]:
-    """(is it an API key?, the secret) the caller presents: a bearer token or API key, or the
-    browser's session cookie, which counts only with a valid CSRF header.
-
-    A cross-site form or fetch carries the cookie but cannot read the CSRF cookie to repeat it in
-    the header, and the header must equal both the CSRF cookie and the value bound to the session.
-    Checks only what the request carries (no database).
-    """
-    if request.headers.get("authorization") is None:
-        token = request.cookies.get(SESSION_COOKIE)
-        if not token:
-            raise NotAuthenticated()
-        header = request.headers.get(CSRF_HEADER)
-        if not header:
-            raise NotAuthenticated("Send the X-CSRF-Token header with the session cookie.")
-        cookie = request.cookies.get(CSRF_COOKIE, "")
-        if not (same_secret(header, cookie) and same_secret(header, csrf_token_for(token))):
-            raise CsrfFailed()
-        if token.startswith(API_KEY_PREFIX):  # API keys never travel in cookies
-            raise NotAuthenticated()
-        return False, token
-    if creds is None or creds.scheme.lower() != "bearer":
-        raise NotAuthenticated()
-    return creds.credentials.startswith(API_KEY_PREFIX), creds.credentials
-
-
-def _principal_of(session: Session, is_key: bool, secret: str) -> Principal:
-    if is_key:
-        return Principal.of_key(accounts.api_key_from_secret(session, secret))
-    return Principal.of_user(accounts.user_from_token(session, secret))
-
-
-def _principal(
-    request: Request, session: Session, creds: HTTPAuthorizationCredentials | None
-) -> Principal:
-    return _principal_of(session, *_presented(request, creds))
-
-
-def get_principal(request: Request, session: SessionDep, creds: BearerDep) -> Principal:
-    return _principal(request, session, creds)
-
-
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
-
-
-def _user_of(principal: Principal) -> User:
-    if principal.user is None:
-        raise InsufficientRole("This endpoint is for signed-in users, not API keys.")
-    return principal.user
-
-
-def _with_role(user: User, roles: tuple[Role, ...]) -> User:
-    if user.role not in roles:
-        raise InsufficientRole()
-    return user
-
-
-# ---------------------------------------------------------------- who may call a route
-# Every /api/v1 route declares its access rule in ONE place: the guard dependency it uses.
-# ``require_scope(scope)`` (API keys need the scope, users pass to the service's role and visibility
-# rules), ``CurrentUser``/``CurrentLearner``/… and ``UserPrincipal`` (API keys never), or
-# ``PUBLIC`` (no caller at all). The guards carry an :class:`Access` that the OpenAPI document
-# publishes (``security`` and ``x-api-key-scope``) and tests/api/test_route_access.py checks
-# on every route of the app.
-
-
-@dataclass(frozen=True)
-class Access:
-    """Who may call a route: ``public``, ``users`` (never an API key) or ``scope`` (for keys)."""
-
-    kind: Literal["public", "users", "scope"]
-    scope: Scope | None = None
-
-    def __str__(self) -> str:
-        return f"scope {self.scope}" if self.scope else self.kind
-
-
-_ACCESS_ATTR = "__skilltrace_access__"
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _declares(access: Access) -> Callable[[F], F]:
-    def mark(fn: F) -> F:
-        setattr(fn, _ACCESS_ATTR, access)
-        return fn
-
-    return mark
-
-
-def declared_access(call: object) -> Access | None:
-    """The access rule a dependency declares, if it is one of the guards above."""
-    access = getattr(call, _ACCESS_ATTR, None)
-    return access if isinstance(access, Access) else None
-
-
-def route_access(dependant: Dependant) -> set[Access]:
-    """Every access rule declared anywhere in a route's dependency tree."""
-    found: set[Access] = set()
-    stack = [dependant]
-    while stack:
-        d = stack.pop()
-        access = declared_access(d.call)
-        if access is not None:
-            found.add(access)
-        stack.extend(d.dependencies)
-    return found
-
-
-@_declares(Access("public"))
-async def _public() -> None:
-    """Declares a route open to anyone (no token, no key): the public certificate check, …"""
-
-
-#: ``dependencies=[PUBLIC]`` on a route that takes no caller at all.
-PUBLIC: DependsParam = Depends(_public)
-
-
-# The guards below only look at what get_principal found: ``async def`` runs them on the event
-# loop, where a plain ``def`` would cost a round trip through the thread pool each.
-
-
-@_declares(Access("users"))
-async def get_current_user(principal: PrincipalDep) -> User:
-    return _user_of(principal)
-
-
-CurrentUser = Annotated[User, Depends(get_current_user)]
-
-
-@_declares(Access("users"))
-async def get_user_principal(principal: PrincipalDep) -> Principal:
-    """The caller as a :class:`Principal`, refusing API keys (403 ``forbidden``)."""
-    _user_of(principal)
-    return principal
-
-
-#: A signed-in user of any role, as a Principal (for services that take one); never a key.
-UserPrincipal = Annotated[Principal, Depends(get_user_principal)]
-
-
-def require_roles(*roles: Role) -> DependsParam:
-    async def guard(user: CurrentUser) -> User:
-        return _with_role(user, roles)
-
-    dep: DependsParam = Depends(guard)
-    return dep
-
-
-CurrentLearner = Annotated[User, require_roles(Role.learner)]
-CurrentStaff = Annotated[User, require_roles(Role.staff, Role.admin)]
-CurrentRegulator = Annotated[User, require_roles(Role.regulator, Role.admin)]
-CurrentAdmin = Annotated[User, require_roles(Role.admin)]
-
-
-def require_scope(scope: Scope | str) -> DependsParam:
-    """The route's access rule: API keys must carry ``scope``; users pass by role (the service
-    checks role and visibility). Returns the caller as a :class:`Principal`."""
-    needed = Scope(scope)  # a typo in a scope name fails at import, not at request time
-
-    @_declares(Access("scope", needed))
-    async def guard(principal: PrincipalDep) -> Principal:
-        if principal.api_key is not None and needed not in principal.scopes:
-            raise MissingScope(f"The API key lacks the scope {needed.value!r}.")
-        return principal
-
-    guard.__name__ = f"require_{needed.name}"
-    dep: DependsParam = Depends(guard)
-    return dep
 
 
 # ---------------------------------------------------------------- hot write endpoints
@@ -238,17 +100,17 @@ def _learner_from_database(session: Session, is_key: bool, secret: str) -> User:
     if sqlite:
         read_only(session)
     if is_key:
-        principal = _principal_of(session, is_key, secret)
+        principal = principal_of(session, is_key, secret)
     else:
         user, claims = accounts.token_user(session, secret)
         tokencache.remember(secret, claims, user)
         principal = Principal.of_user(user)
     if sqlite:
         finish(session)  # ends the read; expire_on_commit=False keeps the user loaded
-    return _with_role(_user_of(principal), (Role.learner,))
+    return with_role(user_of(principal), (Role.learner,))
 
 
-@_declares(Access("users"))
+@declares(Access("users"))
 async def get_learner_for_write(
     request: Request, session: WorkSessionDep, creds: BearerDep
 ) -> User:
@@ -258,11 +120,11 @@ async def get_learner_for_write(
     event loop with no database read; otherwise the caller is read in one trip to a worker
     thread.
     """
-    is_key, secret = _presented(request, creds)
+    is_key, secret = presented(request, creds)
     if not is_key:
         cached = tokencache.lookup(secret)
         if cached is not None:
-            return _with_role(cached, (Role.learner,))
+            return with_role(cached, (Role.learner,))
     return await in_thread(partial(_learner_from_database, session, is_key, secret))
 
 

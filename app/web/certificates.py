@@ -18,7 +18,6 @@ from sqlmodel import Session
 from app.accounts import exceptions as ax
 from app.accounts import service as accounts
 from app.accounts.principal import Principal
-from app.api.deps import PUBLIC, SessionDep, require_scope  # the PDF and documents are API
 from app.certificates import credential, pdf, status
 from app.certificates import exceptions as cx
 from app.certificates import service as certificates
@@ -26,6 +25,8 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.clock import SHANGHAI
 from app.courses.models import LEVEL_NAMES_ZH
 from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.http.access import PUBLIC, require_scope  # the PDF and documents answer as the API
+from app.http.session import SessionDep
 from app.web.i18n import Lang, gettext
 from app.web.render import secure_headers
 
