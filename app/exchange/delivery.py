@@ -11,18 +11,15 @@ anything else is retried on the webhooks' schedule (1 min … 24 h), then ``fail
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 
-import anyio
 import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from app import clock
 from app.config import get_settings
-from app.db import transaction
 from app.exchange.models import ExchangeRecord, SendStatus
 from app.exchange.service import body_of
 from app.webhooks import delivery as webhooks
@@ -96,51 +93,25 @@ def deliver_due(
 ) -> Report:
     """Send every record due now (nothing when no regional endpoint is configured)."""
     settings = get_settings()
-    report = Report()
-    if not settings.regional_exchange_url or not settings.regional_exchange_secret:
-        return report
-    own = http is None
-    http = http or webhooks.client()
-    try:
-        for _ in range(max_rounds):
-            with transaction(engine) as session:
-                attempts = claim(
-                    session,
-                    url=settings.regional_exchange_url,
-                    secret=settings.regional_exchange_secret,
-                    now=clock.now(),
-                    limit=limit,
-                )
-            for attempt in attempts:
-                result = webhooks.send(
-                    attempt, http, allow_private=settings.webhook_private_allowed
-                )
-                if not result.ok:
-                    log.info(
-                        "exchange %s attempt %d failed: %s",
-                        attempt.msg_id,
-                        attempt.number,
-                        result.error,
-                    )
-                with transaction(engine) as session:
-                    settle(session, attempt, result, report)
-            if len(attempts) < limit:
-                break
-    finally:
-        if own:
-            http.close()
-    return report
+    url, secret = settings.regional_exchange_url, settings.regional_exchange_secret
+    if not url or not secret:
+        return Report()
+    return webhooks.run_rounds(
+        engine,
+        claim=lambda session, now, n: claim(session, url=url, secret=secret, now=now, limit=n),
+        settle=settle,
+        what="exchange",
+        logger=log,
+        limit=limit,
+        max_rounds=max_rounds,
+        http=http,
+    )
 
 
 async def deliver_forever(interval_s: int) -> None:
     """The app's background sender: a round every ``interval_s`` seconds, off the event loop."""
     from app.db import get_engine
 
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            report = await anyio.to_thread.run_sync(lambda: deliver_due(get_engine()))
-            if report.delivered or report.failed or report.retrying:
-                log.info("regional exchange: %s", report.as_dict())
-        except Exception:
-            log.exception("regional exchange round failed; retrying")
+    await webhooks.run_forever(
+        interval_s, lambda: deliver_due(get_engine()), "regional exchange", log
+    )

@@ -27,6 +27,7 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -284,14 +285,24 @@ def client() -> httpx.Client:
     return httpx.Client(timeout=TIMEOUT_S, follow_redirects=False, trust_env=False)
 
 
-def deliver_due(
+def run_rounds(
     engine: Engine,
     *,
+    claim: Callable[[Session, datetime, int], list[Attempt]],
+    settle: Callable[[Session, Attempt, Result, Report], None],
+    what: str,
+    logger: logging.Logger = log,
     limit: int = BATCH,
     max_rounds: int = 50,
     http: httpx.Client | None = None,
 ) -> Report:
-    """Send every delivery due now (in rounds of ``limit``); returns what became of them."""
+    """The outbox loop both outboxes run (partner webhooks here, the regional exchange in
+    app/exchange/delivery.py): rounds of ``limit`` attempts claimed in one short transaction,
+    each sent with no transaction open, then settled in one transaction of its own.
+
+    ``claim(session, now, limit)`` leases the due rows; ``settle`` records an outcome if the row
+    is still ours. An attempt whose subscription an earlier attempt of the run disabled is not
+    sent (its rows are cancelled). ``what`` names the outbox in ``logger``'s lines."""
     report = Report()
     allow_private = get_settings().webhook_private_allowed
     own = http is None
@@ -299,14 +310,15 @@ def deliver_due(
     try:
         for _ in range(max_rounds):
             with transaction(engine) as session:
-                attempts = claim(session, now=clock.now(), limit=limit)
+                attempts = claim(session, clock.now(), limit)
             for attempt in attempts:
                 if str(attempt.subscription_id) in report.disabled:
                     continue  # disabled by an earlier attempt of this round: its rows are cancelled
                 result = send(attempt, http, allow_private=allow_private)
                 if not result.ok:
-                    log.info(
-                        "webhook %s attempt %d failed: %s",
+                    logger.info(
+                        "%s %s attempt %d failed: %s",
+                        what,
                         attempt.msg_id,
                         attempt.number,
                         result.error,
@@ -321,15 +333,42 @@ def deliver_due(
     return report
 
 
+async def run_forever(
+    interval_s: int, deliver: Callable[[], Report], what: str, logger: logging.Logger = log
+) -> None:
+    """An outbox's background sender in the app: ``deliver()`` every ``interval_s`` seconds,
+    off the event loop; a failed round is logged and the next one runs on time."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            report = await anyio.to_thread.run_sync(deliver)
+            if report.delivered or report.failed or report.retrying:
+                logger.info("%s: %s", what, report.as_dict())
+        except Exception:
+            logger.exception("%s delivery round failed; retrying", what)
+
+
+def deliver_due(
+    engine: Engine,
+    *,
+    limit: int = BATCH,
+    max_rounds: int = 50,
+    http: httpx.Client | None = None,
+) -> Report:
+    """Send every delivery due now (in rounds of ``limit``); returns what became of them."""
+    return run_rounds(
+        engine,
+        claim=lambda session, now, n: claim(session, now=now, limit=n),
+        settle=settle,
+        what="webhook",
+        limit=limit,
+        max_rounds=max_rounds,
+        http=http,
+    )
+
+
 async def deliver_forever(interval_s: int) -> None:
     """The app's background sender: a round every ``interval_s`` seconds, off the event loop."""
     from app.db import get_engine
 
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            report = await anyio.to_thread.run_sync(lambda: deliver_due(get_engine()))
-            if report.delivered or report.failed or report.retrying:
-                log.info("webhooks: %s", report.as_dict())
-        except Exception:
-            log.exception("webhook delivery round failed; retrying")
+    await run_forever(interval_s, lambda: deliver_due(get_engine()), "webhooks")
