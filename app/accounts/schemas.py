@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.accounts.consent import ConsentState
 from app.accounts.models import LearnerGroup, Role
 from app.validation import Text
 
@@ -76,9 +77,14 @@ class ConsentIn(BaseModel):
 
 class ConsentOut(BaseModel):
     biometric_consent: bool
+    #: The version consented to (or, with none given, the current one).
     version: str
     at: datetime
+    #: The current text and its version: consent to an earlier version no longer covers face
+    #: checks (state ``outdated``: they answer 403 ``consent_renewal_required``).
     text: str
+    current_version: str
+    state: ConsentState
 
 
 class ApiKeyIn(BaseModel):

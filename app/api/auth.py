@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from app.accounts import activation
 from app.accounts import exceptions as exc
 from app.accounts import service as accounts
+from app.accounts.consent import consent_state
 from app.accounts.schemas import ConsentIn, ConsentOut, MeOut, RegisterIn, TokenOut, UserOut
 from app.api.deps import PUBLIC, CurrentUser, SessionDep, client_info
 from app.config import get_settings
@@ -122,6 +123,8 @@ def consent_status(user: CurrentUser) -> ConsentOut:
         version=user.consent_version or get_settings().consent_version,
         at=user.consent_at or user.created_at,
         text=accounts.CONSENT_TEXT_ZH,
+        current_version=get_settings().consent_version,
+        state=consent_state(user),
     )
 
 
@@ -139,4 +142,6 @@ def consent(
         version=record.version,
         at=record.at,
         text=accounts.CONSENT_TEXT_ZH,
+        current_version=record.version,
+        state=consent_state(user),
     )

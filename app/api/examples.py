@@ -354,6 +354,8 @@ EXAMPLES: dict[str, Any] = {
         "version": "2026-09",
         "at": CREATED_AT,
         "text": "本人同意平台在培训期间采集并比对人脸图像，仅用于学时核验……",
+        "current_version": "2026-12-v2",
+        "state": "outdated",
     },
     "CourseIn": COURSE_IN,
     "CourseOut": COURSE_OUT,

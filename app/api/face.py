@@ -49,7 +49,7 @@ AttendanceRead = Annotated[Principal, require_scope("attendance:read")]
     "/me/face/challenge",
     status_code=status.HTTP_201_CREATED,
     response_model=ChallengeOut,
-    responses=problem_responses(*_auth, fx.ConsentRequired),
+    responses=problem_responses(*_auth, fx.ConsentRequired, fx.ConsentRenewalRequired),
 )
 def new_challenge(user: CurrentLearner, session: SessionDep) -> ChallengeOut:
     """A new streamed face check (``mode`` streamed): send the camera's frames one by one to
@@ -138,7 +138,9 @@ def my_events(user: CurrentLearner, session: SessionDep) -> list[EventOut]:
     "/learners/{learner_id}/face/challenge",
     status_code=status.HTTP_201_CREATED,
     response_model=ChallengeOut,
-    responses=problem_responses(*_auth, MissingScope, UserNotFound, fx.ConsentRequired),
+    responses=problem_responses(
+        *_auth, MissingScope, UserNotFound, fx.ConsentRequired, fx.ConsentRenewalRequired
+    ),
 )
 def partner_challenge(
     learner_id: uuid.UUID, principal: VerifyKey, session: SessionDep
@@ -158,7 +160,9 @@ def partner_challenge(
     "/learners/{learner_id}/face/checks",
     status_code=status.HTTP_201_CREATED,
     response_model=ChallengeOut,
-    responses=problem_responses(*_auth, MissingScope, UserNotFound, fx.ConsentRequired),
+    responses=problem_responses(
+        *_auth, MissingScope, UserNotFound, fx.ConsentRequired, fx.ConsentRenewalRequired
+    ),
 )
 def partner_check(learner_id: uuid.UUID, principal: VerifyKey, session: SessionDep) -> ChallengeOut:
     """A streamed, server-paced check for a learner of the caller's institution.

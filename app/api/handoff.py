@@ -96,6 +96,7 @@ class PhoneResultOut(BaseModel):
     responses=problem_responses(
         *_auth,
         fx.ConsentRequired,
+        fx.ConsentRenewalRequired,
         fx.FaceNotEnrolled,
         fx.FaceReenrolRequired,
         fx.InvalidHandoff,
@@ -190,7 +191,7 @@ def open_handoff(code: CodePath, session: SessionDep, request: Request) -> Phone
     "/handoffs/{code}/challenge",
     status_code=status.HTTP_201_CREATED,
     response_model=ChallengeOut,
-    responses=problem_responses(*_code_errors, fx.ConsentRequired),
+    responses=problem_responses(*_code_errors, fx.ConsentRequired, fx.ConsentRenewalRequired),
     dependencies=[PUBLIC],
 )
 def handoff_challenge(code: CodePath, session: SessionDep, request: Request) -> ChallengeOut:

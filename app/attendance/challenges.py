@@ -9,12 +9,14 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from app import clock
+from app.accounts.consent import ConsentState, consent_state
 from app.accounts.models import User
 from app.attendance import liveness
 from app.attendance.exceptions import (
     ChallengeExpired,
     ChallengeNotFound,
     ChallengeUsed,
+    ConsentRenewalRequired,
     ConsentRequired,
     VerificationLocked,
 )
@@ -26,6 +28,19 @@ from app.audit import service as audit
 from app.audit.service import Actor
 from app.config import get_settings
 
+# ---------------------------------------------------------------- consent
+
+
+def require_consent(user: User) -> None:
+    """Face checks need consent to the current text: none → 403 ``consent_required``; given to
+    an earlier version → 403 ``consent_renewal_required`` (see app/accounts/consent.py)."""
+    state = consent_state(user)
+    if state is ConsentState.none:
+        raise ConsentRequired()
+    if state is ConsentState.outdated:
+        raise ConsentRenewalRequired()
+
+
 # ---------------------------------------------------------------- challenges
 
 
@@ -33,8 +48,7 @@ def create_challenge(
     session: Session, user: User, *, issued_to: str = "learner", actor: Actor | None = None
 ) -> FaceChallenge:
     """A fresh single-use challenge with a random nonce and 1–2 random actions."""
-    if not user.biometric_consent:
-        raise ConsentRequired()
+    require_consent(user)
     rng = secrets.SystemRandom()
     actions: list[str] = rng.sample(list(liveness.ACTIONS), k=rng.choice((1, 2)))
     if "turn_left" in actions and "turn_right" in actions:

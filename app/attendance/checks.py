@@ -37,11 +37,10 @@ from sqlmodel import Session, col, delete, select
 from app import clock
 from app.accounts.models import User
 from app.attendance.budget import admit_burst
-from app.attendance.challenges import _load_challenge
+from app.attendance.challenges import _load_challenge, require_consent
 from app.attendance.engine import current_stream_params
 from app.attendance.exceptions import (
     CheckIncomplete,
-    ConsentRequired,
     FrameOutOfOrder,
     FrameRepeated,
     FrameReplayed,
@@ -85,8 +84,7 @@ def open_check(
     session: Session, user: User, *, issued_to: str = "learner", actor: Actor | None = None
 ) -> FaceChallenge:
     """A fresh streamed check for ``user``: a random plan, secret until its reveals."""
-    if not user.biometric_consent:
-        raise ConsentRequired()
+    require_consent(user)
     plan = Schedule.draw(current_stream_params())
     now = clock.now()
     check = FaceChallenge(

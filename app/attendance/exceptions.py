@@ -180,6 +180,20 @@ class ConsentRequired(DomainError):
     message_en = "Please read and accept the biometric consent first."
 
 
+class ConsentRenewalRequired(ConsentRequired):
+    """Consent was given to an earlier version of the text (see app/accounts/consent.py)."""
+
+    code = "consent_renewal_required"
+    title = "Biometric consent must be renewed"
+    message_zh = (
+        "人脸信息处理说明已更新，请重新阅读并同意后再进行人脸验证。您的学时和记录不受影响。"
+    )
+    message_en = (
+        "The biometric consent text has changed. Please read and accept it again before your "
+        "next face check; your hours and records are unaffected."
+    )
+
+
 class ChallengeNotFound(DomainError):
     code = "challenge_not_found"
     status = 404
@@ -354,6 +368,7 @@ class CheckIncomplete(DomainError):
 FRAME_SUBMISSION_ERRORS: tuple[type[DomainError], ...] = (
     *FACE_ERRORS,
     ConsentRequired,
+    ConsentRenewalRequired,
     ChallengeNotFound,
     ChallengeExpired,
     ChallengeUsed,
@@ -371,6 +386,7 @@ STREAM_FRAME_ERRORS: tuple[type[DomainError], ...] = (
     NotAnImage,
     ImageTooLarge,
     ConsentRequired,
+    ConsentRenewalRequired,
     ChallengeNotFound,
     ChallengeExpired,
     ChallengeUsed,

@@ -15,11 +15,10 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.accounts.models import User
 from app.attendance import liveness, pad, search
-from app.attendance.challenges import _consume, _load_challenge
+from app.attendance.challenges import _consume, _load_challenge, require_consent
 from app.attendance.checks import STREAMED, discard_stream, require_complete, stream_of
 from app.attendance.engine import current_liveness_params, current_model, thresholds
 from app.attendance.exceptions import (
-    ConsentRequired,
     FaceMatchesOtherLearner,
     FaceNotEnrolled,
     FaceReenrolUnconfirmed,
@@ -178,8 +177,7 @@ def enrol(
     from app.attendance import reenrol  # late: reenrol builds on this module
 
     s = get_settings()
-    if not user.biometric_consent:
-        raise ConsentRequired()
+    require_consent(user)
     first = _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
     streamed = first.mode == STREAMED
     stream: StreamResult | None = None

@@ -19,11 +19,11 @@ from app.attendance.challenges import (
     _count_failure,
     _load_challenge,
     _reset_failures,
+    require_consent,
 )
 from app.attendance.checks import STREAMED, discard_stream, require_complete, stream_of
 from app.attendance.engine import current_liveness_params, current_model, thresholds
 from app.attendance.exceptions import (
-    ConsentRequired,
     FaceMismatch,
     FaceNotEnrolled,
     FaceReenrolRequired,
@@ -85,8 +85,7 @@ def verify(
     the configured one raises :class:`FaceReenrolRequired` before anything is consumed.
     """
     actor = actor or Actor.user(user.id)
-    if not user.biometric_consent:
-        raise ConsentRequired()
+    require_consent(user)
     _check_lock(session, user)
     template = active_template(session, user.id)
     if template is None or template.embeddings_enc is None:

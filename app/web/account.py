@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from app.accounts import service as accounts
+from app.accounts.consent import consent_is_current, consent_state
 from app.accounts.models import LearnerGroup, Role
 from app.attendance import service as attendance
 from app.config import get_settings
@@ -149,7 +150,7 @@ def login_submit(
             ),
         )
     target = safe_next(next)
-    if user.role is Role.learner and not user.biometric_consent and target == "/my":
+    if user.role is Role.learner and not consent_is_current(user) and target == "/my":
         target = "/consent"
     elif target == "/my":
         target = start_page(user)
@@ -181,6 +182,7 @@ def consent_page(request: Request, user: PageUser, session: SessionDep) -> Respo
         consent_text=accounts.CONSENT_TEXT_ZH,
         retention_days=get_settings().evidence_retention_days,
         version=get_settings().consent_version,
+        state=consent_state(user).value,
         face_enrolled=enrolled,
     )
 
@@ -211,7 +213,7 @@ def face_page(request: Request, user: PageUser, session: SessionDep) -> Response
         return to_login(request)
     if user.role is not Role.learner:
         return not_learner(request, user)
-    if not user.biometric_consent:
+    if not consent_is_current(user):
         return redirect(request, "/consent", "need_consent")
     template = attendance.active_template(session, user.id)
     return render(

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from app.accounts.consent import consent_is_current
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.attendance import service as attendance
@@ -157,7 +158,7 @@ def _learner_enrollment(
 
 
 def _face_ready(request: Request, user: User, session: Session) -> Response | None:
-    if not user.biometric_consent:
+    if not consent_is_current(user):
         return redirect(request, "/consent", "need_consent")
     if attendance.active_template(session, user.id) is None:
         return redirect(request, "/face", "need_face")
@@ -200,7 +201,7 @@ def study_page(
         max_attempts=MAX_ATTEMPTS,
         face_block=_face_ready(request, user, session) is not None,
         face_reenrol=attendance.needs_reenrolment(session, user.id),
-        consent=user.biometric_consent,
+        consent=consent_is_current(user),
         max_frames=get_settings().face_max_frames,
     )
 

@@ -192,6 +192,7 @@ def test_a_template_of_an_older_model_sends_the_learner_to_re_enrol(
     from app.attendance import service as attendance
     from app.attendance.face import DLIB_IDENTITY
     from app.attendance.models import FaceTemplate, TemplateStatus
+    from app.config import get_settings
     from app.courses import service as courses
     from app.db import transaction
     from tests.web.conftest import seed_course
@@ -203,6 +204,7 @@ def test_a_template_of_an_older_model_sends_the_learner_to_re_enrol(
         user = s.get(User, learner.id)
         assert user is not None
         user.biometric_consent = True
+        user.consent_version = get_settings().consent_version
         s.add(
             FaceTemplate(
                 user_id=learner.id,
