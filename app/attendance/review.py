@@ -111,10 +111,47 @@ def review(
                 held.status = TemplateStatus.retired
                 held.retired_at = now
                 session.add(held)
+        elif not approve and learner is not None:
+            _retire_rejected_enrolment(session, learner, event, principal.actor)
     session.flush()
     for hook in review_decided_hooks:
         hook(session, event, approve, principal.actor)
     return event
+
+
+def _retire_rejected_enrolment(
+    session: Session, learner: User, event: AttendanceEvent, actor: Actor
+) -> None:
+    """An enrolment referred to review after its template went live (the attack model doubted
+    it), rejected by staff: that template is retired and the learner enrols again. Checks it
+    already decided stay as they are; staff review those on their own."""
+    live = session.exec(
+        select(FaceTemplate).where(
+            col(FaceTemplate.enrol_event_id) == event.id,
+            col(FaceTemplate.status) == TemplateStatus.active,
+        )
+    ).first()
+    if live is None:
+        return
+    live.status = TemplateStatus.retired
+    live.retired_at = clock.now()
+    session.add(live)
+    learner.face_enrolled = False
+    session.add(learner)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="face.template_retired",
+        subject=f"face_template:{live.id}",
+        payload={
+            "user": str(learner.id),
+            "why": "enrolment rejected in review",
+            "attendance_event": str(event.id),
+            "template_sha256": live.embeddings_sha256,
+        },
+        institution_id=learner.institution_id,
+    )
 
 
 def refer_to_review(session: Session, event: AttendanceEvent, *, why: str, actor: Actor) -> None:

@@ -239,7 +239,8 @@ def enrol(
         _remember_frames(session, user, event, burst.hashes)
         error = StreamDiscontinuous() if failure == StreamDiscontinuous.code else LivenessFailed()
         raise error.keeping_changes(attendance_event_id=str(event.id), reason=reason)
-    pad.record(event, pad.assess_burst(burst.good, s.face_pad_review_below))
+    pad_check = pad.assess_burst(burst.good, s.face_pad_review_below)
+    pad.record(event, pad_check)
     if prior_check is not None:
         reenrol.record(event, prior_check)
     # A stream holds turned faces too: the template takes the most frontal frames, spread
@@ -284,9 +285,18 @@ def enrol(
         session.flush()
         raise FaceReenrolUnconfirmed().keeping_changes(attendance_event_id=str(event.id))
     event.outcome = Outcome.passed
+    if pad_check.review:
+        event.reason_code = pad.REVIEW_REASON
     _save_event(session, event, actor)
     _remember_frames(session, user, event, burst.hashes)
     _activate(session, user, template, actor)
+    if pad_check.review:
+        # The attack model doubts the enrolment: the template works at once (the model
+        # flags ~4 % of genuine people, who must not wait), and staff look at the evidence;
+        # rejecting the enrolment retires the template (app/attendance/review.py).
+        from app.attendance.review import refer_to_review  # late: review builds on this module
+
+        refer_to_review(session, event, why=pad.REVIEW_REASON, actor=actor)
     return template, event
 
 

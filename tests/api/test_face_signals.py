@@ -33,6 +33,7 @@ from app.attendance.templates import _encode_embeddings
 from app.config import get_settings
 from tests.face_data import FACES, blink_burst
 from tests.factories import (
+    audit_actions,
     challenge,
     consent,
     login,
@@ -218,3 +219,45 @@ def test_reenrolment_of_another_person_goes_to_review(client: TestClient, engine
         "dlib": TemplateStatus.retired,
         "sface": TemplateStatus.active,
     }
+
+
+def test_enrolment_the_attack_model_doubts_works_but_goes_to_review(
+    client: TestClient, engine: Any
+) -> None:
+    """Printed photos of subject 0003 enrolled as a burst (no action asked: only the PAD signal
+    is left): the template works at once — the model flags some genuine people, who must not
+    wait — but the enrolment waits in the staff queue; rejecting it retires the template."""
+    learner = make_learner(engine, make_institution(engine))
+    h = login(client, learner.username)
+    consent(client, h)
+    printed = sorted((FACES / "antispoof/print_attack/0003").iterdir())[:5]
+    cid = challenge(client, h, engine, [])
+    r = send(client, "/api/v1/me/face/enrol", h, cid, [p.read_bytes() for p in printed])
+    assert r.status_code == 201, r.text
+    assert client.get("/api/v1/me", headers=h).json()["face_enrolled"] is True
+    with Session(engine) as s:
+        ev = s.exec(
+            select(AttendanceEvent).where(AttendanceEvent.user_id == learner.id)  # type: ignore[arg-type]
+        ).one()
+        event_id = str(ev.id)
+        assert (ev.outcome.value, ev.reason_code) == ("passed", pad.REVIEW_REASON)
+        assert ev.pad_score is not None and float(ev.pad_score) < pad.DEFAULT_REVIEW_BELOW
+        assert ev.review_status is not None and ev.review_status.value == "pending"
+    assert set(_templates(engine, learner).values()) == {TemplateStatus.active}
+
+    with Session(engine) as s:
+        inst = s.get(Institution, learner.institution_id)
+    hs = login(client, make_user(engine, Role.staff, inst).username)
+    queue = client.get("/api/v1/review/attendance-events", headers=hs).json()
+    assert [(q["id"], q["reason_code"]) for q in queue] == [(event_id, pad.REVIEW_REASON)]
+    r = client.post(
+        f"/api/v1/attendance-events/{event_id}/review",
+        json={"decision": "reject", "reason": "打印的照片，不是本人在摄像头前"},
+        headers=hs,
+    )
+    assert r.status_code == 200, r.text
+    assert set(_templates(engine, learner).values()) == {TemplateStatus.retired}
+    assert client.get("/api/v1/me", headers=h).json()["face_enrolled"] is False
+    with Session(engine) as s:
+        retired = s.exec(select(FaceTemplate).where(FaceTemplate.user_id == learner.id)).one()  # type: ignore[arg-type]
+    assert "face.template_retired" in audit_actions(engine, f"face_template:{retired.id}")
