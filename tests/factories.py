@@ -127,6 +127,7 @@ def make_learner(engine: Engine, institution: Institution | None = None, **kw: A
             real_name=kw.get("real_name", "王小明"),
             id_number=kw.get("id_number", id_number(seq=n % 1000)),
             institution_id=institution.id if institution else None,
+            group=kw.get("group"),
         )
 
 

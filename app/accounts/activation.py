@@ -31,6 +31,7 @@ from app.audit import service as audit
 from app.audit.service import Actor
 from app.crypto import blind_index, encrypt
 from app.errors import DomainError
+from app.programmes.models import declared_group
 from app.validation import normalise_identifier
 
 VALID_DAYS = 30
@@ -89,6 +90,9 @@ def create_pending_learner(
     )
     session.add(user)
     session.flush()
+    if group is not None:
+        session.add(declared_group(user.id, group.value, str(actor)))
+        session.flush()
     audit.append(
         session,
         actor=actor,

@@ -55,6 +55,7 @@ from app.errors import DomainError, Forbidden
 from app.programmes import regions
 from app.programmes.exceptions import JurisdictionRequired
 from app.programmes.jurisdiction import jurisdiction_filter
+from app.programmes.models import declared_group
 from app.validation import (
     INSTITUTION_CODE_RE,
     check_text,
@@ -251,6 +252,9 @@ def _register(
     )
     session.add(user)
     session.flush()
+    if group is not None:
+        session.add(declared_group(user.id, group.value, str(actor or Actor.user(user.id))))
+        session.flush()
     audit.append(
         session,
         actor=actor or Actor.user(user.id),

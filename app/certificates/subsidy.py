@@ -15,7 +15,11 @@ The rules (DESIGN.md §1, from 国办发〔2019〕24号 and the local texts in t
     at most 3 subsidised trainings per learner per calendar year (每人每年可享受不超过3次);
 ``no_repeat_occupation_level``
     never twice for the same occupation at the same level (同一职业同一等级不可重复享受); the
-    setting ``subsidy_repeat_scope`` narrows it to the same calendar year.
+    setting ``subsidy_repeat_scope`` narrows it to the same calendar year;
+``target_group``, ``age``, ``residence``, ``certificate_kind``
+    the programme's own rules (the standard the certificate was paid from), decided from the
+    facts staff confirmed and the regulator verified: app/programmes/eligibility.py. The yearly
+    limit of ``max_per_year`` is the programme's too (3 unless it says otherwise).
 
 A learner's certificates are decided together, oldest first (across institutions): only the
 earlier certificates that were themselves granted count against a later one, so a revoked or
@@ -35,6 +39,7 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.clock import SHANGHAI
 from app.config import get_settings
 from app.courses.models import LEVEL_NAMES_ZH
+from app.programmes import eligibility
 
 MAX_PER_YEAR = 3
 RULES = (
@@ -43,6 +48,7 @@ RULES = (
     "standard_in_force",
     "max_per_year",
     "no_repeat_occupation_level",
+    *eligibility.RULES,
 )
 
 
@@ -150,11 +156,27 @@ def _level(cert: Certificate) -> str:
     return f"{cert.occupation_name}（{cert.occupation_code}）{LEVEL_NAMES_ZH[cert.level]}"
 
 
+def _training(cert: Certificate) -> eligibility.Training:
+    first = cert.study_started_at or cert.issued_at
+    return eligibility.Training(
+        user_id=cert.user_id,
+        standard_id=cert.subsidy_standard_id,
+        first_day=first.astimezone(SHANGHAI).date(),
+        occupation_code=cert.occupation_code,
+        occupation_name=cert.occupation_name,
+        level=cert.level.value,
+    )
+
+
 def evaluate(
-    certs: Iterable[Certificate], repeat_scope: Literal["ever", "same_year"] | None = None
+    certs: Iterable[Certificate],
+    repeat_scope: Literal["ever", "same_year"] | None = None,
+    facts: eligibility.Facts | None = None,
 ) -> dict[uuid.UUID, Decision]:
-    """Decide every certificate of one learner (pass them all; any order)."""
+    """Decide every certificate of one learner (pass them all; any order), with the facts
+    :func:`eligibility.load` read for them (none given: no learner fact is known)."""
     scope = repeat_scope or get_settings().subsidy_repeat_scope
+    facts = facts or eligibility.Facts()
     ordered = sorted(certs, key=lambda c: (c.issued_at, c.serial))
     granted: list[Certificate] = []
     out: dict[uuid.UUID, Decision] = {}
@@ -178,16 +200,17 @@ def evaluate(
         same_year = [g for g in granted if g.year == cert.year]
         n = len(same_year)
         serials = ", ".join(g.serial for g in same_year)
+        limit = eligibility.max_per_year(facts.standard(cert.subsidy_standard_id))
         rules.append(
             RuleResult(
                 "max_per_year",
-                n < MAX_PER_YEAR,
+                n < limit,
                 f"{n} earlier subsidised certificate(s) in {cert.year}"
                 + (f" ({serials})" if serials else "")
-                + f"; at most {MAX_PER_YEAR} per learner per calendar year",
+                + f"; at most {limit} per learner per calendar year",
                 f"{cert.year} 年已享受补贴 {n} 次"
                 + (f"（{serials}）" if serials else "")
-                + f"；每人每年不超过 {MAX_PER_YEAR} 次",
+                + f"；每人每年不超过 {limit} 次",
             )
         )
         repeats = [
@@ -214,6 +237,10 @@ def evaluate(
             )
             detail_zh = f"{where_zh}此前未就{_level(cert)}享受补贴"
         rules.append(RuleResult("no_repeat_occupation_level", not repeats, detail, detail_zh))
+        rules.extend(
+            RuleResult(o.rule, o.passed, o.detail, o.detail_zh)
+            for o in eligibility.check(facts, _training(cert))
+        )
         eligible = all(r.passed for r in rules)
         if eligible:
             granted.append(cert)
@@ -236,9 +263,10 @@ def for_learners(session: Session, user_ids: Sequence[uuid.UUID]) -> dict[uuid.U
     by_user: dict[uuid.UUID, list[Certificate]] = {}
     for c in certs:
         by_user.setdefault(c.user_id, []).append(c)
+    facts = eligibility.load(session, list(by_user), (c.subsidy_standard_id for c in certs))
     out: dict[uuid.UUID, Decision] = {}
     for group in by_user.values():
-        out.update(evaluate(group))
+        out.update(evaluate(group, facts=facts))
     return out
 
 

@@ -85,3 +85,53 @@ class InvalidCreditCode(ValidationFailed):
     code = "invalid_credit_code"
     message_zh = "统一社会信用代码无效：应为 18 位，最后一位为 GB 32100 校验码。"
     message_en = "The unified social credit code is not valid."
+
+
+class InvalidFact(ValidationFailed):
+    code = "invalid_fact"
+    message_zh = "学员资格信息填写有误（人员类别、证明材料或地区）。"
+    message_en = "The learner's fact is not valid."
+
+
+class FactNotFound(DomainError):
+    code = "fact_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该项学员资格信息。"
+    message_en = "No such fact about a learner you can see."
+
+
+class InvalidExternalCertificate(ValidationFailed):
+    code = "invalid_external_certificate"
+    message_zh = "外部证书信息填写有误（证书种类、编号、发证机构、日期、职业或等级）。"
+    message_en = "The external certificate is not valid."
+
+
+class InvalidScan(ValidationFailed):
+    code = "invalid_scan"
+    message_zh = "证书扫描件须为 PDF、JPEG 或 PNG 文件，且不超过 5 MB。"
+    message_en = "The scan must be a PDF, JPEG or PNG file of at most 5 MB."
+
+
+class ExternalCertificateExists(DomainError):
+    code = "external_certificate_exists"
+    status = 409
+    title = "Conflict"
+    message_zh = "该种类、该编号的证书已经登记过。"
+    message_en = "A certificate of this kind with this number is already recorded."
+
+
+class ExternalCertificateNotFound(DomainError):
+    code = "external_certificate_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该外部证书。"
+    message_en = "No such external certificate (or not in your jurisdiction)."
+
+
+class ExternalCertificateDecided(DomainError):
+    code = "external_certificate_decided"
+    status = 409
+    title = "Conflict"
+    message_zh = "该证书已经确认或驳回，不能再次处理。"
+    message_en = "The certificate was already confirmed or rejected."

@@ -19,11 +19,11 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
-from app.accounts.models import Institution
+from app.accounts.models import Institution, LearnerGroup
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.errors import Forbidden
-from app.programmes import regions
+from app.programmes import eligibility, regions
 from app.programmes.exceptions import (
     InvalidOccupationCode,
     InvalidStandard,
@@ -33,7 +33,13 @@ from app.programmes.exceptions import (
     StandardNotProposed,
     StandardOverlaps,
 )
-from app.programmes.models import CertificateKind, ProgrammeKind, StandardStatus, SubsidyStandard
+from app.programmes.models import (
+    CertificateKind,
+    ProgrammeKind,
+    ResidenceKind,
+    StandardStatus,
+    SubsidyStandard,
+)
 from app.validation import check_text, normalise_identifier
 
 #: 《国家职业分类大典》 (2015/2022): major group 1-8, then three two-digit groups.
@@ -126,6 +132,66 @@ def standard_in_force(
     if cap is not None and cap.amount_fen < own.amount_fen:
         return InForce(own, payable(own, cap.amount_fen), cap)
     return InForce(own, payable(own))
+
+
+# ---------------------------------------------------------------- the programme's rules
+
+MIN_AGE, MAX_AGE = 16, 80  # 16: the legal working age; 80: beyond any training programme
+
+
+@dataclass(frozen=True)
+class ProgrammeRules:
+    """Who a programme is for (app/programmes/eligibility.py decides from these): data the
+    regulator sets with each version of a standard, never code."""
+
+    target_groups: tuple[str, ...] = ()
+    min_age: int | None = None
+    max_age: int | None = None
+    retirement_rule: str | None = None
+    residence_kinds: tuple[str, ...] = ()
+    max_per_year: int = eligibility.DEFAULT_MAX_PER_YEAR
+
+    def checked(self) -> ProgrammeRules:
+        """The same rules, duplicates dropped and in a stable order, or 422 invalid_standard."""
+        groups = {g.value for g in LearnerGroup}
+        bad = [g for g in self.target_groups if g not in groups]
+        if bad:
+            raise InvalidStandard(
+                f"Unknown target group(s) {', '.join(bad)}; one of {', '.join(sorted(groups))}.",
+                field="target_groups",
+            )
+        kinds = {k.value for k in ResidenceKind}
+        bad = [k for k in self.residence_kinds if k not in kinds]
+        if bad:
+            raise InvalidStandard(
+                f"Unknown residence kind(s) {', '.join(bad)}; one of {', '.join(sorted(kinds))}.",
+                field="residence_kinds",
+            )
+        for name, age in (("min_age", self.min_age), ("max_age", self.max_age)):
+            if age is not None and not MIN_AGE <= age <= MAX_AGE:
+                raise InvalidStandard(f"Ages are {MIN_AGE} to {MAX_AGE} years.", field=name)
+        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
+            raise InvalidStandard("The minimum age is above the maximum.", field="min_age")
+        known = eligibility.retirement_rules()
+        if self.retirement_rule is not None and self.retirement_rule not in known:
+            raise InvalidStandard(
+                f"Unknown retirement rule {self.retirement_rule!r}; one of {', '.join(known)}.",
+                field="retirement_rule",
+            )
+        if not 1 <= self.max_per_year <= 12:
+            raise InvalidStandard(
+                "At most 1 to 12 subsidised trainings a year.", field="max_per_year"
+            )
+        return ProgrammeRules(
+            target_groups=tuple(g.value for g in LearnerGroup if g.value in self.target_groups),
+            min_age=self.min_age,
+            max_age=self.max_age,
+            retirement_rule=self.retirement_rule,
+            residence_kinds=tuple(
+                k.value for k in ResidenceKind if k.value in self.residence_kinds
+            ),
+            max_per_year=self.max_per_year,
+        )
 
 
 # ---------------------------------------------------------------- the regulator's catalogue
@@ -230,6 +296,12 @@ def describe(s: SubsidyStandard) -> dict[str, object]:
         "effective_to": s.effective_to.isoformat() if s.effective_to else None,
         "version": s.version,
         "status": s.status.value,
+        "target_groups": list(s.target_groups),
+        "min_age": s.min_age,
+        "max_age": s.max_age,
+        "retirement_rule": s.retirement_rule,
+        "residence_kinds": list(s.residence_kinds),
+        "max_per_year": s.max_per_year,
     }
 
 
@@ -260,6 +332,7 @@ def set_standard(
     programme_kind: ProgrammeKind = ProgrammeKind.employment_skills,
     uplift_percent: int = 0,
     note: str | None = None,
+    rules: ProgrammeRules | None = None,
 ) -> SubsidyStandard:
     """A new version of a standard in a region of the regulator's jurisdiction (default: the
     jurisdiction itself), in force from ``effective_from``; audited on the platform chain."""
@@ -278,6 +351,7 @@ def set_standard(
         raise InvalidStandard(f"The uplift is 0 to {MAX_UPLIFT} %.", field="uplift_percent")
     if effective_to is not None and effective_to < effective_from:
         raise InvalidStandard("It cannot end before it starts.", field="effective_to")
+    rules = (rules or ProgrammeRules()).checked()
     s = SubsidyStandard(
         region_code=region,
         occupation_code=occupation,
@@ -293,6 +367,12 @@ def set_standard(
         status=StandardStatus.in_force,
         note=check_text(note, field="note") if note else None,
         created_by=str(principal.actor),
+        target_groups=list(rules.target_groups),
+        min_age=rules.min_age,
+        max_age=rules.max_age,
+        retirement_rule=rules.retirement_rule,
+        residence_kinds=list(rules.residence_kinds),
+        max_per_year=rules.max_per_year,
     )
     s.version = _next_version(session, s)
     _put_in_force(session, s, principal, "standard.set")

@@ -60,7 +60,7 @@ from app.clock import SHANGHAI
 from app.courses.ledger import day_of
 from app.courses.models import Course, DailyCredit, Enrollment, Level
 from app.outcomes.models import EmploymentOutcome, OutcomeStatus
-from app.programmes import regions
+from app.programmes import eligibility, regions
 from app.reports.schemas import SummaryCountsOut, SummaryOut, SummaryRowOut
 from app.reports.scope import Scope, scope_for
 
@@ -335,8 +335,9 @@ def _subsidies(
         if scope.limited
         else None
     )
+    facts = eligibility.load(session, list(by_user), (c.subsidy_standard_id for c in certs))
     for group in by_user.values():
-        decisions = subsidy.evaluate(group)
+        decisions = subsidy.evaluate(group, facts=facts)
         for c in group:
             if (inside is None or c.institution_id in inside) and w.contains(c.issued_at):
                 yield c, decisions[c.id]
