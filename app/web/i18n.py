@@ -221,6 +221,10 @@ LABELS: dict[str, dict[str, str]] = {
         "standard_in_force": "有适用的补贴标准",
         "max_per_year": "每人每年不超过 3 次",
         "no_repeat_occupation_level": "同一职业同一等级不重复享受",
+        "target_group": "属于项目面向的人员类别",
+        "age": "年龄符合项目条件",
+        "residence": "户籍地、常住地或就业地符合项目条件",
+        "certificate_kind": "取得项目要求的证书",
     },
 }
 
