@@ -31,11 +31,14 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from sqlmodel import Session, col, delete, select
 
 from app import clock
 from app.accounts.models import User
+from app.aftercommit import after_commit
+from app.attendance import prefetch
 from app.attendance.budget import admit_burst
 from app.attendance.challenges import _load_challenge, require_consent
 from app.attendance.engine import current_stream_params
@@ -206,6 +209,7 @@ def add_frame(
     check.schedule = plan.to_json()
     session.add(check)
     session.flush()
+    after_commit(session, partial(prefetch.prefetch, data, digest))
     return _ack(plan, seq, t_ms)
 
 

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from app import clock, metrics
 from app.accounts.models import User
 from app.aftercommit import after_commit, after_rollback
-from app.attendance import liveness, streaming
+from app.attendance import liveness, prefetch, streaming
 from app.attendance.budget import admit_burst
 from app.attendance.checks import StoredFrame
 from app.attendance.engine import (
@@ -117,7 +117,8 @@ def _analyse_stream(
 ) -> tuple[_Burst, streaming.StreamResult]:
     """Analyse a streamed check's frames (all at once, in the face pool) and decide its
     liveness. A frame that does not decode counts as a frame without a usable face."""
-    results = analyse_frames([f.data for f in stored]) if stored else []
+    # Most were analysed while the learner streamed (prefetch); the rest are analysed now.
+    results = prefetch.analyse_stored([(f.data, f.sha256) for f in stored]) if stored else []
     good: list[FaceAnalysis] = []
     rejections: list[FaceRejected] = []
     frames: list[streaming.StreamFrame] = []

@@ -344,3 +344,43 @@ def test_partner_burst_events_say_burst(client: TestClient, engine: Any) -> None
     event = client.get(f"{API}/attendance-events/{r.json()['attendance_event_id']}", headers=hk)
     assert event.status_code == 200, event.text
     assert event.json()["liveness_mode"] == "burst"
+
+
+def test_frames_analysed_while_streaming_are_not_analysed_at_submit(
+    client: TestClient, engine: Any, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a face pool, each stored frame is analysed as its upload commits; the submit finds
+    every analysis and analyses nothing itself, and decides as it would have."""
+    from app.attendance import engine as face
+    from app.attendance import prefetch
+    from app.config import get_settings
+
+    monkeypatch.setenv("SKILLTRACE_FACE_WORKERS", "1")
+    get_settings.cache_clear()
+    prefetch.clear()
+    at_submit: list[int] = []
+    analyse = face.analyse_frames
+
+    def counted(frames: Any) -> Any:
+        at_submit.append(len(frames))
+        return analyse(frames)
+
+    monkeypatch.setattr(face, "analyse_frames", counted)
+    try:
+        _learner, h = new_learner(client, engine)
+        check = open_check(client, h)
+        fix_plan(engine, check["challenge_id"], [("blink", 1500)])
+        acks = stream(client, clock, check["frames_url"], h, responsive)
+        assert len(prefetch._cache) == len(acks)  # one analysis under way per stored frame
+        r = client.post(
+            f"{API}/me/face/enrol", data={"challenge_id": check["challenge_id"]}, headers=h
+        )
+        assert r.status_code == 201, r.text
+        assert at_submit == [] and len(prefetch._cache) == 0
+        event = event_of(engine, r.json()["attendance_event_id"])
+        assert event.liveness["passed"] is True and len(event.frame_sha256) == len(acks)
+    finally:
+        face.shutdown()
+        prefetch.clear()
+        monkeypatch.delenv("SKILLTRACE_FACE_WORKERS")
+        get_settings.cache_clear()
