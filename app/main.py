@@ -70,6 +70,7 @@ from app.web import learner_certificates as learner_certificates_web
 from app.web import notices as notices_web
 from app.web import render as render_web
 from app.web import review as review_web
+from app.web import signup as signup_web
 from app.web.admin import audit as admin_audit_web
 from app.web.admin import institutions as admin_institutions_web
 from app.web.admin import status as admin_status_web
@@ -383,6 +384,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(certificates_web.router)
     for page in (
         account_web,
+        signup_web,
         learner_web,
         review_web,
         regulator_dashboard_web,

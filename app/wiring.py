@@ -31,6 +31,7 @@ class Subscription:
 
 
 def _subscriptions() -> list[Subscription]:
+    from app.accounts import registration
     from app.accounts import service as accounts
     from app.attendance import recording as attendance_events
     from app.attendance import review, templates
@@ -43,6 +44,8 @@ def _subscriptions() -> list[Subscription]:
     return [
         # Consent withdrawn: the face templates' embeddings are wiped.
         Subscription(accounts, "consent_withdrawn_hooks", templates.on_consent_withdrawn),
+        # A learner of no institution chose one: their reviews left in no queue move to it.
+        Subscription(registration, "institution_chosen_hooks", review.on_institution_chosen),
         # Every attendance event is announced to partners.
         Subscription(attendance_events, "event_recorded_hooks", webhooks.on_attendance_recorded),
         # Staff decided an event in review: first the study ledger settles the held roll-call

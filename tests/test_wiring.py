@@ -21,6 +21,10 @@ EXPECTED = [
         "app.accounts.service.consent_withdrawn_hooks",
         "app.attendance.templates.on_consent_withdrawn",
     ),
+    (
+        "app.accounts.registration.institution_chosen_hooks",
+        "app.attendance.review.on_institution_chosen",
+    ),
     ("app.attendance.recording.event_recorded_hooks", "app.webhooks.events.on_attendance_recorded"),
     ("app.attendance.review.review_decided_hooks", "app.courses.rollcall.on_review_decided"),
     ("app.attendance.review.review_decided_hooks", "app.webhooks.events.on_review_decided"),

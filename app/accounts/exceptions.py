@@ -172,3 +172,32 @@ class ActivationRefused(DomainError):
         "The ID number or activation code is wrong, or the code was used or has expired. "
         "Check them, or ask your institution for a new code."
     )
+
+
+# ---------------------------------------------------------------- institution of a learner
+
+
+class InstitutionUnavailable(ValidationFailed):
+    """A self-registering learner named an institution code that is unknown or suspended (the
+    same answer for both: the list of institutions that take learners is public anyway)."""
+
+    code = "institution_unavailable"
+    message_zh = "找不到该培训机构，或该机构暂停招生。请核对机构代码，或从列表中选择。"
+    message_en = "No institution taking learners has this code; check it or pick one from the list."
+
+
+class InstitutionRequired(Conflict):
+    """A learner with no institution tried something only an institution can follow up (a face
+    enrolment, whose duplicate-face flag is reviewed by the institution's staff)."""
+
+    code = "institution_required"
+    message_zh = "请先选择您参加培训的机构，再采集人脸。"
+    message_en = "Choose the institution you train with first."
+
+
+class InstitutionAlreadyChosen(Conflict):
+    """A learner who belongs to an institution cannot move to another by themself."""
+
+    code = "institution_already_chosen"
+    message_zh = "您已属于一个培训机构；如需更换，请联系该机构。"
+    message_en = "You already belong to an institution; ask it to move you."

@@ -12,7 +12,7 @@ from app.accounts.models import LearnerGroup, Role
 from app.validation import Text
 
 
-class RegisterIn(BaseModel):
+class _LearnerFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
@@ -23,8 +23,32 @@ class RegisterIn(BaseModel):
     group: LearnerGroup | None = None
 
 
-class LearnerCreateIn(RegisterIn):
+class RegisterIn(_LearnerFields):
+    """Self-registration. ``institution_code`` names the institution the learner trains with
+    (its 机构代码, or the ``code`` of a pick from ``GET /institutions/active``); a learner
+    registered without one must choose (``PUT /me/institution``) before their face enrolment."""
+
+    institution_code: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+class LearnerCreateIn(_LearnerFields):
     """A partner creating a learner for its institution."""
+
+
+class InstitutionChoiceOut(BaseModel):
+    """An institution that takes learners: what a registration form offers."""
+
+    code: str
+    name: str
+    region: str
+
+
+class InstitutionChoiceIn(BaseModel):
+    """The institution a learner of none chooses, by its code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    institution_code: str = Field(min_length=1, max_length=32)
 
 
 class UserOut(BaseModel):

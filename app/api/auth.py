@@ -7,11 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.accounts import activation
+from app.accounts import activation, registration
 from app.accounts import exceptions as exc
 from app.accounts import service as accounts
 from app.accounts.consent import consent_state
-from app.accounts.schemas import ConsentIn, ConsentOut, MeOut, RegisterIn, TokenOut, UserOut
+from app.accounts.schemas import (
+    ConsentIn,
+    ConsentOut,
+    InstitutionChoiceIn,
+    InstitutionChoiceOut,
+    MeOut,
+    RegisterIn,
+    TokenOut,
+    UserOut,
+)
 from app.api.deps import PUBLIC, CurrentUser, SessionDep, client_info
 from app.config import get_settings
 from app.courses.class_schemas import ActivatedOut, ActivateIn
@@ -34,15 +43,19 @@ def user_out(user: object) -> UserOut:
         exc.IdNumberRegistered,
         exc.WeakPassword,
         exc.InvalidInput,
+        exc.InstitutionUnavailable,
         exc.RateLimited,
     ),
     dependencies=[PUBLIC],
 )
 def register(body: RegisterIn, session: SessionDep, request: Request) -> UserOut:
-    """Learner self-registration under their real name and resident ID number (limited per
-    client address: 429 `rate_limited` with Retry-After)."""
-    user = accounts.register_learner(
+    """Learner self-registration under their real name and resident ID number, into the
+    institution `institution_code` names (one that takes learners: `GET /institutions/active`;
+    else 422 `institution_unavailable`). Limited per client address: 429 `rate_limited` with
+    Retry-After."""
+    user = registration.self_register(
         session,
+        institution_code=body.institution_code,
         username=body.username,
         password=body.password,
         real_name=body.real_name,
@@ -52,6 +65,20 @@ def register(body: RegisterIn, session: SessionDep, request: Request) -> UserOut
         client=client_info(request)[0],
     )
     return user_out(user)
+
+
+@router.get(
+    "/institutions/active",
+    response_model=list[InstitutionChoiceOut],
+    dependencies=[PUBLIC],
+)
+def active_institutions(session: SessionDep) -> list[InstitutionChoiceOut]:
+    """The institutions that take learners (not suspended), by region and name: what a
+    registration form offers to pick from."""
+    return [
+        InstitutionChoiceOut(code=c.code, name=c.name, region=c.region)
+        for c in registration.active_institutions(session)
+    ]
 
 
 @router.post(
@@ -112,6 +139,21 @@ _user_errors = (NotAuthenticated, exc.InvalidToken, exc.InsufficientRole)
 @router.get("/me", response_model=MeOut, responses=problem_responses(*_user_errors))
 def me(user: CurrentUser) -> MeOut:
     """The signed-in user."""
+    return MeOut.model_validate(user, from_attributes=True)
+
+
+@router.put(
+    "/me/institution",
+    response_model=MeOut,
+    responses=problem_responses(
+        *_user_errors, exc.InstitutionUnavailable, exc.InstitutionAlreadyChosen
+    ),
+)
+def choose_institution(body: InstitutionChoiceIn, user: CurrentUser, session: SessionDep) -> MeOut:
+    """A learner who belongs to no institution chooses the one they train with (once; 409
+    `institution_already_chosen` after). Required before the face enrolment (409
+    `institution_required`)."""
+    registration.choose_institution(session, user, body.institution_code)
     return MeOut.model_validate(user, from_attributes=True)
 
 

@@ -456,6 +456,12 @@ EXAMPLES: dict[str, Any] = {
         "phone": "13800138000",
         "group": "migrant_worker",
     },
+    "InstitutionChoiceOut": {
+        "code": "SZ001",
+        "name": "示范职业技能培训学校",
+        "region": "广东省深圳市南山区",
+    },
+    "InstitutionChoiceIn": {"institution_code": "SZ001"},
     "LearnerOut": {
         "id": LEARNER_ID,
         "username": "wangxm",
@@ -593,6 +599,7 @@ EXAMPLES: dict[str, Any] = {
         "id_number": "510107198511203026",
         "phone": "13912345678",
         "group": "unemployed",
+        "institution_code": "SZ001",
     },
     "ReviewIn": {"decision": "approve", "reason": "人工比对为本人，侧光导致相似度偏低"},
     "ReviewItemOut": {

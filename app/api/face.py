@@ -8,7 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.accounts import service as accounts
-from app.accounts.exceptions import InvalidToken, MissingScope, UserNotFound
+from app.accounts.exceptions import (
+    InstitutionRequired,
+    InvalidToken,
+    MissingScope,
+    UserNotFound,
+)
 from app.accounts.principal import Principal
 from app.api.deps import CurrentLearner, SessionDep, UserPrincipal, require_scope
 from app.attendance import checks
@@ -100,7 +105,11 @@ def face_status(user: CurrentLearner, session: SessionDep) -> FaceStatusOut:
     status_code=status.HTTP_201_CREATED,
     response_model=EnrolOut,
     responses=problem_responses(
-        *_auth, *FRAME_SUBMISSION_ERRORS, fx.FaceMatchesOtherLearner, fx.FaceReenrolUnconfirmed
+        *_auth,
+        *FRAME_SUBMISSION_ERRORS,
+        fx.FaceMatchesOtherLearner,
+        fx.FaceReenrolUnconfirmed,
+        InstitutionRequired,
     ),
 )
 def enrol(

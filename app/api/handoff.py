@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.accounts.exceptions import InvalidToken, RateLimited
+from app.accounts.exceptions import InstitutionRequired, InvalidToken, RateLimited
 from app.accounts.principal import Principal
 from app.api.deps import PUBLIC, CurrentLearner, SessionDep, client_info
 from app.attendance import exceptions as fx
@@ -100,6 +100,7 @@ class PhoneResultOut(BaseModel):
         fx.FaceNotEnrolled,
         fx.FaceReenrolRequired,
         fx.InvalidHandoff,
+        InstitutionRequired,
         cx.EnrollmentNotFound,
         cx.RollCallNotFound,
         cx.RollCallExpired,

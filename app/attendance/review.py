@@ -11,7 +11,7 @@ from functools import partial
 from sqlmodel import Session, col, select
 
 from app import clock
-from app.accounts.models import Role, User
+from app.accounts.models import Institution, Role, User
 from app.accounts.principal import Principal
 from app.accounts.repository import visible_to
 from app.aftercommit import after_commit
@@ -175,6 +175,31 @@ def refer_to_review(session: Session, event: AttendanceEvent, *, why: str, actor
         },
         institution_id=event.institution_id,
     )
+    session.flush()
+
+
+def on_institution_chosen(session: Session, learner: User, institution: Institution) -> None:
+    """A learner of no institution chose one: their checks still waiting for review in no
+    institution's queue (a face enrolment flagged before the rule that every learner belongs
+    to an institution) move to the chosen institution's queue, each move audited there."""
+    waiting = session.exec(
+        select(AttendanceEvent).where(
+            col(AttendanceEvent.user_id) == learner.id,
+            col(AttendanceEvent.institution_id).is_(None),
+            col(AttendanceEvent.review_status) == ReviewStatus.pending,
+        )
+    ).all()
+    for event in waiting:
+        event.institution_id = institution.id
+        session.add(event)
+        audit.append(
+            session,
+            actor=Actor.user(learner.id),
+            action="face.review_routed",
+            subject=f"attendance_event:{event.id}",
+            payload={"purpose": event.purpose.value, "reason_code": event.reason_code},
+            institution_id=institution.id,
+        )
     session.flush()
 
 

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts.models import User
+from app.accounts.registration import require_institution
 from app.attendance import liveness, pad, search
 from app.attendance.challenges import _consume, _load_challenge, require_consent
 from app.attendance.checks import STREAMED, discard_stream, require_complete, stream_of
@@ -172,12 +173,15 @@ def enrol(
     refuses with 409 ``face_matches_other_learner`` (flagged for review) when the face is
     another learner's. An older template stays active until the new one is accepted; one of
     an older model must confirm the new face in its own model, or the new template waits for
-    staff review (409 ``face_reenrol_unconfirmed``, :mod:`app.attendance.reenrol`).
+    staff review (409 ``face_reenrol_unconfirmed``, :mod:`app.attendance.reenrol`). Both go to
+    the review queue of the learner's institution, so a learner of none is refused first (409
+    ``institution_required``, :mod:`app.accounts.registration`).
     """
     from app.attendance import reenrol  # late: reenrol builds on this module
 
     s = get_settings()
     require_consent(user)
+    require_institution(user)
     first = _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
     streamed = first.mode == STREAMED
     stream: StreamResult | None = None

@@ -32,7 +32,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app import clock
-from app.accounts import throttle
+from app.accounts import registration, throttle
 from app.accounts.models import Role, User
 from app.accounts.privacy import mask_name
 from app.attendance import checks
@@ -276,6 +276,7 @@ def create(
     if purpose is HandoffPurpose.enrol:
         if enrollment_id is not None or rollcall_id is not None:
             raise InvalidHandoff("Face enrolment takes no enrolment or roll-call.")
+        registration.require_institution(user)  # as the enrolment itself would, only sooner
     elif purpose in (HandoffPurpose.checkin, HandoffPurpose.quiz):
         if enrollment_id is None or rollcall_id is not None:
             raise InvalidHandoff("Check-in and quiz hand-offs name an enrollment_id only.")

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
+from app.accounts import registration
 from app.accounts import service as accounts
 from app.accounts.consent import consent_is_current, consent_state
 from app.accounts.models import LearnerGroup, Role
@@ -45,9 +46,28 @@ def home(request: Request, user: PageUser) -> Response:
     return redirect(request, start_page(user) if user else "/login")
 
 
+def _register_form(
+    request: Request, session: SessionDep, user: PageUser, *, status: int = 200, **context: object
+) -> HTMLResponse:
+    return render(
+        request,
+        "register.html",
+        user,
+        status=status,
+        groups=GROUP_NAMES,
+        institutions=registration.active_institutions(session),
+        **context,
+    )
+
+
 @router.get("/register")
-def register_page(request: Request, user: PageUser) -> Response:
-    return render(request, "register.html", user, form={}, error=None, groups=GROUP_NAMES)
+def register_page(
+    request: Request, user: PageUser, session: SessionDep, institution: str | None = None
+) -> Response:
+    """The form; ``?institution=CODE`` (a link or QR code an institution hands out) picks it."""
+    return _register_form(
+        request, session, user, form={"institution": (institution or "")[:32]}, error=None
+    )
 
 
 @router.post("/register")
@@ -60,6 +80,8 @@ def register_submit(
     id_number: Annotated[str, Form(max_length=32)] = "",
     phone: Annotated[str, Form(max_length=20)] = "",
     group: Annotated[str, Form(max_length=32)] = "",
+    institution: Annotated[str, Form(max_length=32)] = "",
+    institution_code: Annotated[str, Form(max_length=32)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     check_csrf(request, csrf)
@@ -69,23 +91,38 @@ def register_submit(
         "id_number": id_number,
         "phone": phone,
         "group": group,
+        "institution": institution,
+        "institution_code": institution_code,
     }
     lang = lang_of(request)
     t = gettext(lang)
     if not (username and password and real_name and id_number):
-        return render(
+        return _register_form(
             request,
-            "register.html",
+            session,
             None,
             status=422,
             form=form,
             error=t("请填写用户名、密码、姓名和身份证号码。"),
-            groups=GROUP_NAMES,
+        )
+    # A code the institution gave (typed) wins over the list; one of the two is required.
+    code = institution_code.strip() or institution.strip()
+    if not code:
+        return _register_form(
+            request,
+            session,
+            None,
+            status=422,
+            form=form,
+            error=t("请选择您参加培训的机构，或填写机构提供的机构代码。"),
+            error_code="institution_required",
+            error_field="institution",
         )
     try:
         with attempt(session):
-            user = accounts.register_learner(
+            user = registration.self_register(
                 session,
+                institution_code=code,
                 username=username,
                 password=password,
                 real_name=real_name,
@@ -97,16 +134,15 @@ def register_submit(
     except DomainError as err:
         return with_retry_after(
             err,
-            render(
+            _register_form(
                 request,
-                "register.html",
+                session,
                 None,
                 status=err.status,
                 form=form,
                 error=message_for(err, lang),
                 error_code=err.code,
                 error_field=err.extra.get("field"),
-                groups=GROUP_NAMES,
             ),
         )
     response = redirect(request, "/consent", "registered")
@@ -215,6 +251,8 @@ def face_page(request: Request, user: PageUser, session: SessionDep) -> Response
         return not_learner(request, user)
     if not consent_is_current(user):
         return redirect(request, "/consent", "need_consent")
+    if registration.needs_institution(user):
+        return redirect(request, "/institution?next=/face", "need_institution")
     template = attendance.active_template(session, user.id)
     return render(
         request,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from app.accounts import registration
 from app.accounts.consent import consent_is_current
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
@@ -123,6 +124,8 @@ def my_page(request: Request, user: PageUser, session: SessionDep) -> Response:
         return to_login(request)
     if user.role is not Role.learner:
         return not_learner(request, user)
+    if registration.needs_institution(user):
+        return redirect(request, "/institution", "need_institution")
     rows = courses.list_my_enrollments(session, Principal.of_user(user))
     enrolled = attendance.active_template(session, user.id) is not None
     items = [(e, c, progress(e, c)) for e, c in rows]

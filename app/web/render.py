@@ -58,6 +58,8 @@ FLASHES = {
     "already_enrolled": "您已报名该课程。",
     "need_consent": "使用人脸验证前，请先阅读并同意人脸信息处理说明。",
     "need_face": "请先完成人脸采集。",
+    "need_institution": "请先选择您参加培训的机构：人脸采集的人工审核由该机构的工作人员负责。",
+    "institution_chosen": "已加入该培训机构。",
     "need_reenrol": "人脸识别模型已升级，请重新采集一次人脸（含活体检测）。已获得的学时不受影响。",
     "session_expired": "登录已过期，请重新登录。",
     "review_approved": "审核结果已保存：已批准。该记录已移至“已审核”。",

@@ -52,6 +52,12 @@ input.addEventListener("input", () => {
   show(false);
 });
 input.addEventListener("blur", () => show(true));
+// Likewise a refusal about the institution, once another is picked or a code typed.
+for (const el of [document.getElementById("institution"), document.getElementById("institution_code")]) {
+  el?.addEventListener("input", () => {
+    if (serverError && serverError.dataset.field === "institution") serverError.hidden = true;
+  });
+}
 form.addEventListener("submit", (e) => {
   if (!show(true)) {
     e.preventDefault();

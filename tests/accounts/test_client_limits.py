@@ -140,13 +140,14 @@ def test_registration_is_limited_per_address(
         "password": PASSWORD,
         "real_name": "李四",
         "id_number": id_number(seq=5),
+        "institution": "LIM",
     }
+    with transaction(engine) as s:
+        inst = accounts.create_institution(s, code="LIM", name="限额", actor=Actor.system())
     r = client.post("/register", data=form, follow_redirects=False)
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     assert 'data-code="rate_limited"' in r.text
     # A partner creating learners with its key is not a self-registration: not limited.
-    with transaction(engine) as s:
-        inst = accounts.create_institution(s, code="LIM", name="限额", actor=Actor.system())
     for n in range(6, 10):
         make_learner(engine, inst, id_number=id_number(seq=n))
 

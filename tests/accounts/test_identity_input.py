@@ -116,7 +116,7 @@ def _csrf(html: str) -> str:
     return m.group(1)
 
 
-def _register_page(client: TestClient, **over: str) -> Any:
+def _register_page(client: TestClient, engine: Any, **over: str) -> Any:
     client.cookies.clear()
     page = client.get("/register")
     form = {
@@ -125,12 +125,13 @@ def _register_page(client: TestClient, **over: str) -> Any:
         "password": PASSWORD,
         "real_name": "李四",
         "id_number": id_number(seq=77),
+        "institution": make_institution(engine).code,
         **over,
     }
     return client.post("/register", data=form, follow_redirects=False)
 
 
-def test_a_full_width_digit_does_not_make_a_second_person(client: TestClient) -> None:
+def test_a_full_width_digit_does_not_make_a_second_person(client: TestClient, engine: Any) -> None:
     first = _register(client)
     assert first.status_code == 201, first.text
     again = _register(client, username="zhangsan2", id_number="4403051985０5120611")
@@ -139,7 +140,7 @@ def test_a_full_width_digit_does_not_make_a_second_person(client: TestClient) ->
         client, username="zhangsan3", id_number="440305198505120611".translate(FULL_WIDTH)
     )
     assert all_wide.status_code == 409
-    page = _register_page(client, username="zhangsan4", id_number="4403051985０5120611")
+    page = _register_page(client, engine, username="zhangsan4", id_number="4403051985０5120611")
     assert page.status_code == 409 and 'data-code="id_number_registered"' in page.text
 
 
@@ -147,7 +148,7 @@ def test_a_full_width_number_registers_in_ascii(client: TestClient, engine: Any)
     """Typed with a Chinese input method in full-width mode: accepted, stored normalised."""
     wide = "440305198505120611".translate(FULL_WIDTH)
     page = _register_page(
-        client, username="ｗａｎｇｗｕ", id_number=wide, phone="１３８ ０013 8000"
+        client, engine, username="ｗａｎｇｗｕ", id_number=wide, phone="１３８ ０013 8000"
     )
     assert page.status_code == 303, page.text
     with Session(engine) as s:
@@ -170,7 +171,7 @@ def test_a_full_width_number_registers_in_ascii(client: TestClient, engine: Any)
 def test_page_refuses_identifiers_that_are_not_ascii(
     client: TestClient, engine: Any, over: dict[str, str], field: str
 ) -> None:
-    r = _register_page(client, **over)
+    r = _register_page(client, engine, **over)
     assert r.status_code == 422, r.text
     assert f'data-field="{field}"' in r.text
     with Session(engine) as s:
@@ -193,7 +194,7 @@ def test_api_refuses_invisible_names(client: TestClient, engine: Any, name: str)
 
 
 def test_page_shows_the_refusal_next_to_the_name(client: TestClient, engine: Any) -> None:
-    r = _register_page(client, real_name="\u202e三张")
+    r = _register_page(client, engine, real_name="\u202e三张")
     assert r.status_code == 422
     err = re.search(r'id="real_name-err"[^>]*data-code="invalid_text">([^<]+)<', r.text)
     assert err and "不可见字符" in err.group(1)

@@ -104,6 +104,7 @@ def test_register_to_completion(client: TestClient, engine: Any, clock: Any) -> 
             "real_name": "李明",
             "id_number": id_number(seq=77),
             "group": "unemployed",
+            "institution_code": inst.code,
         },
     )
     assert r.status_code == 201, r.text
@@ -188,5 +189,6 @@ def test_register_to_completion(client: TestClient, engine: Any, clock: Any) -> 
     assert ledger["matches"] is True and ledger["stored_seconds"] >= 180
     events = client.get(f"{API}/enrollments/{eid}/attendance", headers=hs).json()
     purposes = sorted(e["purpose"] for e in events)
-    assert purposes == ["checkin", "quiz"] + ["rollcall"] * answered
+    # The face enrolment happened at the learner's institution, the course's.
+    assert purposes == ["checkin", "enrol", "quiz"] + ["rollcall"] * answered
     assert all(e["outcome"] == "passed" for e in events)

@@ -314,3 +314,13 @@ def seed_course(
         if auto_certificate:
             certificates.update_settings(session, p, inst.id, auto_issue=True)
         return course.id, bank
+
+
+def course_institution(session: Any, course_id: uuid.UUID) -> uuid.UUID:
+    """The institution of a seeded course: learners registered beside it belong to it (every
+    learner belongs to an institution before their face enrolment)."""
+    from app.courses.models import Course
+
+    course = session.get(Course, course_id)
+    assert course is not None
+    return course.institution_id  # type: ignore[no-any-return]

@@ -36,14 +36,19 @@ NO_CAMERA = """
 def seed_learner(engine: Any) -> tuple[str, uuid.UUID]:
     """A learner with biometric consent (no face yet) enrolled in the seeded course."""
     from app.accounts import service as accounts
-    from app.accounts.models import User
+    from app.accounts.models import Institution, User
     from app.accounts.principal import Principal
     from app.courses import service as courses
+    from app.courses.models import Course
     from app.db import transaction
     from tests.factories import make_learner
 
     course_id, _ = seed_course(engine)
-    learner = make_learner(engine, real_name="王小明")
+    with transaction(engine) as session:
+        course = session.get(Course, course_id)
+        assert course is not None
+        inst = session.get(Institution, course.institution_id)
+    learner = make_learner(engine, inst, real_name="王小明")
     with transaction(engine) as session:
         user = session.get(User, learner.id)
         assert user is not None

@@ -23,6 +23,7 @@ from tests.factories import PASSWORD, id_number
 from tests.web.conftest import (
     FACE_TIMEOUT_MS,
     Shots,
+    course_institution,
     pdf_text,
     run_check,
     seed_course,
@@ -61,6 +62,7 @@ def test_learner_journey(
     engine: Any,
     tmp_path: Path,
 ) -> None:
+    from app.accounts.models import Institution, User
     from app.certificates.credential import hours
     from app.certificates.models import Certificate
     from app.courses.models import Enrollment, StudySession
@@ -89,8 +91,14 @@ def test_learner_journey(
     shot = Shots(page, "learner")
     refusals: list[str] = []
 
-    # Register: the ID number is checked as it is typed, the server decides.
+    # Register with the code the institution gave: the ID number is checked as it is typed,
+    # the server decides.
+    with Session(engine) as s:
+        institution_code = s.exec(
+            select(Institution.code).where(col(Institution.id) == course_institution(s, course_id))
+        ).one()
     page.goto(f"{live_server}/register")
+    page.fill("#institution_code", institution_code)
     page.fill("input[name=real_name]", "李明")
     page.fill("#id_number", id_number(seq=77)[:-1] + ("1" if id_number(seq=77)[-1] != "1" else "2"))
     page.locator("#id_number").blur()
@@ -106,6 +114,13 @@ def test_learner_journey(
 
     # Consent, with what, why, how long, who, the alternative, and withdrawal.
     page.wait_for_url("**/consent")
+    with Session(engine) as s:
+        joined = s.exec(
+            select(Institution.code)
+            .join(User, col(User.institution_id) == col(Institution.id))
+            .where(col(User.username) == "liming")
+        ).one()
+    assert joined == institution_code
     body = page.inner_text("main")
     for words in ("采集什么", "为什么采集", "180 天", "谁能看到", "线下签到", "撤回"):
         assert words in body, words
@@ -314,6 +329,7 @@ def test_someone_elses_photo_fails_check_in_and_earns_nothing(
             password=PASSWORD,
             real_name="韩梅",
             id_number=id_number(seq=88),
+            institution_id=course_institution(session, course_id),
         )
         accounts.set_biometric_consent(session, learner, granted=True)
         challenge = attendance.create_challenge(session, learner)

@@ -13,7 +13,8 @@ from tests.factories import PASSWORD, csrf_of, id_number, make_institution, make
 API = "/api/v1"
 
 
-def register(client: TestClient, username: str = "zhangsan", **over: str) -> Any:
+def register(client: TestClient, engine: Any, username: str = "zhangsan", **over: str) -> Any:
+    """Registration through the page, picking an institution from the list."""
     page = client.get("/register")
     assert page.status_code == 200
     form = {
@@ -22,6 +23,7 @@ def register(client: TestClient, username: str = "zhangsan", **over: str) -> Any
         "password": PASSWORD,
         "real_name": "张三",
         "id_number": id_number(seq=321),
+        "institution": make_institution(engine).code,
         **over,
     }
     return client.post("/register", data=form, follow_redirects=False)
@@ -45,8 +47,8 @@ def test_pages_send_a_strict_csp(client: TestClient) -> None:
     assert r.headers["x-content-type-options"] == "nosniff"
 
 
-def test_register_signs_in_with_an_httponly_cookie(client: TestClient) -> None:
-    r = register(client)
+def test_register_signs_in_with_an_httponly_cookie(client: TestClient, engine: Any) -> None:
+    r = register(client, engine)
     assert r.status_code == 303 and r.headers["location"] == "/consent"
     cookies = r.headers.get_list("set-cookie")
     session = next(c for c in cookies if c.startswith(SESSION_COOKIE + "="))
@@ -59,9 +61,9 @@ def test_register_signs_in_with_an_httponly_cookie(client: TestClient) -> None:
     assert "180" in page.text  # evidence retention in days
 
 
-def test_register_refuses_a_bad_id_number_in_words(client: TestClient) -> None:
+def test_register_refuses_a_bad_id_number_in_words(client: TestClient, engine: Any) -> None:
     bad = id_number(seq=5)[:-1] + ("0" if id_number(seq=5)[-1] != "0" else "1")
-    r = register(client, id_number=bad)
+    r = register(client, engine, id_number=bad)
     assert r.status_code == 422
     assert "身份证号码无效" in r.text and 'data-code="invalid_id_number"' in r.text
 
@@ -121,8 +123,8 @@ def test_login_refuses_open_redirects(client: TestClient, engine: Any) -> None:
     assert r.headers["location"] in ("/my", "/consent")
 
 
-def test_api_accepts_the_cookie_only_with_the_csrf_header(client: TestClient) -> None:
-    register(client)
+def test_api_accepts_the_cookie_only_with_the_csrf_header(client: TestClient, engine: Any) -> None:
+    register(client, engine)
     csrf = client.cookies[CSRF_COOKIE]
     # The cookie alone (what a cross-site request would carry) is not enough.
     r = client.get(f"{API}/me")
@@ -151,7 +153,7 @@ def test_bearer_tokens_are_unaffected(client: TestClient, engine: Any) -> None:
     h = login(client, learner.username)
     assert client.get(f"{API}/me", headers=h).status_code == 200
     # A bad Authorization header is not rescued by a valid cookie.
-    register(client, username="wangwu", id_number=id_number(seq=654))
+    register(client, engine, username="wangwu", id_number=id_number(seq=654))
     csrf = client.cookies[CSRF_COOKIE]
     r = client.get(f"{API}/me", headers={"Authorization": "Bearer nope", CSRF_HEADER: csrf})
     assert r.status_code == 401
@@ -232,3 +234,22 @@ def test_a_template_of_an_older_model_sends_the_learner_to_re_enrol(
     assert 'data-reenrol="1"' in face.text and "人脸识别模型已升级" in face.text
     my = client.get("/my")
     assert 'id="reenrol-notice"' in my.text
+
+
+def test_every_page_has_the_favicon(client: TestClient) -> None:
+    """Every HTML document the app serves names the icon: the page templates with their own
+    <head> (base.html and the public certificate check) and /docs."""
+    from pathlib import Path
+
+    import app.web
+
+    templates = Path(app.web.__file__).parent / "templates"
+    heads = [p for p in templates.glob("*.html") if "<head>" in p.read_text()]
+    assert {p.name for p in heads} >= {"base.html", "certificate_verify.html"}
+    link = '<link rel="icon" href="/static/favicon.svg"'
+    for template in heads:
+        assert link in template.read_text(), template.name
+    for path in ("/login", "/docs", "/certificates/ST-NO-SUCH-SERIAL"):
+        assert link in client.get(path).text, path
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")

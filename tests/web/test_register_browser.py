@@ -24,9 +24,11 @@ def test_stale_id_error_clears_when_the_number_is_edited(
     live_server: str, launch_browser: Callable[[Path], Any], engine: Any, tmp_path: Path
 ) -> None:
     taken = id_number(seq=7)
-    make_learner(engine, make_institution(engine), id_number=taken)
+    inst = make_institution(engine)
+    make_learner(engine, inst, id_number=taken)
     page = launch_browser(tmp_path / "none.mjpeg").new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{live_server}/register")
+    page.select_option("#institution", inst.code)
     page.fill("input[name=real_name]", "李四")
     page.fill("#id_number", taken)
     page.fill("input[name=username]", "lisi_reg")
@@ -45,3 +47,45 @@ def test_stale_id_error_clears_when_the_number_is_edited(
     hint = page.locator("#id_hint")
     page.wait_for_function("document.getElementById('id_hint').dataset.kind === 'ok'")
     assert "格式正确" in hint.inner_text()
+
+
+def test_register_with_an_institution_picked_from_the_list(
+    live_server: str, launch_browser: Callable[[Path], Any], engine: Any, tmp_path: Path
+) -> None:
+    """Registration names the institution: forgetting it is refused in words next to the form
+    (the rest kept), the refusal goes once one is picked, and the learner joins it."""
+    from sqlmodel import Session, select
+
+    from app.accounts.models import User
+
+    make_institution(engine, "SZ101", region="440306", name="宝安区技工培训学校")
+    chosen = make_institution(engine, "SZ102", region="440305", name="示范职业技能培训学校")
+    browser = launch_browser(tmp_path / "none.mjpeg")
+    for width in (1280, 360):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(f"{live_server}/register")
+        Shots(page, "register")(f"institution-{width}")
+        page.close()
+    page = browser.new_page(viewport={"width": 360, "height": 800})
+    page.goto(f"{live_server}/register")
+    page.fill("input[name=real_name]", "王芳")
+    page.fill("#id_number", id_number(seq=9))
+    page.fill("input[name=username]", "wangfang")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit].primary")
+    error = page.locator("#register-error")
+    error.wait_for()
+    assert error.get_attribute("data-code") == "institution_required"
+    assert page.locator("input[name=real_name]").input_value() == "王芳"
+    Shots(page, "register")("institution-required")
+    # Options are grouped by region; picking one hides the refusal.
+    group = page.locator("#institution optgroup", has_text="示范职业技能培训学校")
+    assert group.get_attribute("label") == "广东省深圳市南山区"
+    page.select_option("#institution", "SZ102")
+    error.wait_for(state="hidden")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url("**/consent")
+    with Session(engine) as s:
+        user = s.exec(select(User).where(User.username == "wangfang")).one()
+    assert user.institution_id == chosen.id

@@ -14,7 +14,13 @@ import pytest
 from sqlmodel import Session, col, select
 
 from tests.factories import PASSWORD, id_number
-from tests.web.conftest import FACE_TIMEOUT_MS, Shots, run_check, seed_course
+from tests.web.conftest import (
+    FACE_TIMEOUT_MS,
+    Shots,
+    course_institution,
+    run_check,
+    seed_course,
+)
 from tests.web.fakecam import blinking_learner
 
 pytestmark = [
@@ -63,6 +69,7 @@ def test_a_missed_rollcall_pauses_the_session_and_forfeits_the_stretch(
             password=PASSWORD,
             real_name="赵蕾",
             id_number=id_number(seq=66),
+            institution_id=course_institution(session, course_id),
         )
         accounts.set_biometric_consent(session, learner, granted=True)
         challenge = attendance.create_challenge(session, learner)

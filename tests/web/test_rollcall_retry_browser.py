@@ -20,7 +20,13 @@ import pytest
 from sqlmodel import Session, col, select
 
 from tests.factories import PASSWORD, id_number
-from tests.web.conftest import FACE_TIMEOUT_MS, Shots, run_check, seed_course
+from tests.web.conftest import (
+    FACE_TIMEOUT_MS,
+    Shots,
+    course_institution,
+    run_check,
+    seed_course,
+)
 from tests.web.fakecam import blinking_learner
 
 pytestmark = [
@@ -113,6 +119,7 @@ def test_retries_forfeit_words_progress_agreement_and_a_staff_exception(
             password=PASSWORD,
             real_name="孙丽",
             id_number=id_number(seq=71),
+            institution_id=course_institution(session, course_id),
         )
         accounts.set_biometric_consent(session, learner, granted=True)
         challenge = attendance.create_challenge(session, learner)

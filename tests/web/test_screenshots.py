@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.factories import PASSWORD, id_number
-from tests.web.conftest import Shots, seed_course
+from tests.web.conftest import Shots, course_institution, seed_course
 from tests.web.fakecam import blinking_learner
 
 pytestmark = [
@@ -54,6 +54,7 @@ def _data(engine: Any) -> dict[str, Any]:
             password=PASSWORD,
             real_name="欧阳娜娜",
             id_number=id_number(seq=99),
+            institution_id=course_institution(session, course_id),
             phone="13800138000",
             group=LearnerGroup.migrant_worker,
         )

@@ -99,6 +99,7 @@ def _seed(engine: Any, clip: Path) -> tuple[Any, Any, Any]:
             password=PASSWORD,
             real_name="孙丽",
             id_number=id_number(seq=71),
+            institution_id=course.institution_id,
         )
         accounts.set_biometric_consent(session, learner, granted=True)
         challenge = attendance.create_challenge(session, learner)

@@ -1,0 +1,134 @@
+"""Every learner belongs to an institution from the start.
+
+Some things only an institution can resolve: a face enrolment that matches another learner's
+face (or a re-enrolment that does not match the old one) goes to the review queue of the
+learner's institution, and a learner of no institution would wait in no queue while being told
+their enrolment is "submitted for review". So:
+
+- a self-registering learner names their institution — the institution's code (机构代码,
+  given to them by the institution, e.g. printed on its enrolment notice) or a pick from
+  :func:`active_institutions` — and only an institution that takes learners (not suspended)
+  can be named (:func:`self_register`);
+- learners created by an institution's staff or partner key keep that institution;
+- a learner who has none (registered through the API without one, or before this rule) must
+  choose one (:func:`choose_institution`: audited, once; a move to another institution is the
+  institutions' business) before the face enrolment that could raise such a flag
+  (:func:`require_institution`, called by app/attendance/templates.py); the pages send them to
+  ``/institution`` first. Choosing runs :data:`institution_chosen_hooks`, through which the
+  attendance domain routes any review left without a queue to the chosen institution.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.accounts import service, throttle
+from app.accounts.exceptions import (
+    InstitutionAlreadyChosen,
+    InstitutionRequired,
+    InstitutionUnavailable,
+)
+from app.accounts.models import Institution, Role, User
+from app.audit import service as audit
+from app.audit.service import Actor
+from app.programmes import regions
+from app.validation import normalise_identifier
+
+#: Called with (session, learner, institution) after a learner chose their institution, in the
+#: same transaction; subscribed in app/wiring.py.
+institution_chosen_hooks: list[Callable[[Session, User, Institution], None]] = []
+
+
+@dataclass(frozen=True)
+class InstitutionChoice:
+    """An institution a learner may name: its code, name and where it is."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    region: str
+
+
+def active_institutions(session: Session) -> list[InstitutionChoice]:
+    """Institutions that take learners (not suspended), by region then name, for pickers."""
+    rows = session.exec(
+        select(Institution)
+        .where(col(Institution.suspended_at).is_(None))
+        .order_by(col(Institution.region_code), col(Institution.name))
+    ).all()
+    names = dict(regions.labelled(session))
+    return [
+        InstitutionChoice(
+            id=i.id, code=i.code, name=i.name, region=names.get(i.region_code or "", "")
+        )
+        for i in rows
+    ]
+
+
+def institution_for_code(session: Session, code: str) -> Institution:
+    """The institution a learner names by its code, if it takes learners; unknown and suspended
+    codes get the same 422 ``institution_unavailable``."""
+    wanted = normalise_identifier(code or "")
+    exact = select(Institution).where(col(Institution.code) == wanted)
+    # Read off paper or typed on a phone: the case may differ from how the code was created.
+    folded = select(Institution).where(func.upper(col(Institution.code)) == wanted.upper())
+    inst = (session.exec(exact).one_or_none() or session.exec(folded).first()) if wanted else None
+    if inst is None or inst.is_suspended:
+        raise InstitutionUnavailable(field="institution_code")
+    return inst
+
+
+def self_register(
+    session: Session, *, institution_code: str | None, client: str | None, **fields: Any
+) -> User:
+    """Self-registration (:func:`app.accounts.service.register_learner`) into the institution
+    named by ``institution_code``; None registers without one (the API's older contract: such a
+    learner chooses before their face enrolment). A code that names no institution counts
+    against the address's registration limit like any refused registration."""
+    institution_id = None
+    if institution_code is not None:
+        try:
+            institution_id = institution_for_code(session, institution_code).id
+        except InstitutionUnavailable as exc:
+            throttle.attempt(session, "register", client)
+            raise exc.keeping_changes() from None
+    return service.register_learner(session, institution_id=institution_id, client=client, **fields)
+
+
+def needs_institution(user: User) -> bool:
+    """A learner who belongs to no institution yet."""
+    return user.role is Role.learner and user.institution_id is None
+
+
+def require_institution(user: User) -> None:
+    """Refuse (409 ``institution_required``) what a learner of no institution may not start."""
+    if needs_institution(user):
+        raise InstitutionRequired()
+
+
+def choose_institution(session: Session, user: User, institution_code: str) -> Institution:
+    """A learner of no institution joins one (audited on the institution's chain); then the
+    :data:`institution_chosen_hooks` run. Learners who already belong to one are refused."""
+    if not needs_institution(user):
+        raise InstitutionAlreadyChosen()
+    inst = institution_for_code(session, institution_code)
+    user.institution_id = inst.id
+    session.add(user)
+    session.flush()
+    audit.append(
+        session,
+        actor=Actor.user(user.id),
+        action="learner.institution_chosen",
+        subject=f"user:{user.id}",
+        payload={"institution_code": inst.code},
+        institution_id=inst.id,
+    )
+    for hook in institution_chosen_hooks:
+        hook(session, user, inst)
+    return inst
