@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     register_ip_window_s: int = Field(default=3600, ge=1)
     handoff_ip_max_failures: int = Field(default=20, ge=1)  # unknown hand-off codes per window
     handoff_ip_window_s: int = Field(default=900, ge=1)
+    # Self-service password reset (app/accounts/recovery.py): codes asked for and codes tried
+    # per client address in a window, codes sent per account in a sliding hour, how long a code
+    # lives and how many wrong tries kill it.
+    password_reset_ip_max: int = Field(default=20, ge=1)
+    password_reset_ip_window_s: int = Field(default=3600, ge=1)
+    password_reset_account_max_per_hour: int = Field(default=3, ge=1)
+    password_reset_code_ttl_s: int = Field(default=600, ge=60, le=3600)
+    password_reset_max_failures: int = Field(default=5, ge=1, le=10)
+    # Who delivers reset codes (app/accounts/notify.py): "console" writes them to the log (the
+    # embedded default, for development and for operators who relay them by hand), or
+    # "package.module:factory" naming a callable that returns a sender (an SMS gateway, SMTP).
+    notify_sender: str = "console"
 
     # Audit
     audit_signing_key_pem: str = ""  # Ed25519 private key; empty: generated into data_dir/keys

@@ -32,6 +32,7 @@ from app.api import handoff as handoff_api
 from app.api import institutions as institutions_api
 from app.api import media as media_api
 from app.api import outcomes as outcomes_api
+from app.api import passwords as passwords_api
 from app.api import programmes as programmes_api
 from app.api import reports as reports_api
 from app.api import study as study_api
@@ -68,6 +69,7 @@ from app.web import integrations as integrations_web
 from app.web import learner as learner_web
 from app.web import learner_certificates as learner_certificates_web
 from app.web import notices as notices_web
+from app.web import passwords as passwords_web
 from app.web import render as render_web
 from app.web import review as review_web
 from app.web import signup as signup_web
@@ -365,6 +367,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         study_api,
         auth_api,
+        passwords_api,
         institutions_api,
         face_api,
         courses_api,
@@ -385,6 +388,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for page in (
         account_web,
         signup_web,
+        passwords_web,
         learner_web,
         review_web,
         regulator_dashboard_web,

@@ -126,6 +126,7 @@ def make_learner(engine: Engine, institution: Institution | None = None, **kw: A
             password=kw.get("password", PASSWORD),
             real_name=kw.get("real_name", "王小明"),
             id_number=kw.get("id_number", id_number(seq=n % 1000)),
+            phone=kw.get("phone"),
             institution_id=institution.id if institution else None,
             group=kw.get("group"),
         )

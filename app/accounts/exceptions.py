@@ -201,3 +201,42 @@ class InstitutionAlreadyChosen(Conflict):
     code = "institution_already_chosen"
     message_zh = "您已属于一个培训机构；如需更换，请联系该机构。"
     message_en = "You already belong to an institution; ask it to move you."
+
+
+# ---------------------------------------------------------------- passwords
+
+
+class ResetCodeInvalid(DomainError):
+    """A reset code that is wrong, expired, used or tried too often, or an account that got
+    none: one answer for all, so the reset says nothing about who has an account."""
+
+    code = "reset_code_invalid"
+    status = 400
+    title = "Invalid reset code"
+    message_zh = "验证码错误或已失效。请核对，或重新获取验证码。"
+    message_en = "The code is wrong or no longer valid; check it or ask for a new one."
+    keep_changes = True  # the wrong try is counted
+
+
+class PasswordChangeRequired(Forbidden):
+    """The right password, but one someone else chose (a temporary password from the
+    institution): the account must set its own before it signs in."""
+
+    code = "password_change_required"
+    message_zh = "这是培训机构为您设置的临时密码，请先设置您自己的新密码。"
+    message_en = "This is a temporary password; set your own password first."
+
+
+class SamePassword(ValidationFailed):
+    code = "password_unchanged"
+    message_zh = "新密码不能与当前密码相同。"
+    message_en = "The new password must differ from the current one."
+
+
+class ActivationPending(Conflict):
+    """Staff reset the password of a learner who has not activated their account yet: such a
+    learner gets a new activation code instead."""
+
+    code = "activation_pending"
+    message_zh = "该学员尚未激活账号，请为其重新发放激活码。"
+    message_en = "This learner has not activated their account; issue a new activation code."

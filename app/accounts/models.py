@@ -91,6 +91,9 @@ class User(SQLModel, table=True):
     face_enrolled: bool = False
     # Bumped to invalidate every token issued before (password change, deactivation).
     token_version: int = 0
+    #: Set when someone else chose the password (a temporary one from the institution's staff):
+    #: the account signs in only to change it (app/accounts/recovery.py).
+    must_change_password: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -167,4 +170,22 @@ class ActivationCode(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: Wrong codes tried against this learner's ID number; the code dies at the limit.
+    failures: int = 0
+
+
+class PasswordResetCode(SQLModel, table=True):
+    """A one-time code sent to a user's phone (or e-mail) to set a new password themself
+    (app/accounts/recovery.py). Only a keyed hash of the code, bound to the user, is stored;
+    codes live minutes, die after a few wrong tries, and are never deleted (the audit names
+    them by id)."""
+
+    __tablename__ = "password_reset_codes"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    channel: str = Field(max_length=8)
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     failures: int = 0

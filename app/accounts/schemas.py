@@ -129,3 +129,56 @@ class ApiKeyOut(BaseModel):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The key itself. Shown once; store it now.")
+
+
+# ---------------------------------------------------------------- passwords
+
+
+class PasswordResetRequestIn(BaseModel):
+    """Ask for a reset code: the username, or the mobile number on the account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    login: str = Field(min_length=1, max_length=64)
+
+
+class PasswordResetRequestedOut(BaseModel):
+    """The same answer whether or not such an account exists."""
+
+    detail: str
+    expires_in_s: int
+
+
+class PasswordResetConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    login: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=16)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class PasswordChangeIn(BaseModel):
+    """Set one's own password with the current one (a temporary one from the institution
+    included)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class PasswordSetOut(BaseModel):
+    """The account whose password was set; sign in with it (earlier sessions have ended)."""
+
+    username: str
+
+
+class TemporaryPasswordOut(BaseModel):
+    """A temporary password for a learner, shown once; the learner must change it when they
+    next sign in."""
+
+    learner_id: uuid.UUID
+    username: str
+    temporary_password: str
+    must_change_password: bool

@@ -32,6 +32,7 @@ from app.accounts.exceptions import (
     InvalidIdNumberError,
     InvalidInput,
     InvalidToken,
+    PasswordChangeRequired,
     TooManyAttempts,
     UsernameTaken,
     UserNotFound,
@@ -497,15 +498,20 @@ def authenticate(
     return user
 
 
-def _sign_in_refusal(session: Session, user: User) -> AccountLocked | InstitutionSuspended | None:
+def _sign_in_refusal(
+    session: Session, user: User
+) -> AccountLocked | InstitutionSuspended | PasswordChangeRequired | None:
     """Why a user with the right password may not sign in: an admin locked the account, or
-    suspended the institution they work for (its learners keep their access)."""
+    suspended the institution they work for (its learners keep their access), or the password
+    is a temporary one someone else chose (app/accounts/recovery.py: change it first)."""
     if not user.is_active:
         return AccountLocked()
     if user.role is Role.staff and user.institution_id is not None:
         inst = session.get(Institution, user.institution_id)
         if inst is not None and inst.is_suspended:
             return InstitutionSuspended()
+    if user.must_change_password:
+        return PasswordChangeRequired()
     return None
 
 

@@ -115,6 +115,7 @@ def activate(body: ActivateIn, session: SessionDep, request: Request) -> Activat
         exc.TooManyAttempts,
         exc.AccountLocked,
         exc.InstitutionSuspended,
+        exc.PasswordChangeRequired,
         exc.RateLimited,
     ),
     dependencies=[PUBLIC],
@@ -124,7 +125,8 @@ def token(
 ) -> TokenOut:
     """OAuth2 password flow: exchange username and password for a bearer token. Repeated
     failures back off per username (`too_many_attempts`) and per client address
-    (`rate_limited`), both 429 with Retry-After."""
+    (`rate_limited`), both 429 with Retry-After. A temporary password from the institution
+    gets 403 `password_change_required`: set your own with `POST /auth/password-change`."""
     user = accounts.authenticate(
         session, form.username, form.password, client=client_info(request)[0]
     )

@@ -462,6 +462,28 @@ EXAMPLES: dict[str, Any] = {
         "region": "广东省深圳市南山区",
     },
     "InstitutionChoiceIn": {"institution_code": "SZ001"},
+    "PasswordResetRequestIn": {"login": "13912345678"},
+    "PasswordResetRequestedOut": {
+        "detail": "如果该账号存在并登记了手机号，验证码已发送，10 分钟内有效。",
+        "expires_in_s": 600,
+    },
+    "PasswordResetConfirmIn": {
+        "login": "13912345678",
+        "code": "482913",
+        "new_password": "Peixun-2026-xinmima",
+    },
+    "PasswordChangeIn": {
+        "username": "lijuan88",
+        "current_password": "Kp7m-Xq3r-Hw9t",
+        "new_password": "Peixun-2026-xinmima",
+    },
+    "PasswordSetOut": {"username": "lijuan88"},
+    "TemporaryPasswordOut": {
+        "learner_id": LEARNER_ID,
+        "username": "lijuan88",
+        "temporary_password": "Kp7m-Xq3r-Hw9t",
+        "must_change_password": True,
+    },
     "LearnerOut": {
         "id": LEARNER_ID,
         "username": "wangxm",

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from app.accounts import registration
 from app.accounts import service as accounts
 from app.accounts.consent import consent_is_current, consent_state
+from app.accounts.exceptions import PasswordChangeRequired
 from app.accounts.models import LearnerGroup, Role
 from app.attendance import service as attendance
 from app.config import get_settings
@@ -18,6 +19,7 @@ from app.db import attempt
 from app.errors import DomainError
 from app.http.cookies import client_info
 from app.http.session import SessionDep
+from app.web import passwords as passwords_web
 from app.web.i18n import (
     gettext,
     lang_of,
@@ -172,6 +174,16 @@ def login_submit(
             user = accounts.authenticate(
                 session, username, password, client=request.client.host if request.client else None
             )
+    except PasswordChangeRequired as err:
+        # A temporary password from the institution: set one's own before signing in.
+        return passwords_web.change_form(
+            request,
+            username=username,
+            status=err.status,
+            error=message_for(err, lang_of(request)),
+            error_code=err.code,
+            temporary=True,
+        )
     except DomainError as err:
         return with_retry_after(
             err,
