@@ -454,6 +454,25 @@ def renormalise_identifiers(
         raise typer.Exit(1)
 
 
+@app.command("assign-institutions")
+def assign_institutions(
+    dry_run: Annotated[bool, typer.Option(help="Report what would change; change nothing")] = False,
+) -> None:
+    """Learners who belong to no institution (registered before registration named one) join
+    the one institution whose courses they study, audited; the rest choose at their next
+    sign-in (/institution)."""
+    from app.accounts import registration
+    from app.audit.service import Actor
+    from app.courses.enrolment import sole_institutions
+    from app.db import get_engine, transaction
+
+    with transaction(get_engine()) as session:
+        assigned, left = registration.assign_institutions(
+            session, sole_institutions(session), actor=Actor.system(), dry_run=dry_run
+        )
+    typer.echo(json.dumps({"assigned": assigned, "left_to_choose": left, "dry_run": dry_run}))
+
+
 @app.command("purge-evidence")
 def purge_evidence() -> None:
     """Delete evidence face crops older than the retention period (their hashes stay)."""

@@ -40,9 +40,10 @@ from app.audit.service import Actor
 from app.programmes import regions
 from app.validation import normalise_identifier
 
-#: Called with (session, learner, institution) after a learner chose their institution, in the
-#: same transaction; subscribed in app/wiring.py.
-institution_chosen_hooks: list[Callable[[Session, User, Institution], None]] = []
+#: Called with (session, learner, institution, actor) after a learner joined an institution
+#: (their choice, or an operator's migration), in the same transaction; subscribed in
+#: app/wiring.py.
+institution_chosen_hooks: list[Callable[[Session, User, Institution, Actor], None]] = []
 
 
 @dataclass(frozen=True)
@@ -112,23 +113,49 @@ def require_institution(user: User) -> None:
         raise InstitutionRequired()
 
 
+def _join(session: Session, user: User, inst: Institution, *, actor: Actor, via: str) -> None:
+    user.institution_id = inst.id
+    session.add(user)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="learner.institution_chosen",
+        subject=f"user:{user.id}",
+        payload={"institution_code": inst.code, "via": via},
+        institution_id=inst.id,
+    )
+    for hook in institution_chosen_hooks:
+        hook(session, user, inst, actor)
+
+
 def choose_institution(session: Session, user: User, institution_code: str) -> Institution:
     """A learner of no institution joins one (audited on the institution's chain); then the
     :data:`institution_chosen_hooks` run. Learners who already belong to one are refused."""
     if not needs_institution(user):
         raise InstitutionAlreadyChosen()
     inst = institution_for_code(session, institution_code)
-    user.institution_id = inst.id
-    session.add(user)
-    session.flush()
-    audit.append(
-        session,
-        actor=Actor.user(user.id),
-        action="learner.institution_chosen",
-        subject=f"user:{user.id}",
-        payload={"institution_code": inst.code},
-        institution_id=inst.id,
-    )
-    for hook in institution_chosen_hooks:
-        hook(session, user, inst)
+    _join(session, user, inst, actor=Actor.user(user.id), via="learner")
     return inst
+
+
+def assign_institutions(
+    session: Session, sole: dict[uuid.UUID, uuid.UUID], *, actor: Actor, dry_run: bool = False
+) -> tuple[int, int]:
+    """Operators' migration of learners who belong to no institution: each learner of ``sole``
+    (learner id → the one institution whose courses they study, as
+    :func:`app.courses.enrolment.sole_institutions` finds) joins it, audited like a choice of
+    their own (``via: enrolments``); the others are left to choose at their next sign-in.
+    Returns (assigned, left to choose)."""
+    waiting = session.exec(
+        select(User).where(col(User.role) == Role.learner, col(User.institution_id).is_(None))
+    ).all()
+    assigned = 0
+    for user in waiting:
+        inst = session.get(Institution, sole[user.id]) if user.id in sole else None
+        if inst is None or inst.is_suspended:
+            continue
+        assigned += 1
+        if not dry_run:
+            _join(session, user, inst, actor=actor, via="enrolments")
+    return assigned, len(waiting) - assigned

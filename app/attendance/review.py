@@ -178,7 +178,9 @@ def refer_to_review(session: Session, event: AttendanceEvent, *, why: str, actor
     session.flush()
 
 
-def on_institution_chosen(session: Session, learner: User, institution: Institution) -> None:
+def on_institution_chosen(
+    session: Session, learner: User, institution: Institution, actor: Actor
+) -> None:
     """A learner of no institution chose one: their checks still waiting for review in no
     institution's queue (a face enrolment flagged before the rule that every learner belongs
     to an institution) move to the chosen institution's queue, each move audited there."""
@@ -194,7 +196,7 @@ def on_institution_chosen(session: Session, learner: User, institution: Institut
         session.add(event)
         audit.append(
             session,
-            actor=Actor.user(learner.id),
+            actor=actor,
             action="face.review_routed",
             subject=f"attendance_event:{event.id}",
             payload={"purpose": event.purpose.value, "reason_code": event.reason_code},

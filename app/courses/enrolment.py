@@ -6,7 +6,7 @@ import uuid
 
 from sqlmodel import Session, col, select
 
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.courses import classes
 from app.courses.exceptions import (
@@ -62,6 +62,21 @@ def list_my_enrollments(session: Session, principal: Principal) -> list[tuple[En
         .order_by(col(Enrollment.created_at).desc(), col(Enrollment.id))
     ).all()
     return [(e, c) for e, c in rows]
+
+
+def sole_institutions(session: Session) -> dict[uuid.UUID, uuid.UUID]:
+    """Learners who belong to no institution but study with exactly one (every enrolment at
+    one institution): learner id → that institution (app/accounts/registration.py)."""
+    rows = session.exec(
+        select(col(Enrollment.user_id), col(Enrollment.institution_id))
+        .join(User, col(User.id) == col(Enrollment.user_id))
+        .where(col(User.role) == Role.learner, col(User.institution_id).is_(None))
+        .distinct()
+    ).all()
+    seen: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for user_id, institution_id in rows:
+        seen.setdefault(user_id, set()).add(institution_id)
+    return {user: next(iter(insts)) for user, insts in seen.items() if len(insts) == 1}
 
 
 def can_see_enrollment(principal: Principal, enrollment: Enrollment) -> bool:

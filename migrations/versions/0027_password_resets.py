@@ -4,10 +4,11 @@
 password; the account signs in only to change it. ``password_reset_codes``: one-time codes sent
 to a user's phone to set a new password themself (keyed hash only, short-lived, limited tries).
 
-Learners who belong to no institution are not moved here: choosing an institution changes who
-supervises them and is audited, so each learner chooses at their next sign-in (``/institution``,
-which offers the institution of their courses), and their reviews waiting in no queue move with
-that choice (app/accounts/registration.py).
+Learners who belong to no institution are not moved by this revision: joining an institution
+changes who supervises them and is audited on its chain, which a schema migration cannot write.
+``skilltrace assign-institutions`` (run after ``migrate``) moves every learner whose courses are
+all one institution's, audited; the others choose at their next sign-in (``/institution``), and
+reviews waiting in no queue move along in both cases (app/accounts/registration.py).
 
 Revision ID: 0027
 Revises: 0026

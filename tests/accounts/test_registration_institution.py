@@ -221,3 +221,43 @@ def test_the_page_suggests_the_institution_of_their_courses(
     # Chosen: the page steps aside.
     r = client.get("/institution", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/my"
+
+
+def test_operators_migrate_learners_who_study_with_one_institution(engine: Any) -> None:
+    """`skilltrace assign-institutions`: a learner whose every course is one institution's
+    joins it (audited, their waiting review moves along); anyone else is left to choose."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from app.cli import app as cli
+
+    one, two = make_institution(engine, "SZ301"), make_institution(engine, "SZ302")
+    settled = make_learner(engine)
+    make_enrollment(engine, settled, make_course(engine, one))
+    flagged = _flag_without_queue(engine, settled)
+    torn = make_learner(engine)
+    make_enrollment(engine, torn, make_course(engine, one))
+    make_enrollment(engine, torn, make_course(engine, two))
+    idle = make_learner(engine)
+    partner_made = make_learner(engine, two)
+    make_enrollment(engine, partner_made, make_course(engine, one))
+
+    def run(*args: str) -> dict[str, Any]:
+        result = CliRunner().invoke(cli, ["assign-institutions", *args])
+        assert result.exit_code == 0, result.output
+        return dict(json.loads(result.stdout))
+
+    assert run("--dry-run") == {"assigned": 1, "left_to_choose": 2, "dry_run": True}
+    assert institution_of(engine, settled.username) is None
+    assert run() == {"assigned": 1, "left_to_choose": 2, "dry_run": False}
+    assert institution_of(engine, settled.username) == one.id
+    assert institution_of(engine, torn.username) is None
+    assert institution_of(engine, idle.username) is None
+    assert institution_of(engine, partner_made.username) == two.id  # keeps theirs
+    assert audit_actions(engine, f"user:{settled.id}")[-1] == "learner.institution_chosen"
+    assert audit_actions(engine, f"attendance_event:{flagged}") == ["face.review_routed"]
+    with Session(engine) as s:
+        event = s.get(AttendanceEvent, flagged)
+        assert event is not None and event.institution_id == one.id
+    assert run() == {"assigned": 0, "left_to_choose": 2, "dry_run": False}
