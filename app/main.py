@@ -31,6 +31,7 @@ from app.api import face as face_api
 from app.api import handoff as handoff_api
 from app.api import institutions as institutions_api
 from app.api import media as media_api
+from app.api import offline as offline_api
 from app.api import outcomes as outcomes_api
 from app.api import passwords as passwords_api
 from app.api import programmes as programmes_api
@@ -372,6 +373,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         face_api,
         courses_api,
         classes_api,
+        offline_api,
         media_api,
         audit_api,
     ):

@@ -292,6 +292,9 @@ EXAMPLES: dict[str, Any] = {
     "Body_handoff_frames_api_v1_handoffs__code__frames_post": FRAMES_BODY,
     "Body_handoff_stream_frame_api_v1_handoffs__code__checks__check_id__frames_post": FRAME_BODY,
     "Body_stream_frame_api_v1_me_face_checks__check_id__frames_post": FRAME_BODY,
+    "Body_station_frame_api_v1_offline_sessions__offline_session_id__station_checks__check_id__frames_post": (  # noqa: E501
+        FRAME_BODY
+    ),
     "Body_partner_stream_frame_api_v1_learners__learner_id__face_checks__check_id__frames_post": (
         FRAME_BODY
     ),
@@ -549,6 +552,8 @@ EXAMPLES: dict[str, Any] = {
         "require_each_lesson": True,
         "lessons_finished": 0,
         "lessons_total": 1,
+        "offline_minutes": 240,
+        "offline_required_minutes": 480,
         "lessons": [LESSON_PROGRESS],
     },
     "QuestionIn": {

@@ -43,6 +43,7 @@ from app.attendance.budget import admit_burst
 from app.attendance.challenges import _load_challenge, require_consent
 from app.attendance.engine import current_stream_params
 from app.attendance.exceptions import (
+    ChallengeNotFound,
     CheckIncomplete,
     FrameOutOfOrder,
     FrameRepeated,
@@ -60,6 +61,11 @@ from app.config import get_settings
 #: Mode of a challenge whose frames are streamed to it.
 STREAMED = "streamed"
 BURST = "burst"
+#: ``issued_to`` of a check an offline session's station opened (app/courses/offline.py):
+#: ``offline:<session id>:<checkin|checkout>``. Only that station sends its frames and decides
+#: it: a learner's own phone, a partner or another operation cannot (the learner must stand in
+#: front of the station's camera).
+STATION_PREFIX = "offline:"
 #: Frames one check may hold: its longest plan at the highest frame rate allowed, with room.
 MAX_CHECK_FRAMES = 400
 
@@ -119,6 +125,21 @@ def open_check(
     return check
 
 
+def station_issuer(session_id: uuid.UUID, kind: str) -> str:
+    """``issued_to`` of a station's check for one offline session and kind."""
+    return f"{STATION_PREFIX}{session_id}:{kind}"
+
+
+def require_issuer(check: FaceChallenge, issued_to: str | None) -> None:
+    """A station's check is used only by that station (``issued_to`` given and equal); every
+    other caller (``None``) may not touch a station's check: 404 ``challenge_not_found``."""
+    if issued_to is None:
+        if check.issued_to.startswith(STATION_PREFIX):
+            raise ChallengeNotFound()
+    elif check.issued_to != issued_to:
+        raise ChallengeNotFound()
+
+
 def _ack(plan: Schedule, seq: int, t_ms: int) -> FrameAck:
     current = plan.current(t_ms)
     step = plan.reveals.index(current) + 1 if current is not None else None
@@ -140,7 +161,13 @@ def _ack(plan: Schedule, seq: int, t_ms: int) -> FrameAck:
 
 
 def add_frame(
-    session: Session, user: User, check_id: uuid.UUID, *, seq: int, data: bytes
+    session: Session,
+    user: User,
+    check_id: uuid.UUID,
+    *,
+    seq: int,
+    data: bytes,
+    issued_to: str | None = None,
 ) -> FrameAck:
     """Stamp and store one frame of a streamed check; say what to do now.
 
@@ -152,6 +179,7 @@ def add_frame(
     frame with the same bytes (a retry after a lost response) is answered again, not stored.
     """
     check = _load_challenge(session, user, check_id)
+    require_issuer(check, issued_to)
     if check.mode != STREAMED or check.schedule is None:
         raise NotAStreamedCheck()
     plan = Schedule.from_json(check.schedule)
@@ -254,6 +282,7 @@ def discard_stream(session: Session, check: FaceChallenge) -> None:
 __all__ = [
     "BURST",
     "MAX_CHECK_FRAMES",
+    "STATION_PREFIX",
     "STREAMED",
     "FrameAck",
     "StoredFrame",
@@ -262,5 +291,7 @@ __all__ = [
     "open_check",
     "plan_of",
     "require_complete",
+    "require_issuer",
+    "station_issuer",
     "stream_of",
 ]

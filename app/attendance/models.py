@@ -22,6 +22,10 @@ class Purpose(StrEnum):
     rollcall = "rollcall"
     quiz = "quiz"
     partner = "partner"  # a partner platform's own capture
+    #: Blended training (app/courses/offline.py): a learner at an offline session's check-in
+    #: station, arriving and leaving; the station's camera, the learner's own QR.
+    offline_checkin = "offline_checkin"
+    offline_checkout = "offline_checkout"
 
 
 class Outcome(StrEnum):

@@ -17,7 +17,13 @@ from app.accounts.models import User
 from app.accounts.registration import require_institution
 from app.attendance import liveness, pad, search
 from app.attendance.challenges import _consume, _load_challenge, require_consent
-from app.attendance.checks import STREAMED, discard_stream, require_complete, stream_of
+from app.attendance.checks import (
+    STREAMED,
+    discard_stream,
+    require_complete,
+    require_issuer,
+    stream_of,
+)
 from app.attendance.engine import current_liveness_params, current_model, thresholds
 from app.attendance.exceptions import (
     FaceMatchesOtherLearner,
@@ -183,6 +189,7 @@ def enrol(
     require_consent(user)
     require_institution(user)
     first = _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
+    require_issuer(first, None)  # a station's check never enrols a face
     streamed = first.mode == STREAMED
     stream: StreamResult | None = None
     if streamed:

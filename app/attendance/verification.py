@@ -21,7 +21,13 @@ from app.attendance.challenges import (
     _reset_failures,
     require_consent,
 )
-from app.attendance.checks import STREAMED, discard_stream, require_complete, stream_of
+from app.attendance.checks import (
+    STREAMED,
+    discard_stream,
+    require_complete,
+    require_issuer,
+    stream_of,
+)
 from app.attendance.engine import current_liveness_params, current_model, thresholds
 from app.attendance.exceptions import (
     FaceMismatch,
@@ -76,6 +82,7 @@ def verify(
     institution_id: uuid.UUID | None = None,
     client: ClientInfo = ClientInfo(),
     actor: Actor | None = None,
+    issued_to: str | None = None,
 ) -> AttendanceEvent:
     """Check that the person in the frames is ``user`` and alive; record an attendance event.
 
@@ -83,6 +90,8 @@ def verify(
     response; raises only for refusals before a decision (lock, challenge, bad or faceless
     frames). Failed decisions count towards the attempt limit. A template of another model than
     the configured one raises :class:`FaceReenrolRequired` before anything is consumed.
+    ``issued_to`` names the station whose check this must be (offline sessions); without it a
+    station's check is refused (:func:`app.attendance.checks.require_issuer`).
     """
     actor = actor or Actor.user(user.id)
     require_consent(user)
@@ -93,6 +102,7 @@ def verify(
     if not template_is_current(template):
         raise FaceReenrolRequired(template_model=f"{template.face_engine}/{template.model_name}")
     first = _load_challenge(session, user, challenge_id)  # refuse early, before the slow part
+    require_issuer(first, issued_to)
     streamed = first.mode == STREAMED
     stream: StreamResult | None = None
     if streamed:

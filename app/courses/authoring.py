@@ -208,6 +208,7 @@ class CourseChanges:
     quiz_time_limit_s: int | None = None
     quiz_max_attempts: int | None = None
     require_each_lesson: bool | None = None
+    offline_required_minutes: int | None = None
 
 
 def _audit_value(value: object) -> object:

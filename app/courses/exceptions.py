@@ -352,3 +352,88 @@ class RosterChanged(Conflict):
         "Something changed since the roster was checked (a learner enrolled, seats ran out); "
         "nothing was enrolled. See the errors and upload it again."
     )
+
+
+# ---------------------------------------------------------------- offline sessions (线下实训)
+
+
+class OfflineSessionNotFound(DomainError):
+    code = "offline_session_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "找不到该线下实训场次。"
+    message_en = "Offline session not found."
+
+
+class InvalidOfflineSession(ValidationFailed):
+    code = "invalid_offline_session"
+    message_zh = "线下实训场次设置有误：请检查名称、地点、开始和结束时间、人数上限和指导教师。"
+    message_en = (
+        "The offline session is not valid (title, site, start and end time, capacity or "
+        "instructor)."
+    )
+
+
+class OfflineSessionFull(Conflict):
+    code = "offline_session_full"
+    title = "Offline session full"
+    message_zh = "本场线下实训签到人数已满。"
+    message_en = "This offline session is full: every seat has checked in."
+
+
+class OfflineSessionClosed(Conflict):
+    code = "offline_session_closed"
+    title = "Offline session not open"
+    message_zh = "本场线下实训现在不能签到或签退（未到签到时间、已结束或已取消）。"
+    message_en = (
+        "This offline session takes no check-in or check-out now (not started yet, over, or "
+        "cancelled)."
+    )
+
+
+class OfflineTokenInvalid(ValidationFailed):
+    code = "offline_token_invalid"
+    message_zh = "二维码无效：请学员在手机上打开本场实训的签到二维码。"
+    message_en = (
+        "This QR code is not valid here: the learner opens this session's QR on their phone."
+    )
+
+
+class OfflineTokenExpired(ValidationFailed):
+    code = "offline_token_expired"
+    message_zh = "二维码已过期：请学员刷新手机上的二维码后重新出示。"
+    message_en = (
+        "This QR code has expired: the learner refreshes it on their phone and shows it again."
+    )
+
+
+class OfflineTokenUsed(Conflict):
+    code = "offline_token_used"
+    title = "QR code already used"
+    message_zh = "该二维码已经扫过：请学员出示手机上新的二维码。"
+    message_en = "This QR code was scanned already: the learner shows the new one on their phone."
+
+
+class OfflineNotOnRoster(DomainError):
+    code = "offline_not_on_roster"
+    status = 403
+    title = "Not on this session's roster"
+    message_zh = "该学员不在本场线下实训的班级名单中（或属于其他培训机构），不能在此签到。"
+    message_en = (
+        "This learner is not on the roster of this offline session's class (or belongs to "
+        "another institution) and cannot check in here."
+    )
+
+
+class OfflineAlreadyDone(Conflict):
+    code = "offline_already_checked_out"
+    title = "Already checked out"
+    message_zh = "该学员本场已签到并签退，无需再次扫码。"
+    message_en = "This learner has checked in and out of this session already."
+
+
+class OfflineNotCheckedIn(Conflict):
+    code = "offline_not_checked_in"
+    title = "Not checked in"
+    message_zh = "该学员本场没有签到记录，不能评定实操考核。"
+    message_en = "This learner did not check in at this session; there is nothing to assess."

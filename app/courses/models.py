@@ -77,6 +77,9 @@ class Course(SQLModel, table=True):
     heartbeat_interval_s: int = 30
     #: Completion also needs every lesson finished (its required minutes watched or read).
     require_each_lesson: bool = False
+    #: Blended training: offline practical minutes completion needs (0: an online-only course),
+    #: earned at the course's offline sessions (app/courses/offline.py).
+    offline_required_minutes: int = Field(default=0)
     # Quiz policy
     quiz_question_count: int = 10
     quiz_time_limit_s: int = 1800
@@ -206,11 +209,20 @@ class Enrollment(SQLModel, table=True):
     rollcalls_total: int = 0
     rollcalls_passed: int = 0
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Offline practical training credited at offline sessions (milliseconds): verified check-in
+    #: to verified check-out within each session's window — derivable again from the
+    #: attendance rows and their face events (app/courses/offline.py, ``offline_ledger``).
+    offline_ms: int = Field(default=0, sa_type=BigInteger)
 
     @property
     def credited_seconds(self) -> int:
         """Whole seconds (rounded down), as the API and the progress rules count them."""
         return self.credited_ms // 1000
+
+    @property
+    def offline_minutes(self) -> int:
+        """Whole offline practical minutes (rounded down)."""
+        return self.offline_ms // 60_000
 
 
 class SessionState(StrEnum):
@@ -421,3 +433,77 @@ class RosterImport(SQLModel, table=True):
     committed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     committed_by: str | None = Field(default=None, max_length=64)
     enrolled: int = 0
+
+
+class OfflineSession(SQLModel, table=True):
+    """An offline practical session (线下实训) of a course's class: a site, a time window, seats
+    and an instructor. Learners check in and out at the site's station (app/courses/offline.py)."""
+
+    __tablename__ = "offline_sessions"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    course_id: uuid.UUID = Field(foreign_key="courses.id", index=True)
+    class_id: uuid.UUID = Field(foreign_key="course_classes.id", index=True)
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
+    title: str = Field(max_length=200)
+    site_address: str = Field(max_length=300)
+    starts_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    capacity: int
+    #: A staff member of the institution (实训指导教师): marks the practical assessments.
+    instructor_id: uuid.UUID = Field(foreign_key="users.id")
+    created_by: uuid.UUID = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancel_reason: str | None = Field(default=None, max_length=500)
+
+
+class OfflineAttendance(SQLModel, table=True):
+    """One learner at one offline session: the verified check-in and check-out (their face
+    events) and the minutes they earned — the offline ledger's raw events."""
+
+    __tablename__ = "offline_attendances"
+    __table_args__ = (
+        UniqueConstraint("session_id", "enrollment_id", name="uq_offline_attendance"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    session_id: uuid.UUID = Field(foreign_key="offline_sessions.id", index=True)
+    enrollment_id: uuid.UUID = Field(foreign_key="enrollments.id", index=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    checkin_event_id: uuid.UUID
+    checkin_at: datetime = Field(sa_type=UTCDateTime)
+    checkin_by: uuid.UUID = Field(foreign_key="users.id")
+    checkout_event_id: uuid.UUID | None = None
+    checkout_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checkout_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    credited_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+class OfflineTokenUse(SQLModel, table=True):
+    """A learner's station QR token that was scanned: each is good for one scan."""
+
+    __tablename__ = "offline_token_uses"
+
+    jti: str = Field(primary_key=True, max_length=32)
+    session_id: uuid.UUID = Field(foreign_key="offline_sessions.id", index=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id")
+    used_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PracticalAssessment(SQLModel, table=True):
+    """The instructor's practical assessment (实操考核) of a learner at an offline session: pass
+    or fail with a note. Marking again replaces it (each marking is audited)."""
+
+    __tablename__ = "practical_assessments"
+    __table_args__ = (
+        UniqueConstraint("session_id", "enrollment_id", name="uq_practical_assessment"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    session_id: uuid.UUID = Field(foreign_key="offline_sessions.id", index=True)
+    enrollment_id: uuid.UUID = Field(foreign_key="enrollments.id", index=True)
+    passed: bool
+    note: str = Field(default="", max_length=500)
+    assessed_by: uuid.UUID = Field(foreign_key="users.id")
+    assessed_at: datetime = Field(sa_type=UTCDateTime)

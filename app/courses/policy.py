@@ -39,6 +39,7 @@ from app.validation import OCCUPATION_CODE_RE, check_text, normalise_identifier
 # keep every number inside a 32-bit column and every text inside its column.
 
 REQUIRED_MINUTES = (1, 100_000)
+OFFLINE_REQUIRED_MINUTES = (0, 100_000)
 PERCENT = (0, 100)
 SUBSIDY_FEN = (0, 100_000_000)  # 1,000,000 yuan; the largest standards are a few thousand
 #: Short roll-call intervals (seconds) are allowed so demos and tests need not wait.
@@ -77,6 +78,8 @@ class CoursePolicy:
     quiz_max_attempts: int = 3
     #: Completion also needs every lesson finished (its required minutes watched or read).
     require_each_lesson: bool = False
+    #: Blended training: offline practical minutes completion needs (0: none).
+    offline_required_minutes: int = 0
 
 
 def _text(value: str, field: str, max_chars: int, error: type[ValidationFailed]) -> str:
@@ -133,6 +136,12 @@ def _check_policy(policy: CoursePolicy) -> None:
     _bounded(policy.quiz_question_count, "question_count", QUIZ_QUESTION_COUNT, InvalidCourse)
     _bounded(policy.quiz_time_limit_s, "time_limit_s", QUIZ_TIME_LIMIT_S, InvalidCourse)
     _bounded(policy.quiz_max_attempts, "max_attempts", QUIZ_MAX_ATTEMPTS, InvalidCourse)
+    _bounded(
+        policy.offline_required_minutes,
+        "offline_required_minutes",
+        OFFLINE_REQUIRED_MINUTES,
+        InvalidCourse,
+    )
 
 
 # ---------------------------------------------------------------- permissions

@@ -1,5 +1,6 @@
 """Completion: required minutes reached, quiz passed, roll-call pass rate at or above policy,
-and, where the course asks for it, every lesson finished (its required minutes watched or read).
+and, where the course asks for it, every lesson finished (its required minutes watched or read)
+and its offline practical minutes earned (app/courses/offline.py).
 """
 
 from __future__ import annotations
@@ -99,6 +100,10 @@ class Progress:
     #: Lessons finished / in the course, when the caller looked them up.
     lessons_finished: int | None = None
     lessons_total: int | None = None
+    #: Blended training: offline practical minutes credited at offline sessions (verified
+    #: check-in to check-out), and what the course requires of them (0: none).
+    offline_minutes: int = 0
+    offline_required_minutes: int = 0
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,11 @@ def progress(
         left = course.required_minutes - minutes
         missing.append(f"{left} more verified minutes of study")
         missing_zh.append(f"还需完成 {left} 分钟有效学时")
+    offline = enrollment.offline_minutes
+    if offline < course.offline_required_minutes:
+        left = course.offline_required_minutes - offline
+        missing.append(f"{left} more minutes of offline practical training")
+        missing_zh.append(f"还需完成 {left} 分钟线下实训")
     if not enrollment.quiz_passed:
         missing.append(f"pass the quiz (score {course.pass_score} or more)")
         missing_zh.append(f"需通过考试（{course.pass_score} 分及以上）")
@@ -197,6 +207,8 @@ def progress(
         require_each_lesson=course.require_each_lesson,
         lessons_finished=finished,
         lessons_total=len(lessons) if lessons is not None else None,
+        offline_minutes=offline,
+        offline_required_minutes=course.offline_required_minutes,
     )
 
 
@@ -226,6 +238,7 @@ def refresh_completion(
             "course": str(course.id),
             "user": str(enrollment.user_id),
             "credited_minutes": p.credited_minutes,
+            **({"offline_minutes": p.offline_minutes} if course.offline_required_minutes else {}),
             "quiz_score": p.best_quiz_score,
             "rollcall_pass_rate": p.rollcall_pass_rate,
         },

@@ -93,6 +93,12 @@ class CourseIn(BaseModel):
         default=False,
         description="completion also needs every lesson finished (its minutes watched or read)",
     )
+    offline_required_minutes: int = Field(
+        default=0,
+        ge=svc.OFFLINE_REQUIRED_MINUTES[0],
+        le=svc.OFFLINE_REQUIRED_MINUTES[1],
+        description="blended training: offline practical minutes completion needs (0: none)",
+    )
 
     def policy(self) -> svc.CoursePolicy:
         r, q = self.rollcall, self.quiz
@@ -108,6 +114,7 @@ class CourseIn(BaseModel):
             quiz_time_limit_s=q.time_limit_s,
             quiz_max_attempts=q.max_attempts,
             require_each_lesson=self.require_each_lesson,
+            offline_required_minutes=self.offline_required_minutes,
         )
 
 
@@ -145,6 +152,9 @@ class CourseOut(BaseModel):
     created_at: datetime
     published_at: datetime | None
     require_each_lesson: bool = False
+    offline_required_minutes: int = Field(
+        default=0, description="offline practical minutes completion needs (0: none)"
+    )
 
     @classmethod
     def of(cls, c: Course) -> CourseOut:
@@ -178,6 +188,7 @@ class CourseOut(BaseModel):
             created_at=c.created_at,
             published_at=c.published_at,
             require_each_lesson=c.require_each_lesson,
+            offline_required_minutes=c.offline_required_minutes,
         )
 
 
@@ -430,6 +441,9 @@ class CourseUpdateIn(BaseModel):
     rollcall: RollcallPolicyPatch | None = None
     quiz: QuizPolicyPatch | None = None
     require_each_lesson: bool | None = None
+    offline_required_minutes: int | None = Field(
+        default=None, ge=svc.OFFLINE_REQUIRED_MINUTES[0], le=svc.OFFLINE_REQUIRED_MINUTES[1]
+    )
 
     def changes(self) -> svc.CourseChanges:
         r = self.rollcall or RollcallPolicyPatch()
@@ -454,6 +468,7 @@ class CourseUpdateIn(BaseModel):
             quiz_time_limit_s=q.time_limit_s,
             quiz_max_attempts=q.max_attempts,
             require_each_lesson=self.require_each_lesson,
+            offline_required_minutes=self.offline_required_minutes,
         )
 
 
@@ -776,6 +791,12 @@ class ProgressOut(BaseModel):
     )
     lessons_finished: int | None = None
     lessons_total: int | None = None
+    offline_minutes: int = Field(
+        default=0, description="offline practical minutes credited at offline sessions"
+    )
+    offline_required_minutes: int = Field(
+        default=0, description="offline practical minutes completion needs (0: none)"
+    )
     lessons: list[LessonProgressOut] = Field(
         default_factory=list, description="each lesson: what was watched (or read) of it"
     )

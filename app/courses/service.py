@@ -48,6 +48,7 @@ from app.courses.policy import (
     LESSON_MINUTES,
     OCCUPATION_CODE_CHARS,
     OCCUPATION_NAME_CHARS,
+    OFFLINE_REQUIRED_MINUTES,
     OPTION_CHARS,
     OPTIONS,
     PERCENT,
@@ -68,6 +69,7 @@ from app.courses.policy import (
 
 __all__ = [
     "may_author",
+    "OFFLINE_REQUIRED_MINUTES",
     "REQUIRED_MINUTES",
     "PERCENT",
     "SUBSIDY_FEN",

@@ -46,6 +46,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.accounts.principal import SCOPES, Principal, Scope
 from app.api.deps import Access, route_access
+from app.attendance.checks import station_issuer
 from app.attendance.models import AttendanceEvent, FaceChallenge, Outcome, Purpose, ReviewStatus
 from app.attendance.streaming import Schedule, StreamParams
 from app.audit.service import Actor
@@ -66,6 +67,7 @@ from app.courses.models import (
     Enrollment,
     Lesson,
     LessonKind,
+    OfflineSession,
     Question,
     QuestionKind,
     QuizAttempt,
@@ -151,6 +153,44 @@ class World:
                 expires_at=clock.now() + timedelta(hours=1),
                 mode="streamed",
                 schedule=Schedule.draw(StreamParams()).to_json(),
+            )
+            s.add(check)
+            s.flush()
+            return str(check.id)
+
+    def offline_session(self) -> str:
+        """A fresh offline session of the learner's class, running now (instructor: staff)."""
+        with transaction(self.engine) as s:
+            enrollment = s.get(Enrollment, uuid.UUID(self.ids["enrollment_id"]))
+            assert enrollment is not None
+            now = clock.now()
+            row = OfflineSession(
+                course_id=enrollment.course_id,
+                class_id=enrollment.class_id,
+                institution_id=self.inst_a,
+                title="低压电工实操",
+                site_address="深圳市南山区 实训楼 302 室",
+                starts_at=now - timedelta(hours=1),
+                ends_at=now + timedelta(hours=2),
+                capacity=10,
+                instructor_id=uuid.UUID(self.ids["staff_id"]),
+                created_by=uuid.UUID(self.ids["staff_id"]),
+            )
+            s.add(row)
+            s.flush()
+            return str(row.id)
+
+    def station_check(self) -> str:
+        """A fresh streamed check the offline session's station opened for the learner."""
+        with transaction(self.engine) as s:
+            check = FaceChallenge(
+                user_id=self.learner.id,
+                nonce="matrix",
+                actions=[],
+                expires_at=clock.now() + timedelta(hours=1),
+                mode="streamed",
+                schedule=Schedule.draw(StreamParams()).to_json(),
+                issued_to=station_issuer(uuid.UUID(self.ids["offline_session_id"]), "checkin"),
             )
             s.add(check)
             s.flush()
@@ -343,6 +383,7 @@ def build_world(client: TestClient, engine: Engine, data_dir: Path) -> World:
     w.ids["standard_id"] = str(standard.id)
     w.ids["draft"] = w.draft_course()
     w.ids["lesson_id"] = w.draft_lesson()
+    w.ids["offline_session_id"] = w.offline_session()
     w.ids["question_id"] = w.draft_question()
 
     # Through the API, as their owners would: a certificate, a webhook, a phone hand-off.
@@ -499,6 +540,28 @@ def _phone(w: World) -> dict[str, Any]:
 def _frame(w: World) -> dict[str, Any]:
     """One streamed frame (not a decodable picture: refused after the guard)."""
     return {"data": {"seq": "0"}, "files": [("frame", ("f.jpg", JPEG, "image/jpeg"))]}
+
+
+def _station_check(w: World) -> dict[str, str]:
+    return {"offline_session_id": w.ids["offline_session_id"], "check_id": w.station_check()}
+
+
+def _new_offline_session(w: World) -> dict[str, str]:
+    return {"offline_session_id": w.offline_session()}
+
+
+def _new_offline(w: World) -> dict[str, Any]:
+    start = clock.now() + timedelta(days=1)
+    return {
+        "json": {
+            "title": "低压电工实操：照明线路安装",
+            "site_address": "深圳市南山区留仙大道 1088 号 实训楼 302 室",
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=3)).isoformat(),
+            "capacity": 20,
+            "instructor_id": w.ids["staff_id"],
+        }
+    }
 
 
 def _check(w: World) -> dict[str, str]:
@@ -713,6 +776,17 @@ MATRIX = [
     Row("POST /classes/{class_id}/close",                "A D D Y H D D D D D"),
     Row("POST /classes/{class_id}/enrollments",          "A D D Y H D D D Y H", None, _enrol_learner),  # noqa: E501
     Row("GET /enrollments/{enrollment_id}/class",        "A Y H Y H Y Y D Y H"),
+    # offline sessions (线下实训): staff of the class's institution run them; the station is
+    # signed-in staff; the instructor marks assessments; a learner takes a QR for their own
+    Row("POST /classes/{class_id}/offline-sessions",     "A D D Y H D D D D D", None, _new_offline),  # noqa: E501
+    Row("GET /courses/{course_id}/offline-sessions",     "A H H Y H Y Y D Y H"),
+    Row("GET /offline-sessions/{offline_session_id}",    "A H H Y H Y Y D Y H"),
+    Row("POST /offline-sessions/{offline_session_id}/cancel", "A D D Y H D D D D D", _new_offline_session, _REASON),  # noqa: E501
+    Row("POST /offline-sessions/{offline_session_id}/station/checks", "A D D Y H D D D D D", None, _json({"token": "st1.x.y"})),  # noqa: E501
+    Row("POST /offline-sessions/{offline_session_id}/station/checks/{check_id}/frames", "A D D Y H D D D D D", _station_check, _frame),  # noqa: E501
+    Row("POST /offline-sessions/{offline_session_id}/station/checks/{check_id}/decide", "A D D Y H D D D D D", _station_check),  # noqa: E501
+    Row("PUT /offline-sessions/{offline_session_id}/assessments/{enrollment_id}", "A D D Y H D D D D D", None, _json({"passed": True, "note": "合格"})),  # noqa: E501
+    Row("POST /me/offline-sessions/{offline_session_id}/qr-token", "A Y H D D D D D D D"),
     # rosters: staff and keys with enrolments:write of the class's institution
     Row("POST /classes/{class_id}/roster-imports",       "A D D Y H D D D Y H", None, _roster_file),  # noqa: E501
     Row("POST /classes/{class_id}/learners",             "A D D Y H D D D Y H", None, _person),
