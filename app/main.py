@@ -70,6 +70,7 @@ from app.web import integrations as integrations_web
 from app.web import learner as learner_web
 from app.web import learner_certificates as learner_certificates_web
 from app.web import notices as notices_web
+from app.web import offline as offline_web
 from app.web import passwords as passwords_web
 from app.web import render as render_web
 from app.web import review as review_web
@@ -392,6 +393,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         signup_web,
         passwords_web,
         learner_web,
+        offline_web,
         review_web,
         regulator_dashboard_web,
         regulator_records_web,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+import segno
 from fastapi import APIRouter, Request, status
 from sqlmodel import Session
 
@@ -262,4 +263,10 @@ def qr_token(
     session, valid 60 s, good for one scan. Show it as a QR code and fetch a new one every
     ``refresh_in_s`` seconds."""
     t = offline.issue_token(session, user, offline_session_id)
-    return QrTokenOut(token=t.token, expires_at=t.expires_at, refresh_in_s=t.refresh_in_s)
+    qr = segno.make(t.token, error="m", micro=False)
+    return QrTokenOut(
+        token=t.token,
+        expires_at=t.expires_at,
+        refresh_in_s=t.refresh_in_s,
+        qr_svg=str(qr.svg_data_uri(scale=1, border=4, omitsize=True, dark="#000", light="#fff")),
+    )

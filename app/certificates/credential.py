@@ -176,6 +176,9 @@ TRAINING_TERMS: dict[str, str | None] = {
     "verifiedMinutes": "xsd:integer",
     "verifiedHours": "xsd:decimal",
     "requiredMinutes": "xsd:integer",
+    "offlineMinutes": "xsd:integer",
+    "offlineHours": "xsd:decimal",
+    "offlineRequiredMinutes": "xsd:integer",
     "studyStartedAt": "xsd:dateTime",
     "studyEndedAt": "xsd:dateTime",
     "quizScore": "xsd:integer",
@@ -236,6 +239,10 @@ def build(cert: Certificate, *, institution_name: str, id_number: str) -> dict[s
         "rollCallsTotal": cert.rollcalls_total,
         "rollCallsPassed": cert.rollcalls_passed,
     }
+    if cert.offline_minutes is not None:  # blended training: the offline practical part
+        training["offlineMinutes"] = cert.offline_minutes
+        training["offlineHours"] = hours(cert.offline_minutes)
+        training["offlineRequiredMinutes"] = cert.offline_required_minutes
     if cert.study_started_at is not None and cert.study_ended_at is not None:
         training["studyStartedAt"] = iso_seconds(cert.study_started_at)
         training["studyEndedAt"] = iso_seconds(cert.study_ended_at)

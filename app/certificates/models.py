@@ -62,6 +62,11 @@ class Certificate(SQLModel, table=True):
     level: Level = Field(sa_type=_enum(Level))
     required_minutes: int
     credited_minutes: int
+    #: Blended training: offline practical minutes credited at offline sessions (verified
+    #: check-in to check-out) and what the course required; None on certificates of courses
+    #: without offline training (and on those issued before it existed).
+    offline_minutes: int | None = None
+    offline_required_minutes: int | None = None
     quiz_score: int | None = None
     pass_score: int
     rollcalls_total: int

@@ -121,6 +121,11 @@ def render(cert: Certificate, *, institution_name: str, seal_png: bytes | None =
         ("等级 Level", LEVEL_NAMES_ZH[cert.level]),
         ("培训期间 Training period", training_period(cert)),
         ("线上有效学时 Online hours", duration_zh(cert.credited_minutes)),
+        *(
+            [("线下实训学时 Offline hours", duration_zh(cert.offline_minutes))]
+            if cert.offline_minutes is not None
+            else []
+        ),
         ("考试成绩 Quiz score", "—" if cert.quiz_score is None else f"{cert.quiz_score} 分"),
         (
             "随机点名通过率 Roll-calls",

@@ -175,6 +175,7 @@ def _issue(session: Session, enrollment: Enrollment, course: Course, actor: Acto
     year = now.astimezone(SHANGHAI).year
     seq = _next_seq(session, institution.id, year)
     p = course_progress.progress(enrollment, course)
+    blended = course.offline_required_minutes > 0 or p.offline_minutes > 0
     status_list, status_index = status.allocate(year, seq)
     study_started, study_ended = _study_period(session, enrollment)
     found = standards.standard_in_force(
@@ -198,6 +199,8 @@ def _issue(session: Session, enrollment: Enrollment, course: Course, actor: Acto
         level=course.level,
         required_minutes=course.required_minutes,
         credited_minutes=p.credited_minutes,
+        offline_minutes=p.offline_minutes if blended else None,
+        offline_required_minutes=course.offline_required_minutes if blended else None,
         quiz_score=enrollment.best_quiz_score,
         pass_score=course.pass_score,
         rollcalls_total=enrollment.rollcalls_total,
@@ -242,6 +245,7 @@ def _issue(session: Session, enrollment: Enrollment, course: Course, actor: Acto
             "occupation_code": cert.occupation_code,
             "level": cert.level.value,
             "credited_minutes": cert.credited_minutes,
+            **({"offline_minutes": cert.offline_minutes} if blended else {}),
             "quiz_score": cert.quiz_score,
             "rollcalls": [cert.rollcalls_passed, cert.rollcalls_total],
             "attendance_passed": cert.attendance_passed,

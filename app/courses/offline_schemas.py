@@ -412,6 +412,8 @@ class QrTokenOut(BaseModel):
                     "token": _QR_EXAMPLE,
                     "expires_at": "2026-12-12T08:53:13+08:00",
                     "refresh_in_s": 20,
+                    "qr_svg": "data:image/svg+xml;charset=utf-8,%3Csvg%20xmlns%3D%22http%3A%2F%2F"
+                    "www.w3.org%2F2000%2Fsvg%22%20viewBox%3D%220%200%2049%2049%22%3E…%3C%2Fsvg%3E",
                 }
             ]
         }
@@ -420,3 +422,4 @@ class QrTokenOut(BaseModel):
     token: str
     expires_at: datetime
     refresh_in_s: int
+    qr_svg: str = Field(description="the token as an SVG QR code, a data: URI (for an <img>)")

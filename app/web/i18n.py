@@ -119,6 +119,21 @@ def message_for(err: DomainError, lang: Lang) -> str:
 
 #: Strings the scripts show, by key (the Chinese text is the catalogue's source).
 JS_STRINGS: dict[str, str] = {
+    # Offline sessions: the learner's QR (static/js/offline.js) and the station (station.js)
+    "qr_refresh_in": "二维码 {s} 秒后自动更新，每个二维码只能扫一次",
+    "qr_show": "出示签到二维码",
+    "qr_hide": "收起二维码",
+    "station_scanning": "正在核对二维码……",
+    "station_checkin": "{name}：签到。请正对摄像头，按提示做动作。",
+    "station_checkout": "{name}：签退。请正对摄像头，按提示做动作。",
+    "station_checked_in": "{name} 已签到。",
+    "station_checked_out": "{name} 已签退，本场计 {minutes} 分钟（累计线下实训 {total} 分钟）。",
+    "station_rescan": "请学员刷新手机上的二维码后重新扫码。",
+    "station_no_detector": (
+        "此浏览器不能用摄像头识别二维码，请使用扫码枪，或粘贴二维码内容后按回车。"
+    ),
+    "station_camera_scan": "请把学员手机上的二维码对准摄像头……",
+    "station_no_qr": "一分钟内没有识别到二维码，请重试或使用扫码枪。",
     "roster_uploading": "正在上传名册……",
     "roster_checking": "上传完成，正在逐行检查……",
     "roster_failed": "上传失败，请检查网络后重试。",

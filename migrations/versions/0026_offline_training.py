@@ -5,7 +5,8 @@ online-only course); an enrolment keeps the offline minutes it earned (``enrollm
 derivable again from ``offline_attendances`` and their face events). Offline sessions belong to
 a class; each learner's verified check-in and check-out at the site's station is a row of
 ``offline_attendances``; scanned station QR tokens are kept so none is accepted twice; the
-instructor's pass/fail is a row of ``practical_assessments``.
+instructor's pass/fail is a row of ``practical_assessments``. A certificate keeps the offline
+minutes it was issued on (``certificates.offline_minutes``, NULL for online-only courses).
 
 Revision ID: 0026
 Revises: 0025
@@ -39,6 +40,9 @@ def upgrade() -> None:
         )
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
         batch_op.alter_column('offline_ms', server_default=None)
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('offline_minutes', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('offline_required_minutes', sa.Integer(), nullable=True))
     op.create_table(
         'offline_sessions',
         sa.Column('id', sa.Uuid(), nullable=False),
@@ -137,6 +141,9 @@ def downgrade() -> None:
         for column in ('course_id', 'class_id', 'institution_id', 'starts_at'):
             batch_op.drop_index(batch_op.f(f'ix_offline_sessions_{column}'))
     op.drop_table('offline_sessions')
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.drop_column('offline_required_minutes')
+        batch_op.drop_column('offline_minutes')
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
         batch_op.drop_column('offline_ms')
     with op.batch_alter_table('courses', schema=None) as batch_op:

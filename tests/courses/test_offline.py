@@ -9,24 +9,32 @@ tests/api/test_face_stream_api.py.
 
 from __future__ import annotations
 
+import io
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
 
+import pypdf
 from fastapi.testclient import TestClient
+from joserfc import jwt
+from joserfc.jwk import KeySet
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Role
 from app.attendance import service as attendance
 from app.attendance.models import AttendanceEvent, FaceChallenge, FaceCheckFrame, Purpose
 from app.attendance.streaming import Reveal, Schedule
+from app.certificates.credential import hours
 from app.clock import FrozenClock
+from app.config import get_settings
 from app.courses import offline
 from app.courses.models import CourseClass, Enrollment, OfflineAttendance, OfflineTokenUse
 from app.db import transaction
 from tests.face_data import jpeg, lfw_person, video_frames
 from tests.factories import (
     audit_actions,
+    complete,
     consent,
     face_learner,
     login,
@@ -222,6 +230,40 @@ def test_offline_session_through_the_station_credits_verified_minutes(
     assert mine["assessment_passed"] is True and mine["checked_out_at"] is not None
     att = f"offline_attendance:{row.id}"
     assert audit_actions(engine, att) == ["offline.checked_in", "offline.checked_out"]
+
+    # The offline part is shown on its own: on the certificate (PDF and credential) ...
+    complete(engine, w["enrollment"].id)
+    r = client.post(f"{API}/enrollments/{w['enrollment'].id}/certificate", headers=h)
+    assert r.status_code == 201, r.text
+    cert = r.json()
+    minutes = expected_ms // 60_000
+    claims = jwt.decode(
+        cert["credential_jwt"],
+        KeySet.import_key_set(client.get("/.well-known/jwks.json").json()),
+        algorithms=["RS256"],
+    ).claims
+    training = claims["vc"]["credentialSubject"]["training"]
+    assert (training["offlineMinutes"], training["offlineRequiredMinutes"]) == (minutes, 120)
+    assert training["verifiedMinutes"] == 60  # the online part, apart
+    pdf = client.get(f"/certificates/{cert['serial']}.pdf", headers=h).content
+    text = re.sub(
+        r"[\s\x00]+", "", "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    )
+    assert f"线下实训学时Offlinehours{hours(minutes)}小时（{minutes}分钟）" in text
+    assert "线上有效学时Onlinehours1.0小时（60分钟）" in text
+    # ... and in the xAPI statements: an ``attended`` statement for the offline session with
+    # the minutes as a result extension, and the completion's own offline extension.
+    clock.advance(minutes=1)
+    r = client.get("/xapi/statements", headers={**staff_h, "X-Experience-API-Version": "1.0.3"})
+    assert r.status_code == 200, r.text
+    ext = f"{get_settings().base_url}/xapi/extensions/offline-minutes"
+    found = [
+        st for st in r.json()["statements"] if ext in st.get("result", {}).get("extensions", {})
+    ]
+    by_verb = {st["verb"]["id"].rsplit("/", 1)[1]: st for st in found}
+    assert by_verb["attended"]["result"]["extensions"][ext] == minutes
+    assert by_verb["attended"]["result"]["duration"] == f"PT{minutes}M"
+    assert by_verb["completed"]["result"]["extensions"][ext] == minutes
 
 
 def test_a_strangers_face_at_the_station_is_refused(

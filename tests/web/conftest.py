@@ -287,7 +287,9 @@ def seed_course(
         course = courses.create_course(
             session,
             p,
-            **spec.model_dump(exclude={"rollcall", "quiz", "require_each_lesson"}),
+            **spec.model_dump(
+                exclude={"rollcall", "quiz", "require_each_lesson", "offline_required_minutes"}
+            ),
             policy=spec.policy(),
         )
         courses.add_lesson(

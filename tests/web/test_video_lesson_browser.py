@@ -82,7 +82,9 @@ def _seed(engine: Any, clip: Path) -> tuple[Any, Any, Any]:
         course = courses.create_course(
             session,
             p,
-            **spec.model_dump(exclude={"rollcall", "quiz", "require_each_lesson"}),
+            **spec.model_dump(
+                exclude={"rollcall", "quiz", "require_each_lesson", "offline_required_minutes"}
+            ),
             policy=spec.policy(),
         )
         with clip.open("rb") as f:

@@ -56,6 +56,8 @@ def _load(session: Session, entries: Sequence[Any]) -> _Ctx:
         elif e.action == "study.session_started":
             enr_ids.add(uuid.UUID(payload["enrollment"]))
             checkin_ids.add(uuid.UUID(payload["checkin_event"]))
+        elif e.action == "offline.checked_out":
+            enr_ids.add(uuid.UUID(payload["enrollment"]))
         elif e.action == "certificate.revoked":
             cert_ids.add(uuid.UUID(payload["certificate"]))
     if rc_ids or rc_events:
@@ -278,9 +280,31 @@ def _build(base: str, entry: Any, ctx: _Ctx) -> _Built | None:
                 score={"raw": score, "min": 0, "max": 100, "scaled": score / 100},
             )
         )
-    if action == "enrollment.completed" and sid is not None:
+    if action == "offline.checked_out" and sid is not None:
+        # Blended training: a verified check-in to check-out at an offline session.
+        minutes = int(payload["credited_ms"]) // 60_000
         return built(
-            stmt("completed", "enrollment", sid, sid, success=True, completion=True),
+            stmt(
+                "attended",
+                "offline_attendance",
+                sid,
+                uuid.UUID(payload["enrollment"]),
+                success=True,
+                duration=f"PT{minutes}M",
+                extensions={
+                    f"{base}/xapi/extensions/offline-minutes": minutes,
+                    f"{base}/xapi/extensions/offline-session": payload["session"],
+                },
+            )
+        )
+    if action == "enrollment.completed" and sid is not None:
+        extra: dict[str, Any] = {}
+        if "offline_minutes" in payload:  # a blended course: its offline part, separately
+            extra["extensions"] = {
+                f"{base}/xapi/extensions/offline-minutes": int(payload["offline_minutes"])
+            }
+        return built(
+            stmt("completed", "enrollment", sid, sid, success=True, completion=True, **extra),
             voided=sid in ctx.revoked_enrollments,
         )
     if action == "certificate.revoked":

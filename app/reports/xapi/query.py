@@ -67,7 +67,12 @@ VERBS: dict[str, dict[str, Any]] = {
 }
 #: Audit actions that can make a statement with each verb (narrows the scan for ``verb=``).
 _ACTIONS_BY_VERB: dict[str, tuple[str, ...]] = {
-    "attended": ("study.session_started", "rollcall.passed", "face.review_approved"),
+    "attended": (
+        "study.session_started",
+        "rollcall.passed",
+        "face.review_approved",
+        "offline.checked_out",
+    ),
     "failed": (
         "rollcall.failed",
         "rollcall.missed",

@@ -60,6 +60,7 @@ COURSE_RULES: dict[str, tuple[str, tuple[object, ...]]] = {
     "question_count": (_INT, courses.QUIZ_QUESTION_COUNT),
     "time_limit_s": (_INT, courses.QUIZ_TIME_LIMIT_S),
     "max_attempts": (_INT, courses.QUIZ_MAX_ATTEMPTS),
+    "offline_required_minutes": (_INT, courses.OFFLINE_REQUIRED_MINUTES),
 }
 LESSON_RULES: dict[str, tuple[str, tuple[object, ...]]] = {
     "title": ("必填，不超过 %s 字。", (courses.TITLE_CHARS,)),
@@ -141,6 +142,8 @@ class CourseForm(BaseModel):
     question_count: str = Field(default="", max_length=32)
     time_limit_s: str = Field(default="", max_length=32)
     max_attempts: str = Field(default="", max_length=32)
+    #: Blended training: offline practical minutes (empty: 0 for a new course, unchanged else).
+    offline_required_minutes: str = Field(default="", max_length=32)
 
 
 class LessonForm(BaseModel):
@@ -170,6 +173,7 @@ def course_values(c: Course | None) -> dict[str, str]:
             "subsidy_yuan": "0.00",
             "credit_policy": p.credit_policy.value,
             "require_each_lesson": "on" if p.require_each_lesson else "",
+            "offline_required_minutes": str(p.offline_required_minutes),
             **{form: str(policy[column]) for form, column in POLICY_FIELDS.items()},
         }
     return {
@@ -183,6 +187,7 @@ def course_values(c: Course | None) -> dict[str, str]:
         "subsidy_yuan": yuan(c.subsidy_fen),
         "credit_policy": c.credit_policy.value,
         "require_each_lesson": "on" if c.require_each_lesson else "",
+        "offline_required_minutes": str(c.offline_required_minutes),
         **{form: str(getattr(c, column)) for form, column in POLICY_FIELDS.items()},
     }
 
@@ -200,6 +205,14 @@ def parse_course(form: CourseForm, t: Any) -> tuple[courses.CourseChanges | None
             errors[name] = t(NOT_A_NUMBER) + " " + rule(t, COURSE_RULES, name)
         else:
             numbers[name] = int(raw)
+    offline: int | None = None
+    raw_offline = form.offline_required_minutes.strip()
+    if raw_offline and not re.fullmatch(r"\d{1,9}", raw_offline):
+        errors["offline_required_minutes"] = (
+            t(NOT_A_NUMBER) + " " + rule(t, COURSE_RULES, "offline_required_minutes")
+        )
+    elif raw_offline:
+        offline = int(raw_offline)
     raw_yuan = form.subsidy_yuan.strip().replace(",", "")
     fen = 0
     if not _YUAN.fullmatch(raw_yuan):
@@ -222,6 +235,7 @@ def parse_course(form: CourseForm, t: Any) -> tuple[courses.CourseChanges | None
             subsidy_fen=fen,
             credit_policy=form.credit_policy,
             require_each_lesson=form.require_each_lesson == "on",
+            offline_required_minutes=offline,
             **policy_numbers,
         ),
         {},
@@ -237,11 +251,12 @@ def policy_of(changes: courses.CourseChanges) -> courses.CoursePolicy:
         raise cx.InvalidCourse(
             "credit_policy must be strict or lenient.", field="credit_policy"
         ) from None
-    kept = ("credit_policy", "require_each_lesson")
+    kept = ("credit_policy", "require_each_lesson", "offline_required_minutes")
     return courses.CoursePolicy(
         **{k: fields[k] for k in asdict(courses.CoursePolicy()) if k not in kept},
         credit_policy=credit,
         require_each_lesson=bool(changes.require_each_lesson),
+        offline_required_minutes=changes.offline_required_minutes or 0,
     )
 
 

@@ -1,0 +1,165 @@
+"""Blended training in Chromium: staff schedule an offline session through the form, the learner
+shows their rotating QR on the phone page, the station page takes the QR (a handheld scanner
+types it) and checks the learner's face with its camera (the fake camera plays the enrolled
+person blinking), and the attendance sheet and the learner's pages show the check-in. Pages
+fit 1280 px and 360 px without sideways scrolling or CSP violations (screenshots in
+var/screenshots/offline-*)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.factories import PASSWORD, id_number
+from tests.web.conftest import FACE_TIMEOUT_MS, Shots
+from tests.web.fakecam import blinking_learner
+
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+});
+"""
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),
+]
+
+
+def test_schedule_show_qr_and_check_in_at_the_station(
+    live_server: str,
+    launch_browser: Callable[[Path], Any],
+    blink_challenges: None,
+    engine: Any,
+    tmp_path: Path,
+) -> None:
+    from app import clock
+    from app.accounts import service as accounts
+    from app.accounts.models import Role
+    from app.accounts.principal import Principal
+    from app.attendance import service as attendance
+    from app.clock import SHANGHAI
+    from app.courses import service as courses
+    from app.courses.models import OfflineAttendance
+    from app.db import transaction
+    from tests.face_data import blink_burst
+    from tests.factories import make_course, make_institution, make_user
+
+    inst = make_institution(engine)
+    staff = make_user(engine, Role.staff, inst, username="lijianguo")
+    course = make_course(
+        engine, inst, staff=staff, title="低压电工作业（初级）", offline_required_minutes=120
+    )
+    with transaction(engine) as session:
+        learner = accounts.register_learner(
+            session,
+            username="chenjing",
+            password=PASSWORD,
+            real_name="陈静",
+            id_number=id_number(seq=72),
+            institution_id=inst.id,
+        )
+        accounts.set_biometric_consent(session, learner, granted=True)
+        challenge = attendance.create_challenge(session, learner)
+        challenge.actions = ["blink"]
+        attendance.enrol(session, learner, challenge_id=challenge.id, frames=blink_burst("a"))
+        class_id = courses.enrol(session, Principal.of_user(learner), course.id).class_id
+
+    browser = launch_browser(blinking_learner(tmp_path / "station.mjpeg", seconds=300))
+    errors: list[str] = []
+
+    def context(viewport: dict[str, int]) -> Any:
+        ctx = browser.new_context(viewport=viewport, locale="zh-CN")
+        ctx.add_init_script(CSP_LISTENER)
+        page = ctx.new_page()
+        page.set_default_timeout(30_000)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        return page
+
+    def sign_in(page: Any, username: str, lands: str) -> None:
+        page.goto(f"{live_server}/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit].primary")
+        page.wait_for_url(lands)
+
+    # ---- Staff schedule the session through the form (Beijing time, running now).
+    desk = context({"width": 1280, "height": 860})
+    shots = Shots(desk, "offline")
+    sign_in(desk, staff.username, "**/staff/**")
+    desk.goto(f"{live_server}/staff/classes/{class_id}")
+    desk.click("#class-offline")
+    desk.wait_for_selector("#offline-form")
+    now = clock.now().astimezone(SHANGHAI)
+    desk.fill("#offline-title", "照明线路安装实操")
+    desk.fill("#offline-site_address", "深圳市南山区留仙大道 1088 号 实训楼 302 室")
+    desk.fill("#offline-starts_at", (now - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M"))
+    desk.fill("#offline-ends_at", (now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    desk.fill("#offline-capacity", "30")
+    desk.click("#create-offline")
+    desk.wait_for_url(re.compile(r".*/staff/offline/[0-9a-f-]{36}$"))
+    sid = desk.url.rsplit("/", 1)[1]
+    widths = {"sheet-empty": shots("sheet-empty")}
+
+    # ---- The learner shows the QR on the phone.
+    phone = context({"width": 360, "height": 740})
+    sign_in(phone, learner.username, "**/my")
+    assert "线下实训 0 / 120 分钟" in phone.inner_text("main")
+    phone.goto(f"{live_server}/offline")
+    card = phone.locator(f"#offline-{sid}")
+    card.locator(".show-qr").click()
+    phone.wait_for_selector(f"#offline-{sid} img.qr[data-token]")
+    token = card.locator("img.qr").get_attribute("data-token")
+    assert token and token.startswith("st1.")
+    assert "只能扫一次" in card.locator(".qr-left").inner_text()
+    Shots(phone, "offline-learner")("qr")
+
+    # ---- The station: a handheld scanner types the token and presses Enter; the camera
+    # checks the face; the learner is checked in.
+    desk.goto(f"{live_server}/staff/stations/{sid}")
+    desk.wait_for_selector("#scan-token")
+    desk.fill("#scan-token", token)
+    desk.press("#scan-token", "Enter")
+    desk.wait_for_function(
+        "() => { const r = document.getElementById('station').dataset.result;"
+        " return Boolean(r) && r !== 'running'; }",
+        timeout=FACE_TIMEOUT_MS,
+    )
+    assert desk.get_attribute("#station", "data-result") == "checkin", desk.inner_text(
+        "#station-state"
+    )
+    assert "陈*" in desk.inner_text("#station-state")
+    widths["station"] = shots("station")
+    # The same QR again: refused (each is good for one scan).
+    desk.fill("#scan-token", token)
+    desk.press("#scan-token", "Enter")
+    desk.wait_for_selector("#station[data-result=offline_token_used]")
+    assert "已经扫过" in desk.inner_text("#station-state")
+
+    with transaction(engine) as session:
+        from sqlmodel import select
+
+        row = session.exec(select(OfflineAttendance)).one()
+        assert row.user_id == learner.id and row.checkout_at is None
+
+    # ---- The sheet and the learner's page show it.
+    desk.goto(f"{live_server}/staff/offline/{sid}")
+    assert desk.inner_text("#offline-counts").startswith("1 / 0 / 30")
+    widths["sheet"] = shots("sheet")
+    desk.goto(f"{live_server}/staff/classes/{class_id}/offline")
+    desk.wait_for_selector("#offline-table")
+    widths["sessions"] = shots("sessions")
+    phone.goto(f"{live_server}/offline")
+    assert "离开时请签退" in phone.inner_text(f"#offline-{sid}")
+    assert phone.locator(f"#offline-{sid} .show-qr").inner_text() == "出示签退二维码"
+    assert all(w is not None and w <= Shots.PHONE["width"] for w in widths.values()), widths
+    assert phone.evaluate("document.documentElement.scrollWidth") <= Shots.PHONE["width"]
+    for page in (desk, phone):
+        assert page.evaluate("window.__cspViolations") == []
+    assert errors == []
