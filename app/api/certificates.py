@@ -330,6 +330,8 @@ def _record_out(rec: record.TrainingRecord) -> RecordOut:
                 credited_minutes=p.credited_minutes,
                 required_minutes=p.required_minutes,
                 hours=credential.hours(p.credited_minutes),
+                offline_minutes=p.offline_minutes,
+                offline_required_minutes=p.offline_required_minutes,
                 rollcalls_total=p.rollcalls_total,
                 rollcalls_passed=p.rollcalls_passed,
                 rollcall_pass_rate=p.rollcall_pass_rate,

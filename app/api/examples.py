@@ -193,6 +193,8 @@ SUMMARY_COUNTS = {
     "subsidy_amount_fen": 36120000,
     "outcomes_recorded": 290,
     "employed": 247,
+    "offline_trained": 96,
+    "offline_minutes": 23040,
     "employment_rate": 0.7767,
 }
 WEBHOOK_OUT = {
@@ -252,6 +254,8 @@ RECORD_ENTRY = {
     "credited_minutes": 2412,
     "required_minutes": 2400,
     "hours": 40.2,
+    "offline_minutes": 0,
+    "offline_required_minutes": 0,
     "rollcalls_total": 31,
     "rollcalls_passed": 30,
     "rollcall_pass_rate": 96,

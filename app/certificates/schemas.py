@@ -160,6 +160,12 @@ class RecordEntryOut(BaseModel):
     credited_minutes: int
     required_minutes: int
     hours: float
+    offline_minutes: int = Field(
+        default=0, description="offline practical minutes (verified check-in to check-out)"
+    )
+    offline_required_minutes: int = Field(
+        default=0, description="offline practical minutes the course requires (0: none)"
+    )
     rollcalls_total: int
     rollcalls_passed: int
     rollcall_pass_rate: int | None

@@ -64,6 +64,15 @@ class SummaryCountsOut(BaseModel):
         default=0,
         description="Of those, employed or self-employed (实现就业，含自主创业、灵活就业)",
     )
+    offline_trained: int = Field(
+        default=0,
+        description="Blended training: enrolments that completed an offline practical session "
+        "(verified check-in and check-out) in the period",
+    )
+    offline_minutes: int = Field(
+        default=0,
+        description="Offline practical minutes credited in the period (apart from online study)",
+    )
 
     @computed_field(description="employed / qualified (None when nobody qualified)")  # type: ignore[prop-decorator]
     @property

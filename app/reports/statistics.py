@@ -17,6 +17,10 @@ level and learner group, with these counts:
 ``subsidy_eligible`` / ``subsidy_amount_fen``
     certificates issued in the period that :mod:`app.certificates.subsidy` grants a subsidy,
     and the sum of their amounts;
+``offline_trained`` / ``offline_minutes``
+    blended training: enrolments with an offline session checked out in the period (a verified
+    check-in and check-out at the site's station, app/courses/offline.py) and the offline
+    practical minutes those check-outs credited — apart from online study time;
 ``outcomes_recorded`` / ``employed``
     certificates issued in the period (not revoked) whose training has an employment outcome
     recorded (app/outcomes), and those whose outcome is a job or a business of one's own
@@ -58,7 +62,7 @@ from app.certificates import subsidy
 from app.certificates.models import Certificate, CertificateStatus
 from app.clock import SHANGHAI
 from app.courses.ledger import day_of
-from app.courses.models import Course, DailyCredit, Enrollment, Level
+from app.courses.models import Course, DailyCredit, Enrollment, Level, OfflineAttendance
 from app.outcomes.models import EmploymentOutcome, OutcomeStatus
 from app.programmes import eligibility, regions
 from app.reports.schemas import SummaryCountsOut, SummaryOut, SummaryRowOut
@@ -81,6 +85,8 @@ COUNTS = (
     "subsidy_amount_fen",
     "outcomes_recorded",
     "employed",
+    "offline_trained",
+    "offline_minutes",
 )
 
 
@@ -256,6 +262,29 @@ def _trained(session: Session, dialect: str, scope: Scope, w: Window) -> Any:
     return session.execute(stmt)
 
 
+def _offline(session: Session, dialect: str, scope: Scope, w: Window) -> Any:
+    """Offline sessions checked out in the period: distinct enrolments and credited ms."""
+    checkout = col(OfflineAttendance.checkout_at)
+    month = _month_of_instant(dialect, checkout).label("month")
+    dims = _dims(course=True)
+    stmt = (
+        select(
+            month,
+            *dims,
+            func.count(func.distinct(col(OfflineAttendance.enrollment_id))).label("n"),
+            func.coalesce(func.sum(col(OfflineAttendance.credited_ms)), 0).label("ms"),
+        )
+        .select_from(OfflineAttendance)
+        .join(Enrollment, col(Enrollment.id) == col(OfflineAttendance.enrollment_id))
+        .join(Course, col(Course.id) == col(Enrollment.course_id))
+        .join(User, col(User.id) == col(Enrollment.user_id))
+        .where(checkout.is_not(None), *w.instant_in(checkout))
+        .group_by(month, *dims)
+    )
+    stmt = stmt.where(*scope.where(Course.institution_id))
+    return session.execute(stmt)
+
+
 def _certificates(session: Session, dialect: str, scope: Scope, w: Window) -> Any:
     month = _month_of_instant(dialect, col(Certificate.issued_at)).label("month")
     dims = _dims(course=False)
@@ -359,6 +388,9 @@ def summary(
         acc.add(_period_of(row.month, period), row, {"enrolled": row.n})
     for row in _trained(session, dialect, scope, w):
         acc.add(_period_of(row.month, period), row, {"trained": row.n})
+    for row in _offline(session, dialect, scope, w):
+        counts = {"offline_trained": row.n, "offline_minutes": int(row.ms) // 60_000}
+        acc.add(_period_of(row.month, period), row, counts)
     for row in _certificates(session, dialect, scope, w):
         counts = {"qualified": row.qualified, "certificates_revoked": row.revoked}
         acc.add(_period_of(row.month, period), row, counts)

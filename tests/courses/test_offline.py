@@ -264,6 +264,9 @@ def test_offline_session_through_the_station_credits_verified_minutes(
     assert by_verb["attended"]["result"]["extensions"][ext] == minutes
     assert by_verb["attended"]["result"]["duration"] == f"PT{minutes}M"
     assert by_verb["completed"]["result"]["extensions"][ext] == minutes
+    # ... and in the statistics: one enrolment trained offline, its minutes, apart from online.
+    totals = client.get("/api/v1/reports/summary", headers=staff_h).json()["totals"]
+    assert (totals["offline_trained"], totals["offline_minutes"]) == (1, minutes)
 
 
 def test_a_strangers_face_at_the_station_is_refused(

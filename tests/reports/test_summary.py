@@ -191,6 +191,8 @@ def test_counts_by_month_institution_occupation_level_and_group(
         "subsidy_amount_fen": 400_000,
         "outcomes_recorded": 0,
         "employed": 0,
+        "offline_trained": 0,
+        "offline_minutes": 0,
         "employment_rate": 0.0,
     }
     assert body["institution_id"] is None

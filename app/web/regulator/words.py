@@ -32,6 +32,7 @@ COUNT_NAMES = {
     "certificates_revoked": "证书已撤销",
     "subsidy_eligible": "符合补贴",
     "subsidy_amount_fen": "补贴金额（元）",
+    "offline_minutes": "线下实训（分钟）",
 }
 
 #: Each indicator in words: what it looks for and why it matters.
