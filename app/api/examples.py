@@ -299,6 +299,9 @@ EXAMPLES: dict[str, Any] = {
     "Body_station_frame_api_v1_offline_sessions__offline_session_id__station_checks__check_id__frames_post": (  # noqa: E501
         FRAME_BODY
     ),
+    "Body_scan_picture_api_v1_offline_sessions__offline_session_id__station_qr_pictures_post": {
+        "frame": "station-camera-0007.jpg"
+    },
     "Body_partner_stream_frame_api_v1_learners__learner_id__face_checks__check_id__frames_post": (
         FRAME_BODY
     ),

@@ -18,6 +18,7 @@ from app.api.deps import CurrentLearner, CurrentUser, SessionDep, require_scope
 from app.attendance import exceptions as fx
 from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS, STREAM_FRAME_ERRORS
 from app.attendance.schemas import FrameAckOut
+from app.config import get_settings
 from app.courses import exceptions as cx
 from app.courses import offline
 from app.courses.models import OfflineSession
@@ -143,6 +144,41 @@ def scan(
     check-in if they have not checked in, else check-out. Stream the station camera's frames
     to ``frames_url`` (as with ``/me/face/checks``), then POST ``decide_url``."""
     c = offline.open_station_check(session, Principal.of_user(user), offline_session_id, body.token)
+    return StationCheckOut.of(c, offline_session_id)
+
+
+@router.post(
+    "/offline-sessions/{offline_session_id}/station/qr-pictures",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StationCheckOut,
+    responses=problem_responses(
+        *_station,
+        fx.NotAnImage,
+        fx.ImageTooLarge,
+        cx.OfflineQrNotFound,
+        cx.OfflineTokenInvalid,
+        cx.OfflineTokenExpired,
+        cx.OfflineTokenUsed,
+        cx.OfflineNotOnRoster,
+        cx.OfflineAlreadyDone,
+        cx.OfflineSessionClosed,
+        cx.OfflineSessionFull,
+        fx.ConsentRequired,
+    ),
+)
+def scan_picture(
+    offline_session_id: uuid.UUID, frame: FrameField, user: CurrentUser, session: SessionDep
+) -> StationCheckOut:
+    """The station camera's picture of a learner's phone, for browsers that cannot read QR
+    codes themselves: the server finds the QR (422 ``offline_qr_not_found`` if there is none —
+    send the next picture) and then does exactly what ``…/station/checks`` does."""
+    c = offline.open_station_check_from_picture(
+        session,
+        Principal.of_user(user),
+        offline_session_id,
+        read_frame(frame),
+        max_bytes=get_settings().face_max_frame_bytes,
+    )
     return StationCheckOut.of(c, offline_session_id)
 
 

@@ -437,3 +437,12 @@ class OfflineNotCheckedIn(Conflict):
     title = "Not checked in"
     message_zh = "该学员本场没有签到记录，不能评定实操考核。"
     message_en = "This learner did not check in at this session; there is nothing to assess."
+
+
+class OfflineQrNotFound(ValidationFailed):
+    code = "offline_qr_not_found"
+    message_zh = "画面中没有识别到签到二维码：请把学员手机上的二维码对准摄像头，保持稳定。"
+    message_en = (
+        "No check-in QR code was found in the picture: hold the learner's phone steady in front "
+        "of the camera."
+    )

@@ -74,6 +74,7 @@ from app.courses.exceptions import (
     OfflineAlreadyDone,
     OfflineNotCheckedIn,
     OfflineNotOnRoster,
+    OfflineQrNotFound,
     OfflineSessionClosed,
     OfflineSessionFull,
     OfflineSessionNotFound,
@@ -186,6 +187,23 @@ def _read_token(token: str) -> _Claims:
         return _Claims(uuid.UUID(raw["s"]), uuid.UUID(raw["u"]), str(raw["j"]), int(raw["e"]))
     except (ValueError, KeyError, TypeError, binascii.Error):  # pragma: no cover - signed by us
         raise OfflineTokenInvalid("The QR code cannot be read.") from None
+
+
+def token_in_picture(data: bytes, *, max_bytes: int) -> str:
+    """The station QR token in a camera picture (JPEG/PNG), read with OpenCV's QR detector —
+    for stations whose browser cannot read QR codes itself. The picture passes the face frames'
+    checks first (size, signature, declared pixels); no QR code, or one that is not a station
+    token: 422 ``offline_qr_not_found``."""
+    import cv2
+
+    from app.attendance.face import DecodeLimits, decode_image
+
+    rgb = decode_image(data, DecodeLimits(max_bytes=max_bytes, max_decode_side=1280))
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    text, _points, _code = cv2.QRCodeDetector().detectAndDecode(grey)
+    if not text or not text.startswith(f"{_TOKEN_VERSION}."):
+        raise OfflineQrNotFound()
+    return str(text)
 
 
 # ---------------------------------------------------------------- reading
@@ -614,6 +632,16 @@ def open_station_check(
     return StationCheck(check, kind, learner, enrollment)
 
 
+def open_station_check_from_picture(
+    session: Session, principal: Principal, session_id: uuid.UUID, data: bytes, *, max_bytes: int
+) -> StationCheck:
+    """:func:`open_station_check` with the token read from the station camera's picture of the
+    learner's phone (:func:`token_in_picture`); who may run the station is checked first."""
+    _own_session(session, principal, session_id)
+    token = token_in_picture(data, max_bytes=max_bytes)
+    return open_station_check(session, principal, session_id, token)
+
+
 def _station_learner(
     session: Session, s: OfflineSession, check_id: uuid.UUID
 ) -> tuple[User, str, str]:
@@ -902,7 +930,9 @@ __all__ = [
     "my_sessions",
     "offline_ledger",
     "open_station_check",
+    "open_station_check_from_picture",
     "schedule_session",
     "station_frame",
     "summary",
+    "token_in_picture",
 ]

@@ -129,9 +129,6 @@ JS_STRINGS: dict[str, str] = {
     "station_checked_in": "{name} 已签到。",
     "station_checked_out": "{name} 已签退，本场计 {minutes} 分钟（累计线下实训 {total} 分钟）。",
     "station_rescan": "请学员刷新手机上的二维码后重新扫码。",
-    "station_no_detector": (
-        "此浏览器不能用摄像头识别二维码，请使用扫码枪，或粘贴二维码内容后按回车。"
-    ),
     "station_camera_scan": "请把学员手机上的二维码对准摄像头……",
     "station_no_qr": "一分钟内没有识别到二维码，请重试或使用扫码枪。",
     "roster_uploading": "正在上传名册……",

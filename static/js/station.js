@@ -52,6 +52,11 @@ async function scan(token) {
     root.dataset.result = err.code || "error";
     return;
   }
+  await verify(opened);
+}
+
+/** The check the scan opened: the learner faces this camera; the station decides it. */
+async function verify(opened) {
   current = { ...opened, mode: "streamed" };
   check.url = opened.decide_url;
   const words = opened.kind === "checkin" ? T.ui.station_checkin : T.ui.station_checkout;
@@ -76,32 +81,65 @@ form.addEventListener("submit", (e) => {
   scan(input.value);
 });
 
-// Reading the QR with this device's camera (Chrome on Android and ChromeOS; elsewhere a
-// handheld scanner or pasting works the same).
+// Reading the QR with this device's camera: the browser's BarcodeDetector where it has one
+// (Chrome on Android and ChromeOS); elsewhere the camera's pictures go to the server, which
+// reads the QR code with OpenCV. A handheld scanner or pasting works everywhere.
 let detecting = false;
-cameraButton.addEventListener("click", async () => {
-  if (!("BarcodeDetector" in window)) {
-    say(T.ui.station_no_detector, "warn");
-    return;
+
+async function picture(video) {
+  const canvas = document.createElement("canvas");
+  const scale = Math.min(1, 1280 / Math.max(video.videoWidth, video.videoHeight));
+  canvas.width = Math.round(video.videoWidth * scale);
+  canvas.height = Math.round(video.videoHeight * scale);
+  canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+  return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
+}
+
+/** Resolves with the opened check (server-side reading) or the token (BarcodeDetector). */
+async function readQr(video) {
+  const detector = "BarcodeDetector" in window ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+  const ends = Date.now() + 60000;
+  while (Date.now() < ends) {
+    if (detector) {
+      const codes = await detector.detect(video).catch(() => []);
+      const found = codes.find((c) => (c.rawValue || "").startsWith("st1."));
+      if (found) return { token: found.rawValue };
+    } else {
+      const blob = await picture(video);
+      if (blob) {
+        const data = new FormData();
+        data.append("frame", blob, "phone.jpg");
+        try {
+          return { opened: await api(`/api/v1/offline-sessions/${sid}/station/qr-pictures`, { method: "POST", form: data }) };
+        } catch (err) {
+          if (err.code !== "offline_qr_not_found") throw err;
+        }
+      }
+    }
+    await new Promise((r) => setTimeout(r, detector ? 250 : 700));
   }
+  return null;
+}
+
+cameraButton.addEventListener("click", async () => {
   if (detecting || check.busy) return;
   detecting = true;
   say(T.ui.station_camera_scan);
   try {
     if (!(await check.preview())) return;
-    const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-    const ends = Date.now() + 60000;
-    while (Date.now() < ends) {
-      const codes = await detector.detect(check.video).catch(() => []);
-      const found = codes.find((c) => (c.rawValue || "").startsWith("st1."));
-      if (found) {
-        detecting = false;
-        await scan(found.rawValue);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 250));
+    const got = await readQr(check.video);
+    if (!got) {
+      say(T.ui.station_no_qr, "warn");
+    } else if (got.token) {
+      detecting = false;
+      await scan(got.token);
+    } else {
+      detecting = false;
+      await verify(got.opened);
     }
-    say(T.ui.station_no_qr, "warn");
+  } catch (err) {
+    say(`${explain(err)} ${T.ui.station_rescan}`, "error");
+    root.dataset.result = err.code || "error";
   } finally {
     detecting = false;
   }

@@ -783,6 +783,7 @@ MATRIX = [
     Row("GET /offline-sessions/{offline_session_id}",    "A H H Y H Y Y D Y H"),
     Row("POST /offline-sessions/{offline_session_id}/cancel", "A D D Y H D D D D D", _new_offline_session, _REASON),  # noqa: E501
     Row("POST /offline-sessions/{offline_session_id}/station/checks", "A D D Y H D D D D D", None, _json({"token": "st1.x.y"})),  # noqa: E501
+    Row("POST /offline-sessions/{offline_session_id}/station/qr-pictures", "A D D Y H D D D D D", None, _frame),  # noqa: E501
     Row("POST /offline-sessions/{offline_session_id}/station/checks/{check_id}/frames", "A D D Y H D D D D D", _station_check, _frame),  # noqa: E501
     Row("POST /offline-sessions/{offline_session_id}/station/checks/{check_id}/decide", "A D D Y H D D D D D", _station_check),  # noqa: E501
     Row("PUT /offline-sessions/{offline_session_id}/assessments/{enrollment_id}", "A D D Y H D D D D D", None, _json({"passed": True, "note": "合格"})),  # noqa: E501

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import pypdf
+import segno
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -326,6 +327,20 @@ def test_expired_replayed_and_foreign_qr_tokens_are_refused(
     assert scanned(fresh) == (409, "offline_token_used")
     with Session(engine) as s:
         assert len(s.exec(select(OfflineTokenUse)).all()) == 1
+    # A browser that cannot read QR codes sends the camera's picture of the phone instead.
+    pictures = f"{API}/offline-sessions/{sid}/station/qr-pictures"
+
+    def picture(data: bytes) -> tuple[int, str]:
+        files = {"frame": ("phone.png", data, "image/png")}
+        r = client.post(pictures, files=files, headers=staff_h)
+        return r.status_code, r.json().get("code", r.json().get("kind", ""))
+
+    assert picture(jpeg(video_frames()[5])) == (422, "offline_qr_not_found")  # a face, no QR
+    shown = io.BytesIO()
+    segno.make(_token(client, h, sid), error="m").save(shown, kind="png", scale=6, border=4)
+    # (the learner checked in above was scanned but not decided: still a check-in)
+    assert picture(shown.getvalue()) == (201, "checkin")
+    assert picture(shown.getvalue()) == (409, "offline_token_used")
     # Forged: a changed signature, or a learner id changed in the payload.
     head, body, mac = _token(client, h, sid).split(".")
     assert scanned(f"{head}.{body}.{mac[:-2]}AA") == (422, "offline_token_invalid")
