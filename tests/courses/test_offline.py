@@ -26,11 +26,13 @@ from app.accounts.models import Role
 from app.attendance import service as attendance
 from app.attendance.models import AttendanceEvent, FaceChallenge, FaceCheckFrame, Purpose
 from app.attendance.streaming import Reveal, Schedule
+from app.audit.service import Actor
 from app.certificates.credential import hours
 from app.clock import FrozenClock
 from app.config import get_settings
 from app.courses import offline
 from app.courses.models import CourseClass, Enrollment, OfflineAttendance, OfflineTokenUse
+from app.courses.progress import refresh_completion
 from app.db import transaction
 from tests.face_data import jpeg, lfw_person, video_frames
 from tests.factories import (
@@ -233,7 +235,11 @@ def test_offline_session_through_the_station_credits_verified_minutes(
     assert audit_actions(engine, att) == ["offline.checked_in", "offline.checked_out"]
 
     # The offline part is shown on its own: on the certificate (PDF and credential) ...
-    complete(engine, w["enrollment"].id)
+    complete(engine, w["enrollment"].id)  # the online part and the quiz
+    with transaction(engine) as session:
+        e = session.get(Enrollment, w["enrollment"].id)
+        assert e is not None
+        assert refresh_completion(session, e, w["course"], Actor.system())
     r = client.post(f"{API}/enrollments/{w['enrollment'].id}/certificate", headers=h)
     assert r.status_code == 201, r.text
     cert = r.json()
