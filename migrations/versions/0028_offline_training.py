@@ -8,8 +8,8 @@ a class; each learner's verified check-in and check-out at the site's station is
 instructor's pass/fail is a row of ``practical_assessments``. A certificate keeps the offline
 minutes it was issued on (``certificates.offline_minutes``, NULL for online-only courses).
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0028
+Revises: 0027
 Create Date: 2026-12-03 12:40:00.000000
 """
 
@@ -21,8 +21,8 @@ from alembic import op
 
 from app.dbtypes import UTCDateTime
 
-revision: str = '0026'
-down_revision: str | None = '0025'
+revision: str = '0028'
+down_revision: str | None = '0027'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
