@@ -39,6 +39,7 @@ from app.claims.schemas import (
     ResolveObjectionIn,
     SettleRecoveryIn,
     batch_out,
+    line_out,
 )
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 from app.validation import InvalidText
@@ -57,8 +58,7 @@ def _batch(session: SessionDep, principal: UserPrincipal, batch_id: uuid.UUID) -
 
 def _line(session: SessionDep, principal: UserPrincipal, line_id: uuid.UUID) -> LineOut:
     line = claims.get_line(session, principal, line_id)
-    v = claims.view(session, principal, line.batch_id)
-    return LineOut.of(line, v.reviews[line.id], line.id in v.paid)
+    return line_out(claims.view(session, principal, line.batch_id), line)
 
 
 @router.post(
@@ -201,7 +201,7 @@ def record_payment(
         line_id=body.line_id,
         account=body.account,
     )
-    return PaymentOut.of(payment)
+    return PaymentOut.model_validate(payment)
 
 
 JSONL_EXAMPLE = (
@@ -321,7 +321,10 @@ def list_objections(
     status: Annotated[ObjectionStatus | None, Query()] = None,
 ) -> Any:
     """Objections raised during public notices, oldest first (regulator)."""
-    return [ObjectionOut.of(o) for o in claims.list_objections(session, principal, status=status)]
+    return [
+        ObjectionOut.model_validate(o)
+        for o in claims.list_objections(session, principal, status=status)
+    ]
 
 
 @router.post(
@@ -341,7 +344,7 @@ def resolve_objection(
     o = claims.resolve_objection(
         session, principal, objection_id, upheld=body.upheld, resolution=body.resolution
     )
-    return ObjectionOut.of(o)
+    return ObjectionOut.model_validate(o)
 
 
 @router.get(

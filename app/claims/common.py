@@ -206,7 +206,11 @@ def _line_for(
     *,
     revision: int = 1,
     corrects: ClaimLine | None = None,
+    standard_id: uuid.UUID | None = None,
 ) -> ClaimLine:
+    """A line frozen from the certificate and the subsidy decision; the standard version is the
+    certificate's (the one its amount was recorded from) unless ``standard_id`` names another
+    programme's (a learner's application under a programme that pays individuals)."""
     line = ClaimLine(
         batch_id=batch.id,
         institution_id=batch.institution_id,
@@ -227,6 +231,7 @@ def _line_for(
         level=cert.level,
         credited_minutes=cert.credited_minutes,
         issued_at=cert.issued_at,
+        standard_version_id=standard_id if standard_id is not None else cert.subsidy_standard_id,
         amount_fen=decision.amount_fen,
         rules=[
             {"rule": r.rule, "passed": r.passed, "detail": r.detail, "detail_zh": r.detail_zh}

@@ -4,7 +4,7 @@ the claims that name them."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -28,6 +28,7 @@ from app.claims.payment import paid_line_ids, payments_of
 from app.claims.review import reviews_of, standing
 from app.courses.models import ClassStatus, CourseClass
 from app.errors import Forbidden
+from app.programmes.models import SubsidyStandard
 
 __all__ = [
     "closed_classes",
@@ -35,6 +36,7 @@ __all__ = [
     "BatchView",
     "LearnerClaim",
     "learner_claims",
+    "standards_of",
     "view",
 ]
 
@@ -52,6 +54,8 @@ class BatchView:
     paid: set[uuid.UUID]
     payments: list[ClaimPayment]
     objections: list[NoticeObjection]
+    #: The subsidy standard versions the lines' amounts come from, by id.
+    standards: dict[uuid.UUID, SubsidyStandard] = field(default_factory=dict)
 
     @property
     def approved_fen(self) -> int:
@@ -72,7 +76,17 @@ def view(session: Session, principal: Principal, batch_id: uuid.UUID) -> BatchVi
         paid=paid_line_ids(session, batch),
         payments=payments_of(session, batch),
         objections=objections_of(session, batch),
+        standards=standards_of(session, lines),
     )
+
+
+def standards_of(session: Session, lines: list[ClaimLine]) -> dict[uuid.UUID, SubsidyStandard]:
+    """The standard versions named by ``lines`` (a line names the version it was paid from)."""
+    ids = {line.standard_version_id for line in lines if line.standard_version_id}
+    if not ids:
+        return {}
+    rows = session.exec(select(SubsidyStandard).where(col(SubsidyStandard.id).in_(ids)))
+    return {s.id: s for s in rows}
 
 
 # ---------------------------------------------------------------- the learner's view

@@ -39,6 +39,8 @@ class ProgrammeKind(StrEnum):
     upgrading = "upgrading"  # 岗位技能提升培训
     project_based = "project_based"  # 项目制培训 (with an uplift %)
     apprenticeship = "apprenticeship"  # 企业新型学徒制
+    #: 参保职工技能提升补贴: paid to the insured employee, who applies (app/programmes/kinds.py).
+    insured_upgrading = "insured_upgrading"
 
 
 class CertificateKind(StrEnum):

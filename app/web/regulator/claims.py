@@ -93,7 +93,7 @@ def list_view(
         batches=batches,
         recoveries=cv.recoveries(session, principal, institution_id=institution_id),
         objections=[
-            ObjectionOut.of(o)
+            ObjectionOut.model_validate(o)
             for o in claims.list_objections(session, principal, status=ObjectionStatus.open)
         ],
         references={b.id: b.reference for b in everything},

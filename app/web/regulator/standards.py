@@ -28,6 +28,7 @@ from app.errors import DomainError, Forbidden
 from app.http.session import SessionDep
 from app.programmes import regions, standards
 from app.programmes.exceptions import InvalidStandard
+from app.programmes.kinds import PROGRAMME_NAMES_ZH
 from app.programmes.models import CertificateKind, ProgrammeKind, StandardStatus, SubsidyStandard
 from app.web.i18n import gettext, lang_of, message_for
 from app.web.regulator.words import yuan_text
@@ -44,12 +45,7 @@ STATUS_NAMES: dict[str, str] = {
     StandardStatus.in_force.value: "已生效",
     StandardStatus.withdrawn.value: "已撤回",
 }
-PROGRAMME_NAMES: dict[str, str] = {
-    ProgrammeKind.employment_skills.value: "就业技能培训",
-    ProgrammeKind.upgrading.value: "岗位技能提升培训",
-    ProgrammeKind.project_based.value: "项目制培训",
-    ProgrammeKind.apprenticeship.value: "企业新型学徒制",
-}
+PROGRAMME_NAMES: dict[str, str] = {k.value: v for k, v in PROGRAMME_NAMES_ZH.items()}
 CERTIFICATE_NAMES: dict[str, str] = {
     CertificateKind.training_certificate.value: "培训合格证明",
     CertificateKind.skill_level.value: "职业技能等级证书",
