@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -65,6 +66,26 @@ class ExportFile:
     #: Detached compact JWS over ``content`` (``header..signature``).
     jws: str
     full_id_numbers: bool
+
+
+BUNDLE = "application/zip"
+
+
+def bundle(out: ExportFile) -> tuple[str, bytes]:
+    """The export as one download for a person (a browser drops the response's headers): a ZIP
+    holding the file, its detached JWS (``<file>.jws``) and its SHA-256 (``<file>.sha256``, the
+    ``sha256sum`` format), so the receiving office can check origin and integrity offline with
+    the JWKS alone. Returns the ZIP's name and bytes."""
+    stamp = clock.now().astimezone(clock.SHANGHAI).timetuple()[:6]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in (
+            (out.filename, out.content),
+            (f"{out.filename}.jws", out.jws.encode()),
+            (f"{out.filename}.sha256", f"{out.sha256}  {out.filename}\n".encode()),
+        ):
+            z.writestr(zipfile.ZipInfo(name, date_time=stamp), data, zipfile.ZIP_DEFLATED)
+    return f"{out.filename}.zip", buf.getvalue()
 
 
 def sign_detached(content: bytes) -> str:

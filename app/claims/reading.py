@@ -35,6 +35,7 @@ __all__ = [
     "institution_names",
     "BatchView",
     "LearnerClaim",
+    "LineRef",
     "learner_claims",
     "standards_of",
     "view",
@@ -42,6 +43,16 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- reading a batch
+
+
+@dataclass(frozen=True)
+class LineRef:
+    """Another batch's line, as a correction names it."""
+
+    line_id: uuid.UUID
+    batch_id: uuid.UUID
+    batch_reference: str
+    no: int
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,10 @@ class BatchView:
     objections: list[NoticeObjection]
     #: The subsidy standard versions the lines' amounts come from, by id.
     standards: dict[uuid.UUID, SubsidyStandard] = field(default_factory=dict)
+    #: By line id: the line it corrects (a correction is a new line naming the old one) ...
+    corrects: dict[uuid.UUID, LineRef] = field(default_factory=dict)
+    #: ... and the newer line that corrects it.
+    corrected_by: dict[uuid.UUID, LineRef] = field(default_factory=dict)
 
     @property
     def approved_fen(self) -> int:
@@ -77,7 +92,29 @@ def view(session: Session, principal: Principal, batch_id: uuid.UUID) -> BatchVi
         payments=payments_of(session, batch),
         objections=objections_of(session, batch),
         standards=standards_of(session, lines),
+        corrects=_refs(session, [x for x in lines if x.corrects_line_id], by="old"),
+        corrected_by=_refs(session, lines, by="new"),
     )
+
+
+def _refs(session: Session, lines: list[ClaimLine], *, by: str) -> dict[uuid.UUID, LineRef]:
+    """``by="old"``: each correcting line's old line; ``by="new"``: each line's correction."""
+    if not lines:
+        return {}
+    if by == "old":
+        old_ids = [x.corrects_line_id for x in lines]
+        where = col(ClaimLine.id).in_(old_ids)
+    else:
+        where = col(ClaimLine.corrects_line_id).in_([x.id for x in lines])
+    rows = session.exec(
+        select(ClaimLine, ClaimBatch)
+        .join(ClaimBatch, col(ClaimBatch.id) == col(ClaimLine.batch_id))
+        .where(where)
+    ).all()
+    refs = {line.id: LineRef(line.id, batch.id, batch.reference, line.no) for line, batch in rows}
+    if by == "old":
+        return {x.id: refs[x.corrects_line_id] for x in lines if x.corrects_line_id in refs}
+    return {line.corrects_line_id: refs[line.id] for line, _ in rows if line.corrects_line_id}
 
 
 def standards_of(session: Session, lines: list[ClaimLine]) -> dict[uuid.UUID, SubsidyStandard]:

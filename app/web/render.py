@@ -112,6 +112,8 @@ FLASHES = {
     "claim_finding_recorded": "核查发现已登记，已生成追回事项。",
     "claim_recovery_settled": "追回事项已办结。",
     "claim_objection_resolved": "异议处理结果已保存。",
+    "claim_corrections_filed": "更正申报已提交：重新申报的明细注明了它更正的原明细。",
+    "subsidy_applied": "补贴申请已提交，请留意审核进度。",
 }
 
 GROUP_NAMES = {

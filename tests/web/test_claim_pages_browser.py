@@ -1,5 +1,6 @@
 """The claim batch pages in Chromium at 1280 and 360 px (issue 17): staff's batches and a batch
-with an evidence request, the regulator's batches, a batch under review and a line's evidence.
+with an evidence request and a rejected line to claim again, the regulator's batches, a batch
+under review with its signed export and a line's evidence.
 Screenshots go to var/screenshots/; at phone width no page scrolls sideways."""
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ def _world(engine: Engine, clock: Any) -> dict[str, Any]:
             reason="请补充线下实操培训签到表（含学员本人签名）",
         )
         claims.review_line(s, regulator, lines[1].id, decision=LineDecision.approved)
+        claims.review_line(
+            s,
+            regulator,
+            lines[2].id,
+            decision=LineDecision.rejected,
+            reason="随机点名通过率不足，请补充记录后重新申报",
+        )
         return {"staff": staff, "reg": reg, "batch": batch.id, "line": lines[0].id}
 
 
@@ -88,6 +96,7 @@ def test_claim_pages_at_desktop_and_phone_width(
     shots("staff-batches")
     page.click(f"a[href='/staff/claims/batches/{w['batch']}']")
     page.wait_for_selector(".evidence-form")
+    page.wait_for_selector("#corrections-form")  # the rejected line can be claimed again
     shots("staff-batch")
 
     sign_in(w["reg"].username, "/regulator/claims")
@@ -96,6 +105,7 @@ def test_claim_pages_at_desktop_and_phone_width(
     shots("regulator-batches")
     page.click(f"a[href='/regulator/claims/{w['batch']}']")
     page.wait_for_selector(".review-form")
+    page.wait_for_selector("#export-form")  # the signed export, with its reason
     shots("regulator-batch")
     page.click(f"a[href='/regulator/claims/lines/{w['line']}/evidence']")
     page.wait_for_selector("#evidence-summary")

@@ -23,10 +23,12 @@ from app.claims.models import (
     RecoverySource,
     RecoveryStatus,
 )
-from app.claims.reading import BatchView
+from app.claims.reading import BatchView, LineRef
 from app.claims.schemas.examples import (
+    BATCH_ID,
     BATCH_SUMMARY_EXAMPLE,
     LINE_EXAMPLE,
+    LINE_ID,
     OBJECTION_EXAMPLE,
     PAYMENT_EXAMPLE,
     RECOVERY_EXAMPLE,
@@ -57,6 +59,20 @@ class LineReviewOut(BaseModel):
     at: datetime
 
 
+class LineRefOut(BaseModel):
+    """Another line named by a correction."""
+
+    model_config = examples(
+        {"line_id": LINE_ID, "batch_id": BATCH_ID, "batch_reference": "SZJN-B00003", "no": 1},
+        from_attributes=True,
+    )
+
+    line_id: uuid.UUID
+    batch_id: uuid.UUID
+    batch_reference: str
+    no: int
+
+
 class LineOut(BaseModel):
     model_config = examples(LINE_EXAMPLE)
 
@@ -67,6 +83,12 @@ class LineOut(BaseModel):
     revision: int
     corrects_line_id: uuid.UUID | None = Field(
         default=None, description="The rejected line this one claims again (a correction)"
+    )
+    corrects: LineRefOut | None = Field(
+        default=None, description="The line this one corrects (with its batch)"
+    )
+    corrected_by: LineRefOut | None = Field(
+        default=None, description="The newer line that corrects this one (with its batch)"
     )
     learner_id: uuid.UUID
     learner_name: str
@@ -102,11 +124,15 @@ class LineOut(BaseModel):
         reviews: list[ClaimLineReview],
         paid: bool,
         standard: SubsidyStandard | None = None,
+        corrects: LineRef | None = None,
+        corrected_by: LineRef | None = None,
     ) -> LineOut:
         frozen = line.model_dump(exclude={"batch_id", "institution_id", "user_id", "rules"})
         return cls(
             **frozen,
             learner_id=line.user_id,
+            corrects=LineRefOut.model_validate(corrects) if corrects else None,
+            corrected_by=LineRefOut.model_validate(corrected_by) if corrected_by else None,
             level_name=LEVEL_NAMES_ZH[line.level],
             programme_kind=standard.programme_kind if standard else None,
             programme_name=PROGRAMME_NAMES_ZH[standard.programme_kind] if standard else None,
@@ -231,7 +257,14 @@ class RecoveryOut(BaseModel):
 
 def line_out(v: BatchView, line: ClaimLine) -> LineOut:
     standard = v.standards.get(line.standard_version_id) if line.standard_version_id else None
-    return LineOut.of(line, v.reviews[line.id], line.id in v.paid, standard)
+    return LineOut.of(
+        line,
+        v.reviews[line.id],
+        line.id in v.paid,
+        standard,
+        v.corrects.get(line.id),
+        v.corrected_by.get(line.id),
+    )
 
 
 def batch_out(v: BatchView) -> BatchOut:

@@ -42,6 +42,8 @@ LINE_EXAMPLE: dict[str, Any] = {
     "serial": "SZJN-2026-000128",
     "revision": 1,
     "corrects_line_id": None,
+    "corrects": None,
+    "corrected_by": None,
     "learner_id": LEARNER_ID,
     "learner_name": "王小明",
     "id_number_masked": "440306********105X",

@@ -11,11 +11,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app import clock
 from app.accounts.models import User
 from app.accounts.principal import Principal
-from app.certificates.subsidy import yuan
 from app.claims import exceptions as cx
+from app.claims import export
 from app.claims import service as claims
 from app.claims.models import (
     BatchStatus,
@@ -24,13 +23,12 @@ from app.claims.models import (
     RecoveryStatus,
 )
 from app.claims.schemas import ObjectionOut
-from app.clock import SHANGHAI
 from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
 from app.web import claim_views as cv
 from app.web.i18n import gettext, lang_of, message_for
-from app.web.render import error_page, redirect, render, to_login
+from app.web.render import error_page, redirect, render, secure_headers, to_login
 from app.web.session import PageUser, check_csrf
 from app.web.staff.claim_batches import evidence_view
 
@@ -84,12 +82,12 @@ def list_view(
         for b in cv.summaries(session, principal, institution_id)
         if wanted is None or b.status is wanted
     ]
-    return render(
+    return cv.list_page(
         request,
-        "claim_batches.html",
         who,
+        session,
+        "regulator",
         status=status,
-        role="regulator",
         batches=batches,
         recoveries=cv.recoveries(session, principal, institution_id=institution_id),
         objections=[
@@ -100,13 +98,8 @@ def list_view(
         institutions=names,
         status_filter=wanted.value if wanted else "",
         institution_filter=str(institution_id) if institution_id else "",
-        words=cv.WORDS,
-        yuan=yuan,
-        error=None,
         errors=errors or {},
         values=values or {},
-        classes=[],
-        years=[],
     )
 
 
@@ -129,37 +122,6 @@ def batches_page(
 # ---------------------------------------------------------------- a batch
 
 
-def batch_view(
-    request: Request,
-    who: User,
-    session: Session,
-    batch_id: uuid.UUID,
-    *,
-    status: int = 200,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-) -> Response:
-    try:
-        batch = cv.batch(session, Principal.of_user(who), batch_id)
-    except DomainError as err:
-        return error_page(request, who, err)
-    names = cv.institution_names(session, {batch.institution_id})
-    return render(
-        request,
-        "claim_batch.html",
-        who,
-        status=status,
-        role="regulator",
-        batch=batch,
-        institution_name=names.get(batch.institution_id),
-        errors=errors or {},
-        values=values or {},
-        words=cv.WORDS,
-        yuan=yuan,
-        today=clock.now().astimezone(SHANGHAI).date().isoformat(),
-    )
-
-
 @router.get("/regulator/claims/{batch_id}")
 def batch_page(
     request: Request, batch_id: uuid.UUID, user: PageUser, session: SessionDep
@@ -167,27 +129,17 @@ def batch_page(
     who = _regulator(request, user)
     if isinstance(who, Response):
         return who
-    return batch_view(request, who, session, batch_id)
+    return cv.batch_page(request, who, session, batch_id, "regulator")
 
 
-def _refused(
-    request: Request,
-    who: User,
-    session: Session,
-    batch_id: uuid.UUID,
-    key: str,
-    err: DomainError,
-    values: dict[str, str],
-) -> Response:
-    return batch_view(
-        request,
-        who,
-        session,
-        batch_id,
-        status=err.status,
-        errors={key: message_for(err, lang_of(request))},
-        values={f"{key}.{k}": v for k, v in values.items()},
-    )
+def _line(
+    request: Request, who: User, session: Session, line_id: uuid.UUID
+) -> Response | uuid.UUID:
+    """The batch of a line in the regulator's reach, or the not-found page."""
+    try:
+        return claims.get_line(session, Principal.of_user(who), line_id).batch_id
+    except DomainError as err:
+        return error_page(request, who, err)
 
 
 @router.post("/regulator/claims/lines/{line_id}/review")
@@ -205,28 +157,32 @@ def review_line(
     who = _regulator_post(request, user, csrf)
     if isinstance(who, Response):
         return who
-    principal = Principal.of_user(who)
-    try:
-        line = claims.get_line(session, principal, line_id)
-    except DomainError as err:
-        return error_page(request, who, err)
-    try:
-        with attempt(session):
-            if decision not in ("approved", "rejected", "evidence_requested"):
-                raise cx.InvalidClaimInput("Choose a decision.", field="decision")
-            claims.review_line(
-                session,
-                principal,
-                line_id,
-                decision=LineDecision(decision),
-                reason=reason or None,
-            )
-    except DomainError as err:
-        return _refused(
-            request, who, session, line.batch_id, f"line-{line_id}", err, {"reason": reason}
+    batch_id = _line(request, who, session, line_id)
+    if isinstance(batch_id, Response):
+        return batch_id
+
+    def run() -> object:
+        if decision not in ("approved", "rejected", "evidence_requested"):
+            raise cx.InvalidClaimInput("Choose a decision.", field="decision")
+        return claims.review_line(
+            session,
+            Principal.of_user(who),
+            line_id,
+            decision=LineDecision(decision),
+            reason=reason or None,
         )
-    return redirect(
-        request, f"/regulator/claims/{line.batch_id}#line-{line_id}", "claim_line_reviewed"
+
+    return cv.act(
+        request,
+        who,
+        session,
+        "regulator",
+        batch_id=batch_id,
+        key=f"line-{line_id}",
+        run=run,
+        done=f"/regulator/claims/{batch_id}#line-{line_id}",
+        flash="claim_line_reviewed",
+        values={"reason": reason},
     )
 
 
@@ -248,14 +204,17 @@ def approve_batch(
     who = _regulator_post(request, user, csrf)
     if isinstance(who, Response):
         return who
-    try:
-        with attempt(session):
-            claims.approve_batch(session, Principal.of_user(who), batch_id)
-    except cx.BatchNotFound as err:
-        return error_page(request, who, err)
-    except DomainError as err:
-        return _refused(request, who, session, batch_id, "approve", err, {})
-    return redirect(request, f"/regulator/claims/{batch_id}", "claim_batch_approved")
+    return cv.act(
+        request,
+        who,
+        session,
+        "regulator",
+        batch_id=batch_id,
+        key="approve",
+        run=lambda: claims.approve_batch(session, Principal.of_user(who), batch_id),
+        done=f"/regulator/claims/{batch_id}",
+        flash="claim_batch_approved",
+    )
 
 
 @router.post("/regulator/claims/{batch_id}/payments")
@@ -275,30 +234,80 @@ def record_payment(
     who = _regulator_post(request, user, csrf)
     if isinstance(who, Response):
         return who
-    values = {
-        "amount_yuan": amount_yuan,
-        "paid_on": paid_on,
-        "reference": reference,
-        "line_id": line_id,
-        "account": account,
-    }
-    try:
-        with attempt(session):
-            claims.record_payment(
-                session,
-                Principal.of_user(who),
-                batch_id,
-                amount_fen=cv.fen_of(amount_yuan, "amount_fen"),
-                paid_on=cv.date_of(paid_on, "paid_on"),
-                reference=reference,
-                line_id=cv.uuid_of(line_id, "line_id"),
-                account=account.strip() or None,
-            )
-    except cx.BatchNotFound as err:
-        return error_page(request, who, err)
-    except DomainError as err:
-        return _refused(request, who, session, batch_id, "payment", err, values)
-    return redirect(request, f"/regulator/claims/{batch_id}", "claim_payment_recorded")
+    return cv.act(
+        request,
+        who,
+        session,
+        "regulator",
+        batch_id=batch_id,
+        key="payment",
+        run=lambda: claims.record_payment(
+            session,
+            Principal.of_user(who),
+            batch_id,
+            amount_fen=cv.fen_of(amount_yuan, "amount_fen"),
+            paid_on=cv.date_of(paid_on, "paid_on"),
+            reference=reference,
+            line_id=cv.uuid_of(line_id, "line_id"),
+            account=account.strip() or None,
+        ),
+        done=f"/regulator/claims/{batch_id}",
+        flash="claim_payment_recorded",
+        values={
+            "amount_yuan": amount_yuan,
+            "paid_on": paid_on,
+            "reference": reference,
+            "line_id": line_id,
+            "account": account,
+        },
+    )
+
+
+@router.post("/regulator/claims/{batch_id}/export")
+def export_batch(
+    request: Request,
+    batch_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    csrf: Csrf = "",
+    format: Annotated[str, Form(max_length=8)] = "jsonl",  # noqa: A002 - the API's field name
+    reason: Text = "",
+) -> Response:
+    """The signed export with full ID numbers (POST /claim-batches/{id}/exports), as one ZIP of
+    the file, its detached JWS and its SHA-256; the reason is required and audited."""
+    who = _regulator_post(request, user, csrf)
+    if isinstance(who, Response):
+        return who
+
+    def run() -> export.ExportFile:
+        if format not in ("jsonl", "xlsx"):
+            raise cx.InvalidClaimInput("Choose a format.", field="format")
+        fmt: export.Format = "xlsx" if format == "xlsx" else "jsonl"
+        return export.export_batch(
+            session, Principal.of_user(who), batch_id, fmt=fmt, reason=reason
+        )
+
+    def download(made: export.ExportFile) -> Response:
+        name, body = export.bundle(made)
+        response = Response(body, media_type=export.BUNDLE)
+        secure_headers(response)
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-JWS-Signature"] = made.jws
+        response.headers["X-Content-SHA256"] = made.sha256
+        return response
+
+    return cv.act(
+        request,
+        who,
+        session,
+        "regulator",
+        batch_id=batch_id,
+        key="export",
+        run=run,
+        done=download,
+        values={"reason": reason, "format": format},
+    )
 
 
 @router.post("/regulator/claims/lines/{line_id}/findings")
@@ -315,26 +324,27 @@ def record_finding(
     who = _regulator_post(request, user, csrf)
     if isinstance(who, Response):
         return who
-    principal = Principal.of_user(who)
-    try:
-        line = claims.get_line(session, principal, line_id)
-    except DomainError as err:
-        return error_page(request, who, err)
-    try:
-        with attempt(session):
-            amount = cv.fen_of(amount_yuan, "amount_fen") if amount_yuan.strip() else None
-            claims.record_finding(session, principal, line_id, reason=reason, amount_fen=amount)
-    except DomainError as err:
-        return _refused(
-            request,
-            who,
+    batch_id = _line(request, who, session, line_id)
+    if isinstance(batch_id, Response):
+        return batch_id
+    return cv.act(
+        request,
+        who,
+        session,
+        "regulator",
+        batch_id=batch_id,
+        key=f"finding-{line_id}",
+        run=lambda: claims.record_finding(
             session,
-            line.batch_id,
-            f"finding-{line_id}",
-            err,
-            {"reason": reason, "amount_yuan": amount_yuan},
-        )
-    return redirect(request, "/regulator/claims#recoveries", "claim_finding_recorded")
+            Principal.of_user(who),
+            line_id,
+            reason=reason,
+            amount_fen=cv.fen_of(amount_yuan, "amount_fen") if amount_yuan.strip() else None,
+        ),
+        done="/regulator/claims#recoveries",
+        flash="claim_finding_recorded",
+        values={"reason": reason, "amount_yuan": amount_yuan},
+    )
 
 
 @router.post("/regulator/claims/recoveries/{recovery_id}/settle")
@@ -388,30 +398,30 @@ def resolve_objection(
     who = _regulator_post(request, user, csrf)
     if isinstance(who, Response):
         return who
-    try:
-        with attempt(session):
-            if upheld not in ("yes", "no"):
-                raise cx.InvalidClaimInput("Uphold or dismiss.", field="upheld")
-            o = claims.resolve_objection(
-                session,
-                Principal.of_user(who),
-                objection_id,
-                upheld=upheld == "yes",
-                resolution=resolution,
-            )
-    except DomainError as err:
-        row = claims.find_objection(session, Principal.of_user(who), objection_id)
-        if row is None or isinstance(err, cx.ObjectionNotFound | cx.BatchNotFound):
-            return error_page(request, who, err)
-        return _refused(
-            request,
-            who,
+    row = claims.find_objection(session, Principal.of_user(who), objection_id)
+    if row is None:
+        return error_page(request, who, cx.ObjectionNotFound())
+
+    def run() -> object:
+        if upheld not in ("yes", "no"):
+            raise cx.InvalidClaimInput("Uphold or dismiss.", field="upheld")
+        return claims.resolve_objection(
             session,
-            row.batch_id,
-            f"objection-{objection_id}",
-            err,
-            {"resolution": resolution},
+            Principal.of_user(who),
+            objection_id,
+            upheld=upheld == "yes",
+            resolution=resolution,
         )
-    return redirect(
-        request, f"/regulator/claims/{o.batch_id}#objections", "claim_objection_resolved"
+
+    return cv.act(
+        request,
+        who,
+        session,
+        "regulator",
+        batch_id=row.batch_id,
+        key=f"objection-{objection_id}",
+        run=run,
+        done=f"/regulator/claims/{row.batch_id}#objections",
+        flash="claim_objection_resolved",
+        values={"resolution": resolution},
     )

@@ -17,8 +17,9 @@ from app.accounts.principal import Principal
 from app.certificates.exceptions import InvalidClaimPeriod
 from app.certificates.subsidy import yuan
 from app.claims import evidence
+from app.claims import exceptions as cx
 from app.claims import service as claims
-from app.claims.models import RecoveryStatus
+from app.claims.models import ClaimBatch, RecoveryStatus
 from app.claims.schemas import LineEvidenceOut
 from app.db import attempt
 from app.errors import DomainError
@@ -54,21 +55,18 @@ def _list_view(
     principal = Principal.of_user(staff)
     this_year, this_quarter = _this_quarter()
     institution_id = staff.institution_id
-    return render(
+    return cv.list_page(
         request,
-        "claim_batches.html",
         staff,
+        session,
+        "staff",
         status=status,
-        role="staff",
         batches=cv.summaries(session, principal),
         recoveries=cv.recoveries(session, principal, status=RecoveryStatus.open),
         classes=cv.closed_classes(session, institution_id) if institution_id else [],
         years=list(range(this_year, this_year - 6, -1)),
         values=values or {"year": str(this_year), "quarter": str(this_quarter)},
         error=error,
-        words=cv.WORDS,
-        yuan=yuan,
-        institutions={},
     )
 
 
@@ -113,36 +111,6 @@ def file_batch(
     return redirect(request, f"/staff/claims/batches/{filed.id}", "claim_filed")
 
 
-def batch_view(
-    request: Request,
-    staff: User,
-    session: Session,
-    batch_id: uuid.UUID,
-    *,
-    status: int = 200,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-) -> Response:
-    try:
-        batch = cv.batch(session, Principal.of_user(staff), batch_id)
-    except DomainError as err:
-        return error_page(request, staff, err)
-    return render(
-        request,
-        "claim_batch.html",
-        staff,
-        status=status,
-        role="staff",
-        batch=batch,
-        institution_name=None,
-        errors=errors or {},
-        values=values or {},
-        words=cv.WORDS,
-        yuan=yuan,
-        today="",
-    )
-
-
 @router.get("/staff/claims/batches/{batch_id}")
 def batch_page(
     request: Request, batch_id: uuid.UUID, user: PageUser, session: SessionDep
@@ -150,7 +118,7 @@ def batch_page(
     staff = staff_page(request, user)
     if isinstance(staff, Response):
         return staff
-    return batch_view(request, staff, session, batch_id)
+    return cv.batch_page(request, staff, session, batch_id, "staff")
 
 
 @router.post("/staff/claims/lines/{line_id}/evidence")
@@ -171,21 +139,61 @@ def provide_evidence(
         line = claims.get_line(session, principal, line_id)
     except DomainError as err:
         return error_page(request, staff, err)
-    try:
-        with attempt(session):
-            claims.provide_evidence(session, principal, line_id, note)
-    except DomainError as err:
-        return batch_view(
-            request,
-            staff,
-            session,
-            line.batch_id,
-            status=err.status,
-            errors={f"line-{line_id}": message_for(err, lang_of(request))},
-            values={f"line-{line_id}": note},
-        )
-    return redirect(
-        request, f"/staff/claims/batches/{line.batch_id}#line-{line_id}", "claim_evidence_provided"
+    return cv.act(
+        request,
+        staff,
+        session,
+        "staff",
+        batch_id=line.batch_id,
+        key=f"line-{line_id}",
+        run=lambda: claims.provide_evidence(session, principal, line_id, note),
+        done=f"/staff/claims/batches/{line.batch_id}#line-{line_id}",
+        flash="claim_evidence_provided",
+        values={"note": note},
+    )
+
+
+class CorrectionForm(BaseModel):
+    csrf: str = Field(default="", max_length=100)
+    line_ids: list[str] = Field(default_factory=list, max_length=500)
+    reason: str = Field(default="", max_length=1_000)
+
+
+@router.post("/staff/claims/batches/{batch_id}/corrections")
+def file_corrections(
+    request: Request,
+    batch_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    form: Annotated[CorrectionForm, Form()],
+) -> Response:
+    """Claim rejected lines of this batch again as new lines that reference them, as POST
+    /claim-batches/corrections does; the new batch's page follows."""
+    staff = staff_post(request, user, form.csrf)
+    if isinstance(staff, Response):
+        return staff
+    principal = Principal.of_user(staff)
+
+    def run() -> ClaimBatch:
+        ids = [cv.uuid_of(x, "line_ids") for x in form.line_ids]
+        chosen = [x for x in ids if x is not None]
+        if not chosen:
+            raise cx.InvalidClaimInput(
+                "Choose the rejected lines to claim again.", field="line_ids"
+            )
+        return claims.file_corrections(session, principal, chosen, form.reason)
+
+    return cv.act(
+        request,
+        staff,
+        session,
+        "staff",
+        batch_id=batch_id,
+        key="corrections",
+        run=run,
+        done=lambda filed: f"/staff/claims/batches/{filed.id}",
+        flash="claim_corrections_filed",
+        values={"reason": form.reason},
     )
 
 
