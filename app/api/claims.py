@@ -12,12 +12,14 @@ from app import clock
 from app.accounts import exceptions as ax
 from app.api.deps import PUBLIC, SessionDep, UserPrincipal
 from app.certificates.claims import XLSX
-from app.certificates.exceptions import InvalidClaimPeriod
+from app.certificates.exceptions import CertificateNotFound, InvalidClaimPeriod
 from app.claims import evidence, export
 from app.claims import exceptions as cx
 from app.claims import service as claims
 from app.claims.models import LineDecision, ObjectionStatus, RecoveryStatus
 from app.claims.schemas import (
+    ApplicationIn,
+    ApplicationOfferOut,
     BatchOut,
     BatchSummaryOut,
     CorrectionIn,
@@ -356,6 +358,57 @@ def my_claims(principal: UserPrincipal, session: SessionDep) -> Any:
     """The learner's own subsidy claims and where each stands: filed, evidence requested, in
     public notice, approved, paid, or rejected with the reason."""
     return [LearnerClaimOut.model_validate(c) for c in claims.learner_claims(session, principal)]
+
+
+Serial = Annotated[str, Path(min_length=1, max_length=64, description="Certificate serial")]
+
+
+@router.get(
+    "/me/certificates/{serial}/subsidy-application",
+    response_model=ApplicationOfferOut,
+    responses=problem_responses(*_auth, CertificateNotFound, cx.NoIndividualProgramme),
+)
+def subsidy_offer(serial: Serial, principal: UserPrincipal, session: SessionDep) -> Any:
+    """What a programme paying individuals (参保职工技能提升补贴) offers for one of the
+    learner's certificates: the amount, every rule's outcome, whether the learner may apply now
+    (or why not) and, once applied, where the claim stands."""
+    return ApplicationOfferOut.of(claims.offer(session, principal, serial))
+
+
+@router.post(
+    "/me/certificates/{serial}/subsidy-application",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LearnerClaimOut,
+    responses=problem_responses(
+        *_auth,
+        InvalidText,
+        cx.InvalidPayeeAccount,
+        cx.DeclarationRequired,
+        CertificateNotFound,
+        cx.NoIndividualProgramme,
+        cx.CertificateClaimed,
+        cx.NotEligible,
+    ),
+)
+def apply_for_subsidy(
+    serial: Serial, body: ApplicationIn, principal: UserPrincipal, session: SessionDep
+) -> Any:
+    """The learner applies for a subsidy paid to them (全程网办), giving the account to pay:
+    a batch of one frozen line goes to the regulator's review; its status then follows
+    filed → in notice → approved → paid, or rejected with the reason."""
+    batch = claims.apply_for_subsidy(
+        session,
+        principal,
+        serial,
+        account_kind=body.account_kind,
+        account=body.account,
+        bank_name=body.bank_name,
+        declared_insured=body.declared_insured,
+    )
+    mine = claims.learner_claims(session, principal)
+    return LearnerClaimOut.model_validate(
+        next(c for c in mine if c.batch_reference == batch.reference)
+    )
 
 
 @router.get("/notices", response_model=list[NoticeOut], dependencies=[PUBLIC])

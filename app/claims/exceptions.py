@@ -5,7 +5,9 @@ Exception tree::
     DomainError (app.errors)
      ├── ValidationFailed
      │    ├── InvalidClaimInput       422 invalid_claim_input    (a reason, amount, date or text)
-     │    └── PaymentMismatch         422 payment_amount_mismatch (carries expected_fen)
+     │    ├── PaymentMismatch         422 payment_amount_mismatch (carries expected_fen)
+     │    ├── InvalidPayeeAccount     422 invalid_payee_account  (a learner's account number)
+     │    └── DeclarationRequired     422 insurance_declaration_required
      ├── BatchNotFound                404 claim_batch_not_found
      ├── LineNotFound                 404 claim_line_not_found
      ├── RecoveryNotFound             404 recovery_not_found
@@ -24,7 +26,10 @@ Exception tree::
           ├── BatchNotPayable         409 batch_not_payable
           ├── LineNotPaid             409 line_not_paid
           ├── RecoveryClosed          409 recovery_closed
-          └── ObjectionClosed         409 objection_closed
+          ├── ObjectionClosed         409 objection_closed
+          ├── NoIndividualProgramme   409 no_individual_programme (the institution claims it)
+          ├── CertificateClaimed      409 certificate_already_claimed
+          └── NotEligible             409 subsidy_not_eligible   (carries the refusing rules)
 """
 
 from __future__ import annotations
@@ -148,3 +153,46 @@ class ObjectionClosed(Conflict):
     code = "objection_closed"
     message_zh = "该异议已处理。"
     message_en = "The objection is already resolved."
+
+
+class InvalidPayeeAccount(ValidationFailed):
+    code = "invalid_payee_account"
+    message_zh = (
+        "账号有误：请填写本人社会保障卡金融账户或银行借记卡的卡号（16 至 19 位数字），并逐位核对。"
+    )
+    message_en = (
+        "The account number is not valid: give the 16 to 19 digits of your own social security "
+        "card's or debit card's number, and check each digit."
+    )
+
+
+class DeclarationRequired(ValidationFailed):
+    code = "insurance_declaration_required"
+    message_zh = "请确认您是参加失业保险的企业职工：该补贴只发给参保职工，人社部门将核验参保记录。"
+    message_en = (
+        "Confirm that you are an employee insured against unemployment: this subsidy is paid "
+        "only to insured employees, and the regulator checks the insurance records."
+    )
+
+
+class NoIndividualProgramme(Conflict):
+    code = "no_individual_programme"
+    message_zh = (
+        "本证书没有由个人申领的补贴项目（如参保职工技能提升补贴）；其培训补贴由培训机构申领。"
+    )
+    message_en = (
+        "No programme paying individuals (such as the skill-upgrading subsidy for insured "
+        "employees) applies to this certificate; the institution claims its subsidy."
+    )
+
+
+class CertificateClaimed(Conflict):
+    code = "certificate_already_claimed"
+    message_zh = "本证书已申领过补贴（由您本人或培训机构提交），不能重复申领。"
+    message_en = "A subsidy was already claimed for this certificate (by you or the institution)."
+
+
+class NotEligible(Conflict):
+    code = "subsidy_not_eligible"
+    message_zh = "按现行规则，本证书暂不符合补贴条件；各项规则的结果见证书页面。"
+    message_en = "By the current rules the certificate is not eligible; see each rule's outcome."

@@ -229,3 +229,31 @@ class NoticeObjection(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolved_by: str | None = Field(default=None, max_length=128)
     resolution: str | None = Field(default=None, max_length=500)
+
+
+class AccountKind(StrEnum):
+    social_security_card = "social_security_card"  # 社会保障卡（金融账户）
+    bank_card = "bank_card"  # 本人银行借记卡
+
+
+class ClaimApplication(SQLModel, table=True):
+    """A learner's own application for a subsidy paid to them (全程网办): the one-line batch it
+    filed and the account the learner gave for the payment. Written once, never updated."""
+
+    __tablename__ = "claim_applications"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    batch_id: uuid.UUID = Field(foreign_key="claim_batches.id", unique=True)
+    line_id: uuid.UUID = Field(foreign_key="claim_lines.id", unique=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    certificate_id: uuid.UUID = Field(foreign_key="certificates.id", index=True)
+    account_kind: AccountKind = Field(sa_type=_enum(AccountKind))
+    #: The account number, AES-GCM encrypted (purpose ``payee_account``): decrypted only to
+    #: record the payment.
+    account_enc: str = Field(max_length=255)
+    account_masked: str = Field(max_length=32)
+    bank_name: str | None = Field(default=None, max_length=64)
+    #: The learner declared being an employee insured against unemployment (the programme's
+    #: condition); the regulator checks it against the social-insurance records.
+    declared_insured: bool
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.accounts.principal import Principal
 from app.audit import service as audit
+from app.claims.accounts import mask_account, payee_account
 from app.claims.common import REFERENCE_CHARS, _batch_for_regulator, lines_of, paid_hooks, subject
 from app.claims.exceptions import (
     BatchNotPayable,
@@ -140,10 +141,11 @@ def record_payment(
             raise LineNotFound("Name an approved line of this batch (line_id).")
         if line.id in paid_line_ids(session, batch):
             raise BatchNotPayable("This line is already paid.")
-        acct = check_text(account or "", field="account")
+        # The account named, else the one the learner gave in their own application.
+        acct = check_text(account or payee_account(session, batch, line.id) or "", field="account")
         if not acct.isdigit() or not 9 <= len(acct) <= 19:
             raise InvalidClaimInput("account: the social security card's account number.")
-        masked = acct[:4] + "*" * (len(acct) - 8) + acct[-4:]
+        masked = mask_account(acct)
         expected = line.amount_fen
         done = paid_line_ids(session, batch) | {line.id} >= {x.id for x in approved}
     if amount_fen != expected:

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts.models import Institution, Role
 from app.accounts.principal import Principal
+from app.claims.accounts import application_of
 from app.claims.common import get_batch, lines_of
 from app.claims.models import (
     BatchStatus,
+    ClaimApplication,
     ClaimBatch,
     ClaimLine,
     ClaimLineReview,
@@ -71,6 +73,8 @@ class BatchView:
     corrects: dict[uuid.UUID, LineRef] = field(default_factory=dict)
     #: ... and the newer line that corrects it.
     corrected_by: dict[uuid.UUID, LineRef] = field(default_factory=dict)
+    #: The learner's own application the batch was filed from (programmes paying individuals).
+    application: ClaimApplication | None = None
 
     @property
     def approved_fen(self) -> int:
@@ -94,6 +98,7 @@ def view(session: Session, principal: Principal, batch_id: uuid.UUID) -> BatchVi
         standards=standards_of(session, lines),
         corrects=_refs(session, [x for x in lines if x.corrects_line_id], by="old"),
         corrected_by=_refs(session, lines, by="new"),
+        application=application_of(session, batch),
     )
 
 
@@ -145,6 +150,11 @@ class LearnerClaim:
     reason: str | None
     filed_at: datetime
     notice_ends_at: datetime | None
+    #: Whether the learner applied themself (a programme paying individuals).
+    own_application: bool = False
+    #: When paid: the day and the account (masked) it was paid to.
+    paid_on: date | None = None
+    account_masked: str | None = None
 
 
 def learner_claims(session: Session, principal: Principal) -> list[LearnerClaim]:
@@ -167,14 +177,18 @@ def learner_claims(session: Session, principal: Principal) -> list[LearnerClaim]
             continue  # an older revision, corrected since
         seen.add(line.certificate_id)
         reviews = history[line.id]
+        payment: ClaimPayment | None = None
         decision = standing(reviews)
         reason = reviews[-1].reason if reviews else None
         if decision is LineDecision.rejected:
             status = "rejected"
         elif decision is LineDecision.evidence_requested:
             status = "evidence_requested"
-        elif batch.status is BatchStatus.paid and line.id in paid_line_ids(session, batch):
+        elif line.id in paid_line_ids(session, batch):
             status, reason = "paid", None
+            payment = next(
+                (p for p in payments_of(session, batch) if p.line_id in (line.id, None)), None
+            )
         elif batch.status is BatchStatus.approved and decision is LineDecision.approved:
             in_notice = batch.notice_ends_at is not None and now < batch.notice_ends_at
             status, reason = ("in_notice" if in_notice else "approved"), None
@@ -192,6 +206,9 @@ def learner_claims(session: Session, principal: Principal) -> list[LearnerClaim]
                 reason=reason,
                 filed_at=batch.filed_at,
                 notice_ends_at=batch.notice_ends_at,
+                own_application=batch.period_kind == "application",
+                paid_on=payment.paid_on if status == "paid" and payment else None,
+                account_masked=payment.account_masked if status == "paid" and payment else None,
             )
         )
     return out

@@ -17,11 +17,14 @@ item.
 
 This module is the workflow's one import (``from app.claims import service as claims``); the
 rules live in ``common`` (access, frozen lines), ``filing``, ``review``, ``notice``, ``payment``,
-``recovery`` and ``reading``.
+``recovery``, ``reading``, and ``application`` (a learner's own application where the
+programme pays the individual, with ``accounts``).
 """
 
 from __future__ import annotations
 
+from app.claims.accounts import *  # noqa: F403 - the service's public face
+from app.claims.application import *  # noqa: F403 - the service's public face
 from app.claims.common import *  # noqa: F403 - the service's public face
 from app.claims.filing import *  # noqa: F403 - the service's public face
 from app.claims.notice import *  # noqa: F403 - the service's public face

@@ -64,6 +64,26 @@ PERIOD_NAMES = {
     "correction": "更正申报",
     "application": "学员个人申请",
 }
+#: Where a claim stands, as the learner reads it (app/claims/reading.py ``learner_claims``).
+LEARNER_STATUS_NAMES = {
+    "filed": "已提交，待人社部门审核",
+    "evidence_requested": "审核中：人社部门要求培训机构补充材料",
+    "in_notice": "审核通过，公示中",
+    "approved": "公示期满，待拨付",
+    "paid": "已拨付",
+    "rejected": "未通过",
+}
+#: The steps a claim goes through, in order (a rejection ends it).
+LEARNER_STEPS = (
+    ("filed", "已提交"),
+    ("in_notice", "公示中"),
+    ("approved", "待拨付"),
+    ("paid", "已拨付"),
+)
+ACCOUNT_KIND_NAMES = {
+    "social_security_card": "社会保障卡（金融账户）",
+    "bank_card": "本人银行借记卡",
+}
 WORDS: dict[str, Any] = {
     "batch_status": BATCH_STATUS_NAMES,
     "decision": DECISION_NAMES,
@@ -72,6 +92,9 @@ WORDS: dict[str, Any] = {
     "objection_status": OBJECTION_STATUS_NAMES,
     "payee": PAYEE_NAMES,
     "period": PERIOD_NAMES,
+    "learner_status": LEARNER_STATUS_NAMES,
+    "learner_steps": LEARNER_STEPS,
+    "account_kind": ACCOUNT_KIND_NAMES,
 }
 
 _YUAN = re.compile(r"\d{1,10}(\.\d{1,2})?")

@@ -1,5 +1,7 @@
 """The learner's own certificate page: the certificate in words, its PDF, the QR code and the
-public verification link, the subsidy evaluation, and the signed credential as a file.
+public verification link, the subsidy evaluation, the signed credential as a file, and, where a
+programme pays the individual, the learner's own subsidy application and where it stands
+(全程网办: filed → in notice → approved → paid, or rejected with the reason).
 
 Everything here is signed in by the session cookie alone (a link or an ``<img>`` cannot carry
 the CSRF header, and these GETs change nothing); the REST endpoints keep requiring the header.
@@ -14,18 +16,27 @@ from datetime import datetime
 from typing import Annotated
 
 import segno
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Form, Path, Request, Response
+from pydantic import BaseModel, Field
+from sqlmodel import Session
 
-from app.accounts.models import User
+from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.certificates import credential, pdf, subsidy
 from app.certificates import service as certificates
 from app.certificates.models import Certificate, CertificateStatus
+from app.claims import exceptions as cx
+from app.claims import service as claims
+from app.claims.models import AccountKind
+from app.claims.schemas import ApplicationOfferOut, LearnerClaimOut
 from app.clock import SHANGHAI
+from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
-from app.web.render import error_page, render, secure_headers, to_login
-from app.web.session import PageUser
+from app.web import claim_views as cv
+from app.web.i18n import lang_of, message_for
+from app.web.render import error_page, redirect, render, secure_headers, to_login
+from app.web.session import PageUser, check_csrf
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,6 +61,11 @@ class CertificateView:
     #: The course's subsidy standard and what this certificate would be granted, in yuan.
     standard_yuan: str
     amount_yuan: str
+    #: A programme paying individuals and what it offers (None: none applies, or not the
+    #: learner's own certificate).
+    offer: ApplicationOfferOut | None
+    #: Where a claim on this certificate stands (the API's ``/me/subsidy-claims`` entry).
+    claim: LearnerClaimOut | None
 
 
 def qr_data_uri(url: str) -> str:
@@ -63,9 +79,36 @@ def _date(at: datetime | None) -> str | None:
     return at.astimezone(SHANGHAI).date().isoformat() if at is not None else None
 
 
-def _view(user: User, cert: Certificate, session: SessionDep) -> CertificateView:
+def _learners_own(principal: Principal, cert: Certificate) -> bool:
+    """Whether the page is the learner's own (only they apply; staff and regulators read)."""
+    return (
+        principal.user is not None
+        and principal.role is Role.learner
+        and principal.user.id == cert.user_id
+    )
+
+
+def _offer(session: Session, principal: Principal, cert: Certificate) -> ApplicationOfferOut | None:
+    if not _learners_own(principal, cert):
+        return None
+    try:
+        return ApplicationOfferOut.of(claims.offer(session, principal, cert.serial))
+    except cx.NoIndividualProgramme:
+        return None
+
+
+def _claim(session: Session, principal: Principal, cert: Certificate) -> LearnerClaimOut | None:
+    if not _learners_own(principal, cert):
+        return None
+    found = (c for c in claims.learner_claims(session, principal) if c.serial == cert.serial)
+    claim = next(found, None)
+    return LearnerClaimOut.model_validate(claim) if claim else None
+
+
+def _view(user: User, cert: Certificate, session: Session) -> CertificateView:
     url = credential.verify_url(cert.serial)
     decision = subsidy.decide(session, cert)
+    principal = Principal.of_user(user)
     return CertificateView(
         cert=cert,
         valid=cert.status is CertificateStatus.valid,
@@ -80,6 +123,8 @@ def _view(user: User, cert: Certificate, session: SessionDep) -> CertificateView
         decision=decision,
         standard_yuan=subsidy.yuan(cert.subsidy_fen),
         amount_yuan=subsidy.yuan(decision.amount_fen),
+        offer=_offer(session, principal, cert),
+        claim=_claim(session, principal, cert),
     )
 
 
@@ -135,9 +180,76 @@ def my_certificate_page(
     if isinstance(found, Response):
         return found
     assert user is not None  # noqa: S101 - _visible returned the sign-in page otherwise
+    return _page(request, user, session, found)
+
+
+def _page(
+    request: Request,
+    user: User,
+    session: Session,
+    cert: Certificate,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
     return render(
         request,
         "certificate.html",
         user,
-        v=_view(user, found, session),
+        status=status,
+        v=_view(user, cert, session),
+        words=cv.WORDS,
+        yuan=subsidy.yuan,
+        apply_error=error,
+        values=values or {},
     )
+
+
+class ApplicationForm(BaseModel):
+    csrf: str = Field(default="", max_length=100)
+    account_kind: str = Field(default="", max_length=32)
+    account: str = Field(default="", max_length=64)
+    bank_name: str = Field(default="", max_length=100)
+    declared_insured: str = Field(default="", max_length=8)
+
+
+@router.post("/my/certificates/{serial}/subsidy-application")
+def apply_for_subsidy(
+    request: Request,
+    serial: Serial,
+    user: PageUser,
+    session: SessionDep,
+    form: Annotated[ApplicationForm, Form()],
+) -> Response:
+    """The learner applies for a subsidy paid to them, as POST
+    /me/certificates/{serial}/subsidy-application does; the page then shows where it stands."""
+    check_csrf(request, form.csrf)
+    found = _visible(request, user, session, serial)
+    if isinstance(found, Response):
+        return found
+    assert user is not None  # noqa: S101 - _visible returned the sign-in page otherwise
+    try:
+        with attempt(session):
+            if form.account_kind not in AccountKind.__members__:
+                raise cx.InvalidPayeeAccount("Choose the kind of account.", field="account_kind")
+            claims.apply_for_subsidy(
+                session,
+                Principal.of_user(user),
+                found.serial,
+                account_kind=AccountKind(form.account_kind),
+                account=form.account,
+                bank_name=form.bank_name or None,
+                declared_insured=form.declared_insured == "yes",
+            )
+    except DomainError as err:
+        return _page(
+            request,
+            user,
+            session,
+            found,
+            status=err.status,
+            error=message_for(err, lang_of(request)),
+            values=form.model_dump(exclude={"csrf"}),
+        )
+    return redirect(request, f"/my/certificates/{found.serial}#subsidy-claim", "subsidy_applied")

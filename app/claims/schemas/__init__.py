@@ -6,6 +6,7 @@ own claims) and ``examples`` (the OpenAPI examples they share)."""
 from __future__ import annotations
 
 from app.claims.schemas.batches import (
+    ApplicationOut,
     BatchOut,
     BatchSummaryOut,
     LineOut,
@@ -26,7 +27,12 @@ from app.claims.schemas.evidence import (
     QuizEvidenceOut,
     RollCallEvidenceOut,
 )
-from app.claims.schemas.learner import LearnerClaimOut
+from app.claims.schemas.learner import (
+    ApplicationIn,
+    ApplicationOfferOut,
+    LearnerClaimOut,
+    RefusalOut,
+)
 from app.claims.schemas.notices import NoticeLineOut, NoticeOut
 from app.claims.schemas.requests import (
     CorrectionIn,
@@ -42,6 +48,9 @@ from app.claims.schemas.requests import (
 )
 
 __all__ = [
+    "ApplicationIn",
+    "ApplicationOfferOut",
+    "ApplicationOut",
     "BatchOut",
     "BatchSummaryOut",
     "CorrectionIn",
@@ -66,6 +75,7 @@ __all__ = [
     "PaymentOut",
     "QuizEvidenceOut",
     "RecoveryOut",
+    "RefusalOut",
     "ResolveObjectionIn",
     "RollCallEvidenceOut",
     "RuleOutcomeOut",

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from app.claims.models import (
+    AccountKind,
     BatchStatus,
     ClaimBatch,
     ClaimLine,
@@ -42,7 +43,7 @@ from app.programmes.models import ProgrammeKind, SubsidyStandard
 
 
 class RuleOutcomeOut(BaseModel):
-    model_config = examples(RULE_EXAMPLE)
+    model_config = examples(RULE_EXAMPLE, from_attributes=True)
 
     rule: str
     passed: bool
@@ -212,6 +213,31 @@ class BatchSummaryOut(BaseModel):
         return cls.model_validate(b)
 
 
+class ApplicationOut(BaseModel):
+    """The learner's application a batch was filed from (on the batch, for the regulator)."""
+
+    model_config = examples(
+        {
+            "id": "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+            "line_id": LINE_ID,
+            "account_kind": "social_security_card",
+            "account_masked": "6217***********0123",
+            "bank_name": "中国建设银行深圳分行",
+            "declared_insured": True,
+            "created_at": "2026-04-02T09:00:00+08:00",
+        },
+        from_attributes=True,
+    )
+
+    id: uuid.UUID
+    line_id: uuid.UUID
+    account_kind: AccountKind
+    account_masked: str
+    bank_name: str | None = None
+    declared_insured: bool
+    created_at: datetime
+
+
 class BatchOut(BatchSummaryOut):
     model_config = examples(
         {
@@ -220,6 +246,7 @@ class BatchOut(BatchSummaryOut):
             "lines": [LINE_EXAMPLE],
             "payments": [],
             "objections": [OBJECTION_EXAMPLE],
+            "application": None,
         }
     )
 
@@ -227,6 +254,11 @@ class BatchOut(BatchSummaryOut):
     lines: list[LineOut]
     payments: list[PaymentOut]
     objections: list[ObjectionOut]
+    application: ApplicationOut | None = Field(
+        default=None,
+        description="The learner's own application the batch was filed from (programmes "
+        "paying individuals): the account to pay, masked",
+    )
 
 
 class RecoveryOut(BaseModel):
@@ -274,4 +306,5 @@ def batch_out(v: BatchView) -> BatchOut:
         lines=[line_out(v, line) for line in v.lines],
         payments=[PaymentOut.model_validate(p) for p in v.payments],
         objections=[ObjectionOut.model_validate(o) for o in v.objections],
+        application=ApplicationOut.model_validate(v.application) if v.application else None,
     )
