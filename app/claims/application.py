@@ -42,7 +42,7 @@ from app.claims.reading import LearnerClaim, learner_claims
 from app.clock import SHANGHAI
 from app.crypto import encrypt
 from app.errors import Forbidden
-from app.programmes import standards
+from app.programmes import eligibility, standards
 from app.programmes.kinds import PAYS_INDIVIDUAL, PROGRAMME_NAMES_ZH
 from app.validation import check_text
 
@@ -92,23 +92,28 @@ def _individual_standard(session: Session, cert: Certificate) -> standards.InFor
 
 
 def _decision(session: Session, cert: Certificate, found: standards.InForce) -> subsidy.Decision:
-    """Every rule's outcome, with the programme's own standard in place of the one the
-    certificate recorded (that one is the institution's programme)."""
-    base = subsidy.for_learners(session, [cert.user_id])[cert.id]
+    """Every rule's outcome as if the certificate had been paid from the programme's own
+    standard (the one it recorded is the institution's programme): the same rules engine, with
+    the programme's rules as data (groups, ages, residence, yearly limit) and its amount."""
     s = found.standard
-    name = PROGRAMME_NAMES_ZH[s.programme_kind]
-    day = cert.issued_at.astimezone(SHANGHAI).date().isoformat()
-    own = subsidy.RuleResult(
-        "standard_in_force",
-        True,
-        f"the {s.programme_kind.value} standard of region {s.region_code} in force on {day} "
-        f"(version {s.version}) pays {subsidy.yuan(found.amount_fen)} yuan to the learner",
-        f"{name}：地区 {s.region_code} 在 {day} 施行的补贴标准（第 {s.version} 版）"
-        f"{subsidy.yuan(found.amount_fen)} 元，发放给学员本人",
+    as_programme = Certificate(
+        **cert.model_dump(
+            exclude={
+                "subsidy_standard_id",
+                "subsidy_standard_version",
+                "subsidy_region_code",
+                "subsidy_fen",
+            }
+        ),
+        subsidy_standard_id=s.id,
+        subsidy_standard_version=s.version,
+        subsidy_region_code=s.region_code,
+        subsidy_fen=found.amount_fen,
     )
-    rules = [own if r.rule == "standard_in_force" else r for r in base.rules]
-    eligible = all(r.passed for r in rules)
-    return subsidy.Decision(cert.id, eligible, found.amount_fen if eligible else 0, rules)
+    mine = session.exec(select(Certificate).where(col(Certificate.user_id) == cert.user_id)).all()
+    group = [as_programme if c.id == cert.id else c for c in mine]
+    facts = eligibility.load(session, [cert.user_id], [c.subsidy_standard_id for c in group])
+    return subsidy.evaluate(group, facts=facts)[cert.id]
 
 
 def _claimed(session: Session, cert: Certificate) -> bool:

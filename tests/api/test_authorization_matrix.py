@@ -813,6 +813,9 @@ MATRIX = [
     Row("GET /certificates/{serial}",                    "A Y H Y H Y Y D Y H"),
     Row("GET /certificates/{serial}/verify",             "Y Y Y Y Y Y Y Y Y Y"),
     Row("GET /certificates/{serial}/subsidy",            "A Y H Y H Y Y D Y H"),
+    # the learner's own subsidy application (no programme pays individuals here: 409)
+    Row("GET /me/certificates/{serial}/subsidy-application",  "A Y H D D D D D D D"),
+    Row("POST /me/certificates/{serial}/subsidy-application", "A Y H D D D D D D D", None, _json({"account_kind": "bank_card", "account": "6217001234567890120", "declared_insured": True})),  # noqa: E501
     Row("POST /certificates/{serial}/revoke",            "A D D Y D D Y D D D", None, _REASON),
     Row("GET /institutions/{institution_id}/certificate-settings", "A D D Y D Y Y D D D"),
     Row("PUT /institutions/{institution_id}/certificate-settings", "A D D Y D D Y D D D", None, _SETTINGS),  # noqa: E501

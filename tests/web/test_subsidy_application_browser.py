@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from tests.claims.test_application import ACCOUNT, world
+from tests.claims.application_world import ACCOUNT, world
 from tests.factories import PASSWORD
 from tests.web.conftest import WATCH_CSP, Shots
 from tests.web.fakecam import lfw_photo, still_of

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.claims.test_application import ACCOUNT, world
+from tests.claims.application_world import ACCOUNT, world
 from tests.factories import login
 from tests.web.staff_world import sign_in
 
