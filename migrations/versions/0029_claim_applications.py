@@ -4,8 +4,8 @@ Where a programme pays the individual (参保职工技能提升补贴), the lear
 certificate page: the application files a one-line batch paid to the learner and keeps the
 account the learner gave (encrypted, and masked for views).
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: 0029
+Revises: 0028
 Create Date: 2026-12-03 12:55:00.000000
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 from app.dbtypes import UTCDateTime
 
-revision: str = '0028'
-down_revision: str | None = '0027'
+revision: str = '0029'
+down_revision: str | None = '0028'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
