@@ -7,24 +7,23 @@ the short code (the credential for that one check) to take a challenge and post 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, status
-from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.exceptions import InstitutionRequired, InvalidToken, RateLimited
 from app.accounts.principal import Principal
 from app.api.deps import PUBLIC, CurrentLearner, SessionDep, client_info
 from app.attendance import exceptions as fx
 from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS, STREAM_FRAME_ERRORS
-from app.attendance.models import HandoffPurpose, HandoffState
+from app.attendance.models import HandoffPurpose
 from app.attendance.schemas import ChallengeOut, EnrolOut, FrameAckOut
 from app.courses import exceptions as cx
 from app.courses import quiz
 from app.courses.schemas import CheckInOut, QuizAttemptOut, RollCallAnswerOut
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 from app.handoff import service as handoff
+from app.handoff.schemas import HandoffCreated, HandoffIn, HandoffStatusOut, PhoneResultOut
 from app.http.frames import (
     ChallengeField,
     FrameField,
@@ -44,49 +43,6 @@ _code_errors = (fx.HandoffNotFound, fx.HandoffExpired, fx.HandoffUsed, RateLimit
 CodePath = Annotated[
     str, Path(max_length=32, description="The hand-off's short code (the phone link's last part)")
 ]
-
-
-class HandoffIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    purpose: HandoffPurpose
-    enrollment_id: uuid.UUID | None = Field(default=None, description="For checkin and quiz")
-    rollcall_id: uuid.UUID | None = Field(default=None, description="For rollcall")
-
-
-class HandoffCreated(BaseModel):
-    handoff_id: uuid.UUID
-    purpose: HandoffPurpose
-    url: str = Field(description="The phone link; its last part is the code")
-    code: str = Field(description="Shown once: only its hash is stored")
-    expires_at: datetime
-    expires_in_s: int
-    qr_svg_url: str = Field(description="Same-origin SVG of the link as a QR code")
-
-
-class HandoffStatusOut(BaseModel):
-    handoff_id: uuid.UUID
-    purpose: HandoffPurpose
-    state: HandoffState
-    reason: str | None = Field(description="Error code of the last failed try, or of expiry")
-    closed: bool = Field(description="No further try is possible: create a new hand-off")
-    expires_at: datetime
-    expires_in_s: int
-    attempts: int
-    result: dict[str, Any] | None = Field(
-        description="The body the direct call would have returned (once passed; also for a "
-        "roll-call answered with another outcome)"
-    )
-    error: dict[str, Any] | None = Field(description="The last refusal's details")
-
-
-class PhoneResultOut(BaseModel):
-    """What the phone learns: the outcome only (the result itself is for the computer)."""
-
-    purpose: HandoffPurpose
-    state: HandoffState
-    reason: str | None
-    outcome: Literal["passed", "failed", "review"] | None = None
 
 
 @router.post(
