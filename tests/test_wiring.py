@@ -26,7 +26,10 @@ EXPECTED = [
         "app.attendance.review.on_institution_chosen",
     ),
     ("app.attendance.recording.event_recorded_hooks", "app.webhooks.events.on_attendance_recorded"),
-    ("app.attendance.review.review_decided_hooks", "app.courses.rollcall.on_review_decided"),
+    (
+        "app.attendance.review.review_decided_hooks",
+        "app.courses.rollcall.answers.on_review_decided",
+    ),
     ("app.attendance.review.review_decided_hooks", "app.webhooks.events.on_review_decided"),
     ("app.courses.progress.completion_hooks", "app.certificates.service.auto_issue"),
     ("app.courses.progress.completion_hooks", "app.webhooks.events.on_completion"),

@@ -39,7 +39,7 @@ from app.courses.models import (
     SessionState,
     StudySession,
 )
-from app.courses.rollcall import _pending_rollcall, _resolve_failure
+from app.courses.rollcall.resolution import _pending_rollcall, _resolve_failure
 
 _SESSIONS = StudySession.__table__  # type: ignore[attr-defined]
 _ENROLLMENTS = Enrollment.__table__  # type: ignore[attr-defined]

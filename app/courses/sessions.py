@@ -37,7 +37,8 @@ from app.courses.models import (
     StudySession,
 )
 from app.courses.progress import refresh_completion
-from app.courses.rollcall import _pending_rollcall, _resolve_failure, next_rollcall_time
+from app.courses.rollcall import next_rollcall_time
+from app.courses.rollcall.resolution import _pending_rollcall, _resolve_failure
 
 
 def _learner_enrollment(session: Session, user: User, enrollment_id: uuid.UUID) -> Enrollment:
