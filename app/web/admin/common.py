@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -17,9 +17,11 @@ from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.accounts.repository import users_by_id
 from app.audit.models import AuditEntry
+from app.audit.service import Actor
+from app.db import attempt
 from app.errors import DomainError
-from app.web.i18n import gettext, lang_of
-from app.web.render import FLASHES, render, to_login
+from app.web.i18n import gettext, lang_of, message_for
+from app.web.render import FLASHES, redirect, render, to_login
 from app.web.session import check_csrf
 
 HOME = "/admin"
@@ -148,6 +150,73 @@ def parse_uuid(value: str) -> uuid.UUID | None:
 def page_query(base: str, **params: Any) -> str:
     kept = {k: v for k, v in params.items() if v not in ("", None, 1)}
     return base + ("?" + urlencode(kept) if kept else "")
+
+
+# ---------------------------------------------------------------- status changes
+
+
+class StatusChange(Protocol):
+    """A service call that suspends/reactivates an institution or locks/unlocks an account."""
+
+    def __call__(
+        self, session: Session, subject_id: uuid.UUID, /, *, reason: str, actor: Actor
+    ) -> object: ...
+
+
+class SubjectPage(Protocol):
+    """An institution's or an account's page, shown again with the refusal in words."""
+
+    def __call__(
+        self,
+        request: Request,
+        who: User,
+        session: Session,
+        subject_id: uuid.UUID,
+        /,
+        *,
+        status: int = ...,
+        errors: dict[str, str] | None = ...,
+        values: dict[str, str] | None = ...,
+    ) -> Response: ...
+
+
+def change_status(
+    request: Request,
+    user: User | None,
+    session: Session,
+    csrf: str,
+    *,
+    subject_id: uuid.UUID,
+    action: str,
+    reason: str,
+    changes: dict[str, tuple[StatusChange, str]],
+    page: SubjectPage,
+    error_field: str,
+    home: str,
+) -> Response:
+    """An admin's status change with the reason the audit entry keeps: ``changes`` maps the
+    URL's action to the service call and the flash that confirms it (an unknown action is 404);
+    a refusal shows ``page`` again with the message under ``error_field``."""
+    who = require_admin_post(request, user, csrf)
+    if isinstance(who, Response):
+        return who
+    if action not in changes:
+        return Response(status_code=404)
+    change, flash = changes[action]
+    try:
+        with attempt(session):
+            change(session, subject_id, reason=reason, actor=Principal.of_user(who).actor)
+    except DomainError as err:
+        return page(
+            request,
+            who,
+            session,
+            subject_id,
+            status=err.status,
+            errors={error_field: message_for(err, lang_of(request))},
+            values={"reason": reason},
+        )
+    return redirect(request, f"{home}/{subject_id}", flash)
 
 
 # ---------------------------------------------------------------- audit entries in words

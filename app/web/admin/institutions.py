@@ -25,6 +25,7 @@ from app.web.admin.common import (
     TEXTS,
     admin_page,
     chain_links,
+    change_status,
     entries_view,
     page_number,
     page_query,
@@ -235,24 +236,19 @@ def institution_status(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Suspend or reactivate, with the reason the audit entry keeps."""
-    who = require_admin_post(request, user, csrf)
-    if isinstance(who, Response):
-        return who
-    if action not in ("suspend", "reactivate"):
-        return Response(status_code=404)
-    change = admin.suspend_institution if action == "suspend" else admin.reactivate_institution
-    try:
-        with attempt(session):
-            change(session, institution_id, reason=reason, actor=Principal.of_user(who).actor)
-    except DomainError as err:
-        return _institution_page(
-            request,
-            who,
-            session,
-            institution_id,
-            status=err.status,
-            errors={"status": message_for(err, lang_of(request))},
-            values={"reason": reason},
-        )
-    flash = "inst_suspended" if action == "suspend" else "inst_reactivated"
-    return redirect(request, f"{HOME}/institutions/{institution_id}", flash)
+    return change_status(
+        request,
+        user,
+        session,
+        csrf,
+        subject_id=institution_id,
+        action=action,
+        reason=reason,
+        changes={
+            "suspend": (admin.suspend_institution, "inst_suspended"),
+            "reactivate": (admin.reactivate_institution, "inst_reactivated"),
+        },
+        page=_institution_page,
+        error_field="status",
+        home=f"{HOME}/institutions",
+    )

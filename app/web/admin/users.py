@@ -26,6 +26,7 @@ from app.web.admin.common import (
     TEXTS,
     USER_STATUS,
     admin_page,
+    change_status,
     entries_view,
     page_number,
     page_query,
@@ -282,25 +283,19 @@ def user_lock(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Lock or unlock an account, with the reason the audit entry keeps."""
-    who = require_admin_post(request, user, csrf)
-    if isinstance(who, Response):
-        return who
-    if action not in ("lock", "unlock"):
-        return Response(status_code=404)
-    change = admin.lock_user if action == "lock" else admin.unlock_user
-    try:
-        with attempt(session):
-            change(session, user_id, reason=reason, actor=Principal.of_user(who).actor)
-    except DomainError as err:
-        return _user_page(
-            request,
-            who,
-            session,
-            user_id,
-            status=err.status,
-            errors={"lock": message_for(err, lang_of(request))},
-            values={"reason": reason},
-        )
-    return redirect(
-        request, f"{HOME}/users/{user_id}", "user_locked" if action == "lock" else "user_unlocked"
+    return change_status(
+        request,
+        user,
+        session,
+        csrf,
+        subject_id=user_id,
+        action=action,
+        reason=reason,
+        changes={
+            "lock": (admin.lock_user, "user_locked"),
+            "unlock": (admin.unlock_user, "user_unlocked"),
+        },
+        page=_user_page,
+        error_field="lock",
+        home=f"{HOME}/users",
     )
