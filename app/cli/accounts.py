@@ -136,6 +136,22 @@ def create_api_key(
         fail(f"{exc.code}: {exc.detail}")
 
 
+def _set_suspended(code: str, reason: str, *, suspend: bool) -> None:
+    """Suspend or reactivate the institution ``code``, audited with ``reason``."""
+    from app.accounts import administration
+    from app.accounts import service as accounts
+    from app.audit.service import Actor
+    from app.db import get_engine, transaction
+
+    change = (
+        administration.suspend_institution if suspend else administration.reactivate_institution
+    )
+    with transaction(get_engine()) as session:
+        inst = accounts.get_institution_by_code(session, code)
+        change(session, inst.id, reason=reason, actor=Actor.system())
+        typer.echo(json.dumps({"code": inst.code, "suspended": suspend}))
+
+
 @app.command("suspend-institution")
 def suspend_institution(
     code: Annotated[str, typer.Option(help="Institution code")],
@@ -143,15 +159,7 @@ def suspend_institution(
 ) -> None:
     """Suspend an institution: its staff are signed out and cannot sign in, its API keys stop
     working (not revoked). Its learners are not affected."""
-    from app.accounts import administration
-    from app.accounts import service as accounts
-    from app.audit.service import Actor
-    from app.db import get_engine, transaction
-
-    with transaction(get_engine()) as session:
-        inst = accounts.get_institution_by_code(session, code)
-        administration.suspend_institution(session, inst.id, reason=reason, actor=Actor.system())
-        typer.echo(json.dumps({"code": inst.code, "suspended": True}))
+    _set_suspended(code, reason, suspend=True)
 
 
 @app.command("reactivate-institution")
@@ -160,15 +168,7 @@ def reactivate_institution(
     reason: Annotated[str, typer.Option(help="Why (kept in the audit log)")],
 ) -> None:
     """Lift a suspension: staff may sign in again, unrevoked API keys work again."""
-    from app.accounts import administration
-    from app.accounts import service as accounts
-    from app.audit.service import Actor
-    from app.db import get_engine, transaction
-
-    with transaction(get_engine()) as session:
-        inst = accounts.get_institution_by_code(session, code)
-        administration.reactivate_institution(session, inst.id, reason=reason, actor=Actor.system())
-        typer.echo(json.dumps({"code": inst.code, "suspended": False}))
+    _set_suspended(code, reason, suspend=False)
 
 
 @app.command("lock-user")
