@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol
 
-import numpy as np
-import numpy.typing as npt
+from app.attendance.liveness import FrameFeatures
 
 StreamAction = Literal["blink", "blink_twice", "turn_left", "turn_right"]
 STREAM_ACTIONS: Final[tuple[StreamAction, ...]] = (
@@ -47,20 +46,10 @@ CONTINUITY_REASONS: Final[frozenset[str]] = frozenset(
 )
 
 
-class StreamFeatures(Protocol):
-    """What the streamed check reads from a frame's analysis (``FaceAnalysis`` provides it)."""
-
-    @property
-    def ear(self) -> float: ...
-
-    @property
-    def yaw(self) -> float: ...
-
-    @property
-    def embedding(self) -> npt.NDArray[np.float32]: ...
-
-    @property
-    def signature(self) -> npt.NDArray[np.uint8]: ...
+class StreamFeatures(FrameFeatures, Protocol):
+    """What the streamed check reads from a frame's analysis (``FaceAnalysis`` provides it):
+    what the burst check reads (:class:`~app.attendance.liveness.FrameFeatures`) and the face's
+    place in the frame."""
 
     @property
     def centre_and_width(self) -> tuple[float, float, float]: ...
