@@ -11,7 +11,15 @@ from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
 from app.accounts import exceptions as ax
 from app.accounts.principal import Principal
 from app.api import examples
-from app.api.deps import PUBLIC, CurrentLearner, CurrentUser, SessionDep, require_scope
+from app.api.deps import (
+    PUBLIC,
+    SCOPE_ERRORS,
+    USER_ERRORS,
+    CertificatesRead,
+    CurrentLearner,
+    CurrentUser,
+    SessionDep,
+)
 from app.certificates import claims, credential, record, subsidy
 from app.certificates import exceptions as cx
 from app.certificates import seal as seals
@@ -34,15 +42,12 @@ from app.certificates.schemas import (
 from app.config import get_settings
 from app.courses import exceptions as coursex
 from app.courses.models import LEVEL_NAMES_ZH
-from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.errors import problem_responses
 
 router = APIRouter(tags=["certificates"])
 
-CertificatesRead = Annotated[Principal, require_scope("certificates:read")]
 Serial = Annotated[str, Path(min_length=1, max_length=64, description="Certificate serial")]
 
-_user_auth = (NotAuthenticated, ax.InvalidToken, ax.InsufficientRole, Forbidden)
-_read_auth = (NotAuthenticated, ax.InvalidToken, ax.MissingScope, Forbidden)
 
 XLSX = claims.XLSX
 
@@ -88,7 +93,7 @@ def _certificate_out(cert: Certificate, *, for_learner: bool = False) -> Certifi
     status_code=status.HTTP_201_CREATED,
     response_model=IssuedOut,
     responses=problem_responses(
-        *_user_auth,
+        *USER_ERRORS,
         coursex.EnrollmentNotFound,
         cx.NotComplete,
         cx.AlreadyIssued,
@@ -113,7 +118,7 @@ def issue(enrollment_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> I
 @router.get(
     "/certificates/{serial}",
     response_model=CertificateOut,
-    responses=problem_responses(*_read_auth, cx.CertificateNotFound),
+    responses=problem_responses(*SCOPE_ERRORS, cx.CertificateNotFound),
 )
 def get_certificate(serial: Serial, principal: CertificatesRead, session: SessionDep) -> Any:
     """A certificate in full, with its signed credential (learner, staff, regulators)."""
@@ -138,7 +143,7 @@ def verify(serial: Serial, session: SessionDep) -> VerifyOut:
     "/certificates/{serial}/revoke",
     response_model=CertificateOut,
     responses=problem_responses(
-        *_user_auth, cx.CertificateNotFound, cx.AlreadyRevoked, cx.InvalidRevocation
+        *USER_ERRORS, cx.CertificateNotFound, cx.AlreadyRevoked, cx.InvalidRevocation
     ),
 )
 def revoke(serial: Serial, body: RevokeIn, user: CurrentUser, session: SessionDep) -> Any:
@@ -150,7 +155,7 @@ def revoke(serial: Serial, body: RevokeIn, user: CurrentUser, session: SessionDe
 @router.get(
     "/certificates/{serial}/subsidy",
     response_model=SubsidyOut,
-    responses=problem_responses(*_read_auth, cx.CertificateNotFound),
+    responses=problem_responses(*SCOPE_ERRORS, cx.CertificateNotFound),
 )
 def get_subsidy(serial: Serial, principal: CertificatesRead, session: SessionDep) -> SubsidyOut:
     """Subsidy eligibility with every rule named: passed or not, and why."""
@@ -175,7 +180,7 @@ def get_subsidy(serial: Serial, principal: CertificatesRead, session: SessionDep
                 XLSX: {"schema": {"type": "string", "format": "binary"}},
             },
         },
-        **problem_responses(*_user_auth, ax.InstitutionNotFound, cx.InvalidClaimPeriod),
+        **problem_responses(*USER_ERRORS, ax.InstitutionNotFound, cx.InvalidClaimPeriod),
     },
 )
 def export_claims(
@@ -223,7 +228,7 @@ def _settings_out(
 @router.get(
     "/institutions/{institution_id}/certificate-settings",
     response_model=CertificateSettingsOut,
-    responses=problem_responses(*_user_auth, ax.InstitutionNotFound),
+    responses=problem_responses(*USER_ERRORS, ax.InstitutionNotFound),
 )
 def get_certificate_settings(
     institution_id: uuid.UUID, user: CurrentUser, session: SessionDep
@@ -236,7 +241,7 @@ def get_certificate_settings(
 @router.put(
     "/institutions/{institution_id}/certificate-settings",
     response_model=CertificateSettingsOut,
-    responses=problem_responses(*_user_auth, ax.InstitutionNotFound),
+    responses=problem_responses(*USER_ERRORS, ax.InstitutionNotFound),
 )
 def put_certificate_settings(
     institution_id: uuid.UUID,
@@ -265,7 +270,7 @@ SealFile = Annotated[
     "/institutions/{institution_id}/certificate-settings/seal",
     response_model=CertificateSettingsOut,
     responses=problem_responses(
-        *_user_auth, ax.InstitutionNotFound, cx.InvalidSealImage, cx.SealImageTooLarge
+        *USER_ERRORS, ax.InstitutionNotFound, cx.InvalidSealImage, cx.SealImageTooLarge
     ),
 )
 def put_seal(
@@ -281,7 +286,7 @@ def put_seal(
 @router.delete(
     "/institutions/{institution_id}/certificate-settings/seal",
     response_model=CertificateSettingsOut,
-    responses=problem_responses(*_user_auth, ax.InstitutionNotFound),
+    responses=problem_responses(*USER_ERRORS, ax.InstitutionNotFound),
 )
 def delete_seal(
     institution_id: uuid.UUID, user: CurrentUser, session: SessionDep
@@ -299,7 +304,7 @@ def delete_seal(
             "description": "The seal in force (PNG, transparent background)",
             "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
         },
-        **problem_responses(*_user_auth, ax.InstitutionNotFound, cx.SealNotFound),
+        **problem_responses(*USER_ERRORS, ax.InstitutionNotFound, cx.SealNotFound),
     },
 )
 def get_seal(institution_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
@@ -374,7 +379,7 @@ def _record_out(rec: record.TrainingRecord) -> RecordOut:
 @router.get(
     "/me/record",
     response_model=RecordOut,
-    responses=problem_responses(*_user_auth, cx.LearnerNotFound),
+    responses=problem_responses(*USER_ERRORS, cx.LearnerNotFound),
 )
 def my_record(user: CurrentLearner, session: SessionDep) -> RecordOut:
     """My electronic training record (职业培训电子档案)."""
@@ -384,7 +389,7 @@ def my_record(user: CurrentLearner, session: SessionDep) -> RecordOut:
 @router.get(
     "/learners/{learner_id}/record",
     response_model=RecordOut,
-    responses=problem_responses(*_user_auth, cx.LearnerNotFound),
+    responses=problem_responses(*USER_ERRORS, cx.LearnerNotFound),
 )
 def learner_record(learner_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> RecordOut:
     """A learner's training record: staff see their institution's part, regulators all of it."""

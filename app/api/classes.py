@@ -11,7 +11,14 @@ from sqlmodel import Session
 
 from app.accounts import exceptions as ax
 from app.accounts.principal import Principal
-from app.api.deps import CurrentUser, SessionDep, require_scope
+from app.api.deps import (
+    SCOPE_ERRORS,
+    USER_ERRORS,
+    CoursesRead,
+    CurrentUser,
+    SessionDep,
+    require_scope,
+)
 from app.courses import classes, roster
 from app.courses import exceptions as cx
 from app.courses import service as courses
@@ -29,15 +36,11 @@ from app.courses.class_schemas import (
     RosterOut,
 )
 from app.courses.models import CourseClass, RosterImport
-from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.errors import problem_responses
 
 router = APIRouter(tags=["classes"])
 
-CoursesRead = Annotated[Principal, require_scope("courses:read")]
 EnrolmentsWrite = Annotated[Principal, require_scope("enrolments:write")]
-
-_user_auth = (NotAuthenticated, ax.InvalidToken, ax.InsufficientRole, Forbidden)
-_read_auth = (NotAuthenticated, ax.InvalidToken, ax.MissingScope, Forbidden)
 
 
 def _out(session: Session, klass: CourseClass) -> ClassOut:
@@ -49,7 +52,9 @@ def _out(session: Session, klass: CourseClass) -> ClassOut:
     "/courses/{course_id}/classes",
     status_code=status.HTTP_201_CREATED,
     response_model=ClassOut,
-    responses=problem_responses(*_user_auth, cx.CourseNotFound, cx.InvalidClass, cx.ClassCodeTaken),
+    responses=problem_responses(
+        *USER_ERRORS, cx.CourseNotFound, cx.InvalidClass, cx.ClassCodeTaken
+    ),
 )
 def create_class(
     course_id: uuid.UUID, body: ClassIn, user: CurrentUser, session: SessionDep
@@ -72,7 +77,7 @@ def create_class(
 @router.get(
     "/courses/{course_id}/classes",
     response_model=list[ClassOut],
-    responses=problem_responses(*_read_auth, cx.CourseNotFound),
+    responses=problem_responses(*SCOPE_ERRORS, cx.CourseNotFound),
 )
 def list_classes(
     course_id: uuid.UUID, principal: CoursesRead, session: SessionDep
@@ -86,7 +91,7 @@ def list_classes(
 @router.get(
     "/classes/{class_id}",
     response_model=ClassOut,
-    responses=problem_responses(*_read_auth, cx.ClassNotFound),
+    responses=problem_responses(*SCOPE_ERRORS, cx.ClassNotFound),
 )
 def get_class(class_id: uuid.UUID, principal: CoursesRead, session: SessionDep) -> ClassOut:
     """One class with its roster size and seats left."""
@@ -96,7 +101,7 @@ def get_class(class_id: uuid.UUID, principal: CoursesRead, session: SessionDep) 
 @router.patch(
     "/classes/{class_id}",
     response_model=ClassOut,
-    responses=problem_responses(*_user_auth, cx.ClassNotFound, cx.InvalidClass, cx.ClassClosed),
+    responses=problem_responses(*USER_ERRORS, cx.ClassNotFound, cx.InvalidClass, cx.ClassClosed),
 )
 def update_class(
     class_id: uuid.UUID, body: ClassUpdateIn, user: CurrentUser, session: SessionDep
@@ -118,7 +123,7 @@ def update_class(
 @router.post(
     "/classes/{class_id}/open",
     response_model=ClassOut,
-    responses=problem_responses(*_user_auth, cx.ClassNotFound, cx.ClassTransitionRefused),
+    responses=problem_responses(*USER_ERRORS, cx.ClassNotFound, cx.ClassTransitionRefused),
 )
 def open_class(class_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> ClassOut:
     """开班: a planned class of a published course starts running."""
@@ -128,7 +133,7 @@ def open_class(class_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> C
 @router.post(
     "/classes/{class_id}/close",
     response_model=ClassOut,
-    responses=problem_responses(*_user_auth, cx.ClassNotFound, cx.ClassTransitionRefused),
+    responses=problem_responses(*USER_ERRORS, cx.ClassNotFound, cx.ClassTransitionRefused),
 )
 def close_class(class_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> ClassOut:
     """结业: an open class ends and its roster is frozen."""
@@ -138,7 +143,7 @@ def close_class(class_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> 
 @router.get(
     "/classes/{class_id}/roster",
     response_model=RosterOut,
-    responses=problem_responses(*_read_auth, cx.ClassNotFound),
+    responses=problem_responses(*SCOPE_ERRORS, cx.ClassNotFound),
 )
 def class_roster(class_id: uuid.UUID, principal: CoursesRead, session: SessionDep) -> RosterOut:
     """The class's learners with their progress (names and ID numbers masked)."""
@@ -152,7 +157,7 @@ def class_roster(class_id: uuid.UUID, principal: CoursesRead, session: SessionDe
     status_code=status.HTTP_201_CREATED,
     response_model=ClassEnrolmentOut,
     responses=problem_responses(
-        *_read_auth,
+        *SCOPE_ERRORS,
         cx.ClassNotFound,
         ax.UserNotFound,
         cx.CourseNotFound,
@@ -173,7 +178,7 @@ def enrol_into_class(
 @router.get(
     "/enrollments/{enrollment_id}/class",
     response_model=ClassOut,
-    responses=problem_responses(*_read_auth, cx.EnrollmentNotFound),
+    responses=problem_responses(*SCOPE_ERRORS, cx.EnrollmentNotFound),
 )
 def enrollment_class(
     enrollment_id: uuid.UUID, principal: CoursesRead, session: SessionDep
@@ -194,7 +199,7 @@ def _import_out(imp: RosterImport) -> RosterImportOut:
     "/classes/{class_id}/roster-imports",
     status_code=status.HTTP_201_CREATED,
     response_model=RosterImportOut,
-    responses=problem_responses(*_read_auth, cx.ClassNotFound, cx.InvalidRoster),
+    responses=problem_responses(*SCOPE_ERRORS, cx.ClassNotFound, cx.InvalidRoster),
 )
 def check_roster(
     class_id: uuid.UUID,
@@ -212,7 +217,7 @@ def check_roster(
 @router.get(
     "/roster-imports/{import_id}",
     response_model=RosterImportOut,
-    responses=problem_responses(*_read_auth, cx.RosterImportNotFound),
+    responses=problem_responses(*SCOPE_ERRORS, cx.RosterImportNotFound),
 )
 def get_roster_import(
     import_id: uuid.UUID, principal: EnrolmentsWrite, session: SessionDep
@@ -225,7 +230,7 @@ def get_roster_import(
     "/roster-imports/{import_id}/commit",
     response_model=RosterCommitOut,
     responses=problem_responses(
-        *_read_auth, cx.RosterImportNotFound, cx.RosterNotReady, cx.RosterChanged
+        *SCOPE_ERRORS, cx.RosterImportNotFound, cx.RosterNotReady, cx.RosterChanged
     ),
 )
 def commit_roster(
@@ -244,7 +249,7 @@ def commit_roster(
     status_code=status.HTTP_201_CREATED,
     response_model=EnrolledLearnerOut,
     responses=problem_responses(
-        *_read_auth, cx.ClassNotFound, cx.InvalidRoster, cx.ClassFull, cx.ClassClosed
+        *SCOPE_ERRORS, cx.ClassNotFound, cx.InvalidRoster, cx.ClassFull, cx.ClassClosed
     ),
 )
 def enrol_person(

@@ -10,10 +10,12 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from app.accounts import exceptions as ax
 from app.accounts.principal import Principal
 from app.api.deps import (
+    SCOPE_ERRORS,
+    USER_ERRORS,
+    CoursesRead,
     CurrentLearner,
     CurrentUser,
     SessionDep,
-    require_scope,
 )
 from app.attendance import exceptions as fx
 from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
@@ -39,17 +41,14 @@ from app.courses.schemas import (
     QuizResultOut,
     QuizSubmitIn,
 )
-from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.errors import problem_responses
 from app.http.frames import ChallengeField, FramesField, client_of, read_frames
 
 router = APIRouter(tags=["courses"])
 
-CoursesRead = Annotated[Principal, require_scope("courses:read")]
 
 # Signed-in users only (API keys get 403 `forbidden`; who may author is the service's
 # ``may_author``), and the same plus a scope for reads.
-_user_auth = (NotAuthenticated, ax.InvalidToken, ax.InsufficientRole, Forbidden)
-_read_auth = (NotAuthenticated, ax.InvalidToken, ax.MissingScope, Forbidden)
 
 
 # ---------------------------------------------------------------- courses
@@ -59,7 +58,7 @@ _read_auth = (NotAuthenticated, ax.InvalidToken, ax.MissingScope, Forbidden)
     "/courses",
     status_code=status.HTTP_201_CREATED,
     response_model=CourseOut,
-    responses=problem_responses(*_user_auth, cx.InvalidCourse),
+    responses=problem_responses(*USER_ERRORS, cx.InvalidCourse),
 )
 def create_course(body: CourseIn, user: CurrentUser, session: SessionDep) -> CourseOut:
     """Create a draft course for the staff member's institution."""
@@ -82,7 +81,7 @@ def create_course(body: CourseIn, user: CurrentUser, session: SessionDep) -> Cou
 @router.get(
     "/courses",
     response_model=CoursePage,
-    responses=problem_responses(*_read_auth, ax.InvalidInput),
+    responses=problem_responses(*SCOPE_ERRORS, ax.InvalidInput),
 )
 def catalogue(
     principal: CoursesRead,
@@ -108,7 +107,7 @@ def catalogue(
 @router.get(
     "/courses/{course_id}",
     response_model=CourseOut,
-    responses=problem_responses(*_read_auth, cx.CourseNotFound),
+    responses=problem_responses(*SCOPE_ERRORS, cx.CourseNotFound),
 )
 def get_course(course_id: uuid.UUID, principal: CoursesRead, session: SessionDep) -> CourseOut:
     """A published course, or a draft for its institution's staff and regulators."""
@@ -118,7 +117,7 @@ def get_course(course_id: uuid.UUID, principal: CoursesRead, session: SessionDep
 @router.post(
     "/courses/{course_id}/publish",
     response_model=CourseOut,
-    responses=problem_responses(*_user_auth, cx.CourseNotFound, cx.CourseIncomplete),
+    responses=problem_responses(*USER_ERRORS, cx.CourseNotFound, cx.CourseIncomplete),
 )
 def publish(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> CourseOut:
     """Publish a draft (needs a lesson and enough questions for one quiz); repeatable."""
@@ -130,7 +129,7 @@ def publish(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Cou
     status_code=status.HTTP_201_CREATED,
     response_model=LessonOut,
     responses=problem_responses(
-        *_user_auth, cx.CourseNotFound, cx.InvalidLesson, cx.CoursePublished
+        *USER_ERRORS, cx.CourseNotFound, cx.InvalidLesson, cx.CoursePublished
     ),
 )
 def add_lesson(
@@ -152,7 +151,7 @@ def add_lesson(
 @router.get(
     "/courses/{course_id}/lessons",
     response_model=list[LessonOut],
-    responses=problem_responses(*_read_auth, cx.CourseNotFound),
+    responses=problem_responses(*SCOPE_ERRORS, cx.CourseNotFound),
 )
 def list_lessons(
     course_id: uuid.UUID, principal: CoursesRead, session: SessionDep
@@ -166,7 +165,7 @@ def list_lessons(
     status_code=status.HTTP_201_CREATED,
     response_model=QuestionOut,
     responses=problem_responses(
-        *_user_auth, cx.CourseNotFound, cx.InvalidQuestion, cx.CoursePublished
+        *USER_ERRORS, cx.CourseNotFound, cx.InvalidQuestion, cx.CoursePublished
     ),
 )
 def add_question(
@@ -188,7 +187,7 @@ def add_question(
 @router.get(
     "/courses/{course_id}/questions",
     response_model=list[QuestionOut],
-    responses=problem_responses(*_user_auth, cx.CourseNotFound),
+    responses=problem_responses(*USER_ERRORS, cx.CourseNotFound),
 )
 def list_questions(
     course_id: uuid.UUID, user: CurrentUser, session: SessionDep
@@ -207,7 +206,7 @@ def list_questions(
     "/courses/{course_id}",
     response_model=CourseOut,
     responses=problem_responses(
-        *_user_auth, cx.CourseNotFound, cx.InvalidCourse, cx.CoursePublished
+        *USER_ERRORS, cx.CourseNotFound, cx.InvalidCourse, cx.CoursePublished
     ),
 )
 def update_course(
@@ -222,7 +221,7 @@ def update_course(
     "/courses/{course_id}/lessons/{lesson_id}",
     response_model=LessonOut,
     responses=problem_responses(
-        *_user_auth,
+        *USER_ERRORS,
         cx.CourseNotFound,
         cx.LessonNotFound,
         cx.InvalidLesson,
@@ -260,7 +259,7 @@ def update_lesson(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=problem_responses(
-        *_user_auth, cx.CourseNotFound, cx.LessonNotFound, cx.CoursePublished
+        *USER_ERRORS, cx.CourseNotFound, cx.LessonNotFound, cx.CoursePublished
     ),
 )
 def remove_lesson(
@@ -275,7 +274,7 @@ def remove_lesson(
     "/courses/{course_id}/questions/{question_id}",
     response_model=QuestionOut,
     responses=problem_responses(
-        *_user_auth,
+        *USER_ERRORS,
         cx.CourseNotFound,
         cx.QuestionNotFound,
         cx.InvalidQuestion,
@@ -308,7 +307,7 @@ def update_question(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=problem_responses(
-        *_user_auth, cx.CourseNotFound, cx.QuestionNotFound, cx.CoursePublished
+        *USER_ERRORS, cx.CourseNotFound, cx.QuestionNotFound, cx.CoursePublished
     ),
 )
 def remove_question(
@@ -327,7 +326,7 @@ def remove_question(
     status_code=status.HTTP_201_CREATED,
     response_model=EnrolOut,
     responses=problem_responses(
-        *_user_auth,
+        *USER_ERRORS,
         cx.CourseNotFound,
         cx.AlreadyEnrolled,
         cx.ClassNotFound,
@@ -364,7 +363,7 @@ def enrol(
 @router.get(
     "/me/enrollments",
     response_model=list[EnrollmentOut],
-    responses=problem_responses(*_user_auth),
+    responses=problem_responses(*USER_ERRORS),
 )
 def my_enrollments(user: CurrentUser, session: SessionDep) -> list[EnrollmentOut]:
     """The signed-in learner's enrolments with course titles, newest first."""
@@ -382,7 +381,7 @@ def my_enrollments(user: CurrentUser, session: SessionDep) -> list[EnrollmentOut
     status_code=status.HTTP_201_CREATED,
     response_model=QuizAttemptOut,
     responses=problem_responses(
-        *_user_auth,
+        *USER_ERRORS,
         cx.EnrollmentNotFound,
         cx.AttemptOpen,
         cx.AttemptLimitReached,
@@ -417,7 +416,7 @@ def start_quiz(
 @router.get(
     "/enrollments/{enrollment_id}/quiz-attempts",
     response_model=list[QuizAttemptOut],
-    responses=problem_responses(*_read_auth, cx.EnrollmentNotFound),
+    responses=problem_responses(*SCOPE_ERRORS, cx.EnrollmentNotFound),
 )
 def list_quiz_attempts(
     enrollment_id: uuid.UUID, principal: CoursesRead, session: SessionDep
@@ -429,7 +428,7 @@ def list_quiz_attempts(
 @router.get(
     "/quiz-attempts/{attempt_id}",
     response_model=QuizAttemptOut,
-    responses=problem_responses(*_read_auth, cx.AttemptNotFound),
+    responses=problem_responses(*SCOPE_ERRORS, cx.AttemptNotFound),
 )
 def get_quiz_attempt(
     attempt_id: uuid.UUID, principal: CoursesRead, session: SessionDep
@@ -442,7 +441,7 @@ def get_quiz_attempt(
     "/quiz-attempts/{attempt_id}/submit",
     response_model=QuizResultOut,
     responses=problem_responses(
-        *_user_auth, cx.AttemptNotFound, cx.AttemptClosed, cx.InvalidAnswers
+        *USER_ERRORS, cx.AttemptNotFound, cx.AttemptClosed, cx.InvalidAnswers
     ),
 )
 def submit_quiz(

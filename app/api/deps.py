@@ -18,8 +18,12 @@ from app.accounts.principal import Principal
 from app.db import finish, read_only
 from app.http.access import (
     PUBLIC,
+    SCOPE_ERRORS,
+    USER_ERRORS,
     Access,
     BearerDep,
+    CertificatesRead,
+    CoursesRead,
     CurrentAdmin,
     CurrentLearner,
     CurrentRegulator,
@@ -56,6 +60,10 @@ __all__ = [
     "CSRF_COOKIE",
     "CSRF_HEADER",
     "PUBLIC",
+    "SCOPE_ERRORS",
+    "USER_ERRORS",
+    "CertificatesRead",
+    "CoursesRead",
     "SESSION_COOKIE",
     "Access",
     "CsrfFailed",

@@ -11,12 +11,12 @@ from app import metrics
 from app.accounts.exceptions import InvalidToken, MissingScope
 from app.accounts.principal import Principal
 from app.api.deps import (
+    CoursesRead,
     CurrentLearner,
     LearnerForWrite,
     SessionDep,
     UserPrincipal,
     WorkSessionDep,
-    require_scope,
 )
 from app.attendance import exceptions as fx
 from app.attendance import service as attendance
@@ -47,7 +47,6 @@ from app.http.session import run_finished
 router = APIRouter(tags=["study"])
 
 _auth = (NotAuthenticated, InvalidToken, Forbidden)
-CoursesRead = Annotated[Principal, require_scope("courses:read")]
 
 
 @router.post(

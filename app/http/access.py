@@ -18,11 +18,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from app.accounts import service as accounts
-from app.accounts.exceptions import InsufficientRole, MissingScope
+from app.accounts.exceptions import InsufficientRole, InvalidToken, MissingScope
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal, Scope
 from app.accounts.tokens import API_KEY_PREFIX
-from app.errors import NotAuthenticated
+from app.errors import Forbidden, NotAuthenticated
 from app.http.cookies import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -205,3 +205,18 @@ def require_scope(scope: Scope | str) -> DependsParam:
     guard.__name__ = f"require_{needed.name}"
     dep: DependsParam = Depends(guard)
     return dep
+
+
+# ---------------------------------------------------------------- what routes share
+
+#: The refusals a route for signed-in users declares (``CurrentUser``, ``UserPrincipal``, …): no
+#: or a bad token, an API key or a role the route is not for, and the service's ``forbidden``.
+USER_ERRORS = (NotAuthenticated, InvalidToken, InsufficientRole, Forbidden)
+#: The refusals a ``require_scope`` route declares: an API key without the scope instead of a
+#: role the route is not for.
+SCOPE_ERRORS = (NotAuthenticated, InvalidToken, MissingScope, Forbidden)
+
+#: Readers of courses, classes and study records: API keys with ``courses:read``, users by role.
+CoursesRead = Annotated[Principal, require_scope("courses:read")]
+#: Readers of certificates (the API's documents and the PDF page).
+CertificatesRead = Annotated[Principal, require_scope("certificates:read")]
