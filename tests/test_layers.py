@@ -171,3 +171,48 @@ def test_the_two_http_layers_do_not_import_each_other() -> None:
         if part == other
     ]
     assert found == []
+
+
+#: A module of app/ is at most this long unless its docstring says why it is kept whole.
+MAX_MODULE_LINES = 500
+#: Modules over the limit that other engineers are changing this session: each is split when
+#: their work lands (issue 11). Nothing else may join this list.
+SPLIT_PENDING = {
+    "app/demo.py",  # split pending
+    "app/claims/schemas.py",  # split pending
+    "app/courses/schemas.py",  # split pending
+    "app/accounts/service.py",  # split pending
+}
+_KEPT_WHOLE = re.compile(r"^Kept whole: \S", re.MULTILINE)
+
+
+def long_modules(root: Path) -> list[str]:
+    """Modules under ``root`` over :data:`MAX_MODULE_LINES` whose docstring gives no reason
+    ("Kept whole: …") for staying one module."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        source = path.read_text("utf-8")
+        lines = len(source.splitlines())
+        if lines <= MAX_MODULE_LINES:
+            continue
+        doc = ast.get_docstring(ast.parse(source)) or ""
+        if not _KEPT_WHOLE.search(doc):
+            found.append(f"{path.relative_to(root.parent).as_posix()} ({lines} lines)")
+    return found
+
+
+def test_no_module_is_over_500_lines_without_a_reason() -> None:
+    """Big modules split along their sections (issue 11): a module over 500 lines says in its
+    docstring why it is kept whole."""
+    found = [m for m in long_modules(APP) if m.split(" ")[0] not in SPLIT_PENDING]
+    assert found == []
+
+
+def test_the_length_check_sees_a_long_module_and_its_reason(tmp_path: Path) -> None:
+    package = tmp_path / "app"
+    package.mkdir()
+    body = "x = 1\n" * MAX_MODULE_LINES
+    (package / "short.py").write_text('"""Short."""\n' + "x = 1\n" * 10)
+    (package / "long.py").write_text('"""Long."""\n' + body)
+    (package / "kept.py").write_text('"""Long.\n\nKept whole: one table.\n"""\n' + body)
+    assert long_modules(package) == [f"app/long.py ({MAX_MODULE_LINES + 1} lines)"]

@@ -14,6 +14,9 @@ Conventions used by every value here:
 * boxes and landmarks are in pixel coordinates of the decoded (EXIF-upright) image;
 * "left"/"right" of the *learner* is the learner's own side: on an unmirrored camera frame the
   learner's left eye is on the image's right.
+
+Kept whole: the engine's steps (decode, quality gate, landmarks, pose, embedding) share these
+conventions and the loaded models, and the face workers import one module (issue 11 allows it).
 """
 
 from __future__ import annotations
