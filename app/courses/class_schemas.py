@@ -1,7 +1,7 @@
 """Request and response bodies of the classes API (班级/期次) and of enrolment into a class.
 
 Bounds are the service's (app/courses/classes.py), declared here too so partners see them in
-OpenAPI; their examples are in app/api/examples.py.
+OpenAPI; their examples are in app/api/examples/.
 """
 
 from __future__ import annotations

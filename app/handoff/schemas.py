@@ -1,5 +1,5 @@
 """The hand-off's request and response models (the REST API's /me/face/handoffs and
-/handoffs/{code}/…); examples for the OpenAPI document are in app/api/examples.py."""
+/handoffs/{code}/…); examples for the OpenAPI document are in app/api/examples/."""
 
 from __future__ import annotations
 
