@@ -21,7 +21,7 @@ from app.accounts.models import User
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.courses import ledger
-from app.courses.credit import _after, _course_of, _own_session
+from app.courses.credit import _course_of, _own_session
 from app.courses.exceptions import (
     EnrollmentNotFound,
     LessonNotFound,
@@ -39,7 +39,7 @@ from app.courses.models import (
     SessionState,
     StudySession,
 )
-from app.courses.rollcall.resolution import _pending_rollcall, _resolve_failure
+from app.courses.rollcall.resolution import _miss_past_deadline, _pending_rollcall
 
 _SESSIONS = StudySession.__table__  # type: ignore[attr-defined]
 _ENROLLMENTS = Enrollment.__table__  # type: ignore[attr-defined]
@@ -292,14 +292,7 @@ def _heartbeat_with_rollcall(
     actor = Actor.user(user.id)
     rollcall = _pending_rollcall(session, study)
     if rollcall is not None and now > rollcall.deadline:
-        _resolve_failure(
-            session,
-            study,
-            rollcall,
-            status=RollCallStatus.missed,
-            at=_after(study.last_heartbeat_at, rollcall.deadline),
-            actor=actor,
-        )
+        _miss_past_deadline(session, study, rollcall, actor)
         rollcall = None
     enrollment = session.get(Enrollment, study.enrollment_id)
     if enrollment is None:  # pragma: no cover - foreign key

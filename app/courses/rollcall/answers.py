@@ -40,6 +40,7 @@ from app.courses.progress import refresh_completion
 from app.courses.rollcall.resolution import (
     MAX_ATTEMPTS,
     _hold_for_review,
+    _miss_past_deadline,
     _record_attempt,
     _resolve_failure,
     next_rollcall_time,
@@ -72,14 +73,7 @@ def answer_rollcall(
     actor = Actor.user(user.id)
     now = clock.now()
     if rc.status is RollCallStatus.pending and now > rc.deadline:
-        _resolve_failure(
-            session,
-            study,
-            rc,
-            status=RollCallStatus.missed,
-            at=_after(study.last_heartbeat_at, rc.deadline),
-            actor=actor,
-        )
+        _miss_past_deadline(session, study, rc, actor)
         raise RollCallExpired().keeping_changes()
     if rc.status is RollCallStatus.missed:
         raise RollCallExpired()

@@ -16,6 +16,7 @@ from app.attendance.models import AttendanceEvent
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.courses.credit import (
+    _after,
     _close_segment,
     _course_of,
     _enrollment_of,
@@ -192,6 +193,20 @@ def _resolve_failure(
     if status is RollCallStatus.missed:
         for hook in rollcall_missed_hooks:
             hook(session, rc, enrollment, actor)
+
+
+def _miss_past_deadline(session: Session, study: StudySession, rc: RollCall, actor: Actor) -> None:
+    """A pending roll-call whose deadline passed unanswered is missed, as of its deadline (just
+    after the session's last stored time if that is later): the one rule for a late answer, a
+    heartbeat past the deadline and the sweep."""
+    _resolve_failure(
+        session,
+        study,
+        rc,
+        status=RollCallStatus.missed,
+        at=_after(study.last_heartbeat_at, rc.deadline),
+        actor=actor,
+    )
 
 
 def _pending_rollcall(session: Session, study: StudySession) -> RollCall | None:

@@ -9,15 +9,12 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.audit.service import Actor
-from app.courses.credit import (
-    _after,
-)
 from app.courses.models import (
     RollCall,
     RollCallStatus,
     StudySession,
 )
-from app.courses.rollcall.resolution import _resolve_failure
+from app.courses.rollcall.resolution import _miss_past_deadline
 
 
 def sweep_missed_rollcalls(session: Session, *, now: datetime | None = None) -> int:
@@ -48,14 +45,7 @@ def sweep_missed_rollcalls(session: Session, *, now: datetime | None = None) -> 
         rc = session.get(RollCall, rollcall_id, populate_existing=True)
         if rc is None or rc.status is not RollCallStatus.pending:
             continue  # resolved since we listed it
-        _resolve_failure(
-            session,
-            study,
-            rc,
-            status=RollCallStatus.missed,
-            at=_after(study.last_heartbeat_at, rc.deadline),
-            actor=Actor.system("sweep"),
-        )
+        _miss_past_deadline(session, study, rc, Actor.system("sweep"))
         n += 1
     session.flush()
     return n
