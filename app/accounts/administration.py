@@ -1,8 +1,8 @@
 """Platform administration: institutions (edit, suspend, reactivate) and accounts (search,
 lock, unlock, reset a password).
 
-The admin console (app/web/admin/) and the CLI (app/cli/accounts.py) call these. Like the rest of the
-accounts service, functions take the request's session, flush and never commit; every change
+The admin console (app/web/admin/) and the CLI (app/cli/accounts.py) call these. Like the rest of
+the accounts service, functions take the request's session, flush and never commit; every change
 appends its audit entry in the same transaction. Institution changes go to the institution's
 chain (where ``institution.created`` is), account changes to the account's institution chain
 (the platform chain for regulators and admins).
