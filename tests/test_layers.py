@@ -184,6 +184,9 @@ SPLIT_PENDING = {
     "app/accounts/service.py",  # split pending
     "app/programmes/facts.py",  # split pending
     "app/programmes/eligibility.py",  # split pending
+    "app/courses/offline.py",  # split pending
+    "app/courses/models.py",  # split pending
+    "app/main.py",  # split pending
 }
 _KEPT_WHOLE = re.compile(r"^Kept whole: \S", re.MULTILINE)
 
