@@ -77,7 +77,14 @@ from app.courses.models import (
     StudySession,
 )
 from app.db import transaction
-from tests.factories import make_institution, make_learner, make_user, subsidy_standard
+from tests.factories import (
+    PASSWORD,
+    id_number,
+    make_institution,
+    make_learner,
+    make_user,
+    subsidy_standard,
+)
 
 API = "/api/v1"
 CALLERS = ("anon", "learner", "other", "staff", "ostaff", "reg", "admin", "key-", "key+", "okey")
@@ -663,6 +670,24 @@ def _roster_import(w: World) -> dict[str, str]:
         return {"import_id": str(imp.id)}
 
 
+_fresh_learners = iter(range(600, 1000))
+
+
+def _fresh_learner(w: World) -> dict[str, str]:
+    """Another learner of institution A (a password reset ends the owner's sessions)."""
+    n = next(_fresh_learners)
+    with transaction(w.engine) as s:
+        learner = accounts.register_learner(
+            s,
+            username=f"reset{n}",
+            password=PASSWORD,
+            real_name="吴静",
+            id_number=id_number(seq=n),
+            institution_id=w.inst_a,
+        )
+        return {"learner_id": str(learner.id)}
+
+
 def _enrol_learner(w: World) -> dict[str, Any]:
     return {"json": {"learner_id": w.ids["learner_id"]}}
 
@@ -731,6 +756,7 @@ MATRIX = [
     # learners and API keys
     Row("GET /learners/{learner_id}",                    "A Y H Y H Y Y D Y H"),
     Row("GET /learners/{learner_id}/record",             "A Y H Y H Y Y D D D"),
+    Row("POST /learners/{learner_id}/password-reset",   "A D D Y H D D D D D", _fresh_learner),
     Row("POST /api-keys/{key_id}/revoke",                "A D D Y H D Y D D D", _new_key),
     # face and attendance (evidence crops: staff and regulators, not the learner)
     Row("POST /learners/{learner_id}/face/challenge",    "A D D Y H D Y D Y H"),
