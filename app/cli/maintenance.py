@@ -47,10 +47,12 @@ def sweep() -> None:
 
 @app.command("ledger-check")
 def ledger_check() -> None:
-    """Recompute every enrolment's verified time from stored events; exit 1 on any mismatch."""
+    """Recompute every enrolment's verified time from stored events — online study and offline
+    practical minutes (app/courses/offline.py) — and exit 1 on any mismatch."""
     from sqlmodel import select
 
     from app.courses.models import Enrollment
+    from app.courses.offline import offline_ledger
     from app.courses.study import check_ledger
     from app.db import get_engine, transaction
 
@@ -59,7 +61,8 @@ def ledger_check() -> None:
         enrollments = session.exec(select(Enrollment)).all()
         for e in enrollments:
             check = check_ledger(session, e)
-            if not check.matches:
+            offline = offline_ledger(session, e)
+            if not check.matches or not offline.matches:
                 bad += 1
                 typer.echo(
                     json.dumps(
@@ -67,6 +70,8 @@ def ledger_check() -> None:
                             "enrollment": str(e.id),
                             "stored_seconds": check.stored_seconds,
                             "recomputed_seconds": check.recomputed.credited_seconds,
+                            "offline_stored_ms": offline.stored_ms,
+                            "offline_recomputed_ms": offline.recomputed_ms,
                         }
                     )
                 )

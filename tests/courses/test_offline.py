@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlmodel import Session, col, select
+from typer.testing import CliRunner
 
 from app.accounts.models import Role
 from app.attendance import service as attendance
@@ -28,6 +29,7 @@ from app.attendance.models import AttendanceEvent, FaceChallenge, FaceCheckFrame
 from app.attendance.streaming import Reveal, Schedule
 from app.audit.service import Actor
 from app.certificates.credential import hours
+from app.cli import app as cli
 from app.clock import FrozenClock
 from app.config import get_settings
 from app.courses import offline
@@ -204,9 +206,22 @@ def test_offline_session_through_the_station_credits_verified_minutes(
         assert e is not None and e.offline_ms == expected_ms
         row = s.exec(select(OfflineAttendance)).one()
         assert row.credited_ms == expected_ms and row.checkout_at is not None
-        # The offline ledger derives the same total from the face events alone.
+        # The offline ledger derives the same total from the face events alone ...
         ledger = offline.offline_ledger(s, e)
         assert ledger.matches and ledger.recomputed_ms == expected_ms
+    # ... and ``skilltrace ledger-check`` catches a stored total that does not replay.
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ledger-check"]).exit_code == 0
+    with transaction(engine) as session:
+        tampered = session.get(Enrollment, w["enrollment"].id)
+        assert tampered is not None
+        tampered.offline_ms += 60_000
+    result = runner.invoke(cli, ["ledger-check"])
+    assert result.exit_code == 1 and f'"offline_recomputed_ms": {expected_ms}' in result.stdout
+    with transaction(engine) as session:
+        tampered = session.get(Enrollment, w["enrollment"].id)
+        assert tampered is not None
+        tampered.offline_ms -= 60_000
     progress = client.get(f"{API}/enrollments/{w['enrollment'].id}", headers=h).json()
     assert progress["offline_minutes"] == expected_ms // 60_000
     assert progress["offline_required_minutes"] == 120
