@@ -34,6 +34,20 @@ class LearnerGroup(StrEnum):
     other = "other"
 
 
+#: The groups' short Chinese names: what a roster's 人员类别 column says and claim exports print.
+GROUP_NAMES_ZH: dict[LearnerGroup, str] = {
+    LearnerGroup.enterprise_employee: "企业职工",
+    LearnerGroup.migrant_worker: "农民工",
+    LearnerGroup.school_leaver: "两后生",
+    LearnerGroup.unemployed: "失业人员",
+    LearnerGroup.ex_serviceman: "退役军人",
+    LearnerGroup.employment_difficulty: "就业困难人员",
+    LearnerGroup.college_graduate: "高校毕业生",
+    LearnerGroup.poverty_labourer: "脱贫劳动力",
+    LearnerGroup.other: "其他",
+}
+
+
 class Institution(SQLModel, table=True):
     __tablename__ = "institutions"
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts.exceptions import InstitutionNotFound
-from app.accounts.models import Institution, LearnerGroup, Role
+from app.accounts.models import GROUP_NAMES_ZH, Institution, Role
 from app.accounts.principal import Principal
 from app.certificates import subsidy
 from app.certificates.credential import hours
@@ -32,17 +32,6 @@ from app.spreadsheet import append_xlsx_row, csv_writer
 #: The media type of :func:`to_xlsx`'s bytes.
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-GROUP_NAMES_ZH = {
-    LearnerGroup.enterprise_employee: "企业职工",
-    LearnerGroup.migrant_worker: "农民工",
-    LearnerGroup.school_leaver: "两后生",
-    LearnerGroup.unemployed: "失业人员",
-    LearnerGroup.ex_serviceman: "退役军人",
-    LearnerGroup.employment_difficulty: "就业困难人员",
-    LearnerGroup.college_graduate: "高校毕业生",
-    LearnerGroup.poverty_labourer: "脱贫劳动力",
-    LearnerGroup.other: "其他",
-}
 
 HEADER = [
     "序号 No.",

@@ -31,11 +31,11 @@ the checked rows' types), :mod:`~app.courses.roster.files` (reading an XLSX or C
 
 from __future__ import annotations
 
+from app.accounts.models import GROUP_NAMES_ZH
 from app.courses.roster.checks import validate
 from app.courses.roster.fields import (
     FIELD_NAMES_ZH,
     FIELDS,
-    GROUP_NAMES_ZH,
     HEADERS,
     MAX_BYTES,
     MAX_ROWS,

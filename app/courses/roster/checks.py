@@ -8,14 +8,13 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts import idcard
-from app.accounts.models import Role, User
+from app.accounts.models import GROUP_NAMES_ZH, Role, User
 from app.courses import classes
 from app.courses.models import ClassStatus, CourseClass, Enrollment
 from app.courses.roster.fields import (
     _GROUPS,
     _ID_REASONS,
     FIELD_NAMES_ZH,
-    GROUP_NAMES_ZH,
     NAME_CHARS,
     Checked,
     RosterRow,

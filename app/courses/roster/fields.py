@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from app.accounts.models import LearnerGroup, User
+from app.accounts.models import GROUP_NAMES_ZH, LearnerGroup, User
 from app.courses.models import Enrollment
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -32,17 +32,6 @@ FIELD_NAMES_ZH = {
     "group": "人员类别",
     "employer": "工作单位",
     "": "文件",
-}
-GROUP_NAMES_ZH: dict[LearnerGroup, str] = {
-    LearnerGroup.enterprise_employee: "企业职工",
-    LearnerGroup.migrant_worker: "农民工",
-    LearnerGroup.school_leaver: "两后生",
-    LearnerGroup.unemployed: "失业人员",
-    LearnerGroup.ex_serviceman: "退役军人",
-    LearnerGroup.employment_difficulty: "就业困难人员",
-    LearnerGroup.college_graduate: "高校毕业生",
-    LearnerGroup.poverty_labourer: "脱贫劳动力",
-    LearnerGroup.other: "其他",
 }
 _GROUPS = {
     **{g.value: g for g in LearnerGroup},
