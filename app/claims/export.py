@@ -35,6 +35,7 @@ from app.audit import service as audit
 from app.certificates import credential
 from app.certificates.claims import XLSX
 from app.certificates.subsidy import yuan
+from app.claims.accounts import ACCOUNT_PURPOSE
 from app.claims.exceptions import BatchNotFound, InvalidClaimInput
 from app.claims.models import ClaimBatch
 from app.claims.service import BatchView, sha256_hex, standing, subject, view
@@ -102,6 +103,21 @@ def sign_detached(content: bytes) -> str:
     )
 
 
+def _payee_account(v: BatchView, line_id: Any, full: bool) -> dict[str, Any] | None:
+    """The account a learner gave in their own application, for the payment office: the full
+    number in a regulator's export (decrypted only here), masked in the institution's."""
+    app = v.application
+    if app is None or app.line_id != line_id:
+        return None
+    number = decrypt(ACCOUNT_PURPOSE, app.account_enc).decode() if full else app.account_masked
+    return {
+        "kind": app.account_kind.value,
+        "number": number,
+        "masked": not full,
+        "bank_name": app.bank_name,
+    }
+
+
 def _records(session: Session, v: BatchView, full: bool) -> list[dict[str, Any]]:
     batch = v.batch
     inst = session.get(Institution, batch.institution_id)
@@ -154,6 +170,7 @@ def _records(session: Session, v: BatchView, full: bool) -> list[dict[str, Any]]
                 "decision": d.value if (d := standing(reviews)) else None,
                 "decision_reason": reviews[-1].reason if reviews else None,
                 "paid": line.id in v.paid,
+                "payee_account": _payee_account(v, line.id, full),
             }
         )
     return out
@@ -223,6 +240,11 @@ def to_xlsx(batch: ClaimBatch, inst_name: str, records: list[dict[str, Any]]) ->
         ("明细条数 Lines", batch.line_count),
         ("申领合计（分）Total filed (fen)", batch.total_fen),
         ("明细总指纹 Lines SHA-256", batch.lines_hash),
+        *(
+            (f"收款账户 Payee account (line {r['line_no']})", r["payee_account"]["number"])
+            for r in records
+            if r.get("payee_account")
+        ),
         ("生成时间 Generated (UTC)", audit.format_time(clock.now())),
     ):
         append_xlsx_row(info, list(pair))
@@ -269,6 +291,9 @@ def export_batch(
             "reason": why or None,
             "sha256": digest,
             "lines": len(records),
+            "full_payee_accounts": sum(
+                1 for r in records if r["payee_account"] and not r["payee_account"]["masked"]
+            ),
         },
     )
     suffix = "full" if full else "masked"

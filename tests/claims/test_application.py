@@ -10,8 +10,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import jsonschema_rs
 from sqlmodel import Session, select
 
+from app.claims import export
 from app.claims.models import ClaimApplication
 from tests.claims.application_world import ACCOUNT, world
 from tests.factories import audit_log, certified, login, make_learner
@@ -168,3 +170,37 @@ def test_who_may_apply_and_for_what(client: Any, engine: Any, clock: Any) -> Non
     r = client.get(f"{API}/me/certificates/{other.serial}/subsidy-application", headers=hc)
     assert r.status_code == 409 and r.json()["code"] == "no_individual_programme"
     assert _apply(client, hc, other.serial).json()["code"] == "no_individual_programme"
+
+
+def test_the_payment_office_gets_the_account_only_from_the_regulator(
+    client: Any, engine: Any, clock: Any
+) -> None:
+    w = world(engine, clock)
+    cert, learner = w["certs"][0], w["learners"][0]
+    assert _apply(client, login(client, learner.username), cert.serial).status_code == 201
+    hr, hs = login(client, w["reg"].username), login(client, w["staff"].username)
+    (summary,) = client.get(f"{API}/claim-batches", headers=hr).json()
+    url = f"{API}/claim-batches/{summary['id']}/exports"
+    why = "报送社保基金支付科拨付到学员本人社保卡"
+    schema = json.loads(export.SCHEMA_FILE.read_text(encoding="utf-8"))
+    validator = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+    accounts = {}
+    for who, h, body in (
+        ("reg", hr, {"format": "jsonl", "reason": why}),
+        ("staff", hs, {"format": "jsonl"}),
+    ):
+        r = client.post(url, json=body, headers=h)
+        assert r.status_code == 200, r.text
+        (record,) = [json.loads(x) for x in r.content.decode().splitlines()]
+        validator.validate(record)
+        accounts[who] = record["payee_account"]
+    assert accounts["reg"] == {
+        "kind": "social_security_card",
+        "number": ACCOUNT,
+        "masked": False,
+        "bank_name": None,
+    }
+    assert accounts["staff"]["masked"] and ACCOUNT not in accounts["staff"]["number"]
+    exported = [p for _, p in audit_log(engine, action="claim.exported")]
+    assert [p["full_payee_accounts"] for p in exported] == [1, 0]
+    assert all(ACCOUNT not in json.dumps(p) for p in exported)

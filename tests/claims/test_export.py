@@ -104,6 +104,7 @@ def test_regulator_jsonl_validates_and_verifies(client: Any, engine: Any, clock:
         "reason": why,
         "sha256": r.headers["x-content-sha256"],
         "lines": 2,
+        "full_payee_accounts": 0,  # paid to the institution: no learner's account left
     }
 
 
