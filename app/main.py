@@ -25,6 +25,7 @@ from app.api import certificates as certificates_api
 from app.api import claims as claims_api
 from app.api import classes as classes_api
 from app.api import courses as courses_api
+from app.api import eligibility as eligibility_api
 from app.api import examples as api_examples
 from app.api import exchange as exchange_api
 from app.api import face as face_api
@@ -386,6 +387,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exchange_api.router, prefix=API_PREFIX)
     app.include_router(outcomes_api.router, prefix=API_PREFIX)
     app.include_router(programmes_api.router, prefix=API_PREFIX)
+    app.include_router(eligibility_api.router, prefix=API_PREFIX)
     app.include_router(notices_web.router)
     app.include_router(certificates_web.router)
     for page in (

@@ -89,7 +89,17 @@ def list_standards(principal: UserPrincipal, session: SessionDep) -> list[Standa
 def set_standard(body: StandardIn, principal: UserPrincipal, session: SessionDep) -> StandardOut:
     """A new version of a standard in a region of the caller's jurisdiction (regulators); the
     previous version ends the day before; refused above an upper region's cap."""
-    s = standards.set_standard(session, principal, **body.model_dump())
+    rule_fields = ("target_groups", "min_age", "max_age", "retirement_rule", "residence_kinds")
+    values = body.model_dump(exclude={*rule_fields, "max_per_year"})
+    rules = standards.ProgrammeRules(
+        target_groups=tuple(g.value for g in body.target_groups),
+        min_age=body.min_age,
+        max_age=body.max_age,
+        retirement_rule=body.retirement_rule,
+        residence_kinds=tuple(k.value for k in body.residence_kinds),
+        max_per_year=body.max_per_year,
+    )
+    s = standards.set_standard(session, principal, **values, rules=rules)
     return _out(session, s)
 
 

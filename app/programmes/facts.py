@@ -123,8 +123,11 @@ def _evidence_number(raw: str | None) -> str | None:
 
 
 def _reason(raw: str) -> str:
-    reason = check_text(" ".join(raw.split()), field="reason")
+    reason = " ".join(raw.split())
     if not reason or len(reason) > 500:
+        raise InvalidFact("Say why (1-500 characters).", field="reason")
+    reason = check_text(reason, field="reason")
+    if not reason:
         raise InvalidFact("Say why (1-500 characters).", field="reason")
     return reason
 
@@ -246,6 +249,7 @@ def _visible_fact(
 
 
 def verify_group(session: Session, principal: Principal, fact_id: uuid.UUID) -> LearnerGroupFact:
+    _regulator(principal)
     fact = _visible_fact(session, principal, LearnerGroupFact, fact_id)
     _decide_fact(session, principal, fact, verify=True, reason=None)
     return fact
@@ -327,6 +331,7 @@ def confirm_residence(
 
 
 def verify_residence(session: Session, principal: Principal, fact_id: uuid.UUID) -> ResidenceFact:
+    _regulator(principal)
     fact = _visible_fact(session, principal, ResidenceFact, fact_id)
     _decide_fact(session, principal, fact, verify=True, reason=None)
     return fact

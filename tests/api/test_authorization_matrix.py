@@ -409,7 +409,68 @@ def build_world(client: TestClient, engine: Engine, data_dir: Path) -> World:
     assert r.status_code == 201, r.text
     w.ids["handoff_id"], w.ids["code"] = r.json()["handoff_id"], r.json()["code"]
     w.ids.update(_claims(engine, inst_a.id, w.ids["serial"]))
+    w.ids.update(_facts(engine, users["staff"], learner))
     return w
+
+
+def _facts(engine: Engine, staff: User, learner: User) -> dict[str, str]:
+    """The learner's eligibility facts, confirmed by staff of A: a group, a residence (in a
+    loaded region: the demo province), an external certificate with its scan."""
+    from app.programmes import facts, regions
+
+    with transaction(engine) as s:
+        regions.seed_demo_province(s, actor=Actor.system())
+        as_staff = Principal.of_user(s.get(User, staff.id))  # type: ignore[arg-type]
+        group = facts.confirm_group(
+            s,
+            as_staff,
+            learner.id,
+            group="ex_serviceman",
+            evidence_kind="veteran_card",
+            evidence_number="粤退证 440300-0012",
+        )
+        residence = facts.confirm_residence(
+            s,
+            as_staff,
+            learner.id,
+            kind="employed",
+            region_code="440305",
+            evidence_kind="labour_contract",
+            evidence_number="LC-2026-001",
+        )
+        external = facts.record_external(
+            s,
+            as_staff,
+            learner.id,
+            facts.ExternalInput(
+                kind="special_ability",
+                number="Z440305202600001",
+                issuer="深圳市职业技能鉴定指导中心",
+                issued_on=clock.now().date(),
+                occupation_code="6-31-01-03",
+                occupation_name="电工",
+            ),
+            b"%PDF-1.4\n%%EOF\n",
+        )
+        return {
+            "fact_id": str(group.id),
+            "residence_id": str(residence.id),
+            "external_id": str(external.id),
+        }
+
+
+def _external_upload(w: World) -> dict[str, Any]:
+    return {
+        "data": {
+            "kind": "special_operations",
+            "number": f"T{uuid.uuid4().hex[:16]}",
+            "issuer": "深圳市应急管理局",
+            "issued_on": clock.now().date().isoformat(),
+            "occupation_code": "6-31-01-03",
+            "occupation_name": "电工",
+        },
+        "files": [("scan", ("scan.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf"))],
+    }
 
 
 def _claims(engine: Engine, inst: uuid.UUID, serial: str) -> dict[str, str]:
@@ -594,6 +655,13 @@ _TITLE = _json({"title": "新标题"})
 _STEM = _json({"stem": "新题干"})
 _REVIEW = _json({"decision": "approve", "reason": "本人"})
 _REASON = _json({"reason": "测试撤销"})
+_GROUP = _json(
+    {"group": "unemployed", "evidence_kind": "unemployment_registration", "evidence_number": "1"}
+)
+_RESIDENCE = _json({"kind": "resident", "region_code": "440305", "evidence_kind": "other_document"})
+_VERIFY = _json({"decision": "verify"})
+
+
 _BEAT = _json({"visible": True})
 _ANSWERS = _json({"answers": {}})
 _SETTINGS = _json({"auto_issue": False})
@@ -871,6 +939,15 @@ MATRIX = [
     Row("GET /subsidy-standards/{standard_id}",          "A D D D D Y Y D D D"),
     Row("POST /subsidy-standards/{standard_id}/confirm", "A D D D D Y Y D D D", None, _json({"effective_from": "2026-12-04"})),  # noqa: E501
     Row("POST /subsidy-standards/{standard_id}/withdraw", "A D D D D Y Y D D D", None, _REASON),
+    # eligibility facts: staff of the learner's institution record, regulators verify (users only)
+    Row("GET /learners/{learner_id}/eligibility",        "A Y H Y H Y Y D D D"),
+    Row("POST /learners/{learner_id}/groups",            "A D D Y H D D D D D", None, _GROUP),
+    Row("POST /learners/{learner_id}/residences",        "A D D Y H D D D D D", None, _RESIDENCE),
+    Row("POST /learners/{learner_id}/external-certificates", "A D D Y H D D D D D", None, _external_upload),  # noqa: E501
+    Row("POST /learner-groups/{fact_id}/decision",       "A D D D D Y Y D D D", None, _VERIFY),
+    Row("POST /residences/{residence_id}/decision",      "A D D D D Y Y D D D", None, _VERIFY),
+    Row("GET /external-certificates/{external_id}/scan", "A Y H Y H Y Y D D D"),
+    Row("POST /external-certificates/{external_id}/decision", "A D D D D Y Y D D D", None, _json({"decision": "confirm"})),  # noqa: E501
 ]
 # fmt: on
 

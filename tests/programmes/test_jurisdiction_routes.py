@@ -48,7 +48,7 @@ from app.courses.models import (
 )
 from app.db import transaction
 from app.http.cookies import CSRF_COOKIE
-from app.programmes import standards
+from app.programmes import facts, standards
 from tests.factories import (
     course_row,
     enrollment_row,
@@ -210,6 +210,45 @@ def _build(client: TestClient, engine: Engine, data_dir: Any) -> World:
             effective_from=date(2026, 1, 1),
         )
         ids["standard_id"] = str(standard.id)
+    # B's learner's facts: a confirmed group, a residence, an external certificate
+    with transaction(engine) as s:
+        as_b = Principal.of_user(s.get(User, staff_b.id))  # type: ignore[arg-type]
+        group = facts.confirm_group(
+            s,
+            as_b,
+            learner.id,
+            group="unemployed",
+            evidence_kind="unemployment_registration",
+            evidence_number="4403052026000123",
+        )
+        residence = facts.confirm_residence(
+            s,
+            as_b,
+            learner.id,
+            kind="resident",
+            region_code="440305",
+            evidence_kind="other_document",
+            evidence_number="居住证 4403050001",
+        )
+        external = facts.record_external(
+            s,
+            as_b,
+            learner.id,
+            facts.ExternalInput(
+                kind="special_operations",
+                number="T440305199001010011",
+                issuer="深圳市应急管理局",
+                issued_on=clock.now().date(),
+                occupation_code="6-31-01-03",
+                occupation_name="电工",
+            ),
+            b"%PDF-1.4\n%%EOF\n",
+        )
+        ids |= {
+            "fact_id": str(group.id),
+            "residence_id": str(residence.id),
+            "external_id": str(external.id),
+        }
     as_staff = login(client, staff_b.username)
     r = client.post(
         "/api/v1/webhooks",
