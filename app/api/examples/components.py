@@ -72,6 +72,16 @@ COMPONENTS: dict[str, Any] = {
     "Body_put_seal_api_v1_institutions__institution_id__certificate_settings_seal_put": {
         "file": "seal-scan.png"
     },
+    "Body_record_external_api_v1_learners__learner_id__external_certificates_post": {
+        "kind": "skill_level",
+        "number": "S000044030500001",
+        "issuer": "深圳市南山区职业技能鉴定所",
+        "issued_on": "2026-03-10",
+        "occupation_code": "6-31-01-03",
+        "occupation_name": "电工",
+        "level": "level4",
+        "scan": "证书扫描件.pdf",
+    },
     "Body_token_api_v1_auth_token_post": {
         "grant_type": "password",
         "username": "wangxm",
