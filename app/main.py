@@ -66,6 +66,7 @@ from app.validation import InvalidText
 from app.web import account as account_web
 from app.web import certificates as certificates_web
 from app.web import docs as docs_web
+from app.web import eligibility as eligibility_web
 from app.web import handoff as handoff_web
 from app.web import integrations as integrations_web
 from app.web import learner as learner_web
@@ -410,6 +411,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         staff_claims_web,
         staff_claim_batches_web,
         staff_certificates_web,
+        eligibility_web,
     ):
         app.include_router(page.router)
     app.include_router(learner_certificates_web.router)

@@ -51,6 +51,7 @@ from app.programmes.models import (
     ExternalStatus,
     FactStatus,
     LearnerGroupFact,
+    Region,
     ResidenceFact,
     ResidenceKind,
 )
@@ -236,9 +237,7 @@ def _decide_fact(
 _F = TypeVar("_F", LearnerGroupFact, ResidenceFact)
 
 
-def _visible_fact(
-    session: Session, principal: Principal, model: type[_F], fact_id: uuid.UUID
-) -> _F:
+def visible_fact(session: Session, principal: Principal, model: type[_F], fact_id: uuid.UUID) -> _F:
     fact = session.get(model, fact_id, with_for_update=True)
     if fact is None:
         raise FactNotFound()
@@ -250,7 +249,7 @@ def _visible_fact(
 
 def verify_group(session: Session, principal: Principal, fact_id: uuid.UUID) -> LearnerGroupFact:
     _regulator(principal)
-    fact = _visible_fact(session, principal, LearnerGroupFact, fact_id)
+    fact = visible_fact(session, principal, LearnerGroupFact, fact_id)
     _decide_fact(session, principal, fact, verify=True, reason=None)
     return fact
 
@@ -258,7 +257,7 @@ def verify_group(session: Session, principal: Principal, fact_id: uuid.UUID) -> 
 def reject_group(
     session: Session, principal: Principal, fact_id: uuid.UUID, *, reason: str
 ) -> LearnerGroupFact:
-    fact = _visible_fact(session, principal, LearnerGroupFact, fact_id)
+    fact = visible_fact(session, principal, LearnerGroupFact, fact_id)
     _decide_fact(session, principal, fact, verify=False, reason=reason)
     return fact
 
@@ -332,7 +331,7 @@ def confirm_residence(
 
 def verify_residence(session: Session, principal: Principal, fact_id: uuid.UUID) -> ResidenceFact:
     _regulator(principal)
-    fact = _visible_fact(session, principal, ResidenceFact, fact_id)
+    fact = visible_fact(session, principal, ResidenceFact, fact_id)
     _decide_fact(session, principal, fact, verify=True, reason=None)
     return fact
 
@@ -340,7 +339,7 @@ def verify_residence(session: Session, principal: Principal, fact_id: uuid.UUID)
 def reject_residence(
     session: Session, principal: Principal, fact_id: uuid.UUID, *, reason: str
 ) -> ResidenceFact:
-    fact = _visible_fact(session, principal, ResidenceFact, fact_id)
+    fact = visible_fact(session, principal, ResidenceFact, fact_id)
     _decide_fact(session, principal, fact, verify=False, reason=reason)
     return fact
 
@@ -581,6 +580,8 @@ class LearnerFactsView:
     groups: list[LearnerGroupFact]
     residences: list[ResidenceFact]
     externals: list[ExternalCertificate]
+    #: Full names of the regions named (the residences' and the ID number's), by code.
+    region_names: dict[str, str]
 
 
 def facts_of(session: Session, principal: Principal, learner_id: uuid.UUID) -> LearnerFactsView:
@@ -611,4 +612,19 @@ def facts_of(session: Session, principal: Principal, learner_id: uuid.UUID) -> L
             .order_by(col(ExternalCertificate.issued_on).desc())
         )
     )
-    return LearnerFactsView(learner, groups, residences, externals)
+    codes = {r.region_code for r in residences}
+    if learner.id_number_masked:
+        codes.add(learner.id_number_masked[:6])
+    names = {
+        code: regions.full_name(session, code) if session.get(Region, code) else code
+        for code in codes
+    }
+    return LearnerFactsView(learner, groups, residences, externals, names)
+
+
+def learners_of(session: Session, rows: list[ExternalCertificate]) -> dict[uuid.UUID, User]:
+    """The learners of some external certificates the caller was allowed to list."""
+    ids = list({r.user_id for r in rows})
+    if not ids:
+        return {}
+    return {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids)))}
