@@ -464,7 +464,7 @@ def external_decision(
             user,
             who,
             session,
-            "recorded",
+            "",  # every state: the row refused is shown, whatever it became
             status=err.status,
             errors={f"ext-{external_id}": message},
         )
