@@ -184,7 +184,6 @@ SPLIT_PENDING = {
     "app/accounts/service.py",  # split pending
     "app/programmes/facts.py",  # split pending
     "app/programmes/eligibility.py",  # split pending
-    "app/courses/offline.py",  # split pending
     "app/courses/models.py",  # split pending
     "app/main.py",  # split pending
 }

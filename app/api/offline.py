@@ -21,6 +21,8 @@ from app.attendance.schemas import FrameAckOut
 from app.config import get_settings
 from app.courses import exceptions as cx
 from app.courses import offline
+from app.courses import offline_records as records
+from app.courses import offline_station as station
 from app.courses.models import OfflineSession
 from app.courses.offline_schemas import (
     AssessmentIn,
@@ -143,7 +145,7 @@ def scan(
     """The station scanned a learner's QR: a streamed face check of that learner opens —
     check-in if they have not checked in, else check-out. Stream the station camera's frames
     to ``frames_url`` (as with ``/me/face/checks``), then POST ``decide_url``."""
-    c = offline.open_station_check(session, Principal.of_user(user), offline_session_id, body.token)
+    c = station.open_station_check(session, Principal.of_user(user), offline_session_id, body.token)
     return StationCheckOut.of(c, offline_session_id)
 
 
@@ -172,7 +174,7 @@ def scan_picture(
     """The station camera's picture of a learner's phone, for browsers that cannot read QR
     codes themselves: the server finds the QR (422 ``offline_qr_not_found`` if there is none —
     send the next picture) and then does exactly what ``…/station/checks`` does."""
-    c = offline.open_station_check_from_picture(
+    c = station.open_station_check_from_picture(
         session,
         Principal.of_user(user),
         offline_session_id,
@@ -197,7 +199,7 @@ def station_frame(
 ) -> FrameAckOut:
     """One frame of the station's camera (``seq`` 0, 1, 2, … about 10 a second, one at a time);
     the answer says which action the learner does now and when the check is complete."""
-    ack = offline.station_frame(
+    ack = station.station_frame(
         session,
         Principal.of_user(user),
         offline_session_id,
@@ -236,7 +238,7 @@ def decide(
     check-out and the session's offline minutes (verified check-in to check-out, within the
     session's window). Not passed: refused with the reason (403 ``face_mismatch`` for a
     stranger's face), the face event kept."""
-    r = offline.decide_station_check(
+    r = station.decide_station_check(
         session, Principal.of_user(user), offline_session_id, check_id, client=client_of(request)
     )
     return StationResultOut.of(r)
@@ -258,7 +260,7 @@ def assess(
 ) -> AssessmentOut:
     """The session's instructor marks a learner who checked in as passed or failed (实操考核),
     with a note; marking again replaces the result."""
-    mark = offline.assess(
+    mark = records.assess(
         session,
         Principal.of_user(user),
         offline_session_id,
@@ -298,7 +300,7 @@ def qr_token(
     """A fresh station QR token for one of the learner's sessions: bound to the learner and the
     session, valid 60 s, good for one scan. Show it as a QR code and fetch a new one every
     ``refresh_in_s`` seconds."""
-    t = offline.issue_token(session, user, offline_session_id)
+    t = station.issue_token(session, user, offline_session_id)
     qr = segno.make(t.token, error="m", micro=False)
     return QrTokenOut(
         token=t.token,

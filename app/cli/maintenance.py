@@ -52,7 +52,7 @@ def ledger_check() -> None:
     from sqlmodel import select
 
     from app.courses.models import Enrollment
-    from app.courses.offline import offline_ledger
+    from app.courses.offline_records import offline_ledger
     from app.courses.study import check_ledger
     from app.db import get_engine, transaction
 

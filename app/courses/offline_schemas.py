@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.privacy import mask_name
 from app.courses import offline as svc
+from app.courses import offline_station as station
 from app.courses.models import PracticalAssessment
 from app.validation import Text
 
@@ -280,7 +281,7 @@ class StationCheckOut(BaseModel):
     decide_url: str
 
     @classmethod
-    def of(cls, c: svc.StationCheck, session_id: uuid.UUID) -> StationCheckOut:
+    def of(cls, c: station.StationCheck, session_id: uuid.UUID) -> StationCheckOut:
         base = f"/api/v1/offline-sessions/{session_id}/station/checks/"
         return cls(
             challenge_id=c.check.id,
@@ -323,7 +324,7 @@ class StationResultOut(BaseModel):
     offline_minutes_total: int = Field(description="the enrolment's offline minutes so far")
 
     @classmethod
-    def of(cls, r: svc.StationResult) -> StationResultOut:
+    def of(cls, r: station.StationResult) -> StationResultOut:
         a = r.attendance
         return cls(
             kind="checkin" if r.kind == svc.CHECKIN else "checkout",

@@ -22,7 +22,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.clock import SHANGHAI
-from app.courses import classes, offline
+from app.courses import classes, offline, offline_records
 from app.courses import exceptions as cx
 from app.courses import service as courses
 from app.db import attempt
@@ -270,7 +270,7 @@ def assess(
         )
     try:
         with attempt(session):
-            offline.assess(
+            offline_records.assess(
                 session,
                 Principal.of_user(staff),
                 session_id,

@@ -32,7 +32,7 @@ from app.certificates.credential import hours
 from app.cli import app as cli
 from app.clock import FrozenClock
 from app.config import get_settings
-from app.courses import offline
+from app.courses import offline, offline_records, offline_station
 from app.courses.models import CourseClass, Enrollment, OfflineAttendance, OfflineTokenUse
 from app.courses.progress import refresh_completion
 from app.db import transaction
@@ -207,7 +207,7 @@ def test_offline_session_through_the_station_credits_verified_minutes(
         row = s.exec(select(OfflineAttendance)).one()
         assert row.credited_ms == expected_ms and row.checkout_at is not None
         # The offline ledger derives the same total from the face events alone ...
-        ledger = offline.offline_ledger(s, e)
+        ledger = offline_records.offline_ledger(s, e)
         assert ledger.matches and ledger.recomputed_ms == expected_ms
     # ... and ``skilltrace ledger-check`` catches a stored total that does not replay.
     runner = CliRunner()
@@ -402,7 +402,9 @@ def test_expired_replayed_and_foreign_qr_tokens_are_refused(
                 class_id=w["enrollment"].class_id,
             )
         )
-    forged = offline.make_token(uuid.UUID(sid), stranger.id, clock.now() + timedelta(seconds=30))
+    forged = offline_station.make_token(
+        uuid.UUID(sid), stranger.id, clock.now() + timedelta(seconds=30)
+    )
     assert scanned(forged) == (403, "offline_not_on_roster")
     # Nor does their phone get a QR for another institution's session.
     r = client.post(f"{API}/me/offline-sessions/{sid}/qr-token", headers=stranger_h)
