@@ -54,6 +54,7 @@ from app.courses.models import (
     CourseClass,
     Enrollment,
     Level,
+    QuizOpens,
     RollCall,
     RollCallStatus,
     StudySession,
@@ -571,15 +572,21 @@ def _seed_courses(
         as_staff = Principal.of_user(teacher)
         demo = n == 0
         questions = spec.questions + _COMMON_QUESTIONS
+        # Both quiz rules show: the course to try out, and every other one, opens its quiz at any
+        # time; the rest after the required hours (the default).
+        opens = QuizOpens.any_time if demo or n % 2 else QuizOpens.after_hours
         policy = (
             courses.CoursePolicy(
                 rollcall_min_interval_s=60,
                 rollcall_max_interval_s=120,
                 heartbeat_interval_s=10,
                 quiz_question_count=len(questions),
+                quiz_opens=opens,
             )
             if demo
-            else courses.CoursePolicy(quiz_question_count=5, heartbeat_interval_s=60)
+            else courses.CoursePolicy(
+                quiz_question_count=5, heartbeat_interval_s=60, quiz_opens=opens
+            )
         )
         course = courses.create_course(
             session,

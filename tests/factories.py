@@ -53,6 +53,7 @@ from app.courses.models import (
     Enrollment,
     Level,
     Question,
+    QuizOpens,
     SessionState,
     StudySession,
 )
@@ -212,8 +213,14 @@ def make_course(
         "subsidy_fen": 150_000,
     }
     course_kw.update({k: v for k, v in fields.items() if k in _COURSE_FIELDS})
+    # The quiz opens at any time here: tests of the quiz itself do not study first (the
+    # after-hours rule has its own tests in tests/courses/test_quiz_opens.py).
     policy = courses.CoursePolicy(
-        **{"quiz_question_count": 3, **{k: v for k, v in fields.items() if k in _POLICY_FIELDS}}
+        **{
+            "quiz_question_count": 3,
+            "quiz_opens": QuizOpens.any_time,
+            **{k: v for k, v in fields.items() if k in _POLICY_FIELDS},
+        }
     )
     subsidy_standard(engine, course_kw["occupation_code"], course_kw["level"], course_kw)
     with transaction(engine) as session:

@@ -15,16 +15,15 @@ Reactivation restores sign-in and the keys that were not revoked meanwhile.
 
 from __future__ import annotations
 
-import math
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import CursorResult, func, or_, update
 from sqlmodel import Session, col, select
 
-from app import clock
+from app import clock, paging
 from app.accounts import passwords
 from app.accounts.exceptions import (
     CannotLockSelf,
@@ -39,11 +38,12 @@ from app.accounts.models import ApiKey, Institution, LoginThrottle, Role, User
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.audit.service import Actor
+from app.paging import Page
 from app.programmes import regions
 from app.validation import check_text, normalise_identifier
 
-PER_PAGE = 20
-MAX_PER_PAGE = 100
+PER_PAGE = paging.PER_PAGE
+MAX_PER_PAGE = paging.MAX_PER_PAGE
 REASON_MAX = 500
 NAME_MAX = 200
 #: No 0/O, 1/l/I: a password read aloud over the phone or copied from a screen.
@@ -51,7 +51,6 @@ PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  
 
 InstitutionStatus = Literal["active", "suspended"]
 UserStatus = Literal["active", "locked"]
-T = TypeVar("T")
 
 
 def require_admin(principal: Principal) -> None:
@@ -60,38 +59,8 @@ def require_admin(principal: Principal) -> None:
         raise InsufficientRole("This is for platform administrators.")
 
 
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a list, with the total it was cut from (offset paging: admin lists are short
-    and an admin wants "page 3 of 7")."""
-
-    items: list[T]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
-def _page_bounds(page: int, per_page: int) -> tuple[int, int]:
-    per_page = min(max(per_page, 1), MAX_PER_PAGE)
-    return max(page, 1), per_page
-
-
-def _like(text: str) -> str:
-    """A LIKE pattern matching ``text`` anywhere (its ``%``, ``_`` and ``\\`` literally)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+_page_bounds = paging.bounds
+_like = paging.like
 
 
 def _reason(reason: str) -> str:

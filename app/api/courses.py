@@ -384,6 +384,7 @@ def my_enrollments(user: CurrentUser, session: SessionDep) -> list[EnrollmentOut
         *USER_ERRORS,
         cx.EnrollmentNotFound,
         cx.AttemptOpen,
+        cx.QuizNotOpen,
         cx.AttemptLimitReached,
         cx.QuizUnavailable,
         *FRAME_SUBMISSION_ERRORS,
@@ -458,4 +459,5 @@ def submit_quiz(
         pass_score=done.course.pass_score,
         quiz_passed=done.enrollment.quiz_passed,
         completed=done.enrollment.completed_at is not None,
+        attempts_left=done.attempts_left,
     )

@@ -28,6 +28,7 @@ from app.courses.models import (
     Lesson,
     Level,
     Question,
+    QuizOpens,
 )
 from app.courses.policy import (
     DESCRIPTION_CHARS,
@@ -119,7 +120,7 @@ def create_course(
             "pass_score": course.pass_score,
             "subsidy_fen": course.subsidy_fen,
             "policy": {
-                k: str(v) if isinstance(v, CreditPolicy) else v for k, v in asdict(policy).items()
+                k: str(v) if isinstance(v, StrEnum) else v for k, v in asdict(policy).items()
             },
         },
         institution_id=course.institution_id,
@@ -207,6 +208,7 @@ class CourseChanges:
     quiz_question_count: int | None = None
     quiz_time_limit_s: int | None = None
     quiz_max_attempts: int | None = None
+    quiz_opens: QuizOpens | str | None = None
     require_each_lesson: bool | None = None
     offline_required_minutes: int | None = None
 
@@ -262,7 +264,14 @@ def update_course(
             raise InvalidCourse(
                 "credit_policy must be strict or lenient.", field="credit_policy"
             ) from None
-    policy_fields = [f for f in asdict(CoursePolicy()) if f != "credit_policy"]
+    if changes.quiz_opens is not None:
+        try:
+            new["quiz_opens"] = QuizOpens(changes.quiz_opens)
+        except ValueError:
+            raise InvalidCourse(
+                "quiz opens must be after_hours or any_time.", field="opens"
+            ) from None
+    policy_fields = [f for f in asdict(CoursePolicy()) if f not in ("credit_policy", "quiz_opens")]
     for name in policy_fields:
         value = getattr(changes, name)
         if value is not None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from app import paging
 from app.accounts.exceptions import InvalidInput
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
+from app.clock import SHANGHAI
 from app.courses.exceptions import (
     CourseNotFound,
 )
@@ -32,7 +34,11 @@ from app.courses.policy import (
     may_author,
 )
 from app.errors import DomainError, Forbidden
+from app.paging import Page
 from app.programmes import standards
+
+#: An enrolment's state on the staff's lists: still studying, or every condition met.
+EnrolmentState = Literal["in_progress", "complete"]
 
 
 def list_catalogue(
@@ -161,6 +167,87 @@ def list_course_enrollments(
         last = rows[-1][0]
         next_cursor = _encode_cursor(last.created_at, last.id)
     return rows, next_cursor
+
+
+def _shanghai_day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
+
+
+def search_enrollments(
+    session: Session,
+    principal: Principal,
+    *,
+    course_id: uuid.UUID | None = None,
+    q: str = "",
+    state: EnrolmentState | None = None,
+    enrolled_from: date | None = None,
+    enrolled_to: date | None = None,
+    page: int = 1,
+    per_page: int = paging.PER_PAGE,
+) -> Page[tuple[Enrollment, User, Course]]:
+    """The enrolments of the staff member's institution, in enrolment order, with learners and
+    courses: of one course (one of the institution's, else not found), matching ``q`` in the
+    learner's real name, username or phone, in a state, enrolled between two Asia/Shanghai
+    days (inclusive). Offset paging with the total."""
+    if not may_author(principal) or principal.institution_id is None:
+        raise Forbidden("Only staff of an institution list its learners.")
+    page, per_page = paging.bounds(page, per_page)
+    where: list[Any] = [col(Enrollment.institution_id) == principal.institution_id]
+    if course_id is not None:
+        get_own_course(session, principal, course_id)
+        where.append(col(Enrollment.course_id) == course_id)
+    q = q.strip()
+    if q:
+        pattern = paging.like(q)
+        where.append(
+            or_(
+                col(User.real_name).ilike(pattern, escape="\\"),
+                col(User.username).ilike(pattern, escape="\\"),
+                col(User.phone).ilike(pattern, escape="\\"),
+            )
+        )
+    if state == "complete":
+        where.append(col(Enrollment.completed_at).is_not(None))
+    elif state == "in_progress":
+        where.append(col(Enrollment.completed_at).is_(None))
+    if enrolled_from is not None:
+        where.append(col(Enrollment.created_at) >= _shanghai_day_start(enrolled_from))
+    if enrolled_to is not None:
+        end = _shanghai_day_start(enrolled_to + timedelta(days=1))
+        where.append(col(Enrollment.created_at) < end)
+    joined = (
+        select(Enrollment, User, Course)
+        .join(User, col(User.id) == col(Enrollment.user_id))
+        .join(Course, col(Course.id) == col(Enrollment.course_id))
+        .where(*where)
+    )
+    total = int(
+        session.exec(
+            select(func.count())
+            .select_from(Enrollment)
+            .join(User, col(User.id) == col(Enrollment.user_id))
+            .where(*where)
+        ).one()
+    )
+    rows = session.exec(
+        joined.order_by(col(Enrollment.created_at), col(Enrollment.id))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return Page([(e, u, c) for e, u, c in rows], total, page, per_page)
+
+
+def own_course_titles(session: Session, principal: Principal) -> dict[uuid.UUID, str]:
+    """The titles of the staff member's institution's courses by id, in title order (one
+    query: the course filter of the learners list)."""
+    if not may_author(principal) or principal.institution_id is None:
+        raise Forbidden("Only staff of an institution list its courses.")
+    rows = session.exec(
+        select(Course.id, Course.title)
+        .where(col(Course.institution_id) == principal.institution_id)
+        .order_by(col(Course.title), col(Course.id))
+    ).all()
+    return {cid: title for cid, title in rows}  # noqa: C416 - rows are Row objects
 
 
 def get_own_course(session: Session, principal: Principal, course_id: uuid.UUID) -> Course:

@@ -140,6 +140,16 @@ class QuizUnavailable(Conflict):
     message_en = "This course has no quiz questions yet; contact the institution."
 
 
+class QuizNotOpen(Conflict):
+    """The course's rule keeps the quiz closed until the required verified minutes are met
+    (``extra``: ``required_minutes``, ``credited_minutes``, ``minutes_short``)."""
+
+    code = "quiz_not_open"
+    title = "Quiz not open yet"
+    message_zh = "本课程需先完成要求的有效学时，才能参加考试。"
+    message_en = "This course's quiz opens once the required verified study time is complete."
+
+
 class AttemptOpen(Conflict):
     code = "attempt_open"
     title = "Attempt in progress"

@@ -54,6 +54,13 @@ class CreditPolicy(StrEnum):
     lenient = "lenient"  # ... keeps it up to the last heartbeat
 
 
+class QuizOpens(StrEnum):
+    """When a learner may start the course's quiz."""
+
+    after_hours = "after_hours"  # once the verified minutes reach the course's requirement
+    any_time = "any_time"  # from enrolment on
+
+
 class Course(SQLModel, table=True):
     __tablename__ = "courses"
 
@@ -84,6 +91,7 @@ class Course(SQLModel, table=True):
     quiz_question_count: int = 10
     quiz_time_limit_s: int = 1800
     quiz_max_attempts: int = 3
+    quiz_opens: QuizOpens = Field(default=QuizOpens.after_hours, sa_type=_enum(QuizOpens))
     status: CourseStatus = Field(
         default=CourseStatus.draft, sa_type=_enum(CourseStatus), index=True
     )

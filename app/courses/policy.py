@@ -29,6 +29,7 @@ from app.courses.models import (
     Course,
     CourseStatus,
     CreditPolicy,
+    QuizOpens,
 )
 from app.errors import Forbidden, ValidationFailed
 from app.validation import OCCUPATION_CODE_RE, check_text, normalise_identifier
@@ -76,6 +77,8 @@ class CoursePolicy:
     quiz_question_count: int = 10
     quiz_time_limit_s: int = 1800
     quiz_max_attempts: int = 3
+    #: When the quiz opens: after the required verified minutes (the default), or at any time.
+    quiz_opens: QuizOpens = QuizOpens.after_hours
     #: Completion also needs every lesson finished (its required minutes watched or read).
     require_each_lesson: bool = False
     #: Blended training: offline practical minutes completion needs (0: none).
@@ -142,6 +145,8 @@ def _check_policy(policy: CoursePolicy) -> None:
         OFFLINE_REQUIRED_MINUTES,
         InvalidCourse,
     )
+    if not isinstance(policy.quiz_opens, QuizOpens):
+        raise InvalidCourse("quiz opens must be after_hours or any_time.", field="opens")
 
 
 # ---------------------------------------------------------------- permissions

@@ -43,9 +43,17 @@ from app.courses.exceptions import (
     AttemptOpen,
     AttemptTimeUp,
     InvalidAnswers,
+    QuizNotOpen,
     QuizUnavailable,
 )
-from app.courses.models import Course, Enrollment, Question, QuestionKind, QuizAttempt
+from app.courses.models import (
+    Course,
+    Enrollment,
+    Question,
+    QuestionKind,
+    QuizAttempt,
+    QuizOpens,
+)
 from app.errors import Forbidden
 
 AttemptState = Literal["open", "submitted", "expired"]
@@ -62,6 +70,8 @@ class Submission:
     total: int
     #: Whether this submission met the last completion condition.
     completed_now: bool
+    #: Attempts the learner may still start after this one.
+    attempts_left: int = 0
 
 
 def attempt_state(attempt: QuizAttempt, now: datetime | None = None) -> AttemptState:
@@ -96,13 +106,42 @@ def _attempts(session: Session, enrollment_id: uuid.UUID) -> list[QuizAttempt]:
     )
 
 
+def not_open(enrollment: Enrollment, course: Course) -> QuizNotOpen | None:
+    """Why the course's rule keeps the quiz closed for this enrolment, or None when it is open.
+
+    ``after_hours``: the verified (credited) minutes must reach the course's required minutes;
+    ``any_time``: open from enrolment on. The API and the quiz page both ask this.
+    """
+    if course.quiz_opens is QuizOpens.any_time:
+        return None
+    credited = enrollment.credited_seconds // 60
+    if enrollment.credited_seconds >= course.required_minutes * 60:
+        return None
+    return QuizNotOpen(
+        f"The quiz opens after {course.required_minutes} verified minutes of study; "
+        f"{credited} are done so far.",
+        required_minutes=course.required_minutes,
+        credited_minutes=credited,
+        minutes_short=course.required_minutes - credited,
+    )
+
+
+def attempts_left(session: Session, enrollment: Enrollment, course: Course) -> int:
+    """How many more attempts the learner may start (the course's limit less those used)."""
+    return max(course.quiz_max_attempts - len(_attempts(session, enrollment.id)), 0)
+
+
 def _check_can_start(session: Session, enrollment: Enrollment, course: Course) -> int:
-    """Refuse a new attempt (open one, limit, empty bank); returns the bank size."""
+    """Refuse a new attempt (open one, quiz not open yet, limit, empty bank); returns the bank
+    size."""
     now = clock.now()
     attempts = _attempts(session, enrollment.id)
     for a in attempts:
         if attempt_state(a, now) == "open":
             raise AttemptOpen(attempt_id=str(a.id), deadline=audit.format_time(a.deadline))
+    closed = not_open(enrollment, course)
+    if closed is not None:
+        raise closed
     if len(attempts) >= course.quiz_max_attempts:
         raise AttemptLimitReached(
             f"All {course.quiz_max_attempts} quiz attempts for this course have been used.",
@@ -153,8 +192,9 @@ def start_attempt(
     """Verify the learner's face (purpose ``quiz``), then draw a paper with a deadline.
 
     Only the enrolment's learner starts an attempt. Refusals that need no face check come first
-    (an open attempt: 409 ``attempt_open`` with its id; 409 ``attempt_limit_reached``), so no
-    challenge is spent on them. A face check that does not pass raises 403 ``face_mismatch``
+    (an open attempt: 409 ``attempt_open`` with its id; 409 ``quiz_not_open`` while the course's
+    rule waits for the required minutes; 409 ``attempt_limit_reached``), so no challenge is
+    spent on them. A face check that does not pass raises 403 ``face_mismatch``
     and keeps its attendance event.
     """
     principal = Principal.of_user(user)
@@ -331,4 +371,5 @@ def submit(
         institution_id=enrollment.institution_id,
     )
     completed = progress.refresh_completion(session, enrollment, course, principal.actor)
-    return Submission(attempt, enrollment, course, correct, total, completed)
+    left = attempts_left(session, enrollment, course)
+    return Submission(attempt, enrollment, course, correct, total, completed, left)

@@ -26,6 +26,7 @@ from app.courses.models import (
     Level,
     QuestionKind,
     QuizAttempt,
+    QuizOpens,
     RollCallStatus,
     SessionState,
 )
@@ -72,6 +73,11 @@ class QuizPolicyIn(BaseModel):
         default=1800, ge=svc.QUIZ_TIME_LIMIT_S[0], le=svc.QUIZ_TIME_LIMIT_S[1]
     )
     max_attempts: int = Field(default=3, ge=svc.QUIZ_MAX_ATTEMPTS[0], le=svc.QUIZ_MAX_ATTEMPTS[1])
+    opens: QuizOpens = Field(
+        default=QuizOpens.after_hours,
+        description="after_hours: the quiz opens once the verified minutes reach required_minutes "
+        "(409 quiz_not_open before); any_time: from enrolment on",
+    )
 
 
 class CourseIn(BaseModel):
@@ -113,6 +119,7 @@ class CourseIn(BaseModel):
             quiz_question_count=q.question_count,
             quiz_time_limit_s=q.time_limit_s,
             quiz_max_attempts=q.max_attempts,
+            quiz_opens=q.opens,
             require_each_lesson=self.require_each_lesson,
             offline_required_minutes=self.offline_required_minutes,
         )
@@ -132,6 +139,11 @@ class QuizPolicyOut(BaseModel):
     question_count: int
     time_limit_s: int
     max_attempts: int
+    opens: QuizOpens = Field(
+        default=QuizOpens.after_hours,
+        description="after_hours: the quiz opens once the verified minutes reach required_minutes "
+        "(409 quiz_not_open before); any_time: from enrolment on",
+    )
 
 
 class CourseOut(BaseModel):
@@ -183,6 +195,7 @@ class CourseOut(BaseModel):
                 question_count=c.quiz_question_count,
                 time_limit_s=c.quiz_time_limit_s,
                 max_attempts=c.quiz_max_attempts,
+                opens=c.quiz_opens,
             ),
             status=c.status,
             created_at=c.created_at,
@@ -376,6 +389,9 @@ class QuizResultOut(BaseModel):
     pass_score: int
     quiz_passed: bool = Field(description="whether the enrolment's quiz is passed (by any attempt)")
     completed: bool = Field(description="whether the enrolment is now complete")
+    attempts_left: int = Field(
+        default=0, description="attempts the learner may still start after this one"
+    )
 
 
 # ---------------------------------------------------------------- editing drafts (PATCH)
@@ -417,6 +433,7 @@ class QuizPolicyPatch(BaseModel):
     max_attempts: int | None = Field(
         default=None, ge=svc.QUIZ_MAX_ATTEMPTS[0], le=svc.QUIZ_MAX_ATTEMPTS[1]
     )
+    opens: QuizOpens | None = None
 
 
 class CourseUpdateIn(BaseModel):
@@ -467,6 +484,7 @@ class CourseUpdateIn(BaseModel):
             quiz_question_count=q.question_count,
             quiz_time_limit_s=q.time_limit_s,
             quiz_max_attempts=q.max_attempts,
+            quiz_opens=q.opens,
             require_each_lesson=self.require_each_lesson,
             offline_required_minutes=self.offline_required_minutes,
         )

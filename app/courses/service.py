@@ -20,6 +20,8 @@ from app.courses.catalogue import (
     list_catalogue,
     list_course_enrollments,
     list_institution_courses,
+    own_course_titles,
+    search_enrollments,
 )
 from app.courses.content import (
     add_lesson,
@@ -115,5 +117,7 @@ __all__ = [
     "CourseSummary",
     "list_institution_courses",
     "list_course_enrollments",
+    "search_enrollments",
+    "own_course_titles",
     "get_own_course",
 ]

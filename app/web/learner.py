@@ -21,6 +21,8 @@ from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.attendance import service as attendance
 from app.attendance.models import AttendanceEvent
+from app.certificates.outlook import course_outlook
+from app.certificates.subsidy import yuan
 from app.config import get_settings
 from app.courses import classes, quiz
 from app.courses import exceptions as cx
@@ -46,6 +48,7 @@ from app.web.attendance_words import (
 from app.web.i18n import (
     Lang,
     lang_of,
+    message_for,
 )
 from app.web.render import (
     error_page,
@@ -57,6 +60,14 @@ from app.web.render import (
 from app.web.session import PageUser, check_csrf
 
 router = APIRouter(include_in_schema=False)
+
+#: The programme's own rules (app/programmes/eligibility.py) as the course page names them.
+PROGRAMME_RULE_NAMES = {
+    "target_group": "人员类别：",
+    "age": "年龄：",
+    "residence": "户籍或居住地：",
+    "certificate_kind": "证书类型：",
+}
 
 
 # ---------------------------------------------------------------- courses
@@ -92,7 +103,17 @@ def course_page(
     mine = (
         _enrolments_by_course(session, user).get(course.id) if user.role is Role.learner else None
     )
-    return render(request, "course.html", user, course=course, lessons=lessons, enrollment=mine)
+    return render(
+        request,
+        "course.html",
+        user,
+        course=course,
+        lessons=lessons,
+        enrollment=mine,
+        outlook=course_outlook(session, course, user),
+        yuan=yuan,
+        programme_rule_names=PROGRAMME_RULE_NAMES,
+    )
 
 
 @router.post("/courses/{course_id}/enrol")
@@ -231,6 +252,8 @@ def quiz_page(
     if blocked is not None:
         return blocked
     attempts = quiz.list_attempts(session, Principal.of_user(user), enrollment.id)
+    # The course's rule, as the API applies it (409 quiz_not_open): closed until the hours.
+    closed = quiz.not_open(enrollment, course)
     return render(
         request,
         "quiz.html",
@@ -239,6 +262,8 @@ def quiz_page(
         course=course,
         attempts=attempts,
         attempts_left=max(course.quiz_max_attempts - len(attempts), 0),
+        closed=closed,
+        closed_message=message_for(closed, lang_of(request)) if closed else None,
         max_frames=get_settings().face_max_frames,
     )
 

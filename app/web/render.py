@@ -20,6 +20,7 @@ from app.attendance import service as attendance
 from app.clock import SHANGHAI
 from app.courses.models import LEVEL_NAMES_ZH
 from app.errors import DomainError
+from app.web.durations import Duration
 from app.web.i18n import (
     gettext,
     js_strings,
@@ -136,6 +137,13 @@ GROUP_NAMES = {
     LearnerGroup.other: "其他",
 }
 
+#: When a course's quiz opens (app/courses/quiz.py applies it), as the pages say it; the
+#: after-hours words take the course's required minutes.
+QUIZ_OPENS_WORDS = {
+    "after_hours": "学完要求的 %d 分钟有效学时后方可参加考试",
+    "any_time": "报名后随时可以参加考试",
+}
+
 LEVEL_NAMES_EN = {
     "level5": "Level 5 (junior worker)",
     "level4": "Level 4 (intermediate worker)",
@@ -180,6 +188,8 @@ def render(
             LEVEL_NAMES_ZH[level] if lang == "zh" else LEVEL_NAMES_EN[level]
         ),
         "local_time": _local_time,
+        "quiz_rule": lambda course: _quiz_rule(t, course),
+        "span": lambda seconds: Duration(int(seconds)).words(t),
         "label": labeller(lang),
         **ctx,
     }
@@ -190,6 +200,12 @@ def render(
     if flash_key:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
+
+
+def _quiz_rule(t: Any, course: Any) -> str:
+    """The course's quiz opening rule in words (``course.quiz_opens``)."""
+    words = str(t(QUIZ_OPENS_WORDS[course.quiz_opens.value]))
+    return words % course.required_minutes if "%d" in words else words
 
 
 def _local_time(dt: Any) -> str:

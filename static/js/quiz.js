@@ -102,6 +102,13 @@ paper.addEventListener("submit", async (e) => {
     result.className = `status ${r.passed ? "ok" : "error"}`;
     result.dataset.passed = r.passed ? "1" : "0";
     result.textContent = fmt(text, { score: r.score, correct: r.correct, total: r.total, pass: r.pass_score });
+    // The server's count after this submission: what is left, and whether to offer another go.
+    document.getElementById("attempts-left").textContent = String(r.attempts_left);
+    document.getElementById("attempts-used").hidden = r.attempts_left > 0 || r.quiz_passed;
+    document.getElementById("quiz-again").hidden = r.attempts_left === 0 || r.quiz_passed;
+    const record = document.getElementById("attempt-record");
+    document.getElementById("attempt-list").append(el("li", { textContent: result.textContent }));
+    record.hidden = false;
   } catch (err) {
     button.disabled = false;
     result.className = "status error";

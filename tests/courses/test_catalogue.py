@@ -99,7 +99,13 @@ def test_staff_create_a_draft_that_only_they_and_regulators_see(
         "credit_policy": "lenient",
         "heartbeat_interval_s": 30,
     }
-    assert c["quiz"] == {"question_count": 5, "time_limit_s": 600, "max_attempts": 2}
+    # A course that does not say when its quiz opens gets the default: after the required hours.
+    assert c["quiz"] == {
+        "question_count": 5,
+        "time_limit_s": 600,
+        "max_attempts": 2,
+        "opens": "after_hours",
+    }
     with Session(engine) as s:
         stored = s.get(Course, uuid.UUID(c["id"]))
         assert stored is not None and stored.rollcall_min_interval_s == 5

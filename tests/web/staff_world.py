@@ -56,16 +56,23 @@ COURSE_FORM = {
     "required_minutes": "180",
     "pass_score": "60",
     "subsidy_yuan": "1,500.50",
-    "min_interval_s": "600",
-    "max_interval_s": "1800",
-    "response_window_s": "90",
+    # Durations as a number and a unit (the API keeps seconds; the page converts).
+    "min_interval": "10",
+    "min_interval_unit": "min",
+    "max_interval": "0.5",
+    "max_interval_unit": "h",
+    "response_window": "90",
+    "response_window_unit": "s",
     "min_pass_rate": "80",
     "daily_cap_minutes": "480",
     "credit_policy": "lenient",
-    "heartbeat_interval_s": "30",
+    "heartbeat_interval": "30",
+    "heartbeat_interval_unit": "s",
     "question_count": "2",
-    "time_limit_s": "1200",
+    "time_limit": "20",
+    "time_limit_unit": "min",
     "max_attempts": "3",
+    "quiz_opens": "after_hours",
 }
 
 

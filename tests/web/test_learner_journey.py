@@ -165,6 +165,9 @@ def test_learner_journey(
     page.click("text=低压电工作业（初级）")
     page.wait_for_url(f"**/courses/{course_id}")
     assert "安全用电常识" in page.inner_text("main")
+    # What the course pays and what that asks; when its quiz opens (after the required hours).
+    assert page.locator("#subsidy #subsidy-rules li").count() >= 4
+    assert page.locator("#quiz-rule").get_attribute("data-opens") == "after_hours"
     shot("course")
     page.click("#enrol-course")
     page.wait_for_url("**/study/*")
@@ -227,6 +230,12 @@ def test_learner_journey(
     page.click("#submit-quiz")
     page.wait_for_selector("#quiz-result[data-passed='1']")
     assert "100" in page.inner_text("#quiz-result")
+    # After submitting: the server's count of attempts left, the attempt in the record, and no
+    # offer of another go (passed).
+    assert int(page.inner_text("#attempts-left")) == attempts_left - 1
+    assert "100" in page.locator("#attempt-list li").last.inner_text()
+    assert page.locator("#attempt-record").is_visible()
+    assert page.locator("#quiz-again").is_hidden()
     shot("quiz-result")
 
     # Complete, and the certificate issued at that moment (the institution's setting).

@@ -164,7 +164,9 @@ def test_main_pages_at_desktop_and_phone_width(
     visit("catalogue", "/courses")
     visit("course", f"/courses/{d['course']}", ready="#enrol-course, a[href^='/study/']")
     visit("study", f"/study/{d['studying']}", ready="#checkin-check")
-    visit("quiz", f"/quiz/{d['studying']}", ready="#quiz-check")
+    # The course's quiz opens after its required hours: closed (and why) before them, open after.
+    visit("quiz", f"/quiz/{d['studying']}", ready="#quiz-closed")
+    visit("quiz-open", f"/quiz/{d['done']}", ready="#quiz-check")
     visit("progress", f"/progress/{d['studying']}", ready="ul.missing")
     visit("progress-complete", f"/progress/{d['done']}", ready="#progress[data-complete='1']")
     visit("record", "/record")
@@ -172,7 +174,7 @@ def test_main_pages_at_desktop_and_phone_width(
     visit("certificate-en", f"/my/certificates/{serial}?lang=en", ready="#qr")
     visit("error", f"/courses/{uuid.uuid4()}?lang=zh", 404, "p.error")
 
-    assert len(shot.scroll_widths) == 17
+    assert len(shot.scroll_widths) == 18
     assert not problems, problems
     assert not seen, seen
     print(f"\nscreenshots: {len(shot.scroll_widths)} pages in {time.monotonic() - started:.0f} s")

@@ -86,19 +86,23 @@ def test_staff_build_publish_certify_and_claim(
     form.locator("select[name=level]").select_option("level5")
     form.locator("input[name=required_minutes]").fill("60")
     form.locator("input[name=subsidy_yuan]").fill("1500")
-    form.locator("input[name=min_interval_s]").fill("3600")
-    form.locator("input[name=max_interval_s]").fill("1800")
+    # Durations are typed with a unit: an hour's minimum above a half-hour maximum.
+    form.locator("input[name=min_interval]").fill("1")
+    form.locator("select[name=min_interval_unit]").select_option("h")
+    form.locator("input[name=max_interval]").fill("30")
+    form.locator("select[name=max_interval_unit]").select_option("min")
     form.locator("input[name=question_count]").fill("2")
     form.locator("button[type=submit]").click()
     error = page.locator('.field-error[data-field="min_interval_s"]')
     error.wait_for()
-    assert "不大于最长间隔" in error.inner_text()
+    assert "不长于最长间隔" in error.inner_text()
     assert page.locator("#new-course-form input[name=title]").input_value() == "养老护理员（初级）"
     snap("course-new-error")
     # The refusal is answered 422 on purpose; Chromium logs any non-2xx document load.
     assert all("422" in e for e in errors), errors
     errors.clear()
-    page.locator("#new-course-form input[name=min_interval_s]").fill("600")
+    page.locator("#new-course-form input[name=min_interval]").fill("10")
+    page.locator("#new-course-form select[name=min_interval_unit]").select_option("min")
     page.locator("#new-course-form button[type=submit]").click()
     page.wait_for_url("**/staff/courses/*-*")
     course_id = uuid.UUID(page.url.rsplit("/", 1)[1].split("#")[0])
@@ -167,6 +171,15 @@ def test_staff_build_publish_certify_and_claim(
     assert rows.count() == 2
     assert "失业人员" in page.locator(f"#enr-{done.id}").inner_text()
     snap("learners")
+    # The institution's learners list: searched and filtered by state, in the form it was asked.
+    page.click("header nav a[href='/staff/learners']")
+    page.wait_for_url("**/staff/learners")
+    page.locator("#learner-filters select[name=state]").select_option("complete")
+    page.locator("#learner-filters button[type=submit]").click()
+    page.wait_for_url("**/staff/learners?*state=complete*")
+    assert page.locator("#learner-table tbody tr").count() == 1
+    assert page.locator(f"#enr-{done.id}").count() == 1
+    snap("learners-filtered")
 
     page.click(f"#enr-{done.id} a")
     page.wait_for_url(f"**/staff/enrollments/{done.id}")

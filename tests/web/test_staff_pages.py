@@ -112,7 +112,10 @@ def test_each_page_renders_for_its_staff(client: TestClient, engine: Any) -> Non
     assert "unsafe-inline" not in page.headers["content-security-policy"]
 
     for url, words in (
-        ("/staff/courses/new", ["新建课程", 'name="min_interval_s"', 'name="credit_policy"']),
+        (
+            "/staff/courses/new",
+            ["新建课程", 'name="min_interval"', 'name="min_interval_unit"', 'name="credit_policy"'],
+        ),
         (f"/staff/courses/{w.draft.id}", ["发布课程", "添加课时", "添加试题", "保存设置"]),
         (f"/staff/courses/{w.course.id}", ["已冻结，只能查看", "学员与进度"]),
         (
@@ -205,7 +208,7 @@ def test_learners_are_paged(
     assert nxt
     second = client.get(nxt.group(1).replace("&amp;", "&")).text
     assert second.count('<tr id="enr-') == 1 and f'id="enr-{third.id}"' in second
-    assert 'id="next-page"' not in second and "第一页" in second
+    assert 'id="next-page"' not in second and 'id="prev-page"' in second
 
 
 # ---------------------------------------------------------------- creating and editing
@@ -221,11 +224,21 @@ def test_create_a_course_through_the_form(client: TestClient, engine: Any) -> No
     assert 'data-field="required_minutes"' in r.text and "请输入整数" in r.text
     assert 'data-field="subsidy_fen"' in r.text and "最多两位小数" in r.text
     assert 'value="养老护理员（初级）"' in r.text and 'value="三小时"' in r.text
-    bad = {**COURSE_FORM, "csrf": csrf, "min_interval_s": "2000"}
+    # Durations are a number and a unit: 40 minutes is above the 30-minute maximum; the rule
+    # says its bounds in units, not seconds.
+    bad = {**COURSE_FORM, "csrf": csrf, "min_interval": "40"}
     r = client.post("/staff/courses/new", data=bad)
     assert r.status_code == 422
     err = re.search(r'data-field="min_interval_s">([^<]+)<', r.text)
-    assert err and "不大于最长间隔" in err.group(1) and "5–86400" in err.group(1)
+    assert err and "不长于最长间隔" in err.group(1) and "5 秒 至 24 小时" in err.group(1)
+    assert 'value="40"' in r.text and '<option value="min" selected>' in r.text
+    # Not a number, or not a whole second: refused in words, before the service.
+    for number, unit in (("十", "min"), ("0.3", "s"), ("10", "day")):
+        bad = {**COURSE_FORM, "csrf": csrf, "time_limit": number, "time_limit_unit": unit}
+        r = client.post("/staff/courses/new", data=bad)
+        assert r.status_code == 422, (number, unit)
+        err = re.search(r'data-field="time_limit_s">([^<]+)<', r.text)
+        assert err and "请输入数字并选择单位" in err.group(1) and "30 秒 至 24 小时" in err.group(1)
     r = client.post("/staff/courses/new", data={**COURSE_FORM, "csrf": csrf, "title": "  "})
     assert r.status_code == 422 and 'data-field="title"' in r.text and "必填" in r.text
     en = client.post(
@@ -249,7 +262,10 @@ def test_create_a_course_through_the_form(client: TestClient, engine: Any) -> No
     course = reload(engine, Course, course_id)
     assert course.institution_id == w.inst.id and course.status is CourseStatus.draft
     assert course.subsidy_fen == 150_050 and course.credit_policy.value == "lenient"
-    assert course.quiz_question_count == 2 and course.quiz_time_limit_s == 1200
+    assert course.quiz_question_count == 2 and course.quiz_time_limit_s == 1200  # 20 分钟
+    # 10 minutes and half an hour, stored in seconds as the API has them.
+    assert (course.rollcall_min_interval_s, course.rollcall_max_interval_s) == (600, 1800)
+    assert course.quiz_opens.value == "after_hours"
     assert course.require_each_lesson  # the checkbox: every lesson must be finished
     assert 'name="require_each_lesson" value="on" checked' in page.text
     assert len(audits(engine, "course.created", f"course:{course_id}")) == 1
@@ -263,9 +279,9 @@ def test_edit_a_draft_then_publish(client: TestClient, engine: Any) -> None:
 
     # Settings: a bad value is refused next to its field; a good one saved and audited.
     form = {**COURSE_FORM, "csrf": csrf, "title": "中式烹调师（初级）第二版"}
-    r = client.post(base, data={**form, "response_window_s": "5"})
+    r = client.post(base, data={**form, "response_window": "5"})
     assert r.status_code == 422 and 'data-field="response_window_s"' in r.text
-    assert "10–3600" in r.text and 'value="中式烹调师（初级）第二版"' in r.text
+    assert "10 秒 至 1 小时" in r.text and 'value="中式烹调师（初级）第二版"' in r.text
     r = client.post(base, data=form, follow_redirects=False)
     assert r.status_code == 303
     assert reload(engine, Course, cid).title == "中式烹调师（初级）第二版"

@@ -274,6 +274,7 @@ COMPONENTS: dict[str, Any] = {
         "pass_score": 60,
         "quiz_passed": True,
         "completed": True,
+        "attempts_left": 2,
     },
     "QuizSubmitIn": {"answers": {QUESTION_ID: [2]}},
     "HealthOut": {"status": "ok", "version": "0.1.0"},

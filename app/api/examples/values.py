@@ -43,7 +43,12 @@ COURSE_POLICY = {
         "credit_policy": "strict",
         "heartbeat_interval_s": 30,
     },
-    "quiz": {"question_count": 20, "time_limit_s": 1800, "max_attempts": 3},
+    "quiz": {
+        "question_count": 20,
+        "time_limit_s": 1800,
+        "max_attempts": 3,
+        "opens": "after_hours",
+    },
 }
 COURSE_IN = {
     "title": "低压电工作业（初级）线上理论培训",

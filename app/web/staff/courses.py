@@ -17,6 +17,7 @@ from app.courses.models import CourseStatus, Level
 from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
+from app.web.durations import UNIT_NAMES
 from app.web.i18n import gettext, lang_of, message_for
 from app.web.render import (
     error_page,
@@ -30,6 +31,7 @@ from app.web.staff.forms import (
     KIND_NAMES,
     LESSON_KIND_NAMES,
     OPTION_ROWS,
+    QUIZ_OPENS_NAMES,
     CourseForm,
     course_values,
     field_error,
@@ -77,6 +79,8 @@ def choices() -> dict[str, Any]:
     return {
         "levels": list(Level),
         "credit_policies": CREDIT_POLICY_NAMES,
+        "quiz_opens_names": QUIZ_OPENS_NAMES,
+        "unit_names": UNIT_NAMES,
         "kind_names": KIND_NAMES,
         "lesson_kind_names": LESSON_KIND_NAMES,
     }

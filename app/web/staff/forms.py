@@ -16,9 +16,10 @@ from app.accounts.principal import Principal
 from app.certificates.subsidy import yuan
 from app.courses import exceptions as cx
 from app.courses import service as courses
-from app.courses.models import Course, CreditPolicy, Level
+from app.courses.models import Course, CreditPolicy, Level, QuizOpens
 from app.errors import DomainError, ValidationFailed
 from app.validation import InvalidText
+from app.web.durations import Duration, parse, split
 from app.web.i18n import Lang, gettext, message_for
 from app.web.render import (
     not_staff,
@@ -35,6 +36,13 @@ OPTION_ROWS = 6
 # service names the field (``err.extra["field"]``); the bounds are the service's own constants.
 
 _INT = "应为 %s–%s 之间的整数。"
+_SPAN = "应为 %s 至 %s 之间的时长。"
+
+
+def _span(bounds: tuple[int, int]) -> tuple[Duration, Duration]:
+    return Duration(bounds[0]), Duration(bounds[1])
+
+
 COURSE_RULES: dict[str, tuple[str, tuple[object, ...]]] = {
     "title": ("必填，不超过 %s 字。", (courses.TITLE_CHARS,)),
     "description": ("选填，不超过 %s 字。", (courses.DESCRIPTION_CHARS,)),
@@ -50,17 +58,24 @@ COURSE_RULES: dict[str, tuple[str, tuple[object, ...]]] = {
         "应为 0–%s 元之间的金额，最多两位小数。",
         (courses.SUBSIDY_FEN[1] // 100,),
     ),
-    "min_interval_s": ("应为 %s–%s 之间的整数，且不大于最长间隔。", courses.ROLLCALL_INTERVAL_S),
-    "max_interval_s": ("应为 %s–%s 之间的整数，且不小于最短间隔。", courses.ROLLCALL_INTERVAL_S),
-    "response_window_s": (_INT, courses.RESPONSE_WINDOW_S),
+    "min_interval_s": (
+        "应为 %s 至 %s 之间的时长，且不长于最长间隔。",
+        _span(courses.ROLLCALL_INTERVAL_S),
+    ),
+    "max_interval_s": (
+        "应为 %s 至 %s 之间的时长，且不短于最短间隔。",
+        _span(courses.ROLLCALL_INTERVAL_S),
+    ),
+    "response_window_s": (_SPAN, _span(courses.RESPONSE_WINDOW_S)),
     "min_pass_rate": (_INT, courses.PERCENT),
     "daily_cap_minutes": (_INT, courses.DAILY_CAP_MINUTES),
     "credit_policy": ("请选择“严格”或“宽松”。", ()),
-    "heartbeat_interval_s": (_INT, courses.HEARTBEAT_INTERVAL_S),
+    "heartbeat_interval_s": (_SPAN, _span(courses.HEARTBEAT_INTERVAL_S)),
     "question_count": (_INT, courses.QUIZ_QUESTION_COUNT),
-    "time_limit_s": (_INT, courses.QUIZ_TIME_LIMIT_S),
+    "time_limit_s": (_SPAN, _span(courses.QUIZ_TIME_LIMIT_S)),
     "max_attempts": (_INT, courses.QUIZ_MAX_ATTEMPTS),
     "offline_required_minutes": (_INT, courses.OFFLINE_REQUIRED_MINUTES),
+    "opens": ("请选择何时可以参加考试。", ()),
 }
 LESSON_RULES: dict[str, tuple[str, tuple[object, ...]]] = {
     "title": ("必填，不超过 %s 字。", (courses.TITLE_CHARS,)),
@@ -87,6 +102,7 @@ QUESTION_RULES: dict[str, tuple[str, tuple[object, ...]]] = {
 }
 #: The text of a rule that is not about one field's format.
 NOT_A_NUMBER = "请输入整数。"
+NOT_A_DURATION = "请输入数字并选择单位（秒、分钟或小时），例如 10 分钟；换算后须为整秒。"
 
 #: Course form fields (the create API's, the roll-call and quiz policy flattened) and the course
 #: column each one sets.
@@ -101,10 +117,27 @@ POLICY_FIELDS = {
     "time_limit_s": "quiz_time_limit_s",
     "max_attempts": "quiz_max_attempts",
 }
-INT_FIELDS = ("required_minutes", "pass_score", *POLICY_FIELDS)
+#: Durations (seconds in the API and the service) the form takes as a number and a unit: the
+#: service's field name → the form's number field (its unit field adds ``_unit``).
+DURATIONS = {
+    "min_interval_s": "min_interval",
+    "max_interval_s": "max_interval",
+    "response_window_s": "response_window",
+    "heartbeat_interval_s": "heartbeat_interval",
+    "time_limit_s": "time_limit",
+}
+INT_FIELDS = (
+    "required_minutes",
+    "pass_score",
+    *(f for f in POLICY_FIELDS if f not in DURATIONS),
+)
 
 KIND_NAMES = {"single": "单选题", "multiple": "多选题", "judge": "判断题"}
 LESSON_KIND_NAMES = {"text": "文字", "video": "视频"}
+QUIZ_OPENS_NAMES = {
+    "after_hours": "学完要求学时后才能考试",
+    "any_time": "报名后随时可以考试",
+}
 CREDIT_POLICY_NAMES = {
     "strict": "严格：点名未通过或超时，上次验证以来的学时不计",
     "lenient": "宽松：点名未通过或超时，保留到最后一次心跳的学时",
@@ -113,7 +146,8 @@ CREDIT_POLICY_NAMES = {
 
 def rule(t: Any, rules: dict[str, tuple[str, tuple[object, ...]]], field: str) -> str:
     text, args = rules[field]
-    return str(t(text)) % args if args else str(t(text))
+    said = tuple(a.words(t) if isinstance(a, Duration) else a for a in args)
+    return str(t(text)) % said if said else str(t(text))
 
 
 # ---------------------------------------------------------------- forms
@@ -131,19 +165,25 @@ class CourseForm(BaseModel):
     required_minutes: str = Field(default="", max_length=32)
     pass_score: str = Field(default="", max_length=32)
     subsidy_yuan: str = Field(default="", max_length=32)
-    min_interval_s: str = Field(default="", max_length=32)
-    max_interval_s: str = Field(default="", max_length=32)
-    response_window_s: str = Field(default="", max_length=32)
+    min_interval: str = Field(default="", max_length=32)
+    min_interval_unit: str = Field(default="min", max_length=8)
+    max_interval: str = Field(default="", max_length=32)
+    max_interval_unit: str = Field(default="min", max_length=8)
+    response_window: str = Field(default="", max_length=32)
+    response_window_unit: str = Field(default="s", max_length=8)
     min_pass_rate: str = Field(default="", max_length=32)
     daily_cap_minutes: str = Field(default="", max_length=32)
     credit_policy: str = Field(default="", max_length=32)
     require_each_lesson: str = Field(default="", max_length=8)  # a checkbox: "on" or absent
-    heartbeat_interval_s: str = Field(default="", max_length=32)
+    heartbeat_interval: str = Field(default="", max_length=32)
+    heartbeat_interval_unit: str = Field(default="s", max_length=8)
     question_count: str = Field(default="", max_length=32)
-    time_limit_s: str = Field(default="", max_length=32)
+    time_limit: str = Field(default="", max_length=32)
+    time_limit_unit: str = Field(default="min", max_length=8)
     max_attempts: str = Field(default="", max_length=32)
     #: Blended training: offline practical minutes (empty: 0 for a new course, unchanged else).
     offline_required_minutes: str = Field(default="", max_length=32)
+    quiz_opens: str = Field(default="", max_length=32)
 
 
 class LessonForm(BaseModel):
@@ -172,9 +212,10 @@ def course_values(c: Course | None) -> dict[str, str]:
             "pass_score": "60",
             "subsidy_yuan": "0.00",
             "credit_policy": p.credit_policy.value,
+            "quiz_opens": p.quiz_opens.value,
             "require_each_lesson": "on" if p.require_each_lesson else "",
             "offline_required_minutes": str(p.offline_required_minutes),
-            **{form: str(policy[column]) for form, column in POLICY_FIELDS.items()},
+            **_policy_values(policy),
         }
     return {
         "title": c.title,
@@ -186,10 +227,24 @@ def course_values(c: Course | None) -> dict[str, str]:
         "pass_score": str(c.pass_score),
         "subsidy_yuan": yuan(c.subsidy_fen),
         "credit_policy": c.credit_policy.value,
+        "quiz_opens": c.quiz_opens.value,
         "require_each_lesson": "on" if c.require_each_lesson else "",
         "offline_required_minutes": str(c.offline_required_minutes),
-        **{form: str(getattr(c, column)) for form, column in POLICY_FIELDS.items()},
+        **_policy_values({column: getattr(c, column) for column in POLICY_FIELDS.values()}),
     }
+
+
+def _policy_values(policy: dict[str, Any]) -> dict[str, str]:
+    """The policy's form values by column: numbers as typed, durations as number and unit."""
+    out: dict[str, str] = {}
+    for form, column in POLICY_FIELDS.items():
+        if form in DURATIONS:
+            number, unit = split(int(policy[column]))
+            out[DURATIONS[form]] = number
+            out[DURATIONS[form] + "_unit"] = unit
+        else:
+            out[form] = str(policy[column])
+    return out
 
 
 _YUAN = re.compile(r"\d{1,9}(\.\d{1,2})?")
@@ -213,6 +268,12 @@ def parse_course(form: CourseForm, t: Any) -> tuple[courses.CourseChanges | None
         )
     elif raw_offline:
         offline = int(raw_offline)
+    for name, base in DURATIONS.items():
+        seconds = parse(getattr(form, base), getattr(form, base + "_unit"))
+        if seconds is None:
+            errors[name] = t(NOT_A_DURATION) + " " + rule(t, COURSE_RULES, name)
+        else:
+            numbers[name] = seconds
     raw_yuan = form.subsidy_yuan.strip().replace(",", "")
     fen = 0
     if not _YUAN.fullmatch(raw_yuan):
@@ -234,6 +295,7 @@ def parse_course(form: CourseForm, t: Any) -> tuple[courses.CourseChanges | None
             pass_score=numbers["pass_score"],
             subsidy_fen=fen,
             credit_policy=form.credit_policy,
+            quiz_opens=form.quiz_opens,
             require_each_lesson=form.require_each_lesson == "on",
             offline_required_minutes=offline,
             **policy_numbers,
@@ -251,10 +313,17 @@ def policy_of(changes: courses.CourseChanges) -> courses.CoursePolicy:
         raise cx.InvalidCourse(
             "credit_policy must be strict or lenient.", field="credit_policy"
         ) from None
-    kept = ("credit_policy", "require_each_lesson", "offline_required_minutes")
+    try:
+        opens = QuizOpens(changes.quiz_opens or "")
+    except ValueError:
+        raise cx.InvalidCourse(
+            "quiz opens must be after_hours or any_time.", field="opens"
+        ) from None
+    kept = ("credit_policy", "quiz_opens", "require_each_lesson", "offline_required_minutes")
     return courses.CoursePolicy(
         **{k: fields[k] for k in asdict(courses.CoursePolicy()) if k not in kept},
         credit_policy=credit,
+        quiz_opens=opens,
         require_each_lesson=bool(changes.require_each_lesson),
         offline_required_minutes=changes.offline_required_minutes or 0,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -23,6 +24,7 @@ from app.courses.rollcall_report import rollcalls_by_event
 from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
+from app.web import listing
 from app.web.attendance_words import (
     PURPOSES,
     actions_words,
@@ -31,6 +33,7 @@ from app.web.attendance_words import (
     match_words,
 )
 from app.web.i18n import Lang, gettext, lang_of, message_for
+from app.web.listing import ListSpec, Select
 from app.web.render import (
     GROUP_NAMES,
     error_page,
@@ -51,50 +54,100 @@ router = APIRouter(include_in_schema=False)
 # ---------------------------------------------------------------- learners and progress
 
 
-@router.get("/staff/courses/{course_id}/learners")
-def learners_page(
-    request: Request,
-    course_id: uuid.UUID,
-    user: PageUser,
-    session: SessionDep,
-    cursor: str | None = None,
+#: What the learners list filters by, and the words of its states.
+STATES = {"in_progress": "学习中", "complete": "已完成"}
+
+
+def _learners(
+    request: Request, staff: User, session: Session, fixed: uuid.UUID | None = None
 ) -> Response:
-    staff = staff_page(request, user)
-    if isinstance(staff, Response):
-        return staff
+    """The institution's learners with their progress: search, course, state and enrolment
+    dates (app/web/listing.py checks them), paged. ``fixed``: a course's own list."""
     principal = Principal.of_user(staff)
     lang: Lang = lang_of(request)
+    t = gettext(lang)
     try:
-        course = courses.get_own_course(session, principal, course_id)
-        rows, next_cursor = courses.list_course_enrollments(
-            session, principal, course.id, cursor=cursor, limit=LEARNERS_PAGE
-        )
+        course = courses.get_own_course(session, principal, fixed) if fixed else None
+        titles = courses.own_course_titles(session, principal)
     except DomainError as err:
         return error_page(request, staff, err)
-    certs = certificates.certificates_of(session, principal, [e.id for e, _u in rows])
+    spec = ListSpec(
+        search=t("姓名、用户名或手机号"),
+        selects={
+            "course": Select(t("课程"), {str(k): v for k, v in titles.items()}),
+            "state": Select(t("状态"), {k: t(v) for k, v in STATES.items()}),
+        },
+        dates=t("报名日期"),
+    )
+    query, errors = listing.read(request, spec, t)
+    if course is not None:
+        asked = request.query_params.get("course")
+        if asked is not None and asked != str(course.id) and "course" not in errors:
+            # Another course (or all of them) chosen on a course's own list.
+            return redirect(request, query.link("/staff/learners", page=1))
+        query = replace(query, selected={**query.selected, "course": str(course.id)})
+    chosen = query.get("course")
+    state = query.get("state")
+    result = courses.search_enrollments(
+        session,
+        principal,
+        course_id=uuid.UUID(chosen) if chosen else None,
+        q=query.q,
+        state="complete" if state == "complete" else "in_progress" if state else None,
+        enrolled_from=query.date_from,
+        enrolled_to=query.date_to,
+        page=query.page,
+        per_page=LEARNERS_PAGE,
+    )
+    certs = certificates.certificates_of(session, principal, [e.id for e, _u, _c in result.items])
     items = []
-    for enrollment, learner in rows:
-        p = progress(enrollment, course)
+    for enrollment, learner, c in result.items:
+        p = progress(enrollment, c)
         items.append(
             {
                 "enrollment": enrollment,
                 "learner": learner,
+                "course": c,
                 "p": p,
                 "complete": enrollment.completed_at is not None or p.complete,
                 "missing": p.missing_zh if lang == "zh" else p.missing,
                 "certificate": certs.get(enrollment.id),
             }
         )
+    base = request.url.path
     return render(
         request,
         "staff_learners.html",
         staff,
+        status=400 if errors else 200,
         course=course,
         items=items,
-        next_cursor=next_cursor,
-        first_page=cursor is None,
+        result=result,
+        query=query,
+        spec=spec,
+        errors=errors,
+        action=base,
+        page_link=lambda n: query.link(base, page=n),
         groups=GROUP_NAMES,
     )
+
+
+@router.get("/staff/learners")
+def all_learners_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    staff = staff_page(request, user)
+    if isinstance(staff, Response):
+        return staff
+    return _learners(request, staff, session)
+
+
+@router.get("/staff/courses/{course_id}/learners")
+def learners_page(
+    request: Request, course_id: uuid.UUID, user: PageUser, session: SessionDep
+) -> Response:
+    staff = staff_page(request, user)
+    if isinstance(staff, Response):
+        return staff
+    return _learners(request, staff, session, course_id)
 
 
 def review_link(event: AttendanceEvent) -> str | None:
