@@ -182,8 +182,6 @@ SPLIT_PENDING = {
     "app/claims/schemas.py",  # split pending
     "app/courses/schemas.py",  # split pending
     "app/accounts/service.py",  # split pending
-    "app/programmes/facts.py",  # split pending
-    "app/programmes/eligibility.py",  # split pending
     "app/courses/models.py",  # split pending
     "app/main.py",  # split pending
 }

@@ -15,7 +15,7 @@ from app.accounts import exceptions as ax
 from app.api.deps import SessionDep, UserPrincipal
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 from app.programmes import exceptions as px
-from app.programmes import facts, regions
+from app.programmes import external, facts, regions
 from app.programmes.models import CertificateKind, ExternalStatus, ResidenceFact
 from app.programmes.schemas import (
     ExternalCertificateOut,
@@ -182,12 +182,12 @@ def record_external(
     """Staff of the learner's institution record a certificate someone else issued, with its
     scan (the type is taken from the bytes). It counts for a programme that requires its kind
     once a regulator confirmed it. Audited."""
-    data = scan.file.read(facts.MAX_SCAN_BYTES + 1)
-    cert = facts.record_external(
+    data = scan.file.read(external.MAX_SCAN_BYTES + 1)
+    cert = external.record_external(
         session,
         principal,
         learner_id,
-        facts.ExternalInput(
+        external.ExternalInput(
             kind=kind.value,
             number=number,
             issuer=issuer,
@@ -215,7 +215,7 @@ def list_externals(
     """External certificates the caller may see, newest first: a regulator's jurisdiction
     (``status=recorded``: the ones awaiting confirmation), staff's institution, a learner's
     own."""
-    rows = facts.list_externals(session, principal, status=status_, learner_id=learner_id)
+    rows = external.list_externals(session, principal, status=status_, learner_id=learner_id)
     return [ExternalCertificateOut.of(e) for e in rows]
 
 
@@ -237,10 +237,10 @@ def external_scan(
     external_id: ExternalId, principal: UserPrincipal, session: SessionDep
 ) -> FileResponse:
     """The scan of an external certificate (whoever may see the certificate)."""
-    cert = facts.get_external(session, principal, external_id)
+    cert = external.get_external(session, principal, external_id)
     ext = cert.scan_key.rsplit(".", 1)[-1]
     return FileResponse(
-        facts.scan_path(cert),
+        external.scan_path(cert),
         media_type=cert.scan_media_type,
         filename=f"{cert.number}.{ext}",
         content_disposition_type="attachment" if ext == "pdf" else "inline",
@@ -264,7 +264,7 @@ def decide_external(
 ) -> ExternalCertificateOut:
     """A regulator whose jurisdiction covers the recording institution confirms the certificate
     (it now counts) or rejects it with the reason; either is final. Audited."""
-    cert = facts.decide_external(
+    cert = external.decide_external(
         session,
         principal,
         external_id,

@@ -25,23 +25,21 @@ the standard, and each outcome is explained in Chinese and English words:
     the first day of training and confirmed by a regulator.
 
 Stable interface for the rules engine (app/certificates/subsidy.py): :func:`load`,
-:class:`Facts`, :func:`check`, :data:`RULES`, :func:`max_per_year`.
+:class:`Facts`, :func:`check`, :data:`RULES`, :func:`max_per_year`; the retirement ages are
+app/programmes/retirement.py's (re-exported here).
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
-from app.accounts.models import User
+from app.accounts.models import GROUP_NAMES_ZH, User
 from app.crypto import decrypt
 from app.programmes import regions
 from app.programmes.models import (
@@ -55,23 +53,20 @@ from app.programmes.models import (
     ResidenceKind,
     SubsidyStandard,
 )
+from app.programmes.retirement import (
+    age_on,
+    retirement_age_months,
+    retirement_data,
+    retirement_date,
+    retirement_rules,
+    years_months,
+)
 
 RULES = ("target_group", "age", "residence", "certificate_kind")
 #: Subsidised trainings per learner per calendar year when no programme says otherwise.
 DEFAULT_MAX_PER_YEAR = 3
 COUNTING = (FactStatus.confirmed, FactStatus.verified)
 
-GROUP_NAMES_ZH = {
-    "enterprise_employee": "企业职工",
-    "migrant_worker": "农民工",
-    "school_leaver": "两后生",
-    "unemployed": "失业人员",
-    "ex_serviceman": "退役军人",
-    "employment_difficulty": "就业困难人员",
-    "college_graduate": "高校毕业生",
-    "poverty_labourer": "脱贫劳动力",
-    "other": "其他",
-}
 RESIDENCE_NAMES_ZH = {
     ResidenceKind.household: "户籍地",
     ResidenceKind.resident: "常住地",
@@ -94,62 +89,6 @@ KIND_NAMES_EN = {
     CertificateKind.special_ability: "a special vocational ability certificate",
     CertificateKind.special_operations: "a special operations certificate",
 }
-
-
-# ---------------------------------------------------------------- statutory retirement age
-
-_DATA = Path(__file__).with_name("data") / "retirement_ages.json"
-
-
-@cache
-def retirement_data() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(_DATA.read_text(encoding="utf-8"))
-    return data
-
-
-def retirement_rules() -> dict[str, str]:
-    """Rule key → its Chinese name (for pickers and validation)."""
-    return {k: v["name_zh"] for k, v in retirement_data()["rules"].items()}
-
-
-def _add_months(d: date, months: int) -> date:
-    total = d.year * 12 + d.month - 1 + months
-    year, month = divmod(total, 12)
-    day = min(d.day, _month_days(year, month + 1))
-    return date(year, month + 1, day)
-
-
-def _month_days(year: int, month: int) -> int:
-    if month == 12:
-        return 31
-    return (date(year, month + 1, 1) - date(year, month, 1)).days
-
-
-def retirement_age_months(birth: date, sex: str, rule: str) -> int:
-    """The statutory retirement age in months for someone born on ``birth`` (sex ``M``/``F``)
-    under a named rule: the base age, plus one month for every ``every_months`` months of birth
-    from the first delayed birth month on, up to ``max_extra_months``."""
-    schedule = retirement_data()["schedules"][retirement_data()["rules"][rule][sex]]
-    year, month = (int(x) for x in schedule["first_delayed_birth_month"].split("-"))
-    since = (birth.year - year) * 12 + (birth.month - month)
-    extra = (
-        0 if since < 0 else min(schedule["max_extra_months"], since // schedule["every_months"] + 1)
-    )
-    return int(schedule["base_years"]) * 12 + extra
-
-
-def retirement_date(birth: date, sex: str, rule: str) -> date:
-    return _add_months(birth, retirement_age_months(birth, sex, rule))
-
-
-def age_on(birth: date, day: date) -> int:
-    """Whole years of age on ``day``."""
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
-def _years_months(months: int) -> tuple[str, str]:
-    y, m = divmod(months, 12)
-    return (f"{y} years" + (f" {m} months" if m else ""), f"{y} 周岁" + (f"{m} 个月" if m else ""))
 
 
 # ---------------------------------------------------------------- the facts
@@ -309,7 +248,7 @@ def check(facts: Facts, t: Training) -> list[Outcome]:
 
 
 def _group_zh(group: str) -> str:
-    return GROUP_NAMES_ZH.get(group, group)
+    return next((name for g, name in GROUP_NAMES_ZH.items() if g.value == group), group)
 
 
 def _target_group(s: SubsidyStandard, lf: LearnerFacts) -> Outcome:
@@ -386,7 +325,7 @@ def _age(s: SubsidyStandard, lf: LearnerFacts, day: date) -> Outcome:
     if s.retirement_rule:
         months = retirement_age_months(lf.birth_date, lf.sex, s.retirement_rule)
         retires = retirement_date(lf.birth_date, lf.sex, s.retirement_rule)
-        en, zh = _years_months(months)
+        en, zh = years_months(months)
         retire_en = f"; statutory retirement age for them {en}, reached on {retires.isoformat()}"
         retire_zh = f"；其法定退休年龄 {zh}，于 {retires.isoformat()} 达到"
         if passed and day >= retires:
@@ -512,3 +451,20 @@ def _certificate_kind(s: SubsidyStandard, lf: LearnerFacts, t: Training) -> Outc
         f"the programme requires {what} obtained after the training; {why}",
         f"该项目要求培训后取得{what_zh}；{why_zh}",
     )
+
+
+__all__ = [
+    "RULES",
+    "Facts",
+    "LearnerFacts",
+    "Outcome",
+    "Training",
+    "age_on",
+    "check",
+    "load",
+    "max_per_year",
+    "retirement_age_months",
+    "retirement_data",
+    "retirement_date",
+    "retirement_rules",
+]

@@ -20,7 +20,7 @@ from app.accounts.principal import Principal
 from app.db import attempt
 from app.errors import DomainError, Forbidden
 from app.http.session import SessionDep
-from app.programmes import facts, regions
+from app.programmes import external, facts, regions
 from app.programmes.exceptions import InvalidExternalCertificate
 from app.programmes.facts import GROUP_EVIDENCE, RESIDENCE_EVIDENCE
 from app.programmes.models import (
@@ -67,7 +67,7 @@ RESIDENCE_NAMES: dict[str, str] = {
     ResidenceKind.resident.value: "常住地",
     ResidenceKind.employed.value: "就业地",
 }
-EXTERNAL_KINDS = [k.value for k in facts.EXTERNAL_KINDS]
+EXTERNAL_KINDS = [k.value for k in external.EXTERNAL_KINDS]
 QUEUE = "/regulator/external-certificates"
 
 
@@ -265,7 +265,7 @@ def staff_record_external(
     level: Annotated[str, Form(max_length=16)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """``facts.record_external``, as ``POST /api/v1/learners/{id}/external-certificates``."""
+    """``external.record_external``, as ``POST /api/v1/learners/{id}/external-certificates``."""
     check_csrf(request, csrf)
     who = _principal(request, user, "staff")
     if not isinstance(who, Principal):
@@ -287,13 +287,13 @@ def staff_record_external(
             raise InvalidExternalCertificate(
                 f"{issued_on!r} is not a date (YYYY-MM-DD).", field="issued_on"
             ) from None
-        data = scan.file.read(facts.MAX_SCAN_BYTES + 1) if scan is not None else b""
+        data = scan.file.read(external.MAX_SCAN_BYTES + 1) if scan is not None else b""
         with attempt(session):
-            facts.record_external(
+            external.record_external(
                 session,
                 who,
                 learner_id,
-                facts.ExternalInput(
+                external.ExternalInput(
                     kind=kind,
                     number=number,
                     issuer=issuer,
@@ -405,8 +405,8 @@ def _queue(
     errors: dict[str, str] | None = None,
 ) -> Response:
     wanted = ExternalStatus(status_filter) if status_filter in ExternalStatus.__members__ else None
-    rows = facts.list_externals(session, principal, status=wanted)
-    learners = facts.learners_of(session, rows)
+    rows = external.list_externals(session, principal, status=wanted)
+    learners = external.learners_of(session, rows)
     return render(
         request,
         "regulator_external.html",
@@ -446,7 +446,7 @@ def external_decision(
     reason: Annotated[str, Form(max_length=500)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """``facts.decide_external``, as ``POST /api/v1/external-certificates/{id}/decision``."""
+    """``external.decide_external``, as ``POST /api/v1/external-certificates/{id}/decision``."""
     check_csrf(request, csrf)
     who = _principal(request, user, "regulator")
     if not isinstance(who, Principal):
@@ -454,7 +454,7 @@ def external_decision(
     assert user is not None  # noqa: S101
     try:
         with attempt(session):
-            facts.decide_external(
+            external.decide_external(
                 session, who, external_id, confirm=decision == "confirm", reason=reason
             )
     except DomainError as err:
@@ -479,12 +479,12 @@ def external_scan(external_id: uuid.UUID, user: PageUser, session: SessionDep) -
     if user is None:
         return Response(status_code=401, headers={"Cache-Control": "no-store"})
     try:
-        cert = facts.get_external(session, Principal.of_user(user), external_id)
+        cert = external.get_external(session, Principal.of_user(user), external_id)
     except DomainError as err:
         return Response(status_code=err.status, headers={"Cache-Control": "no-store"})
     ext = cert.scan_key.rsplit(".", 1)[-1]
     return FileResponse(
-        facts.scan_path(cert),
+        external.scan_path(cert),
         media_type=cert.scan_media_type,
         filename=f"{cert.number}.{ext}",
         content_disposition_type="attachment" if ext == "pdf" else "inline",

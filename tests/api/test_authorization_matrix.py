@@ -416,7 +416,7 @@ def build_world(client: TestClient, engine: Engine, data_dir: Path) -> World:
 def _facts(engine: Engine, staff: User, learner: User) -> dict[str, str]:
     """The learner's eligibility facts, confirmed by staff of A: a group, a residence (in a
     loaded region: the demo province), an external certificate with its scan."""
-    from app.programmes import facts, regions
+    from app.programmes import external, facts, regions
 
     with transaction(engine) as s:
         regions.seed_demo_province(s, actor=Actor.system())
@@ -438,11 +438,11 @@ def _facts(engine: Engine, staff: User, learner: User) -> dict[str, str]:
             evidence_kind="labour_contract",
             evidence_number="LC-2026-001",
         )
-        external = facts.record_external(
+        ext = external.record_external(
             s,
             as_staff,
             learner.id,
-            facts.ExternalInput(
+            external.ExternalInput(
                 kind="special_ability",
                 number="Z440305202600001",
                 issuer="深圳市职业技能鉴定指导中心",
@@ -455,7 +455,7 @@ def _facts(engine: Engine, staff: User, learner: User) -> dict[str, str]:
         return {
             "fact_id": str(group.id),
             "residence_id": str(residence.id),
-            "external_id": str(external.id),
+            "external_id": str(ext.id),
         }
 
 

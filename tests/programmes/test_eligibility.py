@@ -22,7 +22,7 @@ from app.certificates import subsidy
 from app.certificates.models import Certificate
 from app.db import transaction
 from app.errors import Forbidden
-from app.programmes import eligibility, facts, regions, standards
+from app.programmes import eligibility, external, facts, regions, standards
 from app.programmes.exceptions import (
     ExternalCertificateDecided,
     ExternalCertificateExists,
@@ -360,7 +360,9 @@ def _record(engine: Engine, staff: Principal, learner: User, scan: bytes = PDF, 
         **kw,
     }
     with transaction(engine) as s:
-        return facts.record_external(s, staff, learner.id, facts.ExternalInput(**values), scan)
+        return external.record_external(
+            s, staff, learner.id, external.ExternalInput(**values), scan
+        )
 
 
 def test_an_external_certificate_counts_only_after_the_regulators_confirmation(
@@ -376,7 +378,7 @@ def test_an_external_certificate_counts_only_after_the_regulators_confirmation(
     assert "职业技能等级证书" in _rule(d, "certificate_kind").detail_zh
     clock.set(datetime(2026, 3, 12, 2, tzinfo=UTC))
     staff = _staff(engine, inst)
-    for bad_scan in (b"", b"GIF89a....", PDF + b"\0" * facts.MAX_SCAN_BYTES):
+    for bad_scan in (b"", b"GIF89a....", PDF + b"\0" * external.MAX_SCAN_BYTES):
         with pytest.raises(InvalidScan):
             _record(engine, staff, learner, scan=bad_scan)
     with pytest.raises(InvalidExternalCertificate):  # a skill level certificate names its level
@@ -394,17 +396,17 @@ def test_an_external_certificate_counts_only_after_the_regulators_confirmation(
     assert "待人社部门确认" in _rule(d, "certificate_kind").detail_zh
     # Only a regulator whose jurisdiction covers the institution confirms; staff cannot.
     with transaction(engine) as s, pytest.raises(ExternalCertificateNotFound):
-        facts.decide_external(s, _as(s, places["guangzhou"]), ext.id, confirm=True)
+        external.decide_external(s, _as(s, places["guangzhou"]), ext.id, confirm=True)
     with transaction(engine) as s, pytest.raises(Forbidden):
-        facts.decide_external(s, staff, ext.id, confirm=True)
+        external.decide_external(s, staff, ext.id, confirm=True)
     with transaction(engine) as s:
-        facts.decide_external(s, _as(s, places["shenzhen"]), ext.id, confirm=True)
+        external.decide_external(s, _as(s, places["shenzhen"]), ext.id, confirm=True)
     d = _decide(engine, cert)
     assert d.eligible, d.summary()
     assert "S000044030500001" in _rule(d, "certificate_kind").detail
     assert "已经人社部门确认" in _rule(d, "certificate_kind").detail_zh
     with transaction(engine) as s, pytest.raises(ExternalCertificateDecided):
-        facts.decide_external(s, _as(s, places["nanshan"]), ext.id, confirm=False, reason="x")
+        external.decide_external(s, _as(s, places["nanshan"]), ext.id, confirm=False, reason="x")
     with Session(engine) as s:
         trail = s.exec(
             select(AuditEntry).where(AuditEntry.subject == f"external_certificate:{ext.id}")
@@ -435,7 +437,7 @@ def test_a_rejected_or_earlier_external_certificate_does_not_count(
         level=None,
     )
     with transaction(engine) as s:
-        facts.decide_external(s, _as(s, places["nanshan"]), early.id, confirm=True)
+        external.decide_external(s, _as(s, places["nanshan"]), early.id, confirm=True)
     d = _decide(engine, cert)
     assert "obtained before training began" in _rule(d, "certificate_kind").detail
     clock.set(datetime(2026, 3, 20, 2, tzinfo=UTC))
@@ -452,7 +454,7 @@ def test_a_rejected_or_earlier_external_certificate_does_not_count(
         level=None,
     )
     with transaction(engine) as s:
-        facts.decide_external(
+        external.decide_external(
             s, _as(s, places["nanshan"]), later.id, confirm=False, reason="编号查询不到"
         )
     d = _decide(engine, cert)

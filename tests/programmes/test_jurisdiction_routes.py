@@ -48,7 +48,7 @@ from app.courses.models import (
 )
 from app.db import transaction
 from app.http.cookies import CSRF_COOKIE
-from app.programmes import facts, standards
+from app.programmes import external, facts, standards
 from tests.factories import (
     course_row,
     enrollment_row,
@@ -230,11 +230,11 @@ def _build(client: TestClient, engine: Engine, data_dir: Any) -> World:
             evidence_kind="other_document",
             evidence_number="居住证 4403050001",
         )
-        external = facts.record_external(
+        ext = external.record_external(
             s,
             as_b,
             learner.id,
-            facts.ExternalInput(
+            external.ExternalInput(
                 kind="special_operations",
                 number="T440305199001010011",
                 issuer="深圳市应急管理局",
@@ -247,7 +247,7 @@ def _build(client: TestClient, engine: Engine, data_dir: Any) -> World:
         ids |= {
             "fact_id": str(group.id),
             "residence_id": str(residence.id),
-            "external_id": str(external.id),
+            "external_id": str(ext.id),
         }
     as_staff = login(client, staff_b.username)
     r = client.post(
