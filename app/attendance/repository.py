@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import false, func
+from sqlalchemy import false, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from app import paging
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.accounts.repository import users_by_id, visible_to
 from app.attendance.exceptions import EventNotFound
-from app.attendance.models import AttendanceEvent, FaceTemplate, ReviewStatus, TemplateStatus
+from app.attendance.models import (
+    AttendanceEvent,
+    FaceTemplate,
+    Purpose,
+    ReviewStatus,
+    TemplateStatus,
+)
 from app.errors import Forbidden
+from app.paging import Page
 
 # ---------------------------------------------------------------- policy
 
@@ -111,17 +120,67 @@ class ReviewRow:
         return has_crop(self.event)
 
 
+@dataclass(frozen=True)
+class ReviewFilter:
+    """Which events of the queue: the learner's name, username or phone containing ``q``, a
+    purpose, created in [``created_from``, ``created_before``)."""
+
+    q: str = ""
+    purpose: Purpose | None = None
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        q = self.q.strip()
+        if q:
+            pattern = paging.like(q)
+            learners = select(User.id).where(
+                or_(
+                    col(User.real_name).ilike(pattern, escape="\\"),
+                    col(User.username).ilike(pattern, escape="\\"),
+                    col(User.phone).ilike(pattern, escape="\\"),
+                )
+            )
+            out.append(col(AttendanceEvent.user_id).in_(learners))
+        if self.purpose is not None:
+            out.append(col(AttendanceEvent.purpose) == self.purpose)
+        if self.created_from is not None:
+            out.append(col(AttendanceEvent.created_at) >= self.created_from)
+        if self.created_before is not None:
+            out.append(col(AttendanceEvent.created_at) < self.created_before)
+        return out
+
+
+def _in_review(
+    principal: Principal, statuses: tuple[ReviewStatus, ...], where: ReviewFilter
+) -> list[ColumnElement[bool]]:
+    return [
+        col(AttendanceEvent.review_status).in_(statuses),
+        visible_to(principal, AttendanceEvent.institution_id),
+        *where.where(),
+    ]
+
+
 def _events_in_review(
-    session: Session, principal: Principal, statuses: tuple[ReviewStatus, ...], limit: int
+    session: Session,
+    principal: Principal,
+    statuses: tuple[ReviewStatus, ...],
+    limit: int,
+    where: ReviewFilter = ReviewFilter(),
+    offset: int = 0,
+    latest_decision: bool = False,
 ) -> list[AttendanceEvent]:
+    """Newest first; ``latest_decision``: the latest decisions first (the decided tab)."""
+    order = [col(AttendanceEvent.created_at).desc(), col(AttendanceEvent.id)]
+    if latest_decision:
+        order.insert(0, col(AttendanceEvent.reviewed_at).desc())
     return list(
         session.exec(
             select(AttendanceEvent)
-            .where(
-                col(AttendanceEvent.review_status).in_(statuses),
-                visible_to(principal, AttendanceEvent.institution_id),
-            )
-            .order_by(col(AttendanceEvent.created_at).desc())
+            .where(*_in_review(principal, statuses, where))
+            .order_by(*order)
+            .offset(offset)
             .limit(limit)
         )
     )
@@ -138,7 +197,45 @@ def review_queue(
     four queries whatever the length (events, people, active templates, enrolment crops)."""
     if not may_read_review_queue(principal):
         raise Forbidden("Only staff and regulators read the review queue.")
-    events = _events_in_review(session, principal, statuses, limit)
+    return _rows(session, principal, _events_in_review(session, principal, statuses, limit))
+
+
+def review_page(
+    session: Session,
+    principal: Principal,
+    statuses: tuple[ReviewStatus, ...],
+    where: ReviewFilter = ReviewFilter(),
+    *,
+    page: int = 1,
+    per_page: int = paging.PER_PAGE,
+) -> Page[ReviewRow]:
+    """One page of the review queue (pending, or decided: latest decision first), filtered,
+    with the total: the staff and regulator pages' list."""
+    if not may_read_review_queue(principal):
+        raise Forbidden("Only staff and regulators read the review queue.")
+    page, per_page = paging.bounds(page, per_page)
+    total = int(
+        session.exec(
+            select(func.count())
+            .select_from(AttendanceEvent)
+            .where(*_in_review(principal, statuses, where))
+        ).one()
+    )
+    events = _events_in_review(
+        session,
+        principal,
+        statuses,
+        per_page,
+        where,
+        offset=(page - 1) * per_page,
+        latest_decision=ReviewStatus.pending not in statuses,
+    )
+    return Page(_rows(session, principal, events), total, page, per_page)
+
+
+def _rows(session: Session, principal: Principal, events: list[AttendanceEvent]) -> list[ReviewRow]:
+    """Each event ready to show: four queries whatever the length (people, active templates,
+    enrolment crops)."""
     learners = {e.user_id for e in events}
     matched = {e.matched_user_id for e in events if e.matched_user_id is not None}
     reviewers = {e.reviewed_by for e in events if e.reviewed_by is not None}

@@ -15,12 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
 
+from app.clock import SHANGHAI
 from app.paging import MAX_PAGE
 
 SEARCH_CHARS = 100
@@ -134,3 +135,13 @@ def read(request: Request, spec: ListSpec, t: Any) -> tuple[ListQuery, dict[str,
 
 def first_page(query: ListQuery) -> ListQuery:
     return replace(query, page=1)
+
+
+def day_start(day: date | None) -> datetime | None:
+    """The first instant of an Asia/Shanghai calendar day (the pages' days are local)."""
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI) if day else None
+
+
+def day_after(day: date | None) -> datetime | None:
+    """The first instant after an Asia/Shanghai day: the end of an inclusive date range."""
+    return day_start(day + timedelta(days=1)) if day else None

@@ -14,14 +14,17 @@ from app.accounts.models import User
 from app.accounts.principal import Principal
 from app.attendance import repository as visible
 from app.attendance import service as attendance
-from app.attendance.models import ReviewStatus
+from app.attendance.models import Purpose, ReviewStatus
 from app.db import attempt
 from app.errors import DomainError, Forbidden
 from app.http.session import SessionDep
+from app.web import listing
 from app.web.i18n import (
     gettext,
+    labeller,
     lang_of,
 )
+from app.web.listing import ListSpec, Select
 from app.web.render import (
     error_page,
     evidence_image,
@@ -38,6 +41,9 @@ router = APIRouter(include_in_schema=False)
 # ---------------------------------------------------------------- staff: attendance review
 
 
+REVIEW_PAGE = 20
+
+
 def _review_page(
     request: Request,
     user: User,
@@ -49,23 +55,53 @@ def _review_page(
     error_event: uuid.UUID | None = None,
 ) -> HTMLResponse:
     principal = Principal.of_user(user)
+    lang = lang_of(request)
+    t = gettext(lang)
+    label = labeller(lang)
+    spec = ListSpec(
+        search=t("姓名、用户名或手机号"),
+        selects={
+            "purpose": Select(t("验证用途"), {p.value: label("purpose", p.value) for p in Purpose})
+        },
+        dates=t("验证日期"),
+    )
+    query, errors = listing.read(request, spec, t)
+    purpose = query.get("purpose")
+    where = visible.ReviewFilter(
+        q=query.q,
+        purpose=Purpose(purpose) if purpose else None,
+        created_from=listing.day_start(query.date_from),
+        created_before=listing.day_after(query.date_to),
+    )
+    decided = (ReviewStatus.approved, ReviewStatus.rejected)
     try:
-        if tab == "decided":
-            decided = (ReviewStatus.approved, ReviewStatus.rejected)
-            rows = visible.review_queue(session, principal, decided, limit=200)
-            rows.sort(key=lambda r: r.event.reviewed_at or r.event.created_at, reverse=True)
-        else:
-            rows = visible.review_queue(session, principal)
+        result = visible.review_page(
+            session,
+            principal,
+            decided if tab == "decided" else (ReviewStatus.pending,),
+            where,
+            page=query.page,
+            per_page=REVIEW_PAGE,
+        )
     except Forbidden:
         return not_staff(request, user)
+    base = request.url.path
+    extra = {"tab": "decided"} if tab == "decided" else {}
     return render(
         request,
         "staff_review.html",
         user,
-        status=status,
+        status=status if status != 200 else (400 if errors else 200),
         tab=tab,
         pending_count=visible.pending_count(session, principal),
-        items=rows,
+        items=result.items,
+        result=result,
+        query=query,
+        spec=spec,
+        filter_errors=errors,
+        action=base,
+        tab_fields=extra,
+        page_link=lambda n: query.link(base, **extra, page=n),
         error=error,
         error_event=error_event,
     )

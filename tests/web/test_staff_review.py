@@ -308,3 +308,39 @@ def test_staff_review_queue_approves_a_flagged_event(
     assert decided.get_attribute("data-status") == "approved"
     shots("review-decided", phone=False)
     assert not errors, errors
+
+
+def test_the_queue_is_searched_filtered_and_paged(
+    client: TestClient, engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review queue uses the lists' helper (app/web/listing.py): learner search, purpose,
+    dates, paging with the filters kept; a bad value is named in words (400), never a 500."""
+    import re
+
+    from app.attendance.models import Purpose
+    from app.web import review as review_pages
+
+    w = World(engine)
+    other = make_learner(engine, w.inst, real_name="钱小白")
+    quiz_event = in_review(engine, other, "Adrien_Brody", purpose=Purpose.quiz)
+    sign_in(client, w.staff.username)
+
+    def ids(**params: str) -> set[str]:
+        r = client.get("/staff/review", params=params)
+        assert r.status_code == 200, r.text[:300]
+        return set(re.findall(r'<li class="card review-item" id="ev-([0-9a-f-]+)"', r.text))
+
+    assert ids() == {str(w.event_id), str(quiz_event)}
+    assert ids(q="小白") == {str(quiz_event)}
+    assert ids(purpose="quiz") == {str(quiz_event)}
+    assert ids(to="2000-01-01") == set()
+    monkeypatch.setattr(review_pages, "REVIEW_PAGE", 1)
+    first = client.get("/staff/review").text
+    assert "第 1 / 2 页，共 2 条" in first
+    nxt = re.search(r'href="([^"]+)" id="next-page"', first)
+    assert nxt and "page=2" in nxt.group(1)
+    decided = client.get("/staff/review", params={"tab": "decided", "purpose": "quiz"}).text
+    assert 'name="tab" value="decided"' in decided  # the form keeps the tab
+    bad = client.get("/staff/review", params={"purpose": "teleport", "page": "x"})
+    assert bad.status_code == 400
+    assert "“验证用途”的值不在列表中" in bad.text and "页码应为" in bad.text
