@@ -35,7 +35,7 @@ from app.audit.service import Actor, chain_for
 from app.claims import service as claims
 from app.claims.models import NoticeObjection, RecoveryItem, RecoverySource
 from app.clock import SHANGHAI
-from app.courses import classes
+from app.courses import classes, offline
 from app.courses.models import (
     CourseStatus,
     Lesson,
@@ -249,6 +249,22 @@ def _build(client: TestClient, engine: Engine, data_dir: Any) -> World:
             "residence_id": str(residence.id),
             "external_id": str(ext.id),
         }
+    # B's offline practical session (a class of B's course, B's staff as instructor)
+    with transaction(engine) as s:
+        as_b = Principal.of_user(s.get(User, staff_b.id))  # type: ignore[arg-type]
+        start = clock.now() + timedelta(days=1)
+        practical = offline.schedule_session(
+            s,
+            as_b,
+            uuid.UUID(ids["class_id"]),
+            title="南山保密实训",
+            site_address="深圳市南山区保密路 1 号",
+            starts_at=start,
+            ends_at=start + timedelta(hours=3),
+            capacity=20,
+            instructor_id=staff_b.id,
+        )
+        ids["offline_session_id"] = str(practical.id)
     as_staff = login(client, staff_b.username)
     r = client.post(
         "/api/v1/webhooks",
