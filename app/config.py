@@ -170,6 +170,13 @@ class Settings(BaseSettings):
     claims_notice_days: int = Field(default=7, ge=0, le=90)
     claims_recovery_due_days: int = Field(default=30, ge=1, le=365)
     claims_block_on_overdue_recoveries: bool = False
+    # Class filing (app/filing). An opening filing (开班备案) is due this many days before the
+    # class's first day (0: by the first day itself); a completion filing (结业备案) within this
+    # many days after the class ended (结业). Later filings are flagged late on both sides. Whether
+    # training in a class whose opening was filed late counts for subsidy once approved.
+    class_opening_lead_days: int = Field(default=0, ge=0, le=60)
+    class_completion_filing_days: int = Field(default=15, ge=0, le=180)
+    class_filing_late_counts: bool = True
     # The regional real-name training system (app/exchange): where certificates, completions
     # and claim batches are pushed (empty: records are kept in the outbox, nothing is sent), the
     # shared secret (``whsec_`` + base64 of 32 bytes) that signs the pushes and the system's

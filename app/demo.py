@@ -7,8 +7,11 @@ services (every row audited on its institution's chain):
   天河), staff for each, a provincial regulator (广东省), a prefecture regulator (深圳市), an
   admin, and the live-demo learner ``learner``;
 * ten published courses across real occupations (《中华人民共和国职业分类大典》 codes) and
-  levels, with lessons and question banks, each run as classes (班级/期次), opened (开班);
-  the first is the short roll-call course a demo learner can study live;
+  levels, with lessons and question banks, each run as classes (班级/期次) filed with the
+  provincial regulator (开班备案: one returned and filed again, all approved, and one next
+  term's class awaiting a decision in the regulators' queue) and opened (开班); the first is
+  the short roll-call course a demo learner can study live (its default class is not filed:
+  self-enrolled training is not subsidised);
 * ~300 learners of every target group with valid GB 11643 ID numbers (ages 18-58 spread),
   enrolled by their institution's staff over six months (the clock is frozen and moved forward
   with :class:`app.clock.FrozenClock`, so every record carries its simulated date, in order).
@@ -60,6 +63,8 @@ from app.courses.models import (
     StudySession,
 )
 from app.errors import DomainError
+from app.filing import service as filing
+from app.filing.models import FilingKind
 from app.programmes import regions, standards
 
 
@@ -521,7 +526,7 @@ def seed(session: Session, *, progress: ProgressFn = _no_progress) -> DemoResult
         )
         counts["institutions"] = len(insts)
         counts["standards"] = _seed_standards(session, regulators["regulator-gd"])
-        course_rows = _seed_courses(session, staff, frozen, progress)
+        course_rows = _seed_courses(session, staff, frozen, progress, regulators["regulator-gd"])
         counts["courses"] = len(course_rows)
         counts["enrollments"] = _seed_learners(
             session, rng, insts, staff, course_rows, frozen, real_now, progress, provincial
@@ -564,8 +569,10 @@ def _seed_courses(
     staff: dict[str, list[User]],
     frozen: clock.FrozenClock,
     progress: ProgressFn,
+    regulator: User,
 ) -> list[_Run]:
     runs: list[_Run] = []
+    approver = Principal.of_user(regulator)
     for n, spec in enumerate(COURSES):
         progress("课程、题库与班级", n, len(COURSES))
         teacher = staff[spec.inst][0]
@@ -643,10 +650,59 @@ def _seed_courses(
                     head_teacher_id=staff[spec.inst][term - 1].id,
                 )
                 kls.append(klass)
+                _file_opening(
+                    session, as_staff, approver, klass, returned_first=n == 1 and term == 1
+                )
             classes.open_class(session, as_staff, kls[0].id)
+        if n == 1:  # next term's class, filed and waiting in the regulators' queue
+            start = today + timedelta(days=HISTORY_DAYS + 14)
+            upcoming = classes.create_class(
+                session,
+                as_staff,
+                course.id,
+                code="2026-03",
+                name=f"{spec.occupation}培训 2026年第3期",
+                starts_on=start,
+                ends_on=start + timedelta(days=150),
+                capacity=80,
+                head_teacher_id=teacher.id,
+            )
+            filing.file_class(
+                session,
+                as_staff,
+                upcoming.id,
+                kind=FilingKind.opening,
+                site="深圳市南山区西丽街道留仙大道 3370 号实训楼 2 层",
+            )
         frozen.advance(minutes=7)
         runs.append(_Run(spec, course, kls))
     return runs
+
+
+def _file_opening(
+    session: Session,
+    staff: Principal,
+    regulator: Principal,
+    klass: CourseClass,
+    *,
+    returned_first: bool = False,
+) -> None:
+    """开班备案: the class is filed with the provincial regulator and approved; one class's first
+    filing is returned for the missing practical site and filed again (its history shows both
+    versions)."""
+    if returned_first:
+        first = filing.file_class(session, staff, klass.id, kind=FilingKind.opening)
+        filing.return_filing(
+            session, regulator, first.id, reason="未填写线下实操场地，请补充后重新备案"
+        )
+    f = filing.file_class(
+        session,
+        staff,
+        klass.id,
+        kind=FilingKind.opening,
+        site="深圳市南山区西丽街道留仙大道 3370 号实训楼 2 层",
+    )
+    filing.approve(session, regulator, f.id, note="同意开班")
 
 
 #: Learners with a simulated study history (check-ins, heartbeats, roll-calls); the others

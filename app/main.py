@@ -29,6 +29,7 @@ from app.api import eligibility as eligibility_api
 from app.api import examples as api_examples
 from app.api import exchange as exchange_api
 from app.api import face as face_api
+from app.api import filings as filings_api
 from app.api import handoff as handoff_api
 from app.api import institutions as institutions_api
 from app.api import media as media_api
@@ -83,6 +84,7 @@ from app.web.admin import status as admin_status_web
 from app.web.admin import users as admin_users_web
 from app.web.regulator import claims as regulator_claims_web
 from app.web.regulator import dashboard as regulator_dashboard_web
+from app.web.regulator import filings as regulator_filings_web
 from app.web.regulator import records as regulator_records_web
 from app.web.regulator import standards as regulator_standards_web
 from app.web.staff import certificates as staff_certificates_web
@@ -92,6 +94,7 @@ from app.web.staff import claims as staff_claims_web
 from app.web.staff import classes as staff_classes_web
 from app.web.staff import content as staff_content_web
 from app.web.staff import courses as staff_courses_web
+from app.web.staff import filings as staff_filings_web
 from app.web.staff import learners as staff_learners_web
 from app.web.staff import rosters as staff_rosters_web
 from app.webhooks.delivery import deliver_forever as deliver_webhooks_forever
@@ -389,6 +392,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(outcomes_api.router, prefix=API_PREFIX)
     app.include_router(programmes_api.router, prefix=API_PREFIX)
     app.include_router(eligibility_api.router, prefix=API_PREFIX)
+    app.include_router(filings_api.router, prefix=API_PREFIX)
     app.include_router(notices_web.router)
     app.include_router(certificates_web.router)
     for page in (
@@ -402,8 +406,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         regulator_records_web,
         regulator_claims_web,
         regulator_standards_web,
+        regulator_filings_web,
         staff_courses_web,
         staff_classes_web,
+        staff_filings_web,
         staff_rosters_web,
         staff_content_web,
         staff_learners_web,

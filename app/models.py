@@ -9,6 +9,7 @@ from app.certificates import models as certificates_models
 from app.claims import models as claims_models
 from app.courses import models as courses_models
 from app.exchange import models as exchange_models
+from app.filing import models as filing_models
 from app.idempotency import models as idempotency_models
 from app.outcomes import models as outcomes_models
 from app.programmes import models as programmes_models
@@ -24,6 +25,7 @@ __all__ = [
     "claims_models",
     "courses_models",
     "exchange_models",
+    "filing_models",
     "idempotency_models",
     "metadata",
     "outcomes_models",

@@ -5,7 +5,8 @@
   ``CoursePolicy`` or course field; by default one lesson and a bank of exactly
   ``quiz_question_count`` questions, published), :func:`make_enrollment`;
 - rows made directly in the database, for what comes after studying: :func:`course_row`,
-  :func:`enrollment_row` (complete by default), :func:`complete`, :func:`issue`,
+  :func:`enrollment_row` (complete by default, in a class filed with the regulator and approved:
+  :func:`filed_class`, so its certificate is subsidised), :func:`complete`, :func:`issue`,
   :func:`certified`; a study session without the face check: :func:`start_session`,
   :func:`attendance_verdict`;
 - faces over the API: :func:`consent`, :func:`challenge` (a real challenge whose actions the test
@@ -25,7 +26,7 @@ import json
 import random
 import re
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -44,11 +45,13 @@ from app.audit.models import AuditEntry
 from app.audit.service import Actor
 from app.certificates import service as certificates
 from app.certificates.models import Certificate
+from app.courses import classes
 from app.courses import service as courses
 from app.courses.classes import default_class
 from app.courses.credit import ACTIVE_STATES
 from app.courses.models import (
     Course,
+    CourseClass,
     CourseStatus,
     Enrollment,
     Level,
@@ -60,6 +63,8 @@ from app.courses.models import (
 from app.courses.rollcall import next_rollcall_time
 from app.courses.sessions import _end
 from app.db import transaction
+from app.filing import service as filing
+from app.filing.models import FilingKind
 from app.programmes import regions
 from app.programmes.models import (
     CertificateKind,
@@ -466,6 +471,53 @@ def course_row(engine: Engine, institution: Institution, **fields: Any) -> Cours
         return course
 
 
+FILED_CLASS_CODE = "F-APPROVED"
+FILING_REGULATOR = "filing-regulator"
+
+
+def filing_regulator(engine: Engine) -> User:
+    """A national regulator who decides the builders' class filings (made once per database)."""
+    with Session(engine) as s:
+        found = s.exec(select(User).where(User.username == FILING_REGULATOR)).first()
+    return found or make_user(engine, Role.regulator, username=FILING_REGULATOR)
+
+
+def filed_class(engine: Engine, course: Course, *, starts_on: date | None = None) -> CourseClass:
+    """The course's class filed with the regulator (开班备案) and approved, made through the
+    services the first time (a staff member of the course's institution schedules and files
+    it, a national regulator approves): training there counts for subsidy."""
+    with Session(engine) as s:
+        found = s.exec(
+            select(CourseClass).where(
+                CourseClass.course_id == course.id, CourseClass.code == FILED_CLASS_CODE
+            )
+        ).first()
+    if found is not None:
+        return found
+    with Session(engine) as s:
+        inst = s.get(Institution, course.institution_id)
+    assert inst is not None
+    staff = make_user(engine, Role.staff, inst)
+    regulator = filing_regulator(engine)
+    first = starts_on or clock.now().astimezone(clock.SHANGHAI).date()
+    with transaction(engine) as s:
+        as_staff = Principal.of_user(s.get(User, staff.id))  # type: ignore[arg-type]
+        klass = classes.create_class(
+            s,
+            as_staff,
+            course.id,
+            code=FILED_CLASS_CODE,
+            name="备案测试班",
+            starts_on=first,
+            ends_on=first + timedelta(days=365),
+            capacity=10_000,
+            head_teacher_id=staff.id,
+        )
+        f = filing.file_class(s, as_staff, klass.id, kind=FilingKind.opening)
+        filing.approve(s, Principal.of_user(s.get(User, regulator.id)), f.id)  # type: ignore[arg-type]
+        return klass
+
+
 def enrollment_row(
     engine: Engine,
     learner: User,
@@ -475,14 +527,18 @@ def enrollment_row(
     minutes: int | None = None,
     rollcalls: tuple[int, int] = (5, 5),
     quiz: int | None = 90,
+    filed: bool = True,
 ) -> Enrollment:
-    """An enrolment, complete by default (verified minutes, quiz and roll-calls all met)."""
+    """An enrolment, complete by default (verified minutes, quiz and roll-calls all met), in
+    the course's approved filed class (:func:`filed_class`); ``filed=False``: in its default
+    class (self-enrolment, not subsidised)."""
+    klass_id = filed_class(engine, course).id if filed else None
     with transaction(engine) as s:
         e = Enrollment(
             course_id=course.id,
             user_id=learner.id,
             institution_id=course.institution_id,
-            class_id=default_class(s, course).id,
+            class_id=klass_id or default_class(s, course).id,
             created_at=clock.now(),
         )
         if complete:

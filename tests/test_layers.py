@@ -28,7 +28,9 @@ LAYERS: list[set[str]] = [
     {"accounts", "programmes"},
     {"attendance"},
     {"courses"},
-    {"certificates"},
+    # Class filing (备案) reads certificates for a completion's results, and the subsidy rules
+    # read filings: one level.
+    {"certificates", "filing"},
     # Read models and partners' plumbing over the domains; app/status.py (the admins' system
     # status) is one more read model over all of them.
     {"reports", "webhooks", "handoff", "idempotency", "status", "claims", "exchange", "outcomes"},

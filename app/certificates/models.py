@@ -83,6 +83,9 @@ class Certificate(SQLModel, table=True):
     subsidy_standard_version: int | None = None
     #: The region whose standard applied (the institution's own or the nearest one above).
     subsidy_region_code: str | None = Field(default=None, max_length=6)
+    #: Issued before class filing (开班备案) was required (migration 0031): the ``class_filed``
+    #: subsidy rule does not apply to it (app/certificates/subsidy.py).
+    issued_before_class_filing: bool = False
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: The training period: the first study session's start and the last one's end (None: the
     #: certificate predates the snapshot, or no session was recorded).

@@ -11,6 +11,12 @@ The rules (DESIGN.md §1, from 国办发〔2019〕24号 and the local texts in t
     a subsidy standard of the regulator was in force for the occupation and level in the
     institution's region on the issue date (app/programmes/standards.py) — the amount and the
     standard's version were recorded on the certificate when it was issued;
+``class_filed``
+    the training was done in a class whose opening filing (开班备案) the regulator of the
+    institution's jurisdiction approved (app/filing): self-enrolled training outside any
+    scheduled class, an unfiled class, a filing awaiting a decision or returned are not
+    subsidised (nor, with ``class_filing_late_counts`` off, a class filed late); certificates
+    issued before filing was required are decided as before;
 ``max_per_year``
     at most 3 subsidised trainings per learner per calendar year (每人每年可享受不超过3次);
 ``no_repeat_occupation_level``
@@ -29,7 +35,7 @@ refused certificate never uses up a place. Years are Asia/Shanghai calendar year
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -39,6 +45,7 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.clock import SHANGHAI
 from app.config import get_settings
 from app.courses.models import LEVEL_NAMES_ZH
+from app.filing import facts as filing_facts
 from app.programmes import eligibility
 
 MAX_PER_YEAR = 3
@@ -46,6 +53,7 @@ RULES = (
     "not_revoked",
     "attendance_passed",
     "standard_in_force",
+    "class_filed",
     "max_per_year",
     "no_repeat_occupation_level",
     *eligibility.RULES,
@@ -168,13 +176,21 @@ def _training(cert: Certificate) -> eligibility.Training:
     )
 
 
+def _class_filed(cert: Certificate, fact: filing_facts.FilingFact | None) -> RuleResult:
+    passed, detail, detail_zh = filing_facts.explain(cert, fact)
+    return RuleResult("class_filed", passed, detail, detail_zh)
+
+
 def evaluate(
     certs: Iterable[Certificate],
     repeat_scope: Literal["ever", "same_year"] | None = None,
     facts: eligibility.Facts | None = None,
+    *,
+    filings: Mapping[uuid.UUID, filing_facts.FilingFact],
 ) -> dict[uuid.UUID, Decision]:
     """Decide every certificate of one learner (pass them all; any order), with the facts
-    :func:`eligibility.load` read for them (none given: no learner fact is known)."""
+    :func:`eligibility.load` read for them (none given: no learner fact is known) and each
+    certificate's class filing fact (:func:`app.filing.facts.facts_for`)."""
     scope = repeat_scope or get_settings().subsidy_repeat_scope
     facts = facts or eligibility.Facts()
     ordered = sorted(certs, key=lambda c: (c.issued_at, c.serial))
@@ -197,6 +213,7 @@ def evaluate(
             rules.append(RuleResult("not_revoked", True, "the certificate is valid", "证书有效"))
         rules.append(_attendance(cert))
         rules.append(_standard(cert))
+        rules.append(_class_filed(cert, filings.get(cert.id)))
         same_year = [g for g in granted if g.year == cert.year]
         n = len(same_year)
         serials = ", ".join(g.serial for g in same_year)
@@ -260,13 +277,21 @@ def for_learners(session: Session, user_ids: Sequence[uuid.UUID]) -> dict[uuid.U
     certs = session.exec(
         select(Certificate).where(col(Certificate.user_id).in_(list(set(user_ids))))
     ).all()
+    return decide_all(session, certs)
+
+
+def decide_all(session: Session, certs: Sequence[Certificate]) -> dict[uuid.UUID, Decision]:
+    """Decide certificates given all of their learners' certificates (each learner's decided
+    together, :func:`evaluate`), with the learners' facts and the certificates' class filings
+    looked up in a few queries."""
     by_user: dict[uuid.UUID, list[Certificate]] = {}
     for c in certs:
         by_user.setdefault(c.user_id, []).append(c)
     facts = eligibility.load(session, list(by_user), (c.subsidy_standard_id for c in certs))
+    filings = filing_facts.facts_for(session, certs)
     out: dict[uuid.UUID, Decision] = {}
     for group in by_user.values():
-        out.update(evaluate(group, facts=facts))
+        out.update(evaluate(group, facts=facts, filings=filings))
     return out
 
 

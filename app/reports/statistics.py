@@ -64,7 +64,7 @@ from app.clock import SHANGHAI
 from app.courses.ledger import day_of
 from app.courses.models import Course, DailyCredit, Enrollment, Level, OfflineAttendance
 from app.outcomes.models import EmploymentOutcome, OutcomeStatus
-from app.programmes import eligibility, regions
+from app.programmes import regions
 from app.reports.schemas import SummaryCountsOut, SummaryOut, SummaryRowOut
 from app.reports.scope import Scope, scope_for
 
@@ -351,9 +351,6 @@ def _subsidies(
         .scalars()
         .all()
     )
-    by_user: dict[uuid.UUID, list[Certificate]] = defaultdict(list)
-    for c in certs:
-        by_user[c.user_id].append(c)
     inside = (
         {
             i
@@ -364,12 +361,10 @@ def _subsidies(
         if scope.limited
         else None
     )
-    facts = eligibility.load(session, list(by_user), (c.subsidy_standard_id for c in certs))
-    for group in by_user.values():
-        decisions = subsidy.evaluate(group, facts=facts)
-        for c in group:
-            if (inside is None or c.institution_id in inside) and w.contains(c.issued_at):
-                yield c, decisions[c.id]
+    decisions = subsidy.decide_all(session, certs)
+    for c in certs:
+        if (inside is None or c.institution_id in inside) and w.contains(c.issued_at):
+            yield c, decisions[c.id]
 
 
 def summary(

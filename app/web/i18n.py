@@ -231,6 +231,7 @@ LABELS: dict[str, dict[str, str]] = {
         "not_revoked": "证书未撤销",
         "attendance_passed": "考勤达标",
         "standard_in_force": "有适用的补贴标准",
+        "class_filed": "在经开班备案同意的班级中培训",
         "max_per_year": "每人每年不超过 3 次",
         "no_repeat_occupation_level": "同一职业同一等级不重复享受",
         "target_group": "属于项目面向的人员类别",

@@ -103,6 +103,10 @@ FLASHES = {
     # offline sessions (app/web/offline.py)
     "offline_scheduled": "线下实训场次已安排。学员可在手机上“线下实训”页面查看并出示签到二维码。",
     "assessed": "实操考核结果已保存。",
+    "class_filed": "开班备案已提交，等待人社部门审核。",
+    "class_completion_filed": "结业备案已提交，等待人社部门审核。",
+    "filing_approved": "已同意该备案。",
+    "filing_returned": "已退回该备案，机构修改后可重新提交。",
     "activated": "账号已激活，请用新设置的用户名和密码登录，然后阅读并确认人脸信息处理说明。",
     "exception_granted": "已作例外处理：本次点名计为通过，未计入的学时已补记。",
     # staff integrations page: API keys and webhooks (app/web/integrations.py)

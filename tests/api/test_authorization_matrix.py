@@ -711,6 +711,31 @@ def _new_class(w: World) -> dict[str, Any]:
     }
 
 
+def _new_filing(w: World) -> dict[str, str]:
+    """A fresh class of institution A filed for opening (开班备案), awaiting a decision."""
+    from app.filing import service as filing
+    from app.filing.models import FilingKind
+
+    with transaction(w.engine) as s:
+        staff = s.get(User, uuid.UUID(w.ids["staff_id"]))
+        assert staff is not None
+        today = clock.now().date()
+        klass = CourseClass(
+            course_id=uuid.UUID(w.ids["course_id"]),
+            institution_id=w.inst_a,
+            code=f"F{uuid.uuid4().hex[:8]}",
+            name="2026年第5期低压电工班",
+            starts_on=today + timedelta(days=10),
+            ends_on=today + timedelta(days=40),
+            capacity=40,
+            head_teacher_id=staff.id,
+        )
+        s.add(klass)
+        s.flush()
+        f = filing.file_class(s, Principal.of_user(staff), klass.id, kind=FilingKind.opening)
+        return {"filing_id": str(f.id)}
+
+
 def _roster_file(w: World) -> dict[str, Any]:
     text = "姓名,身份证号\r\n李建国,110105199003071234\r\n"
     return {"files": [("file", ("名册.csv", text.encode(), "text/csv"))]}
@@ -882,6 +907,12 @@ MATRIX = [
     Row("POST /offline-sessions/{offline_session_id}/station/checks/{check_id}/decide", "A D D Y H D D D D D", _station_check),  # noqa: E501
     Row("PUT /offline-sessions/{offline_session_id}/assessments/{enrollment_id}", "A D D Y H D D D D D", None, _json({"passed": True, "note": "合格"})),  # noqa: E501
     Row("POST /me/offline-sessions/{offline_session_id}/qr-token", "A Y H D D D D D D D"),
+    # class filing (开班/结业备案): staff file, regulators decide (users only), both read
+    Row("POST /classes/{class_id}/filings",              "A D D Y H D D D D D", None, _json({"kind": "opening"})),  # noqa: E501
+    Row("GET /classes/{class_id}/filings",               "A H H Y H Y Y D Y H"),
+    Row("GET /class-filings/{filing_id}",                "A H H Y H Y Y D Y H", _new_filing),
+    Row("POST /class-filings/{filing_id}/approve",       "A D D D D Y D D D D", _new_filing, _json({})),  # noqa: E501
+    Row("POST /class-filings/{filing_id}/return",        "A D D D D Y D D D D", _new_filing, _REASON),  # noqa: E501
     # rosters: staff and keys with enrolments:write of the class's institution
     Row("POST /classes/{class_id}/roster-imports",       "A D D Y H D D D Y H", None, _roster_file),  # noqa: E501
     Row("POST /classes/{class_id}/learners",             "A D D Y H D D D Y H", None, _person),

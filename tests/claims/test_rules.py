@@ -10,14 +10,20 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.certificates import service as certificates
 from app.claims import exceptions as cx
 from app.claims import service as claims
 from app.claims.models import BatchStatus, ClaimBatch, ClaimLine, LineDecision, RecoveryStatus
 from app.db import transaction
-from tests.factories import certified, make_institution, make_learner, make_user
+from tests.factories import (
+    certified,
+    filing_regulator,
+    make_institution,
+    make_learner,
+    make_user,
+)
 
 
 def clock_date() -> date:
@@ -277,8 +283,11 @@ def test_a_completed_class_is_claimed_as_one_batch(engine: Any, clock: Any) -> N
     from app.courses import classes
     from app.courses.models import Enrollment
     from app.exchange.models import ExchangeRecord
+    from app.filing import service as filing
+    from app.filing.models import FilingKind
 
     w = World(engine, clock, n=3)
+    regulator = filing_regulator(engine)
     assert w.staff.user is not None
     teacher = w.staff.user.id
     first = w.certs[0]
@@ -297,6 +306,9 @@ def test_a_completed_class_is_claimed_as_one_batch(engine: Any, clock: Any) -> N
             head_teacher_id=teacher,
         )
         classes.open_class(s, w.staff, klass.id)
+        # filed with the regulator and approved (开班备案): only such training is claimed
+        opening = filing.file_class(s, w.staff, klass.id, kind=FilingKind.opening)
+        filing.approve(s, Principal.of_user(s.get(User, regulator.id)), opening.id)  # type: ignore[arg-type]
         # the first two certificates' enrolments study in this class; the third elsewhere
         for cert in w.certs[:2]:
             e = s.get(Enrollment, cert.enrollment_id)

@@ -47,6 +47,8 @@ from app.courses.models import (
     RollCallStatus,
 )
 from app.db import transaction
+from app.filing import service as filing
+from app.filing.models import FilingKind
 from app.http.cookies import CSRF_COOKIE
 from app.programmes import external, facts, standards
 from tests.factories import (
@@ -197,6 +199,23 @@ def _build(client: TestClient, engine: Engine, data_dir: Any) -> World:
             "objection_id": str(objection.id),
             "recovery_id": str(recovery.id),
         }
+    # B's class filed with the regulator (开班备案), awaiting a decision
+    with transaction(engine) as s:
+        as_staff_b = Principal.of_user(s.get(User, staff_b.id))  # type: ignore[arg-type]
+        start = clock.now().astimezone(SHANGHAI).date() + timedelta(days=7)
+        scheduled = classes.create_class(
+            s,
+            as_staff_b,
+            course.id,
+            code="SZ-2026-09",
+            name="南山保密电工班",
+            starts_on=start,
+            ends_on=start + timedelta(days=30),
+            capacity=30,
+            head_teacher_id=staff_b.id,
+        )
+        f = filing.file_class(s, as_staff_b, scheduled.id, kind=FilingKind.opening)
+        ids["filing_id"] = str(f.id)
     # B's region's subsidy standard, set by 深圳's regulator
     reg_b = make_user(engine, Role.regulator, jurisdiction="440300")
     with transaction(engine) as s:

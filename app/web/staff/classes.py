@@ -22,6 +22,7 @@ from app.courses.models import ClassStatus
 from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
+from app.web import filing_words
 from app.web.i18n import Lang, gettext, lang_of, message_for
 from app.web.render import GROUP_NAMES, error_page, redirect, render
 from app.web.session import PageUser
@@ -187,6 +188,7 @@ def class_view(
         user,
         status=status,
         klass=klass,
+        **filing_words.class_context(session, klass),
         course=course,
         summary=classes.summary(session, klass),
         teacher=classes.head_teacher_names(session, [klass]).get(klass.id),
