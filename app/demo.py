@@ -532,6 +532,7 @@ def seed(session: Session, *, progress: ProgressFn = _no_progress) -> DemoResult
             session, rng, insts, staff, course_rows, frozen, real_now, progress, provincial
         )
         counts["learners"] = LEARNERS
+        _file_next_term(session, course_rows[1], staff)
     return DemoResult(logins=list(DEMO_LOGINS), counts=counts)
 
 
@@ -654,29 +655,35 @@ def _seed_courses(
                     session, as_staff, approver, klass, returned_first=n == 1 and term == 1
                 )
             classes.open_class(session, as_staff, kls[0].id)
-        if n == 1:  # next term's class, filed and waiting in the regulators' queue
-            start = today + timedelta(days=HISTORY_DAYS + 14)
-            upcoming = classes.create_class(
-                session,
-                as_staff,
-                course.id,
-                code="2026-03",
-                name=f"{spec.occupation}培训 2026年第3期",
-                starts_on=start,
-                ends_on=start + timedelta(days=150),
-                capacity=80,
-                head_teacher_id=teacher.id,
-            )
-            filing.file_class(
-                session,
-                as_staff,
-                upcoming.id,
-                kind=FilingKind.opening,
-                site="深圳市南山区西丽街道留仙大道 3370 号实训楼 2 层",
-            )
         frozen.advance(minutes=7)
         runs.append(_Run(spec, course, kls))
     return runs
+
+
+def _file_next_term(session: Session, run: _Run, staff: dict[str, list[User]]) -> None:
+    """Next term's class of a course, filed at the end of the history and waiting in the
+    regulators' queue (开班备案 pending)."""
+    teacher = staff[run.spec.inst][0]
+    as_staff = Principal.of_user(teacher)
+    start = clock.now().astimezone(clock.SHANGHAI).date() + timedelta(days=14)
+    upcoming = classes.create_class(
+        session,
+        as_staff,
+        run.course.id,
+        code="2026-03",
+        name=f"{run.spec.occupation}培训 2026年第3期",
+        starts_on=start,
+        ends_on=start + timedelta(days=150),
+        capacity=80,
+        head_teacher_id=teacher.id,
+    )
+    filing.file_class(
+        session,
+        as_staff,
+        upcoming.id,
+        kind=FilingKind.opening,
+        site="深圳市南山区西丽街道留仙大道 3370 号实训楼 2 层",
+    )
 
 
 def _file_opening(

@@ -92,8 +92,8 @@ class World:
             s.add(row)
         self.done = factories.enrollment_row(engine, self.learner, self.course)
         self.other_learner = make_learner(engine, self.inst, real_name="钱小白")
-        self.doing = factories.enrollment_row(
-            engine, self.other_learner, self.course, complete=False
+        self.doing = factories.enrollment_row(  # self-enrolled: the course's default class
+            engine, self.other_learner, self.course, complete=False, filed=False
         )
         self.other_inst = make_institution(engine)
         self.stranger = make_user(engine, Role.staff, self.other_inst)
