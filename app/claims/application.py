@@ -42,6 +42,7 @@ from app.claims.reading import LearnerClaim, learner_claims
 from app.clock import SHANGHAI
 from app.crypto import encrypt
 from app.errors import Forbidden
+from app.filing import facts as filing_facts
 from app.programmes import eligibility, standards
 from app.programmes.kinds import PAYS_INDIVIDUAL, PROGRAMME_NAMES_ZH
 from app.validation import check_text
@@ -113,7 +114,8 @@ def _decision(session: Session, cert: Certificate, found: standards.InForce) -> 
     mine = session.exec(select(Certificate).where(col(Certificate.user_id) == cert.user_id)).all()
     group = [as_programme if c.id == cert.id else c for c in mine]
     facts = eligibility.load(session, [cert.user_id], [c.subsidy_standard_id for c in group])
-    return subsidy.evaluate(group, facts=facts)[cert.id]
+    filings = filing_facts.facts_for(session, group)
+    return subsidy.evaluate(group, facts=facts, filings=filings)[cert.id]
 
 
 def _claimed(session: Session, cert: Certificate) -> bool:
