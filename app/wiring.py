@@ -31,8 +31,7 @@ class Subscription:
 
 
 def _subscriptions() -> list[Subscription]:
-    from app.accounts import registration
-    from app.accounts import service as accounts
+    from app.accounts import consent, registration
     from app.attendance import recording as attendance_events
     from app.attendance import review, templates
     from app.certificates import service as certificates
@@ -43,7 +42,7 @@ def _subscriptions() -> list[Subscription]:
 
     return [
         # Consent withdrawn: the face templates' embeddings are wiped.
-        Subscription(accounts, "consent_withdrawn_hooks", templates.on_consent_withdrawn),
+        Subscription(consent, "consent_withdrawn_hooks", templates.on_consent_withdrawn),
         # A learner of no institution chose one: their reviews left in no queue move to it.
         Subscription(registration, "institution_chosen_hooks", review.on_institution_chosen),
         # Every attendance event is announced to partners.

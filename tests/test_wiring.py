@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 EXPECTED = [
     (
-        "app.accounts.service.consent_withdrawn_hooks",
+        "app.accounts.consent.consent_withdrawn_hooks",
         "app.attendance.templates.on_consent_withdrawn",
     ),
     (

@@ -26,7 +26,7 @@ from app import clock
 from app.accounts import idcard, passwords, throttle
 from app.accounts.exceptions import ActivationRefused, IdNumberRegistered, InvalidInput
 from app.accounts.models import ActivationCode, LearnerGroup, Role, User
-from app.accounts.service import _check_password, _ensure_username_free, _valid_username
+from app.accounts.users import _check_password, _ensure_username_free, _valid_username
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.crypto import blind_index, encrypt
