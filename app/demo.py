@@ -38,7 +38,7 @@ from app import clock
 from app.accounts import activation, idcard
 from app.accounts import service as accounts
 from app.accounts.idcard import check_char
-from app.accounts.models import Institution, LearnerGroup, Role, User
+from app.accounts.models import Institution, InstitutionKind, LearnerGroup, Role, User
 from app.accounts.principal import Principal
 from app.attendance import simulation
 from app.attendance.models import Outcome, Purpose
@@ -65,7 +65,7 @@ from app.courses.models import (
 from app.errors import DomainError
 from app.filing import service as filing
 from app.filing.models import FilingKind
-from app.programmes import regions, standards
+from app.programmes import creditcode, regions, registry, standards
 
 
 class DemoRefused(Exception):
@@ -482,7 +482,14 @@ def seed(session: Session, *, progress: ProgressFn = _no_progress) -> DemoResult
         staff: dict[str, list[User]] = {}
         for spec in INSTITUTIONS:
             inst = accounts.create_institution(
-                session, code=spec.code, name=spec.name, region_code=spec.region, actor=actor
+                session,
+                code=spec.code,
+                name=spec.name,
+                region_code=spec.region,
+                credit_code=_credit_code(spec.region, len(insts) + 1),
+                legal_name=spec.name,
+                kind=InstitutionKind.private,
+                actor=actor,
             )
             insts[spec.code] = inst
             staff[spec.code] = [
@@ -514,6 +521,15 @@ def seed(session: Session, *, progress: ProgressFn = _no_progress) -> DemoResult
         accounts.create_user(
             session, role=Role.admin, username="admin", password=_PASSWORDS["admin"], actor=actor
         )
+        # The province's regulator approves each institution for its courses' occupations.
+        for code, inst in insts.items():
+            registry.approve(
+                session,
+                Principal.of_user(regulators["regulator-gd"]),
+                inst.id,
+                scope=sorted({(c.code, c.level.value) for c in COURSES if c.inst == code}),
+                reason="材料齐全，现场核查合格，核准开展补贴性职业技能培训",
+            )
         accounts.register_learner(
             session,
             username="learner",
@@ -534,6 +550,12 @@ def seed(session: Session, *, progress: ProgressFn = _no_progress) -> DemoResult
         counts["learners"] = LEARNERS
         _file_next_term(session, course_rows[1], staff)
     return DemoResult(logins=list(DEMO_LOGINS), counts=counts)
+
+
+def _credit_code(region: str, n: int) -> str:
+    """A well-formed 统一社会信用代码 for a demo institution (52: a private non-enterprise unit)."""
+    first17 = f"52{region}MJL{n:06d}"
+    return first17 + creditcode.check_character(first17)
 
 
 def _seed_standards(session: Session, regulator: User) -> int:

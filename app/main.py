@@ -37,6 +37,7 @@ from app.api import offline as offline_api
 from app.api import outcomes as outcomes_api
 from app.api import passwords as passwords_api
 from app.api import programmes as programmes_api
+from app.api import registry as registry_api
 from app.api import reports as reports_api
 from app.api import study as study_api
 from app.api import webhooks as webhooks_api
@@ -393,6 +394,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(programmes_api.router, prefix=API_PREFIX)
     app.include_router(eligibility_api.router, prefix=API_PREFIX)
     app.include_router(filings_api.router, prefix=API_PREFIX)
+    app.include_router(registry_api.router, prefix=API_PREFIX)
     app.include_router(notices_web.router)
     app.include_router(certificates_web.router)
     for page in (

@@ -38,7 +38,7 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.accounts import service as accounts
 from app.accounts.idcard import check_char
-from app.accounts.models import Institution, Role, User
+from app.accounts.models import Institution, RegistryStatus, Role, User
 from app.accounts.principal import Principal
 from app.attendance.models import AttendanceEvent, FaceChallenge, Outcome, Purpose, ReviewStatus
 from app.audit.models import AuditEntry
@@ -65,7 +65,7 @@ from app.courses.sessions import _end
 from app.db import transaction
 from app.filing import service as filing
 from app.filing.models import FilingKind
-from app.programmes import regions
+from app.programmes import creditcode, regions, registry
 from app.programmes.models import (
     CertificateKind,
     ProgrammeKind,
@@ -86,24 +86,53 @@ def id_number(birth: str = "19900307", region: str = "110105", seq: int | None =
     return first17 + check_char(first17)
 
 
+def credit_code(n: int | None = None, region: str = "440300") -> str:
+    """A valid, unique 统一社会信用代码 (GB 32100 check character): a private non-enterprise
+    unit (52) registered in ``region``."""
+    first17 = f"52{region}{(n if n is not None else next(_seq)):09d}"
+    return first17 + creditcode.check_character(first17)
+
+
+#: What builders approve institutions for (the default course's occupation and level).
+DEFAULT_SCOPE = [("6-31-01-03", "level4")]
+
+
 def make_institution(
     engine: Engine,
     code: str | None = None,
     *,
     region: str | None = None,
     name: str = "测试培训学校",
+    status: RegistryStatus = RegistryStatus.approved,
 ) -> Institution:
-    """An institution; ``region`` (a GB/T 2260 code) loads the demo province first if needed."""
+    """An institution with a complete registry record, **approved** through the registry
+    service (``status=RegistryStatus.pending`` leaves it as an admin creates it); ``region``
+    (a GB/T 2260 code) loads the demo province first if needed."""
+    n = next(_seq)
     with transaction(engine) as session:
         if region is not None and session.get(Region, region) is None:
             regions.seed_demo_province(session, actor=Actor.system())
-        return accounts.create_institution(
+        inst = accounts.create_institution(
             session,
-            code=code or f"INST{next(_seq):03d}",
+            code=code or f"INST{n:03d}",
             name=name,
             region_code=region,
+            credit_code=credit_code(n),
+            legal_name=name,
+            kind="private",
             actor=Actor.system(),
         )
+        if status is RegistryStatus.approved:
+            registry.approve_as_system(
+                session,
+                inst.id,
+                scope=DEFAULT_SCOPE,
+                reason="测试：核准开展培训",
+                actor=Actor.system("test"),
+            )
+        else:
+            assert status is RegistryStatus.pending, "approve, then suspend or revoke"
+        return inst
 
 
 def make_user(

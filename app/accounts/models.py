@@ -48,6 +48,26 @@ GROUP_NAMES_ZH: dict[LearnerGroup, str] = {
 }
 
 
+class InstitutionKind(StrEnum):
+    """What kind of body runs the training (the registry's 机构类型)."""
+
+    public = "public"  # 公办培训机构
+    private = "private"  # 民办培训机构
+    enterprise = "enterprise"  # 企业（职工培训中心等）
+    technical_school = "technical_school"  # 技工院校
+
+
+class RegistryStatus(StrEnum):
+    """The registry status the regulator of the institution's jurisdiction sets
+    (app/programmes/registry.py): only an approved institution opens classes, issues
+    certificates and files claims."""
+
+    pending = "pending"  # 待审核: created, not yet approved
+    approved = "approved"  # 已核准 (for the occupations and levels in ``approved_scope``)
+    suspended = "suspended"  # 已暂停
+    revoked = "revoked"  # 已撤销 (final)
+
+
 class Institution(SQLModel, table=True):
     __tablename__ = "institutions"
 
@@ -65,6 +85,26 @@ class Institution(SQLModel, table=True):
     region_code: str | None = Field(
         default=None, foreign_key="regions.code", max_length=6, index=True
     )
+    #: The registry record (app/programmes/registry.py). 统一社会信用代码 (GB 32100, validated by
+    #: app/programmes/creditcode.py); None for institutions registered before the registry.
+    credit_code: str | None = Field(default=None, max_length=18, unique=True, index=True)
+    legal_name: str | None = Field(default=None, max_length=200)
+    kind: InstitutionKind | None = Field(
+        default=None, sa_type=SAEnum(InstitutionKind, native_enum=False, length=32)
+    )
+    #: Set only by the regulator of the institution's jurisdiction, each change audited with its
+    #: reason in the institution's chain. Not the admin's ``suspended_at`` (a platform account
+    #: measure: staff cannot sign in); a registry suspension leaves staff reading.
+    registry_status: RegistryStatus = Field(
+        default=RegistryStatus.pending,
+        sa_type=SAEnum(RegistryStatus, native_enum=False, length=16),
+        index=True,
+    )
+    #: What the approval covers: ``[{"occupation_code": "6-31-01-03", "level": "level4"}, …]``.
+    approved_scope: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    registry_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def is_suspended(self) -> bool:

@@ -43,6 +43,7 @@ from app.config import get_settings
 from app.courses import exceptions as coursex
 from app.courses.models import LEVEL_NAMES_ZH
 from app.errors import problem_responses
+from app.programmes.exceptions import InstitutionNotApproved
 
 router = APIRouter(tags=["certificates"])
 
@@ -98,6 +99,7 @@ def _certificate_out(cert: Certificate, *, for_learner: bool = False) -> Certifi
         cx.NotComplete,
         cx.AlreadyIssued,
         cx.NoRealName,
+        InstitutionNotApproved,
     ),
 )
 def issue(enrollment_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> IssuedOut:

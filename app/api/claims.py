@@ -44,6 +44,7 @@ from app.claims.schemas import (
     line_out,
 )
 from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.programmes.exceptions import InstitutionNotApproved
 from app.validation import InvalidText
 
 router = APIRouter(tags=["claims"])
@@ -68,7 +69,12 @@ def _line(session: SessionDep, principal: UserPrincipal, line_id: uuid.UUID) -> 
     status_code=status.HTTP_201_CREATED,
     response_model=BatchOut,
     responses=problem_responses(
-        *_auth, cx.FilingBlocked, cx.NothingToClaim, cx.ClassNotClaimable, InvalidClaimPeriod
+        *_auth,
+        cx.FilingBlocked,
+        cx.NothingToClaim,
+        cx.ClassNotClaimable,
+        InvalidClaimPeriod,
+        InstitutionNotApproved,
     ),
 )
 def file_batch(body: FileQuarterIn, principal: UserPrincipal, session: SessionDep) -> Any:
@@ -89,7 +95,9 @@ def file_batch(body: FileQuarterIn, principal: UserPrincipal, session: SessionDe
     "/claim-batches/corrections",
     status_code=status.HTTP_201_CREATED,
     response_model=BatchOut,
-    responses=problem_responses(*_auth, *_input, cx.FilingBlocked, cx.LineNotFound),
+    responses=problem_responses(
+        *_auth, *_input, cx.FilingBlocked, cx.LineNotFound, InstitutionNotApproved
+    ),
 )
 def file_corrections(body: CorrectionIn, principal: UserPrincipal, session: SessionDep) -> Any:
     """Claim rejected lines again as new lines that reference the old ones (staff)."""

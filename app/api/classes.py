@@ -37,6 +37,7 @@ from app.courses.class_schemas import (
 )
 from app.courses.models import CourseClass, RosterImport
 from app.errors import problem_responses
+from app.programmes.exceptions import InstitutionNotApproved
 
 router = APIRouter(tags=["classes"])
 
@@ -123,7 +124,9 @@ def update_class(
 @router.post(
     "/classes/{class_id}/open",
     response_model=ClassOut,
-    responses=problem_responses(*USER_ERRORS, cx.ClassNotFound, cx.ClassTransitionRefused),
+    responses=problem_responses(
+        *USER_ERRORS, cx.ClassNotFound, cx.ClassTransitionRefused, InstitutionNotApproved
+    ),
 )
 def open_class(class_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> ClassOut:
     """开班: a planned class of a published course starts running."""

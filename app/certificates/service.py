@@ -55,7 +55,7 @@ from app.courses.models import Course, Enrollment, StudySession
 from app.courses.service import course_of, get_enrollment_for
 from app.crypto import decrypt
 from app.errors import DomainError, Forbidden
-from app.programmes import standards
+from app.programmes import registry, standards
 from app.validation import check_text, normalise_identifier
 
 log = logging.getLogger("skilltrace.certificates")
@@ -163,7 +163,9 @@ def _study_period(
 
 
 def _issue(session: Session, enrollment: Enrollment, course: Course, actor: Actor) -> Certificate:
-    """Issue for a locked, complete enrolment that has no certificate yet."""
+    """Issue for a locked, complete enrolment that has no certificate yet; only an institution
+    the regulator has approved issues (409 ``institution_not_approved``)."""
+    registry.ensure_approved(session, enrollment.institution_id)
     user = session.get(User, enrollment.user_id)
     institution = session.get(Institution, enrollment.institution_id)
     if user is None or institution is None:  # pragma: no cover - foreign keys guarantee them

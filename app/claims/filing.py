@@ -37,6 +37,7 @@ from app.claims.review import _reason, latest_decision
 from app.config import get_settings
 from app.courses.models import ClassStatus, CourseClass, Enrollment
 from app.errors import Forbidden
+from app.programmes import registry
 
 __all__ = [
     "file_class",
@@ -64,6 +65,9 @@ def overdue_recoveries(session: Session, institution_id: uuid.UUID) -> int:
 
 
 def _check_may_file(session: Session, institution_id: uuid.UUID) -> None:
+    """Only an approved institution files (409 ``institution_not_approved``), and none with
+    overdue recoveries when the setting says so."""
+    registry.ensure_approved(session, institution_id)
     if get_settings().claims_block_on_overdue_recoveries:
         n = overdue_recoveries(session, institution_id)
         if n:

@@ -20,8 +20,16 @@ def create_institution(
     region: Annotated[
         str | None, typer.Option(help="GB/T 2260 code of its region (loaded), e.g. 440305")
     ] = None,
+    credit_code: Annotated[
+        str | None, typer.Option(help="统一社会信用代码 (18 characters, GB 32100)")
+    ] = None,
+    legal_name: Annotated[str | None, typer.Option(help="Legal name (法定名称)")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="public | private | enterprise | technical_school")
+    ] = None,
 ) -> None:
-    """Create an institution; prints its id."""
+    """Create an institution, pending until the regulator of its region approves it; prints
+    its id and registry status."""
     from app.accounts import service as accounts
     from app.audit.service import Actor
     from app.db import get_engine, transaction
@@ -30,10 +38,20 @@ def create_institution(
     try:
         with transaction(get_engine()) as session:
             inst = accounts.create_institution(
-                session, code=code, name=name, region_code=region, actor=Actor.system()
+                session,
+                code=code,
+                name=name,
+                region_code=region,
+                credit_code=credit_code,
+                legal_name=legal_name,
+                kind=kind,
+                actor=Actor.system(),
             )
-            out = {"id": str(inst.id), "code": inst.code, "name": inst.name}
-            typer.echo(json.dumps({**out, "region_code": inst.region_code}, ensure_ascii=False))
+            out: dict[str, str | None] = {"id": str(inst.id), "code": inst.code}
+            out |= {"name": inst.name, "region_code": inst.region_code}
+            out |= {"credit_code": inst.credit_code}
+            out |= {"registry_status": inst.registry_status.value}
+            typer.echo(json.dumps(out, ensure_ascii=False))
     except DomainError as exc:
         fail(f"{exc.code}: {exc.detail}")
 

@@ -135,3 +135,82 @@ class ExternalCertificateDecided(DomainError):
     title = "Conflict"
     message_zh = "该证书已经确认或驳回，不能再次处理。"
     message_en = "The certificate was already confirmed or rejected."
+
+
+# ---------------------------------------------------------------- the institution registry
+
+
+class CreditCodeTaken(DomainError):
+    code = "credit_code_taken"
+    status = 409
+    title = "Conflict"
+    message_zh = "该统一社会信用代码已登记在另一家培训机构名下。"
+    message_en = "Another institution is registered with this unified social credit code."
+
+
+class InvalidRegistryRecord(ValidationFailed):
+    code = "invalid_registry_record"
+    message_zh = "机构登记信息填写有误（机构类型、法定名称或核准范围）。"
+    message_en = "The registry record is not valid (kind, legal name or approved scope)."
+
+
+class RegistryReasonRequired(ValidationFailed):
+    code = "registry_reason_required"
+    message_zh = "请填写原因（至少 4 个字）：它会记入该机构的审计日志。"
+    message_en = (
+        "Give a reason (at least 4 characters); it is recorded in the institution's audit log."
+    )
+
+
+class RegistryTransitionRefused(DomainError):
+    code = "registry_transition_refused"
+    status = 409
+    title = "Conflict"
+    message_zh = (
+        "该机构当前的登记状态不允许这一操作：待审核或已暂停的机构可以核准，已核准的可以暂停，"
+        "已撤销的机构不能再变更。"
+    )
+    message_en = (
+        "The institution's registry status does not allow this change: pending or suspended "
+        "institutions can be approved, approved ones suspended; a revoked one cannot change."
+    )
+
+
+class RegistryIncomplete(DomainError):
+    code = "registry_incomplete"
+    status = 409
+    title = "Conflict"
+    message_zh = "机构登记信息不完整：核准前须填写统一社会信用代码、法定名称和机构类型。"
+    message_en = (
+        "The registry record is incomplete: approval needs the credit code, legal name and kind."
+    )
+
+
+class RegistryLocked(DomainError):
+    code = "registry_locked"
+    status = 409
+    title = "Conflict"
+    message_zh = (
+        "机构登记信息在审核通过后不能由机构自行修改（空缺项可以补填）；如需变更，请联系人社部门。"
+    )
+    message_en = (
+        "Once approved, the registry record cannot be changed by the institution (empty fields "
+        "may be filled in); ask the regulator."
+    )
+
+
+class InstitutionNotApproved(DomainError):
+    """The one refusal of work that needs an approved institution (opening a class, issuing a
+    certificate, filing a claim): app/programmes/registry.py ``ensure_approved``."""
+
+    code = "institution_not_approved"
+    status = 409
+    title = "Institution not approved"
+    message_zh = (
+        "本培训机构目前不是人社部门核准的状态（待审核、已暂停或已撤销），可以查看数据，"
+        "但不能开班、发放培训合格证明或申报补贴。如有疑问，请联系所在地人社部门。"
+    )
+    message_en = (
+        "The institution is not approved by the regulator (pending, suspended or revoked): its "
+        "staff can read, but cannot open classes, issue certificates or file claims."
+    )

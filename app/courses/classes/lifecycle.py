@@ -36,6 +36,7 @@ from app.courses.exceptions import (
 from app.courses.models import ClassStatus, Course, CourseClass, CourseStatus
 from app.courses.policy import _text, may_author
 from app.errors import Forbidden
+from app.programmes import registry
 
 #: Called with (session, class, actor) right after a class opens (开班) / closes (结业), in the
 #: same transaction (regulator filings subscribe here; nothing subscribes by default).
@@ -161,10 +162,12 @@ def update_class(
 
 
 def open_class(session: Session, principal: Principal, class_id: uuid.UUID) -> CourseClass:
-    """开班: a planned class of a published course starts running (once)."""
+    """开班: a planned class of a published course starts running (once); only an institution
+    the regulator has approved opens classes (409 ``institution_not_approved``)."""
     klass = _own_class_for_write(session, principal, class_id)
     if klass.status is not ClassStatus.planned:
         raise ClassTransitionRefused()
+    registry.ensure_approved(session, klass.institution_id)
     course = session.get(Course, klass.course_id)
     if course is None or course.status is not CourseStatus.published:
         raise ClassTransitionRefused(

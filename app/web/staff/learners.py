@@ -24,6 +24,7 @@ from app.courses.rollcall_report import rollcalls_by_event
 from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
+from app.programmes.exceptions import InstitutionNotApproved
 from app.web import listing
 from app.web.attendance_words import (
     PURPOSES,
@@ -245,7 +246,12 @@ def issue_certificate(
     try:
         with attempt(session):
             certificates.issue(session, Principal.of_user(staff), enrollment_id)
-    except (certx.NotComplete, certx.AlreadyIssued, certx.NoRealName) as err:
+    except (
+        certx.NotComplete,
+        certx.AlreadyIssued,
+        certx.NoRealName,
+        InstitutionNotApproved,
+    ) as err:
         missing = err.extra.get("missing_zh" if lang == "zh" else "missing")
         message = message_for(err, lang)
         if isinstance(err, certx.AlreadyIssued):

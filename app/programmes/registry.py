@@ -1,0 +1,378 @@
+"""The institution registry (机构备案/核准): each institution's record — unified social credit
+code, legal name, kind, region — and the status the regulator of its jurisdiction sets:
+
+    pending ──approve──▶ approved ──suspend──▶ suspended ──approve──▶ approved
+       │                   │  ▲ approve (a new scope)                   │
+       └──────revoke───────┴──┴────────────revoke───────────────────────┴──▶ revoked (final)
+
+Every change names a reason and is audited in the institution's chain, in the same transaction.
+An approval says for which occupations and levels (``approved_scope``).
+
+The one rule the other domains call: :func:`ensure_approved` — opening a class
+(app/courses/classes.py), issuing a certificate (app/certificates/service.py) and filing a claim
+(app/claims/filing.py) need an approved institution; everything else (reading, studying) does not.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app import clock
+from app.accounts.exceptions import InstitutionNotFound
+from app.accounts.models import Institution, InstitutionKind, RegistryStatus, Role
+from app.accounts.principal import Principal
+from app.audit import service as audit
+from app.audit.models import AuditEntry
+from app.audit.service import Actor, chain_for
+from app.errors import Forbidden
+from app.programmes import creditcode
+from app.programmes.exceptions import (
+    CreditCodeTaken,
+    InstitutionNotApproved,
+    InvalidRegistryRecord,
+    RegistryIncomplete,
+    RegistryLocked,
+    RegistryReasonRequired,
+    RegistryTransitionRefused,
+)
+from app.programmes.jurisdiction import jurisdiction_filter, supervised_institution
+from app.programmes.standards import LEVELS, normalise_occupation_code
+from app.validation import check_text
+
+MIN_REASON = 4
+MAX_REASON = 500
+MAX_SCOPE = 200
+
+#: Audit actions of the registry, in the institution's chain (subject ``institution:<id>``).
+ACTIONS = {
+    RegistryStatus.approved: "institution.registry.approved",
+    RegistryStatus.suspended: "institution.registry.suspended",
+    RegistryStatus.revoked: "institution.registry.revoked",
+}
+RECORD_UPDATED = "institution.registry.updated"
+MIGRATED = "institution.registry.migrated"  # migration 0026: trading institutions approved
+#: What an institution's registry history shows (with its creation and region moves).
+HISTORY_ACTIONS = (
+    "institution.created",
+    "institution.updated",  # an admin renamed it or moved it to another region
+    "institution.suspended",  # the platform admin's account measure (staff cannot sign in)
+    "institution.reactivated",
+    MIGRATED,
+    RECORD_UPDATED,
+    *ACTIONS.values(),
+)
+
+#: Which status each action may start from.
+_FROM: dict[RegistryStatus, frozenset[RegistryStatus]] = {
+    RegistryStatus.approved: frozenset(
+        {RegistryStatus.pending, RegistryStatus.approved, RegistryStatus.suspended}
+    ),
+    RegistryStatus.suspended: frozenset({RegistryStatus.approved}),
+    RegistryStatus.revoked: frozenset(
+        {RegistryStatus.pending, RegistryStatus.approved, RegistryStatus.suspended}
+    ),
+}
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class ScopeItem:
+    occupation_code: str
+    level: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"occupation_code": self.occupation_code, "level": self.level}
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    time: datetime
+    actor: str
+    action: str
+    payload: dict[str, Any]
+
+
+# ---------------------------------------------------------------- the record's fields
+
+
+def normalise_credit_code(
+    session: Session, raw: str | None, *, institution_id: uuid.UUID | None = None
+) -> str | None:
+    """The code (GB 32100, capitals) or None for an empty value; 422 ``invalid_credit_code``
+    for a wrong one, 409 ``credit_code_taken`` if another institution has it."""
+    if raw is None or not raw.strip():
+        return None
+    code = creditcode.normalise(raw)
+    other = session.exec(
+        select(col(Institution.id)).where(col(Institution.credit_code) == code)
+    ).first()
+    if other is not None and other != institution_id:
+        raise CreditCodeTaken(field="credit_code")
+    return code
+
+
+def normalise_legal_name(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    name = check_text(raw.strip(), field="legal_name")
+    if len(name) > 200:
+        raise InvalidRegistryRecord(
+            "The legal name has at most 200 characters.", field="legal_name"
+        )
+    return name
+
+
+def normalise_kind(raw: str | InstitutionKind | None) -> InstitutionKind | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return InstitutionKind(raw)
+    except ValueError:
+        raise InvalidRegistryRecord(
+            f"The kind must be one of {', '.join(k.value for k in InstitutionKind)}.",
+            field="kind",
+        ) from None
+
+
+def normalise_scope(items: Iterable[tuple[str, str]]) -> list[ScopeItem]:
+    """Occupation codes (X-XX-XX-XX) and levels, each pair once, sorted; at least one."""
+    seen: set[ScopeItem] = set()
+    for code, level in items:
+        level = (level or "").strip()
+        if level not in LEVELS:
+            raise InvalidRegistryRecord(
+                f"The level must be one of {', '.join(LEVELS)}.", field="approved_scope"
+            )
+        seen.add(ScopeItem(normalise_occupation_code(code), level))
+    if not seen:
+        raise InvalidRegistryRecord(
+            "An approval names at least one occupation and level.", field="approved_scope"
+        )
+    if len(seen) > MAX_SCOPE:
+        raise InvalidRegistryRecord(
+            f"At most {MAX_SCOPE} occupations and levels.", field="approved_scope"
+        )
+    return sorted(seen, key=lambda s: (s.occupation_code, LEVELS.index(s.level)))
+
+
+def _reason(raw: str) -> str:
+    text = (raw or "").strip()
+    if len(text) < MIN_REASON or len(text) > MAX_REASON:
+        raise RegistryReasonRequired(field="reason")
+    return check_text(text, field="reason")
+
+
+def scope_of(inst: Institution) -> list[ScopeItem]:
+    return [ScopeItem(s["occupation_code"], s["level"]) for s in inst.approved_scope or []]
+
+
+# ---------------------------------------------------------------- the one rule
+
+
+def ensure_approved(session: Session, institution_id: uuid.UUID) -> Institution:
+    """The institution, if the regulator has approved it; 409 ``institution_not_approved``
+    (with ``registry_status``) while it is pending, suspended or revoked."""
+    inst = session.get(Institution, institution_id)
+    if inst is None:
+        raise InstitutionNotFound()
+    if inst.registry_status is not RegistryStatus.approved:
+        raise InstitutionNotApproved(registry_status=inst.registry_status.value)
+    return inst
+
+
+# ---------------------------------------------------------------- reading
+
+
+def listing(
+    session: Session, principal: Principal, *, status: RegistryStatus | None = None
+) -> list[Institution]:
+    """The institutions in a regulator's jurisdiction (national: all), by code; others 403."""
+    if principal.user is None or not principal.is_regulator:
+        raise Forbidden("The registry is read by regulators.")
+    stmt = select(Institution).where(jurisdiction_filter(principal, Institution.id))
+    if status is not None:
+        stmt = stmt.where(col(Institution.registry_status) == status)
+    return list(session.exec(stmt.order_by(col(Institution.code))))
+
+
+def own_record(session: Session, principal: Principal) -> Institution:
+    """The registry record of the staff member's own institution (403 for anyone else)."""
+    if principal.user is None or principal.role is not Role.staff:
+        raise Forbidden("This is the institution's own record, for its staff.")
+    if principal.institution_id is None:
+        raise Forbidden()
+    inst = session.get(Institution, principal.institution_id)
+    if inst is None:
+        raise InstitutionNotFound()
+    return inst
+
+
+def history(session: Session, institution_id: uuid.UUID) -> list[HistoryItem]:
+    """The registry's entries of the institution's audit chain, oldest first."""
+    rows = session.exec(
+        select(AuditEntry)
+        .where(
+            col(AuditEntry.chain) == chain_for(institution_id),
+            col(AuditEntry.subject) == f"institution:{institution_id}",
+            col(AuditEntry.action).in_(HISTORY_ACTIONS),
+        )
+        .order_by(col(AuditEntry.seq))
+    )
+    return [HistoryItem(e.time, e.actor, e.action, json.loads(e.payload)) for e in rows]
+
+
+# ---------------------------------------------------------------- the regulator's decisions
+
+
+def _decide(
+    session: Session,
+    principal: Principal,
+    institution_id: uuid.UUID,
+    to: RegistryStatus,
+    reason: str,
+    scope: Sequence[tuple[str, str]] | None = None,
+) -> Institution:
+    if principal.user is None or principal.role is not Role.regulator:
+        raise Forbidden("Registry decisions are made by the regulator of the institution's region.")
+    inst = supervised_institution(session, principal, institution_id, lock=True)
+    return _record(session, inst, to, reason, scope, principal.actor)
+
+
+def _record(
+    session: Session,
+    inst: Institution,
+    to: RegistryStatus,
+    reason: str,
+    scope: Sequence[tuple[str, str]] | None,
+    actor: Actor,
+) -> Institution:
+    reason = _reason(reason)
+    before = inst.registry_status
+    if before not in _FROM[to]:
+        raise RegistryTransitionRefused(registry_status=before.value, requested=to.value)
+    payload: dict[str, Any] = {"from": before.value, "to": to.value, "reason": reason}
+    if to is RegistryStatus.approved:
+        items = normalise_scope(scope or [])
+        missing = [
+            name
+            for name, value in (
+                ("credit_code", inst.credit_code),
+                ("legal_name", inst.legal_name),
+                ("kind", inst.kind),
+            )
+            if not value
+        ]
+        if missing:
+            raise RegistryIncomplete(missing=missing)
+        inst.approved_scope = [s.as_dict() for s in items]
+        payload["approved_scope"] = list(inst.approved_scope)
+    inst.registry_status = to
+    inst.registry_changed_at = clock.now()
+    session.add(inst)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action=ACTIONS[to],
+        subject=f"institution:{inst.id}",
+        payload=payload,
+        institution_id=inst.id,
+    )
+    return inst
+
+
+def approve(
+    session: Session,
+    principal: Principal,
+    institution_id: uuid.UUID,
+    *,
+    scope: Sequence[tuple[str, str]],
+    reason: str,
+) -> Institution:
+    """核准 for the occupations and levels in ``scope`` (pending or suspended institutions; an
+    approved one gets the new scope). Needs the record's credit code, legal name and kind
+    (409 ``registry_incomplete``, naming what is ``missing``)."""
+    return _decide(session, principal, institution_id, RegistryStatus.approved, reason, scope)
+
+
+def approve_as_system(
+    session: Session,
+    institution_id: uuid.UUID,
+    *,
+    scope: Sequence[tuple[str, str]],
+    reason: str,
+    actor: Actor,
+) -> Institution:
+    """The same approval, recorded for an operator's ``actor`` (the demo's seed, test builders):
+    the same transitions, record checks and audit entry as a regulator's :func:`approve`."""
+    inst = session.get(Institution, institution_id, with_for_update=True)
+    if inst is None:
+        raise InstitutionNotFound()
+    return _record(session, inst, RegistryStatus.approved, reason, scope, actor)
+
+
+def suspend(
+    session: Session, principal: Principal, institution_id: uuid.UUID, *, reason: str
+) -> Institution:
+    """暂停 an approved institution: its staff keep reading; no classes, certificates, claims."""
+    return _decide(session, principal, institution_id, RegistryStatus.suspended, reason)
+
+
+def revoke(
+    session: Session, principal: Principal, institution_id: uuid.UUID, *, reason: str
+) -> Institution:
+    """撤销 (final): the institution never trains for subsidy again under this record."""
+    return _decide(session, principal, institution_id, RegistryStatus.revoked, reason)
+
+
+# ---------------------------------------------------------------- the institution's own edits
+
+
+def update_record(
+    session: Session,
+    principal: Principal,
+    *,
+    credit_code: str | None = _UNSET,
+    legal_name: str | None = _UNSET,
+    kind: str | InstitutionKind | None = _UNSET,
+) -> Institution:
+    """Staff edit their institution's record while it is pending; afterwards only an empty
+    field may be filled in (institutions registered before the registry), anything else is
+    409 ``registry_locked``. Audited with the fields that changed."""
+    inst = own_record(session, principal)
+    session.refresh(inst, with_for_update=True)
+    wanted: dict[str, Any] = {}
+    if credit_code is not _UNSET:
+        wanted["credit_code"] = normalise_credit_code(session, credit_code, institution_id=inst.id)
+    if legal_name is not _UNSET:
+        wanted["legal_name"] = normalise_legal_name(legal_name)
+    if kind is not _UNSET:
+        wanted["kind"] = normalise_kind(kind)
+    changed = {k: v for k, v in wanted.items() if getattr(inst, k) != v}
+    if not changed:
+        return inst
+    if inst.registry_status is not RegistryStatus.pending:
+        locked = sorted(k for k in changed if getattr(inst, k) is not None or changed[k] is None)
+        if locked:
+            raise RegistryLocked(fields=locked)
+    for k, v in changed.items():
+        setattr(inst, k, v)
+    session.add(inst)
+    session.flush()
+    audit.append(
+        session,
+        actor=principal.actor,
+        action=RECORD_UPDATED,
+        subject=f"institution:{inst.id}",
+        payload={k: (v.value if isinstance(v, InstitutionKind) else v) for k, v in changed.items()},
+        institution_id=inst.id,
+    )
+    return inst
