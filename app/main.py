@@ -87,6 +87,7 @@ from app.web.regulator import claims as regulator_claims_web
 from app.web.regulator import dashboard as regulator_dashboard_web
 from app.web.regulator import filings as regulator_filings_web
 from app.web.regulator import records as regulator_records_web
+from app.web.regulator import registry as regulator_registry_web
 from app.web.regulator import standards as regulator_standards_web
 from app.web.staff import certificates as staff_certificates_web
 from app.web.staff import checks as staff_checks_web
@@ -409,6 +410,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         regulator_claims_web,
         regulator_standards_web,
         regulator_filings_web,
+        regulator_registry_web,
         staff_courses_web,
         staff_classes_web,
         staff_filings_web,

@@ -127,7 +127,7 @@ def make_institution(
                 session,
                 inst.id,
                 scope=DEFAULT_SCOPE,
-                reason="测试：核准开展培训",
+                reason="approved by the test builders",
                 actor=Actor.system("test"),
             )
         else:

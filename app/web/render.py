@@ -80,6 +80,11 @@ FLASHES = {
     "fact_rejected": "已驳回，原因已记录。",
     "external_confirmed": "外部证书已确认，现计入补贴条件。",
     "external_rejected": "外部证书未获确认，原因已记录。",
+    # the institution registry (app/web/regulator/registry.py)
+    "registry_approved": "已核准，核准范围已记入该机构的审计日志。",
+    "registry_suspended": "已暂停该机构；其工作人员仍可查看数据，但不能开班、发证或申报补贴。",
+    "registry_revoked": "已撤销该机构的登记。",
+    "registry_updated": "登记信息已保存。",
     "course_created": "课程草稿已创建。请添加课时和试题，然后发布。",
     "course_saved": "课程设置已保存。",
     "course_published": "课程已发布，学员现在可以报名。课时和题库自此冻结。",

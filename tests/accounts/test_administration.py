@@ -39,7 +39,10 @@ def actions(engine: Any) -> list[tuple[str, str]]:
         return [
             (e.action, e.actor)
             for e in s.exec(select(AuditEntry).order_by(col(AuditEntry.id)))
-            if e.action.startswith(("institution.", "user.")) and not e.action.endswith(".created")
+            if e.action.startswith(("institution.", "user."))
+            and not e.action.endswith(".created")
+            # the regulator's registry decisions are not the admin's (builders approve)
+            and not e.action.startswith("institution.registry.")
         ]
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from app.accounts.idcard import parse as parse_id_number
 from app.main import create_app
+from app.programmes.creditcode import normalise as normalise_credit_code
 
 _METHODS = ("get", "head", "post", "put", "patch", "delete")
 _ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
@@ -138,7 +139,7 @@ def _strings(value: Any) -> Iterator[tuple[str, str]]:
 
 
 def test_examples_carry_real_identity_data(spec: dict[str, Any]) -> None:
-    ids, occupations = 0, 0
+    ids, occupations, credit_codes = 0, 0, 0
     for schema in spec["components"]["schemas"].values():
         for key, text in _strings(schema.get("examples", [])):
             if key == "id_number":
@@ -147,7 +148,10 @@ def test_examples_carry_real_identity_data(spec: dict[str, Any]) -> None:
             if key == "occupation_code":
                 assert _OCCUPATION.match(text), text
                 occupations += 1
-    assert ids >= 2 and occupations >= 4
+            if key == "credit_code":  # 统一社会信用代码 with its GB 32100 check character
+                assert normalise_credit_code(text) == text
+                credit_codes += 1
+    assert ids >= 2 and occupations >= 4 and credit_codes >= 2
     # Masked numbers in examples are masked the way the API masks them.
     masked = {
         t

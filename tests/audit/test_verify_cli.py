@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from app.accounts.models import RegistryStatus
 from app.audit import export as export_mod
 from app.audit import service as audit
 from app.audit import signing
@@ -63,7 +64,7 @@ def verify(path: Path, *args: str) -> tuple[int, dict[str, Any]]:
 
 @pytest.fixture
 def export(engine: Engine, clock: Any, tmp_path: Path) -> Export:
-    inst = make_institution(engine, code="SZ001")
+    inst = make_institution(engine, code="SZ001", status=RegistryStatus.pending)  # 1 entry
     for i in range(2, N + 1):
         clock.advance(60)
         with transaction(engine) as session:

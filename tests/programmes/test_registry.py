@@ -348,6 +348,8 @@ def test_the_pages_refuse_the_same_in_words(client: TestClient, engine: Engine) 
     with Session(engine) as s:
         klass = s.get(type(w["klass"]), w["klass"].id)
         assert klass is not None and klass.status.value == "planned"
+    r = client.get("/staff/registry")
+    assert r.status_code == 200 and "已暂停" in r.text and "专项检查发现代学，暂停整改" in r.text
 
 
 # ---------------------------------------------------------------- migration 0026
