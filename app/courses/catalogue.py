@@ -294,3 +294,14 @@ def course_amounts(
         found = standards.standard_in_force(session, institution, code, c.level.value, on_date)
         out.append(CourseAmount(c, found))
     return out
+
+
+def occupations_taught(session: Session, institution_id: uuid.UUID) -> list[tuple[str, str]]:
+    """The (occupation code, level) pairs of an institution's courses, sorted: what a registry
+    approval starts from (app/web/regulator/registry.py)."""
+    rows = session.exec(
+        select(col(Course.occupation_code), col(Course.level))
+        .where(col(Course.institution_id) == institution_id)
+        .distinct()
+    )
+    return sorted({(code, level.value) for code, level in rows})

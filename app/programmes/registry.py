@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts.exceptions import InstitutionNotFound
-from app.accounts.models import Institution, InstitutionKind, RegistryStatus, Role
+from app.accounts.models import Institution, InstitutionKind, RegistryStatus, Role, User
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.audit.models import AuditEntry
@@ -227,6 +227,15 @@ def history(session: Session, institution_id: uuid.UUID) -> list[HistoryItem]:
         .order_by(col(AuditEntry.seq))
     )
     return [HistoryItem(e.time, e.actor, e.action, json.loads(e.payload)) for e in rows]
+
+
+def actor_names(session: Session, items: Iterable[HistoryItem]) -> dict[str, str]:
+    """``user:<id>`` of the history's actors → the user's real name (or username)."""
+    ids = {uuid.UUID(h.actor.removeprefix("user:")) for h in items if h.actor.startswith("user:")}
+    if not ids:
+        return {}
+    users = session.exec(select(User).where(col(User.id).in_(ids)))
+    return {f"user:{u.id}": u.real_name or u.username for u in users}
 
 
 # ---------------------------------------------------------------- the regulator's decisions

@@ -15,11 +15,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.accounts.models import Institution, InstitutionKind, RegistryStatus, Role, User
 from app.accounts.principal import Principal
-from app.courses.models import Course
+from app.courses import catalogue
 from app.db import attempt
 from app.errors import DomainError, Forbidden
 from app.http.session import SessionDep
@@ -94,16 +94,6 @@ def scope_text(items: list[tuple[str, str]]) -> str:
     )
 
 
-def _actors(session: Session, history: list[registry.HistoryItem]) -> dict[str, str]:
-    """``user:<id>`` → the user's name (and role) for the history table; ``system:…`` → 系统."""
-    ids = {uuid.UUID(h.actor.removeprefix("user:")) for h in history if h.actor.startswith("user:")}
-    names: dict[str, str] = {}
-    if ids:
-        for u in session.exec(select(User).where(col(User.id).in_(ids))):
-            names[f"user:{u.id}"] = u.real_name or u.username
-    return names
-
-
 def _regulator(request: Request, user: User | None) -> Principal | Response:
     if user is None:
         return to_login(request)
@@ -117,14 +107,7 @@ def _proposed_scope(session: Session, inst: Institution) -> list[tuple[str, str]
     """What the approval form starts with: the current scope, else the institution's courses'
     occupations and levels."""
     current = [(s.occupation_code, s.level) for s in registry.scope_of(inst)]
-    if current:
-        return current
-    rows = session.exec(
-        select(col(Course.occupation_code), col(Course.level))
-        .where(col(Course.institution_id) == inst.id)
-        .distinct()
-    )
-    return sorted({(code, level.value) for code, level in rows})
+    return current or catalogue.occupations_taught(session, inst.id)
 
 
 def _common(session: Session, inst: Institution) -> dict[str, Any]:
@@ -133,7 +116,7 @@ def _common(session: Session, inst: Institution) -> dict[str, Any]:
         "inst": inst,
         "region_name": regions.full_name(session, inst.region_code),
         "history": list(reversed(history)),
-        "actor_names": _actors(session, history),
+        "actor_names": registry.actor_names(session, history),
         "status_names": STATUS_NAMES,
         "kind_names": KIND_NAMES,
         "action_names": ACTION_NAMES,
