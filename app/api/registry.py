@@ -153,7 +153,7 @@ def revoke(
 
 
 @router.get(
-    "/me/institution",
+    "/me/institution/registry",
     response_model=RegistryDetailOut,
     responses=problem_responses(*_auth, ax.InstitutionNotFound),
 )
@@ -163,7 +163,7 @@ def my_institution(principal: UserPrincipal, session: SessionDep) -> RegistryDet
 
 
 @router.patch(
-    "/me/institution",
+    "/me/institution/registry",
     response_model=RegistryDetailOut,
     responses=problem_responses(
         *_auth,

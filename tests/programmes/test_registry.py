@@ -98,12 +98,14 @@ def test_staff_edit_their_record_while_pending_and_only_fill_gaps_after(
 ) -> None:
     inst = make_institution(engine, region=NANSHAN, status=RegistryStatus.pending)
     staff = login(client, make_user(engine, Role.staff, inst).username)
-    r = client.patch(f"{API}/me/institution", json={"credit_code": "91440300X"}, headers=staff)
+    r = client.patch(
+        f"{API}/me/institution/registry", json={"credit_code": "91440300X"}, headers=staff
+    )
     assert (r.status_code, r.json()["code"]) == (422, "invalid_credit_code")
     assert "统一社会信用代码" in r.json()["message_zh"]
     fresh = credit_code(4242, region=NANSHAN)
     r = client.patch(
-        f"{API}/me/institution",
+        f"{API}/me/institution/registry",
         json={"credit_code": fresh, "legal_name": "深圳市南山区安全技能培训学校", "kind": "public"},
         headers=staff,
     )
@@ -115,7 +117,9 @@ def test_staff_edit_their_record_while_pending_and_only_fill_gaps_after(
         taken = s.get(Institution, other.id)
         assert taken is not None and taken.credit_code
         taken_code = taken.credit_code
-    r = client.patch(f"{API}/me/institution", json={"credit_code": taken_code}, headers=staff)
+    r = client.patch(
+        f"{API}/me/institution/registry", json={"credit_code": taken_code}, headers=staff
+    )
     assert (r.status_code, r.json()["code"]) == (409, "credit_code_taken")
     # approved: the record is the regulator's to change now, an empty field may be filled
     reg = login(client, _regulator(engine).username)
@@ -125,15 +129,17 @@ def test_staff_edit_their_record_while_pending_and_only_fill_gaps_after(
         headers=reg,
     )
     assert r.status_code == 200, r.text
-    r = client.patch(f"{API}/me/institution", json={"kind": "private"}, headers=staff)
+    r = client.patch(f"{API}/me/institution/registry", json={"kind": "private"}, headers=staff)
     assert (r.status_code, r.json()["code"]) == (409, "registry_locked")
     assert r.json()["fields"] == ["kind"]
-    with transaction(engine) as s:  # as migration 0027 leaves a trading institution
+    with transaction(engine) as s:  # as migration 0028 leaves a trading institution
         row = s.get(Institution, inst.id)
         assert row is not None
         row.legal_name = None
     r = client.patch(
-        f"{API}/me/institution", json={"legal_name": "深圳市南山区安全技能培训学校"}, headers=staff
+        f"{API}/me/institution/registry",
+        json={"legal_name": "深圳市南山区安全技能培训学校"},
+        headers=staff,
     )
     assert r.status_code == 200 and r.json()["legal_name"] == "深圳市南山区安全技能培训学校"
 
@@ -306,7 +312,7 @@ def test_a_suspended_institution_cannot_issue_open_a_class_or_file_a_claim(
         assert "不能开班、发放培训合格证明或申报补贴" in r.json()["message_zh"]
     # reading goes on
     assert client.get(f"{API}/certificates/{w['serial']}", headers=h).status_code == 200
-    mine = client.get(f"{API}/me/institution", headers=h).json()
+    mine = client.get(f"{API}/me/institution/registry", headers=h).json()
     assert mine["registry_status"] == "suspended"
     assert mine["history"][-1]["payload"]["reason"] == "专项检查发现代学，暂停整改"
     # the learner's side is refused the same (one rule, wherever the issue comes from)
@@ -352,7 +358,7 @@ def test_the_pages_refuse_the_same_in_words(client: TestClient, engine: Engine) 
     assert r.status_code == 200 and "已暂停" in r.text and "专项检查发现代学，暂停整改" in r.text
 
 
-# ---------------------------------------------------------------- migration 0027
+# ---------------------------------------------------------------- migration 0028
 
 
 def test_migration_approves_trading_institutions_for_their_courses(db_url: str) -> None:
@@ -366,7 +372,7 @@ def test_migration_approves_trading_institutions_for_their_courses(db_url: str) 
 
     url = db_url.replace("postgresql://", "postgresql+psycopg://", 1)
     cfg = alembic_config(url)
-    command.downgrade(cfg, "0026")
+    command.downgrade(cfg, "0027")
     eng = create_engine(url)
     a, b = uuid.uuid4(), uuid.uuid4()
     now = clock.now()
@@ -435,7 +441,7 @@ def test_migration_approves_trading_institutions_for_their_courses(db_url: str) 
                 "prev_hash": entry.prev_hash,
             }
             assert entry_hash(fields) == entry.hash
-            assert re.search("migration 0027", json.loads(entry.payload)["reason"])
+            assert re.search("migration 0028", json.loads(entry.payload)["reason"])
         # the history a regulator reads starts with it
         assert [h.action for h in registry.history(s, a)] == ["institution.registry.migrated"]
     eng.dispose()
@@ -446,7 +452,7 @@ def _uuid_param(conn: Any, value: uuid.UUID) -> Any:
 
 
 def _filled(conn: Any, table: Any, now: Any) -> dict[str, Any]:
-    """A value for every required column of a table as it was at revision 0026."""
+    """A value for every required column of a table as it was at revision 0027."""
     out: dict[str, Any] = {}
     for c in table.columns:
         if c.nullable:
