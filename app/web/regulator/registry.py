@@ -1,9 +1,9 @@
 """The institution registry's pages: the regulator's list (within the jurisdiction, by status),
 one institution's record with its history and the status actions, and the staff's own record.
 
-A thin layer over :mod:`app.programmes.registry` — the same calls as ``/api/v1/registry/…`` and
-``/api/v1/me/institution/registry`` (``listing``, ``approve``, ``suspend``, ``revoke``, ``own_record``,
-``update_record``, ``history``), so the pages and the API answer alike. Plain forms with the CSRF
+A thin layer over :mod:`app.programmes.registry` — the same calls as ``/api/v1/registry/…``
+and ``/api/v1/me/institution/registry`` (``listing``, ``approve``, ``suspend``, ``revoke``,
+``own_record``, ``update_record``, ``history``), so the pages and the API answer alike. Plain forms with the CSRF
 field; a success redirects with a flash, a refusal re-renders the page with the reason in words
 next to the form it concerns.
 """
@@ -328,8 +328,8 @@ def staff_registry_edit(
     kind: Annotated[str | None, Form(max_length=32)] = None,
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """Edit the record: ``registry.update_record``, as ``PATCH /api/v1/me/institution/registry`` (only
-    the fields the form shows are sent)."""
+    """Edit the record: ``registry.update_record``, as ``PATCH /api/v1/me/institution/registry``
+    (only the fields the form shows are sent)."""
     check_csrf(request, csrf)
     if user is None:
         return to_login(request)
