@@ -3,9 +3,9 @@ one institution's record with its history and the status actions, and the staff'
 
 A thin layer over :mod:`app.programmes.registry` — the same calls as ``/api/v1/registry/…``
 and ``/api/v1/me/institution/registry`` (``listing``, ``approve``, ``suspend``, ``revoke``,
-``own_record``, ``update_record``, ``history``), so the pages and the API answer alike. Plain forms with the CSRF
-field; a success redirects with a flash, a refusal re-renders the page with the reason in words
-next to the form it concerns.
+``own_record``, ``update_record``, ``history``), so the pages and the API answer alike. Plain
+forms with the CSRF field; a success redirects with a flash, a refusal re-renders the page with
+the reason in words next to the form it concerns.
 """
 
 from __future__ import annotations
