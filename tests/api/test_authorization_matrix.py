@@ -970,6 +970,12 @@ MATRIX = [
     Row("GET /subsidy-standards/{standard_id}",          "A D D D D Y Y D D D"),
     Row("POST /subsidy-standards/{standard_id}/confirm", "A D D D D Y Y D D D", None, _json({"effective_from": "2026-12-04"})),  # noqa: E501
     Row("POST /subsidy-standards/{standard_id}/withdraw", "A D D D D Y Y D D D", None, _REASON),
+    # the institution registry: regulators read; only a regulator (not an admin) decides, and
+    # the too-short reason keeps institution A approved for the rows that follow (422 = Y)
+    Row("GET /registry/institutions/{institution_id}",   "A D D D D Y Y D D D"),
+    Row("POST /registry/institutions/{institution_id}/approve", "A D D D D Y D D D D", None, _json({"approved_scope": [{"occupation_code": "6-31-01-03", "level": "level4"}], "reason": "短"})),  # noqa: E501
+    Row("POST /registry/institutions/{institution_id}/suspend", "A D D D D Y D D D D", None, _json({"reason": "短"})),  # noqa: E501
+    Row("POST /registry/institutions/{institution_id}/revoke", "A D D D D Y D D D D", None, _json({"reason": "短"})),  # noqa: E501
     # eligibility facts: staff of the learner's institution record, regulators verify (users only)
     Row("GET /learners/{learner_id}/eligibility",        "A Y H Y H Y Y D D D"),
     Row("POST /learners/{learner_id}/groups",            "A D D Y H D D D D D", None, _GROUP),
