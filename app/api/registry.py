@@ -17,7 +17,7 @@ from app.errors import Forbidden, NotAuthenticated, problem_responses
 from app.programmes import exceptions as px
 from app.programmes import regions, registry
 from app.programmes.jurisdiction import supervised_institution
-from app.programmes.schemas import (
+from app.programmes.registry_schemas import (
     ApproveIn,
     RegistryDetailOut,
     RegistryEventOut,
