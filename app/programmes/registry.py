@@ -57,7 +57,7 @@ ACTIONS = {
     RegistryStatus.revoked: "institution.registry.revoked",
 }
 RECORD_UPDATED = "institution.registry.updated"
-MIGRATED = "institution.registry.migrated"  # migration 0031: trading institutions approved
+MIGRATED = "institution.registry.migrated"  # migration 0032: trading institutions approved
 #: What an institution's registry history shows (with its creation and region moves).
 HISTORY_ACTIONS = (
     "institution.created",

@@ -127,7 +127,7 @@ class RegistryEventOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_HISTORY_EXAMPLE]})
 
     time: datetime
-    actor: str = Field(description="user:<id>, system:<name> (system:migration: migration 0031)")
+    actor: str = Field(description="user:<id>, system:<name> (system:migration: migration 0032)")
     action: str
     payload: dict[str, Any] = Field(description="What the entry recorded (reason, from, to, scope)")
 

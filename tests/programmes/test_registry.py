@@ -132,7 +132,7 @@ def test_staff_edit_their_record_while_pending_and_only_fill_gaps_after(
     r = client.patch(f"{API}/me/institution/registry", json={"kind": "private"}, headers=staff)
     assert (r.status_code, r.json()["code"]) == (409, "registry_locked")
     assert r.json()["fields"] == ["kind"]
-    with transaction(engine) as s:  # as migration 0031 leaves a trading institution
+    with transaction(engine) as s:  # as migration 0032 leaves a trading institution
         row = s.get(Institution, inst.id)
         assert row is not None
         row.legal_name = None
@@ -358,7 +358,7 @@ def test_the_pages_refuse_the_same_in_words(client: TestClient, engine: Engine) 
     assert r.status_code == 200 and "已暂停" in r.text and "专项检查发现代学，暂停整改" in r.text
 
 
-# ---------------------------------------------------------------- migration 0031
+# ---------------------------------------------------------------- migration 0032
 
 
 def test_migration_approves_trading_institutions_for_their_courses(db_url: str) -> None:
@@ -372,7 +372,7 @@ def test_migration_approves_trading_institutions_for_their_courses(db_url: str) 
 
     url = db_url.replace("postgresql://", "postgresql+psycopg://", 1)
     cfg = alembic_config(url)
-    command.downgrade(cfg, "0030")
+    command.downgrade(cfg, "0031")
     eng = create_engine(url)
     a, b = uuid.uuid4(), uuid.uuid4()
     now = clock.now()
@@ -441,7 +441,7 @@ def test_migration_approves_trading_institutions_for_their_courses(db_url: str) 
                 "prev_hash": entry.prev_hash,
             }
             assert entry_hash(fields) == entry.hash
-            assert re.search("migration 0031", json.loads(entry.payload)["reason"])
+            assert re.search("migration 0032", json.loads(entry.payload)["reason"])
         # the history a regulator reads starts with it
         assert [h.action for h in registry.history(s, a)] == ["institution.registry.migrated"]
     eng.dispose()
@@ -452,7 +452,7 @@ def _uuid_param(conn: Any, value: uuid.UUID) -> Any:
 
 
 def _filled(conn: Any, table: Any, now: Any) -> dict[str, Any]:
-    """A value for every required column of a table as it was at revision 0030."""
+    """A value for every required column of a table as it was at revision 0031."""
     out: dict[str, Any] = {}
     for c in table.columns:
         if c.nullable:

@@ -14,8 +14,8 @@ and not from a decision; they review it like any other (suspend, revoke, approve
 scope). The record's credit code, legal name and kind are unknown for them: their staff fill them
 in (an empty field may be filled after approval). Institutions created from now on start pending.
 
-Revision ID: 0031
-Revises: 0030
+Revision ID: 0032
+Revises: 0031
 Create Date: 2026-12-03 12:50:00.000000
 """
 
@@ -30,14 +30,14 @@ from alembic import op
 import app.dbtypes
 from app.audit.chain import GENESIS, canonical, entry_hash
 
-revision: str = '0031'
-down_revision: str | None = '0030'
+revision: str = '0032'
+down_revision: str | None = '0031'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 LEVELS = ("level5", "level4", "level3", "level2", "level1", "special")
 NOTE = (
-    "migration 0031: an institution trading before the registry is approved for the "
+    "migration 0032: an institution trading before the registry is approved for the "
     "occupations and levels of its existing courses; the regulator reviews it"
 )
 
