@@ -235,7 +235,8 @@ def _decide(
             errors={action: message_for(err, lang_of(request))},
             values={"approved_scope": approved_scope, f"{action}_reason": reason},
         )
-    return redirect(request, f"{PAGE}/{institution_id}", f"registry_{action}d")
+    flash = {"approve": "approved", "suspend": "suspended", "revoke": "revoked"}[action]
+    return redirect(request, f"{PAGE}/{institution_id}", f"registry_{flash}")
 
 
 @router.post(PAGE + "/{institution_id}/approve")
