@@ -112,7 +112,7 @@ def main() -> None:
                     (b"content-length", str(len(body)).encode()),
                 ],
             )
-            for token, sid in learners
+            for token, sid, _lesson in learners
         ]
 
         async def run(n: int) -> float:
