@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +13,11 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused outside development
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(:[0-9]{1,5})?/?$")
+_PREFIX = re.compile(r"^([a-z0-9][a-z0-9._-]{0,99}/){1,8}$")
 
 
 class Environment(StrEnum):
@@ -156,7 +162,21 @@ class Settings(BaseSettings):
     # daily cap applies as well): three courses do not give three days' worth.
     learner_daily_cap_minutes: int = Field(default=480, ge=1, le=24 * 60)
 
-    # Lesson videos the platform hosts (app/courses/media.py, kept under data_dir/media by
+    # Where uploaded files are kept (app/storage.py): lesson videos and posters, certificate
+    # scans and evidence crops. "local": under the data dir (one node, or a shared filesystem);
+    # "s3": a bucket of an S3-compatible store, shared by every app node (app/storage_s3.py).
+    storage: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str = ""  # e.g. https://minio.internal:9000; empty: AWS S3 of s3_region
+    s3_bucket: str = ""
+    s3_region: str = ""  # empty: the SDK's default (AWS_REGION / AWS_DEFAULT_REGION)
+    # Both or neither; neither: the SDK's own chain (AWS_ACCESS_KEY_ID…, a profile, an
+    # instance role).
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_prefix: str = ""  # keys under this prefix (e.g. "skilltrace/"), to share a bucket
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"  # auto+endpoint: path
+
+    # Lesson videos the platform hosts (app/courses/media.py, kept in the media store of
     # app/storage.py): the largest upload and the longest video accepted.
     video_max_bytes: int = Field(default=500 * 1024 * 1024, ge=1024)
     video_max_seconds: int = Field(default=3 * 3600, ge=1)
@@ -215,6 +235,7 @@ class Settings(BaseSettings):
                 ) from None
         if self.metrics_token and len(self.metrics_token) < 16:
             raise ValueError("SKILLTRACE_METRICS_TOKEN must be at least 16 characters")
+        self._check_s3()
         if self.face_accept_threshold >= self.face_reject_threshold:
             raise ValueError("face_accept_threshold must be below face_reject_threshold")
         if self.face_sface_accept_threshold <= self.face_sface_reject_threshold:
@@ -223,6 +244,33 @@ class Settings(BaseSettings):
                 "(cosine similarity: larger is closer)"
             )
         return self
+
+    def _check_s3(self) -> None:
+        """The S3 settings, when S3 is chosen: each refusal is one line naming the variable."""
+        if self.storage != "s3":
+            return
+        if not self.s3_bucket:
+            raise ValueError("SKILLTRACE_STORAGE=s3 needs SKILLTRACE_S3_BUCKET")
+        if not _BUCKET.fullmatch(self.s3_bucket) or ".." in self.s3_bucket:
+            raise ValueError(
+                f"SKILLTRACE_S3_BUCKET: {self.s3_bucket!r} is not a bucket name (3-63 lowercase "
+                "letters, digits, dots and hyphens)"
+            )
+        if self.s3_endpoint_url and not _ENDPOINT.fullmatch(self.s3_endpoint_url):
+            raise ValueError(
+                f"SKILLTRACE_S3_ENDPOINT_URL: {self.s3_endpoint_url!r} is not an http(s) URL "
+                "(e.g. https://minio.internal:9000)"
+            )
+        if bool(self.s3_access_key_id) != bool(self.s3_secret_access_key):
+            raise ValueError(
+                "SKILLTRACE_S3_ACCESS_KEY_ID and SKILLTRACE_S3_SECRET_ACCESS_KEY: set both "
+                "(or neither, for the SDK's own credentials)"
+            )
+        if self.s3_prefix and not _PREFIX.fullmatch(self.s3_prefix):
+            raise ValueError(
+                f"SKILLTRACE_S3_PREFIX: {self.s3_prefix!r} must be path segments of lowercase "
+                "letters, digits, '.', '_' or '-' ending in '/' (e.g. skilltrace/)"
+            )
 
     @field_validator("face_stream_actions")
     @classmethod

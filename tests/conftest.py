@@ -179,3 +179,52 @@ def _wired() -> None:
     from app.wiring import wire
 
     wire()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A local S3 stand-in (moto's server, in a thread of this process; no network): the
+    endpoint URL. Each test makes its own bucket (:func:`s3_bucket`)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+S3_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def new_s3_bucket(endpoint: str) -> str:
+    import boto3
+
+    bucket = f"skilltrace-{uuid.uuid4().hex[:16]}"
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **S3_KEYS)
+    client.create_bucket(Bucket=bucket)
+    return bucket
+
+
+def use_s3(monkeypatch: pytest.MonkeyPatch, endpoint: str, bucket: str, prefix: str = "") -> None:
+    """Point the settings at a bucket of the stand-in (``SKILLTRACE_STORAGE=s3``)."""
+    from app.config import get_settings
+
+    monkeypatch.setenv("SKILLTRACE_STORAGE", "s3")
+    monkeypatch.setenv("SKILLTRACE_S3_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("SKILLTRACE_S3_BUCKET", bucket)
+    monkeypatch.setenv("SKILLTRACE_S3_REGION", "us-east-1")
+    monkeypatch.setenv("SKILLTRACE_S3_PREFIX", prefix)
+    monkeypatch.setenv("SKILLTRACE_S3_ACCESS_KEY_ID", S3_KEYS["aws_access_key_id"])
+    monkeypatch.setenv("SKILLTRACE_S3_SECRET_ACCESS_KEY", S3_KEYS["aws_secret_access_key"])
+    get_settings.cache_clear()
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request: pytest.FixtureRequest, app_env: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The app's file store on each kind: the data dir, and a fresh bucket (under a key prefix)
+    of the S3 stand-in. Name it before ``client`` so the app starts on it."""
+    if request.param == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        use_s3(monkeypatch, endpoint, new_s3_bucket(endpoint), prefix="node-shared/")
+    return str(request.param)

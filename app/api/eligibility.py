@@ -9,11 +9,12 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from app.accounts import exceptions as ax
 from app.api.deps import SessionDep, UserPrincipal
 from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.http.media import scan_response
 from app.programmes import exceptions as px
 from app.programmes import external, facts, regions
 from app.programmes.models import CertificateKind, ExternalStatus, ResidenceFact
@@ -230,22 +231,15 @@ def list_externals(
                 for t in ("application/pdf", "image/jpeg", "image/png")
             },
         },
-        **problem_responses(*_auth, px.ExternalCertificateNotFound),
+        **problem_responses(*_auth, px.ExternalCertificateNotFound, px.ScanUnavailable),
     },
 )
 def external_scan(
     external_id: ExternalId, principal: UserPrincipal, session: SessionDep
-) -> FileResponse:
+) -> Response:
     """The scan of an external certificate (whoever may see the certificate)."""
     cert = external.get_external(session, principal, external_id)
-    ext = cert.scan_key.rsplit(".", 1)[-1]
-    return FileResponse(
-        external.scan_path(cert),
-        media_type=cert.scan_media_type,
-        filename=f"{cert.number}.{ext}",
-        content_disposition_type="attachment" if ext == "pdf" else "inline",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
-    )
+    return scan_response(cert, external.scan_bytes(cert))
 
 
 @router.post(

@@ -42,6 +42,7 @@ from app.http.frames import (
     read_frame,
     read_frames,
 )
+from app.storage import StorageUnavailable
 
 router = APIRouter(tags=["face"])
 
@@ -268,7 +269,7 @@ def get_event(event_id: uuid.UUID, principal: AttendanceRead, session: SessionDe
             "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
             "description": "The evidence face crop",
         },
-        **problem_responses(*_auth, fx.EventNotFound, fx.EvidencePurged),
+        **problem_responses(*_auth, fx.EventNotFound, fx.EvidencePurged, StorageUnavailable),
     },
 )
 def get_evidence(event_id: uuid.UUID, principal: AttendanceRead, session: SessionDep) -> Response:

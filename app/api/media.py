@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from app.accounts.exceptions import InvalidToken
 from app.accounts.principal import Principal
@@ -19,6 +19,7 @@ from app.courses.policy import LESSON_MINUTES, TITLE_CHARS
 from app.courses.schemas import LessonOut
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 from app.http.media import media_response
+from app.storage import StorageUnavailable
 
 router = APIRouter(tags=["courses"])
 
@@ -80,14 +81,14 @@ def upload_video_lesson(
         200: _VIDEO_BYTES,
         206: _VIDEO_BYTES,
         416: _RANGE_REFUSED,
-        **problem_responses(*_auth, cx.VideoNotFound),
+        **problem_responses(*_auth, cx.VideoNotFound, StorageUnavailable),
     },
 )
 def lesson_video(
-    lesson_id: uuid.UUID, principal: UserPrincipal, session: SessionDep
-) -> FileResponse:
+    lesson_id: uuid.UUID, principal: UserPrincipal, session: SessionDep, request: Request
+) -> Response:
     """A hosted lesson video, with byte ranges (learners enrolled in the course, its staff)."""
-    return media_response(media.watchable_lesson(session, principal, lesson_id))
+    return media_response(media.watchable_lesson(session, principal, lesson_id), request.headers)
 
 
 @router.get(
@@ -98,11 +99,12 @@ def lesson_video(
             "description": "The poster frame",
             "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
         },
-        **problem_responses(*_auth, cx.VideoNotFound),
+        **problem_responses(*_auth, cx.VideoNotFound, StorageUnavailable),
     },
 )
 def lesson_poster(
-    lesson_id: uuid.UUID, principal: UserPrincipal, session: SessionDep
-) -> FileResponse:
+    lesson_id: uuid.UUID, principal: UserPrincipal, session: SessionDep, request: Request
+) -> Response:
     """The poster frame taken from a hosted lesson video."""
-    return media_response(media.watchable_lesson(session, principal, lesson_id), poster=True)
+    lesson = media.watchable_lesson(session, principal, lesson_id)
+    return media_response(lesson, request.headers, poster=True)

@@ -12,7 +12,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +51,7 @@ from app.attendance.streaming import Schedule
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.config import get_settings
+from app.storage import evidence_store
 
 #: Called with (session, event, actor) right after any attendance event is recorded, in the same
 #: transaction (app/webhooks announces verifications to partners; subscribed in app/wiring.py).
@@ -179,15 +179,11 @@ def _store_evidence(session: Session, event: AttendanceEvent, crop: bytes) -> No
     """Write the evidence crop before the event's row commits (so a committed row never points
     to a missing file), atomically, and remove it again if the transaction rolls back."""
     day = event.created_at
-    rel = Path("evidence") / f"{day:%Y}" / f"{day:%m}" / f"{event.id}.jpg"
-    path = get_settings().data_dir / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(crop)
-    tmp.replace(path)
-    after_rollback(session, lambda: path.unlink(missing_ok=True))
-    event.evidence_path = str(rel)
-    event.evidence_sha256 = hashlib.sha256(crop).hexdigest()
+    key = f"evidence/{day:%Y}/{day:%m}/{event.id}.jpg"
+    store = evidence_store()
+    after_rollback(session, lambda: store.delete(key))
+    event.evidence_sha256 = store.put_bytes(key, crop)
+    event.evidence_path = key
 
 
 def frame_quality(a: FaceAnalysis) -> float:

@@ -33,6 +33,7 @@ from app.audit import service as audit
 from app.audit.service import Actor
 from app.config import get_settings
 from app.errors import Forbidden
+from app.storage import ObjectMissing, evidence_store
 from app.validation import check_text
 
 #: Called with (session, event, approved, actor) after staff decide an event in review, so other
@@ -212,10 +213,9 @@ def evidence(session: Session, principal: Principal, event_id: uuid.UUID) -> byt
         raise EventNotFound("This event has no evidence crop.")
     if event.evidence_purged_at is not None:
         raise EvidencePurged()
-    path = get_settings().data_dir / event.evidence_path
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+        data = evidence_store().read(event.evidence_path)
+    except ObjectMissing:
         raise EvidencePurged("The stored crop is missing.") from None
     if hashlib.sha256(data).hexdigest() != event.evidence_sha256:
         raise EvidencePurged("The stored crop does not match its recorded hash.")
@@ -240,11 +240,11 @@ def purge_evidence(session: Session, *, now: datetime | None = None) -> int:
         # writer).
         .with_for_update(skip_locked=True)
     ).all()
-    base = get_settings().data_dir
+    store = evidence_store()
     for event in events:
         if event.evidence_path:
             # Deleted once the purge has committed: a purge that rolls back leaves the file.
-            after_commit(session, partial((base / event.evidence_path).unlink, missing_ok=True))
+            after_commit(session, partial(store.delete, event.evidence_path))
         event.evidence_purged_at = now
         session.add(event)
         audit.append(

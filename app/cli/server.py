@@ -113,6 +113,10 @@ def serve(
     os.environ["SKILLTRACE_HOST"], os.environ["SKILLTRACE_PORT"] = host, str(port)
     get_settings.cache_clear()
     settings = get_settings()
+    # The file store answers before any worker starts: a wrong bucket or key is one line here.
+    from app.storage import check_storage
+
+    check_storage()
     if workers > 1:
         # Each worker process counts in files here, so /metrics (whichever worker answers) sums
         # them all; the files are emptied at each start (counters restart from zero).

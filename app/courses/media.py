@@ -286,12 +286,10 @@ def add_video_lesson(
         stem = f"lessons/{lesson.id}/{info.sha256[:32]}"
         video_key = f"{stem}.{EXTENSIONS[info.content_type]}"
         poster_key = f"{stem}.jpg"
-        poster = Path(tmp) / "poster.jpg"
-        poster.write_bytes(info.poster_jpeg)
         after_rollback(session, lambda: store.delete(video_key))
         after_rollback(session, lambda: store.delete(poster_key))
         store.put(video_key, received)
-        store.put(poster_key, poster)
+        store.put_bytes(poster_key, info.poster_jpeg)
     lesson.video_key, lesson.poster_key = video_key, poster_key
     session.add(lesson)
     session.flush()

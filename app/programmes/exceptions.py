@@ -113,6 +113,17 @@ class InvalidScan(ValidationFailed):
     message_en = "The scan must be a PDF, JPEG or PNG file of at most 5 MB."
 
 
+class ScanUnavailable(DomainError):
+    """The scan's bytes are gone from the store or differ from the recorded hash: an
+    operator's problem (restore it from backup), never silently served."""
+
+    code = "scan_unavailable"
+    status = 503
+    title = "Scan unavailable"
+    message_zh = "证书扫描件暂时无法读取（存储中缺失或与登记的哈希值不符），请联系平台运维。"
+    message_en = "The stored scan cannot be read (missing, or not the recorded file)."
+
+
 class ExternalCertificateExists(DomainError):
     code = "external_certificate_exists"
     status = 409

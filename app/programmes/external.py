@@ -10,11 +10,10 @@ rejection are final. Every change is audited on the institution's chain.
 from __future__ import annotations
 
 import hashlib
-import tempfile
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from sqlmodel import Session, col, select
 
@@ -30,12 +29,15 @@ from app.programmes.exceptions import (
     ExternalCertificateNotFound,
     InvalidExternalCertificate,
     InvalidScan,
+    ScanUnavailable,
 )
 from app.programmes.facts import reason_text, require_regulator, staff_learner
 from app.programmes.models import CertificateKind, ExternalCertificate, ExternalStatus
 from app.programmes.standards import LEVELS, normalise_occupation_code
-from app.storage import media_store
+from app.storage import ObjectMissing, media_store
 from app.validation import check_text, normalise_identifier
+
+log = logging.getLogger(__name__)
 
 MAX_SCAN_BYTES = 5 * 1024 * 1024
 EXTERNAL_KINDS = (
@@ -180,13 +182,9 @@ def record_external(
         },
         institution_id=cert.institution_id,
     )
-    store = media_store()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "scan"
-        path.write_bytes(scan)
-        store.put(cert.scan_key, path)
-    key = cert.scan_key
+    store, key = media_store(), cert.scan_key
     after_rollback(session, lambda: store.delete(key))
+    store.put_bytes(key, scan)
     return cert
 
 
@@ -272,8 +270,20 @@ def list_externals(
     return list(session.exec(stmt))
 
 
-def scan_path(cert: ExternalCertificate) -> Path:
-    return media_store().path(cert.scan_key)
+def scan_bytes(cert: ExternalCertificate) -> bytes:
+    """The certificate's scan as recorded, checked against the sha256 its row and audit entry
+    hold (:class:`ScanUnavailable` if the store lost or changed it)."""
+    try:
+        data = media_store().read(cert.scan_key)
+    except ObjectMissing:
+        log.error("external certificate %s: scan %s is missing", cert.id, cert.scan_key)
+        raise ScanUnavailable() from None
+    if hashlib.sha256(data).hexdigest() != cert.scan_sha256:
+        log.error(
+            "external certificate %s: scan %s does not match its hash", cert.id, cert.scan_key
+        )
+        raise ScanUnavailable("The stored scan does not match its recorded hash.")
+    return data
 
 
 def learners_of(session: Session, rows: list[ExternalCertificate]) -> dict[uuid.UUID, User]:

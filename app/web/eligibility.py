@@ -12,13 +12,14 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.db import attempt
 from app.errors import DomainError, Forbidden
+from app.http.media import scan_response
 from app.http.session import SessionDep
 from app.programmes import external, facts, regions
 from app.programmes.exceptions import InvalidExternalCertificate
@@ -482,11 +483,8 @@ def external_scan(external_id: uuid.UUID, user: PageUser, session: SessionDep) -
         cert = external.get_external(session, Principal.of_user(user), external_id)
     except DomainError as err:
         return Response(status_code=err.status, headers={"Cache-Control": "no-store"})
-    ext = cert.scan_key.rsplit(".", 1)[-1]
-    return FileResponse(
-        external.scan_path(cert),
-        media_type=cert.scan_media_type,
-        filename=f"{cert.number}.{ext}",
-        content_disposition_type="attachment" if ext == "pdf" else "inline",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
-    )
+    try:
+        data = external.scan_bytes(cert)
+    except DomainError as err:
+        return Response(status_code=err.status, headers={"Cache-Control": "no-store"})
+    return scan_response(cert, data)

@@ -365,6 +365,6 @@ def lesson_media(
         return to_login(request)
     try:
         lesson = watchable_lesson(session, Principal.of_user(user), lesson_id)
-        return media_response(lesson, poster=what == "poster")
+        return media_response(lesson, request.headers, poster=what == "poster")
     except DomainError as err:
         return error_page(request, user, err)

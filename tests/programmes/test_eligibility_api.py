@@ -4,16 +4,19 @@ verify and confirm; the subsidy decision follows, in words."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from app.accounts.models import LearnerGroup, Role
 from app.audit.service import Actor
 from app.db import transaction
 from app.programmes import regions
+from app.programmes.models import ExternalCertificate
 from tests.factories import certified, id_number, login, make_institution, make_learner, make_user
 
 API = "/api/v1"
@@ -117,7 +120,7 @@ def test_groups_through_the_api(client: TestClient, engine: Engine, clock: Any) 
 
 
 def test_external_certificates_through_the_api(
-    client: TestClient, engine: Engine, clock: Any
+    storage: str, client: TestClient, engine: Engine, clock: Any
 ) -> None:
     w = _setup(engine, clock)
     reg, staff = login(client, w["nanshan"].username), login(client, w["staff"].username)
@@ -158,6 +161,19 @@ def test_external_certificates_through_the_api(
     assert scan.status_code == 200 and scan.content == PDF
     assert scan.headers["content-type"] == "application/pdf"
     assert scan.headers["content-disposition"].startswith("attachment")
+    # Bytes that are not the recorded scan (its sha256 is in the row and the audit) are refused.
+    from app.storage import media_store
+
+    with Session(engine) as s:
+        row = s.get(ExternalCertificate, uuid.UUID(ext["id"]))
+        assert row is not None
+    media_store().put_bytes(row.scan_key, PDF + b"%changed")
+    bad = client.get(f"{API}/external-certificates/{ext['id']}/scan", headers=reg)
+    assert (bad.status_code, bad.json()["code"]) == (503, "scan_unavailable")
+    media_store().delete(row.scan_key)
+    gone = client.get(f"{API}/external-certificates/{ext['id']}/scan", headers=reg)
+    assert (gone.status_code, gone.json()["code"]) == (503, "scan_unavailable")
+    media_store().put_bytes(row.scan_key, PDF)
 
     learner = login(client, w["learner"].username)
     subsidy = client.get(f"{API}/certificates/{cert.serial}/subsidy", headers=learner).json()
