@@ -184,10 +184,10 @@ def test_readyz_is_503_when_migrations_are_not_current_and_healthz_stays_200(
 def test_readyz_is_503_when_the_database_cannot_be_reached(
     client: TestClient, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import app.main
+    from app.main import ops
 
     unreachable = make_engine(f"sqlite:///{tmp_path}/no/such/dir/x.db", pooled=False)
-    monkeypatch.setattr(app.main, "get_engine", lambda: unreachable)
+    monkeypatch.setattr(ops, "get_engine", lambda: unreachable)
     r = client.get("/readyz")
     assert r.status_code == 503, r.text
     assert r.json()["code"] == "database_unavailable"

@@ -1,0 +1,83 @@
+"""What runs beside the requests, from start-up to shutdown: the audit key, the face workers,
+the token-cache listener, and the background loops (the roll-call sweep, webhook and regional
+exchange deliveries), each stopped on shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from app import __version__
+from app.accounts import tokencache
+from app.attendance import engine as face_engine
+from app.audit import signing
+from app.config import Settings
+from app.exchange.delivery import deliver_forever as deliver_exchange_forever
+from app.webhooks.delivery import deliver_forever as deliver_webhooks_forever
+
+log = logging.getLogger("skilltrace")
+
+
+async def _sweep_forever(interval_s: int) -> None:
+    """Mark roll-calls nobody answered as missed, off the event loop, every few seconds."""
+    from app.courses.study import sweep_missed_rollcalls
+    from app.db import get_engine, transaction
+
+    def sweep() -> int:
+        with transaction(get_engine()) as session:
+            return sweep_missed_rollcalls(session)
+
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            n = await anyio.to_thread.run_sync(sweep)
+            if n:
+                log.info("marked %d unanswered roll-calls as missed", n)
+        except Exception:
+            log.exception("roll-call sweep failed; retrying")
+
+
+def lifespan_of(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan under ``settings``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        signing.signing_key()  # create the audit key at start-up, not on the first request
+        face_engine.start()
+        stop_listening = threading.Event()
+        tokencache.listen(settings.resolved_database_url, stop_listening)
+        sweeper = None
+        if settings.rollcall_sweep_interval_s:
+            sweeper = asyncio.create_task(_sweep_forever(settings.rollcall_sweep_interval_s))
+        webhook_sender = None
+        if settings.webhook_delivery_interval_s:
+            webhook_sender = asyncio.create_task(
+                deliver_webhooks_forever(settings.webhook_delivery_interval_s)
+            )
+        exchange_sender = None
+        if settings.regional_exchange_interval_s and settings.regional_exchange_url:
+            exchange_sender = asyncio.create_task(
+                deliver_exchange_forever(settings.regional_exchange_interval_s)
+            )
+        log.info("SkillTrace %s (%s) on %s", __version__, settings.env.value, settings.base_url)
+        try:
+            yield
+        finally:
+            stop_listening.set()
+            if sweeper is not None:
+                sweeper.cancel()
+            if webhook_sender is not None:
+                webhook_sender.cancel()
+            if exchange_sender is not None:
+                exchange_sender.cancel()
+            # Off the event loop: waits (bounded) for the workers to exit, kills stragglers.
+            await anyio.to_thread.run_sync(face_engine.shutdown)
+
+    return lifespan
