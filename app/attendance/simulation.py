@@ -10,7 +10,7 @@ with no frames and no evidence crop. Staff and regulator pages show the engine o
 so a simulated check is visibly one.
 
 Refused unless :func:`simulating` is active, which it only is in development (or the test
-environment) while the demo seeds an empty database (app/demo.py checks that first). Nothing
+environment) while the demo seeds an empty database (app/demo/seed.py checks that first). Nothing
 else in the product calls this module; real checks go through
 :func:`app.attendance.verification.verify`.
 """

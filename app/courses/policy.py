@@ -1,7 +1,7 @@
 """Course policy and limits, and who may read or write a course.
 
 The bounds every course, lesson and question is checked against (the request schemas in
-``app/courses/schemas.py`` declare the same ones for OpenAPI), the text and number validators,
+``app/courses/schemas/`` declare the same ones for OpenAPI), the text and number validators,
 the roll-call/credit/quiz :class:`CoursePolicy`, and the permission helpers the authoring,
 catalogue and enrolment modules share: a draft is visible to its institution (staff, its API
 keys) and to regulators, a published course to anyone signed in; only staff of the owning
@@ -35,7 +35,7 @@ from app.errors import Forbidden, ValidationFailed
 from app.validation import OCCUPATION_CODE_RE, check_text, normalise_identifier
 
 # ---------------------------------------------------------------- limits
-# The request schemas (app/courses/schemas.py) declare the same bounds, so partners see them in
+# The request schemas (app/courses/schemas/) declare the same bounds, so partners see them in
 # OpenAPI; the service checks them again for callers that do not come through HTTP. Upper bounds
 # keep every number inside a 32-bit column and every text inside its column.
 

@@ -1,7 +1,7 @@
 """Sending the outbox: claim due deliveries, POST them signed, settle the outcome.
 
-Runs in the app every ``webhook_delivery_interval_s`` seconds (see app/main.py) or from cron as
-``skilltrace deliver-webhooks``. Each round:
+Runs in the app every ``webhook_delivery_interval_s`` seconds (see app/main/lifespan.py) or from
+cron as ``skilltrace deliver-webhooks``. Each round:
 
 1. **claim** (one short transaction): due pending deliveries of enabled subscriptions, oldest
    first, locked with ``FOR UPDATE … SKIP LOCKED`` on PostgreSQL (SQLite's single writer
