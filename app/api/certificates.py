@@ -22,11 +22,14 @@ from app.api.deps import (
 )
 from app.certificates import claims, credential, record, subsidy
 from app.certificates import exceptions as cx
+from app.certificates import photo as photos
 from app.certificates import seal as seals
 from app.certificates import service as certificates
-from app.certificates.models import Certificate, CertificateSettings
+from app.certificates.models import Certificate, CertificatePhoto, CertificateSettings
 from app.certificates.schemas import (
     CertificateOut,
+    CertificatePhotoIn,
+    CertificatePhotoOut,
     CertificateSettingsIn,
     CertificateSettingsOut,
     IssuedOut,
@@ -316,6 +319,64 @@ def get_seal(institution_id: uuid.UUID, user: CurrentUser, session: SessionDep) 
         found.png,
         media_type="image/png",
         headers={"Cache-Control": "private, max-age=300", "ETag": f'"{found.sha256}"'},
+    )
+
+
+PHOTO_IMAGE = "/api/v1/me/certificate-photo/image"
+
+
+def _photo_out(found: CertificatePhoto | None) -> CertificatePhotoOut:
+    if found is None:
+        return CertificatePhotoOut(enabled=False)
+    return CertificatePhotoOut(
+        enabled=True,
+        sha256=found.sha256,
+        source_event_id=found.source_event_id,
+        granted_at=found.granted_at,
+        image_url=PHOTO_IMAGE,
+    )
+
+
+@router.get(
+    "/me/certificate-photo",
+    response_model=CertificatePhotoOut,
+    responses=problem_responses(*USER_ERRORS),
+)
+def get_certificate_photo(user: CurrentLearner, session: SessionDep) -> CertificatePhotoOut:
+    """Whether my certificates' PDFs show my photo (off unless I turned it on)."""
+    return _photo_out(photos.current(session, user.id))
+
+
+@router.put(
+    "/me/certificate-photo",
+    response_model=CertificatePhotoOut,
+    responses=problem_responses(*USER_ERRORS, cx.CertificatePhotoUnavailable),
+)
+def put_certificate_photo(
+    body: CertificatePhotoIn, user: CurrentLearner, session: SessionDep
+) -> CertificatePhotoOut:
+    """Show my face-enrolment photo on my certificates, or withdraw it (audited). On keeps a
+    copy of the enrolment crop past the evidence retention period; off deletes that copy."""
+    return _photo_out(photos.set_choice(session, user, enabled=body.enabled))
+
+
+@router.get(
+    "/me/certificate-photo/image",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The photo my certificates show (JPEG, the enrolment crop)",
+            "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **problem_responses(*USER_ERRORS, cx.CertificatePhotoNotFound),
+    },
+)
+def get_certificate_photo_image(user: CurrentLearner, session: SessionDep) -> Response:
+    """The photo kept for my certificates, while I consent to it."""
+    found = photos.own_photo(session, user)
+    assert found.jpeg is not None  # noqa: S101 - own_photo refuses a withdrawn one
+    return Response(
+        found.jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store, private"}
     )
 
 

@@ -211,7 +211,14 @@ def evidence(session: Session, principal: Principal, event_id: uuid.UUID) -> byt
     event = repository.get_crop_event(session, principal, event_id)
     if event.evidence_path is None:
         raise EventNotFound("This event has no evidence crop.")
-    if event.evidence_purged_at is not None:
+    return stored_crop(event)
+
+
+def stored_crop(event: AttendanceEvent) -> bytes:
+    """The event's evidence crop as stored, checked against its recorded hash.
+
+    Raises :class:`EvidencePurged` when it is past retention, missing or altered."""
+    if event.evidence_path is None or event.evidence_purged_at is not None:
         raise EvidencePurged()
     try:
         data = evidence_store().read(event.evidence_path)

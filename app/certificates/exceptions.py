@@ -9,6 +9,7 @@ Exception tree::
      │    └── InvalidSealImage        422 invalid_seal_image     (not a PNG/JPEG, or no seal in it)
      ├── SealImageTooLarge            413 seal_image_too_large
      ├── SealNotFound                 404 seal_not_found
+     ├── CertificatePhotoNotFound     404 certificate_photo_not_found (none kept: not consented)
      ├── CertificateNotFound          404 certificate_not_found
      ├── LearnerNotFound              404 learner_not_found
      ├── StatusListNotFound           404 status_list_not_found
@@ -17,6 +18,7 @@ Exception tree::
           ├── NotComplete             409 not_complete           (carries missing, missing_zh)
           ├── AlreadyIssued           409 already_issued         (carries serial)
           ├── NoRealName              409 no_real_name           (the learner has no ID on file)
+          ├── CertificatePhotoUnavailable 409 certificate_photo_unavailable (no enrolment crop)
           └── AlreadyRevoked          409 already_revoked
 """
 
@@ -60,6 +62,14 @@ class SealNotFound(DomainError):
     title = "Not found"
     message_zh = "该机构尚未上传印章。"
     message_en = "This institution has no seal on file."
+
+
+class CertificatePhotoNotFound(DomainError):
+    code = "certificate_photo_not_found"
+    status = 404
+    title = "Not found"
+    message_zh = "您没有开启证书照片，平台未保存用于证书的照片。"
+    message_en = "You have not chosen to show a photo on your certificates; none is kept."
 
 
 class StatusListNotFound(DomainError):
@@ -111,6 +121,19 @@ class NoRealName(Conflict):
     code = "no_real_name"
     message_zh = "学员未完成实名登记（姓名和身份证号码），不能颁发证书。"
     message_en = "The learner has no real name and ID number on file."
+
+
+class CertificatePhotoUnavailable(Conflict):
+    code = "certificate_photo_unavailable"
+    message_zh = (
+        "没有可用于证书的照片：证书照片取自您人脸采集时的截图，请先同意人脸信息处理并完成人脸采集；"
+        "采集截图超过保存期限被删除后，需重新采集人脸。"
+    )
+    message_en = (
+        "No photo is available for your certificates: it is taken from the crop kept when you "
+        "enrolled your face. Consent to face processing and enrol your face first; once that "
+        "crop has passed its retention period, enrol your face again."
+    )
 
 
 class AlreadyRevoked(Conflict):

@@ -147,3 +147,28 @@ class CertificateSettings(SQLModel, table=True):
     seal_sha256: str | None = Field(default=None, max_length=64, foreign_key="seal_images.sha256")
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_by: str = Field(max_length=128)
+
+
+class CertificatePhoto(SQLModel, table=True):
+    """A learner's photo for their certificates' PDFs, kept only while they consent to it
+    (app/certificates/photo.py).
+
+    Granting copies the learner's enrolment evidence crop here, byte for byte (``sha256`` is the
+    enrolment event's ``evidence_sha256``), so the photo outlives the evidence retention period
+    only for a learner who asked for it. Withdrawing deletes ``jpeg`` and stamps
+    ``withdrawn_at``; the row, its hash and its event stay, since the audit chain refers to them.
+    At most one row per learner has ``withdrawn_at`` unset (the service holds the learner's row
+    lock while it changes them)."""
+
+    __tablename__ = "certificate_photos"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    sha256: str = Field(max_length=64, index=True)
+    #: The enrolment attendance event whose evidence crop this is a copy of.
+    source_event_id: uuid.UUID = Field(foreign_key="attendance_events.id")
+    jpeg: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    width: int
+    height: int
+    granted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

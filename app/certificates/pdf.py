@@ -15,6 +15,7 @@ import segno
 from fpdf import FPDF
 from sqlmodel import Session
 
+from app.certificates import photo as photos
 from app.certificates import seal as seals
 from app.certificates import service as certificates
 from app.certificates.credential import hours, verify_url
@@ -70,6 +71,9 @@ def statement(cert: Certificate, institution_name: str) -> str:
 
 #: The seal's printed width (a round institutional seal is 40–42 mm across).
 SEAL_MM = 40
+#: The learner's photo (a 一寸 photo, 25 × 35 mm) in the top right corner, inside the frame,
+#: beside the title and above the statement: clear of the text and of the seal further down.
+PHOTO_BOX = (160.0, 20.0, 25.0, 35.0)  # x, y, width, height in mm
 
 
 def document(session: Session, cert: Certificate) -> bytes:
@@ -79,12 +83,20 @@ def document(session: Session, cert: Certificate) -> bytes:
         cert,
         institution_name=certificates.institution_name(session, cert),
         seal_png=seals.seal_of(session, cert),
+        photo_png=photos.photo_of(session, cert),
     )
 
 
-def render(cert: Certificate, *, institution_name: str, seal_png: bytes | None = None) -> bytes:
+def render(
+    cert: Certificate,
+    *,
+    institution_name: str,
+    seal_png: bytes | None = None,
+    photo_png: bytes | None = None,
+) -> bytes:
     """The certificate's PDF bytes (same input, same content). ``seal_png``: the institution's
-    seal (transparent background), stamped over the issue date."""
+    seal (transparent background), stamped over the issue date; ``photo_png``: the learner's
+    photo, only when they consent to it (app/certificates/photo.py)."""
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_creation_date(cert.issued_at)
     pdf.set_title(f"培训合格证明 {cert.serial}")
@@ -108,6 +120,12 @@ def render(cert: Certificate, *, institution_name: str, seal_png: bytes | None =
     pdf.set_xy(10, 46)
     pdf.cell(190, 7, "Certificate of Vocational Training", align="C")
     pdf.set_text_color(0, 0, 0)
+    if photo_png is not None:
+        x, y, w, h = PHOTO_BOX
+        pdf.image(io.BytesIO(photo_png), x=x, y=y, w=w, h=h, keep_aspect_ratio=True)
+        pdf.set_draw_color(150, 150, 150)
+        pdf.set_line_width(0.2)
+        pdf.rect(x, y, w, h)
     # Statement
     pdf.set_font(FONT, size=13)
     pdf.set_xy(25, 62)

@@ -134,6 +134,30 @@ class CertificateSettingsOut(BaseModel):
     )
 
 
+class CertificatePhotoIn(BaseModel):
+    """The learner's choice about a photo on their certificates."""
+
+    enabled: bool = Field(
+        description="True: print my enrolment photo on my certificates' PDFs (a copy is kept "
+        "for as long as I consent); False: withdraw (the copy is deleted, new PDFs omit it)"
+    )
+
+
+class CertificatePhotoOut(BaseModel):
+    """Whether the learner's certificates show their photo (off unless they turned it on)."""
+
+    enabled: bool
+    sha256: str | None = Field(
+        default=None,
+        description="SHA-256 of the kept photo: the enrolment event's evidence crop hash",
+    )
+    source_event_id: uuid.UUID | None = Field(
+        default=None, description="The face enrolment event the photo was taken at"
+    )
+    granted_at: datetime | None = None
+    image_url: str | None = Field(default=None, description="The kept photo (JPEG), when on")
+
+
 class RecordCertificateOut(BaseModel):
     serial: str
     status: CertificateStatus

@@ -12,8 +12,9 @@ from app.accounts import registration
 from app.accounts import service as accounts
 from app.accounts.consent import consent_is_current, consent_state
 from app.accounts.exceptions import PasswordChangeRequired
-from app.accounts.models import LearnerGroup, Role
+from app.accounts.models import LearnerGroup, Role, User
 from app.attendance import service as attendance
+from app.certificates import photo as photos
 from app.config import get_settings
 from app.db import attempt
 from app.errors import DomainError
@@ -27,10 +28,12 @@ from app.web.i18n import (
 )
 from app.web.render import (
     GROUP_NAMES,
+    error_page,
     not_learner,
     redirect,
     render,
     safe_next,
+    secure_headers,
     start_page,
     to_login,
     with_retry_after,
@@ -218,21 +221,79 @@ def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") ->
 # ---------------------------------------------------------------- consent and face
 
 
-@router.get("/consent")
-def consent_page(request: Request, user: PageUser, session: SessionDep) -> Response:
-    if user is None:
-        return to_login(request)
+def _consent_page(
+    request: Request,
+    user: User,
+    session: SessionDep,
+    *,
+    status: int = 200,
+    photo_error: str | None = None,
+) -> HTMLResponse:
     enrolled = attendance.active_template(session, user.id) is not None
+    learner = user.role is Role.learner
     return render(
         request,
         "consent.html",
         user,
+        status=status,
         consent_text=accounts.CONSENT_TEXT_ZH,
         retention_days=get_settings().evidence_retention_days,
         version=get_settings().consent_version,
         state=consent_state(user).value,
         face_enrolled=enrolled,
+        learner=learner,
+        certificate_photo=photos.current(session, user.id) if learner else None,
+        photo_error=photo_error,
     )
+
+
+@router.get("/consent")
+def consent_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    if user is None:
+        return to_login(request)
+    return _consent_page(request, user, session)
+
+
+@router.post("/consent/certificate-photo")
+def certificate_photo_submit(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    decision: Annotated[str, Form(max_length=16)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """The learner's choice of a photo on their certificates (the API's PUT
+    /me/certificate-photo)."""
+    check_csrf(request, csrf)
+    if user is None:
+        return to_login(request)
+    if user.role is not Role.learner:
+        return not_learner(request, user)
+    enabled = decision == "on"
+    try:
+        with attempt(session):
+            photos.set_choice(session, user, enabled=enabled)
+    except DomainError as err:
+        error = message_for(err, lang_of(request))
+        return _consent_page(request, user, session, status=err.status, photo_error=error)
+    flash = "certificate_photo_on" if enabled else "certificate_photo_off"
+    return redirect(request, "/consent#certificate-photo", flash)
+
+
+@router.get("/my/certificate-photo.jpg")
+def certificate_photo_image(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """The photo kept for the learner's certificates, for the preview on the consent page."""
+    if user is None:
+        return to_login(request)
+    try:
+        found = photos.own_photo(session, user)
+    except DomainError as err:
+        return error_page(request, user, err)
+    assert found.jpeg is not None  # noqa: S101 - own_photo refuses a withdrawn one
+    response = Response(found.jpeg, media_type="image/jpeg")
+    secure_headers(response)
+    response.headers["Cache-Control"] = "no-store, private"
+    return response
 
 
 @router.post("/consent")

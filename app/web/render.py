@@ -55,6 +55,8 @@ FLASHES = {
     "signed_out": "您已安全退出。",
     "consent_granted": "已同意人脸信息处理。下一步：采集人脸。",
     "consent_withdrawn": "已撤回同意，您的人脸特征已删除。如需继续线上学习，请重新同意并采集人脸。",
+    "certificate_photo_on": "已开启证书照片：此后下载的证书 PDF 将印有您人脸采集时的照片。",
+    "certificate_photo_off": "已关闭证书照片：为证书保存的照片已删除，此后的证书 PDF 不再印照片。",
     "enrolled": "报名成功！刷脸签到后即可开始学习。",
     "already_enrolled": "您已报名该课程。",
     "need_consent": "使用人脸验证前，请先阅读并同意人脸信息处理说明。",

@@ -89,6 +89,14 @@ COMPONENTS: dict[str, Any] = {
         "scope": "",
     },
     "CertificateOut": CERTIFICATE_OUT,
+    "CertificatePhotoIn": {"enabled": True},
+    "CertificatePhotoOut": {
+        "enabled": True,
+        "sha256": "9d4f1a7c3e5b2d8f6a0c4e1b7d3f9a5c2e8b6d0f4a1c7e3b9d5f2a8c6e0b4d1f",
+        "source_event_id": EVENT_ID,
+        "granted_at": CREATED_AT,
+        "image_url": "/api/v1/me/certificate-photo/image",
+    },
     "CertificateSettingsIn": {"auto_issue": True},
     "CertificateSettingsOut": {
         "institution_id": INSTITUTION_ID,
