@@ -23,6 +23,7 @@ from app.certificates.models import CertificatePhoto
 from app.certificates.seal import normalise
 from app.config import get_settings
 from app.db import transaction
+from app.storage import evidence_store
 from tests.factories import (
     course_row,
     csrf_of,
@@ -154,7 +155,7 @@ def test_the_photo_outlives_evidence_expiry_only_when_consented(
         assert purge_evidence(s) == 1  # the enrolment crop: the evidence rule is unchanged
     event = _enrol_event(engine, learner)
     assert event.evidence_purged_at is not None and event.evidence_path is not None
-    assert not (get_settings().data_dir / event.evidence_path).exists()
+    assert evidence_store().stat(event.evidence_path) is None  # the crop itself is gone
     h = login(client, learner.username)  # months later: a new sign-in
 
     # The consented copy outlives the evidence: the certificate still shows the photo ...
