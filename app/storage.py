@@ -244,21 +244,26 @@ def _configured_s3(s: Settings) -> MediaStore:
     )
 
 
+def local_stores(s: Settings) -> tuple[LocalMediaStore, LocalMediaStore]:
+    """The local (media, evidence) stores: ``data_dir/media``, and the data dir itself for the
+    evidence keys (``evidence/…``, where the crops always were)."""
+    return LocalMediaStore(s.data_dir / "media"), LocalMediaStore(s.data_dir)
+
+
 def media_store() -> MediaStore:
-    """The configured store of lesson videos, posters and scans (local: ``data_dir/media``)."""
+    """The configured store of lesson videos, posters and scans."""
     s = get_settings()
     if s.storage == "s3":
         return _configured_s3(s)
-    return LocalMediaStore(s.data_dir / "media")
+    return local_stores(s)[0]
 
 
 def evidence_store() -> MediaStore:
-    """The configured store of evidence crops (keys ``evidence/…``; local: under the data dir,
-    where the crops always were; S3: the same bucket as the media)."""
+    """The configured store of evidence crops (S3: the same bucket as the media)."""
     s = get_settings()
     if s.storage == "s3":
         return _configured_s3(s)
-    return LocalMediaStore(s.data_dir)
+    return local_stores(s)[1]
 
 
 def check_storage() -> None:
@@ -288,6 +293,7 @@ __all__ = [
     "copy_object",
     "copy_to_file",
     "evidence_store",
+    "local_stores",
     "media_store",
     "sha256_of",
 ]

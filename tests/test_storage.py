@@ -162,3 +162,22 @@ def test_serve_refuses_an_unusable_bucket_in_one_line(
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def test_range_headers_are_read_as_starlette_reads_them() -> None:
+    """The S3 path's Range parsing (app/http/media.py): one range, open and suffix ranges
+    clipped to the object; several ranges: the whole object; 400 and 416 as FileResponse."""
+    from app.http.media import MalformedRange, Unsatisfiable, parse_range
+
+    assert parse_range("bytes=0-99", 1000) == (0, 99)
+    assert parse_range("bytes=990-2000", 1000) == (990, 999)
+    assert parse_range("bytes=500-", 1000) == (500, 999)
+    assert parse_range("bytes=-64", 1000) == (936, 999)
+    assert parse_range("bytes=-5000", 1000) == (0, 999)
+    assert parse_range("bytes=0-1, 5-6", 1000) is None
+    for bad in ("pages=1-2", "bytes=", "bytes=-", "bytes=a-b", "bytes=500-100"):
+        with pytest.raises(MalformedRange):
+            parse_range(bad, 1000)
+    for past in ("bytes=1000-", "bytes=5000-6000", "bytes=-0"):
+        with pytest.raises(Unsatisfiable):
+            parse_range(past, 1000)

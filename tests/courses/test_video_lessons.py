@@ -21,6 +21,7 @@ from app.audit.models import AuditEntry
 from app.courses import service as courses
 from app.courses.models import Lesson
 from app.db import transaction
+from tests.conftest import new_s3_bucket, use_s3
 from tests.face_data import FACES
 from tests.factories import (
     login,
@@ -168,6 +169,15 @@ def test_byte_ranges_for_enrolled_learners_only(
     backwards = client.get(url, headers={**h, "Range": "bytes=500-100"})
     assert backwards.status_code in (400, 416)
 
+    # If-Range: the range only while the validator still names these bytes, else all of them.
+    etag = whole.headers["etag"]
+    same = client.get(url, headers={**h, "Range": "bytes=5-9", "If-Range": etag})
+    assert same.status_code == 206 and same.content == data[5:10]
+    stale = client.get(url, headers={**h, "Range": "bytes=5-9", "If-Range": '"other"'})
+    assert stale.status_code == 200 and stale.content == data
+    malformed = client.get(url, headers={**h, "Range": "pages=1-2"})
+    assert malformed.status_code == 400
+
     poster = client.get(f"{API}/lessons/{lesson_id}/poster", headers=h)
     assert poster.status_code == 200 and poster.content[:3] == b"\xff\xd8\xff"
 
@@ -186,6 +196,68 @@ def test_byte_ranges_for_enrolled_learners_only(
     assert client.get(url).status_code == 401
     assert client.get(url, headers=world["h"]).status_code == 200  # the course's own staff
     assert client.get(f"{API}/lessons/{uuid.uuid4()}/video", headers=h).status_code == 404
+
+
+@pytest.fixture
+def on_s3(app_env: str, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    bucket = new_s3_bucket(s3_endpoint)
+    use_s3(monkeypatch, s3_endpoint, bucket)
+    return bucket
+
+
+def test_a_second_node_serves_what_the_first_stored(
+    on_s3: str,
+    client: TestClient,
+    engine: Any,
+    world: dict[str, Any],
+    clip: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two app nodes with their own data dirs and one bucket: the video uploaded through the
+    first, and an evidence crop it recorded, are served by the second; neither node wrote
+    them to its own disk."""
+    from app.attendance import service as attendance
+    from app.attendance.models import AttendanceEvent, Outcome, Purpose
+    from app.config import get_settings
+    from app.main import create_app
+
+    node_a = get_settings().data_dir
+    lesson_id = upload(client, world, clip).json()["id"]
+    learner = publish_and_enrol(engine, world)
+    crop = b"\xff\xd8\xff\xe0 evidence \xff\xd9"
+    with transaction(engine) as s:
+        event = AttendanceEvent(
+            user_id=learner.id,
+            institution_id=learner.institution_id,
+            purpose=Purpose.checkin,
+            outcome=Outcome.passed,
+            accept_threshold="0.3800",
+            reject_threshold="0.5000",
+            model_name="test",
+            model_version="0",
+            match_metric="euclidean",
+            face_engine="test",
+            model_sha256="0" * 64,
+        )
+        attendance._store_evidence(s, event, crop)
+        s.add(event)
+        s.flush()
+        event_id = event.id
+
+    monkeypatch.setenv("SKILLTRACE_DATA_DIR", str(tmp_path / "node-b"))
+    get_settings.cache_clear()
+    with TestClient(create_app(), raise_server_exceptions=False) as node_b:
+        h = login(node_b, learner.username)
+        r = node_b.get(f"{API}/lessons/{lesson_id}/video", headers={**h, "Range": "bytes=0-63"})
+        assert r.status_code == 206 and r.content == clip.read_bytes()[:64]
+        poster = node_b.get(f"{API}/lessons/{lesson_id}/poster", headers=h)
+        assert poster.status_code == 200 and poster.content[:3] == b"\xff\xd8\xff"
+        staff = login(node_b, world["staff"].username)
+        got = node_b.get(f"{API}/attendance-events/{event_id}/evidence", headers=staff)
+        assert got.status_code == 200 and got.content == crop
+    for node in (node_a, tmp_path / "node-b"):
+        assert not (node / "media").exists() and not (node / "evidence").exists()
 
 
 def test_removing_a_draft_video_lesson_deletes_its_files_after_commit(
