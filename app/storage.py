@@ -250,26 +250,29 @@ def local_stores(s: Settings) -> tuple[LocalMediaStore, LocalMediaStore]:
     return LocalMediaStore(s.data_dir / "media"), LocalMediaStore(s.data_dir)
 
 
+def stores_for(s: Settings) -> tuple[MediaStore, MediaStore]:
+    """The (media, evidence) stores the settings choose (S3: one bucket for both)."""
+    if s.storage == "s3":
+        return _configured_s3(s), _configured_s3(s)
+    return local_stores(s)
+
+
 def media_store() -> MediaStore:
     """The configured store of lesson videos, posters and scans."""
-    s = get_settings()
-    if s.storage == "s3":
-        return _configured_s3(s)
-    return local_stores(s)[0]
+    return stores_for(get_settings())[0]
 
 
 def evidence_store() -> MediaStore:
-    """The configured store of evidence crops (S3: the same bucket as the media)."""
-    s = get_settings()
-    if s.storage == "s3":
-        return _configured_s3(s)
-    return local_stores(s)[1]
+    """The configured store of evidence crops."""
+    return stores_for(get_settings())[1]
 
 
-def check_storage() -> None:
+def check_storage(settings: Settings | None = None) -> None:
     """Start-up check of the configured store (:class:`StorageUnavailable`: one line)."""
-    media_store().check()
-    evidence_store().check()
+    media, evidence = stores_for(settings or get_settings())
+    media.check()
+    if evidence is not media:
+        evidence.check()
 
 
 def copy_object(source: MediaStore, target: MediaStore, key: str) -> str:
@@ -296,4 +299,5 @@ __all__ = [
     "local_stores",
     "media_store",
     "sha256_of",
+    "stores_for",
 ]

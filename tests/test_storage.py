@@ -181,3 +181,29 @@ def test_range_headers_are_read_as_starlette_reads_them() -> None:
     for past in ("bytes=1000-", "bytes=5000-6000", "bytes=-0"):
         with pytest.raises(Unsatisfiable):
             parse_range(past, 1000)
+
+
+def test_the_app_does_not_start_on_an_unusable_bucket(
+    app_env: str,
+    s3_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Under any launcher (gunicorn, uvicorn directly) the lifespan checks the store: no node
+    serves requests it cannot answer; the log says why in one line."""
+    from fastapi.testclient import TestClient
+
+    from app.config import get_settings
+    from app.main import create_app
+
+    use_s3(monkeypatch, s3_endpoint, "skilltrace-missing")
+    try:
+        with pytest.raises(StorageUnavailable), TestClient(create_app()):
+            pass
+        assert any(
+            r.getMessage().startswith("cannot start: storage_unavailable: cannot use bucket")
+            for r in caplog.records
+        )
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

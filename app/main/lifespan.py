@@ -1,6 +1,6 @@
-"""What runs beside the requests, from start-up to shutdown: the audit key, the face workers,
-the token-cache listener, and the background loops (the roll-call sweep, webhook and regional
-exchange deliveries), each stopped on shutdown."""
+"""What runs beside the requests, from start-up to shutdown: the audit key, the file store's
+check, the face workers, the token-cache listener, and the background loops (the roll-call
+sweep, webhook and regional exchange deliveries), each stopped on shutdown."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from app.attendance import engine as face_engine
 from app.audit import signing
 from app.config import Settings
 from app.exchange.delivery import deliver_forever as deliver_exchange_forever
+from app.storage import StorageUnavailable, check_storage
 from app.webhooks.delivery import deliver_forever as deliver_webhooks_forever
 
 log = logging.getLogger("skilltrace")
@@ -50,6 +51,11 @@ def lifespan_of(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextM
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         signing.signing_key()  # create the audit key at start-up, not on the first request
+        try:  # the file store (a bucket every node shares) answers before requests come
+            await anyio.to_thread.run_sync(check_storage, settings)
+        except StorageUnavailable as exc:
+            log.error("cannot start: %s: %s", exc.code, exc.detail)
+            raise
         face_engine.start()
         stop_listening = threading.Event()
         tokencache.listen(settings.resolved_database_url, stop_listening)
