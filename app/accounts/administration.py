@@ -396,11 +396,19 @@ def generate_password() -> str:
 
 
 def reset_password(
-    session: Session, user_id: uuid.UUID, *, actor: Actor, new_password: str | None = None
+    session: Session,
+    user_id: uuid.UUID,
+    *,
+    actor: Actor,
+    new_password: str | None = None,
+    temporary: bool = True,
 ) -> tuple[User, str | None]:
     """Set a new password: the one given, or a generated one (returned, to be shown once and
     never stored in clear). The account's sessions end and its failed-login back-off is cleared.
-    Returns the user and the generated password (None when one was given)."""
+    ``temporary`` (the console always, the CLI unless told otherwise): someone else knows it, so
+    the account must set its own at its next sign-in (403 ``password_change_required`` until
+    then), like a staff member's reset. Returns the user and the generated password (None when
+    one was given)."""
     user = _user(session, user_id)
     generated = None
     if new_password is None or not new_password:
@@ -409,6 +417,7 @@ def reset_password(
     if reason:
         raise WeakPassword(f"The password is too weak: {reason}.")
     user.password_hash = passwords.hash_password(new_password)
+    user.must_change_password = temporary
     user.token_version += 1
     session.add(user)
     throttle = session.get(LoginThrottle, user.username)
@@ -420,7 +429,7 @@ def reset_password(
         actor=actor,
         action="user.password_reset",
         subject=f"user:{user.id}",
-        payload={"generated": generated is not None},
+        payload={"generated": generated is not None, "must_change": temporary},
         institution_id=user.institution_id,
     )
     return user, generated

@@ -213,8 +213,17 @@ def reset_password(
     password: Annotated[
         str | None, typer.Option(help="The new password (default: generate one, printed once)")
     ] = None,
+    temporary: Annotated[
+        bool,
+        typer.Option(
+            "--temporary/--permanent",
+            help="Whether the account must set its own password at its next sign-in "
+            "(default: it must, as after a reset in the admin console)",
+        ),
+    ] = True,
 ) -> None:
-    """Give an account a new password; its sessions end. A generated password is printed once."""
+    """Give an account a new password; its sessions end. A generated password is printed once.
+    Unless ``--permanent``, the account must choose its own at its next sign-in."""
     from app.accounts import administration
     from app.audit.service import Actor
     from app.db import get_engine, transaction
@@ -222,9 +231,13 @@ def reset_password(
     with transaction(get_engine()) as session:
         user = administration.get_user_by_username(session, username)
         _user, generated = administration.reset_password(
-            session, user.id, actor=Actor.system(), new_password=password
+            session, user.id, actor=Actor.system(), new_password=password, temporary=temporary
         )
-        typer.echo(json.dumps({"username": user.username, "password": generated}))
+        typer.echo(
+            json.dumps(
+                {"username": user.username, "password": generated, "must_change": temporary}
+            )
+        )
 
 
 @app.command("renormalise-identifiers")

@@ -17,6 +17,7 @@ from app.accounts.exceptions import (
     AccountLocked,
     InstitutionSuspended,
     InvalidCredentials,
+    PasswordChangeRequired,
     ReasonRequired,
 )
 from app.accounts.models import Role
@@ -80,15 +81,22 @@ def test_cli_suspend_lock_and_reset(engine: Any) -> None:
     login(engine, staff.username)
 
     code, out, _ = run("reset-password", "--username", learner.username)
-    assert code == 0
+    assert code == 0 and json.loads(out)["must_change"] is True
     generated = json.loads(out)["password"]
     with pytest.raises(InvalidCredentials):
         login(engine, learner.username)
-    login(engine, learner.username, generated)
+    with pytest.raises(PasswordChangeRequired):  # someone else knows it: choose one's own first
+        login(engine, learner.username, generated)
     code, out, _ = run(
-        "reset-password", "--username", learner.username, "--password", "Chosen-Pass-2026"
+        "reset-password",
+        "--username",
+        learner.username,
+        "--password",
+        "Chosen-Pass-2026",
+        "--permanent",
     )
     assert code == 0 and json.loads(out)["password"] is None
+    assert json.loads(out)["must_change"] is False
     login(engine, learner.username, "Chosen-Pass-2026")
     code, _, err = run("reset-password", "--username", learner.username, "--password", "123")
     assert code == 1 and "weak_password" in err

@@ -369,10 +369,14 @@ def test_lock_unlock_and_reset_a_password(client: TestClient, engine: Any) -> No
     new = html.unescape(re.search(r'id="shown-password">([^<]+)<', r.text).group(1))  # type: ignore[union-attr]
     assert "shown-password" not in client.get(f"/admin/users/{w.learner.id}").text
     [reset] = audits(engine, "user.password_reset", f"user:{w.learner.id}")
-    assert reset.payload == '{"generated":true}' and reset.actor == f"user:{w.admin.id}"
+    assert reset.payload == '{"generated":true,"must_change":true}'
+    assert reset.actor == f"user:{w.admin.id}"
     assert other.get("/my", follow_redirects=False).status_code == 303  # old session ended
     assert sign_in(TestClient(client.app), w.learner.username).status_code == 401  # old password
-    assert sign_in(TestClient(client.app), w.learner.username, new).status_code == 303
+    # The admin knows it: like a staff member's reset, the account must choose its own first.
+    forced = sign_in(TestClient(client.app), w.learner.username, new)
+    assert forced.status_code == 403 and 'id="temporary-note"' in forced.text
+    assert 'id="must-change"' in client.get(f"/admin/users/{w.learner.id}").text
 
     r = client.post(
         f"/admin/users/{w.learner.id}/password",
@@ -381,8 +385,24 @@ def test_lock_unlock_and_reset_a_password(client: TestClient, engine: Any) -> No
     )
     assert r.status_code == 303
     assert sign_in(TestClient(client.app), w.learner.username, new).status_code == 401
-    again = sign_in(TestClient(client.app), w.learner.username, "Set-By-Admin-2026")
-    assert again.status_code == 303
+    mine = TestClient(client.app)
+    again = sign_in(mine, w.learner.username, "Set-By-Admin-2026")
+    assert again.status_code == 403 and 'id="temporary-note"' in again.text
+    changed = mine.post(
+        "/password/change",
+        data={
+            "csrf": csrf_of(again.text),
+            "username": w.learner.username,
+            "current_password": "Set-By-Admin-2026",
+            "new_password": "Chosen-By-Me-2026",
+            "new_password_again": "Chosen-By-Me-2026",
+            "temporary": "1",
+        },
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    assert sign_in(TestClient(client.app), w.learner.username, "Chosen-By-Me-2026").status_code == 303
+    assert 'id="must-change"' not in client.get(f"/admin/users/{w.learner.id}").text
     assert len(audits(engine, "user.password_reset", f"user:{w.learner.id}")) == 2
 
     page = client.get(f"/admin/users/{w.staff.id}")
