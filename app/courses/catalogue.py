@@ -1,4 +1,5 @@
-"""Reading courses: the public catalogue and the staff's views of their institution's courses."""
+"""Reading courses: the public catalogue, the staff's views of their institution's courses and
+the learners lists of staff and regulators (``search_enrollments``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app import paging
-from app.accounts.exceptions import InvalidInput
+from app.accounts.exceptions import InstitutionNotFound, InvalidInput
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
+from app.accounts.repository import visible_to
 from app.clock import SHANGHAI
 from app.courses.exceptions import (
     CourseNotFound,
@@ -177,6 +179,7 @@ def search_enrollments(
     session: Session,
     principal: Principal,
     *,
+    institution_id: uuid.UUID | None = None,
     course_id: uuid.UUID | None = None,
     q: str = "",
     state: EnrolmentState | None = None,
@@ -185,16 +188,26 @@ def search_enrollments(
     page: int = 1,
     per_page: int = paging.PER_PAGE,
 ) -> Page[tuple[Enrollment, User, Course]]:
-    """The enrolments of the staff member's institution, in enrolment order, with learners and
-    courses: of one course (one of the institution's, else not found), matching ``q`` in the
-    learner's real name, username or phone, in a state, enrolled between two Asia/Shanghai
-    days (inclusive). Offset paging with the total."""
-    if not may_author(principal) or principal.institution_id is None:
-        raise Forbidden("Only staff of an institution list its learners.")
+    """The enrolments the caller supervises, in enrolment order, with learners and courses:
+    staff their own institution's, a regulator (or admin) those of the institutions in their
+    jurisdiction (``visible_to``, the one rule). Filtered to one institution and one course
+    (outside what the caller sees: not found), the learner's real name, username or phone
+    matching ``q``, a state, enrolled between two Asia/Shanghai days (inclusive). Offset paging
+    with the total."""
+    staff = may_author(principal) and principal.institution_id is not None
+    if not staff and not (principal.is_regulator and principal.user is not None):
+        raise Forbidden("Only staff of an institution and regulators list learners.")
     page, per_page = paging.bounds(page, per_page)
-    where: list[Any] = [col(Enrollment.institution_id) == principal.institution_id]
+    where: list[Any] = [visible_to(principal, Enrollment.institution_id)]
+    if institution_id is not None:
+        if not principal.can_see_institution(institution_id):
+            raise InstitutionNotFound()
+        where.append(col(Enrollment.institution_id) == institution_id)
     if course_id is not None:
-        get_own_course(session, principal, course_id)
+        if staff:
+            get_own_course(session, principal, course_id)
+        else:
+            supervised_course(session, principal, course_id)
         where.append(col(Enrollment.course_id) == course_id)
     q = q.strip()
     if q:
@@ -235,6 +248,32 @@ def search_enrollments(
         .limit(per_page)
     ).all()
     return Page([(e, u, c) for e, u, c in rows], total, page, per_page)
+
+
+def supervised_course(session: Session, principal: Principal, course_id: uuid.UUID) -> Course:
+    """A course of an institution in a regulator's jurisdiction; anything else: not found."""
+    course = session.get(Course, course_id)
+    if course is None or not principal.is_regulator:
+        raise CourseNotFound()
+    if not principal.can_see_institution(course.institution_id):
+        raise CourseNotFound()
+    return course
+
+
+def supervised_course_titles(
+    session: Session, principal: Principal, institution_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, tuple[str, uuid.UUID]]:
+    """The courses of the institutions a regulator supervises (or of one of them), by id:
+    (title, institution id), in title order (one query: the regulator's course filter)."""
+    if not principal.is_regulator:
+        raise Forbidden("Only regulators list the courses they supervise.")
+    stmt = select(Course.id, Course.title, Course.institution_id).where(
+        visible_to(principal, Course.institution_id)
+    )
+    if institution_id is not None:
+        stmt = stmt.where(col(Course.institution_id) == institution_id)
+    rows = session.exec(stmt.order_by(col(Course.title), col(Course.id))).all()
+    return {cid: (title, inst) for cid, title, inst in rows}
 
 
 def own_course_titles(session: Session, principal: Principal) -> dict[uuid.UUID, str]:

@@ -22,6 +22,8 @@ from app.courses.catalogue import (
     list_institution_courses,
     own_course_titles,
     search_enrollments,
+    supervised_course,
+    supervised_course_titles,
 )
 from app.courses.content import (
     add_lesson,
@@ -119,5 +121,7 @@ __all__ = [
     "list_course_enrollments",
     "search_enrollments",
     "own_course_titles",
+    "supervised_course",
+    "supervised_course_titles",
     "get_own_course",
 ]
