@@ -234,9 +234,7 @@ def reset_password(
             session, user.id, actor=Actor.system(), new_password=password, temporary=temporary
         )
         typer.echo(
-            json.dumps(
-                {"username": user.username, "password": generated, "must_change": temporary}
-            )
+            json.dumps({"username": user.username, "password": generated, "must_change": temporary})
         )
 
 

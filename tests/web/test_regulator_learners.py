@@ -42,7 +42,7 @@ def enrolments(engine: Engine) -> dict[str, str]:
 def test_a_regulator_lists_the_learners_of_their_jurisdiction(
     client: TestClient, engine: Engine, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.web.regulator import learners as pages
+    from app.web.regulator import records as pages
 
     by_name = enrolments(engine)
     everyone = {by_name[n] for n in ("周建国", "吴秀兰", "郑春花", "孙晓东")}
@@ -77,7 +77,7 @@ def test_a_regulator_lists_the_learners_of_their_jurisdiction(
     assert set(rows(r.text)) == {by_name["周建国"], by_name["吴秀兰"]}
 
     # Paging keeps the filters.
-    monkeypatch.setattr(pages, "PER_PAGE", 1)
+    monkeypatch.setattr(pages, "LEARNERS_PAGE", 1)
     first = client.get("/regulator/learners", params={"institution": str(world.a.id)}).text
     assert len(rows(first)) == 1 and "第 1 / 2 页，共 2 条" in first
     nxt = re.search(r'href="([^"]+)" id="next-page"', first)
