@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import false, func, or_
 from sqlalchemy.sql.elements import ColumnElement
@@ -123,12 +124,15 @@ class ReviewRow:
 @dataclass(frozen=True)
 class ReviewFilter:
     """Which events of the queue: the learner's name, username or phone containing ``q``, a
-    purpose, created in [``created_from``, ``created_before``)."""
+    purpose, created in [``created_from``, ``created_before``), of the learners a ``SELECT`` of
+    user ids gives (``learners``: a course's, from the courses domain, which knows enrolments).
+    """
 
     q: str = ""
     purpose: Purpose | None = None
     created_from: datetime | None = None
     created_before: datetime | None = None
+    learners: Any = None
 
     def where(self) -> list[ColumnElement[bool]]:
         out: list[ColumnElement[bool]] = []
@@ -143,6 +147,8 @@ class ReviewFilter:
                 )
             )
             out.append(col(AttendanceEvent.user_id).in_(learners))
+        if self.learners is not None:
+            out.append(col(AttendanceEvent.user_id).in_(self.learners))
         if self.purpose is not None:
             out.append(col(AttendanceEvent.purpose) == self.purpose)
         if self.created_from is not None:

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from app import paging
 from app.accounts.exceptions import InstitutionNotFound, InvalidInput
-from app.accounts.models import Role, User
+from app.accounts.models import Institution, Role, User
 from app.accounts.principal import Principal
 from app.accounts.repository import visible_to
 from app.clock import SHANGHAI
@@ -274,6 +274,35 @@ def supervised_course_titles(
         stmt = stmt.where(col(Course.institution_id) == institution_id)
     rows = session.exec(stmt.order_by(col(Course.title), col(Course.id))).all()
     return {cid: (title, inst) for cid, title, inst in rows}
+
+
+def course_filter_titles(session: Session, principal: Principal) -> dict[uuid.UUID, str]:
+    """The courses a list may be filtered by, in title order: staff their institution's, a
+    regulator (or admin) those in the jurisdiction (with the institution's name)."""
+    if principal.role is Role.staff:
+        return own_course_titles(session, principal)
+    if not principal.is_regulator or principal.user is None:
+        raise Forbidden("Only staff and regulators filter lists by course.")
+    titles = supervised_course_titles(session, principal)
+    names = dict(
+        session.exec(
+            select(Institution.id, Institution.name).where(
+                col(Institution.id).in_({inst for _t, inst in titles.values()})
+            )
+        ).all()
+    )
+    return {cid: f"{title}（{names.get(inst, '')}）" for cid, (title, inst) in titles.items()}
+
+
+def course_learners(session: Session, principal: Principal, course_id: uuid.UUID) -> Any:
+    """``SELECT user_id`` of the learners enrolled in a course the caller supervises (staff:
+    their institution's, regulators: their jurisdiction's; else not found): the course filter
+    of lists about learners in other domains (the review queue)."""
+    if principal.role is Role.staff:
+        get_own_course(session, principal, course_id)
+    else:
+        supervised_course(session, principal, course_id)
+    return select(col(Enrollment.user_id)).where(col(Enrollment.course_id) == course_id)
 
 
 def own_course_titles(session: Session, principal: Principal) -> dict[uuid.UUID, str]:

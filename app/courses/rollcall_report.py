@@ -10,14 +10,20 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from app import paging
+from app.accounts.models import Role, User
 from app.accounts.principal import Principal
+from app.accounts.repository import users_by_id, visible_to
 from app.attendance import reasons
 from app.courses.enrolment import can_see_enrollment
 from app.courses.exceptions import RollCallNotFound
 from app.courses.models import (
+    Course,
     CreditSegment,
     Enrollment,
     RollCall,
@@ -28,6 +34,8 @@ from app.courses.models import (
     StudySession,
 )
 from app.courses.rollcall import MAX_ATTEMPTS
+from app.errors import Forbidden
+from app.paging import Page
 
 
 @dataclass(frozen=True)
@@ -168,3 +176,83 @@ def rollcalls_by_event(
         )
     )
     return dict(rows.all())
+
+
+# ---------------------------------------------------------------- exceptions granted
+
+
+@dataclass(frozen=True)
+class ExceptionRow:
+    """A roll-call staff excused, with whom it concerned and what it gave back."""
+
+    report: RollCallReport
+    learner: User
+    course: Course
+    excused_by: User | None
+
+
+def excused_page(
+    session: Session,
+    principal: Principal,
+    *,
+    q: str = "",
+    learners: Any = None,
+    excused_from: datetime | None = None,
+    excused_before: datetime | None = None,
+    page: int = 1,
+    per_page: int = paging.PER_PAGE,
+) -> Page[ExceptionRow]:
+    """The exceptions granted on roll-calls of the enrolments the caller supervises (staff their
+    institution's, regulators their jurisdiction's: ``visible_to``), latest first: the learner's
+    name, username or phone containing ``q``, of the learners ``learners`` selects (a course's),
+    excused in [``excused_from``, ``excused_before``). Offset paging with the total."""
+    if principal.user is None or principal.role not in (Role.staff, Role.admin, Role.regulator):
+        raise Forbidden("Only staff and regulators read the exceptions granted.")
+    page, per_page = paging.bounds(page, per_page)
+    where: list[Any] = [
+        col(RollCall.excused_at).is_not(None),
+        visible_to(principal, Enrollment.institution_id),
+    ]
+    if q.strip():
+        pattern = paging.like(q.strip())
+        where.append(
+            or_(
+                col(User.real_name).ilike(pattern, escape="\\"),
+                col(User.username).ilike(pattern, escape="\\"),
+                col(User.phone).ilike(pattern, escape="\\"),
+            )
+        )
+    if learners is not None:
+        where.append(col(RollCall.user_id).in_(learners))
+    if excused_from is not None:
+        where.append(col(RollCall.excused_at) >= excused_from)
+    if excused_before is not None:
+        where.append(col(RollCall.excused_at) < excused_before)
+    joined = (
+        select(RollCall, User, Course)
+        .join(Enrollment, col(Enrollment.id) == col(RollCall.enrollment_id))
+        .join(User, col(User.id) == col(RollCall.user_id))
+        .join(Course, col(Course.id) == col(Enrollment.course_id))
+        .where(*where)
+    )
+    total = int(
+        session.exec(
+            select(func.count())
+            .select_from(RollCall)
+            .join(Enrollment, col(Enrollment.id) == col(RollCall.enrollment_id))
+            .join(User, col(User.id) == col(RollCall.user_id))
+            .where(*where)
+        ).one()
+    )
+    rows = session.exec(
+        joined.order_by(col(RollCall.excused_at).desc(), col(RollCall.id))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    reports = {r.rollcall.id: r for r in _reports(session, [rc for rc, _u, _c in rows])}
+    staff = users_by_id(session, {rc.excused_by for rc, _u, _c in rows if rc.excused_by})
+    items = [
+        ExceptionRow(reports[rc.id], u, c, staff.get(rc.excused_by) if rc.excused_by else None)
+        for rc, u, c in rows
+    ]
+    return Page(items, total, page, per_page)

@@ -16,6 +16,8 @@ from __future__ import annotations
 from app.courses.authoring import CourseChanges, create_course, publish_course, update_course
 from app.courses.catalogue import (
     CourseSummary,
+    course_filter_titles,
+    course_learners,
     get_own_course,
     list_catalogue,
     list_course_enrollments,
@@ -122,6 +124,8 @@ __all__ = [
     "search_enrollments",
     "own_course_titles",
     "supervised_course",
+    "course_filter_titles",
+    "course_learners",
     "supervised_course_titles",
     "get_own_course",
 ]

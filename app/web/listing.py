@@ -133,6 +133,18 @@ def read(request: Request, spec: ListSpec, t: Any) -> tuple[ListQuery, dict[str,
     return query, errors
 
 
+def extra_page(request: Request, name: str, t: Any, errors: dict[str, str]) -> int:
+    """The page asked for of a second list on the same page (its own query parameter, e.g. the
+    review queue's exceptions): checked like ``page``; a bad value is named in ``errors``."""
+    raw = request.query_params.get(name, "").strip()
+    if not raw:
+        return 1
+    if _PAGE.fullmatch(raw) and 1 <= int(raw) <= MAX_PAGE:
+        return int(raw)
+    errors[name] = str(t(ERRORS["page"])) % MAX_PAGE
+    return 1
+
+
 def first_page(query: ListQuery) -> ListQuery:
     return replace(query, page=1)
 

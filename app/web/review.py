@@ -15,10 +15,13 @@ from app.accounts.principal import Principal
 from app.attendance import repository as visible
 from app.attendance import service as attendance
 from app.attendance.models import Purpose, ReviewStatus
+from app.courses import rollcall_report
+from app.courses import service as courses
 from app.db import attempt
 from app.errors import DomainError, Forbidden
 from app.http.session import SessionDep
 from app.web import listing
+from app.web.attendance_words import rollcall_reason, rollcall_sentence
 from app.web.i18n import (
     gettext,
     labeller,
@@ -58,20 +61,28 @@ def _review_page(
     lang = lang_of(request)
     t = gettext(lang)
     label = labeller(lang)
+    try:
+        titles = courses.course_filter_titles(session, principal)
+    except Forbidden:
+        return not_staff(request, user)
     spec = ListSpec(
         search=t("姓名、用户名或手机号"),
         selects={
-            "purpose": Select(t("验证用途"), {p.value: label("purpose", p.value) for p in Purpose})
+            "course": Select(t("课程"), {str(k): v for k, v in titles.items()}),
+            "purpose": Select(t("验证用途"), {p.value: label("purpose", p.value) for p in Purpose}),
         },
         dates=t("验证日期"),
     )
     query, errors = listing.read(request, spec, t)
     purpose = query.get("purpose")
+    course = query.get("course")
+    learners = courses.course_learners(session, principal, uuid.UUID(course)) if course else None
     where = visible.ReviewFilter(
         q=query.q,
         purpose=Purpose(purpose) if purpose else None,
         created_from=listing.day_start(query.date_from),
         created_before=listing.day_after(query.date_to),
+        learners=learners,
     )
     decided = (ReviewStatus.approved, ReviewStatus.rejected)
     try:
@@ -87,6 +98,25 @@ def _review_page(
         return not_staff(request, user)
     base = request.url.path
     extra = {"tab": "decided"} if tab == "decided" else {}
+    excused = None
+    if tab == "decided":
+        # The exceptions staff granted on failed or missed roll-calls: decisions too, listed
+        # with the same filters (the date is the day of the exception), paged on their own.
+        epage = listing.extra_page(request, "epage", t, errors)
+        excused = rollcall_report.excused_page(
+            session,
+            principal,
+            q=query.q,
+            learners=learners,
+            excused_from=where.created_from,
+            excused_before=where.created_before,
+            page=epage,
+            per_page=REVIEW_PAGE,
+        )
+        extra_link = {**extra, "page": query.page}
+        excused_link = lambda n: query.link(base, **extra_link, epage=n)  # noqa: E731
+    else:
+        excused_link = None
     return render(
         request,
         "staff_review.html",
@@ -102,6 +132,16 @@ def _review_page(
         action=base,
         tab_fields=extra,
         page_link=lambda n: query.link(base, **extra, page=n),
+        excused=excused,
+        excused_link=excused_link,
+        excused_rows=[
+            {
+                "row": row,
+                "why": rollcall_reason(row.report, lang),
+                "sentence": rollcall_sentence(row.report, lang),
+            }
+            for row in (excused.items if excused is not None else [])
+        ],
         error=error,
         error_event=error_event,
     )

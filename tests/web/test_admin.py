@@ -401,7 +401,9 @@ def test_lock_unlock_and_reset_a_password(client: TestClient, engine: Any) -> No
         follow_redirects=False,
     )
     assert changed.status_code == 303
-    assert sign_in(TestClient(client.app), w.learner.username, "Chosen-By-Me-2026").status_code == 303
+    assert (
+        sign_in(TestClient(client.app), w.learner.username, "Chosen-By-Me-2026").status_code == 303
+    )
     assert 'id="must-change"' not in client.get(f"/admin/users/{w.learner.id}").text
     assert len(audits(engine, "user.password_reset", f"user:{w.learner.id}")) == 2
 

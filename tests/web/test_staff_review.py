@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from app.accounts.models import Institution, Role, User
+from tests import factories
 from tests.face_data import FACES
 from tests.factories import PASSWORD, csrf_of, make_institution, make_learner, make_user
 from tests.web.conftest import Shots
@@ -334,6 +335,18 @@ def test_the_queue_is_searched_filtered_and_paged(
     assert ids(q="小白") == {str(quiz_event)}
     assert ids(purpose="quiz") == {str(quiz_event)}
     assert ids(to="2000-01-01") == set()
+    # The course filter: the checks of the learners enrolled in that course.
+    cooking = factories.course_row(engine, w.inst, title="中式烹调师")
+    factories.enrollment_row(engine, other, cooking, complete=False, filed=False)
+    factories.course_row(engine, w.inst, title="保育师")  # nobody enrolled
+    page = client.get("/staff/review").text
+    assert f'<option value="{cooking.id}">中式烹调师</option>' in page
+    assert ids(course=str(cooking.id)) == {str(quiz_event)}
+    assert ids(course=str(cooking.id), purpose="checkin") == set()
+    theirs = factories.course_row(engine, make_institution(engine), title="电工")
+    bad = client.get("/staff/review", params={"course": str(theirs.id)})
+    assert bad.status_code == 400 and "“课程”的值不在列表中" in bad.text  # not theirs to name
+    assert len(re.findall(r'class="card review-item"', bad.text)) == 2
     monkeypatch.setattr(review_pages, "REVIEW_PAGE", 1)
     first = client.get("/staff/review").text
     assert "第 1 / 2 页，共 2 条" in first
