@@ -16,7 +16,7 @@ from app.accounts.principal import Principal
 from app.attendance.models import Outcome
 from app.courses.rollcall import MAX_ATTEMPTS, grant_exception
 from app.db import transaction
-from tests.courses.test_rollcall_attempts import MISMATCH, answer, world  # noqa: F401
+from tests.courses.rollcall_world import MISMATCH, answer, rollcall_world
 from tests.factories import PASSWORD
 from tests.web.conftest import WATCH_CSP, Shots
 from tests.web.fakecam import lfw_photo, still_of
@@ -82,10 +82,10 @@ def test_the_decided_tab_lists_a_granted_exception(
     live_server: str,
     launch_browser: Callable[[Path], Any],
     engine: Engine,
-    world: dict[str, Any],  # noqa: F811
     clock: Any,
     tmp_path: Path,
 ) -> None:
+    world = rollcall_world(engine, clock)
     for _ in range(MAX_ATTEMPTS):
         rc = answer(engine, world, Outcome.failed, **MISMATCH)
     with transaction(engine) as s:

@@ -16,7 +16,7 @@ from app.attendance.models import Outcome
 from app.courses.rollcall import MAX_ATTEMPTS, grant_exception
 from app.db import transaction
 from tests import factories
-from tests.courses.test_rollcall_attempts import MISMATCH, answer, world  # noqa: F401
+from tests.courses.rollcall_world import MISMATCH, answer, rollcall_world
 from tests.factories import make_institution, make_user, sign_in
 
 
@@ -27,10 +27,9 @@ def exceptions(page: str) -> list[str]:
 def test_granted_exceptions_are_listed_in_the_decided_tab(
     client: TestClient,
     engine: Engine,
-    world: dict[str, Any],  # noqa: F811
     clock: Any,
 ) -> None:
-    w = world
+    w = rollcall_world(engine, clock)
     for _ in range(MAX_ATTEMPTS):
         rc = answer(engine, w, Outcome.failed, **MISMATCH)
     sign_in(client, w["staff"].username)
