@@ -7,8 +7,14 @@ file server for the same file on the same stack (uvicorn + Starlette StaticFiles
 code, without sign-in, the enrolment check or the database). Both are driven by the same
 concurrent clients, each asking for random ``Range: bytes=a-b`` chunks as a ``<video>`` does.
 
+With ``--s3`` (the default) a third target is a second app node on the same database with
+``SKILLTRACE_STORAGE=s3``, the video in a bucket of moto's S3 server (a local stand-in, started
+as its own process): the app streams each range from the store (``GetObject`` with ``Range``).
+The stand-in is far slower than a real store (pure Python, one process), so its own CPU per
+request is printed apart from the app node's.
+
     .venv/bin/python benchmarks/video_serving.py [--seconds 10] [--concurrency 16]
-        [--chunk-kib 256] [--video-seconds 120] [--learners 50]
+        [--chunk-kib 256] [--video-seconds 120] [--learners 50] [--no-s3]
 
 Prints requests/s, MB/s and p50/p99 latency per target, the server's CPU per request and the
 load average when each figure was taken.
@@ -134,16 +140,68 @@ async def drive(
 
 
 def report(
-    name: str, lat: list[float], received: int, errors: int, secs: float, cpu: float
+    name: str,
+    lat: list[float],
+    received: int,
+    errors: int,
+    secs: float,
+    cpu: float,
+    store_cpu: float | None = None,
 ) -> None:
     lat = sorted(lat)
     n = len(lat)
     p50, p99 = statistics.median(lat) * 1000, lat[int(n * 0.99) - 1] * 1000
+    store = "" if store_cpu is None else f" (+ S3 stand-in {store_cpu / n * 1000:.2f} ms)"
     print(
         f"  {name:<14} {n / secs:7.0f} req/s  {received / secs / 1e6:7.1f} MB/s  "
         f"p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
-        f"server CPU/request {cpu / n * 1000:.2f} ms  errors {errors}   {load()}"
+        f"server CPU/request {cpu / n * 1000:.2f} ms{store}  errors {errors}   {load()}"
     )
+
+
+def start_s3(data_dir: Path, stored: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """moto's S3 server as a process, a bucket, and the stored video copied into it under
+    the same key; the settings of an app node that uses it."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(endpoint)
+    except RuntimeError:
+        server.terminate()
+        raise
+    settings = {
+        "SKILLTRACE_STORAGE": "s3",
+        "SKILLTRACE_S3_ENDPOINT_URL": endpoint,
+        "SKILLTRACE_S3_BUCKET": "skilltrace-bench",
+        "SKILLTRACE_S3_REGION": "us-east-1",
+        "SKILLTRACE_S3_ACCESS_KEY_ID": "bench",
+        "SKILLTRACE_S3_SECRET_ACCESS_KEY": "bench-secret",
+    }
+    import boto3
+
+    from app.storage_s3 import S3MediaStore
+
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench-secret",
+    ).create_bucket(Bucket="skilltrace-bench")
+    store = S3MediaStore(
+        bucket="skilltrace-bench",
+        endpoint_url=endpoint,
+        region="us-east-1",
+        access_key_id="bench",
+        secret_access_key="bench-secret",
+    )
+    store.put(str(stored.relative_to(data_dir / "media")), stored)
+    return server, settings
 
 
 STATIC_APP = """
@@ -172,6 +230,7 @@ def main() -> None:
     p.add_argument("--chunk-kib", type=int, default=256)
     p.add_argument("--video-seconds", type=float, default=120)
     p.add_argument("--learners", type=int, default=50)
+    p.add_argument("--s3", action=argparse.BooleanOptionalAction, default=True)
     args = p.parse_args()
 
     from tests.video_clips import webm_clip
@@ -214,25 +273,46 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         ),
     ]  # fmt: skip
+    s3_port = free_port()
+    stand_in: subprocess.Popen[bytes] | None = None
     try:
+        if args.s3:
+            stand_in, s3_settings = start_s3(data_dir, stored)
+            servers += [
+                stand_in,
+                subprocess.Popen(
+                    [sys.executable, "-m", "app.cli", "serve", "--port", str(s3_port)],
+                    env={**env, **s3_settings, "SKILLTRACE_DATA_DIR": str(work / "node-s3")},
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                ),
+            ]
         app_url = f"http://127.0.0.1:{app_port}/api/v1/lessons/{lesson_id}/video"
+        s3_url = f"http://127.0.0.1:{s3_port}/api/v1/lessons/{lesson_id}/video"
         static_url = f"http://127.0.0.1:{static_port}/files/{stored.name}"
         wait_up(f"http://127.0.0.1:{app_port}/healthz")
         wait_up(static_url)
         auth = [{"Authorization": f"Bearer {t}"} for t in tokens]
         chunk = args.chunk_kib * 1024
-        for name, url, headers, server in (
+        targets = [
             ("static files", static_url, [{}], servers[1]),
-            ("app (learner)", app_url, auth, servers[0]),
-            ("static files", static_url, [{}], servers[1]),
-            ("app (learner)", app_url, auth, servers[0]),
-        ):
+            ("app, local", app_url, auth, servers[0]),
+        ]
+        if args.s3:
+            wait_up(f"http://127.0.0.1:{s3_port}/healthz")
+            targets.append(("app, S3", s3_url, auth, servers[3]))
+        for name, url, headers, server in targets * 2:
             asyncio.run(drive(url, headers, size, chunk, 1.0, args.concurrency))  # warm-up
             cpu0 = cpu_seconds(server.pid)
+            store0 = cpu_seconds(stand_in.pid) if stand_in and name == "app, S3" else None
             lat, received, errors = asyncio.run(
                 drive(url, headers, size, chunk, args.seconds, args.concurrency)
             )
-            report(name, lat, received, errors, args.seconds, cpu_seconds(server.pid) - cpu0)
+            store_cpu = None
+            if stand_in is not None and store0 is not None:
+                store_cpu = cpu_seconds(stand_in.pid) - store0
+            cpu = cpu_seconds(server.pid) - cpu0
+            report(name, lat, received, errors, args.seconds, cpu, store_cpu)
     finally:
         for server in servers:
             server.terminate()
