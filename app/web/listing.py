@@ -40,10 +40,12 @@ ERRORS = {
 
 @dataclass(frozen=True)
 class Select:
-    """A named filter with a fixed list of values: value → the words shown (translated)."""
+    """A named filter with a fixed list of values: value → the words shown (translated);
+    ``blank``: the words of no choice (default 全部)."""
 
     label: str
     options: Mapping[str, str]
+    blank: str = ""
 
 
 @dataclass(frozen=True)

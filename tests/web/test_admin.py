@@ -414,6 +414,40 @@ def test_lock_unlock_and_reset_a_password(client: TestClient, engine: Any) -> No
 # ---------------------------------------------------------------- audit and status
 
 
+def test_the_console_lists_check_their_query_like_every_list(
+    client: TestClient, engine: Any
+) -> None:
+    """Institutions, accounts and the audit chain read their filters through the lists' helper
+    (app/web/listing.py): a bad value is dropped and named in words with status 400, the rest of
+    the filters still apply, and the pager keeps them."""
+    w = World(engine)
+    signed_in(client, w.admin.username)
+
+    r = client.get("/admin/institutions", params={"status": "closed", "q": w.inst.code})
+    assert r.status_code == 400 and "“状态”的值不在列表中" in r.text
+    assert f'id="inst-{w.inst.id}"' in r.text  # the search still applies
+    r = client.get("/admin/institutions", params={"page": "0"})
+    assert r.status_code == 400 and "页码应为" in r.text
+    assert client.get("/admin/institutions", params={"q": "x" * 101}).status_code == 400
+
+    r = client.get(
+        "/admin/users", params={"role": "superuser", "institution_id": "not-an-id", "status": "x"}
+    )
+    assert r.status_code == 400
+    for words in ("“类型”的值不在列表中", "“所属机构”的值不在列表中", "“状态”的值不在列表中"):
+        assert words in r.text
+    r = client.get("/admin/users", params={"role": "staff", "institution_id": str(w.inst.id)})
+    assert r.status_code == 200 and f'data-username="{w.staff.username}"' in r.text
+    assert f'<option value="{w.inst.id}" selected>' in r.text
+
+    r = client.get("/admin/audit", params={"institution_id": str(uuid.uuid4()), "before": "abc"})
+    assert r.status_code == 400
+    assert "“审计链”的值不在列表中" in r.text and "“更早的记录”的位置应为正整数" in r.text
+    assert "平台（机构之外的操作）" in r.text  # shown the platform chain instead
+    r = client.get("/admin/audit", params={"institution_id": str(w.inst.id)})
+    assert r.status_code == 200 and f'<option value="{w.inst.id}" selected>' in r.text
+
+
 def test_audit_and_status_pages(client: TestClient, engine: Any) -> None:
     w = World(engine)
     csrf = signed_in(client, w.admin.username)

@@ -18,6 +18,7 @@ from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
 from app.programmes import regions
+from app.web import listing
 from app.web.admin.common import (
     HOME,
     INST_STATUS,
@@ -27,13 +28,12 @@ from app.web.admin.common import (
     chain_links,
     change_status,
     entries_view,
-    page_number,
-    page_query,
     require_admin,
     require_admin_post,
     texts_for,
 )
 from app.web.i18n import lang_of, message_for
+from app.web.listing import ListSpec, Select
 from app.web.render import error_page, redirect
 from app.web.session import PageUser
 
@@ -48,30 +48,39 @@ def _institutions_page(
     who: User,
     session: Session,
     *,
-    q: str = "",
-    status: str = "",
-    page: int = 1,
     http_status: int = 200,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
-    st = status if status in INST_STATUS else ""
+    """The institutions, searched by code or name, filtered by status, paged: the query string
+    checked by the lists' helper (app/web/listing.py; a bad value named, status 400)."""
+    t = texts_for(request)
+    spec = ListSpec(
+        search=t("机构代码或名称"),
+        selects={"status": Select(t("状态"), {k: t(v) for k, v in INST_STATUS.items()})},
+    )
+    query, filter_errors = listing.read(request, spec, t)
+    st = query.get("status")
     result = admin.list_institutions(
         session,
-        q=q,
-        status=st or None,  # type: ignore[arg-type]  # checked against INST_STATUS
-        page=page,
+        q=query.q,
+        status="active" if st == "active" else "suspended" if st else None,
+        page=query.page,
     )
     counts = admin.institution_counts(session, [i.id for i in result.items])
+    base = f"{HOME}/institutions"
     return admin_page(
         request,
         "admin_institutions.html",
         who,
-        status=http_status,
+        status=400 if filter_errors and http_status == 200 else http_status,
         result=result,
         counts=counts,
-        form={"q": q, "status": st},
-        page_link=lambda n: page_query(f"{HOME}/institutions", q=q, status=st, page=n),
+        query=query,
+        spec=spec,
+        filter_errors=filter_errors,
+        action=base,
+        page_link=lambda n: query.link(base, page=n),
         errors=errors or {},
         values=values or {},
         regions=regions.labelled(session, places_only=True),
@@ -79,20 +88,11 @@ def _institutions_page(
 
 
 @router.get(f"{HOME}/institutions")
-def institutions_page(
-    request: Request,
-    user: PageUser,
-    session: SessionDep,
-    q: str = "",
-    status: str = "",
-    page: str = "1",
-) -> Response:
+def institutions_page(request: Request, user: PageUser, session: SessionDep) -> Response:
     who = require_admin(request, user)
     if isinstance(who, Response):
         return who
-    return _institutions_page(
-        request, who, session, q=q[:100], status=status, page=page_number(page)
-    )
+    return _institutions_page(request, who, session)
 
 
 @router.post(f"{HOME}/institutions")

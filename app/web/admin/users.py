@@ -19,23 +19,24 @@ from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
 from app.programmes import regions
+from app.web import listing
 from app.web.admin.common import (
     CREATABLE,
     HOME,
     RECENT,
+    ROLE_NAMES,
     TEXTS,
     USER_STATUS,
     admin_page,
     change_status,
     entries_view,
-    page_number,
-    page_query,
     parse_uuid,
     require_admin,
     require_admin_post,
     texts_for,
 )
 from app.web.i18n import lang_of, message_for
+from app.web.listing import ListSpec, Select
 from app.web.render import GROUP_NAMES, error_page, redirect
 from app.web.session import PageUser
 
@@ -50,80 +51,69 @@ def _users_page(
     who: User,
     session: Session,
     *,
-    q: str = "",
-    role: str = "",
-    institution_id: str = "",
-    status: str = "",
-    page: int = 1,
     http_status: int = 200,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     shown: dict[str, str] | None = None,
 ) -> Response:
-    r = Role(role) if role in Role.__members__ else None
-    inst = parse_uuid(institution_id)
-    st = status if status in USER_STATUS else ""
+    """The accounts, searched by username, name or phone, filtered by kind, institution and
+    status, paged: the query string checked by the lists' helper (app/web/listing.py; a bad
+    value named, status 400)."""
+    t = texts_for(request)
+    institutions = admin.all_institutions(session)
+    spec = ListSpec(
+        search=t("用户名、姓名或手机号"),
+        selects={
+            "role": Select(t("类型"), {r.value: t(n) for r, n in ROLE_NAMES.items()}),
+            "institution_id": Select(
+                t("所属机构"), {str(i.id): f"{i.name}（{i.code}）" for i in institutions}
+            ),
+            "status": Select(t("状态"), {k: t(v) for k, v in USER_STATUS.items()}),
+        },
+    )
+    query, filter_errors = listing.read(request, spec, t)
+    role, inst, st = query.get("role"), query.get("institution_id"), query.get("status")
     result = admin.list_users(
         session,
-        q=q,
-        role=r,
-        institution_id=inst,
-        status=st or None,  # type: ignore[arg-type]  # checked against USER_STATUS
-        page=page,
+        q=query.q,
+        role=Role(role) if role else None,
+        institution_id=uuid.UUID(inst) if inst else None,
+        status="active" if st == "active" else "locked" if st else None,
+        page=query.page,
     )
-    institutions = admin.all_institutions(session)
-    form = {
-        "q": q,
-        "role": r.value if r else "",
-        "institution_id": str(inst) if inst else "",
-        "status": st,
-    }
+    base = f"{HOME}/users"
     return admin_page(
         request,
         "admin_users.html",
         who,
-        status=http_status,
+        status=400 if filter_errors and http_status == 200 else http_status,
         result=result,
-        form=form,
+        form={"role": role, "institution_id": inst},
+        query=query,
+        spec=spec,
+        filter_errors=filter_errors,
+        action=base,
         institutions=institutions,
         inst_by_id={i.id: i for i in institutions},
         creatable=[r.value for r in CREATABLE],
         group_names=GROUP_NAMES,
-        page_link=lambda n: page_query(f"{HOME}/users", **form, page=n),
+        page_link=lambda n: query.link(base, page=n),
         errors=errors or {},
         values=values or {},
         shown=shown,
         regions=[
-            (code, texts_for(request)(TEXTS["national"]) if code == regions.NATIONAL else name)
+            (code, t(TEXTS["national"]) if code == regions.NATIONAL else name)
             for code, name in regions.labelled(session)
         ],
     )
 
 
 @router.get(f"{HOME}/users")
-def users_page(
-    request: Request,
-    user: PageUser,
-    session: SessionDep,
-    q: str = "",
-    role: str = "",
-    institution_id: str = "",
-    status: str = "",
-    page: str = "1",
-) -> Response:
+def users_page(request: Request, user: PageUser, session: SessionDep) -> Response:
     who = require_admin(request, user)
     if isinstance(who, Response):
         return who
-    return _users_page(
-        request,
-        who,
-        session,
-        q=q[:100],
-        role=role,
-        institution_id=institution_id,
-        status=status,
-        page=page_number(page),
-    )
+    return _users_page(request, who, session)
 
 
 @router.post(f"{HOME}/users")
