@@ -9,8 +9,10 @@ The QR, the station's scans, its face checks and its decisions all go through th
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -31,11 +33,19 @@ from app.http.session import SessionDep
 from app.web.i18n import Lang, gettext, lang_of, message_for
 from app.web.render import error_page, not_learner, redirect, render, to_login
 from app.web.session import PageUser
-from app.web.staff.forms import field_error, staff_page, staff_post
+from app.web.staff.forms import (
+    Parsed,
+    Rules,
+    field_error,
+    parse_fields,
+    staff_page,
+    staff_post,
+    submit,
+)
 
 router = APIRouter(include_in_schema=False)
 
-SESSION_RULES: dict[str, tuple[str, tuple[object, ...]]] = {
+SESSION_RULES: Rules = {
     "title": ("必填，不超过 %s 字。", (offline.TITLE_CHARS,)),
     "site_address": ("必填，不超过 %s 字：实训场地的详细地址。", (offline.SITE_CHARS,)),
     "starts_at": ("请选择开始时间（北京时间）。", ()),
@@ -87,33 +97,19 @@ class SessionForm(BaseModel):
     instructor_id: str = Field(default="", max_length=40)
 
 
-def _rule(lang: Lang, field: str) -> str:
-    text, args = SESSION_RULES[field]
-    return gettext(lang)(text) % args if args else gettext(lang)(text)
-
-
 def _local(value: str) -> datetime:
     """A ``datetime-local`` field: Beijing time (the site's clock), to an aware instant."""
     return datetime.fromisoformat(value.strip()).replace(tzinfo=SHANGHAI)
 
 
-def _parse(form: SessionForm, lang: Lang) -> tuple[dict[str, Any] | None, dict[str, str]]:
-    errors: dict[str, str] = {}
-    out: dict[str, Any] = {"title": form.title, "site_address": form.site_address}
-    for name in ("starts_at", "ends_at"):
-        try:
-            out[name] = _local(getattr(form, name))
-        except ValueError:
-            errors[name] = _rule(lang, name)
-    try:
-        out["capacity"] = int(form.capacity.strip())
-    except ValueError:
-        errors["capacity"] = _rule(lang, "capacity")
-    try:
-        out["instructor_id"] = uuid.UUID(form.instructor_id.strip())
-    except ValueError:
-        errors["instructor_id"] = _rule(lang, "instructor_id")
-    return (None, errors) if errors else (out, {})
+def _parse(form: SessionForm, lang: Lang) -> Parsed:
+    parsers: dict[str, Callable[[str], object]] = {
+        "starts_at": _local,
+        "ends_at": _local,
+        "capacity": int,
+        "instructor_id": uuid.UUID,
+    }
+    return parse_fields(form, lang, SESSION_RULES, parsers, text=("title", "site_address"))
 
 
 def _sessions_view(
@@ -176,23 +172,20 @@ def schedule_session(
     if isinstance(staff, Response):
         return staff
     lang = lang_of(request)
-    values = form.model_dump(exclude={"csrf"})
-    parsed, errors = _parse(form, lang)
-    if parsed is None:
-        return _sessions_view(
-            request, staff, session, class_id, status=422, values=values, errors=errors
-        )
-    try:
-        with attempt(session):
-            s = offline.schedule_session(session, Principal.of_user(staff), class_id, **parsed)
-    except (cx.ClassNotFound, cx.ClassClosed) as err:
-        return error_page(request, staff, err)
-    except DomainError as err:
-        errs = field_error(err, lang, SESSION_RULES, "title")
-        return _sessions_view(
-            request, staff, session, class_id, status=err.status, values=values, errors=errs
-        )
-    return redirect(request, f"/staff/offline/{s.id}", "offline_scheduled")
+    return submit(
+        request,
+        session,
+        staff,
+        form,
+        _parse(form, lang),
+        partial(_sessions_view, request, staff, session, class_id),
+        lambda parsed: offline.schedule_session(
+            session, Principal.of_user(staff), class_id, **parsed
+        ),
+        refusal=lambda err: field_error(err, lang, SESSION_RULES, "title"),
+        gone=(cx.ClassNotFound, cx.ClassClosed),
+        done=lambda s: redirect(request, f"/staff/offline/{s.id}", "offline_scheduled"),
+    )
 
 
 # ---------------------------------------------------------------- staff: one session

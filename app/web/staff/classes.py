@@ -4,7 +4,9 @@ progress, 开班 and 结业, and enrolling one of the institution's learners."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -26,11 +28,19 @@ from app.web import filing_words
 from app.web.i18n import Lang, gettext, lang_of, message_for
 from app.web.render import GROUP_NAMES, error_page, redirect, render
 from app.web.session import PageUser
-from app.web.staff.forms import field_error, staff_page, staff_post
+from app.web.staff.forms import (
+    Parsed,
+    Rules,
+    field_error,
+    parse_fields,
+    staff_page,
+    staff_post,
+    submit,
+)
 
 router = APIRouter(include_in_schema=False)
 
-CLASS_RULES: dict[str, tuple[str, tuple[object, ...]]] = {
+CLASS_RULES: Rules = {
     "code": ("必填，不超过 %s 个字符，同一课程内不重复，例如 2026-03。", (classes.CODE_CHARS,)),
     "name": ("必填，不超过 %s 字。", (classes.NAME_CHARS,)),
     "starts_on": ("请选择开班日期。", ()),
@@ -56,29 +66,15 @@ class ClassForm(BaseModel):
     head_teacher_id: str = Field(default="", max_length=40)
 
 
-def _rule(lang: Lang, field: str) -> str:
-    text, args = CLASS_RULES[field]
-    return gettext(lang)(text) % args if args else gettext(lang)(text)
-
-
-def _parse(form: ClassForm, lang: Lang) -> tuple[dict[str, Any] | None, dict[str, str]]:
+def _parse(form: ClassForm, lang: Lang) -> Parsed:
     """The form's values as the service takes them, or the fields in error with their rule."""
-    errors: dict[str, str] = {}
-    out: dict[str, Any] = {"code": form.code, "name": form.name}
-    for name in ("starts_on", "ends_on"):
-        try:
-            out[name] = date.fromisoformat(getattr(form, name).strip())
-        except ValueError:
-            errors[name] = _rule(lang, name)
-    try:
-        out["capacity"] = int(form.capacity.strip())
-    except ValueError:
-        errors["capacity"] = _rule(lang, "capacity")
-    try:
-        out["head_teacher_id"] = uuid.UUID(form.head_teacher_id.strip())
-    except ValueError:
-        errors["head_teacher_id"] = _rule(lang, "head_teacher_id")
-    return (None, errors) if errors else (out, {})
+    parsers: dict[str, Callable[[str], object]] = {
+        "starts_on": date.fromisoformat,
+        "ends_on": date.fromisoformat,
+        "capacity": int,
+        "head_teacher_id": uuid.UUID,
+    }
+    return parse_fields(form, lang, CLASS_RULES, parsers, text=("code", "name"))
 
 
 def _classes_view(
@@ -135,27 +131,22 @@ def create_class(
     if isinstance(staff, Response):
         return staff
     lang = lang_of(request)
-    values = form.model_dump(exclude={"csrf"})
-    parsed, errors = _parse(form, lang)
-    if parsed is None:
-        return _classes_view(
-            request, staff, session, course_id, status=422, values=values, errors=errors
-        )
-    try:
-        with attempt(session):
-            klass = classes.create_class(session, Principal.of_user(staff), course_id, **parsed)
-    except cx.CourseNotFound as err:
-        return error_page(request, staff, err)
-    except DomainError as err:
-        errs = (
+    return submit(
+        request,
+        session,
+        staff,
+        form,
+        _parse(form, lang),
+        partial(_classes_view, request, staff, session, course_id),
+        lambda parsed: classes.create_class(session, Principal.of_user(staff), course_id, **parsed),
+        refusal=lambda err: (
             {"code": message_for(err, lang)}
             if isinstance(err, cx.ClassCodeTaken)
             else field_error(err, lang, CLASS_RULES, "code")
-        )
-        return _classes_view(
-            request, staff, session, course_id, status=err.status, values=values, errors=errs
-        )
-    return redirect(request, f"/staff/classes/{klass.id}", "class_created")
+        ),
+        gone=(cx.CourseNotFound,),
+        done=lambda klass: redirect(request, f"/staff/classes/{klass.id}", "class_created"),
+    )
 
 
 def class_view(

@@ -1,15 +1,18 @@
-"""What the staff pages share: the rules in words, the forms and their parsing, and the
-guard that lets only course authors in."""
+"""What the staff pages share: the rules in words, the forms and their parsing, the guard that
+lets only course authors in, and the submission of a form that makes something (parse, ask the
+service, show the refusal next to its field or go on)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from app.accounts.models import User
 from app.accounts.principal import Principal
@@ -17,14 +20,12 @@ from app.certificates.subsidy import yuan
 from app.courses import exceptions as cx
 from app.courses import service as courses
 from app.courses.models import Course, CreditPolicy, Level, QuizOpens
+from app.db import attempt
 from app.errors import DomainError, ValidationFailed
 from app.validation import InvalidText
 from app.web.durations import Duration, parse, split
 from app.web.i18n import Lang, gettext, message_for
-from app.web.render import (
-    not_staff,
-    to_login,
-)
+from app.web.render import error_page, not_staff, to_login
 from app.web.session import check_csrf
 
 MAX_OPTION_ROWS = courses.OPTIONS[1]
@@ -144,7 +145,11 @@ CREDIT_POLICY_NAMES = {
 }
 
 
-def rule(t: Any, rules: dict[str, tuple[str, tuple[object, ...]]], field: str) -> str:
+#: A form's rules in words: field → (Chinese rule with %s placeholders, values).
+Rules = dict[str, tuple[str, tuple[object, ...]]]
+
+
+def rule(t: Any, rules: Rules, field: str) -> str:
     text, args = rules[field]
     said = tuple(a.words(t) if isinstance(a, Duration) else a for a in args)
     return str(t(text)) % said if said else str(t(text))
@@ -361,3 +366,70 @@ def staff_page(request: Request, user: User | None) -> User | Response:
 def staff_post(request: Request, user: User | None, csrf: str) -> User | Response:
     check_csrf(request, csrf)
     return staff_page(request, user)
+
+
+# ---------------------------------------------------------------- submitting a form
+
+#: A parsed form: the service's arguments, or None and the fields in error with their rule.
+Parsed = tuple[dict[str, Any] | None, dict[str, str]]
+T = TypeVar("T")
+
+
+def parse_fields(
+    form: BaseModel,
+    lang: Lang,
+    rules: Rules,
+    parsers: Mapping[str, Callable[[str], object]],
+    *,
+    text: Sequence[str] = (),
+) -> Parsed:
+    """A typed form as the service's arguments: the ``text`` fields as typed (the service checks
+    them), every other through its parser (stripped); a field its parser refuses
+    (``ValueError``) gets its rule in words."""
+    out: dict[str, Any] = {name: getattr(form, name) for name in text}
+    errors: dict[str, str] = {}
+    for name, parse_one in parsers.items():
+        try:
+            out[name] = parse_one(getattr(form, name).strip())
+        except ValueError:
+            errors[name] = rule(gettext(lang), rules, name)
+    return (None, errors) if errors else (out, {})
+
+
+class FormPage(Protocol):
+    """A page showing a form again: with the status, the values as typed and the errors."""
+
+    def __call__(
+        self, *, status: int, values: dict[str, str], errors: dict[str, str]
+    ) -> Response: ...
+
+
+def submit(
+    request: Request,
+    session: Session,
+    staff: User,
+    form: BaseModel,
+    parsed: Parsed,
+    page: FormPage,
+    make: Callable[[dict[str, Any]], T],
+    *,
+    refusal: Callable[[DomainError], dict[str, str]],
+    done: Callable[[T], Response],
+    gone: tuple[type[DomainError], ...] = (),
+) -> Response:
+    """A staff form that makes something: the form again with what is not even parseable
+    (422), else ``make`` in a savepoint; a refusal of the service shown next to its field
+    (``refusal``), one that leaves nothing to show the form on (``gone``: the course or class
+    not found, say) as the error page; on success ``done``."""
+    values = form.model_dump(exclude={"csrf"})
+    arguments, errors = parsed
+    if arguments is None:
+        return page(status=422, values=values, errors=errors)
+    try:
+        with attempt(session):
+            made = make(arguments)
+    except gone as err:
+        return error_page(request, staff, err)
+    except DomainError as err:
+        return page(status=err.status, values=values, errors=refusal(err))
+    return done(made)
