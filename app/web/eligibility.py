@@ -8,6 +8,8 @@ the page with the reason in words next to the form it concerns."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
@@ -80,7 +82,19 @@ def _regulator_page(learner_id: uuid.UUID) -> str:
     return f"/regulator/learners/{learner_id}/eligibility"
 
 
-def _principal(request: Request, user: User | None, role: str) -> Principal | Response:
+@dataclass(frozen=True)
+class _Caller:
+    user: User
+    principal: Principal
+
+
+def _caller(
+    request: Request, user: User | None, role: str, csrf: str | None = None
+) -> _Caller | Response:
+    """The signed-in caller of a ``role`` page (a form's CSRF field checked first), or the page
+    sending anyone else away."""
+    if csrf is not None:
+        check_csrf(request, csrf)
     if user is None:
         return to_login(request)
     principal = Principal.of_user(user)
@@ -88,7 +102,7 @@ def _principal(request: Request, user: User | None, role: str) -> Principal | Re
         return error_page(request, user, Forbidden("This page is for training staff."))
     if role == "regulator" and not principal.is_regulator:
         return error_page(request, user, Forbidden("This page is for regulators."))
-    return principal
+    return _Caller(user, principal)
 
 
 def _page(
@@ -161,6 +175,33 @@ def _refused(
     )
 
 
+def _act(
+    request: Request,
+    caller: _Caller,
+    session: Session,
+    learner_id: uuid.UUID,
+    mode: str,
+    *,
+    where: str,
+    run: Callable[[], object],
+    flash: str,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    """Handle a form on a learner's eligibility page as the API handles the request: ``run``
+    the service call in a savepoint; on success back to the page (``mode``: the staff's or the
+    regulator's) with the ``flash`` message; on a refusal the page again with the reason next to
+    the form (``where``) and what was typed."""
+    try:
+        with attempt(session):
+            run()
+    except DomainError as err:
+        return _refused(
+            request, caller.user, caller.principal, session, learner_id, mode, err, where, values
+        )
+    page = _staff_page(learner_id) if mode == "staff" else _regulator_page(learner_id)
+    return redirect(request, page, flash)
+
+
 # ---------------------------------------------------------------- staff
 
 
@@ -170,11 +211,10 @@ def staff_facts(
 ) -> Response:
     """The learner's groups, residence and external certificates, with the forms to confirm and
     record them (``facts.facts_of``, as ``GET /api/v1/learners/{id}/eligibility``)."""
-    who = _principal(request, user, "staff")
-    if not isinstance(who, Principal):
+    who = _caller(request, user, "staff")
+    if isinstance(who, Response):
         return who
-    assert user is not None  # noqa: S101
-    return _page(request, user, who, session, learner_id, "staff")
+    return _page(request, who.user, who.principal, session, learner_id, "staff")
 
 
 @router.post("/staff/learners/{learner_id}/groups")
@@ -189,25 +229,27 @@ def staff_confirm_group(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """``facts.confirm_group``, as ``POST /api/v1/learners/{id}/groups``."""
-    check_csrf(request, csrf)
-    who = _principal(request, user, "staff")
-    if not isinstance(who, Principal):
+    who = _caller(request, user, "staff", csrf)
+    if isinstance(who, Response):
         return who
-    assert user is not None  # noqa: S101
-    values = {"group": group, "evidence_kind": evidence_kind, "evidence_number": evidence_number}
-    try:
-        with attempt(session):
-            facts.confirm_group(
-                session,
-                who,
-                learner_id,
-                group=group,
-                evidence_kind=evidence_kind,
-                evidence_number=evidence_number or None,
-            )
-    except DomainError as err:
-        return _refused(request, user, who, session, learner_id, "staff", err, "group", values)
-    return redirect(request, _staff_page(learner_id), "group_confirmed")
+    return _act(
+        request,
+        who,
+        session,
+        learner_id,
+        "staff",
+        where="group",
+        values={"group": group, "evidence_kind": evidence_kind, "evidence_number": evidence_number},
+        run=lambda: facts.confirm_group(
+            session,
+            who.principal,
+            learner_id,
+            group=group,
+            evidence_kind=evidence_kind,
+            evidence_number=evidence_number or None,
+        ),
+        flash="group_confirmed",
+    )
 
 
 @router.post("/staff/learners/{learner_id}/residences")
@@ -223,31 +265,34 @@ def staff_confirm_residence(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """``facts.confirm_residence``, as ``POST /api/v1/learners/{id}/residences``."""
-    check_csrf(request, csrf)
-    who = _principal(request, user, "staff")
-    if not isinstance(who, Principal):
+    who = _caller(request, user, "staff", csrf)
+    if isinstance(who, Response):
         return who
-    assert user is not None  # noqa: S101
     values = {
         "kind": kind,
         "region_code": region_code,
         "evidence_kind": evidence_kind,
         "evidence_number": evidence_number,
     }
-    try:
-        with attempt(session):
-            facts.confirm_residence(
-                session,
-                who,
-                learner_id,
-                kind=kind,
-                region_code=region_code,
-                evidence_kind=evidence_kind,
-                evidence_number=evidence_number or None,
-            )
-    except DomainError as err:
-        return _refused(request, user, who, session, learner_id, "staff", err, "residence", values)
-    return redirect(request, _staff_page(learner_id), "residence_confirmed")
+    return _act(
+        request,
+        who,
+        session,
+        learner_id,
+        "staff",
+        where="residence",
+        values=values,
+        run=lambda: facts.confirm_residence(
+            session,
+            who.principal,
+            learner_id,
+            kind=kind,
+            region_code=region_code,
+            evidence_kind=evidence_kind,
+            evidence_number=evidence_number or None,
+        ),
+        flash="residence_confirmed",
+    )
 
 
 @router.post("/staff/learners/{learner_id}/external-certificates")
@@ -267,11 +312,9 @@ def staff_record_external(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """``external.record_external``, as ``POST /api/v1/learners/{id}/external-certificates``."""
-    check_csrf(request, csrf)
-    who = _principal(request, user, "staff")
-    if not isinstance(who, Principal):
+    who = _caller(request, user, "staff", csrf)
+    if isinstance(who, Response):
         return who
-    assert user is not None  # noqa: S101
     values = {
         "kind": kind,
         "number": number,
@@ -281,7 +324,8 @@ def staff_record_external(
         "occupation_name": occupation_name,
         "level": level,
     }
-    try:
+
+    def record() -> object:
         try:
             day = date.fromisoformat(issued_on.strip())
         except ValueError:
@@ -289,25 +333,33 @@ def staff_record_external(
                 f"{issued_on!r} is not a date (YYYY-MM-DD).", field="issued_on"
             ) from None
         data = scan.file.read(external.MAX_SCAN_BYTES + 1) if scan is not None else b""
-        with attempt(session):
-            external.record_external(
-                session,
-                who,
-                learner_id,
-                external.ExternalInput(
-                    kind=kind,
-                    number=number,
-                    issuer=issuer,
-                    issued_on=day,
-                    occupation_code=occupation_code,
-                    occupation_name=occupation_name,
-                    level=level or None,
-                ),
-                data,
-            )
-    except DomainError as err:
-        return _refused(request, user, who, session, learner_id, "staff", err, "external", values)
-    return redirect(request, _staff_page(learner_id), "external_recorded")
+        return external.record_external(
+            session,
+            who.principal,
+            learner_id,
+            external.ExternalInput(
+                kind=kind,
+                number=number,
+                issuer=issuer,
+                issued_on=day,
+                occupation_code=occupation_code,
+                occupation_name=occupation_name,
+                level=level or None,
+            ),
+            data,
+        )
+
+    return _act(
+        request,
+        who,
+        session,
+        learner_id,
+        "staff",
+        where="external",
+        values=values,
+        run=record,
+        flash="external_recorded",
+    )
 
 
 # ---------------------------------------------------------------- regulators
@@ -318,11 +370,10 @@ def regulator_facts(
     request: Request, user_id: uuid.UUID, user: PageUser, session: SessionDep
 ) -> Response:
     """A learner's facts with the forms to verify or reject them (within the jurisdiction)."""
-    who = _principal(request, user, "regulator")
-    if not isinstance(who, Principal):
+    who = _caller(request, user, "regulator")
+    if isinstance(who, Response):
         return who
-    assert user is not None  # noqa: S101
-    return _page(request, user, who, session, user_id, "regulator")
+    return _page(request, who.user, who.principal, session, user_id, "regulator")
 
 
 def _decide_fact(
@@ -336,33 +387,35 @@ def _decide_fact(
     *,
     residence: bool,
 ) -> Response:
-    check_csrf(request, csrf)
-    who = _principal(request, user, "regulator")
-    if not isinstance(who, Principal):
+    who = _caller(request, user, "regulator", csrf)
+    if isinstance(who, Response):
         return who
-    assert user is not None  # noqa: S101
     try:
         fact = (
-            facts.visible_fact(session, who, ResidenceFact, fact_id)
+            facts.visible_fact(session, who.principal, ResidenceFact, fact_id)
             if residence
-            else facts.visible_fact(session, who, LearnerGroupFact, fact_id)
+            else facts.visible_fact(session, who.principal, LearnerGroupFact, fact_id)
         )
     except DomainError as err:
-        return error_page(request, user, err)
-    learner_id = fact.user_id
-    try:
-        with attempt(session):
-            if decision == "verify":
-                (facts.verify_residence if residence else facts.verify_group)(session, who, fact_id)
-            else:
-                reject = facts.reject_residence if residence else facts.reject_group
-                reject(session, who, fact_id, reason=reason)
-    except DomainError as err:
-        return _refused(
-            request, user, who, session, learner_id, "regulator", err, f"fact-{fact_id}"
-        )
-    flash = "fact_verified" if decision == "verify" else "fact_rejected"
-    return redirect(request, _regulator_page(learner_id), flash)
+        return error_page(request, who.user, err)
+
+    def decide() -> object:
+        if decision == "verify":
+            verify = facts.verify_residence if residence else facts.verify_group
+            return verify(session, who.principal, fact_id)
+        reject = facts.reject_residence if residence else facts.reject_group
+        return reject(session, who.principal, fact_id, reason=reason)
+
+    return _act(
+        request,
+        who,
+        session,
+        fact.user_id,
+        "regulator",
+        where=f"fact-{fact_id}",
+        run=decide,
+        flash="fact_verified" if decision == "verify" else "fact_rejected",
+    )
 
 
 @router.post("/regulator/learner-groups/{fact_id}/decision")
@@ -430,11 +483,10 @@ def external_queue(
 ) -> Response:
     """External certificates within the jurisdiction (default: those awaiting confirmation),
     as ``GET /api/v1/external-certificates?status=recorded``."""
-    who = _principal(request, user, "regulator")
-    if not isinstance(who, Principal):
+    who = _caller(request, user, "regulator")
+    if isinstance(who, Response):
         return who
-    assert user is not None  # noqa: S101
-    return _queue(request, user, who, session, status)
+    return _queue(request, who.user, who.principal, session, status)
 
 
 @router.post(QUEUE + "/{external_id}/decision")
@@ -448,22 +500,20 @@ def external_decision(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """``external.decide_external``, as ``POST /api/v1/external-certificates/{id}/decision``."""
-    check_csrf(request, csrf)
-    who = _principal(request, user, "regulator")
-    if not isinstance(who, Principal):
+    who = _caller(request, user, "regulator", csrf)
+    if isinstance(who, Response):
         return who
-    assert user is not None  # noqa: S101
     try:
         with attempt(session):
             external.decide_external(
-                session, who, external_id, confirm=decision == "confirm", reason=reason
+                session, who.principal, external_id, confirm=decision == "confirm", reason=reason
             )
     except DomainError as err:
         message = message_for(err, lang_of(request))
         return _queue(
             request,
-            user,
-            who,
+            who.user,
+            who.principal,
             session,
             "",  # every state: the row refused is shown, whatever it became
             status=err.status,
