@@ -16,6 +16,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +145,81 @@ def live_server(app_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=15)
+
+
+@dataclass
+class Browsing:
+    """A Chromium page on the live server (1280 × 900, zh-CN, CSP violations recorded in
+    ``window.__csp``) and every uncaught script error and console error it has seen."""
+
+    page: Any
+    base: str
+    errors: list[str] = field(default_factory=list)
+
+    def sign_in(self, username: str) -> None:
+        """Sign in afresh (the previous user's cookies cleared) with the test password."""
+        from tests.factories import PASSWORD
+
+        self.page.context.clear_cookies()
+        self.page.goto(f"{self.base}/login")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", PASSWORD)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_load_state()
+
+    def csp_violations(self) -> list[str]:
+        return list(self.page.evaluate("window.__csp"))
+
+
+@pytest.fixture
+def browsing(live_server: str) -> Iterator[Browsing]:
+    """A desktop page on the live server, watched for script, console and CSP errors."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        context.add_init_script(WATCH_CSP)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        seen = Browsing(page, live_server)
+        page.on("pageerror", lambda e: seen.errors.append(str(e)))
+        page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
+        yield seen
+        browser.close()
+
+
+@contextmanager
+def built_at(clock: Any, moment: datetime) -> Iterator[None]:
+    """Build a test's data at a frozen ``moment`` (the ``clock`` fixture); afterwards the clock
+    is the real one again, which the live server's requests run on."""
+    from app import clock as clock_mod
+
+    clock.set(moment)
+    yield
+    clock_mod.set_clock(clock_mod.Clock())
+
+
+@dataclass
+class ShenzhenWorld:
+    """What the regulators' browser tests start from: 南山区职业技能培训学校 (in the demo
+    province's regions) with one staff member, and 深圳市's regulator (jurisdiction 440300)."""
+
+    inst: Any
+    staff: Any
+    regulator: Any
+
+
+def shenzhen_world(engine: Any, *, staff_username: str | None = None) -> ShenzhenWorld:
+    from app.accounts.models import Role
+    from tests.factories import make_institution, make_user
+
+    inst = make_institution(engine, region="440305", name="南山区职业技能培训学校")
+    named = {"username": staff_username} if staff_username else {}
+    staff = make_user(engine, Role.staff, inst, **named)
+    regulator = make_user(engine, Role.regulator, jurisdiction="440300")
+    return ShenzhenWorld(inst, staff, regulator)
 
 
 @pytest.fixture

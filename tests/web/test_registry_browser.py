@@ -5,15 +5,12 @@ no sideways scrolling at 360 px."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 from sqlalchemy.engine import Engine
 
 from app.accounts.models import RegistryStatus, Role
-from tests.factories import PASSWORD, course_row, make_institution, make_user
-from tests.web.conftest import CHROMIUM, CHROMIUM_FLAGS, WATCH_CSP, Shots, require_browser
+from tests.factories import course_row, make_institution, make_user
+from tests.web.conftest import Browsing, Shots
 
 pytestmark = [
     pytest.mark.browser,
@@ -21,31 +18,7 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def browser_page() -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        context.add_init_script(WATCH_CSP)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        yield page
-        browser.close()
-
-
-def _sign_in(page: Any, base: str, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
-
-def test_registry_pages_in_the_browser(live_server: str, browser_page: Any, engine: Engine) -> None:
+def test_registry_pages_in_the_browser(browsing: Browsing, engine: Engine) -> None:
     pending = make_institution(
         engine,
         "NSXJ01",
@@ -58,12 +31,9 @@ def test_registry_pages_in_the_browser(live_server: str, browser_page: Any, engi
     make_institution(engine, "BAOK01", region="440306", name="深圳市宝安区技工培训学校")
     regulator = make_user(engine, Role.regulator, jurisdiction="440300")
     staff = make_user(engine, Role.staff, pending)
-    page = browser_page
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page = browsing.page
 
-    _sign_in(page, live_server, regulator.username)
+    browsing.sign_in(regulator.username)
     page.click("nav a[href='/regulator/institutions']")
     page.wait_for_url("**/regulator/institutions")
     assert page.locator("#institution-table tbody tr").count() == 3
@@ -89,11 +59,11 @@ def test_registry_pages_in_the_browser(live_server: str, browser_page: Any, engi
     assert page.locator("#history-table tbody tr").count() >= 3
     assert (shots("detail") or 0) <= 360
 
-    _sign_in(page, live_server, staff.username)
+    browsing.sign_in(staff.username)
     page.click("nav a[href='/staff/registry']")
     page.wait_for_url("**/staff/registry")
     assert "不能开班、发放培训合格证明或申报补贴" in page.locator("#status-note").inner_text()
     assert "专项检查发现代学代考" in page.locator("#history-table").inner_text()
     assert (Shots(page, "staff-registry")("suspended") or 0) <= 360
-    assert page.evaluate("window.__csp") == []
-    assert errors == []
+    assert browsing.csp_violations() == []
+    assert browsing.errors == []
