@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -74,132 +75,100 @@ EXTERNAL_KINDS = [k.value for k in external.EXTERNAL_KINDS]
 QUEUE = "/regulator/external-certificates"
 
 
-def _staff_page(learner_id: uuid.UUID) -> str:
-    return f"/staff/learners/{learner_id}/eligibility"
-
-
-def _regulator_page(learner_id: uuid.UUID) -> str:
-    return f"/regulator/learners/{learner_id}/eligibility"
+def _learner_page(learner_id: uuid.UUID, mode: str) -> str:
+    return f"/{mode}/learners/{learner_id}/eligibility"
 
 
 @dataclass(frozen=True)
 class _Caller:
+    """A signed-in staff member or regulator on these pages, with the request's session."""
+
+    request: Request
+    session: Session
     user: User
     principal: Principal
+    mode: str  # "staff" or "regulator": whose page (and forms) the learner's facts show on
+
+    def page(
+        self,
+        learner_id: uuid.UUID,
+        *,
+        status: int = 200,
+        errors: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Response:
+        """The learner's facts (``facts.facts_of``) with this caller's forms."""
+        try:
+            view = facts.facts_of(self.session, self.principal, learner_id)
+        except DomainError as err:
+            return error_page(self.request, self.user, err)
+        masked = view.learner.id_number_masked
+        staff = self.mode == "staff"
+        return render(
+            self.request,
+            "eligibility.html",
+            self.user,
+            status=status,
+            mode=self.mode,
+            view=view,
+            id_region=masked[:6] if masked else None,
+            region_names=view.region_names,
+            place_options=regions.labelled(self.session, places_only=True) if staff else [],
+            group_names=GROUP_NAMES,
+            evidence_names=EVIDENCE_NAMES,
+            group_evidence={g: [k.value for k in ks] for g, ks in GROUP_EVIDENCE.items()},
+            residence_evidence={
+                k.value: [e.value for e in es] for k, es in RESIDENCE_EVIDENCE.items()
+            },
+            fact_status_names=FACT_STATUS_NAMES,
+            external_status_names=EXTERNAL_STATUS_NAMES,
+            residence_names=RESIDENCE_NAMES,
+            certificate_names=CERTIFICATE_NAMES,
+            level_names=LEVEL_NAMES,
+            external_kinds=EXTERNAL_KINDS,
+            errors=errors or {},
+            values=values or {},
+        )
+
+    def act(
+        self,
+        learner_id: uuid.UUID,
+        where: str,
+        run: Callable[[], object],
+        flash: str,
+        values: dict[str, Any] | None = None,
+    ) -> Response:
+        """Handle a form on the learner's page as the API handles the request: ``run`` the
+        service call in a savepoint; on success back to the page with the ``flash`` message; on
+        a refusal the page again with the reason next to the form (``where``) and what was
+        typed."""
+        try:
+            with attempt(self.session):
+                run()
+        except DomainError as err:
+            lang = lang_of(self.request)
+            message = message_for(err, lang)
+            if err.detail and err.detail != err.message_en:
+                message = f"{message}（{err.detail}）" if lang.startswith("zh") else err.detail
+            return self.page(learner_id, status=err.status, errors={where: message}, values=values)
+        return redirect(self.request, _learner_page(learner_id, self.mode), flash)
 
 
 def _caller(
-    request: Request, user: User | None, role: str, csrf: str | None = None
+    request: Request, session: Session, user: User | None, mode: str, csrf: str | None = None
 ) -> _Caller | Response:
-    """The signed-in caller of a ``role`` page (a form's CSRF field checked first), or the page
+    """The signed-in caller of a ``mode`` page (a form's CSRF field checked first), or the page
     sending anyone else away."""
     if csrf is not None:
         check_csrf(request, csrf)
     if user is None:
         return to_login(request)
     principal = Principal.of_user(user)
-    if role == "staff" and user.role is not Role.staff:
+    if mode == "staff" and user.role is not Role.staff:
         return error_page(request, user, Forbidden("This page is for training staff."))
-    if role == "regulator" and not principal.is_regulator:
+    if mode == "regulator" and not principal.is_regulator:
         return error_page(request, user, Forbidden("This page is for regulators."))
-    return _Caller(user, principal)
-
-
-def _page(
-    request: Request,
-    user: User,
-    principal: Principal,
-    session: Session,
-    learner_id: uuid.UUID,
-    mode: str,
-    *,
-    status: int = 200,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-) -> Response:
-    try:
-        view = facts.facts_of(session, principal, learner_id)
-    except DomainError as err:
-        return error_page(request, user, err)
-    masked = view.learner.id_number_masked
-    id_region = masked[:6] if masked else None
-    return render(
-        request,
-        "eligibility.html",
-        user,
-        status=status,
-        mode=mode,
-        view=view,
-        id_region=id_region,
-        region_names=view.region_names,
-        place_options=regions.labelled(session, places_only=True) if mode == "staff" else [],
-        group_names=GROUP_NAMES,
-        evidence_names=EVIDENCE_NAMES,
-        group_evidence={g: [k.value for k in ks] for g, ks in GROUP_EVIDENCE.items()},
-        residence_evidence={k.value: [e.value for e in es] for k, es in RESIDENCE_EVIDENCE.items()},
-        fact_status_names=FACT_STATUS_NAMES,
-        external_status_names=EXTERNAL_STATUS_NAMES,
-        residence_names=RESIDENCE_NAMES,
-        certificate_names=CERTIFICATE_NAMES,
-        level_names=LEVEL_NAMES,
-        external_kinds=EXTERNAL_KINDS,
-        errors=errors or {},
-        values=values or {},
-    )
-
-
-def _refused(
-    request: Request,
-    user: User,
-    principal: Principal,
-    session: Session,
-    learner_id: uuid.UUID,
-    mode: str,
-    err: DomainError,
-    where: str,
-    values: dict[str, Any] | None = None,
-) -> Response:
-    message = message_for(err, lang_of(request))
-    if err.detail and err.detail != err.message_en:
-        message = f"{message}（{err.detail}）" if lang_of(request).startswith("zh") else err.detail
-    return _page(
-        request,
-        user,
-        principal,
-        session,
-        learner_id,
-        mode,
-        status=err.status,
-        errors={where: message},
-        values=values,
-    )
-
-
-def _act(
-    request: Request,
-    caller: _Caller,
-    session: Session,
-    learner_id: uuid.UUID,
-    mode: str,
-    *,
-    where: str,
-    run: Callable[[], object],
-    flash: str,
-    values: dict[str, Any] | None = None,
-) -> Response:
-    """Handle a form on a learner's eligibility page as the API handles the request: ``run``
-    the service call in a savepoint; on success back to the page (``mode``: the staff's or the
-    regulator's) with the ``flash`` message; on a refusal the page again with the reason next to
-    the form (``where``) and what was typed."""
-    try:
-        with attempt(session):
-            run()
-    except DomainError as err:
-        return _refused(
-            request, caller.user, caller.principal, session, learner_id, mode, err, where, values
-        )
-    page = _staff_page(learner_id) if mode == "staff" else _regulator_page(learner_id)
-    return redirect(request, page, flash)
+    return _Caller(request, session, user, principal, mode)
 
 
 # ---------------------------------------------------------------- staff
@@ -211,10 +180,8 @@ def staff_facts(
 ) -> Response:
     """The learner's groups, residence and external certificates, with the forms to confirm and
     record them (``facts.facts_of``, as ``GET /api/v1/learners/{id}/eligibility``)."""
-    who = _caller(request, user, "staff")
-    if isinstance(who, Response):
-        return who
-    return _page(request, who.user, who.principal, session, learner_id, "staff")
+    who = _caller(request, session, user, "staff")
+    return who if isinstance(who, Response) else who.page(learner_id)
 
 
 @router.post("/staff/learners/{learner_id}/groups")
@@ -229,27 +196,20 @@ def staff_confirm_group(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """``facts.confirm_group``, as ``POST /api/v1/learners/{id}/groups``."""
-    who = _caller(request, user, "staff", csrf)
+    who = _caller(request, session, user, "staff", csrf)
     if isinstance(who, Response):
         return who
-    return _act(
-        request,
-        who,
+    typed = {"group": group, "evidence_kind": evidence_kind, "evidence_number": evidence_number}
+    run = partial(
+        facts.confirm_group,
         session,
+        who.principal,
         learner_id,
-        "staff",
-        where="group",
-        values={"group": group, "evidence_kind": evidence_kind, "evidence_number": evidence_number},
-        run=lambda: facts.confirm_group(
-            session,
-            who.principal,
-            learner_id,
-            group=group,
-            evidence_kind=evidence_kind,
-            evidence_number=evidence_number or None,
-        ),
-        flash="group_confirmed",
+        group=group,
+        evidence_kind=evidence_kind,
+        evidence_number=evidence_number or None,
     )
+    return who.act(learner_id, "group", run, "group_confirmed", typed)
 
 
 @router.post("/staff/learners/{learner_id}/residences")
@@ -265,34 +225,26 @@ def staff_confirm_residence(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """``facts.confirm_residence``, as ``POST /api/v1/learners/{id}/residences``."""
-    who = _caller(request, user, "staff", csrf)
+    who = _caller(request, session, user, "staff", csrf)
     if isinstance(who, Response):
         return who
-    values = {
+    run = partial(
+        facts.confirm_residence,
+        session,
+        who.principal,
+        learner_id,
+        kind=kind,
+        region_code=region_code,
+        evidence_kind=evidence_kind,
+        evidence_number=evidence_number or None,
+    )
+    typed = {
         "kind": kind,
         "region_code": region_code,
         "evidence_kind": evidence_kind,
         "evidence_number": evidence_number,
     }
-    return _act(
-        request,
-        who,
-        session,
-        learner_id,
-        "staff",
-        where="residence",
-        values=values,
-        run=lambda: facts.confirm_residence(
-            session,
-            who.principal,
-            learner_id,
-            kind=kind,
-            region_code=region_code,
-            evidence_kind=evidence_kind,
-            evidence_number=evidence_number or None,
-        ),
-        flash="residence_confirmed",
-    )
+    return who.act(learner_id, "residence", run, "residence_confirmed", typed)
 
 
 @router.post("/staff/learners/{learner_id}/external-certificates")
@@ -312,10 +264,10 @@ def staff_record_external(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """``external.record_external``, as ``POST /api/v1/learners/{id}/external-certificates``."""
-    who = _caller(request, user, "staff", csrf)
+    who = _caller(request, session, user, "staff", csrf)
     if isinstance(who, Response):
         return who
-    values = {
+    typed = {
         "kind": kind,
         "number": number,
         "issuer": issuer,
@@ -333,33 +285,18 @@ def staff_record_external(
                 f"{issued_on!r} is not a date (YYYY-MM-DD).", field="issued_on"
             ) from None
         data = scan.file.read(external.MAX_SCAN_BYTES + 1) if scan is not None else b""
-        return external.record_external(
-            session,
-            who.principal,
-            learner_id,
-            external.ExternalInput(
-                kind=kind,
-                number=number,
-                issuer=issuer,
-                issued_on=day,
-                occupation_code=occupation_code,
-                occupation_name=occupation_name,
-                level=level or None,
-            ),
-            data,
+        cert = external.ExternalInput(
+            kind=kind,
+            number=number,
+            issuer=issuer,
+            issued_on=day,
+            occupation_code=occupation_code,
+            occupation_name=occupation_name,
+            level=level or None,
         )
+        return external.record_external(session, who.principal, learner_id, cert, data)
 
-    return _act(
-        request,
-        who,
-        session,
-        learner_id,
-        "staff",
-        where="external",
-        values=values,
-        run=record,
-        flash="external_recorded",
-    )
+    return who.act(learner_id, "external", record, "external_recorded", typed)
 
 
 # ---------------------------------------------------------------- regulators
@@ -370,52 +307,36 @@ def regulator_facts(
     request: Request, user_id: uuid.UUID, user: PageUser, session: SessionDep
 ) -> Response:
     """A learner's facts with the forms to verify or reject them (within the jurisdiction)."""
-    who = _caller(request, user, "regulator")
-    if isinstance(who, Response):
-        return who
-    return _page(request, who.user, who.principal, session, user_id, "regulator")
+    who = _caller(request, session, user, "regulator")
+    return who if isinstance(who, Response) else who.page(user_id)
 
 
 def _decide_fact(
-    request: Request,
-    user: User | None,
-    session: Session,
+    who: _Caller | Response,
     fact_id: uuid.UUID,
     decision: str,
     reason: str,
-    csrf: str,
     *,
     residence: bool,
 ) -> Response:
-    who = _caller(request, user, "regulator", csrf)
     if isinstance(who, Response):
         return who
     try:
         fact = (
-            facts.visible_fact(session, who.principal, ResidenceFact, fact_id)
+            facts.visible_fact(who.session, who.principal, ResidenceFact, fact_id)
             if residence
-            else facts.visible_fact(session, who.principal, LearnerGroupFact, fact_id)
+            else facts.visible_fact(who.session, who.principal, LearnerGroupFact, fact_id)
         )
     except DomainError as err:
-        return error_page(request, who.user, err)
-
-    def decide() -> object:
-        if decision == "verify":
-            verify = facts.verify_residence if residence else facts.verify_group
-            return verify(session, who.principal, fact_id)
+        return error_page(who.request, who.user, err)
+    if decision == "verify":
+        verify = facts.verify_residence if residence else facts.verify_group
+        run = partial(verify, who.session, who.principal, fact_id)
+    else:
         reject = facts.reject_residence if residence else facts.reject_group
-        return reject(session, who.principal, fact_id, reason=reason)
-
-    return _act(
-        request,
-        who,
-        session,
-        fact.user_id,
-        "regulator",
-        where=f"fact-{fact_id}",
-        run=decide,
-        flash="fact_verified" if decision == "verify" else "fact_rejected",
-    )
+        run = partial(reject, who.session, who.principal, fact_id, reason=reason)
+    flash = "fact_verified" if decision == "verify" else "fact_rejected"
+    return who.act(fact.user_id, f"fact-{fact_id}", run, flash)
 
 
 @router.post("/regulator/learner-groups/{fact_id}/decision")
@@ -429,7 +350,8 @@ def regulator_decide_group(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """``facts.verify_group`` / ``reject_group``, as the API's decision on a group."""
-    return _decide_fact(request, user, session, fact_id, decision, reason, csrf, residence=False)
+    who = _caller(request, session, user, "regulator", csrf)
+    return _decide_fact(who, fact_id, decision, reason, residence=False)
 
 
 @router.post("/regulator/residences/{residence_id}/decision")
@@ -443,28 +365,25 @@ def regulator_decide_residence(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """``facts.verify_residence`` / ``reject_residence``, as the API."""
-    return _decide_fact(
-        request, user, session, residence_id, decision, reason, csrf, residence=True
-    )
+    who = _caller(request, session, user, "regulator", csrf)
+    return _decide_fact(who, residence_id, decision, reason, residence=True)
 
 
 def _queue(
-    request: Request,
-    user: User,
-    principal: Principal,
-    session: Session,
+    who: _Caller,
     status_filter: str,
     *,
     status: int = 200,
     errors: dict[str, str] | None = None,
 ) -> Response:
     wanted = ExternalStatus(status_filter) if status_filter in ExternalStatus.__members__ else None
-    rows = external.list_externals(session, principal, status=wanted)
-    learners = external.learners_of(session, rows)
+    rows = external.list_externals(who.session, who.principal, status=wanted)
+    learners = external.learners_of(who.session, rows)
+    jurisdiction = who.principal.jurisdiction or regions.NATIONAL
     return render(
-        request,
+        who.request,
         "regulator_external.html",
-        user,
+        who.user,
         status=status,
         rows=rows,
         learners=learners,
@@ -472,7 +391,7 @@ def _queue(
         external_status_names=EXTERNAL_STATUS_NAMES,
         certificate_names=CERTIFICATE_NAMES,
         level_names=LEVEL_NAMES,
-        jurisdiction_name=regions.full_name(session, principal.jurisdiction or regions.NATIONAL),
+        jurisdiction_name=regions.full_name(who.session, jurisdiction),
         errors=errors or {},
     )
 
@@ -483,10 +402,8 @@ def external_queue(
 ) -> Response:
     """External certificates within the jurisdiction (default: those awaiting confirmation),
     as ``GET /api/v1/external-certificates?status=recorded``."""
-    who = _caller(request, user, "regulator")
-    if isinstance(who, Response):
-        return who
-    return _queue(request, who.user, who.principal, session, status)
+    who = _caller(request, session, user, "regulator")
+    return who if isinstance(who, Response) else _queue(who, status)
 
 
 @router.post(QUEUE + "/{external_id}/decision")
@@ -500,7 +417,7 @@ def external_decision(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """``external.decide_external``, as ``POST /api/v1/external-certificates/{id}/decision``."""
-    who = _caller(request, user, "regulator", csrf)
+    who = _caller(request, session, user, "regulator", csrf)
     if isinstance(who, Response):
         return who
     try:
@@ -510,15 +427,8 @@ def external_decision(
             )
     except DomainError as err:
         message = message_for(err, lang_of(request))
-        return _queue(
-            request,
-            who.user,
-            who.principal,
-            session,
-            "",  # every state: the row refused is shown, whatever it became
-            status=err.status,
-            errors={f"ext-{external_id}": message},
-        )
+        # Every state: the row refused is shown, whatever it became.
+        return _queue(who, "", status=err.status, errors={f"ext-{external_id}": message})
     flash = "external_confirmed" if decision == "confirm" else "external_rejected"
     return redirect(request, QUEUE, flash)
 
