@@ -260,6 +260,30 @@ def test_a_second_node_serves_what_the_first_stored(
         assert not (node / "media").exists() and not (node / "evidence").exists()
 
 
+def test_an_unreachable_store_is_a_503_not_a_500(
+    on_s3: str,
+    client: TestClient,
+    engine: Any,
+    world: dict[str, Any],
+    clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bucket's store goes away after the upload: the video and its page route answer
+    503 ``storage_unavailable`` (the operator's problem, in words), never a server error."""
+    from app.config import get_settings
+
+    lesson_id = upload(client, world, clip).json()["id"]
+    learner = publish_and_enrol(engine, world)
+    h = login(client, learner.username)
+    monkeypatch.setenv("SKILLTRACE_S3_ENDPOINT_URL", "http://127.0.0.1:9")
+    get_settings.cache_clear()
+    r = client.get(f"{API}/lessons/{lesson_id}/video", headers={**h, "Range": "bytes=0-9"})
+    assert (r.status_code, r.json()["code"]) == (503, "storage_unavailable")
+    assert "文件存储暂时无法访问" in r.json()["message_zh"]
+    assert sign_in(client, learner.username).status_code == 303
+    assert client.get(f"/media/lessons/{lesson_id}/video").status_code == 503
+
+
 def test_removing_a_draft_video_lesson_deletes_its_files_after_commit(
     storage: str, client: TestClient, engine: Any, world: dict[str, Any], clip: Path
 ) -> None:
