@@ -34,9 +34,13 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),
 ]
-#: Roll-calls 5-8 s after a check-in or a pass, offered at the next 5 s heartbeat, 90 s to
-#: answer (three attempts on a busy machine fit in it).
-POLICY = {"min_interval_s": 5, "max_interval_s": 8, "response_window_s": 90}
+#: Roll-calls 5-8 s after a check-in or a pass, offered at the next 5 s heartbeat. The response
+#: window is the longest a course may set (an hour): the window is wall-clock time, and three
+#: streamed attempts (each allowed FACE_TIMEOUT_MS) can outlast the 90 s this test once gave
+#: them on a loaded machine, missing the roll-call mid-attempt (the flake seen at load ~20).
+#: Nothing here tests the window running out (test_rollcall_missed_browser.py does); every step
+#: waits on the page's state instead.
+POLICY = {"min_interval_s": 5, "max_interval_s": 8, "response_window_s": 3_600}
 
 
 @pytest.fixture
