@@ -23,6 +23,7 @@ from sqlmodel import Session
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.certificates import credential, pdf, subsidy
+from app.certificates import photo as photos
 from app.certificates import service as certificates
 from app.certificates.models import Certificate, CertificateStatus
 from app.claims import exceptions as cx
@@ -66,6 +67,8 @@ class CertificateView:
     offer: ApplicationOfferOut | None
     #: Where a claim on this certificate stands (the API's ``/me/subsidy-claims`` entry).
     claim: LearnerClaimOut | None
+    #: Whether the PDF prints the learner's photo (their choice, app/certificates/photo.py).
+    photo: bool
 
 
 def qr_data_uri(url: str) -> str:
@@ -125,6 +128,7 @@ def _view(user: User, cert: Certificate, session: Session) -> CertificateView:
         amount_yuan=subsidy.yuan(decision.amount_fen),
         offer=_offer(session, principal, cert),
         claim=_claim(session, principal, cert),
+        photo=photos.current(session, cert.user_id) is not None,
     )
 
 

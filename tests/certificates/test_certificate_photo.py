@@ -250,7 +250,12 @@ def test_the_photo_sits_clear_of_the_text_and_the_seal(client: Any, engine: Any)
 def test_the_consent_page_sets_the_photo(client: Any, engine: Any) -> None:
     inst = make_institution(engine)
     learner, h = face_learner(client, engine, inst)
+    serial = _certificate(client, engine, inst, learner, h)
     sign_in(client, learner.username)
+    # The certificate page says whether the PDF carries the photo and where to change it.
+    cert_page = client.get(f"/my/certificates/{serial}")
+    assert 'data-certificate-photo="off"' in cert_page.text
+    assert 'href="/consent#certificate-photo"' in cert_page.text
     page = client.get("/consent")
     assert page.status_code == 200 and 'data-certificate-photo="off"' in page.text
     r = client.post(
@@ -266,6 +271,7 @@ def test_the_consent_page_sets_the_photo(client: Any, engine: Any) -> None:
         hashlib.sha256(preview.content).hexdigest() == _enrol_event(engine, learner).evidence_sha256
     )
     assert client.get(URL, headers=h).json()["enabled"] is True  # the page and the API agree
+    assert 'data-certificate-photo="on"' in client.get(f"/my/certificates/{serial}").text
 
     refused = client.post("/consent/certificate-photo", data={"decision": "off", "csrf": "forged"})
     assert refused.status_code in (400, 403)

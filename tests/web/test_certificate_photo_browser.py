@@ -107,6 +107,12 @@ def test_the_learner_sets_the_certificate_photo_in_the_browser(
     assert _pdf_images(body) == 2  # the QR code and the photo
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     (SCREENSHOTS / "certificate-photo.pdf").write_bytes(body)
+    # The certificate page says so, and links to the setting.
+    page.goto(f"{base}/my/certificates/{cert.serial}")
+    page.wait_for_selector("#certificate-photo-hint[data-certificate-photo=on]")
+    shots("certificate-page")
+    page.click("#certificate-photo-hint a")
+    page.wait_for_selector("#certificate-photo-off")
 
     page.click("#certificate-photo-off")
     page.wait_for_selector("#certificate-photo-none")
