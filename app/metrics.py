@@ -66,6 +66,13 @@ FACE_ANALYSIS_SECONDS = Histogram(
 )
 
 #: Route label of a request no route answered: one value, so a scan cannot grow the series.
+STORAGE_SECONDS = Histogram(
+    "skilltrace_storage_operation_duration_seconds",
+    "Requests to the S3-compatible file store (app/storage_s3.py) by operation (put, read, "
+    "stat, range: to the first byte, delete, check) and outcome (ok, missing, error).",
+    ("op", "outcome"),
+    buckets=LATENCY_BUCKETS,
+)
 UNMATCHED = "unmatched"
 
 

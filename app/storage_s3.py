@@ -24,6 +24,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast
@@ -33,6 +34,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from app.metrics import STORAGE_SECONDS
 from app.storage import (
     CHUNK,
     ObjectInfo,
@@ -50,6 +52,23 @@ if TYPE_CHECKING:
 STAT_TTL_S = 30.0
 STAT_CACHE_SIZE = 4096
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+@contextmanager
+def _timed(op: str) -> Iterator[None]:
+    """Time one request to the store into ``skilltrace_storage_operation_duration_seconds``."""
+    outcome = "ok"
+    started = time.perf_counter()
+    try:
+        yield
+    except ObjectMissing:
+        outcome = "missing"
+        raise
+    except BaseException:
+        outcome = "error"
+        raise
+    finally:
+        STORAGE_SECONDS.labels(op, outcome).observe(time.perf_counter() - started)
 
 
 class S3MediaStore:
@@ -119,10 +138,11 @@ class S3MediaStore:
         name = self._name(key)
         digest = sha256_of(source)
         self._forget(key)
-        try:
-            if source.stat().st_size < self._transfer.multipart_threshold:
-                self._put_object(name, source.read_bytes(), digest, key)
-            else:
+        if source.stat().st_size < self._transfer.multipart_threshold:
+            self._put_object(name, source.read_bytes(), digest, key)
+            return digest
+        with _timed("put"):
+            try:
                 self._client.upload_file(
                     str(source),
                     self.bucket,
@@ -134,8 +154,8 @@ class S3MediaStore:
                     },
                     Config=self._transfer,
                 )
-        except (BotoCoreError, ClientError) as exc:
-            self._fail("storing", key, exc)
+            except (BotoCoreError, ClientError) as exc:
+                self._fail("storing", key, exc)
         return digest
 
     def put_bytes(self, key: str, data: bytes) -> str:
@@ -145,25 +165,27 @@ class S3MediaStore:
         return digest
 
     def _put_object(self, name: str, data: bytes, digest: str, key: str) -> None:
-        try:
-            self._client.put_object(
-                Bucket=self.bucket,
-                Key=name,
-                Body=data,
-                ContentType=content_type(key),
-                Metadata={"sha256": digest},
-                ChecksumSHA256=base64.b64encode(bytes.fromhex(digest)).decode(),
-            )
-        except (BotoCoreError, ClientError) as exc:
-            self._fail("storing", key, exc)
+        with _timed("put"):
+            try:
+                self._client.put_object(
+                    Bucket=self.bucket,
+                    Key=name,
+                    Body=data,
+                    ContentType=content_type(key),
+                    Metadata={"sha256": digest},
+                    ChecksumSHA256=base64.b64encode(bytes.fromhex(digest)).decode(),
+                )
+            except (BotoCoreError, ClientError) as exc:
+                self._fail("storing", key, exc)
 
     def read(self, key: str) -> bytes:
-        try:
-            got = self._client.get_object(Bucket=self.bucket, Key=self._name(key))
-            with got["Body"] as body:
-                return body.read()
-        except (BotoCoreError, ClientError) as exc:
-            self._fail("reading", key, exc)
+        with _timed("read"):
+            try:
+                got = self._client.get_object(Bucket=self.bucket, Key=self._name(key))
+                with got["Body"] as body:
+                    return body.read()
+            except (BotoCoreError, ClientError) as exc:
+                self._fail("reading", key, exc)
 
     def stat(self, key: str) -> ObjectInfo | None:
         now = time.monotonic()
@@ -172,13 +194,14 @@ class S3MediaStore:
         if hit is not None and now - hit[0] < STAT_TTL_S:
             return hit[1]
         try:
-            head = self._client.head_object(Bucket=self.bucket, Key=self._name(key))
-        except (BotoCoreError, ClientError) as exc:
-            try:
-                self._fail("reading", key, exc)
-            except ObjectMissing:
-                self._forget(key)
-                return None
+            with _timed("stat"):
+                try:
+                    head = self._client.head_object(Bucket=self.bucket, Key=self._name(key))
+                except (BotoCoreError, ClientError) as exc:
+                    self._fail("reading", key, exc)
+        except ObjectMissing:
+            self._forget(key)
+            return None
         modified = (head.get("LastModified") or datetime.now(UTC)).astimezone(UTC)
         info = ObjectInfo(
             size=int(head["ContentLength"]), etag=str(head["ETag"]), modified=modified
@@ -190,13 +213,14 @@ class S3MediaStore:
         return info
 
     def open_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
-        try:
-            got: Any = self._client.get_object(
-                Bucket=self.bucket, Key=self._name(key), Range=f"bytes={start}-{end}"
-            )
-        except (BotoCoreError, ClientError) as exc:
-            self._forget(key)
-            self._fail("reading", key, exc)
+        with _timed("range"):  # to the first byte; the body streams afterwards
+            try:
+                got: Any = self._client.get_object(
+                    Bucket=self.bucket, Key=self._name(key), Range=f"bytes={start}-{end}"
+                )
+            except (BotoCoreError, ClientError) as exc:
+                self._forget(key)
+                self._fail("reading", key, exc)
         body = got["Body"]
 
         def chunks() -> Iterator[bytes]:
@@ -209,16 +233,18 @@ class S3MediaStore:
 
     def delete(self, key: str) -> None:
         self._forget(key)
-        try:
-            self._client.delete_object(Bucket=self.bucket, Key=self._name(key))
-        except (BotoCoreError, ClientError) as exc:
-            self._fail("deleting", key, exc)
+        with _timed("delete"):
+            try:
+                self._client.delete_object(Bucket=self.bucket, Key=self._name(key))
+            except (BotoCoreError, ClientError) as exc:
+                self._fail("deleting", key, exc)
 
     def check(self) -> None:
-        try:
-            self._client.head_bucket(Bucket=self.bucket)
-        except (BotoCoreError, ClientError) as exc:
-            self._fail("cannot use bucket", None, exc)
+        with _timed("check"):
+            try:
+                self._client.head_bucket(Bucket=self.bucket)
+            except (BotoCoreError, ClientError) as exc:
+                self._fail("cannot use bucket", None, exc)
 
     def keys(self, under: str = "") -> Iterator[str]:
         """Every key stored (under a key prefix), for operators' tools."""

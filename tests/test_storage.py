@@ -207,3 +207,28 @@ def test_the_app_does_not_start_on_an_unusable_bucket(
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def test_s3_requests_are_counted_by_operation_and_outcome(s3_endpoint: str) -> None:
+    """``/metrics`` shows the store's requests: a put, a missing read and an unreachable store
+    each land in their series of skilltrace_storage_operation_duration_seconds."""
+    from prometheus_client import REGISTRY
+
+    def count(op: str, outcome: str) -> float:
+        value = REGISTRY.get_sample_value(
+            "skilltrace_storage_operation_duration_seconds_count", {"op": op, "outcome": outcome}
+        )
+        return value or 0.0
+
+    before = {k: count(*k) for k in (("put", "ok"), ("read", "missing"), ("check", "error"))}
+    store = s3_store(s3_endpoint, new_s3_bucket(s3_endpoint))
+    store.put_bytes("evidence/m.jpg", b"x")
+    with pytest.raises(ObjectMissing):
+        store.read("evidence/none.jpg")
+    with pytest.raises(StorageUnavailable):
+        S3MediaStore(bucket="b-1", endpoint_url="http://127.0.0.1:9").check()
+    assert {k: count(*k) - v for k, v in before.items()} == {
+        ("put", "ok"): 1,
+        ("read", "missing"): 1,
+        ("check", "error"): 1,
+    }
