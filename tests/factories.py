@@ -93,8 +93,20 @@ def credit_code(n: int | None = None, region: str = "440300") -> str:
     return first17 + creditcode.check_character(first17)
 
 
-#: What builders approve institutions for (the default course's occupation and level).
-DEFAULT_SCOPE = [("6-31-01-03", "level4")]
+#: The occupations the tests' courses train for (电工, 中式烹调师, 美容师, 保育师, 育婴员,
+#: 养老护理员, 焊工) …
+TRAINED_OCCUPATIONS = (
+    "6-31-01-03",
+    "4-03-02-01",
+    "4-07-05-03",
+    "4-10-01-01",
+    "4-10-01-02",
+    "4-10-01-05",
+    "6-29-01-01",
+)
+#: … at every level: what builders approve institutions for (an institution opens classes and
+#: issues certificates only within its approved scope; tests of that rule train for others).
+DEFAULT_SCOPE = [(code, level.value) for code in TRAINED_OCCUPATIONS for level in Level]
 
 
 def make_institution(
@@ -133,6 +145,28 @@ def make_institution(
         else:
             assert status is RegistryStatus.pending, "approve, then suspend or revoke"
         return inst
+
+
+def approved_for(
+    engine: Engine, institution: Institution, occupation_code: str, level: Level | str
+) -> None:
+    """An approved institution's scope widened, through the registry service, to cover an
+    occupation and level (the course builders call it: an institution opens classes and issues
+    certificates only within its approved scope); anything not approved is left as it is."""
+    item = (occupation_code, Level(level).value)
+    with transaction(engine) as session:
+        inst = session.get(Institution, institution.id)
+        assert inst is not None
+        scope = [(x.occupation_code, x.level) for x in registry.scope_of(inst)]
+        if inst.registry_status is not RegistryStatus.approved or item in scope:
+            return
+        registry.approve_as_system(
+            session,
+            inst.id,
+            scope=[*scope, item],
+            reason="approved by the test builders",
+            actor=Actor.system("test"),
+        )
 
 
 def make_user(
@@ -257,6 +291,7 @@ def make_course(
         }
     )
     subsidy_standard(engine, course_kw["occupation_code"], course_kw["level"], course_kw)
+    approved_for(engine, institution, course_kw["occupation_code"], course_kw["level"])
     with transaction(engine) as session:
         course = courses.create_course(session, principal, policy=policy, **course_kw)
         for i in range(lessons):
@@ -493,6 +528,7 @@ def course_row(engine: Engine, institution: Institution, **fields: Any) -> Cours
         **fields,
     }
     subsidy_standard(engine, values["occupation_code"], values["level"], values)
+    approved_for(engine, institution, values["occupation_code"], values["level"])
     with transaction(engine) as s:
         course = Course(institution_id=institution.id, **values)
         s.add(course)

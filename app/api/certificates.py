@@ -46,7 +46,7 @@ from app.config import get_settings
 from app.courses import exceptions as coursex
 from app.courses.models import LEVEL_NAMES_ZH
 from app.errors import problem_responses
-from app.programmes.exceptions import InstitutionNotApproved
+from app.programmes.exceptions import InstitutionNotApproved, OutsideApprovedScope
 
 router = APIRouter(tags=["certificates"])
 
@@ -103,6 +103,7 @@ def _certificate_out(cert: Certificate, *, for_learner: bool = False) -> Certifi
         cx.AlreadyIssued,
         cx.NoRealName,
         InstitutionNotApproved,
+        OutsideApprovedScope,
     ),
 )
 def issue(enrollment_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> IssuedOut:

@@ -73,6 +73,7 @@ def _line(session: SessionDep, principal: UserPrincipal, line_id: uuid.UUID) -> 
         cx.FilingBlocked,
         cx.NothingToClaim,
         cx.ClassNotClaimable,
+        cx.CompletionNotApproved,
         InvalidClaimPeriod,
         InstitutionNotApproved,
     ),

@@ -37,7 +37,7 @@ from app.courses.class_schemas import (
 )
 from app.courses.models import CourseClass, RosterImport
 from app.errors import problem_responses
-from app.programmes.exceptions import InstitutionNotApproved
+from app.programmes.exceptions import InstitutionNotApproved, OutsideApprovedScope
 
 router = APIRouter(tags=["classes"])
 
@@ -125,7 +125,11 @@ def update_class(
     "/classes/{class_id}/open",
     response_model=ClassOut,
     responses=problem_responses(
-        *USER_ERRORS, cx.ClassNotFound, cx.ClassTransitionRefused, InstitutionNotApproved
+        *USER_ERRORS,
+        cx.ClassNotFound,
+        cx.ClassTransitionRefused,
+        InstitutionNotApproved,
+        OutsideApprovedScope,
     ),
 )
 def open_class(class_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> ClassOut:

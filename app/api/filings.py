@@ -25,6 +25,7 @@ from app.filing.schemas import (
     FilingLineOut,
     ReturnIn,
 )
+from app.programmes.exceptions import InstitutionNotApproved, OutsideApprovedScope
 from app.validation import InvalidText
 
 router = APIRouter(tags=["class filings"])
@@ -61,6 +62,8 @@ def _detail(session: Session, f: ClassFiling) -> ClassFilingDetailOut:
         cx.ClassClosed,
         fx.InvalidClassFiling,
         InvalidText,
+        InstitutionNotApproved,
+        OutsideApprovedScope,
     ),
 )
 def file_class(

@@ -164,8 +164,11 @@ def _study_period(
 
 def _issue(session: Session, enrollment: Enrollment, course: Course, actor: Actor) -> Certificate:
     """Issue for a locked, complete enrolment that has no certificate yet; only an institution
-    the regulator has approved issues (409 ``institution_not_approved``)."""
-    registry.ensure_approved(session, enrollment.institution_id)
+    the regulator has approved issues (409 ``institution_not_approved``), and only for an
+    occupation and level its approval covers (409 ``outside_approved_scope``)."""
+    registry.ensure_in_scope(
+        session, enrollment.institution_id, course.occupation_code, course.level.value
+    )
     user = session.get(User, enrollment.user_id)
     institution = session.get(Institution, enrollment.institution_id)
     if user is None or institution is None:  # pragma: no cover - foreign keys guarantee them

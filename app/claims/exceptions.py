@@ -19,6 +19,8 @@ Exception tree::
           ├── NothingToClaim          409 nothing_to_claim
           ├── ClassNotClaimable       409 class_not_claimable    (not this institution's, or
           │                                                       not completed; class_status)
+          ├── CompletionNotApproved   409 completion_filing_not_approved (结业备案 missing,
+          │                                                       pending or returned)
           ├── BatchNotReviewable      409 batch_not_reviewable   (not filed any more)
           ├── LinesUndecided          409 lines_undecided        (carries line numbers)
           ├── NoticeNotOver           409 notice_not_over        (carries notice_ends_at)
@@ -105,6 +107,21 @@ class ClassNotClaimable(Conflict):
     code = "class_not_claimable"
     message_zh = "只有本机构已结业的班级才能申领补贴。"
     message_en = "Only a completed class of this institution can be claimed."
+
+
+class CompletionNotApproved(Conflict):
+    """A class is claimed only once the regulator approved its completion filing (结业备案);
+    ``completion_filing_status`` says where it stands: ``none``, ``pending`` or ``returned``."""
+
+    code = "completion_filing_not_approved"
+    message_zh = (
+        "该班级的结业备案尚未经人社部门同意（未提交、待审核或已退回），不能按班级申领补贴："
+        "请先提交结业备案并等待同意。"
+    )
+    message_en = (
+        "The class's completion filing (结业备案) has not been approved by the regulator (not "
+        "filed, awaiting a decision, or returned): a class is claimed once it is approved."
+    )
 
 
 class BatchNotReviewable(Conflict):

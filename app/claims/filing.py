@@ -21,6 +21,7 @@ from app.certificates.models import Certificate
 from app.claims.common import _line_for, _staff_institution, filed_hooks, lines_digest, subject
 from app.claims.exceptions import (
     ClassNotClaimable,
+    CompletionNotApproved,
     FilingBlocked,
     InvalidClaimInput,
     LineNotFound,
@@ -37,6 +38,8 @@ from app.claims.review import _reason, latest_decision
 from app.config import get_settings
 from app.courses.models import ClassStatus, CourseClass, Enrollment
 from app.errors import Forbidden
+from app.filing import service as class_filing
+from app.filing.models import FilingStatus
 from app.programmes import registry
 
 __all__ = [
@@ -197,7 +200,9 @@ def file_quarter(session: Session, principal: Principal, *, year: int, quarter: 
 
 
 def file_class(session: Session, principal: Principal, class_id: uuid.UUID) -> ClaimBatch:
-    """File a completed class (结业): the certificates of its roster's enrolments."""
+    """File a completed class (结业) whose completion filing (结业备案) the regulator approved:
+    the certificates of its roster's enrolments. A class not filed, or whose completion filing
+    awaits a decision or was returned, is refused (409 ``completion_filing_not_approved``)."""
     institution_id = _staff_institution(principal)
     klass = session.get(CourseClass, class_id)
     if klass is None or klass.institution_id != institution_id:
@@ -205,6 +210,11 @@ def file_class(session: Session, principal: Principal, class_id: uuid.UUID) -> C
     if klass.status is not ClassStatus.closed:
         raise ClassNotClaimable(
             "Only a completed class (结业) can be claimed.", class_status=klass.status.value
+        )
+    completion = class_filing.state(session, klass).completion
+    if completion is None or completion.status is not FilingStatus.approved:
+        raise CompletionNotApproved(
+            completion_filing_status=completion.status.value if completion else "none"
         )
     roster = select(Enrollment.id).where(col(Enrollment.class_id) == klass.id)
     return _file_certificates(

@@ -60,6 +60,7 @@ from app.filing.exceptions import (
     OpeningNotApproved,
 )
 from app.filing.models import ClassFiling, ClassFilingLine, FilingKind, FilingStatus
+from app.programmes import registry
 from app.programmes.jurisdiction import jurisdiction_filter
 from app.validation import check_text
 
@@ -285,7 +286,10 @@ def file_class(
     note: str | None = None,
 ) -> ClassFiling:
     """File a class's opening (before it starts) or completion (after it ended) with the
-    regulator: the first version, or the next one after a return."""
+    regulator: the first version, or the next one after a return. An opening is filed only by
+    an approved institution for an occupation and level its approval covers (409
+    ``institution_not_approved`` / ``outside_approved_scope``); a completion reports what
+    happened and is filed whatever the registry says now."""
     klass = _own_class(session, principal, class_id)  # locked: filings of a class in turn
     current = state(session, klass)
     latest = current.opening if kind is FilingKind.opening else current.completion
@@ -303,6 +307,10 @@ def file_class(
     course = session.get(Course, klass.course_id)
     if course is None:  # pragma: no cover - a foreign key guarantees it
         raise ClassNotFound()
+    if kind is FilingKind.opening:  # what the class trains for: the approval must cover it
+        registry.ensure_in_scope(
+            session, klass.institution_id, course.occupation_code, course.level.value
+        )
     teacher = session.get(User, klass.head_teacher_id) if klass.head_teacher_id else None
     enrolments = list(
         session.exec(

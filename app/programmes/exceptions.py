@@ -225,3 +225,22 @@ class InstitutionNotApproved(DomainError):
         "The institution is not approved by the regulator (pending, suspended or revoked): its "
         "staff can read, but cannot open classes, issue certificates or file claims."
     )
+
+
+class OutsideApprovedScope(DomainError):
+    """Opening or filing a class, or issuing a certificate, for an occupation and level the
+    regulator's approval does not cover: app/programmes/registry.py ``ensure_in_scope``
+    (carries ``occupation_code`` and ``level``)."""
+
+    code = "outside_approved_scope"
+    status = 409
+    title = "Outside the approved scope"
+    message_zh = (
+        "该职业（工种）和等级不在人社部门核准本机构开展培训的范围内，不能开班、备案或发放培训"
+        "合格证明。请向所在地人社部门申请扩大核准范围。"
+    )
+    message_en = (
+        "The regulator's approval of the institution does not cover this occupation and level: "
+        "no class opens or is filed, and no certificate is issued, for it. Ask the regulator to "
+        "widen the approved scope."
+    )

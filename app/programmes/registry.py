@@ -8,9 +8,15 @@ code, legal name, kind, region — and the status the regulator of its jurisdict
 Every change names a reason and is audited in the institution's chain, in the same transaction.
 An approval says for which occupations and levels (``approved_scope``).
 
-The one rule the other domains call: :func:`ensure_approved` — opening a class
+The rules the other domains call: :func:`ensure_approved` — opening a class
 (app/courses/classes.py), issuing a certificate (app/certificates/service.py) and filing a claim
 (app/claims/filing.py) need an approved institution; everything else (reading, studying) does not.
+:func:`ensure_in_scope` — opening a class, filing its opening (app/filing/service.py) and issuing
+a certificate need, besides, that the approval covers the course's occupation and level
+(409 ``outside_approved_scope``). Institutions trading before the registry were approved by
+migration 0032 for their courses' occupations and levels; migration 0033 widened that to the
+courses created before the scope was enforced, so no course that existed when the rule started
+is refused by it (both audited ``institution.registry.migrated``).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from app.programmes.exceptions import (
     CreditCodeTaken,
     InstitutionNotApproved,
     InvalidRegistryRecord,
+    OutsideApprovedScope,
     RegistryIncomplete,
     RegistryLocked,
     RegistryReasonRequired,
@@ -185,6 +192,22 @@ def ensure_approved(session: Session, institution_id: uuid.UUID) -> Institution:
         raise InstitutionNotFound()
     if inst.registry_status is not RegistryStatus.approved:
         raise InstitutionNotApproved(registry_status=inst.registry_status.value)
+    return inst
+
+
+def in_scope(inst: Institution, occupation_code: str, level: str) -> bool:
+    """Whether the institution's approved scope covers the occupation and level."""
+    return ScopeItem(occupation_code, level) in set(scope_of(inst))
+
+
+def ensure_in_scope(
+    session: Session, institution_id: uuid.UUID, occupation_code: str, level: str
+) -> Institution:
+    """:func:`ensure_approved`, and the approval covers this occupation and level; otherwise
+    409 ``outside_approved_scope`` naming them."""
+    inst = ensure_approved(session, institution_id)
+    if not in_scope(inst, occupation_code, level):
+        raise OutsideApprovedScope(occupation_code=occupation_code, level=level)
     return inst
 
 

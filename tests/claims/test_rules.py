@@ -274,8 +274,9 @@ def test_a_lines_evidence(client: Any, engine: Any, clock: Any) -> None:
 
 
 def test_a_completed_class_is_claimed_as_one_batch(engine: Any, clock: Any) -> None:
-    """Filing by class: only a completed class (结业) of the institution, and only the
-    certificates of its roster; the regional exchange hears of the opening and the completion."""
+    """Filing by class: only a completed class (结业) of the institution whose completion
+    filing (结业备案) the regulator approved, and only the certificates of its roster; the
+    regional exchange hears of the opening and the completion."""
     from datetime import timedelta
 
     from sqlmodel import select
@@ -321,6 +322,21 @@ def test_a_completed_class_is_claimed_as_one_batch(engine: Any, clock: Any) -> N
     stranger = Principal.of_user(make_user(engine, Role.staff, make_institution(engine)))
     with pytest.raises(cx.ClassNotClaimable):
         w.run(claims.file_class, stranger, klass.id)
+    # ended, but its completion (结业备案) is not filed, then pending, then returned: refused
+    hr = Principal.of_user(regulator)
+    with pytest.raises(cx.CompletionNotApproved) as refused:
+        w.run(claims.file_class, w.staff, klass.id)
+    assert refused.value.extra == {"completion_filing_status": "none"}
+    done = w.run(filing.file_class, w.staff, klass.id, kind=FilingKind.completion)
+    with pytest.raises(cx.CompletionNotApproved) as refused:
+        w.run(claims.file_class, w.staff, klass.id)
+    assert refused.value.extra == {"completion_filing_status": "pending"}
+    w.run(filing.return_filing, hr, done.id, reason="结业名单与考勤记录不符，请核对")
+    with pytest.raises(cx.CompletionNotApproved) as refused:
+        w.run(claims.file_class, w.staff, klass.id)
+    assert refused.value.extra == {"completion_filing_status": "returned"}
+    again = w.run(filing.file_class, w.staff, klass.id, kind=FilingKind.completion)
+    w.run(filing.approve, hr, again.id)
     batch = w.run(claims.file_class, w.staff, klass.id)
     assert (batch.period_kind, batch.class_id, batch.year) == ("class", klass.id, None)
     assert [line.serial for line in w.lines(batch)] == [c.serial for c in w.certs[:2]]

@@ -163,13 +163,18 @@ def update_class(
 
 def open_class(session: Session, principal: Principal, class_id: uuid.UUID) -> CourseClass:
     """开班: a planned class of a published course starts running (once); only an institution
-    the regulator has approved opens classes (409 ``institution_not_approved``)."""
+    the regulator has approved opens classes (409 ``institution_not_approved``), and only for
+    an occupation and level its approval covers (409 ``outside_approved_scope``)."""
     klass = _own_class_for_write(session, principal, class_id)
     if klass.status is not ClassStatus.planned:
         raise ClassTransitionRefused()
-    registry.ensure_approved(session, klass.institution_id)
     course = session.get(Course, klass.course_id)
-    if course is None or course.status is not CourseStatus.published:
+    if course is None:  # pragma: no cover - a foreign key guarantees it
+        raise ClassTransitionRefused()
+    registry.ensure_in_scope(
+        session, klass.institution_id, course.occupation_code, course.level.value
+    )
+    if course.status is not CourseStatus.published:
         raise ClassTransitionRefused(
             "A class opens only once its course is published.", reason="course_not_published"
         )

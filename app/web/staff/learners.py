@@ -24,7 +24,7 @@ from app.courses.rollcall_report import rollcalls_by_event
 from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
-from app.programmes.exceptions import InstitutionNotApproved
+from app.programmes.exceptions import InstitutionNotApproved, OutsideApprovedScope
 from app.web import listing
 from app.web.attendance_words import (
     PURPOSES,
@@ -251,6 +251,7 @@ def issue_certificate(
         certx.AlreadyIssued,
         certx.NoRealName,
         InstitutionNotApproved,
+        OutsideApprovedScope,
     ) as err:
         missing = err.extra.get("missing_zh" if lang == "zh" else "missing")
         message = message_for(err, lang)
