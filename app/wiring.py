@@ -38,6 +38,7 @@ def _subscriptions() -> list[Subscription]:
     from app.claims import service as claims
     from app.courses import classes, progress, rollcall
     from app.exchange import service as exchange
+    from app.filing import service as filing
     from app.webhooks import events as webhooks
 
     return [
@@ -68,6 +69,9 @@ def _subscriptions() -> list[Subscription]:
         # (records in the exchange outbox).
         Subscription(classes, "class_opened_hooks", exchange.on_class_opened),
         Subscription(classes, "class_closed_hooks", exchange.on_class_closed),
+        # Class filings (开班备案 / 结业备案) and the regulator's decisions on them, likewise.
+        Subscription(filing, "filed_hooks", exchange.on_class_filing_filed),
+        Subscription(filing, "decided_hooks", exchange.on_class_filing_decided),
         Subscription(claims, "filed_hooks", exchange.on_claim_filed),
         Subscription(claims, "approved_hooks", exchange.on_claim_approved),
         Subscription(claims, "paid_hooks", exchange.on_claim_paid),

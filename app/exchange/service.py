@@ -1,11 +1,12 @@
 """Records for the regional real-name training system: what is written, what is sent, receipts.
 
 Seed 003: training not entered in the regional real-name system is not paid (未录入系统实行实名制
-管理的，不予拨付培训补贴资金). Every class opened (开班) or completed (结业), certificate issued or
-revoked, completed enrolment and claim batch filed, approved or paid becomes one
-:class:`ExchangeRecord`, written by the listeners below in the transaction of the change
-(subscribed in app/wiring.py). The sender posts
-each record once it is due; the regional system acknowledges or rejects each record by id.
+管理的，不予拨付培训补贴资金). Every class opened (开班) or completed (结业), class filing
+(开班备案 / 结业备案) made, approved or returned, certificate issued or revoked, completed
+enrolment and claim batch filed, approved or paid becomes one :class:`ExchangeRecord`, written
+by the listeners below in the transaction of the change (subscribed in app/wiring.py). The
+sender posts each record once it is due; the regional system acknowledges or rejects each record
+by id.
 
 The body of a record (``schema/exchange-record-v1.schema.json``) carries real names and full ID
 numbers: the regional system is a real-name register. They are not stored in the outbox; they
@@ -18,7 +19,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ from app.crypto import decrypt
 from app.errors import Forbidden
 from app.exchange.exceptions import ExchangeNotConfigured, InvalidReceipt, InvalidSignature
 from app.exchange.models import ExchangeRecord, ReceiptStatus, SendStatus
+from app.filing import service as class_filing
+from app.filing.models import ClassFiling, FilingKind
 from app.programmes.jurisdiction import jurisdiction_filter
 
 SCHEMA_FILE = Path(__file__).parent / "schema" / "exchange-record-v1.schema.json"
@@ -50,6 +53,10 @@ SCHEMA_ID = "skilltrace.exchange-record.v1"
 TYPES: dict[str, str] = {
     "class.opened": "a class started (开班): its course, dates and roster size",
     "class.completed": "a class ended (结业): its roster is frozen",
+    "class_filing.filed": "an institution filed a class's opening (开班备案) or completion "
+    "(结业备案, with the roster's results) with the regulator",
+    "class_filing.approved": "the regulator approved a class filing",
+    "class_filing.returned": "the regulator returned a class filing with the reason",
     "enrollment.completed": "a learner met a course's completion rule (training finished)",
     "certificate.issued": "a training-qualified certificate was issued",
     "certificate.revoked": "a certificate was revoked",
@@ -239,6 +246,87 @@ def on_class_closed(session: Session, klass: CourseClass, actor: Actor) -> None:
     _class_record(session, klass, "class.completed")
 
 
+def _day(d: date | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def _filing_data(f: ClassFiling) -> dict[str, Any]:
+    """One version of a class filing as filed (and, once decided, the decision): a version
+    never changes after the regulator's decision, so the record is what was decided on."""
+    return {
+        "filing_id": str(f.id),
+        "class_id": str(f.class_id),
+        "kind": f.kind.value,
+        "version": f.version,
+        "status": f.status.value,
+        "class_code": f.class_code,
+        "class_name": f.class_name,
+        "course_id": str(f.course_id),
+        "course_title": f.course_title,
+        "occupation_code": f.occupation_code,
+        "occupation_name": f.occupation_name,
+        "level": f.level,
+        "starts_on": f.starts_on.isoformat(),
+        "ends_on": _day(f.ends_on),
+        "ended_on": _day(f.ended_on),
+        "capacity": f.capacity,
+        "roster_size": f.roster_size,
+        "head_teacher_name": f.head_teacher_name,
+        "site": f.site,
+        "note": f.note,
+        "completed": f.completed,
+        "certified": f.certified,
+        "filed_at": iso(f.filed_at),
+        "due_on": f.due_on.isoformat(),
+        "days_late": f.days_late,
+        "decided_at": iso(f.decided_at) if f.decided_at else None,
+        "decision_note": f.decision_note,
+    }
+
+
+def _filing_record(session: Session, f: ClassFiling, type_: str) -> None:
+    emit(
+        session,
+        type_=type_,
+        institution_id=f.institution_id,
+        subject=f"class_filing:{f.id}",
+        data=_filing_data(f),
+    )
+
+
+def on_class_filing_filed(session: Session, filing: ClassFiling, actor: Actor) -> None:
+    _filing_record(session, filing, "class_filing.filed")
+
+
+def on_class_filing_decided(session: Session, filing: ClassFiling, actor: Actor) -> None:
+    _filing_record(session, filing, f"class_filing.{filing.status.value}")
+
+
+def _completion_lines(session: Session, filing_id: str) -> list[dict[str, Any]]:
+    """A completion filing's roster with each learner's real name and full ID number."""
+    filing = session.get(ClassFiling, uuid.UUID(filing_id))
+    if filing is None or filing.kind is not FilingKind.completion:
+        return []
+    lines = class_filing.lines_of(session, filing)
+    users = {
+        u.id: u
+        for u in session.exec(select(User).where(col(User.id).in_([x.user_id for x in lines])))
+    }
+    return [
+        {
+            "no": x.no,
+            "enrollment_id": str(x.enrollment_id),
+            "learner_id": str(x.user_id),
+            "learner": _learner(users.get(x.user_id), x.learner_name),
+            "credited_minutes": x.credited_minutes,
+            "required_minutes": x.required_minutes,
+            "completed_at": iso(x.completed_at) if x.completed_at else None,
+            "certificate_serial": x.certificate_serial,
+        }
+        for x in lines
+    ]
+
+
 # ---------------------------------------------------------------- the body sent
 
 
@@ -273,6 +361,8 @@ def body_of(session: Session, record: ExchangeRecord) -> bytes:
             }
             for line in lines
         ]
+    if record.type.startswith("class_filing.") and data.get("kind") == FilingKind.completion:
+        data["lines"] = _completion_lines(session, data["filing_id"])
     doc = {
         "schema": SCHEMA_ID,
         "record_id": str(record.id),

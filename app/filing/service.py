@@ -31,6 +31,7 @@ the institution's chain in the same transaction. Functions ``flush()`` and never
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -41,6 +42,7 @@ from app import clock
 from app.accounts.models import Institution, Role, User
 from app.accounts.principal import Principal, Scope
 from app.audit import service as audit
+from app.audit.service import Actor
 from app.certificates.models import Certificate, CertificateStatus
 from app.clock import SHANGHAI
 from app.config import get_settings
@@ -67,6 +69,12 @@ from app.validation import check_text
 SITE_CHARS = 300
 NOTE_CHARS = 500
 QUEUE_LIMIT = 500
+
+#: Listeners of a filing made (with its completion lines flushed) and of the regulator's
+#: decision on one, run in the change's transaction (subscribed in app/wiring.py: the regional
+#: real-name system hears of both).
+filed_hooks: list[Callable[[Session, ClassFiling, Actor], None]] = []
+decided_hooks: list[Callable[[Session, ClassFiling, Actor], None]] = []
 
 
 @dataclass(frozen=True)
@@ -399,6 +407,8 @@ def file_class(
         payload={**_payload(filing), "note": filing.note},
         institution_id=filing.institution_id,
     )
+    for hook in filed_hooks:
+        hook(session, filing, principal.actor)
     return filing
 
 
@@ -462,4 +472,6 @@ def _decide(
         },
         institution_id=filing.institution_id,
     )
+    for hook in decided_hooks:
+        hook(session, filing, principal.actor)
     return filing

@@ -224,6 +224,8 @@ LABELS: dict[str, dict[str, str]] = {
         "rollcall": "随机点名",
         "quiz": "考试核验",
         "partner": "合作平台核验",
+        "offline_checkin": "线下实训签到",
+        "offline_checkout": "线下实训签退",
     },
     "outcome": {"passed": "通过", "failed": "未通过", "review": "待人工审核"},
     "review": {"pending": "待审核", "approved": "审核通过", "rejected": "审核未通过"},

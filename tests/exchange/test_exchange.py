@@ -36,6 +36,8 @@ from app.exchange.models import ExchangeRecord, ReceiptStatus, SendStatus
 from app.webhooks import signing
 from tests.factories import (
     certified,
+    course_row,
+    enrollment_row,
     id_number,
     login,
     make_institution,
@@ -153,6 +155,9 @@ def test_every_record_arrives_exactly_once(
     with Session(engine) as s:
         records = list(s.exec(select(ExchangeRecord)))
     assert Counter(r.type for r in records) == {
+        # each certificate's course has its class filed (开班备案) and approved
+        "class_filing.filed": 2,
+        "class_filing.approved": 2,
         "certificate.issued": 2,
         "claim_batch.filed": 1,
         "claim_batch.approved": 1,
@@ -165,7 +170,7 @@ def test_every_record_arrives_exactly_once(
 
     hr = login(client, reg.user.username if reg.user else "")  # before the clock moves on
     first = delivery.deliver_due(engine)
-    assert (first.delivered, first.retrying, first.failed) == (2, 2, 0)
+    assert (first.delivered, first.retrying, first.failed) == (len(records) - 2, 2, 0)
     assert delivery.deliver_due(engine).as_dict()["delivered"] == 0  # not due yet
     clock.advance(minutes=2)
     second = delivery.deliver_due(engine)
@@ -228,7 +233,97 @@ def test_nothing_is_sent_without_an_endpoint(engine: Any, clock: Any) -> None:
         "disabled_webhooks": [],
     }
     with Session(engine) as s:
-        (record,) = s.exec(select(ExchangeRecord))
+        (record,) = s.exec(
+            select(ExchangeRecord).where(ExchangeRecord.type == "certificate.issued")
+        )
     assert record.status is SendStatus.pending and record.attempts == 0
     assert record.next_attempt_at is not None
     assert record.next_attempt_at - clock.now() <= timedelta(0)
+
+
+def test_class_filings_and_decisions_reach_the_regional_system(
+    engine: Any, clock: Any, region: FakeRegion
+) -> None:
+    """开班备案 and 结业备案, each version and each decision (approved, returned with the
+    reason), become records in the outbox in their transaction; they arrive once each, valid
+    against the documented schema, a completion with its roster's real names and full IDs."""
+    from app.courses import classes
+    from app.courses.models import Enrollment
+    from app.filing import service as filing
+    from app.filing.models import FilingKind
+
+    clock.set(datetime.now(UTC).replace(microsecond=0))
+    inst = make_institution(engine)
+    course = course_row(engine, inst)
+    number = id_number("19900512", "440305", 18)
+    learner = make_learner(engine, inst, real_name="陈丽", id_number=number)
+    staff_user = make_user(engine, Role.staff, inst)
+    staff = Principal.of_user(staff_user)
+    hr = Principal.of_user(make_user(engine, Role.regulator))
+    today = clock.now().astimezone(SHANGHAI).date()
+    enrolment = enrollment_row(engine, learner, course, filed=False)
+    with transaction(engine) as s:
+        klass = classes.create_class(
+            s,
+            staff,
+            course.id,
+            code="GD-2026-12",
+            name="低压电工 12 月班",
+            starts_on=today + timedelta(days=3),
+            ends_on=today + timedelta(days=20),
+            capacity=30,
+            head_teacher_id=staff_user.id,
+        )
+        opening = filing.file_class(
+            s, staff, klass.id, kind=FilingKind.opening, site="深圳市南山区实训基地 3 楼"
+        )
+        filing.approve(s, hr, opening.id, note="同意开班")
+        e = s.get(Enrollment, enrolment.id)
+        assert e is not None
+        e.class_id = klass.id
+        s.add(e)
+        classes.open_class(s, staff, klass.id)
+    with transaction(engine) as s:
+        classes.close_class(s, staff, klass.id)
+        first = filing.file_class(s, staff, klass.id, kind=FilingKind.completion)
+        filing.return_filing(s, hr, first.id, reason="结业名单缺少考核成绩，请补充后重报")
+        second = filing.file_class(s, staff, klass.id, kind=FilingKind.completion)
+        filing.approve(s, hr, second.id)
+    with Session(engine) as s:
+        records = [
+            r
+            for r in s.exec(select(ExchangeRecord).order_by(ExchangeRecord.created_at))
+            if r.subject.startswith("class_filing:")
+        ]
+        outbox = json.dumps([r.data for r in s.exec(select(ExchangeRecord))], ensure_ascii=False)
+    assert [(r.type, r.subject) for r in records] == [
+        ("class_filing.filed", f"class_filing:{opening.id}"),
+        ("class_filing.approved", f"class_filing:{opening.id}"),
+        ("class_filing.filed", f"class_filing:{first.id}"),
+        ("class_filing.returned", f"class_filing:{first.id}"),
+        ("class_filing.filed", f"class_filing:{second.id}"),
+        ("class_filing.approved", f"class_filing:{second.id}"),
+    ]
+    assert number not in outbox  # the full ID is read from the encrypted column when sent
+
+    delivery.deliver_due(engine)
+    assert region.errors == []
+    for r in records:
+        assert region.posts[_msg(r.id)] == 1
+    got = [region.stored[_msg(r.id)]["data"] for r in records]
+    assert [(d["kind"], d["version"], d["status"]) for d in got] == [
+        ("opening", 1, "pending"),
+        ("opening", 1, "approved"),
+        ("completion", 1, "pending"),
+        ("completion", 1, "returned"),
+        ("completion", 2, "pending"),
+        ("completion", 2, "approved"),
+    ]
+    assert got[0]["site"] == "深圳市南山区实训基地 3 楼" and "lines" not in got[0]
+    assert got[1]["decision_note"] == "同意开班"
+    assert got[3]["decision_note"] == "结业名单缺少考核成绩，请补充后重报"
+    assert (got[5]["completed"], got[5]["roster_size"]) == (1, 1)
+    (line,) = got[5]["lines"]
+    assert line["learner"] == {"name": "陈丽", "id_number": number}
+    assert line["enrollment_id"] == str(enrolment.id)
+    assert line["credited_minutes"] == course.required_minutes

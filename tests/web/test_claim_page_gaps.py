@@ -205,3 +205,63 @@ def test_each_line_names_its_programme_and_standard_version(
     shown = re.findall(r'<p class="hint wrap programme">(.*?)</p>', html)
     assert len(shown) == 2
     assert all("就业技能培训" in x and "第 1 版" in x for x in shown)
+
+
+def test_the_evidence_page_says_each_face_check_in_words(
+    client: TestClient, engine: Any, clock: Any
+) -> None:
+    """The regulator reads a line's face checks as what they were for, how they came out and
+    why, in the words the learner and staff pages use — not the stored codes."""
+    from app.attendance.models import Outcome, Purpose, ReviewStatus
+    from app.db import transaction
+    from tests.factories import attendance_verdict
+
+    w = _world(engine, clock)
+    cert = w["certs"][0]
+    with transaction(engine) as s:
+        learner = s.get(type(w["staff"]), cert.user_id)
+        clock.set(cert.issued_at)
+        failed = attendance_verdict(
+            s, learner, Outcome.failed, w["inst"], reason_code="face_mismatch"
+        )
+        failed.purpose = Purpose.checkin
+        held = attendance_verdict(
+            s,
+            learner,
+            Outcome.review,
+            w["inst"],
+            reason_code="uncertain_match",
+            median_distance="0.45",
+        )
+        held.review_status = ReviewStatus.approved
+        s.add_all([failed, held])
+    clock.set(datetime(2026, 4, 2, 1, tzinfo=UTC))
+    batch_id = _file(client, w["staff"])
+    sign_in(client, w["reg"].username)
+    line_id = _lines(client.get(f"/regulator/claims/{batch_id}").text)[0]
+    page = client.get(f"/regulator/claims/lines/{line_id}/evidence")
+    assert page.status_code == 200, page.text[:500]
+    faces = page.text[
+        page.text.index('id="evidence-faces"') : page.text.index('id="evidence-rollcalls"')
+    ]
+    for words in (
+        "签到",
+        "随机点名",
+        "未通过",
+        "待人工审核",
+        "审核通过",
+        "人脸与报名时采集的不一致",
+    ):
+        assert words in faces, words
+    for code in (
+        "face_mismatch",
+        "uncertain_match",
+        ">checkin<",
+        ">rollcall<",
+        ">failed",
+        ">review",
+    ):
+        assert code not in faces, code
+    english = client.get(f"/regulator/claims/lines/{line_id}/evidence?lang=en").text
+    faces = english[english.index('id="evidence-faces"') : english.index('id="evidence-rollcalls"')]
+    assert "The face is not the one enrolled." in faces and "face_mismatch" not in faces
