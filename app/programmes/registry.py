@@ -14,7 +14,7 @@ The rules the other domains call: :func:`ensure_approved` — opening a class
 :func:`ensure_in_scope` — opening a class, filing its opening (app/filing/service.py) and issuing
 a certificate need, besides, that the approval covers the course's occupation and level
 (409 ``outside_approved_scope``). Institutions trading before the registry were approved by
-migration 0032 for their courses' occupations and levels; migration 0033 widened that to the
+migration 0032 for their courses' occupations and levels; migration 0034 widened that to the
 courses created before the scope was enforced, so no course that existed when the rule started
 is refused by it (both audited ``institution.registry.migrated``).
 """

@@ -1,7 +1,7 @@
 """The registry's approved scope, enforced (issue 16 item 2): an institution opens a class, files
 its opening (开班备案) and issues a certificate only for an occupation and level the regulator's
 approval covers — 409 ``outside_approved_scope`` in words on the API and the pages otherwise —
-and migration 0033 widens existing approvals to the courses that existed before the rule."""
+and migration 0034 widens existing approvals to the courses that existed before the rule."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ def test_the_rule_names_the_scope_it_checks(engine: Engine) -> None:
         assert not registry.in_scope(row, "2-02-07-04", "level4")
 
 
-# ---------------------------------------------------------------- migration 0033
+# ---------------------------------------------------------------- migration 0034
 
 
 def test_migration_widens_approvals_to_the_courses_that_existed(db_url: str) -> None:
@@ -182,14 +182,14 @@ def test_migration_widens_approvals_to_the_courses_that_existed(db_url: str) -> 
                 level="level5",
             )
         course_row(eng, covered)
-        with transaction(eng) as s:  # the state between 0032 and 0033: the approval is narrower
+        with transaction(eng) as s:  # the state between 0032 and 0034: the approval is narrower
             row = s.get(Institution, trading.id)
             assert row is not None
             row.approved_scope = [ELECTRICIAN]
             s.add(row)
         before = {i: _chain_length(eng, i) for i in (trading.id, pending.id, covered.id)}
         cfg = alembic_config(url)
-        command.downgrade(cfg, "0032")
+        command.downgrade(cfg, "0033")
         command.upgrade(cfg, "head")
         with Session(eng) as s:
             widened = s.get(Institution, trading.id)
@@ -211,7 +211,7 @@ def test_migration_widens_approvals_to_the_courses_that_existed(db_url: str) -> 
             )
             payload = json.loads(last.payload)
             assert payload["added"] == [{"occupation_code": "4-10-01-05", "level": "level5"}]
-            assert "migration 0033" in payload["reason"]
+            assert "migration 0034" in payload["reason"]
             assert [h.action for h in registry.history(s, trading.id)][-1] == last.action
         after = {i: _chain_length(eng, i) for i in before}
         assert after == {

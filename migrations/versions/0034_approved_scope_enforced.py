@@ -11,8 +11,8 @@ institution gets an audit entry ``institution.registry.migrated`` in its own cha
 migration and reviews it like any approval. Pending and revoked institutions are left as they
 are: they do none of that work anyway.
 
-Revision ID: 0033
-Revises: 0032
+Revision ID: 0034
+Revises: 0033
 Create Date: 2026-12-03 16:00:00.000000
 
 """
@@ -26,14 +26,14 @@ from alembic import op
 import app.dbtypes
 from app.audit.chain import GENESIS, canonical, entry_hash
 
-revision: str = '0033'
-down_revision: str | None = '0032'
+revision: str = '0034'
+down_revision: str | None = '0033'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 LEVELS = ("level5", "level4", "level3", "level2", "level1", "special")
 NOTE = (
-    "migration 0033: the approved scope is enforced from now on; the approval is widened to "
+    "migration 0034: the approved scope is enforced from now on; the approval is widened to "
     "the occupations and levels of the courses the institution already had; the regulator "
     "reviews it"
 )
