@@ -3,7 +3,15 @@ embeddings each), memory per node, refresh cost and query time, and whether a co
 (float16 or int8 centroids, float16 embeddings) keeps recall exact at the decision threshold.
 
     .venv/bin/python benchmarks/dedupe_scale.py [--templates 1000000] [--queries 40]
-        [--refresh-rows 1000000] [--threshold 0.50]
+        [--refresh-rows 1000000] [--threshold 0.50] [--app-templates 200000] [--no-layouts]
+
+``--app-templates N`` measures the app's own index (app/attendance/search.py) on a SQLite
+database of N synthetic templates, against the refresh it replaced, in the same run: before,
+every search first read every active template's id (and kept float64 arrays per template);
+after, a refresh reads the change clock and only the templates written since, and the index
+keeps int8 embeddings in one matrix. The templates are stored unencrypted and decoded by a
+plain decoder, so the figures are the index's own; the AES-GCM decryption the app adds to
+loading (once per template per process) is timed separately.
 
 Layouts compared:
 
@@ -209,6 +217,165 @@ def refresh_cost(rows: int) -> tuple[float, float]:
     return statistics.median(times), statistics.median(sets)
 
 
+def app_index(n: int, changes: int, queries: int, threshold: float) -> None:
+    """The app's index on ``n`` templates: cold load, refresh with nothing / ``changes`` written,
+    memory, query; and the refresh it replaced (every id before each search), same database."""
+    import base64
+    import hashlib
+    import tracemalloc
+
+    from sqlalchemy import create_engine
+    from sqlmodel import Session, select
+
+    from app.attendance.models import FaceTemplate, TemplateStatus
+    from app.attendance.search import TemplateIndex
+    from app.attendance.sface import SFACE_IDENTITY as M
+    from app.db import transaction
+    from app.migrate import upgrade
+
+    def decode(blob: str) -> np.ndarray[Any, Any]:
+        return np.frombuffer(base64.b64decode(blob), "<f4").reshape(-1, DIM)
+
+    def encode(e: np.ndarray[Any, Any]) -> str:
+        return base64.b64encode(np.asarray(e, "<f4").tobytes()).decode()
+
+    rng = np.random.default_rng(23)
+    print(f"== the app's index, {n:,} templates on SQLite   load {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "index.db"
+        upgrade(f"sqlite:///{path}")
+        db = sqlite3.connect(path)
+        now = "2026-12-03 00:00:00.000000"
+        t = time.perf_counter()
+        faces = np.empty((0, PER, DIM), np.float32)
+        for start in range(0, n, 50_000):
+            block = make(rng, min(50_000, n - start))
+            if start == 0:
+                faces = block[:1000].copy()  # query targets
+            db.executemany(
+                "INSERT INTO face_templates (id, user_id, status, embeddings_enc,"
+                " embeddings_sha256, n_embeddings, model_name, model_version, created_at,"
+                " face_engine, model_sha256, change_seq) VALUES (?, ?, 'active', ?, ?, ?, ?, ?,"
+                " ?, ?, ?, 1)",
+                (
+                    (
+                        uuid.uuid4().hex,
+                        uuid.uuid4().hex,
+                        encode(e),
+                        "0" * 64,
+                        PER,
+                        M.name,
+                        M.version,
+                        now,
+                        M.engine,
+                        M.sha256,
+                    )
+                    for e in block
+                ),
+            )
+            db.commit()
+        db.close()
+        print(f"  database built in {time.perf_counter() - t:.0f} s")
+        engine = create_engine(f"sqlite:///{path}")
+
+        with engine.connect() as conn:  # before: what every search ran first
+            q_times, s_times = [], []
+            for _ in range(3):
+                t = time.perf_counter()
+                ids = conn.exec_driver_sql(
+                    "SELECT id FROM face_templates WHERE status = 'active' AND face_engine = ?"
+                    " AND model_name = ? AND model_sha256 = ?",
+                    (M.engine, M.name, M.sha256),
+                ).fetchall()
+                q_times.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                assert len({str(v[0]).replace("-", "") for v in ids}) == n
+                s_times.append(time.perf_counter() - t)
+        before = statistics.median(q_times) + statistics.median(s_times)
+        print(
+            f"  before: refresh before each search (every id + id set) "
+            f"{statistics.median(q_times) * 1000:.0f} + {statistics.median(s_times) * 1000:.0f}"
+            f" ms = {before * 1000:.0f} ms   load {os.getloadavg()[0]:.2f}"
+        )
+        old_bytes = app_layout_bytes(faces, min(1000, len(faces)))
+        print(f"  before: memory {old_bytes:.0f} B/template -> {old_bytes * n / 1e9:.2f} GB")
+
+        index = TemplateIndex(decode, M)
+        tracemalloc.start()
+        t, c = time.perf_counter(), time.process_time()
+        with Session(engine) as s:
+            index.refresh(s)
+        cold, cold_cpu = time.perf_counter() - t, time.process_time() - c
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert len(index) == n
+        print(
+            f"  after: cold load {cold:.1f} s ({cold_cpu:.1f} s CPU; once per process), index"
+            f" {index.nbytes / n:.0f} B/template -> {index.nbytes / n * 1e6 / 1e9:.2f} GB at 1 M"
+            f" (peak {peak / 1e9:.2f} GB while loading)   load {os.getloadavg()[0]:.2f}"
+        )
+        idle = []
+        with Session(engine) as s:
+            for _ in range(20):
+                t = time.perf_counter()
+                index.refresh(s)
+                idle.append(time.perf_counter() - t)
+                s.rollback()
+        print(f"  after: refresh, nothing written: {statistics.median(idle) * 1000:.2f} ms")
+        with transaction(engine) as s:  # re-enrolments: retire some, add as many
+            old = s.exec(select(FaceTemplate).limit(changes // 2)).all()
+            for tpl in old:
+                tpl.status = TemplateStatus.retired
+                s.add(tpl)
+                e = unit(decode(tpl.embeddings_enc or "") + rng.normal(0, 0.01, (PER, DIM)))
+                s.add(
+                    FaceTemplate(
+                        user_id=tpl.user_id,
+                        status=TemplateStatus.active,
+                        embeddings_enc=encode(e),
+                        embeddings_sha256=hashlib.sha256(encode(e).encode()).hexdigest(),
+                        n_embeddings=PER,
+                        face_engine=M.engine,
+                        model_name=M.name,
+                        model_version=M.version,
+                        model_sha256=M.sha256,
+                    )
+                )
+        with Session(engine) as s:
+            t = time.perf_counter()
+            index.refresh(s)
+            delta = time.perf_counter() - t
+        assert len(index) == n
+        print(
+            f"  after: refresh, {changes} templates written ({changes // 2} re-enrolments):"
+            f" {delta * 1000:.0f} ms (before: {before * 1000:.0f} ms whatever changed)"
+        )
+        times = []
+        with Session(engine) as s:
+            for i in range(queries):
+                probes = toward(rng, faces[changes + i], float(rng.uniform(0.45, 0.62)))
+                t = time.perf_counter()
+                index.refresh(s)
+                index.search(s, probes, threshold, exclude_user=uuid.uuid4())
+                times.append(time.perf_counter() - t)
+        print(
+            f"  after: a search (refresh + query, burst of 5 probes): median "
+            f"{statistics.median(times) * 1000:.0f} ms   load {os.getloadavg()[0]:.2f}"
+        )
+        engine.dispose()
+    from app.attendance.templates import _decode_embeddings, _encode_embeddings
+
+    blob, _ = _encode_embeddings(faces[0])
+    t = time.perf_counter()
+    for _ in range(200):
+        _decode_embeddings(blob)
+    dec = (time.perf_counter() - t) / 200
+    print(
+        f"  AES-GCM decryption the app adds per template loaded: {dec * 1e6:.0f} us"
+        f" -> {dec * n:.0f} s at {n:,} (cold load only)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--templates", type=int, default=1_000_000)
@@ -216,7 +383,14 @@ def main() -> None:
     ap.add_argument("--refresh-rows", type=int, default=1_000_000)
     ap.add_argument("--threshold", type=float, default=0.50, help="SFace accept (cosine)")
     ap.add_argument("--truth-queries", type=int, default=10, help="brute-force checked queries")
+    ap.add_argument("--app-templates", type=int, default=200_000, help="0: skip")
+    ap.add_argument("--app-changes", type=int, default=100)
+    ap.add_argument("--no-layouts", action="store_true", help="only the app's index")
     args = ap.parse_args()
+    if args.app_templates:
+        app_index(args.app_templates, args.app_changes, 20, args.threshold)
+    if args.no_layouts:
+        return
     rng = np.random.default_rng(19)
     print(f"load {os.getloadavg()[0]:.2f}; N = {args.templates:,} templates x {PER} x {DIM}")
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, LargeBinary, Text, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -112,6 +112,22 @@ class FaceTemplate(SQLModel, table=True):
     enrol_event_id: uuid.UUID | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The ``face_index_clock`` value of the transaction that last wrote the row, stamped as it
+    #: commits (app/attendance/templateclock.py): the 1:N indexes of every node load only the rows
+    #: changed since the value they have seen.
+    change_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, index=True))
+
+
+class FaceIndexClock(SQLModel, table=True):
+    """One row: how many transactions have changed face templates (``seq``), and ``epoch``, a
+    random name given when the row is created, so an index that saw another database (restored,
+    emptied) notices and loads again. The row lock orders those transactions' commits."""
+
+    __tablename__ = "face_index_clock"
+
+    id: int = Field(default=1, primary_key=True)
+    epoch: str = Field(max_length=32)
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
 class AttendanceEvent(SQLModel, table=True):
@@ -229,3 +245,7 @@ class FaceHandoff(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# Every process that can write a face template stamps its commits on the change clock.
+from app.attendance import templateclock as _templateclock  # noqa: E402,F401

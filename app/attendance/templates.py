@@ -126,7 +126,7 @@ def find_duplicates(
     """
     index = search.index_for(session, _decode_embeddings, current_model())
     index.refresh(session)
-    return index.search(probes, threshold, exclude_user=exclude_user)
+    return index.search(session, probes, threshold, exclude_user=exclude_user)
 
 
 def template_rows(good: Sequence[FaceAnalysis], metric: Metric) -> np.ndarray[Any, Any]:

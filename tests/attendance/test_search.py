@@ -81,18 +81,19 @@ def test_index_equals_brute_force_and_follows_changes(db: Any) -> None:
         ]
         return sorted([h for h in hits if h[1] <= threshold], key=lambda h: h[1])
 
-    with Session(engine) as s:
-        index.refresh(s)
+    s = Session(engine)
+    index.refresh(s)
     assert len(index) == 12
     for trial in range(40):
         target = users[trial % 12].id
         probes = templates[target][:2] + rng.normal(scale=0.03 * (trial % 4), size=(2, 128))
         for threshold in (0.05, 0.2, 0.38, 0.6):
-            got = index.search(probes, threshold, exclude_user=stranger)
+            got = index.search(s, probes, threshold, exclude_user=stranger)
             want = brute(probes, threshold, stranger)
             assert [u for u, _ in got] == [u for u, _ in want]
             assert np.allclose([d for _, d in got], [d for _, d in want], atol=1e-4)
-        assert all(u != target for u, _ in index.search(probes, 0.6, exclude_user=target))
+        assert all(u != target for u, _ in index.search(s, probes, 0.6, exclude_user=target))
+    s.close()
 
     # A re-enrolment retires the old template; consent withdrawal wipes another.
     victim, withdrawn = users[0], users[1]
@@ -107,13 +108,14 @@ def test_index_equals_brute_force_and_follows_changes(db: Any) -> None:
     add_template(engine, victim.id, newer)
     with Session(engine) as s:
         index.refresh(s)
-    assert len(index) == 11
-    probe_old = templates[victim.id][:1]
-    assert victim.id not in [u for u, _ in index.search(probe_old, 0.2, exclude_user=stranger)]
-    assert withdrawn.id not in [
-        u for u, _ in index.search(templates[withdrawn.id][:1], 0.2, exclude_user=stranger)
-    ]
-    assert victim.id in [u for u, _ in index.search(newer[:2], 0.38, exclude_user=stranger)]
+        assert len(index) == 11
+        probe_old = templates[victim.id][:1]
+        hits = index.search(s, probe_old, 0.2, exclude_user=stranger)
+        assert victim.id not in [u for u, _ in hits]
+        hits = index.search(s, templates[withdrawn.id][:1], 0.2, exclude_user=stranger)
+        assert withdrawn.id not in [u for u, _ in hits]
+        hits = index.search(s, newer[:2], 0.38, exclude_user=stranger)
+        assert victim.id in [u for u, _ in hits]
 
 
 def test_find_duplicates_uses_the_index(db: Any) -> None:
@@ -144,7 +146,7 @@ def test_search_runs_per_model(db: Any) -> None:
         assert [u for u, _ in hits] == [new.id]
         dlib_index = TemplateIndex(service._decode_embeddings, DLIB_IDENTITY)
         dlib_index.refresh(s)
-        got = dlib_index.search(embs[:2], 0.38, exclude_user=probe_user.id)
+        got = dlib_index.search(s, embs[:2], 0.38, exclude_user=probe_user.id)
         assert [u for u, _ in got] == [old.id]
 
 
@@ -162,14 +164,14 @@ def test_cosine_index_equals_brute_force(db: Any) -> None:
         templates[u.id] = embs
         add_template(engine, u.id, embs, SFACE_IDENTITY)
     index = TemplateIndex(service._decode_embeddings, SFACE_IDENTITY)
-    with Session(engine) as s:
-        index.refresh(s)
+    s = Session(engine)
+    index.refresh(s)
     stranger = uuid.uuid4()
     for trial in range(30):
         target = users[trial % 10].id
         probes = unit(templates[target][:2] + rng.normal(scale=0.05 * (trial % 5), size=(2, 128)))
         for t in (0.2, 0.4, 0.5, 0.7, 0.9):
-            got = index.search(probes, t, exclude_user=stranger)
+            got = index.search(s, probes, t, exclude_user=stranger)
             scores = [
                 (uid, fused_score(probes, e.astype(np.float32), "cosine"))
                 for uid, e in templates.items()
@@ -177,3 +179,4 @@ def test_cosine_index_equals_brute_force(db: Any) -> None:
             want = sorted([h for h in scores if h[1] >= t], key=lambda h: -h[1])
             assert [u for u, _ in got] == [u for u, _ in want]
             assert np.allclose([d for _, d in got], [d for _, d in want], atol=1e-4)
+    s.close()
