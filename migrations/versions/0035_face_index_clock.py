@@ -6,8 +6,8 @@ transaction that last wrote the row, just before it committed (app/attendance/te
 Existing rows are stamped 1 and the clock starts at 1 with a fresh epoch, so an index that starts
 from nothing loads every one of them.
 
-Revision ID: 0034
-Revises: 0033
+Revision ID: 0035
+Revises: 0034
 Create Date: 2026-12-03 16:00:00.000000
 """
 
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = '0034'
-down_revision: str | None = '0033'
+revision: str = '0035'
+down_revision: str | None = '0034'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
