@@ -11,7 +11,6 @@ from app.config import Settings, get_settings
 from app.logging import configure_logging
 from app.main.lifespan import lifespan_of
 from app.main.middleware import install_middleware
-from app.main.ops import install_ops_routes
 from app.main.problems import install_error_handlers
 from app.main.routers import include_routers
 from app.wiring import wire
@@ -36,6 +35,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_middleware(app, settings)
     install_error_handlers(app)
     install_openapi(app)
-    include_routers(app)
-    install_ops_routes(app, settings)
+    include_routers(app, settings)
     return app
