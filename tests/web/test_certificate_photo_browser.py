@@ -6,8 +6,6 @@ no sideways scrolling at 360 px, no CSP violation."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from typing import Any
 
 import pypdf
 import pytest
@@ -25,14 +23,7 @@ from tests.factories import (
     issue,
     make_institution,
 )
-from tests.web.conftest import (
-    CHROMIUM,
-    CHROMIUM_FLAGS,
-    SCREENSHOTS,
-    WATCH_CSP,
-    Shots,
-    require_browser,
-)
+from tests.web.conftest import SCREENSHOTS, Browsing, Shots
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,28 +31,12 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def browser_page() -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        context.add_init_script(WATCH_CSP)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        yield page
-        browser.close()
-
-
 def _pdf_images(data: bytes) -> int:
     return len(pypdf.PdfReader(io.BytesIO(data)).pages[0].images)
 
 
 def test_the_learner_sets_the_certificate_photo_in_the_browser(
-    live_server: str,
-    browser_page: Any,
+    browsing: Browsing,
     blink_challenges: None,  # the enrolment below sends a blink burst: ask for a blink
     engine: Engine,
 ) -> None:
@@ -81,12 +56,8 @@ def test_the_learner_sets_the_certificate_photo_in_the_browser(
     course = course_row(engine, inst, title="养老护理员（四级）职业技能提升培训")
     cert = issue(engine, learner, enrollment_row(engine, learner, course, minutes=125, quiz=90))
 
-    page, base = browser_page, live_server
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", "photo-learner")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    page, base = browsing.page, browsing.base
+    browsing.sign_in("photo-learner")
     pdf_url = f"{base}/my/certificates/{cert.serial}.pdf"
     shots = Shots(page, "certificate-photo")
 
@@ -120,4 +91,4 @@ def test_the_learner_sets_the_certificate_photo_in_the_browser(
     assert _pdf_images(page.request.get(pdf_url).body()) == 1
 
     assert all(w <= 360 for w in shots.scroll_widths.values()), shots.scroll_widths
-    assert page.evaluate("window.__csp") == []
+    assert browsing.csp_violations() == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +19,34 @@ from app.courses.models import (
     QuizOpens,
 )
 from app.validation import MultilineText, Text
+
+#: The API's roll-call and quiz policy fields (a course's ``rollcall`` and ``quiz`` objects) →
+#: the course's columns, which are also the fields of the service's CoursePolicy and
+#: CourseChanges: the one place the two namings meet.
+ROLLCALL_COLUMNS = {
+    "min_interval_s": "rollcall_min_interval_s",
+    "max_interval_s": "rollcall_max_interval_s",
+    "response_window_s": "rollcall_response_window_s",
+    "min_pass_rate": "rollcall_min_pass_rate",
+    "daily_cap_minutes": "daily_cap_minutes",
+    "credit_policy": "credit_policy",
+    "heartbeat_interval_s": "heartbeat_interval_s",
+}
+QUIZ_COLUMNS = {
+    "question_count": "quiz_question_count",
+    "time_limit_s": "quiz_time_limit_s",
+    "max_attempts": "quiz_max_attempts",
+    "opens": "quiz_opens",
+}
+
+
+def policy_columns(rollcall: BaseModel, quiz: BaseModel) -> dict[str, Any]:
+    """A request's roll-call and quiz policy (whole, or a patch's) as the course's columns."""
+    return {
+        column: getattr(part, name)
+        for part, columns in ((rollcall, ROLLCALL_COLUMNS), (quiz, QUIZ_COLUMNS))
+        for name, column in columns.items()
+    }
 
 
 class RollcallPolicyIn(BaseModel):
@@ -92,19 +121,8 @@ class CourseIn(BaseModel):
     )
 
     def policy(self) -> svc.CoursePolicy:
-        r, q = self.rollcall, self.quiz
         return svc.CoursePolicy(
-            rollcall_min_interval_s=r.min_interval_s,
-            rollcall_max_interval_s=r.max_interval_s,
-            rollcall_response_window_s=r.response_window_s,
-            rollcall_min_pass_rate=r.min_pass_rate,
-            daily_cap_minutes=r.daily_cap_minutes,
-            credit_policy=r.credit_policy,
-            heartbeat_interval_s=r.heartbeat_interval_s,
-            quiz_question_count=q.question_count,
-            quiz_time_limit_s=q.time_limit_s,
-            quiz_max_attempts=q.max_attempts,
-            quiz_opens=q.opens,
+            **policy_columns(self.rollcall, self.quiz),
             require_each_lesson=self.require_each_lesson,
             offline_required_minutes=self.offline_required_minutes,
         )
@@ -168,19 +186,10 @@ class CourseOut(BaseModel):
             pass_score=c.pass_score,
             subsidy_fen=c.subsidy_fen,
             rollcall=RollcallPolicyOut(
-                min_interval_s=c.rollcall_min_interval_s,
-                max_interval_s=c.rollcall_max_interval_s,
-                response_window_s=c.rollcall_response_window_s,
-                min_pass_rate=c.rollcall_min_pass_rate,
-                daily_cap_minutes=c.daily_cap_minutes,
-                credit_policy=c.credit_policy,
-                heartbeat_interval_s=c.heartbeat_interval_s,
+                **{name: getattr(c, column) for name, column in ROLLCALL_COLUMNS.items()}
             ),
             quiz=QuizPolicyOut(
-                question_count=c.quiz_question_count,
-                time_limit_s=c.quiz_time_limit_s,
-                max_attempts=c.quiz_max_attempts,
-                opens=c.quiz_opens,
+                **{name: getattr(c, column) for name, column in QUIZ_COLUMNS.items()}
             ),
             status=c.status,
             created_at=c.created_at,
@@ -264,8 +273,6 @@ class CourseUpdateIn(BaseModel):
     )
 
     def changes(self) -> svc.CourseChanges:
-        r = self.rollcall or RollcallPolicyPatch()
-        q = self.quiz or QuizPolicyPatch()
         return svc.CourseChanges(
             title=self.title,
             description=self.description,
@@ -275,17 +282,9 @@ class CourseUpdateIn(BaseModel):
             required_minutes=self.required_minutes,
             pass_score=self.pass_score,
             subsidy_fen=self.subsidy_fen,
-            rollcall_min_interval_s=r.min_interval_s,
-            rollcall_max_interval_s=r.max_interval_s,
-            rollcall_response_window_s=r.response_window_s,
-            rollcall_min_pass_rate=r.min_pass_rate,
-            daily_cap_minutes=r.daily_cap_minutes,
-            credit_policy=r.credit_policy,
-            heartbeat_interval_s=r.heartbeat_interval_s,
-            quiz_question_count=q.question_count,
-            quiz_time_limit_s=q.time_limit_s,
-            quiz_max_attempts=q.max_attempts,
-            quiz_opens=q.opens,
+            **policy_columns(
+                self.rollcall or RollcallPolicyPatch(), self.quiz or QuizPolicyPatch()
+            ),
             require_each_lesson=self.require_each_lesson,
             offline_required_minutes=self.offline_required_minutes,
         )
