@@ -1,5 +1,6 @@
-"""System status for platform admins: the database and its migration, the face engine, the work
-waiting in queues (webhook deliveries, roll-calls, reviews) and the size of what is stored.
+"""System status for platform admins: the database and its migration, the file store, the face
+engine, the work waiting in queues (webhook deliveries, roll-calls, reviews) and the size of what
+is stored.
 
 Read-only and cheap (counts on indexed columns): the admin console's status page renders it on
 every visit. Figures about the face engine are this process's (each server worker has its own).
@@ -31,6 +32,7 @@ from app.courses.models import RollCall, RollCallStatus
 from app.db import get_engine, transaction
 from app.errors import DatabaseUnavailable, MigrationsPending
 from app.migrate import alembic_config
+from app.storage import StorageUnavailable, check_storage
 from app.webhooks.models import DeliveryStatus, WebhookDelivery
 
 
@@ -44,6 +46,14 @@ class DatabaseStatus:
     @property
     def current(self) -> bool:
         return self.revision is not None and self.revision == self.head
+
+
+@dataclass(frozen=True)
+class StorageStatus:
+    kind: str  # local | s3
+    location: str  # the data dir, or s3://bucket/prefix (and the store's URL)
+    ok: bool
+    detail: str | None  # why it cannot be used (the store's answer)
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ class SystemStatus:
     env: str
     checked_at: datetime
     database: DatabaseStatus
+    storage: StorageStatus
     face: face_engine.EngineStatus
     queues: QueueStatus
     totals: Totals
@@ -182,6 +193,22 @@ def totals(session: Session) -> Totals:
     )
 
 
+def storage() -> StorageStatus:
+    """The configured file store and whether it answers now (S3: one ``HeadBucket``)."""
+    settings = get_settings()
+    if settings.storage == "s3":
+        location = f"s3://{settings.s3_bucket}/{settings.s3_prefix}"
+        if settings.s3_endpoint_url:
+            location += f" @ {settings.s3_endpoint_url}"
+    else:
+        location = str(settings.data_dir.resolve())
+    try:
+        check_storage(settings)
+    except StorageUnavailable as exc:
+        return StorageStatus(settings.storage, location, ok=False, detail=exc.detail)
+    return StorageStatus(settings.storage, location, ok=True, detail=None)
+
+
 def system_status(session: Session) -> SystemStatus:
     settings = get_settings()
     return SystemStatus(
@@ -189,6 +216,7 @@ def system_status(session: Session) -> SystemStatus:
         env=settings.env.value,
         checked_at=clock.now(),
         database=database(session),
+        storage=storage(),
         face=face_engine.status(),
         queues=queues(session),
         totals=totals(session),

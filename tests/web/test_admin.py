@@ -514,3 +514,29 @@ def test_pages_in_english(client: TestClient, engine: Any, page: str) -> None:
     main = english.text.split("<main", 1)[1].split("</main>")[0]
     # Chinese left only in data (the test world's institution and learner names)
     assert not re.search(r"[\u4e00-\u9fff]", main.replace("测试培训学校", "").replace("王小明", ""))
+
+
+def test_the_status_page_shows_the_file_store(
+    storage: str, client: TestClient, engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Local data dir or S3 bucket, and whether it answers; a bucket that went away is shown
+    as unreachable with the store's answer (the page still renders)."""
+    from app.config import get_settings
+
+    w = World(engine)
+    signed_in(client, w.admin.username)
+    page = client.get("/admin")
+    assert page.status_code == 200 and 'id="storage-state" data-ok="yes"' in page.text
+    if storage == "local":
+        assert "本地数据目录" in page.text
+        assert str(get_settings().data_dir.resolve()) in page.text
+        return
+    bucket = get_settings().s3_bucket
+    assert "S3 兼容对象存储" in page.text and f"s3://{bucket}/node-shared/" in page.text
+    monkeypatch.setenv("SKILLTRACE_S3_BUCKET", "skilltrace-gone")
+    get_settings.cache_clear()
+    page = client.get("/admin")
+    assert page.status_code == 200 and 'data-ok="no"' in page.text
+    assert "无法访问" in page.text and "cannot use bucket s3://skilltrace-gone/" in page.text
+    english = client.get("/admin", params={"lang": "en"})
+    assert "File storage" in english.text and "Unreachable" in english.text
