@@ -8,10 +8,9 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, LargeBinary, Text, UniqueConstraint
-from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
-from app.dbtypes import UTCDateTime, new_id, utcnow
+from app.dbtypes import UTCDateTime, new_id, str_enum, utcnow
 
 
 class Purpose(StrEnum):
@@ -45,10 +44,6 @@ class TemplateStatus(StrEnum):
     active = "active"
     retired = "retired"  # replaced by a newer enrolment
     deleted = "deleted"  # consent withdrawn: the embeddings are wiped, the row stays for the audit
-
-
-def _enum(e: type[StrEnum], length: int = 16) -> Any:
-    return SAEnum(e, native_enum=False, length=length)
 
 
 class FaceChallenge(SQLModel, table=True):
@@ -98,7 +93,7 @@ class FaceTemplate(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
-    status: TemplateStatus = Field(sa_type=_enum(TemplateStatus), index=True)
+    status: TemplateStatus = Field(sa_type=str_enum(TemplateStatus), index=True)
     embeddings_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     embeddings_sha256: str = Field(max_length=64)
     n_embeddings: int
@@ -138,7 +133,7 @@ class AttendanceEvent(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
     institution_id: uuid.UUID | None = Field(default=None, index=True)
-    purpose: Purpose = Field(sa_type=_enum(Purpose))
+    purpose: Purpose = Field(sa_type=str_enum(Purpose))
     challenge_id: uuid.UUID | None = Field(default=None)
     actions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     frame_sha256: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -165,7 +160,7 @@ class AttendanceEvent(SQLModel, table=True):
     prior_template_id: uuid.UUID | None = Field(default=None)
     prior_score: str | None = Field(default=None, max_length=16)
     prior_threshold: str | None = Field(default=None, max_length=16)
-    outcome: Outcome = Field(sa_type=_enum(Outcome), index=True)
+    outcome: Outcome = Field(sa_type=str_enum(Outcome), index=True)
     reason_code: str | None = Field(default=None, max_length=64)
     matched_user_id: uuid.UUID | None = Field(default=None)  # 1:N duplicate: the other account
     client_ip: str | None = Field(default=None, max_length=64)
@@ -175,7 +170,7 @@ class AttendanceEvent(SQLModel, table=True):
     evidence_sha256: str | None = Field(default=None, max_length=64)
     evidence_purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     review_status: ReviewStatus | None = Field(
-        default=None, sa_type=_enum(ReviewStatus), index=True
+        default=None, sa_type=str_enum(ReviewStatus), index=True
     )
     reviewed_by: uuid.UUID | None = Field(default=None)
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -231,10 +226,10 @@ class FaceHandoff(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
     code_sha256: str = Field(max_length=64, unique=True, index=True)
-    purpose: HandoffPurpose = Field(sa_type=_enum(HandoffPurpose, 16))
+    purpose: HandoffPurpose = Field(sa_type=str_enum(HandoffPurpose, 16))
     enrollment_id: uuid.UUID | None = Field(default=None, foreign_key="enrollments.id")
     rollcall_id: uuid.UUID | None = Field(default=None, foreign_key="rollcalls.id")
-    state: HandoffState = Field(default=HandoffState.waiting, sa_type=_enum(HandoffState, 16))
+    state: HandoffState = Field(default=HandoffState.waiting, sa_type=str_enum(HandoffState, 16))
     reason: str | None = Field(default=None, max_length=64)
     #: On success what the operation returned (ids and values); on failure the error's details.
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

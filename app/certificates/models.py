@@ -10,19 +10,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import Column, Integer, LargeBinary, Text, UniqueConstraint
-from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
 from app.accounts.models import LearnerGroup
 from app.courses.models import Level
-from app.dbtypes import UTCDateTime, new_id, utcnow
-
-
-def _enum(e: type[StrEnum], length: int = 16) -> Any:
-    return SAEnum(e, native_enum=False, length=length)
+from app.dbtypes import UTCDateTime, new_id, str_enum, utcnow
 
 
 class CertificateStatus(StrEnum):
@@ -52,14 +46,14 @@ class Certificate(SQLModel, table=True):
     # Snapshot of the learner
     learner_name: str = Field(max_length=64)
     id_number_masked: str = Field(max_length=18)
-    learner_group: LearnerGroup | None = Field(default=None, sa_type=_enum(LearnerGroup, 32))
+    learner_group: LearnerGroup | None = Field(default=None, sa_type=str_enum(LearnerGroup, 32))
     #: Salt of the credential's hashed identifier (sha256 of ID number + salt).
     identity_salt: str = Field(max_length=64)
     # Snapshot of the course and of what the learner achieved in it
     course_title: str = Field(max_length=200)
     occupation_code: str = Field(max_length=32, index=True)
     occupation_name: str = Field(max_length=100)
-    level: Level = Field(sa_type=_enum(Level))
+    level: Level = Field(sa_type=str_enum(Level))
     required_minutes: int
     credited_minutes: int
     #: Blended training: offline practical minutes credited at offline sessions (verified
@@ -99,7 +93,7 @@ class Certificate(SQLModel, table=True):
     issued_by: str = Field(max_length=128)
     credential_jwt: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     status: CertificateStatus = Field(
-        default=CertificateStatus.valid, sa_type=_enum(CertificateStatus), index=True
+        default=CertificateStatus.valid, sa_type=str_enum(CertificateStatus), index=True
     )
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_reason: str | None = Field(default=None, max_length=500)

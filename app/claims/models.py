@@ -17,16 +17,11 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Date, UniqueConstraint
-from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
 from app.accounts.models import LearnerGroup
 from app.courses.models import Level
-from app.dbtypes import UTCDateTime, new_id, utcnow
-
-
-def _enum(e: type[StrEnum], length: int = 24) -> Any:
-    return SAEnum(e, native_enum=False, length=length)
+from app.dbtypes import UTCDateTime, new_id, str_enum, utcnow
 
 
 class BatchStatus(StrEnum):
@@ -83,8 +78,10 @@ class ClaimBatch(SQLModel, table=True):
     class_id: uuid.UUID | None = Field(default=None, index=True)
     #: The region whose regulator reviews it (set once regions exist; None: any regulator).
     region_code: str | None = Field(default=None, max_length=12, index=True)
-    payee: Payee = Field(default=Payee.institution, sa_type=_enum(Payee))
-    status: BatchStatus = Field(default=BatchStatus.filed, sa_type=_enum(BatchStatus), index=True)
+    payee: Payee = Field(default=Payee.institution, sa_type=str_enum(Payee, 24))
+    status: BatchStatus = Field(
+        default=BatchStatus.filed, sa_type=str_enum(BatchStatus, 24), index=True
+    )
     line_count: int = 0
     total_fen: int = 0
     #: SHA-256 over the lines' content hashes in line order (also in the filing's audit entry).
@@ -124,13 +121,13 @@ class ClaimLine(SQLModel, table=True):
     #: The full ID number, AES-GCM encrypted (purpose ``id_number``): only regulators' exports
     #: decrypt it.
     id_number_enc: str | None = Field(default=None, max_length=255)
-    learner_group: LearnerGroup | None = Field(default=None, sa_type=_enum(LearnerGroup, 32))
+    learner_group: LearnerGroup | None = Field(default=None, sa_type=str_enum(LearnerGroup, 32))
     # The training, as at filing
     course_id: uuid.UUID = Field(foreign_key="courses.id")
     course_title: str = Field(max_length=200)
     occupation_code: str = Field(max_length=32)
     occupation_name: str = Field(max_length=100)
-    level: Level = Field(sa_type=_enum(Level, 16))
+    level: Level = Field(sa_type=str_enum(Level, 16))
     credited_minutes: int
     issued_at: datetime = Field(sa_type=UTCDateTime)
     #: The programme and the version of the regulator's subsidy standard the amount comes from
@@ -160,7 +157,7 @@ class ClaimLineReview(SQLModel, table=True):
     line_id: uuid.UUID = Field(foreign_key="claim_lines.id")
     n: int
     batch_id: uuid.UUID = Field(foreign_key="claim_batches.id", index=True)
-    decision: LineDecision = Field(sa_type=_enum(LineDecision))
+    decision: LineDecision = Field(sa_type=str_enum(LineDecision, 24))
     reason: str | None = Field(default=None, max_length=500)
     actor: str = Field(max_length=128)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -175,7 +172,7 @@ class ClaimPayment(SQLModel, table=True):
     batch_id: uuid.UUID = Field(foreign_key="claim_batches.id", index=True)
     #: Set for a payment to one learner (programmes that pay individuals).
     line_id: uuid.UUID | None = Field(default=None, foreign_key="claim_lines.id", index=True)
-    payee: Payee = Field(sa_type=_enum(Payee))
+    payee: Payee = Field(sa_type=str_enum(Payee, 24))
     amount_fen: int
     paid_on: date = Field(sa_column=Column(Date, nullable=False))
     reference: str = Field(max_length=100)
@@ -195,11 +192,11 @@ class RecoveryItem(SQLModel, table=True):
     batch_id: uuid.UUID = Field(foreign_key="claim_batches.id", index=True)
     line_id: uuid.UUID = Field(foreign_key="claim_lines.id", index=True)
     certificate_id: uuid.UUID = Field(foreign_key="certificates.id")
-    source: RecoverySource = Field(sa_type=_enum(RecoverySource))
+    source: RecoverySource = Field(sa_type=str_enum(RecoverySource, 24))
     amount_fen: int
     reason: str = Field(max_length=500)
     status: RecoveryStatus = Field(
-        default=RecoveryStatus.open, sa_type=_enum(RecoveryStatus), index=True
+        default=RecoveryStatus.open, sa_type=str_enum(RecoveryStatus, 24), index=True
     )
     due_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -223,7 +220,7 @@ class NoticeObjection(SQLModel, table=True):
     #: How to reach the objector (optional), AES-GCM encrypted (purpose ``objection_contact``).
     contact_enc: str | None = Field(default=None, max_length=600)
     status: ObjectionStatus = Field(
-        default=ObjectionStatus.open, sa_type=_enum(ObjectionStatus), index=True
+        default=ObjectionStatus.open, sa_type=str_enum(ObjectionStatus, 24), index=True
     )
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -247,7 +244,7 @@ class ClaimApplication(SQLModel, table=True):
     line_id: uuid.UUID = Field(foreign_key="claim_lines.id", unique=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
     certificate_id: uuid.UUID = Field(foreign_key="certificates.id", index=True)
-    account_kind: AccountKind = Field(sa_type=_enum(AccountKind))
+    account_kind: AccountKind = Field(sa_type=str_enum(AccountKind, 24))
     #: The account number, AES-GCM encrypted (purpose ``payee_account``): decrypted only to
     #: record the payment.
     account_enc: str = Field(max_length=255)
