@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     login_ip_window_s: int = Field(default=900, ge=1)
     register_ip_max: int = Field(default=60, ge=1)  # self-registrations tried per window
     register_ip_window_s: int = Field(default=3600, ge=1)
+    #: Objections to public notices (公示异议) received from one client address per window: the
+    #: channel is open to anyone, so one address cannot flood the regulator's queue.
+    objection_ip_max: int = Field(default=10, ge=1)
+    objection_ip_window_s: int = Field(default=3600, ge=1)
     handoff_ip_max_failures: int = Field(default=20, ge=1)  # unknown hand-off codes per window
     handoff_ip_window_s: int = Field(default=900, ge=1)
     # Self-service password reset (app/accounts/recovery.py): codes asked for and codes tried

@@ -1,5 +1,5 @@
 """Per-client-address limits: failed logins, self-registrations, unknown hand-off codes,
-password-reset codes asked for and tried.
+password-reset codes asked for and tried, objections to public notices (公示异议) received.
 
 The per-username back-off (service.authenticate) stops guessing one account's password; it
 does nothing against *spraying* (one common password tried on many usernames) or against
@@ -37,7 +37,7 @@ from app.accounts.models import ClientThrottle
 from app.config import get_settings
 from app.db import release_read_lock
 
-Scope = Literal["login", "register", "handoff", "reset"]
+Scope = Literal["login", "register", "handoff", "reset", "objection"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ def limit_of(scope: Scope) -> Limit:
         return Limit(s.register_ip_max, s.register_ip_window_s)
     if scope == "reset":
         return Limit(s.password_reset_ip_max, s.password_reset_ip_window_s)
+    if scope == "objection":
+        return Limit(s.objection_ip_max, s.objection_ip_window_s)
     return Limit(s.handoff_ip_max_failures, s.handoff_ip_window_s)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from app import clock
 from app.accounts import exceptions as ax
@@ -44,6 +44,7 @@ from app.claims.schemas import (
     line_out,
 )
 from app.errors import Forbidden, NotAuthenticated, problem_responses
+from app.http.cookies import client_info
 from app.programmes.exceptions import InstitutionNotApproved
 from app.validation import InvalidText
 
@@ -431,11 +432,19 @@ def list_notices(session: SessionDep) -> Any:
     status_code=status.HTTP_201_CREATED,
     response_model=ObjectionReceivedOut,
     dependencies=[PUBLIC],
-    responses=problem_responses(*_input, cx.NoticeNotFound, cx.LineNotFound),
+    responses=problem_responses(*_input, cx.NoticeNotFound, cx.LineNotFound, ax.RateLimited),
 )
-def raise_objection(batch_id: BatchId, body: ObjectionIn, session: SessionDep) -> Any:
-    """Object to a claim in notice (anyone); the objection goes to the regulator."""
+def raise_objection(
+    batch_id: BatchId, body: ObjectionIn, session: SessionDep, request: Request
+) -> Any:
+    """Object to a claim in notice (anyone); the objection goes to the regulator. Objections
+    from one address are limited per window (429 ``rate_limited`` with ``Retry-After``)."""
     o = claims.raise_objection(
-        session, batch_id, text=body.text, line_id=body.line_id, contact=body.contact
+        session,
+        batch_id,
+        text=body.text,
+        line_id=body.line_id,
+        contact=body.contact,
+        client=client_info(request)[0],
     )
     return ObjectionReceivedOut(id=o.id, received_at=o.received_at)

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from app import clock
+from app.accounts import throttle
 from app.accounts.models import Institution
 from app.accounts.principal import Principal
 from app.accounts.privacy import mask_name
@@ -126,9 +127,13 @@ def raise_objection(
     text: str,
     line_id: uuid.UUID | None = None,
     contact: str | None = None,
+    client: str | None = None,
 ) -> NoticeObjection:
     """Anyone may object to a batch (or one of its lines) while it is in notice; the objection
-    goes to the regulator, and payment waits until it is resolved."""
+    goes to the regulator, and payment waits until it is resolved. Objections received from one
+    client address are limited per window (``objection_ip_max``, app/accounts/throttle.py):
+    past it, 429 ``rate_limited`` with ``Retry-After``."""
+    throttle.check(session, "objection", client)
     batch = session.get(ClaimBatch, batch_id)
     now = clock.now()
     if (
@@ -156,6 +161,7 @@ def raise_objection(
     )
     session.add(objection)
     session.flush()
+    throttle.record(session, "objection", client)
     audit.append(
         session,
         actor=Actor("public", "notice"),

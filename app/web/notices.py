@@ -14,6 +14,7 @@ from app.certificates.subsidy import yuan
 from app.claims import export
 from app.claims import service as claims
 from app.errors import DomainError
+from app.http.cookies import client_info
 from app.http.session import SessionDep
 from app.web.i18n import lang_of, message_for
 from app.web.render import redirect, render
@@ -63,11 +64,21 @@ def object_page(
     except ValueError:
         line = None
     try:
-        claims.raise_objection(session, batch_id, text=text, line_id=line, contact=contact)
+        claims.raise_objection(
+            session,
+            batch_id,
+            text=text,
+            line_id=line,
+            contact=contact,
+            client=client_info(request)[0],
+        )
     except DomainError as err:
-        return _page(
+        page = _page(
             request, session, user, error=message_for(err, lang_of(request)), status=err.status
         )
+        if "retry_after" in err.extra:
+            page.headers["Retry-After"] = str(err.extra["retry_after"])
+        return page
     return redirect(request, "/notices", flash="objection_received")
 
 
