@@ -50,7 +50,7 @@ from app.programmes.exceptions import (
     RegistryTransitionRefused,
 )
 from app.programmes.jurisdiction import jurisdiction_filter, supervised_institution
-from app.programmes.standards import LEVELS, normalise_occupation_code
+from app.programmes.standards import LEVEL_NAMES_ZH, LEVELS, normalise_occupation_code
 from app.validation import check_text
 
 MIN_REASON = 4
@@ -168,6 +168,37 @@ def normalise_scope(items: Iterable[tuple[str, str]]) -> list[ScopeItem]:
             f"At most {MAX_SCOPE} occupations and levels.", field="approved_scope"
         )
     return sorted(seen, key=lambda s: (s.occupation_code, LEVELS.index(s.level)))
+
+
+#: Level words an approval's scope may be written with, besides the codes themselves: 四级,
+#: 中级工, 四级/中级工, level4 or 4.
+LEVEL_WORDS: dict[str, str] = {
+    **{lv: lv for lv in LEVELS},
+    **{name: lv for lv, name in LEVEL_NAMES_ZH.items()},
+    **{name.split("/")[0]: lv for lv, name in LEVEL_NAMES_ZH.items()},
+    **{name.split("/")[-1]: lv for lv, name in LEVEL_NAMES_ZH.items()},
+    **{lv.removeprefix("level"): lv for lv in LEVELS if lv.startswith("level")},
+}
+
+
+def parse_scope(text: str) -> list[tuple[str, str]]:
+    """An approval's scope as typed (the regulator's form, the CLI): one ``occupation code`` and
+    ``level`` a line (``6-31-01-03 四级`` or ``6-31-01-03 level4``; a comma may separate
+    them); :func:`normalise_scope` then validates the codes and levels. 422
+    ``invalid_registry_record`` naming the ``line`` otherwise."""
+    items: list[tuple[str, str]] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        parts = line.replace("，", " ").replace(",", " ").split()
+        if not parts:
+            continue
+        if len(parts) != 2 or parts[1] not in LEVEL_WORDS:
+            raise InvalidRegistryRecord(
+                f"Line {n}: write an occupation code and a level, e.g. 6-31-01-03 四级.",
+                field="approved_scope",
+                line=n,
+            )
+        items.append((parts[0], LEVEL_WORDS[parts[1]]))
+    return items
 
 
 def _reason(raw: str) -> str:

@@ -46,6 +46,15 @@ from app.validation import check_text, normalise_identifier
 OCCUPATION_CODE = re.compile(r"[1-8]-[0-9]{2}-[0-9]{2}-[0-9]{2}", re.ASCII)
 #: The values of app.courses.models.Level (tests/programmes checks they stay equal).
 LEVELS = ("level5", "level4", "level3", "level2", "level1", "special")
+#: The levels in words (国家职业资格等级 / 职业技能等级), as the pages and the CLI show them.
+LEVEL_NAMES_ZH: dict[str, str] = {
+    "level5": "五级/初级工",
+    "level4": "四级/中级工",
+    "level3": "三级/高级工",
+    "level2": "二级/技师",
+    "level1": "一级/高级技师",
+    "special": "专项职业能力",
+}
 MAX_AMOUNT_FEN = 10_000_000  # 100,000 yuan: above any standard in the policy texts
 MAX_UPLIFT = 100
 

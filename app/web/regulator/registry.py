@@ -24,9 +24,7 @@ from app.db import attempt
 from app.errors import DomainError, Forbidden
 from app.http.session import SessionDep
 from app.programmes import regions, registry
-from app.programmes.exceptions import InvalidRegistryRecord
 from app.programmes.jurisdiction import supervised_institution
-from app.programmes.standards import LEVELS
 from app.web.i18n import lang_of, message_for
 from app.web.regulator.standards import LEVEL_NAMES
 from app.web.render import error_page, not_staff, redirect, render, to_login
@@ -60,32 +58,7 @@ ACTION_NAMES: dict[str, str] = {
     "institution.registry.suspended": "暂停",
     "institution.registry.revoked": "撤销",
 }
-#: Level words a regulator may type in the approval's scope, besides the codes themselves.
-_LEVEL_WORDS: dict[str, str] = {
-    **{lv: lv for lv in LEVELS},
-    **{name: lv for lv, name in LEVEL_NAMES.items()},
-    **{name.split("/")[0]: lv for lv, name in LEVEL_NAMES.items()},
-    **{name.split("/")[-1]: lv for lv, name in LEVEL_NAMES.items()},
-    **{lv.removeprefix("level"): lv for lv in LEVELS if lv.startswith("level")},
-}
-
-
-def parse_scope(text: str) -> list[tuple[str, str]]:
-    """The approval form's scope: one ``occupation code`` and ``level`` a line (``6-31-01-03
-    四级`` or ``6-31-01-03 level4``); the domain validates the codes and levels."""
-    items: list[tuple[str, str]] = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        parts = line.replace("，", " ").replace(",", " ").split()
-        if not parts:
-            continue
-        if len(parts) != 2 or parts[1] not in _LEVEL_WORDS:
-            raise InvalidRegistryRecord(
-                f"Line {n}: write an occupation code and a level, e.g. 6-31-01-03 四级.",
-                field="approved_scope",
-                line=n,
-            )
-        items.append((parts[0], _LEVEL_WORDS[parts[1]]))
-    return items
+parse_scope = registry.parse_scope  # the approval form's scope, as the CLI reads it
 
 
 def scope_text(items: list[tuple[str, str]]) -> str:

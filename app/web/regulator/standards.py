@@ -52,14 +52,7 @@ CERTIFICATE_NAMES: dict[str, str] = {
     CertificateKind.special_ability.value: "专项职业能力证书",
     CertificateKind.special_operations.value: "特种作业操作证",
 }
-LEVEL_NAMES: dict[str, str] = {
-    "level5": "五级/初级工",
-    "level4": "四级/中级工",
-    "level3": "三级/高级工",
-    "level2": "二级/技师",
-    "level1": "一级/高级技师",
-    "special": "专项职业能力",
-}
+LEVEL_NAMES: dict[str, str] = standards.LEVEL_NAMES_ZH
 BAD_FILTER_CODE = "筛选的职业编码无效：应为 X-XX-XX-XX（如 6-31-01-03）。"
 
 
