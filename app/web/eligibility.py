@@ -33,10 +33,9 @@ from app.programmes.models import (
     FactStatus,
     LearnerGroupFact,
     ResidenceFact,
-    ResidenceKind,
 )
 from app.web.i18n import lang_of, message_for
-from app.web.regulator.standards import CERTIFICATE_NAMES, LEVEL_NAMES
+from app.web.regulator.standards import CERTIFICATE_NAMES, LEVEL_NAMES, RESIDENCE_NAMES
 from app.web.render import GROUP_NAMES, error_page, redirect, render, to_login
 from app.web.session import PageUser, check_csrf
 
@@ -65,11 +64,6 @@ EXTERNAL_STATUS_NAMES: dict[str, str] = {
     ExternalStatus.recorded.value: "待人社部门确认",
     ExternalStatus.confirmed.value: "已确认",
     ExternalStatus.rejected.value: "未获确认",
-}
-RESIDENCE_NAMES: dict[str, str] = {
-    ResidenceKind.household.value: "户籍地",
-    ResidenceKind.resident.value: "常住地",
-    ResidenceKind.employed.value: "就业地",
 }
 EXTERNAL_KINDS = [k.value for k in external.EXTERNAL_KINDS]
 QUEUE = "/regulator/external-certificates"

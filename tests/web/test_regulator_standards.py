@@ -289,3 +289,93 @@ def test_yuan_typed_on_the_page_becomes_fen(raw: str, fen: int) -> None:
 def test_amounts_that_are_not_yuan_are_refused(raw: str) -> None:
     with pytest.raises(InvalidStandard):
         standards.fen_of_yuan(raw)
+
+
+RULE_FIELDS = (
+    "target_groups",
+    "min_age",
+    "max_age",
+    "retirement_rule",
+    "residence_kinds",
+    "max_per_year",
+    "programme_kind",
+    "certificate_kind",
+    "uplift_percent",
+)
+
+
+def test_the_page_sets_the_programme_rules_the_api_sets(
+    client: TestClient, places: dict[str, User]
+) -> None:
+    """Who a programme is for — target groups, ages, the retirement rule, the residence kinds,
+    the yearly limit, the certificate kind, whether it pays individuals — is set from the page
+    as from the API, with the same refusals in words."""
+    user = places["shenzhen"].username
+    body = {
+        **ELECTRICIAN,
+        "region_code": "440300",
+        "programme_kind": "insured_upgrading",
+        "certificate_kind": "skill_level",
+        "amount_fen": 150_000,
+        "effective_from": "2026-01-01",
+        "target_groups": ["unemployed", "migrant_worker"],
+        "min_age": 18,
+        "max_age": 60,
+        "retirement_rule": "statutory",
+        "residence_kinds": ["household", "resident"],
+        "max_per_year": 2,
+    }
+    api = client.post("/api/v1/subsidy-standards", json=body, headers=login(client, user))
+    assert api.status_code == 201, api.text
+    csrf = sign_in(client, user)
+    form = {
+        **_form(
+            level="level3",
+            region_code="440300",
+            programme_kind="insured_upgrading",
+            certificate_kind="skill_level",
+            min_age="18",
+            max_age="60",
+            retirement_rule="statutory",
+            max_per_year="2",
+        ),
+        "target_groups": ["migrant_worker", "unemployed"],
+        "residence_kinds": ["resident", "household"],
+    }
+    r = client.post(PAGE, data={"csrf": csrf, **form}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    rows = client.get("/api/v1/subsidy-standards", headers=login(client, user)).json()
+    by_level = {row["level"]: row for row in rows}
+    assert {k: by_level["level3"][k] for k in RULE_FIELDS} == {
+        k: api.json()[k] for k in RULE_FIELDS
+    }
+    assert by_level["level3"]["target_groups"] == ["migrant_worker", "unemployed"]
+    csrf = sign_in(client, user)
+    page = client.get(PAGE).text
+    row = page[page.index(f'id="standard-{by_level["level3"]["id"]}"') :]
+    row = row[: row.index("</tr>")]
+    for words in (
+        "人员类别：农民工、失业人员",
+        "年龄：18–60 周岁",
+        "法定退休年龄",
+        "户籍地、常住地",
+        "每人每年最多 2 次",
+        "补贴发给个人",
+    ):
+        assert words in row, words
+    # refusals in words next to the form, what was chosen kept
+    for bad, words in (
+        ({"min_age": "60", "max_age": "30"}, "补贴标准填写有误"),
+        ({"min_age": "十八"}, "补贴标准填写有误"),
+        ({"max_per_year": "20"}, "补贴标准填写有误"),
+        ({"retirement_rule": "early_bird"}, "补贴标准填写有误"),
+        ({"target_groups": ["astronaut"]}, "补贴标准填写有误"),
+    ):
+        r = client.post(PAGE, data={"csrf": csrf, **form, "level": "level2", **bad})
+        assert r.status_code == 422 and 'id="add-error"' in r.text, bad
+        assert words in r.text, bad
+        assert 'name="residence_kinds" value="resident" checked' in r.text, bad
+    assert "level2" not in {
+        row["level"]  # nothing refused was saved
+        for row in client.get("/api/v1/subsidy-standards", headers=login(client, user)).json()
+    }

@@ -37,11 +37,22 @@ def test_standards_pages_in_the_browser(browsing: Browsing, engine: Engine, cloc
     form.locator("select[name=level]").select_option("level4")
     form.locator("input[name=amount_yuan]").fill("1500")
     form.locator("input[name=effective_from]").fill("2026-01-01")
+    # who the programme is for: the rules the API sets, set from the form
+    form.locator("#rule-groups input[value=unemployed]").check()
+    form.locator("#rule-groups input[value=migrant_worker]").check()
+    form.locator("input[name=min_age]").fill("18")
+    form.locator("select[name=retirement_rule]").select_option("statutory")
+    form.locator("#rule-residence input[value=household]").check()
+    form.locator("input[name=max_per_year]").fill("2")
+    shots = Shots(page, "regulator-standards")
+    form.locator("#rule-residence").scroll_into_view_if_needed()
+    assert (shots("rules-form") or 0) <= 360
     form.locator("button[type=submit]").click()
     page.wait_for_selector("text=补贴标准已保存并生效")
     row = page.locator("#standard-table tbody tr")
     assert row.count() == 1 and row.first.get_attribute("data-amount-fen") == "150000"
-    shots = Shots(page, "regulator-standards")
+    rules = row.first.locator("[data-rules]").inner_text()
+    assert "失业人员" in rules and "每人每年最多 2 次" in rules and "法定退休年龄" in rules
     assert (shots("catalogue") or 0) <= 360
 
     browsing.sign_in(nanshan.username)

@@ -19,20 +19,26 @@ from sqlmodel import Session
 
 from app import clock
 from app.accounts import service as accounts
-from app.accounts.models import Role, User
+from app.accounts.models import LearnerGroup, Role, User
 from app.accounts.principal import Principal
 from app.courses import catalogue
 from app.courses.ledger import day_of
 from app.db import attempt
 from app.errors import DomainError, Forbidden
 from app.http.session import SessionDep
-from app.programmes import regions, standards
+from app.programmes import regions, retirement, standards
 from app.programmes.exceptions import InvalidStandard
-from app.programmes.kinds import PROGRAMME_NAMES_ZH
-from app.programmes.models import CertificateKind, ProgrammeKind, StandardStatus, SubsidyStandard
+from app.programmes.kinds import PROGRAMME_NAMES_ZH, pays_individual
+from app.programmes.models import (
+    CertificateKind,
+    ProgrammeKind,
+    ResidenceKind,
+    StandardStatus,
+    SubsidyStandard,
+)
 from app.web.i18n import gettext, lang_of, message_for
 from app.web.regulator.words import yuan_text
-from app.web.render import error_page, not_staff, redirect, render, to_login
+from app.web.render import GROUP_NAMES, error_page, not_staff, redirect, render, to_login
 from app.web.session import PageUser, check_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -54,6 +60,69 @@ CERTIFICATE_NAMES: dict[str, str] = {
 }
 LEVEL_NAMES: dict[str, str] = standards.LEVEL_NAMES_ZH
 BAD_FILTER_CODE = "筛选的职业编码无效：应为 X-XX-XX-XX（如 6-31-01-03）。"
+#: The programme's rules (who it is for), as the form offers them and the catalogue shows them.
+RESIDENCE_NAMES: dict[str, str] = {
+    ResidenceKind.household.value: "户籍地",
+    ResidenceKind.resident.value: "常住地",
+    ResidenceKind.employed.value: "就业地",
+}
+BAD_NUMBER = "Ages and the yearly limit are whole numbers."
+
+
+def _number(raw: str, field: str) -> int | None:
+    text = raw.strip()
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit():
+        raise InvalidStandard(BAD_NUMBER, field=field)
+    return int(text)
+
+
+def form_rules(
+    target_groups: list[str],
+    min_age: str,
+    max_age: str,
+    retirement_rule: str,
+    residence_kinds: list[str],
+    max_per_year: str,
+) -> standards.ProgrammeRules:
+    """The form's rule fields as the API's body carries them; the domain checks them
+    (``ProgrammeRules.checked``: unknown groups, ages, rules and limits are refused in words)."""
+    per_year = _number(max_per_year, "max_per_year")
+    return standards.ProgrammeRules(
+        target_groups=tuple(target_groups),
+        min_age=_number(min_age, "min_age"),
+        max_age=_number(max_age, "max_age"),
+        retirement_rule=retirement_rule.strip() or None,
+        residence_kinds=tuple(residence_kinds),
+        max_per_year=per_year if per_year is not None else standards.ProgrammeRules().max_per_year,
+    )
+
+
+def rules_words(s: SubsidyStandard, lang: str) -> list[str]:
+    """Who a standard's programme is for, line by line, in the page language."""
+    t = gettext("en" if lang == "en" else "zh")
+    out: list[str] = []
+    if s.target_groups:
+        names = [t(GROUP_NAMES[LearnerGroup(g)]) for g in s.target_groups]
+        out.append(t("人员类别：") + "、".join(names))
+    if s.min_age is not None or s.max_age is not None:
+        low = s.min_age if s.min_age is not None else standards.MIN_AGE
+        high = s.max_age if s.max_age is not None else standards.MAX_AGE
+        out.append(t("年龄：%d–%d 周岁") % (low, high))
+    if s.retirement_rule:
+        rule = retirement.retirement_data()["rules"].get(s.retirement_rule, {})
+        name = rule.get("name_en" if lang == "en" else "name_zh", s.retirement_rule)
+        out.append(t("不含已达退休年龄者：") + str(name))
+    if s.residence_kinds:
+        out.append(
+            t("户籍地、常住地或就业地在本地区：")
+            + "、".join(t(RESIDENCE_NAMES[k]) for k in s.residence_kinds)
+        )
+    out.append(t("每人每年最多 %d 次") % s.max_per_year)
+    if pays_individual(s.programme_kind):
+        out.append(t("补贴发给个人（学员网上申领）"))
+    return out
 
 
 def _regulator(request: Request, user: User | None) -> Principal | Response:
@@ -129,6 +198,13 @@ def _page(
         level_names=LEVEL_NAMES,
         levels=standards.LEVELS,
         yuan=_yuan,
+        rules_words=lambda s: rules_words(s, lang_of(request)),
+        group_names={g.value: name for g, name in GROUP_NAMES.items()},
+        residence_names=RESIDENCE_NAMES,
+        retirement_names={
+            key: rule["name_en" if lang_of(request) == "en" else "name_zh"]
+            for key, rule in retirement.retirement_data()["rules"].items()
+        },
         today=day_of(clock.now()).isoformat(),
         jurisdiction_name=regions.full_name(session, jurisdiction),
         errors=errors or {},
@@ -187,9 +263,16 @@ def add_standard(
     effective_from: Annotated[str, Form(max_length=32)] = "",
     effective_to: Annotated[str, Form(max_length=32)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
+    target_groups: Annotated[list[str], Form(max_length=20)] = [],  # noqa: B006 - FastAPI copies
+    min_age: Annotated[str, Form(max_length=8)] = "",
+    max_age: Annotated[str, Form(max_length=8)] = "",
+    retirement_rule: Annotated[str, Form(max_length=32)] = "",
+    residence_kinds: Annotated[list[str], Form(max_length=10)] = [],  # noqa: B006
+    max_per_year: Annotated[str, Form(max_length=8)] = "3",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """A standard or a new version of one: ``standards.set_standard``, as the API's POST."""
+    """A standard or a new version of one, with its programme's rules (who it is for):
+    ``standards.set_standard``, as the API's POST."""
     check_csrf(request, csrf)
     who = _regulator(request, user)
     if not isinstance(who, Principal):
@@ -207,6 +290,12 @@ def add_standard(
         "effective_from": effective_from,
         "effective_to": effective_to,
         "note": note,
+        "target_groups": target_groups,
+        "min_age": min_age,
+        "max_age": max_age,
+        "retirement_rule": retirement_rule,
+        "residence_kinds": residence_kinds,
+        "max_per_year": max_per_year,
     }
     try:
         try:
@@ -219,6 +308,9 @@ def add_standard(
             ) from None
         start = _date(effective_from, "effective_from")
         assert start is not None  # noqa: S101 - required
+        rules = form_rules(
+            target_groups, min_age, max_age, retirement_rule, residence_kinds, max_per_year
+        )
         with attempt(session):
             standards.set_standard(
                 session,
@@ -234,6 +326,7 @@ def add_standard(
                 programme_kind=kind,
                 uplift_percent=uplift,
                 note=note.strip() or None,
+                rules=rules,
             )
     except DomainError as err:
         return _refused(request, user, who, session, err, "add", values)
