@@ -17,7 +17,7 @@ from app import clock
 from app.accounts.models import User
 from app.accounts.principal import Principal
 from app.attendance import simulation
-from app.attendance.models import Outcome, Purpose
+from app.attendance.models import AttendanceEvent, Outcome, Purpose
 from app.certificates import service as certificates
 from app.courses import heartbeat as heartbeats
 from app.courses import quiz
@@ -49,6 +49,32 @@ class _Learner:
     review: float = 0.03
 
 
+#: A passing simulated match (SFace cosine similarity, above the accept threshold).
+_MATCH = (0.58, 0.82)
+
+
+def _face(
+    session: Session,
+    who: _Learner,
+    enrollment: Enrollment,
+    purpose: Purpose,
+    outcome: Outcome,
+    distance: float | None,
+    reason_code: str | None = None,
+) -> AttendanceEvent:
+    """A simulated face check of the learner, at their institution, from their address."""
+    return simulation.record(
+        session,
+        who.user,
+        purpose=purpose,
+        outcome=outcome,
+        reason_code=reason_code,
+        distance=distance,
+        institution_id=enrollment.institution_id,
+        client_ip=who.ip,
+    )
+
+
 def _study(
     session: Session,
     rng: random.Random,
@@ -64,15 +90,7 @@ def _study(
     answered (mostly passed), the session ended by the learner or by a failed roll-call; after
     the ``last`` one the learner tries the quiz."""
     user = who.user
-    ev = simulation.record(
-        session,
-        user,
-        purpose=Purpose.checkin,
-        outcome=Outcome.passed,
-        distance=rng.uniform(0.58, 0.82),
-        institution_id=enrollment.institution_id,
-        client_ip=who.ip,
-    )
+    ev = _face(session, who, enrollment, Purpose.checkin, Outcome.passed, rng.uniform(*_MATCH))
     study = studies.open_after_checkin(session, user, enrollment, course, ev)
     end = clock.now() + timedelta(minutes=minutes)
     step = course.heartbeat_interval_s
@@ -96,15 +114,9 @@ def _study(
             # Someone else at the camera: every chance fails (a roll-call allows MAX_ATTEMPTS).
             for _ in range(rollcalls.MAX_ATTEMPTS):
                 reason = rng.choice(("face_mismatch", "face_mismatch", "no_face"))
-                event = simulation.record(
-                    session,
-                    user,
-                    purpose=Purpose.rollcall,
-                    outcome=Outcome.failed,
-                    reason_code=reason,
-                    distance=rng.uniform(0.05, 0.3) if reason == "face_mismatch" else None,
-                    institution_id=enrollment.institution_id,
-                    client_ip=who.ip,
+                distance = rng.uniform(0.05, 0.3) if reason == "face_mismatch" else None
+                event = _face(
+                    session, who, enrollment, Purpose.rollcall, Outcome.failed, distance, reason
                 )
                 rollcalls.settle_rollcall(session, fresh, rc, event)
                 if rc.status is not RollCallStatus.pending:
@@ -112,15 +124,15 @@ def _study(
                 frozen.advance(rng.randint(8, 20))
             break
         if roll < who.miss + who.fail + who.review:
-            event = simulation.record(
+            distance = rng.uniform(0.41, 0.49)
+            event = _face(
                 session,
-                user,
-                purpose=Purpose.rollcall,
-                outcome=Outcome.review,
-                reason_code="uncertain_match",
-                distance=rng.uniform(0.41, 0.49),
-                institution_id=enrollment.institution_id,
-                client_ip=who.ip,
+                who,
+                enrollment,
+                Purpose.rollcall,
+                Outcome.review,
+                distance,
+                "uncertain_match",
             )
             rollcalls.settle_rollcall(session, fresh, rc, event)
             approve = rng.random() < 0.7
@@ -129,15 +141,8 @@ def _study(
                 partial(_decide, session, who.clerk, event.id, approve),
             )
             break
-        event = simulation.record(
-            session,
-            user,
-            purpose=Purpose.rollcall,
-            outcome=Outcome.passed,
-            distance=rng.uniform(0.58, 0.82),
-            institution_id=enrollment.institution_id,
-            client_ip=who.ip,
-        )
+        distance = rng.uniform(*_MATCH)
+        event = _face(session, who, enrollment, Purpose.rollcall, Outcome.passed, distance)
         rollcalls.settle_rollcall(session, fresh, rc, event)
     studies.end_session(session, user, study.id)
     if last:
@@ -162,15 +167,8 @@ def _take_quiz(
     user = who.user
     try:
         with session.begin_nested():
-            ev = simulation.record(
-                session,
-                user,
-                purpose=Purpose.quiz,
-                outcome=Outcome.passed,
-                distance=rng.uniform(0.58, 0.82),
-                institution_id=enrollment.institution_id,
-                client_ip=who.ip,
-            )
+            distance = rng.uniform(*_MATCH)
+            ev = _face(session, who, enrollment, Purpose.quiz, Outcome.passed, distance)
             attempt = quiz.start_after_check(session, user, enrollment.id, ev)
     except DomainError:  # not yet allowed (time short, attempts used): nothing happened
         return
