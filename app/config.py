@@ -76,6 +76,18 @@ class Settings(BaseSettings):
     # embedded default, for development and for operators who relay them by hand), or
     # "package.module:factory" naming a callable that returns a sender (an SMS gateway, SMTP).
     notify_sender: str = "console"
+    # Who delivers e-mail (codes to an e-mail address, app/accounts/notify.py): "console" (the
+    # embedded default, the log), "smtp" (the relay below, through the standard library's
+    # smtplib), or "package.module:factory". SMS keeps ``notify_sender``.
+    email_sender: str = "console"
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    #: "starttls" (port 587), "ssl" (implicit TLS, port 465) or "none" (a relay on the host).
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""  # e.g. 技能培训学习平台 <noreply@px.example.gov.cn>
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
     # Audit
     audit_signing_key_pem: str = ""  # Ed25519 private key; empty: generated into data_dir/keys
@@ -240,6 +252,12 @@ class Settings(BaseSettings):
         if self.metrics_token and len(self.metrics_token) < 16:
             raise ValueError("SKILLTRACE_METRICS_TOKEN must be at least 16 characters")
         self._check_s3()
+        if self.email_sender == "smtp" and (not self.smtp_host or not self.smtp_from):
+            raise ValueError(
+                "SKILLTRACE_EMAIL_SENDER=smtp needs SKILLTRACE_SMTP_HOST and SKILLTRACE_SMTP_FROM"
+            )
+        if bool(self.smtp_username) != bool(self.smtp_password):
+            raise ValueError("SKILLTRACE_SMTP_USERNAME and SKILLTRACE_SMTP_PASSWORD: set both")
         if self.face_accept_threshold >= self.face_reject_threshold:
             raise ValueError("face_accept_threshold must be below face_reject_threshold")
         if self.face_sface_accept_threshold <= self.face_sface_reject_threshold:

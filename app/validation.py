@@ -1,11 +1,12 @@
 """Input rules shared by every domain: identifiers and human-entered text.
 
-**Identifiers** (ID numbers, usernames, phone numbers, institution and occupation codes) are
-compared, indexed and grouped by their exact characters, so one identifier must have exactly one
-spelling. :func:`normalise_identifier` folds compatibility forms (NFKC: full-width digits and
-letters, the ideographic space) and drops whitespace; callers then match the result against
-ASCII-only patterns (``[0-9]``, never ``\\d``, which matches every script's digits). A blind
-index or a uniqueness check is computed on the normalised form only.
+**Identifiers** (ID numbers, usernames, phone numbers, e-mail addresses, institution and
+occupation codes) are compared, indexed and grouped by their exact characters, so one
+identifier must have exactly one spelling. :func:`normalise_identifier` folds compatibility
+forms (NFKC: full-width digits and letters, the ideographic space) and drops whitespace;
+callers then match the result against ASCII-only patterns (``[0-9]``, never ``\\d``, which
+matches every script's digits). A blind index or a uniqueness check is computed on the
+normalised form only.
 
 **Text shown to other people** (real names, course titles, question stems, reasons, key names…)
 must not carry control or format characters: NUL, bidi overrides (U+202E makes ``gpj.exe`` read
@@ -62,6 +63,25 @@ def normalise_phone(raw: str) -> str | None:
     """The phone number without spaces (NFKC: full-width digits fold), or None if invalid."""
     value = normalise_identifier(raw)
     return value if PHONE_RE.fullmatch(value) else None
+
+
+def normalise_email(raw: str) -> str | None:
+    """An e-mail address in its one spelling, or None if it is not one: NFKC (full-width
+    letters and the full-width ＠ fold to ASCII), whitespace dropped, checked by the
+    ``email-validator`` library (syntax; no DNS lookup), lower case (so it is unique case-
+    insensitively). Anything still outside ASCII after folding — Cyrillic or Greek look-alikes,
+    an internationalised mailbox — is refused rather than guessed at."""
+    from email_validator import EmailNotValidError, validate_email
+
+    value = normalise_identifier(raw)
+    if not value or len(value) > 254 or not value.isascii():
+        return None
+    try:
+        checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        return None
+    normalised = checked.normalized.lower()
+    return normalised if normalised.isascii() else None
 
 
 # ---------------------------------------------------------------- text shown to others

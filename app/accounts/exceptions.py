@@ -240,3 +240,31 @@ class ActivationPending(Conflict):
     code = "activation_pending"
     message_zh = "该学员尚未激活账号，请为其重新发放激活码。"
     message_en = "This learner has not activated their account; issue a new activation code."
+
+
+class InvalidEmail(ValidationFailed):
+    """An e-mail address that is not one, or is written with look-alike letters (Cyrillic,
+    full-width forms that do not fold to plain ASCII …): refused rather than guessed at."""
+
+    code = "invalid_email"
+    message_zh = (
+        "请填写有效的电子邮箱地址（由英文字母、数字和常用符号组成），例如 zhang.san@qq.com。"
+    )
+    message_en = "Enter a valid e-mail address in plain letters and digits, e.g. zhang.san@qq.com."
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    message_zh = "该电子邮箱已被其他账号使用。"
+    message_en = "Another account already uses this e-mail address."
+
+
+class TooManyCodes(DomainError):
+    """An account asked for more codes in an hour than a person needs (a confirmation of an
+    e-mail address: the person is signed in, so saying so reveals nothing)."""
+
+    code = "too_many_codes"
+    status = 429
+    title = "Too many requests"
+    message_zh = "这个账号一小时内获取验证码的次数过多，请稍后再试。"
+    message_en = "This account asked for too many codes in the last hour; try again later."

@@ -128,6 +128,11 @@ class User(SQLModel, table=True):
     id_number_index: str | None = Field(default=None, max_length=64, unique=True)
     id_number_masked: str | None = Field(default=None, max_length=18)
     phone: str | None = Field(default=None, max_length=20)
+    #: A verified e-mail address (optional; app/accounts/email.py): stored in its one normalised
+    #: spelling (NFKC, ASCII only, lower case), so the unique index is case-insensitive. Set only
+    #: once the person typed back the code sent to it (``email_verified_at``).
+    email: str | None = Field(default=None, max_length=254, unique=True, index=True)
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     group: LearnerGroup | None = Field(
         default=None, sa_type=SAEnum(LearnerGroup, native_enum=False, length=32)
     )
@@ -237,7 +242,11 @@ class PasswordResetCode(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    #: ``sms`` / ``email``: a password-reset code sent there; ``verify``: a code confirming a new
+    #: e-mail address (``address``) for the account, which resets nothing.
     channel: str = Field(max_length=8)
+    #: Where a ``verify`` code went: the address that becomes the account's once confirmed.
+    address: str | None = Field(default=None, max_length=254)
     code_hash: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     expires_at: datetime = Field(sa_type=UTCDateTime)

@@ -2,11 +2,14 @@
 
 The platform sends short texts (a password-reset code) to a phone number or an e-mail address.
 How depends on the deployment — an SMS gateway contracted by the province, an SMTP relay — so
-the accounts service only knows :class:`Sender`. ``SKILLTRACE_NOTIFY_SENDER`` chooses one:
+the accounts service only knows :class:`Sender`. ``SKILLTRACE_NOTIFY_SENDER`` chooses the one
+for text messages, ``SKILLTRACE_EMAIL_SENDER`` the one for e-mail:
 
 - ``console`` (the default, embedded): writes the message to the ``skilltrace.notify`` log
   (the address masked). For development and tests, and for a small deployment whose operator
   relays codes by hand; never a silent drop.
+- ``smtp`` (e-mail only): :class:`SmtpSender`, the standard library's ``smtplib`` through the
+  relay the ``SKILLTRACE_SMTP_*`` settings name (STARTTLS, implicit TLS or none; optional login).
 - ``package.module:factory``: a callable returning a :class:`Sender` (e.g. a gateway client
   configured from its own environment variables), imported once at first use.
 
@@ -19,7 +22,11 @@ from __future__ import annotations
 
 import importlib
 import logging
+import smtplib
+import ssl
 from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from functools import lru_cache
 from typing import Literal, Protocol, runtime_checkable
 
@@ -60,10 +67,45 @@ class ConsoleSender:
         )
 
 
-@lru_cache(maxsize=1)
+class SmtpSender:
+    """E-mail through an SMTP relay (``SKILLTRACE_SMTP_*``): one connection per message (codes
+    are rare), TLS as configured, a plain-text UTF-8 message with the platform's subject."""
+
+    SUBJECT = "技能培训学习平台验证码"
+
+    def send(self, message: Message) -> None:
+        if message.channel != "email":
+            raise ValueError("the SMTP sender delivers e-mail only")
+        s = get_settings()
+        mail = EmailMessage()
+        mail["From"] = s.smtp_from
+        mail["To"] = message.to
+        mail["Subject"] = self.SUBJECT
+        mail["Date"] = formatdate(localtime=True)
+        mail["Message-ID"] = make_msgid(domain=s.smtp_from.rpartition("@")[2].strip("> ") or None)
+        mail.set_content(message.text)
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if s.smtp_security == "ssl":
+            smtp = smtplib.SMTP_SSL(
+                s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
+        with smtp:
+            if s.smtp_security == "starttls":
+                smtp.starttls(context=context)
+            if s.smtp_username:
+                smtp.login(s.smtp_username, s.smtp_password)
+            smtp.send_message(mail)
+
+
+@lru_cache(maxsize=4)
 def _configured(spec: str) -> Sender:
     if spec == "console":
         return ConsoleSender()
+    if spec == "smtp":
+        return SmtpSender()
     module, _, attr = spec.partition(":")
     if not module or not attr:
         raise ValueError(
@@ -75,15 +117,17 @@ def _configured(spec: str) -> Sender:
     return sender
 
 
-def sender() -> Sender:
-    """The configured sender (``SKILLTRACE_NOTIFY_SENDER``)."""
-    return _configured(get_settings().notify_sender)
+def sender(channel: Channel = "sms") -> Sender:
+    """The configured sender of a channel (``SKILLTRACE_NOTIFY_SENDER`` for text messages,
+    ``SKILLTRACE_EMAIL_SENDER`` for e-mail)."""
+    s = get_settings()
+    return _configured(s.email_sender if channel == "email" else s.notify_sender)
 
 
 def deliver(message: Message) -> None:
     """Send now, logging (never raising) a sender's failure."""
     try:
-        sender().send(message)
+        sender(message.channel).send(message)
     except Exception:
         to = mask_address(message.channel, message.to)
         log.exception("could not send a %s message to %s", message.channel, to)

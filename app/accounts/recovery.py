@@ -10,10 +10,12 @@ new one). Audited on the institution's chain. Learners still waiting for activat
 activation code instead (409 ``activation_pending``).
 
 **Self-service** (:func:`request_code`, :func:`reset_with_code`): the person names their
-account (username, or the mobile number on it when only one account has that number) and a
-six-digit code goes to the mobile number on file through the configured sender
-(app/accounts/notify.py), after commit. The answer is the same whether or not the account
-exists, has a phone, or has asked too often, so the reset tells nobody who has an account.
+account (username, the mobile number on it when only one account has that number, or its
+verified e-mail address) and chooses where a six-digit code goes — the mobile number on file
+(``sms``) or the verified e-mail address (``email``, app/accounts/emails.py) — through the
+configured sender (app/accounts/notify.py), after commit. Both channels share the same limits.
+The answer is the same whether or not the account exists, has a phone or
+a verified address, or has asked too often, so the reset tells nobody who has an account.
 
 - Codes are stored only as a keyed hash bound to the account (``blind_index``), live
   ``password_reset_code_ttl_s`` (10 minutes), are single use, and a new code retires the
@@ -59,7 +61,7 @@ from app.audit.service import Actor
 from app.config import get_settings
 from app.crypto import blind_index
 from app.errors import DomainError, Forbidden
-from app.validation import normalise_phone
+from app.validation import normalise_email, normalise_phone
 
 CODE_DIGITS = 6
 
@@ -148,41 +150,53 @@ def change_password(
 
 
 def _account(session: Session, login: str) -> User | None:
-    """The account a person names: a username, or a mobile number only one account has."""
+    """The account a person names: a username, a mobile number only one account has, or the
+    verified e-mail address of an account."""
     name = normalise_username(login or "")
     user = session.exec(select(User).where(col(User.username) == name)).one_or_none()
     if user is None and (phone := normalise_phone(login or "")):
         matches = session.exec(select(User).where(col(User.phone) == phone).limit(2)).all()
         user = matches[0] if len(matches) == 1 else None
+    if user is None and "@" in (login or "") and (address := normalise_email(login)):
+        user = session.exec(
+            select(User).where(col(User.email) == address, col(User.email_verified_at).is_not(None))
+        ).one_or_none()
     return user
 
 
-def _hash(user: User, code: str) -> str:
-    return blind_index("password_reset", f"{user.id}:{code.strip()}")
+def _hash(user: User, code: str, purpose: str = "password_reset") -> str:
+    return blind_index(purpose, f"{user.id}:{code.strip()}")
 
 
-def request_code(session: Session, *, login: str, client: str | None) -> None:
-    """Send a reset code to the account's phone, if there is such an account with a phone and
-    it has not asked too often; answers the same in every case (nothing is returned)."""
-    throttle.attempt(session, "reset", client)
+#: Channels of password-reset codes (a ``verify`` code confirms an e-mail address instead).
+RESET_CHANNELS = ("sms", "email")
+
+
+def issue_code(
+    session: Session, user: User, channel: str, *, address: str | None = None
+) -> tuple[PasswordResetCode, str] | None:
+    """A new six-digit code for the account (stored as a keyed hash), retiring the earlier live
+    codes of the same kind (reset codes, or e-mail confirmations); None when the account had
+    ``password_reset_account_max_per_hour`` codes of that kind in the last hour. The code is
+    returned once, to be sent after commit."""
     s = get_settings()
-    user = _account(session, login)
-    if user is None or not user.is_active or is_pending(user) or not user.phone:
-        return
     now = clock.now()
+    kind = list(RESET_CHANNELS) if channel in RESET_CHANNELS else [channel]
     recent = session.exec(
         select(func.count())
         .select_from(PasswordResetCode)
         .where(
             col(PasswordResetCode.user_id) == user.id,
+            col(PasswordResetCode.channel).in_(kind),
             col(PasswordResetCode.created_at) > now - timedelta(hours=1),
         )
     ).one()
     if recent >= s.password_reset_account_max_per_hour:
-        return
+        return None
     for old in session.exec(
         select(PasswordResetCode).where(
             col(PasswordResetCode.user_id) == user.id,
+            col(PasswordResetCode.channel).in_(kind),
             col(PasswordResetCode.used_at).is_(None),
             col(PasswordResetCode.expires_at) > now,
         )
@@ -190,15 +204,38 @@ def request_code(session: Session, *, login: str, client: str | None) -> None:
         old.expires_at = now  # one live code at a time
         session.add(old)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    purpose = "password_reset" if channel in RESET_CHANNELS else "email_verify"
     row = PasswordResetCode(
         user_id=user.id,
-        channel="sms",
-        code_hash=_hash(user, code),
+        channel=channel,
+        address=address,
+        code_hash=_hash(user, code, purpose),
         created_at=now,
         expires_at=now + timedelta(seconds=s.password_reset_code_ttl_s),
     )
     session.add(row)
     session.flush()
+    return row, code
+
+
+def request_code(
+    session: Session, *, login: str, client: str | None, channel: notify.Channel = "sms"
+) -> None:
+    """Send a reset code to the account's phone (``sms``) or verified e-mail address
+    (``email``), if there is such an account with one and it has not asked too often; answers
+    the same in every case (nothing is returned)."""
+    throttle.attempt(session, "reset", client)
+    s = get_settings()
+    user = _account(session, login)
+    if user is None or not user.is_active or is_pending(user):
+        return
+    to = user.phone if channel == "sms" else user.email if user.email_verified_at else None
+    if not to:
+        return
+    issued = issue_code(session, user, channel)
+    if issued is None:
+        return
+    row, code = issued
     audit.append(
         session,
         actor=Actor("anonymous", "password_reset"),
@@ -206,21 +243,25 @@ def request_code(session: Session, *, login: str, client: str | None) -> None:
         subject=f"user:{user.id}",
         payload={
             "code_id": str(row.id),
-            "channel": "sms",
-            "to": notify.mask_address("sms", user.phone),
+            "channel": channel,
+            "to": notify.mask_address(channel, to),
             "valid_s": s.password_reset_code_ttl_s,
         },
         institution_id=user.institution_id,
     )
     minutes = s.password_reset_code_ttl_s // 60
-    message = notify.Message(
-        channel="sms",
-        to=user.phone,
-        text=(
+    if channel == "sms":
+        text = (
             f"【技能培训学习平台】您的密码重置验证码为 {code}，{minutes} 分钟内有效。"
             "如非本人操作，请忽略本短信，不要把验证码告诉任何人。"
-        ),
-    )
+        )
+    else:
+        text = (
+            f"您好：\n\n您正在重置技能培训学习平台账号 {user.username} 的密码，验证码为 {code}，"
+            f"{minutes} 分钟内有效。\n\n如非本人操作，请忽略本邮件，不要把验证码告诉任何人。"
+            "\n\n技能培训学习平台（本邮件由系统自动发送，请勿回复）"
+        )
+    message = notify.Message(channel=channel, to=to, text=text)
     after_commit(session, lambda: notify.deliver(message))
 
 
@@ -239,6 +280,7 @@ def reset_with_code(
                 select(PasswordResetCode)
                 .where(
                     col(PasswordResetCode.user_id) == user.id,
+                    col(PasswordResetCode.channel).in_(RESET_CHANNELS),
                     col(PasswordResetCode.used_at).is_(None),
                     col(PasswordResetCode.expires_at) > now,
                 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -135,11 +136,14 @@ class ApiKeyCreated(ApiKeyOut):
 
 
 class PasswordResetRequestIn(BaseModel):
-    """Ask for a reset code: the username, or the mobile number on the account."""
+    """Ask for a reset code: the username, the mobile number on the account or its verified
+    e-mail address; ``channel``: where the code goes (``sms``: the mobile number on file,
+    ``email``: the verified e-mail address)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    login: str = Field(min_length=1, max_length=64)
+    login: str = Field(min_length=1, max_length=254)
+    channel: Literal["sms", "email"] = "sms"
 
 
 class PasswordResetRequestedOut(BaseModel):
@@ -152,7 +156,7 @@ class PasswordResetRequestedOut(BaseModel):
 class PasswordResetConfirmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    login: str = Field(min_length=1, max_length=64)
+    login: str = Field(min_length=1, max_length=254)
     code: str = Field(min_length=1, max_length=16)
     new_password: str = Field(min_length=1, max_length=256)
 
@@ -182,3 +186,34 @@ class TemporaryPasswordOut(BaseModel):
     username: str
     temporary_password: str
     must_change_password: bool
+
+
+class EmailIn(BaseModel):
+    """An e-mail address to add to (or replace on) the account: a code goes there first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=254)
+
+
+class EmailCodeIn(BaseModel):
+    """The code sent to the new address, typed back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=16)
+
+
+class EmailCodeSentOut(BaseModel):
+    """A code went to ``email`` (as it will be stored: normalised); confirm within
+    ``expires_in_s``. The account's address changes only then."""
+
+    email: str
+    expires_in_s: int
+
+
+class EmailOut(BaseModel):
+    """The account's verified e-mail address (None: none yet)."""
+
+    email: str | None
+    verified_at: datetime | None

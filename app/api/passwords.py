@@ -7,9 +7,13 @@ import uuid
 
 from fastapi import APIRouter, Request, status
 
+from app.accounts import emails, recovery
 from app.accounts import exceptions as exc
-from app.accounts import recovery
 from app.accounts.schemas import (
+    EmailCodeIn,
+    EmailCodeSentOut,
+    EmailIn,
+    EmailOut,
     PasswordChangeIn,
     PasswordResetConfirmIn,
     PasswordResetRequestedOut,
@@ -17,13 +21,14 @@ from app.accounts.schemas import (
     PasswordSetOut,
     TemporaryPasswordOut,
 )
-from app.api.deps import PUBLIC, SessionDep, UserPrincipal, client_info
+from app.api.deps import PUBLIC, CurrentUser, SessionDep, UserPrincipal, client_info
 from app.config import get_settings
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 
 router = APIRouter(tags=["auth"])
 
 REQUESTED_ZH = "如果该账号存在并登记了手机号，验证码已发送，{minutes} 分钟内有效。"
+REQUESTED_EMAIL_ZH = "如果该账号存在并验证过电子邮箱，验证码已发送到该邮箱，{minutes} 分钟内有效。"
 
 
 @router.post(
@@ -37,13 +42,15 @@ def request_reset(
     body: PasswordResetRequestIn, session: SessionDep, request: Request
 ) -> PasswordResetRequestedOut:
     """Ask for a password-reset code, sent by text message to the mobile number on the
-    account. The answer is the same whether or not the account exists (limited per address:
-    429 `rate_limited`; per account a few codes an hour)."""
-    recovery.request_code(session, login=body.login, client=client_info(request)[0])
-    ttl = get_settings().password_reset_code_ttl_s
-    return PasswordResetRequestedOut(
-        detail=REQUESTED_ZH.format(minutes=ttl // 60), expires_in_s=ttl
+    account (`channel: sms`) or by e-mail to its verified address (`channel: email`). The
+    answer is the same whether or not the account exists (limited per address: 429
+    `rate_limited`; per account a few codes an hour, both channels together)."""
+    recovery.request_code(
+        session, login=body.login, client=client_info(request)[0], channel=body.channel
     )
+    ttl = get_settings().password_reset_code_ttl_s
+    words = REQUESTED_EMAIL_ZH if body.channel == "email" else REQUESTED_ZH
+    return PasswordResetRequestedOut(detail=words.format(minutes=ttl // 60), expires_in_s=ttl)
 
 
 @router.post(
@@ -118,3 +125,56 @@ def reset_learner_password(
         temporary_password=temporary,
         must_change_password=True,
     )
+
+
+# ---------------------------------------------------------------- the account's e-mail address
+
+_me_errors = (NotAuthenticated, exc.InvalidToken)
+
+
+@router.get("/me/email", response_model=EmailOut, responses=problem_responses(*_me_errors))
+def my_email(user: CurrentUser) -> EmailOut:
+    """The signed-in account's verified e-mail address (null: none yet)."""
+    return EmailOut(email=user.email, verified_at=user.email_verified_at)
+
+
+@router.post(
+    "/me/email",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=EmailCodeSentOut,
+    responses=problem_responses(
+        *_me_errors, exc.InvalidEmail, exc.EmailTaken, exc.TooManyCodes, exc.RateLimited
+    ),
+)
+def add_email(
+    body: EmailIn, user: CurrentUser, session: SessionDep, request: Request
+) -> EmailCodeSentOut:
+    """Add (or replace) the account's e-mail address: a six-digit code goes to it; the address
+    counts once confirmed (`POST /me/email/confirm`). It is stored in one spelling (full-width
+    letters folded, lower case); look-alike letters outside ASCII are refused (422
+    `invalid_email`); another account's address is 409 `email_taken`."""
+    address = emails.request_verification(session, user, body.email, client=client_info(request)[0])
+    return EmailCodeSentOut(email=address, expires_in_s=get_settings().password_reset_code_ttl_s)
+
+
+@router.post(
+    "/me/email/confirm",
+    response_model=EmailOut,
+    responses=problem_responses(*_me_errors, exc.ResetCodeInvalid, exc.EmailTaken, exc.RateLimited),
+)
+def confirm_email(
+    body: EmailCodeIn, user: CurrentUser, session: SessionDep, request: Request
+) -> EmailOut:
+    """The code sent to the new address: it becomes the account's verified address (a wrong,
+    expired or used code is 400 `reset_code_invalid`, counted like a wrong reset code)."""
+    emails.confirm(session, user, body.code, client=client_info(request)[0])
+    return EmailOut(email=user.email, verified_at=user.email_verified_at)
+
+
+@router.delete(
+    "/me/email", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(*_me_errors)
+)
+def remove_email(user: CurrentUser, session: SessionDep) -> None:
+    """Remove the account's e-mail address (password resets then go by SMS or through the
+    institution's staff). Audited."""
+    emails.remove(session, user)

@@ -1,6 +1,7 @@
-"""Password pages: forgotten (a code by text message), changing one's own (the way out of a
-temporary password), and a learner's reset by their institution's staff. The rules are in
-app/accounts/recovery.py, the same ones the API (app/api/passwords.py) answers with."""
+"""Password pages: forgotten (a code by text message or e-mail), changing one's own (the way out
+of a temporary password), a learner's reset by their institution's staff, and the account's
+e-mail address (added, confirmed by a code, removed). The rules are in app/accounts/recovery.py
+and app/accounts/emails.py, the same ones the API (app/api/passwords.py) answers with."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.accounts import recovery
+from app.accounts import emails, notify, recovery
+from app.accounts.models import User
 from app.accounts.principal import Principal
 from app.config import get_settings
 from app.db import attempt
@@ -18,7 +20,14 @@ from app.errors import DomainError
 from app.http.cookies import client_info
 from app.http.session import SessionDep
 from app.web.i18n import gettext, lang_of, message_for
-from app.web.render import error_page, redirect, render, start_page, with_retry_after
+from app.web.render import (
+    error_page,
+    redirect,
+    render,
+    start_page,
+    to_login,
+    with_retry_after,
+)
 from app.web.session import PageUser, check_csrf, sign_in
 from app.web.staff.forms import staff_post
 
@@ -32,12 +41,14 @@ def _minutes() -> int:
     return get_settings().password_reset_code_ttl_s // 60
 
 
-# ---------------------------------------------------------------- forgotten: a code by SMS
+# ---------------------------------------------------------------- forgotten: a code by SMS, e-mail
 
 
 @router.get("/password/forgot")
 def forgot_page(request: Request, user: PageUser) -> Response:
-    return render(request, "password_forgot.html", user, step="ask", login="", error=None)
+    return render(
+        request, "password_forgot.html", user, step="ask", login="", channel="sms", error=None
+    )
 
 
 @router.post("/password/forgot")
@@ -45,11 +56,13 @@ def forgot_submit(
     request: Request,
     user: PageUser,
     session: SessionDep,
-    login: Annotated[str, Form(max_length=64)] = "",
+    login: Annotated[str, Form(max_length=254)] = "",
+    channel: Annotated[str, Form(max_length=8)] = "sms",
     csrf: Csrf = "",
 ) -> Response:
     check_csrf(request, csrf)
     lang = lang_of(request)
+    via: notify.Channel = "email" if channel == "email" else "sms"
     if not login.strip():
         return render(
             request,
@@ -58,11 +71,12 @@ def forgot_submit(
             status=422,
             step="ask",
             login="",
-            error=gettext(lang)("请填写用户名或手机号码。"),
+            channel=via,
+            error=gettext(lang)("请填写用户名、手机号码或电子邮箱。"),
         )
     try:
         with attempt(session):
-            recovery.request_code(session, login=login, client=client_info(request)[0])
+            recovery.request_code(session, login=login, client=client_info(request)[0], channel=via)
     except DomainError as err:  # the per-address limit (429)
         return with_retry_after(
             err,
@@ -73,6 +87,7 @@ def forgot_submit(
                 status=err.status,
                 step="ask",
                 login=login,
+                channel=via,
                 error=message_for(err, lang),
             ),
         )
@@ -82,6 +97,7 @@ def forgot_submit(
         user,
         step="code",
         login=login,
+        channel=via,
         minutes=_minutes(),
         error=None,
     )
@@ -92,7 +108,8 @@ def reset_submit(
     request: Request,
     user: PageUser,
     session: SessionDep,
-    login: Annotated[str, Form(max_length=64)] = "",
+    login: Annotated[str, Form(max_length=254)] = "",
+    channel: Annotated[str, Form(max_length=8)] = "sms",
     code: Annotated[str, Form(max_length=16)] = "",
     new_password: Field = "",
     new_password_again: Field = "",
@@ -109,6 +126,7 @@ def reset_submit(
             status=status,
             step="code",
             login=login,
+            channel="email" if channel == "email" else "sms",
             minutes=_minutes(),
             error=error,
             error_code=code_,
@@ -240,3 +258,109 @@ def staff_reset(
     )
     response.headers["Cache-Control"] = "no-store"  # the password is shown once
     return response
+
+
+# ---------------------------------------------------------------- the account's e-mail address
+
+EMAIL_PAGE = "/account/email"
+
+
+def _email_page(
+    request: Request,
+    user: User,
+    *,
+    status: int = 200,
+    sent_to: str | None = None,
+    error: str | None = None,
+    error_code: str | None = None,
+    typed: str = "",
+) -> HTMLResponse:
+    return render(
+        request,
+        "account_email.html",
+        user,
+        status=status,
+        sent_to=sent_to,
+        minutes=_minutes(),
+        error=error,
+        error_code=error_code,
+        typed=typed,
+        masked=notify.mask_address("email", user.email) if user.email else None,
+    )
+
+
+@router.get(EMAIL_PAGE)
+def email_page(request: Request, user: PageUser) -> Response:
+    if user is None:
+        return to_login(request)
+    return _email_page(request, user)
+
+
+@router.post(EMAIL_PAGE)
+def email_submit(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    csrf: Csrf = "",
+) -> Response:
+    """Send a code to the address typed (it counts once the code comes back)."""
+    check_csrf(request, csrf)
+    if user is None:
+        return to_login(request)
+    try:
+        with attempt(session):
+            address = emails.request_verification(
+                session, user, email, client=client_info(request)[0]
+            )
+    except DomainError as err:
+        refused = _email_page(
+            request,
+            user,
+            status=err.status,
+            error=message_for(err, lang_of(request)),
+            error_code=err.code,
+            typed=email,
+        )
+        return with_retry_after(err, refused)
+    return _email_page(request, user, sent_to=address)
+
+
+@router.post(EMAIL_PAGE + "/confirm")
+def email_confirm(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    code: Annotated[str, Form(max_length=16)] = "",
+    sent_to: Annotated[str, Form(max_length=254)] = "",
+    csrf: Csrf = "",
+) -> Response:
+    check_csrf(request, csrf)
+    if user is None:
+        return to_login(request)
+    try:
+        with attempt(session):
+            emails.confirm(session, user, code, client=client_info(request)[0])
+    except DomainError as err:
+        refused = _email_page(
+            request,
+            user,
+            status=err.status,
+            sent_to=sent_to or None,
+            error=message_for(err, lang_of(request)),
+            error_code=err.code,
+        )
+        return with_retry_after(err, refused)
+    return redirect(request, EMAIL_PAGE, "email_verified")
+
+
+@router.post(EMAIL_PAGE + "/remove")
+def email_remove(
+    request: Request, user: PageUser, session: SessionDep, csrf: Csrf = ""
+) -> Response:
+    check_csrf(request, csrf)
+    if user is None:
+        return to_login(request)
+    with attempt(session):
+        emails.remove(session, user)
+    return redirect(request, EMAIL_PAGE, "email_removed")

@@ -65,6 +65,8 @@ FLASHES = {
     "institution_chosen": "已加入该培训机构。",
     "password_reset_done": "密码已重置，请用新密码登录。",
     "password_changed": "密码已修改。",
+    "email_verified": "电子邮箱已验证：忘记密码时可以用它接收验证码。",
+    "email_removed": "电子邮箱已删除。",
     "need_reenrol": "人脸识别模型已升级，请重新采集一次人脸（含活体检测）。已获得的学时不受影响。",
     "session_expired": "登录已过期，请重新登录。",
     "review_approved": "审核结果已保存：已批准。该记录已移至“已审核”。",

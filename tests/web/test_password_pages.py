@@ -117,3 +117,61 @@ def test_staff_of_another_institution_cannot_reset(client: TestClient, engine: A
     assert r.status_code == 404 and "temporary-password" not in r.text
     client.cookies.clear()
     assert sign_in(client, theirs.username, PASSWORD).status_code == 303
+
+
+def test_an_email_address_added_on_its_page_then_a_reset_by_email(
+    client: TestClient, engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The account's e-mail page (the footer links it): a code goes to the address typed, the
+    address counts once the code comes back; then the forgotten-password page offers e-mail."""
+    caplog.set_level(logging.INFO, logger="skilltrace.notify")
+    learner = make_learner(engine, make_institution(engine))
+    sign_in(client, learner.username)
+    page = client.get("/account/email")
+    assert page.status_code == 200 and 'id="account-email-link"' in page.text
+    assert 'data-email=""' in page.text
+    bad = client.post(
+        "/account/email", data={"csrf": csrf_of(page.text), "email": "zhаng@qq.com"}
+    )  # a Cyrillic а
+    assert bad.status_code == 422 and 'data-code="invalid_email"' in bad.text
+    sent = client.post(
+        "/account/email", data={"csrf": csrf_of(page.text), "email": "Zhang.Wei@QQ.com"}
+    )
+    assert sent.status_code == 200 and 'id="email-code-sent"' in sent.text
+    assert "zhang.wei@qq.com" in sent.text
+    wrong = client.post(
+        "/account/email/confirm",
+        data={"csrf": csrf_of(sent.text), "code": "12", "sent_to": "zhang.wei@qq.com"},
+    )
+    assert wrong.status_code == 400 and 'data-code="reset_code_invalid"' in wrong.text
+    done = client.post(
+        "/account/email/confirm",
+        data={"csrf": csrf_of(sent.text), "code": sent_code(caplog)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/account/email"
+    assert 'data-email="zhang.wei@qq.com"' in client.get("/account/email").text
+
+    client.cookies.clear()
+    forgot = client.get("/password/forgot")
+    assert 'name="channel" value="email"' in forgot.text
+    asked = client.post(
+        "/password/forgot",
+        data={"csrf": csrf_of(forgot.text), "login": "zhang.wei@qq.com", "channel": "email"},
+    )
+    assert asked.status_code == 200 and 'data-channel="email"' in asked.text
+    assert "邮件中的验证码" in asked.text
+    r = client.post(
+        "/password/reset",
+        data={
+            "csrf": csrf_of(asked.text),
+            "login": "zhang.wei@qq.com",
+            "channel": "email",
+            "code": sent_code(caplog),
+            "new_password": NEW,
+            "new_password_again": NEW,
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert sign_in(client, learner.username, NEW).status_code == 303

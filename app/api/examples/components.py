@@ -185,7 +185,11 @@ COMPONENTS: dict[str, Any] = {
         "region": "广东省深圳市南山区",
     },
     "InstitutionChoiceIn": {"institution_code": "SZ001"},
-    "PasswordResetRequestIn": {"login": "13912345678"},
+    "PasswordResetRequestIn": {"login": "13912345678", "channel": "sms"},
+    "EmailIn": {"email": "li.juan88@qq.com"},
+    "EmailCodeIn": {"code": "305718"},
+    "EmailCodeSentOut": {"email": "li.juan88@qq.com", "expires_in_s": 600},
+    "EmailOut": {"email": "li.juan88@qq.com", "verified_at": "2026-12-03T16:40:00+08:00"},
     "PasswordResetRequestedOut": {
         "detail": "如果该账号存在并登记了手机号，验证码已发送，10 分钟内有效。",
         "expires_in_s": 600,
