@@ -5,8 +5,8 @@
 address went. Nobody has an address yet: password resets go by SMS as before until people add
 one.
 
-Revision ID: 0034
-Revises: 0033
+Revision ID: 0036
+Revises: 0035
 Create Date: 2026-12-03 16:30:00.000000
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 import app.dbtypes
 
-revision: str = '0034'
-down_revision: str | None = '0033'
+revision: str = '0036'
+down_revision: str | None = '0035'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
