@@ -109,8 +109,14 @@ class InvalidExternalCertificate(ValidationFailed):
 
 class InvalidScan(ValidationFailed):
     code = "invalid_scan"
-    message_zh = "证书扫描件须为 PDF、JPEG 或 PNG 文件，且不超过 5 MB。"
-    message_en = "The scan must be a PDF, JPEG or PNG file of at most 5 MB."
+    message_zh = (
+        "证书扫描件须为完整的 PDF、JPEG 或 PNG 文件，且不超过 5 MB；"
+        "文件损坏或不完整时请重新扫描后上传。"
+    )
+    message_en = (
+        "The scan must be one whole PDF, JPEG or PNG file of at most 5 MB; if it is damaged or "
+        "cut off, scan it again and upload it."
+    )
 
 
 class ScanUnavailable(DomainError):

@@ -10,11 +10,16 @@ rejection are final. Every change is audited on the institution's chain.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import uuid
+import warnings
 from dataclasses import dataclass
 from datetime import date
 
+import simplejpeg
+from PIL import Image
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import clock
@@ -40,6 +45,11 @@ from app.validation import check_text, normalise_identifier
 log = logging.getLogger(__name__)
 
 MAX_SCAN_BYTES = 5 * 1024 * 1024
+#: Pixels a JPEG/PNG scan may declare: an A4 page at 600 dpi (4961 x 7016) fits; a
+#: decompression bomb's header declares far more and is refused before anything is inflated.
+MAX_SCAN_PIXELS = 36_000_000
+#: The PDF's ``%%EOF`` marker must lie within this many bytes of its end.
+PDF_TAIL_BYTES = 1024
 EXTERNAL_KINDS = (
     CertificateKind.skill_level,
     CertificateKind.special_ability,
@@ -64,8 +74,64 @@ def scan_type(data: bytes) -> tuple[str, str]:
         )
     for magic, media_type, ext in _MAGIC:
         if data.startswith(magic):
+            if ext == "pdf":
+                _check_pdf(data)
+            else:
+                _check_picture(data)
             return media_type, ext
     raise InvalidScan("The scan is not a PDF, JPEG or PNG file.", field="scan")
+
+
+def _check_pdf(data: bytes) -> None:
+    """A PDF ends with its ``%%EOF`` marker (ISO 32000-1 §7.5.5; writers may add a few bytes
+    after it): a file cut off in the upload, or something else behind a PDF signature, lacks it."""
+    if b"%%EOF" not in data[-PDF_TAIL_BYTES:]:
+        raise InvalidScan(
+            "The PDF is incomplete (no end-of-file marker): it was cut off; upload it again.",
+            field="scan",
+        )
+
+
+def _check_picture(data: bytes) -> None:
+    """A JPEG or PNG scan must be one whole picture of at most :data:`MAX_SCAN_PIXELS`: the
+    header is read first (a decompression bomb declares its size there and is refused before
+    any pixel is inflated), then the data is read through to its end (a PNG's every chunk
+    checksum; a JPEG decoded strictly at 1/8 scale, nearly free) so a truncated or corrupt
+    picture — or other bytes behind a picture signature — is refused before a regulator opens
+    it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as im:
+                width, height = im.size
+                if width <= 0 or height <= 0:
+                    raise InvalidScan("The scan picture has no pixels.", field="scan")
+                if width * height > MAX_SCAN_PIXELS:
+                    raise InvalidScan(
+                        f"The scan picture is {width}x{height} pixels; at most "
+                        f"{MAX_SCAN_PIXELS} pixels (scan at 300 dpi).",
+                        field="scan",
+                    )
+                if getattr(im, "n_frames", 1) != 1:
+                    raise InvalidScan("The scan is an animated picture.", field="scan")
+                if im.format == "PNG":
+                    im.verify()  # every chunk's CRC, through IEND; nothing is inflated
+                else:  # strict: libjpeg's "corrupt data" warnings raise (Pillow fills grey)
+                    simplejpeg.decode_jpeg(
+                        data,
+                        colorspace="CMYK" if im.mode == "CMYK" else "GRAY",
+                        strict=True,
+                        min_width=max(1, width // 8),
+                        min_height=max(1, height // 8),
+                    )
+    except InvalidScan:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombWarning):
+        # Pillow: UnidentifiedImageError (an OSError), "image file is truncated", broken
+        # chunks (SyntaxError from PNG's chunk reader), DecompressionBombError/Warning.
+        raise InvalidScan(
+            "The scan picture is damaged or incomplete; scan or export it again.", field="scan"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -123,6 +189,17 @@ def _checked(data: ExternalInput) -> ExternalInput:
     )
 
 
+def _number_taken(session: Session, kind: CertificateKind, number: str) -> bool:
+    """Whether a certificate of ``kind`` with ``number`` is already recorded (the unique
+    constraint decides between two recordings that both got past this look)."""
+    found = session.exec(
+        select(col(ExternalCertificate.id)).where(
+            col(ExternalCertificate.kind) == kind, col(ExternalCertificate.number) == number
+        )
+    ).first()
+    return found is not None
+
+
 def record_external(
     session: Session,
     principal: Principal,
@@ -136,12 +213,7 @@ def record_external(
     checked = _checked(data)
     media_type, ext = scan_type(scan)
     kind = CertificateKind(checked.kind)
-    if session.exec(
-        select(col(ExternalCertificate.id)).where(
-            col(ExternalCertificate.kind) == kind,
-            col(ExternalCertificate.number) == checked.number,
-        )
-    ).first():
+    if _number_taken(session, kind, checked.number):
         raise ExternalCertificateExists()
     sha = hashlib.sha256(scan).hexdigest()
     cert = ExternalCertificate(
@@ -163,8 +235,12 @@ def record_external(
         recorded_by=str(principal.actor),
     )
     cert.scan_key = f"external-certificates/{cert.id}/{sha}.{ext}"
-    session.add(cert)
-    session.flush()
+    try:
+        with session.begin_nested():  # two recordings of one number at once: one wins
+            session.add(cert)
+            session.flush()
+    except IntegrityError:
+        raise ExternalCertificateExists() from None
     audit.append(
         session,
         actor=principal.actor,

@@ -1,0 +1,113 @@
+"""Hostile and careless scans of external certificates (issue 16 item 5): a scan is one whole
+PDF, JPEG or PNG — a picture signature in front of other bytes, a truncated upload or a
+decompression bomb is refused with 422 ``invalid_scan`` and nothing is recorded; two
+recordings of one certificate number are one row and a 409, even when both pass the look."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from app.accounts.models import Role
+from app.programmes import external
+from app.programmes.models import ExternalCertificate
+from tests.factories import login, make_institution, make_learner, make_user
+from tests.hostile_images import png_bomb, truncated_jpeg
+
+API = "/api/v1"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _picture(fmt: str, size: tuple[int, int] = (620, 877)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (250, 250, 245)).save(buf, fmt)
+    return buf.getvalue()
+
+
+def _setup(client: TestClient, engine: Engine, clock: Any) -> tuple[str, dict[str, str]]:
+    clock.set(datetime(2026, 3, 12, 2, tzinfo=UTC))
+    inst = make_institution(engine, region="440305")
+    learner = make_learner(engine, inst)
+    staff = login(client, make_user(engine, Role.staff, inst).username)
+    return f"{API}/learners/{learner.id}/external-certificates", staff
+
+
+def _form(number: str = "S000044030500001") -> dict[str, str]:
+    return {
+        "kind": "skill_level",
+        "number": number,
+        "issuer": "深圳市南山区职业技能鉴定所",
+        "issued_on": "2026-03-10",
+        "occupation_code": "6-31-01-03",
+        "occupation_name": "电工",
+        "level": "level4",
+    }
+
+
+def _count(engine: Engine) -> int:
+    with Session(engine) as s:
+        return int(s.exec(select(func.count()).select_from(ExternalCertificate)).one())
+
+
+def _bad_scans() -> dict[str, bytes]:
+    jpeg, png = _picture("JPEG"), _picture("PNG")
+    return {
+        "html_behind_a_jpeg_signature": b"\xff\xd8\xff<html><script>alert(1)</script></html>",
+        "html_behind_a_png_signature": b"\x89PNG\r\n\x1a\n<html>hello</html>",
+        "truncated_jpeg": truncated_jpeg(1200, 1600, keep=4 * 1024),
+        "jpeg_cut_in_half": jpeg[: len(jpeg) // 2],
+        "png_cut_in_half": png[: len(png) // 2],
+        "png_with_a_broken_chunk": png[:40] + bytes([png[40] ^ 0xFF]) + png[41:],
+        "png_bomb_100_megapixels": png_bomb(10_000, 10_000),
+        "pdf_cut_off": PDF[:-8] + b"\n" + b"0" * 2000,
+        "gif": b"GIF89a\x01\x00\x01\x00",
+    }
+
+
+def test_a_scan_that_is_not_one_whole_file_is_refused(
+    storage: str, client: TestClient, engine: Engine, clock: Any
+) -> None:
+    url, staff = _setup(client, engine, clock)
+    for name, scan in _bad_scans().items():
+        assert len(scan) <= external.MAX_SCAN_BYTES, name
+        files = {"scan": ("scan", scan, "image/jpeg")}
+        r = client.post(url, data=_form(), files=files, headers=staff)
+        assert (r.status_code, r.json()["code"]) == (422, "invalid_scan"), name
+    assert _count(engine) == 0
+
+
+@pytest.mark.parametrize(
+    ("fmt", "media_type"), [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("PDF", "pdf")]
+)
+def test_whole_scans_are_recorded(
+    fmt: str, media_type: str, storage: str, client: TestClient, engine: Engine, clock: Any
+) -> None:
+    url, staff = _setup(client, engine, clock)
+    scan = PDF if fmt == "PDF" else _picture(fmt, (2480, 3508))  # A4 at 300 dpi
+    r = client.post(url, data=_form(), files={"scan": ("scan", scan, "x/y")}, headers=staff)
+    assert r.status_code == 201, r.text
+    assert media_type in r.json()["scan_media_type"]
+
+
+def test_two_recordings_of_one_number_at_once_make_one_row(
+    storage: str,
+    client: TestClient,
+    engine: Engine,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, staff = _setup(client, engine, clock)
+    files = {"scan": ("a.pdf", PDF, "application/pdf")}
+    assert client.post(url, data=_form(), files=files, headers=staff).status_code == 201
+    # The second request looked before the first committed: only the constraint stops it.
+    monkeypatch.setattr(external, "_number_taken", lambda *a: False)
+    r = client.post(url, data=_form(), files=files, headers=staff)
+    assert (r.status_code, r.json()["code"]) == (409, "external_certificate_exists")
+    assert _count(engine) == 1
