@@ -6,10 +6,12 @@ the regulator confirmed it; the residence rule."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -441,7 +443,9 @@ def test_a_rejected_or_earlier_external_certificate_does_not_count(
     d = _decide(engine, cert)
     assert "obtained before training began" in _rule(d, "certificate_kind").detail
     clock.set(datetime(2026, 3, 20, 2, tzinfo=UTC))
-    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    buf = io.BytesIO()
+    Image.new("L", (620, 877), 250).save(buf, "PNG")  # a whole picture (a scan is checked)
+    png = buf.getvalue()
     later = _record(
         engine,
         staff,
