@@ -333,6 +333,37 @@ def _decide_fact(
     return who.act(fact.user_id, f"fact-{fact_id}", run, flash)
 
 
+@router.post("/staff/learner-groups/{fact_id}/decision")
+def staff_reject_group(
+    request: Request,
+    fact_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    decision: Annotated[str, Form(max_length=16)] = "reject",
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Staff of the learner's institution reject a group with the reason (``facts.reject_group``,
+    as the API's decision; verifying is the regulator's, and is refused here as there)."""
+    who = _caller(request, session, user, "staff", csrf)
+    return _decide_fact(who, fact_id, decision, reason, residence=False)
+
+
+@router.post("/staff/residences/{residence_id}/decision")
+def staff_reject_residence(
+    request: Request,
+    residence_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    decision: Annotated[str, Form(max_length=16)] = "reject",
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Staff reject a residence with the reason (``facts.reject_residence``), as the API."""
+    who = _caller(request, session, user, "staff", csrf)
+    return _decide_fact(who, residence_id, decision, reason, residence=True)
+
+
 @router.post("/regulator/learner-groups/{fact_id}/decision")
 def regulator_decide_group(
     request: Request,

@@ -540,3 +540,43 @@ def test_the_status_page_shows_the_file_store(
     assert "无法访问" in page.text and "cannot use bucket s3://skilltrace-gone/" in page.text
     english = client.get("/admin", params={"lang": "en"})
     assert "File storage" in english.text and "Unreachable" in english.text
+
+
+def test_the_create_form_takes_the_registry_record(client: TestClient, engine: Any) -> None:
+    """The admin's new institution carries its credit code, legal name and kind as the CLI's
+    create-institution does (checked by the same service), and starts pending."""
+    from tests.factories import credit_code
+
+    w = World(engine)
+    csrf = signed_in(client, w.admin.username)
+    with transaction(engine) as s:
+        regions.seed_demo_province(s, actor=Actor.system())
+    form = {"csrf": csrf, "code": "NS009", "name": "南山第九培训学校", "region_code": "440305"}
+    page = client.get("/admin/institutions").text
+    assert 'name="credit_code"' in page and 'value="technical_school"' in page
+    bad = client.post("/admin/institutions", data={**form, "credit_code": "91440300MA5F0000X0"})
+    assert bad.status_code == 422 and "统一社会信用代码" in error_text(bad.text)
+    assert 'value="91440300MA5F0000X0"' in bad.text  # what was typed is kept
+    good = credit_code(909)
+    r = client.post(
+        "/admin/institutions",
+        data={
+            **form,
+            "credit_code": good,
+            "legal_name": "深圳市南山区第九职业培训学校",
+            "kind": "private",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    with Session(engine) as s:
+        inst = s.exec(select(Institution).where(col(Institution.code) == "NS009")).one()
+    assert (inst.credit_code, inst.legal_name, inst.kind, inst.registry_status.value) == (
+        good,
+        "深圳市南山区第九职业培训学校",
+        "private",
+        "pending",
+    )
+    # the same code again is refused in words
+    again = client.post("/admin/institutions", data={**form, "code": "NS010", "credit_code": good})
+    assert again.status_code == 409 and "统一社会信用代码" in error_text(again.text)

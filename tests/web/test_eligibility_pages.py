@@ -162,3 +162,68 @@ def test_staff_confirm_and_record_the_regulator_verifies_and_confirms(
     assert "人社部门已核验" in html
     en = client.get(f"/regulator/learners/{learner.id}/eligibility?lang=en").text
     assert "Eligibility facts" in en
+
+
+def test_staff_reject_a_group_and_a_residence_from_the_page(
+    client: TestClient, engine: Engine, world: dict[str, Any]
+) -> None:
+    """Staff of the learner's institution reject a fact with the reason on the page, as the
+    API's decision does (the same service, audited); verifying stays the regulator's; another
+    institution's staff cannot touch the fact."""
+    learner: User = world["learner"]
+    page = f"/staff/learners/{learner.id}/eligibility"
+    csrf = sign_in(client, world["staff"].username)
+    r = client.post(
+        f"/staff/learners/{learner.id}/residences",
+        data={
+            "csrf": csrf,
+            "kind": "employed",
+            "region_code": "440305",
+            "evidence_kind": "labour_contract",
+            "evidence_number": "HT-2026-0311",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    html = client.get(page).text
+    (group_id,) = _statuses(html, "group")  # the declared one
+    (residence_id,) = _statuses(html, "residence")
+    assert f'action="/staff/learner-groups/{group_id}/decision"' in html
+    # without a reason: refused in words next to the fact
+    r = client.post(
+        f"/staff/learner-groups/{group_id}/decision",
+        data={"csrf": csrf, "decision": "reject", "reason": ""},
+    )
+    assert r.status_code == 422 and f'id="fact-{group_id}-error"' in r.text
+    # verifying is the regulator's
+    r = client.post(
+        f"/staff/residences/{residence_id}/decision", data={"csrf": csrf, "decision": "verify"}
+    )
+    assert r.status_code == 403 and f'id="fact-{residence_id}-error"' in r.text
+    # another institution's staff: not found, nothing changes
+    other = make_user(engine, Role.staff, make_institution(engine, region="440305"))
+    other_csrf = sign_in(client, other.username)
+    r = client.post(
+        f"/staff/learner-groups/{group_id}/decision",
+        data={"csrf": other_csrf, "decision": "reject", "reason": "不是本机构学员"},
+    )
+    assert r.status_code == 404
+    csrf = sign_in(client, world["staff"].username)
+    for url, reason in (
+        (f"/staff/learner-groups/{group_id}/decision", "失业登记证已过期，本人已就业"),
+        (f"/staff/residences/{residence_id}/decision", "劳动合同已于 2025 年解除"),
+    ):
+        r = client.post(
+            url, data={"csrf": csrf, "decision": "reject", "reason": reason}, follow_redirects=False
+        )
+        assert r.status_code == 303, r.text
+    html = client.get(page).text
+    assert _statuses(html, "group") == {group_id: "rejected"}
+    assert _statuses(html, "residence") == {residence_id: "rejected"}
+    assert "失业登记证已过期，本人已就业" in html and "劳动合同已于 2025 年解除" in html
+    api = client.get(
+        f"/api/v1/learners/{learner.id}/eligibility",
+        headers=login(client, world["staff"].username),
+    ).json()
+    assert {g["status"] for g in api["groups"]} == {"rejected"}
+    assert {x["status"] for x in api["residences"]} == {"rejected"}

@@ -34,6 +34,7 @@ from app.web.admin.common import (
 )
 from app.web.i18n import lang_of, message_for
 from app.web.listing import ListSpec, Select
+from app.web.regulator.registry import KIND_NAMES
 from app.web.render import error_page, redirect
 from app.web.session import PageUser
 
@@ -84,6 +85,7 @@ def _institutions_page(
         errors=errors or {},
         values=values or {},
         regions=regions.labelled(session, places_only=True),
+        kind_names=KIND_NAMES,
     )
 
 
@@ -103,12 +105,25 @@ def create_institution(
     code: Annotated[str, Form(max_length=32)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
     region_code: Annotated[str, Form(max_length=12)] = "",
+    credit_code: Annotated[str, Form(max_length=40)] = "",
+    legal_name: Annotated[str, Form(max_length=400)] = "",
+    kind: Annotated[str, Form(max_length=32)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
+    """A new institution, pending until the regulator of its region approves it; its registry
+    record (credit code, legal name, kind) may be given now or filled in by its staff, as
+    ``skilltrace create-institution`` and the staff's /staff/registry do."""
     who = require_admin_post(request, user, csrf)
     if isinstance(who, Response):
         return who
-    values = {"code": code, "name": name, "region_code": region_code}
+    values = {
+        "code": code,
+        "name": name,
+        "region_code": region_code,
+        "credit_code": credit_code,
+        "legal_name": legal_name,
+        "kind": kind,
+    }
     if not code.strip() or not name.strip() or not region_code.strip():
         return _institutions_page(
             request,
@@ -125,6 +140,9 @@ def create_institution(
                 code=code,
                 name=name,
                 region_code=region_code,
+                credit_code=credit_code or None,
+                legal_name=legal_name or None,
+                kind=kind or None,
                 actor=Principal.of_user(who).actor,
             )
     except DomainError as err:
