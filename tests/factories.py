@@ -264,8 +264,12 @@ def make_course(
     lessons: int = 1,
     questions: int | None = None,
     publish: bool = True,
+    lesson_minutes: int | None = None,
     **fields: Any,
 ) -> Course:
+    """A course of ``lessons`` text lessons and a question bank, made and published through
+    the services. The lessons share the course's required minutes (rounded up) unless
+    ``lesson_minutes`` says otherwise: publishing needs them to add up to at least that."""
     unknown = set(fields) - _COURSE_FIELDS - _POLICY_FIELDS
     assert not unknown, f"unknown course fields {unknown}"
     staff = staff or make_user(engine, Role.staff, institution)
@@ -292,6 +296,7 @@ def make_course(
     )
     subsidy_standard(engine, course_kw["occupation_code"], course_kw["level"], course_kw)
     approved_for(engine, institution, course_kw["occupation_code"], course_kw["level"])
+    each = lesson_minutes or max(1, -(-int(course_kw["required_minutes"]) // max(lessons, 1)))
     with transaction(engine) as session:
         course = courses.create_course(session, principal, policy=policy, **course_kw)
         for i in range(lessons):
@@ -302,7 +307,7 @@ def make_course(
                 title=f"第 {i + 1} 课",
                 kind="text",
                 body_or_url="安全用电基本知识。",
-                minutes=30,
+                minutes=each,
             )
         for spec in question_specs(policy.quiz_question_count if questions is None else questions):
             courses.add_question(

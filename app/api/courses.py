@@ -117,10 +117,13 @@ def get_course(course_id: uuid.UUID, principal: CoursesRead, session: SessionDep
 @router.post(
     "/courses/{course_id}/publish",
     response_model=CourseOut,
-    responses=problem_responses(*USER_ERRORS, cx.CourseNotFound, cx.CourseIncomplete),
+    responses=problem_responses(
+        *USER_ERRORS, cx.CourseNotFound, cx.CourseIncomplete, cx.CourseHoursShort
+    ),
 )
 def publish(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> CourseOut:
-    """Publish a draft (needs a lesson and enough questions for one quiz); repeatable."""
+    """Publish a draft (needs a lesson, enough questions for one quiz, and lessons adding up to
+    at least the required minutes: 409 `course_hours_short` otherwise); repeatable."""
     return CourseOut.of(courses.publish_course(session, Principal.of_user(user), course_id))
 
 

@@ -18,6 +18,7 @@ from app import clock
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.courses.exceptions import (
+    CourseHoursShort,
     CourseIncomplete,
     InvalidCourse,
 )
@@ -129,15 +130,20 @@ def create_course(
 
 
 def publish_course(session: Session, principal: Principal, course_id: uuid.UUID) -> Course:
-    """Open a draft for enrolment: it needs a lesson and a full quiz's worth of questions.
+    """Open a draft for enrolment: it needs a lesson, a full quiz's worth of questions, and
+    lessons whose minutes add up to at least the course's required minutes (the course-hour
+    norm: finishing every lesson must be enough to meet the course's hours).
 
-    Publishing a published course changes nothing (partners may retry).
+    Offline practical minutes (``offline_required_minutes``) are a separate requirement met at
+    offline sessions, never by lessons, so they are not part of that sum. Publishing a
+    published course changes nothing (partners may retry).
     """
     course = _course_for_write(session, principal, course_id)
     if course.status is CourseStatus.published:
         return course
     lessons = _count(session, Lesson, course.id)
     questions = _count(session, Question, course.id)
+    lesson_minutes = lesson_minutes_of(session, course.id)
     missing: list[str] = []
     missing_zh: list[str] = []
     if lessons < 1:
@@ -153,14 +159,30 @@ def publish_course(session: Session, principal: Principal, course_id: uuid.UUID)
             f"再添加 {short} 道试题"
             f"（每次考试抽 {course.quiz_question_count} 题，题库现有 {questions} 题）"
         )
+    hours_short = lessons >= 1 and lesson_minutes < course.required_minutes
+    if hours_short:
+        short = course.required_minutes - lesson_minutes
+        missing.append(
+            f"{short} more minutes of lessons (the lessons add up to {lesson_minutes} minutes, "
+            f"the course requires {course.required_minutes}): add or lengthen lessons, or "
+            "lower the course's required minutes"
+        )
+        missing_zh.append(
+            f"再增加 {short} 分钟课时（各课时合计 {lesson_minutes} 分钟，"
+            f"课程要求 {course.required_minutes} 分钟学时）：请添加或延长课时，或降低课程要求学时"
+        )
     if missing:
-        raise CourseIncomplete(
+        error = CourseHoursShort if hours_short and len(missing) == 1 else CourseIncomplete
+        raise error(
             "The course cannot be published yet: it needs " + " and ".join(missing) + ".",
             missing=missing,
             missing_zh=missing_zh,
             lessons=lessons,
             questions=questions,
             quiz_question_count=course.quiz_question_count,
+            required_minutes=course.required_minutes,
+            lesson_minutes=lesson_minutes,
+            minutes_short=max(0, course.required_minutes - lesson_minutes),
         )
     course.status = CourseStatus.published
     course.published_at = clock.now()
@@ -171,10 +193,21 @@ def publish_course(session: Session, principal: Principal, course_id: uuid.UUID)
         actor=principal.actor,
         action="course.published",
         subject=f"course:{course.id}",
-        payload={"lessons": lessons, "questions": questions},
+        payload={"lessons": lessons, "questions": questions, "lesson_minutes": lesson_minutes},
         institution_id=course.institution_id,
     )
     return course
+
+
+def lesson_minutes_of(session: Session, course_id: uuid.UUID) -> int:
+    """The minutes a course's lessons require, added up."""
+    return int(
+        session.exec(
+            select(func.coalesce(func.sum(Lesson.minutes), 0)).where(
+                col(Lesson.course_id) == course_id
+            )
+        ).one()
+    )
 
 
 def _count(session: Session, table: type[Lesson] | type[Question], course_id: uuid.UUID) -> int:

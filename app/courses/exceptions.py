@@ -126,6 +126,20 @@ class CourseIncomplete(Conflict):
     )
 
 
+class CourseHoursShort(CourseIncomplete):
+    """The lessons add up to fewer minutes than the course requires (课程学时与课时时长不符):
+    a learner could never meet the course's hours by finishing its lessons (``extra``:
+    ``required_minutes``, ``lesson_minutes``, ``minutes_short`` and the ``missing`` lists)."""
+
+    code = "course_hours_short"
+    title = "Lessons shorter than the course's hours"
+    message_zh = "课程尚不能发布：各课时时长之和少于课程要求的学时。"
+    message_en = (
+        "The course cannot be published yet: its lessons add up to fewer minutes than the "
+        "course requires."
+    )
+
+
 class AlreadyEnrolled(Conflict):
     code = "already_enrolled"
     title = "Already enrolled"

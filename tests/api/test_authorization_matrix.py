@@ -229,7 +229,7 @@ def _lesson(course_id: uuid.UUID, position: int) -> Lesson:
         title=f"第 {position} 课",
         kind=LessonKind.text,
         body_or_url="安全用电基本知识。",
-        minutes=30,
+        minutes=60,
     )
 
 

@@ -282,7 +282,7 @@ def test_questions_kinds_and_who_sees_answers(client: TestClient, engine: Any, s
     entries = [p for _, p in audit_log(engine, action="question.added")]
     assert len(entries) == 2 and all("answer" not in p and "content_sha256" in p for p in entries)
 
-    add_lesson(client, h, cid)
+    add_lesson(client, h, cid, minutes=120)
     add_question(client, h, cid)
     assert client.post(f"{API}/courses/{cid}/publish", headers=h).status_code == 200
     # published: learners, regulators and other staff read the course, never the bank
@@ -338,10 +338,32 @@ def test_publish_needs_a_lesson_and_a_full_quiz(
     add_question(client, h, cid)
     r = client.post(url, headers={**h, "Accept-Language": "en"})
     assert (r.status_code, r.json()["code"]) == (409, "course_incomplete")
-    assert r.json()["missing"] == ["1 more quiz questions (a quiz draws 2, the bank has 1)"]
-    assert r.json()["missing_zh"] == ["再添加 1 道试题（每次考试抽 2 题，题库现有 1 题）"]
+    hours_en = (
+        "90 more minutes of lessons (the lessons add up to 30 minutes, the course requires "
+        "120): add or lengthen lessons, or lower the course's required minutes"
+    )
+    hours_zh = (
+        "再增加 90 分钟课时（各课时合计 30 分钟，课程要求 120 分钟学时）："
+        "请添加或延长课时，或降低课程要求学时"
+    )
+    assert r.json()["missing"] == [
+        "1 more quiz questions (a quiz draws 2, the bank has 1)",
+        hours_en,
+    ]
+    assert r.json()["missing_zh"] == ["再添加 1 道试题（每次考试抽 2 题，题库现有 1 题）", hours_zh]
     assert "1 more quiz questions" in r.json()["detail"]
     add_question(client, h, cid, kind="judge", options=None, answer=[0])
+    # The course-hour norm: its lessons (30 minutes) must add up to its 120 required minutes.
+    r = client.post(url, headers=h)
+    assert (r.status_code, r.json()["code"]) == (409, "course_hours_short")
+    body = r.json()
+    assert (body["required_minutes"], body["lesson_minutes"], body["minutes_short"]) == (120, 30, 90)
+    assert (body["missing"], body["missing_zh"]) == ([hours_en], [hours_zh])
+    assert body["message_zh"] == "课程尚不能发布：各课时时长之和少于课程要求的学时。"
+    add_lesson(client, h, cid, title="第二课 触电急救", minutes=89)
+    r = client.post(url, headers=h)
+    assert (r.status_code, r.json()["minutes_short"]) == (409, 1)
+    add_lesson(client, h, cid, title="第三课 复习", minutes=1)
     r = client.post(url, headers=h)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "published" and r.json()["published_at"]
@@ -353,7 +375,7 @@ def test_publish_needs_a_lesson_and_a_full_quiz(
     assert audit_actions(engine, f"course:{cid}") == ["course.created", "course.published"]
     with Session(engine) as s:
         lessons = s.exec(select(Lesson).where(col(Lesson.course_id) == uuid.UUID(cid))).all()
-        assert len(lessons) == 1
+        assert len(lessons) == 3
 
 
 # ---------------------------------------------------------------- catalogue
@@ -527,6 +549,7 @@ def test_openapi_documents_course_error_codes(client: TestClient) -> None:
 
     assert "invalid_course" in codes("/api/v1/courses", "post", "422")
     assert "course_incomplete" in codes("/api/v1/courses/{course_id}/publish", "post", "409")
+    assert "course_hours_short" in codes("/api/v1/courses/{course_id}/publish", "post", "409")
     assert "already_enrolled" in codes("/api/v1/courses/{course_id}/enrol", "post", "409")
     start = "/api/v1/enrollments/{enrollment_id}/quiz-attempts"
     assert {"attempt_open", "attempt_limit_reached"} <= set(codes(start, "post", "409"))

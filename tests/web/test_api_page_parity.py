@@ -105,7 +105,7 @@ def _draft(engine: Any, staff: User) -> Course:
             policy=courses.CoursePolicy(quiz_question_count=1),
         )
         courses.add_lesson(
-            s, p, course.id, title="第 1 课", kind="text", body_or_url="正文", minutes=5
+            s, p, course.id, title="第 1 课", kind="text", body_or_url="正文", minutes=120
         )
         courses.add_question(
             s, p, course.id, kind="judge", stem="先断电再检修。", options=None, answer=[0]

@@ -77,9 +77,11 @@ def questions_of(engine: Any, course_id: uuid.UUID) -> list[Question]:
 def with_content(engine: Any, staff: User, course: Course, lessons: int = 1) -> None:
     with transaction(engine) as s:
         p = Principal.of_user(staff)
+        # The lessons add up to the course's required minutes (publishing needs that).
+        each = -(-course.required_minutes // lessons)
         for n in range(lessons):
             courses.add_lesson(
-                s, p, course.id, title=f"第 {n + 1} 课", kind="text", body_or_url="正文", minutes=5
+                s, p, course.id, title=f"第 {n + 1} 课", kind="text", body_or_url="正文", minutes=each
             )
         for n in range(course.quiz_question_count):
             courses.add_question(
@@ -410,6 +412,14 @@ def test_edit_a_draft_then_publish(client: TestClient, engine: Any) -> None:
     assert (moved["from"], moved["to"]) == (3, 1)
     updated_q = json.loads(audits(engine, "question.updated")[0].payload)
     assert "150" not in json.dumps(updated_q, ensure_ascii=False)  # the key stays out
+
+    # The lessons add up to 22 minutes, the course requires 180: refused, in words.
+    r = client.post(f"{base}/publish", data={"csrf": csrf})
+    assert r.status_code == 409 and "再增加 158 分钟课时" in r.text
+    assert "各课时合计 22 分钟；课程要求 180 分钟学时" in r.text
+    assert reload(engine, Course, cid).status is CourseStatus.draft
+    r = client.post(base, data={**form, "required_minutes": "22"}, follow_redirects=False)
+    assert r.status_code == 303
 
     r = client.post(f"{base}/publish", data={"csrf": csrf}, follow_redirects=False)
     assert r.status_code == 303
