@@ -30,12 +30,14 @@ from app.courses.exceptions import (
 )
 from app.courses.models import (
     Course,
+    CreditSegment,
     Enrollment,
     Heartbeat,
     Lesson,
     LessonProgress,
     RollCall,
     RollCallStatus,
+    SegmentStatus,
     SessionState,
     StudySession,
 )
@@ -48,6 +50,7 @@ _ROLLCALLS = RollCall.__table__  # type: ignore[attr-defined]
 _HEARTBEATS = Heartbeat.__table__  # type: ignore[attr-defined]
 _LESSONS = Lesson.__table__  # type: ignore[attr-defined]
 _PROGRESS = LessonProgress.__table__  # type: ignore[attr-defined]
+_SEGMENTS = CreditSegment.__table__  # type: ignore[attr-defined]
 
 #: The session row, locked (PostgreSQL; SQLite transactions here hold the write lock already):
 #: concurrent heartbeats of one session queue here, so none is credited twice.
@@ -93,7 +96,9 @@ _LESSON_CONTEXT = (
         _LESSONS.c.course_id,
         _LESSONS.c.kind,
         _LESSONS.c.duration_ms,
+        _LESSONS.c.minutes,
         _PROGRESS.c.reach_ms,
+        _PROGRESS.c.watched_ms,
     )
     .select_from(
         _LESSONS.outerjoin(
@@ -106,11 +111,30 @@ _LESSON_CONTEXT = (
     )
     .where(_LESSONS.c.id == sa.bindparam("lid"))
 )
-#: The furthest point the session's open segment reached in a lesson (not yet confirmed).
-_OPEN_REACH = sa.select(sa.func.max(_HEARTBEATS.c.reach_ms)).where(
+#: What the session's open segment did in a lesson (not yet confirmed): the furthest point it
+#: reached and the milliseconds it earned there.
+_OPEN_LESSON = sa.select(
+    sa.func.max(_HEARTBEATS.c.reach_ms).label("reach_ms"),
+    sa.func.coalesce(sa.func.sum(_HEARTBEATS.c.credited_ms), 0).label("earned_ms"),
+).where(
     _HEARTBEATS.c.session_id == sa.bindparam("sid"),
     _HEARTBEATS.c.lesson_id == sa.bindparam("lid"),
     _HEARTBEATS.c.at > sa.bindparam("since", type_=_HEARTBEATS.c.at.type),
+)
+
+def _segment_sum(status: SegmentStatus) -> sa.ColumnElement[int]:
+    return sa.func.coalesce(
+        sa.func.sum(sa.case((_SEGMENTS.c.status == status, _SEGMENTS.c.ms), else_=0)), 0
+    )
+
+
+#: The enrolment's study time set aside by roll-calls: held for a staff review, forfeited.
+_SET_ASIDE = sa.select(
+    _segment_sum(SegmentStatus.held).label("held_ms"),
+    _segment_sum(SegmentStatus.forfeited).label("forfeited_ms"),
+).where(
+    _SEGMENTS.c.enrollment_id == sa.bindparam("eid"),
+    _SEGMENTS.c.status.in_([SegmentStatus.held, SegmentStatus.forfeited]),
 )
 _INSERT_HEARTBEAT = sa.insert(_HEARTBEATS)
 _UPDATE_SESSION = (
@@ -124,9 +148,25 @@ _UPDATE_SESSION = (
 
 
 @dataclass(frozen=True)
+class LessonTime:
+    """The lesson a heartbeat named, after it: what the study page's lesson list shows live."""
+
+    lesson_id: uuid.UUID
+    watched_ms: int  # confirmed (app/courses/progress.py's LessonStatus.watched_ms)
+    open_ms: int  # earned in the session's open segment: confirmed at the next roll-call
+    required_ms: int
+
+    @property
+    def finished(self) -> bool:
+        """Finished as completion judges it: on confirmed time only."""
+        return self.watched_ms >= self.required_ms
+
+
+@dataclass(frozen=True)
 class _Playback:
     step: ledger.PlaybackStep
     reach_ms: int | None  # the lesson's furthest point after the heartbeat (videos)
+    lesson: LessonTime | None = None
 
 
 def _playback(
@@ -148,15 +188,22 @@ def _playback(
     if row is None or row.course_id != course_id:
         raise LessonNotFound()
     rule = ledger.LessonRule(video=row.kind == "video", duration_ms=row.duration_ms)
+    done = conn.execute(
+        _OPEN_LESSON, {"sid": session_id, "lid": lesson_id, "since": segment_started_at}
+    ).one()
+    need = row.minutes * 60_000
+    required = min(need, row.duration_ms) if row.duration_ms else need
+
+    def lesson(earned_ms: int) -> LessonTime:
+        return LessonTime(lesson_id, row.watched_ms or 0, done.earned_ms + earned_ms, required)
+
     if not rule.video:
-        return _Playback(ledger.PlaybackStep(gap_ms, None), None)
-    reach = row.reach_ms or 0
-    open_reach = conn.execute(
-        _OPEN_REACH, {"sid": session_id, "lid": lesson_id, "since": segment_started_at}
-    ).scalar()
-    reach = max(reach, open_reach or 0)
+        return _Playback(ledger.PlaybackStep(gap_ms, None), None, lesson(gap_ms))
+    reach = max(row.reach_ms or 0, done.reach_ms or 0)
     step = ledger.playback_step(gap_ms=gap_ms, rule=rule, position_ms=position_ms, reach_ms=reach)
-    return _Playback(step, step.reach_ms if step.reach_ms is not None else reach)
+    return _Playback(
+        step, step.reach_ms if step.reach_ms is not None else reach, lesson(step.earned_ms)
+    )
 
 
 @dataclass(frozen=True)
@@ -177,6 +224,14 @@ class HeartbeatResult:
     #: A video lesson's furthest watched point after this heartbeat (the player may seek up to
     #: it, not beyond); None for no lesson or a text lesson.
     lesson_reach_ms: int | None = None
+    #: The study time the counter does not (yet) count, as the study page's notes say it
+    #: (app/courses/progress.py's StudyTime): this session's open stretch, and the enrolment's
+    #: time held for review and forfeited.
+    open_ms: int = 0
+    held_ms: int = 0
+    forfeited_ms: int = 0
+    #: The lesson the heartbeat named, after it (None without a lesson).
+    lesson: LessonTime | None = None
 
     @property
     def credited_seconds(self) -> int:
@@ -268,6 +323,7 @@ def heartbeat(
     loaded = session.identity_map.get(session.identity_key(StudySession, session_id))
     if loaded is not None:
         session.expire(loaded)
+    aside = conn.execute(_SET_ASIDE, {"eid": row.enrollment_id}).one()
     return HeartbeatResult(
         session_id=session_id,
         state=row.state,
@@ -275,6 +331,10 @@ def heartbeat(
         rollcall=pending,
         earned_ms=earned,
         lesson_reach_ms=play.reach_ms,
+        open_ms=open_ms,
+        held_ms=aside.held_ms,
+        forfeited_ms=aside.forfeited_ms,
+        lesson=play.lesson,
     )
 
 
@@ -365,6 +425,7 @@ def _heartbeat_with_rollcall(
     offer = None
     if rollcall is not None and rollcall.status is RollCallStatus.pending:
         offer = RollCallOffer(rollcall.id, rollcall.deadline)
+    aside = session.connection().execute(_SET_ASIDE, {"eid": enrollment.id}).one()
     return HeartbeatResult(
         session_id=study.id,
         state=study.state,
@@ -372,4 +433,8 @@ def _heartbeat_with_rollcall(
         rollcall=offer,
         earned_ms=play.step.earned_ms,
         lesson_reach_ms=play.reach_ms,
+        open_ms=study.open_ms,
+        held_ms=aside.held_ms,
+        forfeited_ms=aside.forfeited_ms,
+        lesson=play.lesson,
     )

@@ -19,6 +19,7 @@ from app.courses.models import (
     Course,
     CreditSegment,
     Enrollment,
+    Heartbeat,
     Lesson,
     LessonKind,
     LessonProgress,
@@ -53,6 +54,24 @@ class LessonStatus:
 def required_ms(lesson: Lesson) -> int:
     need = lesson.minutes * 60_000
     return min(need, lesson.duration_ms) if lesson.duration_ms else need
+
+
+def open_lesson_ms(session: Session, enrollment: Enrollment) -> dict[uuid.UUID, int]:
+    """Per lesson, what the enrolment's open stretches of study earned (heartbeats since the
+    last passed face check of each studying session): shown next to the confirmed minutes as
+    the counter shows its open stretch, confirmed or forfeited at the next roll-call."""
+    rows = session.exec(
+        select(Heartbeat.lesson_id, func.sum(Heartbeat.credited_ms))
+        .join(StudySession, col(StudySession.id) == col(Heartbeat.session_id))
+        .where(
+            col(StudySession.enrollment_id) == enrollment.id,
+            col(StudySession.state) == SessionState.studying,
+            col(Heartbeat.at) > col(StudySession.segment_started_at),
+            col(Heartbeat.lesson_id).is_not(None),
+        )
+        .group_by(col(Heartbeat.lesson_id))
+    ).all()
+    return {lesson_id: int(ms or 0) for lesson_id, ms in rows if lesson_id is not None}
 
 
 def lesson_statuses(session: Session, enrollment: Enrollment) -> list[LessonStatus]:

@@ -181,6 +181,7 @@ JS_STRINGS: dict[str, str] = {
     "time_open": "其中 {d}将在下次点名通过后确认",
     "time_held": "{d}待人工审核",
     "time_forfeited": "{d}因点名未通过未计入",
+    "lesson_studied": "已学 {w} / {r} 分钟",
     "minutes_seconds": "{m} 分 {s} 秒",
     "video_no_skip": "不能拖动到还没看过的部分，请从已看到的位置继续观看。",
     "video_speed": "视频只能以正常速度（或更慢）播放计时。",

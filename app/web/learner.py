@@ -29,7 +29,7 @@ from app.courses import exceptions as cx
 from app.courses import service as courses
 from app.courses.media import watchable_lesson
 from app.courses.models import Course, Enrollment
-from app.courses.progress import lesson_statuses, progress, study_time
+from app.courses.progress import lesson_statuses, open_lesson_ms, progress, study_time
 from app.courses.rollcall import MAX_ATTEMPTS
 from app.courses.rollcall_report import RollCallReport, decided_reports, interruption
 from app.db import attempt
@@ -213,6 +213,7 @@ def study_page(
         course=course,
         lessons=lessons,
         statuses={st.lesson_id: st for st in statuses},
+        open_ms=open_lesson_ms(session, enrollment),
         p=progress(enrollment, course, statuses),
         time=time,
         time_notes=time_notes(time, lang),

@@ -31,6 +31,55 @@ function showCredit(seconds) {
   credited.textContent = minutesSeconds(seconds);
 }
 
+// What the counter does not (yet) count, as the server's time_notes says it
+// (app/web/attendance_words.py): the open stretch, time held for review, time forfeited.
+function showTimeNotes(r) {
+  if (typeof r.open_seconds !== "number") return;
+  const notes = [];
+  if (r.open_seconds >= 1) notes.push(fmt(T.ui.time_open, { d: durationWords(r.open_seconds) }));
+  if (r.held_seconds >= 1) notes.push(fmt(T.ui.time_held, { d: durationWords(r.held_seconds) }));
+  if (r.forfeited_seconds >= 1) {
+    notes.push(fmt(T.ui.time_forfeited, { d: durationWords(r.forfeited_seconds) }));
+  }
+  notesEl.textContent = notes.join("；");
+  notesEl.dataset.open = String(r.open_seconds);
+  notesEl.dataset.held = String(r.held_seconds);
+  notesEl.dataset.forfeited = String(r.forfeited_seconds);
+  notesEl.hidden = notes.length === 0;
+}
+
+// A decided roll-call that stopped the study (failed, missed) closed the open stretch: add what
+// it forfeited to the notes at once (once per roll-call). While studying goes on, the next
+// heartbeat's totals say it; a roll-call a heartbeat already reported is in them.
+const noted = new Set();
+function noteRollcall(rc) {
+  if (sessionId || noted.has(rc.rollcall_id) || rc.exception) return;
+  const held = rc.status === "review" ? rc.held_seconds || 0 : 0;
+  const lost = rc.status === "failed" || rc.status === "missed" ? rc.forfeited_seconds || 0 : 0;
+  if (!held && !lost) return;
+  noted.add(rc.rollcall_id);
+  showTimeNotes({
+    open_seconds: 0,
+    held_seconds: Number(notesEl.dataset.held || 0) + held,
+    forfeited_seconds: Number(notesEl.dataset.forfeited || 0) + lost,
+  });
+}
+
+// The lesson on screen: its minutes studied (confirmed plus the open stretch) of those required,
+// ticked once the confirmed minutes reach them (as completion counts it).
+function showLesson(l) {
+  if (!l) return;
+  const badge = document.querySelector(`details.lesson[data-lesson="${l.lesson_id}"] .lesson-progress`);
+  if (!badge) return;
+  badge.dataset.watchedMs = String(l.watched_seconds * 1000);
+  badge.dataset.openMs = String(l.open_seconds * 1000);
+  badge.dataset.requiredMs = String(l.required_seconds * 1000);
+  const w = ((l.watched_seconds + l.open_seconds) / 60).toFixed(1);
+  const need = (l.required_seconds / 60).toFixed(1);
+  badge.textContent = fmt(T.ui.lesson_studied, { w, r: need }) + (l.finished ? " ✓" : "");
+  badge.classList.toggle("ok", l.finished);
+}
+
 // ---------------------------------------------------------------- hosted lesson videos
 // Credit for a video is the newly watched span the server reads from the playback positions the
 // heartbeats carry. The player keeps to the same rule so the learner is never surprised: no
@@ -153,6 +202,7 @@ async function explainRollcall(id) {
   } catch {
     return; // the state line already says what to do
   }
+  noteRollcall(rc);
   const sentence = rollcallSentence(rc);
   if (!sentence) return;
   const why = rollcallReason(rc);
@@ -197,6 +247,8 @@ async function send(visible) {
   const r = await api(`/api/v1/sessions/${sessionId}/heartbeat`, { method: "POST", json: body });
   root.dataset.beats = String(Number(root.dataset.beats || 0) + 1); // answered heartbeats
   showCredit(r.credited_seconds);
+  showTimeNotes(r);
+  showLesson(r.lesson);
   if (r.furthest_position_ms !== null && r.furthest_position_ms !== undefined && body.lesson_id) {
     const id = body.lesson_id;
     furthest.set(id, Math.max(furthest.get(id) || 0, r.furthest_position_ms / 1000));
@@ -205,6 +257,7 @@ async function send(visible) {
     // Paused by the server: a roll-call left open past its deadline was recorded as missed.
     const id = rollcall && rollcall.rollcall_id;
     const missed = rollcall && Date.now() >= Date.parse(rollcall.deadline);
+    if (id) noted.add(id); // this heartbeat's totals hold what the miss forfeited
     paused(missed ? T.ui.rollcall_missed : T.ui.paused);
     explainRollcall(id);
   } else if (r.state === "review" && root.dataset.state !== "review") {
@@ -280,7 +333,6 @@ checkin.onClick(async () => {
   sessionId = r.session_id;
   intervalMs = r.heartbeat_interval_s * 1000;
   forfeitEl.hidden = true; // a new stretch of study: the last roll-call's account is history
-  notesEl.hidden = true;
   checkinPanel.hidden = true;
   studyActions.hidden = false;
   setState("studying", T.ui.checkin_ok, "ok");
@@ -330,7 +382,11 @@ async function expire() {
         json: beatBody(false),
       });
       showCredit(r.credited_seconds);
-      if (r.state !== "studying" || !r.rollcall) return explainRollcall(rollcallId);
+      if (r.state !== "studying" || !r.rollcall) {
+        showTimeNotes(r);
+        if (rollcallId) noted.add(rollcallId);
+        return explainRollcall(rollcallId);
+      }
     } catch {
       return; // the server's sweep records the miss
     }
@@ -369,6 +425,7 @@ rollcallCheck.onClick(async () => {
   }
   closeRollcall();
   stopCamera();
+  beatNow(); // the open stretch was confirmed, held or forfeited: the notes and lessons say so
   if (r.rollcall_status === "passed") setState("studying", T.ui.rollcall_passed, "ok");
   else if (r.rollcall_status === "review") {
     setState("review", T.ui.rollcall_review, "warn");
