@@ -122,6 +122,7 @@ _OPEN_LESSON = sa.select(
     _HEARTBEATS.c.at > sa.bindparam("since", type_=_HEARTBEATS.c.at.type),
 )
 
+
 def _segment_sum(status: SegmentStatus) -> sa.ColumnElement[int]:
     return sa.func.coalesce(
         sa.func.sum(sa.case((_SEGMENTS.c.status == status, _SEGMENTS.c.ms), else_=0)), 0

@@ -96,6 +96,44 @@ def assess(
     return mark
 
 
+# ---------------------------------------------------------------- an enrolment's offline record
+
+
+@dataclass(frozen=True)
+class OfflineRecord:
+    """One offline session a learner attended: the session, the check-in/check-out and its
+    minutes, and the instructor's assessment if any (staff and regulator learner pages)."""
+
+    offline: OfflineSession
+    attendance: OfflineAttendance
+    assessment: PracticalAssessment | None
+
+
+def records_of(
+    session: Session, enrollment_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[OfflineRecord]]:
+    """Per enrolment, the offline sessions attended, earliest first. The caller has checked
+    that its reader may see these enrolments."""
+    if not enrollment_ids:
+        return {}
+    rows = session.exec(
+        select(OfflineAttendance, OfflineSession, PracticalAssessment)
+        .join(OfflineSession, col(OfflineSession.id) == col(OfflineAttendance.session_id))
+        .join(
+            PracticalAssessment,
+            (col(PracticalAssessment.session_id) == col(OfflineAttendance.session_id))
+            & (col(PracticalAssessment.enrollment_id) == col(OfflineAttendance.enrollment_id)),
+            isouter=True,
+        )
+        .where(col(OfflineAttendance.enrollment_id).in_(enrollment_ids))
+        .order_by(col(OfflineSession.starts_at), col(OfflineAttendance.checkin_at))
+    ).all()
+    out: dict[uuid.UUID, list[OfflineRecord]] = {}
+    for a, s, mark in rows:
+        out.setdefault(a.enrollment_id, []).append(OfflineRecord(s, a, mark))
+    return out
+
+
 # ---------------------------------------------------------------- the offline ledger
 
 

@@ -1,9 +1,10 @@
 """The monthly, quarterly and annual reports (月报/季报/年报) as XLSX, with charts.
 
 Sheet one holds the totals per period (enrolled, trained, qualified, employed, the employment
-rate, subsidy) with a column chart of trained / qualified / employed and a line chart of the
-employment rate; sheet two the rows by region, institution, occupation, level and group, as the
-summary API returns them. Built with openpyxl; text cells go through app/spreadsheet.py.
+rate, subsidy, and blended training's offline trainees and minutes, apart from the online) with
+a column chart of trained / qualified / employed and a line chart of the employment rate; sheet
+two the rows by region, institution, occupation, level and group, as the summary API returns
+them. Built with openpyxl; text cells go through app/spreadsheet.py.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ TOTALS_HEADER = [
     "就业率 Employment rate",
     "补贴人次 Subsidised",
     "补贴金额（元）Subsidy (yuan)",
+    "线下实训人次 Offline trained",
+    "线下实训学时（分钟）Offline minutes",
 ]
 ROWS_HEADER = [
     "期间 Period",
@@ -46,6 +49,8 @@ ROWS_HEADER = [
     "合格 Qualified",
     "实现就业 Employed",
     "补贴金额（分）Subsidy (fen)",
+    "线下实训人次 Offline trained",
+    "线下实训学时（分钟）Offline minutes",
 ]
 
 
@@ -82,6 +87,8 @@ def to_xlsx(summary: SummaryOut, *, scope_name: str) -> bytes:
                 c.employment_rate if c.employment_rate is not None else "",
                 c.subsidy_eligible,
                 yuan(c.subsidy_amount_fen),
+                c.offline_trained,
+                c.offline_minutes,
             ],
         )
     t = summary.totals
@@ -97,6 +104,8 @@ def to_xlsx(summary: SummaryOut, *, scope_name: str) -> bytes:
             t.employment_rate if t.employment_rate is not None else "",
             t.subsidy_eligible,
             yuan(t.subsidy_amount_fen),
+            t.offline_trained,
+            t.offline_minutes,
         ],
     )
     for cell in ws[ws.max_row]:
@@ -104,7 +113,8 @@ def to_xlsx(summary: SummaryOut, *, scope_name: str) -> bytes:
     for row in ws.iter_rows(min_row=3, min_col=7, max_col=7):
         for cell in row:
             cell.number_format = "0.0%"
-    for letter, width in zip("ABCDEFGHI", (14, 12, 12, 12, 14, 14, 14, 12, 16), strict=True):
+    widths = (14, 12, 12, 12, 14, 14, 14, 12, 16, 14, 18)
+    for letter, width in zip("ABCDEFGHIJK", widths, strict=True):
         ws.column_dimensions[letter].width = width
     n = len(periods)
     if n:
@@ -116,14 +126,14 @@ def to_xlsx(summary: SummaryOut, *, scope_name: str) -> bytes:
         bars.add_data(Reference(ws, min_col=6, min_row=2, max_row=2 + n), titles_from_data=True)
         bars.set_categories(Reference(ws, min_col=1, min_row=3, max_row=2 + n))
         bars.width, bars.height = 22, 9
-        ws.add_chart(bars, "K2")
+        ws.add_chart(bars, "M2")
         rate = LineChart()
         rate.title = "就业率 Employment rate"
         rate.add_data(Reference(ws, min_col=7, min_row=2, max_row=2 + n), titles_from_data=True)
         rate.set_categories(Reference(ws, min_col=1, min_row=3, max_row=2 + n))
         rate.y_axis.number_format = "0%"
         rate.width, rate.height = 22, 7
-        ws.add_chart(rate, "K22")
+        ws.add_chart(rate, "M22")
     detail = wb.create_sheet("明细 Rows")
     append_xlsx_row(detail, ROWS_HEADER)
     for cell in detail[1]:
@@ -144,6 +154,8 @@ def to_xlsx(summary: SummaryOut, *, scope_name: str) -> bytes:
                 r.qualified,
                 r.employed,
                 r.subsidy_amount_fen,
+                r.offline_trained,
+                r.offline_minutes,
             ],
         )
     buf = io.BytesIO()

@@ -278,6 +278,45 @@ def assess(
     return redirect(request, f"/staff/offline/{session_id}#line-{enrollment_id}", "assessed")
 
 
+class CancelForm(BaseModel):
+    csrf: str = Field(default="", max_length=100)
+    reason: str = Field(default="", max_length=2000)
+
+
+@router.post("/staff/offline/{session_id}/cancel")
+def cancel(
+    request: Request,
+    session_id: uuid.UUID,
+    user: PageUser,
+    session: SessionDep,
+    form: Annotated[CancelForm, Form()],
+) -> Response:
+    """Cancel a session nobody has checked in to, with a reason (the API's rule and audit)."""
+    staff = staff_post(request, user, form.csrf)
+    if isinstance(staff, Response):
+        return staff
+    lang = lang_of(request)
+    try:
+        with attempt(session):
+            offline.cancel_session(
+                session, Principal.of_user(staff), session_id, reason=form.reason
+            )
+    except cx.OfflineSessionNotFound as err:
+        return error_page(request, staff, err)
+    except DomainError as err:
+        t = gettext(lang)
+        if isinstance(err, cx.OfflineSessionClosed):
+            message = t("已有学员签到，本场不能取消（已计入的线下学时不会收回）。")
+        elif err.extra.get("field") == "reason":
+            message = t("请填写取消原因（不超过 %d 字），学员会在自己的实训安排中看到。") % (
+                offline.NOTE_CHARS
+            )
+        else:
+            message = message_for(err, lang)
+        return _sheet_view(request, staff, session, session_id, status=err.status, error=message)
+    return redirect(request, f"/staff/offline/{session_id}", "offline_cancelled")
+
+
 # ---------------------------------------------------------------- the station
 
 

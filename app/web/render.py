@@ -112,6 +112,7 @@ FLASHES = {
     # offline sessions (app/web/offline.py)
     "offline_scheduled": "线下实训场次已安排。学员可在手机上“线下实训”页面查看并出示签到二维码。",
     "assessed": "实操考核结果已保存。",
+    "offline_cancelled": "本场线下实训已取消，学员的实训安排中会显示取消原因。",
     "class_filed": "开班备案已提交，等待人社部门审核。",
     "class_completion_filed": "结业备案已提交，等待人社部门审核。",
     "filing_approved": "已同意该备案。",

@@ -357,7 +357,11 @@ def test_publish_needs_a_lesson_and_a_full_quiz(
     r = client.post(url, headers=h)
     assert (r.status_code, r.json()["code"]) == (409, "course_hours_short")
     body = r.json()
-    assert (body["required_minutes"], body["lesson_minutes"], body["minutes_short"]) == (120, 30, 90)
+    assert (body["required_minutes"], body["lesson_minutes"], body["minutes_short"]) == (
+        120,
+        30,
+        90,
+    )
     assert (body["missing"], body["missing_zh"]) == ([hours_en], [hours_zh])
     assert body["message_zh"] == "课程尚不能发布：各课时时长之和少于课程要求的学时。"
     add_lesson(client, h, cid, title="第二课 触电急救", minutes=89)

@@ -63,7 +63,9 @@ def beat(
     engine: Any, learner: Any, sid: uuid.UUID, lesson: uuid.UUID | None
 ) -> study.HeartbeatResult:
     with transaction(engine) as s:
-        return study.heartbeat(s, s.get(type(learner), learner.id), sid, visible=True, lesson_id=lesson)
+        return study.heartbeat(
+            s, s.get(type(learner), learner.id), sid, visible=True, lesson_id=lesson
+        )
 
 
 def test_each_heartbeat_carries_the_lesson_and_the_time_set_aside(

@@ -81,7 +81,13 @@ def with_content(engine: Any, staff: User, course: Course, lessons: int = 1) -> 
         each = -(-course.required_minutes // lessons)
         for n in range(lessons):
             courses.add_lesson(
-                s, p, course.id, title=f"第 {n + 1} 课", kind="text", body_or_url="正文", minutes=each
+                s,
+                p,
+                course.id,
+                title=f"第 {n + 1} 课",
+                kind="text",
+                body_or_url="正文",
+                minutes=each,
             )
         for n in range(course.quiz_question_count):
             courses.add_question(

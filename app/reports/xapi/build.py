@@ -56,7 +56,7 @@ def _load(session: Session, entries: Sequence[Any]) -> _Ctx:
         elif e.action == "study.session_started":
             enr_ids.add(uuid.UUID(payload["enrollment"]))
             checkin_ids.add(uuid.UUID(payload["checkin_event"]))
-        elif e.action == "offline.checked_out":
+        elif e.action in ("offline.checked_out", "offline.assessed"):
             enr_ids.add(uuid.UUID(payload["enrollment"]))
         elif e.action == "certificate.revoked":
             cert_ids.add(uuid.UUID(payload["certificate"]))
@@ -195,7 +195,7 @@ def _build(base: str, entry: Any, ctx: _Ctx) -> _Built | None:
     payload = json.loads(entry.payload)
 
     def stmt(
-        verb: str, kind: str, fact_id: uuid.UUID, enr_id: uuid.UUID, **res: Any
+        verb: str, kind: str, fact_id: uuid.UUID | str, enr_id: uuid.UUID, **res: Any
     ) -> dict[str, Any] | None:
         enrollment = ctx.enrollments.get(enr_id)
         course = ctx.courses.get(enrollment.course_id) if enrollment else None
@@ -295,6 +295,30 @@ def _build(base: str, entry: Any, ctx: _Ctx) -> _Built | None:
                     f"{base}/xapi/extensions/offline-minutes": minutes,
                     f"{base}/xapi/extensions/offline-session": payload["session"],
                 },
+            )
+        )
+    if action == "offline.assessed" and sid is not None:
+        # The instructor's practical assessment (实操考核) at an offline session. Marking again
+        # replaces the result: each marking is its own statement (the fact is the assessment
+        # as of that audit entry), the latest one stands.
+        passed = bool(payload["passed"])
+        result: dict[str, Any] = {
+            "success": passed,
+            "completion": True,
+            "extensions": {
+                f"{base}/xapi/extensions/outcome": "practical_assessment",
+                f"{base}/xapi/extensions/offline-session": payload["session"],
+            },
+        }
+        if payload.get("note"):
+            result["response"] = payload["note"]
+        return built(
+            stmt(
+                "passed" if passed else "failed",
+                "practical_assessment",
+                f"{sid}#{entry.seq}",
+                uuid.UUID(payload["enrollment"]),
+                **result,
             )
         )
     if action == "enrollment.completed" and sid is not None:

@@ -78,8 +78,9 @@ _ACTIONS_BY_VERB: dict[str, tuple[str, ...]] = {
         "rollcall.missed",
         "face.review_rejected",
         "quiz.attempt_submitted",
+        "offline.assessed",
     ),
-    "passed": ("quiz.attempt_submitted",),
+    "passed": ("quiz.attempt_submitted", "offline.assessed"),
     "completed": ("enrollment.completed",),
     "voided": ("face.review_rejected", "certificate.revoked"),
 }

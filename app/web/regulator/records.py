@@ -27,6 +27,7 @@ from app.certificates import exceptions as certx
 from app.certificates import service as certificates
 from app.certificates import subsidy
 from app.certificates.schemas import VerifyOut
+from app.courses import offline_records
 from app.courses import service as courses
 from app.courses.progress import progress
 from app.db import get_engine, transaction
@@ -191,6 +192,7 @@ def learner_page(
         "regulator_learner.html",
         user,
         file=file,
+        offline=offline_records.records_of(session, [en.id for en, _, _ in file.enrolments]),
         over=courses,
         purposes=PURPOSES,
         outcomes=OUTCOMES,

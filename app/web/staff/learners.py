@@ -18,6 +18,7 @@ from app.attendance.models import AttendanceEvent, ReviewStatus
 from app.attendance.repository import has_crop
 from app.certificates import exceptions as certx
 from app.certificates import service as certificates
+from app.courses import offline_records
 from app.courses import service as courses
 from app.courses.progress import progress
 from app.courses.rollcall_report import rollcalls_by_event
@@ -210,6 +211,7 @@ def _enrollment_page(
         "missing": p.missing_zh if lang == "zh" else p.missing,
         "events": _explained(session, events, lang),
         "purposes": {k: gettext(lang)(v) for k, v in PURPOSES.items()},
+        "offline": offline_records.records_of(session, [enrollment.id]).get(enrollment.id, []),
         "certificate": certificates.certificate_of(session, enrollment.id),
         "groups": GROUP_NAMES,
         "issue_error": None,
