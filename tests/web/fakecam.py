@@ -35,17 +35,23 @@ def _mark(frame: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _write_mjpeg(path: Path, frames: list[np.ndarray], quality: int = 80) -> Path:
+def _write_mjpeg(
+    path: Path, frames: list[np.ndarray], quality: int = 80, first_mark: int = 0
+) -> Path:
     with path.open("wb") as f:
-        for i, frame in enumerate(frames):
+        for i, frame in enumerate(frames, start=first_mark):
             ok, buf = cv2.imencode(".jpg", _mark(frame, i), [cv2.IMWRITE_JPEG_QUALITY, quality])
             assert ok
             f.write(buf.tobytes())
     return path
 
 
-def blinking_learner(path: Path, seconds: int = 240, size: int = 400) -> Path:
-    """The learner of talking_head_1.mp4 blinking about once a second, never looping."""
+def blinking_learner(path: Path, seconds: int = 240, size: int = 400, first_mark: int = 0) -> Path:
+    """The learner of talking_head_1.mp4 blinking about once a second, never looping.
+
+    Chromium plays the file from its start each time a page opens the camera: a second camera
+    (another browser) that must not repeat the first one's frames takes a ``first_mark`` past
+    the first file's last frame (marks are 16 bits)."""
     clip = video_frames()
     cycle = [
         cv2.resize(clip[i], (size, size), interpolation=cv2.INTER_AREA)
@@ -53,7 +59,8 @@ def blinking_learner(path: Path, seconds: int = 240, size: int = 400) -> Path:
         for i in range(a, b)
     ]
     n = seconds * FPS
-    return _write_mjpeg(path, [cycle[i % len(cycle)] for i in range(n)])
+    assert first_mark + n < 1 << 16, "the corner code holds 16 bits"
+    return _write_mjpeg(path, [cycle[i % len(cycle)] for i in range(n)], first_mark=first_mark)
 
 
 def still_of(path: Path, photo: Path, seconds: int = 60) -> Path:

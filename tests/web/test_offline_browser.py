@@ -105,6 +105,9 @@ def test_schedule_show_qr_and_check_in_at_the_station(
     desk.click("#create-offline")
     desk.wait_for_url(re.compile(r".*/staff/offline/[0-9a-f-]{36}$"))
     sid = desk.url.rsplit("/", 1)[1]
+    # Nobody has checked in: the session may still be cancelled (with a reason).
+    desk.locator("#cancel-offline summary").click()
+    desk.wait_for_selector("#cancel-reason")
     widths = {"sheet-empty": shots("sheet-empty")}
 
     # ---- The learner shows the QR on the phone.
@@ -155,9 +158,75 @@ def test_schedule_show_qr_and_check_in_at_the_station(
     desk.goto(f"{live_server}/staff/classes/{class_id}/offline")
     desk.wait_for_selector("#offline-table")
     widths["sessions"] = shots("sessions")
+    assert desk.locator("#cancel-offline").count() == 0  # someone checked in: no cancelling
     phone.goto(f"{live_server}/offline")
     assert "离开时请签退" in phone.inner_text(f"#offline-{sid}")
     assert phone.locator(f"#offline-{sid} .show-qr").inner_text() == "出示签退二维码"
+
+    # ---- Check-out: the learner's check-out QR, the station's camera again.
+    card = phone.locator(f"#offline-{sid}")
+    card.locator(".show-qr").click()
+    phone.wait_for_function(
+        "([sel, old]) => { const img = document.querySelector(sel);"
+        " return Boolean(img) && Boolean(img.dataset.token) && img.dataset.token !== old; }",
+        arg=[f"#offline-{sid} img.qr", token],
+    )
+    out_token = card.locator("img.qr").get_attribute("data-token")
+    assert out_token and out_token != token
+    # The exit's station: another tablet (its own browser and camera; Chromium replays a fake
+    # camera file from its start, and the server refuses frames it has seen before).
+    exit_browser = launch_browser(
+        blinking_learner(tmp_path / "exit.mjpeg", seconds=120, first_mark=20_000)
+    )
+    exit_ctx = exit_browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    exit_ctx.add_init_script(CSP_LISTENER)
+    door = exit_ctx.new_page()
+    door.set_default_timeout(30_000)
+    door.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(door, staff.username, "**/staff/**")
+    door.goto(f"{live_server}/staff/stations/{sid}")
+    door.wait_for_selector("#scan-token")
+    door.fill("#scan-token", out_token)
+    door.press("#scan-token", "Enter")
+    door.wait_for_function(
+        "() => { const r = document.getElementById('station').dataset.result;"
+        " return Boolean(r) && r !== 'running'; }",
+        timeout=FACE_TIMEOUT_MS,
+    )
+    assert door.get_attribute("#station", "data-result") == "checkout", door.inner_text(
+        "#station-state"
+    )
+    assert "已签退" in door.inner_text("#station-state")
+    widths["station-checkout"] = Shots(door, "offline")("station-checkout")
+    assert door.evaluate("window.__cspViolations") == []
+    with transaction(engine) as session:
+        from sqlmodel import select
+
+        row = session.exec(select(OfflineAttendance)).one()
+        assert row.checkout_at is not None and row.checkout_event_id is not None
+
+    # ---- The instructor marks the assessment on the sheet; the enrolment page shows it all.
+    desk.goto(f"{live_server}/staff/offline/{sid}")
+    assert desk.inner_text("#offline-counts").startswith("1 / 1 / 30")
+    form = desk.locator(".assess-form").first
+    form.locator("input[value=fail]").check()
+    form.locator("input[name=note]").fill("接地线未按规范连接，需复训")
+    form.locator("button[type=submit]").click()
+    desk.wait_for_selector(".flash")
+    assert "不合格" in desk.inner_text("#attendance-sheet")
+    widths["sheet-checked-out"] = shots("sheet-checked-out")
+    from app.courses.models import Enrollment
+
+    with transaction(engine) as session:
+        eid = session.exec(select(Enrollment.id)).one()
+    desk.goto(f"{live_server}/staff/enrollments/{eid}")
+    records = desk.locator("#offline-records")
+    records.wait_for()
+    assert "照明线路安装实操" in records.inner_text()
+    assert "接地线未按规范连接" in records.inner_text()
+    widths["enrollment"] = shots("enrollment")
+    phone.goto(f"{live_server}/offline")
+    assert "已签退" in phone.inner_text(f"#offline-{sid}")
     assert all(w is not None and w <= Shots.PHONE["width"] for w in widths.values()), widths
     assert phone.evaluate("document.documentElement.scrollWidth") <= Shots.PHONE["width"]
     for page in (desk, phone):
