@@ -32,6 +32,7 @@ from app.courses.schemas import (
     HeartbeatOut,
     LedgerOut,
     LessonProgressOut,
+    LessonTimeOut,
     ProgressOut,
     RollCallAnswerOut,
     RollCallExceptionIn,
@@ -124,6 +125,18 @@ async def heartbeat(
         state=r.state,
         earned_seconds=r.earned,
         furthest_position_ms=r.lesson_reach_ms,
+        open_seconds=r.open_ms // 1000,
+        held_seconds=r.held_ms // 1000,
+        forfeited_seconds=r.forfeited_ms // 1000,
+        lesson=None
+        if r.lesson is None
+        else LessonTimeOut(
+            lesson_id=r.lesson.lesson_id,
+            watched_seconds=r.lesson.watched_ms // 1000,
+            open_seconds=r.lesson.open_ms // 1000,
+            required_seconds=r.lesson.required_ms // 1000,
+            finished=r.lesson.finished,
+        ),
     )
 
 

@@ -100,7 +100,10 @@ def seed_courses(
             ),
             policy=policy,
         )
-        for title, body in spec.lessons:
+        # The lessons share the course's minutes (the first ones take the remainder): they add
+        # up to exactly what the course requires, as publishing checks.
+        each, extra = divmod(spec.minutes, len(spec.lessons))
+        for i, (title, body) in enumerate(spec.lessons):
             courses.add_lesson(
                 session,
                 as_staff,
@@ -108,7 +111,7 @@ def seed_courses(
                 title=title,
                 kind="text",
                 body_or_url=body,
-                minutes=max(1, spec.minutes // len(spec.lessons)),
+                minutes=max(1, each + (1 if i < extra else 0)),
             )
         for kind, stem, options, answer in questions:
             courses.add_question(

@@ -84,6 +84,23 @@ STUDY: dict[str, Any] = {
         "state": "studying",
         "earned_seconds": 30,
         "furthest_position_ms": 95_250,
+        "open_seconds": 630,
+        "held_seconds": 0,
+        "forfeited_seconds": 720,
+        "lesson": {
+            "lesson_id": LESSON_ID,
+            "watched_seconds": 540,
+            "open_seconds": 95,
+            "required_seconds": 900,
+            "finished": False,
+        },
+    },
+    "LessonTimeOut": {
+        "lesson_id": LESSON_ID,
+        "watched_seconds": 540,
+        "open_seconds": 95,
+        "required_seconds": 900,
+        "finished": False,
     },
     "LedgerOut": {
         "stored_seconds": 144720,

@@ -49,6 +49,19 @@ class RollCallOffer(BaseModel):
     deadline: datetime
 
 
+class LessonTimeOut(BaseModel):
+    """The lesson a heartbeat named, after it: what the study page's lesson list shows."""
+
+    lesson_id: uuid.UUID
+    watched_seconds: int = Field(description="Confirmed seconds watched or read in the lesson")
+    open_seconds: int = Field(
+        description="Seconds earned in it since the last passed face check: confirmed at the "
+        "next roll-call (or forfeited if it fails, strict policy)"
+    )
+    required_seconds: int = Field(description="What the lesson requires")
+    finished: bool = Field(description="The confirmed seconds reach the requirement")
+
+
 class HeartbeatOut(BaseModel):
     credited_seconds: int = Field(description="Verified seconds of the enrolment so far")
     rollcall: RollCallOffer | None
@@ -58,6 +71,20 @@ class HeartbeatOut(BaseModel):
         default=None,
         description="A video lesson's furthest watched point (ms): the player may seek up to "
         "it, not beyond",
+    )
+    open_seconds: int = Field(
+        default=0,
+        description="Of credited_seconds, the part since the last passed face check (confirmed "
+        "at the next roll-call)",
+    )
+    held_seconds: int = Field(
+        default=0, description="The enrolment's study time held for a staff review decision"
+    )
+    forfeited_seconds: int = Field(
+        default=0, description="The enrolment's study time lost to failed or missed roll-calls"
+    )
+    lesson: LessonTimeOut | None = Field(
+        default=None, description="The lesson the heartbeat named, after it (none without one)"
     )
 
 
