@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -68,6 +69,16 @@ _LOCK_SESSION = (
     .where(_SESSIONS.c.id == sa.bindparam("sid"))
     .with_for_update()
 )
+
+def _set_aside(status: SegmentStatus, enrollment_id: Any) -> Any:
+    """The enrolment's closed segments of one status, in milliseconds (a scalar subquery)."""
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(_SEGMENTS.c.ms), 0))
+        .where(_SEGMENTS.c.enrollment_id == enrollment_id, _SEGMENTS.c.status == status)
+        .scalar_subquery()
+    )
+
+
 #: The rest, read after the lock is held: a separate statement, because a PostgreSQL statement
 #: that waited for a row lock re-reads only the locked row, and would see the enrolment and the
 #: roll-calls as they were before the heartbeat it waited for committed.
@@ -78,6 +89,8 @@ _HEARTBEAT_CONTEXT = (
         _COURSES.c.heartbeat_interval_s,
         _ROLLCALLS.c.id,
         _ROLLCALLS.c.deadline,
+        _set_aside(SegmentStatus.held, _ENROLLMENTS.c.id).label("held_ms"),
+        _set_aside(SegmentStatus.forfeited, _ENROLLMENTS.c.id).label("forfeited_ms"),
     )
     .select_from(
         _ENROLLMENTS.join(_COURSES, _COURSES.c.id == _ENROLLMENTS.c.course_id).outerjoin(
@@ -123,19 +136,11 @@ _OPEN_LESSON = sa.select(
 )
 
 
-def _segment_sum(status: SegmentStatus) -> sa.ColumnElement[int]:
-    return sa.func.coalesce(
-        sa.func.sum(sa.case((_SEGMENTS.c.status == status, _SEGMENTS.c.ms), else_=0)), 0
-    )
-
-
-#: The enrolment's study time set aside by roll-calls: held for a staff review, forfeited.
+#: The enrolment's study time set aside by roll-calls (held for a staff review, forfeited), for
+#: the ORM path (the fast path reads it with its context, in the same statement).
 _SET_ASIDE = sa.select(
-    _segment_sum(SegmentStatus.held).label("held_ms"),
-    _segment_sum(SegmentStatus.forfeited).label("forfeited_ms"),
-).where(
-    _SEGMENTS.c.enrollment_id == sa.bindparam("eid"),
-    _SEGMENTS.c.status.in_([SegmentStatus.held, SegmentStatus.forfeited]),
+    _set_aside(SegmentStatus.held, sa.bindparam("eid")).label("held_ms"),
+    _set_aside(SegmentStatus.forfeited, sa.bindparam("eid")).label("forfeited_ms"),
 )
 _INSERT_HEARTBEAT = sa.insert(_HEARTBEATS)
 _UPDATE_SESSION = (
@@ -324,7 +329,6 @@ def heartbeat(
     loaded = session.identity_map.get(session.identity_key(StudySession, session_id))
     if loaded is not None:
         session.expire(loaded)
-    aside = conn.execute(_SET_ASIDE, {"eid": row.enrollment_id}).one()
     return HeartbeatResult(
         session_id=session_id,
         state=row.state,
@@ -333,8 +337,8 @@ def heartbeat(
         earned_ms=earned,
         lesson_reach_ms=play.reach_ms,
         open_ms=open_ms,
-        held_ms=aside.held_ms,
-        forfeited_ms=aside.forfeited_ms,
+        held_ms=ctx.held_ms,
+        forfeited_ms=ctx.forfeited_ms,
         lesson=play.lesson,
     )
 

@@ -91,6 +91,10 @@ def test_credit_offer_repeat_and_missed_rollcall_over_http(
         "state": "studying",
         "earned_seconds": 30,
         "furthest_position_ms": None,
+        "open_seconds": 30,
+        "held_seconds": 0,
+        "forfeited_seconds": 0,
+        "lesson": None,
     }
 
     clock.advance(seconds=30)  # the roll-call is due: offered (and audited) with this heartbeat
@@ -114,6 +118,10 @@ def test_credit_offer_repeat_and_missed_rollcall_over_http(
         "state": "paused",
         "earned_seconds": 0,
         "furthest_position_ms": None,
+        "open_seconds": 0,
+        "held_seconds": 0,
+        "forfeited_seconds": 70,  # the study page's notes say so at once
+        "lesson": None,
     }
     clock.advance(seconds=30)  # paused: stored, earns nothing
     assert beat(client, sid, h).json()["earned_seconds"] == 0
