@@ -155,6 +155,13 @@ def test_playback_earns_credit_skipping_and_a_hidden_tab_do_not(
         f"() => {{ const v = document.querySelector('{VIDEO}'); v.muted = true; v.play(); }}"
     )  # noqa: E501
     page.wait_for_function(f"() => ({STATE})().credited >= 8", timeout=40_000)
+    # The lesson's minutes grow on the page without a reload (from the heartbeats' answers):
+    # watched in the open stretch, confirmed at the next roll-call; the note says so too.
+    page.wait_for_function(
+        "() => Number(document.querySelector('.lesson-progress').dataset.openMs) >= 8000"
+    )
+    assert not page.locator(".lesson-progress").inner_text().startswith("已学 0.0")
+    assert "将在下次点名通过后确认" in page.locator("#time-notes").inner_text()
     shot("playing")
     played = [b for b in beats() if b.position_ms is not None and b.credited_ms > 0]
     assert played and all(b.lesson_id == lesson_id for b in played)
