@@ -70,6 +70,7 @@ _LOCK_SESSION = (
     .with_for_update()
 )
 
+
 def _set_aside(status: SegmentStatus, enrollment_id: Any) -> Any:
     """The enrolment's closed segments of one status, in milliseconds (a scalar subquery)."""
     return (
