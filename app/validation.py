@@ -59,6 +59,20 @@ def ascii_int(raw: str) -> int | None:
     return int(value) if _DIGITS.fullmatch(value) else None
 
 
+_DIGIT_STRING = re.compile(r"[0-9]+", re.ASCII)
+
+
+def digit_string(raw: str, *, separators: str = "") -> str | None:
+    """A code or account number typed as digits: NFKC (full-width digits and separators fold,
+    as a Chinese input method types them), whitespace and ``separators`` dropped; the ASCII
+    digits, or None when anything else remains (``"٣".isdigit()`` and ``"²".isdigit()`` are
+    true, so ``isdigit`` alone would let other scripts' digits through)."""
+    value = normalise_identifier(raw)
+    for sep in separators:
+        value = value.replace(sep, "")
+    return value if _DIGIT_STRING.fullmatch(value) else None
+
+
 def normalise_phone(raw: str) -> str | None:
     """The phone number without spaces (NFKC: full-width digits fold), or None if invalid."""
     value = normalise_identifier(raw)

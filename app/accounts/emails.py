@@ -30,7 +30,7 @@ from app.aftercommit import after_commit
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.config import get_settings
-from app.validation import normalise_email
+from app.validation import digit_string, normalise_email
 
 VERIFY = "verify"
 
@@ -108,9 +108,9 @@ def confirm(session: Session, user: User, code: str, *, client: str | None) -> s
             .with_for_update()
         )
     )
-    presented = "".join((code or "").split())
+    presented = digit_string(code or "", separators="-") or ""
     match = None
-    if presented.isdigit() and len(presented) == CODE_DIGITS:
+    if len(presented) == CODE_DIGITS:
         digest = _hash(user, presented, "email_verify")
         match = next((c for c in live if secrets.compare_digest(c.code_hash, digest)), None)
     limit = get_settings().password_reset_max_failures

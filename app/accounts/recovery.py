@@ -61,7 +61,7 @@ from app.audit.service import Actor
 from app.config import get_settings
 from app.crypto import blind_index
 from app.errors import DomainError, Forbidden
-from app.validation import normalise_email, normalise_phone
+from app.validation import digit_string, normalise_email, normalise_phone
 
 CODE_DIGITS = 6
 
@@ -290,9 +290,9 @@ def reset_with_code(
         if user is not None
         else []
     )
-    presented = "".join(code.split())
+    presented = digit_string(code, separators="-") or ""  # "１２３ ４５６" is the code too
     match = None
-    if user is not None and presented.isdigit() and len(presented) == CODE_DIGITS:
+    if user is not None and len(presented) == CODE_DIGITS:
         digest = _hash(user, presented)
         match = next((c for c in live if secrets.compare_digest(c.code_hash, digest)), None)
     limit = get_settings().password_reset_max_failures

@@ -11,7 +11,7 @@ from stdnum import luhn
 from app.claims.exceptions import InvalidPayeeAccount
 from app.claims.models import ClaimApplication, ClaimBatch
 from app.crypto import decrypt
-from app.validation import normalise_identifier
+from app.validation import digit_string
 
 __all__ = [
     "ACCOUNT_PURPOSE",
@@ -35,12 +35,12 @@ def mask_account(digits: str) -> str:
 
 
 def account_digits(raw: str) -> str:
-    """The account number as typed (spaces and hyphens between groups allowed), checked: 16 to
+    """The account number as typed (spaces and hyphens between groups allowed, full-width
+    digits as an input method types them), checked: 16 to
     19 digits with a valid Luhn check digit, as every social security card's financial account
     and debit card number (ISO/IEC 7812) has; else :class:`InvalidPayeeAccount`."""
-    # NFKC first: a Chinese input method types full-width digits (６２２２…) and hyphens (－)
-    digits = normalise_identifier(raw).replace("-", "")
-    if not digits.isascii() or not digits.isdigit() or not 16 <= len(digits) <= 19:
+    digits = digit_string(raw, separators="-") or ""
+    if not 16 <= len(digits) <= 19:
         raise InvalidPayeeAccount("The account number has 16 to 19 digits.", field="account")
     if not luhn.is_valid(digits):
         raise InvalidPayeeAccount(

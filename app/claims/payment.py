@@ -33,7 +33,7 @@ from app.claims.models import (
     Payee,
 )
 from app.claims.review import approved_lines, reviews_of, standing
-from app.validation import check_text
+from app.validation import check_text, digit_string
 
 __all__ = [
     "paid_line_ids",
@@ -142,8 +142,9 @@ def record_payment(
         if line.id in paid_line_ids(session, batch):
             raise BatchNotPayable("This line is already paid.")
         # The account named, else the one the learner gave in their own application.
-        acct = check_text(account or payee_account(session, batch, line.id) or "", field="account")
-        if not acct.isdigit() or not 9 <= len(acct) <= 19:
+        typed = check_text(account or payee_account(session, batch, line.id) or "", field="account")
+        acct = digit_string(typed, separators="-") or ""  # ASCII digits only: it is masked
+        if not 9 <= len(acct) <= 19:
             raise InvalidClaimInput("account: the social security card's account number.")
         masked = mask_account(acct)
         expected = line.amount_fen

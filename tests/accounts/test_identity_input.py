@@ -23,7 +23,13 @@ from app.accounts.models import Role, User
 from app.audit.service import Actor
 from app.courses.models import Course
 from app.db import transaction
-from app.validation import InvalidText, check_text, normalise_identifier, text_problem
+from app.validation import (
+    InvalidText,
+    check_text,
+    digit_string,
+    normalise_identifier,
+    text_problem,
+)
 from tests.factories import PASSWORD, id_number, login, make_institution, make_user
 
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
@@ -57,6 +63,23 @@ def test_id_numbers_normalise_to_one_ascii_spelling() -> None:
 def test_other_scripts_digits_are_not_id_numbers(digits: str) -> None:
     with pytest.raises(idcard.InvalidIdNumber):
         idcard.parse(digits)
+
+
+@pytest.mark.parametrize(
+    ("typed", "digits"),
+    [
+        ("123456", "123456"),
+        ("１２３ ４５６", "123456"),  # full-width, the ideographic space
+        ("6217－0012", "62170012"),  # a full-width hyphen, a separator here
+        ("١٢٣٤٥٦", None),  # Arabic-Indic: isdigit() is true
+        ("１２３\u200b４５６", None),  # a zero-width space is not whitespace
+        ("12a456", None),
+        ("=123", None),
+        ("", None),
+    ],
+)
+def test_digit_strings_are_ascii_digits(typed: str, digits: str | None) -> None:
+    assert digit_string(typed, separators="-") == digits
 
 
 def test_identifier_normalisation() -> None:

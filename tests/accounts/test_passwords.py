@@ -252,3 +252,21 @@ class RecordingSender:
 
     def send(self, message: Any) -> None:
         self.sent.append(message)
+
+
+def test_a_code_typed_with_an_input_methods_digits_is_the_code(
+    client: TestClient, engine: Any, texts: pytest.LogCaptureFixture
+) -> None:
+    """A Chinese input method types ``１２３ ４５６``: the same code, not a counted failure.
+    Other scripts' digits (``isdigit()`` is true for them) are a failure like any wrong code."""
+    learner = make_learner(engine, make_institution(engine), phone=PHONE)
+    assert client.post(f"{API}/auth/password-reset", json={"login": PHONE}).status_code == 202
+    (code,) = sent_codes(texts)
+    url = f"{API}/auth/password-reset/confirm"
+    arabic = "".join(chr(0x0660 + int(c)) for c in code)
+    r = client.post(url, json={"login": PHONE, "code": arabic, "new_password": NEW})
+    assert (r.status_code, r.json()["code"]) == (400, "reset_code_invalid")
+    typed = "".join(chr(ord(c) + 0xFEE0) for c in code[:3]) + "\u3000" + code[3:]
+    r = client.post(url, json={"login": PHONE, "code": typed, "new_password": NEW})
+    assert r.status_code == 200, r.text
+    assert token(client, learner.username, NEW).status_code == 200
