@@ -23,7 +23,9 @@ from app.accounts.schemas import (
 )
 from app.api.deps import PUBLIC, CurrentUser, SessionDep, client_info
 from app.config import get_settings
+from app.courses import invites
 from app.courses.class_schemas import ActivatedOut, ActivateIn
+from app.courses.exceptions import ClassClosed, ClassFull
 from app.errors import NotAuthenticated, problem_responses
 
 router = APIRouter(tags=["auth"])
@@ -45,17 +47,21 @@ def user_out(user: object) -> UserOut:
         exc.InvalidInput,
         exc.InstitutionUnavailable,
         exc.RateLimited,
+        ClassFull,
+        ClassClosed,
     ),
     dependencies=[PUBLIC],
 )
 def register(body: RegisterIn, session: SessionDep, request: Request) -> UserOut:
     """Learner self-registration under their real name and resident ID number, into the
     institution `institution_code` names (one that takes learners: `GET /institutions/active`;
-    else 422 `institution_unavailable`). Limited per client address: 429 `rate_limited` with
-    Retry-After."""
-    user = registration.self_register(
+    else 422 `institution_unavailable`). A class invite code (班级邀请码, e.g. `BK7Q-M3XP`) there
+    registers into the class's institution and enrols the learner in that class (409
+    `class_full` / `class_closed` when it cannot take them). Limited per client address: 429
+    `rate_limited` with Retry-After."""
+    user, _enrollment = invites.register_with_code(
         session,
-        institution_code=body.institution_code,
+        code=body.institution_code,
         username=body.username,
         password=body.password,
         real_name=body.real_name,

@@ -16,6 +16,7 @@ from app.accounts.models import LearnerGroup, Role, User
 from app.attendance import service as attendance
 from app.certificates import photo as photos
 from app.config import get_settings
+from app.courses import invites
 from app.db import attempt
 from app.errors import DomainError
 from app.http.cookies import client_info
@@ -67,12 +68,16 @@ def _register_form(
 
 @router.get("/register")
 def register_page(
-    request: Request, user: PageUser, session: SessionDep, institution: str | None = None
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    institution: str | None = None,
+    code: str | None = None,
 ) -> Response:
-    """The form; ``?institution=CODE`` (a link or QR code an institution hands out) picks it."""
-    return _register_form(
-        request, session, user, form={"institution": (institution or "")[:32]}, error=None
-    )
+    """The form; ``?institution=CODE`` (a link or QR code an institution hands out) picks it;
+    ``?code=`` fills the typed code (a class invite code's link)."""
+    form = {"institution": (institution or "")[:32], "institution_code": (code or "")[:32]}
+    return _register_form(request, session, user, form=form, error=None)
 
 
 @router.post("/register")
@@ -125,9 +130,9 @@ def register_submit(
         )
     try:
         with attempt(session):
-            user = registration.self_register(
+            user, enrollment = invites.register_with_code(
                 session,
-                institution_code=code,
+                code=code,
                 username=username,
                 password=password,
                 real_name=real_name,
@@ -150,7 +155,7 @@ def register_submit(
                 error_field=err.extra.get("field"),
             ),
         )
-    response = redirect(request, "/consent", "registered")
+    response = redirect(request, "/consent", "registered_class" if enrollment else "registered")
     sign_in(response, request, user)
     return response
 

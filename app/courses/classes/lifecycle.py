@@ -25,6 +25,7 @@ from app.courses.classes.rules import (
     _code,
     _dates,
     _head_teacher,
+    new_invite_code,
 )
 from app.courses.exceptions import (
     ClassClosed,
@@ -76,6 +77,7 @@ def create_class(
         capacity=_capacity(capacity),
         head_teacher_id=head_teacher_id,
         status=ClassStatus.planned,
+        invite_code=new_invite_code(session),
         created_at=clock.now(),
     )
     taken = session.exec(

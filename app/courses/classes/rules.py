@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import date
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
 from app.courses.exceptions import InvalidClass
@@ -24,6 +25,21 @@ DEFAULT_CODE = "default"
 DEFAULT_NAME = "默认班（自主报名）"
 
 ENROLLABLE = (ClassStatus.planned, ClassStatus.open)
+#: Class invite codes (app/courses/invites.py): eight characters without look-alikes.
+INVITE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+INVITE_LENGTH = 8
+
+
+def new_invite_code(session: Session) -> str:
+    """A fresh invite code no class has (31^8 ≈ 8.5e11: a clash is retried, not expected)."""
+    while True:
+        code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
+        taken = session.exec(
+            select(col(CourseClass.id)).where(col(CourseClass.invite_code) == code)
+        ).first()
+        if taken is None:
+            return code
+
 
 # ---------------------------------------------------------------- validation
 

@@ -172,6 +172,10 @@ class CourseClass(SQLModel, table=True):
     code: str = Field(max_length=32)
     name: str = Field(max_length=200)
     is_default: bool = False
+    #: 班级邀请码: eight unambiguous letters and digits the institution hands out; registering
+    #: (or enrolling) with it places the learner in this class (app/courses/invites.py). None
+    #: for the default class, which nobody is invited to.
+    invite_code: str | None = Field(default=None, max_length=8, unique=True, index=True)
     #: Planned first and last day of training (Asia/Shanghai calendar days); the default class
     #: has no planned end.
     starts_on: date

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.accounts.principal import Principal
-from app.courses import classes
+from app.courses import classes, invites
 from app.courses import exceptions as cx
 from app.courses import service as courses
 from app.courses.models import ClassStatus
@@ -180,6 +180,7 @@ def class_view(
         status=status,
         klass=klass,
         **filing_words.class_context(session, klass),
+        invite=invites.shown(klass.invite_code),
         course=course,
         summary=classes.summary(session, klass),
         teacher=classes.head_teacher_names(session, [klass]).get(klass.id),

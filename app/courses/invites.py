@@ -1,0 +1,94 @@
+"""Class invite codes (班级邀请码): a code the institution hands out for one class; registering
+with it, or enrolling with it when already registered, places the learner in that class.
+
+A code is eight letters and digits from an alphabet without look-alikes (no 0/O, 1/I/L), unique
+across the platform (``course_classes.invite_code``), made when a class is scheduled (migration
+0037 gave existing classes theirs). Typed codes are read leniently: full-width forms fold, case
+and a hyphen or spaces do not matter. A code names a class only while it takes enrolments (not
+closed), its course is published and its institution takes learners; anything else is the
+same refusal as an unknown institution code (422 ``institution_unavailable``), so codes cannot
+be probed. Seats are claimed as for any enrolment (409 ``class_full``/``class_closed``).
+
+Registration itself stays in the accounts domain (``registration.self_register``); this
+module, above it, resolves the code to the class's institution and then enrols.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.accounts import registration
+from app.accounts.exceptions import InstitutionUnavailable
+from app.accounts.models import Institution, User
+from app.accounts.principal import Principal
+from app.courses.classes.rules import INVITE_ALPHABET, INVITE_LENGTH
+from app.courses.enrolment import enrol
+from app.courses.models import ClassStatus, Course, CourseClass, CourseStatus, Enrollment
+from app.validation import normalise_identifier
+
+ALPHABET = INVITE_ALPHABET
+LENGTH = INVITE_LENGTH
+
+
+def normalise_code(typed: str) -> str:
+    """``bk7q-m3xp`` / ``ＢＫ７Ｑ Ｍ３ＸＰ`` → ``BK7QM3XP``."""
+    return normalise_identifier(typed or "").replace("-", "").upper()
+
+
+def shown(code: str | None) -> str:
+    """``BK7QM3XP`` → ``BK7Q-M3XP`` (easier to read out and type)."""
+    return f"{code[:4]}-{code[4:]}" if code and len(code) == LENGTH else code or ""
+
+
+def class_for_code(session: Session, typed: str) -> CourseClass | None:
+    """The class a code names if it takes learners now; None when the text is not a class code
+    at all (it may be an institution's code). A class code that cannot be used is refused."""
+    code = normalise_code(typed)
+    if len(code) != LENGTH or any(c not in ALPHABET for c in code):
+        return None
+    klass = session.exec(
+        select(CourseClass).where(col(CourseClass.invite_code) == code)
+    ).one_or_none()
+    if klass is None:
+        return None
+    course = session.get(Course, klass.course_id)
+    inst = session.get(Institution, klass.institution_id)
+    if (
+        klass.status is ClassStatus.closed
+        or course is None
+        or course.status is not CourseStatus.published
+        or inst is None
+        or inst.is_suspended
+    ):
+        raise InstitutionUnavailable(field="institution_code")
+    return klass
+
+
+def register_with_code(
+    session: Session, *, code: str | None, client: str | None, **fields: Any
+) -> tuple[User, Enrollment | None]:
+    """Self-registration with the code the learner was given: a class invite code registers
+    them into the class's institution and enrols them in that class; anything else is read as
+    an institution's code (``registration.self_register``)."""
+    klass = class_for_code(session, code) if code else None
+    if klass is None:
+        user = registration.self_register(session, institution_code=code, client=client, **fields)
+        return user, None
+    inst = session.get(Institution, klass.institution_id)
+    if inst is None:  # checked by class_for_code; never reached
+        raise InstitutionUnavailable(field="institution_code")
+    user = registration.self_register(session, institution_code=inst.code, client=client, **fields)
+    enrollment = enrol(session, Principal.of_user(user), klass.course_id, class_id=klass.id)
+    return user, enrollment
+
+
+def join_with_code(session: Session, principal: Principal, typed: str) -> Enrollment:
+    """A registered learner enrols in the class a code names (their own institution's class;
+    another institution's code is refused like an unknown one)."""
+    klass = class_for_code(session, typed)
+    user = principal.user
+    if klass is None or user is None or user.institution_id not in (None, klass.institution_id):
+        raise InstitutionUnavailable(field="institution_code")
+    return enrol(session, principal, klass.course_id, class_id=klass.id)

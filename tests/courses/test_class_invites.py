@@ -1,0 +1,135 @@
+"""Class invite codes (班级邀请码, issue 14 item 3): every scheduled class has one; registering
+with it (API or page) joins the class's institution and enrols the learner in that class; a
+registered learner can join with it too. A code is read leniently (case, hyphen, full-width
+forms); a closed class's code is refused like an unknown institution code."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.accounts.exceptions import InstitutionUnavailable
+from app.accounts.models import Role, User
+from app.accounts.principal import Principal
+from app.courses import invites
+from app.courses.models import ClassStatus, CourseClass, Enrollment
+from app.db import transaction
+from tests.factories import (
+    PASSWORD,
+    course_row,
+    csrf_of,
+    filed_class,
+    id_number,
+    make_institution,
+    make_learner,
+    make_user,
+    sign_in,
+)
+
+API = "/api/v1"
+
+
+def world(engine: Any) -> tuple[Any, Any, CourseClass]:
+    inst = make_institution(engine, name="示范职业技能培训学校")
+    course = course_row(engine, inst, title="中式烹调师（初级）")
+    return inst, course, filed_class(engine, course)
+
+
+def test_every_scheduled_class_has_a_code_and_registering_with_it_enrols(
+    client: TestClient, engine: Any
+) -> None:
+    inst, course, klass = world(engine)
+    code = klass.invite_code
+    assert code and re.fullmatch(f"[{invites.ALPHABET}]{{8}}", code)
+    typed = invites.shown(code).lower()  # "bk7q-m3xp": read leniently
+    r = client.post(
+        f"{API}/auth/register",
+        json={
+            "username": "wangfang",
+            "password": PASSWORD,
+            "real_name": "王芳",
+            "id_number": id_number(seq=51),
+            "institution_code": typed,
+        },
+    )
+    assert r.status_code == 201, r.text
+    with Session(engine) as s:
+        user = s.exec(select(User).where(User.username == "wangfang")).one()
+        assert user.institution_id == inst.id
+        (e,) = s.exec(select(Enrollment).where(Enrollment.user_id == user.id)).all()
+        assert (e.course_id, e.class_id) == (course.id, klass.id)
+
+    # On the page, the code in full-width letters; the learner lands enrolled, told so.
+    page = client.get("/register", params={"code": invites.shown(code)})
+    assert f'value="{invites.shown(code)}"' in page.text  # the class link fills the code
+    wide = {c: chr(ord(c) + 0xFEE0) for c in invites.ALPHABET}  # Ａ, ７…: full-width forms
+    full_width = "".join(wide[c] for c in code)
+    r = client.post(
+        "/register",
+        data={
+            "csrf": csrf_of(page.text),
+            "username": "liqiang",
+            "password": PASSWORD,
+            "real_name": "李强",
+            "id_number": id_number(seq=52),
+            "institution_code": full_width,
+        },
+    )
+    assert r.status_code == 200 and "已按班级邀请码报名该班级" in r.text
+    with Session(engine) as s:
+        user = s.exec(select(User).where(User.username == "liqiang")).one()
+        assert user.institution_id == inst.id
+        assert s.exec(select(Enrollment.class_id).where(Enrollment.user_id == user.id)).one() == (
+            klass.id
+        )
+
+    # Staff see the code and the link to hand out.
+    staff = make_user(engine, Role.staff, inst)
+    sign_in(client, staff.username)
+    r = client.get(f"/staff/classes/{klass.id}")
+    assert r.status_code == 200 and invites.shown(code) in r.text
+    assert f'href="/register?code={invites.shown(code)}"' in r.text
+
+
+def test_a_closed_class_or_unknown_code_is_refused_and_a_learner_can_join(
+    client: TestClient, engine: Any
+) -> None:
+    inst, course, klass = world(engine)
+    assert klass.invite_code
+    body = {
+        "username": "zhaolei",
+        "password": PASSWORD,
+        "real_name": "赵磊",
+        "id_number": id_number(seq=53),
+    }
+    r = client.post(f"{API}/auth/register", json={**body, "institution_code": "ZZZZ-ZZZZ"})
+    assert r.status_code == 422 and r.json()["code"] == "institution_unavailable"
+
+    learner = make_learner(engine, inst)
+    with transaction(engine) as s:
+        me = s.get(User, learner.id)
+        assert me is not None
+        e = invites.join_with_code(s, Principal.of_user(me), invites.shown(klass.invite_code))
+        assert e.class_id == klass.id
+    other = make_learner(engine, make_institution(engine))
+    with transaction(engine) as s:
+        them = s.get(User, other.id)
+        assert them is not None
+        try:
+            invites.join_with_code(s, Principal.of_user(them), klass.invite_code)
+            raise AssertionError("another institution's learner joined")
+        except InstitutionUnavailable:
+            pass
+
+    with transaction(engine) as s:
+        k = s.get(CourseClass, klass.id)
+        assert k is not None
+        k.status = ClassStatus.closed
+        s.add(k)
+    r = client.post(f"{API}/auth/register", json={**body, "institution_code": klass.invite_code})
+    assert r.status_code == 422 and r.json()["code"] == "institution_unavailable"
+    with Session(engine) as s:
+        assert s.exec(select(User).where(User.username == "zhaolei")).first() is None
