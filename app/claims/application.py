@@ -189,6 +189,10 @@ def apply_for_subsidy(
     learner = session.get(User, cert.user_id)
     if institution is None or learner is None:  # pragma: no cover - foreign keys
         raise Forbidden()
+    # Every claim of the institution's certificates (this one, a double submit, its quarter's
+    # batch) files under this lock: looked at again under it, a second filing is a clean 409.
+    if _claimed(session, cert):
+        raise CertificateClaimed()
     actor = principal.actor
     batch = _new_batch(session, institution, actor, period_kind="application", payee=Payee.learner)
     standard = found.standard.standard

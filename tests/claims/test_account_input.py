@@ -5,13 +5,20 @@ scripts' digits, control characters and formula-like text are refused with
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlmodel import Session, select
 
+from app.accounts.principal import Principal
+from app.claims import application
 from app.claims.accounts import account_digits, mask_account
-from app.claims.exceptions import InvalidPayeeAccount
+from app.claims.exceptions import CertificateClaimed, InvalidPayeeAccount
+from app.claims.models import AccountKind, ClaimApplication
+from app.db import transaction
 from tests.claims.application_world import ACCOUNT, world
 from tests.factories import login
 
@@ -86,3 +93,55 @@ def test_the_regulator_records_a_payment_to_an_account_in_ascii_digits_only(
     r = client.post(url, json={**pay, "account": typed, "reference": "SB-1"}, headers=hr)
     assert r.status_code == 201, r.text
     assert r.json()["account_masked"] == "6217" + "*" * 4 + "3456"
+
+
+def test_two_applications_at_once_file_one_claim(engine: Any, clock: Any) -> None:
+    """A double submit on two app nodes: the second looked before the first committed, then
+    waited for the institution's lock; it is 409 ``certificate_already_claimed``, not a
+    constraint's 500, and one claim exists."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks: SQLite serialises whole transactions")
+    w = world(engine, clock)
+    cert, learner = w["certs"][0], w["learners"][0]
+
+    def apply(s: Session) -> None:
+        application.apply_for_subsidy(
+            s,
+            Principal.of_user(learner),
+            cert.serial,
+            account_kind=AccountKind.social_security_card,
+            account=ACCOUNT,
+            declared_insured=True,
+        )
+
+    outcome: list[BaseException | None] = []
+
+    def second() -> None:
+        try:
+            with transaction(engine) as s:
+                apply(s)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            outcome.append(exc)
+
+    first = Session(engine, expire_on_commit=False)
+    apply(first)  # filed, the institution's row locked, not yet committed
+    thread = threading.Thread(target=second)
+    thread.start()
+    with Session(engine) as watch:  # wait (on the database's state) until the second waits
+        while (
+            thread.is_alive()
+            and not watch.exec(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                )
+            ).one()[0]
+        ):
+            watch.rollback()
+    first.commit()
+    first.close()
+    thread.join()
+    assert len(outcome) == 1 and isinstance(outcome[0], CertificateClaimed), outcome
+    with Session(engine) as s:
+        assert len(s.exec(select(ClaimApplication)).all()) == 1
