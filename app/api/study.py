@@ -24,7 +24,7 @@ from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
 from app.attendance.schemas import EventOut
 from app.courses import exceptions as cx
 from app.courses import study
-from app.courses.progress import lesson_statuses, progress, study_time
+from app.courses.progress import lesson_statuses, practical_passed, progress, study_time
 from app.courses.rollcall_report import get_report, report_of
 from app.courses.schemas import (
     CheckInOut,
@@ -239,7 +239,9 @@ def get_progress(
     """Progress towards completion, with what is still missing in words."""
     enrollment = get_enrollment_for(session, principal, enrollment_id)
     lessons = lesson_statuses(session, enrollment)
-    p = progress(enrollment, course_of(session, enrollment), lessons)
+    p = progress(
+        enrollment, course_of(session, enrollment), lessons, practical_passed(session, enrollment)
+    )
     return ProgressOut(
         enrollment_id=enrollment.id,
         course_id=enrollment.course_id,

@@ -279,7 +279,9 @@ def issue(session: Session, principal: Principal, enrollment_id: uuid.UUID) -> C
     if existing is not None:
         raise AlreadyIssued(serial=existing.serial)
     course = course_of(session, enrollment)
-    p = course_progress.progress(enrollment, course)
+    p = course_progress.progress(
+        enrollment, course, practical=course_progress.practical_passed(session, enrollment)
+    )
     if not p.complete:
         raise NotComplete(missing=p.missing, missing_zh=p.missing_zh)
     return _issue(session, enrollment, course, principal.actor)

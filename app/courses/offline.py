@@ -30,7 +30,9 @@ nothing. Offline credit has no daily cap beyond the session's own window.
 failed, with a note (:func:`assess`); marking again replaces the result; every marking is audited.
 
 **Completion.** A course with ``offline_required_minutes`` > 0 completes only once the learner
-has that many offline minutes (app/courses/progress.py).
+has that many offline minutes and the instructor's latest practical assessment of them is a
+pass (a learner not yet assessed, or marked failed, waits; a later pass completes them). Decided
+in app/courses/progress.py; completion once recorded is never taken back.
 
 Who may do what: signed-in staff of the owning institution schedule, cancel and run stations
 (API keys do not); staff, the institution's keys with ``courses:read`` and regulators read

@@ -23,6 +23,7 @@ from app.courses.exceptions import (
     OfflineNotCheckedIn,
 )
 from app.courses.models import (
+    Course,
     Enrollment,
     OfflineAttendance,
     OfflineSession,
@@ -31,6 +32,7 @@ from app.courses.models import (
 from app.courses.offline import NOTE_CHARS, _own_session, credited_ms
 from app.courses.offline_station import _attendance
 from app.courses.policy import _text
+from app.courses.progress import refresh_completion
 from app.errors import Forbidden
 
 # ---------------------------------------------------------------- practical assessment
@@ -93,6 +95,11 @@ def assess(
         },
         institution_id=s.institution_id,
     )
+    # A pass may be what the learner still lacked (app/courses/progress.py).
+    locked = session.get(Enrollment, enrollment.id, with_for_update=True, populate_existing=True)
+    course = session.get(Course, enrollment.course_id)
+    if locked is not None and course is not None:
+        refresh_completion(session, locked, course, principal.actor)
     return mark
 
 

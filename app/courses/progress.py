@@ -1,6 +1,13 @@
 """Completion: required minutes reached, quiz passed, roll-call pass rate at or above policy,
 and, where the course asks for it, every lesson finished (its required minutes watched or read)
 and its offline practical minutes earned (app/courses/offline.py).
+
+A blended course (one that requires offline minutes) also requires the practical assessment
+(实操考核) passed: the instructor's latest marking of the learner, at any of the class's
+offline sessions, must be a pass. A learner not assessed yet, or whose latest marking failed,
+does not complete; a later pass (at a make-up session, or the instructor's corrected marking)
+completes them then. Completion, once recorded, is never taken back (a certificate may rest on
+it): a failing mark after completion changes nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from app.courses.models import (
     Lesson,
     LessonKind,
     LessonProgress,
+    PracticalAssessment,
     SegmentStatus,
     SessionState,
     StudySession,
@@ -101,6 +109,22 @@ def lesson_statuses(session: Session, enrollment: Enrollment) -> list[LessonStat
     ]
 
 
+def practical_passed(session: Session, enrollment: Enrollment) -> bool | None:
+    """The enrolment's practical assessment as it stands: the latest marking's result (True
+    passed, False failed), None while never assessed."""
+    latest = session.exec(
+        select(PracticalAssessment.passed)
+        .where(col(PracticalAssessment.enrollment_id) == enrollment.id)
+        .order_by(col(PracticalAssessment.assessed_at).desc(), col(PracticalAssessment.id))
+        .limit(1)
+    ).first()
+    return None if latest is None else bool(latest)
+
+
+#: ``progress(practical=...)``: the caller did not look the assessment up.
+NOT_LOOKED_UP = "not_looked_up"
+
+
 @dataclass(frozen=True)
 class Progress:
     credited_minutes: int
@@ -173,13 +197,17 @@ def pass_rate(enrollment: Enrollment) -> int | None:
 
 
 def progress(
-    enrollment: Enrollment, course: Course, lessons: list[LessonStatus] | None = None
+    enrollment: Enrollment,
+    course: Course,
+    lessons: list[LessonStatus] | None = None,
+    practical: bool | None | str = NOT_LOOKED_UP,
 ) -> Progress:
     """Where the learner stands, with what is still missing in words.
 
     A course that requires every lesson finished is judged on ``lessons`` (from
-    :func:`lesson_statuses`); a caller that did not look them up sees that condition as met only
-    once the enrolment has completed (never as met too early)."""
+    :func:`lesson_statuses`), a blended course's practical assessment on ``practical`` (from
+    :func:`practical_passed`); a caller that did not look them up sees each condition as met
+    only once the enrolment has completed (never as met too early)."""
     minutes = enrollment.credited_seconds // 60
     rate = pass_rate(enrollment)
     missing: list[str] = []
@@ -193,6 +221,16 @@ def progress(
         left = course.offline_required_minutes - offline
         missing.append(f"{left} more minutes of offline practical training")
         missing_zh.append(f"还需完成 {left} 分钟线下实训")
+    if course.offline_required_minutes and practical is not True:
+        if practical is False:
+            missing.append("pass the practical assessment (the latest one was marked failed)")
+            missing_zh.append("需通过实操考核（最近一次考核不合格）")
+        elif practical is None:
+            missing.append("pass the practical assessment (not assessed yet)")
+            missing_zh.append("需通过实操考核（尚未考核）")
+        elif enrollment.completed_at is None:
+            missing.append("pass the practical assessment")
+            missing_zh.append("需通过实操考核")
     if not enrollment.quiz_passed:
         missing.append(f"pass the quiz (score {course.pass_score} or more)")
         missing_zh.append(f"需通过考试（{course.pass_score} 分及以上）")
@@ -242,7 +280,8 @@ def refresh_completion(
     if enrollment.completed_at is not None:
         return False
     lessons = lesson_statuses(session, enrollment) if course.require_each_lesson else None
-    p = progress(enrollment, course, lessons)
+    practical = practical_passed(session, enrollment) if course.offline_required_minutes else None
+    p = progress(enrollment, course, lessons, practical)
     if not p.complete:
         return False
     enrollment.completed_at = clock.now()

@@ -29,7 +29,13 @@ from app.courses import exceptions as cx
 from app.courses import service as courses
 from app.courses.media import watchable_lesson
 from app.courses.models import Course, Enrollment
-from app.courses.progress import lesson_statuses, open_lesson_ms, progress, study_time
+from app.courses.progress import (
+    lesson_statuses,
+    open_lesson_ms,
+    practical_passed,
+    progress,
+    study_time,
+)
 from app.courses.rollcall import MAX_ATTEMPTS
 from app.courses.rollcall_report import RollCallReport, decided_reports, interruption
 from app.db import attempt
@@ -214,7 +220,7 @@ def study_page(
         lessons=lessons,
         statuses={st.lesson_id: st for st in statuses},
         open_ms=open_lesson_ms(session, enrollment),
-        p=progress(enrollment, course, statuses),
+        p=progress(enrollment, course, statuses, practical_passed(session, enrollment)),
         time=time,
         time_notes=time_notes(time, lang),
         counter=lambda s: counter_words(s, lang),
@@ -278,7 +284,7 @@ def progress_page(
         return found
     enrollment, course = found
     lang: Lang = lang_of(request)
-    p = progress(enrollment, course)
+    p = progress(enrollment, course, practical=practical_passed(session, enrollment))
     time = study_time(session, enrollment)
     return render(
         request,

@@ -452,12 +452,18 @@ def test_completion_waits_for_the_offline_hours(engine: Any, clock: FrozenClock)
         c = s.get(type(course), course.id)
         assert e is not None and c is not None
         e.credited_ms, e.quiz_passed = 60 * 60_000, True
-        p = progress(e, c)
+        p = progress(e, c, practical=True)
         assert not p.complete and p.missing_zh == ["还需完成 120 分钟线下实训"]
         e.offline_ms = 119 * 60_000 + 59_999
-        assert progress(e, c).missing_zh == ["还需完成 1 分钟线下实训"]
+        assert progress(e, c, practical=True).missing_zh == ["还需完成 1 分钟线下实训"]
         e.offline_ms = 120 * 60_000
-        assert progress(e, c).complete
+        # The hours are met; a blended course also needs its practical assessment passed.
+        assert progress(e, c, practical=None).missing_zh == ["需通过实操考核（尚未考核）"]
+        assert progress(e, c, practical=False).missing_zh == [
+            "需通过实操考核（最近一次考核不合格）"
+        ]
+        assert progress(e, c).missing_zh == ["需通过实操考核"]  # not looked up: not met early
+        assert progress(e, c, practical=True).complete
         klass = s.exec(select(CourseClass).where(col(CourseClass.course_id) == c.id)).one()
         assert klass.id == e.class_id
 

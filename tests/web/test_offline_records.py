@@ -225,3 +225,55 @@ def test_offline_minutes_on_the_staff_and_regulator_learner_pages_xlsx_and_xapi(
     ]
     with Session(engine) as s:
         assert s.exec(select(OfflineAttendance)).first() is not None
+
+
+def test_a_failed_practical_assessment_holds_completion_until_a_pass(
+    client: TestClient, engine: Any, clock: Any
+) -> None:
+    """A blended course requires the instructor's latest assessment to be a pass: hours, quiz
+    and offline minutes met are not enough while the learner is unassessed or marked failed;
+    the pass completes the enrolment at once (audited), and a certificate can then be issued."""
+    from tests.factories import complete
+
+    w = _world(engine, clock)
+    eid = w["enrollment"].id
+    complete(engine, eid)  # the online part, the quiz and the roll-calls
+    _attended(engine, w, w["first"], 125)
+    h = login(client, w["learner"].username)
+    got = client.get(f"/api/v1/enrollments/{eid}", headers=h).json()
+    assert got["complete"] is False and got["missing_zh"] == ["需通过实操考核（尚未考核）"]
+    r = client.post(f"/api/v1/enrollments/{eid}/certificate", headers=h)
+    assert (r.status_code, r.json()["code"]) == (409, "not_complete")
+
+    staff = Principal.of_user(w["staff"])
+    with transaction(engine) as s:
+        offline_records.assess(s, staff, w["first"].id, eid, passed=False, note="接线不规范")
+    with Session(engine) as s:
+        e = s.get(Enrollment, eid)
+        assert e is not None and e.completed_at is None
+    got = client.get(f"/api/v1/enrollments/{eid}", headers=h).json()
+    assert got["missing_zh"] == ["需通过实操考核（最近一次考核不合格）"]
+    sign_in(client, w["staff"].username)
+    page = client.get(f"/staff/enrollments/{eid}").text
+    assert "需通过实操考核（最近一次考核不合格）" in page
+
+    with transaction(engine) as s:  # the make-up: the instructor marks a pass
+        offline_records.assess(s, staff, w["first"].id, eid, passed=True, note="复训后合格")
+    with Session(engine) as s:
+        e = s.get(Enrollment, eid)
+        assert e is not None and e.completed_at is not None
+        done = s.exec(
+            select(AuditEntry).where(
+                col(AuditEntry.action) == "enrollment.completed",
+                col(AuditEntry.subject) == f"enrollment:{eid}",
+            )
+        ).all()
+        assert len(done) == 1
+    h = login(client, w["learner"].username)
+    assert client.post(f"/api/v1/enrollments/{eid}/certificate", headers=h).status_code == 201
+    # Completion is never taken back: a later failing mark changes nothing.
+    with transaction(engine) as s:
+        offline_records.assess(s, staff, w["first"].id, eid, passed=False, note="补记")
+    with Session(engine) as s:
+        e = s.get(Enrollment, eid)
+        assert e is not None and e.completed_at is not None

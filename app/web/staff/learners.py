@@ -20,7 +20,7 @@ from app.certificates import exceptions as certx
 from app.certificates import service as certificates
 from app.courses import offline_records
 from app.courses import service as courses
-from app.courses.progress import progress
+from app.courses.progress import practical_passed, progress
 from app.courses.rollcall_report import rollcalls_by_event
 from app.db import attempt
 from app.errors import DomainError
@@ -194,7 +194,7 @@ def _enrollment_page(
     except DomainError as err:
         return error_page(request, user, err)
     course = courses.course_of(session, enrollment)
-    p = progress(enrollment, course)
+    p = progress(enrollment, course, practical=practical_passed(session, enrollment))
     events = attendance.list_events(
         session,
         principal,
