@@ -230,6 +230,14 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "outcome": {"passed": "通过", "failed": "未通过", "review": "待人工审核"},
     "review": {"pending": "待审核", "approved": "审核通过", "rejected": "审核未通过"},
+    "certificate": {"valid": "有效", "revoked": "已撤销"},
+    "rollcall": {
+        "pending": "待作答",
+        "passed": "通过",
+        "failed": "未通过",
+        "review": "待人工审核",
+        "missed": "未按时作答",
+    },
     "rule": {
         "not_revoked": "证书未撤销",
         "attendance_passed": "考勤达标",

@@ -241,6 +241,10 @@ def test_the_evidence_page_says_each_face_check_in_words(
     line_id = _lines(client.get(f"/regulator/claims/{batch_id}").text)[0]
     page = client.get(f"/regulator/claims/lines/{line_id}/evidence")
     assert page.status_code == 200, page.text[:500]
+    summary = page.text[
+        page.text.index('id="evidence-summary"') : page.text.index('id="evidence-faces"')
+    ]
+    assert "（有效）" in summary and "valid" not in summary
     faces = page.text[
         page.text.index('id="evidence-faces"') : page.text.index('id="evidence-rollcalls"')
     ]
