@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app import clock
@@ -38,6 +39,7 @@ from app.audit import service as audit
 from app.audit.models import AuditEntry
 from app.audit.service import Actor, chain_for
 from app.errors import Forbidden
+from app.paging import PER_PAGE, Page, bounds, like
 from app.programmes import creditcode
 from app.programmes.exceptions import (
     CreditCodeTaken,
@@ -245,16 +247,76 @@ def ensure_in_scope(
 # ---------------------------------------------------------------- reading
 
 
+def _read_by_regulator(principal: Principal) -> None:
+    if principal.user is None or not principal.is_regulator:
+        raise Forbidden("The registry is read by regulators.")
+
+
 def listing(
     session: Session, principal: Principal, *, status: RegistryStatus | None = None
 ) -> list[Institution]:
     """The institutions in a regulator's jurisdiction (national: all), by code; others 403."""
-    if principal.user is None or not principal.is_regulator:
-        raise Forbidden("The registry is read by regulators.")
+    _read_by_regulator(principal)
     stmt = select(Institution).where(jurisdiction_filter(principal, Institution.id))
     if status is not None:
         stmt = stmt.where(col(Institution.registry_status) == status)
     return list(session.exec(stmt.order_by(col(Institution.code))))
+
+
+def listing_page(
+    session: Session,
+    principal: Principal,
+    *,
+    status: RegistryStatus | None = None,
+    q: str = "",
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> Page[Institution]:
+    """One page of :func:`listing`, matching ``q`` in the code, name, legal name or credit
+    code (the regulator's page searches and pages it like the other lists)."""
+    _read_by_regulator(principal)
+    page, per_page = bounds(page, per_page)
+    where: list[Any] = [jurisdiction_filter(principal, Institution.id)]
+    if status is not None:
+        where.append(col(Institution.registry_status) == status)
+    if q.strip():
+        pattern = like(q.strip())
+        where.append(
+            or_(
+                *(
+                    col(c).ilike(pattern, escape="\\")
+                    for c in (
+                        Institution.code,
+                        Institution.name,
+                        Institution.legal_name,
+                        Institution.credit_code,
+                    )
+                )
+            )
+        )
+    total = int(session.exec(select(func.count()).select_from(Institution).where(*where)).one())
+    rows = session.exec(
+        select(Institution)
+        .where(*where)
+        .order_by(col(Institution.code))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return Page(list(rows), total, page, per_page)
+
+
+def status_counts(session: Session, principal: Principal) -> dict[RegistryStatus, int]:
+    """How many institutions of the jurisdiction stand at each registry status (one query)."""
+    _read_by_regulator(principal)
+    rows = session.exec(
+        select(col(Institution.registry_status), func.count())
+        .where(jurisdiction_filter(principal, Institution.id))
+        .group_by(col(Institution.registry_status))
+    )
+    counts = dict.fromkeys(RegistryStatus, 0)
+    for status, n in rows:
+        counts[RegistryStatus(status)] = int(n)
+    return counts
 
 
 def own_record(session: Session, principal: Principal) -> Institution:

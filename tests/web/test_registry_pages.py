@@ -166,3 +166,51 @@ def test_staff_read_and_complete_their_record(client: TestClient, engine: Engine
     regulator = make_user(engine, Role.regulator, jurisdiction="440300")
     sign_in(client, regulator.username)
     assert client.get("/staff/registry").status_code == 403
+
+
+def test_the_registry_list_is_searched_and_paged_like_the_other_lists(
+    client: TestClient, engine: Engine
+) -> None:
+    """25 institutions in 深圳: 20 a page, the rest on page 2; a search by credit code or name
+    finds one; the status tabs count the whole jurisdiction; a bad page number or status is
+    named in words (400) and ignored; another prefecture's institution never shows."""
+    made = [
+        make_institution(
+            engine,
+            f"SZ{n:03d}",
+            region=NANSHAN,
+            name=f"南山第{n}培训学校",
+            status=RegistryStatus.pending if n % 5 == 0 else RegistryStatus.approved,
+        )
+        for n in range(1, 26)
+    ]
+    make_institution(engine, "GZ001", region="440106", name="天河培训学校")
+    sign_in(client, make_user(engine, Role.regulator, jurisdiction="440300").username)
+    first = client.get("/regulator/institutions")
+    assert first.status_code == 200
+    codes = re.findall(r'<code class="small">(SZ\d{3}|GZ\d{3})</code>', first.text)
+    assert codes == [f"SZ{n:03d}" for n in range(1, 21)]
+    assert "第 1 / 2 页，共 25 条" in first.text and 'id="next-page"' in first.text
+    assert re.search(r'id="tab-all">[^<]*<span class="badge">25<', first.text)
+    assert re.search(r'id="tab-pending">[^<]*<span class="badge">5<', first.text)
+    second = client.get("/regulator/institutions", params={"page": "2"})
+    codes = re.findall(r'<code class="small">(SZ\d{3}|GZ\d{3})</code>', second.text)
+    assert codes == [f"SZ{n:03d}" for n in range(21, 26)]
+    pending = client.get("/regulator/institutions", params={"status": "pending"})
+    assert re.findall(r'<code class="small">(SZ\d{3})</code>', pending.text) == [
+        "SZ005",
+        "SZ010",
+        "SZ015",
+        "SZ020",
+        "SZ025",
+    ]
+    target = made[16]
+    assert target.credit_code is not None
+    for q in (target.credit_code.lower(), "第17培训"):
+        found = client.get("/regulator/institutions", params={"q": q})
+        assert re.findall(r'<code class="small">(SZ\d{3})</code>', found.text) == ["SZ017"], q
+    assert "GZ001" not in client.get("/regulator/institutions", params={"q": "GZ"}).text
+    bad = client.get("/regulator/institutions", params={"page": "0", "status": "sleeping"})
+    assert bad.status_code == 400 and 'id="registry-filters-errors"' in bad.text
+    assert "页码应为" in bad.text and "已忽略" in bad.text
+    assert len(re.findall(r'<code class="small">(SZ\d{3})</code>', bad.text)) == 20

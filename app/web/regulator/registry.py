@@ -25,7 +25,9 @@ from app.errors import DomainError, Forbidden
 from app.http.session import SessionDep
 from app.programmes import regions, registry
 from app.programmes.jurisdiction import supervised_institution
-from app.web.i18n import lang_of, message_for
+from app.web import listing
+from app.web.i18n import gettext, lang_of, message_for
+from app.web.listing import ListSpec, Select
 from app.web.regulator.standards import LEVEL_NAMES
 from app.web.render import error_page, not_staff, redirect, render, to_login
 from app.web.session import PageUser, check_csrf
@@ -101,27 +103,44 @@ def _common(session: Session, inst: Institution) -> dict[str, Any]:
 
 
 @router.get(PAGE)
-def institutions_page(
-    request: Request, user: PageUser, session: SessionDep, status: str = ""
-) -> Response:
-    """The registry within the regulator's jurisdiction, optionally one status."""
+def institutions_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """The registry within the regulator's jurisdiction: by status (the tabs), searched by
+    code, name or credit code, paged — the query string checked by the lists' helper
+    (app/web/listing.py: a bad value named beside the form, status 400)."""
     who = _regulator(request, user)
     if not isinstance(who, Principal):
         return who
-    chosen = RegistryStatus(status) if status in STATUS_NAMES else None
-    rows = registry.listing(session, who, status=chosen)
-    every = rows if chosen is None else registry.listing(session, who)
-    counts = {s: sum(1 for i in every if i.registry_status.value == s) for s in STATUS_NAMES}
+    t = gettext(lang_of(request))
+    spec = ListSpec(
+        search=t("机构代码、名称或统一社会信用代码"),
+        selects={"status": Select(t("登记状态"), {k: t(v) for k, v in STATUS_NAMES.items()})},
+    )
+    query, filter_errors = listing.read(request, spec, t)
+    chosen = query.get("status")
+    result = registry.listing_page(
+        session,
+        who,
+        status=RegistryStatus(chosen) if chosen else None,
+        q=query.q,
+        page=query.page,
+    )
+    counts = {s.value: n for s, n in registry.status_counts(session, who).items()}
     jurisdiction = who.jurisdiction or regions.NATIONAL
     return render(
         request,
         "regulator_institutions.html",
         user,
-        rows=rows,
-        total=len(every),
+        status=400 if filter_errors else 200,
+        rows=result.items,
+        result=result,
+        query=query,
+        spec=spec,
+        filter_errors=filter_errors,
+        page_link=lambda n: query.link(PAGE, page=n),
+        total=sum(counts.values()),
         counts=counts,
-        chosen=chosen.value if chosen else "",
-        region_names={i.id: regions.full_name(session, i.region_code) for i in rows},
+        chosen=chosen,
+        region_names={i.id: regions.full_name(session, i.region_code) for i in result.items},
         status_names=STATUS_NAMES,
         kind_names=KIND_NAMES,
         jurisdiction_name=regions.full_name(session, jurisdiction),
