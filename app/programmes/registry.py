@@ -40,11 +40,8 @@ from app.audit.models import AuditEntry
 from app.audit.service import Actor, chain_for
 from app.errors import Forbidden
 from app.paging import PER_PAGE, Page, bounds, like
-from app.programmes import creditcode
 from app.programmes.exceptions import (
-    CreditCodeTaken,
     InstitutionNotApproved,
-    InvalidRegistryRecord,
     OutsideApprovedScope,
     RegistryIncomplete,
     RegistryLocked,
@@ -52,12 +49,19 @@ from app.programmes.exceptions import (
     RegistryTransitionRefused,
 )
 from app.programmes.jurisdiction import jurisdiction_filter, supervised_institution
-from app.programmes.standards import LEVEL_NAMES_ZH, LEVELS, normalise_occupation_code
+from app.programmes.registry_fields import LEVEL_WORDS as LEVEL_WORDS
+from app.programmes.registry_fields import MAX_SCOPE as MAX_SCOPE
+from app.programmes.registry_fields import ScopeItem as ScopeItem
+from app.programmes.registry_fields import normalise_credit_code as normalise_credit_code
+from app.programmes.registry_fields import normalise_kind as normalise_kind
+from app.programmes.registry_fields import normalise_legal_name as normalise_legal_name
+from app.programmes.registry_fields import normalise_scope as normalise_scope
+from app.programmes.registry_fields import parse_scope as parse_scope
+from app.programmes.registry_fields import scope_of as scope_of
 from app.validation import check_text
 
 MIN_REASON = 4
 MAX_REASON = 500
-MAX_SCOPE = 200
 
 #: Audit actions of the registry, in the institution's chain (subject ``institution:<id>``).
 ACTIONS = {
@@ -93,15 +97,6 @@ _UNSET: Any = object()
 
 
 @dataclass(frozen=True)
-class ScopeItem:
-    occupation_code: str
-    level: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"occupation_code": self.occupation_code, "level": self.level}
-
-
-@dataclass(frozen=True)
 class HistoryItem:
     time: datetime
     actor: str
@@ -109,109 +104,11 @@ class HistoryItem:
     payload: dict[str, Any]
 
 
-# ---------------------------------------------------------------- the record's fields
-
-
-def normalise_credit_code(
-    session: Session, raw: str | None, *, institution_id: uuid.UUID | None = None
-) -> str | None:
-    """The code (GB 32100, capitals) or None for an empty value; 422 ``invalid_credit_code``
-    for a wrong one, 409 ``credit_code_taken`` if another institution has it."""
-    if raw is None or not raw.strip():
-        return None
-    code = creditcode.normalise(raw)
-    other = session.exec(
-        select(col(Institution.id)).where(col(Institution.credit_code) == code)
-    ).first()
-    if other is not None and other != institution_id:
-        raise CreditCodeTaken(field="credit_code")
-    return code
-
-
-def normalise_legal_name(raw: str | None) -> str | None:
-    if raw is None or not raw.strip():
-        return None
-    name = check_text(raw.strip(), field="legal_name")
-    if len(name) > 200:
-        raise InvalidRegistryRecord(
-            "The legal name has at most 200 characters.", field="legal_name"
-        )
-    return name
-
-
-def normalise_kind(raw: str | InstitutionKind | None) -> InstitutionKind | None:
-    if raw is None or raw == "":
-        return None
-    try:
-        return InstitutionKind(raw)
-    except ValueError:
-        raise InvalidRegistryRecord(
-            f"The kind must be one of {', '.join(k.value for k in InstitutionKind)}.",
-            field="kind",
-        ) from None
-
-
-def normalise_scope(items: Iterable[tuple[str, str]]) -> list[ScopeItem]:
-    """Occupation codes (X-XX-XX-XX) and levels, each pair once, sorted; at least one."""
-    seen: set[ScopeItem] = set()
-    for code, level in items:
-        level = (level or "").strip()
-        if level not in LEVELS:
-            raise InvalidRegistryRecord(
-                f"The level must be one of {', '.join(LEVELS)}.", field="approved_scope"
-            )
-        seen.add(ScopeItem(normalise_occupation_code(code), level))
-    if not seen:
-        raise InvalidRegistryRecord(
-            "An approval names at least one occupation and level.", field="approved_scope"
-        )
-    if len(seen) > MAX_SCOPE:
-        raise InvalidRegistryRecord(
-            f"At most {MAX_SCOPE} occupations and levels.", field="approved_scope"
-        )
-    return sorted(seen, key=lambda s: (s.occupation_code, LEVELS.index(s.level)))
-
-
-#: Level words an approval's scope may be written with, besides the codes themselves: 四级,
-#: 中级工, 四级/中级工, level4 or 4.
-LEVEL_WORDS: dict[str, str] = {
-    **{lv: lv for lv in LEVELS},
-    **{name: lv for lv, name in LEVEL_NAMES_ZH.items()},
-    **{name.split("/")[0]: lv for lv, name in LEVEL_NAMES_ZH.items()},
-    **{name.split("/")[-1]: lv for lv, name in LEVEL_NAMES_ZH.items()},
-    **{lv.removeprefix("level"): lv for lv in LEVELS if lv.startswith("level")},
-}
-
-
-def parse_scope(text: str) -> list[tuple[str, str]]:
-    """An approval's scope as typed (the regulator's form, the CLI): one ``occupation code`` and
-    ``level`` a line (``6-31-01-03 四级`` or ``6-31-01-03 level4``; a comma may separate
-    them); :func:`normalise_scope` then validates the codes and levels. 422
-    ``invalid_registry_record`` naming the ``line`` otherwise."""
-    items: list[tuple[str, str]] = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        parts = line.replace("，", " ").replace(",", " ").split()
-        if not parts:
-            continue
-        if len(parts) != 2 or parts[1] not in LEVEL_WORDS:
-            raise InvalidRegistryRecord(
-                f"Line {n}: write an occupation code and a level, e.g. 6-31-01-03 四级.",
-                field="approved_scope",
-                line=n,
-            )
-        items.append((parts[0], LEVEL_WORDS[parts[1]]))
-    return items
-
-
 def _reason(raw: str) -> str:
     text = (raw or "").strip()
     if len(text) < MIN_REASON or len(text) > MAX_REASON:
         raise RegistryReasonRequired(field="reason")
     return check_text(text, field="reason")
-
-
-def scope_of(inst: Institution) -> list[ScopeItem]:
-    return [ScopeItem(s["occupation_code"], s["level"]) for s in inst.approved_scope or []]
 
 
 # ---------------------------------------------------------------- the one rule
