@@ -21,7 +21,9 @@ import uuid
 from dataclasses import dataclass
 from typing import TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app import clock
 from app.accounts.models import LearnerGroup, Role, User
@@ -107,6 +109,22 @@ def reason_text(raw: str) -> str:
 # ---------------------------------------------------------------- groups
 
 
+_F = TypeVar("_F", LearnerGroupFact, ResidenceFact)
+
+
+def _inserted(session: Session, fact: _F, query: SelectOfScalar[_F]) -> _F:
+    """``fact`` inserted, or — when another request inserted the same learner's fact of that
+    group or kind between our look and our insert (the unique constraint says so) — that row,
+    locked, for this confirmation to replace: the same outcome as one after the other."""
+    try:
+        with session.begin_nested():
+            session.add(fact)
+            session.flush()
+    except IntegrityError:
+        return session.exec(query).one()
+    return fact
+
+
 def confirm_group(
     session: Session,
     principal: Principal,
@@ -135,19 +153,22 @@ def confirm_group(
     number = _evidence_number(evidence_number)
     if number is None and kind is not EvidenceKind.other_document:
         raise InvalidFact("Give the evidence's number.", field="evidence_number")
-    fact = session.exec(
+    query = (
         select(LearnerGroupFact)
         .where(col(LearnerGroupFact.user_id) == learner.id, col(LearnerGroupFact.group) == group)
         .with_for_update()
-    ).first()
-    if fact is None:
-        fact = LearnerGroupFact(
+    )
+    fact = session.exec(query).first() or _inserted(
+        session,
+        LearnerGroupFact(
             user_id=learner.id,
             group=group,
             evidence_kind=kind,
             status=FactStatus.confirmed,
             created_by=str(principal.actor),
-        )
+        ),
+        query,
+    )
     fact.evidence_kind, fact.evidence_number = kind, number
     fact.status, fact.reason = FactStatus.confirmed, None
     fact.decided_at, fact.decided_by = clock.now(), str(principal.actor)
@@ -203,9 +224,6 @@ def _decide_fact(
         payload={"fact": str(fact.id), "reason": fact.reason},
         institution_id=learner.institution_id,
     )
-
-
-_F = TypeVar("_F", LearnerGroupFact, ResidenceFact)
 
 
 def visible_fact(session: Session, principal: Principal, model: type[_F], fact_id: uuid.UUID) -> _F:
@@ -264,20 +282,23 @@ def confirm_residence(
     if region.code == regions.NATIONAL:
         raise InvalidFact("Name a province, prefecture or county.", field="region_code")
     number = _evidence_number(evidence_number)
-    fact = session.exec(
+    query = (
         select(ResidenceFact)
         .where(col(ResidenceFact.user_id) == learner.id, col(ResidenceFact.kind) == rkind)
         .with_for_update()
-    ).first()
-    if fact is None:
-        fact = ResidenceFact(
+    )
+    fact = session.exec(query).first() or _inserted(
+        session,
+        ResidenceFact(
             user_id=learner.id,
             kind=rkind,
             region_code=region.code,
             evidence_kind=ekind,
             status=FactStatus.confirmed,
             created_by=str(principal.actor),
-        )
+        ),
+        query,
+    )
     fact.region_code, fact.evidence_kind, fact.evidence_number = region.code, ekind, number
     fact.status, fact.reason = FactStatus.confirmed, None
     fact.decided_at, fact.decided_by = clock.now(), str(principal.actor)
