@@ -18,7 +18,14 @@ from app.audit.service import Actor
 from app.certificates import subsidy
 from app.certificates.claims import quarter_bounds
 from app.certificates.models import Certificate
-from app.claims.common import _line_for, _staff_institution, filed_hooks, lines_digest, subject
+from app.claims.common import (
+    _line_for,
+    _staff_institution,
+    content_hash,
+    filed_hooks,
+    lines_digest,
+    subject,
+)
 from app.claims.exceptions import (
     ClassNotClaimable,
     CompletionNotApproved,
@@ -40,7 +47,7 @@ from app.courses.models import ClassStatus, CourseClass, Enrollment
 from app.errors import Forbidden
 from app.filing import service as class_filing
 from app.filing.models import FilingStatus
-from app.programmes import registry
+from app.programmes import registry, standards
 
 __all__ = [
     "file_class",
@@ -101,6 +108,15 @@ def _new_batch(
 def _finish_filing(
     session: Session, batch: ClaimBatch, lines: list[ClaimLine], actor: Actor, **extra: Any
 ) -> ClaimBatch:
+    # Each line names its programme (the first version of its standard's series) before it is
+    # frozen: its hash covers it.
+    programmes = standards.programme_ids(
+        session, [x.standard_version_id for x in lines if x.standard_version_id]
+    )
+    for line in lines:
+        if line.standard_version_id is not None:
+            line.programme_id = programmes.get(line.standard_version_id)
+            line.content_hash = content_hash(line)
     session.add_all(lines)
     batch.line_count = len(lines)
     batch.total_fen = sum(line.amount_fen for line in lines)

@@ -130,8 +130,9 @@ class ClaimLine(SQLModel, table=True):
     level: Level = Field(sa_type=str_enum(Level, 16))
     credited_minutes: int
     issued_at: datetime = Field(sa_type=UTCDateTime)
-    #: The programme and the version of the regulator's subsidy standard the amount comes from
-    #: (None until programmes and standards exist: the course's own standard applied).
+    #: The programme (the first version of the standard's series: one id across its versions,
+    #: app/programmes/standards.py ``programme_ids``) and the version of the regulator's subsidy
+    #: standard the amount comes from (None for certificates issued before standards).
     programme_id: uuid.UUID | None = None
     standard_version_id: uuid.UUID | None = None
     amount_fen: int

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -324,6 +325,31 @@ def _next_version(session: Session, s: SubsidyStandard) -> int:
         )
     ).all()
     return max(versions, default=0) + 1
+
+
+def programme_ids(
+    session: Session, standard_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """Standard version → its programme's id: the first version of its series (the same region,
+    occupation, level and programme kind), one id for the programme across all its versions
+    (claim lines name it beside the version their amount came from)."""
+    out: dict[uuid.UUID, uuid.UUID] = {}
+    for s in session.exec(
+        select(SubsidyStandard).where(col(SubsidyStandard.id).in_(set(standard_ids)))
+    ):
+        first = session.exec(
+            select(col(SubsidyStandard.id))
+            .where(
+                col(SubsidyStandard.region_code) == s.region_code,
+                col(SubsidyStandard.occupation_code) == s.occupation_code,
+                col(SubsidyStandard.level) == s.level,
+                col(SubsidyStandard.programme_kind) == s.programme_kind,
+            )
+            .order_by(col(SubsidyStandard.version))
+            .limit(1)
+        ).one()
+        out[s.id] = first
+    return out
 
 
 def set_standard(
