@@ -87,6 +87,9 @@ NOTE_CHARS = 500
 CAPACITY = (1, 1000)
 #: The longest one session may run.
 MAX_HOURS = 12
+#: The furthest ahead a session may be scheduled: a year past that is a typo (2206 for 2026), and
+#: a time near year 9999 cannot even be turned into UTC (it was a 500).
+MAX_AHEAD = timedelta(days=366)
 #: Check-in opens this long before the session starts (credit still counts from the start).
 EARLY_CHECKIN = timedelta(minutes=30)
 #: Check-out stays possible this long after the session ends (credit stops at the end).
@@ -326,8 +329,13 @@ def _window(starts_at: datetime, ends_at: datetime) -> None:
         raise InvalidOfflineSession("ends_at must be after starts_at.", field="ends_at")
     if ends_at - starts_at > timedelta(hours=MAX_HOURS):
         raise InvalidOfflineSession(f"A session runs at most {MAX_HOURS} hours.", field="ends_at")
-    if ends_at <= clock.now():
+    now = clock.now()
+    if ends_at <= now:
         raise InvalidOfflineSession("The session must end in the future.", field="ends_at")
+    if starts_at - now > MAX_AHEAD:
+        raise InvalidOfflineSession(
+            f"A session starts within {MAX_AHEAD.days} days from now.", field="starts_at"
+        )
 
 
 def _instructor(session: Session, institution_id: uuid.UUID, user_id: uuid.UUID) -> User:

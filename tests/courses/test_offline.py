@@ -411,6 +411,45 @@ def test_expired_replayed_and_foreign_qr_tokens_are_refused(
     assert (r.status_code, r.json()["code"]) == (404, "offline_session_not_found")
 
 
+def test_a_session_far_in_the_future_is_a_typo_not_a_500(
+    client: TestClient, engine: Any, clock: FrozenClock
+) -> None:
+    """Year 9999 (west of UTC it cannot even become UTC) or 2206 for 2026: refused in words."""
+    inst = make_institution(engine)
+    staff = make_user(engine, Role.staff, inst)
+    course = make_course(engine, inst, staff=staff, offline_required_minutes=120)
+    enrollment = make_enrollment(engine, make_learner(engine, inst), course)
+    url = f"{API}/classes/{enrollment.class_id}/offline-sessions"
+    body = {
+        "title": "低压电工实操：照明线路安装",
+        "site_address": "深圳市南山区留仙大道 1088 号 实训楼 302 室",
+        "capacity": 20,
+        "instructor_id": str(staff.id),
+    }
+    h = login(client, staff.username)
+    year = clock.now().year
+    for starts, ends in (
+        ("9999-12-31T10:00:00-12:00", "9999-12-31T20:00:00-12:00"),
+        ("9999-12-31T10:00:00+00:00", "9999-12-31T20:00:00+00:00"),
+        (f"{year + 180}-03-10T09:00:00+08:00", f"{year + 180}-03-10T12:00:00+08:00"),
+    ):
+        r = client.post(url, json={**body, "starts_at": starts, "ends_at": ends}, headers=h)
+        assert r.status_code == 422, (starts, r.text)
+        assert (r.json()["code"], r.json()["field"]) == ("invalid_offline_session", "starts_at")
+    soon = clock.now() + timedelta(days=300)
+    r = client.post(
+        url,
+        json={
+            **body,
+            "starts_at": soon.isoformat(),
+            "ends_at": (soon + timedelta(hours=3)).isoformat(),
+        },
+        headers=h,
+    )
+    assert r.status_code == 201, r.text
+    assert len(client.get(f"{API}/courses/{course.id}/offline-sessions", headers=h).json()) == 1
+
+
 def test_only_the_station_feeds_and_decides_its_check(
     client: TestClient, engine: Any, clock: FrozenClock
 ) -> None:
