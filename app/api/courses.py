@@ -20,9 +20,9 @@ from app.api.deps import (
 from app.attendance import exceptions as fx
 from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
 from app.courses import exceptions as cx
-from app.courses import quiz
+from app.courses import invites, quiz
 from app.courses import service as courses
-from app.courses.class_schemas import SelfEnrolIn
+from app.courses.class_schemas import InviteCodeIn, SelfEnrolIn
 from app.courses.models import Level
 from app.courses.schemas import (
     CourseIn,
@@ -360,6 +360,26 @@ def enrol(
     enrollment = courses.enrol(
         session, Principal.of_user(user), course_id, class_id=body.class_id if body else None
     )
+    return EnrolOut(enrollment_id=enrollment.id, class_id=enrollment.class_id)
+
+
+@router.post(
+    "/me/enrollments/by-code",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EnrolOut,
+    responses=problem_responses(
+        *USER_ERRORS,
+        ax.InstitutionUnavailable,
+        cx.AlreadyEnrolled,
+        cx.ClassFull,
+        cx.ClassClosed,
+    ),
+)
+def enrol_by_code(body: InviteCodeIn, user: CurrentLearner, session: SessionDep) -> EnrolOut:
+    """Enrol in the class a class invite code (班级邀请码) names — a class of the learner's own
+    institution that takes enrolments; any other code is 422 `institution_unavailable`, like
+    an unknown one. The same rule as registering with the code."""
+    enrollment = invites.join_with_code(session, Principal.of_user(user), body.code)
     return EnrolOut(enrollment_id=enrollment.id, class_id=enrollment.class_id)
 
 

@@ -145,6 +145,16 @@ class SelfEnrolIn(BaseModel):
     class_id: uuid.UUID | None = None
 
 
+class InviteCodeIn(BaseModel):
+    """A class invite code (班级邀请码) the institution handed out: enrol in that class."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"code": "BK7Q-M3XP"}]}
+    )
+
+    code: str = Field(min_length=1, max_length=32)
+
+
 class ClassEnrolmentOut(BaseModel):
     enrollment_id: uuid.UUID
     class_id: uuid.UUID

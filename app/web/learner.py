@@ -24,7 +24,7 @@ from app.attendance.models import AttendanceEvent
 from app.certificates.outlook import course_outlook
 from app.certificates.subsidy import yuan
 from app.config import get_settings
-from app.courses import classes, quiz
+from app.courses import classes, invites, quiz
 from app.courses import exceptions as cx
 from app.courses import service as courses
 from app.courses.media import watchable_lesson
@@ -145,14 +145,15 @@ def course_enrol(
     return redirect(request, f"/study/{enrollment.id}", "enrolled")
 
 
-@router.get("/my")
-def my_page(request: Request, user: PageUser, session: SessionDep) -> Response:
-    if user is None:
-        return to_login(request)
-    if user.role is not Role.learner:
-        return not_learner(request, user)
-    if registration.needs_institution(user):
-        return redirect(request, "/institution", "need_institution")
+def _my(
+    request: Request,
+    user: User,
+    session: Session,
+    *,
+    status: int = 200,
+    join_error: str | None = None,
+    typed: str = "",
+) -> Response:
     rows = courses.list_my_enrollments(session, Principal.of_user(user))
     enrolled = attendance.active_template(session, user.id) is not None
     items = [(e, c, progress(e, c)) for e, c in rows]
@@ -167,7 +168,50 @@ def my_page(request: Request, user: PageUser, session: SessionDep) -> Response:
         teachers=classes.head_teacher_names(session, list(klasses.values())),
         face_enrolled=enrolled,
         face_reenrol=attendance.needs_reenrolment(session, user.id),
+        status=status,
+        join_error=join_error,
+        typed=typed,
     )
+
+
+@router.get("/my")
+def my_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    if user is None:
+        return to_login(request)
+    if user.role is not Role.learner:
+        return not_learner(request, user)
+    if registration.needs_institution(user):
+        return redirect(request, "/institution", "need_institution")
+    return _my(request, user, session)
+
+
+@router.post("/my/join")
+def join_class(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    code: Annotated[str, Form(max_length=32)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Enrol in the class of a class invite code (the rule of ``POST /me/enrollments/by-code``)."""
+    check_csrf(request, csrf)
+    if user is None:
+        return to_login(request)
+    if user.role is not Role.learner:
+        return not_learner(request, user)
+    try:
+        with attempt(session):
+            invites.join_with_code(session, Principal.of_user(user), code)
+    except DomainError as err:
+        return _my(
+            request,
+            user,
+            session,
+            status=err.status,
+            join_error=message_for(err, lang_of(request)),
+            typed=code,
+        )
+    return redirect(request, "/my", "class_joined")
 
 
 # ---------------------------------------------------------------- study, quiz, progress

@@ -23,6 +23,7 @@ from tests.factories import (
     csrf_of,
     filed_class,
     id_number,
+    login,
     make_institution,
     make_learner,
     make_user,
@@ -133,3 +134,33 @@ def test_a_closed_class_or_unknown_code_is_refused_and_a_learner_can_join(
     assert r.status_code == 422 and r.json()["code"] == "institution_unavailable"
     with Session(engine) as s:
         assert s.exec(select(User).where(User.username == "zhaolei")).first() is None
+
+
+def test_a_registered_learner_joins_with_the_code_over_the_api_and_on_my_page(
+    client: TestClient, engine: Any
+) -> None:
+    inst, course, klass = world(engine)
+    code = invites.shown(klass.invite_code)
+    learner = make_learner(engine, inst, real_name="钱进")
+    h = login(client, learner.username)
+    r = client.post(f"{API}/me/enrollments/by-code", json={"code": "ZZZZ-ZZZZ"}, headers=h)
+    assert r.status_code == 422 and r.json()["code"] == "institution_unavailable"
+    r = client.post(f"{API}/me/enrollments/by-code", json={"code": code}, headers=h)
+    assert r.status_code == 201 and r.json()["class_id"] == str(klass.id)
+    r = client.post(f"{API}/me/enrollments/by-code", json={"code": code}, headers=h)
+    assert r.status_code == 409 and r.json()["code"] == "already_enrolled"
+
+    other = make_learner(engine, inst, real_name="孙悦")
+    sign_in(client, other.username)
+    page = client.get("/my")
+    assert 'id="join-form"' in page.text
+    bad = client.post("/my/join", data={"csrf": csrf_of(page.text), "code": "NOPE"})
+    assert bad.status_code == 422 and 'id="join-error"' in bad.text
+    r = client.post(
+        "/my/join", data={"csrf": csrf_of(page.text), "code": code}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/my"
+    with Session(engine) as s:
+        e = s.exec(select(Enrollment).where(Enrollment.user_id == other.id)).one()
+        assert e.class_id == klass.id
+    assert f'id="class-of-{e.id}"' in client.get("/my").text
