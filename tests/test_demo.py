@@ -144,6 +144,19 @@ def test_history_replays_and_shows_its_shapes(seeded: Engine) -> None:
         report = reports.fraud_report(s, Principal.of_user(reg), fraud.FraudParams())
         fired = {i.code for i in report.indicators if i.findings}
         assert {"crowded_ip", "rollcall_failure_rate"} <= fired
+        # Blended training: one offline session run at its station (simulated decisions through
+        # the station's own recording step), its minutes replaying from the face events alone.
+        from app.courses.models import OfflineAttendance, PracticalAssessment
+        from app.courses.offline_records import offline_ledger
+
+        rows = s.exec(select(OfflineAttendance)).all()
+        assert len(rows) == 4 and sum(r.checkout_at is None for r in rows) == 1
+        assert all(r.credited_ms == 170 * 60_000 for r in rows if r.checkout_at is not None)
+        for r in rows:
+            e = s.get(Enrollment, r.enrollment_id)
+            assert e is not None and offline_ledger(s, e).matches
+        marks = s.exec(select(PracticalAssessment)).all()
+        assert sorted(m.passed for m in marks) == [False, True, True]
 
 
 def test_simulated_decisions_only_while_seeding(

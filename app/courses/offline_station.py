@@ -335,6 +335,22 @@ def decide_station_check(
         raise attendance.refusal(event)
     # The verification may have ended the transaction (SQLite): a fresh look under lock.
     s = _own_session(session, principal, session_id, for_update=True)
+    return record_station_event(session, principal, s, learner, kind, event)
+
+
+def record_station_event(
+    session: Session,
+    principal: Principal,
+    s: OfflineSession,
+    learner: User,
+    kind: str,
+    event: AttendanceEvent,
+) -> StationResult:
+    """Record a passed station check (``event``, purpose ``offline_checkin`` or
+    ``offline_checkout``, of ``learner``) on the session ``s`` locked by the caller: a check-in
+    opens the learner's attendance, a check-out closes it and credits the minutes. The station
+    calls it after its face check; the demo seeder with a simulated decision."""
+    actor = principal.actor
     enrollment = _roster_enrollment(session, s, learner)
     if principal.user is None:  # pragma: no cover - _own_session admits signed-in staff only
         raise Forbidden()

@@ -21,6 +21,7 @@ from app.courses import classes
 from app.demo.claims import plan_claims, quarter_start
 from app.demo.courses import Run
 from app.demo.history import HISTORY_LEARNERS, plan_history
+from app.demo.offline import OfflinePlan, plan_offline
 from app.demo.people import LEARNERS, people
 from app.demo.timeline import ProgressFn, Timeline
 
@@ -56,6 +57,7 @@ def seed_learners(
     ).astimezone(UTC)
     enrolled = 0
     opened: set[uuid.UUID] = set()
+    blended = OfflinePlan()
 
     def enrol(n: int, name: str, number: idcard.IdNumber, group: LearnerGroup) -> None:
         nonlocal enrolled
@@ -99,6 +101,7 @@ def seed_learners(
             enrollment = classes.enrol_learner(session, clerk, klass.id, learner.id)
             enrolled += 1
             if history:
+                blended.add(clerk, learner, enrollment)
                 # The institution (in codes' order) of n % 3 == 2: six of its learners.
                 agent_at = (
                     agent_evening + timedelta(minutes=n // 3) if n % 3 == 2 and n < 18 else None
@@ -116,5 +119,7 @@ def seed_learners(
     quarter = (q_start.month - 1) // 3 + 1
     filed = datetime(q_end.year, q_end.month, 10, 2, 0, tzinfo=UTC)
     plan_claims(session, timeline, staff, provincial, q_start.year, quarter, filed)
+    # After the history learners have joined (within their first 20 days): an offline session.
+    plan_offline(session, timeline, blended, start + timedelta(days=40))
     timeline.play(progress)
     return enrolled
