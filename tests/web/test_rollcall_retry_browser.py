@@ -1,6 +1,7 @@
 """Roll-calls as a conversation, in Chromium with the fake camera (issue 14 items 1, 2 and 6).
 
-The learner checks in and studies. Roll-call 1: the first attempt fails liveness (the streamed
+The learner registers on the page with the institution's code, enrols on the course page, checks
+in and studies. Roll-call 1: the first attempt fails liveness (the streamed
 check reveals head turns the camera file never makes) while the face matches — the dialog says
 why and offers another try; the second attempt passes and no time is lost. Then the learner's
 enrolled face is replaced by another person's (so the camera no longer matches) and roll-call 2
@@ -12,6 +13,7 @@ and grant an exception with a reason — and the minutes come back. Every wait i
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -93,15 +95,12 @@ def test_retries_forfeit_words_progress_agreement_and_a_staff_exception(
     tmp_path: Path,
 ) -> None:
     from app.accounts import service as accounts
-    from app.accounts.models import Role
-    from app.accounts.principal import Principal
+    from app.accounts.models import Role, User
     from app.attendance import reasons
     from app.attendance import service as attendance
     from app.attendance.models import AttendanceEvent
-    from app.courses import service as courses
     from app.courses import study
     from app.courses.models import (
-        Course,
         CreditSegment,
         Enrollment,
         RollCall,
@@ -116,27 +115,13 @@ def test_retries_forfeit_words_progress_agreement_and_a_staff_exception(
     from tests.factories import make_user
 
     course_id, _bank = seed_course(engine, rollcall=POLICY, auto_certificate=False)
-    with transaction(engine) as session:
-        learner = accounts.register_learner(
-            session,
-            username="sunli",
-            password=PASSWORD,
-            real_name="孙丽",
-            id_number=id_number(seq=71),
-            institution_id=course_institution(session, course_id),
-        )
-        accounts.set_biometric_consent(session, learner, granted=True)
-        challenge = attendance.create_challenge(session, learner)
-        attendance.enrol(session, learner, challenge_id=challenge.id, frames=blink_burst("a"))
-        enrollment_id = courses.enrol(session, Principal.of_user(learner), course_id).id
-        learner_id = learner.id
-        course = session.get(Course, course_id)
-        assert course is not None
-        institution_id = course.institution_id
     with Session(engine) as s:
         from app.accounts.models import Institution
 
+        institution_id = course_institution(s, course_id)
         inst = s.get(Institution, institution_id)
+        assert inst is not None
+        institution_code = inst.code
     staff = make_user(engine, Role.staff, inst, username="zhouqing")
 
     browser = launch_browser(blinking_learner(tmp_path / "learner.mjpeg", seconds=300))
@@ -145,11 +130,37 @@ def test_retries_forfeit_words_progress_agreement_and_a_staff_exception(
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     shot = Shots(page, "rollcall-retry")
-    page.goto(f"{live_server}/login")
+
+    # ---- Register with the institution's code (issue 14's walk starts here).
+    page.goto(f"{live_server}/register")
+    page.fill("#institution_code", institution_code)
+    page.fill("input[name=real_name]", "孙丽")
+    page.fill("#id_number", id_number(seq=71))
     page.fill("input[name=username]", "sunli")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit].primary")
-    page.wait_for_url("**/my")
+    page.wait_for_url("**/consent")
+    with Session(engine) as s:
+        learner = s.exec(select(User).where(col(User.username) == "sunli")).one()
+        assert learner.institution_id == institution_id
+        learner_id = learner.id
+    # Consent and the face template through the services (the journey test walks those pages;
+    # this walk is about roll-calls).
+    with transaction(engine) as session:
+        who = accounts.get_user(session, learner_id)
+        assert who is not None
+        accounts.set_biometric_consent(session, who, granted=True)
+        challenge = attendance.create_challenge(session, who)
+        attendance.enrol(session, who, challenge_id=challenge.id, frames=blink_burst("a"))
+
+    # ---- Enrol on the course page, which opens the study page.
+    page.goto(f"{live_server}/courses/{course_id}")
+    page.click("#enrol-course")
+    page.wait_for_url("**/study/*")
+    enrollment_id = uuid.UUID(page.url.rsplit("/", 1)[1])
+    with Session(engine) as s:
+        mine = s.get(Enrollment, enrollment_id)
+        assert mine is not None and mine.user_id == learner_id
     page.goto(f"{live_server}/study/{enrollment_id}")
     run_check(page, "checkin-check")
     refusals: list[str] = []
