@@ -26,6 +26,7 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from app.errors import ValidationFailed
+from app.spreadsheet import FORMULA_TRIGGERS
 
 # ---------------------------------------------------------------- identifiers
 
@@ -71,6 +72,13 @@ def digit_string(raw: str, *, separators: str = "") -> str | None:
     for sep in separators:
         value = value.replace(sep, "")
     return value if _DIGIT_STRING.fullmatch(value) else None
+
+
+def starts_like_formula(value: str) -> bool:
+    """Whether a spreadsheet program would read ``value`` as a formula (app/spreadsheet.py
+    neutralises such cells on export; a number or code that starts like one is a mistake or an
+    attack, and is refused where it is entered)."""
+    return value.lstrip(" ").startswith(FORMULA_TRIGGERS)
 
 
 def normalise_phone(raw: str) -> str | None:

@@ -28,6 +28,7 @@ from app.accounts.principal import Principal
 from app.accounts.service import acting_institution
 from app.aftercommit import after_rollback
 from app.audit import service as audit
+from app.programmes.eligibility import identity
 from app.programmes.exceptions import (
     ExternalCertificateDecided,
     ExternalCertificateExists,
@@ -40,7 +41,7 @@ from app.programmes.facts import reason_text, require_regulator, staff_learner
 from app.programmes.models import CertificateKind, ExternalCertificate, ExternalStatus
 from app.programmes.standards import LEVELS, normalise_occupation_code
 from app.storage import ObjectMissing, media_store
-from app.validation import check_text, normalise_identifier
+from app.validation import check_text, normalise_identifier, starts_like_formula
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,10 @@ def _checked(data: ExternalInput) -> ExternalInput:
     if not number or len(number) > 64:
         raise InvalidExternalCertificate("The number is 1-64 characters.", field="number")
     number = check_text(number, field="number")
+    if starts_like_formula(number):
+        raise InvalidExternalCertificate(
+            "A certificate number does not start with = + - or @.", field="number"
+        )
     issuer = check_text(" ".join(data.issuer.split()), field="issuer")
     if not issuer or len(issuer) > 200:
         raise InvalidExternalCertificate("Name the issuer (1-200 characters).", field="issuer")
@@ -211,6 +216,11 @@ def record_external(
     regulator's confirmation (``recorded``)."""
     learner = staff_learner(session, principal, learner_id)
     checked = _checked(data)
+    birth, _, _ = identity(learner)
+    if birth is not None and checked.issued_on < birth:
+        raise InvalidExternalCertificate(
+            "The issue date is before the holder was born (by the ID number).", field="issued_on"
+        )
     media_type, ext = scan_type(scan)
     kind = CertificateKind(checked.kind)
     if _number_taken(session, kind, checked.number):

@@ -45,7 +45,7 @@ from app.programmes.models import (
     ResidenceFact,
     ResidenceKind,
 )
-from app.validation import check_text, normalise_identifier
+from app.validation import check_text, normalise_identifier, starts_like_formula
 
 GROUP_EVIDENCE: dict[str, tuple[EvidenceKind, ...]] = {
     LearnerGroup.unemployed: (EvidenceKind.unemployment_registration,),
@@ -93,6 +93,10 @@ def _evidence_number(raw: str | None) -> str | None:
     value = normalise_identifier(raw)
     if len(value) > 64:
         raise InvalidFact("The evidence number is at most 64 characters.", field="evidence_number")
+    if starts_like_formula(value):
+        raise InvalidFact(
+            "An evidence number does not start with = + - or @.", field="evidence_number"
+        )
     return check_text(value, field="evidence_number")
 
 

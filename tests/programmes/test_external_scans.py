@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from app.accounts.models import Role
 from app.programmes import external
 from app.programmes.models import ExternalCertificate
-from tests.factories import login, make_institution, make_learner, make_user
+from tests.factories import id_number, login, make_institution, make_learner, make_user
 from tests.hostile_images import png_bomb, truncated_jpeg
 
 API = "/api/v1"
@@ -111,3 +111,35 @@ def test_two_recordings_of_one_number_at_once_make_one_row(
     r = client.post(url, data=_form(), files=files, headers=staff)
     assert (r.status_code, r.json()["code"]) == (409, "external_certificate_exists")
     assert _count(engine) == 1
+
+
+def test_numbers_that_start_like_a_formula_and_dates_before_birth_are_refused(
+    storage: str, client: TestClient, engine: Engine, clock: Any
+) -> None:
+    clock.set(datetime(2026, 3, 12, 2, tzinfo=UTC))
+    inst = make_institution(engine, region="440305")
+    learner = make_learner(engine, inst, id_number=id_number("19900101", region="440305", seq=1))
+    staff = login(client, make_user(engine, Role.staff, inst).username)
+    url = f"{API}/learners/{learner.id}/external-certificates"
+    files = {"scan": ("a.pdf", PDF, "application/pdf")}
+    for number in ('=HYPERLINK("http://x","核验")', "+8613800138000", "@SUM(A1)", "－1+2"):
+        r = client.post(url, data=_form(number), files=files, headers=staff)
+        assert r.status_code == 422, (number, r.text)
+        assert (r.json()["code"], r.json()["field"]) == ("invalid_external_certificate", "number")
+    for day in ("0001-01-01", "1989-12-31"):  # the holder was born on 1990-01-01
+        r = client.post(url, data={**_form(), "issued_on": day}, files=files, headers=staff)
+        assert r.status_code == 422, (day, r.text)
+        assert r.json()["field"] == "issued_on"
+    r = client.post(
+        f"{API}/learners/{learner.id}/groups",
+        json={
+            "group": "ex_serviceman",
+            "evidence_kind": "veteran_card",
+            "evidence_number": "=cmd|' /C calc'!A0",
+        },
+        headers=staff,
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_fact"), r.text
+    assert _count(engine) == 0
+    ok = client.post(url, data={**_form(), "issued_on": "2008-06-01"}, files=files, headers=staff)
+    assert ok.status_code == 201, ok.text
