@@ -74,6 +74,9 @@ def main() -> None:
     p.add_argument("--sort", default="tottime", choices=["tottime", "cumtime"])
     p.add_argument("--postgres", action="store_true", help="SKILLTRACE_TEST_POSTGRES_URL")
     p.add_argument("--out", help="also write the raw pstats here (for a flame graph viewer)")
+    p.add_argument(
+        "--text", action="store_true", help="heartbeats name no lesson (default: a video lesson)"
+    )
     args = p.parse_args()
     os.environ.setdefault("SKILLTRACE_FACE_WORKERS", "0")
     os.environ.setdefault("SKILLTRACE_LOG_LEVEL", "WARNING")
@@ -102,26 +105,47 @@ def main() -> None:
 
         get_settings.cache_clear()
         app = create_app()
-        body = b'{"visible":true}'
+
+        def body_of(lesson: str, i: int) -> bytes:
+            if args.text:
+                return b'{"visible":true}'
+            return f'{{"visible":true,"lesson_id":"{lesson}","position_ms":{1000 * i}}}'.encode()
+
         beats = [
             (
                 f"/api/v1/sessions/{sid}/heartbeat",
                 [
                     (b"authorization", f"Bearer {token}".encode()),
                     (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
                 ],
+                lesson,
             )
-            for token, sid, _lesson in learners
+            for token, sid, lesson in learners
         ]
 
         async def run(n: int) -> float:
             t = time.perf_counter()
             for i in range(n):
-                path, headers = beats[i % len(beats)]
-                status = await asgi_call(app, path, headers, body)
+                path, headers, lesson = beats[i % len(beats)]
+                body = body_of(lesson, i // len(beats))
+                length = (b"content-length", str(len(body)).encode())
+                status = await asgi_call(app, path, [*headers, length], body)
                 assert status == 200, status
             return (time.perf_counter() - t) / n * 1000
+
+        from sqlalchemy import event
+
+        from app.db import get_engine
+
+        statements: list[str] = []
+        commits = 0
+
+        def on_statement(conn: object, cursor: object, statement: str, *a: object) -> None:
+            statements.append(statement.split(None, 1)[0].upper())
+
+        def on_commit(conn: object) -> None:
+            nonlocal commits
+            commits += 1
 
         import anyio.to_thread
 
@@ -134,6 +158,19 @@ def main() -> None:
             return func(*a)
 
         asyncio.run(run(200))  # warm-up: statement caches, pool
+        engine = get_engine()
+        event.listen(engine, "before_cursor_execute", on_statement)
+        event.listen(engine, "commit", on_commit)
+        asyncio.run(run(200))
+        event.remove(engine, "before_cursor_execute", on_statement)
+        event.remove(engine, "commit", on_commit)
+        kinds = {k: statements.count(k) / 200 for k in sorted(set(statements))}
+        print(
+            f"statements per heartbeat ({'no lesson' if args.text else 'a video lesson'}): "
+            f"{len(statements) / 200:.2f} ("
+            + ", ".join(f"{k} {v:.2f}" for k, v in kinds.items())
+            + f") + {commits / 200:.2f} commit"
+        )
         anyio.to_thread.run_sync = inline  # type: ignore[assignment]
         profiler = cProfile.Profile()
         profiler.enable()

@@ -53,21 +53,11 @@ _LESSONS = Lesson.__table__  # type: ignore[attr-defined]
 _PROGRESS = LessonProgress.__table__  # type: ignore[attr-defined]
 _SEGMENTS = CreditSegment.__table__  # type: ignore[attr-defined]
 
-#: The session row, locked (PostgreSQL; SQLite transactions here hold the write lock already):
-#: concurrent heartbeats of one session queue here, so none is credited twice.
+#: The session row's lock (PostgreSQL; SQLite transactions here hold the write lock from BEGIN,
+#: so there the context below is read under it already): concurrent heartbeats of one session
+#: queue here, so none is credited twice.
 _LOCK_SESSION = (
-    sa.select(
-        _SESSIONS.c.user_id,
-        _SESSIONS.c.enrollment_id,
-        _SESSIONS.c.state,
-        _SESSIONS.c.started_at,
-        _SESSIONS.c.last_heartbeat_at,
-        _SESSIONS.c.segment_started_at,
-        _SESSIONS.c.open_ms,
-        _SESSIONS.c.next_rollcall_at,
-    )
-    .where(_SESSIONS.c.id == sa.bindparam("sid"))
-    .with_for_update()
+    sa.select(_SESSIONS.c.id).where(_SESSIONS.c.id == sa.bindparam("sid")).with_for_update()
 )
 
 
@@ -80,29 +70,79 @@ def _set_aside(status: SegmentStatus, enrollment_id: Any) -> Any:
     )
 
 
-#: The rest, read after the lock is held: a separate statement, because a PostgreSQL statement
-#: that waited for a row lock re-reads only the locked row, and would see the enrolment and the
-#: roll-calls as they were before the heartbeat it waited for committed.
-_HEARTBEAT_CONTEXT = (
+#: Everything the fast path decides on, in one statement read after the lock is held: the
+#: session, its enrolment and course, a pending roll-call, the time set aside, and — when the
+#: heartbeat names a lesson — the lesson, the enrolment's confirmed progress in it and what the
+#: session's open segment did there. After the lock, because a PostgreSQL statement that waited
+#: for a row lock re-reads only the locked row: it would see the enrolment and the roll-calls as
+#: they were before the heartbeat it waited for committed.
+_CONTEXT_COLUMNS = (
+    _SESSIONS.c.user_id,
+    _SESSIONS.c.enrollment_id,
+    _SESSIONS.c.state,
+    _SESSIONS.c.started_at,
+    _SESSIONS.c.last_heartbeat_at,
+    _SESSIONS.c.segment_started_at,
+    _SESSIONS.c.open_ms,
+    _SESSIONS.c.next_rollcall_at,
+    _ENROLLMENTS.c.credited_ms,
+    _ENROLLMENTS.c.course_id,
+    _COURSES.c.heartbeat_interval_s,
+    _ROLLCALLS.c.id.label("rollcall_id"),
+    _ROLLCALLS.c.deadline,
+    _set_aside(SegmentStatus.held, _ENROLLMENTS.c.id).label("held_ms"),
+    _set_aside(SegmentStatus.forfeited, _ENROLLMENTS.c.id).label("forfeited_ms"),
+)
+_CONTEXT_FROM = (
+    _SESSIONS.join(_ENROLLMENTS, _ENROLLMENTS.c.id == _SESSIONS.c.enrollment_id)
+    .join(_COURSES, _COURSES.c.id == _ENROLLMENTS.c.course_id)
+    .outerjoin(
+        _ROLLCALLS,
+        sa.and_(
+            _ROLLCALLS.c.session_id == _SESSIONS.c.id,
+            _ROLLCALLS.c.status == RollCallStatus.pending,
+        ),
+    )
+)
+_CONTEXT = (
+    sa.select(*_CONTEXT_COLUMNS)
+    .select_from(_CONTEXT_FROM)
+    .where(_SESSIONS.c.id == sa.bindparam("sid"))
+)
+_HB = _HEARTBEATS.alias("open_heartbeats")
+_IN_OPEN_SEGMENT = sa.and_(
+    _HB.c.session_id == _SESSIONS.c.id,
+    _HB.c.lesson_id == sa.bindparam("lid"),
+    _HB.c.at > _SESSIONS.c.segment_started_at,
+)
+_CONTEXT_WITH_LESSON = (
     sa.select(
-        _ENROLLMENTS.c.credited_ms,
-        _ENROLLMENTS.c.course_id,
-        _COURSES.c.heartbeat_interval_s,
-        _ROLLCALLS.c.id,
-        _ROLLCALLS.c.deadline,
-        _set_aside(SegmentStatus.held, _ENROLLMENTS.c.id).label("held_ms"),
-        _set_aside(SegmentStatus.forfeited, _ENROLLMENTS.c.id).label("forfeited_ms"),
+        *_CONTEXT_COLUMNS,
+        _LESSONS.c.course_id.label("lesson_course_id"),
+        _LESSONS.c.kind.label("lesson_kind"),
+        _LESSONS.c.duration_ms.label("lesson_duration_ms"),
+        _LESSONS.c.minutes.label("lesson_minutes"),
+        _PROGRESS.c.reach_ms.label("lesson_reach_ms"),
+        _PROGRESS.c.watched_ms.label("lesson_watched_ms"),
+        sa.select(sa.func.max(_HB.c.reach_ms))
+        .where(_IN_OPEN_SEGMENT)
+        .scalar_subquery()
+        .label("open_reach_ms"),
+        sa.select(sa.func.coalesce(sa.func.sum(_HB.c.credited_ms), 0))
+        .where(_IN_OPEN_SEGMENT)
+        .scalar_subquery()
+        .label("open_earned_ms"),
     )
     .select_from(
-        _ENROLLMENTS.join(_COURSES, _COURSES.c.id == _ENROLLMENTS.c.course_id).outerjoin(
-            _ROLLCALLS,
+        _CONTEXT_FROM.outerjoin(_LESSONS, _LESSONS.c.id == sa.bindparam("lid")).outerjoin(
+            _PROGRESS,
             sa.and_(
-                _ROLLCALLS.c.session_id == sa.bindparam("sid"),
-                _ROLLCALLS.c.status == RollCallStatus.pending,
+                _PROGRESS.c.lesson_id == _LESSONS.c.id,
+                _PROGRESS.c.enrollment_id == _ENROLLMENTS.c.id,
             ),
         )
     )
-    .where(_ENROLLMENTS.c.id == sa.bindparam("eid"))
+    .where(_SESSIONS.c.id == sa.bindparam("sid"))
 )
 #: The lesson a heartbeat names, with the enrolment's confirmed furthest point in it.
 _LESSON_CONTEXT = (
@@ -143,15 +183,26 @@ _SET_ASIDE = sa.select(
     _set_aside(SegmentStatus.held, sa.bindparam("eid")).label("held_ms"),
     _set_aside(SegmentStatus.forfeited, sa.bindparam("eid")).label("forfeited_ms"),
 )
-_INSERT_HEARTBEAT = sa.insert(_HEARTBEATS)
+_INSERT_HEARTBEAT = sa.insert(_HEARTBEATS).values(
+    id=sa.bindparam("hid", type_=_HEARTBEATS.c.id.type),
+    session_id=sa.bindparam("sid", type_=_HEARTBEATS.c.session_id.type),
+    at=sa.bindparam("at", type_=_HEARTBEATS.c.at.type),
+    visible=sa.bindparam("visible", type_=_HEARTBEATS.c.visible.type),
+    lesson_id=sa.bindparam("lid", type_=_HEARTBEATS.c.lesson_id.type),
+    credited_ms=sa.bindparam("earned_ms", type_=_HEARTBEATS.c.credited_ms.type),
+    position_ms=sa.bindparam("position_ms", type_=_HEARTBEATS.c.position_ms.type),
+    reach_ms=sa.bindparam("reach_ms", type_=_HEARTBEATS.c.reach_ms.type),
+)
 _UPDATE_SESSION = (
     sa.update(_SESSIONS)
-    .where(_SESSIONS.c.id == sa.bindparam("sid"))
+    .where(_SESSIONS.c.id == sa.bindparam("sid", type_=_SESSIONS.c.id.type))
     .values(
         last_heartbeat_at=sa.bindparam("at", type_=_SESSIONS.c.last_heartbeat_at.type),
         open_ms=sa.bindparam("open_ms", type_=_SESSIONS.c.open_ms.type),
     )
 )
+#: PostgreSQL: the heartbeat's row and the session's update in one statement (one round trip).
+_WRITE_BOTH = _UPDATE_SESSION.add_cte(_INSERT_HEARTBEAT.cte("new_heartbeat"))
 
 
 @dataclass(frozen=True)
@@ -194,19 +245,48 @@ def _playback(
     row = conn.execute(_LESSON_CONTEXT, {"lid": lesson_id, "eid": enrollment_id}).first()
     if row is None or row.course_id != course_id:
         raise LessonNotFound()
-    rule = ledger.LessonRule(video=row.kind == "video", duration_ms=row.duration_ms)
     done = conn.execute(
         _OPEN_LESSON, {"sid": session_id, "lid": lesson_id, "since": segment_started_at}
     ).one()
-    need = row.minutes * 60_000
-    required = min(need, row.duration_ms) if row.duration_ms else need
+    return _played(
+        lesson_id,
+        kind=row.kind,
+        duration_ms=row.duration_ms,
+        minutes=row.minutes,
+        confirmed_reach_ms=row.reach_ms,
+        watched_ms=row.watched_ms,
+        open_reach_ms=done.reach_ms,
+        open_earned_ms=done.earned_ms,
+        position_ms=position_ms,
+        gap_ms=gap_ms,
+    )
+
+
+def _played(
+    lesson_id: uuid.UUID,
+    *,
+    kind: str,
+    duration_ms: int | None,
+    minutes: int,
+    confirmed_reach_ms: int | None,
+    watched_ms: int | None,
+    open_reach_ms: int | None,
+    open_earned_ms: int,
+    position_ms: int | None,
+    gap_ms: int,
+) -> _Playback:
+    """The lesson's step (a video earns the newly watched span from the furthest point confirmed
+    or reached in the open segment; a text lesson the gap) and its time after the heartbeat."""
+    rule = ledger.LessonRule(video=kind == "video", duration_ms=duration_ms)
+    need = minutes * 60_000
+    required = min(need, duration_ms) if duration_ms else need
 
     def lesson(earned_ms: int) -> LessonTime:
-        return LessonTime(lesson_id, row.watched_ms or 0, done.earned_ms + earned_ms, required)
+        return LessonTime(lesson_id, watched_ms or 0, open_earned_ms + earned_ms, required)
 
     if not rule.video:
         return _Playback(ledger.PlaybackStep(gap_ms, None), None, lesson(gap_ms))
-    reach = max(row.reach_ms or 0, done.reach_ms or 0)
+    reach = max(confirmed_reach_ms or 0, open_reach_ms or 0)
     step = ledger.playback_step(gap_ms=gap_ms, rule=rule, position_ms=position_ms, reach_ms=reach)
     return _Playback(
         step, step.reach_ms if step.reach_ms is not None else reach, lesson(step.earned_ms)
@@ -267,16 +347,19 @@ def heartbeat(
     resolved as missed first; a due roll-call is offered (audited) after the heartbeat is stored.
     """
     conn = session.connection()
-    row = conn.execute(_LOCK_SESSION, {"sid": session_id}).first()
+    postgres = conn.dialect.name == "postgresql"
+    if postgres and conn.execute(_LOCK_SESSION, {"sid": session_id}).first() is None:
+        raise SessionNotFound()
+    if lesson_id is None:
+        row = conn.execute(_CONTEXT, {"sid": session_id}).first()
+    else:
+        row = conn.execute(_CONTEXT_WITH_LESSON, {"sid": session_id, "lid": lesson_id}).first()
     if row is None or row.user_id != user.id:
         raise SessionNotFound()
     if row.state is SessionState.ended:
         raise SessionEnded()
     now = clock.now()
-    ctx = conn.execute(_HEARTBEAT_CONTEXT, {"sid": session_id, "eid": row.enrollment_id}).first()
-    if ctx is None:  # pragma: no cover - foreign keys
-        raise EnrollmentNotFound()
-    pending = RollCallOffer(ctx.id, ctx.deadline) if ctx.id is not None else None
+    pending = RollCallOffer(row.rollcall_id, row.deadline) if row.rollcall_id is not None else None
     studying = row.state is SessionState.studying
     if (pending is not None and now > pending.deadline) or (
         pending is None
@@ -294,37 +377,27 @@ def heartbeat(
         last_heartbeat_at=row.last_heartbeat_at,
         now=now,
         visible=visible,
-        interval_s=ctx.heartbeat_interval_s,
+        interval_s=row.heartbeat_interval_s,
     )
-    play = _playback(
-        conn,
-        session_id=session_id,
-        enrollment_id=row.enrollment_id,
-        course_id=ctx.course_id,
-        segment_started_at=row.segment_started_at,
-        lesson_id=lesson_id,
-        position_ms=position_ms,
-        gap_ms=step.earned_ms,
-    )
+    play = _lesson_step(row, lesson_id, position_ms, step.earned_ms)
     earned = play.step.earned_ms
     open_ms = row.open_ms + earned
-    conn.execute(
-        _INSERT_HEARTBEAT,
-        {
-            "id": uuid.uuid4(),
-            "session_id": session_id,
-            "at": step.at,
-            "visible": visible,
-            "lesson_id": lesson_id,
-            "credited_ms": earned,
-            "position_ms": position_ms,
-            "reach_ms": play.step.reach_ms,
-        },
-    )
-    conn.execute(
-        _UPDATE_SESSION,
-        {"sid": session_id, "at": step.at, "open_ms": open_ms},
-    )
+    values = {
+        "hid": uuid.uuid4(),
+        "sid": session_id,
+        "at": step.at,
+        "visible": visible,
+        "lid": lesson_id,
+        "earned_ms": earned,
+        "position_ms": position_ms,
+        "reach_ms": play.step.reach_ms,
+        "open_ms": open_ms,
+    }
+    if postgres:
+        conn.execute(_WRITE_BOTH, values)
+    else:
+        conn.execute(_INSERT_HEARTBEAT, values)
+        conn.execute(_UPDATE_SESSION, values)
     # Written without a flush (app.db.wrote() still sees it: SQLite counts the changed rows):
     # make a copy of the session row this Session may hold reload instead of going stale.
     loaded = session.identity_map.get(session.identity_key(StudySession, session_id))
@@ -333,14 +406,36 @@ def heartbeat(
     return HeartbeatResult(
         session_id=session_id,
         state=row.state,
-        credited_ms=ctx.credited_ms + open_ms,
+        credited_ms=row.credited_ms + open_ms,
         rollcall=pending,
         earned_ms=earned,
         lesson_reach_ms=play.reach_ms,
         open_ms=open_ms,
-        held_ms=ctx.held_ms,
-        forfeited_ms=ctx.forfeited_ms,
+        held_ms=row.held_ms,
+        forfeited_ms=row.forfeited_ms,
         lesson=play.lesson,
+    )
+
+
+def _lesson_step(
+    row: Any, lesson_id: uuid.UUID | None, position_ms: int | None, gap_ms: int
+) -> _Playback:
+    """:func:`_playback` from the lesson columns the context statement read (``row``)."""
+    if lesson_id is None:
+        return _Playback(ledger.PlaybackStep(gap_ms, None), None)
+    if row.lesson_course_id is None or row.lesson_course_id != row.course_id:
+        raise LessonNotFound()
+    return _played(
+        lesson_id,
+        kind=row.lesson_kind,
+        duration_ms=row.lesson_duration_ms,
+        minutes=row.lesson_minutes,
+        confirmed_reach_ms=row.lesson_reach_ms,
+        watched_ms=row.lesson_watched_ms,
+        open_reach_ms=row.open_reach_ms,
+        open_earned_ms=row.open_earned_ms,
+        position_ms=position_ms,
+        gap_ms=gap_ms,
     )
 
 
