@@ -29,7 +29,6 @@ from app.certificates import subsidy
 from app.certificates.schemas import VerifyOut
 from app.courses import offline_records
 from app.courses import service as courses
-from app.courses.progress import progress
 from app.db import get_engine, transaction
 from app.errors import DomainError, Forbidden
 from app.http.session import SessionDep
@@ -37,6 +36,7 @@ from app.programmes import regions
 from app.programmes.jurisdiction import visible_institutions
 from app.reports import audit_access, dashboard
 from app.web import listing
+from app.web.enrolment_list import enrolment_rows, state_filter
 from app.web.i18n import gettext, lang_of
 from app.web.listing import ListSpec, Select
 from app.web.regulator.views import (
@@ -86,7 +86,6 @@ def evidence_crop(event_id: uuid.UUID, user: PageUser, session: SessionDep) -> R
 LEARNERS = "/regulator/learners"
 LEARNERS_PAGE = 50
 #: The states of an enrolment on the list (the staff's list has the same two).
-STATES = {"in_progress": "学习中", "complete": "已完成"}
 
 
 @router.get(LEARNERS)
@@ -118,41 +117,20 @@ def learners_list(request: Request, user: PageUser, session: SessionDep) -> Resp
         selects={
             "institution": Select(t("培训机构"), inst_options),
             "course": Select(t("课程"), course_options),
-            "state": Select(t("状态"), {k: t(v) for k, v in STATES.items()}),
+            "state": state_filter(t),
         },
         dates=t("报名日期"),
     )
     query, errors = listing.read(request, spec, t)
-    chosen_course = query.get("course")
-    state = query.get("state")
-    result = courses.search_enrollments(
+    result, items = enrolment_rows(
         session,
         principal,
-        institution_id=chosen_inst,
-        course_id=uuid.UUID(chosen_course) if chosen_course else None,
-        q=query.q,
-        state="complete" if state == "complete" else "in_progress" if state else None,
-        enrolled_from=query.date_from,
-        enrolled_to=query.date_to,
-        page=query.page,
+        query,
+        lang,
         per_page=LEARNERS_PAGE,
+        institution_id=chosen_inst,
+        institution_names=names,
     )
-    certs = certificates.certificates_of(session, principal, [e.id for e, _u, _c in result.items])
-    items = []
-    for enrollment, learner, course in result.items:
-        p = progress(enrollment, course)
-        items.append(
-            {
-                "enrollment": enrollment,
-                "learner": learner,
-                "course": course,
-                "institution": names.get(enrollment.institution_id, ""),
-                "p": p,
-                "complete": enrollment.completed_at is not None or p.complete,
-                "missing": p.missing_zh if lang == "zh" else p.missing,
-                "certificate": certs.get(enrollment.id),
-            }
-        )
     return render(
         request,
         "regulator_learners.html",

@@ -34,6 +34,7 @@ from app.web.attendance_words import (
     liveness_words,
     match_words,
 )
+from app.web.enrolment_list import enrolment_rows, state_filter
 from app.web.i18n import Lang, gettext, lang_of, message_for
 from app.web.listing import ListSpec, Select
 from app.web.render import (
@@ -56,10 +57,6 @@ router = APIRouter(include_in_schema=False)
 # ---------------------------------------------------------------- learners and progress
 
 
-#: What the learners list filters by, and the words of its states.
-STATES = {"in_progress": "学习中", "complete": "已完成"}
-
-
 def _learners(
     request: Request, staff: User, session: Session, fixed: uuid.UUID | None = None
 ) -> Response:
@@ -77,7 +74,7 @@ def _learners(
         search=t("姓名、用户名或手机号"),
         selects={
             "course": Select(t("课程"), {str(k): v for k, v in titles.items()}),
-            "state": Select(t("状态"), {k: t(v) for k, v in STATES.items()}),
+            "state": state_filter(t),
         },
         dates=t("报名日期"),
     )
@@ -88,34 +85,7 @@ def _learners(
             # Another course (or all of them) chosen on a course's own list.
             return redirect(request, query.link("/staff/learners", page=1))
         query = replace(query, selected={**query.selected, "course": str(course.id)})
-    chosen = query.get("course")
-    state = query.get("state")
-    result = courses.search_enrollments(
-        session,
-        principal,
-        course_id=uuid.UUID(chosen) if chosen else None,
-        q=query.q,
-        state="complete" if state == "complete" else "in_progress" if state else None,
-        enrolled_from=query.date_from,
-        enrolled_to=query.date_to,
-        page=query.page,
-        per_page=LEARNERS_PAGE,
-    )
-    certs = certificates.certificates_of(session, principal, [e.id for e, _u, _c in result.items])
-    items = []
-    for enrollment, learner, c in result.items:
-        p = progress(enrollment, c)
-        items.append(
-            {
-                "enrollment": enrollment,
-                "learner": learner,
-                "course": c,
-                "p": p,
-                "complete": enrollment.completed_at is not None or p.complete,
-                "missing": p.missing_zh if lang == "zh" else p.missing,
-                "certificate": certs.get(enrollment.id),
-            }
-        )
+    result, items = enrolment_rows(session, principal, query, lang, per_page=LEARNERS_PAGE)
     base = request.url.path
     return render(
         request,
