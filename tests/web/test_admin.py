@@ -88,6 +88,7 @@ def test_admin_lands_on_the_console_and_others_are_refused(client: TestClient, e
         assert client.get(path).status_code == 200, path
     assert client.get(f"/admin/institutions/{w.inst.id}").status_code == 200
     assert client.get(f"/admin/users/{w.staff.id}").status_code == 200
+    assert 'id="email"' not in client.get(f"/admin/users/{w.staff.id}").text  # none on file
 
     for who in (w.staff, w.regulator, w.learner):
         csrf = signed_in(client, who.username)
@@ -580,3 +581,16 @@ def test_the_create_form_takes_the_registry_record(client: TestClient, engine: A
     # the same code again is refused in words
     again = client.post("/admin/institutions", data={**form, "code": "NS010", "credit_code": good})
     assert again.status_code == 409 and "统一社会信用代码" in error_text(again.text)
+
+
+def test_the_account_page_shows_a_verified_email(client: TestClient, engine: Any) -> None:
+    """An account's verified e-mail (where its reset codes may go) is on the admin's page."""
+    w = World(engine)
+    with transaction(engine) as s:
+        staff = s.get(User, w.staff.id)
+        assert staff is not None
+        staff.email = "li.hua@example.cn"
+        staff.email_verified_at = staff.created_at
+    signed_in(client, w.admin.username)
+    page = client.get(f"/admin/users/{w.staff.id}").text
+    assert re.search(r'id="email"><code class="wrap">li\.hua@example\.cn</code>', page)
