@@ -25,7 +25,7 @@ from app.api.deps import PUBLIC, CurrentUser, SessionDep, client_info
 from app.config import get_settings
 from app.courses import invites
 from app.courses.class_schemas import ActivatedOut, ActivateIn
-from app.courses.exceptions import ClassClosed, ClassFull
+from app.courses.exceptions import AlreadyEnrolled, ClassClosed, ClassFull
 from app.errors import NotAuthenticated, problem_responses
 
 router = APIRouter(tags=["auth"])
@@ -154,14 +154,20 @@ def me(user: CurrentUser) -> MeOut:
     "/me/institution",
     response_model=MeOut,
     responses=problem_responses(
-        *_user_errors, exc.InstitutionUnavailable, exc.InstitutionAlreadyChosen
+        *_user_errors,
+        exc.InstitutionUnavailable,
+        exc.InstitutionAlreadyChosen,
+        ClassFull,
+        ClassClosed,
+        AlreadyEnrolled,
     ),
 )
 def choose_institution(body: InstitutionChoiceIn, user: CurrentUser, session: SessionDep) -> MeOut:
     """A learner who belongs to no institution chooses the one they train with (once; 409
     `institution_already_chosen` after). Required before the face enrolment (409
-    `institution_required`)."""
-    registration.choose_institution(session, user, body.institution_code)
+    `institution_required`). A class invite code (班级邀请码) also enrols them in its class, as
+    at registration (409 `class_full` / `class_closed` / `already_enrolled` when it cannot)."""
+    invites.choose_with_code(session, user, body.institution_code)
     return MeOut.model_validate(user, from_attributes=True)
 
 

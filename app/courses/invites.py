@@ -92,3 +92,19 @@ def join_with_code(session: Session, principal: Principal, typed: str) -> Enroll
     if klass is None or user is None or user.institution_id not in (None, klass.institution_id):
         raise InstitutionUnavailable(field="institution_code")
     return enrol(session, principal, klass.course_id, class_id=klass.id)
+
+
+def choose_with_code(session: Session, user: User, typed: str) -> Enrollment | None:
+    """A learner of no institution chooses one later (the ``/institution`` page, ``PUT
+    /me/institution``) with the code they were given, read as at registration: a class invite
+    code joins the class's institution and enrols them in that class (the enrolment is
+    returned); anything else is an institution's code (``registration.choose_institution``)."""
+    klass = class_for_code(session, typed)
+    if klass is None:
+        registration.choose_institution(session, user, typed)
+        return None
+    inst = session.get(Institution, klass.institution_id)
+    if inst is None:  # checked by class_for_code; never reached
+        raise InstitutionUnavailable(field="institution_code")
+    registration.choose_institution(session, user, inst.code)
+    return enrol(session, Principal.of_user(user), klass.course_id, class_id=klass.id)

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from app.accounts import registration
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
+from app.courses import invites
 from app.courses import service as courses
 from app.db import attempt
 from app.errors import DomainError
@@ -74,7 +75,7 @@ def institution_submit(
     code = institution_code.strip() or institution.strip()
     try:
         with attempt(session):
-            registration.choose_institution(session, user, code)
+            invites.choose_with_code(session, user, code)
     except DomainError as err:
         return _page(
             request,

@@ -164,3 +164,41 @@ def test_a_registered_learner_joins_with_the_code_over_the_api_and_on_my_page(
         e = s.exec(select(Enrollment).where(Enrollment.user_id == other.id)).one()
         assert e.class_id == klass.id
     assert f'id="class-of-{e.id}"' in client.get("/my").text
+
+
+def test_a_learner_of_no_institution_chooses_with_a_class_code_on_the_page_and_the_api(
+    client: TestClient, engine: Any
+) -> None:
+    """Choosing later (``/institution``, ``PUT /me/institution``) reads the code as registration
+    does: a class code joins the class's institution and enrols the learner in that class."""
+    inst, course, klass = world(engine)
+    code = invites.shown(klass.invite_code)
+    on_page = make_learner(engine, real_name="周敏")
+    over_api = make_learner(engine, real_name="吴刚")
+
+    sign_in(client, on_page.username)
+    page = client.get("/institution")
+    assert "班级邀请码" in page.text
+    r = client.post(
+        "/institution",
+        data={"csrf": csrf_of(page.text), "institution_code": code.lower(), "next": "/my"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/my", r.text
+
+    client.cookies.clear()
+    h = login(client, over_api.username)
+    r = client.put(f"{API}/me/institution", json={"institution_code": code}, headers=h)
+    assert r.status_code == 200 and r.json()["institution_id"] == str(inst.id), r.text
+
+    with Session(engine) as s:
+        for learner in (on_page, over_api):
+            user = s.get(User, learner.id)
+            assert user is not None and user.institution_id == inst.id
+            e = s.exec(select(Enrollment).where(Enrollment.user_id == learner.id)).one()
+            assert (e.course_id, e.class_id) == (course.id, klass.id)
+
+    # Chosen once: the same code now answers as before (the institution is the institutions'
+    # business), and nothing else is enrolled.
+    r = client.put(f"{API}/me/institution", json={"institution_code": code}, headers=h)
+    assert r.status_code == 409 and r.json()["code"] == "institution_already_chosen"
