@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -27,6 +28,8 @@ from app.audit.models import AuditChainHead, AuditEntry
 
 PLATFORM_CHAIN = "platform"
 EXPORT_BATCH = 1000
+#: Rows per INSERT statement of :func:`append_many` (executemany batches).
+INSERT_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,80 @@ def append(
     session.add(head)
     session.flush()
     return entry
+
+
+@dataclass(frozen=True)
+class Record:
+    """One entry for :func:`append_many`: what :func:`append` takes, without the chain."""
+
+    actor: Actor | str
+    action: str
+    subject: str
+    payload: dict[str, Any]
+
+
+def append_many(
+    session: Session,
+    records: Sequence[Record],
+    *,
+    institution_id: uuid.UUID | None = None,
+    chain: str | None = None,
+) -> tuple[int, str]:
+    """Append several entries to one chain, in order, as :func:`append` would one by one.
+
+    The same entries (fields, canonical payload, hash, times that never go back) as the same
+    calls to :func:`append` in a row, but the chain head is locked once for the whole batch,
+    the entries are hashed in sequence in memory and inserted ``INSERT_BATCH`` rows a
+    statement, and the head row is written once. Every payload is checked before anything is
+    written. Same session, so it commits or rolls back with the change it records; other
+    appends to the chain wait on the head's lock. Returns the chain's new (seq, head hash).
+    """
+    chain = chain or chain_for(institution_id)
+    if not records:
+        return chain_head(session, chain)
+    for r in records:
+        check_payload(r.payload)
+    head = _lock_head(session, chain, clock.now())
+    seq, prev_hash, last_time = head.seq, head.head_hash, head.updated_at
+    rows: list[dict[str, Any]] = []
+    for r in records:
+        # As append: the clock once the chain is ours, never earlier than the entry before.
+        now = max(clock.now(), last_time)
+        seq += 1
+        actor = str(r.actor)
+        fields = {
+            "chain": chain,
+            "seq": seq,
+            "time": format_time(now),
+            "actor": actor,
+            "action": r.action,
+            "subject": r.subject,
+            "payload": r.payload,
+            "prev_hash": prev_hash,
+        }
+        digest = entry_hash(fields)
+        rows.append(
+            {
+                "chain": chain,
+                "seq": seq,
+                "time": now,
+                "actor": actor,
+                "action": r.action,
+                "subject": r.subject,
+                "payload": canonical(r.payload).decode("utf-8"),
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        prev_hash, last_time = digest, now
+    session.flush()  # whatever the caller added goes first, as with append
+    table = AuditEntry.__table__  # type: ignore[attr-defined]
+    for start in range(0, len(rows), INSERT_BATCH):
+        session.execute(sa_insert(table), rows[start : start + INSERT_BATCH])
+    head.seq, head.head_hash, head.updated_at = seq, prev_hash, last_time
+    session.add(head)
+    session.flush()
+    return seq, prev_hash
 
 
 def entry_dict(entry: AuditEntry) -> dict[str, Any]:

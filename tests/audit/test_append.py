@@ -242,3 +242,114 @@ def test_entry_time_never_goes_back_along_the_chain(engine: Engine, clock: Any) 
             o["seq"] for o in audit.iter_export(s, chain, since=first.time) if o["type"] == "entry"
         ]
     assert window == [1, 2]
+
+
+def _records(n: int) -> list[audit.Record]:
+    return [
+        audit.Record(
+            actor=Actor.user(uuid.UUID(int=i + 1)) if i % 3 else "system:test",
+            action="learner.created" if i % 2 else "enrollment.created",
+            subject=f"user:{uuid.UUID(int=1000 + i)}",
+            payload={
+                "i": i,
+                "名字": "王小明",
+                "group": None,
+                "nested": {"b": [1, "二"], "a": True},
+            },
+        )
+        for i in range(n)
+    ]
+
+
+def _fields(entries: list[AuditEntry]) -> list[tuple[Any, ...]]:
+    return [
+        (e.chain, e.seq, e.time, e.actor, e.action, e.subject, e.payload, e.prev_hash, e.hash)
+        for e in entries
+    ]
+
+
+def test_append_many_writes_what_append_writes_hash_for_hash(engine: Engine, clock: Any) -> None:
+    """The bulk path and the per-row path give the same chain, entry for entry, from a head that
+    is not the genesis and whose time is ahead of the clock (times never go back)."""
+    chain = audit.chain_for(uuid.uuid4())
+    t0 = clock.now()
+    clock.set(t0 + timedelta(seconds=10))
+    with transaction(engine) as session:
+        _append(session, chain, -1)
+    clock.set(t0)
+    records = _records(2 * audit.INSERT_BATCH + 7)  # more than one INSERT statement
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction(engine) as session:
+        for r in records:
+            audit.append(
+                session, actor=r.actor, action=r.action, subject=r.subject, payload=r.payload,
+                chain=chain,
+            )  # fmt: skip
+        session.flush()
+        per_row = _fields(
+            list(
+                session.execute(
+                    select(AuditEntry).where(AuditEntry.chain == chain).order_by(AuditEntry.seq)  # type: ignore[arg-type]
+                ).scalars()
+            )
+        )
+        raise Undo
+    assert len(_entries(engine, chain)) == 1  # the per-row run was rolled back
+    with transaction(engine) as session:
+        seq, head_hash = audit.append_many(session, records, chain=chain)
+    bulk = _fields(_entries(engine, chain))
+    assert len(per_row) == len(bulk) == len(records) + 1
+    assert bulk == per_row
+    assert (seq, head_hash) == (bulk[-1][1], bulk[-1][-1])
+    assert_chain_intact(engine, chain, len(records) + 1)
+    with transaction(engine) as session:
+        assert _append(session, chain).seq == len(records) + 2  # the head row moved on
+    assert_chain_intact(engine, chain, len(records) + 2)
+
+
+def test_append_many_refuses_a_bad_payload_before_writing_anything(engine: Engine) -> None:
+    chain = audit.chain_for(uuid.uuid4())
+    records = [*_records(3), audit.Record("system:test", "x", "y", {"d": 0.5})]
+    with pytest.raises(TypeError), transaction(engine) as session:
+        audit.append_many(session, records, chain=chain)
+    assert _entries(engine, chain) == []
+    with transaction(engine) as session:
+        assert audit.append_many(session, [], chain=chain) == (0, GENESIS)
+    with Session(engine) as s:
+        assert s.get(AuditChainHead, chain) is None
+
+
+def test_single_append_waits_for_a_bulk_append_on_the_same_chain(engine: Engine) -> None:
+    """A request appending while a bulk append holds the chain (row lock on PostgreSQL, the
+    write lock on SQLite) waits and chains after the whole batch: no fork, no gap."""
+    chain = audit.chain_for(uuid.uuid4())
+    with transaction(engine) as session:
+        _append(session, chain, 0)
+    started = threading.Event()
+    errors: list[BaseException] = []
+    seqs: list[int] = []
+
+    def single() -> None:
+        try:
+            started.set()
+            with transaction(engine) as session:
+                seqs.append(_append(session, chain, 99).seq)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    th = threading.Thread(target=single)
+    with transaction(engine) as session:
+        audit.append_many(session, _records(50), chain=chain)  # holds the chain until commit
+        th.start()
+        started.wait()
+        th.join(timeout=0.5)
+        assert th.is_alive()  # blocked on the chain's lock
+        audit.append_many(session, _records(3), chain=chain)  # still ours
+    th.join(timeout=30)
+    assert not th.is_alive() and errors == []
+    assert seqs == [1 + 50 + 3 + 1]
+    assert_chain_intact(engine, chain, 55)
+    assert _entries(engine, chain)[-1].subject == "thing:99"
