@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from app import clock
 from app.accounts import idcard, passwords, throttle
@@ -75,39 +77,123 @@ def create_pending_learner(
     index = blind_index("id_number", id_number.value)
     if session.exec(select(col(User.id)).where(col(User.id_number_index) == index)).first():
         raise IdNumberRegistered()
-    user = User(
-        username=f"pending-{uuid.uuid4().hex[:20]}",
-        password_hash=UNUSABLE_PASSWORD,
-        role=Role.learner,
-        institution_id=institution_id,
-        real_name=real_name,
-        id_number_enc=encrypt("id_number", id_number.value.encode()),
-        id_number_index=index,
-        id_number_masked=id_number.masked,
-        phone=phone,
-        group=group,
-        created_at=clock.now(),
-    )
+    person = NewLearner(real_name, id_number, phone, group)
+    user = _pending_user(person, index, institution_id)
     session.add(user)
     session.flush()
     if group is not None:
         session.add(declared_group(user.id, group.value, str(actor)))
         session.flush()
+    r = _created_record(user, person, actor, via)
     audit.append(
         session,
+        actor=r.actor,
+        action=r.action,
+        subject=r.subject,
+        payload=r.payload,
+        institution_id=institution_id,
+    )
+    return user
+
+
+@dataclass(frozen=True)
+class NewLearner:
+    """One person to create a pending learner account for (values already checked)."""
+
+    real_name: str
+    id_number: idcard.IdNumber
+    phone: str | None
+    group: LearnerGroup | None
+
+
+def _pending_user(person: NewLearner, index: str, institution_id: uuid.UUID) -> User:
+    return User(
+        username=f"pending-{uuid.uuid4().hex[:20]}",
+        password_hash=UNUSABLE_PASSWORD,
+        role=Role.learner,
+        institution_id=institution_id,
+        real_name=person.real_name,
+        id_number_enc=encrypt("id_number", person.id_number.value.encode()),
+        id_number_index=index,
+        id_number_masked=person.id_number.masked,
+        phone=person.phone,
+        group=person.group,
+        created_at=clock.now(),
+    )
+
+
+def _created_record(user: User, person: NewLearner, actor: Actor, via: str) -> audit.Record:
+    return audit.Record(
         actor=actor,
         action="learner.created",
         subject=f"user:{user.id}",
         payload={
-            "id_number_masked": id_number.masked,
-            "group": group.value if group else None,
+            "id_number_masked": person.id_number.masked,
+            "group": person.group.value if person.group else None,
             "via": via,
             "activation_required": True,
             "activation_code_valid_days": VALID_DAYS,
         },
-        institution_id=institution_id,
     )
-    return user
+
+
+#: ID numbers looked up per ``IN (...)`` query by :func:`create_pending_learners`.
+LOOKUP_BATCH = 500
+
+
+def create_pending_learners(
+    session: Session,
+    people: Sequence[NewLearner],
+    *,
+    institution_id: uuid.UUID,
+    actor: Actor,
+    via: str,
+) -> list[tuple[User, str, audit.Record]]:
+    """:func:`create_pending_learner` and the first :func:`issue_code` for many people at once
+    (a roster): the same accounts, declared groups and codes, inserted in one flush
+    (executemany) instead of several per person. Returns each account with its activation code
+    and its ``learner.created`` record, in order; the caller appends the records with
+    :func:`app.audit.service.append_many` in this transaction (they interleave with the
+    enrolments' entries). 409 ``id_number_registered`` if any ID number already has an account."""
+    indexes = [blind_index("id_number", p.id_number.value) for p in people]
+    for start in range(0, len(indexes), LOOKUP_BATCH):
+        if session.exec(
+            select(col(User.id)).where(
+                col(User.id_number_index).in_(indexes[start : start + LOOKUP_BATCH])
+            )
+        ).first():
+            raise IdNumberRegistered()
+    users = [_pending_user(p, i, institution_id) for p, i in zip(people, indexes, strict=True)]
+    session.add_all(users)
+    session.flush()
+    extra: list[SQLModel] = []
+    codes: list[str] = []
+    for user, person in zip(users, people, strict=True):
+        if person.group is not None:
+            extra.append(declared_group(user.id, person.group.value, str(actor)))
+        raw = _new_code()
+        extra.append(_code_row(user, raw, actor, clock.now()))
+        codes.append(format_code(raw))
+    session.add_all(extra)
+    session.flush()
+    return [
+        (user, code, _created_record(user, person, actor, via))
+        for user, code, person in zip(users, codes, people, strict=True)
+    ]
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _code_row(user: User, raw: str, actor: Actor, now: datetime) -> ActivationCode:
+    return ActivationCode(
+        user_id=user.id,
+        code_hash=_hash(raw),
+        created_at=now,
+        created_by=str(actor)[:64],
+        expires_at=now + timedelta(days=VALID_DAYS),
+    )
 
 
 def issue_code(session: Session, user: User, *, actor: Actor, audited: bool = True) -> str:
@@ -124,16 +210,8 @@ def issue_code(session: Session, user: User, *, actor: Actor, audited: bool = Tr
     ):
         old.expires_at = min(old.expires_at, now)
         session.add(old)
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
-    session.add(
-        ActivationCode(
-            user_id=user.id,
-            code_hash=_hash(raw),
-            created_at=now,
-            created_by=str(actor)[:64],
-            expires_at=now + timedelta(days=VALID_DAYS),
-        )
-    )
+    raw = _new_code()
+    session.add(_code_row(user, raw, actor, now))
     session.flush()
     if not audited:
         return format_code(raw)

@@ -6,6 +6,7 @@ code and give consent themselves. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from typing import Any
 
@@ -15,6 +16,8 @@ from openpyxl import Workbook
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import Role, User
+from app.audit import service as audit
+from app.audit.chain import ChainVerifier
 from app.audit.models import AuditEntry
 from app.courses.models import Enrollment
 from tests.factories import (
@@ -252,3 +255,85 @@ def test_one_person_and_partner_keys(
         client.post(url, json={"real_name": "周建国", "id_number": "x"}, headers=other).status_code
         == 404
     )
+
+
+def test_a_committed_roster_chains_each_rows_entries_in_row_order(
+    clock: Any, client: TestClient, engine: Any, world: dict[str, Any]
+) -> None:
+    """The bulk commit writes the entries the per-row path did — per row ``learner.created``
+    for a new account, then ``enrollment.created`` — in row order, with the clock's time, and
+    the chain verifies; known learners get only their enrolment's entry."""
+    rows = [person(i) for i in range(12)]
+    rows[4][3] = None  # no declared group
+    rows[7][4] = None  # no employer
+    known = make_learner(engine, world["inst"], id_number=rows[5][1])
+    r = upload(client, world["h"], world["class"], xlsx(rows), "名册.xlsx")
+    assert r.status_code == 201 and r.json()["ready"], r.text
+    chain = audit.chain_for(world["inst"].id)
+    with Session(engine) as s:
+        checked_seq = audit.chain_head(s, chain)[0]
+    done = client.post(f"{API}/roster-imports/{r.json()['import_id']}/commit", headers=world["h"])
+    assert done.status_code == 200, done.text
+    course = world["course"]
+    expected: list[tuple[str, str, dict[str, Any]]] = []
+    with Session(engine) as s:
+        for i, row in enumerate(rows):
+            name = known.real_name if i == 5 else row[0]
+            user = s.exec(select(User).where(col(User.real_name) == name)).one()
+            if i != 5:
+                assert user.id_number_masked is not None
+                expected.append(
+                    (
+                        "learner.created",
+                        f"user:{user.id}",
+                        {
+                            "id_number_masked": user.id_number_masked,
+                            "group": user.group.value if user.group else None,
+                            "via": "roster",
+                            "activation_required": True,
+                            "activation_code_valid_days": 30,
+                        },
+                    )
+                )
+            enrollment = s.exec(
+                select(Enrollment).where(
+                    col(Enrollment.user_id) == user.id, col(Enrollment.course_id) == course.id
+                )
+            ).one()
+            assert enrollment.employer == row[4]
+            expected.append(
+                (
+                    "enrollment.created",
+                    f"enrollment:{enrollment.id}",
+                    {
+                        "course": str(course.id),
+                        "class": world["class"],
+                        "user": str(user.id),
+                        "occupation_code": course.occupation_code,
+                        "level": course.level.value,
+                        "via": "roster",
+                        "employer": row[4],
+                    },
+                )
+            )
+        entries = list(
+            s.exec(
+                select(AuditEntry)
+                .where(col(AuditEntry.chain) == chain, col(AuditEntry.seq) > checked_seq)
+                .order_by(col(AuditEntry.seq))
+            )
+        )
+        assert [(e.action, e.subject, json.loads(e.payload)) for e in entries[:-1]] == expected
+        assert entries[-1].action == "roster.committed"
+        assert {e.time for e in entries} == {clock.now()}
+        assert {e.actor for e in entries} == {f"user:{world['staff'].id}"}
+        assert len(expected) == 2 * 12 - 1
+        verifier = ChainVerifier()
+        checkpoint = None
+        for obj in audit.iter_export(s, chain):
+            if obj["type"] == "checkpoint":
+                checkpoint = obj
+            else:
+                assert verifier.feed(obj) is None, verifier.result
+    result = verifier.finish(checkpoint)
+    assert result.ok and result.last_seq == entries[-1].seq, result

@@ -62,6 +62,7 @@ from app.courses.classes.rules import (
 )
 from app.courses.classes.seats import (
     add_enrollment,
+    add_enrollments,
     check_employer,
     claim_seat,
     class_for_self_enrolment,
@@ -83,6 +84,7 @@ __all__ = [
     "ClassSummary",
     "RosterLine",
     "add_enrollment",
+    "add_enrollments",
     "can_see_class",
     "check_employer",
     "claim_seat",

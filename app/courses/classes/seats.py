@@ -4,6 +4,7 @@ enrolling their institution's learners, the one place an enrolment row is made).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -90,14 +91,7 @@ def add_enrollment(
     existing = enrollment_of(session, course.id, learner.id)
     if existing is not None:
         raise AlreadyEnrolled(enrollment_id=str(existing.id))
-    enrollment = Enrollment(
-        course_id=course.id,
-        user_id=learner.id,
-        institution_id=course.institution_id,
-        class_id=klass.id,
-        employer=employer,
-        created_at=clock.now(),
-    )
+    enrollment = _new_enrollment(klass, course, learner.id, employer)
     try:
         with session.begin_nested():
             session.add(enrollment)
@@ -106,23 +100,99 @@ def add_enrollment(
         # A concurrent request enrolled the same learner between our check and our insert.
         existing = enrollment_of(session, course.id, learner.id)
         raise AlreadyEnrolled(enrollment_id=str(existing.id) if existing else None) from None
+    r = enrollment_record(enrollment, course, actor, via)
     audit.append(
         session,
+        actor=r.actor,
+        action=r.action,
+        subject=r.subject,
+        payload=r.payload,
+        institution_id=course.institution_id,
+    )
+    return enrollment
+
+
+def _new_enrollment(
+    klass: CourseClass, course: Course, user_id: uuid.UUID, employer: str | None
+) -> Enrollment:
+    return Enrollment(
+        course_id=course.id,
+        user_id=user_id,
+        institution_id=course.institution_id,
+        class_id=klass.id,
+        employer=employer,
+        created_at=clock.now(),
+    )
+
+
+def enrollment_record(
+    enrollment: Enrollment, course: Course, actor: Actor, via: str
+) -> audit.Record:
+    """The ``enrollment.created`` audit entry of an enrolment row (on the course's chain)."""
+    return audit.Record(
         actor=actor,
         action="enrollment.created",
         subject=f"enrollment:{enrollment.id}",
         payload={
             "course": str(course.id),
-            "class": str(klass.id),
-            "user": str(learner.id),
+            "class": str(enrollment.class_id),
+            "user": str(enrollment.user_id),
             "occupation_code": course.occupation_code,
             "level": course.level.value,
             "via": via,
-            "employer": employer,
+            "employer": enrollment.employer,
         },
-        institution_id=course.institution_id,
     )
-    return enrollment
+
+
+#: Learners looked up per ``IN (...)`` query by :func:`add_enrollments`.
+LOOKUP_BATCH = 500
+
+
+def add_enrollments(
+    session: Session,
+    *,
+    klass: CourseClass,
+    course: Course,
+    learners: Sequence[tuple[uuid.UUID, str | None]],
+    actor: Actor,
+    via: str,
+    seat_claimed: bool = True,
+) -> tuple[list[Enrollment], list[audit.Record]]:
+    """:func:`add_enrollment` for many learners (user id, employer) at once, for a caller that
+    holds the class row locked and counted its seats for all of them (a roster; or one learner
+    with ``seat_claimed=False``: the seat is claimed here, as add_enrollment does): the same
+    checks (published course, none enrolled yet: 409 ``already_enrolled`` names the first),
+    the rows inserted in one flush (executemany), and their ``enrollment.created`` records
+    returned in order for the caller to append with :func:`app.audit.service.append_many` in
+    this transaction (so they can interleave with other entries of the same rows)."""
+    if course.status is not CourseStatus.published:
+        raise CourseNotFound()
+    if klass.institution_id != course.institution_id:  # pragma: no cover - a class is the course's
+        raise ClassNotFound()
+    if not seat_claimed:
+        if len(learners) != 1:
+            raise ValueError("claim the seats of several learners under the class's lock first")
+        claim_seat(session, klass)
+    ids = [user_id for user_id, _ in learners]
+    for start in range(0, len(ids), LOOKUP_BATCH):
+        existing = session.exec(
+            select(Enrollment).where(
+                col(Enrollment.course_id) == course.id,
+                col(Enrollment.user_id).in_(ids[start : start + LOOKUP_BATCH]),
+            )
+        ).first()
+        if existing is not None:
+            raise AlreadyEnrolled(enrollment_id=str(existing.id))
+    enrollments = [_new_enrollment(klass, course, uid, employer) for uid, employer in learners]
+    try:
+        with session.begin_nested():
+            session.add_all(enrollments)
+            session.flush()
+    except IntegrityError:
+        # A concurrent request enrolled one of them between our check and our insert.
+        raise AlreadyEnrolled(enrollment_id=None) from None
+    return enrollments, [enrollment_record(e, course, actor, via) for e in enrollments]
 
 
 def enrollment_of(session: Session, course_id: uuid.UUID, user_id: uuid.UUID) -> Enrollment | None:

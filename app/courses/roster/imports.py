@@ -7,7 +7,7 @@ import json
 import uuid
 from dataclasses import asdict
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts import activation, idcard
@@ -106,6 +106,10 @@ def stored_rows(imp: RosterImport) -> list[RosterRow]:
     return [RosterRow(**r) for r in json.loads(decrypt("roster", imp.rows_enc))]
 
 
+#: Known learners looked up per ``IN (...)`` query.
+LOOKUP_BATCH = 500
+
+
 def _enrol_rows(
     session: Session,
     principal: Principal,
@@ -116,37 +120,64 @@ def _enrol_rows(
     *,
     seats_claimed: bool,
 ) -> list[Enrolled]:
-    out: list[Enrolled] = []
-    for r in rows:
-        code: str | None = None
-        if r.existing_user_id is None:
-            learner = activation.create_pending_learner(
-                session,
-                real_name=r.real_name,
-                id_number=idcard.parse(r.id_number, today=clock.now().date()),
-                phone=r.phone,
-                group=LearnerGroup(r.group) if r.group else None,
-                institution_id=klass.institution_id,
-                actor=principal.actor,
-                via=via,
+    """Enrol checked rows: new people get a pending account and an activation code, known
+    learners are enrolled as they are. Done for all rows at once (accounts, codes and
+    enrolments in a flush each, the audit entries — per row ``learner.created`` for a new
+    account, then ``enrollment.created`` — appended in row order with the chain locked once),
+    so a 5,000-row roster is not 10,000 separate appends."""
+    today = clock.now().date()
+    new_rows = [r for r in rows if r.existing_user_id is None]
+    created = activation.create_pending_learners(
+        session,
+        [
+            activation.NewLearner(
+                r.real_name,
+                idcard.parse(r.id_number, today=today),
+                r.phone,
+                LearnerGroup(r.group) if r.group else None,
             )
-            code = activation.issue_code(session, learner, actor=principal.actor, audited=False)
+            for r in new_rows
+        ],
+        institution_id=klass.institution_id,
+        actor=principal.actor,
+        via=via,
+    )
+    by_row = {r.row: c for r, c in zip(new_rows, created, strict=True)}
+    known_ids = [uuid.UUID(r.existing_user_id) for r in rows if r.existing_user_id is not None]
+    known: dict[uuid.UUID, User] = {}
+    for start in range(0, len(known_ids), LOOKUP_BATCH):
+        batch = known_ids[start : start + LOOKUP_BATCH]
+        known.update((u.id, u) for u in session.exec(select(User).where(col(User.id).in_(batch))))
+    learners: list[User] = []
+    for r in rows:
+        if r.existing_user_id is None:
+            learners.append(by_row[r.row][0])
         else:
-            found = session.get(User, uuid.UUID(r.existing_user_id))
+            found = known.get(uuid.UUID(r.existing_user_id))
             if found is None:  # pragma: no cover - checked in the same transaction
                 raise RosterChanged()
-            learner = found
-        enrollment = classes.add_enrollment(
-            session,
-            klass=klass,
-            course=course,
-            learner=learner,
-            actor=principal.actor,
-            employer=r.employer,
-            via=via,
-            seat_claimed=seats_claimed,
-        )
-        out.append(Enrolled(r.row, learner, enrollment, code))
+            learners.append(found)
+    enrollments, enrolled_records = classes.add_enrollments(
+        session,
+        klass=klass,
+        course=course,
+        learners=[(u.id, r.employer) for u, r in zip(learners, rows, strict=True)],
+        actor=principal.actor,
+        via=via,
+        seat_claimed=seats_claimed,
+    )
+    records: list[audit.Record] = []
+    out: list[Enrolled] = []
+    for r, learner, enrollment, record in zip(
+        rows, learners, enrollments, enrolled_records, strict=True
+    ):
+        new = by_row.get(r.row)
+        if new is not None:
+            records.append(new[2])
+        records.append(record)
+        out.append(Enrolled(r.row, learner, enrollment, new[1] if new else None))
+    # One chain: add_enrollments made sure the class and the course are the institution's.
+    audit.append_many(session, records, institution_id=klass.institution_id)
     return out
 
 
