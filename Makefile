@@ -36,7 +36,7 @@ run: install
 
 ## Set up and run the whole suite (fails if no test ran).
 test: install-dev
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=40 $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check app tests benchmarks migrations/env.py
