@@ -4,8 +4,9 @@ pages every page module shares. Page modules import from here, never from each o
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Request
@@ -19,6 +20,7 @@ from app.accounts.principal import Principal
 from app.attendance import service as attendance
 from app.clock import SHANGHAI
 from app.courses.models import LEVEL_NAMES_ZH
+from app.db import attempt
 from app.errors import DomainError
 from app.web.durations import Duration
 from app.web.i18n import (
@@ -265,6 +267,32 @@ def error_page(request: Request, user: User | None, err: DomainError) -> HTMLRes
         status=err.status,
         message=message_for(err, lang_of(request)),
     )
+
+
+T = TypeVar("T")
+
+
+def act(
+    request: Request,
+    session: Session,
+    user: User,
+    change: Callable[[], T],
+    *,
+    refused: Callable[[DomainError], Response],
+    done: Callable[[T], Response],
+    gone: tuple[type[DomainError], ...] = (),
+) -> Response:
+    """A page's button or form that changes something: ``change`` in a savepoint; a refusal that
+    leaves nothing to show the page on (``gone``: the class not found, say) as the error page,
+    any other as ``refused`` says (the page again with the reason); on success ``done``."""
+    try:
+        with attempt(session):
+            made = change()
+    except gone as err:
+        return error_page(request, user, err)
+    except DomainError as err:
+        return refused(err)
+    return done(made)
 
 
 def not_learner(request: Request, user: User) -> HTMLResponse:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -21,12 +21,11 @@ from app.courses import classes, invites
 from app.courses import exceptions as cx
 from app.courses import service as courses
 from app.courses.models import ClassStatus
-from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
 from app.web import filing_words
 from app.web.i18n import Lang, gettext, lang_of, message_for
-from app.web.render import GROUP_NAMES, error_page, redirect, render
+from app.web.render import GROUP_NAMES, act, error_page, redirect, render
 from app.web.session import PageUser
 from app.web.staff.forms import (
     Parsed,
@@ -39,6 +38,7 @@ from app.web.staff.forms import (
 )
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 
 CLASS_RULES: Rules = {
     "code": ("必填，不超过 %s 个字符，同一课程内不重复，例如 2026-03。", (classes.CODE_CHARS,)),
@@ -200,6 +200,32 @@ def class_view(
     )
 
 
+def on_class(
+    request: Request,
+    session: Session,
+    staff: User,
+    class_id: uuid.UUID,
+    change: Callable[[], T],
+    *,
+    refused: Callable[[DomainError], dict[str, Any]],
+    done: Callable[[T], Response],
+) -> Response:
+    """A button or form of the class page: ``change`` in a savepoint; the class not found as the
+    error page, a refusal as the class page again with what ``refused`` makes of it (the words
+    and where they go), else ``done``."""
+    return act(
+        request,
+        session,
+        staff,
+        change,
+        refused=lambda err: class_view(
+            request, staff, session, class_id, status=err.status, **refused(err)
+        ),
+        done=done,
+        gone=(cx.ClassNotFound,),
+    )
+
+
 @router.get("/staff/classes/{class_id}")
 def class_page(
     request: Request, class_id: uuid.UUID, user: PageUser, session: SessionDep
@@ -222,23 +248,18 @@ def _transition(
     staff = staff_post(request, user, csrf)
     if isinstance(staff, Response):
         return staff
-    try:
-        with attempt(session):
-            change = classes.close_class if close else classes.open_class
-            change(session, Principal.of_user(staff), class_id)
-    except cx.ClassNotFound as err:
-        return error_page(request, staff, err)
-    except DomainError as err:
-        return class_view(
-            request,
-            staff,
-            session,
-            class_id,
-            status=err.status,
-            error=message_for(err, lang_of(request)),
-        )
-    return redirect(
-        request, f"/staff/classes/{class_id}", "class_closed" if close else "class_opened"
+    change = classes.close_class if close else classes.open_class
+    lang = lang_of(request)
+    return on_class(
+        request,
+        session,
+        staff,
+        class_id,
+        lambda: change(session, Principal.of_user(staff), class_id),
+        refused=lambda err: {"error": message_for(err, lang)},
+        done=lambda _: redirect(
+            request, f"/staff/classes/{class_id}", "class_closed" if close else "class_opened"
+        ),
     )
 
 
@@ -289,20 +310,14 @@ def enrol_learner(
             status=422,
             enrol_errors={"learner_id": gettext(lang)("请从列表中选择学员。")},
         )
-    try:
-        with attempt(session):
-            classes.enrol_learner(
-                session, Principal.of_user(staff), class_id, learner, employer=employer or None
-            )
-    except cx.ClassNotFound as err:
-        return error_page(request, staff, err)
-    except DomainError as err:
-        return class_view(
-            request,
-            staff,
-            session,
-            class_id,
-            status=err.status,
-            enrol_errors=field_error(err, lang, CLASS_RULES, "employer"),
-        )
-    return redirect(request, f"/staff/classes/{class_id}", "class_enrolled")
+    return on_class(
+        request,
+        session,
+        staff,
+        class_id,
+        lambda: classes.enrol_learner(
+            session, Principal.of_user(staff), class_id, learner, employer=employer or None
+        ),
+        refused=lambda err: {"enrol_errors": field_error(err, lang, CLASS_RULES, "employer")},
+        done=lambda _: redirect(request, f"/staff/classes/{class_id}", "class_enrolled"),
+    )

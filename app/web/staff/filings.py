@@ -11,18 +11,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from app.accounts.principal import Principal
-from app.courses import exceptions as cx
-from app.db import attempt
-from app.errors import DomainError
 from app.filing import service as filing
 from app.filing.exceptions import InvalidClassFiling
 from app.filing.models import FilingKind
 from app.http.session import SessionDep
 from app.web.filing_words import FILING_KINDS
 from app.web.i18n import lang_of, message_for
-from app.web.render import error_page, redirect
+from app.web.render import redirect
 from app.web.session import PageUser
-from app.web.staff.classes import class_view
+from app.web.staff.classes import on_class
 from app.web.staff.forms import staff_post
 
 router = APIRouter(include_in_schema=False)
@@ -42,28 +39,22 @@ def file_class(
     staff = staff_post(request, user, csrf)
     if isinstance(staff, Response):
         return staff
-    try:
+    lang = lang_of(request)
+
+    def change() -> object:
         if kind not in FILING_KINDS:
             raise InvalidClassFiling("kind must be opening or completion.", field="kind")
-        with attempt(session):
-            filing.file_class(
-                session,
-                Principal.of_user(staff),
-                class_id,
-                kind=FilingKind(kind),
-                site=site,
-                note=note,
-            )
-    except cx.ClassNotFound as err:
-        return error_page(request, staff, err)
-    except DomainError as err:
-        return class_view(
-            request,
-            staff,
-            session,
-            class_id,
-            status=err.status,
-            filing_error=message_for(err, lang_of(request)),
+        return filing.file_class(
+            session, Principal.of_user(staff), class_id, kind=FilingKind(kind), site=site, note=note
         )
+
     flash = "class_filed" if kind != FilingKind.completion.value else "class_completion_filed"
-    return redirect(request, f"/staff/classes/{class_id}", flash)
+    return on_class(
+        request,
+        session,
+        staff,
+        class_id,
+        change,
+        refused=lambda err: {"filing_error": message_for(err, lang)},
+        done=lambda _: redirect(request, f"/staff/classes/{class_id}", flash),
+    )

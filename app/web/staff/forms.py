@@ -20,12 +20,11 @@ from app.certificates.subsidy import yuan
 from app.courses import exceptions as cx
 from app.courses import service as courses
 from app.courses.models import Course, CreditPolicy, Level, QuizOpens
-from app.db import attempt
 from app.errors import DomainError, ValidationFailed
 from app.validation import InvalidText
 from app.web.durations import Duration, parse, split
 from app.web.i18n import Lang, gettext, message_for
-from app.web.render import error_page, not_staff, to_login
+from app.web.render import act, not_staff, to_login
 from app.web.session import check_csrf
 
 MAX_OPTION_ROWS = courses.OPTIONS[1]
@@ -425,11 +424,12 @@ def submit(
     arguments, errors = parsed
     if arguments is None:
         return page(status=422, values=values, errors=errors)
-    try:
-        with attempt(session):
-            made = make(arguments)
-    except gone as err:
-        return error_page(request, staff, err)
-    except DomainError as err:
-        return page(status=err.status, values=values, errors=refusal(err))
-    return done(made)
+    return act(
+        request,
+        session,
+        staff,
+        lambda: make(arguments),
+        refused=lambda err: page(status=err.status, values=values, errors=refusal(err)),
+        done=done,
+        gone=gone,
+    )

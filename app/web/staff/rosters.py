@@ -21,9 +21,9 @@ from app.errors import DomainError
 from app.http.cookies import client_info
 from app.http.session import SessionDep
 from app.web.i18n import lang_of, message_for
-from app.web.render import error_page, redirect, render
+from app.web.render import act, error_page, redirect, render
 from app.web.session import PageUser, check_csrf
-from app.web.staff.classes import class_view
+from app.web.staff.classes import class_view, on_class
 from app.web.staff.forms import staff_page, staff_post
 
 router = APIRouter(include_in_schema=False)
@@ -64,18 +64,17 @@ def check_roster(
     if isinstance(staff, Response):
         return staff
     data = file.file.read(roster.MAX_BYTES + 1)
-    try:
-        with attempt(session):
-            imp, _checked = roster.preview(
-                session, Principal.of_user(staff), class_id, data, file.filename or ""
-            )
-    except cx.ClassNotFound as err:
-        return error_page(request, staff, err)
-    except DomainError as err:
-        return class_view(
-            request, staff, session, class_id, status=err.status, roster_error=_words(err, request)
-        )
-    return redirect(request, f"/staff/roster-imports/{imp.id}")
+    return on_class(
+        request,
+        session,
+        staff,
+        class_id,
+        lambda: roster.preview(
+            session, Principal.of_user(staff), class_id, data, file.filename or ""
+        ),
+        refused=lambda err: {"roster_error": _words(err, request)},
+        done=lambda previewed: redirect(request, f"/staff/roster-imports/{previewed[0].id}"),
+    )
 
 
 def _words(err: DomainError, request: Request) -> str:
@@ -110,19 +109,25 @@ def commit_roster(
     if isinstance(staff, Response):
         return staff
     principal = Principal.of_user(staff)
-    try:
-        with attempt(session):
-            enrolled = roster.commit(session, principal, import_id)
-    except cx.RosterImportNotFound as err:
-        return error_page(request, staff, err)
-    except DomainError as err:
-        imp = roster.get_import(session, principal, import_id)
-        return _preview(
-            request, staff, imp, status=err.status, error=message_for(err, lang_of(request))
-        )
-    imp = roster.get_import(session, principal, import_id)
-    # The codes are shown this once (only their hashes are kept): not a redirect.
-    return _preview(request, staff, imp, enrolled=enrolled)
+    lang = lang_of(request)
+    return act(
+        request,
+        session,
+        staff,
+        lambda: roster.commit(session, principal, import_id),
+        refused=lambda err: _preview(
+            request,
+            staff,
+            roster.get_import(session, principal, import_id),
+            status=err.status,
+            error=message_for(err, lang),
+        ),
+        # The codes are shown this once (only their hashes are kept): not a redirect.
+        done=lambda enrolled: _preview(
+            request, staff, roster.get_import(session, principal, import_id), enrolled=enrolled
+        ),
+        gone=(cx.RosterImportNotFound,),
+    )
 
 
 @router.post("/staff/classes/{class_id}/person")
@@ -148,35 +153,35 @@ def enrol_person(
         "group": group,
         "employer": employer,
     }
-    try:
-        with attempt(session):
-            e = roster.enrol_person(
-                session,
-                Principal.of_user(staff),
-                class_id,
-                real_name=real_name,
-                id_number=id_number,
-                phone=phone or None,
-                group=group or None,
-                employer=employer or None,
-            )
-    except cx.ClassNotFound as err:
-        return error_page(request, staff, err)
-    except DomainError as err:
-        rows = err.extra.get("errors") or []
-        person_errors = {r["field"]: r["message_zh"] for r in rows} or {
-            "_form": message_for(err, lang_of(request))
-        }
-        return class_view(
-            request,
-            staff,
+    return on_class(
+        request,
+        session,
+        staff,
+        class_id,
+        lambda: roster.enrol_person(
             session,
+            Principal.of_user(staff),
             class_id,
-            status=err.status,
-            person_values=values,
-            person_errors=person_errors,
-        )
-    return class_view(request, staff, session, class_id, person_enrolled=e)
+            real_name=real_name,
+            id_number=id_number,
+            phone=phone or None,
+            group=group or None,
+            employer=employer or None,
+        ),
+        refused=lambda err: {
+            "person_values": values,
+            "person_errors": _person_errors(err, request),
+        },
+        done=lambda e: class_view(request, staff, session, class_id, person_enrolled=e),
+    )
+
+
+def _person_errors(err: DomainError, request: Request) -> dict[str, str]:
+    """The refused rows' words by field, or the refusal's above the form."""
+    rows = err.extra.get("errors") or []
+    return {r["field"]: r["message_zh"] for r in rows} or {
+        "_form": message_for(err, lang_of(request))
+    }
 
 
 # ---------------------------------------------------------------- the learner's activation
