@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -18,14 +18,14 @@ from app.accounts.principal import Principal
 from app.accounts.repository import users_by_id
 from app.audit.models import AuditEntry
 from app.audit.service import Actor
-from app.db import attempt
 from app.errors import DomainError
 from app.web.i18n import gettext, lang_of, message_for
-from app.web.render import FLASHES, redirect, render, to_login
+from app.web.render import FLASHES, act, redirect, render, to_login
 from app.web.session import check_csrf
 
 HOME = "/admin"
 AUDIT_PAGE_SIZE = 50
+T = TypeVar("T")
 RECENT = 10  # audit entries shown on an institution's or an account's page
 
 FLASHES.update(
@@ -205,20 +205,51 @@ def change_status(
     if action not in changes:
         return Response(status_code=404)
     change, flash = changes[action]
-    try:
-        with attempt(session):
-            change(session, subject_id, reason=reason, actor=Principal.of_user(who).actor)
-    except DomainError as err:
-        return page(
+    return on_subject(
+        request,
+        who,
+        session,
+        subject_id,
+        lambda: change(session, subject_id, reason=reason, actor=Principal.of_user(who).actor),
+        page=page,
+        error_field=error_field,
+        values={"reason": reason},
+        done=lambda _: redirect(request, f"{home}/{subject_id}", flash),
+    )
+
+
+def on_subject(
+    request: Request,
+    who: User,
+    session: Session,
+    subject_id: uuid.UUID,
+    change: Callable[[], T],
+    *,
+    page: SubjectPage,
+    error_field: str,
+    values: dict[str, str] | None = None,
+    done: Callable[[T], Response],
+) -> Response:
+    """A form on an institution's or an account's page: ``change`` in a savepoint; a refusal
+    shows ``page`` again with the message under ``error_field`` and what was typed (``values``);
+    else ``done``."""
+    lang = lang_of(request)
+    return act(
+        request,
+        session,
+        who,
+        change,
+        refused=lambda err: page(
             request,
             who,
             session,
             subject_id,
             status=err.status,
-            errors={error_field: message_for(err, lang_of(request))},
-            values={"reason": reason},
-        )
-    return redirect(request, f"{home}/{subject_id}", flash)
+            errors={error_field: message_for(err, lang)},
+            values=values,
+        ),
+        done=done,
+    )
 
 
 # ---------------------------------------------------------------- audit entries in words

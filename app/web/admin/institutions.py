@@ -14,7 +14,6 @@ from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.accounts.principal import Principal
 from app.audit import service as audit
-from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
 from app.programmes import regions
@@ -28,6 +27,7 @@ from app.web.admin.common import (
     chain_links,
     change_status,
     entries_view,
+    on_subject,
     require_admin,
     require_admin_post,
     texts_for,
@@ -35,7 +35,7 @@ from app.web.admin.common import (
 from app.web.i18n import lang_of, message_for
 from app.web.listing import ListSpec, Select
 from app.web.regulator.registry import KIND_NAMES
-from app.web.render import error_page, redirect
+from app.web.render import act, error_page, redirect
 from app.web.session import PageUser
 
 router = APIRouter(include_in_schema=False)
@@ -133,28 +133,31 @@ def create_institution(
             errors={"create": texts_for(request)(TEXTS["code_name_required"])},
             values=values,
         )
-    try:
-        with attempt(session):
-            inst = accounts.create_institution(
-                session,
-                code=code,
-                name=name,
-                region_code=region_code,
-                credit_code=credit_code or None,
-                legal_name=legal_name or None,
-                kind=kind or None,
-                actor=Principal.of_user(who).actor,
-            )
-    except DomainError as err:
-        return _institutions_page(
+    lang = lang_of(request)
+    return act(
+        request,
+        session,
+        who,
+        lambda: accounts.create_institution(
+            session,
+            code=code,
+            name=name,
+            region_code=region_code,
+            credit_code=credit_code or None,
+            legal_name=legal_name or None,
+            kind=kind or None,
+            actor=Principal.of_user(who).actor,
+        ),
+        refused=lambda err: _institutions_page(
             request,
             who,
             session,
             http_status=err.status,
-            errors={"create": message_for(err, lang_of(request))},
+            errors={"create": message_for(err, lang)},
             values=values,
-        )
-    return redirect(request, f"{HOME}/institutions/{inst.id}", "inst_created")
+        ),
+        done=lambda inst: redirect(request, f"{HOME}/institutions/{inst.id}", "inst_created"),
+    )
 
 
 def _institution_page(
@@ -220,27 +223,23 @@ def edit_institution(
         return _institution_page(
             request, who, session, institution_id, status=422, errors=errors, values=values
         )
-    try:
-        with attempt(session):
-            admin.update_institution(
-                session,
-                institution_id,
-                name=name,
-                region_code=region_code.strip() or None,
-                actor=Principal.of_user(who).actor,
-            )
-    except DomainError as err:
-        errors = {"edit": message_for(err, lang_of(request))}
-        return _institution_page(
-            request,
-            who,
+    return on_subject(
+        request,
+        who,
+        session,
+        institution_id,
+        lambda: admin.update_institution(
             session,
             institution_id,
-            status=err.status,
-            errors=errors,
-            values=values,
-        )
-    return redirect(request, f"{HOME}/institutions/{institution_id}", "inst_saved")
+            name=name,
+            region_code=region_code.strip() or None,
+            actor=Principal.of_user(who).actor,
+        ),
+        page=_institution_page,
+        error_field="edit",
+        values=values,
+        done=lambda _: redirect(request, f"{HOME}/institutions/{institution_id}", "inst_saved"),
+    )
 
 
 @router.post(f"{HOME}/institutions/{{institution_id}}/{{action}}")

@@ -15,7 +15,6 @@ from app.accounts import service as accounts
 from app.accounts.models import Institution, Role, User
 from app.accounts.principal import Principal
 from app.audit import service as audit
-from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
 from app.programmes import regions
@@ -30,6 +29,7 @@ from app.web.admin.common import (
     admin_page,
     change_status,
     entries_view,
+    on_subject,
     parse_uuid,
     require_admin,
     require_admin_post,
@@ -37,7 +37,7 @@ from app.web.admin.common import (
 )
 from app.web.i18n import lang_of, message_for
 from app.web.listing import ListSpec, Select
-from app.web.render import GROUP_NAMES, error_page, redirect
+from app.web.render import GROUP_NAMES, act, error_page, redirect
 from app.web.session import PageUser
 
 router = APIRouter(include_in_schema=False)
@@ -160,26 +160,36 @@ def create_user(
     if r is Role.regulator and not jurisdiction:
         return refused(t(TEXTS["pick_jurisdiction"]))
     generated = None if password else admin.generate_password()
-    try:
-        with attempt(session):
-            if inst is not None:
-                accounts.get_institution(session, inst)
-            created = accounts.create_user(
-                session,
-                role=r,
-                username=username,
-                password=password or str(generated),
-                institution_id=inst,
-                real_name=real_name.strip() or None,
-                jurisdiction_code=jurisdiction or None,
-                actor=Principal.of_user(who).actor,
-            )
-    except DomainError as err:
-        return refused(message_for(err, lang_of(request)), err.status)
-    shown = {"user_id": str(created.id), "username": created.username}
-    if generated:
-        shown["password"] = generated
-    return _users_page(request, who, session, shown=shown)
+
+    def create() -> User:
+        if inst is not None:
+            accounts.get_institution(session, inst)
+        return accounts.create_user(
+            session,
+            role=r,
+            username=username,
+            password=password or str(generated),
+            institution_id=inst,
+            real_name=real_name.strip() or None,
+            jurisdiction_code=jurisdiction or None,
+            actor=Principal.of_user(who).actor,
+        )
+
+    def created(made: User) -> Response:
+        shown = {"user_id": str(made.id), "username": made.username}
+        if generated:
+            shown["password"] = generated
+        return _users_page(request, who, session, shown=shown)
+
+    lang = lang_of(request)
+    return act(
+        request,
+        session,
+        who,
+        create,
+        refused=lambda err: refused(message_for(err, lang), err.status),
+        done=created,
+    )
 
 
 def _user_page(
@@ -243,23 +253,25 @@ def reset_password(
     who = require_admin_post(request, user, csrf)
     if isinstance(who, Response):
         return who
-    try:
-        with attempt(session):
-            _target, generated = admin.reset_password(
-                session, user_id, actor=Principal.of_user(who).actor, new_password=password or None
-            )
-    except DomainError as err:
-        return _user_page(
-            request,
-            who,
-            session,
-            user_id,
-            status=err.status,
-            errors={"password": message_for(err, lang_of(request))},
-        )
-    if generated is None:
-        return redirect(request, f"{HOME}/users/{user_id}", "password_set")
-    return _user_page(request, who, session, user_id, shown=generated)
+
+    def done(reset: tuple[object, str | None]) -> Response:
+        generated = reset[1]
+        if generated is None:
+            return redirect(request, f"{HOME}/users/{user_id}", "password_set")
+        return _user_page(request, who, session, user_id, shown=generated)
+
+    return on_subject(
+        request,
+        who,
+        session,
+        user_id,
+        lambda: admin.reset_password(
+            session, user_id, actor=Principal.of_user(who).actor, new_password=password or None
+        ),
+        page=_user_page,
+        error_field="password",
+        done=done,
+    )
 
 
 @router.post(f"{HOME}/users/{{user_id}}/{{action}}")
