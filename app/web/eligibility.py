@@ -36,7 +36,7 @@ from app.programmes.models import (
 )
 from app.web.i18n import lang_of, message_for
 from app.web.regulator.standards import CERTIFICATE_NAMES, LEVEL_NAMES, RESIDENCE_NAMES
-from app.web.render import GROUP_NAMES, error_page, redirect, render, to_login
+from app.web.render import GROUP_NAMES, act, error_page, redirect, render, to_login
 from app.web.session import PageUser, check_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -445,17 +445,21 @@ def external_decision(
     who = _caller(request, session, user, "regulator", csrf)
     if isinstance(who, Response):
         return who
-    try:
-        with attempt(session):
-            external.decide_external(
-                session, who.principal, external_id, confirm=decision == "confirm", reason=reason
-            )
-    except DomainError as err:
-        message = message_for(err, lang_of(request))
-        # Every state: the row refused is shown, whatever it became.
-        return _queue(who, "", status=err.status, errors={f"ext-{external_id}": message})
+    lang = lang_of(request)
     flash = "external_confirmed" if decision == "confirm" else "external_rejected"
-    return redirect(request, QUEUE, flash)
+    return act(
+        request,
+        session,
+        who.user,
+        lambda: external.decide_external(
+            session, who.principal, external_id, confirm=decision == "confirm", reason=reason
+        ),
+        # Every state: the row refused is shown, whatever it became.
+        refused=lambda err: _queue(
+            who, "", status=err.status, errors={f"ext-{external_id}": message_for(err, lang)}
+        ),
+        done=lambda _: redirect(request, QUEUE, flash),
+    )
 
 
 @router.get("/eligibility/external-certificates/{external_id}/scan")

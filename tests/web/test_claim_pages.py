@@ -50,6 +50,12 @@ def _file(client: TestClient, staff: Any) -> str:
     return m.group(1)
 
 
+def _recoveries(client: TestClient) -> str:
+    page = client.get("/regulator/claims")
+    assert page.status_code == 200
+    return page.text
+
+
 def _lines(html: str) -> list[tuple[str, str]]:
     """(line id, decision) of every line article on a batch page, in order."""
     return re.findall(r'data-line="([0-9a-f-]{36})" data-decision="([a-z_]*)"', html)
@@ -136,6 +142,29 @@ def test_staff_file_a_quarter_and_regulator_reviews_and_approves(
     r = client.post(f"/regulator/claims/{batch_id}/payments", data=paid, follow_redirects=False)
     assert r.headers.get("location") == f"/regulator/claims/{batch_id}", r.text
     assert 'data-status="paid"' in client.get(f"/regulator/claims/{batch_id}").text
+
+    # a finding on the paid line opens a recovery, settled from the batches page
+    r = client.post(
+        f"/regulator/claims/lines/{second}/findings",
+        data={"csrf": paid["csrf"], "reason": "抽查发现代刷学时"},
+        follow_redirects=False,
+    )
+    assert r.headers.get("location") == "/regulator/claims#recoveries", r.text
+    (recovery,) = re.findall(
+        r'data-recovery="([0-9a-f-]{36})" data-status="open"', _recoveries(client)
+    )
+    settle = f"/regulator/claims/recoveries/{recovery}/settle"
+    odd = client.post(settle, data={"csrf": paid["csrf"], "outcome": "paid", "reference": "SZ-R1"})
+    assert odd.status_code == 422 and 'role="alert"' in odd.text and 'value="SZ-R1"' in odd.text
+    assert f'data-recovery="{recovery}" data-status="open"' in odd.text
+    done = {"csrf": paid["csrf"], "outcome": "recovered", "reference": "SZ-R1"}
+    r = client.post(settle, data=done, follow_redirects=False)
+    assert r.headers.get("location") == "/regulator/claims#recoveries", r.text
+    assert f'data-recovery="{recovery}" data-status="recovered"' in _recoveries(client)
+    again = client.post(settle, data=done)  # the same form once more: refused, not settled twice
+    assert again.status_code == 409, again.text
+    (said,) = re.findall(r'class="error" role="alert">([^<]+)<', again.text)  # on the settled row
+    assert said == "该追回事项已办结。", said
 
 
 def test_the_page_shows_what_the_api_shows(client: TestClient, engine: Any, clock: Any) -> None:

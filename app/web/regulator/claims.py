@@ -23,12 +23,11 @@ from app.claims.models import (
     RecoveryStatus,
 )
 from app.claims.schemas import ObjectionOut
-from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
 from app.web import claim_views as cv
 from app.web.i18n import gettext, lang_of, message_for
-from app.web.render import error_page, redirect, render, secure_headers, to_login
+from app.web.render import act, error_page, redirect, render, secure_headers, to_login
 from app.web.session import PageUser, check_csrf
 from app.web.staff.claim_batches import evidence_view
 
@@ -361,27 +360,34 @@ def settle_recovery(
     who = _regulator_post(request, user, csrf)
     if isinstance(who, Response):
         return who
-    try:
-        with attempt(session):
-            if outcome not in ("recovered", "written_off"):
-                raise cx.InvalidClaimInput("Choose an outcome.", field="outcome")
-            claims.settle_recovery(
-                session,
-                Principal.of_user(who),
-                recovery_id,
-                outcome=RecoveryStatus(outcome),
-                reference=reference,
-            )
-    except DomainError as err:
-        return list_view(
+
+    def settle() -> object:
+        if outcome not in ("recovered", "written_off"):
+            raise cx.InvalidClaimInput("Choose an outcome.", field="outcome")
+        return claims.settle_recovery(
+            session,
+            Principal.of_user(who),
+            recovery_id,
+            outcome=RecoveryStatus(outcome),
+            reference=reference,
+        )
+
+    lang = lang_of(request)
+    return act(
+        request,
+        session,
+        who,
+        settle,
+        refused=lambda err: list_view(
             request,
             who,
             session,
             status=err.status,
-            errors={f"recovery-{recovery_id}": message_for(err, lang_of(request))},
+            errors={f"recovery-{recovery_id}": message_for(err, lang)},
             values={f"recovery-{recovery_id}.reference": reference},
-        )
-    return redirect(request, "/regulator/claims#recoveries", "claim_recovery_settled")
+        ),
+        done=lambda _: redirect(request, "/regulator/claims#recoveries", "claim_recovery_settled"),
+    )
 
 
 @router.post("/regulator/claims/objections/{objection_id}/resolve")
