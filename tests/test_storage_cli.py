@@ -24,9 +24,10 @@ from app.programmes import external
 from app.storage import evidence_store, media_store
 from tests.conftest import new_s3_bucket, use_s3
 from tests.factories import make_course, make_institution, make_learner, make_user
+from tests.pdfs import SCAN_PDF
 from tests.video_clips import webm_clip
 
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = SCAN_PDF
 CROP = b"\xff\xd8\xff\xe0 a face crop \xff\xd9"
 
 

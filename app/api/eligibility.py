@@ -177,7 +177,13 @@ def record_external(
     issued_on: Annotated[date, Form()],
     occupation_code: Annotated[str, Form(max_length=32, examples=["6-31-01-03"])],
     occupation_name: Annotated[str, Form(max_length=100, examples=["电工"])],
-    scan: Annotated[UploadFile, File(description="PDF, JPEG or PNG, at most 5 MB")],
+    scan: Annotated[
+        UploadFile,
+        File(
+            description="PDF, JPEG or PNG, at most 5 MB; a PDF with scripts, launch or other "
+            "actions, attached files or an XFA form is refused (422 invalid_scan)"
+        ),
+    ],
     level: Annotated[str | None, Form(max_length=16, description="skill_level only")] = None,
 ) -> ExternalCertificateOut:
     """Staff of the learner's institution record a certificate someone else issued, with its

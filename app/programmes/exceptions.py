@@ -119,6 +119,21 @@ class InvalidScan(ValidationFailed):
     )
 
 
+class ActiveScan(InvalidScan):
+    """A PDF with JavaScript, launch or other actions, embedded files or an XFA form: refused
+    under the same code, with words saying what to do."""
+
+    message_zh = (
+        "这份 PDF 扫描件里带有脚本、自动执行的动作或夹带的文件，为安全起见不能上传。"
+        "请直接用扫描仪或手机扫描证书原件，或用“打印为 PDF”另存一份后再上传。"
+    )
+    message_en = (
+        "This PDF carries scripts, actions that run by themselves or attached files, so it "
+        "cannot be uploaded. Scan the certificate itself again, or save a copy with "
+        '"Print to PDF", and upload that.'
+    )
+
+
 class ScanUnavailable(DomainError):
     """The scan's bytes are gone from the store or differ from the recorded hash: an
     operator's problem (restore it from backup), never silently served."""

@@ -28,6 +28,7 @@ from app.accounts.principal import Principal
 from app.accounts.service import acting_institution
 from app.aftercommit import after_rollback
 from app.audit import service as audit
+from app.programmes import pdfscan
 from app.programmes.eligibility import identity
 from app.programmes.exceptions import (
     ExternalCertificateDecided,
@@ -85,12 +86,15 @@ def scan_type(data: bytes) -> tuple[str, str]:
 
 def _check_pdf(data: bytes) -> None:
     """A PDF ends with its ``%%EOF`` marker (ISO 32000-1 §7.5.5; writers may add a few bytes
-    after it): a file cut off in the upload, or something else behind a PDF signature, lacks it."""
+    after it): a file cut off in the upload, or something else behind a PDF signature, lacks it.
+    Then it must be a document pypdf can read with nothing in it that acts (scripts, launch
+    actions, embedded files: :mod:`app.programmes.pdfscan`)."""
     if b"%%EOF" not in data[-PDF_TAIL_BYTES:]:
         raise InvalidScan(
             "The PDF is incomplete (no end-of-file marker): it was cut off; upload it again.",
             field="scan",
         )
+    pdfscan.check_pdf(data)
 
 
 def _check_picture(data: bytes) -> None:

@@ -85,6 +85,7 @@ from tests.factories import (
     make_user,
     subsidy_standard,
 )
+from tests.pdfs import SCAN_PDF
 
 API = "/api/v1"
 CALLERS = ("anon", "learner", "other", "staff", "ostaff", "reg", "admin", "key-", "key+", "okey")
@@ -450,7 +451,7 @@ def _facts(engine: Engine, staff: User, learner: User) -> dict[str, str]:
                 occupation_code="6-31-01-03",
                 occupation_name="电工",
             ),
-            b"%PDF-1.4\n%%EOF\n",
+            SCAN_PDF,
         )
         return {
             "fact_id": str(group.id),
@@ -469,7 +470,7 @@ def _external_upload(w: World) -> dict[str, Any]:
             "occupation_code": "6-31-01-03",
             "occupation_name": "电工",
         },
-        "files": [("scan", ("scan.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf"))],
+        "files": [("scan", ("scan.pdf", SCAN_PDF, "application/pdf"))],
     }
 
 

@@ -50,8 +50,9 @@ from tests.factories import (
     make_user,
     reload,
 )
+from tests.pdfs import SCAN_PDF
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = SCAN_PDF
 ISSUE_DAY = datetime(2026, 3, 2, 2, tzinfo=UTC)  # 2026-03-02 in Shanghai
 
 

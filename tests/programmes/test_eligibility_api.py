@@ -18,9 +18,10 @@ from app.db import transaction
 from app.programmes import regions
 from app.programmes.models import ExternalCertificate
 from tests.factories import certified, id_number, login, make_institution, make_learner, make_user
+from tests.pdfs import SCAN_PDF
 
 API = "/api/v1"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
+PDF = SCAN_PDF
 
 
 def _setup(engine: Engine, clock: Any) -> dict[str, Any]:

@@ -11,18 +11,22 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from fpdf import FPDF
 from PIL import Image
+from pypdf import PdfWriter
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from app.accounts.models import Role
 from app.programmes import external
+from app.programmes.exceptions import ActiveScan, InvalidScan
 from app.programmes.models import ExternalCertificate
 from tests.factories import id_number, login, make_institution, make_learner, make_user
 from tests.hostile_images import png_bomb, truncated_jpeg
+from tests.pdfs import SCAN_PDF, pdf
 
 API = "/api/v1"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = SCAN_PDF
 
 
 def _picture(fmt: str, size: tuple[int, int] = (620, 877)) -> bytes:
@@ -143,3 +147,108 @@ def test_numbers_that_start_like_a_formula_and_dates_before_birth_are_refused(
     assert _count(engine) == 0
     ok = client.post(url, data={**_form(), "issued_on": "2008-06-01"}, files=files, headers=staff)
     assert ok.status_code == 201, ok.text
+
+
+def _attached(scan: bytes) -> bytes:
+    """``scan`` with an executable attached, as pypdf's writer attaches files."""
+    writer = PdfWriter(clone_from=io.BytesIO(scan))
+    writer.add_attachment("证书核验工具.exe", b"MZ\x90\x00" + bytes(60))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _encrypted(scan: bytes, user_password: str) -> bytes:
+    writer = PdfWriter(clone_from=io.BytesIO(scan))
+    writer.encrypt(user_password=user_password, owner_password="机构", algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+JS = b"<< /S /JavaScript /JS (app.launchURL\\('http://x.example/'\\)) >>"
+ACTIVE_PDFS = {
+    "javascript_on_open": pdf(b"/OpenAction 4 0 R ", objects={4: JS}),
+    "javascript_in_the_name_tree": pdf(
+        b"/Names << /JavaScript << /Names [(a) 4 0 R] >> >> ", objects={4: JS}
+    ),
+    "launch_when_the_page_opens": pdf(
+        page=b"/AA << /O 4 0 R >> ", objects={4: b"<< /S /Launch /F (cmd.exe) >>"}
+    ),
+    "remote_file_from_a_link": pdf(
+        page=b"/Annots [4 0 R] ",
+        objects={4: b"<< /Subtype /Link /Rect [0 0 9 9] /A << /S /GoToR /F (other.pdf) >> >>"},
+    ),
+    # escaped names in a compressed object stream: invisible to a search of the bytes
+    "javascript_packed_and_escaped": pdf(
+        b"/OpenAction 4 0 R ", packed={4: b"<< /S /J#61vaScript /J#53 (app.alert\\(1\\)) >>"}
+    ),
+    "xfa_form": pdf(
+        b"/AcroForm << /Fields [] /XFA 4 0 R >> ",
+        objects={4: b"<< /Length 7 >>\nstream\n<xdp/>\n\nendstream"},
+    ),
+    "attached_executable": _attached(SCAN_PDF),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVE_PDFS))
+def test_pdfs_carrying_scripts_launch_actions_or_files_are_refused(
+    name: str, storage: str, client: TestClient, engine: Engine, clock: Any
+) -> None:
+    url, staff = _setup(client, engine, clock)
+    files = {"scan": ("证书.pdf", ACTIVE_PDFS[name], "application/pdf")}
+    r = client.post(url, data=_form(), files=files, headers={**staff, "Accept-Language": "zh"})
+    assert (r.status_code, r.json()["code"], r.json()["field"]) == (422, "invalid_scan", "scan")
+    assert r.json()["message_zh"] == ActiveScan.message_zh  # what to do, in words
+    assert "脚本" in r.json()["detail"] and "扫描" in r.json()["detail"]
+    assert _count(engine) == 0
+
+
+def test_a_password_protected_or_unreadable_pdf_is_refused(
+    storage: str, client: TestClient, engine: Engine, clock: Any
+) -> None:
+    url, staff = _setup(client, engine, clock)
+    no_catalogue = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    for scan in (_encrypted(SCAN_PDF, "123456"), no_catalogue):
+        files = {"scan": ("证书.pdf", scan, "application/pdf")}
+        r = client.post(url, data=_form(), files=files, headers=staff)
+        assert (r.status_code, r.json()["code"]) == (422, "invalid_scan")
+        assert r.json()["message_zh"] == InvalidScan.message_zh
+    assert _count(engine) == 0
+
+
+def _made_by_a_scanner_app() -> bytes:
+    """What a phone scanner app exports: a page picture and a text line, by fpdf2."""
+    doc = FPDF()
+    doc.add_page()
+    doc.image(io.BytesIO(_picture("JPEG", (1240, 1754))), x=0, y=0, w=210)
+    doc.set_font("helvetica", size=10)
+    doc.cell(text="Scanned 2026-03-10")
+    return bytes(doc.output())
+
+
+PLAIN_PDFS = {
+    "made_by_a_scanner_app": _made_by_a_scanner_app(),
+    # opening at the page, a web link to click, an owner password (opens without one)
+    "opens_at_its_page_with_a_link": pdf(
+        b"/OpenAction [3 0 R /Fit] ",
+        page=b"/Annots [4 0 R] ",
+        objects={
+            4: b"<< /Type /Annot /Subtype /Link /Rect [0 0 9 9] "
+            b"/A << /S /URI /URI (https://www.mohrss.gov.cn/) >> >>"
+        },
+    ),
+    "owner_password_only": _encrypted(SCAN_PDF, ""),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_PDFS))
+def test_plain_pdfs_are_recorded(
+    name: str, storage: str, client: TestClient, engine: Engine, clock: Any
+) -> None:
+    url, staff = _setup(client, engine, clock)
+    files = {"scan": ("证书.pdf", PLAIN_PDFS[name], "application/pdf")}
+    r = client.post(url, data=_form(), files=files, headers=staff)
+    assert r.status_code == 201, r.text
+    scan = client.get(f"{API}/external-certificates/{r.json()['id']}/scan", headers=staff)
+    assert (scan.status_code, scan.content) == (200, PLAIN_PDFS[name])

@@ -62,6 +62,7 @@ from tests.factories import (
     sign_in,
     start_session,
 )
+from tests.pdfs import SCAN_PDF
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9"
 SKIP_METHODS = {"HEAD", "OPTIONS"}
@@ -261,7 +262,7 @@ def _build(client: TestClient, engine: Engine, data_dir: Any) -> World:
                 occupation_code="6-31-01-03",
                 occupation_name="电工",
             ),
-            b"%PDF-1.4\n%%EOF\n",
+            SCAN_PDF,
         )
         ids |= {
             "fact_id": str(group.id),

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from app.accounts.models import LearnerGroup
 from tests.factories import make_learner
+from tests.pdfs import SCAN_PDF
 from tests.web.conftest import Browsing, Shots, built_at, shenzhen_world
 
 pytestmark = [
@@ -40,7 +41,7 @@ def test_eligibility_pages_in_the_browser(
     page.wait_for_selector("text=人员类别已按证明材料核实")
     assert page.locator("#group-table tr[data-status=confirmed]").count() == 1
     scan = tmp_path / "证书.pdf"
-    scan.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n")
+    scan.write_bytes(SCAN_PDF)
     form = page.locator("#external-form")
     form.locator("select[name=kind]").select_option("skill_level")
     form.locator("input[name=number]").fill("S000044030500001")

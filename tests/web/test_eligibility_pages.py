@@ -18,9 +18,10 @@ from app.audit.service import Actor
 from app.db import transaction
 from app.programmes import regions
 from tests.factories import login, make_institution, make_learner, make_user
+from tests.pdfs import SCAN_PDF
 from tests.web.staff_world import sign_in
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
+PDF = SCAN_PDF
 
 
 @pytest.fixture
