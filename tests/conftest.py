@@ -10,11 +10,13 @@ migrated database per xdist worker and every table is truncated after each test.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -206,9 +208,37 @@ def new_s3_bucket(endpoint: str) -> str:
     return bucket
 
 
+@functools.cache
+def node_keys() -> dict[str, str]:
+    """The signing keys (PEM) every app node on a bucket is configured with (app/keys.py): the
+    ``SKILLTRACE_*_SIGNING_KEY_PEM`` variables, made once per test run."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    def pem(key: Any) -> str:
+        return str(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ).decode()
+        )
+
+    return {
+        "SKILLTRACE_AUDIT_SIGNING_KEY_PEM": pem(ed25519.Ed25519PrivateKey.generate()),
+        "SKILLTRACE_CREDENTIAL_SIGNING_KEY_PEM": pem(
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        ),
+    }
+
+
 def use_s3(monkeypatch: pytest.MonkeyPatch, endpoint: str, bucket: str, prefix: str = "") -> None:
-    """Point the settings at a bucket of the stand-in (``SKILLTRACE_STORAGE=s3``)."""
+    """Point the settings at a bucket of the stand-in (``SKILLTRACE_STORAGE=s3``), with the
+    signing keys configured as such nodes need them (they share no data dir)."""
     from app.config import get_settings
+
+    for name, value in node_keys().items():
+        monkeypatch.setenv(name, value)
 
     monkeypatch.setenv("SKILLTRACE_STORAGE", "s3")
     monkeypatch.setenv("SKILLTRACE_S3_ENDPOINT_URL", endpoint)

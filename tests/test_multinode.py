@@ -1,15 +1,22 @@
 """Two app nodes on one PostgreSQL behind HAProxy, one of them killed (SIGKILL) mid-run.
 
 Real processes: PostgreSQL (CI's), two ``skilltrace serve`` nodes with a face worker each and
-their background jobs on (roll-call sweep and webhook sender every second), and Debian's HAProxy
-in front (health check ``/readyz``). Through the balancer: a learner enrols and checks in with real
-frames of ../shared/faces and answers a roll-call with real frames; 24 learners send heartbeats
-throughout; node A is killed while they do. Roll-calls left unanswered become overdue in two
-waves (both nodes sweeping, then the survivor alone) and are announced to a webhook receiver.
+their background jobs on (roll-call sweep and webhook sender every second), an S3 stand-in
+(moto's server) holding their files, and Debian's HAProxy in front (health check ``/readyz``).
+The nodes share no disk, as production nodes do not: each has its own data dir, the files go to
+the bucket and the signing keys come from configuration (app/keys.py).
 
-Then: every acknowledged heartbeat is stored (none lost), every ledger replays to its stored
-total (no credit twice), the audit chains verify with ``skilltrace audit verify``, each overdue
-roll-call was marked missed once, and each of its webhook deliveries arrived once.
+Through the balancer: a learner enrols and checks in with real frames of ../shared/faces and
+answers a roll-call with real frames; 16 learners send heartbeats throughout. Another learner's
+certificate is issued on the node that stored the check-in's evidence, and that node is killed
+while the heartbeats go on. Roll-calls left unanswered become overdue in two waves (both nodes
+sweeping, then the survivor alone) and are announced to a webhook receiver.
+
+Then: the survivor serves what the dead node wrote (the evidence crops, the certificate's PDF,
+the public key its credential names, which verifies it); every acknowledged heartbeat is stored
+(none lost), every ledger replays to its stored total (no credit twice), the audit chains verify
+with ``skilltrace audit verify``, each overdue roll-call was marked missed once, and each of its
+webhook deliveries arrived once.
 
 Needs PostgreSQL (SKILLTRACE_TEST_POSTGRES_URL) and ``haproxy`` on the PATH; CI installs both
 and sets SKILLTRACE_REQUIRE_MULTINODE=1, so there it fails instead of skipping.
@@ -19,8 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import http.server
+import io
 import os
+import re
 import shutil
 import signal
 import socket
@@ -35,11 +45,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
+import pypdf
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 
+from tests.conftest import S3_KEYS, new_s3_bucket, node_keys
 from tests.procs import alive, descendants, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -116,13 +129,34 @@ def database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     admin.dispose()
 
 
-def _keys() -> None:
-    """The nodes share the data dir: its signing keys are made once, before they start."""
-    from app.audit import signing
-    from app.certificates import credential
-
-    signing.signing_key()
-    credential.jwks()
+@pytest.fixture
+def bucket(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """An S3 stand-in (moto's server, its own process, as a bucket service is) and a fresh
+    bucket: the ``SKILLTRACE_*`` settings of nodes that keep their files there."""
+    port = _port()
+    log = (tmp_path / "moto.log").open("wb")
+    moto = subprocess.Popen(  # noqa: S603 - moto's server, a dev dependency
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_for(lambda: _ok(f"{endpoint}/moto-api/"), timeout=60), (
+            tmp_path / "moto.log"
+        ).read_text()[-2000:]
+        yield {
+            "SKILLTRACE_STORAGE": "s3",
+            "SKILLTRACE_S3_ENDPOINT_URL": endpoint,
+            "SKILLTRACE_S3_BUCKET": new_s3_bucket(endpoint),
+            "SKILLTRACE_S3_REGION": "us-east-1",
+            "SKILLTRACE_S3_ACCESS_KEY_ID": S3_KEYS["aws_access_key_id"],
+            "SKILLTRACE_S3_SECRET_ACCESS_KEY": S3_KEYS["aws_secret_access_key"],
+        }
+    finally:
+        moto.terminate()
+        moto.wait(10)
+        log.close()
 
 
 def _seed(engine: Engine, receiver_url: str) -> dict[str, Any]:
@@ -233,9 +267,12 @@ def _rollcalls(
     return ids
 
 
-def _node_env(url: str, data: Path) -> dict[str, str]:
+def _node_env(url: str, data: Path, shared: dict[str, str]) -> dict[str, str]:
+    """A node's environment: its own data dir; the bucket, the keys and the public address
+    (the balancer's, which credentials and QR codes name) the same on every node."""
     return {
         **os.environ,
+        **shared,
         "PYTHONPATH": str(REPO),
         "SKILLTRACE_DATABASE_URL": url,
         "SKILLTRACE_DATA_DIR": str(data),
@@ -264,6 +301,7 @@ backend nodes
     balance roundrobin
     option httpchk GET /readyz
     default-server inter 300ms fall 2 rise 2
+    http-response set-header X-Node %[srv_name]
     server a 127.0.0.1:{a} check
     server b 127.0.0.1:{b} check
 """
@@ -312,6 +350,7 @@ def _face_flow(
     r = send(f"/api/v1/enrollments/{enrollment_id}/sessions", "b")
     assert r.status_code == 201, r.text
     sid = r.json()["session_id"]
+    checkin = {"event": r.json()["attendance_event_id"], "node": r.headers["x-node"]}
     with engine.begin() as conn:  # the roll-call is due now
         conn.execute(
             text(
@@ -325,7 +364,85 @@ def _face_flow(
     rollcall = r.json()["rollcall"]["rollcall_id"]
     r = send(f"/api/v1/rollcalls/{rollcall}/response", "c")
     assert r.status_code == 200 and r.json()["outcome"] == "passed", r.text
-    return {"session": sid, "rollcall": rollcall}
+    return {
+        "session": sid,
+        "rollcall": rollcall,
+        "checkin": checkin,
+        "events": [checkin["event"], r.json()["attendance_event_id"]],
+    }
+
+
+def _certified_learner(engine: Engine) -> tuple[str, Any]:
+    """A learner of another (approved) institution whose enrolment is complete: (username,
+    enrolment id), to have a certificate issued on one node and read on the other."""
+    from tests.factories import (
+        course_row,
+        enrollment_row,
+        id_number,
+        make_institution,
+        make_learner,
+    )
+
+    inst = make_institution(engine, "NODE02", name="多节点证书测试学校")
+    learner = make_learner(engine, inst, username="nodecert", id_number=id_number(seq=900))
+    enrollment = enrollment_row(engine, learner, course_row(engine, inst), filed=False)
+    return learner.username, enrollment.id
+
+
+def _issue(node: str, username: str, enrollment_id: Any) -> dict[str, Any]:
+    """The certificate issued on ``node`` (its own address, not the balancer's)."""
+    from tests.factories import PASSWORD
+
+    with httpx.Client(base_url=node, timeout=60) as c:
+        r = c.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        token = r.json()["access_token"]
+        r = c.post(
+            f"/api/v1/enrollments/{enrollment_id}/certificate",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert r.status_code == 201, r.text
+        return {**r.json(), "token": token}
+
+
+def _served_by_survivor(
+    base: str, survivor: str, engine: Engine, cert: dict[str, Any], events: list[str]
+) -> None:
+    """What the dead node wrote, read through the balancer from the survivor: the evidence
+    crops (bytes equal to the hash the event recorded), the certificate's PDF, and the public
+    key its credential's ``kid`` names, which verifies the credential."""
+    from app.attendance.models import AttendanceEvent
+
+    with httpx.Client(base_url=base, timeout=60) as c:
+        r = c.post(
+            "/api/v1/auth/token", data={"username": "nodestaff", "password": "Node-Test-Pass-9"}
+        )
+        assert r.status_code == 200, r.text
+        staff = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        for event_id in events:
+            r = c.get(f"/api/v1/attendance-events/{event_id}/evidence", headers=staff)
+            assert r.status_code == 200 and r.headers["x-node"] == survivor, r.text
+            with Session(engine) as s:
+                event = s.get(AttendanceEvent, uuid.UUID(event_id))
+                assert event is not None
+            assert hashlib.sha256(r.content).hexdigest() == event.evidence_sha256
+        r = c.get(cert["pdf_url"], headers={"Authorization": f"Bearer {cert['token']}"})
+        assert r.status_code == 200 and r.headers["x-node"] == survivor, r.text
+        pages = pypdf.PdfReader(io.BytesIO(r.content)).pages
+        # pypdf puts NULs and spaces between the two-byte CID glyphs; the characters are right.
+        text = re.sub(r"[\s\x00]+", "", "".join(p.extract_text() for p in pages))
+        assert cert["serial"] in text, text
+        kid = jwt.get_unverified_header(cert["credential_jwt"])["kid"]
+        assert kid.startswith(base + "/keys/"), kid  # the public address, not a node's own
+        r = c.get(kid.removeprefix(base))
+        assert r.status_code == 200 and r.headers["x-node"] == survivor, r.text
+        claims = jwt.decode(
+            cert["credential_jwt"],
+            jwt.PyJWK(r.json()).key,
+            algorithms=["RS256"],
+            options={"verify_aud": False, "verify_nbf": False},
+        )
+        assert cert["serial"] in str(claims)
 
 
 async def _drive(
@@ -344,6 +461,7 @@ async def _drive(
                 )
             except httpx.HTTPError:
                 outcomes["connection error"] += 1
+                await asyncio.sleep(0.25)
                 continue
             outcomes[str(r.status_code)] += 1
             if r.status_code == 200:
@@ -353,6 +471,19 @@ async def _drive(
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         await asyncio.gather(*(learner(t, sid, client) for t, sid in beats))
     return outcomes
+
+
+def _recorded(engine: Engine) -> int:
+    """Webhook deliveries recorded as delivered."""
+    from app.webhooks.models import DeliveryStatus, WebhookDelivery
+
+    with Session(engine) as s:
+        done = s.exec(
+            select(WebhookDelivery.id).where(
+                col(WebhookDelivery.status) == DeliveryStatus.delivered
+            )
+        ).all()
+    return len(done)
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -366,7 +497,9 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_two_nodes_behind_haproxy_survive_a_kill(database: str, tmp_path: Path) -> None:
+def test_two_nodes_behind_haproxy_survive_a_kill(
+    database: str, bucket: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from app.audit.models import AuditEntry
     from app.courses.models import Enrollment, Heartbeat, StudySession
     from app.courses.study import check_ledger
@@ -378,17 +511,19 @@ def test_two_nodes_behind_haproxy_survive_a_kill(database: str, tmp_path: Path) 
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     Receiver.seen = Counter()
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    _keys()
 
-    data = tmp_path / "data"
-    env = _node_env(database, data)
     ports = {"a": _port(), "b": _port()}
     front = _port()
+    base = f"http://127.0.0.1:{front}"
+    shared = {**bucket, **node_keys(), "SKILLTRACE_PUBLIC_BASE_URL": base}
+    for name, value in shared.items():  # this process writes to the database as a third node
+        monkeypatch.setenv(name, value)
+    env = {n: _node_env(database, tmp_path / f"data-{n}", shared) for n in ports}
     logs = {n: (tmp_path / f"node-{n}.log").open("wb") for n in ports}
     nodes = {
         n: subprocess.Popen(  # noqa: S603 - our own CLI
             [sys.executable, "-m", "app.cli", "serve", "--port", str(p)],
-            env=env,
+            env=env[n],
             stdout=logs[n],
             stderr=subprocess.STDOUT,
         )
@@ -399,8 +534,9 @@ def test_two_nodes_behind_haproxy_survive_a_kill(database: str, tmp_path: Path) 
     proxy = subprocess.Popen(  # noqa: S603 - the Debian package's binary
         [HAPROXY, "-f", str(cfg), "-db"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    base = f"http://127.0.0.1:{front}"
     children: set[int] = set()
+    stop = threading.Event()
+    driver: threading.Thread | None = None
     try:
         # Seeded while the nodes start. Learners who only send heartbeats never sign in: one
         # password hash (Argon2id, ~0.1 s each) serves them all.
@@ -410,17 +546,21 @@ def test_two_nodes_behind_haproxy_survive_a_kill(database: str, tmp_path: Path) 
             hashed = passwords.hash_password("Node-Test-Pass-9")
             m.setattr(passwords, "hash_password", functools.partial(lambda h, _p: h, hashed))
             world = _seed(engine, f"http://127.0.0.1:{receiver.server_address[1]}/hooks")
+        certified = _certified_learner(engine)
         for n, p in ports.items():
             assert wait_for(lambda p=p: _ok(f"http://127.0.0.1:{p}/readyz"), timeout=90), (
                 tmp_path / f"node-{n}.log"
             ).read_text()[-3000:]
         assert wait_for(lambda: _ok(f"{base}/readyz"), timeout=30)
-        children = descendants(nodes["a"].pid)
+        children = descendants(nodes["a"].pid) | descendants(nodes["b"].pid)
 
         face = _face_checks(base, engine, *world["face"])
+        # The node that stored the check-in's evidence issues a certificate, then dies.
+        victim = face["checkin"]["node"]
+        survivor = "b" if victim == "a" else "a"
+        cert = _issue(f"http://127.0.0.1:{ports[victim]}", *certified)
 
         acks: dict[str, list[int]] = {str(sid): [] for _, sid in world["beats"]}
-        stop = threading.Event()
         result: dict[str, Counter[str]] = {}
         driver = threading.Thread(
             target=lambda: result.update(out=asyncio.run(_drive(base, world["beats"], stop, acks)))
@@ -434,17 +574,26 @@ def test_two_nodes_behind_haproxy_survive_a_kill(database: str, tmp_path: Path) 
                 return len(Receiver.seen) >= n
 
         assert wait_for(lambda: delivered(SWEPT), timeout=60), Receiver.seen  # both nodes at work
+        # … and recorded as delivered: a node killed between the receiver's answer and that
+        # commit sends the delivery again after its lease (at least once, by design), which is
+        # not what this test is about.
+        assert wait_for(lambda: _recorded(engine) == SWEPT, timeout=30), _recorded(engine)
         before_kill = sum(len(v) for v in acks.values())
-        os.kill(nodes["a"].pid, signal.SIGKILL)
-        nodes["a"].wait(10)
+        os.kill(nodes[victim].pid, signal.SIGKILL)
+        nodes[victim].wait(10)
         wave2 = _rollcalls(engine, world["swept"][SWEPT:], overdue_by=1)
         assert wait_for(lambda: delivered(2 * SWEPT), timeout=60), Receiver.seen
         assert wait_for(
             lambda: sum(len(v) for v in acks.values()) >= before_kill + 3 * LEARNERS, timeout=60
         ), "heartbeats stopped after the kill"
+        assert wait_for(lambda: not _ok(f"http://127.0.0.1:{ports[victim]}/readyz"), timeout=10)
+        _served_by_survivor(base, survivor, engine, cert, face["events"])
         stop.set()
         driver.join(60)
     finally:
+        stop.set()  # a failed assertion above must not leave the driver running
+        if driver is not None:
+            driver.join(60)
         for proc in nodes.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -454,7 +603,7 @@ def test_two_nodes_behind_haproxy_survive_a_kill(database: str, tmp_path: Path) 
                     proc.kill()
         proxy.terminate()
         proxy.wait(10)
-        for pid in children:  # node A's face worker, if the kill left it behind
+        for pid in children:  # the killed node's face worker, if the kill left it behind
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         receiver.shutdown()
@@ -477,8 +626,9 @@ def test_two_nodes_behind_haproxy_survive_a_kill(database: str, tmp_path: Path) 
             stored = s.exec(select(Heartbeat.id).where(col(Heartbeat.session_id) == sid)).all()
             assert len(stored) >= len(acks[str(sid)]), sid
             assert (enrollment.credited_ms + sess.open_ms) // 1000 >= max(acks[str(sid)], default=0)
-        # No credit counted twice: every ledger replays to its stored total.
-        for e in s.exec(select(Enrollment)).all():
+        # No credit counted twice: every ledger replays to its stored total (the certified
+        # learner's enrolment was made complete by hand, with no ledger).
+        for e in s.exec(select(Enrollment).where(col(Enrollment.id) != certified[1])).all():
             check = check_ledger(s, e)
             assert check.matches, (e.id, check)
         # Each overdue roll-call marked missed once, each announcement delivered once.
@@ -492,19 +642,21 @@ def test_two_nodes_behind_haproxy_survive_a_kill(database: str, tmp_path: Path) 
             assert len(missed) == 1, rc
         deliveries = s.exec(select(WebhookDelivery)).all()
         assert len(deliveries) == 2 * SWEPT
-        assert all(d.status is DeliveryStatus.delivered for d in deliveries)
-        assert all(d.attempts == 1 for d in deliveries)
+        states = [(d.status, d.attempts, d.last_status_code) for d in deliveries]
+        assert all(d.status is DeliveryStatus.delivered for d in deliveries), states
+        assert all(d.attempts == 1 for d in deliveries), states
     assert len(Receiver.seen) == 2 * SWEPT and set(Receiver.seen.values()) == {1}, Receiver.seen
     assert face["rollcall"]
 
-    # The audit chains verify offline, as a regulator would check them.
+    # The audit chains verify offline, as a regulator would check them: exported (checkpoint
+    # signed) on the survivor, checked with the key the dead node's configuration gives.
     jwks = tmp_path / "jwks.json"
-    r = _cli(env, "audit", "public-key")
+    r = _cli(env[victim], "audit", "public-key")
     assert r.returncode == 0, r.stderr
     jwks.write_text(r.stdout)
-    for chain in (["--institution", "NODE01"], []):
-        out = tmp_path / f"chain{len(chain)}.ndjson"
-        r = _cli(env, "audit", "export", *chain, "-o", str(out))
+    for chain in (["--institution", "NODE01"], ["--institution", "NODE02"], []):
+        out = tmp_path / f"chain-{'-'.join(chain) or 'platform'}.ndjson"
+        r = _cli(env[survivor], "audit", "export", *chain, "-o", str(out))
         assert r.returncode == 0, r.stderr
-        r = _cli(env, "audit", "verify", str(out), "--jwks", str(jwks))
+        r = _cli(env[survivor], "audit", "verify", str(out), "--jwks", str(jwks))
         assert r.returncode == 0, r.stdout + r.stderr

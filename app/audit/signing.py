@@ -38,6 +38,7 @@ def _load_or_create(settings: Settings) -> Ed25519PrivateKey:
         settings.audit_signing_key_pem,
         settings.data_dir / "keys" / KEY_FILE,
         Ed25519PrivateKey.generate,
+        setting="SKILLTRACE_AUDIT_SIGNING_KEY_PEM" if settings.storage == "s3" else "",
     )
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError("the audit signing key must be an Ed25519 private key")

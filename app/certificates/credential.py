@@ -88,6 +88,7 @@ def _load_or_create(settings: Settings) -> RSAPrivateKey:
         _key_pem(settings),
         settings.data_dir / "keys" / KEY_FILE,
         lambda: generate_private_key(public_exponent=65537, key_size=KEY_BITS),
+        setting="SKILLTRACE_CREDENTIAL_SIGNING_KEY_PEM" if settings.storage == "s3" else "",
     )
     if not isinstance(key, RSAPrivateKey) or key.key_size < 2048:
         raise ValueError("the credential signing key must be an RSA private key of 2048+ bits")

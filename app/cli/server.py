@@ -117,6 +117,15 @@ def serve(
     from app.storage import check_storage
 
     check_storage()
+    # Nodes on a bucket share no data dir: their signing keys come from configuration.
+    from app.keys import KeyNotConfigured
+    from app.main.lifespan import signing_keys
+
+    try:
+        signing_keys(settings)
+    except KeyNotConfigured as exc:  # one line however wide the terminal (rich would wrap it)
+        typer.echo(f"error: cannot start: {exc}", err=True)
+        raise typer.Exit(1) from None
     if workers > 1:
         # Each worker process counts in files here, so /metrics (whichever worker answers) sums
         # them all; the files are emptied at each start (counters restart from zero).

@@ -17,8 +17,10 @@ from app import __version__
 from app.accounts import tokencache
 from app.attendance import engine as face_engine
 from app.audit import signing
+from app.certificates import credential
 from app.config import Settings
 from app.exchange.delivery import deliver_forever as deliver_exchange_forever
+from app.keys import KeyNotConfigured
 from app.storage import StorageUnavailable, check_storage
 from app.webhooks.delivery import deliver_forever as deliver_webhooks_forever
 
@@ -44,13 +46,26 @@ async def _sweep_forever(interval_s: int) -> None:
             log.exception("roll-call sweep failed; retrying")
 
 
+def signing_keys(settings: Settings) -> None:
+    """Load the signing keys (the audit key created if this node may create it): on nodes that
+    share no data dir (files in a bucket), both must be configured, or this raises
+    :class:`KeyNotConfigured` naming the setting before any request is served."""
+    signing.signing_key()
+    if settings.storage == "s3":  # elsewhere the credential key is made on first use (slow RSA)
+        credential.signing_key()
+
+
 def lifespan_of(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The app's lifespan under ``settings``."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        signing.signing_key()  # create the audit key at start-up, not on the first request
+        try:  # the audit key is created now, not on the first request (app/keys.py)
+            signing_keys(settings)
+        except KeyNotConfigured as exc:
+            log.error("cannot start: %s", exc)
+            raise
         try:  # the file store (a bucket every node shares) answers before requests come
             await anyio.to_thread.run_sync(check_storage, settings)
         except StorageUnavailable as exc:
