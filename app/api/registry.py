@@ -21,6 +21,7 @@ from app.programmes.registry_schemas import (
     ApproveIn,
     RegistryDetailOut,
     RegistryEventOut,
+    RegistryPage,
     RegistryReasonIn,
     RegistryRecordIn,
     RegistryRecordOut,
@@ -70,17 +71,22 @@ def detail_out(session: Session, inst: Institution) -> RegistryDetailOut:
 
 @router.get(
     "/registry/institutions",
-    response_model=list[RegistryRecordOut],
-    responses=problem_responses(*_auth),
+    response_model=RegistryPage,
+    responses=problem_responses(*_auth, ax.InvalidInput),
 )
 def list_institutions(
     principal: UserPrincipal,
     session: SessionDep,
     status: Annotated[RegistryStatus | None, Query(description="only this status")] = None,
-) -> list[RegistryRecordOut]:
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="next_cursor of the page before")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> RegistryPage:
     """The registry within the regulator's jurisdiction (national: every institution), by
-    code, optionally one status (``pending`` to find what awaits approval)."""
-    return [record_out(session, i) for i in registry.listing(session, principal, status=status)]
+    code, optionally one status (``pending`` to find what awaits approval), cursor-paginated."""
+    rows, nxt = registry.listing(session, principal, status=status, cursor=cursor, limit=limit)
+    return RegistryPage(items=[record_out(session, i) for i in rows], next_cursor=nxt)
 
 
 @router.get(

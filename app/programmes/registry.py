@@ -21,6 +21,7 @@ is refused by it (both audited ``institution.registry.migrated``).
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Iterable, Sequence
@@ -32,7 +33,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app import clock
-from app.accounts.exceptions import InstitutionNotFound
+from app.accounts.exceptions import InstitutionNotFound, InvalidInput
 from app.accounts.models import Institution, InstitutionKind, RegistryStatus, Role, User
 from app.accounts.principal import Principal
 from app.audit import service as audit
@@ -150,14 +151,38 @@ def _read_by_regulator(principal: Principal) -> None:
 
 
 def listing(
-    session: Session, principal: Principal, *, status: RegistryStatus | None = None
-) -> list[Institution]:
-    """The institutions in a regulator's jurisdiction (national: all), by code; others 403."""
+    session: Session,
+    principal: Principal,
+    *,
+    status: RegistryStatus | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[Institution], str | None]:
+    """The institutions in a regulator's jurisdiction (national: all), by code, ``limit`` of
+    them after ``cursor``, and the cursor of the next page (None after the last); others 403,
+    a cursor this did not give 400 ``invalid_input``. Keyed on the code (unique), a page holds
+    no row twice and skips none when institutions are added meanwhile."""
     _read_by_regulator(principal)
     stmt = select(Institution).where(jurisdiction_filter(principal, Institution.id))
     if status is not None:
         stmt = stmt.where(col(Institution.registry_status) == status)
-    return list(session.exec(stmt.order_by(col(Institution.code))))
+    if cursor:
+        stmt = stmt.where(col(Institution.code) > _code_after(cursor))
+    rows = list(session.exec(stmt.order_by(col(Institution.code)).limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, base64.urlsafe_b64encode(rows[-1].code.encode()).decode()
+
+
+def _code_after(cursor: str) -> str:
+    try:
+        code = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeError):
+        raise InvalidInput("invalid cursor") from None
+    if not code or len(code) > 32 or not code.isprintable():  # as Institution.code
+        raise InvalidInput("invalid cursor")
+    return code
 
 
 def listing_page(

@@ -132,6 +132,20 @@ class RegistryEventOut(BaseModel):
     payload: dict[str, Any] = Field(description="What the entry recorded (reason, from, to, scope)")
 
 
+class RegistryPage(BaseModel):
+    """A page of the registry, by code; ask again with ``cursor=next_cursor`` for the next
+    one (null after the last), as the learner and course lists page."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"items": [_RECORD_EXAMPLE], "next_cursor": "U1pOUzAwMQ=="}]
+        }
+    )
+
+    items: list[RegistryRecordOut]
+    next_cursor: str | None = Field(description="The next page's cursor; null after the last")
+
+
 class RegistryDetailOut(RegistryRecordOut):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{**_RECORD_EXAMPLE, "history": [_HISTORY_EXAMPLE]}]}

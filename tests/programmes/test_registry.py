@@ -6,6 +6,7 @@ an institution that is not approved cannot open classes, issue certificates or f
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import uuid
@@ -160,7 +161,7 @@ def test_each_transition_with_its_reason_in_the_institutions_chain(
         )
 
     listed = client.get(f"{API}/registry/institutions", params={"status": "pending"}, headers=reg)
-    assert [i["id"] for i in listed.json()] == [str(inst.id)]
+    assert [i["id"] for i in listed.json()["items"]] == [str(inst.id)]
     r = act("suspend")  # nothing to suspend yet
     assert (r.status_code, r.json()["code"]) == (409, "registry_transition_refused")
     r = act("approve", approved_scope=[])
@@ -234,7 +235,7 @@ def test_a_regulator_of_another_prefecture_neither_sees_nor_decides(
 ) -> None:
     inst = make_institution(engine, region=NANSHAN, status=RegistryStatus.pending)
     guangzhou = login(client, _regulator(engine, "440100").username)
-    assert client.get(f"{API}/registry/institutions", headers=guangzhou).json() == []
+    assert client.get(f"{API}/registry/institutions", headers=guangzhou).json()["items"] == []
     url = f"{API}/registry/institutions/{inst.id}"
     assert client.get(url, headers=guangzhou).status_code == 404
     before = _chain(engine, inst.id)
@@ -248,8 +249,39 @@ def test_a_regulator_of_another_prefecture_neither_sees_nor_decides(
     assert _chain(engine, inst.id) == before
     shenzhen = login(client, _regulator(engine).username)
     assert [
-        i["code"] for i in client.get(f"{API}/registry/institutions", headers=shenzhen).json()
+        i["code"]
+        for i in client.get(f"{API}/registry/institutions", headers=shenzhen).json()["items"]
     ] == [inst.code]
+
+
+def test_the_registry_list_is_paged_by_code_with_a_cursor(
+    client: TestClient, engine: Engine
+) -> None:
+    codes = [f"SZP{n:03d}" for n in (5, 1, 4, 2, 3)]
+    for code in codes:
+        make_institution(engine, code, region=NANSHAN)
+    make_institution(engine, "GZP001", region="440106")  # 广州市天河区: not Shenzhen's
+    reg = login(client, _regulator(engine).username)
+    url = f"{API}/registry/institutions"
+    first = client.get(url, params={"limit": 2}, headers=reg).json()
+    assert [i["code"] for i in first["items"]] == ["SZP001", "SZP002"]
+    make_institution(engine, "SZP000", region=NANSHAN)  # before the cursor: next time round
+    make_institution(engine, "SZP006", region=NANSHAN)  # after it: on a later page
+    seen, cursor = [i["code"] for i in first["items"]], first["next_cursor"]
+    while cursor is not None:
+        r = client.get(url, params={"limit": 2, "cursor": cursor}, headers=reg)
+        assert r.status_code == 200, r.text
+        seen += [i["code"] for i in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+    assert seen == ["SZP001", "SZP002", "SZP003", "SZP004", "SZP005", "SZP006"]
+    whole = client.get(url, params={"status": "approved"}, headers=reg).json()
+    assert whole["next_cursor"] is None and len(whole["items"]) == 7  # default limit 50
+    nul = base64.urlsafe_b64encode(b"SZP\x00").decode()  # PostgreSQL refuses NUL in text
+    for bad in ("not a cursor!", "////", "QUFB" * 12, nul):  # not base64, UTF-8, a code
+        r = client.get(url, params={"cursor": bad}, headers=reg)
+        assert (r.status_code, r.json()["code"]) == (422, "invalid_input"), bad
+    for limit in (0, 201):
+        assert client.get(url, params={"limit": limit}, headers=reg).status_code == 422
 
 
 # ---------------------------------------------------------------- the one rule

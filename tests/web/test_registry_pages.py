@@ -58,7 +58,7 @@ def test_a_regulator_approves_and_suspends_through_the_pages(
         "/api/v1/registry/institutions",
         params={"status": "pending"},
         headers=login(client, regulator.username),
-    ).json()
+    ).json()["items"]
     csrf = sign_in(client, regulator.username)
     assert set(re.findall(r'id="inst-([0-9a-f-]{36})"', only.text)) == {i["id"] for i in api}
 
