@@ -140,6 +140,27 @@ def test_history_replays_and_shows_its_shapes(seeded: Engine) -> None:
         assert len(certs) >= 5 and 0 < sum(c.revoked_at is not None for c in certs) < len(certs)
         batches = s.exec(select(ClaimBatch)).all()
         assert {b.status for b in batches} >= {BatchStatus.paid, BatchStatus.filed}
+        # A learner's own application (全程网办), approved and in its public notice today,
+        # paid to the learner's card from the programme's own standard.
+        from app.claims.models import ClaimApplication, Payee
+        from app.claims.reading import learner_claims
+        from app.demo.application import ACCOUNT, AMOUNT_FEN
+
+        (applied,) = s.exec(select(ClaimApplication)).all()
+        own = s.get_one(ClaimBatch, applied.batch_id)
+        assert (own.period_kind, own.payee, own.status) == (
+            "application",
+            Payee.learner,
+            BatchStatus.approved,
+        )
+        assert applied.account_masked == ACCOUNT[:4] + "*" * 11 + ACCOUNT[-4:]
+        learner = s.get_one(User, applied.user_id)
+        (claim,) = learner_claims(s, Principal.of_user(learner))
+        assert (claim.status, claim.amount_fen, claim.payee) == (
+            "in_notice",
+            AMOUNT_FEN,
+            Payee.learner,
+        )
         reg = s.exec(select(User).where(User.username == "regulator-gd")).one()
         report = reports.fraud_report(s, Principal.of_user(reg), fraud.FraudParams())
         fired = {i.code for i in report.indicators if i.findings}

@@ -18,6 +18,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Institution, LearnerGroup, User
 from app.accounts.principal import Principal
 from app.courses import classes
+from app.demo.application import plan_application
 from app.demo.claims import plan_claims, quarter_start
 from app.demo.courses import Run
 from app.demo.history import HISTORY_LEARNERS, plan_history
@@ -119,6 +120,8 @@ def seed_learners(
     quarter = (q_start.month - 1) // 3 + 1
     filed = datetime(q_end.year, q_end.month, 10, 2, 0, tzinfo=UTC)
     plan_claims(session, timeline, staff, provincial, q_start.year, quarter, filed)
+    # A week before today: a learner's own application, in its public notice by today.
+    plan_application(session, timeline, provincial, real_now - timedelta(days=7))
     # After the history learners have joined (within their first 20 days): an offline session.
     plan_offline(session, timeline, blended, start + timedelta(days=40))
     timeline.play(progress)
