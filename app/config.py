@@ -146,6 +146,14 @@ class Settings(BaseSettings):
     # breaks them; a very slow device does too (raise them only for such devices or tests).
     face_stream_min_fps: float = Field(default=4.0, gt=0, le=20)
     face_stream_max_gap_s: float = Field(default=1.5, gt=0, le=10)
+    # The 1:N duplicate index (app/attendance/search.py) of each app process: loaded in the
+    # background at start-up and kept current this often (0: loaded by the first enrolment's
+    # search, which then waits for it); with the snapshot on, started from an encrypted copy in
+    # data_dir/face-index (app/attendance/indexsnapshot.py) rewritten at most this often once
+    # the templates changed: seconds to start instead of minutes at 1 M templates.
+    face_index_refresh_interval_s: int = Field(default=60, ge=0)
+    face_index_snapshot: bool = True
+    face_index_snapshot_interval_s: int = Field(default=300, ge=0)
     verify_max_failures: int = Field(default=5, ge=1)
     verify_backoff_base_s: int = Field(default=30, ge=1)
     verify_backoff_max_s: int = Field(default=3600, ge=1)

@@ -35,6 +35,7 @@ os.environ.setdefault("SKILLTRACE_LOG_LEVEL", "WARNING")
 os.environ.setdefault("SKILLTRACE_FACE_WORKERS", "0")
 # Tests sweep roll-calls explicitly, on their own clock.
 os.environ.setdefault("SKILLTRACE_ROLLCALL_SWEEP_INTERVAL_S", "0")
+os.environ.setdefault("SKILLTRACE_FACE_INDEX_REFRESH_INTERVAL_S", "0")  # loaded by the search
 # Nothing is sent in the background: webhook tests deliver explicitly, to local receivers.
 os.environ.setdefault("SKILLTRACE_WEBHOOK_DELIVERY_INTERVAL_S", "0")
 # Every TestClient request comes from the address "testclient": the per-address limits on

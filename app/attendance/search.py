@@ -34,16 +34,20 @@ node's memory a vector index (pgvector, FAISS) takes its place behind the same f
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from app.attendance import templateclock
+from app.attendance import indexsnapshot, templateclock
 from app.attendance.face import ModelIdentity, fused_score, matches
 from app.attendance.models import FaceTemplate, TemplateStatus
 
@@ -54,6 +58,10 @@ _TEMPLATES = FaceTemplate.__table__  # type: ignore[attr-defined]
 #: Slack for float32 rounding in the centroid prefilter and the compact scores.
 _PREFILTER_SLACK = 1e-3
 _SCORE_SLACK = 1e-5
+#: Per-template arrays (``_<name>``) other than the bookkeeping ones (alive, start).
+_FIELDS = ("ids", "users", "centres", "radius", "scale", "qerr", "count")
+
+log = logging.getLogger("skilltrace")
 
 
 def _grow(array: np.ndarray[Any, Any], need: int) -> np.ndarray[Any, Any]:
@@ -68,9 +76,15 @@ def _grow(array: np.ndarray[Any, Any], need: int) -> np.ndarray[Any, Any]:
 class TemplateIndex:
     """Every active template of one model in one database, compact, refreshed incrementally."""
 
-    def __init__(self, decode: Decoder, model: ModelIdentity) -> None:
+    def __init__(self, decode: Decoder, model: ModelIdentity, snapshot: Path | None = None) -> None:
         self._decode = decode
         self.model = model
+        #: The node's encrypted copy of this index (:mod:`app.attendance.indexsnapshot`): read
+        #: when the index is empty, written by :meth:`save_snapshot`. None: not used.
+        self.snapshot = snapshot
+        self.restored: int | None = None  # clock value of the snapshot this index started from
+        self.saved: int | None = None  # clock value of the last snapshot read or written
+        self.saved_at = 0.0  # time.monotonic() of that
         self._lock = threading.Lock()  # the arrays
         self._refreshing = threading.Lock()  # one refresh at a time
         self._epoch: str | None = None
@@ -126,6 +140,8 @@ class TemplateIndex:
         conn = session.connection()
         with self._refreshing:
             epoch, now = templateclock.read(conn)
+            if self._epoch is None and epoch is not None and self.snapshot is not None:
+                self._restore(epoch, now)
             if epoch != self._epoch or now < self._seen:  # another database, or emptied
                 with self._lock:
                     self._clear()
@@ -165,6 +181,65 @@ class TemplateIndex:
             with self._lock:
                 self._compact()
             self._seen = now
+
+    def _restore(self, epoch: str, now: int) -> None:
+        """Start from the node's snapshot when it is authentic and of this database (same
+        epoch, not ahead of its clock); the caller then loads what was written since."""
+        if self.snapshot is None:
+            return
+        try:
+            snap = indexsnapshot.read(self.snapshot, self.model)
+        except FileNotFoundError:
+            return
+        except (indexsnapshot.SnapshotInvalid, OSError, ValueError, KeyError) as exc:
+            log.warning("face index snapshot %s not used: %s", self.snapshot, exc)
+            return
+        if snap.epoch != epoch or snap.seen > now:
+            log.info("face index snapshot %s is of another database state", self.snapshot)
+            return
+        n, a = snap.templates, snap.arrays
+        with self._lock:
+            for name in _FIELDS:
+                setattr(self, f"_{name}", a[name])
+            self._emb = a["emb"]
+            self._alive = np.ones(n, bool)
+            counts = a["count"].astype(np.int64)
+            self._start = np.cumsum(counts) - counts
+            self._n, self._m, self._live = n, len(self._emb), n
+        self._epoch, self._seen = epoch, snap.seen
+        self.restored = self.saved = snap.seen
+        self.saved_at = time.monotonic()
+
+    def save_snapshot(self) -> bool:
+        """Write the live templates and the clock value they are loaded up to to the node's
+        snapshot (encrypted; see :mod:`app.attendance.indexsnapshot`). False when there is
+        nothing loaded or another process of the node is writing it."""
+        if self.snapshot is None:
+            return False
+        with self._refreshing, self._lock:  # a consistent view; the write runs unlocked
+            if self._epoch is None:
+                return False
+            n = self._n
+            # The rows below n are never rewritten in place (compaction makes new arrays)
+            # except "alive", copied here: a template dropped later is written, and dropped
+            # again by the catch-up after the next start, since its write is past ``seen``.
+            arrays = {name: getattr(self, f"_{name}")[:n] for name in _FIELDS}
+            arrays["emb"] = self._emb[: self._m]
+            alive, starts = self._alive[:n].copy(), self._start[:n]
+            snap = indexsnapshot.Snapshot(epoch=self._epoch, seen=self._seen, arrays=arrays)
+        if not indexsnapshot.write(self.snapshot, self.model, snap, alive, starts):
+            return False
+        self.saved, self.saved_at = snap.seen, time.monotonic()
+        return True
+
+    def snapshot_due(self, interval_s: float) -> bool:
+        """Has the index moved past its last snapshot, at least ``interval_s`` ago?"""
+        return (
+            self.snapshot is not None
+            and self._epoch is not None
+            and self._seen != self.saved
+            and time.monotonic() - self.saved_at >= interval_s
+        )
 
     def _add(self, templates: list[tuple[bytes, bytes, np.ndarray[Any, Any]]]) -> None:
         if not templates:
@@ -361,10 +436,18 @@ _indexes: dict[str, TemplateIndex] = {}
 _indexes_lock = threading.Lock()
 
 
-def index_for(session: Session, decode: Decoder, model: ModelIdentity) -> TemplateIndex:
-    """The process's index of ``model``'s templates in the session's database."""
-    key = f"{session.get_bind().engine.url}|{model.engine}|{model.name}|{model.sha256}"
+def index_for(
+    session: Session, decode: Decoder, model: ModelIdentity, snapshot_dir: Path | None = None
+) -> TemplateIndex:
+    """The process's index of ``model``'s templates in the session's database, with its
+    snapshot in ``snapshot_dir`` (None: none)."""
+    url = str(session.get_bind().engine.url)  # the password masked
+    key = f"{url}|{model.engine}|{model.name}|{model.sha256}"
     with _indexes_lock:
         if key not in _indexes:
-            _indexes[key] = TemplateIndex(decode, model)
+            path = None
+            if snapshot_dir is not None:
+                db = hashlib.sha256(url.encode()).hexdigest()[:16]
+                path = snapshot_dir / f"{db}-{model.engine}-{model.sha256[:16]}.snapshot"
+            _indexes[key] = TemplateIndex(decode, model, path)
         return _indexes[key]

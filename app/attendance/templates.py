@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app import clock
@@ -124,9 +125,29 @@ def find_duplicates(
 
     Returns (user, fused score) closest first; see :mod:`app.attendance.search`.
     """
-    index = search.index_for(session, _decode_embeddings, current_model())
+    index = _index(session)
     index.refresh(session)
     return index.search(session, probes, threshold, exclude_user=exclude_user)
+
+
+def _index(session: Session) -> search.TemplateIndex:
+    s = get_settings()
+    snapshots = s.data_dir / "face-index" if s.face_index_snapshot else None
+    return search.index_for(session, _decode_embeddings, current_model(), snapshots)
+
+
+def maintain_index(engine: Engine) -> search.TemplateIndex:
+    """Bring this process's 1:N index of the configured model up to date with the database
+    (the first call loads it: from the node's snapshot, then what was written since), and
+    rewrite the snapshot when the index has moved and the last one is
+    ``face_index_snapshot_interval_s`` old. The app runs this in the background from start-up
+    (``face_index_refresh_interval_s``), so no enrolment waits for the load."""
+    with Session(engine) as session:
+        index = _index(session)
+        index.refresh(session)
+    if index.snapshot_due(get_settings().face_index_snapshot_interval_s):
+        index.save_snapshot()
+    return index
 
 
 def template_rows(good: Sequence[FaceAnalysis], metric: Metric) -> np.ndarray[Any, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -55,6 +56,35 @@ def signing_keys(settings: Settings) -> None:
         credential.signing_key()
 
 
+def _keep_index_current(interval_s: int, stop: threading.Event) -> threading.Thread:
+    """Load this process's 1:N face index now and keep it current every ``interval_s``, in a
+    daemon thread until ``stop`` is set (app/attendance/templates.maintain_index)."""
+    from app.attendance.templates import maintain_index
+    from app.db import get_engine
+
+    def run() -> None:
+        loaded = False
+        while not stop.is_set():
+            try:
+                started = time.monotonic()
+                index = maintain_index(get_engine())
+                if not loaded:
+                    loaded = True
+                    log.info(
+                        "face index loaded: %d templates in %.1f s (%s)",
+                        len(index),
+                        time.monotonic() - started,
+                        "from the snapshot" if index.restored is not None else "from the database",
+                    )
+            except Exception:
+                log.exception("face index refresh failed; retrying")
+            stop.wait(interval_s)
+
+    thread = threading.Thread(target=run, name="face-index", daemon=True)
+    thread.start()
+    return thread
+
+
 def lifespan_of(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The app's lifespan under ``settings``."""
 
@@ -74,6 +104,8 @@ def lifespan_of(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextM
         face_engine.start()
         stop_listening = threading.Event()
         tokencache.listen(settings.resolved_database_url, stop_listening)
+        if settings.face_index_refresh_interval_s:
+            _keep_index_current(settings.face_index_refresh_interval_s, stop_listening)
         sweeper = None
         if settings.rollcall_sweep_interval_s:
             sweeper = asyncio.create_task(_sweep_forever(settings.rollcall_sweep_interval_s))
