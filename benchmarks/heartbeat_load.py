@@ -8,15 +8,24 @@ and checks that nothing was lost or counted twice.
 
     .venv/bin/python benchmarks/heartbeat_load.py [--learners 200] [--seconds 10]
         [--concurrency 32] [--sqlite-workers 1] [--postgres-workers 2] [--only sqlite|postgres]
+        [--tree PATH] [--rounds N]
 
 Runs on SQLite, and on PostgreSQL too when SKILLTRACE_TEST_POSTGRES_URL is set (a server where
 the user may create databases). Prints requests/s and p50/p99 latency per target, the CPU time
 the server and this load generator spent per request (they share the machine's cores), and the
 load average when each figure was taken.
 
-Before the server starts, two in-process figures that depend little on the machine's load:
+``--tree PATH`` compares two checkouts in one run (e.g. ``git worktree add /tmp/base main``):
+each gets its own database prepared by its own code and its own server, both servers run side
+by side, and the measurements alternate between them (/healthz before, /healthz after,
+heartbeat before, heartbeat after; the order flips every round), so both see the same machine.
+A table with both trees side by side ends each database's run.
+
+Before the servers start, two in-process figures that depend little on the machine's load:
 the service (`study.heartbeat` in its own transaction, as a request runs it, the caller already
 known) and the whole app without the network (ASGI calls in sequence, /healthz alongside).
+The app-side work (preparing, the in-process figures, the ledger check) runs in a child process
+that imports the tree's code (this script with SKILLTRACE_BENCH_ROOT set).
 """
 
 from __future__ import annotations
@@ -42,7 +51,9 @@ import httpx2 as httpx
 
 logging.getLogger("httpx2").setLevel(logging.WARNING)
 
-ROOT = Path(__file__).resolve().parents[1]
+#: The checkout whose app this process imports: this script's own, or the one a parent run named
+#: (``--tree``: the child processes of the other checkout).
+ROOT = Path(os.environ.get("SKILLTRACE_BENCH_ROOT") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))
 
 
@@ -348,16 +359,27 @@ async def drive(
     return latencies
 
 
-def report(name: str, lat: list[float], seconds: float, server_cpu: float, own_cpu: float) -> None:
+def report(
+    name: str, lat: list[float], seconds: float, server_cpu: float, own_cpu: float
+) -> dict[str, float]:
     lat = sorted(lat)
     p50 = statistics.median(lat) * 1000
     p99 = lat[int(len(lat) * 0.99) - 1] * 1000
     n = len(lat)
+    figures = {
+        "rate": n / seconds,
+        "p50": p50,
+        "p99": p99,
+        "cpu": server_cpu / n * 1000,
+        "load": os.getloadavg()[0],
+    }
     print(
-        f"  {name:<12} {n / seconds:8.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   "
-        f"CPU/request: server {server_cpu / n * 1000:.2f} ms, load generator "
-        f"{own_cpu / n * 1000:.2f} ms   {load()}"
+        f"  {name:<20} {n / seconds:8.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   "
+        f"CPU/request: server {figures['cpu']:.2f} ms, load generator "
+        f"{own_cpu / n * 1000:.2f} ms   {load()}",
+        flush=True,
     )
+    return figures
 
 
 def measured(
@@ -366,83 +388,215 @@ def measured(
     base: str,
     requests: list[tuple[str, str, Any, dict]],
     args: argparse.Namespace,
-) -> None:
+) -> dict[str, float]:
     server0, own0 = cpu_seconds(server_pid), own_cpu_seconds()
     lat = asyncio.run(drive(base, requests, args.seconds, args.concurrency))
     server1, own1 = cpu_seconds(server_pid), own_cpu_seconds()
-    report(name, lat, args.seconds, server1 - server0, own1 - own0)
+    return report(name, lat, args.seconds, server1 - server0, own1 - own0)
 
 
-def run(label: str, database_url: str, workers: int, args: argparse.Namespace) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="st-bench-"))
-    print(
-        f"\n== {label}: {args.learners} learners, {args.concurrency} concurrent, "
-        f"{workers} server worker(s)   {load()}"
-    )
-    learners = prepare(database_url, data_dir, args.learners)
-    if args.in_process:
-        in_process(database_url, learners, args.in_process)
-    port = free_port()
-    env = {
-        **os.environ,
-        "SKILLTRACE_DATABASE_URL": database_url,
-        "SKILLTRACE_DATA_DIR": str(data_dir),
-        "SKILLTRACE_FACE_WORKERS": "0",
-        "SKILLTRACE_LOG_LEVEL": "WARNING",
-        "SKILLTRACE_ROLLCALL_SWEEP_INTERVAL_S": "0",
-        "PYTHONPATH": str(ROOT),
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,  # this checkout's code, whatever the venv's entry point names
-            "-m",
-            "app.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
+# ---------------------------------------------------------------- one or two checkouts
+
+
+def child(tree: Path, op: str, *extra: str) -> None:
+    """Run this script's app-side step ``op`` in a process that imports ``tree``'s code."""
+    env = {**os.environ, "SKILLTRACE_BENCH_ROOT": str(tree), "PYTHONPATH": str(tree)}
+    subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", op, *extra],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        check=True,
     )
-    base = f"http://127.0.0.1:{port}"
-    try:
+
+
+def child_main(args: argparse.Namespace) -> None:
+    learners_file = Path(args.learners_file)
+    if args.child == "prepare":
+        learners = prepare(args.database_url, Path(args.data_dir), args.learners)
+        learners_file.write_text(json.dumps(learners))
+        return
+    os.environ["SKILLTRACE_DATABASE_URL"] = args.database_url
+    os.environ["SKILLTRACE_DATA_DIR"] = args.data_dir
+    if args.child == "in-process":
+        learners = [tuple(x) for x in json.loads(learners_file.read_text())]
+        in_process(args.database_url, learners, args.in_process)  # type: ignore[arg-type]
+    else:
+        total, bad = check_ledgers(args.database_url)
+        print(f"  ledger: {total} enrolments recomputed from events, {bad} mismatches")
+
+
+class Tree:
+    """One checkout under test: its database, its learners and its server."""
+
+    def __init__(self, label: str, root: Path, database_url: str) -> None:
+        self.label = label
+        self.root = root
+        self.database_url = database_url
+        self.data_dir = Path(tempfile.mkdtemp(prefix="st-bench-"))
+        self.learners_file = self.data_dir / "learners.json"
+        self.server: subprocess.Popen[bytes] | None = None
+        self.base = ""
+        self.figures: dict[str, list[dict[str, float]]] = {"/healthz": [], "heartbeat": []}
+
+    def step(self, op: str, args: argparse.Namespace) -> None:
+        print(f"  [{self.label}: {self.root}]", flush=True)
+        child(
+            self.root,
+            op,
+            "--database-url",
+            self.database_url,
+            "--data-dir",
+            str(self.data_dir),
+            "--learners-file",
+            str(self.learners_file),
+            "--learners",
+            str(args.learners),
+            "--in-process",
+            str(args.in_process),
+        )
+
+    def learners(self) -> list[tuple[str, str, str]]:
+        return [tuple(x) for x in json.loads(self.learners_file.read_text())]  # type: ignore[misc]
+
+    def start(self, workers: int) -> None:
+        port = free_port()
+        env = {
+            **os.environ,
+            "SKILLTRACE_DATABASE_URL": self.database_url,
+            "SKILLTRACE_DATA_DIR": str(self.data_dir),
+            "SKILLTRACE_FACE_WORKERS": "0",
+            "SKILLTRACE_LOG_LEVEL": "WARNING",
+            "SKILLTRACE_ROLLCALL_SWEEP_INTERVAL_S": "0",
+            "PYTHONPATH": str(self.root),
+        }
+        env.pop("SKILLTRACE_BENCH_ROOT", None)
+        self.server = subprocess.Popen(
+            # The tree's code, whatever the venv's entry point names.
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+            + ["--workers", str(workers)],
+            env=env,
+            cwd=str(self.root),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.base = f"http://127.0.0.1:{port}"
+
+    def wait_ready(self) -> None:
         deadline = time.monotonic() + 120  # a busy machine starts workers slowly
         while time.monotonic() < deadline:
             try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
+                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
+                    return
             except httpx.HTTPError:
-                time.sleep(0.2)
-        trivial = [("GET", "/healthz", None, {})]
-        started: dict[str, float] = {}
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"{self.label}: the server did not answer /healthz within 120 s")
 
-        def playing(sid: str, lesson: str) -> Callable[[], dict[str, Any]]:
-            return lambda: {
-                "visible": True,
-                "lesson_id": lesson,
-                "position_ms": position_ms(sid, started),
-            }
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.terminate()
+            self.server.wait(30)
+            self.server = None
 
-        beats = [
-            (
-                "POST",
-                f"/api/v1/sessions/{sid}/heartbeat",
-                playing(sid, lesson),
-                {"Authorization": f"Bearer {tok}"},
-            )
-            for tok, sid, lesson in learners
-        ]
-        asyncio.run(drive(base, beats[:50], 1.0, args.concurrency))  # warm-up
-        measured("/healthz", server.pid, base, trivial, args)
-        measured("heartbeat", server.pid, base, beats, args)
+
+def run(
+    label: str,
+    database_urls: list[str],
+    workers: int,
+    args: argparse.Namespace,
+    roots: list[tuple[str, Path]],
+) -> None:
+    print(
+        f"\n== {label}: {args.learners} learners, {args.concurrency} concurrent, "
+        f"{workers} server worker(s) per tree   {load()}",
+        flush=True,
+    )
+    trees = [Tree(name, root, url) for (name, root), url in zip(roots, database_urls, strict=True)]
+    for tree in trees:
+        tree.step("prepare", args)
+    if args.in_process:
+        for tree in trees:
+            tree.step("in-process", args)
+    started: dict[str, float] = {}
+
+    def playing(sid: str, lesson: str) -> Callable[[], dict[str, Any]]:
+        return lambda: {
+            "visible": True,
+            "lesson_id": lesson,
+            "position_ms": position_ms(sid, started),
+        }
+
+    try:
+        for tree in trees:
+            tree.start(workers)
+        for tree in trees:
+            tree.wait_ready()
+        requests: dict[str, dict[str, list[tuple[str, str, Any, dict]]]] = {}
+        for tree in trees:
+            beats = [
+                (
+                    "POST",
+                    f"/api/v1/sessions/{sid}/heartbeat",
+                    playing(sid, lesson),
+                    {"Authorization": f"Bearer {tok}"},
+                )
+                for tok, sid, lesson in tree.learners()
+            ]
+            requests[tree.label] = {"/healthz": [("GET", "/healthz", None, {})], "heartbeat": beats}
+            asyncio.run(drive(tree.base, beats[:50], 1.0, args.concurrency))  # warm-up
+        for r in range(args.rounds):
+            order = trees if r % 2 == 0 else trees[::-1]
+            for target in ("/healthz", "heartbeat"):
+                for tree in order:
+                    assert tree.server is not None
+                    name = target if len(trees) == 1 else f"{target} ({tree.label})"
+                    tree.figures[target].append(
+                        measured(
+                            name, tree.server.pid, tree.base, requests[tree.label][target], args
+                        )
+                    )
     finally:
-        server.terminate()
-        server.wait(10)
-    total, bad = check_ledgers(database_url)
-    print(f"  ledger: {total} enrolments recomputed from events, {bad} mismatches")
+        for tree in trees:
+            tree.stop()
+    for tree in trees:
+        tree.step("ledger", args)
+    summary(label, trees)
+
+
+def summary(label: str, trees: list[Tree]) -> None:
+    """Each tree's figures side by side (each round's, as measured, with its load average)."""
+
+    def cell(f: dict[str, float], key: str) -> str:
+        fmt = {"rate": "{:.0f}", "p50": "{:.1f}", "p99": "{:.1f}", "cpu": "{:.2f}"}[key]
+        return fmt.format(f[key])
+
+    rows = [
+        ("/healthz req/s", "/healthz", "rate"),
+        ("/healthz server CPU ms", "/healthz", "cpu"),
+        ("heartbeat req/s", "heartbeat", "rate"),
+        ("heartbeat / /healthz", "ratio", ""),
+        ("heartbeat server CPU ms", "heartbeat", "cpu"),
+        ("heartbeat p50 ms", "heartbeat", "p50"),
+        ("heartbeat p99 ms", "heartbeat", "p99"),
+        ("load average (1 min)", "heartbeat", "load"),
+    ]
+    print(f"\n  {label}, side by side (one column per round):")
+    print("  " + f"{'':<26}" + "".join(f"{t.label + ' ' + str(t.root):<40}" for t in trees))
+    for title, target, key in rows:
+        line = f"  {title:<26}"
+        for tree in trees:
+            if target == "ratio":
+                cells = [
+                    f"{h['rate'] / b['rate']:.0%}"
+                    for h, b in zip(
+                        tree.figures["heartbeat"], tree.figures["/healthz"], strict=True
+                    )
+                ]
+            elif key == "load":
+                cells = [f"{f['load']:.2f}" for f in tree.figures[target]]
+            else:
+                cells = [cell(f, key) for f in tree.figures[target]]
+            line += f"{' / '.join(cells):<40}"
+        print(line)
 
 
 def main() -> None:
@@ -463,12 +617,44 @@ def main() -> None:
         metavar="N",
         help="heartbeats for the in-process figures (0: skip them)",
     )
+    p.add_argument(
+        "--tree",
+        "--baseline-tree",
+        dest="tree",
+        metavar="PATH",
+        help="another checkout to measure in the same run, as the baseline (before)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        help="measurements of each target per tree, alternating (default 1; 2 with --tree)",
+    )
+    p.add_argument("--child", choices=["prepare", "in-process", "ledger"], help=argparse.SUPPRESS)
+    p.add_argument("--database-url", help=argparse.SUPPRESS)
+    p.add_argument("--data-dir", help=argparse.SUPPRESS)
+    p.add_argument("--learners-file", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.child:
+        child_main(args)
+        return
     if args.workers:
         args.sqlite_workers = args.postgres_workers = args.workers
+    here = Path(__file__).resolve().parents[1]
+    roots = [("after", here)]
+    if args.tree:
+        base = Path(args.tree).resolve()
+        if not (base / "app" / "__init__.py").is_file():
+            raise SystemExit(f"--tree {base}: not a SkillTrace checkout (no app/)")
+        roots.insert(0, ("before", base))
+    else:
+        roots = [("this tree", here)]
+    if args.rounds is None:
+        args.rounds = 2 if args.tree else 1
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}   {load()}")
     if args.only != "postgres":
         tmp = Path(tempfile.mkdtemp(prefix="st-bench-db-"))
-        run("SQLite", f"sqlite:///{tmp / 'bench.db'}", args.sqlite_workers, args)
+        urls = [f"sqlite:///{tmp / f'bench{i}.db'}" for i in range(len(roots))]
+        run("SQLite", urls, args.sqlite_workers, args, roots)
     pg = os.environ.get("SKILLTRACE_TEST_POSTGRES_URL")
     if args.only == "sqlite":
         return
@@ -476,18 +662,22 @@ def main() -> None:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
-        name = f"skilltrace_bench_{uuid.uuid4().hex[:6]}"
+        names = [f"skilltrace_bench_{uuid.uuid4().hex[:6]}" for _ in roots]
         admin = create_engine(
             pg.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
         )
         with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(pg).set(database=name).render_as_string(hide_password=False)
+            for name in names:
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+        urls = [
+            make_url(pg).set(database=name).render_as_string(hide_password=False) for name in names
+        ]
         try:
-            run("PostgreSQL", url, args.postgres_workers, args)
+            run("PostgreSQL", urls, args.postgres_workers, args, roots)
         finally:
             with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                for name in names:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         print("\n(PostgreSQL skipped: set SKILLTRACE_TEST_POSTGRES_URL)")
 
