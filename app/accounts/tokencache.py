@@ -23,7 +23,8 @@ everything) reaches:
 
 A token past its expiry (``exp``, against the app clock) is never served from the cache.
 
-The cached user is detached; each hit gets its own copy (no request sees another's object).
+A hit returns a :class:`Caller`: an immutable snapshot of the fields a hot path decides on (who,
+in what role), shared by every request that presents the token; nothing is rebuilt per hit.
 """
 
 from __future__ import annotations
@@ -38,11 +39,10 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from app import clock
-from app.accounts.models import User
+from app.accounts.models import Role, User
 from app.aftercommit import after_commit
 from app.config import get_settings
 
@@ -54,13 +54,25 @@ MAX_ENTRIES = 50_000
 _TOKEN_FIELDS = ("token_version", "is_active", "role")
 
 _MAPPER = inspect(User)
-_COLUMNS = tuple(attr.key for attr in _MAPPER.column_attrs)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A signed-in user as the hot path needs them, read when their token was checked: an
+    immutable snapshot (a request cannot change what another sees), no ORM object."""
+
+    id: uuid.UUID
+    role: Role
+    institution_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, user: User) -> Caller:
+        return cls(id=user.id, role=user.role, institution_id=user.institution_id)
 
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    values: tuple[Any, ...]  # the user's columns, in _COLUMNS order
-    user_id: uuid.UUID
+    caller: Caller
     exp: float  # the token's expiry (epoch seconds)
     fresh_until: float  # time.monotonic() after which the user is read again
 
@@ -69,16 +81,8 @@ _lock = threading.Lock()
 _entries: OrderedDict[str, _Entry] = OrderedDict()
 
 
-def _copy(entry: _Entry) -> User:
-    user: User = _MAPPER.class_manager.new_instance()
-    for key, value in zip(_COLUMNS, entry.values, strict=True):
-        set_committed_value(user, key, value)
-    make_transient_to_detached(user)
-    return user
-
-
-def lookup(token: str) -> User | None:
-    """The user a recently checked token belongs to (a detached copy), or None."""
+def lookup(token: str) -> Caller | None:
+    """Who a recently checked token belongs to, or None (never past the token's expiry)."""
     entry = _entries.get(token)
     if entry is None:
         return None
@@ -86,7 +90,7 @@ def lookup(token: str) -> User | None:
         with _lock:
             _entries.pop(token, None)
         return None
-    return _copy(entry)
+    return entry.caller
 
 
 def remember(token: str, claims: dict[str, Any], user: User) -> None:
@@ -95,8 +99,7 @@ def remember(token: str, claims: dict[str, Any], user: User) -> None:
     if ttl <= 0:
         return
     entry = _Entry(
-        values=tuple(getattr(user, key) for key in _COLUMNS),
-        user_id=user.id,
+        caller=Caller.of(user),
         exp=float(claims["exp"]),
         fresh_until=time.monotonic() + ttl,
     )
@@ -110,7 +113,7 @@ def remember(token: str, claims: dict[str, Any], user: User) -> None:
 def forget_user(user_id: uuid.UUID) -> None:
     """Drop every cached token of a user (its tokens just ended, or what they may do changed)."""
     with _lock:
-        for token in [t for t, e in _entries.items() if e.user_id == user_id]:
+        for token in [t for t, e in _entries.items() if e.caller.id == user_id]:
             del _entries[token]
 
 

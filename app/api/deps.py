@@ -13,8 +13,9 @@ from sqlmodel import Session
 
 from app.accounts import service as accounts
 from app.accounts import tokencache
-from app.accounts.models import Role, User
-from app.accounts.principal import Principal
+from app.accounts.exceptions import InsufficientRole
+from app.accounts.models import Role
+from app.accounts.tokencache import Caller
 from app.db import finish, read_only
 from app.http.access import (
     PUBLIC,
@@ -42,7 +43,6 @@ from app.http.access import (
     require_scope,
     route_access,
     user_of,
-    with_role,
 )
 from app.http.cookies import (
     CSRF_COOKIE,
@@ -98,7 +98,14 @@ __all__ = [
 # (:func:`app.http.session.run_finished`).
 
 
-def _learner_from_database(session: Session, is_key: bool, secret: str) -> User:
+def _learner(caller: Caller) -> Caller:
+    """:func:`with_role` for the hot path's caller: learners only (403 otherwise)."""
+    if caller.role is not Role.learner:
+        raise InsufficientRole()
+    return caller
+
+
+def _learner_from_database(session: Session, is_key: bool, secret: str) -> Caller:
     """The caller read from the database (a token checked here is remembered a few seconds).
 
     On SQLite the caller is read in a read transaction (no write lock) that ends here; the
@@ -108,20 +115,20 @@ def _learner_from_database(session: Session, is_key: bool, secret: str) -> User:
     if sqlite:
         read_only(session)
     if is_key:
-        principal = principal_of(session, is_key, secret)
+        user = user_of(principal_of(session, is_key, secret))  # 403: not for API keys
     else:
         user, claims = accounts.token_user(session, secret)
         tokencache.remember(secret, claims, user)
-        principal = Principal.of_user(user)
+    caller = Caller.of(user)
     if sqlite:
-        finish(session)  # ends the read; expire_on_commit=False keeps the user loaded
-    return with_role(user_of(principal), (Role.learner,))
+        finish(session)  # ends the read
+    return _learner(caller)
 
 
 @declares(Access("users"))
 async def get_learner_for_write(
     request: Request, session: WorkSessionDep, creds: BearerDep
-) -> User:
+) -> Caller:
     """``CurrentLearner`` for handlers on :data:`WorkSessionDep` (same checks, same errors).
 
     A token checked in the last few seconds (app/accounts/tokencache.py) is answered on the
@@ -132,8 +139,8 @@ async def get_learner_for_write(
     if not is_key:
         cached = tokencache.lookup(secret)
         if cached is not None:
-            return with_role(cached, (Role.learner,))
+            return _learner(cached)
     return await in_thread(partial(_learner_from_database, session, is_key, secret))
 
 
-LearnerForWrite = Annotated[User, Depends(get_learner_for_write)]
+LearnerForWrite = Annotated[Caller, Depends(get_learner_for_write)]

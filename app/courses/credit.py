@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
+from app.accounts.tokencache import Caller
 from app.attendance.models import AttendanceEvent, Outcome
 from app.config import get_settings
 from app.courses import ledger
@@ -62,7 +63,7 @@ def learner_cap_ms() -> int:
     return get_settings().learner_daily_cap_minutes * 60_000
 
 
-def _own_session(session: Session, user: User, session_id: uuid.UUID) -> StudySession:
+def _own_session(session: Session, user: User | Caller, session_id: uuid.UUID) -> StudySession:
     study = session.get(StudySession, session_id, with_for_update=True)
     if study is None or study.user_id != user.id:
         raise SessionNotFound()

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from app import clock
 from app.accounts.models import User
+from app.accounts.tokencache import Caller
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.courses import ledger
@@ -178,7 +179,7 @@ class HeartbeatResult:
 
 def heartbeat(
     session: Session,
-    user: User,
+    user: User | Caller,
     session_id: uuid.UUID,
     *,
     visible: bool,
@@ -187,6 +188,8 @@ def heartbeat(
 ) -> HeartbeatResult:
     """Record a heartbeat: credit the gap (a video lesson: the newly watched span) if studying
     and visible; offer a due roll-call. ``position_ms`` is the video's playback position.
+    ``user`` is the caller; only its id is read (the hot path passes the token cache's
+    immutable :class:`Caller`, no ORM user).
 
     The session row lock serialises one session's heartbeats (and roll-call answers, the sweep,
     review decisions: all of them lock that row). A pending roll-call past its deadline is
@@ -287,7 +290,7 @@ def _lesson_step(
 
 def _heartbeat_with_rollcall(
     session: Session,
-    user: User,
+    user: User | Caller,
     session_id: uuid.UUID,
     now: datetime,
     visible: bool,

@@ -15,7 +15,10 @@ from functools import partial
 from typing import Annotated, TypeVar
 
 import anyio.to_thread
+from anyio import CapacityLimiter
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.db import finish, get_engine, keeps_changes, run_and_finish, transaction
@@ -83,6 +86,41 @@ async def get_work_session(request: Request) -> AsyncIterator[Session]:
 WorkSessionDep = Annotated[Session, Depends(get_work_session, scope="function")]
 
 
+# A hot handler's unit of work runs through its database's *write lane*: at most one at a time on
+# SQLite, which lets one writer at a time hold the database (``BEGIN IMMEDIATE``, app/db.py), and
+# as many as the pool keeps connections on PostgreSQL. The others wait their turn on the event
+# loop, in order, instead of in forty worker threads queued on the write lock (or on the pool),
+# each woken and switched to for nothing: under 32 heartbeats in flight on SQLite that contention
+# cost more CPU than the heartbeat's own work.
+
+_LANES: RunVar[dict[Engine, CapacityLimiter]] = RunVar("skilltrace_write_lanes")
+
+
+def lane_width(engine: Engine) -> int:
+    """How many units of work a lane runs at once on ``engine``'s database."""
+    if engine.dialect.name == "sqlite":
+        return 1
+    size = getattr(engine.pool, "size", None)
+    return max(1, size()) if callable(size) else 1
+
+
+def write_lane(engine: Engine) -> CapacityLimiter:
+    """The lane of ``engine``'s database in the running event loop."""
+    try:
+        lanes = _LANES.get()
+    except LookupError:
+        lanes = {}
+        _LANES.set(lanes)
+    lane = lanes.get(engine)
+    if lane is None:
+        lane = lanes[engine] = CapacityLimiter(lane_width(engine))
+    return lane
+
+
 async def run_finished(session: Session, work: Callable[[], T]) -> T:
-    """Run a handler's work in a worker thread and end the unit of work there, in one trip."""
-    return await in_thread(partial(run_and_finish, session, work, hand_over=outcome.defer_commit))
+    """Run a handler's work in a worker thread and end the unit of work there, in one trip
+    through the database's write lane."""
+    return await anyio.to_thread.run_sync(
+        partial(run_and_finish, session, work, hand_over=outcome.defer_commit),
+        limiter=write_lane(session.get_bind().engine),
+    )

@@ -122,17 +122,21 @@ def test_an_expired_token_is_never_served_from_the_cache(
     assert r.status_code == 401 and r.json()["code"] == "invalid_token", r.text
 
 
-def test_the_cache_copy_is_per_request_and_detached(
+def test_a_hit_is_an_immutable_snapshot_not_an_orm_user(
     client: TestClient, studying: dict[str, Any]
 ) -> None:
-    from sqlalchemy import inspect
+    """Every request presenting the token shares one snapshot: nothing is rebuilt per hit, and
+    no request can change what another sees."""
+    import dataclasses
 
     assert beat(client, studying).status_code == 200
     token = studying["h"]["Authorization"].removeprefix("Bearer ")
     a, b = tokencache.lookup(token), tokencache.lookup(token)
-    assert a is not None and b is not None and a is not b
-    assert a.id == b.id == studying["learner"].id and a.role is Role.learner
-    assert inspect(a).detached
+    assert isinstance(a, tokencache.Caller) and a is b
+    learner = studying["learner"]
+    assert (a.id, a.role, a.institution_id) == (learner.id, Role.learner, learner.institution_id)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.role = Role.admin  # type: ignore[misc]
 
 
 # ---------------------------------------------------------------- other processes

@@ -6,6 +6,7 @@ Sessions are opened as a passed check-in opens them (``start``); faces are in te
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -253,6 +254,56 @@ def test_caller_is_read_outside_the_write_transaction(
             "WITH",  # the heartbeat's row and the session's update
             "COMMIT",
         ]
+
+
+def test_heartbeats_take_turns_in_the_write_lane(
+    client: TestClient,
+    engine: Any,
+    clock: Any,
+    studying: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SQLite lets one writer at a time hold the database: one heartbeat's unit of work runs at
+    a time and the others wait on the event loop, not in worker threads queued on the write
+    lock. (Before, each request took a pool thread: here a second one joined the first.)"""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's lane is as wide as the pool")
+    h = login(client, studying["learner"].username)
+    real = study.heartbeat
+    lock = threading.Lock()
+    company = threading.Event()
+    inside = most = 0
+    first = [True]
+
+    def watched(*args: Any, **kw: Any) -> Any:
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+            if inside > 1:
+                company.set()
+            wait = first.pop() if first else False
+        try:
+            if wait:  # the first one gives the others every chance to join it
+                company.wait(2.0)
+            return real(*args, **kw)
+        finally:
+            with lock:
+                inside -= 1
+
+    monkeypatch.setattr(study, "heartbeat", watched)
+    clock.advance(seconds=30)
+    codes: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: codes.append(beat(client, studying["sid"], h).status_code))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert codes == [200] * 4
+    assert most == 1
 
 
 def test_a_session_row_already_loaded_is_refreshed(
