@@ -5,6 +5,8 @@ the study heartbeat's caller (:data:`LearnerForWrite`)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated
 
@@ -53,7 +55,7 @@ from app.http.cookies import (
     csrf_token_for,
     same_secret,
 )
-from app.http.session import SessionDep, WorkSessionDep, in_thread
+from app.http.session import SessionDep, in_thread, work_session
 
 #: Re-exported from app/http for the API's modules (this module defines the rest).
 __all__ = [
@@ -76,7 +78,6 @@ __all__ = [
     "PrincipalDep",
     "SessionDep",
     "UserPrincipal",
-    "WorkSessionDep",
     "client_info",
     "csrf_token_for",
     "declared_access",
@@ -92,9 +93,10 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- hot write endpoints
-# The study heartbeat runs on :data:`WorkSessionDep` (see app/http/session.py): the caller is
-# known from the token cache on the event loop, or read here in one trip to the thread pool; the
-# handler's work and the end of its unit of work happen in one more
+# The study heartbeat has one dependency, :data:`LearnerForWrite`: its caller and its session
+# (see "hot write endpoints" in app/http/session.py). The caller is known from the token cache
+# on the event loop, or read here in one trip to the thread pool; the handler's work and the
+# end of its unit of work happen in one more, through the database's write lane
 # (:func:`app.http.session.run_finished`).
 
 
@@ -125,22 +127,31 @@ def _learner_from_database(session: Session, is_key: bool, secret: str) -> Calle
     return _learner(caller)
 
 
+@dataclass(frozen=True, slots=True)
+class LearnerWork:
+    """A hot write handler's caller (a learner) and the session of its unit of work."""
+
+    caller: Caller
+    session: Session
+
+
 @declares(Access("users"))
-async def get_learner_for_write(
-    request: Request, session: WorkSessionDep, creds: BearerDep
-) -> Caller:
-    """``CurrentLearner`` for handlers on :data:`WorkSessionDep` (same checks, same errors).
+async def get_learner_for_write(request: Request, creds: BearerDep) -> AsyncIterator[LearnerWork]:
+    """``CurrentLearner`` and the request's session in one dependency, for handlers that end
+    their unit of work with :func:`~app.http.session.run_finished` (same checks, same errors).
 
     A token checked in the last few seconds (app/accounts/tokencache.py) is answered on the
     event loop with no database read; otherwise the caller is read in one trip to a worker
-    thread.
+    thread, in the request's session.
     """
     is_key, secret = presented(request, creds)
-    if not is_key:
-        cached = tokencache.lookup(secret)
+    cached = None if is_key else tokencache.lookup(secret)
+    async with work_session() as session:
         if cached is not None:
-            return _learner(cached)
-    return await in_thread(partial(_learner_from_database, session, is_key, secret))
+            caller = _learner(cached)
+        else:
+            caller = await in_thread(partial(_learner_from_database, session, is_key, secret))
+        yield LearnerWork(caller, session)
 
 
-LearnerForWrite = Annotated[Caller, Depends(get_learner_for_write)]
+LearnerForWrite = Annotated[LearnerWork, Depends(get_learner_for_write, scope="function")]

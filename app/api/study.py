@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Form, Request, Response, status
 
 from app import metrics
 from app.accounts.exceptions import InvalidToken, MissingScope
@@ -16,7 +16,6 @@ from app.api.deps import (
     LearnerForWrite,
     SessionDep,
     UserPrincipal,
-    WorkSessionDep,
 )
 from app.attendance import exceptions as fx
 from app.attendance import service as attendance
@@ -98,17 +97,17 @@ def check_in(
     response_model=HeartbeatOut,
     responses=problem_responses(*_auth, cx.SessionNotFound, cx.SessionEnded, cx.LessonNotFound),
 )
-async def heartbeat(
-    session_id: uuid.UUID, body: HeartbeatIn, user: LearnerForWrite, session: WorkSessionDep
-) -> HeartbeatOut:
+async def heartbeat(session_id: uuid.UUID, body: HeartbeatIn, work: LearnerForWrite) -> Response:
     """The page is alive (and visible?): credit, state, and a due roll-call if any."""
     # The hot path (every open page, every interval): see "hot write endpoints" in
-    # app/http/session.py.
+    # app/http/session.py. The answer is serialised here (FastAPI would validate it again
+    # against response_model, which stays for the OpenAPI document).
+    session = work.session
     r = await run_finished(
         session,
         lambda: study.heartbeat(
             session,
-            user,
+            work.caller,
             session_id,
             visible=body.visible,
             lesson_id=body.lesson_id,
@@ -119,7 +118,7 @@ async def heartbeat(
     offer = None
     if r.rollcall is not None:
         offer = RollCallOffer(rollcall_id=r.rollcall.id, deadline=r.rollcall.deadline)
-    return HeartbeatOut(
+    out = HeartbeatOut(
         credited_seconds=r.credited_seconds,
         rollcall=offer,
         state=r.state,
@@ -138,6 +137,7 @@ async def heartbeat(
             finished=r.lesson.finished,
         ),
     )
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @router.post(

@@ -11,6 +11,7 @@ On SQLite, reads (GET) take no write lock (see app/db.py).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Annotated, TypeVar
 
@@ -39,10 +40,11 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 # ---------------------------------------------------------------- hot write endpoints
-# A handler a page calls many times a second across all learners (the study heartbeat) runs in
-# two trips through the thread pool instead of one per dependency: the caller is read in one,
-# the handler's work and the end of its unit of work happen in the other
-# (:func:`run_and_finish`). On SQLite the caller is read in a transaction of its own that takes
+# A handler a page calls many times a second across all learners (the study heartbeat) has one
+# dependency (its caller and its session: app/api/deps.py) and at most two trips to worker
+# threads instead of one per dependency: the caller is read in one when the token cache does not
+# know it, the handler's work and the end of its unit of work happen in the other
+# (:func:`run_finished`). On SQLite the caller is read in a transaction of its own that takes
 # no write lock, so the database write lock is held only while the handler works, never while
 # a request waits for the event loop or for a free worker thread.
 
@@ -51,9 +53,10 @@ async def in_thread(fn: Callable[[], T]) -> T:
     return await anyio.to_thread.run_sync(fn)
 
 
-async def get_work_session(request: Request) -> AsyncIterator[Session]:
+@asynccontextmanager
+async def work_session() -> AsyncIterator[Session]:
     """The request's session for handlers that end their unit of work with
-    :func:`run_and_finish` (writes only).
+    :func:`run_finished` (writes only), for a dependency to yield.
 
     The same rules as :func:`get_session` (:func:`app.db.finish`, before the response is sent),
     but entering takes no thread and leaving takes one only if a transaction is still open.
@@ -81,9 +84,6 @@ async def get_work_session(request: Request) -> AsyncIterator[Session]:
                 await in_thread(session.close)
             else:
                 session.close()
-
-
-WorkSessionDep = Annotated[Session, Depends(get_work_session, scope="function")]
 
 
 # A hot handler's unit of work runs through its database's *write lane*: at most one at a time on
