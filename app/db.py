@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
@@ -32,6 +33,11 @@ from app.errors import DomainError
 
 _engines: dict[str, Engine] = {}
 T = TypeVar("T")
+
+
+class WriteLockBusy(Exception):
+    """A no-wait write transaction (``sqlite_nowait``) did not begin: another writer holds the
+    SQLite database (a thread of this process, or another process). Nothing was done."""
 
 
 class _LockingConnection(sqlite3.Connection):
@@ -49,9 +55,12 @@ class _LockingConnection(sqlite3.Connection):
     #: ``total_changes`` when the current transaction began: whether it wrote (see :func:`wrote`).
     changes_at_begin = 0
 
-    def take_write_lock(self, timeout: float = 30.0) -> None:
+    def take_write_lock(self, timeout: float = 30.0, *, wait: bool = True) -> None:
         # Same bound as busy_timeout: never wait forever (e.g. a writer stuck elsewhere).
-        if not self.write_lock.acquire(timeout=timeout):
+        if not wait:
+            if not self.write_lock.acquire(blocking=False):
+                raise WriteLockBusy()
+        elif not self.write_lock.acquire(timeout=timeout):
             raise sqlite3.OperationalError("database is locked (waited for the write lock)")
         self._holds = True
 
@@ -110,14 +119,20 @@ def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+            options = conn.get_execution_options()
+            mode = options.get("sqlite_begin", "IMMEDIATE")
+            # A no-wait write transaction (see begin_write_nowait) begins now or not at all.
+            nowait = mode == "IMMEDIATE" and options.get("sqlite_nowait", False)
             dbapi_conn = conn.connection.dbapi_connection
             if isinstance(dbapi_conn, _LockingConnection):
                 dbapi_conn.changes_at_begin = dbapi_conn.total_changes
             if mode == "IMMEDIATE" and isinstance(dbapi_conn, _LockingConnection):
-                dbapi_conn.take_write_lock()
+                dbapi_conn.take_write_lock(wait=not nowait)
             try:
-                conn.exec_driver_sql(f"BEGIN {mode}")
+                if nowait:
+                    _begin_nowait(conn, dbapi_conn)
+                else:
+                    conn.exec_driver_sql(f"BEGIN {mode}")
             except BaseException:
                 if isinstance(dbapi_conn, _LockingConnection):
                     dbapi_conn.release_write_lock()
@@ -132,6 +147,32 @@ def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Engine:
         else {"poolclass": NullPool}
     )
     return create_engine(url, echo=echo, **pool_args)
+
+
+def _begin_nowait(conn: Any, dbapi_conn: Any) -> None:
+    """``BEGIN IMMEDIATE`` without SQLite's busy handler: another process's write transaction
+    raises :class:`WriteLockBusy` at once instead of being waited for."""
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except DBAPIError as exc:
+        if isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig):
+            raise WriteLockBusy() from exc
+        raise
+    finally:
+        dbapi_conn.execute("PRAGMA busy_timeout=30000")
+
+
+def begin_write_nowait(session: Session) -> bool:
+    """Begin ``session``'s write transaction on SQLite if no other writer holds the database
+    now: True if it began (the session holds the write lock), False if it would have to wait
+    (nothing began). Never waits; for a caller that must not block (the event loop)."""
+    try:
+        session.connection(execution_options={"sqlite_nowait": True})
+    except WriteLockBusy:
+        session.rollback()
+        return False
+    return True
 
 
 def get_engine(settings: Settings | None = None) -> Engine:

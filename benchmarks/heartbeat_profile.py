@@ -2,7 +2,11 @@
 network), on a fresh SQLite or PostgreSQL database, top frames by own time and by cumulative time.
 
     .venv/bin/python benchmarks/heartbeat_profile.py [--n 2000] [--top 10] [--postgres]
-        [--sort tottime|cumtime] [--out profile.pstats]
+        [--sort tottime|cumtime] [--out profile.pstats] [--tree PATH]
+
+``--tree PATH`` profiles another checkout first (the baseline, e.g. ``git worktree add
+/tmp/base main``), in a child process importing its code, then this one: both profiles in one
+run, one after the other (``--out`` then names two files, ``*-before`` and ``*-after``).
 
 The same learners and app as benchmarks/heartbeat_load.py's in-process figure. cProfile sees one
 thread, so work the app sends to the thread pool (``anyio.to_thread.run_sync``) runs inline here:
@@ -18,15 +22,17 @@ import cProfile
 import io
 import os
 import pstats
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+#: The checkout whose app is profiled: this script's own, or the one a ``--tree`` run names.
+ROOT = Path(os.environ.get("SKILLTRACE_BENCH_ROOT") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from heartbeat_load import prepare  # noqa: E402
 
@@ -77,7 +83,11 @@ def main() -> None:
     p.add_argument(
         "--text", action="store_true", help="heartbeats name no lesson (default: a video lesson)"
     )
+    p.add_argument("--tree", metavar="PATH", help="profile this checkout first, as the baseline")
     args = p.parse_args()
+    if args.tree:
+        profile_both(args)
+        return
     os.environ.setdefault("SKILLTRACE_FACE_WORKERS", "0")
     os.environ.setdefault("SKILLTRACE_LOG_LEVEL", "WARNING")
     os.environ["SKILLTRACE_ROLLCALL_SWEEP_INTERVAL_S"] = "0"
@@ -197,6 +207,24 @@ def main() -> None:
             dispose_engines()
             with admin.connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def profile_both(args: argparse.Namespace) -> None:
+    """The baseline checkout's profile, then this one's, each in a child process."""
+    base = Path(args.tree).resolve()
+    if not (base / "app" / "__init__.py").is_file():
+        raise SystemExit(f"--tree {base}: not a SkillTrace checkout (no app/)")
+    here = Path(__file__).resolve().parents[1]
+    rest = [a for a in sys.argv[1:] if a != "--tree" and a != args.tree]
+    for label, root in (("before", base), ("after", here)):
+        argv = list(rest)
+        if args.out:
+            stem, dot, ext = args.out.rpartition(".")
+            named = f"{stem}-{label}.{ext}" if dot else f"{args.out}-{label}"
+            argv[argv.index(args.out)] = named
+        print(f"== {label}: {root}   load {os.getloadavg()[0]:.2f}", flush=True)
+        env = {**os.environ, "SKILLTRACE_BENCH_ROOT": str(root), "PYTHONPATH": str(root)}
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), *argv], env=env, check=True)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,14 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.db import finish, get_engine, keeps_changes, run_and_finish, transaction
+from app.db import (
+    begin_write_nowait,
+    finish,
+    get_engine,
+    keeps_changes,
+    run_and_finish,
+    transaction,
+)
 from app.idempotency import outcome
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -86,12 +93,17 @@ async def work_session() -> AsyncIterator[Session]:
                 session.close()
 
 
-# A hot handler's unit of work runs through its database's *write lane*: at most one at a time on
-# SQLite, which lets one writer at a time hold the database (``BEGIN IMMEDIATE``, app/db.py), and
-# as many as the pool keeps connections on PostgreSQL. The others wait their turn on the event
-# loop, in order, instead of in forty worker threads queued on the write lock (or on the pool),
-# each woken and switched to for nothing: under 32 heartbeats in flight on SQLite that contention
-# cost more CPU than the heartbeat's own work.
+# A hot handler's unit of work on SQLite runs on the event loop itself when no other writer holds
+# the database: SQLite lets one writer at a time in (``BEGIN IMMEDIATE``, app/db.py) and the
+# work is a few statements of CPU that take no other lock, so a thread would only add a hand-off
+# of the GIL at every statement (the sqlite3 driver releases it around each call): a worker
+# thread waits up to the interpreter's switch interval (5 ms) to get it back while the event loop
+# runs. Under 32 heartbeats in flight that convoy, not the work, bounded the rate. When another
+# writer holds the database (a page's unit of work in a worker thread, another process), the
+# work goes to the database's *write lane* instead: a worker thread, one at a time on SQLite (it
+# would only queue on the write lock), as many as the pool keeps connections on PostgreSQL,
+# whose units of work always go there (they wait on the server). The others wait their turn on
+# the event loop, in order, instead of in forty worker threads.
 
 _LANES: RunVar[dict[Engine, CapacityLimiter]] = RunVar("skilltrace_write_lanes")
 
@@ -118,9 +130,14 @@ def write_lane(engine: Engine) -> CapacityLimiter:
 
 
 async def run_finished(session: Session, work: Callable[[], T]) -> T:
-    """Run a handler's work in a worker thread and end the unit of work there, in one trip
-    through the database's write lane."""
-    return await anyio.to_thread.run_sync(
-        partial(run_and_finish, session, work, hand_over=outcome.defer_commit),
-        limiter=write_lane(session.get_bind().engine),
-    )
+    """Run a handler's work and end its unit of work, in one go: on the event loop when SQLite
+    lets it write now, else in one trip through the database's write lane."""
+    engine = session.get_bind().engine
+    finished = partial(run_and_finish, session, work, hand_over=outcome.defer_commit)
+    if (
+        engine.dialect.name == "sqlite"
+        and not session.in_transaction()
+        and begin_write_nowait(session)
+    ):
+        return finished()
+    return await anyio.to_thread.run_sync(finished, limiter=write_lane(engine))

@@ -264,8 +264,9 @@ def test_heartbeats_take_turns_in_the_write_lane(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """SQLite lets one writer at a time hold the database: one heartbeat's unit of work runs at
-    a time and the others wait on the event loop, not in worker threads queued on the write
-    lock. (Before, each request took a pool thread: here a second one joined the first.)"""
+    a time (on the event loop while no other writer holds the database) and the others wait
+    their turn, not in worker threads queued on the write lock. (Before, each request took a
+    pool thread: here a second one joined the first.)"""
     if engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL's lane is as wide as the pool")
     h = login(client, studying["learner"].username)
@@ -304,6 +305,64 @@ def test_heartbeats_take_turns_in_the_write_lane(
         t.join(30)
     assert codes == [200] * 4
     assert most == 1
+
+
+@pytest.mark.parametrize("writer", ["thread", "process"])
+def test_a_heartbeat_waits_for_another_writer_off_the_event_loop(
+    client: TestClient,
+    engine: Any,
+    clock: Any,
+    studying: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    writer: str,
+) -> None:
+    """SQLite: while another writer holds the database (a unit of work in a thread of this
+    process, or another process), a heartbeat waits for it in the write lane, and the event loop
+    keeps answering; it is stored once the writer is done."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the event loop runs SQLite units of work only")
+    import sqlite3
+
+    h = login(client, studying["learner"].username)
+    assert beat(client, studying["sid"], h).status_code == 200  # the token is cached now
+    real = study.heartbeat
+    entered = threading.Event()
+
+    def watched(*args: Any, **kw: Any) -> Any:
+        entered.set()
+        return real(*args, **kw)
+
+    monkeypatch.setattr(study, "heartbeat", watched)
+    clock.advance(seconds=30)
+    if writer == "thread":
+        holder = transaction(engine)
+        s = holder.__enter__()
+        s.connection()  # BEGIN IMMEDIATE: this process's write lock
+    else:
+        other = sqlite3.connect(engine.url.database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+    results: list[Any] = []
+    pending = threading.Thread(target=lambda: results.append(beat(client, studying["sid"], h)))
+    pending.start()
+    try:
+        assert entered.wait(30)  # the heartbeat runs, in the lane, waiting for the writer
+        answered: list[int] = []
+        probe = threading.Thread(target=lambda: answered.append(client.get("/healthz").status_code))
+        probe.start()
+        probe.join(30)
+        assert answered == [200]  # the event loop is free meanwhile
+        assert pending.is_alive() and not results
+    finally:
+        if writer == "thread":
+            holder.__exit__(None, None, None)
+        else:
+            other.execute("ROLLBACK")
+            other.close()
+    pending.join(30)
+    assert results and results[0].status_code == 200, results
+    with Session(engine) as s:
+        stored = s.exec(select(Heartbeat).where(col(Heartbeat.session_id) == studying["sid"]))
+        assert len(stored.all()) == 2
 
 
 def test_a_session_row_already_loaded_is_refreshed(
