@@ -93,17 +93,20 @@ async def work_session() -> AsyncIterator[Session]:
                 session.close()
 
 
-# A hot handler's unit of work on SQLite runs on the event loop itself when no other writer holds
-# the database: SQLite lets one writer at a time in (``BEGIN IMMEDIATE``, app/db.py) and the
-# work is a few statements of CPU that take no other lock, so a thread would only add a hand-off
-# of the GIL at every statement (the sqlite3 driver releases it around each call): a worker
-# thread waits up to the interpreter's switch interval (5 ms) to get it back while the event loop
-# runs. Under 32 heartbeats in flight that convoy, not the work, bounded the rate. When another
-# writer holds the database (a page's unit of work in a worker thread, another process), the
-# work goes to the database's *write lane* instead: a worker thread, one at a time on SQLite (it
-# would only queue on the write lock), as many as the pool keeps connections on PostgreSQL,
-# whose units of work always go there (they wait on the server). The others wait their turn on
-# the event loop, in order, instead of in forty worker threads.
+# A hot handler's unit of work goes through its database's *write lane*: one at a time on
+# SQLite, which lets one writer at a time in (``BEGIN IMMEDIATE``, app/db.py), as many as the pool
+# keeps connections on PostgreSQL. Those waiting for their turn wait on the event loop, in order,
+# not in forty worker threads queued on the write lock (or on the pool).
+#
+# On SQLite the unit of work then runs on the event loop itself when no other writer holds the
+# database: the work is a few statements of CPU that wait for no lock, and a worker thread would
+# only add a hand-off of the GIL at every statement (the sqlite3 driver releases it around each
+# call, and a thread waits up to the interpreter's switch interval, 5 ms, to get it back while the
+# event loop runs): under 32 heartbeats in flight that convoy, not the work, bounded the rate.
+# When another writer holds the database (a page's unit of work in a worker thread, another
+# process), the lane's holder waits for it in a worker thread, and the next in line after it
+# tries the event loop again. PostgreSQL's units of work always run in a worker thread (they
+# wait on the server).
 
 _LANES: RunVar[dict[Engine, CapacityLimiter]] = RunVar("skilltrace_write_lanes")
 
@@ -130,14 +133,20 @@ def write_lane(engine: Engine) -> CapacityLimiter:
 
 
 async def run_finished(session: Session, work: Callable[[], T]) -> T:
-    """Run a handler's work and end its unit of work, in one go: on the event loop when SQLite
-    lets it write now, else in one trip through the database's write lane."""
+    """Run a handler's work and end its unit of work, in one go, in its turn in the database's
+    write lane: on the event loop when SQLite lets it write at once, else in a worker thread."""
     engine = session.get_bind().engine
     finished = partial(run_and_finish, session, work, hand_over=outcome.defer_commit)
-    if (
-        engine.dialect.name == "sqlite"
-        and not session.in_transaction()
-        and begin_write_nowait(session)
-    ):
-        return finished()
-    return await anyio.to_thread.run_sync(finished, limiter=write_lane(engine))
+    lane = write_lane(engine)
+    if engine.dialect.name != "sqlite":
+        return await anyio.to_thread.run_sync(finished, limiter=lane)
+    try:
+        lane.acquire_nowait()
+    except anyio.WouldBlock:
+        await lane.acquire()
+    try:
+        if not session.in_transaction() and begin_write_nowait(session):
+            return finished()
+        return await anyio.to_thread.run_sync(finished)
+    finally:
+        lane.release()
