@@ -89,6 +89,8 @@ def _qr_now(m: offline.MySession, now: datetime) -> bool:
 
 class SessionForm(BaseModel):
     csrf: str = Field(default="", max_length=100)
+    #: The one-use token of the form that makes something (app/web/render.py ``act``).
+    once: str = Field(default="", max_length=64)
     title: str = Field(default="", max_length=1000)
     site_address: str = Field(default="", max_length=1000)
     starts_at: str = Field(default="", max_length=30)

@@ -3,6 +3,7 @@ pages every page module shares. Page modules import from here, never from each o
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from app.clock import SHANGHAI
 from app.courses.models import LEVEL_NAMES_ZH
 from app.db import attempt
 from app.errors import DomainError
+from app.idempotency import service as idempotency
 from app.web.durations import Duration
 from app.web.i18n import (
     gettext,
@@ -110,6 +112,7 @@ FLASHES = {
     "seal_removed": "已停用印章图片。此后颁发的证书不再加盖印章图片，已颁发的证书不变。",
     # staff classes pages (app/web/staff/classes.py)
     "class_created": "班级已创建。开班后学员即可按期学习。",
+    "form_already_sent": "这份表单刚才已经提交过，没有重复创建。",
     "class_opened": "已开班。",
     "class_closed": "已结业，班级名册已冻结。",
     "class_enrolled": "学员已报名本班。",
@@ -209,6 +212,7 @@ def render(
         "quiz_rule": lambda course: _quiz_rule(t, course),
         "span": lambda seconds: Duration(int(seconds)).words(t),
         "label": labeller(lang),
+        "form_token": form_token,
         **ctx,
     }
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status)
@@ -281,18 +285,61 @@ def act(
     refused: Callable[[DomainError], Response],
     done: Callable[[T], Response],
     gone: tuple[type[DomainError], ...] = (),
+    once: str = "",
 ) -> Response:
     """A page's button or form that changes something: ``change`` in a savepoint; a refusal that
     leaves nothing to show the page on (``gone``: the class not found, say) as the error page,
-    any other as ``refused`` says (the page again with the reason); on success ``done``."""
+    any other as ``refused`` says (the page again with the reason); on success ``done``.
+
+    ``once``: the form's one-use token (:func:`form_token`, a hidden field). The form sent again
+    with it — a double click, a reload, the back button — makes nothing twice: it goes where the
+    first went, saying so. The token is claimed with the change and kept with its outcome
+    (app/idempotency, the API's Idempotency-Key store), so a refused form may be sent again."""
+    key = _form_key(request, user, once)
+    claimed: uuid.UUID | idempotency.StoredResponse | None = None
     try:
         with attempt(session):
-            made = change()
+            claimed = idempotency.claim(session, key) if key is not None else None
+            if not isinstance(claimed, idempotency.StoredResponse):
+                made = change()
     except gone as err:
         return error_page(request, user, err)
     except DomainError as err:
         return refused(err)
-    return done(made)
+    if isinstance(claimed, idempotency.StoredResponse):
+        location = dict(claimed.headers).get("location")
+        return redirect(request, location or request.url.path, "form_already_sent")
+    response = done(made)
+    if isinstance(claimed, uuid.UUID):
+        idempotency.complete(
+            session,
+            claimed,
+            status=response.status_code,
+            headers=response.headers.items(),
+            body=b"",
+        )
+    return response
+
+
+#: What a form's one-use token looks like (``form_token``: 32 hex digits).
+_TOKEN = re.compile(r"[0-9a-f]{32}")
+
+
+def form_token() -> str:
+    """A new one-use token for a form that makes something (the ``once`` hidden field)."""
+    return uuid.uuid4().hex
+
+
+def _form_key(request: Request, user: User, once: str) -> idempotency.KeyedRequest | None:
+    if not _TOKEN.fullmatch(once):  # none (a form without it, an old page): as before
+        return None
+    return idempotency.KeyedRequest(
+        caller=f"user:{user.id}",
+        key=f"form:{request.url.path}:{once}"[:255],  # a token is its own form's
+        method="POST",
+        path=request.url.path,
+        fingerprint="page-form",
+    )
 
 
 def not_learner(request: Request, user: User) -> HTMLResponse:

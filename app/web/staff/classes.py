@@ -58,6 +58,8 @@ STATUS_NAMES = {
 
 class ClassForm(BaseModel):
     csrf: str = Field(default="", max_length=100)
+    #: The one-use token of the form that makes something (app/web/render.py ``act``).
+    once: str = Field(default="", max_length=64)
     code: str = Field(default="", max_length=100)
     name: str = Field(default="", max_length=1000)
     starts_on: str = Field(default="", max_length=20)

@@ -22,6 +22,7 @@ from app.http.session import SessionDep
 from app.validation import ascii_int
 from app.web.i18n import gettext, lang_of, message_for
 from app.web.render import (
+    act,
     redirect,
 )
 from app.web.session import PageUser
@@ -64,41 +65,50 @@ def _lesson_post(
         return staff
     lang = lang_of(request)
     target = str(lesson_id) if lesson_id else "new"
-    keep = {"lesson_target": target, "lesson_values": form.model_dump(exclude={"csrf"})}
+    keep = {"lesson_target": target, "lesson_values": form.model_dump(exclude={"csrf", "once"})}
     minutes, errors = _minutes(form, gettext(lang))
     if minutes is None:
         return course_view(
             request, staff, session, course_id, status=422, lesson_errors=errors, **keep
         )
     principal = Principal.of_user(staff)
-    try:
-        with attempt(session):
-            if lesson_id is None:
-                courses.add_lesson(
-                    session,
-                    principal,
-                    course_id,
-                    title=form.title,
-                    kind=form.kind,
-                    body_or_url=form.body_or_url,
-                    minutes=minutes,
-                )
-            else:
-                courses.update_lesson(
-                    session,
-                    principal,
-                    course_id,
-                    lesson_id,
-                    title=form.title,
-                    kind=form.kind,
-                    body_or_url=form.body_or_url,
-                    minutes=minutes,
-                )
-    except DomainError as err:
+
+    def change() -> object:
+        if lesson_id is None:
+            return courses.add_lesson(
+                session,
+                principal,
+                course_id,
+                title=form.title,
+                kind=form.kind,
+                body_or_url=form.body_or_url,
+                minutes=minutes,
+            )
+        return courses.update_lesson(
+            session,
+            principal,
+            course_id,
+            lesson_id,
+            title=form.title,
+            kind=form.kind,
+            body_or_url=form.body_or_url,
+            minutes=minutes,
+        )
+
+    def refused(err: DomainError) -> Response:
         errors = field_error(err, lang, LESSON_RULES, "body_or_url")
         return course_refused(request, staff, session, course_id, err, lesson_errors=errors, **keep)
+
     flash = "lesson_added" if lesson_id is None else "lesson_saved"
-    return redirect(request, f"/staff/courses/{course_id}#lessons", flash)
+    return act(
+        request,
+        session,
+        staff,
+        change,
+        refused=refused,
+        done=lambda _: redirect(request, f"/staff/courses/{course_id}#lessons", flash),
+        once=form.once if lesson_id is None else "",
+    )
 
 
 @router.post("/staff/courses/{course_id}/lessons")

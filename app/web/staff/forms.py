@@ -192,6 +192,8 @@ class CourseForm(BaseModel):
 
 class LessonForm(BaseModel):
     csrf: str = Field(default="", max_length=100)
+    #: The one-use token of the form that makes something (app/web/render.py ``act``).
+    once: str = Field(default="", max_length=64)
     title: str = Field(default="", max_length=1_000)
     kind: str = Field(default="text", max_length=16)
     body_or_url: str = Field(default="", max_length=courses.LESSON_BODY_CHARS * 2)
@@ -419,8 +421,9 @@ def submit(
     """A staff form that makes something: the form again with what is not even parseable
     (422), else ``make`` in a savepoint; a refusal of the service shown next to its field
     (``refusal``), one that leaves nothing to show the form on (``gone``: the course or class
-    not found, say) as the error page; on success ``done``."""
-    values = form.model_dump(exclude={"csrf"})
+    not found, say) as the error page; on success ``done``. A form with a one-use token
+    (``once``) sent again makes nothing twice (:func:`app.web.render.act`)."""
+    values = form.model_dump(exclude={"csrf", "once"})
     arguments, errors = parsed
     if arguments is None:
         return page(status=422, values=values, errors=errors)
@@ -432,4 +435,5 @@ def submit(
         refused=lambda err: page(status=err.status, values=values, errors=refusal(err)),
         done=done,
         gone=gone,
+        once=str(getattr(form, "once", "")),
     )
