@@ -7,10 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
-from app.dbtypes import UTCDateTime, new_id, utcnow
+from app.dbtypes import UTCDateTime, new_id, str_enum, utcnow
 
 
 class Role(StrEnum):
@@ -89,15 +88,13 @@ class Institution(SQLModel, table=True):
     #: app/programmes/creditcode.py); None for institutions registered before the registry.
     credit_code: str | None = Field(default=None, max_length=18, unique=True, index=True)
     legal_name: str | None = Field(default=None, max_length=200)
-    kind: InstitutionKind | None = Field(
-        default=None, sa_type=SAEnum(InstitutionKind, native_enum=False, length=32)
-    )
+    kind: InstitutionKind | None = Field(default=None, sa_type=str_enum(InstitutionKind, 32))
     #: Set only by the regulator of the institution's jurisdiction, each change audited with its
     #: reason in the institution's chain. Not the admin's ``suspended_at`` (a platform account
     #: measure: staff cannot sign in); a registry suspension leaves staff reading.
     registry_status: RegistryStatus = Field(
         default=RegistryStatus.pending,
-        sa_type=SAEnum(RegistryStatus, native_enum=False, length=16),
+        sa_type=str_enum(RegistryStatus),
         index=True,
     )
     #: What the approval covers: ``[{"occupation_code": "6-31-01-03", "level": "level4"}, …]``.
@@ -118,7 +115,7 @@ class User(SQLModel, table=True):
     username: str = Field(max_length=64, unique=True, index=True)
     password_hash: str = Field(max_length=255)
     # Stored as plain strings (no database enum type) so adding a value needs no migration.
-    role: Role = Field(sa_type=SAEnum(Role, native_enum=False, length=16))
+    role: Role = Field(sa_type=str_enum(Role))
     institution_id: uuid.UUID | None = Field(
         default=None, foreign_key="institutions.id", index=True
     )
@@ -133,9 +130,7 @@ class User(SQLModel, table=True):
     #: once the person typed back the code sent to it (``email_verified_at``).
     email: str | None = Field(default=None, max_length=254, unique=True, index=True)
     email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    group: LearnerGroup | None = Field(
-        default=None, sa_type=SAEnum(LearnerGroup, native_enum=False, length=32)
-    )
+    group: LearnerGroup | None = Field(default=None, sa_type=str_enum(LearnerGroup, 32))
     #: A regulator's jurisdiction: a region and everything under it (``000000``: national).
     #: Required for regulators, None for everyone else (app/programmes/jurisdiction.py).
     jurisdiction_code: str | None = Field(default=None, foreign_key="regions.code", max_length=6)

@@ -15,10 +15,9 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index
-from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
-from app.dbtypes import UTCDateTime, new_id, utcnow
+from app.dbtypes import UTCDateTime, new_id, str_enum, utcnow
 
 
 class SendStatus(StrEnum):
@@ -46,9 +45,7 @@ class ExchangeRecord(SQLModel, table=True):
     #: The facts, without ID numbers (added from the encrypted column when the body is built).
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-    status: SendStatus = Field(
-        default=SendStatus.pending, sa_type=SAEnum(SendStatus, native_enum=False, length=16)
-    )
+    status: SendStatus = Field(default=SendStatus.pending, sa_type=str_enum(SendStatus))
     attempts: int = 0
     #: When the next attempt is due; while an attempt runs, the end of its lease.
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -57,7 +54,7 @@ class ExchangeRecord(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=300)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     receipt_status: ReceiptStatus | None = Field(
-        default=None, sa_type=SAEnum(ReceiptStatus, native_enum=False, length=16), index=True
+        default=None, sa_type=str_enum(ReceiptStatus), index=True
     )
     receipt_reason: str | None = Field(default=None, max_length=500)
     #: The regional system's own id for the record (its 业务流水号), if it sent one.

@@ -7,11 +7,10 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum as SAEnum
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.dbtypes import UTCDateTime, new_id, utcnow
+from app.dbtypes import UTCDateTime, new_id, str_enum, utcnow
 
 
 class FilingKind(StrEnum):
@@ -40,12 +39,12 @@ class ClassFiling(SQLModel, table=True):
     class_id: uuid.UUID = Field(foreign_key="course_classes.id", index=True)
     institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
     course_id: uuid.UUID = Field(foreign_key="courses.id")
-    kind: FilingKind = Field(sa_type=SAEnum(FilingKind, native_enum=False, length=16))
+    kind: FilingKind = Field(sa_type=str_enum(FilingKind))
     #: 1, 2, … per class and kind: a re-filing after a return is the next version.
     version: int
     status: FilingStatus = Field(
         default=FilingStatus.pending,
-        sa_type=SAEnum(FilingStatus, native_enum=False, length=16),
+        sa_type=str_enum(FilingStatus),
         index=True,
     )
     # ---- what was filed (the class and course as they were)

@@ -7,10 +7,9 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Column, Date
-from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
-from app.dbtypes import UTCDateTime, new_id, utcnow
+from app.dbtypes import UTCDateTime, new_id, str_enum, utcnow
 
 
 class OutcomeStatus(StrEnum):
@@ -33,7 +32,7 @@ class EmploymentOutcome(SQLModel, table=True):
     enrollment_id: uuid.UUID = Field(foreign_key="enrollments.id", unique=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
     institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
-    status: OutcomeStatus = Field(sa_type=SAEnum(OutcomeStatus, native_enum=False, length=16))
+    status: OutcomeStatus = Field(sa_type=str_enum(OutcomeStatus))
     #: When the learner started the job / business / further training (unknown: when checked).
     on: date = Field(sa_column=Column(Date, nullable=False))
     employer: str | None = Field(default=None, max_length=200)

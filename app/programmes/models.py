@@ -7,10 +7,9 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
-from app.dbtypes import UTCDateTime, new_id, utcnow
+from app.dbtypes import UTCDateTime, new_id, str_enum, utcnow
 
 
 class RegionLevel(StrEnum):
@@ -28,7 +27,7 @@ class Region(SQLModel, table=True):
 
     code: str = Field(primary_key=True, min_length=6, max_length=6)
     name: str = Field(max_length=64)
-    level: RegionLevel = Field(sa_type=SAEnum(RegionLevel, native_enum=False, length=16))
+    level: RegionLevel = Field(sa_type=str_enum(RegionLevel))
     parent_code: str | None = Field(
         default=None, foreign_key="regions.code", max_length=6, index=True
     )
@@ -80,21 +79,15 @@ class SubsidyStandard(SQLModel, table=True):
     occupation_code: str = Field(max_length=16, index=True)
     occupation_name: str = Field(max_length=100)
     level: str = Field(max_length=16)  # the values of app.courses.models.Level
-    certificate_kind: CertificateKind = Field(
-        sa_type=SAEnum(CertificateKind, native_enum=False, length=32)
-    )
-    programme_kind: ProgrammeKind = Field(
-        sa_type=SAEnum(ProgrammeKind, native_enum=False, length=32)
-    )
+    certificate_kind: CertificateKind = Field(sa_type=str_enum(CertificateKind, 32))
+    programme_kind: ProgrammeKind = Field(sa_type=str_enum(ProgrammeKind, 32))
     uplift_percent: int = 0
     amount_fen: int
     effective_from: date
     #: The last day it applies (inclusive); None: until a newer version starts.
     effective_to: date | None = None
     version: int
-    status: StandardStatus = Field(
-        sa_type=SAEnum(StandardStatus, native_enum=False, length=16), index=True
-    )
+    status: StandardStatus = Field(sa_type=str_enum(StandardStatus), index=True)
     note: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by: str = Field(max_length=128)
@@ -152,9 +145,9 @@ class LearnerGroupFact(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
     group: str = Field(max_length=32)  # a value of app.accounts.models.LearnerGroup
-    evidence_kind: EvidenceKind = Field(sa_type=SAEnum(EvidenceKind, native_enum=False, length=40))
+    evidence_kind: EvidenceKind = Field(sa_type=str_enum(EvidenceKind, 40))
     evidence_number: str | None = Field(default=None, max_length=64)
-    status: FactStatus = Field(sa_type=SAEnum(FactStatus, native_enum=False, length=16))
+    status: FactStatus = Field(sa_type=str_enum(FactStatus))
     reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by: str = Field(max_length=128)
@@ -177,11 +170,11 @@ class ResidenceFact(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
-    kind: ResidenceKind = Field(sa_type=SAEnum(ResidenceKind, native_enum=False, length=16))
+    kind: ResidenceKind = Field(sa_type=str_enum(ResidenceKind))
     region_code: str = Field(foreign_key="regions.code", max_length=6)
-    evidence_kind: EvidenceKind = Field(sa_type=SAEnum(EvidenceKind, native_enum=False, length=40))
+    evidence_kind: EvidenceKind = Field(sa_type=str_enum(EvidenceKind, 40))
     evidence_number: str | None = Field(default=None, max_length=64)
-    status: FactStatus = Field(sa_type=SAEnum(FactStatus, native_enum=False, length=16))
+    status: FactStatus = Field(sa_type=str_enum(FactStatus))
     reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by: str = Field(max_length=128)
@@ -207,7 +200,7 @@ class ExternalCertificate(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
     institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
-    kind: CertificateKind = Field(sa_type=SAEnum(CertificateKind, native_enum=False, length=32))
+    kind: CertificateKind = Field(sa_type=str_enum(CertificateKind, 32))
     number: str = Field(max_length=64)
     issuer: str = Field(max_length=200)
     issued_on: date
@@ -218,9 +211,7 @@ class ExternalCertificate(SQLModel, table=True):
     scan_sha256: str = Field(max_length=64)
     scan_media_type: str = Field(max_length=32)
     scan_bytes: int
-    status: ExternalStatus = Field(
-        sa_type=SAEnum(ExternalStatus, native_enum=False, length=16), index=True
-    )
+    status: ExternalStatus = Field(sa_type=str_enum(ExternalStatus), index=True)
     reason: str | None = Field(default=None, max_length=500)
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     recorded_by: str = Field(max_length=128)

@@ -14,11 +14,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index
-from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import relationship
 from sqlmodel import Field, Relationship, SQLModel
 
-from app.dbtypes import UTCDateTime, new_id, utcnow
+from app.dbtypes import UTCDateTime, new_id, str_enum, utcnow
 
 
 class DeliveryStatus(StrEnum):
@@ -81,7 +80,7 @@ class WebhookDelivery(SQLModel, table=True):
     subscription_id: uuid.UUID = Field(foreign_key="webhook_subscriptions.id", index=True)
     status: DeliveryStatus = Field(
         default=DeliveryStatus.pending,
-        sa_type=SAEnum(DeliveryStatus, native_enum=False, length=16),
+        sa_type=str_enum(DeliveryStatus),
     )
     attempts: int = 0
     #: When the next attempt is due; while an attempt runs, the end of its lease.
