@@ -72,6 +72,7 @@ defaults
     timeout connect 2s
     timeout client 60s
     timeout server 60s
+    timeout check 2s
     retries 2
     option redispatch
 frontend skilltrace
@@ -515,7 +516,9 @@ async def drive_acks(
                 outcomes["connection error"] += 1
                 await asyncio.sleep(0.05)
                 continue
-            outcomes[str(r.status_code)] += 1
+            # HAProxy's own 503 (no server up) is told apart from the app's.
+            proxy = r.status_code == 503 and b"No server is available" in r.content
+            outcomes[f"{r.status_code}{' HAProxy' if proxy else ''}"] += 1
             if r.status_code == 200:
                 acks.setdefault(sid, []).append(int(r.json()["credited_seconds"]))
 
