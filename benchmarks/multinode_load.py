@@ -210,7 +210,12 @@ def in_tree(tree: Path, call: str, url: str, *args: Any) -> Any:
     )
     out = subprocess.run(  # noqa: S603 - our own code
         [sys.executable, "-c", code, str(tree), json.dumps([url, *args])],
-        env={**os.environ, "PYTHONPATH": str(tree), "SKILLTRACE_DATABASE_URL": url},
+        env={
+            **os.environ,
+            "PYTHONPATH": str(tree),
+            "SKILLTRACE_BENCH_ROOT": str(tree),  # heartbeat_load.py imports that tree's app
+            "SKILLTRACE_DATABASE_URL": url,
+        },
         capture_output=True,
         text=True,
         check=True,
