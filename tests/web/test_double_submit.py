@@ -14,9 +14,9 @@ from sqlmodel import Session, col, func, select
 
 from app import clock
 from app.clock import SHANGHAI
-from app.courses.models import CourseClass, Lesson, OfflineSession
+from app.courses.models import Course, CourseClass, Lesson, OfflineSession
 from app.web.render import FLASH_COOKIE
-from tests.web.staff_world import World, sign_in
+from tests.web.staff_world import COURSE_FORM, World, sign_in
 
 
 def _once(html: str, form_id: str) -> str:
@@ -137,3 +137,15 @@ def test_a_new_class_sent_twice_is_one_class_not_a_code_taken(
     assert other.status_code == 303, other.text
     assert other.cookies.get(FLASH_COOKIE) == "offline_scheduled"
     assert _count(engine, OfflineSession) == 1
+
+
+def test_a_new_course_sent_twice_is_one_draft(client: TestClient, engine: Any) -> None:
+    w = World(engine)
+    csrf = sign_in(client, w.staff.username)
+    page = client.get("/staff/courses/new")
+    form = {"csrf": csrf, "once": _once(page.text, "new-course-form"), **COURSE_FORM}
+    drafts = _count(engine, Course, col(Course.institution_id) == w.inst.id)
+    first, again = _twice(client, "/staff/courses/new", form)
+    assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
+    assert again.cookies.get(FLASH_COOKIE) == "form_already_sent"
+    assert _count(engine, Course, col(Course.institution_id) == w.inst.id) == drafts + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -13,13 +14,15 @@ from app.accounts.models import User
 from app.accounts.principal import Principal
 from app.courses import exceptions as cx
 from app.courses import service as courses
-from app.courses.models import CourseStatus, Level
+from app.courses.models import Course, CourseStatus, Level
+from app.courses.service import CourseChanges
 from app.db import attempt
 from app.errors import DomainError
 from app.http.session import SessionDep
 from app.web.durations import UNIT_NAMES
 from app.web.i18n import gettext, lang_of, message_for
 from app.web.render import (
+    act,
     error_page,
     redirect,
     render,
@@ -39,6 +42,7 @@ from app.web.staff.forms import (
     policy_of,
     staff_page,
     staff_post,
+    submit,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -105,34 +109,35 @@ def create_course(
     if isinstance(staff, Response):
         return staff
     lang = lang_of(request)
-    values = form.model_dump(exclude={"csrf"})
     changes, errors = parse_course(form, gettext(lang))
-    if changes is None:
-        return _new_course_page(request, staff, values=values, errors=errors, status=422)
-    try:
-        with attempt(session):
-            course = courses.create_course(
-                session,
-                Principal.of_user(staff),
-                title=form.title,
-                occupation_code=form.occupation_code,
-                occupation_name=form.occupation_name,
-                level=form.level,
-                required_minutes=changes.required_minutes or 0,
-                pass_score=changes.pass_score or 0,
-                subsidy_fen=changes.subsidy_fen or 0,
-                description=form.description,
-                policy=policy_of(changes),
-            )
-    except DomainError as err:
-        return _new_course_page(
-            request,
-            staff,
-            values=values,
-            errors=field_error(err, lang, COURSE_RULES, ""),
-            status=err.status,
+
+    def create(parsed: dict[str, Any]) -> Course:
+        c: CourseChanges = parsed["changes"]
+        return courses.create_course(
+            session,
+            Principal.of_user(staff),
+            title=form.title,
+            occupation_code=form.occupation_code,
+            occupation_name=form.occupation_name,
+            level=form.level,
+            required_minutes=c.required_minutes or 0,
+            pass_score=c.pass_score or 0,
+            subsidy_fen=c.subsidy_fen or 0,
+            description=form.description,
+            policy=policy_of(c),
         )
-    return redirect(request, f"/staff/courses/{course.id}", "course_created")
+
+    return submit(
+        request,
+        session,
+        staff,
+        form,
+        ({"changes": changes} if changes is not None else None, errors),
+        partial(_new_course_page, request, staff),
+        create,
+        refusal=lambda err: field_error(err, lang, COURSE_RULES, ""),
+        done=lambda course: redirect(request, f"/staff/courses/{course.id}", "course_created"),
+    )
 
 
 def course_view(
@@ -212,17 +217,18 @@ def update_course(
     if isinstance(staff, Response):
         return staff
     lang = lang_of(request)
-    values = form.model_dump(exclude={"csrf"})
+    values = form.model_dump(exclude={"csrf", "once"})
     changes, errors = parse_course(form, gettext(lang))
     if changes is None:
         return course_view(
             request, staff, session, course_id, status=422, values=values, errors=errors
         )
-    try:
-        with attempt(session):
-            courses.update_course(session, Principal.of_user(staff), course_id, changes)
-    except DomainError as err:
-        return course_refused(
+    return act(
+        request,
+        session,
+        staff,
+        lambda: courses.update_course(session, Principal.of_user(staff), course_id, changes),
+        refused=lambda err: course_refused(
             request,
             staff,
             session,
@@ -230,8 +236,9 @@ def update_course(
             err,
             values=values,
             errors=field_error(err, lang, COURSE_RULES, ""),
-        )
-    return redirect(request, f"/staff/courses/{course_id}", "course_saved")
+        ),
+        done=lambda _: redirect(request, f"/staff/courses/{course_id}", "course_saved"),
+    )
 
 
 @router.post("/staff/courses/{course_id}/publish")

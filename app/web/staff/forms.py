@@ -188,6 +188,8 @@ class CourseForm(BaseModel):
     #: Blended training: offline practical minutes (empty: 0 for a new course, unchanged else).
     offline_required_minutes: str = Field(default="", max_length=32)
     quiz_opens: str = Field(default="", max_length=32)
+    #: The new-course form's one-use token (app/web/render.py ``act``).
+    once: str = Field(default="", max_length=64)
 
 
 class LessonForm(BaseModel):
