@@ -128,6 +128,13 @@ def test_staff_file_a_quarter_and_regulator_reviews_and_approves(
     assert r.status_code == 303
     page = client.get(f"/regulator/claims/{batch_id}")
     assert 'data-status="approved"' in page.text and 'id="payment-form"' in page.text
+    # stale forms (another tab, the back button): refused in words, though their forms are gone
+    again = client.post(f"/regulator/claims/{batch_id}/approve", data={"csrf": csrf})
+    assert again.status_code == 409 and 'id="approve-error"' in again.text
+    late = client.post(
+        f"/regulator/claims/lines/{second}/review", data={"csrf": csrf, "decision": "rejected"}
+    )
+    assert late.status_code == 409 and 'class="error" role="alert"' in late.text, late.text
     assert client.get("/notices").text.count("王小明") == 0  # rejected: not in the notice
 
     # payment during the notice is refused in words; after it, recorded
@@ -142,6 +149,8 @@ def test_staff_file_a_quarter_and_regulator_reviews_and_approves(
     r = client.post(f"/regulator/claims/{batch_id}/payments", data=paid, follow_redirects=False)
     assert r.headers.get("location") == f"/regulator/claims/{batch_id}", r.text
     assert 'data-status="paid"' in client.get(f"/regulator/claims/{batch_id}").text
+    twice = client.post(f"/regulator/claims/{batch_id}/payments", data=paid)
+    assert twice.status_code == 409 and 'id="payment-error"' in twice.text
 
     # a finding on the paid line opens a recovery, settled from the batches page
     r = client.post(
