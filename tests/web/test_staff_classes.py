@@ -62,6 +62,9 @@ def test_staff_run_a_class_through_the_pages(client: TestClient, engine: Any) ->
         follow_redirects=False,
     )
     assert r.status_code == 303
+    twice = client.post(f"{url}/enrol", data={"csrf": csrf, "learner_id": str(newcomer.id)})
+    assert twice.status_code == 409 and "该学员已报名本课程" in twice.text  # not "您已报名"
+    assert 'id="enrol-error">该学员已报名本课程' in twice.text
     assert client.post(f"{url}/open", data={"csrf": csrf}, follow_redirects=False).status_code == (
         303
     )

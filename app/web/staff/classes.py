@@ -320,6 +320,15 @@ def enrol_learner(
         lambda: classes.enrol_learner(
             session, Principal.of_user(staff), class_id, learner, employer=employer or None
         ),
-        refused=lambda err: {"enrol_errors": field_error(err, lang, CLASS_RULES, "employer")},
+        refused=lambda err: {"enrol_errors": _enrol_refused(err, lang)},
         done=lambda _: redirect(request, f"/staff/classes/{class_id}", "class_enrolled"),
     )
+
+
+def _enrol_refused(err: DomainError, lang: Lang) -> dict[str, str]:
+    """A refused enrolment in the staff's words: the service's ``already_enrolled`` speaks to
+    the learner ("您已报名"); here it is about the learner chosen, above the form (sent twice,
+    the learner is no longer in the form's list, nor may the form be there at all)."""
+    if isinstance(err, cx.AlreadyEnrolled):
+        return {"_form": gettext(lang)("该学员已报名本课程，不能重复报名。")}
+    return field_error(err, lang, CLASS_RULES, "employer")
