@@ -69,11 +69,11 @@ class Snapshot:
 
     epoch: str
     seen: int
-    arrays: dict[str, np.ndarray[Any, Any]]  # PER_TEMPLATE names, and "emb" (rows, 128) int8
-
-    @property
-    def templates(self) -> int:
-        return len(self.arrays["ids"])
+    #: PER_TEMPLATE names, and "emb" (rows, 128) int8; the rows in use are the first
+    #: ``templates`` and ``embeddings``, the rest room to grow.
+    arrays: dict[str, np.ndarray[Any, Any]]
+    templates: int
+    embeddings: int
 
 
 def write(
@@ -131,9 +131,11 @@ def write(
     return True
 
 
-def read(path: Path, model: ModelIdentity) -> Snapshot:
+def read(path: Path, model: ModelIdentity, room: float = 0.0) -> Snapshot:
     """The snapshot in ``path`` if it is whole, authentic and of ``model``; else
-    :class:`SnapshotInvalid` (FileNotFoundError when there is none)."""
+    :class:`SnapshotInvalid` (FileNotFoundError when there is none). Its arrays have ``room``
+    (a share of their rows) to grow into, so templates written since load without copying
+    every array (which would hold two copies of the index at once)."""
     with path.open("rb") as f:
         if f.read(len(MAGIC)) != MAGIC:
             raise SnapshotInvalid("not a face index snapshot")
@@ -153,8 +155,10 @@ def read(path: Path, model: ModelIdentity) -> Snapshot:
         n, m, total = int(meta["templates"]), int(meta["embeddings"]), int(meta["chunks"])
         if total != _chunks(n):
             raise SnapshotInvalid("chunk count does not match the template count")
-        arrays = {name: np.zeros((n, *shape), dtype) for name, dtype, shape in PER_TEMPLATE}
-        arrays["emb"] = np.zeros((m, 128), np.int8)
+        # np.zeros maps pages lazily: the room costs memory only once it is used.
+        cap_n, cap_m = n + int(n * room) + 64, m + int(m * room) + 64 * 8
+        arrays = {name: np.zeros((cap_n, *shape), dtype) for name, dtype, shape in PER_TEMPLATE}
+        arrays["emb"] = np.zeros((cap_m, 128), np.int8)
         aead, aad = AESGCM(derive_key(_PURPOSE)), hashlib.sha256(MAGIC + header).digest()
         at_t = at_e = 0
         for i in range(total):
@@ -163,12 +167,12 @@ def read(path: Path, model: ModelIdentity) -> Snapshot:
                 plain = aead.decrypt(sealed[:12], sealed[12:], aad + _COUNTS.pack(i, total))
             except InvalidTag as exc:
                 raise SnapshotInvalid(f"chunk {i} fails authentication") from exc
-            at_t, at_e = _unpack(plain, arrays, at_t, at_e)
+            at_t, at_e = _unpack(plain, arrays, at_t, at_e, n, m)
         if f.read(1) or at_t != n or at_e != m:
             raise SnapshotInvalid("length does not match the header")
-    if int(arrays["count"].astype(np.int64).sum()) != m:
+    if int(arrays["count"][:n].astype(np.int64).sum()) != m:
         raise SnapshotInvalid("embedding counts do not add up")
-    return Snapshot(epoch=str(meta["epoch"]), seen=int(meta["seen"]), arrays=arrays)
+    return Snapshot(str(meta["epoch"]), int(meta["seen"]), arrays, templates=n, embeddings=m)
 
 
 def _chunks(templates: int) -> int:
@@ -194,11 +198,11 @@ def _pack(
 
 
 def _unpack(
-    plain: bytes, arrays: dict[str, np.ndarray[Any, Any]], at_t: int, at_e: int
+    plain: bytes, arrays: dict[str, np.ndarray[Any, Any]], at_t: int, at_e: int, n: int, m: int
 ) -> tuple[int, int]:
     k, e = _COUNTS.unpack_from(plain)
     offset = _COUNTS.size
-    if at_t + k > len(arrays["ids"]) or at_e + e > len(arrays["emb"]):
+    if at_t + k > n or at_e + e > m:
         raise SnapshotInvalid("more rows than the header says")
     for name, dtype, shape in PER_TEMPLATE:
         items = k * int(np.prod(shape, dtype=np.int64))

@@ -188,7 +188,7 @@ class TemplateIndex:
         if self.snapshot is None:
             return
         try:
-            snap = indexsnapshot.read(self.snapshot, self.model)
+            snap = indexsnapshot.read(self.snapshot, self.model, room=0.125)
         except FileNotFoundError:
             return
         except (indexsnapshot.SnapshotInvalid, OSError, ValueError, KeyError) as exc:
@@ -202,10 +202,11 @@ class TemplateIndex:
             for name in _FIELDS:
                 setattr(self, f"_{name}", a[name])
             self._emb = a["emb"]
-            self._alive = np.ones(n, bool)
+            self._alive = np.zeros(len(a["ids"]), bool)
+            self._alive[:n] = True
             counts = a["count"].astype(np.int64)
             self._start = np.cumsum(counts) - counts
-            self._n, self._m, self._live = n, len(self._emb), n
+            self._n, self._m, self._live = n, snap.embeddings, n
         self._epoch, self._seen = epoch, snap.seen
         self.restored = self.saved = snap.seen
         self.saved_at = time.monotonic()
@@ -226,7 +227,7 @@ class TemplateIndex:
             arrays = {name: getattr(self, f"_{name}")[:n] for name in _FIELDS}
             arrays["emb"] = self._emb[: self._m]
             alive, starts = self._alive[:n].copy(), self._start[:n]
-            snap = indexsnapshot.Snapshot(epoch=self._epoch, seen=self._seen, arrays=arrays)
+            snap = indexsnapshot.Snapshot(self._epoch, self._seen, arrays, n, self._m)
         if not indexsnapshot.write(self.snapshot, self.model, snap, alive, starts):
             return False
         self.saved, self.saved_at = snap.seen, time.monotonic()
