@@ -84,7 +84,7 @@ class TemplateIndex:
         self.snapshot = snapshot
         self.restored: int | None = None  # clock value of the snapshot this index started from
         self.saved: int | None = None  # clock value of the last snapshot read or written
-        self.saved_at = 0.0  # time.monotonic() of that
+        self.saved_at = float("-inf")  # time.monotonic() of that
         self._lock = threading.Lock()  # the arrays
         self._refreshing = threading.Lock()  # one refresh at a time
         self._epoch: str | None = None
