@@ -28,8 +28,11 @@ float32 brute force (docs/SCALING.md).
 templates stamped since the value it saw (new ones decrypted and added, retired and deleted ones
 dropped), so every node's index follows enrolments, re-enrolments and consent withdrawals made
 by any process; with nothing changed a refresh is that one read. There is one index per face
-model (templates of different models are not comparable). It is the embedded default; past one
-node's memory a vector index (pgvector, FAISS) takes its place behind the same function.
+model (templates of different models are not comparable). A process starts from the node's
+encrypted snapshot of its index when one is usable (:mod:`app.attendance.indexsnapshot`), then
+loads what was written since. Past one process's memory (≈ 1.4 GB per million templates) the
+index is sharded exactly, by province (docs/SCALING.md): an approximate vector index cannot
+promise the exact answer at the threshold.
 """
 
 from __future__ import annotations
