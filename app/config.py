@@ -42,10 +42,13 @@ class Settings(BaseSettings):
     # Auth
     access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
     # The hot path (heartbeats) remembers a checked token and its user this long, per process
-    # (app/accounts/tokencache.py); longer than the heartbeat interval, or nothing is ever hit.
-    # A sign-out or lock reaches other processes by PostgreSQL NOTIFY at once, and this is the
-    # bound if it cannot. 0: every request reads the user.
-    token_cache_ttl_s: int = Field(default=60, ge=0, le=300)
+    # (app/accounts/tokencache.py); several heartbeat intervals, or many heartbeats miss: at 60 s
+    # and the usual 30 s interval every second or third one read the user again (+64 % Python
+    # calls, a thread hop, a transaction). A sign-out or lock reaches this process on commit and
+    # other processes by PostgreSQL NOTIFY at once, and a lock ends the study session (which the
+    # heartbeat reads under its row lock); this is the bound only if notifications cannot flow.
+    # 0: every request reads the user.
+    token_cache_ttl_s: int = Field(default=300, ge=0, le=300)
     login_max_failures: int = Field(default=5, ge=1)
     login_backoff_base_s: int = Field(default=30, ge=1)
     login_backoff_max_s: int = Field(default=3600, ge=1)

@@ -3,7 +3,7 @@
 Checking a bearer token costs a signature check and a read of the user (is the account active,
 is the token's version still the user's?) on every request. Here a token that was checked is
 remembered with the user as read then, for :attr:`Settings.token_cache_ttl_s` seconds (default
-60: longer than a heartbeat interval, or no heartbeat would ever hit; 0 turns the cache off),
+300: ten 30 s heartbeats, one of which reads the user; 0 turns the cache off),
 keyed by the token itself: a hit needs neither the signature check nor the database, and no
 thread.
 

@@ -81,6 +81,24 @@ def test_a_cached_token_is_answered_without_reading_the_user(
     assert seen and not [s for s in seen if "FROM users" in s], seen
 
 
+def test_a_page_beating_every_30_s_reads_the_user_once_in_five_minutes(
+    client: TestClient,
+    engine: Any,
+    clock: Any,
+    studying: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the default lifetime, ten heartbeats at the usual interval read the user once (at
+    60 s, every second one read it again)."""
+    start = clock.now()
+    monkeypatch.setattr(tokencache.time, "monotonic", lambda: (clock.now() - start).total_seconds())
+    seen = statements(engine)
+    for _ in range(10):
+        assert beat(client, studying).status_code == 200
+        clock.advance(seconds=30)
+    assert len([s for s in seen if "FROM users" in s]) == 1
+
+
 @pytest.mark.parametrize("change", ["lock", "reset_password"])
 def test_a_lock_or_password_reset_is_honoured_on_the_next_heartbeat(
     client: TestClient, engine: Any, clock: Any, studying: dict[str, Any], change: str
