@@ -4,13 +4,16 @@ through the page; the course form."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from app import clock
 from app.accounts.models import Institution, LearnerGroup, Role, User
 from app.accounts.principal import Principal
 from app.api.deps import CSRF_COOKIE
+from app.clock import SHANGHAI
 from app.courses import service as courses
 from app.courses.models import Course
 from app.db import transaction
@@ -98,3 +101,37 @@ class World:
         self.other_inst = make_institution(engine)
         self.stranger = make_user(engine, Role.staff, self.other_inst)
         self.regulator = make_user(engine, Role.regulator)
+
+
+def local_time(minutes: int) -> str:
+    """A ``datetime-local`` field's value ``minutes`` from now, in Beijing time."""
+    at = clock.now().astimezone(SHANGHAI) + timedelta(minutes=minutes)
+    return at.strftime("%Y-%m-%dT%H:%M")
+
+
+def class_form(w: World, csrf: str, **over: str) -> dict[str, str]:
+    """The new-class form of ``w.course``, filled in."""
+    return {
+        "csrf": csrf,
+        "code": "2026-05",
+        "name": "2026年第5期低压电工班",
+        "starts_on": "2026-05-06",
+        "ends_on": "2026-06-19",
+        "capacity": "30",
+        "head_teacher_id": str(w.staff.id),
+        **over,
+    }
+
+
+def offline_form(w: World, csrf: str, **over: str) -> dict[str, str]:
+    """A class's new offline-session form, an hour from now for two hours."""
+    return {
+        "csrf": csrf,
+        "title": "照明线路安装实操",
+        "site_address": "深圳市南山区留仙大道 1088 号 实训楼 302 室",
+        "starts_at": local_time(60),
+        "ends_at": local_time(180),
+        "capacity": "30",
+        "instructor_id": str(w.staff.id),
+        **over,
+    }

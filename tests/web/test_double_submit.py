@@ -6,17 +6,14 @@ another form's token is its own; a form without one (a page from before) works a
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
-from app import clock
-from app.clock import SHANGHAI
 from app.courses.models import Course, CourseClass, Lesson, OfflineSession
 from app.web.render import FLASH_COOKIE
-from tests.web.staff_world import COURSE_FORM, World, sign_in
+from tests.web.staff_world import COURSE_FORM, World, class_form, offline_form, sign_in
 
 
 def _once(html: str, form_id: str) -> str:
@@ -36,11 +33,6 @@ def _twice(client: TestClient, url: str, data: dict[str, str]) -> tuple[Any, Any
     client.cookies.delete(FLASH_COOKIE)
     again = client.post(url, data=data, follow_redirects=False)
     return first, again
-
-
-def _local(minutes: int) -> str:
-    at = clock.now().astimezone(SHANGHAI) + timedelta(minutes=minutes)
-    return at.strftime("%Y-%m-%dT%H:%M")
 
 
 def test_a_new_lesson_sent_twice_is_one_lesson(client: TestClient, engine: Any) -> None:
@@ -82,16 +74,7 @@ def test_an_offline_session_sent_twice_is_one_session(client: TestClient, engine
     csrf = sign_in(client, w.staff.username)
     url = f"/staff/classes/{w.doing.class_id}/offline"
     once = _once(client.get(url).text, "offline-form")
-    form = {
-        "csrf": csrf,
-        "once": once,
-        "title": "照明线路安装实操",
-        "site_address": "深圳市南山区留仙大道 1088 号 实训楼 302 室",
-        "starts_at": _local(60),
-        "ends_at": _local(180),
-        "capacity": "30",
-        "instructor_id": str(w.staff.id),
-    }
+    form = offline_form(w, csrf, once=once)
     first, again = _twice(client, url, form)
     assert first.headers["location"].startswith("/staff/offline/")
     assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
@@ -105,16 +88,7 @@ def test_a_new_class_sent_twice_is_one_class_not_a_code_taken(
     w = World(engine)
     csrf = sign_in(client, w.staff.username)
     url = f"/staff/courses/{w.course.id}/classes"
-    form = {
-        "csrf": csrf,
-        "once": _once(client.get(url).text, "class-form"),
-        "code": "2026-05",
-        "name": "2026年第5期低压电工班",
-        "starts_on": "2026-05-06",
-        "ends_on": "2026-06-19",
-        "capacity": "30",
-        "head_teacher_id": str(w.staff.id),
-    }
+    form = class_form(w, csrf, once=_once(client.get(url).text, "class-form"))
     first, again = _twice(client, url, form)
     assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
     assert again.cookies.get(FLASH_COOKIE) == "form_already_sent"
@@ -122,16 +96,7 @@ def test_a_new_class_sent_twice_is_one_class_not_a_code_taken(
     # the same token on another form's address is that form's own: it makes its session
     other = client.post(
         f"/staff/classes/{w.doing.class_id}/offline",
-        data={
-            "csrf": csrf,
-            "once": form["once"],
-            "title": "照明线路安装实操",
-            "site_address": "深圳市南山区留仙大道 1088 号",
-            "starts_at": _local(60),
-            "ends_at": _local(180),
-            "capacity": "5",
-            "instructor_id": str(w.staff.id),
-        },
+        data=offline_form(w, csrf, once=form["once"]),
         follow_redirects=False,
     )
     assert other.status_code == 303, other.text

@@ -5,34 +5,12 @@ unknown class as the error page, and a session scheduled (and audited) on succes
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 
-from app import clock
-from app.clock import SHANGHAI
 from tests.factories import audit_log
-from tests.web.staff_world import World, sign_in
-
-
-def _local(minutes: int) -> str:
-    return (clock.now().astimezone(SHANGHAI) + timedelta(minutes=minutes)).strftime(
-        "%Y-%m-%dT%H:%M"
-    )
-
-
-def _form(w: World, csrf: str, **over: str) -> dict[str, str]:
-    return {
-        "csrf": csrf,
-        "title": "照明线路安装实操",
-        "site_address": "深圳市南山区留仙大道 1088 号 实训楼 302 室",
-        "starts_at": _local(60),
-        "ends_at": _local(180),
-        "capacity": "30",
-        "instructor_id": str(w.staff.id),
-        **over,
-    }
+from tests.web.staff_world import World, local_time, offline_form, sign_in
 
 
 def test_staff_schedule_an_offline_session_through_the_form(
@@ -45,7 +23,7 @@ def test_staff_schedule_an_offline_session_through_the_form(
     assert page.status_code == 200 and 'id="offline-form"' in page.text
 
     # Not a time, not a number: the form again, each field with its rule, the values kept.
-    bad = client.post(url, data=_form(w, csrf, starts_at="明天上午", capacity="很多"))
+    bad = client.post(url, data=offline_form(w, csrf, starts_at="明天上午", capacity="很多"))
     assert bad.status_code == 422
     assert 'id="offline-starts_at" name="starts_at" value="明天上午"' in bad.text
     assert 'aria-describedby="offline-starts_at-err"' in bad.text
@@ -53,16 +31,16 @@ def test_staff_schedule_an_offline_session_through_the_form(
     assert 'aria-describedby="offline-ends_at-err"' not in bad.text
 
     # Parseable, refused by the service: next to the field it names.
-    backwards = client.post(url, data=_form(w, csrf, ends_at=_local(30)))
+    backwards = client.post(url, data=offline_form(w, csrf, ends_at=local_time(30)))
     assert backwards.status_code == 422
     assert 'aria-describedby="offline-ends_at-err"' in backwards.text
     assert 'aria-describedby="offline-starts_at-err"' not in backwards.text
 
     # A class that is not there: the error page, not the form.
-    gone = client.post(f"/staff/classes/{uuid.uuid4()}/offline", data=_form(w, csrf))
+    gone = client.post(f"/staff/classes/{uuid.uuid4()}/offline", data=offline_form(w, csrf))
     assert gone.status_code == 404 and 'id="offline-form"' not in gone.text
 
-    r = client.post(url, data=_form(w, csrf), follow_redirects=False)
+    r = client.post(url, data=offline_form(w, csrf), follow_redirects=False)
     assert r.status_code == 303, r.text
     sid = r.headers["location"].split("?")[0].rsplit("/", 1)[1]
     assert r.headers["location"].startswith(f"/staff/offline/{sid}")

@@ -11,20 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.courses.models import ClassStatus, CourseClass, Enrollment
 from tests.factories import audit_log, make_learner
-from tests.web.staff_world import World, sign_in
-
-
-def _class_form(w: World, csrf: str, **over: str) -> dict[str, str]:
-    return {
-        "csrf": csrf,
-        "code": "2026-05",
-        "name": "2026年第5期低压电工班",
-        "starts_on": "2026-05-06",
-        "ends_on": "2026-06-19",
-        "capacity": "30",
-        "head_teacher_id": str(w.staff.id),
-        **over,
-    }
+from tests.web.staff_world import World, class_form, sign_in
 
 
 def test_staff_run_a_class_through_the_pages(client: TestClient, engine: Any) -> None:
@@ -36,21 +23,21 @@ def test_staff_run_a_class_through_the_pages(client: TestClient, engine: Any) ->
 
     bad = client.post(
         f"/staff/courses/{w.course.id}/classes",
-        data=_class_form(w, csrf, ends_on="2026-05-01", capacity="很多"),
+        data=class_form(w, csrf, ends_on="2026-05-01", capacity="很多"),
     )
     assert bad.status_code == 422
     assert 'data-field="capacity"' in bad.text and "之间的整数" in bad.text
     backwards = client.post(
-        f"/staff/courses/{w.course.id}/classes", data=_class_form(w, csrf, ends_on="2026-05-01")
+        f"/staff/courses/{w.course.id}/classes", data=class_form(w, csrf, ends_on="2026-05-01")
     )
     assert backwards.status_code == 422 and 'data-field="ends_on"' in backwards.text
 
     r = client.post(
-        f"/staff/courses/{w.course.id}/classes", data=_class_form(w, csrf), follow_redirects=False
+        f"/staff/courses/{w.course.id}/classes", data=class_form(w, csrf), follow_redirects=False
     )
     assert r.status_code == 303, r.text
     url = r.headers["location"]
-    taken = client.post(f"/staff/courses/{w.course.id}/classes", data=_class_form(w, csrf))
+    taken = client.post(f"/staff/courses/{w.course.id}/classes", data=class_form(w, csrf))
     assert taken.status_code == 409 and "相同期次编号" in taken.text
 
     newcomer = make_learner(engine, w.inst, real_name="孙立新")
@@ -95,7 +82,7 @@ def test_other_institutions_staff_do_not_see_the_class(client: TestClient, engin
     w = World(engine)
     csrf = sign_in(client, w.staff.username)
     r = client.post(
-        f"/staff/courses/{w.course.id}/classes", data=_class_form(w, csrf), follow_redirects=False
+        f"/staff/courses/{w.course.id}/classes", data=class_form(w, csrf), follow_redirects=False
     )
     url = r.headers["location"]
     csrf = sign_in(client, w.stranger.username)

@@ -73,26 +73,13 @@ def _lesson_post(
         )
     principal = Principal.of_user(staff)
 
+    fields = {"title": form.title, "kind": form.kind, "body_or_url": form.body_or_url}
+
     def change() -> object:
         if lesson_id is None:
-            return courses.add_lesson(
-                session,
-                principal,
-                course_id,
-                title=form.title,
-                kind=form.kind,
-                body_or_url=form.body_or_url,
-                minutes=minutes,
-            )
+            return courses.add_lesson(session, principal, course_id, minutes=minutes, **fields)
         return courses.update_lesson(
-            session,
-            principal,
-            course_id,
-            lesson_id,
-            title=form.title,
-            kind=form.kind,
-            body_or_url=form.body_or_url,
-            minutes=minutes,
+            session, principal, course_id, lesson_id, minutes=minutes, **fields
         )
 
     def refused(err: DomainError) -> Response:
