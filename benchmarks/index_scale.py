@@ -288,6 +288,30 @@ def full(index: Any, engine: Any, args: argparse.Namespace, out: dict[str, Any])
 # ------------------------------------------------------------------ the run
 
 
+def finder_child(n: int) -> None:
+    """What a refresh after 100 template writes (50 re-enrolments) spends finding the written
+    templates among ``n`` loaded ones: the old tree sorts every id each refresh; the new one
+    keeps its sorted ids and merges the 50 added rows."""
+    from app.attendance import search
+
+    rng = np.random.default_rng(3)
+    ids = np.frombuffer(rng.bytes(16 * (n + 50)), "S16").copy()
+    alive = np.ones(n + 50, bool)
+    written = ids[rng.choice(n, 100, replace=False)]
+    times = []
+    for _ in range(7):
+        if hasattr(search._Finder, "extend"):
+            finder = search._Finder(ids[:n], alive[:n])  # built once, at the first refresh
+            t = time.perf_counter()
+            finder.rows(written, ids)
+            finder.extend(ids, n, n + 50)
+        else:
+            t = time.perf_counter()
+            search._Finder(ids[:n], alive[:n]).rows(written)
+        times.append(time.perf_counter() - t)
+    print("RESULT " + json.dumps({"ms": statistics.median(times) * 1000, "load": load()}))
+
+
 def run_child(tree: Path, args: argparse.Namespace, *flags: str) -> dict[str, Any]:
     if args.wait_load:
         deadline = time.monotonic() + args.wait_max
@@ -327,6 +351,7 @@ def main() -> None:
     ap.add_argument("--wait-max", type=float, default=180, help="longest wait for it, seconds")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--workdir", default="")
+    ap.add_argument("--finder", action="store_true", help="only the refresh's id lookup")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--snapshot", default="", help=argparse.SUPPRESS)
     ap.add_argument("--save", action="store_true", help=argparse.SUPPRESS)
@@ -334,7 +359,19 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         sys.path.insert(0, os.getcwd())
-        child(args)
+        if args.finder:
+            finder_child(args.templates)
+        else:
+            child(args)
+        return
+    if args.finder:  # only the id lookup of a refresh, both trees in turn, twice
+        for round_ in range(2):
+            for label, tree in (("old", args.baseline_tree), ("new", args.tree)):
+                r = run_child(tree, args, "--finder", "--templates", str(args.templates))
+                print(
+                    f"  finding 100 written templates among {args.templates:,}, {label} tree"
+                    f" (round {round_ + 1}): {r['ms']:.1f} ms   load {r['load']}"
+                )
         return
     os.environ["SKILLTRACE_SECRET_KEY"] = SECRET
     sys.path.insert(0, str(args.tree))

@@ -246,3 +246,28 @@ def test_a_write_that_commits_late_is_not_skipped(
     first.commit()
     assert hits(index, engine, f_slow[:3]) == [slow.id]
     assert len(index) == 2
+
+
+def test_a_template_written_again_and_again_is_one_row(db: Any) -> None:
+    """A template held for review, released, held and released again, refreshed after each
+    write: it is in the index exactly while it is active, once (its old rows are found among
+    those added by earlier refreshes), and its neighbours are untouched."""
+    engine = db
+    rng = np.random.default_rng(11)
+    inst = make_institution(engine)
+    a, b = make_learner(engine, inst), make_learner(engine, inst)
+    fa, fb = face(rng), face(rng)
+    ta = add_template(engine, a.id, fa)
+    add_template(engine, b.id, fb)
+    index = TemplateIndex(service._decode_embeddings, SFACE_IDENTITY)
+    assert hits(index, engine, fa[:3]) == [a.id] and len(index) == 2
+    for status in (TemplateStatus.pending, TemplateStatus.active) * 3:
+        with transaction(engine) as s:
+            t = s.get(FaceTemplate, ta)
+            assert t is not None
+            t.status = status
+            s.add(t)
+        want = [a.id] if status is TemplateStatus.active else []
+        assert hits(index, engine, fa[:3]) == want
+        assert len(index) == 1 + len(want)
+        assert hits(index, engine, fb[:3]) == [b.id]
