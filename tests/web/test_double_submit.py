@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
-from app.courses.models import Course, CourseClass, Lesson, OfflineSession
+from app.courses.models import Course, CourseClass, Lesson, OfflineSession, Question
 from app.web.render import FLASH_COOKIE
 from tests.web.staff_world import COURSE_FORM, World, class_form, offline_form, sign_in
 
@@ -114,3 +114,22 @@ def test_a_new_course_sent_twice_is_one_draft(client: TestClient, engine: Any) -
     assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
     assert again.cookies.get(FLASH_COOKIE) == "form_already_sent"
     assert _count(engine, Course, col(Course.institution_id) == w.inst.id) == drafts + 1
+
+
+def test_a_new_question_sent_twice_is_one_question(client: TestClient, engine: Any) -> None:
+    w = World(engine)
+    csrf = sign_in(client, w.staff.username)
+    once = _once(client.get(f"/staff/courses/{w.draft.id}").text, "new-question-form")
+    question = {
+        "csrf": csrf,
+        "once": once,
+        "kind": "single",
+        "stem": "油温六成热约为多少度？",
+        "option": ["180℃", "100℃"],
+        "answer": ["0"],
+    }
+    before = _count(engine, Question, col(Question.course_id) == w.draft.id)
+    first, again = _twice(client, f"/staff/courses/{w.draft.id}/questions", question)
+    assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
+    assert again.cookies.get(FLASH_COOKIE) == "form_already_sent"
+    assert _count(engine, Question, col(Question.course_id) == w.draft.id) == before + 1

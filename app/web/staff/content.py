@@ -183,14 +183,17 @@ def _course_edit(
     staff = staff_post(request, user, csrf)
     if isinstance(staff, Response):
         return staff
-    try:
-        with attempt(session):
-            change(Principal.of_user(staff))
-    except DomainError as err:
-        return course_refused(
-            request, staff, session, course_id, err, error=message_for(err, lang_of(request))
-        )
-    return redirect(request, f"/staff/courses/{course_id}#{section}", flash)
+    lang = lang_of(request)
+    return act(
+        request,
+        session,
+        staff,
+        lambda: change(Principal.of_user(staff)),
+        refused=lambda err: course_refused(
+            request, staff, session, course_id, err, error=message_for(err, lang)
+        ),
+        done=lambda _: redirect(request, f"/staff/courses/{course_id}#{section}", flash),
+    )
 
 
 @router.post("/staff/courses/{course_id}/lessons/{lesson_id}/move")
@@ -286,36 +289,46 @@ def _question_post(
             request, staff, session, course_id, status=422, question_errors=errors, **keep
         )
     principal = Principal.of_user(staff)
-    try:
-        with attempt(session):
-            if question_id is None:
-                courses.add_question(
-                    session,
-                    principal,
-                    course_id,
-                    kind=form.kind,
-                    stem=form.stem,
-                    options=options or None,
-                    answer=answer,
-                )
-            else:
-                courses.update_question(
-                    session,
-                    principal,
-                    course_id,
-                    question_id,
-                    kind=form.kind,
-                    stem=form.stem,
-                    options=options,
-                    answer=answer,
-                )
-    except DomainError as err:
+
+    def change() -> object:
+        kind, stem = form.kind, form.stem
+        if question_id is None:
+            return courses.add_question(
+                session,
+                principal,
+                course_id,
+                kind=kind,
+                stem=stem,
+                options=options or None,
+                answer=answer,
+            )
+        return courses.update_question(
+            session,
+            principal,
+            course_id,
+            question_id,
+            kind=kind,
+            stem=stem,
+            options=options,
+            answer=answer,
+        )
+
+    def refused(err: DomainError) -> Response:
         errors = field_error(err, lang, QUESTION_RULES, "answer")
         return course_refused(
             request, staff, session, course_id, err, question_errors=errors, **keep
         )
+
     flash = "question_added" if question_id is None else "question_saved"
-    return redirect(request, f"/staff/courses/{course_id}#questions", flash)
+    return act(
+        request,
+        session,
+        staff,
+        change,
+        refused=refused,
+        done=lambda _: redirect(request, f"/staff/courses/{course_id}#questions", flash),
+        once=form.once if question_id is None else "",
+    )
 
 
 @router.post("/staff/courses/{course_id}/questions")

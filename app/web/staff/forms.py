@@ -208,6 +208,8 @@ class QuestionForm(BaseModel):
     stem: str = Field(default="", max_length=courses.STEM_CHARS * 2)
     option: list[str] = Field(default_factory=list, max_length=MAX_OPTION_ROWS)
     answer: list[str] = Field(default_factory=list, max_length=MAX_OPTION_ROWS)
+    #: The new-question form's one-use token (app/web/render.py ``act``).
+    once: str = Field(default="", max_length=64)
 
 
 def course_values(c: Course | None) -> dict[str, str]:
