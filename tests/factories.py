@@ -749,3 +749,62 @@ def csrf_of(html: str) -> str:
     m = re.search(r'name="csrf" value="([^"]+)"', html)
     assert m, "no CSRF field on the page"
     return m.group(1)
+
+
+def learner_facts(
+    engine: Engine,
+    staff: User,
+    learner: User,
+    *,
+    group: tuple[str, str, str] = ("ex_serviceman", "veteran_card", "粤退证 440300-0012"),
+    residence: tuple[str, str, str, str] = ("employed", "440305", "labour_contract", "LC-2026-001"),
+    external: tuple[str, str, str] = (
+        "special_ability",
+        "Z440305202600001",
+        "深圳市职业技能鉴定指导中心",
+    ),
+) -> dict[str, str]:
+    """A learner's eligibility facts confirmed by ``staff`` of their institution: a group
+    (group, evidence kind, number), a residence (kind, region, evidence kind, number) and an
+    external certificate (kind, number, issuer) with a real PDF scan; their ids by the names
+    the routes take (``fact_id``, ``residence_id``, ``external_id``)."""
+    from app.programmes import external as ext_service
+    from app.programmes import facts
+    from tests.pdfs import SCAN_PDF
+
+    with transaction(engine) as s:
+        if s.get(Region, residence[1]) is None:
+            regions.seed_demo_province(s, actor=Actor.system())
+        as_staff = Principal.of_user(s.get_one(User, staff.id))
+        fact = facts.confirm_group(
+            s,
+            as_staff,
+            learner.id,
+            group=group[0],
+            evidence_kind=group[1],
+            evidence_number=group[2],
+        )
+        lives = facts.confirm_residence(
+            s,
+            as_staff,
+            learner.id,
+            kind=residence[0],
+            region_code=residence[1],
+            evidence_kind=residence[2],
+            evidence_number=residence[3],
+        )
+        cert = ext_service.record_external(
+            s,
+            as_staff,
+            learner.id,
+            ext_service.ExternalInput(
+                kind=external[0],
+                number=external[1],
+                issuer=external[2],
+                issued_on=clock.now().date(),
+                occupation_code="6-31-01-03",
+                occupation_name="电工",
+            ),
+            SCAN_PDF,
+        )
+        return {"fact_id": str(fact.id), "residence_id": str(lives.id), "external_id": str(cert.id)}

@@ -80,6 +80,7 @@ from app.db import transaction
 from tests.factories import (
     PASSWORD,
     id_number,
+    learner_facts,
     make_institution,
     make_learner,
     make_user,
@@ -417,47 +418,7 @@ def build_world(client: TestClient, engine: Engine, data_dir: Path) -> World:
 def _facts(engine: Engine, staff: User, learner: User) -> dict[str, str]:
     """The learner's eligibility facts, confirmed by staff of A: a group, a residence (in a
     loaded region: the demo province), an external certificate with its scan."""
-    from app.programmes import external, facts, regions
-
-    with transaction(engine) as s:
-        regions.seed_demo_province(s, actor=Actor.system())
-        as_staff = Principal.of_user(s.get(User, staff.id))  # type: ignore[arg-type]
-        group = facts.confirm_group(
-            s,
-            as_staff,
-            learner.id,
-            group="ex_serviceman",
-            evidence_kind="veteran_card",
-            evidence_number="粤退证 440300-0012",
-        )
-        residence = facts.confirm_residence(
-            s,
-            as_staff,
-            learner.id,
-            kind="employed",
-            region_code="440305",
-            evidence_kind="labour_contract",
-            evidence_number="LC-2026-001",
-        )
-        ext = external.record_external(
-            s,
-            as_staff,
-            learner.id,
-            external.ExternalInput(
-                kind="special_ability",
-                number="Z440305202600001",
-                issuer="深圳市职业技能鉴定指导中心",
-                issued_on=clock.now().date(),
-                occupation_code="6-31-01-03",
-                occupation_name="电工",
-            ),
-            SCAN_PDF,
-        )
-        return {
-            "fact_id": str(group.id),
-            "residence_id": str(residence.id),
-            "external_id": str(ext.id),
-        }
+    return learner_facts(engine, staff, learner)
 
 
 def _external_upload(w: World) -> dict[str, Any]:

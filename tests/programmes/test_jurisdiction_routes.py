@@ -50,11 +50,12 @@ from app.db import transaction
 from app.filing import service as filing
 from app.filing.models import FilingKind
 from app.http.cookies import CSRF_COOKIE
-from app.programmes import external, facts, standards
+from app.programmes import standards
 from tests.factories import (
     course_row,
     enrollment_row,
     issue,
+    learner_facts,
     login,
     make_institution,
     make_learner,
@@ -62,7 +63,6 @@ from tests.factories import (
     sign_in,
     start_session,
 )
-from tests.pdfs import SCAN_PDF
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9"
 SKIP_METHODS = {"HEAD", "OPTIONS"}
@@ -231,44 +231,14 @@ def _build(client: TestClient, engine: Engine, data_dir: Any) -> World:
         )
         ids["standard_id"] = str(standard.id)
     # B's learner's facts: a confirmed group, a residence, an external certificate
-    with transaction(engine) as s:
-        as_b = Principal.of_user(s.get(User, staff_b.id))  # type: ignore[arg-type]
-        group = facts.confirm_group(
-            s,
-            as_b,
-            learner.id,
-            group="unemployed",
-            evidence_kind="unemployment_registration",
-            evidence_number="4403052026000123",
-        )
-        residence = facts.confirm_residence(
-            s,
-            as_b,
-            learner.id,
-            kind="resident",
-            region_code="440305",
-            evidence_kind="other_document",
-            evidence_number="居住证 4403050001",
-        )
-        ext = external.record_external(
-            s,
-            as_b,
-            learner.id,
-            external.ExternalInput(
-                kind="special_operations",
-                number="T440305199001010011",
-                issuer="深圳市应急管理局",
-                issued_on=clock.now().date(),
-                occupation_code="6-31-01-03",
-                occupation_name="电工",
-            ),
-            SCAN_PDF,
-        )
-        ids |= {
-            "fact_id": str(group.id),
-            "residence_id": str(residence.id),
-            "external_id": str(ext.id),
-        }
+    ids |= learner_facts(
+        engine,
+        staff_b,
+        learner,
+        group=("unemployed", "unemployment_registration", "4403052026000123"),
+        residence=("resident", "440305", "other_document", "居住证 4403050001"),
+        external=("special_operations", "T440305199001010011", "深圳市应急管理局"),
+    )
     # B's offline practical session (a class of B's course, B's staff as instructor)
     with transaction(engine) as s:
         as_b = Principal.of_user(s.get(User, staff_b.id))  # type: ignore[arg-type]
