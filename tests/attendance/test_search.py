@@ -15,6 +15,8 @@ from app.attendance.models import FaceTemplate, TemplateStatus
 from app.attendance.search import TemplateIndex
 from app.attendance.sface import SFACE_IDENTITY
 from app.db import transaction
+from tests.attendance import index_world
+from tests.attendance.index_world import unit
 from tests.factories import make_institution, make_learner
 
 
@@ -29,29 +31,10 @@ def db(app_env: str) -> Any:
 TEST_MODEL = ModelIdentity("test", "test", "0", "0" * 64, "euclidean")
 
 
-def unit(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
-
-
 def add_template(
     engine: Any, user_id: uuid.UUID, embs: np.ndarray, model: ModelIdentity = TEST_MODEL
 ) -> uuid.UUID:
-    blob, digest = service._encode_embeddings(embs.astype(np.float32))
-    with transaction(engine) as s:
-        t = FaceTemplate(
-            user_id=user_id,
-            status=TemplateStatus.active,
-            embeddings_enc=blob,
-            embeddings_sha256=digest,
-            n_embeddings=len(embs),
-            face_engine=model.engine,
-            model_name=model.name,
-            model_version=model.version,
-            model_sha256=model.sha256,
-        )
-        s.add(t)
-        s.flush()
-        return t.id
+    return index_world.add_template(engine, user_id, embs, model)
 
 
 def test_index_equals_brute_force_and_follows_changes(db: Any) -> None:
