@@ -19,6 +19,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
+#: The size of the RSA key that signs certificate credentials and claim exports.
+CREDENTIAL_KEY_BITS = 3072
+
 
 class KeyNotConfigured(RuntimeError):
     """A node that shares no data dir has no configured signing key (an operator's problem:
@@ -49,11 +52,7 @@ def load_or_create_private_key(
                 f"dir, so every node needs the same key from configuration (none at {path})"
             )
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+        data = private_pem(generate()).encode()
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -66,3 +65,27 @@ def load_or_create_private_key(
         finally:
             os.unlink(tmp)
     return serialization.load_pem_private_key(path.read_bytes(), None)
+
+
+def private_pem(key: PrivateKeyTypes) -> str:
+    """A private key as unencrypted PKCS#8 PEM: what a key file holds and what a
+    ``SKILLTRACE_*_SIGNING_KEY_PEM`` setting gives."""
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def new_node_keys() -> dict[str, str]:
+    """Fresh signing keys for a set of app nodes, as the settings that give them (the audit
+    checkpoints' Ed25519 key, the credentials' RSA key of :data:`CREDENTIAL_KEY_BITS`): the
+    same values go to every node."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    return {
+        "SKILLTRACE_AUDIT_SIGNING_KEY_PEM": private_pem(ed25519.Ed25519PrivateKey.generate()),
+        "SKILLTRACE_CREDENTIAL_SIGNING_KEY_PEM": private_pem(
+            rsa.generate_private_key(public_exponent=65537, key_size=CREDENTIAL_KEY_BITS)
+        ),
+    }

@@ -240,24 +240,9 @@ def database(pg: str) -> Iterator[tuple[str, str]]:
 
 def node_keys() -> dict[str, str]:
     """The signing keys every node is configured with (they share no data dir)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+    from app.keys import new_node_keys
 
-    def pem(key: Any) -> str:
-        return str(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ).decode()
-        )
-
-    return {
-        "SKILLTRACE_AUDIT_SIGNING_KEY_PEM": pem(ed25519.Ed25519PrivateKey.generate()),
-        "SKILLTRACE_CREDENTIAL_SIGNING_KEY_PEM": pem(
-            rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        ),
-    }
+    return new_node_keys()
 
 
 class Cluster:

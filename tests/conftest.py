@@ -16,7 +16,6 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -213,24 +212,9 @@ def new_s3_bucket(endpoint: str) -> str:
 def node_keys() -> dict[str, str]:
     """The signing keys (PEM) every app node on a bucket is configured with (app/keys.py): the
     ``SKILLTRACE_*_SIGNING_KEY_PEM`` variables, made once per test run."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+    from app.keys import new_node_keys
 
-    def pem(key: Any) -> str:
-        return str(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ).decode()
-        )
-
-    return {
-        "SKILLTRACE_AUDIT_SIGNING_KEY_PEM": pem(ed25519.Ed25519PrivateKey.generate()),
-        "SKILLTRACE_CREDENTIAL_SIGNING_KEY_PEM": pem(
-            rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        ),
-    }
+    return new_node_keys()
 
 
 def use_s3(monkeypatch: pytest.MonkeyPatch, endpoint: str, bucket: str, prefix: str = "") -> None:

@@ -39,10 +39,10 @@ from app.accounts.models import Institution
 from app.certificates.models import Certificate
 from app.config import Settings, get_settings
 from app.courses.models import LEVEL_NAMES_ZH
-from app.keys import load_or_create_private_key
+from app.keys import CREDENTIAL_KEY_BITS, load_or_create_private_key
 
 KEY_FILE = "credential-rsa.pem"
-KEY_BITS = 3072
+KEY_BITS = CREDENTIAL_KEY_BITS
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 #: Path of our own JSON-LD context (the ``training`` terms), served by app/web/certificates.py.
