@@ -31,15 +31,15 @@ from app.courses.exceptions import (
     SessionNotFound,
 )
 from app.courses.heartbeat_sql import (
-    _CONTEXT,
-    _CONTEXT_WITH_LESSON,
-    _INSERT_HEARTBEAT,
     _LESSON_CONTEXT,
-    _LOCK_SESSION,
     _OPEN_LESSON,
     _SET_ASIDE,
-    _UPDATE_SESSION,
-    _WRITE_BOTH,
+    CONTEXT,
+    CONTEXT_WITH_LESSON,
+    INSERT_HEARTBEAT,
+    LOCK_SESSION,
+    UPDATE_SESSION,
+    WRITE_BOTH,
 )
 from app.courses.models import (
     Enrollment,
@@ -197,12 +197,12 @@ def heartbeat(
     """
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
-    if postgres and conn.execute(_LOCK_SESSION, {"sid": session_id}).first() is None:
+    if postgres and LOCK_SESSION.first(conn, {"sid": session_id}) is None:
         raise SessionNotFound()
     if lesson_id is None:
-        row = conn.execute(_CONTEXT, {"sid": session_id}).first()
+        row = CONTEXT.first(conn, {"sid": session_id})
     else:
-        row = conn.execute(_CONTEXT_WITH_LESSON, {"sid": session_id, "lid": lesson_id}).first()
+        row = CONTEXT_WITH_LESSON.first(conn, {"sid": session_id, "lid": lesson_id})
     if row is None or row.user_id != user.id:
         raise SessionNotFound()
     if row.state is SessionState.ended:
@@ -243,10 +243,10 @@ def heartbeat(
         "open_ms": open_ms,
     }
     if postgres:
-        conn.execute(_WRITE_BOTH, values)
+        WRITE_BOTH.execute(conn, values)
     else:
-        conn.execute(_INSERT_HEARTBEAT, values)
-        conn.execute(_UPDATE_SESSION, values)
+        INSERT_HEARTBEAT.execute(conn, values)
+        UPDATE_SESSION.execute(conn, values)
     # Written without a flush (app.db.wrote() still sees it: SQLite counts the changed rows):
     # make a copy of the session row this Session may hold reload instead of going stale.
     loaded = session.identity_map.get(session.identity_key(StudySession, session_id))

@@ -20,6 +20,7 @@ from app.courses.models import (
     SegmentStatus,
     StudySession,
 )
+from app.prepared import Prepared
 
 _SESSIONS = StudySession.__table__  # type: ignore[attr-defined]
 _ENROLLMENTS = Enrollment.__table__  # type: ignore[attr-defined]
@@ -180,3 +181,12 @@ _UPDATE_SESSION = (
 )
 #: PostgreSQL: the heartbeat's row and the session's update in one statement (one round trip).
 _WRITE_BOTH = _UPDATE_SESSION.add_cte(_INSERT_HEARTBEAT.cte("new_heartbeat"))
+
+#: The fast path's statements, run on every heartbeat: prepared (app/prepared.py), so each call
+#: is the cursor's work and the type conversions, not Core's per-call compilation look-up.
+LOCK_SESSION = Prepared(_LOCK_SESSION)
+CONTEXT = Prepared(_CONTEXT)
+CONTEXT_WITH_LESSON = Prepared(_CONTEXT_WITH_LESSON)
+INSERT_HEARTBEAT = Prepared(_INSERT_HEARTBEAT)
+UPDATE_SESSION = Prepared(_UPDATE_SESSION)
+WRITE_BOTH = Prepared(_WRITE_BOTH)

@@ -1,0 +1,177 @@
+"""Statements a hot path runs on every request, compiled once per database and run straight on
+the DBAPI cursor of the unit of work's connection.
+
+SQLAlchemy's execution of a cached Core statement still builds and hashes the statement's cache
+key, constructs an execution context and a result object, and walks the events of every call:
+measured on SQLite, ~150 µs of CPU per statement around ~50 µs of database work, i.e. most of
+the heartbeat's statements' cost (benchmarks/heartbeat_profile.py). :class:`Prepared` keeps
+what those calls compute the same each time — the SQL text for the dialect, the parameters'
+order and fixed values, the bind and result type processors — and runs only the cursor call and
+the type conversions. The statement itself stays one Core object (one definition for both
+databases); the transaction stays the unit of work's (the statement runs on the connection the
+session has begun, and commits or rolls back with it: :func:`app.db.finish`).
+
+Errors from the driver are raised as SQLAlchemy's (``sqlalchemy.exc.DBAPIError`` subclasses),
+as a Core execution would. When a listener watches statements on the connection
+(``before_cursor_execute`` and friends: tests and benchmarks that count statements), the
+statement runs through Core as usual so the listener sees it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, NoResultFound
+
+_Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """One statement compiled for one dialect, with what each execution needs."""
+
+    sql: str
+    #: The parameters' names in the order the driver takes them (positional paramstyles), or
+    #: None for named ones (a dict is passed).
+    order: tuple[str, ...] | None
+    fixed: Mapping[str, Any]  # parameters whose value is part of the statement
+    binds: Mapping[str, _Processor]
+    keys: tuple[str, ...]  # the result's column names (empty: no rows)
+    types: tuple[Any, ...]  # and their types
+    dbapi_error: type[BaseException]
+
+    def parameters(self, given: Mapping[str, Any]) -> Any:
+        values = {**self.fixed, **given}
+        for name, process in self.binds.items():
+            values[name] = process(values[name])
+        if self.order is None:
+            return values
+        return tuple(values[name] for name in self.order)
+
+
+class Prepared:
+    """A Core statement run without Core's per-call work (see the module's docstring).
+
+    Build it once (at import, next to the statement) and call :meth:`first`, :meth:`one` or
+    :meth:`execute` with the unit of work's connection (``session.connection()``). Rows are
+    named tuples: columns by attribute, as a Core row.
+    """
+
+    __slots__ = ("_by_dialect", "_lock", "_results", "statement")
+
+    def __init__(self, statement: sa.Executable) -> None:
+        self.statement = statement
+        self._by_dialect: dict[str, _Compiled] = {}
+        #: Result processors and the row class, per dialect, made at the first result (the
+        #: processors may depend on the types the driver reports).
+        self._results: dict[str, tuple[Sequence[_Processor | None], type]] = {}
+        self._lock = threading.Lock()
+
+    def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> None:
+        """Run a statement that returns no rows."""
+        if _watched(conn):
+            conn.execute(self.statement, dict(params))
+            return
+        compiled = self._compiled(conn.dialect)
+        cursor = self._run(conn, compiled, params)
+        cursor.close()
+
+    def first(self, conn: sa.Connection, params: Mapping[str, Any]) -> Any | None:
+        """The first row, or None."""
+        if _watched(conn):
+            return conn.execute(self.statement, dict(params)).first()
+        compiled = self._compiled(conn.dialect)
+        cursor = self._run(conn, compiled, params)
+        try:
+            raw = cursor.fetchone()
+            if raw is None:
+                return None
+            processors, row = self._result(conn.dialect, compiled, cursor.description)
+        finally:
+            cursor.close()
+        return row(*(v if p is None else p(v) for p, v in zip(processors, raw, strict=True)))
+
+    def one(self, conn: sa.Connection, params: Mapping[str, Any]) -> Any:
+        """The one row (``sqlalchemy.exc.NoResultFound`` if none)."""
+        row = self.first(conn, params)
+        if row is None:
+            raise NoResultFound("No row was found when one was required")
+        return row
+
+    # ------------------------------------------------------------------ internals
+
+    def _run(self, conn: sa.Connection, compiled: _Compiled, params: Mapping[str, Any]) -> Any:
+        args = compiled.parameters(params)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(compiled.sql, args)
+        except compiled.dbapi_error as exc:
+            cursor.close()
+            raise DBAPIError.instance(
+                compiled.sql,
+                args,
+                exc,
+                compiled.dbapi_error,  # type: ignore[arg-type]
+                dialect=conn.dialect,
+            ) from exc
+        return cursor
+
+    def _compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._by_dialect.get(dialect.name)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._by_dialect.get(dialect.name)
+            if found is None:
+                found = self._by_dialect[dialect.name] = _compile(self.statement, dialect)
+        return found
+
+    def _result(
+        self, dialect: Dialect, compiled: _Compiled, description: Sequence[Any]
+    ) -> tuple[Sequence[_Processor | None], type]:
+        found = self._results.get(dialect.name)
+        if found is None:
+            processors = [
+                type_._cached_result_processor(dialect, described[1])
+                for type_, described in zip(compiled.types, description, strict=True)
+            ]
+            row = namedtuple("Row", compiled.keys)  # type: ignore[misc]
+            found = self._results[dialect.name] = (processors, row)
+        return found
+
+
+def _watched(conn: sa.Connection) -> bool:
+    """Whether a listener watches statements on ``conn`` (then Core runs them, for it)."""
+    dispatch = conn.dispatch
+    return bool(
+        dispatch.before_execute
+        or dispatch.after_execute
+        or dispatch.before_cursor_execute
+        or dispatch.after_cursor_execute
+    )
+
+
+def _compile(statement: sa.Executable, dialect: Dialect) -> _Compiled:
+    compiled: Any = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    if compiled._render_postcompile or compiled.literal_execute_params:  # pragma: no cover
+        raise ValueError("a prepared statement takes no expanding (IN) parameters")
+    fixed = compiled.construct_params(_check=False)
+    binds = {name: p for name, p in compiled._bind_processors.items() if p is not None}
+    order = tuple(compiled.positiontup) if compiled.positional else None
+    keys = tuple(column.keyname for column in compiled._result_columns)
+    types = tuple(column.type for column in compiled._result_columns)
+    return _Compiled(
+        sql=compiled.string,
+        order=order,
+        fixed=fixed,
+        binds=binds,
+        keys=keys,
+        types=types,
+        dbapi_error=dialect.loaded_dbapi.Error,
+    )
