@@ -30,6 +30,7 @@ from sqlmodel import Session, create_engine
 
 from app.config import Settings, get_settings
 from app.errors import DomainError
+from app.prepared import watched
 
 _engines: dict[str, Engine] = {}
 T = TypeVar("T")
@@ -132,7 +133,7 @@ def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Engine:
                 if nowait:
                     _begin_nowait(conn, dbapi_conn)
                 else:
-                    conn.exec_driver_sql(f"BEGIN {mode}")
+                    _begin(conn, dbapi_conn, f"BEGIN {mode}")
             except BaseException:
                 if isinstance(dbapi_conn, _LockingConnection):
                     dbapi_conn.release_write_lock()
@@ -149,12 +150,25 @@ def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Engine:
     return create_engine(url, echo=echo, **pool_args)
 
 
+def _begin(conn: Any, dbapi_conn: Any, sql: str) -> None:
+    """Run a SQLite ``BEGIN`` on the driver's connection (every unit of work runs one: Core's
+    execution of it cost more CPU than the heartbeat's statements), raising SQLAlchemy's errors
+    as Core would; through Core when a listener watches statements."""
+    if watched(conn):
+        conn.exec_driver_sql(sql)
+        return
+    try:
+        dbapi_conn.execute(sql).close()
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
+
+
 def _begin_nowait(conn: Any, dbapi_conn: Any) -> None:
     """``BEGIN IMMEDIATE`` without SQLite's busy handler: another process's write transaction
     raises :class:`WriteLockBusy` at once instead of being waited for."""
     dbapi_conn.execute("PRAGMA busy_timeout=0")
     try:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        _begin(conn, dbapi_conn, "BEGIN IMMEDIATE")
     except DBAPIError as exc:
         if isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig):
             raise WriteLockBusy() from exc

@@ -68,14 +68,14 @@ class Prepared:
     def __init__(self, statement: sa.Executable) -> None:
         self.statement = statement
         self._by_dialect: dict[str, _Compiled] = {}
-        #: Result processors and the row class, per dialect, made at the first result (the
-        #: processors may depend on the types the driver reports).
-        self._results: dict[str, tuple[Sequence[_Processor | None], type]] = {}
+        #: The result's columns that need converting (with their processors) and the row class,
+        #: per dialect, made at the first result (processors may depend on the driver's types).
+        self._results: dict[str, tuple[Sequence[tuple[int, _Processor]], Any]] = {}
         self._lock = threading.Lock()
 
     def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> None:
         """Run a statement that returns no rows."""
-        if _watched(conn):
+        if watched(conn):
             conn.execute(self.statement, dict(params))
             return
         compiled = self._compiled(conn.dialect)
@@ -84,7 +84,7 @@ class Prepared:
 
     def first(self, conn: sa.Connection, params: Mapping[str, Any]) -> Any | None:
         """The first row, or None."""
-        if _watched(conn):
+        if watched(conn):
             return conn.execute(self.statement, dict(params)).first()
         compiled = self._compiled(conn.dialect)
         cursor = self._run(conn, compiled, params)
@@ -92,10 +92,15 @@ class Prepared:
             raw = cursor.fetchone()
             if raw is None:
                 return None
-            processors, row = self._result(conn.dialect, compiled, cursor.description)
+            converted, row = self._result(conn.dialect, compiled, cursor.description)
         finally:
             cursor.close()
-        return row(*(v if p is None else p(v) for p, v in zip(processors, raw, strict=True)))
+        if not converted:
+            return row._make(raw)
+        values = list(raw)
+        for i, process in converted:
+            values[i] = process(values[i])
+        return row._make(values)
 
     def one(self, conn: sa.Connection, params: Mapping[str, Any]) -> Any:
         """The one row (``sqlalchemy.exc.NoResultFound`` if none)."""
@@ -134,19 +139,20 @@ class Prepared:
 
     def _result(
         self, dialect: Dialect, compiled: _Compiled, description: Sequence[Any]
-    ) -> tuple[Sequence[_Processor | None], type]:
+    ) -> tuple[Sequence[tuple[int, _Processor]], Any]:
         found = self._results.get(dialect.name)
         if found is None:
             processors = [
                 type_._cached_result_processor(dialect, described[1])
                 for type_, described in zip(compiled.types, description, strict=True)
             ]
+            converted = tuple((i, p) for i, p in enumerate(processors) if p is not None)
             row = namedtuple("Row", compiled.keys)  # type: ignore[misc]
-            found = self._results[dialect.name] = (processors, row)
+            found = self._results[dialect.name] = (converted, row)
         return found
 
 
-def _watched(conn: sa.Connection) -> bool:
+def watched(conn: sa.Connection) -> bool:
     """Whether a listener watches statements on ``conn`` (then Core runs them, for it)."""
     dispatch = conn.dispatch
     return bool(

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Institution
-from app.db import attempt, release_read_lock, transaction, wrote
+from app.db import attempt, begin_write_nowait, release_read_lock, transaction, wrote
 from app.errors import Forbidden as Refused
 
 
@@ -92,3 +93,24 @@ def test_release_read_lock_ends_a_read_on_sqlite_only(engine: Any) -> None:
             session.exec(select(Institution)).all()
             release_read_lock(session)
             assert session.in_transaction()
+
+
+def test_a_write_that_must_not_wait_does_not_begin_while_another_process_writes(
+    engine: Any,
+) -> None:
+    """``begin_write_nowait`` (the event loop's units of work, app/http/session.py): SQLite held
+    by another process's write transaction is a refusal at once, nothing begun; free, it begins."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    other = sqlite3.connect(engine.url.database, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with transaction(engine) as session:
+            assert not begin_write_nowait(session)
+            assert not session.in_transaction()
+        other.execute("ROLLBACK")
+        with transaction(engine) as session:
+            assert begin_write_nowait(session)
+            assert session.in_transaction()
+    finally:
+        other.close()
