@@ -40,7 +40,7 @@ from app.attendance.face import ModelIdentity
 from app.crypto import derive_key
 
 MAGIC = b"SKILLTRACE-FACE-INDEX\n"
-FORMAT = 1
+FORMAT = 2  # 2: int8 centroids with their scale (1: float32 centroids)
 _PURPOSE = "enc:face_index_snapshot"
 #: Templates per encrypted chunk (≈ 25 MB of int8 embeddings at 6 rows of 128).
 CHUNK_TEMPLATES = 32_768
@@ -51,7 +51,8 @@ _COUNTS = struct.Struct(">QQ")  # templates, embedding rows in a chunk
 PER_TEMPLATE: tuple[tuple[str, str, tuple[int, ...]], ...] = (
     ("ids", "S16", ()),
     ("users", "S16", ()),
-    ("centres", "<f4", (128,)),
+    ("centres", "i1", (128,)),
+    ("cscale", "<f4", ()),
     ("radius", "<f4", ()),
     ("scale", "<f4", ()),
     ("qerr", "<f4", ()),

@@ -2,16 +2,17 @@
 
 The brute-force loop (decrypt and compare every template per query) costs ~0.1-0.2 ms per
 template: 10-20 s per enrolment at 100 k learners. This index keeps one row per template, its
-centroid and radius, and answers a query with one matrix product plus an exact check of the few
-candidates — the same answer as brute force:
+centroid and radius, and answers a query with one pass of matrix products over the centroids
+plus an exact check of the few candidates — the same answer as brute force:
 
-every embedding of a template lies within its radius ``r`` of the centroid ``c``, so for any
-probe ``p`` and embedding ``e``: d(p, e) >= d(p, c) - r. The fused distance (a mean of the k
-smallest probe-embedding distances) is never below the smallest, so a template whose nearest
-probe is farther than ``threshold + r`` from its centroid cannot match and is skipped. A model
-whose metric is cosine similarity (SFace, unit-length embeddings) is searched with the same bound,
-since ``cos >= t`` is ``d <= sqrt(2 - 2t)`` for unit vectors and the fused score (a mean of the k
-largest similarities) never exceeds the largest.
+every compared vector of a template (its embeddings; for cosine, their unit vectors) lies
+within its radius ``r`` of the centroid ``c`` as stored (int8), so for any probe ``p`` and such
+``e``: d(p, e) >= d(p, c) - r, and for unit vectors p·e <= p·c + r. The fused distance (a mean
+of the k smallest probe-embedding distances) is never below the smallest and the fused cosine
+(a mean of the k largest similarities) never above the largest, so a template whose centroid is
+farther than ``threshold + r`` from every probe (cosine: ``max p·c < threshold - r``) cannot
+match and is skipped (:meth:`TemplateIndex._prefilter`). At 1 M templates that pass reads
+128 MB of int8 centroids, converted block by block for float32 products, ≈ 0.1 s.
 
 **Compact.** The embeddings are stored as int8 (one scale per template) in one matrix, with the
 exact bound ``q`` of their rounding error (the largest distance between an embedding and its
@@ -19,9 +20,10 @@ int8 copy; for cosine, between their unit vectors). A score from the int8 copy i
 the exact one (a mean of the k closest of scores each off by at most ``q`` is off by at most
 ``q``), so a candidate whose compact score misses the threshold by more than ``q`` is decided;
 the rest — the matches and the few near the threshold — are scored again from the template in
-the database, exactly as before. 1.1-1.3 KB per template instead of 6 KB (float64 arrays in
-lists and dicts); benchmarks/dedupe_scale.py measured 0 missed and 0 extra matches against
-float32 brute force (docs/SCALING.md).
+the database, exactly as before. ≈ 0.97 KB per template with 6 embeddings (768 B of them,
+128 B the int8 centroid) instead of 6 KB (float64 arrays in lists and dicts);
+benchmarks/index_scale.py measures 0 missed and 0 extra matches against the exact float64
+fused score of every template (docs/SCALING.md).
 
 **Incremental.** The index follows the database through the change clock
 (:mod:`app.attendance.templateclock`): each refresh reads the clock's one row and loads only the
@@ -30,7 +32,7 @@ dropped), so every node's index follows enrolments, re-enrolments and consent wi
 by any process; with nothing changed a refresh is that one read. There is one index per face
 model (templates of different models are not comparable). A process starts from the node's
 encrypted snapshot of its index when one is usable (:mod:`app.attendance.indexsnapshot`), then
-loads what was written since. Past one process's memory (≈ 1.4 GB per million templates) the
+loads what was written since. Past one process's memory (≈ 1 GB per million templates) the
 index is sharded exactly, by province (docs/SCALING.md): an approximate vector index cannot
 promise the exact answer at the threshold.
 """
@@ -58,11 +60,17 @@ Decoder = Callable[[str], np.ndarray[Any, Any]]
 DIM = 128
 _FETCH_CHUNK = 2000
 _TEMPLATES = FaceTemplate.__table__  # type: ignore[attr-defined]
-#: Slack for float32 rounding in the centroid prefilter and the compact scores.
+#: Slack for float32 rounding in the centroid prefilter and the compact scores (a cosine
+#: from int8 codes in float32 is within ~1e-5 of the exact one; see _compact_scores).
 _PREFILTER_SLACK = 1e-3
-_SCORE_SLACK = 1e-5
+_SCORE_SLACK = 1e-4
+#: Multiply-adds (M x N x K) per matrix product. OpenBLAS runs a product of at most 65,536 x 4
+#: on the calling thread and a larger one on a thread per core, which on a busy machine wait
+#: for each other: at 1 M templates and load 7 the whole prefilter took 0.6-1.2 s in products
+#: of 1,024-16,384 centroids and 0.10-0.11 s in products of 256-400 (5 probes).
+_ONE_THREAD = 65_536 * 4
 #: Per-template arrays (``_<name>``) other than the bookkeeping ones (alive, start).
-_FIELDS = ("ids", "users", "centres", "radius", "scale", "qerr", "count")
+_FIELDS = ("ids", "users", "centres", "cscale", "radius", "scale", "qerr", "count")
 
 log = logging.getLogger("skilltrace")
 
@@ -101,8 +109,9 @@ class TemplateIndex:
         self._ids = np.zeros(0, "S16")  # template id, 16 bytes
         self._users = np.zeros(0, "S16")
         self._alive = np.zeros(0, bool)
-        self._centres = np.zeros((0, DIM), np.float32)
-        self._radius = np.zeros(0, np.float32)
+        self._centres = np.zeros((0, DIM), np.int8)  # the centroid, int8 (its own scale)
+        self._cscale = np.zeros(0, np.float32)
+        self._radius = np.zeros(0, np.float32)  # from the int8 centroid to the farthest embedding
         self._scale = np.zeros(0, np.float32)  # int8 -> float
         self._qerr = np.zeros(0, np.float32)  # bound of the int8 copy's score error
         self._start = np.zeros(0, np.int64)  # first embedding row
@@ -129,6 +138,7 @@ class TemplateIndex:
                 self._users,
                 self._alive,
                 self._centres,
+                self._cscale,
                 self._radius,
                 self._scale,
                 self._qerr,
@@ -262,7 +272,8 @@ class TemplateIndex:
         need_m = m + sum(len(e) for _, _, e in templates)
         self._ids, self._users = _grow(self._ids, need_n), _grow(self._users, need_n)
         self._alive = _grow(self._alive, need_n)
-        self._centres, self._radius = _grow(self._centres, need_n), _grow(self._radius, need_n)
+        self._centres, self._cscale = _grow(self._centres, need_n), _grow(self._cscale, need_n)
+        self._radius = _grow(self._radius, need_n)
         self._scale, self._qerr = _grow(self._scale, need_n), _grow(self._qerr, need_n)
         self._start, self._count = _grow(self._start, need_n), _grow(self._count, need_n)
         self._emb = _grow(self._emb, need_m)
@@ -273,22 +284,29 @@ class TemplateIndex:
         for k, group in by_count.items():  # one set of array operations per size
             g = len(group)
             e = np.stack([t[2] for t in group]).astype(np.float64)  # (g, k, DIM)
-            centre = e.mean(1)
             scale = (np.maximum(np.abs(e).max((1, 2)), 1e-12) / 127).astype(np.float32)
-            q = np.clip(np.rint(e / scale[:, None, None]), -127, 127).astype(np.int8)
+            q = _int8(e, scale)
             back = q.astype(np.float64) * scale.astype(np.float64)[:, None, None]
-            exact = e
-            if self.model.metric == "cosine":  # fused_score compares unit vectors
+            exact = e  # what fused_score compares: unit vectors for cosine
+            if self.model.metric == "cosine":
                 back, exact = _unit(back), _unit(e)
-            err = np.linalg.norm(back - exact, axis=2).max(1).astype(np.float32)
+            err = np.linalg.norm(back - exact, axis=2).max(1)
+            # The centroid, int8, and the radius from that int8 centroid (as the prefilter
+            # reads it) to the farthest compared vector: the prefilter's bound holds exactly.
+            centre = exact.mean(1)
+            cscale = (np.maximum(np.abs(centre).max(1), 1e-12) / 127).astype(np.float32)
+            cq = _int8(centre[:, None, :], cscale)[:, 0]
+            cback = cq.astype(np.float64) * cscale.astype(np.float64)[:, None]
+            radius = np.linalg.norm(exact - cback[:, None, :], axis=2).max(1)
             rows = slice(n, n + g)
             self._ids[rows] = [t[0] for t in group]
             self._users[rows] = [t[1] for t in group]
             self._alive[rows] = True
-            self._centres[rows] = centre
-            self._radius[rows] = np.linalg.norm(e - centre[:, None, :], axis=2).max(1)
+            self._centres[rows] = cq
+            self._cscale[rows] = cscale
+            self._radius[rows] = _up(radius)
             self._scale[rows] = scale
-            self._qerr[rows] = np.nextafter(err, np.float32(np.inf))
+            self._qerr[rows] = _up(err)
             self._start[rows] = m + k * np.arange(g)
             self._count[rows] = k
             self._emb[m : m + g * k] = q.reshape(-1, DIM)
@@ -310,8 +328,8 @@ class TemplateIndex:
         counts = self._count[keep].copy()
         self._start = np.concatenate([[0], np.cumsum(counts.astype(np.int64))[:-1]])
         self._count = counts
-        for name in ("_ids", "_users", "_alive", "_centres", "_radius", "_scale", "_qerr"):
-            setattr(self, name, getattr(self, name)[keep].copy())
+        for name in ("alive", *_FIELDS[:-1]):  # count: above
+            setattr(self, f"_{name}", getattr(self, f"_{name}")[keep].copy())
         self._n, self._m = len(keep), len(rows)
         self._finder = None  # rows renumbered
 
@@ -327,22 +345,14 @@ class TemplateIndex:
         the model's metric), closest first. The scores are exact: every match is scored from its
         template in the database (``session``), as loaded by the last :meth:`refresh`."""
         metric = self.model.metric
-        # Euclidean bound on the nearest probe-embedding distance that can still match.
-        bound = threshold if metric == "euclidean" else float(np.sqrt(max(0.0, 2 - 2 * threshold)))
-        p = np.atleast_2d(np.asarray(probes, np.float32))
         sign = 1.0 if metric == "euclidean" else -1.0  # sort key: smaller = closer
         unsure: list[tuple[bytes, bytes]] = []
         with self._lock:
-            n = self._n
             if self._live == 0:
                 return []
-            centres = self._centres[:n]
-            # Squared distance of every centroid to its nearest probe, in one product.
-            d2 = (p * p).sum(1)[None, :] + (centres * centres).sum(1)[:, None] - 2 * centres @ p.T
-            nearest = np.sqrt(np.clip(d2.min(1), 0, None))
-            near = (nearest - self._radius[:n] <= bound + _PREFILTER_SLACK) & self._alive[:n]
-            near &= self._users[:n] != exclude_user.bytes
-            for i in self._compact_scores(np.nonzero(near)[0], probes, threshold):
+            near = self._prefilter(probes, threshold)
+            near = near[self._alive[near] & (self._users[near] != exclude_user.bytes)]
+            for i in self._compact_scores(near, probes, threshold):
                 unsure.append((_bytes16(self._ids[i]), _bytes16(self._users[i])))
         best: dict[uuid.UUID, float] = {}
         for _tid, user, embs in self._exact(session, unsure):
@@ -351,16 +361,67 @@ class TemplateIndex:
                 best[user] = d
         return sorted(best.items(), key=lambda h: sign * h[1])
 
+    def _prefilter(self, probes: np.ndarray[Any, Any], threshold: float) -> Any:
+        """The rows whose centroid is near enough a probe for the template to match: the rest
+        cannot. One pass over the int8 centroids, in blocks (no copy of the matrix).
+
+        With ``c`` the int8 centroid as stored and ``r`` the radius from it, every compared
+        vector ``e`` of the template is ``c + d`` with ``|d| <= r``. Cosine (probes and ``e``
+        unit): ``p·e <= p·c + r``, and the fused score (a mean of the closest similarities)
+        is at most the largest, so a template with ``max p·c < threshold - r`` cannot match.
+        Euclidean: ``|p - e| >= |p - c| - r`` and the fused distance is at least the smallest,
+        so one with ``min |p - c| > threshold + r`` cannot."""
+        n, cosine = self._n, self.model.metric == "cosine"
+        p = np.atleast_2d(np.asarray(probes, np.float64))
+        if cosine:
+            p = _unit(p)
+        p32 = p.astype(np.float32)
+        p2 = (p * p).sum(1).astype(np.float32)[:, None]
+        step = _rows_per_product(len(p))
+        best = np.empty(n, np.float32)  # per row: max p·c (cosine), min |p - c|^2 (euclidean)
+        block = np.empty((step, DIM), np.float32)
+        dots = np.empty((len(p), step), np.float32)  # probes x rows: reduced over probes
+        centres, cscale = self._centres, self._cscale
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            c, d = block[: b - a], dots[:, : b - a]
+            np.copyto(c, centres[a:b], casting="unsafe")  # int8 -> float32, exact
+            np.matmul(p32, c.T, out=d)  # in steps of each row's scale
+            if cosine:
+                d.max(0, out=best[a:b])
+            else:
+                s = cscale[a:b]
+                d *= -2 * s
+                d += p2
+                d.min(0, out=best[a:b])
+                best[a:b] += np.einsum("ij,ij->i", c, c) * (s * s)
+        if cosine:
+            best *= cscale[:n]
+            best += self._radius[:n]
+            return np.nonzero(best >= threshold - _PREFILTER_SLACK)[0]
+        np.sqrt(np.maximum(best, 0, out=best), out=best)
+        best -= self._radius[:n]
+        return np.nonzero(best <= threshold + _PREFILTER_SLACK)[0]
+
     def _compact_scores(
         self, candidates: np.ndarray[Any, Any], probes: np.ndarray[Any, Any], threshold: float
     ) -> list[int]:
         """The candidates whose fused score from the int8 copy matches ``threshold`` or is
-        within its error bound of it (the rest cannot match), scored in blocks."""
-        metric = self.model.metric
+        within its error bound of it (the rest cannot match), scored in blocks.
+
+        Cosine is computed in float32 from the int8 codes (the scale cancels in a unit
+        vector): the codes and their squared norms (below 2**24) are exact, and a dot product
+        of 128 terms with a unit probe is off by at most ~128 * 2**-24 * |code|, so each
+        similarity, and the mean of the closest, is within ~1e-5 of the exact one — inside
+        ``_SCORE_SLACK``. Euclidean distances cancel near 0 and are computed in float64."""
+        cosine = self.model.metric == "cosine"
         p = np.atleast_2d(np.asarray(probes, np.float64))
-        if metric == "cosine":
+        if cosine:
             p = _unit(p)
-        sign = 1.0 if metric == "euclidean" else -1.0
+        kind = np.float32 if cosine else np.float64
+        pt, p2 = np.ascontiguousarray(p.T, kind), (p * p).sum(1)
+        step = _rows_per_product(len(p))
+        sign = -1.0 if cosine else 1.0
         out: list[int] = []
         counts = self._count[candidates]
         for k in np.unique(counts).tolist():
@@ -368,21 +429,23 @@ class TemplateIndex:
             kk = max(1, min(3, k * len(p)))  # fused_score's mean of the 3 closest pairs
             for block in range(0, len(same), 4096):
                 idx = same[block : block + 4096]
-                rows = self._start[idx][:, None] + np.arange(k)
-                e = (
-                    self._emb[rows].astype(np.float64)
-                    * self._scale[idx].astype(np.float64)[:, None, None]
-                )
-                if metric == "cosine":
-                    s = _unit(e) @ p.T  # (c, k, probes)
-                    score = -np.partition(-s.reshape(len(idx), -1), kk - 1, axis=1)[:, :kk]
+                rows = (self._start[idx][:, None] + np.arange(k)).ravel()
+                e = self._emb[rows].astype(kind)  # in steps of the template's scale
+                e2 = np.einsum("ij,ij->i", e, e)
+                dots = np.empty((len(rows), len(p)), kind)
+                for a in range(0, len(rows), step):
+                    np.matmul(e[a : a + step], pt, out=dots[a : a + step])
+                if cosine:
+                    s = (dots / np.sqrt(np.maximum(e2, 1))[:, None]).reshape(len(idx), -1)
+                    score = -np.partition(-s, kk - 1, axis=1)[:, :kk]
                 else:
-                    d2 = (e * e).sum(2)[:, :, None] + (p * p).sum(1) - 2 * (e @ p.T)
+                    sc = np.repeat(self._scale[idx].astype(np.float64), k)[:, None]
+                    d2 = (e2[:, None] * sc + -2 * dots) * sc + p2
                     d = np.sqrt(np.clip(d2, 0, None)).reshape(len(idx), -1)
                     score = np.partition(d, kk - 1, axis=1)[:, :kk]
                 margin = self._qerr[idx].astype(np.float64) + _SCORE_SLACK
-                keep = sign * (score.mean(1) - threshold) <= margin  # a match, or too near
-                out.extend(idx[keep].tolist())
+                keep = sign * (score.mean(1, dtype=np.float64) - threshold) <= margin
+                out.extend(idx[keep].tolist())  # a match, or too near to tell
         return out
 
     def _exact(
@@ -456,6 +519,23 @@ def _bytes16(value: bytes) -> bytes:
 def _prefix(ids: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """The first 8 bytes of each 16-byte id as an integer."""
     return np.ascontiguousarray(ids).view(np.uint64).reshape(-1, 2)[:, 0].copy()
+
+
+def _rows_per_product(probes: int) -> int:
+    """Rows of 128 per product with ``probes`` that OpenBLAS computes on the calling thread."""
+    return max(1, _ONE_THREAD // (DIM * max(1, probes)))
+
+
+def _int8(x: np.ndarray[Any, Any], scale: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``x`` (rows, k, DIM) in steps of each row's ``scale``, as int8."""
+    steps = np.rint(x / scale.astype(np.float64)[:, None, None])
+    return np.clip(steps, -127, 127).astype(np.int8)
+
+
+def _up(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``x`` as float32, rounded up (a bound stays a bound)."""
+    out: np.ndarray[Any, Any] = np.nextafter(x.astype(np.float32), np.float32(np.inf))
+    return out
 
 
 def _unit(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
