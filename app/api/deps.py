@@ -5,20 +5,17 @@ the study heartbeat's caller (:data:`LearnerForWrite`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlmodel import Session
 
 from app.accounts import service as accounts
 from app.accounts import tokencache
 from app.accounts.exceptions import InsufficientRole
 from app.accounts.models import Role
 from app.accounts.tokencache import Caller
-from app.db import finish, read_only
+from app.db import get_engine, transaction
 from app.http.access import (
     PUBLIC,
     SCOPE_ERRORS,
@@ -55,7 +52,7 @@ from app.http.cookies import (
     csrf_token_for,
     same_secret,
 )
-from app.http.session import SessionDep, in_thread, work_session
+from app.http.session import SessionDep, in_thread
 
 #: Re-exported from app/http for the API's modules (this module defines the rest).
 __all__ = [
@@ -93,11 +90,11 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- hot write endpoints
-# The study heartbeat has one dependency, :data:`LearnerForWrite`: its caller and its session
-# (see "hot write endpoints" in app/http/session.py). The caller is known from the token cache
-# on the event loop, or read here in one trip to the thread pool; the handler's work and the
-# end of its unit of work happen in one more, through the database's write lane
-# (:func:`app.http.session.run_finished`).
+# The study heartbeat has one dependency, :data:`LearnerForWrite`: its caller, a plain async
+# function (no generator: FastAPI's exit stack for a yielding dependency cost more than the
+# token check). The caller is known from the token cache on the event loop, or read in one trip
+# to the thread pool in a read of its own; the handler opens, runs and ends its unit of work in
+# one more, through the database's write lane (:func:`app.http.session.run_unit`).
 
 
 def _learner(caller: Caller) -> Caller:
@@ -107,51 +104,34 @@ def _learner(caller: Caller) -> Caller:
     return caller
 
 
-def _learner_from_database(session: Session, is_key: bool, secret: str) -> Caller:
-    """The caller read from the database (a token checked here is remembered a few seconds).
-
-    On SQLite the caller is read in a read transaction (no write lock) that ends here; the
-    handler's first statement opens the write transaction. PostgreSQL keeps one transaction.
-    """
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite:
-        read_only(session)
-    if is_key:
-        user = user_of(principal_of(session, is_key, secret))  # 403: not for API keys
-    else:
-        user, claims = accounts.token_user(session, secret)
-        tokencache.remember(secret, claims, user)
-    caller = Caller.of(user)
-    if sqlite:
-        finish(session)  # ends the read
+def _learner_from_database(is_key: bool, secret: str) -> Caller:
+    """The caller read from the database, in a unit of work of its own that only reads (no write
+    lock on SQLite); a token checked here is remembered (app/accounts/tokencache.py)."""
+    with transaction(get_engine(), reading=True) as session:
+        if is_key:
+            user = user_of(principal_of(session, is_key, secret))  # 403: not for API keys
+        else:
+            user, claims = accounts.token_user(session, secret)
+            tokencache.remember(secret, claims, user)
+        caller = Caller.of(user)
     return _learner(caller)
 
 
-@dataclass(frozen=True, slots=True)
-class LearnerWork:
-    """A hot write handler's caller (a learner) and the session of its unit of work."""
-
-    caller: Caller
-    session: Session
-
-
 @declares(Access("users"))
-async def get_learner_for_write(request: Request, creds: BearerDep) -> AsyncIterator[LearnerWork]:
-    """``CurrentLearner`` and the request's session in one dependency, for handlers that end
-    their unit of work with :func:`~app.http.session.run_finished` (same checks, same errors).
+async def get_learner_for_write(request: Request, creds: BearerDep) -> Caller:
+    """``CurrentLearner`` for handlers that run their unit of work with
+    :func:`~app.http.session.run_unit` (same checks, same errors), as the token cache's
+    immutable :class:`Caller`.
 
-    A token checked in the last few seconds (app/accounts/tokencache.py) is answered on the
+    A token checked in the last few minutes (app/accounts/tokencache.py) is answered on the
     event loop with no database read; otherwise the caller is read in one trip to a worker
-    thread, in the request's session.
+    thread.
     """
     is_key, secret = presented(request, creds)
     cached = None if is_key else tokencache.lookup(secret)
-    async with work_session() as session:
-        if cached is not None:
-            caller = _learner(cached)
-        else:
-            caller = await in_thread(partial(_learner_from_database, session, is_key, secret))
-        yield LearnerWork(caller, session)
+    if cached is not None:
+        return _learner(cached)
+    return await in_thread(partial(_learner_from_database, is_key, secret))
 
 
-LearnerForWrite = Annotated[LearnerWork, Depends(get_learner_for_write, scope="function")]
+LearnerForWrite = Annotated[Caller, Depends(get_learner_for_write)]

@@ -42,7 +42,7 @@ from app.courses.schemas import (
 from app.courses.service import course_of, get_enrollment_for
 from app.errors import Forbidden, NotAuthenticated, ValidationFailed, problem_responses
 from app.http.frames import ChallengeField, FramesField, client_of, read_frames
-from app.http.session import run_finished
+from app.http.session import run_unit
 
 router = APIRouter(tags=["study"])
 
@@ -97,22 +97,20 @@ def check_in(
     response_model=HeartbeatOut,
     responses=problem_responses(*_auth, cx.SessionNotFound, cx.SessionEnded, cx.LessonNotFound),
 )
-async def heartbeat(session_id: uuid.UUID, body: HeartbeatIn, work: LearnerForWrite) -> Response:
+async def heartbeat(session_id: uuid.UUID, body: HeartbeatIn, caller: LearnerForWrite) -> Response:
     """The page is alive (and visible?): credit, state, and a due roll-call if any."""
     # The hot path (every open page, every interval): see "hot write endpoints" in
     # app/http/session.py. The answer is serialised here (FastAPI would validate it again
     # against response_model, which stays for the OpenAPI document).
-    session = work.session
-    r = await run_finished(
-        session,
-        lambda: study.heartbeat(
+    r = await run_unit(
+        lambda session: study.heartbeat(
             session,
-            work.caller,
+            caller,
             session_id,
             visible=body.visible,
             lesson_id=body.lesson_id,
             position_ms=body.position_ms,
-        ),
+        )
     )
     metrics.HEARTBEATS.labels("yes" if r.earned_ms else "no").inc()
     offer = None

@@ -10,8 +10,7 @@ On SQLite, reads (GET) take no write lock (see app/db.py).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Annotated, TypeVar
 
@@ -22,14 +21,7 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.db import (
-    begin_write_nowait,
-    finish,
-    get_engine,
-    keeps_changes,
-    run_and_finish,
-    transaction,
-)
+from app.db import begin_write_nowait, get_engine, run_and_finish, transaction
 from app.idempotency import outcome
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -48,49 +40,17 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 # ---------------------------------------------------------------- hot write endpoints
 # A handler a page calls many times a second across all learners (the study heartbeat) has one
-# dependency (its caller and its session: app/api/deps.py) and at most two trips to worker
-# threads instead of one per dependency: the caller is read in one when the token cache does not
-# know it, the handler's work and the end of its unit of work happen in the other
-# (:func:`run_finished`). On SQLite the caller is read in a transaction of its own that takes
-# no write lock, so the database write lock is held only while the handler works, never while
-# a request waits for the event loop or for a free worker thread.
+# dependency (its caller: app/api/deps.py) and at most two trips to worker threads instead of
+# one per dependency: the caller is read in one when the token cache does not know it, the
+# handler opens its unit of work, does its work and ends it in the other (:func:`run_unit`). The
+# caller is read in a transaction of its own that only reads (no write lock on SQLite), so the
+# database write lock is held only while the handler works, never while a request waits for
+# the event loop or for a free worker thread. The unit of work ends by :func:`app.db.finish`'s
+# rules before the handler returns: no answer is sent for work that did not commit.
 
 
 async def in_thread(fn: Callable[[], T]) -> T:
     return await anyio.to_thread.run_sync(fn)
-
-
-@asynccontextmanager
-async def work_session() -> AsyncIterator[Session]:
-    """The request's session for handlers that end their unit of work with
-    :func:`run_finished` (writes only), for a dependency to yield.
-
-    The same rules as :func:`get_session` (:func:`app.db.finish`, before the response is sent),
-    but entering takes no thread and leaving takes one only if a transaction is still open.
-    """
-    session = Session(get_engine(), expire_on_commit=False)
-    error: BaseException | None = None
-    handed_over = False
-    try:
-        yield session
-    except BaseException as exc:
-        error = exc
-        raise
-    finally:
-        try:
-            # Handing over to the Idempotency-Key middleware is a context-variable look-up:
-            # no thread for it.
-            if keeps_changes(error) and outcome.defer_commit(session):
-                handed_over = True
-            elif session.in_transaction():
-                await in_thread(partial(finish, session, error))
-        finally:
-            if handed_over:
-                pass  # the middleware commits and closes it with the response
-            elif session.in_transaction():  # pragma: no cover - finish failed to end it
-                await in_thread(session.close)
-            else:
-                session.close()
 
 
 # A hot handler's unit of work goes through its database's *write lane*: one at a time on
@@ -150,3 +110,20 @@ async def run_finished(session: Session, work: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(finished)
     finally:
         lane.release()
+
+
+async def run_unit(work: Callable[[Session], T]) -> T:
+    """A hot handler's whole unit of work: a session opened, ``work(session)`` run and the unit
+    of work ended (:func:`run_finished`: committed before this returns, or rolled back), and
+    the session closed — unless a keyed request's middleware took it to commit with the stored
+    response (app/idempotency/outcome.py), which then closes it."""
+    session = Session(get_engine(), expire_on_commit=False)
+    try:
+        return await run_finished(session, partial(work, session))
+    finally:
+        if outcome.taken(session):
+            pass  # the middleware commits and closes it with the response
+        elif session.in_transaction():  # pragma: no cover - finish failed to end it
+            await in_thread(session.close)
+        else:
+            session.close()

@@ -9,7 +9,7 @@ browser session cookie with its CSRF header):
    ``Idempotent-Replayed: true``, or the repeat is refused (422 / 409);
 3. the request runs; its response is held back until it is stored (or, for a 5xx, a 401, a 429 or
    a CSRF failure, the claim released so a retry runs again), then sent. The request's own
-   transaction (``get_session``, ``work_session``) is handed over instead of committed
+   transaction (``get_session``, ``run_unit``) is handed over instead of committed
    (app/idempotency/outcome.py): the response is stored in it and it commits once, so the work
    and its outcome are kept together or not at all. A claim still in progress after
    ``idempotency_stale_after_s`` therefore committed nothing, and a retry takes it over.

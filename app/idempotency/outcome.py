@@ -43,3 +43,9 @@ def deferred(session: Session) -> bool:
     commits mid-request, such as ``app.db.run_and_finish``, hands it over instead)."""
     slot = current.get()
     return slot is not None and (slot.session is None or slot.session is session)
+
+
+def taken(session: Session) -> bool:
+    """Whether :func:`defer_commit` took ``session`` (its owner must not commit or close it)."""
+    slot = current.get()
+    return slot is not None and slot.session is session

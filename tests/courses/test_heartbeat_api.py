@@ -192,8 +192,8 @@ def test_errors_and_their_order(
 def test_caller_is_read_outside_the_write_transaction(
     client: TestClient, engine: Any, clock: Any, studying: dict[str, Any], lesson: str | None
 ) -> None:
-    """SQLite: the user is read without the write lock, which is then held for the heartbeat's
-    own statements only. PostgreSQL: one transaction, as before. Either way the heartbeat is
+    """The user is read in a read of its own (SQLite: without the write lock, which is then held
+    for the heartbeat's own statements only). Either way the heartbeat is
     three statements, a video lesson's or not: what it decides on in one read (on PostgreSQL
     after the session row's lock), then the heartbeat and the session's update (on PostgreSQL
     in one statement)."""
@@ -249,11 +249,31 @@ def test_caller_is_read_outside_the_write_transaction(
     else:
         assert seen == [
             "SELECT",  # the user
+            "COMMIT",
             "SELECT",  # the session row's lock
             "SELECT",  # session, enrolment, course, pending roll-call (and the lesson)
             "WITH",  # the heartbeat's row and the session's update
             "COMMIT",
         ]
+
+
+def test_a_keyed_heartbeat_commits_with_its_stored_answer(
+    client: TestClient, engine: Any, clock: Any, studying: dict[str, Any]
+) -> None:
+    """With an Idempotency-Key the heartbeat's unit of work is handed to the middleware, which
+    commits it with the stored answer: a repeat replays it and credits nothing again."""
+    sid = studying["sid"]
+    h = login(client, studying["learner"].username) | {"Idempotency-Key": str(uuid.uuid4())}
+    clock.advance(seconds=30)
+    first = beat(client, sid, h)
+    assert first.status_code == 200, first.text
+    clock.advance(seconds=30)
+    again = beat(client, sid, h)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json() and first.json()["earned_seconds"] == 30
+    with Session(engine) as s:
+        beats = s.exec(select(Heartbeat).where(col(Heartbeat.session_id) == sid)).all()
+        assert [b.credited_seconds for b in beats] == [30]
 
 
 def test_heartbeats_take_turns_in_the_write_lane(
