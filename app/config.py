@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     password_reset_ip_window_s: int = Field(default=3600, ge=1)
     password_reset_account_max_per_hour: int = Field(default=3, ge=1)
     password_reset_code_ttl_s: int = Field(default=600, ge=60, le=3600)
+    #: A code asked for again this soon after a live one (a double click, a reload) sends nothing.
+    password_reset_resend_after_s: int = Field(default=60, ge=0, le=600)
     password_reset_max_failures: int = Field(default=5, ge=1, le=10)
     # Who delivers reset codes (app/accounts/notify.py): "console" writes them to the log (the
     # embedded default, for development and for operators who relay them by hand), or

@@ -28,7 +28,12 @@ from app import clock
 from app.accounts import idcard, passwords, throttle
 from app.accounts.exceptions import ActivationRefused, IdNumberRegistered, InvalidInput
 from app.accounts.models import ActivationCode, LearnerGroup, Role, User
-from app.accounts.users import _check_password, _ensure_username_free, _valid_username
+from app.accounts.users import (
+    _check_password,
+    _ensure_username_free,
+    _valid_username,
+    normalise_username,
+)
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.crypto import blind_index, encrypt
@@ -226,6 +231,26 @@ def issue_code(session: Session, user: User, *, actor: Actor, audited: bool = Tr
     return format_code(raw)
 
 
+def _activated_by(session: Session, user: User, code: str, username: str, password: str) -> bool:
+    """Whether the account was activated with this code, username and password: the same
+    activation sent again answers as the first did."""
+    used = session.exec(
+        select(col(ActivationCode.id)).where(
+            col(ActivationCode.user_id) == user.id,
+            col(ActivationCode.code_hash) == _hash(code),
+            col(ActivationCode.used_at).is_not(None),
+        )
+    ).first()
+    if used is None:
+        return False
+    session.refresh(user)  # as the first left it, had it committed while this one waited
+    return (
+        not is_pending(user)
+        and user.username == normalise_username(username)
+        and passwords.verify_password(user.password_hash, password)
+    )
+
+
 def activate(
     session: Session,
     *,
@@ -238,7 +263,9 @@ def activate(
     """The learner sets their username and password with their ID number and code.
 
     Every refusal of the code itself is the same 400 ``activation_refused``; a wrong code is
-    counted (and the count kept) against the learner's codes and the caller's address."""
+    counted (and the count kept) against the learner's codes and the caller's address. The
+    same activation sent again (its code used, the username and password the ones it set) is
+    the activated account, nothing recorded again."""
     throttle.attempt(session, "register", client)
     try:
         parsed = idcard.parse(id_number, today=clock.now().date())
@@ -248,6 +275,8 @@ def activate(
         select(User).where(col(User.id_number_index) == blind_index("id_number", parsed.value))
     ).first()
     now = clock.now()
+    if user is not None and _activated_by(session, user, code, username, password):
+        return user  # the form sent twice: the first activated the account with these
     if user is None or not is_pending(user):
         raise ActivationRefused().keeping_changes()
     pending = list(
@@ -262,6 +291,8 @@ def activate(
         )
     )
     match = next((c for c in pending if secrets.compare_digest(c.code_hash, _hash(code))), None)
+    if match is None and _activated_by(session, user, code, username, password):
+        return user  # sent twice at once: the other request activated it while this one waited
     if match is None or match.failures >= MAX_FAILURES:
         for c in pending:
             c.failures += 1

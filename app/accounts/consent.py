@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app import clock
 from app.accounts.models import ConsentRecord, User
@@ -63,9 +63,24 @@ def set_biometric_consent(
     ip: str | None = None,
     user_agent: str | None = None,
 ) -> ConsentRecord:
-    """Record a grant or withdrawal with the consent text version; withdrawal deletes templates."""
-    now = clock.now()
+    """Record a grant or withdrawal with the consent text version; withdrawal deletes templates.
+
+    The same decision again (the form sent twice, a reload) while it stands records nothing: the
+    standing record is returned (the person's row is locked, so two at once are one)."""
     version = get_settings().consent_version
+    locked = session.get(User, user.id, with_for_update=True, populate_existing=True)
+    if locked is not None:
+        user = locked
+    standing = _latest(session, user)
+    if (
+        standing is not None
+        and standing.granted is granted
+        and standing.version == version
+        and user.biometric_consent is granted
+        and user.consent_version == version
+    ):
+        return standing
+    now = clock.now()
     record = ConsentRecord(
         user_id=user.id,
         granted=granted,
@@ -92,6 +107,15 @@ def set_biometric_consent(
         institution_id=user.institution_id,
     )
     return record
+
+
+def _latest(session: Session, user: User) -> ConsentRecord | None:
+    return session.exec(
+        select(ConsentRecord)
+        .where(col(ConsentRecord.user_id) == user.id)
+        .order_by(col(ConsentRecord.at).desc(), col(ConsentRecord.id).desc())
+        .limit(1)
+    ).first()
 
 
 __all__ = [

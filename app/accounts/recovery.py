@@ -122,7 +122,23 @@ def change_password(
     client: str | None = None,
 ) -> User:
     """Set one's own password with the current one (a temporary one included): checked like a
-    sign-in (same back-off and per-address limit), then the new one replaces it."""
+    sign-in (same back-off and per-address limit), then the new one replaces it. Sent again
+    (a double click) once the new one is set, it is a sign-in with the new one: the same
+    result, nothing changed or recorded again (the account's row is locked meanwhile)."""
+    name = normalise_username(username)
+    held = session.exec(
+        select(User)
+        .where(col(User.username) == name)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if (
+        held is not None
+        and not secrets.compare_digest(current_password, new_password)
+        and not passwords.verify_password(held.password_hash, current_password)
+        and passwords.verify_password(held.password_hash, new_password)
+    ):
+        return authenticate(session, username, new_password, client=client)
     try:
         user = authenticate(session, username, current_password, client=client)
     except PasswordChangeRequired:
@@ -218,6 +234,25 @@ def issue_code(
     return row, code
 
 
+def _just_sent(session: Session, user: User, channel: str, within_s: int) -> bool:
+    """Whether a reset code still usable went by ``channel`` to the account in the last
+    ``within_s`` seconds."""
+    now = clock.now()
+    return (
+        session.exec(
+            select(col(PasswordResetCode.id)).where(
+                col(PasswordResetCode.user_id) == user.id,
+                col(PasswordResetCode.channel) == channel,
+                col(PasswordResetCode.used_at).is_(None),
+                col(PasswordResetCode.expires_at) > now,
+                col(PasswordResetCode.failures) < get_settings().password_reset_max_failures,
+                col(PasswordResetCode.created_at) > now - timedelta(seconds=within_s),
+            )
+        ).first()
+        is not None
+    )
+
+
 def request_code(
     session: Session, *, login: str, client: str | None, channel: notify.Channel = "sms"
 ) -> None:
@@ -232,6 +267,9 @@ def request_code(
     to = user.phone if channel == "sms" else user.email if user.email_verified_at else None
     if not to:
         return
+    session.get(User, user.id, with_for_update=True)  # two requests at once: one code
+    if _just_sent(session, user, channel, s.password_reset_resend_after_s):
+        return  # the form sent twice: the code on its way is the one to type
     issued = issue_code(session, user, channel)
     if issued is None:
         return
@@ -265,6 +303,27 @@ def request_code(
     after_commit(session, lambda: notify.deliver(message))
 
 
+def _already_reset(session: Session, user: User, presented: str, new_password: str) -> bool:
+    """Whether ``presented`` is a code that has just been used (within its lifetime) to set the
+    account's password to ``new_password``: the same reset sent again."""
+    if len(presented) != CODE_DIGITS:
+        return False
+    now = clock.now()
+    used = session.exec(
+        select(PasswordResetCode).where(
+            col(PasswordResetCode.user_id) == user.id,
+            col(PasswordResetCode.code_hash) == _hash(user, presented),
+            col(PasswordResetCode.used_at).is_not(None),
+            col(PasswordResetCode.used_at)
+            > now - timedelta(seconds=get_settings().password_reset_code_ttl_s),
+        )
+    ).first()
+    if used is None:
+        return False
+    session.refresh(user)  # as the first left it (it may have committed while this one waited)
+    return passwords.verify_password(user.password_hash, new_password)
+
+
 def reset_with_code(
     session: Session, *, login: str, code: str, new_password: str, client: str | None
 ) -> User:
@@ -296,6 +355,12 @@ def reset_with_code(
         digest = _hash(user, presented)
         match = next((c for c in live if secrets.compare_digest(c.code_hash, digest)), None)
     limit = get_settings().password_reset_max_failures
+    if (
+        user is not None
+        and match is None
+        and _already_reset(session, user, presented, new_password)
+    ):
+        return user  # the form sent twice: the first set this password with this code
     if user is None or match is None or match.failures >= limit:
         for c in live:
             c.failures += 1

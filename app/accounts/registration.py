@@ -23,20 +23,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.accounts import service, throttle
+from app import clock
+from app.accounts import idcard, passwords, service, throttle
 from app.accounts.exceptions import (
     InstitutionAlreadyChosen,
     InstitutionRequired,
     InstitutionUnavailable,
+    UsernameTaken,
 )
 from app.accounts.models import Institution, Role, User
 from app.audit import service as audit
 from app.audit.service import Actor
+from app.crypto import blind_index
+from app.errors import DomainError
 from app.programmes import regions
 from app.validation import normalise_identifier
 
@@ -99,7 +104,49 @@ def self_register(
         except InstitutionUnavailable as exc:
             throttle.attempt(session, "register", client)
             raise exc.keeping_changes() from None
-    return service.register_learner(session, institution_id=institution_id, client=client, **fields)
+    try:
+        return service.register_learner(
+            session, institution_id=institution_id, client=client, **fields
+        )
+    except UsernameTaken:
+        again = _just_registered(session, institution_id, **fields)
+        if again is None:
+            raise
+        return again  # the form sent twice: the account the first made, nothing made again
+
+
+#: How long the same registration sent again is the account it made (not "username taken").
+RESENT_WITHIN = timedelta(minutes=10)
+
+
+def _just_registered(
+    session: Session,
+    institution_id: uuid.UUID | None,
+    *,
+    username: str,
+    password: str,
+    id_number: str,
+    **_: Any,
+) -> User | None:
+    """The account registered in the last :data:`RESENT_WITHIN` under this username, ID number,
+    institution and password, if there is one: the same registration sent again."""
+    user = session.exec(
+        select(User).where(col(User.username) == service.normalise_username(username))
+    ).first()
+    if (
+        user is None
+        or user.role is not Role.learner
+        or user.institution_id != institution_id
+        or user.created_at <= clock.now() - RESENT_WITHIN
+    ):
+        return None
+    try:
+        index = blind_index("id_number", idcard.parse(id_number, today=clock.now().date()).value)
+    except idcard.InvalidIdNumber:
+        return None
+    if user.id_number_index != index or not passwords.verify_password(user.password_hash, password):
+        return None
+    return user
 
 
 def needs_institution(user: User) -> bool:
@@ -131,9 +178,20 @@ def _join(session: Session, user: User, inst: Institution, *, actor: Actor, via:
 
 def choose_institution(session: Session, user: User, institution_code: str) -> Institution:
     """A learner of no institution joins one (audited on the institution's chain); then the
-    :data:`institution_chosen_hooks` run. Learners who already belong to one are refused."""
+    :data:`institution_chosen_hooks` run. Learners who already belong to another are refused;
+    the same choice again (the form sent twice) is the institution they chose, nothing recorded
+    again (the learner's row is locked, so two at once are one choice)."""
+    locked = session.get(User, user.id, with_for_update=True, populate_existing=True)
+    if locked is not None:
+        user = locked
     if not needs_institution(user):
-        raise InstitutionAlreadyChosen()
+        try:
+            same = institution_for_code(session, institution_code)
+        except DomainError:
+            same = None
+        if same is None or same.id != user.institution_id:
+            raise InstitutionAlreadyChosen()
+        return same
     inst = institution_for_code(session, institution_code)
     _join(session, user, inst, actor=Actor.user(user.id), via="learner")
     return inst

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -35,7 +35,7 @@ from app.claims.models import (
 from app.claims.payment import _close_if_nothing_to_pay
 from app.claims.review import _decide, _reason, approved_lines
 from app.courses.models import LEVEL_NAMES_ZH
-from app.crypto import encrypt
+from app.crypto import decrypt, encrypt
 from app.errors import DomainError
 from app.programmes.jurisdiction import jurisdiction_filter
 from app.validation import check_text
@@ -120,6 +120,36 @@ def current_notices(session: Session) -> list[Notice]:
     return [_notice_of(session, batch, inst) for batch, inst in rows]
 
 
+#: The same objection (batch, line, words and contact) again this soon is the form sent twice.
+RESENT_WITHIN = timedelta(minutes=10)
+
+
+def _same_objection(
+    session: Session,
+    batch: ClaimBatch,
+    line_id: uuid.UUID | None,
+    text: str,
+    contact: str,
+    *,
+    since: datetime,
+) -> NoticeObjection | None:
+    recent = session.exec(
+        select(NoticeObjection).where(
+            col(NoticeObjection.batch_id) == batch.id,
+            col(NoticeObjection.line_id) == line_id
+            if line_id is not None
+            else col(NoticeObjection.line_id).is_(None),
+            col(NoticeObjection.text) == text,
+            col(NoticeObjection.received_at) > since,
+        )
+    ).all()
+    for row in recent:
+        kept = decrypt("objection_contact", row.contact_enc).decode() if row.contact_enc else ""
+        if kept == contact:
+            return row
+    return None
+
+
 def raise_objection(
     session: Session,
     batch_id: uuid.UUID,
@@ -132,9 +162,11 @@ def raise_objection(
     """Anyone may object to a batch (or one of its lines) while it is in notice; the objection
     goes to the regulator, and payment waits until it is resolved. Objections received from one
     client address are limited per window (``objection_ip_max``, app/accounts/throttle.py):
-    past it, 429 ``rate_limited`` with ``Retry-After``."""
+    past it, 429 ``rate_limited`` with ``Retry-After``. The same objection again within
+    :data:`RESENT_WITHIN` is the one received, not a second."""
     throttle.check(session, "objection", client)
-    batch = session.get(ClaimBatch, batch_id)
+    # Locked: an objection and the same one sent again at once are one row.
+    batch = session.get(ClaimBatch, batch_id, with_for_update=True)
     now = clock.now()
     if (
         batch is None
@@ -151,6 +183,9 @@ def raise_objection(
     reach = check_text(contact or "", field="contact", required=False)
     if len(reach) > 200:
         raise InvalidClaimInput("contact: at most 200 characters.", field="contact")
+    again = _same_objection(session, batch, line_id, body, reach, since=now - RESENT_WITHIN)
+    if again is not None:
+        return again  # the form sent twice (a double click, a reload): received once
     objection = NoticeObjection(
         batch_id=batch.id,
         line_id=line_id,

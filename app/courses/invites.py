@@ -23,6 +23,7 @@ from app.accounts import registration
 from app.accounts.exceptions import InstitutionUnavailable
 from app.accounts.models import Institution, User
 from app.accounts.principal import Principal
+from app.courses import classes
 from app.courses.classes.rules import INVITE_ALPHABET, INVITE_LENGTH
 from app.courses.enrolment import enrol
 from app.courses.models import ClassStatus, Course, CourseClass, CourseStatus, Enrollment
@@ -80,8 +81,16 @@ def register_with_code(
     if inst is None:  # checked by class_for_code; never reached
         raise InstitutionUnavailable(field="institution_code")
     user = registration.self_register(session, institution_code=inst.code, client=client, **fields)
-    enrollment = enrol(session, Principal.of_user(user), klass.course_id, class_id=klass.id)
-    return user, enrollment
+    return user, _enrol_once(session, user, klass)
+
+
+def _enrol_once(session: Session, user: User, klass: CourseClass) -> Enrollment:
+    """The learner enrolled in the class a code names; the same code again (the form sent
+    twice) is the enrolment it made."""
+    existing = classes.enrollment_of(session, klass.course_id, user.id)
+    if existing is not None and existing.class_id == klass.id:
+        return existing
+    return enrol(session, Principal.of_user(user), klass.course_id, class_id=klass.id)
 
 
 def join_with_code(session: Session, principal: Principal, typed: str) -> Enrollment:
@@ -107,4 +116,4 @@ def choose_with_code(session: Session, user: User, typed: str) -> Enrollment | N
     if inst is None:  # checked by class_for_code; never reached
         raise InstitutionUnavailable(field="institution_code")
     registration.choose_institution(session, user, inst.code)
-    return enrol(session, Principal.of_user(user), klass.course_id, class_id=klass.id)
+    return _enrol_once(session, user, klass)

@@ -65,8 +65,12 @@ def test_register_conflicts(client: TestClient) -> None:
     assert register(client).status_code == 201
     r = register(client, id_number=id_number(seq=7))
     assert (r.status_code, r.json()["code"]) == (409, "username_taken")
-    r = register(client, username="ZhangSan")  # usernames are case-insensitive
+    # usernames are case-insensitive (another password: not the same registration sent again)
+    r = register(client, username="ZhangSan", password="Another-pass-9381")
     assert (r.status_code, r.json()["code"]) == (409, "username_taken")
+    # the same registration sent again (a retry after a lost answer) is the account it made
+    r = register(client, username="ZhangSan")
+    assert r.status_code == 201 and r.json()["username"] == "zhangsan", r.text
     r = register(client, username="lisi", id_number="11010519491231002X")
     assert (r.status_code, r.json()["code"]) == (409, "id_number_registered")
 

@@ -199,11 +199,14 @@ def test_wrong_expired_and_too_many_codes(
 
 
 def test_a_new_code_retires_the_earlier_one(
-    client: TestClient, engine: Any, texts: pytest.LogCaptureFixture
+    client: TestClient, engine: Any, texts: pytest.LogCaptureFixture, clock: Any
 ) -> None:
     learner = make_learner(engine, make_institution(engine), phone=PHONE)
     for _ in range(2):
         client.post(f"{API}/auth/password-reset", json={"login": learner.username})
+    assert len(sent_codes(texts)) == 1  # asked again within a minute: the code on its way
+    clock.advance(seconds=get_settings().password_reset_resend_after_s + 1)
+    client.post(f"{API}/auth/password-reset", json={"login": learner.username})
     first, second = sent_codes(texts)
     url = f"{API}/auth/password-reset/confirm"
     body = {"login": learner.username, "new_password": NEW}

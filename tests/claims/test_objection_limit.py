@@ -5,37 +5,17 @@ refused (invalid) objection does not count, and the next window accepts again.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
-from app.accounts.models import Role
-from app.accounts.principal import Principal
-from app.claims import service as claims
-from app.claims.models import LineDecision, NoticeObjection
-from app.clock import SHANGHAI
+from app.claims.models import NoticeObjection
 from app.config import get_settings
-from app.db import transaction
-from tests.factories import certified, csrf_of, make_institution, make_learner, make_user
+from tests.claims.notice_world import batch_in_notice
+from tests.factories import csrf_of
 
 API = "/api/v1"
-
-
-def _batch_in_notice(engine: Any, clock: Any) -> str:
-    clock.set(datetime(2026, 5, 12, 2, tzinfo=UTC))
-    inst = make_institution(engine)
-    certified(engine, make_learner(engine, inst, real_name="王小明"), inst)
-    staff = Principal.of_user(make_user(engine, Role.staff, inst))
-    reg = Principal.of_user(make_user(engine, Role.regulator))
-    today = clock.now().astimezone(SHANGHAI)
-    with transaction(engine) as s:
-        batch = claims.file_quarter(s, staff, year=today.year, quarter=(today.month - 1) // 3 + 1)
-        for line in claims.lines_of(s, batch):
-            claims.review_line(s, reg, line.id, decision=LineDecision.approved)
-        claims.approve_batch(s, reg, batch.id)
-        return str(batch.id)
 
 
 def _received(engine: Any) -> int:
@@ -49,7 +29,7 @@ def test_one_address_lodges_a_bounded_number_of_objections(
     monkeypatch.setenv("SKILLTRACE_OBJECTION_IP_MAX", "2")
     monkeypatch.setenv("SKILLTRACE_OBJECTION_IP_WINDOW_S", "600")
     get_settings.cache_clear()
-    batch_id = _batch_in_notice(engine, clock)
+    batch_id = batch_in_notice(engine, clock)
     url = f"{API}/notices/{batch_id}/objections"
     # a refused objection (no text) is not counted
     assert client.post(url, json={"text": "  "}).status_code == 422

@@ -198,7 +198,13 @@ def test_a_learner_of_no_institution_chooses_with_a_class_code_on_the_page_and_t
             e = s.exec(select(Enrollment).where(Enrollment.user_id == learner.id)).one()
             assert (e.course_id, e.class_id) == (course.id, klass.id)
 
-    # Chosen once: the same code now answers as before (the institution is the institutions'
-    # business), and nothing else is enrolled.
+    # Chosen once: the same code again (a retry) is the same choice and enrolment; another
+    # institution is refused (moving is the institutions' business); nothing else is enrolled.
     r = client.put(f"{API}/me/institution", json={"institution_code": code}, headers=h)
+    assert r.status_code == 200 and r.json()["institution_id"] == str(inst.id), r.text
+    r = client.put(
+        f"{API}/me/institution",
+        json={"institution_code": make_institution(engine).code},
+        headers=h,
+    )
     assert r.status_code == 409 and r.json()["code"] == "institution_already_chosen"

@@ -213,7 +213,11 @@ def test_learners_activate_their_own_account_and_consent_themselves(
     assert ok.status_code == 200, ok.text
     h = login(client, "wangwei85")
     assert client.get(f"{API}/me/consent", headers=h).json()["biometric_consent"] is False
+    # sent again (a retry after a lost answer): the account it activated, nothing recorded again
     again = client.post(f"{API}/auth/activate", json={**body, "activation_code": code})
+    assert again.status_code == 200 and again.json() == ok.json(), again.text
+    other = {**body, "password": "Another-pass-9381", "activation_code": code}
+    again = client.post(f"{API}/auth/activate", json=other)
     assert again.status_code == 400 and again.json()["code"] == "activation_refused"
     mine = client.get(f"{API}/me/enrollments", headers=h).json()
     assert [e["class_id"] for e in mine] == [world["class"]]
