@@ -4,7 +4,10 @@ the node's encrypted snapshot — old tree and new tree alternating in one run.
 
     .venv/bin/python benchmarks/index_scale.py --baseline-tree /tmp/index-base \\
         [--templates 1000000] [--db /tmp/index-1m.db] [--queries 100] [--truth 20] \\
-        [--wait-load 3] [--rounds 2]
+        [--wait-load 3] [--rounds 2] [--query-rounds 2]
+
+    # only the searches, old against new (the same queries in each tree):
+    .venv/bin/python benchmarks/index_scale.py --baseline-tree /tmp/base --rounds 0 ...
 
 The database (SQLite) is filled fast: templates of 6 SFace-like unit embeddings (5 frames and
 their centroid, as enrolment stores them), encrypted with the app's own AES-GCM encoding
@@ -21,7 +24,11 @@ are a fresh process's and the trees never share code:
    the first ``--truth`` queries against the exact float64 fused score of every template
    (decrypted from the database, no prefilter, no int8): 0 missed, 0 extra is the goal;
 3. new tree: cold start from the snapshot, catching up the 10,100 writes made since;
-then ``--rounds`` - 1 more rounds of (old cold start, new cold start from the snapshot).
+then ``--rounds`` - 1 more rounds of (old cold start, new cold start from the snapshot);
+4. ``--query-rounds`` rounds of (old tree, new tree): a fresh process loads the index (round 1
+   from the database, writing its own snapshot; later rounds from it) and runs the same
+   ``--queries`` searches (targets at fixed rows of the database); memory per template of each
+   tree; with ``--rounds 0`` the new tree's round 1 also checks exactness (``--truth``).
 Before each child it waits (at most ``--wait-max`` s) for the 1-minute load average to fall below
 ``--wait-load``; the load is printed beside every figure.
 """
@@ -170,16 +177,17 @@ def child(args: argparse.Namespace) -> None:
         out["snapshot_mb"] = Path(args.snapshot).stat().st_size / 1e6
     if args.full:
         full(index, engine, args, out)
+    elif args.queries_only:
+        queries(index, engine, args, out)
     print("RESULT " + json.dumps(out), flush=True)
 
 
 def full(index: Any, engine: Any, args: argparse.Namespace, out: dict[str, Any]) -> None:
     from sqlmodel import Session, col, select
 
-    from app.attendance.face import fused_score
     from app.attendance.models import FaceTemplate, TemplateStatus
     from app.attendance.sface import SFACE_IDENTITY as M
-    from app.attendance.templates import _decode_embeddings, _encode_embeddings
+    from app.attendance.templates import _encode_embeddings
     from app.db import transaction
 
     idle = []
@@ -222,18 +230,28 @@ def full(index: Any, engine: Any, args: argparse.Namespace, out: dict[str, Any])
             index.refresh(s)
             out[f"refresh_{writes}_ms"] = (time.perf_counter() - t) * 1000
         out[f"load_after_{writes}"] = load()
-    # Query targets: random active templates, decrypted from the database.
-    with Session(engine) as s:
-        blobs = s.exec(
-            select(FaceTemplate.embeddings_enc)
-            .where(col(FaceTemplate.status) == TemplateStatus.active)
-            .offset(int(rng.integers(0, max(1, len(index) - args.queries))))
-            .limit(args.queries)
-        ).all()
-    cosines = rng.uniform(0.45, 0.62, len(blobs)).tolist()
-    bursts = [
-        toward(rng, _decode_embeddings(b or ""), c) for b, c in zip(blobs, cosines, strict=True)
-    ]
+    queries(index, engine, args, out)
+
+
+def queries(index: Any, engine: Any, args: argparse.Namespace, out: dict[str, Any]) -> None:
+    """``--queries`` searches (refresh + search), then the exactness of the first ``--truth``.
+    The targets are the same for every tree and run: the templates at fixed rows of the
+    database (a later re-enrolment may have retired one: the exact answer still decides)."""
+    from sqlmodel import Session
+
+    from app.attendance.templates import _decode_embeddings
+
+    rng = np.random.default_rng(31)
+    with engine.connect() as conn:
+        rows = [
+            conn.exec_driver_sql(
+                "SELECT embeddings_enc FROM face_templates WHERE rowid = ?",
+                (1 + 997 * i % len(index),),
+            ).one()
+            for i in range(args.queries)
+        ]
+    cosines = rng.uniform(0.45, 0.62, len(rows)).tolist()
+    bursts = [toward(rng, _decode_embeddings(r[0]), c) for r, c in zip(rows, cosines, strict=True)]
     times, cpu, found = [], [], []
     with Session(engine) as s:
         for probes in bursts:
@@ -250,8 +268,19 @@ def full(index: Any, engine: Any, args: argparse.Namespace, out: dict[str, Any])
     out["query_max_ms"] = times[-1] * 1000
     out["queries"] = len(times)
     out["load_after_queries"] = load()
-    # Exactness: the exact fused score of every active template for the first --truth bursts.
-    probes = np.stack(bursts[: args.truth]).astype(np.float64)  # (q, 5, 128)
+    if args.truth:
+        exactness(engine, bursts[: args.truth], found, out)
+
+
+def exactness(
+    engine: Any, bursts: list[Any], found: list[set[uuid.UUID]], out: dict[str, Any]
+) -> None:
+    """The exact fused score of every active template for ``bursts``, against ``found``."""
+    from app.attendance.face import fused_score
+    from app.attendance.sface import SFACE_IDENTITY as M
+    from app.attendance.templates import _decode_embeddings
+
+    probes = np.stack(bursts).astype(np.float64)  # (q, 5, 128)
     pu = unit(probes).reshape(-1, DIM)
     truth: list[set[uuid.UUID]] = [set() for _ in range(len(probes))]
     scanned = near = 0
@@ -312,7 +341,9 @@ def finder_child(n: int) -> None:
     print("RESULT " + json.dumps({"ms": statistics.median(times) * 1000, "load": load()}))
 
 
-def run_child(tree: Path, args: argparse.Namespace, *flags: str) -> dict[str, Any]:
+def run_child(
+    tree: Path, args: argparse.Namespace, *flags: str, truth: int | None = None
+) -> dict[str, Any]:
     if args.wait_load:
         deadline = time.monotonic() + args.wait_max
         while os.getloadavg()[0] >= args.wait_load and time.monotonic() < deadline:
@@ -320,7 +351,7 @@ def run_child(tree: Path, args: argparse.Namespace, *flags: str) -> dict[str, An
     env = dict(os.environ, PYTHONPATH=str(tree), SKILLTRACE_SECRET_KEY=SECRET)
     env["SKILLTRACE_DATA_DIR"] = args.workdir
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--db", str(args.db)]
-    cmd += ["--queries", str(args.queries), "--truth", str(args.truth)]
+    cmd += ["--queries", str(args.queries), "--truth", str(args.truth if truth is None else truth)]
     proc = subprocess.run(  # noqa: S603 - this script, in the other tree's environment
         [*cmd, *flags], env=env, cwd=tree, capture_output=True, text=True, check=False
     )
@@ -339,6 +370,26 @@ def cold_line(label: str, r: dict[str, Any], n: int) -> str:
     )
 
 
+def query_line(label: str, r: dict[str, Any]) -> str:
+    n = r["templates"]
+    return (
+        f"  {label:<22} median {r['query_median_ms']:6.0f} ms, p99 {r['query_p99_ms']:6.0f} ms,"
+        f" max {r['query_max_ms']:6.0f} ms, CPU median {r['query_cpu_median_ms']:6.0f} ms;"
+        f" index {r['index_bytes'] / n:5.0f} B/template, RSS +{r['rss_delta_mb'] * 1e6 / n:5.0f}"
+        f" B/template ({'snapshot' if r['from_snapshot'] else 'database'})"
+        f"   load {r['load_after_cold']} -> {r['load_after_queries']}"
+    )
+
+
+def exact_line(f: dict[str, Any]) -> str:
+    return (
+        f"  exactness, {f['truth_queries']} queries vs the exact fused score of all"
+        f" {f['truth_scanned']:,} templates: {f['matches']} matches, {f['missed']} missed,"
+        f" {f['extra']} extra ({f['truth_at_threshold']} scores within 1e-6 of the"
+        f" threshold)   load {f['load_end']}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline-tree", type=Path, help="old tree (e.g. a worktree of main)")
@@ -349,13 +400,15 @@ def main() -> None:
     ap.add_argument("--truth", type=int, default=20, help="queries checked against exact scores")
     ap.add_argument("--wait-load", type=float, default=3.0, help="0: do not wait")
     ap.add_argument("--wait-max", type=float, default=180, help="longest wait for it, seconds")
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2, help="cold-start rounds (0: none)")
+    ap.add_argument("--query-rounds", type=int, default=2, help="old/new query rounds")
     ap.add_argument("--workdir", default="")
     ap.add_argument("--finder", action="store_true", help="only the refresh's id lookup")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--snapshot", default="", help=argparse.SUPPRESS)
     ap.add_argument("--save", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--full", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--queries-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         sys.path.insert(0, os.getcwd())
@@ -381,49 +434,57 @@ def main() -> None:
         os.environ["SKILLTRACE_DATA_DIR"] = work
         build(args.db, n)
         snap = str(Path(work) / "index.snapshot")
-        print(f"== cold start, {n:,} templates (old: {args.baseline_tree}; new: {args.tree})")
-        for round_ in range(args.rounds):
-            if args.baseline_tree:
-                r = run_child(args.baseline_tree, args)
-                print(cold_line(f"old: from the database (round {round_ + 1})", r, n))
-            if round_ == 0:
-                r = run_child(args.tree, args, "--snapshot", snap, "--save", "--full")
-                print(cold_line("new: from the database (no snapshot yet)", r, n))
-                full_result = r
-                print(
-                    f"  new: snapshot written in {r['save_s']:.1f} s, {r['snapshot_mb']:.0f} MB"
-                    f" ({r['snapshot_mb'] * 1e6 / n:.0f} B/template)"
-                )
-                r = run_child(args.tree, args, "--snapshot", snap, "--save")
-                print(cold_line("new: snapshot + catch-up of 10,100 writes", r, n))
-            else:
-                r = run_child(args.tree, args, "--snapshot", snap)
-                print(cold_line(f"new: from the snapshot (round {round_ + 1})", r, n))
-            assert r["templates"] == n and (round_ == 0 or r["from_snapshot"])
-        f = full_result
-        print(f"== the new tree's index at {f['templates']:,} templates")
-        print(
-            f"  index arrays {f['index_bytes'] / f['templates']:.0f} B/template"
-            f" ({f['index_bytes'] / 1e9:.2f} GB)"
-        )
-        print(f"  refresh, nothing written: {f['refresh_idle_ms']:.2f} ms")
-        for w in (100, 10_000):
+        if args.rounds:
+            print(f"== cold start, {n:,} templates (old: {args.baseline_tree}; new: {args.tree})")
+            for round_ in range(args.rounds):
+                if args.baseline_tree:
+                    r = run_child(args.baseline_tree, args)
+                    print(cold_line(f"old: from the database (round {round_ + 1})", r, n))
+                if round_ == 0:
+                    r = run_child(args.tree, args, "--snapshot", snap, "--save", "--full")
+                    print(cold_line("new: from the database (no snapshot yet)", r, n))
+                    full_result = r
+                    print(
+                        f"  new: snapshot written in {r['save_s']:.1f} s, {r['snapshot_mb']:.0f} MB"
+                        f" ({r['snapshot_mb'] * 1e6 / n:.0f} B/template)"
+                    )
+                    r = run_child(args.tree, args, "--snapshot", snap, "--save")
+                    print(cold_line("new: snapshot + catch-up of 10,100 writes", r, n))
+                else:
+                    r = run_child(args.tree, args, "--snapshot", snap)
+                    print(cold_line(f"new: from the snapshot (round {round_ + 1})", r, n))
+                assert r["templates"] == n and (round_ == 0 or r["from_snapshot"])
+            f = full_result
+            print(f"== the new tree's index at {f['templates']:,} templates")
             print(
-                f"  refresh after {w:,} template writes: {f[f'refresh_{w}_ms']:.0f} ms"
-                f"   load {f[f'load_after_{w}']}"
+                f"  index arrays {f['index_bytes'] / f['templates']:.0f} B/template"
+                f" ({f['index_bytes'] / 1e9:.2f} GB)"
             )
+            print(f"  refresh, nothing written: {f['refresh_idle_ms']:.2f} ms")
+            for w in (100, 10_000):
+                print(
+                    f"  refresh after {w:,} template writes: {f[f'refresh_{w}_ms']:.0f} ms"
+                    f"   load {f[f'load_after_{w}']}"
+                )
+            print(query_line(f"new: {f['queries']} searches", f))
+            print(exact_line(f))
+        if not args.query_rounds:
+            return
         print(
-            f"  a search (refresh + prefilter + int8 + exact re-check, 5 probes), {f['queries']}"
-            f" queries: median {f['query_median_ms']:.0f} ms, p99 {f['query_p99_ms']:.0f} ms,"
-            f" max {f['query_max_ms']:.0f} ms; CPU median {f.get('query_cpu_median_ms', 0):.0f} ms"
-            f"   load {f['load_after_queries']}"
+            f"== a search (refresh + query, burst of 5 probes) at {n:,} templates, the same"
+            f" {args.queries} queries in each tree, trees alternating"
         )
-        print(
-            f"  exactness, {f['truth_queries']} queries vs the exact fused score of all"
-            f" {f['truth_scanned']:,} templates: {f['matches']} matches, {f['missed']} missed,"
-            f" {f['extra']} extra ({f['truth_at_threshold']} scores within 1e-6 of the"
-            f" threshold)   load {f['load_end']}"
-        )
+        for round_ in range(args.query_rounds):
+            for label, tree in (("old", args.baseline_tree), ("new", args.tree)):
+                if tree is None:
+                    continue
+                flags = ["--queries-only", "--snapshot", str(Path(work) / f"{label}-q.snapshot")]
+                flags += ["--save"] if round_ == 0 else []
+                truth = args.truth if label == "new" and round_ == 0 and not args.rounds else 0
+                r = run_child(tree, args, *flags, truth=truth)
+                print(query_line(f"{label} (round {round_ + 1})", r))
+                if truth:
+                    print(exact_line(r))
 
 
 if __name__ == "__main__":
