@@ -146,7 +146,15 @@ def _flip(path: Path, at: int) -> None:
 
 @pytest.mark.parametrize(
     "damage",
-    ["flipped ciphertext", "flipped header", "truncated", "appended", "other key", "other model"],
+    [
+        "flipped ciphertext",
+        "flipped header",
+        "truncated",
+        "appended",
+        "other key",
+        "other model",
+        "older format",  # format 1 held float32 centroids
+    ],
 )
 def test_a_damaged_or_foreign_snapshot_is_not_used(
     db: Any, tmp_path: Path, damage: str, monkeypatch: pytest.MonkeyPatch
@@ -169,6 +177,9 @@ def test_a_damaged_or_foreign_snapshot_is_not_used(
         path.write_bytes(path.read_bytes()[:-1])
     elif damage == "appended":
         path.write_bytes(path.read_bytes() + b"\0")
+    elif damage == "older format":
+        fmt = f'"format": {indexsnapshot.FORMAT}'.encode()
+        path.write_bytes(path.read_bytes().replace(fmt, b'"format": 1', 1))
     elif damage == "other key":
         from app.config import get_settings
         from app.crypto import _derive
