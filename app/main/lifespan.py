@@ -56,6 +56,12 @@ def signing_keys(settings: Settings) -> None:
         credential.signing_key()
 
 
+def templates_loaded(n: int) -> str:
+    """The index's size in the start-up log: an empty one says why, so it does not read as a
+    fault (a new platform, or the demo, whose face decisions are simulated without faces)."""
+    return f"{n} templates" if n else "0 templates: no enrolled faces yet"
+
+
 def _keep_index_current(interval_s: int, stop: threading.Event) -> threading.Thread:
     """Load this process's 1:N face index now and keep it current every ``interval_s``, in a
     daemon thread until ``stop`` is set (app/attendance/templates.maintain_index)."""
@@ -71,8 +77,8 @@ def _keep_index_current(interval_s: int, stop: threading.Event) -> threading.Thr
                 if not loaded:
                     loaded = True
                     log.info(
-                        "face index loaded: %d templates in %.1f s (%s)",
-                        len(index),
+                        "face index loaded: %s in %.1f s (%s)",
+                        templates_loaded(len(index)),
                         time.monotonic() - started,
                         "from the snapshot" if index.restored is not None else "from the database",
                     )
