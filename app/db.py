@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
@@ -142,12 +143,37 @@ def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    pool_args: dict[str, Any] = (
-        {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
-        if pooled
-        else {"poolclass": NullPool}
-    )
-    return create_engine(url, echo=echo, **pool_args)
+    if not pooled:
+        return create_engine(url, echo=echo, poolclass=NullPool)
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    _ping_when_idle(engine)
+    return engine
+
+
+#: A pooled PostgreSQL connection unused for this long is pinged before it is handed out.
+PING_IDLE_S = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it sat unused for :data:`PING_IDLE_S`
+    (SQLAlchemy's ``pool_pre_ping`` pings at every check-out: one more round trip in every unit
+    of work, a heartbeat's included). A connection in constant use is not pinged; one the
+    server dropped while it was in use fails its statement, which invalidates the pool as a
+    failed ping would (SQLAlchemy's disconnect handling), so the next check-outs reconnect."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError() from exc  # the pool replaces the connection and retries
 
 
 def _begin(conn: Any, dbapi_conn: Any, sql: str) -> None:

@@ -11,10 +11,10 @@ the type conversions. The statement itself stays one Core object (one definition
 databases); the transaction stays the unit of work's (the statement runs on the connection the
 session has begun, and commits or rolls back with it: :func:`app.db.finish`).
 
-Errors from the driver are raised as SQLAlchemy's (``sqlalchemy.exc.DBAPIError`` subclasses),
-as a Core execution would. When a listener watches statements on the connection
-(``before_cursor_execute`` and friends: tests and benchmarks that count statements), the
-statement runs through Core as usual so the listener sees it.
+Errors from the driver are handled as Core handles them (``sqlalchemy.exc.DBAPIError``
+subclasses; a lost connection invalidates the pool). When a listener watches statements on the
+connection (``before_cursor_execute`` and friends: tests and benchmarks that count statements),
+the statement runs through Core as usual so the listener sees it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, NoResultFound
+from sqlalchemy.exc import NoResultFound
 
 _Processor = Callable[[Any], Any]
 
@@ -117,14 +117,8 @@ class Prepared:
         try:
             cursor.execute(compiled.sql, args)
         except compiled.dbapi_error as exc:
-            cursor.close()
-            raise DBAPIError.instance(
-                compiled.sql,
-                args,
-                exc,
-                compiled.dbapi_error,  # type: ignore[arg-type]
-                dialect=conn.dialect,
-            ) from exc
+            # As Core does: SQLAlchemy's error, and a lost connection invalidates the pool.
+            conn._handle_dbapi_exception(exc, compiled.sql, args, cursor, None)
         return cursor
 
     def _compiled(self, dialect: Dialect) -> _Compiled:

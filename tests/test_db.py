@@ -12,8 +12,16 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from app import db as app_db
 from app.accounts.models import Institution
-from app.db import attempt, begin_write_nowait, release_read_lock, transaction, wrote
+from app.db import (
+    attempt,
+    begin_write_nowait,
+    make_engine,
+    release_read_lock,
+    transaction,
+    wrote,
+)
 from app.errors import Forbidden as Refused
 
 
@@ -114,3 +122,23 @@ def test_a_write_that_must_not_wait_does_not_begin_while_another_process_writes(
             assert session.in_transaction()
     finally:
         other.close()
+
+
+def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: a connection unused for ``PING_IDLE_S`` is pinged at check-out, and one the
+    server ended meanwhile is replaced there, not handed to a unit of work."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's pooled connections")
+    monkeypatch.setattr(app_db, "PING_IDLE_S", 0.0)
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    killer = make_engine(engine.url.render_as_string(hide_password=False), pooled=False)
+    with killer.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        other.commit()
+    killer.dispose()
+    for _ in range(2):  # whichever of the two the pool hands out, it works
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
