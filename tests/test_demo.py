@@ -4,12 +4,18 @@ development database (every audit chain verifies), refused anywhere else."""
 from __future__ import annotations
 
 import json
+import shutil
+import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import Engine
+from click.testing import Result
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
@@ -18,23 +24,114 @@ from app.accounts.models import Institution, LearnerGroup, Role, User
 from app.audit import service as audit
 from app.certificates.models import Certificate
 from app.cli import app
+from app.config import get_settings
 from app.courses.models import Course, CourseStatus, Enrollment, Question
 from app.crypto import decrypt
+from app.db import dispose_engines
+from app.migrate import upgrade
 from app.programmes.models import StandardStatus, SubsidyStandard
+from tests.conftest import PG_URL, _pg
 
 runner = CliRunner()
+#: One worker seeds once per backend and runs every test that reads the seed.
+pytestmark = pytest.mark.xdist_group("demo")
 
 
 def cli(*args: str) -> Any:
     return runner.invoke(app, list(args))
 
 
+@dataclass
+class Seed:
+    """One real ``skilltrace seed-demo`` run into an empty database: where it left its data
+    (the migrated database, the data dir with the signing keys it made) and what it printed."""
+
+    database: str  # SQLite: the file; PostgreSQL: the database's name
+    data_dir: Path
+    result: Result
+
+
+@pytest.fixture(scope="session")
+def demo_seeds(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], Seed]]:
+    """The demo seeded once per backend and worker (10-22 s each), for the tests that read a
+    seeded platform: each gets its own copy (:func:`seeded`), never the seed itself."""
+    seeds: dict[str, Seed] = {}
+    admin: Engine | None = None
+
+    def seed_for(backend: str) -> Seed:
+        nonlocal admin
+        if backend in seeds:
+            return seeds[backend]
+        where = tmp_path_factory.mktemp(f"demo-{backend}")
+        if backend == "sqlite":
+            database = str(where / "demo.db")
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), database)
+            url = f"sqlite:///{database}"
+        else:
+            database = f"skilltrace_demo_{uuid.uuid4().hex[:10]}"
+            admin = admin or create_engine(_pg(PG_URL), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{database}"'))
+            url = make_url(_pg(PG_URL)).set(database=database).render_as_string(False)
+            upgrade(url)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SKILLTRACE_DATABASE_URL", url)
+            mp.setenv("SKILLTRACE_DATA_DIR", str(where / "data"))
+            get_settings.cache_clear()
+            try:
+                result = cli("seed-demo")
+            finally:
+                dispose_engines()  # a template database takes no connections
+        get_settings.cache_clear()
+        seeds[backend] = Seed(database, where / "data", result)
+        return seeds[backend]
+
+    yield seed_for
+    if admin is not None:
+        with admin.connect() as conn:
+            for seed in seeds.values():
+                if not seed.database.endswith(".db"):
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{seed.database}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
-def seeded(engine: Engine) -> Engine:
-    r = cli("seed-demo")
+def seeded(
+    request: pytest.FixtureRequest,
+    demo_seeds: Callable[[str], Seed],
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Engine]:
+    """This test's own copy of the seeded demo on its backend (the SQLite file and data dir
+    copied; PostgreSQL: ``CREATE DATABASE … TEMPLATE``), behind the settings and ``engine``."""
+    seed = demo_seeds("sqlite" if db_url.startswith("sqlite") else "postgres")
+    r = seed.result
     assert r.exit_code == 0, (r.stderr, r.exception)
     assert "demo logins" in r.stderr and "regulator-gd" in r.stderr
-    return engine
+    app_env = request.getfixturevalue("app_env")  # the test's data dir and database settings
+    shutil.copytree(seed.data_dir, tmp_path / "data")
+    copy = None
+    if app_env.startswith("sqlite"):
+        shutil.copyfile(seed.database, make_url(app_env).database or "")
+    else:
+        copy = f"skilltrace_demo_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(_pg(PG_URL), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{seed.database}"'))
+        monkeypatch.setenv(
+            "SKILLTRACE_DATABASE_URL",
+            make_url(app_env).set(database=copy).render_as_string(False),
+        )
+        get_settings.cache_clear()
+    yield request.getfixturevalue("engine")
+    if copy is not None:
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def test_seed_demo_refused_on_a_database_with_data(seeded: Engine) -> None:
@@ -54,7 +151,6 @@ def test_seed_demo_refused_on_a_database_with_data(seeded: Engine) -> None:
 def test_seed_demo_refused_outside_development(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.config import get_settings
 
     monkeypatch.setenv("SKILLTRACE_ENV", "production")
     monkeypatch.setenv("SKILLTRACE_SECRET_KEY", "x" * 48)
@@ -185,7 +281,6 @@ def test_simulated_decisions_only_while_seeding(
 ) -> None:
     from app.attendance import simulation
     from app.attendance.models import Outcome, Purpose
-    from app.config import get_settings
     from app.db import transaction
     from tests.factories import make_learner
 

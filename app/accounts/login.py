@@ -51,7 +51,7 @@ def authenticate(
     if not USERNAME_RE.fullmatch(username):
         # No account can have this name: refuse without touching the username throttle table
         # (and with the same cost as a real check), so junk names cannot fill it.
-        passwords.verify_password(passwords.DUMMY_HASH, password)
+        passwords.verify_password(passwords.dummy_hash(), password)
         throttle.record(session, "login", client)
         raise InvalidCredentials()
     now = clock.now()
@@ -62,7 +62,7 @@ def authenticate(
             f"Too many failed attempts; try again in {retry} s.", retry_after=retry
         )
     user = session.exec(select(User).where(col(User.username) == username)).one_or_none()
-    ok = passwords.verify_password(user.password_hash if user else passwords.DUMMY_HASH, password)
+    ok = passwords.verify_password(user.password_hash if user else passwords.dummy_hash(), password)
     if user is None or not ok:
         failed = failed or LoginThrottle(username=username)
         failed.failures += 1

@@ -7,8 +7,18 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.config import Environment, get_settings
+
 # OWASP Password Storage Cheat Sheet / ASVS 5.0 (V11.4): Argon2id, m=19 MiB, t=2, p=1.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+OWASP = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# The test environment only (SKILLTRACE_ENV=test, the suite's): the suite makes and signs in
+# thousands of accounts, ~40 ms each at the real cost. Hashes carry their parameters, so each
+# verifies the other's; a test hash signed in elsewhere is re-hashed at the real cost.
+_TEST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def _hasher() -> PasswordHasher:
+    return _TEST if get_settings().env is Environment.test else OWASP
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128  # ASVS allows >= 64; a bound stops hashing megabytes
@@ -44,19 +54,26 @@ def weakness(password: str, *, username: str = "") -> str | None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return _hasher().check_needs_rehash(password_hash)
 
 
-# A fixed hash to verify against when the user does not exist, so timing does not reveal it.
-DUMMY_HASH = _hasher.hash("skilltrace-timing-equaliser")
+@lru_cache(maxsize=2)
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash("skilltrace-timing-equaliser")
+
+
+def dummy_hash() -> str:
+    """A fixed hash at the current cost to verify against when the user does not exist, so
+    timing does not reveal it."""
+    return _dummy_hash(_hasher())

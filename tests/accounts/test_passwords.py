@@ -273,3 +273,28 @@ def test_a_code_typed_with_an_input_methods_digits_is_the_code(
     r = client.post(url, json={"login": PHONE, "code": typed, "new_password": NEW})
     assert r.status_code == 200, r.text
     assert token(client, learner.username, NEW).status_code == 200
+
+
+@pytest.mark.parametrize("env", ["production", "development"])
+def test_passwords_cost_owasp_argon2id_outside_the_test_environment(
+    env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite hashes cheaply (SKILLTRACE_ENV=test); everywhere else the cost is OWASP's, and
+    a cheap hash still signs in there, to be re-hashed at the real cost."""
+    from app.accounts import passwords
+
+    monkeypatch.setenv("SKILLTRACE_ENV", env)
+    monkeypatch.setenv("SKILLTRACE_SECRET_KEY", "x" * 48)
+    get_settings.cache_clear()
+    try:
+        real = passwords.hash_password(NEW)
+        assert real.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+        assert passwords.verify_password(real, NEW) and not passwords.needs_rehash(real)
+        assert passwords.dummy_hash().startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+        cheap = passwords._TEST.hash(NEW)
+        assert passwords.verify_password(cheap, NEW) and passwords.needs_rehash(cheap)
+        assert not passwords.verify_password(cheap, PASSWORD)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert passwords.hash_password(NEW).startswith("$argon2id$v=19$m=8,t=1,p=1$")
