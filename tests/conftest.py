@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, delete, exists, literal, select, text, union_all
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
@@ -118,13 +118,13 @@ def _empty_all(url: str) -> None:
     if engine is None:
         engine = _cleaners[url] = create_engine(url, poolclass=NullPool)
     tables = metadata.sorted_tables
-    probe = " UNION ALL ".join(
-        f'SELECT {i} WHERE EXISTS (SELECT 1 FROM "{t.name}")' for i, t in enumerate(tables)
+    probe = union_all(
+        *(select(literal(i)).where(exists().select_from(t)) for i, t in enumerate(tables))
     )
     with engine.begin() as conn:
-        written = {row[0] for row in conn.execute(text(probe))}
+        written = {row[0] for row in conn.execute(probe)}
         for i in sorted(written, reverse=True):
-            conn.execute(text(f'DELETE FROM "{tables[i].name}"'))
+            conn.execute(delete(tables[i]))
         # Sequences a test used (none of the tables has one today) start again, as TRUNCATE
         # ... RESTART IDENTITY did.
         for (name,) in conn.execute(

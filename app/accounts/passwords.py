@@ -20,6 +20,7 @@ _TEST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 def _hasher() -> PasswordHasher:
     return _TEST if get_settings().env is Environment.test else OWASP
 
+
 MIN_LENGTH = 8
 MAX_LENGTH = 128  # ASVS allows >= 64; a bound stops hashing megabytes
 
