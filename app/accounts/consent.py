@@ -17,6 +17,7 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from app import clock
+from app.accounts import users
 from app.accounts.models import ConsentRecord, User
 from app.audit import service as audit
 from app.audit.service import Actor
@@ -68,9 +69,7 @@ def set_biometric_consent(
     The same decision again (the form sent twice, a reload) while it stands records nothing: the
     standing record is returned (the person's row is locked, so two at once are one)."""
     version = get_settings().consent_version
-    locked = session.get(User, user.id, with_for_update=True, populate_existing=True)
-    if locked is not None:
-        user = locked
+    user = users.locked(session, user)
     standing = _latest(session, user)
     if (
         standing is not None

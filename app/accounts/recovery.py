@@ -41,7 +41,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app import clock
-from app.accounts import notify, passwords, throttle
+from app.accounts import notify, passwords, throttle, users
 from app.accounts.activation import is_pending
 from app.accounts.administration import generate_password
 from app.accounts.exceptions import (
@@ -267,7 +267,7 @@ def request_code(
     to = user.phone if channel == "sms" else user.email if user.email_verified_at else None
     if not to:
         return
-    session.get(User, user.id, with_for_update=True)  # two requests at once: one code
+    user = users.locked(session, user)  # two requests at once: one code
     if _just_sent(session, user, channel, s.password_reset_resend_after_s):
         return  # the form sent twice: the code on its way is the one to type
     issued = issue_code(session, user, channel)

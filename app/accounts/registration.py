@@ -30,7 +30,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app import clock
-from app.accounts import idcard, passwords, service, throttle
+from app.accounts import idcard, passwords, service, throttle, users
 from app.accounts.exceptions import (
     InstitutionAlreadyChosen,
     InstitutionRequired,
@@ -181,9 +181,7 @@ def choose_institution(session: Session, user: User, institution_code: str) -> I
     :data:`institution_chosen_hooks` run. Learners who already belong to another are refused;
     the same choice again (the form sent twice) is the institution they chose, nothing recorded
     again (the learner's row is locked, so two at once are one choice)."""
-    locked = session.get(User, user.id, with_for_update=True, populate_existing=True)
-    if locked is not None:
-        user = locked
+    user = users.locked(session, user)
     if not needs_institution(user):
         try:
             same = institution_for_code(session, institution_code)

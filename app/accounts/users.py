@@ -54,6 +54,13 @@ def normalise_username(username: str) -> str:
     return normalise_identifier(username).lower()
 
 
+def locked(session: Session, user: User) -> User:
+    """The person's row locked for this transaction and read as it is now: of two requests of
+    theirs at once (a form sent twice), the second waits and sees what the first did."""
+    row = session.get(User, user.id, with_for_update=True, populate_existing=True)
+    return row if row is not None else user
+
+
 def _valid_username(username: str) -> str:
     username = normalise_username(username)
     if not USERNAME_RE.fullmatch(username):

@@ -28,6 +28,7 @@ from PIL import Image
 from sqlmodel import Session, col, select
 
 from app import clock
+from app.accounts import users
 from app.accounts.exceptions import InsufficientRole
 from app.accounts.models import Role, User
 from app.attendance import review
@@ -57,10 +58,10 @@ def current(session: Session, user_id: uuid.UUID) -> CertificatePhoto | None:
 
 def _lock(session: Session, user: User) -> User:
     """The learner's row, locked: two requests at once cannot both turn the photo on."""
-    locked = session.get(User, user.id, with_for_update=True, populate_existing=True)
-    if locked is None or locked.role is not Role.learner:
+    learner = users.locked(session, user)
+    if learner.role is not Role.learner:
         raise InsufficientRole("Only a learner chooses a photo for their own certificates.")
-    return locked
+    return learner
 
 
 def grant(session: Session, user: User) -> CertificatePhoto:

@@ -27,13 +27,12 @@ from sqlmodel import Session, select
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
-from app.claims import service as claims
-from app.claims.models import LineDecision
 from app.clock import SHANGHAI
 from app.db import transaction
 from app.exchange import delivery, service
 from app.exchange.models import ExchangeRecord, ReceiptStatus, SendStatus
 from app.webhooks import signing
+from tests.claims.notice_world import approved_quarter
 from tests.factories import (
     certified,
     course_row,
@@ -144,14 +143,7 @@ def test_every_record_arrives_exactly_once(
         certified(engine, make_learner(engine, inst, real_name=n, id_number=x), inst)
         for n, x in zip(("王小明", "李华"), numbers, strict=True)
     ]
-    staff = Principal.of_user(make_user(engine, Role.staff, inst))
-    reg = Principal.of_user(make_user(engine, Role.regulator))
-    today = clock.now().astimezone(SHANGHAI)
-    with transaction(engine) as s:
-        batch = claims.file_quarter(s, staff, year=today.year, quarter=(today.month - 1) // 3 + 1)
-        for line in claims.lines_of(s, batch):
-            claims.review_line(s, reg, line.id, decision=LineDecision.approved)
-        claims.approve_batch(s, reg, batch.id)
+    batch, reg = approved_quarter(engine, clock, inst)
     with Session(engine) as s:
         records = list(s.exec(select(ExchangeRecord)))
     assert Counter(r.type for r in records) == {
