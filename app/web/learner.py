@@ -202,6 +202,8 @@ def join_class(
     try:
         with attempt(session):
             invites.join_with_code(session, Principal.of_user(user), code)
+    except cx.AlreadyEnrolled:  # the form sent twice (or the course joined before): it is there
+        return redirect(request, "/my", "already_enrolled")
     except DomainError as err:
         return _my(
             request,

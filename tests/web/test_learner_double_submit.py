@@ -1,8 +1,9 @@
 """The learner-side and public forms sent twice — one after the other with the page's old
 cookies (a reload of the POST, the back button and send again) and both at once (a double
 click) — do one thing: the second answers as the first did, and nothing is recorded, sent or
-counted twice. Registration, activation, a password changed, a reset code asked for and used,
-consent given and withdrawn, the institution chosen, an objection to a public notice."""
+counted twice. Registration (with a class invite code too), activation, a password changed, a
+reset code asked for and used, consent given and withdrawn, the institution chosen, a class code
+joined on /my, an objection to a public notice."""
 
 from __future__ import annotations
 
@@ -20,9 +21,19 @@ from app.accounts.models import ConsentRecord, User
 from app.audit.models import AuditEntry
 from app.audit.service import Actor
 from app.claims.models import NoticeObjection
+from app.courses import invites
+from app.courses.models import Enrollment
 from app.db import transaction
 from tests.claims.notice_world import batch_in_notice
-from tests.factories import PASSWORD, csrf_of, id_number, make_institution, make_learner
+from tests.factories import (
+    PASSWORD,
+    course_row,
+    csrf_of,
+    filed_class,
+    id_number,
+    make_institution,
+    make_learner,
+)
 from tests.web.staff_world import sign_in
 
 NEW = "Another-pass-9381"
@@ -105,6 +116,36 @@ def test_a_registration_sent_twice_is_one_account_and_signs_in(
     form["csrf"] = csrf_of(client.get("/register").text)
     again = client.post("/register", data={**form, "password": NEW}, follow_redirects=False)
     assert again.status_code == 409 and "该用户名已被使用" in again.text
+
+
+def test_a_registration_with_a_class_code_sent_twice_is_one_enrolment(
+    client: TestClient, engine: Any, twice: Any
+) -> None:
+    inst = make_institution(engine)
+    klass = filed_class(engine, course_row(engine, inst))
+    form = {
+        "csrf": csrf_of(client.get("/register").text),
+        "username": "wangfang8",
+        "password": PASSWORD,
+        "real_name": "王芳",
+        "id_number": id_number(seq=556),
+        "institution_code": invites.shown(klass.invite_code or ""),
+    }
+    _same_answer(twice("/register", form), "/consent")
+    assert _count(engine, Enrollment, col(Enrollment.class_id) == klass.id) == 1
+    assert _audited(engine, "learner.registered") == 1
+
+
+def test_a_class_code_joined_twice_on_my_page_is_one_enrolment(
+    client: TestClient, engine: Any, twice: Any
+) -> None:
+    inst = make_institution(engine)
+    klass = filed_class(engine, course_row(engine, inst))
+    learner = make_learner(engine, inst)
+    csrf = sign_in(client, learner.username)
+    code = invites.shown(klass.invite_code or "")
+    _same_answer(twice("/my/join", {"csrf": csrf, "code": code}), "/my")
+    assert _count(engine, Enrollment, col(Enrollment.user_id) == learner.id) == 1
 
 
 def test_an_activation_sent_twice_activates_once_and_says_so(
