@@ -95,18 +95,23 @@ def _same_answer(responses: list[Any], location: str) -> None:
     ], [r.text[:300] for r in responses]
 
 
+def _registration(client: TestClient, username: str, seq: int, **where: str) -> dict[str, str]:
+    """The registration form filled in, into the institution or class ``where`` names."""
+    return {
+        "csrf": csrf_of(client.get("/register").text),
+        "username": username,
+        "password": PASSWORD,
+        "real_name": "张三",
+        "id_number": id_number(seq=seq),
+        **where,
+    }
+
+
 def test_a_registration_sent_twice_is_one_account_and_signs_in(
     client: TestClient, engine: Any, twice: Any
 ) -> None:
     inst = make_institution(engine)
-    form = {
-        "csrf": csrf_of(client.get("/register").text),
-        "username": "zhangsan8",
-        "password": PASSWORD,
-        "real_name": "张三",
-        "id_number": id_number(seq=555),
-        "institution": inst.code,
-    }
+    form = _registration(client, "zhangsan8", 555, institution=inst.code)
     responses = twice("/register", form)
     _same_answer(responses, "/consent")
     assert all("st_session" in r.headers.get("set-cookie", "") for r in responses)
@@ -123,14 +128,8 @@ def test_a_registration_with_a_class_code_sent_twice_is_one_enrolment(
 ) -> None:
     inst = make_institution(engine)
     klass = filed_class(engine, course_row(engine, inst))
-    form = {
-        "csrf": csrf_of(client.get("/register").text),
-        "username": "wangfang8",
-        "password": PASSWORD,
-        "real_name": "王芳",
-        "id_number": id_number(seq=556),
-        "institution_code": invites.shown(klass.invite_code or ""),
-    }
+    code = invites.shown(klass.invite_code or "")
+    form = _registration(client, "wangfang8", 556, institution_code=code)
     _same_answer(twice("/register", form), "/consent")
     assert _count(engine, Enrollment, col(Enrollment.class_id) == klass.id) == 1
     assert _audited(engine, "learner.registered") == 1
