@@ -41,6 +41,11 @@ CHROMIUM_FLAGS = [
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives Chromium with Playwright (fake camera)")
+    config.addinivalue_line(
+        "markers",
+        "face_pool: the live server analyses frames in a face worker (streamed frames while they "
+        "arrive, as in production) instead of at submit in the request's thread",
+    )
 
 
 def _missing() -> str | None:
@@ -117,11 +122,16 @@ def blink_challenges(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def live_server(app_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def live_server(
+    request: pytest.FixtureRequest, app_env: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """The app under uvicorn in a thread, on the test database, with the real clock.
 
     Its public address is the server's own, so the addresses it prints (the certificate's QR
-    code and verification link) lead back to it."""
+    code and verification link) lead back to it. Marked ``face_pool``, the server has one face
+    worker: each streamed frame is analysed as it arrives, so the answer comes ~1 s after the
+    last frame instead of 5-15 s (all at submit, in-process); worth its start-up (~3-6 s) in
+    tests that run many streamed checks."""
     require_browser()
     import uvicorn
 
@@ -130,6 +140,8 @@ def live_server(app_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
     port = _free_port()
     monkeypatch.setenv("SKILLTRACE_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+    if request.node.get_closest_marker("face_pool"):
+        monkeypatch.setenv("SKILLTRACE_FACE_WORKERS", "1")
     get_settings.cache_clear()
     config = uvicorn.Config(
         create_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False

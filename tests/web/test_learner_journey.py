@@ -55,6 +55,7 @@ def hold_camera(context: Any, base: str) -> None:
     )
 
 
+@pytest.mark.face_pool  # four or more streamed checks: analysed while they stream
 def test_learner_journey(
     live_server: str,
     launch_browser: Callable[[Path], Any],

@@ -34,6 +34,7 @@ from tests.web.fakecam import blinking_learner
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
+    pytest.mark.face_pool,  # many streamed checks: analysed while they stream
     pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),
 ]
 #: Roll-calls 5-8 s after a check-in or a pass, offered at the next 5 s heartbeat. The response
