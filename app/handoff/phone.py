@@ -192,7 +192,11 @@ def submit(
         if not err.commit:
             session.rollback()  # drop what the refused operation left; keep the hand-off's record
         h = _locked(session, handoff_id)
-        if h.closed_at is not None or (not late and h.challenge_id != challenge_id):
+        if h.closed_at is not None:
+            # The same burst sent twice at once (a double tap): the other finished the hand-off
+            # (its refusal here, the challenge used, is not this phone's news). Used / expired.
+            _check_usable(h, clock.now())
+        if not late and h.challenge_id != challenge_id:
             raise  # a newer try of this hand-off took over meanwhile: it records its own outcome
         h.attempts += 1
         terminal = late or not isinstance(err, RETRYABLE) or h.attempts >= MAX_ATTEMPTS

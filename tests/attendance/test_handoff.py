@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import uuid
 from typing import Any
 
@@ -455,3 +456,34 @@ def test_no_handoff_while_the_template_comes_from_an_older_model(
     r = create(client, h, purpose="checkin", enrollment_id=eid)
     assert (r.status_code, r.json()["code"]) == (409, "face_reenrol_required"), r.text
     assert create(client, h, purpose="enrol").status_code == 201
+
+
+def test_the_phones_burst_sent_twice_at_once_checks_in_once(
+    client: TestClient, engine: Any
+) -> None:
+    """A double tap on the phone: one check-in, and the other answer says the link is used
+    (not "the check was already used, start again", which would send the learner round)."""
+    _, h, eid = checkin_setup(client, engine)
+    r = create(client, h, purpose="checkin", enrollment_id=eid)
+    code, hid = r.json()["code"], r.json()["handoff_id"]
+    cid = phone_challenge(client, engine, code, ["blink"])
+    frames = blink_burst("b")
+    gate = threading.Barrier(2, timeout=60)
+    answers: list[Any] = [None, None]
+
+    def tap(i: int) -> None:
+        gate.wait()
+        answers[i] = phone_frames(client, code, cid, frames)
+
+    taps = [threading.Thread(target=tap, args=(i,)) for i in range(2)]
+    for t in taps:
+        t.start()
+    for t in taps:
+        t.join()
+    got = sorted((a.status_code, a.json().get("code") or a.json().get("state")) for a in answers)
+    assert got == [(200, "passed"), (409, "handoff_used")], [a.text for a in answers]
+    assert poll(client, h, hid)["state"] == "passed"
+    with Session(engine) as s:
+        assert len(s.exec(select(StudySession)).all()) == 1
+        checkins = s.exec(select(AttendanceEvent).where(AttendanceEvent.purpose == Purpose.checkin))
+        assert len(checkins.all()) == 1
