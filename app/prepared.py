@@ -87,7 +87,19 @@ class Prepared:
         if watched(conn):
             return conn.execute(self.statement, dict(params)).first()
         compiled = self._compiled(conn.dialect)
-        cursor = self._run(conn, compiled, params)
+        return self._first_of(conn, compiled, self._run(conn, compiled, params))
+
+    def one(self, conn: sa.Connection, params: Mapping[str, Any]) -> Any:
+        """The one row (``sqlalchemy.exc.NoResultFound`` if none)."""
+        row = self.first(conn, params)
+        if row is None:
+            raise NoResultFound("No row was found when one was required")
+        return row
+
+    # ------------------------------------------------------------------ internals
+
+    def _first_of(self, conn: sa.Connection, compiled: _Compiled, cursor: Any) -> Any | None:
+        """The first row of an executed cursor, converted, and the cursor closed."""
         try:
             raw = cursor.fetchone()
             if raw is None:
@@ -101,15 +113,6 @@ class Prepared:
         for i, process in converted:
             values[i] = process(values[i])
         return row._make(values)
-
-    def one(self, conn: sa.Connection, params: Mapping[str, Any]) -> Any:
-        """The one row (``sqlalchemy.exc.NoResultFound`` if none)."""
-        row = self.first(conn, params)
-        if row is None:
-            raise NoResultFound("No row was found when one was required")
-        return row
-
-    # ------------------------------------------------------------------ internals
 
     def _run(self, conn: sa.Connection, compiled: _Compiled, params: Mapping[str, Any]) -> Any:
         args = compiled.parameters(params)
@@ -144,6 +147,34 @@ class Prepared:
             row = namedtuple("Row", compiled.keys)  # type: ignore[misc]
             found = self._results[dialect.name] = (converted, row)
         return found
+
+
+def first_rows(conn: sa.Connection, *calls: tuple[Prepared, Mapping[str, Any]]) -> list[Any]:
+    """The first row (or None) of each statement, run in order in the unit of work's transaction:
+    on PostgreSQL in one round trip (psycopg's pipeline mode; with the transaction's ``BEGIN``
+    when it is the first). The server still runs them one after the other, each starting when
+    the one before it has finished — a read that follows a ``FOR UPDATE`` in the same pipeline
+    takes its snapshot once the lock is held, as it would in its own round trip."""
+    dbapi_conn: Any = conn.connection.dbapi_connection
+    if watched(conn) or not hasattr(dbapi_conn, "pipeline"):
+        return [prepared.first(conn, params) for prepared, params in calls]
+    sent: list[tuple[Prepared, _Compiled, Any]] = []
+    sql, args = "", None
+    try:
+        try:
+            with dbapi_conn.pipeline():
+                for prepared, params in calls:
+                    compiled = prepared._compiled(conn.dialect)
+                    sql, args = compiled.sql, compiled.parameters(params)
+                    cursor = dbapi_conn.cursor()
+                    sent.append((prepared, compiled, cursor))
+                    cursor.execute(sql, args)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            conn._handle_dbapi_exception(exc, sql, args, None, None)
+        return [prepared._first_of(conn, compiled, cursor) for prepared, compiled, cursor in sent]
+    finally:
+        for _, _, cursor in sent:
+            cursor.close()
 
 
 def watched(conn: sa.Connection) -> bool:

@@ -3,6 +3,7 @@ of the same statement, in the unit of work's transaction; a statement listener s
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -13,8 +14,8 @@ from sqlalchemy.exc import IntegrityError, NoResultFound
 from sqlmodel import Session
 
 from app.accounts.models import Institution
-from app.db import transaction
-from app.prepared import Prepared
+from app.db import make_engine, transaction
+from app.prepared import Prepared, first_rows
 
 _INSTITUTIONS = Institution.__table__  # type: ignore[attr-defined]
 _BY_CODE = Prepared(
@@ -87,3 +88,57 @@ def test_a_statement_listener_sees_prepared_statements(engine: Any) -> None:
         event.remove(engine, "before_cursor_execute", on_statement)
     assert row.name == inst.name
     assert any(s.lstrip().upper().startswith("SELECT") for s in seen)
+
+
+_LOCK = Prepared(
+    sa.select(_INSTITUTIONS.c.id)
+    .where(_INSTITUTIONS.c.code == sa.bindparam("code"))
+    .with_for_update()
+)
+
+
+def test_first_rows_match_one_by_one(engine: Any) -> None:
+    inst = _institution(engine)
+    with transaction(engine) as session:
+        conn = session.connection()
+        locked, row, none = first_rows(
+            conn,
+            (_LOCK, {"code": inst.code}),
+            (_BY_CODE, {"code": inst.code}),
+            (_BY_CODE, {"code": "-"}),
+        )
+        assert (locked.id, row.name, none) == (inst.id, inst.name, None)
+        assert tuple(row) == tuple(_BY_CODE.one(conn, {"code": inst.code}))
+
+
+def test_a_read_pipelined_after_a_lock_sees_what_the_lock_waited_for(engine: Any) -> None:
+    """PostgreSQL: the lock and the read go in one round trip; the read still starts once the
+    lock is held, so it sees the change of the transaction the lock waited for."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's pipeline")
+    inst = _institution(engine)
+    seen: list[Any] = []
+    with transaction(engine) as holder:
+        _RENAME.execute(holder.connection(), {"code": inst.code, "name": "先提交"})
+        holder_pid = holder.connection().execute(sa.text("SELECT pg_backend_pid()")).scalar()
+
+        def waiter() -> None:
+            with transaction(engine) as session:
+                seen.extend(
+                    first_rows(
+                        session.connection(),
+                        (_LOCK, {"code": inst.code}),
+                        (_BY_CODE, {"code": inst.code}),
+                    )
+                )
+
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        watcher = make_engine(engine.url.render_as_string(hide_password=False), pooled=False)
+        with Session(watcher) as watch:
+            blocked = sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> :pid")
+            while thread.is_alive() and not watch.execute(blocked, {"pid": holder_pid}).scalar():
+                watch.rollback()  # a fresh snapshot each look
+        watcher.dispose()
+    thread.join()
+    assert seen[1].name == "先提交"

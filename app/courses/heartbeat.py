@@ -50,6 +50,7 @@ from app.courses.models import (
     StudySession,
 )
 from app.courses.rollcall.resolution import _miss_past_deadline, _pending_rollcall
+from app.prepared import first_rows
 
 
 @dataclass(frozen=True)
@@ -197,12 +198,16 @@ def heartbeat(
     """
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
-    if postgres and LOCK_SESSION.first(conn, {"sid": session_id}) is None:
-        raise SessionNotFound()
     if lesson_id is None:
-        row = CONTEXT.first(conn, {"sid": session_id})
+        context = (CONTEXT, {"sid": session_id})
     else:
-        row = CONTEXT_WITH_LESSON.first(conn, {"sid": session_id, "lid": lesson_id})
+        context = (CONTEXT_WITH_LESSON, {"sid": session_id, "lid": lesson_id})
+    if postgres:  # the lock, then the read: one round trip (app.prepared.first_rows)
+        locked, row = first_rows(conn, (LOCK_SESSION, {"sid": session_id}), context)
+        if locked is None:
+            raise SessionNotFound()
+    else:
+        row = context[0].first(conn, context[1])
     if row is None or row.user_id != user.id:
         raise SessionNotFound()
     if row.state is SessionState.ended:
