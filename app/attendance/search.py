@@ -1,5 +1,9 @@
 """1:N face search over every active template, held compactly in memory per process.
 
+Kept whole: the exactness argument below (the prefilter's bound, the int8 error bound, the
+re-check) spans the index's loading, prefilter and scoring; split apart, the proof and the code
+it covers would live in different modules.
+
 The brute-force loop (decrypt and compare every template per query) costs ~0.1-0.2 ms per
 template: 10-20 s per enrolment at 100 k learners. This index keeps one row per template, its
 centroid and radius, and answers a query with one pass of matrix products over the centroids
