@@ -134,8 +134,9 @@ def test_schedule_show_qr_and_check_in_at_the_station(
         " return Boolean(r) && r !== 'running'; }",
         timeout=FACE_TIMEOUT_MS,
     )
-    assert desk.get_attribute("#station", "data-result") == "checkin", desk.inner_text(
-        "#station-state"
+    assert desk.get_attribute("#station", "data-result") == "checkin", (
+        desk.inner_text("#station-state"),
+        _last_face_decision(engine),
     )
     assert "陈*" in desk.inner_text("#station-state")
     widths["station"] = shots("station")
@@ -232,3 +233,15 @@ def test_schedule_show_qr_and_check_in_at_the_station(
     for page in (desk, phone):
         assert page.evaluate("window.__cspViolations") == []
     assert errors == []
+
+
+def _last_face_decision(engine: Any) -> tuple[Any, ...] | None:
+    """The last face event's reason and liveness detail: what a failed station check says."""
+    from sqlmodel import Session, col, select
+
+    from app.attendance.models import AttendanceEvent
+
+    with Session(engine) as s:
+        newest = col(AttendanceEvent.created_at).desc()
+        ev = s.exec(select(AttendanceEvent).order_by(newest)).first()
+        return None if ev is None else (ev.reason_code, ev.liveness)
