@@ -199,15 +199,15 @@ def heartbeat(
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
     if lesson_id is None:
-        context = (CONTEXT, {"sid": session_id})
+        read, params = CONTEXT, {"sid": session_id}
     else:
-        context = (CONTEXT_WITH_LESSON, {"sid": session_id, "lid": lesson_id})
+        read, params = CONTEXT_WITH_LESSON, {"sid": session_id, "lid": lesson_id}
     if postgres:  # the lock, then the read: one round trip (app.prepared.first_rows)
-        locked, row = first_rows(conn, (LOCK_SESSION, {"sid": session_id}), context)
+        locked, row = first_rows(conn, (LOCK_SESSION, {"sid": session_id}), (read, params))
         if locked is None:
             raise SessionNotFound()
     else:
-        row = context[0].first(conn, context[1])
+        row = read.first(conn, params)
     if row is None or row.user_id != user.id:
         raise SessionNotFound()
     if row.state is SessionState.ended:

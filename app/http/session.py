@@ -105,7 +105,7 @@ async def run_finished(session: Session, work: Callable[[], T]) -> T:
     except anyio.WouldBlock:
         await lane.acquire()
     try:
-        if not session.in_transaction() and begin_write_nowait(session):
+        if begin_write_nowait(session):  # run_unit's session: no transaction yet
             return finished()
         return await anyio.to_thread.run_sync(finished)
     finally:
