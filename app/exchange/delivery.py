@@ -38,7 +38,7 @@ def claim(
             col(ExchangeRecord.status) == SendStatus.pending,
             col(ExchangeRecord.next_attempt_at) <= now,
         )
-        .order_by(col(ExchangeRecord.next_attempt_at), col(ExchangeRecord.id))
+        .order_by(col(ExchangeRecord.next_attempt_at), col(ExchangeRecord.seq))
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index, Sequence
 from sqlmodel import Field, SQLModel
 
 from app.dbtypes import UTCDateTime, new_id, str_enum, utcnow
@@ -31,13 +31,25 @@ class ReceiptStatus(StrEnum):
     rejected = "rejected"
 
 
+#: PostgreSQL's source of :attr:`ExchangeRecord.seq` (created by migration 0038).
+SEQ = Sequence("exchange_records_seq", metadata=SQLModel.metadata)
+
+
 class ExchangeRecord(SQLModel, table=True):
     __tablename__ = "exchange_records"
-    __table_args__ = (Index("ix_exchange_records_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_exchange_records_due", "status", "next_attempt_at"),
+        Index("ix_exchange_records_seq", "seq", unique=True),
+    )
 
     #: The record's id: ``webhook-id`` of every attempt (the receiver deduplicates by it) and
     #: the id the regional system names in its receipt.
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    #: The order the records were written in, across transactions and within one (a filing and
+    #: its approval written in the same instant keep their order): the next value of
+    #: :data:`SEQ` on PostgreSQL, one more than the largest on SQLite (one writer at a time).
+    #: Records due together are sent in this order, and listed in it.
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     type: str = Field(max_length=48)
     institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
     #: What it is about, e.g. ``certificate:SZ001-2026-000001`` or ``claim_batch:<id>``.

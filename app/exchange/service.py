@@ -41,7 +41,7 @@ from app.courses.models import Course, CourseClass, Enrollment
 from app.crypto import decrypt
 from app.errors import Forbidden
 from app.exchange.exceptions import ExchangeNotConfigured, InvalidReceipt, InvalidSignature
-from app.exchange.models import ExchangeRecord, ReceiptStatus, SendStatus
+from app.exchange.models import SEQ, ExchangeRecord, ReceiptStatus, SendStatus
 from app.filing import service as class_filing
 from app.filing.models import ClassFiling, FilingKind
 from app.programmes.jurisdiction import jurisdiction_filter
@@ -76,6 +76,14 @@ def iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _next_seq(session: Session) -> int:
+    """The next record's place in the outbox (see :attr:`ExchangeRecord.seq`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.exec(select(SEQ.next_value())).one()
+    # SQLite: the caller holds the database's only write lock, so max + 1 is nobody else's.
+    return session.exec(select(func.coalesce(func.max(ExchangeRecord.seq), 0) + 1)).one()
+
+
 def emit(
     session: Session,
     *,
@@ -87,6 +95,7 @@ def emit(
     """Write one record to the outbox (in the caller's transaction), due now."""
     now = clock.now()
     record = ExchangeRecord(
+        seq=_next_seq(session),
         type=type_,
         institution_id=institution_id,
         subject=subject,
@@ -462,7 +471,7 @@ def records_for(
     is_staff = principal.user is not None and principal.role is Role.staff
     if not (principal.is_regulator or is_staff):
         raise Forbidden("Exchange records are for regulators and the institution's staff.")
-    stmt = select(ExchangeRecord).order_by(col(ExchangeRecord.created_at))
+    stmt = select(ExchangeRecord).order_by(col(ExchangeRecord.seq))
     stmt = stmt.where(jurisdiction_filter(principal, ExchangeRecord.institution_id))
     if subject is not None:
         stmt = stmt.where(col(ExchangeRecord.subject) == subject)

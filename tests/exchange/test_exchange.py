@@ -23,7 +23,7 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
@@ -284,7 +284,7 @@ def test_class_filings_and_decisions_reach_the_regional_system(
     with Session(engine) as s:
         records = [
             r
-            for r in s.exec(select(ExchangeRecord).order_by(ExchangeRecord.created_at))
+            for r in s.exec(select(ExchangeRecord).order_by(col(ExchangeRecord.seq)))
             if r.subject.startswith("class_filing:")
         ]
         outbox = json.dumps([r.data for r in s.exec(select(ExchangeRecord))], ensure_ascii=False)
@@ -302,6 +302,10 @@ def test_class_filings_and_decisions_reach_the_regional_system(
     assert region.errors == []
     for r in records:
         assert region.posts[_msg(r.id)] == 1
+    # Written in the same instant (the clock stands still), sent in the order written.
+    assert len({r.created_at for r in records}) == 1
+    arrived = [m for m in region.stored if m in {_msg(r.id) for r in records}]
+    assert arrived == [_msg(r.id) for r in records]
     got = [region.stored[_msg(r.id)]["data"] for r in records]
     assert [(d["kind"], d["version"], d["status"]) for d in got] == [
         ("opening", 1, "pending"),
@@ -319,3 +323,36 @@ def test_class_filings_and_decisions_reach_the_regional_system(
     assert line["learner"] == {"name": "陈丽", "id_number": number}
     assert line["enrollment_id"] == str(enrolment.id)
     assert line["credited_minutes"] == course.required_minutes
+
+
+def test_migration_numbers_existing_records_by_time_and_new_ones_follow(
+    engine: Any, db_url: str
+) -> None:
+    """0038 numbers the records a database already holds in the order they were written, and
+    the next record written after it follows them (PostgreSQL's sequence starts past them)."""
+    from alembic import command
+
+    from app.migrate import alembic_config
+
+    inst = make_institution(engine)
+    t0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    written = {"third": t0 + timedelta(hours=2), "first": t0, "second": t0 + timedelta(hours=1)}
+    with transaction(engine) as s:
+        for subject in written:
+            service.emit(s, type_="test.record", institution_id=inst.id, subject=subject, data={})
+    with transaction(engine) as s:
+        for r in s.exec(select(ExchangeRecord)):
+            r.created_at = written[r.subject]
+            s.add(r)
+    engine.dispose()
+    cfg = alembic_config(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    command.downgrade(cfg, "0037")
+    command.upgrade(cfg, "head")
+    with transaction(engine) as s:
+        service.emit(s, type_="test.record", institution_id=inst.id, subject="fourth", data={})
+    with Session(engine) as s:
+        got = [
+            (r.seq, r.subject)
+            for r in s.exec(select(ExchangeRecord).order_by(col(ExchangeRecord.seq)))
+        ]
+    assert got == [(1, "first"), (2, "second"), (3, "third"), (4, "fourth")]
