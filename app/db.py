@@ -23,11 +23,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Sequence, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.orm import Mapped
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, create_engine, select
 
 from app.config import Settings, get_settings
 from app.errors import DomainError
@@ -266,6 +267,17 @@ def read_only(session: Session) -> None:
     """
     if session.get_bind().dialect.name == "sqlite":
         session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+
+
+def next_in_order(session: Session, sequence: Sequence, column: Mapped[int]) -> int:
+    """The next number of an outbox's write order (``column``, unique): ``sequence``'s next
+    value on PostgreSQL; on SQLite one more than the largest so far, which is nobody else's
+    because the caller's transaction holds the database's only write lock (``BEGIN IMMEDIATE``).
+    Rows this transaction added must be flushed first. Numbers say which row was written first,
+    across transactions and within one (two rows of one instant); they may have gaps."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.exec(select(sequence.next_value())).one()
+    return session.exec(select(func.coalesce(func.max(column), 0) + 1)).one()
 
 
 def keeps_changes(error: BaseException | None) -> bool:

@@ -808,3 +808,16 @@ def learner_facts(
             SCAN_PDF,
         )
         return {"fact_id": str(fact.id), "residence_id": str(lives.id), "external_id": str(cert.id)}
+
+
+def migrate_again_from(engine: Engine, db_url: str, revision: str) -> None:
+    """Take the test database down to ``revision`` and up to head again, so that the later
+    migrations meet the rows it already holds."""
+    from alembic import command
+
+    from app.migrate import alembic_config
+
+    engine.dispose()
+    cfg = alembic_config(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    command.downgrade(cfg, revision)
+    command.upgrade(cfg, "head")

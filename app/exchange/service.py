@@ -39,6 +39,7 @@ from app.claims.models import ClaimBatch
 from app.config import get_settings
 from app.courses.models import Course, CourseClass, Enrollment
 from app.crypto import decrypt
+from app.db import next_in_order
 from app.errors import Forbidden
 from app.exchange.exceptions import ExchangeNotConfigured, InvalidReceipt, InvalidSignature
 from app.exchange.models import SEQ, ExchangeRecord, ReceiptStatus, SendStatus
@@ -76,14 +77,6 @@ def iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _next_seq(session: Session) -> int:
-    """The next record's place in the outbox (see :attr:`ExchangeRecord.seq`)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return session.exec(select(SEQ.next_value())).one()
-    # SQLite: the caller holds the database's only write lock, so max + 1 is nobody else's.
-    return session.exec(select(func.coalesce(func.max(ExchangeRecord.seq), 0) + 1)).one()
-
-
 def emit(
     session: Session,
     *,
@@ -95,7 +88,7 @@ def emit(
     """Write one record to the outbox (in the caller's transaction), due now."""
     now = clock.now()
     record = ExchangeRecord(
-        seq=_next_seq(session),
+        seq=next_in_order(session, SEQ, col(ExchangeRecord.seq)),
         type=type_,
         institution_id=institution_id,
         subject=subject,

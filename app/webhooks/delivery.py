@@ -4,9 +4,10 @@ Runs in the app every ``webhook_delivery_interval_s`` seconds (see app/main/life
 cron as ``skilltrace deliver-webhooks``. Each round:
 
 1. **claim** (one short transaction): due pending deliveries of enabled subscriptions, oldest
-   first, locked with ``FOR UPDATE … SKIP LOCKED`` on PostgreSQL (SQLite's single writer
-   serialises claims); each gets a lease (its ``next_attempt_at`` moves :data:`LEASE` ahead)
-   and its attempt number, so no other process picks it up while it is being sent;
+   first (those due together in the order their events were written), locked with
+   ``FOR UPDATE … SKIP LOCKED`` on PostgreSQL (SQLite's single writer serialises claims); each
+   gets a lease (its ``next_attempt_at`` moves :data:`LEASE` ahead) and its attempt number, so
+   no other process picks it up while it is being sent;
 2. **send**, outside any transaction (no lock is held across the network): the URL is checked
    again against private addresses and the request goes to the checked address, 10 s timeout,
    redirects never followed, the answer's body never read;
@@ -135,7 +136,7 @@ def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[Attemp
             col(WebhookDelivery.next_attempt_at) <= now,
             col(WebhookSubscription.enabled).is_(True),
         )
-        .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id))
+        .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookEvent.seq))
         .limit(limit)
         .with_for_update(skip_locked=True, of=WebhookDelivery)
     ).all()

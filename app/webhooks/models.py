@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index, Sequence
 from sqlalchemy.orm import relationship
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -53,12 +53,22 @@ class WebhookSubscription(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+#: PostgreSQL's source of :attr:`WebhookEvent.seq` (created by migration 0039).
+SEQ = Sequence("webhook_events_seq", metadata=SQLModel.metadata)
+
+
 class WebhookEvent(SQLModel, table=True):
     """One event in the outbox; its id is the ``webhook-id`` consumers deduplicate by."""
 
     __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_seq", "seq", unique=True),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    #: The order the events were written in, across transactions and within one (a certificate
+    #: issued and revoked in one transaction, two events of one instant): see
+    #: :func:`app.db.next_in_order`. Deliveries due together are sent in this order and listed
+    #: in it; never in the body (partners' strict receivers know only type, timestamp, data).
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
     type: str = Field(max_length=64)
     #: The ``data`` object of the body: ids and facts, never ID numbers or face data.

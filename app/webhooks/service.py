@@ -26,6 +26,7 @@ from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.config import get_settings
+from app.db import next_in_order
 from app.errors import Forbidden
 from app.validation import check_text
 from app.webhooks import signing, urls
@@ -36,6 +37,7 @@ from app.webhooks.exceptions import (
     UnknownEventType,
 )
 from app.webhooks.models import (
+    SEQ,
     DeliveryStatus,
     WebhookDelivery,
     WebhookEvent,
@@ -174,7 +176,7 @@ def recent_deliveries(
         select(WebhookDelivery, WebhookEvent)
         .join(WebhookEvent, col(WebhookEvent.id) == col(WebhookDelivery.event_id))
         .where(col(WebhookDelivery.subscription_id) == sub.id)
-        .order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id).desc())
+        .order_by(col(WebhookEvent.seq).desc(), col(WebhookDelivery.id).desc())
         .limit(limit)
     ).all()
     return [(d, e) for d, e in rows]
@@ -329,7 +331,11 @@ def _write(
     subscriptions: list[WebhookSubscription],
 ) -> tuple[WebhookEvent, list[WebhookDelivery]]:
     now = clock.now()
-    event = WebhookEvent(institution_id=institution_id, type=type_, data=data, created_at=now)
+    with session.no_autoflush:  # the outbox's earlier events were flushed when written
+        seq = next_in_order(session, SEQ, col(WebhookEvent.seq))
+    event = WebhookEvent(
+        seq=seq, institution_id=institution_id, type=type_, data=data, created_at=now
+    )
     session.add(event)
     deliveries = [
         WebhookDelivery(

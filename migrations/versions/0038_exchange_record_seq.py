@@ -13,43 +13,19 @@ Create Date: 2026-12-04 03:00:00.000000
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from app.migrate import add_write_order, drop_write_order
 
 revision: str = "0038"
 down_revision: str | None = "0037"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+ORDER = {"sequence": "exchange_records_seq", "index": "ix_exchange_records_seq"}
+
 
 def upgrade() -> None:
-    with op.batch_alter_table("exchange_records", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("seq", sa.BigInteger(), nullable=True))
-    bind = op.get_bind()
-    records = sa.table(
-        "exchange_records",
-        sa.column("id", sa.Uuid()),
-        sa.column("created_at", sa.DateTime()),
-        sa.column("seq", sa.BigInteger()),
-    )
-    ids = (
-        bind.execute(sa.select(records.c.id).order_by(records.c.created_at, records.c.id))
-        .scalars()
-        .all()
-    )
-    last = 0
-    for last, record_id in enumerate(ids, start=1):
-        bind.execute(records.update().where(records.c.id == record_id).values(seq=last))
-    with op.batch_alter_table("exchange_records", schema=None) as batch_op:
-        batch_op.alter_column("seq", existing_type=sa.BigInteger(), nullable=False)
-        batch_op.create_index("ix_exchange_records_seq", ["seq"], unique=True)
-    if bind.dialect.name == "postgresql":
-        op.execute(sa.schema.CreateSequence(sa.Sequence("exchange_records_seq", start=last + 1)))
+    add_write_order("exchange_records", **ORDER)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(sa.schema.DropSequence(sa.Sequence("exchange_records_seq")))
-    with op.batch_alter_table("exchange_records", schema=None) as batch_op:
-        batch_op.drop_index("ix_exchange_records_seq")
-        batch_op.drop_column("seq")
+    drop_write_order("exchange_records", **ORDER)

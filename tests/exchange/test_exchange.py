@@ -42,6 +42,7 @@ from tests.factories import (
     make_institution,
     make_learner,
     make_user,
+    migrate_again_from,
 )
 
 SECRET = signing.new_secret()
@@ -330,10 +331,6 @@ def test_migration_numbers_existing_records_by_time_and_new_ones_follow(
 ) -> None:
     """0038 numbers the records a database already holds in the order they were written, and
     the next record written after it follows them (PostgreSQL's sequence starts past them)."""
-    from alembic import command
-
-    from app.migrate import alembic_config
-
     inst = make_institution(engine)
     t0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
     written = {"third": t0 + timedelta(hours=2), "first": t0, "second": t0 + timedelta(hours=1)}
@@ -344,10 +341,7 @@ def test_migration_numbers_existing_records_by_time_and_new_ones_follow(
         for r in s.exec(select(ExchangeRecord)):
             r.created_at = written[r.subject]
             s.add(r)
-    engine.dispose()
-    cfg = alembic_config(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    command.downgrade(cfg, "0037")
-    command.upgrade(cfg, "head")
+    migrate_again_from(engine, db_url, "0037")
     with transaction(engine) as s:
         service.emit(s, type_="test.record", institution_id=inst.id, subject="fourth", data={})
     with Session(engine) as s:

@@ -36,8 +36,9 @@ from app.courses.models import (
 from app.courses.study import sweep_missed_rollcalls
 from app.db import transaction
 from app.errors import Conflict
+from app.webhooks import service as webhooks
 from app.webhooks import signing, urls
-from app.webhooks.delivery import RETRY_SCHEDULE, claim, request_for
+from app.webhooks.delivery import RETRY_SCHEDULE, claim, deliver_due, request_for
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 from tests.factories import (
     course_row,
@@ -47,6 +48,7 @@ from tests.factories import (
     make_institution,
     make_learner,
     make_user,
+    migrate_again_from,
 )
 from tests.webhooks.conftest import Receiver, deliver, subscribe, verify_signature
 
@@ -180,8 +182,7 @@ def test_completion_and_certificate_each_delivered_once_signed(
 
     report = deliver(engine)
     assert (report.delivered, report.retrying, report.failed) == (2, 0, 0)
-    # Same instant on the test clock: no order between them (consumers never rely on one).
-    receiver.requests.sort(key=lambda q: q.json["type"] != "enrollment.completed")
+    # Same instant on the test clock: sent in the order written.
     assert [q.json["type"] for q in receiver.requests] == [
         "enrollment.completed",
         "certificate.issued",
@@ -322,6 +323,69 @@ def test_rollcall_missed_by_the_sweep(
     assert data["enrollment_id"] == str(enrollment.id)
     assert data["learner_id"] == str(learner.id)
     assert data["deadline"].endswith("Z")
+
+
+def test_events_written_in_one_instant_arrive_in_the_order_written(
+    client: TestClient, engine: Engine, clock: Any, receiver: Receiver
+) -> None:
+    """A certificate issued and revoked in one transaction (the clock stands still): the partner
+    gets the issue before the revocation, across claim rounds, and the delivery listing shows
+    them newest first. With only the instant and a random id between them, the order was luck."""
+    inst, h = _partner(engine)
+    sub = subscribe(client, h, receiver.url, ["certificate.issued", "certificate.revoked"])
+    serials = [f"SZ001-2026-{n:06d}" for n in range(1, 6)]
+    with transaction(engine) as s:
+        for serial in serials:
+            for type_ in ("certificate.issued", "certificate.revoked"):
+                webhooks.emit(s, institution_id=inst.id, type_=type_, data={"serial": serial})
+    written = [(t, serial) for serial in serials for t in ("issued", "revoked")]
+    assert len({e.created_at for e in _events(engine)}) == 1
+
+    assert deliver_due(engine, limit=3).delivered == len(written)
+    got = [
+        (q.json["type"].removeprefix("certificate."), q.json["data"]["serial"])
+        for q in receiver.requests
+    ]
+    assert got == written
+    listed = client.get(f"/api/v1/webhooks/{sub['id']}", headers=h).json()["deliveries"]
+    assert [d["event_type"].removeprefix("certificate.") for d in listed] == [
+        t for t, _ in reversed(written)
+    ]
+    assert [d["webhook_id"] for d in listed] == [
+        q.headers["webhook-id"] for q in reversed(receiver.requests)
+    ]
+
+
+def test_migration_numbers_existing_events_by_time_and_new_ones_follow(
+    client: TestClient, engine: Engine, db_url: str, clock: Any, receiver: Receiver
+) -> None:
+    """0039 numbers the events a database already holds in the order they were written, and
+    the next event follows them (PostgreSQL's sequence starts past them)."""
+    inst, h = _partner(engine)
+    subscribe(client, h, receiver.url, ["certificate.issued"])
+    t0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    written = {"third": t0 + timedelta(hours=2), "first": t0, "second": t0 + timedelta(hours=1)}
+
+    def write(serial: str) -> None:
+        with transaction(engine) as s:
+            webhooks.emit(
+                s, institution_id=inst.id, type_="certificate.issued", data={"serial": serial}
+            )
+
+    for serial in written:
+        write(serial)
+    with transaction(engine) as s:
+        for e in s.exec(select(WebhookEvent)):
+            e.created_at = written[e.data["serial"]]
+            s.add(e)
+    migrate_again_from(engine, db_url, "0038")
+    write("fourth")
+    with Session(engine) as s:
+        got = [
+            (e.seq, e.data["serial"])
+            for e in s.exec(select(WebhookEvent).order_by(col(WebhookEvent.seq)))
+        ]
+    assert got == [(1, "first"), (2, "second"), (3, "third"), (4, "fourth")]
 
 
 # ---------------------------------------------------------------- retries
