@@ -337,6 +337,109 @@ def own_cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def _proc_cpu(pid: int) -> float | None:
+    """User+system CPU seconds of one process (None: it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of the whole machine, all cores, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    total = sum(values[:8])  # guest time is already counted in user
+    return total - idle, total
+
+
+class Database:
+    """The CPU a local PostgreSQL server spends for one benchmark database, from /proc.
+
+    Attribution: the postmaster is the parent of a backend of ``name`` (``pg_backend_pid()``).
+    Its children whose process title is a client backend (``postgres: user db host(port) …``)
+    of ``name`` are this tree's; the server's own processes (postmaster, checkpointer, WAL
+    writer, background writer, autovacuum) serve every database and are counted whole, in the
+    window of whichever tree is being driven (the other tree's server is idle then); backends
+    of other databases (other helpers, CI) are left out. Backends that start and end inside a
+    window are caught by sampling every 0.2 s (the last value seen counts); the count of
+    backends new in the window is printed (pool overflow opening connections under load)."""
+
+    def __init__(self, url: str, name: str) -> None:
+        import psycopg
+
+        self.name = name
+        with psycopg.connect(url) as c:
+            row = c.execute("select pg_backend_pid()").fetchone()
+        assert row is not None
+        backend = int(row[0])
+        try:
+            with open(f"/proc/{backend}/stat") as f:
+                self.postmaster: int | None = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:  # the server is not on this machine
+            self.postmaster = None
+
+    def sample(self) -> dict[int, tuple[bool, float]]:
+        """pid -> (one of this database's backends?, CPU seconds) for the server's processes
+        that count (this database's backends and the server's own)."""
+        if self.postmaster is None:
+            return {}
+        out: dict[int, tuple[bool, float]] = {}
+        own = _proc_cpu(self.postmaster)
+        if own is not None:
+            out[self.postmaster] = (False, own)
+        try:
+            with open(f"/proc/{self.postmaster}/task/{self.postmaster}/children") as f:
+                children = [int(p) for p in f.read().split()]
+        except OSError:
+            return out
+        for pid in children:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    title = f.read().decode(errors="replace").split()
+            except OSError:
+                continue
+            client = len(title) >= 4 and ("(" in title[3] or title[3] == "[local]")
+            if client and title[2] != self.name:
+                continue  # another database's backend
+            cpu = _proc_cpu(pid)
+            if cpu is not None:
+                out[pid] = (client, cpu)
+        return out
+
+
+class DatabaseWindow:
+    """A measured window's database CPU: samples in a thread until :meth:`stop`."""
+
+    def __init__(self, db: Database) -> None:
+        import threading
+
+        self.db = db
+        self.first = db.sample()
+        self.last = dict(self.first)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.last.update(self.db.sample())
+
+    def stop(self) -> tuple[float, int]:
+        """(CPU seconds spent in the window, backends new in the window)."""
+        self._stop.set()
+        self._thread.join()
+        self.last.update(self.db.sample())
+        spent = sum(
+            cpu - self.first.get(pid, (False, 0.0))[1] for pid, (_c, cpu) in self.last.items()
+        )
+        new = sum(1 for pid, (client, _) in self.last.items() if client and pid not in self.first)
+        return spent, new
+
+
 async def drive(
     base: str, requests: list[tuple[str, str, Any, dict]], seconds: float, concurrency: int
 ) -> list[float]:
@@ -366,8 +469,16 @@ async def drive(
 
 
 def report(
-    name: str, lat: list[float], seconds: float, server_cpu: float, own_cpu: float
+    name: str,
+    lat: list[float],
+    seconds: float,
+    server_cpu: float,
+    own_cpu: float,
+    db: tuple[float, int] | None = None,
+    machine: tuple[float, float] | None = None,
 ) -> dict[str, float]:
+    """One window's figures. ``db``: the database's CPU seconds and new backends (PostgreSQL);
+    ``machine``: the machine's busy and total CPU seconds (all cores) in the window."""
     lat = sorted(lat)
     p50 = statistics.median(lat) * 1000
     p99 = lat[int(len(lat) * 0.99) - 1] * 1000
@@ -377,14 +488,42 @@ def report(
         "p50": p50,
         "p99": p99,
         "cpu": server_cpu / n * 1000,
+        "gen": own_cpu / n * 1000,
         "load": os.getloadavg()[0],
     }
+    db_part = ""
+    if db is not None:
+        figures["db"] = db[0] / n * 1000
+        db_part = f", database {figures['db']:.2f} ms"
     print(
         f"  {name:<20} {n / seconds:8.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   "
-        f"CPU/request: server {figures['cpu']:.2f} ms, load generator "
-        f"{own_cpu / n * 1000:.2f} ms   {load()}",
+        f"CPU/request: server {figures['cpu']:.2f} ms{db_part}, load generator "
+        f"{figures['gen']:.2f} ms   {load()}",
         flush=True,
     )
+    if machine is not None:
+        # Where the machine's cores went in the window (cores busy on average, wall time).
+        busy, total = machine
+        cores = os.cpu_count() or 1
+        wall = total / cores
+        parts = [
+            ("server", server_cpu),
+            ("database", db[0] if db else 0.0),
+            ("load generator", own_cpu),
+        ]
+        if db is None:
+            parts = [p for p in parts if p[0] != "database"]
+        other = busy - sum(c for _, c in parts)
+        line = ", ".join(f"{k} {c / wall:.2f}" for k, c in parts)
+        figures.update({f"cores {k}": c / wall for k, c in parts})
+        figures["cores other"] = other / wall
+        figures["cores idle"] = (total - busy) / wall
+        new = f"; {db[1]} new database connections" if db is not None else ""
+        print(
+            f"  {'':<20} the {cores} cores: {line}, other processes {other / wall:.2f}, "
+            f"idle {(total - busy) / wall:.2f}{new}",
+            flush=True,
+        )
     return figures
 
 
@@ -394,11 +533,23 @@ def measured(
     base: str,
     requests: list[tuple[str, str, Any, dict]],
     args: argparse.Namespace,
+    db: Database | None = None,
 ) -> dict[str, float]:
-    server0, own0 = cpu_seconds(server_pid), own_cpu_seconds()
+    window = DatabaseWindow(db) if db is not None else None
+    server0, own0, (busy0, total0) = cpu_seconds(server_pid), own_cpu_seconds(), machine_jiffies()
     lat = asyncio.run(drive(base, requests, args.seconds, args.concurrency))
-    server1, own1 = cpu_seconds(server_pid), own_cpu_seconds()
-    return report(name, lat, args.seconds, server1 - server0, own1 - own0)
+    server1, own1, (busy1, total1) = cpu_seconds(server_pid), own_cpu_seconds(), machine_jiffies()
+    spent = window.stop() if window is not None else None
+    tick = os.sysconf("SC_CLK_TCK")
+    return report(
+        name,
+        lat,
+        args.seconds,
+        server1 - server0,
+        own1 - own0,
+        spent,
+        ((busy1 - busy0) / tick, (total1 - total0) / tick),
+    )
 
 
 # ---------------------------------------------------------------- one or two checkouts
@@ -442,6 +593,7 @@ class Tree:
         self.server: subprocess.Popen[bytes] | None = None
         self.base = ""
         self.figures: dict[str, list[dict[str, float]]] = {"/healthz": [], "heartbeat": []}
+        self.db: Database | None = None  # PostgreSQL: its server's CPU for this database
 
     def step(self, op: str, args: argparse.Namespace) -> None:
         print(f"  [{self.label}: {self.root}]", flush=True)
@@ -519,6 +671,10 @@ def run(
     trees = [Tree(name, root, url) for (name, root), url in zip(roots, database_urls, strict=True)]
     for tree in trees:
         tree.step("prepare", args)
+        if tree.database_url.startswith("postgresql"):
+            from sqlalchemy.engine import make_url
+
+            tree.db = Database(tree.database_url, str(make_url(tree.database_url).database))
     if args.in_process:
         for tree in trees:
             tree.step("in-process", args)
@@ -557,7 +713,12 @@ def run(
                     name = target if len(trees) == 1 else f"{target} ({tree.label})"
                     tree.figures[target].append(
                         measured(
-                            name, tree.server.pid, tree.base, requests[tree.label][target], args
+                            name,
+                            tree.server.pid,
+                            tree.base,
+                            requests[tree.label][target],
+                            args,
+                            tree.db,
                         )
                     )
     finally:
@@ -572,7 +733,9 @@ def summary(label: str, trees: list[Tree]) -> None:
     """Each tree's figures side by side (each round's, as measured, with its load average)."""
 
     def cell(f: dict[str, float], key: str) -> str:
-        fmt = {"rate": "{:.0f}", "p50": "{:.1f}", "p99": "{:.1f}", "cpu": "{:.2f}"}[key]
+        if key not in f:
+            return "-"
+        fmt = {"rate": "{:.0f}", "p50": "{:.1f}", "p99": "{:.1f}"}.get(key, "{:.2f}")
         return fmt.format(f[key])
 
     rows = [
@@ -581,6 +744,16 @@ def summary(label: str, trees: list[Tree]) -> None:
         ("heartbeat req/s", "heartbeat", "rate"),
         ("heartbeat / /healthz", "ratio", ""),
         ("heartbeat server CPU ms", "heartbeat", "cpu"),
+        ("heartbeat database CPU ms", "heartbeat", "db"),
+        ("heartbeat load gen CPU ms", "heartbeat", "gen"),
+        ("heartbeat cores: server", "heartbeat", "cores server"),
+        ("  database", "heartbeat", "cores database"),
+        ("  load generator", "heartbeat", "cores load generator"),
+        ("  other processes", "heartbeat", "cores other"),
+        ("  idle", "heartbeat", "cores idle"),
+        ("/healthz cores: server", "/healthz", "cores server"),
+        ("  load generator", "/healthz", "cores load generator"),
+        ("  idle", "/healthz", "cores idle"),
         ("heartbeat p50 ms", "heartbeat", "p50"),
         ("heartbeat p99 ms", "heartbeat", "p99"),
         ("load average (1 min)", "heartbeat", "load"),

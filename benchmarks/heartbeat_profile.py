@@ -2,7 +2,7 @@
 network), on a fresh SQLite or PostgreSQL database, top frames by own time and by cumulative time.
 
     .venv/bin/python benchmarks/heartbeat_profile.py [--n 2000] [--top 10] [--postgres]
-        [--sort tottime|cumtime] [--out profile.pstats] [--tree PATH]
+        [--sort tottime|cumtime] [--out profile.pstats] [--tree PATH] [--cpu]
 
 ``--tree PATH`` profiles another checkout first (the baseline, e.g. ``git worktree add
 /tmp/base main``), in a child process importing its code, then this one: both profiles in one
@@ -84,6 +84,12 @@ def main() -> None:
         "--text", action="store_true", help="heartbeats name no lesson (default: a video lesson)"
     )
     p.add_argument("--tree", metavar="PATH", help="profile this checkout first, as the baseline")
+    p.add_argument(
+        "--cpu",
+        action="store_true",
+        help="time frames by this process's CPU time, not the wall clock (waits on PostgreSQL "
+        "then cost nothing: what the process spends, as heartbeat_load.py's server CPU)",
+    )
     args = p.parse_args()
     if args.tree:
         profile_both(args)
@@ -182,7 +188,7 @@ def main() -> None:
             + f") + {commits / 200:.2f} commit"
         )
         anyio.to_thread.run_sync = inline  # type: ignore[assignment]
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
         profiler.enable()
         per = asyncio.run(run(args.n))
         profiler.disable()
@@ -191,6 +197,7 @@ def main() -> None:
         print(
             f"{args.n} heartbeats, {per:.3f} ms each under the profiler ({db}); "
             f"{hops / args.n:.1f} thread-pool hops per heartbeat"
+            + ("; frames timed by CPU time" if args.cpu else "")
         )
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(args.sort)
