@@ -31,6 +31,7 @@ from app.http.access import (
     CurrentUser,
     PrincipalDep,
     UserPrincipal,
+    bearer_scheme,
     declared_access,
     declares,
     get_current_user,
@@ -80,6 +81,7 @@ __all__ = [
     "declared_access",
     "get_current_user",
     "get_learner_for_write",
+    "learner_for_write",
     "get_principal",
     "get_user_principal",
     "require_roles",
@@ -135,3 +137,9 @@ async def get_learner_for_write(request: Request, creds: BearerDep) -> Caller:
 
 
 LearnerForWrite = Annotated[Caller, Depends(get_learner_for_write)]
+
+
+async def learner_for_write(request: Request) -> Caller:
+    """:data:`LearnerForWrite` without FastAPI's dependency solving (a route's fast lane:
+    app/http/fastlane.py): the same bearer scheme and the same checks, called directly."""
+    return await get_learner_for_write(request, await bearer_scheme(request))

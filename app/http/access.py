@@ -33,8 +33,8 @@ from app.http.cookies import (
 )
 from app.http.session import SessionDep
 
-_bearer = HTTPBearer(auto_error=False, description="Access token or partner API key")
-BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+bearer_scheme = HTTPBearer(auto_error=False, description="Access token or partner API key")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
 
 def presented(request: Request, creds: HTTPAuthorizationCredentials | None) -> tuple[bool, str]:
