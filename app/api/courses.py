@@ -472,15 +472,6 @@ def submit_quiz(
     attempt_id: uuid.UUID, body: QuizSubmitIn, user: CurrentLearner, session: SessionDep
 ) -> QuizResultOut:
     """Submit the answers (option indexes as shown) once, before the deadline."""
-    done = quiz.submit(session, user, attempt_id, body.answers)
-    return QuizResultOut(
-        attempt_id=done.attempt.id,
-        score=done.attempt.score or 0,
-        passed=bool(done.attempt.passed),
-        correct=done.correct,
-        total=done.total,
-        pass_score=done.course.pass_score,
-        quiz_passed=done.enrollment.quiz_passed,
-        completed=done.enrollment.completed_at is not None,
-        attempts_left=done.attempts_left,
+    return QuizResultOut.model_validate(
+        quiz.submit(session, user, attempt_id, body.answers).result()
     )

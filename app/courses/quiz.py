@@ -73,6 +73,21 @@ class Submission:
     #: Attempts the learner may still start after this one.
     attempts_left: int = 0
 
+    def result(self) -> dict[str, Any]:
+        """The result as the learner is told it: the submit answer's body, and the body of the
+        409 that answers a repeat (a retry after a lost answer shows the same result)."""
+        return {
+            "attempt_id": str(self.attempt.id),
+            "score": self.attempt.score or 0,
+            "passed": bool(self.attempt.passed),
+            "correct": self.correct,
+            "total": self.total,
+            "pass_score": self.course.pass_score,
+            "quiz_passed": self.enrollment.quiz_passed,
+            "completed": self.enrollment.completed_at is not None,
+            "attempts_left": self.attempts_left,
+        }
+
 
 def attempt_state(attempt: QuizAttempt, now: datetime | None = None) -> AttemptState:
     """``submitted``, ``expired`` (deadline passed unsubmitted) or ``open``."""
@@ -301,6 +316,15 @@ def _checked_answers(
     return out
 
 
+def _correct(attempt: QuizAttempt, given: Mapping[str, Sequence[int]]) -> int:
+    """How many of the paper's questions ``given`` answers fully right."""
+    return sum(
+        1
+        for item in attempt.paper
+        if list(given.get(item["question_id"], ())) == sorted(item["answer"])
+    )
+
+
 def submit(
     session: Session,
     user: User,
@@ -309,7 +333,8 @@ def submit(
 ) -> Submission:
     """Score the one submission of an attempt; update the enrolment and its completion.
 
-    Refuses a second submission or one after the deadline (409 ``attempt_closed``, recording
+    Refuses a second submission (409 ``attempt_closed`` with the first one's result, so a retry
+    after a lost answer can show it) or one after the deadline (409 ``attempt_closed``, recording
     nothing), answers naming questions not on the paper or options that do not exist (422
     ``invalid_answers``), and any attempt but the caller's own (404 ``attempt_not_found``).
     """
@@ -325,12 +350,19 @@ def submit(
     if attempt is None:  # pragma: no cover - attempts are never deleted
         raise AttemptNotFound()
     now = clock.now()
+    course = courses.course_of(session, enrollment)
     if attempt.submitted_at is not None:
-        raise AttemptClosed(
-            "This quiz attempt was already submitted.",
-            score=attempt.score,
-            passed=attempt.passed,
+        given = attempt.answers or {}
+        first = Submission(
+            attempt,
+            enrollment,
+            course,
+            _correct(attempt, given),
+            len(attempt.paper),
+            completed_now=False,
+            attempts_left=attempts_left(session, enrollment, course),
         )
+        raise AttemptClosed("This quiz attempt was already submitted.", **first.result())
     if now > attempt.deadline:
         raise AttemptTimeUp(
             "Time ran out for this quiz attempt (deadline "
@@ -338,12 +370,9 @@ def submit(
             deadline=audit.format_time(attempt.deadline),
         )
     given = _checked_answers(attempt, answers)
-    correct = sum(
-        1 for item in attempt.paper if given.get(item["question_id"]) == sorted(item["answer"])
-    )
+    correct = _correct(attempt, given)
     total = len(attempt.paper)
     score = (100 * correct) // total if total else 0
-    course = courses.course_of(session, enrollment)
     passed = score >= course.pass_score
     attempt.submitted_at = now
     attempt.answers = given

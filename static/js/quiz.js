@@ -92,26 +92,32 @@ paper.addEventListener("submit", async (e) => {
   button.disabled = true;
   result.hidden = false;
   try {
-    const r = await api(`/api/v1/quiz-attempts/${attempt.attempt_id}/submit`, {
-      method: "POST",
-      json: { answers },
-    });
-    clearInterval(clock);
-    paper.hidden = true;
-    const text = r.passed ? T.ui.quiz_result_pass : T.ui.quiz_result_fail;
-    result.className = `status ${r.passed ? "ok" : "error"}`;
-    result.dataset.passed = r.passed ? "1" : "0";
-    result.textContent = fmt(text, { score: r.score, correct: r.correct, total: r.total, pass: r.pass_score });
-    // The server's count after this submission: what is left, and whether to offer another go.
-    document.getElementById("attempts-left").textContent = String(r.attempts_left);
-    document.getElementById("attempts-used").hidden = r.attempts_left > 0 || r.quiz_passed;
-    document.getElementById("quiz-again").hidden = r.attempts_left === 0 || r.quiz_passed;
-    const record = document.getElementById("attempt-record");
-    document.getElementById("attempt-list").append(el("li", { textContent: result.textContent }));
-    record.hidden = false;
+    finish(await api(`/api/v1/quiz-attempts/${attempt.attempt_id}/submit`, { method: "POST", json: { answers } }));
   } catch (err) {
+    // A repeat (the first answer was lost on the way back) is refused with the first result.
+    if (err.code === "attempt_closed" && typeof err.body.total === "number") {
+      finish(err.body);
+      return;
+    }
     button.disabled = false;
     result.className = "status error";
     result.textContent = explain(err);
   }
 });
+
+/** Show the submitted attempt's result (the submit's answer, or the 409 to its repeat). */
+function finish(r) {
+  clearInterval(clock);
+  paper.hidden = true;
+  const text = r.passed ? T.ui.quiz_result_pass : T.ui.quiz_result_fail;
+  result.className = `status ${r.passed ? "ok" : "error"}`;
+  result.dataset.passed = r.passed ? "1" : "0";
+  result.textContent = fmt(text, { score: r.score, correct: r.correct, total: r.total, pass: r.pass_score });
+  // The server's count after this submission: what is left, and whether to offer another go.
+  document.getElementById("attempts-left").textContent = String(r.attempts_left);
+  document.getElementById("attempts-used").hidden = r.attempts_left > 0 || r.quiz_passed;
+  document.getElementById("quiz-again").hidden = r.attempts_left === 0 || r.quiz_passed;
+  const record = document.getElementById("attempt-record");
+  document.getElementById("attempt-list").append(el("li", { textContent: result.textContent }));
+  record.hidden = false;
+}

@@ -416,3 +416,71 @@ def course_institution(session: Any, course_id: uuid.UUID) -> uuid.UUID:
     course = session.get(Course, course_id)
     assert course is not None
     return course.institution_id  # type: ignore[no-any-return]
+
+
+def face_enrolled_learner(
+    engine: Any, course_id: uuid.UUID, *, username: str, real_name: str, seq: int
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """A learner of the course's institution who consented, enrolled her face from burst "a"
+    (talking_head_1, the face the fake camera's clip shows) and the course, by the services:
+    her id and the enrolment's."""
+    from app.accounts import service as accounts
+    from app.accounts.principal import Principal
+    from app.attendance import service as attendance
+    from app.courses import service as courses
+    from app.db import transaction
+    from tests.face_data import blink_burst
+    from tests.factories import PASSWORD, id_number
+
+    with transaction(engine) as session:
+        learner = accounts.register_learner(
+            session,
+            username=username,
+            password=PASSWORD,
+            real_name=real_name,
+            id_number=id_number(seq=seq),
+            institution_id=course_institution(session, course_id),
+        )
+        accounts.set_biometric_consent(session, learner, granted=True)
+        challenge = attendance.create_challenge(session, learner)
+        attendance.enrol(session, learner, challenge_id=challenge.id, frames=blink_burst("a"))
+        return learner.id, courses.enrol(session, Principal.of_user(learner), course_id).id
+
+
+def watch_errors(page: Any) -> list[str]:
+    """The page's uncaught script errors and console errors, as they come. A refusal the page
+    expects (a 4xx it explains) logs "Failed to load resource": that one is not counted."""
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    return errors
+
+
+def signs_in(page: Any, base: str, username: str, lands: str = "**/my") -> None:
+    """Sign in on the login page with the test password; wait to land (a learner on /my)."""
+    from tests.factories import PASSWORD
+
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(lands)
+
+
+def answer_right(page: Any, bank: list[dict[str, Any]]) -> None:
+    """Tick the right options of every question on the quiz paper, found by their text (the
+    paper shuffles questions and options)."""
+    right = {q["stem"]: {q["options"][i] for i in q["answer"]} for q in bank}
+    for item in page.locator("li.question").all():
+        stem = item.locator("legend").inner_text()
+        wanted = next(v for k, v in right.items() if k in stem)
+        for option in item.locator("label.option").all():
+            if option.inner_text().strip() in wanted:
+                option.locator("input").check()

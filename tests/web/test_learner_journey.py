@@ -23,11 +23,15 @@ from tests.factories import PASSWORD, id_number
 from tests.web.conftest import (
     FACE_TIMEOUT_MS,
     Shots,
+    answer_right,
     course_institution,
+    face_enrolled_learner,
     pdf_text,
     run_check,
     seed_course,
+    signs_in,
     wait_for_preview,
+    watch_errors,
 )
 from tests.web.fakecam import blinking_learner, lfw_photo, still_of
 
@@ -76,18 +80,9 @@ def test_learner_journey(
     hold_camera(context, live_server)
     page = context.new_page()
     page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    # Refusals (e.g. a 422 liveness_failed before a retry) log "Failed to load resource": only
-    # script errors and CSP violations count as errors here.
-    page.on(
-        "console",
-        lambda m: (
-            errors.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
+    # Refusals (e.g. a 422 liveness_failed before a retry) are not errors; script errors and
+    # CSP violations are.
+    errors = watch_errors(page)
     page.on("dialog", lambda d: d.accept())
     shot = Shots(page, "learner")
     refusals: list[str] = []
@@ -220,13 +215,7 @@ def test_learner_journey(
     for item in page.locator("li.question").all():
         no, stem = item.locator(".qno").bounding_box(), item.locator("legend").bounding_box()
         assert no and stem and abs(no["y"] - stem["y"]) < 4
-    right = {q["stem"]: {q["options"][i] for i in q["answer"]} for q in bank}
-    for item in page.locator("li.question").all():
-        stem = item.locator("legend").inner_text()
-        wanted = next(v for k, v in right.items() if k in stem)
-        for option in item.locator("label.option").all():
-            if option.inner_text().strip() in wanted:
-                option.locator("input").check()
+    answer_right(page, bank)
     shot("quiz")
     page.click("#submit-quiz")
     page.wait_for_selector("#quiz-result[data-passed='1']")
@@ -321,42 +310,21 @@ def test_someone_elses_photo_fails_check_in_and_earns_nothing(
     engine: Any,
     tmp_path: Path,
 ) -> None:
-    from app.accounts import service as accounts
-    from app.accounts.principal import Principal
-    from app.attendance import service as attendance
     from app.attendance.models import AttendanceEvent, Outcome, Purpose
-    from app.courses import service as courses
     from app.courses.models import Enrollment, StudySession
-    from app.db import transaction
-    from tests.face_data import blink_burst
 
     course_id, _bank = seed_course(engine)
     # The learner enrolled her own face (talking_head_1) and the course, over the services.
-    with transaction(engine) as session:
-        learner = accounts.register_learner(
-            session,
-            username="hanmei",
-            password=PASSWORD,
-            real_name="韩梅",
-            id_number=id_number(seq=88),
-            institution_id=course_institution(session, course_id),
-        )
-        accounts.set_biometric_consent(session, learner, granted=True)
-        challenge = attendance.create_challenge(session, learner)
-        attendance.enrol(session, learner, challenge_id=challenge.id, frames=blink_burst("a"))
-        enrollment = courses.enrol(session, Principal.of_user(learner), course_id)
-        enrollment_id = enrollment.id
+    _, enrollment_id = face_enrolled_learner(
+        engine, course_id, username="hanmei", real_name="韩梅", seq=88
+    )
 
     # Someone else holds a photo of another person in front of the camera.
     camera = still_of(tmp_path / "stranger.mjpeg", lfw_photo("Ariel_Sharon"))
     browser = launch_browser(camera)
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     page.on("dialog", lambda d: d.accept())
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=username]", "hanmei")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/my")
+    signs_in(page, live_server, "hanmei")
     page.goto(f"{live_server}/study/{enrollment_id}")
     root = page.locator("#checkin-check")
     root.locator(".fc-go").click()

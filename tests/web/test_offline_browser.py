@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.factories import PASSWORD, id_number
-from tests.web.conftest import FACE_TIMEOUT_MS, Shots
+from tests.web.conftest import FACE_TIMEOUT_MS, Shots, signs_in
 from tests.web.fakecam import blinking_learner
 
 CSP_LISTENER = """
@@ -82,17 +82,10 @@ def test_schedule_show_qr_and_check_in_at_the_station(
         page.on("pageerror", lambda e: errors.append(str(e)))
         return page
 
-    def sign_in(page: Any, username: str, lands: str) -> None:
-        page.goto(f"{live_server}/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit].primary")
-        page.wait_for_url(lands)
-
     # ---- Staff schedule the session through the form (Beijing time, running now).
     desk = context({"width": 1280, "height": 860})
     shots = Shots(desk, "offline")
-    sign_in(desk, staff.username, "**/staff/**")
+    signs_in(desk, live_server, staff.username, "**/staff/**")
     desk.goto(f"{live_server}/staff/classes/{class_id}")
     desk.click("#class-offline")
     desk.wait_for_selector("#offline-form")
@@ -112,7 +105,7 @@ def test_schedule_show_qr_and_check_in_at_the_station(
 
     # ---- The learner shows the QR on the phone.
     phone = context({"width": 360, "height": 740})
-    sign_in(phone, learner.username, "**/my")
+    signs_in(phone, live_server, learner.username)
     assert "线下实训 0 / 120 分钟" in phone.inner_text("main")
     phone.goto(f"{live_server}/offline")
     card = phone.locator(f"#offline-{sid}")
@@ -184,7 +177,7 @@ def test_schedule_show_qr_and_check_in_at_the_station(
     door = exit_ctx.new_page()
     door.set_default_timeout(30_000)
     door.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(door, staff.username, "**/staff/**")
+    signs_in(door, live_server, staff.username, "**/staff/**")
     door.goto(f"{live_server}/staff/stations/{sid}")
     door.wait_for_selector("#scan-token")
     door.fill("#scan-token", out_token)

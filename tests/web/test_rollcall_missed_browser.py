@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from tests.factories import PASSWORD, id_number
 from tests.web.conftest import (
     FACE_TIMEOUT_MS,
     Shots,
-    course_institution,
+    face_enrolled_learner,
     run_check,
     seed_course,
+    signs_in,
+    watch_errors,
 )
 from tests.web.fakecam import blinking_learner
 
@@ -40,11 +41,7 @@ def test_a_missed_rollcall_pauses_the_session_and_forfeits_the_stretch(
     engine: Any,
     tmp_path: Path,
 ) -> None:
-    from app.accounts import service as accounts
-    from app.accounts.principal import Principal
-    from app.attendance import service as attendance
     from app.audit.models import AuditEntry
-    from app.courses import service as courses
     from app.courses.models import (
         CreditSegment,
         Enrollment,
@@ -55,47 +52,20 @@ def test_a_missed_rollcall_pauses_the_session_and_forfeits_the_stretch(
         SessionState,
         StudySession,
     )
-    from app.db import transaction
     from app.web.i18n import JS_STRINGS
-    from tests.face_data import blink_burst
 
     started = time.monotonic()
     course_id, _bank = seed_course(engine, rollcall=POLICY, auto_certificate=False)
-    # The learner consented, enrolled her face (talking_head_1) and the course, by the services.
-    with transaction(engine) as session:
-        learner = accounts.register_learner(
-            session,
-            username="zhaolei",
-            password=PASSWORD,
-            real_name="赵蕾",
-            id_number=id_number(seq=66),
-            institution_id=course_institution(session, course_id),
-        )
-        accounts.set_biometric_consent(session, learner, granted=True)
-        challenge = attendance.create_challenge(session, learner)
-        attendance.enrol(session, learner, challenge_id=challenge.id, frames=blink_burst("a"))
-        enrollment_id = courses.enrol(session, Principal.of_user(learner), course_id).id
-        learner_id = learner.id
+    learner_id, enrollment_id = face_enrolled_learner(
+        engine, course_id, username="zhaolei", real_name="赵蕾", seq=66
+    )
 
     browser = launch_browser(blinking_learner(tmp_path / "learner.mjpeg", seconds=120))
     page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on(
-        "console",
-        lambda m: (
-            errors.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
+    errors = watch_errors(page)
     shot = Shots(page, "rollcall-missed")
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=username]", "zhaolei")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/my")
+    signs_in(page, live_server, "zhaolei")
     page.goto(f"{live_server}/study/{enrollment_id}")
 
     # Check in with the camera; studying starts.
