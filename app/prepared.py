@@ -181,6 +181,8 @@ def first_rows(conn: sa.Connection, *calls: tuple[Prepared, Mapping[str, Any]]) 
 
 def watched(conn: sa.Connection) -> bool:
     """Whether a listener watches statements on ``conn`` (then Core runs them, for it)."""
+    if not (conn._has_events or conn.engine._has_events):  # Core's own test: no listener at all
+        return False
     dispatch = conn.dispatch
     return bool(
         dispatch.before_execute
