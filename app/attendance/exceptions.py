@@ -420,6 +420,10 @@ class HandoffExpired(DomainError):
 
 
 class HandoffUsed(DomainError):
+    """Raised with ``passed`` (whether the check done through the link passed) where the
+    hand-off is known: a phone whose answer was lost and that tries again learns its check
+    passed, not only that the link is spent."""
+
     code = "handoff_used"
     status = 409
     title = "Hand-off already used"

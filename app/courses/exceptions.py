@@ -30,10 +30,14 @@ Exception tree::
           ├── RollCallNotExcusable    409 rollcall_not_excusable
           └── AttemptClosed           409 attempt_closed         (already submitted)
                └── AttemptTimeUp      409 attempt_closed         (the deadline passed)
+
+    InstitutionUnavailable (app.accounts.exceptions)
+     └── ClassCodeUnavailable         422 institution_unavailable (a class code, in its words)
 """
 
 from __future__ import annotations
 
+from app.accounts.exceptions import InstitutionUnavailable
 from app.errors import Conflict, DomainError, ValidationFailed
 
 
@@ -137,6 +141,20 @@ class CourseHoursShort(CourseIncomplete):
     message_en = (
         "The course cannot be published yet: its lessons add up to fewer minutes than the "
         "course requires."
+    )
+
+
+class ClassCodeUnavailable(InstitutionUnavailable):
+    """The same ``institution_unavailable`` code (the API's contract), with words for a class
+    invite code typed where only a class code goes (``/my``, ``POST /me/enrollments/by-code``):
+    no institution code or institution list is involved there."""
+
+    message_zh = (
+        "找不到这个班级邀请码，或该班级已停止报名。请核对培训机构发给您的 8 位邀请码后重新填写。"
+    )
+    message_en = (
+        "No class taking learners has this invite code; check the 8-character code your "
+        "institution gave you."
     )
 
 

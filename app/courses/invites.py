@@ -26,6 +26,7 @@ from app.accounts.principal import Principal
 from app.courses import classes
 from app.courses.classes.rules import INVITE_ALPHABET, INVITE_LENGTH
 from app.courses.enrolment import enrol
+from app.courses.exceptions import ClassCodeUnavailable
 from app.courses.models import ClassStatus, Course, CourseClass, CourseStatus, Enrollment
 from app.validation import normalise_identifier
 
@@ -96,10 +97,13 @@ def _enrol_once(session: Session, user: User, klass: CourseClass) -> Enrollment:
 def join_with_code(session: Session, principal: Principal, typed: str) -> Enrollment:
     """A registered learner enrols in the class a code names (their own institution's class;
     another institution's code is refused like an unknown one)."""
-    klass = class_for_code(session, typed)
+    try:
+        klass = class_for_code(session, typed)
+    except InstitutionUnavailable:  # a class that no longer takes learners: the same answer
+        klass = None
     user = principal.user
     if klass is None or user is None or user.institution_id not in (None, klass.institution_id):
-        raise InstitutionUnavailable(field="institution_code")
+        raise ClassCodeUnavailable(field="institution_code")
     return enrol(session, principal, klass.course_id, class_id=klass.id)
 
 

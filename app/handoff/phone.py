@@ -220,7 +220,7 @@ def submit(
     h = _locked(session, handoff_id)
     if h.closed_at is not None or h.challenge_id != challenge_id:
         # Another try of this hand-off finished first: undo this one (one operation per code).
-        raise HandoffUsed()
+        raise HandoffUsed(passed=h.state is HandoffState.passed)
     h.attempts += 1
     h.state = HandoffState.passed if passed else HandoffState.failed
     h.reason = reason

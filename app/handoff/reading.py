@@ -65,7 +65,9 @@ def _locked(session: Session, handoff_id: uuid.UUID) -> FaceHandoff:
 
 def _check_usable(h: FaceHandoff, now: datetime) -> None:
     if h.closed_at is not None:
-        raise HandoffExpired() if h.state is HandoffState.expired else HandoffUsed()
+        if h.state is HandoffState.expired:
+            raise HandoffExpired()
+        raise HandoffUsed(passed=h.state is HandoffState.passed)
     if now >= h.expires_at:
         raise HandoffExpired()
 

@@ -20,12 +20,27 @@ function finish(text, kind) {
   stopCamera();
   clearInterval(clock);
   root.dataset.state = kind;
+  check.say(""); // a refusal the panel showed is said once, below
   check.button.hidden = true;
   check.root.querySelector(".preview").hidden = true;
   leftEl.hidden = true;
   doneEl.hidden = false;
   doneEl.className = `status ${kind === "passed" ? "ok" : "error"}`;
   doneEl.textContent = text;
+}
+
+const CLOSED = ["handoff_expired", "handoff_used", "handoff_not_found"];
+
+/** The link can no longer be used: say so once, in words that tell the learner what to do. */
+function closedBy(err, back = "") {
+  if (err.code === "handoff_used" && err.body.passed) {
+    // This phone's check passed but its answer was lost on the way; the retry found it spent.
+    finish(T.ui.handoff_phone_done, "passed");
+  } else if (err.code === "handoff_used") {
+    finish(explain(err), "closed"); // its words already send the learner back to the computer
+  } else {
+    finish(`${explain(err)}${back}`, "closed");
+  }
 }
 
 function tick() {
@@ -40,9 +55,7 @@ const clock = setInterval(tick, 1000);
 tick();
 
 api(`/api/v1/handoffs/${encodeURIComponent(code)}/open`, { method: "POST" }).catch((err) => {
-  if (["handoff_expired", "handoff_used", "handoff_not_found"].includes(err.code)) {
-    finish(explain(err), "closed");
-  }
+  if (CLOSED.includes(err.code)) closedBy(err);
 });
 
 check.onClick(async () => {
@@ -51,8 +64,8 @@ check.onClick(async () => {
     r = await check.run();
   } catch (err) {
     // Refusals are explained in the panel; a closed hand-off cannot be tried again here.
-    if (err.body && (err.body.handoff_closed || ["handoff_expired", "handoff_used", "handoff_not_found"].includes(err.code))) {
-      finish(`${explain(err)} ${T.ui.handoff_phone_back}`, "closed");
+    if (err.body && (err.body.handoff_closed || CLOSED.includes(err.code))) {
+      closedBy(err, ` ${T.ui.handoff_phone_back}`);
     }
     return;
   }

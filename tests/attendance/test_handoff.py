@@ -151,6 +151,7 @@ def test_checkin_on_the_phone_opens_the_learners_session(client: TestClient, eng
     r = client.post(f"{API}/handoffs/{code}/challenge")
     assert (r.status_code, r.json()["code"]) == (409, "handoff_used")
     assert r.json()["message_zh"]
+    assert r.json()["passed"] is True  # a phone whose answer was lost learns its check passed
     r = phone_frames(client, code, cid, blink_burst("c"))
     assert (r.status_code, r.json()["code"]) == (409, "handoff_used")
     assert client.get(f"/m/{code}").status_code == 409
@@ -482,6 +483,7 @@ def test_the_phones_burst_sent_twice_at_once_checks_in_once(
         t.join()
     got = sorted((a.status_code, a.json().get("code") or a.json().get("state")) for a in answers)
     assert got == [(200, "passed"), (409, "handoff_used")], [a.text for a in answers]
+    assert [a.json()["passed"] for a in answers if a.status_code == 409] == [True]
     assert poll(client, h, hid)["state"] == "passed"
     with Session(engine) as s:
         assert len(s.exec(select(StudySession)).all()) == 1

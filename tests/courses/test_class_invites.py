@@ -145,6 +145,8 @@ def test_a_registered_learner_joins_with_the_code_over_the_api_and_on_my_page(
     h = login(client, learner.username)
     r = client.post(f"{API}/me/enrollments/by-code", json={"code": "ZZZZ-ZZZZ"}, headers=h)
     assert r.status_code == 422 and r.json()["code"] == "institution_unavailable"
+    # The same code for partners, in words about a class code (no institution code is asked).
+    assert "班级邀请码" in r.json()["message_zh"] and "机构代码" not in r.json()["message_zh"]
     r = client.post(f"{API}/me/enrollments/by-code", json={"code": code}, headers=h)
     assert r.status_code == 201 and r.json()["class_id"] == str(klass.id)
     r = client.post(f"{API}/me/enrollments/by-code", json={"code": code}, headers=h)

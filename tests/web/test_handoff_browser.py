@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from tests.factories import PASSWORD
-from tests.web.conftest import FACE_TIMEOUT_MS, Shots, seed_course, wait_for_preview
+from tests.web.conftest import FACE_TIMEOUT_MS, Shots, seed_course, signs_in, wait_for_preview
 from tests.web.fakecam import blinking_learner
 
 pytestmark = [
@@ -55,6 +54,36 @@ def seed_learner(engine: Any) -> tuple[str, uuid.UUID]:
         accounts.set_biometric_consent(session, user, granted=True)
         enrollment = courses.enrol(session, Principal.of_user(user), course_id)
         return learner.username, enrollment.id
+
+
+def computer_and_phone(
+    launch_browser: Callable[[Path], Any], base: str, username: str, tmp_path: Path
+) -> tuple[Any, Any, list[str]]:
+    """The learner signed in on a computer without a camera, and a phone (360 px) whose fake
+    camera plays the learner; and the script errors either page has seen."""
+    browser = launch_browser(blinking_learner(tmp_path / "learner.mjpeg", seconds=300))
+    desktop_ctx = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    desktop_ctx.add_init_script(NO_CAMERA)
+    desktop = desktop_ctx.new_page()
+    desktop.set_default_timeout(30_000)
+    errors: list[str] = []
+    desktop.on("pageerror", lambda e: errors.append(str(e)))
+    phone_ctx = browser.new_context(
+        viewport={"width": 360, "height": 740}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    # Keep the fake camera playing in a tab of its own (see test_learner_journey.hold_camera):
+    # a camera opened afresh restarts the file and would film frames the server has seen.
+    holder = phone_ctx.new_page()
+    holder.goto(f"{base}/login")
+    holder.evaluate(
+        """async () => { window.held = await navigator.mediaDevices.getUserMedia({
+            audio: false, video: { facingMode: "user" } }); }"""
+    )
+    phone = phone_ctx.new_page()
+    phone.set_default_timeout(30_000)
+    phone.on("pageerror", lambda e: errors.append(str(e)))
+    signs_in(desktop, base, username)
+    return desktop, phone, errors
 
 
 def hand_off(
@@ -112,39 +141,10 @@ def test_no_camera_hands_the_check_to_a_phone(
     from app.courses.models import Heartbeat, SessionState, StudySession
 
     username, enrollment_id = seed_learner(engine)
-    browser = launch_browser(blinking_learner(tmp_path / "learner.mjpeg", seconds=300))
-
-    desktop_ctx = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
-    desktop_ctx.add_init_script(NO_CAMERA)
-    desktop = desktop_ctx.new_page()
-    desktop.set_default_timeout(30_000)
-    errors: list[str] = []
-    desktop.on("pageerror", lambda e: errors.append(str(e)))
+    desktop, phone, errors = computer_and_phone(launch_browser, live_server, username, tmp_path)
     desktop.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     shot = Shots(desktop, "handoff")
-
-    phone_ctx = browser.new_context(
-        viewport={"width": 360, "height": 740}, locale="zh-CN", is_mobile=True, has_touch=True
-    )
-    # Keep the fake camera playing in a tab of its own (see test_learner_journey.hold_camera):
-    # a camera opened afresh restarts the file and would film frames the server has seen.
-    holder = phone_ctx.new_page()
-    holder.goto(f"{live_server}/login")
-    holder.evaluate(
-        """async () => { window.held = await navigator.mediaDevices.getUserMedia({
-            audio: false, video: { facingMode: "user" } }); }"""
-    )
-    phone = phone_ctx.new_page()
-    phone.set_default_timeout(30_000)
-    phone.on("pageerror", lambda e: errors.append(str(e)))
     phone_shot = Shots(phone, "handoff-phone")
-
-    # Sign in on the computer.
-    desktop.goto(f"{live_server}/login")
-    desktop.fill("input[name=username]", username)
-    desktop.fill("input[name=password]", PASSWORD)
-    desktop.click("button[type=submit].primary")
-    desktop.wait_for_url("**/my")
 
     # Face enrolment: the camera is refused, the panel offers the phone.
     desktop.goto(f"{live_server}/face")
@@ -176,4 +176,60 @@ def test_no_camera_hands_the_check_to_a_phone(
     # The spent link shows a closed page on the phone.
     phone.goto(phone.url)
     assert phone.locator("#handoff-closed").count() == 1
+    assert errors == [], errors
+
+
+def test_a_phone_whose_answer_was_lost_is_told_its_check_passed(
+    live_server: str,
+    launch_browser: Callable[[Path], Any],
+    blink_challenges: None,
+    engine: Any,
+    tmp_path: Path,
+) -> None:
+    """The phone's check passes on the server but its answer is lost on the way back: the phone
+    says the network failed and offers a retry; the retry finds the link used (409 handoff_used,
+    ``passed``) and the phone says the check passed, once, as after a normal pass (it said "link
+    used" twice, in red, with "请回到电脑继续" twice). The computer moves on by itself."""
+    from app.web.i18n import JS_STRINGS
+
+    username, _ = seed_learner(engine)
+    desktop, phone, errors = computer_and_phone(launch_browser, live_server, username, tmp_path)
+    shot = Shots(phone, "handoff-lost")
+    desktop.goto(f"{live_server}/face")
+    root = desktop.locator("#enrol-check")
+    root.locator(".fc-go").click()
+    desktop.wait_for_selector("#enrol-check[data-state=handoff] .fc-handoff:not([hidden])")
+    phone.goto(root.locator(".fc-link code").inner_text().strip())
+    wait_for_preview(phone, "phone-check")
+
+    answers: list[int] = []
+
+    def lose_the_answer(route: Any) -> None:
+        answers.append(route.fetch().status)
+        route.abort("connectionreset")
+
+    phone.route("**/api/v1/handoffs/*/frames", lose_the_answer)
+    check = phone.locator("#phone-check")
+    for _ in range(3):  # a refusal on the way (the clip) is retried, as a learner would
+        check.locator(".fc-go").click()
+        phone.wait_for_function(
+            "el => el.dataset.state === 'passed' || el.dataset.state === 'failed'",
+            arg=check.element_handle(),
+            timeout=FACE_TIMEOUT_MS,
+        )
+        if answers and answers[-1] == 200:
+            break
+    assert answers and answers[-1] == 200, answers
+    assert check.locator(".fc-status").inner_text() == JS_STRINGS["network"]
+    shot("lost")
+    phone.unroute("**/api/v1/handoffs/*/frames")
+
+    check.locator(".fc-go").click()
+    phone.wait_for_selector("#handoff[data-state=passed]")
+    assert phone.inner_text("#handoff-done") == JS_STRINGS["handoff_phone_done"]
+    assert phone.locator("#handoff-done").get_attribute("class") == "status ok"
+    assert check.locator(".fc-status").inner_text() == ""
+    assert phone.inner_text("main").count(JS_STRINGS["handoff_phone_done"]) == 1
+    shot("retried")
+    desktop.wait_for_selector("#enrol-check[data-state=passed]", state="attached")
     assert errors == [], errors
