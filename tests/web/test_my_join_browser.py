@@ -64,6 +64,11 @@ def test_joining_a_class_by_code_on_a_phone(browsing: Browsing, engine: Any) -> 
     send(invites.shown(care.invite_code).lower())
     page.wait_for_url("**/my")
     assert page.inner_text(".flash") == FLASHES["class_joined"]
+    # The class line's dates and head teacher are never broken in their middle.
+    lines = page.eval_on_selector_all(
+        ".my-class .nowrap", "days => days.map((d) => d.getClientRects().length)"
+    )
+    assert len(lines) >= 2 and set(lines) == {1}, lines
     shots("joined")
 
     # The same code again: already there.
