@@ -364,9 +364,10 @@ class Database:
     of ``name`` are this tree's; the server's own processes (postmaster, checkpointer, WAL
     writer, background writer, autovacuum) serve every database and are counted whole, in the
     window of whichever tree is being driven (the other tree's server is idle then); backends
-    of other databases (other helpers, CI) are left out. Backends that start and end inside a
-    window are caught by sampling every 0.2 s (the last value seen counts); the count of
-    backends new in the window is printed (pool overflow opening connections under load)."""
+    of other databases (other helpers, CI) and autovacuum workers naming another database are
+    left out. Backends that start and end inside a window are caught by sampling every 0.2 s
+    (the last value seen counts); the count of backends new in the window is printed (pool
+    overflow opening connections under load)."""
 
     def __init__(self, url: str, name: str) -> None:
         import psycopg
@@ -405,6 +406,8 @@ class Database:
             client = len(title) >= 4 and ("(" in title[3] or title[3] == "[local]")
             if client and title[2] != self.name:
                 continue  # another database's backend
+            if title[1:3] == ["autovacuum", "worker"] and len(title) > 3 and self.name not in title:
+                continue  # vacuuming another database
             cpu = _proc_cpu(pid)
             if cpu is not None:
                 out[pid] = (client, cpu)
