@@ -75,7 +75,10 @@ def test_staff_run_a_class_through_the_pages(client: TestClient, engine: Any) ->
 
     sign_in(client, newcomer.username)  # the learner sees their class on their own page
     mine = client.get("/my").text
-    assert "班级：2026年第5期低压电工班（2026-05-06 — 2026-06-19）" in mine
+    assert (
+        '班级：2026年第5期低压电工班（<span class="nowrap">2026-05-06</span> — '
+        '<span class="nowrap">2026-06-19</span>）'
+    ) in mine
 
 
 def test_other_institutions_staff_do_not_see_the_class(client: TestClient, engine: Any) -> None:
