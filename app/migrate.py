@@ -38,10 +38,14 @@ def add_write_order(table: str, *, sequence: str, index: str) -> None:
         sa.column("created_at", sa.DateTime()),
         sa.column("seq", sa.BigInteger()),
     )
-    ids = bind.execute(sa.select(rows.c.id).order_by(rows.c.created_at, rows.c.id)).scalars()
-    last = 0
-    for last, row_id in enumerate(ids.all(), start=1):
-        bind.execute(rows.update().where(rows.c.id == row_id).values(seq=last))
+    # One statement whatever the table holds (an outbox kept for years: a row-by-row update would
+    # be a round trip per row): UPDATE … FROM a numbering by row_number() (PostgreSQL; SQLite
+    # 3.33+).
+    numbered = sa.select(
+        rows.c.id, sa.func.row_number().over(order_by=(rows.c.created_at, rows.c.id)).label("n")
+    ).subquery("numbered")
+    bind.execute(rows.update().where(rows.c.id == numbered.c.id).values(seq=numbered.c.n))
+    last = bind.execute(sa.select(sa.func.coalesce(sa.func.max(rows.c.seq), 0))).scalar_one()
     with op.batch_alter_table(table, schema=None) as batch_op:
         batch_op.alter_column("seq", existing_type=sa.BigInteger(), nullable=False)
         batch_op.create_index(index, ["seq"], unique=True)
