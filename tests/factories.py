@@ -657,6 +657,26 @@ def reload(engine: Engine, serial: str) -> Certificate:
 # ---------------------------------------------------------------- study without the face part
 
 
+def in_default_class(s: Session, learner: Any, course: Course) -> Enrollment:
+    """The learner's enrolment in the course's default class (where self-enrolments go), written
+    directly in the open session: no audit entry, nothing studied yet."""
+    enrollment = Enrollment(
+        course_id=course.id,
+        user_id=learner.id,
+        institution_id=course.institution_id,
+        class_id=default_class(s, course).id,
+    )
+    s.add(enrollment)
+    s.flush()
+    return enrollment
+
+
+def self_enrolled(engine: Engine, learner: User, course: Course) -> Enrollment:
+    """:func:`in_default_class` in a transaction of its own; study with :func:`start_session`."""
+    with transaction(engine) as s:
+        return in_default_class(s, learner, course)
+
+
 def start_session(engine: Any, learner: Any, enrollment: Enrollment, course: Course) -> uuid.UUID:
     """What a passed check-in does, without the face part."""
     with transaction(engine) as s:

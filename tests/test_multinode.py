@@ -53,6 +53,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 
 from tests.conftest import S3_KEYS, new_s3_bucket, node_keys
+from tests.factories import in_default_class
 from tests.procs import alive, descendants, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -165,8 +166,7 @@ def _seed(engine: Engine, receiver_url: str) -> dict[str, Any]:
     from app.accounts.models import Role
     from app.accounts.principal import Principal
     from app.audit.service import Actor
-    from app.courses.classes import default_class
-    from app.courses.models import Course, Enrollment, Level, SessionState, StudySession
+    from app.courses.models import Course, Level, SessionState, StudySession
     from app.db import transaction
     from app.webhooks import service as webhooks
     from tests.factories import id_number
@@ -211,14 +211,7 @@ def _seed(engine: Engine, receiver_url: str) -> dict[str, Any]:
                 id_number=id_number(seq=i + 1),
                 institution_id=inst.id,
             )
-            e = Enrollment(
-                course_id=course.id,
-                user_id=user.id,
-                institution_id=inst.id,
-                class_id=default_class(s, course).id,
-            )
-            s.add(e)
-            s.flush()
+            e = in_default_class(s, user, course)
             if i == LEARNERS + 2 * SWEPT:  # the learner who checks in with real frames
                 out["face"] = (user.username, e.id)
                 continue

@@ -17,11 +17,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from app.config import Settings, get_settings
-from app.courses.classes import default_class
-from app.courses.models import Enrollment
-from app.db import make_engine, transaction
+from app.db import make_engine
 from app.metrics import may_read
-from tests.factories import course_row, login, make_institution, make_learner, start_session
+from tests.factories import (
+    course_row,
+    login,
+    make_institution,
+    make_learner,
+    self_enrolled,
+    start_session,
+)
 
 TOKEN = "ops-token-" + "k" * 24  # noqa: S105 - a test value
 
@@ -101,15 +106,7 @@ def test_metrics_count_heartbeats_and_time_requests_per_route_template(
     inst = make_institution(engine)
     learner = make_learner(engine, inst)
     course = course_row(engine, inst, heartbeat_interval_s=30)
-    with transaction(engine) as s:
-        enrollment = Enrollment(
-            course_id=course.id,
-            user_id=learner.id,
-            institution_id=inst.id,
-            class_id=default_class(s, course).id,
-        )
-        s.add(enrollment)
-        s.flush()
+    enrollment = self_enrolled(engine, learner, course)
     sid = start_session(engine, learner, enrollment, course)
     h = login(ops_client, learner.username)
     before = samples(ops_client)

@@ -17,8 +17,6 @@ from sqlalchemy import create_engine, event, text
 from app.accounts import administration, tokencache
 from app.accounts.models import Role
 from app.audit.service import Actor
-from app.courses.classes import default_class
-from app.courses.models import Enrollment
 from app.db import transaction
 from tests.factories import (
     course_row,
@@ -26,6 +24,7 @@ from tests.factories import (
     make_institution,
     make_learner,
     make_user,
+    self_enrolled,
     start_session,
 )
 
@@ -42,15 +41,7 @@ def studying(client: TestClient, engine: Any, clock: Any) -> dict[str, Any]:
     inst = make_institution(engine)
     learner = make_learner(engine, inst)
     course = course_row(engine, inst, heartbeat_interval_s=30)
-    with transaction(engine) as s:
-        enrollment = Enrollment(
-            course_id=course.id,
-            user_id=learner.id,
-            institution_id=inst.id,
-            class_id=default_class(s, course).id,
-        )
-        s.add(enrollment)
-        s.flush()
+    enrollment = self_enrolled(engine, learner, course)
     sid = start_session(engine, learner, enrollment, course)
     admin = make_user(engine, Role.admin)
     return {"learner": learner, "sid": sid, "h": login(client, learner.username), "admin": admin}

@@ -9,8 +9,7 @@ from typing import Any
 from app.accounts.models import Role
 from app.attendance.models import Outcome
 from app.courses import study
-from app.courses.classes import default_class
-from app.courses.models import Enrollment, RollCall, StudySession
+from app.courses.models import RollCall, StudySession
 from app.db import transaction
 from tests.factories import (
     attendance_verdict,
@@ -18,6 +17,7 @@ from tests.factories import (
     make_institution,
     make_learner,
     make_user,
+    self_enrolled,
     start_session,
 )
 
@@ -37,15 +37,7 @@ def rollcall_world(engine: Any, clock: Any) -> dict[str, Any]:
         rollcall_response_window_s=90,
         required_minutes=600,
     )
-    with transaction(engine) as s:
-        enrollment = Enrollment(
-            course_id=course.id,
-            user_id=learner.id,
-            institution_id=inst.id,
-            class_id=default_class(s, course).id,
-        )
-        s.add(enrollment)
-        s.flush()
+    enrollment = self_enrolled(engine, learner, course)
     sid = start_session(engine, learner, enrollment, course)
     # Five minutes of visible study, then the roll-call is offered (300 s after check-in).
     for _ in range(10):

@@ -21,7 +21,6 @@ from app.accounts.models import Role, User
 from app.audit.models import AuditEntry
 from app.audit.service import Actor
 from app.courses import study
-from app.courses.classes import default_class
 from app.courses.models import (
     Enrollment,
     Heartbeat,
@@ -39,6 +38,7 @@ from tests.factories import (
     make_institution,
     make_learner,
     make_user,
+    self_enrolled,
     start_session,
 )
 
@@ -58,15 +58,7 @@ def studying(engine: Any, clock: Any) -> dict[str, Any]:
         rollcall_max_interval_s=60,
         rollcall_response_window_s=30,
     )
-    with transaction(engine) as s:
-        enrollment = Enrollment(
-            course_id=course.id,
-            user_id=learner.id,
-            institution_id=inst.id,
-            class_id=default_class(s, course).id,
-        )
-        s.add(enrollment)
-        s.flush()
+    enrollment = self_enrolled(engine, learner, course)
     sid = start_session(engine, learner, enrollment, course)
     return {"inst": inst, "learner": learner, "enrollment": enrollment, "sid": sid}
 

@@ -11,12 +11,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.accounts.models import Role
-from app.courses.classes import default_class
-from app.courses.models import Enrollment
-from app.db import transaction
 from app.http.fastlane import FastLane
 from app.main import create_app
-from tests.factories import course_row, login, make_institution, make_learner, make_user
+from tests.factories import (
+    course_row,
+    login,
+    make_institution,
+    make_learner,
+    make_user,
+    self_enrolled,
+)
 from tests.factories import start_session as open_session
 
 API = "/api/v1"
@@ -31,19 +35,6 @@ def declared(app_env: str) -> Iterator[TestClient]:
         yield c
 
 
-def _open(engine: Any, inst: Any, course: Any, learner: Any) -> uuid.UUID:
-    with transaction(engine) as s:
-        enrollment = Enrollment(
-            course_id=course.id,
-            user_id=learner.id,
-            institution_id=inst.id,
-            class_id=default_class(s, course).id,
-        )
-        s.add(enrollment)
-        s.flush()
-    return open_session(engine, learner, enrollment, course)
-
-
 def test_the_fast_lane_answers_as_the_declared_route(
     client: TestClient, declared: TestClient, engine: Any, clock: Any
 ) -> None:
@@ -56,7 +47,10 @@ def test_the_fast_lane_answers_as_the_declared_route(
         rollcall_max_interval_s=7200,
     )
     learners = [make_learner(engine, inst) for _ in range(2)]
-    sids = [_open(engine, inst, course, learner) for learner in learners]
+    sids = [
+        open_session(engine, learner, self_enrolled(engine, learner, course), course)
+        for learner in learners
+    ]
     (lane,) = [r for r in client.app.router.routes if isinstance(r, FastLane)]  # type: ignore[attr-defined]
     taken: list[bool] = []
     handler = lane.handler

@@ -18,7 +18,6 @@ from app.accounts.principal import Principal
 from app.attendance import service as attendance
 from app.attendance.models import AttendanceEvent, Outcome, ReviewStatus
 from app.courses import study
-from app.courses.classes import default_class
 from app.courses.models import (
     CreditPolicy,
     Enrollment,
@@ -39,6 +38,7 @@ from tests.factories import (
     make_institution,
     make_learner,
     make_user,
+    self_enrolled,
     start_session,
 )
 
@@ -62,15 +62,7 @@ def test_live_credit_equals_replay(
         rollcall_response_window_s=60,
         daily_cap_minutes=rng.choice([10, 30, 480]),
     )
-    with transaction(engine) as s:
-        enrollment = Enrollment(
-            course_id=course.id,
-            user_id=learner.id,
-            institution_id=inst.id,
-            class_id=default_class(s, course).id,
-        )
-        s.add(enrollment)
-        s.flush()
+    enrollment = self_enrolled(engine, learner, course)
     clock.set(clock.now().replace(hour=15, minute=rng.randint(0, 59)))  # around Shanghai midnight
     sid = start_session(engine, learner, enrollment, course)
     for _ in range(200):
@@ -218,15 +210,7 @@ def test_live_playback_and_learner_cap_equal_replay(
             daily_cap_minutes=cap,
         )
         video, text = _lessons(engine, course, video_ms=rng.choice([120_000, 900_000]))
-        with transaction(engine) as s:
-            enrollment = Enrollment(
-                course_id=course.id,
-                user_id=learner.id,
-                institution_id=inst.id,
-                class_id=default_class(s, course).id,
-            )
-            s.add(enrollment)
-            s.flush()
+        enrollment = self_enrolled(engine, learner, course)
         enrolments.append((enrollment, course, video, text))
     clock.set(clock.now().replace(hour=15, minute=rng.randint(30, 59)))  # around Shanghai midnight
     current = 0
@@ -313,15 +297,7 @@ def test_the_daily_cap_is_the_learners_across_enrolments(
     rows = []
     for _ in range(2):
         course = course_row(engine, inst, heartbeat_interval_s=60, daily_cap_minutes=480)
-        with transaction(engine) as s:
-            e = Enrollment(
-                course_id=course.id,
-                user_id=learner.id,
-                institution_id=inst.id,
-                class_id=default_class(s, course).id,
-            )
-            s.add(e)
-            s.flush()
+        e = self_enrolled(engine, learner, course)
         rows.append((e, course))
 
     def study_minutes(index: int, minutes: int) -> None:

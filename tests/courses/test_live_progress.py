@@ -13,11 +13,17 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.courses import study
-from app.courses.classes import default_class
 from app.courses.models import Enrollment, Lesson, LessonKind, StudySession
 from app.courses.progress import open_lesson_ms, study_time
 from app.db import transaction
-from tests.factories import course_row, login, make_institution, make_learner, start_session
+from tests.factories import (
+    course_row,
+    login,
+    make_institution,
+    make_learner,
+    self_enrolled,
+    start_session,
+)
 
 API = "/api/v1"
 
@@ -48,14 +54,8 @@ def world(engine: Any, clock: Any) -> dict[str, Any]:
             for n in (1, 2)
         ]
         s.add_all(lessons)
-        enrollment = Enrollment(
-            course_id=course.id,
-            user_id=learner.id,
-            institution_id=inst.id,
-            class_id=default_class(s, course).id,
-        )
-        s.add(enrollment)
         s.flush()
+    enrollment = self_enrolled(engine, learner, course)
     return {"learner": learner, "course": course, "enrollment": enrollment, "lessons": lessons}
 
 

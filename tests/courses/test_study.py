@@ -15,7 +15,6 @@ from sqlmodel import Session, select
 from app.attendance.service import ClientInfo
 from app.audit.models import AuditEntry
 from app.courses import study
-from app.courses.classes import default_class
 from app.courses.exceptions import RollCallExpired, SessionEnded
 from app.courses.models import (
     Enrollment,
@@ -26,7 +25,7 @@ from app.courses.models import (
 )
 from app.courses.progress import progress
 from app.db import transaction
-from tests.factories import course_row, make_institution, make_learner, start_session
+from tests.factories import course_row, make_institution, make_learner, self_enrolled, start_session
 
 
 @pytest.fixture
@@ -43,15 +42,7 @@ def setup(engine: Any, clock: Any) -> dict[str, Any]:
         required_minutes=10,
         rollcall_min_pass_rate=50,
     )
-    with transaction(engine) as s:
-        enrollment = Enrollment(
-            course_id=course.id,
-            user_id=learner.id,
-            institution_id=inst.id,
-            class_id=default_class(s, course).id,
-        )
-        s.add(enrollment)
-        s.flush()
+    enrollment = self_enrolled(engine, learner, course)
     return {"inst": inst, "learner": learner, "course": course, "enrollment": enrollment}
 
 

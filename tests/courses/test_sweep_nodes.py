@@ -18,7 +18,6 @@ from app.attendance import service as attendance
 from app.attendance.models import AttendanceEvent
 from app.audit.models import AuditEntry
 from app.courses import study
-from app.courses.classes import default_class
 from app.courses.models import Enrollment, RollCall, RollCallStatus
 from app.db import transaction
 from tests.factories import (
@@ -26,6 +25,7 @@ from tests.factories import (
     course_row,
     make_institution,
     make_learner,
+    self_enrolled,
     start_session,
 )
 
@@ -87,15 +87,7 @@ def test_two_sweeps_at_once_mark_each_missed_rollcall_once(engine: Any, clock: A
     for _ in range(3):
         learner = make_learner(engine, inst)
         course = course_row(engine, inst, heartbeat_interval_s=30)
-        with transaction(engine) as s:
-            e = Enrollment(
-                course_id=course.id,
-                user_id=learner.id,
-                institution_id=inst.id,
-                class_id=default_class(s, course).id,
-            )
-            s.add(e)
-            s.flush()
+        e = self_enrolled(engine, learner, course)
         sid = start_session(engine, learner, e, course)
         with transaction(engine) as s:
             now = clock_mod.now()

@@ -30,7 +30,6 @@ from app.attendance.models import (
 )
 from app.attendance.sface import SFACE_IDENTITY, SFaceEngine
 from app.audit.service import Actor
-from app.courses.classes import default_class
 from app.courses.models import (
     Course,
     DailyCredit,
@@ -44,7 +43,7 @@ from app.courses.models import (
 from app.db import transaction
 from app.reports.fraud import shared_face_pairs
 from tests.face_data import lfw_person
-from tests.factories import login, make_institution, make_learner, make_user
+from tests.factories import in_default_class, login, make_institution, make_learner, make_user
 
 URL = "/api/v1/reports/fraud"
 
@@ -116,15 +115,7 @@ def add_enrollment(s: Session, user: User, inst: Institution, **course_kw: Any) 
     )
     s.add(course)
     s.flush()
-    en = Enrollment(
-        course_id=course.id,
-        user_id=user.id,
-        institution_id=inst.id,
-        class_id=default_class(s, course).id,
-    )
-    s.add(en)
-    s.flush()
-    return en
+    return in_default_class(s, user, course)
 
 
 def add_session(s: Session, en: Enrollment, start_min: int, end_min: int) -> StudySession:

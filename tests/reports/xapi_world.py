@@ -22,7 +22,6 @@ from app.audit import service as audit
 from app.audit.service import Actor
 from app.certificates import service as certificates
 from app.courses import study
-from app.courses.classes import default_class
 from app.courses.models import (
     Course,
     Enrollment,
@@ -34,7 +33,7 @@ from app.courses.models import (
     StudySession,
 )
 from app.db import transaction
-from tests.factories import login, make_institution, make_learner, make_user
+from tests.factories import in_default_class, login, make_institution, make_learner, make_user
 
 URL = "/xapi/statements"
 V = {"X-Experience-API-Version": "1.0.3"}
@@ -151,14 +150,7 @@ def world(engine: Engine, clock: Any, client: TestClient) -> dict[str, Any]:
         clock.advance(60)
         with transaction(engine) as s:
             course = _course(s, inst)
-            en = Enrollment(
-                course_id=course.id,
-                user_id=learner.id,
-                institution_id=inst.id,
-                class_id=default_class(s, course).id,
-            )
-            s.add(en)
-            s.flush()
+            en = in_default_class(s, learner, course)
             st, _ = check_in(s, learner, inst, en)
             for outcome in (Outcome.passed, Outcome.failed):
                 clock.advance(30)
