@@ -24,7 +24,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+
+from app.requestbody import read_body, replaying
 
 #: Set in the scope when a fast lane handed a request back: the router then routes it past it.
 DECLINED = "skilltrace.fastlane_declined"
@@ -65,7 +67,9 @@ class FastLane(Route):
         return Match.FULL, child
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive)
+        body = await read_body(receive)
+        if body is None:  # the client left before sending it all: nobody to answer
+            return
         request = Request(scope, receive, send)
         response = await self.handler(request, body)
         if response is None:
@@ -85,28 +89,7 @@ def _canonical_uuids(params: dict[str, Any], names: tuple[str, ...]) -> bool:
     )
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # a disconnect: what was read
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
 async def _decline(scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
     """Route the request again, past the fast lanes, with the body already read."""
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
     scope[DECLINED] = True
-    await scope["router"](scope, replay, send)
+    await scope["router"](scope, replaying(body, receive), send)

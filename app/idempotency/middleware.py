@@ -51,6 +51,7 @@ from app.idempotency.exceptions import (
     InvalidIdempotencyKey,
 )
 from app.logging import request_id_var
+from app.requestbody import read_body, replaying
 
 log = logging.getLogger("skilltrace.idempotency")
 
@@ -140,23 +141,10 @@ class IdempotencyMiddleware:
             return
 
         # The whole body, through the size limit of the middleware around this one.
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        body_sent = False
-
-        async def replay_receive() -> Message:
-            nonlocal body_sent
-            if not body_sent:
-                body_sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+        body = await read_body(receive)
+        if body is None:
+            return
+        replay_receive = replaying(body, receive)
 
         caller = await _in_thread(lambda: caller_of(headers))
         if caller is None:
