@@ -257,6 +257,61 @@ def launch_browser() -> Iterator[Callable[[Path], Any]]:
     pw.stop()
 
 
+@dataclass
+class Camera:
+    """The live server, and Chromium whose fake camera plays the enrolled learner blinking
+    (``fakecam.blinking_learner``) while every face check asks for a blink
+    (:func:`blink_challenges`): the start of the browser tests that pass real face checks."""
+
+    base: str
+    launch: Callable[[Path], Any]
+    tmp_path: Path
+
+    def browser(self, seconds: int, file: str = "learner.mjpeg", **kw: Any) -> Any:
+        """Chromium whose camera plays ``seconds`` of the learner (long enough not to loop)."""
+        from tests.web.fakecam import blinking_learner
+
+        return self.launch(blinking_learner(self.tmp_path / file, seconds=seconds, **kw))
+
+    def hold(self, context: Any) -> None:
+        """Keep the camera open in a tab of the context for the whole test (as the face-check
+        pages ask for it).
+
+        Chromium restarts a file-backed fake camera from its first frame whenever it is opened
+        afresh, so pages opened one after the other would film the same frames, and the server
+        rightly refuses frames it has seen before (frame_replayed). A real camera never repeats
+        bytes; a camera held open keeps the file playing on instead.
+        """
+        holder = context.new_page()
+        holder.goto(f"{self.base}/login")
+        holder.evaluate(
+            """async () => { window.held = await navigator.mediaDevices.getUserMedia({
+            audio: false,
+            video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } } }); }"""
+        )
+
+    def learner_page(self, username: str, *, seconds: int) -> tuple[Any, list[str]]:
+        """A desktop page (1280 × 860, zh-CN) in a browser of its own, signed in as the learner
+        (on /my), and the script and console errors it sees (:func:`watch_errors`)."""
+        page = self.browser(seconds).new_page(
+            viewport={"width": 1280, "height": 860}, locale="zh-CN"
+        )
+        page.set_default_timeout(30_000)
+        errors = watch_errors(page)
+        signs_in(page, self.base, username)
+        return page, errors
+
+
+@pytest.fixture
+def camera(
+    live_server: str,
+    launch_browser: Callable[[Path], Any],
+    blink_challenges: None,
+    tmp_path: Path,
+) -> Camera:
+    return Camera(live_server, launch_browser, tmp_path)
+
+
 class Shots:
     """Screenshots of a page at desktop (1280 px) and phone (360 px) width.
 

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import Session, col, select
 
-from tests.web.conftest import FACE_TIMEOUT_MS, Shots, seed_course, signs_in, wait_for_preview
-from tests.web.fakecam import blinking_learner
+from tests.web.conftest import (
+    FACE_TIMEOUT_MS,
+    Camera,
+    Shots,
+    seed_course,
+    signs_in,
+    wait_for_preview,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -56,12 +60,10 @@ def seed_learner(engine: Any) -> tuple[str, uuid.UUID]:
         return learner.username, enrollment.id
 
 
-def computer_and_phone(
-    launch_browser: Callable[[Path], Any], base: str, username: str, tmp_path: Path
-) -> tuple[Any, Any, list[str]]:
+def computer_and_phone(camera: Camera, username: str) -> tuple[Any, Any, list[str]]:
     """The learner signed in on a computer without a camera, and a phone (360 px) whose fake
     camera plays the learner; and the script errors either page has seen."""
-    browser = launch_browser(blinking_learner(tmp_path / "learner.mjpeg", seconds=300))
+    browser = camera.browser(300)
     desktop_ctx = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     desktop_ctx.add_init_script(NO_CAMERA)
     desktop = desktop_ctx.new_page()
@@ -71,18 +73,11 @@ def computer_and_phone(
     phone_ctx = browser.new_context(
         viewport={"width": 360, "height": 740}, locale="zh-CN", is_mobile=True, has_touch=True
     )
-    # Keep the fake camera playing in a tab of its own (see test_learner_journey.hold_camera):
-    # a camera opened afresh restarts the file and would film frames the server has seen.
-    holder = phone_ctx.new_page()
-    holder.goto(f"{base}/login")
-    holder.evaluate(
-        """async () => { window.held = await navigator.mediaDevices.getUserMedia({
-            audio: false, video: { facingMode: "user" } }); }"""
-    )
+    camera.hold(phone_ctx)
     phone = phone_ctx.new_page()
     phone.set_default_timeout(30_000)
     phone.on("pageerror", lambda e: errors.append(str(e)))
-    signs_in(desktop, base, username)
+    signs_in(desktop, camera.base, username)
     return desktop, phone, errors
 
 
@@ -131,29 +126,26 @@ def hand_off(
 
 
 def test_no_camera_hands_the_check_to_a_phone(
-    live_server: str,
-    launch_browser: Callable[[Path], Any],
-    blink_challenges: None,
+    camera: Camera,
     engine: Any,
-    tmp_path: Path,
 ) -> None:
     from app.attendance.models import FaceHandoff, HandoffState
     from app.courses.models import Heartbeat, SessionState, StudySession
 
     username, enrollment_id = seed_learner(engine)
-    desktop, phone, errors = computer_and_phone(launch_browser, live_server, username, tmp_path)
+    desktop, phone, errors = computer_and_phone(camera, username)
     desktop.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     shot = Shots(desktop, "handoff")
     phone_shot = Shots(phone, "handoff-phone")
 
     # Face enrolment: the camera is refused, the panel offers the phone.
-    desktop.goto(f"{live_server}/face")
+    desktop.goto(f"{camera.base}/face")
     hand_off(desktop, phone, "enrol-check", shot, phone_shot, "enrol")
     assert desktop.locator("#face-state").get_attribute("data-enrolled") == "1"
     assert not desktop.locator("#enrol-next").is_hidden()
 
     # Check-in: the phone passes, the computer's study session runs with its own heartbeats.
-    desktop.goto(f"{live_server}/study/{enrollment_id}")
+    desktop.goto(f"{camera.base}/study/{enrollment_id}")
     desktop.wait_for_selector("#checkin-check")
     hand_off(desktop, phone, "checkin-check", shot, phone_shot, "checkin")
     desktop.wait_for_selector("#study[data-state=studying]")
@@ -180,11 +172,8 @@ def test_no_camera_hands_the_check_to_a_phone(
 
 
 def test_a_phone_whose_answer_was_lost_is_told_its_check_passed(
-    live_server: str,
-    launch_browser: Callable[[Path], Any],
-    blink_challenges: None,
+    camera: Camera,
     engine: Any,
-    tmp_path: Path,
 ) -> None:
     """The phone's check passes on the server but its answer is lost on the way back: the phone
     says the network failed and offers a retry; the retry finds the link used (409 handoff_used,
@@ -193,9 +182,9 @@ def test_a_phone_whose_answer_was_lost_is_told_its_check_passed(
     from app.web.i18n import JS_STRINGS
 
     username, _ = seed_learner(engine)
-    desktop, phone, errors = computer_and_phone(launch_browser, live_server, username, tmp_path)
+    desktop, phone, errors = computer_and_phone(camera, username)
     shot = Shots(phone, "handoff-lost")
-    desktop.goto(f"{live_server}/face")
+    desktop.goto(f"{camera.base}/face")
     root = desktop.locator("#enrol-check")
     root.locator(".fc-go").click()
     desktop.wait_for_selector("#enrol-check[data-state=handoff] .fc-handoff:not([hidden])")

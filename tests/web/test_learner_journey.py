@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from tests.factories import PASSWORD, id_number
 from tests.web.conftest import (
     FACE_TIMEOUT_MS,
+    Camera,
     Shots,
     answer_right,
     course_institution,
@@ -33,7 +34,7 @@ from tests.web.conftest import (
     wait_for_preview,
     watch_errors,
 )
-from tests.web.fakecam import blinking_learner, lfw_photo, still_of
+from tests.web.fakecam import lfw_photo, still_of
 
 pytestmark = [
     pytest.mark.browser,
@@ -42,30 +43,10 @@ pytestmark = [
 ]
 
 
-def hold_camera(context: Any, base: str) -> None:
-    """Keep the fake camera open in a tab of its own for the whole test.
-
-    Chromium restarts a file-backed fake camera from its first frame whenever it is opened
-    afresh, so pages opened one after the other would film the same frames, and the server
-    rightly refuses frames it has seen before (frame_replayed). A real camera never repeats
-    bytes; a camera held open keeps the file playing on instead.
-    """
-    holder = context.new_page()
-    holder.goto(f"{base}/login")
-    holder.evaluate(
-        """async () => { window.held = await navigator.mediaDevices.getUserMedia({
-            audio: false,
-            video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } } }); }"""
-    )
-
-
 @pytest.mark.face_pool  # four or more streamed checks: analysed while they stream
 def test_learner_journey(
-    live_server: str,
-    launch_browser: Callable[[Path], Any],
-    blink_challenges: None,
+    camera: Camera,
     engine: Any,
-    tmp_path: Path,
 ) -> None:
     from app.accounts.models import Institution, User
     from app.certificates.credential import hours
@@ -74,10 +55,10 @@ def test_learner_journey(
 
     started = time.monotonic()
     course_id, bank = seed_course(engine)
-    browser = launch_browser(blinking_learner(tmp_path / "learner.mjpeg", seconds=300))
+    browser = camera.browser(300)
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
-    hold_camera(context, live_server)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=camera.base)
+    camera.hold(context)
     page = context.new_page()
     page.set_default_timeout(30_000)
     # Refusals (e.g. a 422 liveness_failed before a retry) are not errors; script errors and
@@ -93,7 +74,7 @@ def test_learner_journey(
         institution_code = s.exec(
             select(Institution.code).where(col(Institution.id) == course_institution(s, course_id))
         ).one()
-    page.goto(f"{live_server}/register")
+    page.goto(f"{camera.base}/register")
     page.fill("#institution_code", institution_code)
     page.fill("input[name=real_name]", "李明")
     page.fill("#id_number", id_number(seq=77)[:-1] + ("1" if id_number(seq=77)[-1] != "1" else "2"))
@@ -195,13 +176,13 @@ def test_learner_journey(
     page.wait_for_selector("#study[data-state=ended]")
 
     # Progress says what is missing: only the quiz.
-    page.goto(f"{live_server}/progress/{enrollment_id}")
+    page.goto(f"{camera.base}/progress/{enrollment_id}")
     missing = page.locator("ul.missing li").all_inner_texts()
     assert len(missing) == 1 and "考试" in missing[0], missing
     shot("progress-missing")
 
     # The face-gated quiz: questions without answers; answer by the options' text.
-    page.goto(f"{live_server}/quiz/{enrollment_id}")
+    page.goto(f"{camera.base}/quiz/{enrollment_id}")
     attempts_left = int(page.inner_text("#attempts-left"))
     refusals += run_check(page, "quiz-check")
     page.wait_for_selector("#paper:not([hidden])")
@@ -229,7 +210,7 @@ def test_learner_journey(
     shot("quiz-result")
 
     # Complete, and the certificate issued at that moment (the institution's setting).
-    page.goto(f"{live_server}/progress/{enrollment_id}")
+    page.goto(f"{camera.base}/progress/{enrollment_id}")
     assert page.locator("#progress").get_attribute("data-complete") == "1"
     shot("progress-complete")
     with Session(engine) as s:
@@ -259,7 +240,7 @@ def test_learner_journey(
     # screenshot is cut or how the browser resampled the SVG.
     qr = ImageOps.expand(qr.resize((qr.width * 2, qr.height * 2)), border=48, fill=255)
     decoded = [b.text for b in zxingcpp.read_barcodes(qr)]
-    verify_url = f"{live_server}/certificates/{cert.serial}"
+    verify_url = f"{camera.base}/certificates/{cert.serial}"
     assert decoded == [verify_url]
     assert page.locator("#verify-url").input_value() == verify_url
 
@@ -283,9 +264,9 @@ def test_learner_journey(
     assert cert.serial in public and "李*" in public and "李明" not in public
     shot("verification")
 
-    page.goto(f"{live_server}/record")
+    page.goto(f"{camera.base}/record")
     shot("record")
-    page.goto(f"{live_server}/my?lang=en")
+    page.goto(f"{camera.base}/my?lang=en")
     assert "My courses" in page.inner_text("main")
     shot("my-en")
 

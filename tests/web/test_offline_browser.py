@@ -8,16 +8,13 @@ var/screenshots/offline-*)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.factories import PASSWORD, id_number
-from tests.web.conftest import FACE_TIMEOUT_MS, Shots, signs_in
-from tests.web.fakecam import blinking_learner
+from tests.web.conftest import FACE_TIMEOUT_MS, Camera, Shots, signs_in
 
 CSP_LISTENER = """
 window.__cspViolations = [];
@@ -33,11 +30,8 @@ pytestmark = [
 
 
 def test_schedule_show_qr_and_check_in_at_the_station(
-    live_server: str,
-    launch_browser: Callable[[Path], Any],
-    blink_challenges: None,
+    camera: Camera,
     engine: Any,
-    tmp_path: Path,
 ) -> None:
     from app import clock
     from app.accounts import service as accounts
@@ -71,7 +65,7 @@ def test_schedule_show_qr_and_check_in_at_the_station(
         attendance.enrol(session, learner, challenge_id=challenge.id, frames=blink_burst("a"))
         class_id = courses.enrol(session, Principal.of_user(learner), course.id).class_id
 
-    browser = launch_browser(blinking_learner(tmp_path / "station.mjpeg", seconds=300))
+    browser = camera.browser(300, "station.mjpeg")
     errors: list[str] = []
 
     def context(viewport: dict[str, int]) -> Any:
@@ -85,8 +79,8 @@ def test_schedule_show_qr_and_check_in_at_the_station(
     # ---- Staff schedule the session through the form (Beijing time, running now).
     desk = context({"width": 1280, "height": 860})
     shots = Shots(desk, "offline")
-    signs_in(desk, live_server, staff.username, "**/staff/**")
-    desk.goto(f"{live_server}/staff/classes/{class_id}")
+    signs_in(desk, camera.base, staff.username, "**/staff/**")
+    desk.goto(f"{camera.base}/staff/classes/{class_id}")
     desk.click("#class-offline")
     desk.wait_for_selector("#offline-form")
     now = clock.now().astimezone(SHANGHAI)
@@ -105,9 +99,9 @@ def test_schedule_show_qr_and_check_in_at_the_station(
 
     # ---- The learner shows the QR on the phone.
     phone = context({"width": 360, "height": 740})
-    signs_in(phone, live_server, learner.username)
+    signs_in(phone, camera.base, learner.username)
     assert "线下实训 0 / 120 分钟" in phone.inner_text("main")
-    phone.goto(f"{live_server}/offline")
+    phone.goto(f"{camera.base}/offline")
     card = phone.locator(f"#offline-{sid}")
     card.locator(".show-qr").click()
     phone.wait_for_selector(f"#offline-{sid} img.qr[data-token]")
@@ -118,7 +112,7 @@ def test_schedule_show_qr_and_check_in_at_the_station(
 
     # ---- The station: a handheld scanner types the token and presses Enter; the camera
     # checks the face; the learner is checked in.
-    desk.goto(f"{live_server}/staff/stations/{sid}")
+    desk.goto(f"{camera.base}/staff/stations/{sid}")
     desk.wait_for_selector("#scan-token")
     desk.fill("#scan-token", token)
     desk.press("#scan-token", "Enter")
@@ -146,14 +140,14 @@ def test_schedule_show_qr_and_check_in_at_the_station(
         assert row.user_id == learner.id and row.checkout_at is None
 
     # ---- The sheet and the learner's page show it.
-    desk.goto(f"{live_server}/staff/offline/{sid}")
+    desk.goto(f"{camera.base}/staff/offline/{sid}")
     assert desk.inner_text("#offline-counts").startswith("1 / 0 / 30")
     widths["sheet"] = shots("sheet")
-    desk.goto(f"{live_server}/staff/classes/{class_id}/offline")
+    desk.goto(f"{camera.base}/staff/classes/{class_id}/offline")
     desk.wait_for_selector("#offline-table")
     widths["sessions"] = shots("sessions")
     assert desk.locator("#cancel-offline").count() == 0  # someone checked in: no cancelling
-    phone.goto(f"{live_server}/offline")
+    phone.goto(f"{camera.base}/offline")
     assert "离开时请签退" in phone.inner_text(f"#offline-{sid}")
     assert phone.locator(f"#offline-{sid} .show-qr").inner_text() == "出示签退二维码"
 
@@ -169,16 +163,14 @@ def test_schedule_show_qr_and_check_in_at_the_station(
     assert out_token and out_token != token
     # The exit's station: another tablet (its own browser and camera; Chromium replays a fake
     # camera file from its start, and the server refuses frames it has seen before).
-    exit_browser = launch_browser(
-        blinking_learner(tmp_path / "exit.mjpeg", seconds=120, first_mark=20_000)
-    )
+    exit_browser = camera.browser(120, "exit.mjpeg", first_mark=20_000)
     exit_ctx = exit_browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     exit_ctx.add_init_script(CSP_LISTENER)
     door = exit_ctx.new_page()
     door.set_default_timeout(30_000)
     door.on("pageerror", lambda e: errors.append(str(e)))
-    signs_in(door, live_server, staff.username, "**/staff/**")
-    door.goto(f"{live_server}/staff/stations/{sid}")
+    signs_in(door, camera.base, staff.username, "**/staff/**")
+    door.goto(f"{camera.base}/staff/stations/{sid}")
     door.wait_for_selector("#scan-token")
     door.fill("#scan-token", out_token)
     door.press("#scan-token", "Enter")
@@ -200,7 +192,7 @@ def test_schedule_show_qr_and_check_in_at_the_station(
         assert row.checkout_at is not None and row.checkout_event_id is not None
 
     # ---- The instructor marks the assessment on the sheet; the enrolment page shows it all.
-    desk.goto(f"{live_server}/staff/offline/{sid}")
+    desk.goto(f"{camera.base}/staff/offline/{sid}")
     assert desk.inner_text("#offline-counts").startswith("1 / 1 / 30")
     form = desk.locator(".assess-form").first
     form.locator("input[value=fail]").check()
@@ -213,13 +205,13 @@ def test_schedule_show_qr_and_check_in_at_the_station(
 
     with transaction(engine) as session:
         eid = session.exec(select(Enrollment.id)).one()
-    desk.goto(f"{live_server}/staff/enrollments/{eid}")
+    desk.goto(f"{camera.base}/staff/enrollments/{eid}")
     records = desk.locator("#offline-records")
     records.wait_for()
     assert "照明线路安装实操" in records.inner_text()
     assert "接地线未按规范连接" in records.inner_text()
     widths["enrollment"] = shots("enrollment")
-    phone.goto(f"{live_server}/offline")
+    phone.goto(f"{camera.base}/offline")
     assert "已签退" in phone.inner_text(f"#offline-{sid}")
     assert all(w is not None and w <= Shots.PHONE["width"] for w in widths.values()), widths
     assert phone.evaluate("document.documentElement.scrollWidth") <= Shots.PHONE["width"]

@@ -6,8 +6,6 @@ and the page shows that result exactly as it shows a normal finish. One submissi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,14 +13,12 @@ from sqlmodel import Session, col, select
 
 from tests.factories import set_enrollment
 from tests.web.conftest import (
+    Camera,
     answer_right,
     face_enrolled_learner,
     run_check,
     seed_course,
-    signs_in,
-    watch_errors,
 )
-from tests.web.fakecam import blinking_learner
 
 pytestmark = [
     pytest.mark.browser,
@@ -32,11 +28,8 @@ pytestmark = [
 
 
 def test_a_lost_answer_then_a_retry_shows_the_recorded_result(
-    live_server: str,
-    launch_browser: Callable[[Path], Any],
-    blink_challenges: None,
+    camera: Camera,
     engine: Any,
-    tmp_path: Path,
 ) -> None:
     from app.audit.models import AuditEntry
     from app.courses.models import QuizAttempt
@@ -48,12 +41,8 @@ def test_a_lost_answer_then_a_retry_shows_the_recorded_result(
     )
     set_enrollment(engine, enrollment_id, credited_ms=60_000)  # the required minute studied
 
-    browser = launch_browser(blinking_learner(tmp_path / "learner.mjpeg", seconds=60))
-    page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="zh-CN")
-    page.set_default_timeout(30_000)
-    errors = watch_errors(page)
-    signs_in(page, live_server, "sunli")
-    page.goto(f"{live_server}/quiz/{enrollment_id}")
+    page, errors = camera.learner_page("sunli", seconds=60)
+    page.goto(f"{camera.base}/quiz/{enrollment_id}")
     run_check(page, "quiz-check")
     page.wait_for_selector("#paper:not([hidden])")
     answer_right(page, bank)

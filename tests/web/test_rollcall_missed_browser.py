@@ -6,8 +6,6 @@ server runs no sweep) and forfeited the stretch since the check-in (strict polic
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,14 +13,12 @@ from sqlmodel import Session, col, select
 
 from tests.web.conftest import (
     FACE_TIMEOUT_MS,
+    Camera,
     Shots,
     face_enrolled_learner,
     run_check,
     seed_course,
-    signs_in,
-    watch_errors,
 )
-from tests.web.fakecam import blinking_learner
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,11 +31,8 @@ POLICY = {"min_interval_s": 5, "max_interval_s": 8, "response_window_s": 10}
 
 
 def test_a_missed_rollcall_pauses_the_session_and_forfeits_the_stretch(
-    live_server: str,
-    launch_browser: Callable[[Path], Any],
-    blink_challenges: None,
+    camera: Camera,
     engine: Any,
-    tmp_path: Path,
 ) -> None:
     from app.audit.models import AuditEntry
     from app.courses.models import (
@@ -60,13 +53,9 @@ def test_a_missed_rollcall_pauses_the_session_and_forfeits_the_stretch(
         engine, course_id, username="zhaolei", real_name="赵蕾", seq=66
     )
 
-    browser = launch_browser(blinking_learner(tmp_path / "learner.mjpeg", seconds=120))
-    page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="zh-CN")
-    page.set_default_timeout(30_000)
-    errors = watch_errors(page)
+    page, errors = camera.learner_page("zhaolei", seconds=120)
     shot = Shots(page, "rollcall-missed")
-    signs_in(page, live_server, "zhaolei")
-    page.goto(f"{live_server}/study/{enrollment_id}")
+    page.goto(f"{camera.base}/study/{enrollment_id}")
 
     # Check in with the camera; studying starts.
     refusals = run_check(page, "checkin-check")

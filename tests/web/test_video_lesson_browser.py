@@ -9,17 +9,14 @@ condition (the page's state, the server's rows), never on time."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import Session, col, select
 
-from tests.factories import PASSWORD, id_number
 from tests.video_clips import webm_clip
-from tests.web.conftest import FACE_TIMEOUT_MS, Shots, run_check
-from tests.web.fakecam import blinking_learner
+from tests.web.conftest import FACE_TIMEOUT_MS, Camera, Shots, face_enrolled_learner, run_check
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,15 +42,12 @@ SET_VISIBILITY = """(state) => {
 def _seed(engine: Any, clip: Path) -> tuple[Any, Any, Any]:
     """A published course (heartbeats every 5 s, no roll-call for a day) with the clip as its
     one lesson, uploaded through the service; a learner with consent, face and enrolment."""
-    from app.accounts import service as accounts
     from app.accounts.models import Role
     from app.accounts.principal import Principal
-    from app.attendance import service as attendance
     from app.courses import media
     from app.courses import service as courses
     from app.courses.schemas import CourseIn
     from app.db import transaction
-    from tests.face_data import blink_burst
     from tests.factories import make_institution, make_user
 
     inst = make_institution(engine)
@@ -95,51 +89,30 @@ def _seed(engine: Any, clip: Path) -> tuple[Any, Any, Any]:
             session, p, course.id, kind="judge", stem="先断电，再施救。", options=None, answer=[0]
         )
         courses.publish_course(session, p, course.id)
-        learner = accounts.register_learner(
-            session,
-            username="sunli",
-            password=PASSWORD,
-            real_name="孙丽",
-            id_number=id_number(seq=71),
-            institution_id=course.institution_id,
-        )
-        accounts.set_biometric_consent(session, learner, granted=True)
-        challenge = attendance.create_challenge(session, learner)
-        attendance.enrol(session, learner, challenge_id=challenge.id, frames=blink_burst("a"))
-        enrollment = courses.enrol(session, Principal.of_user(learner), course.id)
-        return enrollment.id, lesson.id, learner.id
+    learner_id, enrollment_id = face_enrolled_learner(
+        engine, course.id, username="sunli", real_name="孙丽", seq=71
+    )
+    return enrollment_id, lesson.id, learner_id
 
 
 def test_playback_earns_credit_skipping_and_a_hidden_tab_do_not(
-    live_server: str,
-    launch_browser: Callable[[Path], Any],
-    blink_challenges: None,
+    camera: Camera,
     engine: Any,
-    tmp_path: Path,
 ) -> None:
     from app.courses import study
     from app.courses.models import Enrollment, Heartbeat, LessonProgress, StudySession
 
     started = time.monotonic()
-    clip = webm_clip(tmp_path / "lesson.webm", seconds=60, width=160)
+    clip = webm_clip(camera.tmp_path / "lesson.webm", seconds=60, width=160)
     enrollment_id, lesson_id, _learner_id = _seed(engine, clip)
 
     def beats() -> list[Any]:
         with Session(engine) as s:
             return list(s.exec(select(Heartbeat).order_by(col(Heartbeat.at))).all())
 
-    browser = launch_browser(blinking_learner(tmp_path / "learner.mjpeg", seconds=120))
-    page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="zh-CN")
-    page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = camera.learner_page("sunli", seconds=120)
     shot = Shots(page, "video-lesson")
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=username]", "sunli")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/my")
-    page.goto(f"{live_server}/study/{enrollment_id}")
+    page.goto(f"{camera.base}/study/{enrollment_id}")
     page.wait_for_function(f"() => document.querySelector('{VIDEO}').readyState >= 1")  # metadata
     assert page.locator(".lesson-progress").inner_text().startswith("已学 0.0 / 1.0")
 
