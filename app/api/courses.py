@@ -19,8 +19,8 @@ from app.api.deps import (
 )
 from app.attendance import exceptions as fx
 from app.attendance.exceptions import FRAME_SUBMISSION_ERRORS
+from app.courses import classes, invites, quiz
 from app.courses import exceptions as cx
-from app.courses import invites, quiz
 from app.courses import service as courses
 from app.courses.class_schemas import InviteCodeIn, SelfEnrolIn
 from app.courses.models import Level
@@ -370,7 +370,8 @@ def enrol(
     responses=problem_responses(
         *USER_ERRORS,
         ax.InstitutionUnavailable,
-        cx.AlreadyEnrolled,
+        classes.AlreadyInClass,
+        classes.InAnotherClass,
         cx.ClassFull,
         cx.ClassClosed,
     ),
@@ -378,7 +379,10 @@ def enrol(
 def enrol_by_code(body: InviteCodeIn, user: CurrentLearner, session: SessionDep) -> EnrolOut:
     """Enrol in the class a class invite code (班级邀请码) names — a class of the learner's own
     institution that takes enrolments; any other code is 422 `institution_unavailable`, like
-    an unknown one. The same rule as registering with the code."""
+    an unknown one. The same rule as registering with the code. A learner already in that
+    class gets 409 `already_enrolled` (with `enrollment_id`, `class_id`); one in the course's
+    default class with nothing studied yet is moved into it (the same enrolment, 201); one in
+    another class of the course gets 409 `already_enrolled` (a code does not move them)."""
     enrollment = invites.join_with_code(session, Principal.of_user(user), body.code)
     return EnrolOut(enrollment_id=enrollment.id, class_id=enrollment.class_id)
 

@@ -18,6 +18,7 @@ Exception tree::
      └── Conflict
           ├── CourseIncomplete        409 course_incomplete      (nothing to study or quiz)
           ├── AlreadyEnrolled         409 already_enrolled       (carries enrollment_id)
+          │    └── AlreadyInClass, InAnotherClass  (app.courses.classes.refusals)
           ├── QuizUnavailable         409 quiz_unavailable       (the question bank is empty)
           ├── CoursePublished         409 course_published       (a published course is frozen)
           ├── AttemptOpen             409 attempt_open           (carries attempt_id)

@@ -9,6 +9,12 @@ closed), its course is published and its institution takes learners; anything el
 same refusal as an unknown institution code (422 ``institution_unavailable``), so codes cannot
 be probed. Seats are claimed as for any enrolment (409 ``class_full``/``class_closed``).
 
+A learner already in the class a code names is told so (409 ``already_enrolled``, in words
+saying they are in that class: a second tap of the form, the code typed again); one waiting in
+the course's default class with nothing studied is moved into the class (audited
+``enrollment.class_changed``); one in another class of the course stays there (409
+``already_enrolled``, in words saying why and to ask the institution).
+
 Registration itself stays in the accounts domain (``registration.self_register``); this
 module, above it, resolves the code to the class's institution and then enrols.
 """
@@ -24,10 +30,12 @@ from app.accounts.exceptions import InstitutionUnavailable
 from app.accounts.models import Institution, User
 from app.accounts.principal import Principal
 from app.courses import classes
+from app.courses.classes import AlreadyInClass
 from app.courses.classes.rules import INVITE_ALPHABET, INVITE_LENGTH
 from app.courses.enrolment import enrol
-from app.courses.exceptions import ClassCodeUnavailable
+from app.courses.exceptions import AlreadyEnrolled, ClassCodeUnavailable
 from app.courses.models import ClassStatus, Course, CourseClass, CourseStatus, Enrollment
+from app.errors import Forbidden
 from app.validation import normalise_identifier
 
 ALPHABET = INVITE_ALPHABET
@@ -86,25 +94,53 @@ def register_with_code(
 
 
 def _enrol_once(session: Session, user: User, klass: CourseClass) -> Enrollment:
-    """The learner enrolled in the class a code names; the same code again (the form sent
-    twice) is the enrolment it made."""
-    existing = classes.enrollment_of(session, klass.course_id, user.id)
-    if existing is not None and existing.class_id == klass.id:
+    """Registration's (and the institution choice's) enrolment in the class a code names; the
+    same code again (the form sent twice) is the enrolment it made."""
+    try:
+        return _into_class(session, Principal.of_user(user), klass)
+    except AlreadyInClass:
+        existing = classes.enrollment_of(session, klass.course_id, user.id)
+        if existing is None:  # AlreadyInClass names it; never reached
+            raise
         return existing
-    return enrol(session, Principal.of_user(user), klass.course_id, class_id=klass.id)
+
+
+def _into_class(session: Session, principal: Principal, klass: CourseClass) -> Enrollment:
+    """The learner in the class a code names: enrolled there; or, in the course's default class
+    with nothing studied yet, moved there (``classes.move_from_default_class``). Already in
+    that class: 409 :class:`AlreadyInClass`; in another class of the course that a code does
+    not move them out of: 409 :class:`InAnotherClass` (both ``already_enrolled``)."""
+    user = principal.user
+    if user is None:
+        raise Forbidden("Only learners enrol in courses.")
+    existing = classes.enrollment_of(session, klass.course_id, user.id)
+    if existing is None:
+        try:
+            return enrol(session, principal, klass.course_id, class_id=klass.id)
+        except AlreadyEnrolled:  # a concurrent request (the other tap) enrolled them first
+            existing = classes.enrollment_of(session, klass.course_id, user.id)
+            if existing is None:
+                raise
+    if existing.class_id == klass.id:
+        raise AlreadyInClass(enrollment_id=str(existing.id), class_id=str(klass.id))
+    return classes.move_from_default_class(
+        session, existing, klass, actor=principal.actor, via="code"
+    )
 
 
 def join_with_code(session: Session, principal: Principal, typed: str) -> Enrollment:
     """A registered learner enrols in the class a code names (their own institution's class;
-    another institution's code is refused like an unknown one)."""
+    another institution's code is refused like an unknown one), as :func:`_into_class` says:
+    a learner waiting in the course's default class moves into it; one already in it is told
+    so (409 ``already_enrolled``, :class:`AlreadyInClass`)."""
     try:
         klass = class_for_code(session, typed)
     except InstitutionUnavailable:  # a class that no longer takes learners: the same answer
         klass = None
     user = principal.user
     if klass is None or user is None or user.institution_id not in (None, klass.institution_id):
-        raise ClassCodeUnavailable(field="institution_code")
-    return enrol(session, principal, klass.course_id, class_id=klass.id)
+        raise ClassCodeUnavailable(field="code")  # the request's field (``InviteCodeIn.code``)
+    return _into_class(session, principal, klass)
 
 
 def choose_with_code(session: Session, user: User, typed: str) -> Enrollment | None:

@@ -202,9 +202,9 @@ def join_class(
     try:
         with attempt(session):
             invites.join_with_code(session, Principal.of_user(user), code)
-    except cx.AlreadyEnrolled:  # the form sent twice (or the course joined before): it is there
-        return redirect(request, "/my", "already_enrolled")
-    except DomainError as err:
+    except classes.AlreadyInClass:  # a second tap, the code typed again: she is in that class
+        return redirect(request, "/my", "class_already_joined")
+    except DomainError as err:  # InAnotherClass too: why the code cannot move her, whom to ask
         return _my(
             request,
             user,

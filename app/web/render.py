@@ -56,6 +56,7 @@ FLASH_COOKIE = "st_flash"
 FLASHES = {
     "registered": "注册成功！请先阅读并确认人脸信息处理说明。",
     "class_joined": "已按班级邀请码报名该班级。",
+    "class_already_joined": "您已在这个班级中，无需再次报名。",
     "registered_class": "注册成功，并已按班级邀请码报名该班级！请先阅读并确认人脸信息处理说明。",
     "signed_in": "登录成功。",
     "signed_out": "您已安全退出。",

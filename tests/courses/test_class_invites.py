@@ -6,19 +6,24 @@ forms); a closed class's code is refused like an unknown institution code."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app import clock
 from app.accounts.exceptions import InstitutionUnavailable
-from app.accounts.models import Role, User
+from app.accounts.models import Institution, Role, User
 from app.accounts.principal import Principal
 from app.courses import invites
+from app.courses.classes import AlreadyInClass, InAnotherClass
 from app.courses.models import ClassStatus, CourseClass, Enrollment
 from app.db import transaction
 from tests.factories import (
     PASSWORD,
+    audit_actions,
+    audit_log,
     course_row,
     csrf_of,
     filed_class,
@@ -27,7 +32,9 @@ from tests.factories import (
     make_institution,
     make_learner,
     make_user,
+    self_enrolled,
     sign_in,
+    start_session,
 )
 
 API = "/api/v1"
@@ -210,3 +217,118 @@ def test_a_learner_of_no_institution_chooses_with_a_class_code_on_the_page_and_t
         headers=h,
     )
     assert r.status_code == 409 and r.json()["code"] == "institution_already_chosen"
+
+
+def _scheduled(engine: Any, course: Any, code: str, capacity: int) -> CourseClass:
+    """Another scheduled class of the course (not filed)."""
+    from app.courses import classes
+
+    with Session(engine) as s:
+        inst = s.get(Institution, course.institution_id)
+    staff = make_user(engine, Role.staff, inst)
+    first = clock.now().astimezone(clock.SHANGHAI).date()
+    with transaction(engine) as s:
+        return classes.create_class(
+            s,
+            Principal.of_user(s.get(User, staff.id)),  # type: ignore[arg-type]
+            course.id,
+            code=code,
+            name=f"{code} 班",
+            starts_on=first,
+            ends_on=first + timedelta(days=90),
+            capacity=capacity,
+            head_teacher_id=staff.id,
+        )
+
+
+def test_the_code_of_the_class_a_learner_is_in_says_so_and_the_field_is_the_code(
+    client: TestClient, engine: Any
+) -> None:
+    """Sent again after the first committed (a second tap, the code typed again): 409
+    ``already_enrolled`` as the API has always answered a repeat, in words saying the learner
+    is in that class, naming the enrolment and the class. An unusable code's 422 names the
+    request's field, ``code``."""
+    inst, course, klass = world(engine)
+    code = invites.shown(klass.invite_code)
+    learner = make_learner(engine, inst)
+    h = login(client, learner.username)
+    r = client.post(f"{API}/me/enrollments/by-code", json={"code": "ZZZZ-ZZZZ"}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "code", r.text
+    first = client.post(f"{API}/me/enrollments/by-code", json={"code": code}, headers=h)
+    assert first.status_code == 201
+    again = client.post(f"{API}/me/enrollments/by-code", json={"code": code}, headers=h)
+    assert again.status_code == 409, again.text
+    body = again.json()
+    assert body["code"] == "already_enrolled"
+    assert body["message_zh"] == AlreadyInClass.message_zh
+    assert (body["enrollment_id"], body["class_id"]) == (
+        first.json()["enrollment_id"],
+        str(klass.id),
+    )
+    assert audit_actions(engine, f"enrollment:{body['enrollment_id']}") == ["enrollment.created"]
+
+
+def test_a_learner_waiting_in_the_default_class_is_moved_by_a_code_until_she_studies(
+    client: TestClient, engine: Any
+) -> None:
+    """Self-enrolled in the course's default class, nothing studied: the code moves the same
+    enrolment into its class (201), audited ``enrollment.class_changed`` with both classes, the
+    seat counted. Once anything is recorded there (a study session), or from another scheduled
+    class, the code does not move her: 409 ``already_enrolled`` saying why, nothing changed.
+    A full class refuses the move as it refuses an enrolment; she stays where she was."""
+    from app.courses import classes
+
+    def by_code(learner: Any, code: Any) -> Any:
+        h = login(client, learner.username)
+        return client.post(f"{API}/me/enrollments/by-code", json={"code": code}, headers=h)
+
+    inst, course, klass = world(engine)
+    code = invites.shown(klass.invite_code)
+    waiting = make_learner(engine, inst)
+    e = self_enrolled(engine, waiting, course)
+    default = e.class_id
+    r = by_code(waiting, code)
+    assert r.status_code == 201, r.text
+    assert r.json() == {"enrollment_id": str(e.id), "class_id": str(klass.id)}
+    [(action, payload)] = audit_log(engine, f"enrollment:{e.id}")
+    assert action == "enrollment.class_changed"
+    assert payload == {
+        "course": str(course.id),
+        "from_class": str(default),
+        "class": str(klass.id),
+        "user": str(waiting.id),
+        "via": "code",
+    }
+    with Session(engine) as s:
+        assert classes.summary(s, s.get(CourseClass, klass.id)).enrolled == 1  # type: ignore[arg-type]
+
+    studied = make_learner(engine, inst)
+    e2 = self_enrolled(engine, studied, course)
+    start_session(engine, studied, e2, course)
+    r = by_code(studied, code)
+    assert r.status_code == 409 and r.json()["code"] == "already_enrolled", r.text
+    assert r.json()["message_zh"] == InAnotherClass.message_zh
+    assert r.json()["enrollment_id"] == str(e2.id)
+
+    elsewhere = make_learner(engine, inst)
+    other = _scheduled(engine, course, "2027Q1", capacity=1)
+    with transaction(engine) as s:
+        in_other = invites.join_with_code(
+            s,
+            Principal.of_user(s.get(User, elsewhere.id)),  # type: ignore[arg-type]
+            other.invite_code or "",
+        )
+    r = by_code(elsewhere, code)
+    assert r.status_code == 409 and r.json()["message_zh"] == InAnotherClass.message_zh
+
+    late = make_learner(engine, inst)
+    e3 = self_enrolled(engine, late, course)
+    r = by_code(late, other.invite_code)
+    assert r.status_code == 409 and r.json()["code"] == "class_full", r.text
+
+    with Session(engine) as s:
+        assert s.get(Enrollment, e2.id).class_id == default  # type: ignore[union-attr]
+        assert s.get(Enrollment, in_other.id).class_id == other.id  # type: ignore[union-attr]
+        assert s.get(Enrollment, e3.id).class_id == default  # type: ignore[union-attr]
+    for unchanged in (e2.id, in_other.id, e3.id):
+        assert "enrollment.class_changed" not in audit_actions(engine, f"enrollment:{unchanged}")

@@ -23,9 +23,10 @@ audit entry in the same transaction.
 
 The package's modules, by section: :mod:`~app.courses.classes.rules` (limits and field checks),
 :mod:`~app.courses.classes.reading` (who sees a class; classes, rosters, head teachers),
-:mod:`~app.courses.classes.lifecycle` (schedule, change, open, close; the default class) and
-:mod:`~app.courses.classes.seats` (seats and enrolment into a class). Callers import this
-package: ``from app.courses import classes``.
+:mod:`~app.courses.classes.lifecycle` (schedule, change, open, close; the default class),
+:mod:`~app.courses.classes.seats` (seats, enrolment into a class, a move out of the default
+class) and :mod:`~app.courses.classes.refusals` (a class code refused to the enrolled).
+Callers import this package: ``from app.courses import classes``.
 """
 
 from app.courses.classes.lifecycle import (
@@ -50,6 +51,7 @@ from app.courses.classes.reading import (
     roster,
     summary,
 )
+from app.courses.classes.refusals import AlreadyInClass, InAnotherClass
 from app.courses.classes.rules import (
     CAPACITY,
     CODE_CHARS,
@@ -70,9 +72,12 @@ from app.courses.classes.seats import (
     enrollment_of,
     learners_to_enrol,
     may_enrol_others,
+    move_from_default_class,
 )
 
 __all__ = [
+    "AlreadyInClass",
+    "InAnotherClass",
     "CAPACITY",
     "CODE_CHARS",
     "DEFAULT_CODE",
@@ -103,6 +108,7 @@ __all__ = [
     "learners_to_enrol",
     "list_classes",
     "may_enrol_others",
+    "move_from_default_class",
     "my_class",
     "open_class",
     "roster",

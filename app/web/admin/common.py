@@ -76,6 +76,7 @@ ACTION_NAMES = {
     "course.created": "创建课程",
     "course.published": "发布课程",
     "enrollment.created": "报名",
+    "enrollment.class_changed": "转班",
     "certificate.issued": "颁发证书",
     "certificate.revoked": "撤销证书",
 }
