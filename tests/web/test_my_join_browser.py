@@ -35,6 +35,22 @@ DESKTOP = {"width": 1280, "height": 900}
 JOIN = "#join-form button[type=submit]"
 
 
+def typed(browsing: Browsing, code: str) -> None:
+    """/my on a phone, the join form opened and the code typed in."""
+    page = browsing.page
+    page.set_viewport_size(PHONE)
+    page.goto(f"{browsing.base}/my")
+    page.click("#join-class summary")
+    page.fill("#join-form input[name=code]", code)
+
+
+def send(browsing: Browsing, code: str) -> None:
+    """The code sent from /my's join form on a phone."""
+    typed(browsing, code)
+    browsing.page.click(JOIN)
+    browsing.page.wait_for_load_state()
+
+
 def test_joining_a_class_by_code_on_a_phone(browsing: Browsing, engine: Any) -> None:
     from app.courses import invites
     from app.courses.exceptions import ClassCodeUnavailable
@@ -49,14 +65,6 @@ def test_joining_a_class_by_code_on_a_phone(browsing: Browsing, engine: Any) -> 
     page = browsing.page
     shot = Shots(page, "my-join")
 
-    def send(code: str) -> None:
-        page.set_viewport_size(PHONE)
-        page.goto(f"{browsing.base}/my")
-        page.click("#join-class summary")
-        page.fill("#join-form input[name=code]", code)
-        page.click(JOIN)
-        page.wait_for_load_state()
-
     def shots(name: str) -> None:
         page.set_viewport_size(DESKTOP)
         assert shot(name) == PHONE["width"]  # no sideways scrolling on a phone
@@ -64,7 +72,7 @@ def test_joining_a_class_by_code_on_a_phone(browsing: Browsing, engine: Any) -> 
     browsing.sign_in(learner.username)
 
     # A wrong code: the class code's own words, beside the form, in view, the field focused.
-    send("ZZZZ-ZZZZ")
+    send(browsing, "ZZZZ-ZZZZ")
     error = page.locator("#join-error")
     assert error.inner_text() == ClassCodeUnavailable.message_zh
     box = error.bounding_box()
@@ -73,7 +81,7 @@ def test_joining_a_class_by_code_on_a_phone(browsing: Browsing, engine: Any) -> 
     shots("unknown")
 
     # The right code (typed in lower case): joined, and said at the top.
-    send(invites.shown(care.invite_code).lower())
+    send(browsing, invites.shown(care.invite_code).lower())
     page.wait_for_url("**/my")
     assert page.inner_text(".flash") == FLASHES["class_joined"]
     # The class line's dates and head teacher are never broken in their middle.
@@ -84,15 +92,12 @@ def test_joining_a_class_by_code_on_a_phone(browsing: Browsing, engine: Any) -> 
     shots("joined")
 
     # The same code again: she is in that class.
-    send(invites.shown(care.invite_code))
+    send(browsing, invites.shown(care.invite_code))
     assert page.inner_text(".flash") == FLASHES["class_already_joined"]
     shots("again")
 
     # A double tap on the button: one enrolment, and the page says it is there.
-    page.set_viewport_size(PHONE)
-    page.goto(f"{browsing.base}/my")
-    page.click("#join-class summary")
-    page.fill("#join-form input[name=code]", invites.shown(wiring.invite_code))
+    typed(browsing, invites.shown(wiring.invite_code))
     page.dblclick(JOIN)
     page.wait_for_selector(".flash")
     assert page.inner_text(".flash") in {
@@ -137,10 +142,7 @@ def test_a_second_tap_that_reaches_the_server_after_the_first_joined(
     page = browsing.page
     shot = Shots(page, "my-join-second-tap")
     browsing.sign_in(learner.username)
-    page.set_viewport_size(PHONE)
-    page.goto(f"{browsing.base}/my")
-    page.click("#join-class summary")
-    page.fill("#join-form input[name=code]", invites.shown(care.invite_code))
+    typed(browsing, invites.shown(care.invite_code))
 
     committed: list[int] = []
 
@@ -190,20 +192,12 @@ def test_a_learner_in_the_default_class_joins_a_class_by_its_code(
     page = browsing.page
     shot = Shots(page, "my-join-default-class")
 
-    def send(code: str) -> None:
-        page.set_viewport_size(PHONE)
-        page.goto(f"{browsing.base}/my")
-        page.click("#join-class summary")
-        page.fill("#join-form input[name=code]", code)
-        page.click(JOIN)
-        page.wait_for_load_state()
-
     browsing.sign_in(fresh.username)
     page.set_viewport_size(PHONE)
     page.goto(f"{browsing.base}/my")
     page.set_viewport_size(DESKTOP)
     shot("before")
-    send(invites.shown(care.invite_code))
+    send(browsing, invites.shown(care.invite_code))
     page.set_viewport_size(DESKTOP)
     assert shot("moved") == PHONE["width"]
     assert page.inner_text(".flash") == FLASHES["class_joined"]
@@ -218,7 +212,7 @@ def test_a_learner_in_the_default_class_joins_a_class_by_its_code(
     assert json.loads(moved.payload)["class"] == str(care.id)
 
     browsing.sign_in(studied.username)
-    send(invites.shown(care.invite_code))
+    send(browsing, invites.shown(care.invite_code))
     page.set_viewport_size(DESKTOP)
     assert shot("studied") == PHONE["width"]
     from app.courses.classes import InAnotherClass
