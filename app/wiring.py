@@ -38,6 +38,7 @@ def _subscriptions() -> list[Subscription]:
     from app.claims import service as claims
     from app.courses import classes, progress, rollcall
     from app.exchange import service as exchange
+    from app.filing import facts as filing_facts
     from app.filing import service as filing
     from app.webhooks import events as webhooks
 
@@ -69,6 +70,8 @@ def _subscriptions() -> list[Subscription]:
         # (records in the exchange outbox).
         Subscription(classes, "class_opened_hooks", exchange.on_class_opened),
         Subscription(classes, "class_closed_hooks", exchange.on_class_closed),
+        # A move (转班) of recorded study out of or into a class filed for opening is refused.
+        Subscription(classes, "class_move_checks", filing_facts.refuse_move_of_filed_study),
         # Class filings (开班备案 / 结业备案) and the regulator's decisions on them, likewise.
         Subscription(filing, "filed_hooks", exchange.on_class_filing_filed),
         Subscription(filing, "decided_hooks", exchange.on_class_filing_decided),

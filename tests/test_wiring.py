@@ -42,6 +42,7 @@ EXPECTED = [
     ("app.certificates.service.revoked_hooks", "app.exchange.service.on_certificate_revoked"),
     ("app.courses.classes.class_opened_hooks", "app.exchange.service.on_class_opened"),
     ("app.courses.classes.class_closed_hooks", "app.exchange.service.on_class_closed"),
+    ("app.courses.classes.class_move_checks", "app.filing.facts.refuse_move_of_filed_study"),
     ("app.filing.service.filed_hooks", "app.exchange.service.on_class_filing_filed"),
     ("app.filing.service.decided_hooks", "app.exchange.service.on_class_filing_decided"),
     ("app.claims.service.filed_hooks", "app.exchange.service.on_claim_filed"),

@@ -25,6 +25,8 @@ from app.courses import service as courses
 from app.courses.class_schemas import (
     ClassEnrolmentOut,
     ClassIn,
+    ClassMoveIn,
+    ClassMoveOut,
     ClassOut,
     ClassUpdateIn,
     EnrolIntoClassIn,
@@ -193,6 +195,41 @@ def enrollment_class(
     """The class of an enrolment: for the learner themself, their institution and regulators."""
     enrollment = courses.get_enrollment_for(session, principal, enrollment_id)
     return _out(session, classes.my_class(session, enrollment))
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/class",
+    response_model=ClassMoveOut,
+    responses=problem_responses(
+        *SCOPE_ERRORS,
+        cx.EnrollmentNotFound,
+        cx.ClassNotFound,
+        cx.CourseNotFound,
+        classes.InvalidClassMove,
+        classes.SameClass,
+        classes.ClassOfAnotherCourse,
+        classes.EnrolmentFinished,
+        classes.RosterFrozen,
+        classes.StudiedInDefaultClass,
+        classes.StudiedInFiledClass,
+        cx.ClassFull,
+        cx.ClassClosed,
+    ),
+)
+def move_to_class(
+    enrollment_id: uuid.UUID, body: ClassMoveIn, principal: EnrolmentsWrite, session: SessionDep
+) -> ClassMoveOut:
+    """转班: move an enrolment of the institution to another class of its course, with the
+    reason (staff, or `enrolments:write`); study recorded stays with the enrolment."""
+    moved = classes.move_to_class(
+        session, principal, enrollment_id, body.class_id, reason=body.reason
+    )
+    return ClassMoveOut(
+        enrollment_id=moved.enrollment.id,
+        learner_id=moved.enrollment.user_id,
+        from_class_id=moved.from_class.id,
+        class_id=moved.klass.id,
+    )
 
 
 # ---------------------------------------------------------------- rosters (batch enrolment)

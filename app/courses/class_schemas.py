@@ -161,6 +161,25 @@ class ClassEnrolmentOut(BaseModel):
     learner_id: uuid.UUID
 
 
+class ClassMoveIn(BaseModel):
+    """转班: the class of the same course to move the enrolment to, and why (the clerk's words,
+    kept in the audit entry)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    class_id: uuid.UUID
+    reason: str = Field(max_length=svc.REASON_CHARS)
+
+
+class ClassMoveOut(BaseModel):
+    """The enrolment after the move: the same enrolment, in its new class."""
+
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    from_class_id: uuid.UUID
+    class_id: uuid.UUID
+
+
 # ---------------------------------------------------------------- rosters and activation
 
 

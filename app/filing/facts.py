@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from app.certificates.models import Certificate
 from app.clock import SHANGHAI
 from app.config import get_settings
+from app.courses.classes.refusals import StudiedInFiledClass
 from app.courses.models import CourseClass, Enrollment
 from app.filing.models import ClassFiling, FilingKind, FilingStatus
 
@@ -132,3 +133,28 @@ def explain(cert: Certificate, fact: FilingFact | None) -> tuple[bool, str, str]
         f"{f.version}){late_en}",
         f"{what_zh}已于 {filed} 开班备案，人社部门于 {decided} 同意（第 {f.version} 版）{late_zh}",
     )
+
+
+def refuse_move_of_filed_study(
+    session: Session,
+    enrollment: Enrollment,
+    source: CourseClass,
+    target: CourseClass,
+    studied: bool,
+) -> None:
+    """A move (转班, app/courses/classes/moves.py) of an enrolment with study recorded, out of
+    or into a class filed for opening (any version, pending, approved or returned): refused
+    (409 ``class_move_filed_studied``), since this rule counts her training in the class she
+    is in, and the regional system has no record of a roster change."""
+    if not studied:
+        return
+    filed = session.exec(
+        select(col(ClassFiling.id))
+        .where(
+            col(ClassFiling.class_id).in_([source.id, target.id]),
+            col(ClassFiling.kind) == FilingKind.opening,
+        )
+        .limit(1)
+    ).first()
+    if filed is not None:
+        raise StudiedInFiledClass(enrollment_id=str(enrollment.id))

@@ -747,6 +747,10 @@ def _enrol_learner(w: World) -> dict[str, Any]:
     return {"json": {"learner_id": w.ids["learner_id"]}}
 
 
+def _move_class(w: World) -> dict[str, Any]:
+    return {"json": {"class_id": w.ids["class_id"], "reason": "工作调班"}}
+
+
 _CAPACITY = _json({"capacity": 45})
 
 
@@ -857,6 +861,7 @@ MATRIX = [
     Row("POST /classes/{class_id}/close",                "A D D Y H D D D D D"),
     Row("POST /classes/{class_id}/enrollments",          "A D D Y H D D D Y H", None, _enrol_learner),  # noqa: E501
     Row("GET /enrollments/{enrollment_id}/class",        "A Y H Y H Y Y D Y H"),
+    Row("POST /enrollments/{enrollment_id}/class",       "A D D Y H D D D Y H", None, _move_class),  # noqa: E501
     # offline sessions (线下实训): staff of the class's institution run them; the station is
     # signed-in staff; the instructor marks assessments; a learner takes a QR for their own
     Row("POST /classes/{class_id}/offline-sessions",     "A D D Y H D D D D D", None, _new_offline),  # noqa: E501

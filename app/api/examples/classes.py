@@ -113,6 +113,13 @@ CLASSES: dict[str, Any] = {
     "Body_check_roster_api_v1_classes__class_id__roster_imports_post": {
         "file": "2026年第3期名册.xlsx"
     },
+    "ClassMoveIn": {"class_id": CLASS_ID, "reason": "学员工作调班，申请转入周末班"},
+    "ClassMoveOut": {
+        "enrollment_id": ENROLLMENT_ID,
+        "learner_id": LEARNER_ID,
+        "from_class_id": "0b9a8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d",
+        "class_id": CLASS_ID,
+    },
     "ClassEnrolmentOut": {
         "enrollment_id": ENROLLMENT_ID,
         "class_id": CLASS_ID,

@@ -24,8 +24,10 @@ audit entry in the same transaction.
 The package's modules, by section: :mod:`~app.courses.classes.rules` (limits and field checks),
 :mod:`~app.courses.classes.reading` (who sees a class; classes, rosters, head teachers),
 :mod:`~app.courses.classes.lifecycle` (schedule, change, open, close; the default class),
-:mod:`~app.courses.classes.seats` (seats, enrolment into a class, a move out of the default
-class) and :mod:`~app.courses.classes.refusals` (a class code refused to the enrolled).
+:mod:`~app.courses.classes.seats` (seats, enrolment into a class),
+:mod:`~app.courses.classes.moves` (转班: a learner out of the default class by a code, staff
+moving a learner to another class of the course) and :mod:`~app.courses.classes.refusals`
+(a class code refused to the enrolled, a move refused).
 Callers import this package: ``from app.courses import classes``.
 """
 
@@ -37,6 +39,14 @@ from app.courses.classes.lifecycle import (
     default_class,
     open_class,
     update_class,
+)
+from app.courses.classes.moves import (
+    REASON_CHARS,
+    Moved,
+    class_move_checks,
+    move_from_default_class,
+    move_targets,
+    move_to_class,
 )
 from app.courses.classes.reading import (
     ClassSummary,
@@ -51,7 +61,17 @@ from app.courses.classes.reading import (
     roster,
     summary,
 )
-from app.courses.classes.refusals import AlreadyInClass, InAnotherClass
+from app.courses.classes.refusals import (
+    AlreadyInClass,
+    ClassOfAnotherCourse,
+    EnrolmentFinished,
+    InAnotherClass,
+    InvalidClassMove,
+    RosterFrozen,
+    SameClass,
+    StudiedInDefaultClass,
+    StudiedInFiledClass,
+)
 from app.courses.classes.rules import (
     CAPACITY,
     CODE_CHARS,
@@ -72,12 +92,20 @@ from app.courses.classes.seats import (
     enrollment_of,
     learners_to_enrol,
     may_enrol_others,
-    move_from_default_class,
 )
 
 __all__ = [
     "AlreadyInClass",
+    "ClassOfAnotherCourse",
+    "EnrolmentFinished",
     "InAnotherClass",
+    "InvalidClassMove",
+    "Moved",
+    "REASON_CHARS",
+    "RosterFrozen",
+    "SameClass",
+    "StudiedInDefaultClass",
+    "StudiedInFiledClass",
     "CAPACITY",
     "CODE_CHARS",
     "DEFAULT_CODE",
@@ -96,6 +124,7 @@ __all__ = [
     "class_closed_hooks",
     "class_for_self_enrolment",
     "class_opened_hooks",
+    "class_move_checks",
     "classes_of",
     "close_class",
     "create_class",
@@ -109,6 +138,8 @@ __all__ = [
     "list_classes",
     "may_enrol_others",
     "move_from_default_class",
+    "move_targets",
+    "move_to_class",
     "my_class",
     "open_class",
     "roster",

@@ -1,5 +1,6 @@
 """Classes: seats and enrolment into a class (self-enrolment's choice of class, staff
-enrolling their institution's learners, the one place an enrolment row is made)."""
+enrolling their institution's learners, the one place an enrolment row is made). Moving an
+enrolment to another class is :mod:`~app.courses.classes.moves`."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from app.audit import service as audit
 from app.audit.service import Actor
 from app.courses.classes.lifecycle import default_class
 from app.courses.classes.reading import enrollable_classes, summary
-from app.courses.classes.refusals import InAnotherClass
 from app.courses.classes.rules import EMPLOYER_CHARS, ENROLLABLE
 from app.courses.exceptions import (
     AlreadyEnrolled,
@@ -29,15 +29,7 @@ from app.courses.exceptions import (
     InvalidClass,
     NoOpenClass,
 )
-from app.courses.models import (
-    Course,
-    CourseClass,
-    CourseStatus,
-    Enrollment,
-    OfflineAttendance,
-    QuizAttempt,
-    StudySession,
-)
+from app.courses.models import Course, CourseClass, CourseStatus, Enrollment
 from app.courses.policy import _text
 from app.errors import Forbidden
 
@@ -202,60 +194,6 @@ def add_enrollments(
         # A concurrent request enrolled one of them between our check and our insert.
         raise AlreadyEnrolled(enrollment_id=None) from None
     return enrollments, [enrollment_record(e, course, actor, via) for e in enrollments]
-
-
-def move_from_default_class(
-    session: Session, enrollment: Enrollment, klass: CourseClass, *, actor: Actor, via: str
-) -> Enrollment:
-    """A learner in the course's default class (self-enrolled before they had a class's code,
-    or before the course scheduled classes) joins the scheduled class ``klass`` of that course:
-    the enrolment itself moves there, a seat claimed as for any enrolment (409
-    ``class_full``/``class_closed``), with its ``enrollment.class_changed`` audit entry.
-
-    Only while nothing is recorded in the default class (no study session, quiz attempt,
-    offline attendance or credit): what was studied there was studied outside ``klass`` (its
-    dates, its head teacher, the roster filed with the regulator) and must not be counted as
-    that class's. Otherwise, and from any scheduled class, 409 :class:`InAnotherClass`
-    (``already_enrolled``): moving is then the institution's business."""
-    session.refresh(enrollment, with_for_update=True)  # serialised with quiz starts and credit
-    refused = InAnotherClass(enrollment_id=str(enrollment.id))
-    current = session.get(CourseClass, enrollment.class_id)
-    if current is None or not current.is_default or klass.course_id != enrollment.course_id:
-        raise refused
-    if _anything_recorded(session, enrollment):
-        raise refused
-    course = session.get(Course, enrollment.course_id)
-    if course is None or course.status is not CourseStatus.published:
-        raise CourseNotFound()
-    claim_seat(session, klass)
-    enrollment.class_id = klass.id
-    session.add(enrollment)
-    session.flush()
-    audit.append(
-        session,
-        actor=actor,
-        action="enrollment.class_changed",
-        subject=f"enrollment:{enrollment.id}",
-        payload={
-            "course": str(course.id),
-            "from_class": str(current.id),
-            "class": str(klass.id),
-            "user": str(enrollment.user_id),
-            "via": via,
-        },
-        institution_id=course.institution_id,
-    )
-    return enrollment
-
-
-def _anything_recorded(session: Session, enrollment: Enrollment) -> bool:
-    if enrollment.credited_ms or enrollment.offline_ms or enrollment.completed_at is not None:
-        return True
-    for model in (StudySession, QuizAttempt, OfflineAttendance):
-        of_it = col(model.enrollment_id) == enrollment.id
-        if session.exec(select(col(model.id)).where(of_it).limit(1)).first() is not None:
-            return True
-    return False
 
 
 def enrollment_of(session: Session, course_id: uuid.UUID, user_id: uuid.UUID) -> Enrollment | None:
