@@ -59,6 +59,7 @@ from app.web.staff import certificates as staff_certificates_web
 from app.web.staff import checks as staff_checks_web
 from app.web.staff import claim_batches as staff_claim_batches_web
 from app.web.staff import claims as staff_claims_web
+from app.web.staff import class_moves as staff_class_moves_web
 from app.web.staff import classes as staff_classes_web
 from app.web.staff import content as staff_content_web
 from app.web.staff import courses as staff_courses_web
@@ -121,6 +122,7 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
         regulator_registry_web,
         staff_courses_web,
         staff_classes_web,
+        staff_class_moves_web,
         staff_filings_web,
         staff_rosters_web,
         staff_content_web,

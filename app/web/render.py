@@ -117,6 +117,7 @@ FLASHES = {
     "class_opened": "已开班。",
     "class_closed": "已结业，班级名册已冻结。",
     "class_enrolled": "学员已报名本班。",
+    "class_moved": "已转班：学员已转入本班，原班级的名额已释放，转班原因已记入审计日志。",
     # offline sessions (app/web/offline.py)
     "offline_scheduled": "线下实训场次已安排。学员可在手机上“线下实训”页面查看并出示签到二维码。",
     "assessed": "实操考核结果已保存。",

@@ -42,10 +42,11 @@ from app.courses.classes.lifecycle import (
 )
 from app.courses.classes.moves import (
     REASON_CHARS,
+    MoveChoice,
     Moved,
     class_move_checks,
+    move_choice,
     move_from_default_class,
-    move_targets,
     move_to_class,
 )
 from app.courses.classes.reading import (
@@ -100,6 +101,7 @@ __all__ = [
     "EnrolmentFinished",
     "InAnotherClass",
     "InvalidClassMove",
+    "MoveChoice",
     "Moved",
     "REASON_CHARS",
     "RosterFrozen",
@@ -138,7 +140,7 @@ __all__ = [
     "list_classes",
     "may_enrol_others",
     "move_from_default_class",
-    "move_targets",
+    "move_choice",
     "move_to_class",
     "my_class",
     "open_class",

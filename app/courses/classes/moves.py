@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from app.accounts.models import User
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.audit.service import Actor
@@ -64,7 +65,7 @@ from app.courses.models import (
     QuizAttempt,
     StudySession,
 )
-from app.errors import Forbidden
+from app.errors import DomainError, Forbidden
 from app.validation import check_text
 
 
@@ -124,11 +125,7 @@ def move_to_class(
     course, with the reason the clerk gives (required, at most :data:`REASON_CHARS`). Another
     institution's enrolment or class: 404. Refusals are the module's (the same class, another
     course's, ended, full, completed, study recorded that a filing would count wrongly)."""
-    if not may_enrol_others(principal):
-        raise Forbidden("Only staff of the institution or its keys with enrolments:write.")
-    enrollment = session.get(Enrollment, enrollment_id)
-    if enrollment is None or enrollment.institution_id != principal.institution_id:
-        raise EnrollmentNotFound()
+    enrollment = _own_enrollment(session, principal, enrollment_id)
     klass = session.get(CourseClass, class_id)
     if klass is None or klass.institution_id != principal.institution_id:
         raise ClassNotFound()
@@ -158,10 +155,31 @@ def check_reason(reason: str | None) -> str:
     return check_text(text, field="reason")
 
 
-def move_targets(session: Session, enrollment: Enrollment) -> list[CourseClass]:
-    """The classes an enrolment could be moved to now (the staff form's list): the course's
-    other classes that take enrolments and have a seat. The move itself decides the rest."""
-    rows = session.exec(
+@dataclass(frozen=True)
+class MoveChoice:
+    """What the staff's move form shows: the enrolment, its learner and class, the classes it
+    can be moved to now (each passing the rule, with a seat), and, when there is none, why."""
+
+    enrollment: Enrollment
+    learner: User
+    course: Course
+    current: CourseClass
+    targets: list[CourseClass]
+    blocked: DomainError | None
+
+
+def move_choice(session: Session, principal: Principal, enrollment_id: uuid.UUID) -> MoveChoice:
+    """The staff's move form for one enrolment (who may and 404 as :func:`move_to_class`): the
+    course's other classes that take her (planned or open, a seat left, and the rule's checks
+    passed for her: recorded study and filings included)."""
+    enrollment = _own_enrollment(session, principal, enrollment_id)
+    current = session.get(CourseClass, enrollment.class_id)
+    course = session.get(Course, enrollment.course_id)
+    learner = session.get(User, enrollment.user_id)
+    if current is None or course is None or learner is None:  # pragma: no cover - foreign keys
+        raise EnrollmentNotFound()
+    studied = _anything_recorded(session, enrollment)
+    candidates = session.exec(
         select(CourseClass)
         .where(
             col(CourseClass.course_id) == enrollment.course_id,
@@ -170,7 +188,55 @@ def move_targets(session: Session, enrollment: Enrollment) -> list[CourseClass]:
         )
         .order_by(col(CourseClass.is_default), col(CourseClass.starts_on), col(CourseClass.code))
     ).all()
-    return [k for k in rows if summary(session, k).seats_left != 0]
+    targets: list[CourseClass] = []
+    blocked: DomainError | None = None
+    for k in candidates:
+        try:
+            _check(session, enrollment, current, k, studied)
+        except DomainError as err:
+            blocked = blocked or err
+            continue
+        if summary(session, k).seats_left != 0:
+            targets.append(k)
+    if not candidates and blocked is None:
+        try:
+            _check(session, enrollment, current, current, studied, same_ok=True)
+        except DomainError as err:
+            blocked = err
+    return MoveChoice(enrollment, learner, course, current, targets, None if targets else blocked)
+
+
+def _own_enrollment(session: Session, principal: Principal, enrollment_id: uuid.UUID) -> Enrollment:
+    if not may_enrol_others(principal):
+        raise Forbidden("Only staff of the institution or its keys with enrolments:write.")
+    enrollment = session.get(Enrollment, enrollment_id)
+    if enrollment is None or enrollment.institution_id != principal.institution_id:
+        raise EnrollmentNotFound()
+    return enrollment
+
+
+def _check(
+    session: Session,
+    enrollment: Enrollment,
+    current: CourseClass,
+    klass: CourseClass,
+    studied: bool,
+    *,
+    same_ok: bool = False,
+) -> None:
+    """The rule's refusals, before a seat is claimed (the module's docstring)."""
+    if klass.course_id != enrollment.course_id:
+        raise ClassOfAnotherCourse(class_id=str(klass.id))
+    if klass.id == current.id and not same_ok:
+        raise SameClass(enrollment_id=str(enrollment.id), class_id=str(klass.id))
+    if enrollment.completed_at is not None:
+        raise EnrolmentFinished(enrollment_id=str(enrollment.id))
+    if ClassStatus.closed in (current.status, klass.status):
+        raise RosterFrozen(class_id=str(klass.id), from_class=str(current.id))
+    if studied and current.is_default:
+        raise StudiedInDefaultClass(enrollment_id=str(enrollment.id))
+    for check in class_move_checks:
+        check(session, enrollment, current, klass, studied)
 
 
 def _move(
@@ -185,18 +251,7 @@ def _move(
     reason: str | None = None,
 ) -> Enrollment:
     """The rule (the module's docstring): ``enrollment`` is locked, ``current`` its class."""
-    if klass.course_id != enrollment.course_id:
-        raise ClassOfAnotherCourse(class_id=str(klass.id))
-    if klass.id == current.id:
-        raise SameClass(enrollment_id=str(enrollment.id), class_id=str(klass.id))
-    if enrollment.completed_at is not None:
-        raise EnrolmentFinished(enrollment_id=str(enrollment.id))
-    if ClassStatus.closed in (current.status, klass.status):
-        raise RosterFrozen(class_id=str(klass.id), from_class=str(current.id))
-    if studied and current.is_default:
-        raise StudiedInDefaultClass(enrollment_id=str(enrollment.id))
-    for check in class_move_checks:
-        check(session, enrollment, current, klass, studied)
+    _check(session, enrollment, current, klass, studied)
     course = session.get(Course, enrollment.course_id)
     if course is None or course.status is not CourseStatus.published:
         raise CourseNotFound()

@@ -70,7 +70,7 @@ class EnrolmentFinished(Conflict):
     message_zh = "该学员已完成本课程培训（结业或已发证），培训记录属于原班级，不能转班。"
     message_en = (
         "The learner has completed this course (and may hold its certificate); the record "
-        "stays with her class and she cannot change class."
+        "stays with the current class and the learner cannot change class."
     )
 
 
@@ -115,7 +115,7 @@ class StudiedInFiledClass(Conflict):
         "转班会把已记录的学习算作另一个班级的培训，与备案不符，不能转班。"
     )
     message_en = (
-        "The learner has study recorded and her class or the class named was filed with the "
-        "regulator (开班备案): moving her would count that study as the other class's "
+        "The learner has study recorded and the learner's class or the class named was filed "
+        "with the regulator (开班备案): the move would count that study as the other class's "
         "training, which the filing does not say."
     )
