@@ -115,9 +115,9 @@ def move_learner(
             session, Principal.of_user(staff), enrollment_id, target, reason=reason
         ),
         refused=refused,
-        done=lambda moved: redirect(
-            request, f"/staff/classes/{moved.klass.id}#roster-{enrollment_id}", "class_moved"
-        ),
+        # The answer is the flash at the top of the new class's page (an anchor to her row
+        # would scroll it out of view); her row is on its roster below.
+        done=lambda moved: redirect(request, f"/staff/classes/{moved.klass.id}", "class_moved"),
         gone=(cx.EnrollmentNotFound,),
         once=once,
     )
