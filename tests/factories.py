@@ -25,6 +25,7 @@ import itertools
 import json
 import random
 import re
+import threading
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -841,3 +843,20 @@ def migrate_again_from(engine: Engine, db_url: str, revision: str) -> None:
     cfg = alembic_config(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
     command.downgrade(cfg, revision)
     command.upgrade(cfg, "head")
+
+
+def wait_until_blocked(engine: Engine, thread: threading.Thread) -> None:
+    """Return once ``thread`` has finished or a transaction of this test's PostgreSQL database
+    waits for a lock (another holds it, uncommitted): a race set up on the database's state,
+    never on time."""
+    with Session(engine) as watch:
+        while (
+            thread.is_alive()
+            and not watch.exec(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                )
+            ).one()[0]
+        ):
+            watch.rollback()

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from app.accounts.principal import Principal
@@ -20,7 +19,7 @@ from app.claims.exceptions import CertificateClaimed, InvalidPayeeAccount
 from app.claims.models import AccountKind, ClaimApplication
 from app.db import transaction
 from tests.claims.application_world import ACCOUNT, world
-from tests.factories import login
+from tests.factories import login, wait_until_blocked
 
 API = "/api/v1"
 
@@ -128,17 +127,7 @@ def test_two_applications_at_once_file_one_claim(engine: Any, clock: Any) -> Non
     apply(first)  # filed, the institution's row locked, not yet committed
     thread = threading.Thread(target=second)
     thread.start()
-    with Session(engine) as watch:  # wait (on the database's state) until the second waits
-        while (
-            thread.is_alive()
-            and not watch.exec(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND datname = current_database()"
-                )
-            ).one()[0]
-        ):
-            watch.rollback()
+    wait_until_blocked(engine, thread)  # until the second waits for the first
     first.commit()
     first.close()
     thread.join()

@@ -19,7 +19,7 @@ from app.accounts.principal import Principal
 from app.audit.models import AuditEntry
 from app.audit.service import Actor
 from app.courses import classes
-from app.courses.models import Enrollment
+from app.courses.models import Enrollment, SessionState, StudySession
 from app.db import transaction
 from tests.factories import (
     audit_log,
@@ -32,6 +32,7 @@ from tests.factories import (
     self_enrolled,
     set_enrollment,
     start_session,
+    wait_until_blocked,
 )
 
 API = "/api/v1"
@@ -297,3 +298,44 @@ def test_a_move_sent_twice_at_once_is_one_move(
             .where(col(Enrollment.class_id) == uuid.UUID(w["b"]))
         ).one()
     assert n == 1
+
+
+def test_a_check_in_at_the_moment_of_a_move_is_seen_by_it(
+    client: TestClient, engine: Any, world: dict[str, Any]
+) -> None:
+    """A check-in has opened a study session in the default class and not yet committed when
+    staff move the learner: the move waits on the enrolment row (the session's foreign key
+    holds it) and then sees the study: refused, never a move that missed it."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks: SQLite serialises whole transactions")
+    w = world
+    learner = make_learner(engine, w["inst"])
+    enrollment = self_enrolled(engine, learner, w["course"])
+    checkin = Session(engine, expire_on_commit=False)
+    now = clock.now()
+    checkin.add(
+        StudySession(
+            enrollment_id=enrollment.id,
+            user_id=learner.id,
+            state=SessionState.studying,
+            checkin_event_id=uuid.uuid4(),
+            started_at=now,
+            segment_started_at=now,
+        )
+    )
+    checkin.flush()  # inserted, not committed
+    out: list[Any] = []
+    url = f"{API}/enrollments/{enrollment.id}/class"
+    thread = threading.Thread(
+        target=lambda: out.append(
+            client.post(url, json={"class_id": w["a"], "reason": REASON}, headers=w["h"])
+        )
+    )
+    thread.start()
+    wait_until_blocked(engine, thread)
+    checkin.commit()
+    checkin.close()
+    thread.join()
+    (r,) = out
+    assert r.status_code == 409 and r.json()["code"] == "class_move_default_studied", r.text
+    assert _moves(engine, str(enrollment.id)) == []

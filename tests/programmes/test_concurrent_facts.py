@@ -9,7 +9,6 @@ import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from app.accounts.models import Role
@@ -17,7 +16,13 @@ from app.accounts.principal import Principal
 from app.db import transaction
 from app.programmes import facts
 from app.programmes.models import LearnerGroupFact
-from tests.factories import audit_actions, make_institution, make_learner, make_user
+from tests.factories import (
+    audit_actions,
+    make_institution,
+    make_learner,
+    make_user,
+    wait_until_blocked,
+)
 
 
 def test_two_confirmations_at_once_make_one_fact(engine: Any) -> None:
@@ -51,17 +56,7 @@ def test_two_confirmations_at_once_make_one_fact(engine: Any) -> None:
     confirm(first, staff[0], "粤退证 440300-0012")  # inserted, not yet committed
     thread = threading.Thread(target=second)
     thread.start()
-    with Session(engine) as watch:  # wait (on the database's state) until the second waits
-        while (
-            thread.is_alive()
-            and not watch.exec(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND datname = current_database()"
-                )
-            ).one()[0]
-        ):
-            watch.rollback()
+    wait_until_blocked(engine, thread)  # until the second waits for the first
     first.commit()
     first.close()
     thread.join()
