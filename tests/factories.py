@@ -691,18 +691,31 @@ def start_session(engine: Any, learner: Any, enrollment: Enrollment, course: Cou
         ):
             _end(s, old, reason="checkin_elsewhere", actor=Actor.user(user.id), now=clock.now())
         now = clock.now()
-        sess = StudySession(
-            enrollment_id=enrollment.id,
-            user_id=learner.id,
-            state=SessionState.studying,
-            checkin_event_id=uuid.uuid4(),
-            started_at=now,
-            segment_started_at=now,
-            next_rollcall_at=next_rollcall_time(course, now),
+        sess = checked_in(
+            enrollment, learner.id, now, next_rollcall_at=next_rollcall_time(course, now)
         )
         s.add(sess)
         s.flush()
         return sess.id
+
+
+def checked_in(
+    enrollment: Enrollment,
+    user_id: uuid.UUID,
+    now: Any,
+    *,
+    next_rollcall_at: Any = None,
+) -> StudySession:
+    """The study session a passed check-in opens at ``now`` (not yet added to a session)."""
+    return StudySession(
+        enrollment_id=enrollment.id,
+        user_id=user_id,
+        state=SessionState.studying,
+        checkin_event_id=uuid.uuid4(),
+        started_at=now,
+        segment_started_at=now,
+        next_rollcall_at=next_rollcall_at,
+    )
 
 
 def attendance_verdict(

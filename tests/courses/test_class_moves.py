@@ -19,10 +19,11 @@ from app.accounts.principal import Principal
 from app.audit.models import AuditEntry
 from app.audit.service import Actor
 from app.courses import classes
-from app.courses.models import Enrollment, SessionState, StudySession
+from app.courses.models import Enrollment
 from app.db import transaction
 from tests.factories import (
     audit_log,
+    checked_in,
     filed_class,
     login,
     make_course,
@@ -312,17 +313,7 @@ def test_a_check_in_at_the_moment_of_a_move_is_seen_by_it(
     learner = make_learner(engine, w["inst"])
     enrollment = self_enrolled(engine, learner, w["course"])
     checkin = Session(engine, expire_on_commit=False)
-    now = clock.now()
-    checkin.add(
-        StudySession(
-            enrollment_id=enrollment.id,
-            user_id=learner.id,
-            state=SessionState.studying,
-            checkin_event_id=uuid.uuid4(),
-            started_at=now,
-            segment_started_at=now,
-        )
-    )
+    checkin.add(checked_in(enrollment, learner.id, clock.now()))
     checkin.flush()  # inserted, not committed
     out: list[Any] = []
     url = f"{API}/enrollments/{enrollment.id}/class"
