@@ -53,7 +53,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 
 from tests.conftest import S3_KEYS, new_s3_bucket, node_keys
-from tests.factories import in_default_class
+from tests.factories import checked_in, in_default_class
 from tests.procs import alive, descendants, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -166,7 +166,7 @@ def _seed(engine: Engine, receiver_url: str) -> dict[str, Any]:
     from app.accounts.models import Role
     from app.accounts.principal import Principal
     from app.audit.service import Actor
-    from app.courses.models import Course, Level, SessionState, StudySession
+    from app.courses.models import Course, Level
     from app.db import transaction
     from app.webhooks import service as webhooks
     from tests.factories import id_number
@@ -215,15 +215,7 @@ def _seed(engine: Engine, receiver_url: str) -> dict[str, Any]:
             if i == LEARNERS + 2 * SWEPT:  # the learner who checks in with real frames
                 out["face"] = (user.username, e.id)
                 continue
-            sess = StudySession(
-                enrollment_id=e.id,
-                user_id=user.id,
-                state=SessionState.studying,
-                checkin_event_id=uuid.uuid4(),
-                started_at=now,
-                segment_started_at=now,
-                next_rollcall_at=None,
-            )
+            sess = checked_in(e, user.id, now)
             s.add(sess)
             s.flush()
             if i < LEARNERS:
