@@ -158,13 +158,15 @@ def check_reason(reason: str | None) -> str:
 @dataclass(frozen=True)
 class MoveChoice:
     """What the staff's move form shows: the enrolment, its learner and class, the classes it
-    can be moved to now (each passing the rule, with a seat), and, when there is none, why."""
+    can be moved to now (each passing the rule, with a seat; ``seats_left`` by class id, None:
+    no limit), and, when there is none, why."""
 
     enrollment: Enrollment
     learner: User
     course: Course
     current: CourseClass
     targets: list[CourseClass]
+    seats_left: dict[uuid.UUID, int | None]
     blocked: DomainError | None
 
 
@@ -189,6 +191,7 @@ def move_choice(session: Session, principal: Principal, enrollment_id: uuid.UUID
         .order_by(col(CourseClass.is_default), col(CourseClass.starts_on), col(CourseClass.code))
     ).all()
     targets: list[CourseClass] = []
+    seats_left: dict[uuid.UUID, int | None] = {}
     blocked: DomainError | None = None
     for k in candidates:
         try:
@@ -196,14 +199,18 @@ def move_choice(session: Session, principal: Principal, enrollment_id: uuid.UUID
         except DomainError as err:
             blocked = blocked or err
             continue
-        if summary(session, k).seats_left != 0:
+        left = summary(session, k).seats_left
+        if left != 0:
             targets.append(k)
+            seats_left[k.id] = left
     if not candidates and blocked is None:
         try:
             _check(session, enrollment, current, current, studied, same_ok=True)
         except DomainError as err:
             blocked = err
-    return MoveChoice(enrollment, learner, course, current, targets, None if targets else blocked)
+    return MoveChoice(
+        enrollment, learner, course, current, targets, seats_left, None if targets else blocked
+    )
 
 
 def _own_enrollment(session: Session, principal: Principal, enrollment_id: uuid.UUID) -> Enrollment:

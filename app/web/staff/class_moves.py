@@ -48,7 +48,7 @@ def move_view(
         status=status,
         choice=choice,
         teachers=classes.head_teacher_names(session, choice.targets),
-        seats={k.id: classes.summary(session, k).seats_left for k in choice.targets},
+        seats=choice.seats_left,
         blocked=message_for(choice.blocked, lang) if choice.blocked else None,
         errors=errors or {},
         values=values or {},
