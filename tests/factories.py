@@ -873,3 +873,14 @@ def wait_until_blocked(engine: Engine, thread: threading.Thread) -> None:
             ).one()[0]
         ):
             watch.rollback()
+
+
+def key_headers(
+    engine: Engine, institution_id: uuid.UUID, scopes: list[str], *, name: str = "对接"
+) -> dict[str, str]:
+    """The ``Authorization`` header of a new partner API key of the institution with ``scopes``."""
+    with transaction(engine) as s:
+        _, key = accounts.create_api_key(
+            s, institution_id=institution_id, name=name, scopes=scopes, actor=Actor.system()
+        )
+    return {"Authorization": f"Bearer {key}"}

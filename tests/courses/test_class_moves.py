@@ -13,11 +13,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from app import clock
-from app.accounts import service as accounts
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit.models import AuditEntry
-from app.audit.service import Actor
 from app.courses import classes
 from app.courses.models import Enrollment
 from app.db import transaction
@@ -25,6 +23,7 @@ from tests.factories import (
     audit_log,
     checked_in,
     filed_class,
+    key_headers,
     login,
     make_course,
     make_institution,
@@ -251,25 +250,12 @@ def test_who_may_move_a_learner(client: TestClient, engine: Any, world: dict[str
     foreign = _move(client, w, theirs)
     assert foreign.status_code == 404 and foreign.json()["code"] == "class_not_found"
 
-    with transaction(engine) as s:
-        _, reader = accounts.create_api_key(
-            s,
-            institution_id=w["inst"].id,
-            name="只读",
-            scopes=["courses:read"],
-            actor=Actor.system(),
-        )
-        _, writer = accounts.create_api_key(
-            s,
-            institution_id=w["inst"].id,
-            name="企业报名",
-            scopes=["enrolments:write"],
-            actor=Actor.system(),
-        )
-    no_scope = _move(client, w, w["b"], headers={"Authorization": f"Bearer {reader}"})
+    reader = key_headers(engine, w["inst"].id, ["courses:read"], name="只读")
+    writer = key_headers(engine, w["inst"].id, ["enrolments:write"], name="企业报名")
+    no_scope = _move(client, w, w["b"], headers=reader)
     assert no_scope.status_code == 403 and no_scope.json()["code"] == "insufficient_scope"
     assert _moves(engine, w["enrollment"]) == []
-    ok = _move(client, w, w["b"], headers={"Authorization": f"Bearer {writer}"})
+    ok = _move(client, w, w["b"], headers=writer)
     assert ok.status_code == 200, ok.text
 
 

@@ -23,6 +23,7 @@ from app.courses.models import Enrollment
 from tests.factories import (
     PASSWORD,
     id_number,
+    key_headers,
     login,
     make_course,
     make_enrollment,
@@ -226,19 +227,7 @@ def test_learners_activate_their_own_account_and_consent_themselves(
 def test_one_person_and_partner_keys(
     client: TestClient, engine: Any, world: dict[str, Any]
 ) -> None:
-    from app.accounts import service as accounts
-    from app.audit.service import Actor
-    from app.db import transaction
-
-    with transaction(engine) as s:
-        _, key = accounts.create_api_key(
-            s,
-            institution_id=world["inst"].id,
-            name="企业报名",
-            scopes=["enrolments:write"],
-            actor=Actor.system(),
-        )
-    kh = {"Authorization": f"Bearer {key}"}
+    kh = key_headers(engine, world["inst"].id, ["enrolments:write"], name="企业报名")
     url = f"{API}/classes/{world['class']}/learners"
     bad = client.post(
         url, json={"real_name": "=1+1", "id_number": "110105199003071235"}, headers=kh
