@@ -34,13 +34,14 @@ from app.attendance.schemas import (
 )
 from app.errors import Forbidden, NotAuthenticated, problem_responses
 from app.http.frames import (
+    CapturedField,
     ChallengeField,
-    FrameField,
     FramesField,
     SeqField,
+    StreamFramesField,
     client_of,
-    read_frame,
     read_frames,
+    read_upload,
 )
 from app.storage import StorageUnavailable
 
@@ -58,8 +59,8 @@ AttendanceRead = Annotated[Principal, require_scope("attendance:read")]
     responses=problem_responses(*_auth, fx.ConsentRequired, fx.ConsentRenewalRequired),
 )
 def new_challenge(user: CurrentLearner, session: SessionDep) -> ChallengeOut:
-    """A new streamed face check (``mode`` streamed): send the camera's frames one by one to
-    ``frames_url``; the answers reveal the actions to do, at moments the server chooses. When
+    """A new streamed face check (``mode`` streamed): send the camera's frames in order to
+    ``frames_url`` (one upload at a time, 1 to 8 frames each); the answers reveal the actions to do, at moments the server chooses. When
     an answer says ``complete``, submit the operation (enrolment, check-in, roll-call, quiz)
     with this ``challenge_id`` and no frames. Single use, short expiry."""
     c = checks.open_check(session, user)
@@ -74,15 +75,19 @@ def new_challenge(user: CurrentLearner, session: SessionDep) -> ChallengeOut:
 def stream_frame(
     check_id: uuid.UUID,
     seq: SeqField,
-    frame: FrameField,
+    frame: StreamFramesField,
     user: CurrentLearner,
     session: SessionDep,
+    captured_ms: CapturedField = None,
 ) -> FrameAckOut:
-    """One frame of the learner's streamed check, stamped on arrival. Send them in order
-    (``seq`` 0, 1, 2, …, about 10 a second) and one at a time; the answer says which action to
-    do now (``action``) and when to stop (``complete``). A frame out of order or sent twice voids
-    the check (409)."""
-    ack = checks.add_frame(session, user, check_id, seq=seq, data=read_frame(frame))
+    """The learner's streamed check: frames in order (``seq`` 0, 1, 2, …, about 10 a second),
+    one upload at a time, each upload carrying what the camera took since the previous one was
+    sent (1 to 8 frames, with ``captured_ms`` when more than one). The last frame is stamped
+    with the upload's arrival; the answer says which action to do now (``action``) and when to
+    stop (``complete``). A frame out of order or sent twice voids the check (409)."""
+    ack = checks.add_frames(
+        session, user, check_id, seq=seq, frames=read_upload(frame), captured_ms=captured_ms
+    )
     return FrameAckOut.of(ack)
 
 
@@ -177,8 +182,10 @@ def partner_challenge(
 def partner_check(learner_id: uuid.UUID, principal: VerifyKey, session: SessionDep) -> ChallengeOut:
     """A streamed, server-paced check for a learner of the caller's institution.
 
-    The partner's client streams the camera's frames one at a time to ``frames_url`` (fields
-    ``seq`` and ``frame``, about 10 frames a second, each after the previous answer), shows the
+    The partner's client streams the camera's frames in order to ``frames_url``, one upload at a
+    time (``seq`` of the first frame, 1 to 8 ``frame`` parts and, with several, one
+    ``captured_ms`` each: what the camera took, about 10 a second, while the previous upload was
+    on its way), shows the
     learner each answer's ``action`` the moment it appears, and stops when an answer says
     ``complete``; then ``POST …/verify`` with this ``challenge_id`` and no frames decides. The
     event records liveness mode ``streamed``."""
@@ -196,13 +203,17 @@ def partner_stream_frame(
     learner_id: uuid.UUID,
     check_id: uuid.UUID,
     seq: SeqField,
-    frame: FrameField,
+    frame: StreamFramesField,
     principal: VerifyKey,
     session: SessionDep,
+    captured_ms: CapturedField = None,
 ) -> FrameAckOut:
-    """One frame of a partner's streamed check (see ``…/face/checks``)."""
+    """Frames of a partner's streamed check, as the learner's own ``…/me/face/checks/{id}/frames``
+    takes them (1 to 8 per upload, ``captured_ms`` with more than one)."""
     learner = accounts.get_managed_learner(session, principal, learner_id)
-    ack = checks.add_frame(session, learner, check_id, seq=seq, data=read_frame(frame))
+    ack = checks.add_frames(
+        session, learner, check_id, seq=seq, frames=read_upload(frame), captured_ms=captured_ms
+    )
     return FrameAckOut.of(ack)
 
 

@@ -25,13 +25,14 @@ from app.errors import Forbidden, NotAuthenticated, problem_responses
 from app.handoff import service as handoff
 from app.handoff.schemas import HandoffCreated, HandoffIn, HandoffStatusOut, PhoneResultOut
 from app.http.frames import (
+    CapturedField,
     ChallengeField,
-    FrameField,
     FramesField,
     SeqField,
+    StreamFramesField,
     client_of,
-    read_frame,
     read_frames,
+    read_upload,
 )
 from app.http.links import phone_url
 
@@ -168,18 +169,21 @@ def handoff_stream_frame(
     code: CodePath,
     check_id: uuid.UUID,
     seq: SeqField,
-    frame: FrameField,
+    frame: StreamFramesField,
     session: SessionDep,
     request: Request,
+    captured_ms: CapturedField = None,
 ) -> FrameAckOut:
-    """One frame of the phone's streamed check, stamped on arrival; the answer reveals the
-    action to do now and says when the check is complete (then submit it to ``…/frames``)."""
-    ack = handoff.add_frame(
+    """Frames of the phone's streamed check (1 to 8 per upload, ``captured_ms`` with more than
+    one), the last stamped on arrival; the answer reveals the action to do now and says when
+    the check is complete (then submit it to ``…/frames``)."""
+    ack = handoff.add_frames(
         session,
         code,
         check_id,
         seq=seq,
-        data=read_frame(frame),
+        frames=read_upload(frame),
+        captured_ms=captured_ms,
         client=client_info(request)[0],
     )
     return FrameAckOut.of(ack)

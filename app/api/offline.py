@@ -39,7 +39,15 @@ from app.courses.offline_schemas import (
     StationScanIn,
 )
 from app.errors import Forbidden, NotAuthenticated, problem_responses
-from app.http.frames import FrameField, SeqField, client_of, read_frame
+from app.http.frames import (
+    CapturedField,
+    FrameField,
+    SeqField,
+    StreamFramesField,
+    client_of,
+    read_frame,
+    read_upload,
+)
 
 router = APIRouter(tags=["offline"])
 
@@ -193,19 +201,22 @@ def station_frame(
     offline_session_id: uuid.UUID,
     check_id: uuid.UUID,
     seq: SeqField,
-    frame: FrameField,
+    frame: StreamFramesField,
     user: CurrentUser,
     session: SessionDep,
+    captured_ms: CapturedField = None,
 ) -> FrameAckOut:
-    """One frame of the station's camera (``seq`` 0, 1, 2, … about 10 a second, one at a time);
-    the answer says which action the learner does now and when the check is complete."""
+    """Frames of the station's camera (``seq`` 0, 1, 2, … about 10 a second, one upload at a
+    time, 1 to 8 frames each with ``captured_ms`` when more than one); the answer says which
+    action the learner does now and when the check is complete."""
     ack = station.station_frame(
         session,
         Principal.of_user(user),
         offline_session_id,
         check_id,
         seq=seq,
-        data=read_frame(frame),
+        frames=read_upload(frame),
+        captured_ms=captured_ms,
     )
     return FrameAckOut.of(ack)
 

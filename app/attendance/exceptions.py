@@ -333,6 +333,13 @@ class FrameOutOfOrder(FaceRejected):
     message_en = "A frame arrived out of order; this check is void. Please start again."
 
 
+class FrameTimesInvalid(FaceRejected):
+    code = "invalid_frame_times"
+    title = "Frame capture times invalid"
+    message_zh = "画面的拍摄时间有误，请刷新页面后重新开始验证。"
+    message_en = "The pictures' capture times are wrong. Reload the page and start the check again."
+
+
 class FrameRepeated(FaceRejected):
     code = "frame_repeated"
     status = 409
@@ -393,6 +400,7 @@ STREAM_FRAME_ERRORS: tuple[type[DomainError], ...] = (
     FrameReplayed,
     FrameOutOfOrder,
     FrameRepeated,
+    FrameTimesInvalid,
     NotAStreamedCheck,
     TooManyFrames,
     BurstTooLarge,

@@ -16,6 +16,7 @@ import hmac
 import json
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -282,12 +283,21 @@ def station_frame(
     check_id: uuid.UUID,
     *,
     seq: int,
-    data: bytes,
+    frames: Sequence[bytes],
+    captured_ms: Sequence[int] | None = None,
 ) -> FrameAck:
-    """One frame of the station's camera for a check it opened."""
+    """One upload of the station's camera for a check it opened (:func:`checks.add_frames`)."""
     s = _own_session(session, principal, session_id)
     learner, _kind, issuer = _station_learner(session, s, check_id)
-    return checks.add_frame(session, learner, check_id, seq=seq, data=data, issued_to=issuer)
+    return checks.add_frames(
+        session,
+        learner,
+        check_id,
+        seq=seq,
+        frames=frames,
+        captured_ms=captured_ms,
+        issued_to=issuer,
+    )
 
 
 @dataclass(frozen=True)

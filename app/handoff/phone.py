@@ -62,21 +62,24 @@ def challenge(session: Session, code: str, *, client: str | None = None) -> Face
     return c
 
 
-def add_frame(
+def add_frames(
     session: Session,
     code: str,
     check_id: uuid.UUID,
     *,
     seq: int,
-    data: bytes,
+    frames: Sequence[bytes],
+    captured_ms: Sequence[int] | None = None,
     client: str | None = None,
 ) -> checks.FrameAck:
-    """One frame of the phone's streamed check (the hand-off's current check only)."""
+    """One upload of the phone's streamed check (the hand-off's current check only)."""
     h = _by_code(session, code, client=client)
     _check_usable(h, clock.now())
     if h.challenge_id is None or h.challenge_id != check_id:
         raise ChallengeNotFound("Take a challenge through this link first.")
-    return checks.add_frame(session, _user(session, h), check_id, seq=seq, data=data)
+    return checks.add_frames(
+        session, _user(session, h), check_id, seq=seq, frames=frames, captured_ms=captured_ms
+    )
 
 
 def _late_rollcall(session: Session, h: FaceHandoff, now: datetime) -> bool:

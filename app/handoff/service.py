@@ -37,7 +37,7 @@ from app.handoff.codes import (
     normalise,
 )
 from app.handoff.creating import create
-from app.handoff.phone import add_frame, challenge, mark_opened, submit
+from app.handoff.phone import add_frames, challenge, mark_opened, submit
 from app.handoff.reading import (
     HandoffStatus,
     PhoneView,
@@ -55,7 +55,7 @@ __all__ = [
     "MAX_ATTEMPTS",
     "PhoneView",
     "RETRYABLE",
-    "add_frame",
+    "add_frames",
     "challenge",
     "code_hash",
     "create",

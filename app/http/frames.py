@@ -6,8 +6,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import File, Form, Request, UploadFile
+from pydantic import Field
 
-from app.attendance.exceptions import ImageTooLarge
+from app.attendance.checks import MAX_UPLOAD_FRAMES
+from app.attendance.exceptions import ImageTooLarge, TooManyFrames
 from app.attendance.service import ClientInfo
 from app.config import get_settings
 from app.http.cookies import client_info
@@ -26,6 +28,28 @@ SeqField = Annotated[
     int, Form(ge=0, le=100_000, description="The frame's sequence number: 0, 1, 2, … in order")
 ]
 FrameField = Annotated[UploadFile, File(description="One JPEG/PNG camera frame (≤ 640 px)")]
+StreamFramesField = Annotated[
+    list[UploadFile],
+    File(
+        description="1 to 8 JPEG/PNG camera frames (≤ 640 px each) in capture order, the first "
+        "numbered ``seq``: what the camera took since the previous upload was sent"
+    ),
+]
+CapturedField = Annotated[
+    list[Annotated[int, Field(ge=0, le=86_400_000)]] | None,
+    Form(
+        description="Each frame's capture time in ms on the client's own clock, non-decreasing "
+        "(required with more than one frame; only the differences are used, bounded by the "
+        "server's arrival times)"
+    ),
+]
+
+
+def read_upload(frames: list[UploadFile]) -> list[bytes]:
+    """One upload of a streamed check: at most MAX_UPLOAD_FRAMES frames, each bounded."""
+    if len(frames) > MAX_UPLOAD_FRAMES:
+        raise TooManyFrames(f"Send 1 to {MAX_UPLOAD_FRAMES} frames per upload.")
+    return read_frames(frames)
 
 
 def read_frame(frame: UploadFile) -> bytes:

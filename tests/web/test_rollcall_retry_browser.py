@@ -87,6 +87,15 @@ def _attempt(page: Any, refusals: list[str]) -> str:
     raise AssertionError(f"the roll-call kept being refused before a decision: {refusals}")
 
 
+def _said(page: Any, refusals: list[str]) -> str:
+    """What the dialog says now and the refusals before it: the message of a failed assert."""
+    root = page.locator("#rollcall-check")
+    return (
+        f"state {root.get_attribute('data-state')}, attempt {root.get_attribute('data-attempt')}: "
+        f"{root.locator('.fc-status').inner_text()!r}; refusals {refusals}"
+    )
+
+
 def test_retries_forfeit_words_progress_agreement_and_a_staff_exception(
     live_server: str,
     launch_browser: Callable[[Path], Any],
@@ -178,7 +187,7 @@ def test_retries_forfeit_words_progress_agreement_and_a_staff_exception(
     assert page.locator("#rollcall-check .fc-go").inner_text() == JS_STRINGS["rollcall_try_again"]
     assert page.locator("dialog#rollcall[open]").count() == 1  # still answering the same one
     shot("attempt-failed", phone=False)
-    assert _attempt(page, refusals) == "passed"
+    assert _attempt(page, refusals) == "passed", _said(page, refusals)
     page.wait_for_function("!document.getElementById('rollcall').open")
     assert page.locator("#study-state").inner_text() == JS_STRINGS["rollcall_passed"]
     assert page.locator("#forfeit").is_hidden()

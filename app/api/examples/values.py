@@ -224,7 +224,11 @@ API_KEY_OUT = {
 }
 FRAMES_BODY = {"challenge_id": CHALLENGE_ID, "frames": ["frame-01.jpg", "frame-02.jpg"]}
 #: One frame of a streamed check (the 32nd), as a browser's canvas encodes it.
-FRAME_BODY = {"seq": 31, "frame": "frame-0031.jpg"}
+FRAME_BODY = {
+    "seq": 31,
+    "frame": ["frame-0031.jpg", "frame-0032.jpg", "frame-0033.jpg"],
+    "captured_ms": [2583, 2666, 2750],
+}
 RECORD_CERT = {
     "serial": SERIAL,
     "status": "valid",

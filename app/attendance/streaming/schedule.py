@@ -89,6 +89,15 @@ class Schedule:
             return None
         return None
 
+    def on_frames(self, times: list[int]) -> Reveal | None:
+        """Advance the plan with one upload's frames (their times, the last one its arrival):
+        the earlier frames only move the clock; a reveal is due at the arrival only, because
+        the answer to the upload is what carries it (the learner cannot react earlier)."""
+        for t_ms in times[:-1]:
+            self.started = True
+            self.last_ms = t_ms
+        return self.on_frame(times[-1])
+
     def current(self, t_ms: int) -> Reveal | None:
         """The revealed action whose window is open at ``t_ms``."""
         for rev in self.reveals:
