@@ -257,6 +257,27 @@ def launch_browser() -> Iterator[Callable[[Path], Any]]:
     pw.stop()
 
 
+def hold_camera(browser_or_context: Any, base: str) -> None:
+    """Keep the camera open in a tab of its own for the whole test (in a context of its own
+    when given a browser), as a real camera behaves across the checks of a page.
+
+    Chromium restarts a file-backed fake camera from its first frame whenever it is opened
+    afresh (the study page closes the camera after each check and opens it for the next), so a
+    later check would film the frames an earlier one sent: the page skips a picture it sent
+    before (the server rightly refuses it as a replay) and, in the overlap, sends 2-7 frames a
+    second instead of 12 (measured on the roll-call test). A real camera never repeats bytes; a
+    camera held open keeps the file playing on instead. The tab needs a page of the live server
+    (``about:blank`` is not a secure context: no camera there).
+    """
+    holder = browser_or_context.new_page()
+    holder.goto(f"{base}/login")
+    holder.evaluate(
+        """async () => { window.held = await navigator.mediaDevices.getUserMedia({
+        audio: false,
+        video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } } }); }"""
+    )
+
+
 @dataclass
 class Camera:
     """The live server, and Chromium whose fake camera plays the enrolled learner blinking
@@ -274,21 +295,9 @@ class Camera:
         return self.launch(blinking_learner(self.tmp_path / file, seconds=seconds, **kw))
 
     def hold(self, context: Any) -> None:
-        """Keep the camera open in a tab of the context for the whole test (as the face-check
-        pages ask for it).
-
-        Chromium restarts a file-backed fake camera from its first frame whenever it is opened
-        afresh, so pages opened one after the other would film the same frames, and the server
-        rightly refuses frames it has seen before (frame_replayed). A real camera never repeats
-        bytes; a camera held open keeps the file playing on instead.
-        """
-        holder = context.new_page()
-        holder.goto(f"{self.base}/login")
-        holder.evaluate(
-            """async () => { window.held = await navigator.mediaDevices.getUserMedia({
-            audio: false,
-            video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } } }); }"""
-        )
+        """Keep the camera open in a tab of the context for the whole test
+        (:func:`hold_camera`)."""
+        hold_camera(context, self.base)
 
     def learner_page(self, username: str, *, seconds: int) -> tuple[Any, list[str]]:
         """A desktop page (1280 × 860, zh-CN) in a browser of its own, signed in as the learner
@@ -297,6 +306,7 @@ class Camera:
             viewport={"width": 1280, "height": 860}, locale="zh-CN"
         )
         page.set_default_timeout(30_000)
+        hold_camera(page.context.browser, self.base)
         errors = watch_errors(page)
         signs_in(page, self.base, username)
         return page, errors

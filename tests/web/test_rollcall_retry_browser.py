@@ -26,6 +26,7 @@ from tests.web.conftest import (
     FACE_TIMEOUT_MS,
     Shots,
     course_institution,
+    hold_camera,
     run_check,
     seed_course,
 )
@@ -137,6 +138,7 @@ def test_retries_forfeit_words_progress_agreement_and_a_staff_exception(
     browser = launch_browser(blinking_learner(tmp_path / "learner.mjpeg", seconds=300))
     page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     page.set_default_timeout(30_000)
+    hold_camera(browser, live_server)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     shot = Shots(page, "rollcall-retry")
