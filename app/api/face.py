@@ -60,9 +60,10 @@ AttendanceRead = Annotated[Principal, require_scope("attendance:read")]
 )
 def new_challenge(user: CurrentLearner, session: SessionDep) -> ChallengeOut:
     """A new streamed face check (``mode`` streamed): send the camera's frames in order to
-    ``frames_url`` (one upload at a time, 1 to 8 frames each); the answers reveal the actions to do, at moments the server chooses. When
-    an answer says ``complete``, submit the operation (enrolment, check-in, roll-call, quiz)
-    with this ``challenge_id`` and no frames. Single use, short expiry."""
+    ``frames_url`` (one upload at a time, 1 to 8 frames each); the answers reveal the actions
+    to do, at moments the server chooses. When an answer says ``complete``, submit the
+    operation (enrolment, check-in, roll-call, quiz) with this ``challenge_id`` and no frames.
+    Single use, short expiry."""
     c = checks.open_check(session, user)
     return ChallengeOut.of(c, f"/api/v1/me/face/checks/{c.id}/frames")
 

@@ -5,9 +5,10 @@ plan, :class:`app.attendance.streaming.Schedule`, is stored on it). The client u
 order, one upload at a time (:func:`add_frames`), each carrying what the camera took while the
 previous upload was on its way; the server stamps each upload on arrival, requires the next
 sequence number, refuses a repeated or already-seen frame (which voids the check), and answers
-with the action to do *now* once its random moment has come. When the last window has closed the client
-submits the check to the operation it was opened for (enrolment, check-in, roll-call, quiz gate,
-partner verification), which decides on the stored stream (:func:`stream_of`) and deletes it.
+with the action to do *now* once its random moment has come. When the last window has closed
+the client submits the check to the operation it was opened for (enrolment, check-in,
+roll-call, quiz gate, partner verification), which decides on the stored stream
+(:func:`stream_of`) and deletes it.
 
 **Why small sequential HTTP uploads and not a WebSocket.** Every face check already crosses
 the same paths as the rest of the API: the session cookie with its CSRF header, the partners'
