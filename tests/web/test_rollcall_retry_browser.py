@@ -181,7 +181,7 @@ def test_retries_forfeit_words_progress_agreement_and_a_staff_exception(
     # ---- Roll-call 1: the first attempt fails liveness (the face matches), the second passes.
     reveal("turn_left", 3)
     page.wait_for_selector("dialog#rollcall[open]", timeout=FACE_TIMEOUT_MS)
-    assert _attempt(page, refusals) == "retry"
+    assert _attempt(page, refusals) == "retry", _said(page, refusals)
     reveal("blink", 1)
     status = page.locator("#rollcall-check .fc-status").inner_text()
     assert status.startswith("第 1 次验证未通过：")
@@ -230,10 +230,11 @@ def test_retries_forfeit_words_progress_agreement_and_a_staff_exception(
         "id => document.getElementById('rollcall').dataset.rollcall !== id",
         arg=str(first.id),
     )
-    assert _attempt(page, refusals) == "retry"
-    assert _attempt(page, refusals) == "retry"
+    assert _attempt(page, refusals) == "retry", _said(page, refusals)
+    assert _attempt(page, refusals) == "retry", _said(page, refusals)
     assert "还有 1 次机会" in page.locator("#rollcall-check .fc-status").inner_text()
-    assert _attempt(page, refusals) == "passed"  # the answer was decided: failed
+    # The answer was decided: failed.
+    assert _attempt(page, refusals) == "passed", _said(page, refusals)
     page.wait_for_selector("#study[data-state=paused]")
     page.wait_for_selector("#forfeit:not([hidden])")
     words = page.locator("#forfeit").inner_text()
