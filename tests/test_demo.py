@@ -268,7 +268,9 @@ def test_history_replays_and_shows_its_shapes(seeded: Engine) -> None:
 
         rows = s.exec(select(OfflineAttendance)).all()
         assert len(rows) == 4 and sum(r.checkout_at is None for r in rows) == 1
-        assert all(r.credited_ms == 170 * 60_000 for r in rows if r.checkout_at is not None)
+        assert all(r.credited_ms == 170 * 60_000 for r in rows if r.checkout_at is not None), [
+            (r.credited_ms, r.checkin_at, r.checkout_at) for r in rows
+        ]
         for r in rows:
             e = s.get(Enrollment, r.enrollment_id)
             assert e is not None and offline_ledger(s, e).matches

@@ -91,6 +91,7 @@ def plan_offline(session: Session, timeline: Timeline, plan: OfflinePlan, at: da
                 note="接地线未按规范连接，需复训" if failed else "接线规范，通电测试一次成功",
             )
 
+    timeline.keep_clear(starts, starts + timedelta(hours=3, minutes=5))
     timeline.at(at, schedule)
     timeline.at(starts + timedelta(minutes=5), lambda: station("checkin", plan.attendees))
     timeline.at(starts + timedelta(minutes=175), lambda: station("checkout", plan.attendees[:-1]))

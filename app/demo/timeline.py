@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from app import clock
 
@@ -47,10 +47,26 @@ class Timeline:
         self.steps: list[_Step] = []
         self.issued = 0  # certificates issued so far
         self.first_papers = 0  # first quiz attempts so far
+        self.kept: list[tuple[datetime, datetime]] = []
 
     def at(self, when: datetime, run: Callable[[], None]) -> None:
         if when < self.end:
             self.steps.append(_Step(when, len(self.steps), run))
+
+    def keep_clear(self, start: datetime, end: datetime) -> None:
+        """Keep ``[start, end)`` free of long steps (a sitting, a quiz: see :meth:`clear_of`),
+        so the steps planned inside it run at their own time. The clock never goes back: a
+        step that advances it past a later step's time delays that step (the offline
+        session's check-in ran at 09:30 instead of 09:05 behind a sitting started just before
+        it: twice in 44 seedings)."""
+        self.kept.append((start, end))
+
+    def clear_of(self, when: datetime, length: timedelta) -> datetime:
+        """``when``, or the end of the kept interval a step of up to ``length`` would overlap."""
+        for start, end in sorted(self.kept):
+            if when < end and when + length > start:
+                when = end
+        return when
 
     def play(self, progress: ProgressFn) -> None:
         n = 0
