@@ -10,142 +10,33 @@ stretch (open eyes, head still) and, where the script says, the stretch where th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app.accounts import service as accounts
-from app.attendance.models import AttendanceEvent, FaceChallenge, FaceCheckFrame
-from app.attendance.streaming import Reveal, Schedule
-from app.audit.service import Actor
+from app.attendance.models import FaceChallenge, FaceCheckFrame
 from app.clock import FrozenClock
-from app.db import transaction
-from tests.face_data import jpeg, video_frames
+from tests.api.face_streams import (
+    API,
+    early,
+    event_of,
+    fix_plan,
+    idle,
+    marked,
+    new_learner,
+    open_check,
+    responsive,
+    stream,
+)
 from tests.factories import (
-    consent,
     face_learner,
-    login,
+    key_headers,
     make_course,
     make_enrollment,
     make_institution,
-    make_learner,
 )
-
-API = "/api/v1"
-STEP_MS = 83
-IDLE = list(range(0, 23))  # eyes open, head still
-BLINK = list(range(109, 121))  # one natural blink, head still
-
-#: What the client shows at time t (ms since the first frame), given the reveals it has seen
-#: as (step, revealed at ms, action).
-Script = Callable[[int, list[tuple[int, int, str]]], int]
-
-
-def idle(t: int) -> int:
-    k = int(t / 40) % (2 * len(IDLE) - 2)  # 25 frames/s, back and forth
-    return IDLE[k if k < len(IDLE) else 2 * len(IDLE) - 2 - k]
-
-
-def responsive(t: int, seen: list[tuple[int, int, str]]) -> int:
-    """Blinks 0.5 s after each reveal."""
-    for _step, at, _action in seen:
-        k = int((t - at - 500) / 40)
-        if 0 <= k < len(BLINK):
-            return BLINK[k]
-    return idle(t)
-
-
-def early(t: int, seen: list[tuple[int, int, str]]) -> int:
-    """Blinks at 0.6-1.1 s, before the reveal at 1.5 s, never after."""
-    k = int((t - 600) / 40)
-    return BLINK[k] if 0 <= k < len(BLINK) else idle(t)
-
-
-def marked(i: int, n: int) -> bytes:
-    """Clip frame ``i`` with ``n`` written into a corner: every upload is new bytes, as a live
-    camera's are."""
-    img = video_frames()[i].copy()
-    h = img.shape[0]
-    for bit in range(16):
-        img[h - 4 : h, bit * 4 : bit * 4 + 4] = 255 if (n >> bit) & 1 else 0
-    return jpeg(img)
-
-
-def fix_plan(engine: Any, cid: str, reveals: list[tuple[str, int]]) -> None:
-    with Session(engine) as s:
-        c = s.get(FaceChallenge, uuid.UUID(cid))
-        assert c is not None and c.mode == "streamed" and c.actions == []
-        c.schedule = Schedule([Reveal(a, d) for a, d in reveals], 2500).to_json()
-        s.add(c)
-        s.commit()
-
-
-def stream(
-    client: TestClient,
-    clock: FrozenClock,
-    url: str,
-    h: dict[str, str] | None,
-    script: Script,
-    start: int = 0,
-) -> list[dict[str, Any]]:
-    """Send frames every STEP_MS until the server says the check is complete."""
-    acks: list[dict[str, Any]] = []
-    seen: list[tuple[int, int, str]] = []
-    t, seq = 0, 0
-    while True:
-        data = marked(script(t, seen), start + seq)
-        r = client.post(
-            url, data={"seq": str(seq)}, files={"frame": ("f.jpg", data, "image/jpeg")}, headers=h
-        )
-        assert r.status_code == 200, r.text
-        ack = r.json()
-        acks.append(ack)
-        assert ack["seq"] == seq and ack["next_seq"] == seq + 1
-        if ack["action"] and all(step != ack["step"] for step, _, _ in seen):
-            seen.append((ack["step"], ack["received_ms"], ack["action"]))
-        if ack["complete"]:
-            return acks
-        assert seq < 200
-        clock.advance(STEP_MS / 1000)
-        t, seq = t + STEP_MS, seq + 1
-
-
-def open_check(client: TestClient, h: dict[str, str]) -> dict[str, Any]:
-    r = client.post(f"{API}/me/face/challenge", headers=h)
-    assert r.status_code == 201, r.text
-    body = r.json()
-    assert body["mode"] == "streamed" and body["actions"] == []
-    assert body["frames_url"] == f"{API}/me/face/checks/{body['challenge_id']}/frames"
-    return dict(body)
-
-
-def new_learner(client: TestClient, engine: Any) -> tuple[Any, dict[str, str]]:
-    learner = make_learner(engine, make_institution(engine))
-    h = login(client, learner.username)
-    consent(client, h)
-    return learner, h
-
-
-def partner_key(engine: Any, inst: Any, *scopes: str) -> dict[str, str]:
-    with transaction(engine) as session:
-        _, secret = accounts.create_api_key(
-            session,
-            institution_id=inst.id,
-            name="partner",
-            scopes=list(scopes),
-            actor=Actor.system(),
-        )
-    return {"Authorization": f"Bearer {secret}"}
-
-
-def event_of(engine: Any, event_id: str) -> AttendanceEvent:
-    with Session(engine) as s:
-        e = s.get(AttendanceEvent, uuid.UUID(event_id))
-        assert e is not None
-        return e
 
 
 def test_enrolment_by_stream_passes_when_the_blink_follows_its_reveal(
@@ -277,7 +168,7 @@ def test_verification_by_stream_for_checkin_and_partners(
         assert r.status_code == 201, r.text
         event = event_of(engine, r.json()["attendance_event_id"])
     else:
-        hk = partner_key(engine, inst, "verify")
+        hk = key_headers(engine, inst.id, ["verify"])
         r = client.post(f"{API}/learners/{learner.id}/face/checks", headers=hk)
         assert r.status_code == 201, r.text
         check = r.json()
@@ -326,7 +217,7 @@ def test_partner_burst_events_say_burst(client: TestClient, engine: Any) -> None
 
     inst = make_institution(engine)
     learner, _h = face_learner(client, engine, inst)
-    hk = partner_key(engine, inst, "verify", "attendance:read")
+    hk = key_headers(engine, inst.id, ["verify", "attendance:read"])
     r = client.post(f"{API}/learners/{learner.id}/face/challenge", headers=hk)
     assert r.status_code == 201 and r.json()["mode"] == "burst" and r.json()["actions"]
     cid = r.json()["challenge_id"]

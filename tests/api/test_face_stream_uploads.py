@@ -20,10 +20,9 @@ from app.attendance.checks import MAX_UPLOAD_FRAMES
 from app.attendance.models import FaceChallenge, FaceCheckFrame
 from app.attendance.streaming import Schedule
 from app.clock import FrozenClock
-from tests.api.test_face_stream_api import (
+from tests.api.face_streams import (
     API,
     STEP_MS,
-    Script,
     event_of,
     fix_plan,
     idle,
@@ -31,60 +30,9 @@ from tests.api.test_face_stream_api import (
     new_learner,
     open_check,
     responsive,
+    send,
+    stream,
 )
-
-Upload = list[tuple[bytes, int]]
-
-
-def send(
-    client: TestClient, url: str, h: dict[str, str], seq: int, frames: Upload, times: bool = True
-) -> Any:
-    files = [
-        ("frame", (f"f{seq + i}.jpg", data, "image/jpeg")) for i, (data, _) in enumerate(frames)
-    ]
-    data: dict[str, Any] = {"seq": str(seq)}
-    if times:
-        data["captured_ms"] = [str(ms) for _, ms in frames]
-    return client.post(url, data=data, files=files, headers=h)
-
-
-def slow_link(
-    client: TestClient,
-    clock: FrozenClock,
-    url: str,
-    h: dict[str, str],
-    script: Script,
-    *,
-    per_upload: int,
-    start: int,
-) -> list[dict[str, Any]]:
-    """Capture every STEP_MS; upload every ``per_upload`` captures (a round trip of
-    ``per_upload`` x 83 ms), either everything captured since the last upload or, with
-    ``per_upload`` negative, only the newest frame (the old one-frame-per-round-trip client)."""
-    batch = abs(per_upload)
-    acks: list[dict[str, Any]] = []
-    seen: list[tuple[int, int, str]] = []
-    pending: Upload = []
-    t = seq = n = 0
-    while True:
-        pending.append((marked(script(t, seen), start + n), t))
-        n += 1
-        if len(pending) == batch:
-            upload = pending if per_upload > 0 else pending[-1:]
-            r = send(client, url, h, seq, upload, times=per_upload > 0)
-            assert r.status_code == 200, r.text
-            ack = r.json()
-            acks.append(ack)
-            seq = ack["next_seq"]
-            if ack["action"] and all(step != ack["step"] for step, _, _ in seen):
-                # The learner sees the action now: on the capture clock, this moment.
-                seen.append((ack["step"], t, ack["action"]))
-            if ack["complete"]:
-                return acks
-            pending = []
-        assert n < 400
-        clock.advance(STEP_MS / 1000)
-        t += STEP_MS
 
 
 def stamps(engine: Any, cid: str) -> list[int]:
@@ -108,7 +56,9 @@ def test_a_slow_link_keeps_the_cameras_frame_rate_and_passes(
 
     baseline = open_check(client, h)
     fix_plan(engine, baseline["challenge_id"], [("blink", 1500)])
-    slow_link(client, clock, baseline["frames_url"], h, responsive, per_upload=-4, start=100)
+    stream(
+        client, clock, baseline["frames_url"], h, responsive, 100, per_upload=4, newest_only=True
+    )
     r = client.post(
         f"{API}/me/face/enrol", data={"challenge_id": baseline["challenge_id"]}, headers=h
     )
@@ -119,7 +69,7 @@ def test_a_slow_link_keeps_the_cameras_frame_rate_and_passes(
     check = open_check(client, h)
     cid = check["challenge_id"]
     fix_plan(engine, cid, [("blink", 1500)])
-    acks = slow_link(client, clock, check["frames_url"], h, responsive, per_upload=4, start=2000)
+    acks = stream(client, clock, check["frames_url"], h, responsive, 2000, per_upload=4)
     # Each answer names the upload's last frame and is stamped with its arrival.
     assert [a["seq"] for a in acks] == [4 * k + 3 for k in range(len(acks))]
     times = stamps(engine, cid)
@@ -228,12 +178,11 @@ def test_a_malformed_upload_is_refused_in_words(
 def test_partners_upload_several_frames_too(
     client: TestClient, engine: Any, clock: FrozenClock
 ) -> None:
-    from tests.api.test_face_stream_api import partner_key
-    from tests.factories import face_learner, make_institution
+    from tests.factories import face_learner, key_headers, make_institution
 
     inst = make_institution(engine)
     learner, _h = face_learner(client, engine, inst)
-    key = partner_key(engine, inst, "verify")
+    key = key_headers(engine, inst.id, ["verify"])
     r = client.post(f"{API}/learners/{learner.id}/face/checks", headers=key)
     assert r.status_code == 201, r.text
     url = r.json()["frames_url"]

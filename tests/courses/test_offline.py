@@ -3,8 +3,8 @@
 The station (signed-in staff) scans the learner's QR, streams the station camera's frames
 (talking_head_1.mp4, the enrolled person, blinking on cue) through the same server-paced check
 the learner pages use, and decides it with purpose ``offline_checkin`` / ``offline_checkout``.
-The server's clock is frozen and moved by the test (~83 ms per frame), as in
-tests/api/test_face_stream_api.py.
+The server's clock is frozen and moved by the test (~83 ms per frame), with the stream helpers
+of tests/api/face_streams.py.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from typer.testing import CliRunner
 from app.accounts.models import Role
 from app.attendance import service as attendance
 from app.attendance.models import AttendanceEvent, FaceChallenge, FaceCheckFrame, Purpose
-from app.attendance.streaming import Reveal, Schedule
 from app.audit.service import Actor
 from app.certificates.credential import hours
 from app.cli import app as cli
@@ -36,6 +35,7 @@ from app.courses import offline, offline_records, offline_station
 from app.courses.models import CourseClass, Enrollment, OfflineAttendance, OfflineTokenUse
 from app.courses.progress import refresh_completion
 from app.db import transaction
+from tests.api.face_streams import API, fix_plan, marked, responsive, stream
 from tests.face_data import jpeg, lfw_person, video_frames
 from tests.factories import (
     audit_actions,
@@ -50,63 +50,9 @@ from tests.factories import (
     make_user,
 )
 
-API = "/api/v1"
-STEP_MS = 83
-IDLE = list(range(0, 23))  # eyes open, head still
-BLINK = list(range(109, 121))  # one natural blink, head still
-_marks = iter(range(40_000, 1_000_000))
-
-
-def _idle(t: int) -> int:
-    k = int(t / 40) % (2 * len(IDLE) - 2)
-    return IDLE[k if k < len(IDLE) else 2 * len(IDLE) - 2 - k]
-
-
-def _responsive(t: int, revealed_at: list[int]) -> int:
-    """Blinks 0.5 s after each reveal, as a person in front of the station does."""
-    for at in revealed_at:
-        k = int((t - at - 500) / 40)
-        if 0 <= k < len(BLINK):
-            return BLINK[k]
-    return _idle(t)
-
-
-def _frame(i: int) -> bytes:
-    """Clip frame ``i`` with a fresh number in a corner: new bytes, as a live camera's are."""
-    n = next(_marks)
-    img = video_frames()[i].copy()
-    h = img.shape[0]
-    for bit in range(20):
-        img[h - 4 : h, bit * 4 : bit * 4 + 4] = 255 if (n >> bit) & 1 else 0
-    return jpeg(img)
-
-
-def _fix_plan(engine: Any, cid: str) -> None:
-    """One blink revealed at 1.3 s (the clip cannot follow random reveals; the random protocol
-    has its own tests)."""
-    with Session(engine) as s:
-        c = s.get(FaceChallenge, uuid.UUID(cid))
-        assert c is not None and c.mode == "streamed"
-        c.schedule = Schedule([Reveal("blink", 1300)], 2500).to_json()
-        s.add(c)
-        s.commit()
-
-
-def _stream(client: TestClient, clock: FrozenClock, url: str, h: dict[str, str]) -> int:
-    revealed: list[int] = []
-    t, seq = 0, 0
-    while True:
-        files = {"frame": ("f.jpg", _frame(_responsive(t, revealed)), "image/jpeg")}
-        r = client.post(url, data={"seq": str(seq)}, files=files, headers=h)
-        assert r.status_code == 200, r.text
-        ack = r.json()
-        if ack["action"] and not revealed:
-            revealed.append(ack["received_ms"])
-        if ack["complete"]:
-            return seq + 1
-        assert seq < 200
-        clock.advance(STEP_MS / 1000)
-        t, seq = t + STEP_MS, seq + 1
+#: Corner numbers for this module's frames (16 bits): 400 per stream, none shared with the
+#: other stream tests' frames.
+_marks = iter(range(40_000, 65_536, 400))
 
 
 def _token(client: TestClient, h: dict[str, str], sid: str) -> str:
@@ -128,8 +74,11 @@ def _station_step(
     )
     assert r.status_code == 201, r.text
     check = r.json()
-    _fix_plan(engine, check["challenge_id"])
-    _stream(client, clock, check["frames_url"], staff_h)
+    # One blink revealed at 1.3 s (the clip cannot follow random reveals; the random protocol
+    # has its own tests), the station sending three frames per upload as the page does on a
+    # slow link.
+    fix_plan(engine, check["challenge_id"], [("blink", 1300)])
+    stream(client, clock, check["frames_url"], staff_h, responsive, next(_marks), per_upload=3)
     return client.post(check["decide_url"], headers=staff_h)
 
 
@@ -463,7 +412,7 @@ def test_only_the_station_feeds_and_decides_its_check(
         headers=w["staff_h"],
     )
     cid = r.json()["challenge_id"]
-    files = {"frame": ("f.jpg", _frame(0), "image/jpeg")}
+    files = {"frame": ("f.jpg", marked(0, next(_marks)), "image/jpeg")}
     r = client.post(
         f"{API}/me/face/checks/{cid}/frames", data={"seq": "0"}, files=files, headers=w["h"]
     )
