@@ -175,19 +175,6 @@ def _ack(plan: Schedule, seq: int, t_ms: int) -> FrameAck:
     )
 
 
-def add_frame(
-    session: Session,
-    user: User,
-    check_id: uuid.UUID,
-    *,
-    seq: int,
-    data: bytes,
-    issued_to: str | None = None,
-) -> FrameAck:
-    """One frame of a streamed check: :func:`add_frames` with a single frame."""
-    return add_frames(session, user, check_id, seq=seq, frames=[data], issued_to=issued_to)
-
-
 def add_frames(
     session: Session,
     user: User,
@@ -359,7 +346,6 @@ __all__ = [
     "STREAMED",
     "FrameAck",
     "StoredFrame",
-    "add_frame",
     "add_frames",
     "discard_stream",
     "open_check",
