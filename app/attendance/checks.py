@@ -199,10 +199,11 @@ def add_frames(
     **Times.** The last frame is stamped with the upload's arrival on the server's clock. An
     upload of several frames (a client that keeps capturing while the previous upload is on
     its way) gives each frame's capture time on its own clock (``captured_ms``,
-    non-decreasing); only their differences are used, and never to place a frame before the
-    previous upload arrived (or, for the first upload, more than :data:`FIRST_SPAN_MS` before
-    it): the server's clock still bounds every frame from both sides.
-    Reveals happen at arrivals only, the moment an answer can carry them.
+    increasing, and after the previous upload's); only their differences are used, and never
+    to place a frame at or before the previous upload's arrival (or, for the first upload,
+    more than :data:`FIRST_SPAN_MS` before it): the server's clock still bounds every frame
+    from both sides (:func:`stamps_of`). Reveals happen at arrivals only, the moment an answer
+    can carry them.
     """
     if not frames or len(frames) > MAX_UPLOAD_FRAMES:
         raise TooManyFrames(f"Send 1 to {MAX_UPLOAD_FRAMES} frames per upload.")
@@ -210,11 +211,9 @@ def add_frames(
     if times is None and len(frames) > 1:
         raise FrameTimesInvalid("Several frames need captured_ms: one capture time per frame.")
     if times is not None and (
-        len(times) != len(frames) or any(b < a for a, b in zip(times, times[1:], strict=False))
+        len(times) != len(frames) or any(b <= a for a, b in zip(times, times[1:], strict=False))
     ):
-        raise FrameTimesInvalid(
-            "captured_ms must give one capture time per frame, in capture order."
-        )
+        raise FrameTimesInvalid("captured_ms must give one capture time per frame, increasing.")
     check = _load_challenge(session, user, check_id)
     require_issuer(check, issued_to)
     if check.mode != STREAMED or check.schedule is None:
@@ -270,17 +269,17 @@ def add_frames(
     if session.exec(select(FrameHash.sha256).where(col(FrameHash.sha256).in_(digests))).first():
         void("frame_replayed")
         raise FrameReplayed().keeping_changes()
+    if times is not None and plan.last_client_ms is not None and times[0] <= plan.last_client_ms:
+        raise FrameTimesInvalid("captured_ms must go on after the previous upload's.")
     if check.started_at is None:
         # The check's clock starts at its first frame: the first upload's span (bounded) ago.
         span = min(times[-1] - times[0], FIRST_SPAN_MS) if times is not None else 0
         check.started_at = now - timedelta(milliseconds=span)
     arrival = max(0, round((now - check.started_at).total_seconds() * 1000))
     arrival = max(arrival, plan.last_ms)  # the server's clock never runs backwards for a check
-    floor = max(plan.last_ms, 0)
-    stamps = (
-        [max(floor, arrival - (times[-1] - c)) for c in times] if times is not None else [arrival]
-    )
+    stamps = stamps_of(times, arrival, plan.last_ms, plan.last_client_ms)
     plan.on_frames(stamps)
+    plan.last_client_ms = times[-1] if times is not None else None
     plan.last_seq = last
     for i, (data, digest, t_ms) in enumerate(zip(frames, digests, stamps, strict=True)):
         session.add(
@@ -298,6 +297,39 @@ def add_frames(
     session.add(check)
     session.flush()
     return _ack(plan, last, arrival)
+
+
+def stamps_of(
+    times: Sequence[int] | None, arrival: int, previous: int, previous_client: int | None
+) -> list[int]:
+    """The server's times of one upload's frames (ms since the check's first frame).
+
+    ``arrival`` is the upload's, and its last frame's; ``previous`` is the previous upload's
+    arrival (-1 for the first upload, whose first frame starts the clock); ``previous_client``
+    that upload's last capture time on the client's clock, if it gave capture times.
+
+    Without capture times (one frame): the arrival. Otherwise the frames keep their capture
+    spacing, ending at the arrival. Where that spacing reaches back to the previous arrival or
+    before it (the round trips differ from one upload to the next, or the client claims more
+    time than the server saw), it is compressed into the time between the two arrivals: every
+    frame stays after the previous upload's and, in order, keeps its share of the interval.
+    Clamping them to the previous arrival instead put several frames at one moment, which reads
+    as the face jumping in no time (``implausible_motion``; a loaded CI machine did it)."""
+    if times is None:
+        return [arrival]
+    last = times[-1]
+    if previous < 0:  # the first upload: its first frame is the check's moment 0
+        low, ref = 0, times[0]
+    else:
+        low = previous
+        if previous_client is not None:
+            ref = previous_client
+        else:  # one mean capture interval before the first frame
+            ref = times[0] - (last - times[0]) // max(len(times) - 1, 1)
+    client, server = last - ref, arrival - low
+    if client <= server:
+        return [arrival - (last - c) for c in times]
+    return [low + round((c - ref) * server / client) for c in times]
 
 
 def plan_of(check: FaceChallenge) -> Schedule:
@@ -352,6 +384,7 @@ __all__ = [
     "plan_of",
     "require_complete",
     "require_issuer",
+    "stamps_of",
     "station_issuer",
     "stream_of",
 ]

@@ -38,9 +38,9 @@ StreamFramesField = Annotated[
 CapturedField = Annotated[
     list[Annotated[int, Field(ge=0, le=86_400_000)]] | None,
     Form(
-        description="Each frame's capture time in ms on the client's own clock, non-decreasing "
-        "(required with more than one frame; only the differences are used, bounded by the "
-        "server's arrival times)"
+        description="Each frame's capture time in ms on the client's own clock, increasing and "
+        "after the previous upload's (required with more than one frame; only the differences "
+        "are used, bounded by the server's arrival times)"
     ),
 ]
 

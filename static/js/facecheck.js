@@ -239,13 +239,15 @@ export class FaceCheck {
     const ends = started + STREAM_LIMIT_MS;
     const queue = []; // captured, not yet sent: { blob, ms }
     let wake = null; // the uploader waiting for a frame
+    let lastMs = -1;
     let done = false;
 
     const captureLoop = async () => {
       let next = performance.now();
       while (!done && performance.now() < ends) {
         ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
-        const ms = Math.round(performance.now() - started);
+        const ms = Math.max(Math.round(performance.now() - started), lastMs + 1); // increasing
+        lastMs = ms;
         const blob = await toBlob(canvas);
         const key = blob ? await digest(blob) : "";
         if (blob && !SENT.has(key) && !done) {

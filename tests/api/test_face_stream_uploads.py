@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from app.attendance.checks import MAX_UPLOAD_FRAMES
+from app.attendance.checks import MAX_UPLOAD_FRAMES, stamps_of
 from app.attendance.models import FaceChallenge, FaceCheckFrame
 from app.attendance.streaming import Schedule
 from app.clock import FrozenClock
@@ -87,27 +87,63 @@ def test_a_slow_link_keeps_the_cameras_frame_rate_and_passes(
     assert live["passed"] is True and live["fps"] > 11
 
 
-def test_capture_times_never_place_a_frame_before_the_previous_arrival(
+def test_capture_times_never_place_a_frame_at_or_before_the_previous_arrival(
     client: TestClient, engine: Any, clock: FrozenClock
 ) -> None:
-    """Only differences of the client's times are used, and the previous upload's arrival
-    bounds them: a client claiming its frames were taken long ago gains nothing."""
+    """Only differences of the client's times are used, and the arrivals bound them: frames
+    claimed to have been taken long ago (or a round trip shorter than the last one) are
+    spread over the time between the two arrivals, never stacked on one moment."""
     _learner, h = new_learner(client, engine)
     check = open_check(client, h)
     cid, url = check["challenge_id"], check["frames_url"]
     fix_plan(engine, cid, [("blink", 60_000)])
-    assert send(client, url, h, 0, [(marked(idle(0), 3000), 0)]).status_code == 200
+    frames = (marked(idle(k * 83), 3000 + k) for k in range(100))
+    assert send(client, url, h, 0, [(next(frames), 0)]).status_code == 200
     clock.advance(0.5)
-    upload = [(marked(idle(k * 83), 3001 + k), ms) for k, ms in enumerate([10, 20, 400, 480])]
-    ack = send(client, url, h, 1, upload).json()
+    ack = send(client, url, h, 1, [(next(frames), ms) for ms in (10, 20, 400, 480)]).json()
     assert (ack["seq"], ack["next_seq"], ack["received_ms"]) == (4, 5, 500)
-    # Arrival 500 for the last; the others 500 - (480 - captured): 30, 40, 420.
+    # Arrival 500 for the last; the others 500 - (480 - captured).
     assert stamps(engine, cid) == [0, 30, 40, 420, 500]
+
     clock.advance(0.5)
-    upload = [(marked(idle(k * 83), 3010 + k), ms) for k, ms in enumerate([0, 10_000])]
-    assert send(client, url, h, 5, upload).status_code == 200
-    # 10 s "before" the arrival at 1000 is clamped to the previous arrival, 500.
-    assert stamps(engine, cid)[5:] == [500, 1000]
+    # Capture times must go on after the previous upload's: refused, nothing voided.
+    r = send(client, url, h, 5, [(next(frames), 0), (next(frames), 10_000)])
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_frame_times")
+    # 9.5 s of capture claimed for 0.5 s between arrivals: compressed into (500, 1000].
+    assert send(client, url, h, 5, [(next(frames), 600), (next(frames), 10_000)]).is_success
+    assert stamps(engine, cid)[5:] == [506, 1000]
+
+    clock.advance(0.2)
+    # A shorter round trip than the last: 300 ms of capture in 200 ms between arrivals.
+    upload = [(next(frames), ms) for ms in (10_100, 10_200, 10_300)]
+    assert send(client, url, h, 7, upload).is_success
+    assert stamps(engine, cid)[7:] == [1067, 1133, 1200]
+
+
+@pytest.mark.parametrize(
+    ("times", "arrival", "previous", "previous_client", "expected"),
+    [
+        (None, 700, 400, None, [700]),  # one frame, no capture time: the arrival
+        ([0, 83, 166], 166, -1, None, [0, 83, 166]),  # the first upload starts the clock
+        ([0, 83, 166], 100, -1, None, [0, 50, 100]),  # ... within FIRST_SPAN_MS
+        ([500, 583, 666], 1000, 600, 400, [834, 917, 1000]),  # fits: the capture spacing
+        ([500, 583, 666], 700, 600, 400, [638, 669, 700]),  # too long: spread, none at 600
+        ([500, 583, 666], 1000, 600, None, [834, 917, 1000]),  # unknown previous capture
+        ([500, 583, 666], 650, 600, None, [617, 633, 650]),  # ... one interval assumed
+        ([500], 650, 600, None, [650]),
+    ],
+)
+def test_stamps_keep_the_spacing_inside_the_arrivals(
+    times: list[int] | None,
+    arrival: int,
+    previous: int,
+    previous_client: int | None,
+    expected: list[int],
+) -> None:
+    got = stamps_of(times, arrival, previous, previous_client)
+    assert got == expected
+    assert got[-1] == arrival and all(b > a for a, b in zip(got, got[1:], strict=False))
+    assert previous < 0 or got[0] > previous
 
 
 def test_a_lost_answer_to_an_upload_is_answered_again_not_stored_twice(
@@ -131,6 +167,7 @@ def test_a_lost_answer_to_an_upload_is_answered_again_not_stored_twice(
         (2, "none", 422, "invalid_frame_times"),
         (2, "one", 422, "invalid_frame_times"),
         (3, "backwards", 422, "invalid_frame_times"),
+        (2, "equal", 422, "invalid_frame_times"),
         (2, "negative", 422, "validation_error"),
         (2, "text", 422, "validation_error"),
         (2, "same_bytes", 409, "frame_repeated"),
@@ -157,6 +194,7 @@ def test_a_malformed_upload_is_refused_in_words(
         "none": [],
         "one": ["0"],
         "backwards": ["0", "166", "83"],
+        "equal": ["83", "83"],
         "negative": ["-83", "0"],
         "text": ["0", "soon"],
         "same_bytes": ["0", "83"],

@@ -33,6 +33,8 @@ class Schedule:
     started: bool = False
     last_seq: int = -1
     last_ms: int = -1
+    #: The last frame's capture time on the client's clock, when its upload gave capture times.
+    last_client_ms: int | None = None
     #: A refused frame voids the stream (``frame_out_of_order``, ``frame_repeated``, ...).
     broken: str | None = None
 
@@ -120,6 +122,7 @@ class Schedule:
             "started": self.started,
             "last_seq": self.last_seq,
             "last_ms": self.last_ms,
+            "last_client_ms": self.last_client_ms,
             "broken": self.broken,
         }
 
@@ -131,5 +134,6 @@ class Schedule:
             started=bool(data.get("started", False)),
             last_seq=int(data.get("last_seq", -1)),
             last_ms=int(data.get("last_ms", -1)),
+            last_client_ms=data.get("last_client_ms"),
             broken=data.get("broken"),
         )
