@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.attendance.service import ClientInfo
 from app.audit.models import AuditEntry
@@ -425,7 +425,11 @@ def test_a_review_decision_on_a_rollcall_writes_its_own_audit_entry(
             reason="本人",
         )
     with Session(engine) as s:
-        entries = s.exec(select(AuditEntry).where(AuditEntry.subject == f"rollcall:{rc_id}")).all()
+        entries = s.exec(
+            select(AuditEntry)
+            .where(AuditEntry.subject == f"rollcall:{rc_id}")
+            .order_by(col(AuditEntry.id))
+        ).all()
         settled = [json.loads(e.payload) for e in entries if e.action == "rollcall.review_settled"]
         assert settled == [
             {

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.accounts.exceptions import UserNotFound
 from app.accounts.models import LearnerGroup, Role, User
@@ -412,7 +412,9 @@ def test_an_external_certificate_counts_only_after_the_regulators_confirmation(
         external.decide_external(s, _as(s, places["nanshan"]), ext.id, confirm=False, reason="x")
     with Session(engine) as s:
         trail = s.exec(
-            select(AuditEntry).where(AuditEntry.subject == f"external_certificate:{ext.id}")
+            select(AuditEntry)
+            .where(AuditEntry.subject == f"external_certificate:{ext.id}")
+            .order_by(col(AuditEntry.id))
         ).all()
     assert [e.action for e in trail] == [
         "external_certificate.recorded",

@@ -122,7 +122,11 @@ def test_a_csv_adds_renames_and_finds_parents(engine: Engine) -> None:
         assert regions.load(s, rows, source="rename", actor=Actor.system()).renamed == 1
     with Session(engine) as s:
         assert regions.full_name(s, "420102") == "湖北省武汉市江岸区（新）"
-        logged = s.exec(select(AuditEntry).where(col(AuditEntry.action) == "regions.loaded")).all()
+        logged = s.exec(
+            select(AuditEntry)
+            .where(col(AuditEntry.action) == "regions.loaded")
+            .order_by(col(AuditEntry.id))
+        ).all()
         assert [json.loads(e.payload)["source"] for e in logged] == ["test", "rename"]
         assert all(e.chain == "platform" for e in logged)
 
