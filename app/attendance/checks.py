@@ -21,13 +21,16 @@ stateless between requests (the plan lives in the database), so any app process 
 one worker or PostgreSQL with several — may take the next frame. The cost is a request per
 upload (~1 ms of server time each; the face analysis runs beside, :mod:`prefetch`).
 
-**Why several frames per upload.** One frame per round trip made the frame rate the link's:
-a 330 ms round trip (a weak mobile link, or a computer busy with other work) delivered 3
-frames a second, below the 4 the protocol needs, and a blink shorter than the gap between two
-frames was never seen. The page now captures on its own clock and each upload carries what
-was taken meanwhile, with the capture times; the server uses only their differences, bounded
-by its own arrival times, so a client cannot move a frame before the previous upload arrived
-(:func:`add_frames`).
+**Several frames per upload.** One frame per round trip makes the frame rate the link's: a
+330 ms round trip (a weak mobile link) delivers 3 frames a second, below the 4 the protocol
+needs. An upload may therefore carry what the camera took while the previous one was on its
+way, with the capture times; the server uses only their differences, bounded by its own
+arrival times (:func:`add_frames`, :func:`stamps_of`). **The page still sends one frame per
+upload:** where round trips vary, an upload's spacing is compressed into the time since the
+previous arrival, which shortens the intervals the motion check divides by and read as
+``implausible_motion`` in a loaded CI run. Judging motion on the capture spacing needs the
+capture times stored per frame (a column on ``face_check_frames``); until then the several-
+frame form is for partners whose round trips are steady.
 
 Every function takes the request's session and flushes; nothing commits here.
 """

@@ -1,7 +1,6 @@
 // One face check: camera preview and a server-paced, streamed check. The page opens a check
-// session, then captures the camera about 12 times a second and sends the frames in order, one
-// upload at a time (each carries what was captured while the previous one was on its way, with
-// capture times): the server stamps their arrival and, at moments only it knows, answers with
+// session, then sends the camera's frames one at a time (about 12 a second, each after the
+// previous answer): the server stamps their arrival and, at moments only it knows, answers with
 // an action ("blink", "turn left", ...) which the page shows the moment it arrives; when the
 // server says the check is complete the page submits it to the operation (enrolment, check-in,
 // roll-call, quiz) without frames. Where the check comes from and goes is the check's
@@ -12,10 +11,6 @@
 import { api, ApiError, explain, fmt, minutesSeconds, T } from "./api.js";
 
 const FPS = 12;
-// Frames one upload may carry (the server's MAX_UPLOAD_FRAMES), and how many captured frames
-// wait at most while an upload is on its way.
-const UPLOAD_LIMIT = 8;
-const QUEUE_LIMIT = 16;
 // A streamed check lasts ~5-14 s; give up (and let the learner retry) well after that.
 const STREAM_LIMIT_MS = 60000;
 let stream = null;
@@ -222,12 +217,8 @@ export class FaceCheck {
     }
   }
 
-  /** Capture the camera at about FPS and send what was captured, in order, one upload at a
-   * time, until the server says the check is complete. Capture does not wait for uploads: on a
-   * slow link (or a busy computer) each upload carries the frames taken while the previous one
-   * was on its way, so the frame rate the server judges is the camera's, not the round trip's.
-   * A camera that repeats the same picture (stalled) is not sent twice: the server would void
-   * the check. */
+  /** Send the camera's frames in order, one at a time, at about FPS, until complete. A camera
+   * that repeats the same picture (stalled) is not sent twice: the server would void the check. */
   async streamFrames(check) {
     const video = this.video;
     const scale = Math.min(1, 640 / Math.max(video.videoWidth, video.videoHeight));
@@ -235,65 +226,29 @@ export class FaceCheck {
     canvas.width = Math.round(video.videoWidth * scale);
     canvas.height = Math.round(video.videoHeight * scale);
     const ctx = canvas.getContext("2d");
-    const started = performance.now();
-    const ends = started + STREAM_LIMIT_MS;
-    const queue = []; // captured, not yet sent: { blob, ms }
-    let wake = null; // the uploader waiting for a frame
-    let lastMs = -1;
-    let done = false;
-
-    const captureLoop = async () => {
-      let next = performance.now();
-      while (!done && performance.now() < ends) {
-        ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
-        const ms = Math.max(Math.round(performance.now() - started), lastMs + 1); // increasing
-        lastMs = ms;
-        const blob = await toBlob(canvas);
-        const key = blob ? await digest(blob) : "";
-        if (blob && !SENT.has(key) && !done) {
-          remember(key);
-          queue.push({ blob, ms });
-          // Far behind (uploads stalled): keep the newest, as the server would judge the rest late.
-          if (queue.length > QUEUE_LIMIT) queue.splice(0, queue.length - QUEUE_LIMIT);
-          if (wake) wake();
-        }
-        next += 1000 / FPS;
-        const now = performance.now();
-        if (next < now - 1000 / FPS) next = now; // fell behind: no catch-up burst
-        await sleep(Math.max(0, next - now));
-      }
-    };
-    const capturing = captureLoop();
-
+    const ends = performance.now() + STREAM_LIMIT_MS;
     let seq = 0;
-    try {
-      while (performance.now() < ends) {
-        if (!queue.length) {
-          await new Promise((resolve) => {
-            wake = resolve;
-            setTimeout(resolve, 1000);
-          });
-          wake = null;
-          continue;
-        }
-        const batch = queue.splice(0, UPLOAD_LIMIT);
+    let next = performance.now();
+    while (performance.now() < ends) {
+      ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+      const blob = await toBlob(canvas);
+      const key = blob ? await digest(blob) : "";
+      if (blob && !SENT.has(key)) {
+        remember(key);
         const form = new FormData();
         form.append("seq", String(seq));
-        batch.forEach((f, i) => {
-          form.append("frame", f.blob, `frame${seq + i}.jpg`);
-          form.append("captured_ms", String(f.ms));
-        });
+        form.append("frame", blob, `frame${seq}.jpg`);
         const ack = await this.uploader.frame(check.frames_url, form);
         seq = ack.next_seq;
         this.showAction(ack);
         if (ack.complete) return;
       }
-      throw new ApiError(0, { code: "network" });
-    } finally {
-      done = true;
-      if (wake) wake();
-      await capturing;
+      next += 1000 / FPS;
+      const now = performance.now();
+      if (next < now - 1000 / FPS) next = now; // fell behind (slow upload): no catch-up burst
+      await sleep(Math.max(0, next - now));
     }
+    throw new ApiError(0, { code: "network" });
   }
 
   /** No camera here: show a QR code and link for a phone, poll until the phone's check ends. */
